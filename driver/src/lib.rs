@@ -3,6 +3,19 @@
 
 pub use regs;
 
+pub mod arb;
+pub mod mm;
+pub mod pio;
+pub mod sys;
+
+#[cfg(test)]
+mod mock;
+
+pub use arb::{ArbCounters, ArbMode};
+pub use mm::{MmError, PageAllocator};
+pub use pio::PioError;
+pub use sys::{probe, ProbeError, SysInfo};
+
 /// What the driver needs from the thing it drives: 32-bit accesses on the host port (MMIO and
 /// host RAM alike, executed as real bus transactions), the interrupt line, and time.
 pub trait Device {
