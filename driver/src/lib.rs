@@ -4,6 +4,7 @@
 pub use regs;
 
 pub mod arb;
+pub mod dmac;
 pub mod mm;
 pub mod pio;
 pub mod sys;
@@ -12,6 +13,7 @@ pub mod sys;
 mod mock;
 
 pub use arb::{ArbCounters, ArbMode};
+pub use dmac::{Chain, ChainError, Completion, DescStatus, Descriptor, Dmac, DmacError, Outcome};
 pub use mm::{MmError, PageAllocator};
 pub use pio::PioError;
 pub use sys::{probe, ProbeError, SysInfo};

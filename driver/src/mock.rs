@@ -40,6 +40,10 @@ impl MockDevice {
         self.regs.get(&addr).copied().unwrap_or(0)
     }
 
+    pub fn set_irq(&mut self, level: bool) {
+        self.irq = level;
+    }
+
     /// Every register write, in order (RAM writes are not logged).
     pub fn writes(&self) -> &[(u32, u32)] {
         &self.writes
