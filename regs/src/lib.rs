@@ -129,8 +129,7 @@ pub mod dmac {
     pub const CTRL: u32 = 0x0C;
     /// [`status`] bits. `DONE`, `ERR` and `REJECTED_START` are write-1-to-clear.
     pub const STATUS: u32 = 0x10;
-    /// RW. Chain mode: byte address of the first descriptor. Reads back the descriptor the
-    /// channel is working on (or stopped at).
+    /// RW. Chain mode: byte address of the first descriptor (16-byte aligned, not 0).
     pub const DESC: u32 = 0x14;
     /// RW. Chain mode: most descriptors one chain may have; a longer (or looping) chain ends
     /// with [`Cause::ChainLimit`]. Resets to [`CHAIN_LIMIT_RESET`].
@@ -145,6 +144,8 @@ pub mod dmac {
     pub const ERR_COUNT: u32 = 0x28;
     /// RO. `START` writes that were rejected because the channel was busy.
     pub const REJECTED_STARTS: u32 = 0x2C;
+    /// RO. Chain mode: the descriptor the channel is working on, or stopped at.
+    pub const CUR_DESC: u32 = 0x30;
 
     pub const CHAIN_LIMIT_RESET: u32 = 1024;
 
@@ -161,7 +162,8 @@ pub mod dmac {
         pub const ERR: u32 = 1 << 2;
         /// A `START` arrived while busy; it was ignored and the running transfer went on.
         pub const REJECTED_START: u32 = 1 << 3;
-        /// The [`super::Cause`] of the last error; cleared with `ERR`.
+        /// The [`super::Cause`] of the last error; cleared with `ERR`. A new `START` clears
+        /// `DONE`, `ERR` and the cause.
         pub const CAUSE_SHIFT: u32 = 8;
         pub const CAUSE_MASK: u32 = 0xF << CAUSE_SHIFT;
     }
@@ -315,13 +317,14 @@ pub const REGISTERS: &[Register] = &[
     reg!(DMAC, dmac, LEN, Rw, 0, "Length in bytes (register mode), non-zero multiple of 4."),
     reg!(DMAC, dmac, CTRL, Rw, 0, "Bit 0 START (write 1), bit 1 IRQ_EN, bit 2 CHAIN (descriptor mode)."),
     reg!(DMAC, dmac, STATUS, Rw1c, 0, "Bit 0 BUSY, bit 1 DONE, bit 2 ERR, bit 3 REJECTED_START (start while busy); bits 11:8 error cause."),
-    reg!(DMAC, dmac, DESC, Rw, 0, "Chain mode: first descriptor; reads the current descriptor."),
+    reg!(DMAC, dmac, DESC, Rw, 0, "Chain mode: first descriptor (16-byte aligned, not 0)."),
     reg!(DMAC, dmac, CHAIN_LIMIT, Rw, dmac::CHAIN_LIMIT_RESET, "Chain mode: most descriptors per run."),
     reg!(DMAC, dmac, DESC_DONE, Ro, 0, "Descriptors completed by the current or last run."),
     reg!(DMAC, dmac, BYTES_DONE, Ro, 0, "Bytes copied by the current or last run."),
     reg!(DMAC, dmac, ERR_ADDR, Ro, 0, "Address the last error is about."),
     reg!(DMAC, dmac, ERR_COUNT, Ro, 0, "Runs that ended with an error."),
     reg!(DMAC, dmac, REJECTED_STARTS, Ro, 0, "START writes rejected because the channel was busy."),
+    reg!(DMAC, dmac, CUR_DESC, Ro, 0, "Chain mode: descriptor being worked on, or where the run stopped."),
 ];
 
 /// Full host-port address of a register: `csr(block::DMAC, dmac::SRC)`.
@@ -339,7 +342,15 @@ mod tests {
             assert_eq!(a.offset % 4, 0, "{}.{}", a.block, a.name);
             assert!(a.block_offset + a.offset < CSR_WINDOW_BYTES);
             for b in &REGISTERS[i + 1..] {
-                assert_ne!(a.address(), b.address(), "{}.{} vs {}.{}", a.block, a.name, b.block, b.name);
+                assert_ne!(
+                    a.address(),
+                    b.address(),
+                    "{}.{} vs {}.{}",
+                    a.block,
+                    a.name,
+                    b.block,
+                    b.name
+                );
             }
         }
     }

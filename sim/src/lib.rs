@@ -1,1 +1,315 @@
+//! The SoC (`rtl/verilog/soc_sim.v`, module `top`) compiled by Verilator, behind a cycle-accurate
+//! C++ harness (`cpp/harness.cpp`).
+//!
+//! The clock loop stays in C++: Rust crosses the FFI boundary once per host transaction or per
+//! run of cycles. [`Soc`] is the safe wrapper and implements [`driver::Device`], so the driver
+//! runs on the model unchanged.
+//!
+//! Two masters share the host port and never overlap:
+//! * the **driver** through the `host_*` methods (and [`driver::Device`]);
+//! * a synthetic **CPU workload** ([`CpuWorkload`]) that runs only while time passes
+//!   ([`Soc::run`], [`Soc::run_until_irq`], ...). A workload miss still waiting for the bus when
+//!   a host transaction starts is finished first (the CPU must retire it before it can execute
+//!   the driver's access); no new workload instructions are drawn during host transactions.
+//!
+//! Every cycle the harness watches the `obs_*` pins and keeps [`Observed`] counters.
 
+pub use ffi::{BusWrite, CpuWorkload, DmacRegs, Observed};
+
+#[cxx::bridge(namespace = "dmanic")]
+mod ffi {
+    /// What the harness saw on the observation pins since the last [`crate::Soc::clear_observed`].
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+    struct Observed {
+        /// Clock cycles.
+        total_cycles: u64,
+        /// Cycles with a host-port request to RAM (workload or driver).
+        cpu_req_cycles: u64,
+        /// Cycles with a CPU request to RAM that was not granted.
+        cpu_stall_cycles: u64,
+        /// Longest run of consecutive stall cycles.
+        cpu_worst_wait: u64,
+        /// Cycles the DMA side was granted the bus.
+        dma_beats: u64,
+        /// Cycles the DMA side requested the bus and was not granted.
+        dma_wait_cycles: u64,
+        /// Cycles nobody was granted the bus.
+        idle_cycles: u64,
+        /// Longest run of consecutive DMA grants while the CPU was requesting.
+        dma_longest_hold: u64,
+        /// Instructions the CPU workload retired.
+        cpu_work: u64,
+        /// Workload instructions that missed the cache and read RAM.
+        cpu_bus_reads: u64,
+    }
+
+    /// One granted write beat on the RAM bus (see [`crate::Soc::set_write_log`]).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    struct BusWrite {
+        cycle: u64,
+        addr: u32,
+        data: u32,
+        be: u8,
+        /// Granted to the DMA side (otherwise to the CPU/host port).
+        dma: bool,
+    }
+
+    /// The synthetic CPU: each cycle without an outstanding miss it draws from xorshift32
+    /// (seeded by `seed`; 0 is replaced by a fixed non-zero seed). With probability
+    /// `load_per_65536 / 65536` the instruction misses and reads RAM at
+    /// `base + 4 * (prng % span_words)`, holding the request until accepted; otherwise it
+    /// retires at once. A miss retires in the cycle its request is accepted.
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+    struct CpuWorkload {
+        enabled: bool,
+        load_per_65536: u32,
+        seed: u32,
+        base: u32,
+        span_words: u32,
+    }
+
+    /// Host-port addresses and values of the memcpy channel's registers, for
+    /// [`crate::Soc::bench_memcpy_loop`]; [`DmacRegs::from_regs`] fills it from the `regs` crate.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    struct DmacRegs {
+        src: u32,
+        dst: u32,
+        len: u32,
+        ctrl: u32,
+        status: u32,
+        /// Value written to CTRL to start with the interrupt enabled.
+        ctrl_start_irq: u32,
+        /// Value written to STATUS (W1C) to clear DONE and ERR.
+        status_clear: u32,
+    }
+
+    unsafe extern "C++" {
+        include!("sim/cpp/harness.h");
+
+        type Harness;
+
+        fn new_harness(fst_path: &str) -> Result<UniquePtr<Harness>>;
+
+        fn cycle(self: Pin<&mut Harness>) -> Result<()>;
+        fn run(self: Pin<&mut Harness>, n: u64) -> Result<()>;
+        fn run_until_irq(self: Pin<&mut Harness>, max: u64) -> Result<bool>;
+        fn run_until_dma_idle(self: Pin<&mut Harness>, max: u64) -> Result<bool>;
+
+        fn host_write(self: Pin<&mut Harness>, addr: u32, data: u32, be: u8) -> Result<u64>;
+        fn host_read(self: Pin<&mut Harness>, addr: u32) -> Result<u32>;
+        fn host_write_block(self: Pin<&mut Harness>, addr: u32, words: &[u32]) -> Result<()>;
+        fn host_read_block(self: Pin<&mut Harness>, addr: u32, out: &mut [u32]) -> Result<()>;
+
+        fn set_cpu_workload(self: Pin<&mut Harness>, w: &CpuWorkload) -> Result<()>;
+        fn observed(self: &Harness) -> Observed;
+        fn clear_observed(self: Pin<&mut Harness>);
+        fn set_write_log(self: Pin<&mut Harness>, on: bool);
+        fn take_write_log(self: Pin<&mut Harness>) -> Vec<BusWrite>;
+
+        fn irq(self: &Harness) -> bool;
+        fn dma_state(self: &Harness) -> u8;
+        fn now(self: &Harness) -> u64;
+        fn finish_trace(self: Pin<&mut Harness>);
+
+        fn bench_memcpy_loop(
+            self: Pin<&mut Harness>,
+            regs: &DmacRegs,
+            src: u32,
+            dst: u32,
+            len: u32,
+            iterations: u32,
+        ) -> Result<u64>;
+    }
+}
+
+impl DmacRegs {
+    /// The memcpy channel's registers as the `regs` crate defines them.
+    pub fn from_regs() -> DmacRegs {
+        use regs::{block, csr, dmac};
+        DmacRegs {
+            src: csr(block::DMAC, dmac::SRC),
+            dst: csr(block::DMAC, dmac::DST),
+            len: csr(block::DMAC, dmac::LEN),
+            ctrl: csr(block::DMAC, dmac::CTRL),
+            status: csr(block::DMAC, dmac::STATUS),
+            ctrl_start_irq: dmac::ctrl::START | dmac::ctrl::IRQ_EN,
+            status_clear: dmac::status::DONE | dmac::status::ERR,
+        }
+    }
+}
+
+/// The simulated SoC. Every failure of the harness (a host port that never accepts a request,
+/// a host-port protocol violation) panics with the harness's message.
+pub struct Soc {
+    h: cxx::UniquePtr<ffi::Harness>,
+}
+
+fn check<T>(r: Result<T, cxx::Exception>) -> T {
+    r.unwrap_or_else(|e| panic!("{}", e.what()))
+}
+
+impl Default for Soc {
+    fn default() -> Self {
+        Soc::new()
+    }
+}
+
+impl Soc {
+    /// A fresh SoC at cycle 0, without a waveform.
+    pub fn new() -> Soc {
+        Soc::open("")
+    }
+
+    /// A fresh SoC that writes an FST waveform to `path`, one sample per cycle at time
+    /// 10 × cycle (state, inputs and combinational outputs of that cycle).
+    #[cfg(feature = "trace")]
+    pub fn with_trace(path: impl AsRef<std::path::Path>) -> Soc {
+        let path = path.as_ref();
+        Soc::open(
+            path.to_str()
+                .unwrap_or_else(|| panic!("trace path is not UTF-8: {}", path.display())),
+        )
+    }
+
+    fn open(fst_path: &str) -> Soc {
+        let h = check(ffi::new_harness(fst_path));
+        Soc { h }
+    }
+
+    fn pin(&mut self) -> std::pin::Pin<&mut ffi::Harness> {
+        self.h.pin_mut()
+    }
+
+    /// One clock cycle (with the CPU workload, if enabled).
+    pub fn cycle(&mut self) {
+        check(self.pin().cycle())
+    }
+
+    /// `n` clock cycles with the CPU workload.
+    pub fn run(&mut self, n: u64) {
+        check(self.pin().run(n))
+    }
+
+    /// Runs (with the workload) until the interrupt line is high, at most `max` cycles; returns
+    /// whether it is high.
+    pub fn run_until_irq(&mut self, max: u64) -> bool {
+        check(self.pin().run_until_irq(max))
+    }
+
+    /// Runs (with the workload) until the memcpy channel's FSM is in state 0 (Idle), at most
+    /// `max` cycles; returns whether it is.
+    pub fn run_until_dma_idle(&mut self, max: u64) -> bool {
+        check(self.pin().run_until_dma_idle(max))
+    }
+
+    /// One write on the host port; returns the cycles it took (from the first request cycle
+    /// through the accepting one, plus finishing a pending workload miss).
+    pub fn host_write(&mut self, addr: u32, data: u32, be: u8) -> u64 {
+        check(self.pin().host_write(addr, data, be))
+    }
+
+    /// One read on the host port.
+    pub fn host_read(&mut self, addr: u32) -> u32 {
+        check(self.pin().host_read(addr))
+    }
+
+    /// Pipelined writes of consecutive words: a new request in every cycle after an accepted one.
+    pub fn host_write_block(&mut self, addr: u32, words: &[u32]) {
+        check(self.pin().host_write_block(addr, words))
+    }
+
+    /// Pipelined reads of consecutive words; data are collected from `host_rvalid` in order.
+    pub fn host_read_block(&mut self, addr: u32, out: &mut [u32]) {
+        check(self.pin().host_read_block(addr, out))
+    }
+
+    /// Configures (or disables) the CPU workload and reseeds its PRNG.
+    pub fn set_cpu_workload(&mut self, w: CpuWorkload) {
+        check(self.pin().set_cpu_workload(&w))
+    }
+
+    pub fn observed(&self) -> Observed {
+        self.h.observed()
+    }
+
+    pub fn clear_observed(&mut self) {
+        self.pin().clear_observed()
+    }
+
+    /// Starts or stops recording every granted write beat on the RAM bus.
+    pub fn set_write_log(&mut self, on: bool) {
+        self.pin().set_write_log(on)
+    }
+
+    /// The write beats recorded since the last call.
+    pub fn take_write_log(&mut self) -> Vec<BusWrite> {
+        self.pin().take_write_log()
+    }
+
+    /// The interrupt line now.
+    pub fn irq(&self) -> bool {
+        self.h.irq()
+    }
+
+    /// The memcpy channel FSM's state ordinal (0 = Idle).
+    pub fn dma_state(&self) -> u8 {
+        self.h.dma_state()
+    }
+
+    /// Clock cycles since the SoC was created.
+    pub fn now(&self) -> u64 {
+        self.h.now()
+    }
+
+    /// Flushes and closes the waveform (also done on drop). Later cycles are not traced.
+    pub fn finish_trace(&mut self) {
+        self.pin().finish_trace()
+    }
+
+    /// Repeats, entirely in C++, what the driver does for one register-mode memcpy: write
+    /// DMAC SRC, DST, LEN, CTRL = START | IRQ_EN, wait for the interrupt, write STATUS =
+    /// DONE | ERR. Returns the cycles taken by `iterations` repetitions.
+    pub fn bench_memcpy_loop(&mut self, src: u32, dst: u32, len: u32, iterations: u32) -> u64 {
+        let regs = DmacRegs::from_regs();
+        check(self.pin().bench_memcpy_loop(&regs, src, dst, len, iterations))
+    }
+}
+
+impl driver::Device for Soc {
+    fn write32_be(&mut self, addr: u32, value: u32, be: u8) {
+        self.host_write(addr, value, be);
+    }
+
+    fn read32(&mut self, addr: u32) -> u32 {
+        self.host_read(addr)
+    }
+
+    fn write_words(&mut self, addr: u32, words: &[u32]) {
+        self.host_write_block(addr, words)
+    }
+
+    fn read_words(&mut self, addr: u32, out: &mut [u32]) {
+        self.host_read_block(addr, out)
+    }
+
+    fn wait_irq(&mut self, max_cycles: u64) -> bool {
+        self.run_until_irq(max_cycles)
+    }
+
+    fn advance(&mut self, cycles: u64) {
+        self.run(cycles)
+    }
+
+    fn now(&self) -> u64 {
+        Soc::now(self)
+    }
+
+    fn irq(&self) -> bool {
+        Soc::irq(self)
+    }
+
+    fn describe_state(&self) -> String {
+        // State names are wired in once the rtl crate exports them; the ordinal for now.
+        format!("DMAC in state {}", self.dma_state())
+    }
+}

@@ -1,0 +1,494 @@
+//! The memcpy DMA channel: the classic DMAC (SRC, DST, LEN, START, DONE/ERR, interrupt) plus a
+//! descriptor-chain (scatter-gather) mode.
+//!
+//! ```text
+//!          CSR side                                   bus master side
+//!            ┌──────────────────────────────────┐
+//!  start   ─►│                                  ├─► bus_req, bus_addr, bus_we,
+//!  chain   ─►│  Idle ─► CheckRegs ─┐            │   bus_wdata, bus_last
+//!  src,dst,─►│                     ▼            │◄─ bus_grant  (beat taken this cycle)
+//!  len     ─►│  FetchDesc ─► CheckDesc ─► Read ◄┤◄─ bus_rvalid (read data, one cycle later)
+//!  desc_head►│       ▲                     │  ▲ │◄─ bus_rdata
+//!  chain_  ─►│       │                     ▼  │ │
+//!  limit     │       └──── WriteBack ◄──── Write│
+//!  clear_* ─►│      WriteBackError (bad desc.)  │
+//!            ├──────────────────────────────────┤
+//!            │ busy done err rejected_start     │
+//!            │ cause desc_done bytes_done ...   │
+//!            └──────────────────────────────────┘
+//! ```
+//!
+//! The copy alternates one read beat and one write beat. The write of a word goes on the bus in
+//! the very cycle its read data comes back (the data bypasses the holding register), so an
+//! unobstructed copy uses the bus on every cycle: one bus beat per cycle, half a word per cycle.
+//! `bus_last` marks the write beat after which the source or destination crosses a 4 KiB page
+//! (and the last beat of a descriptor's copy), so the arbiter ends a burst there.
+//!
+//! Nothing is written before all checks pass: register mode checks SRC, DST and LEN before the
+//! first beat; chain mode checks each descriptor's address before it fetches it and its fields
+//! before it copies. A bad descriptor gets ERR and the cause written back into it (if its
+//! address is valid) and the run ends with `err`. A chain longer than `chain_limit` (a loop)
+//! ends with `ChainLimit`. A `start` while busy is ignored and flagged.
+//!
+//! Descriptor write-back (`DONE`) happens after the descriptor's last data write: both go
+//! through the same in-order bus, so the data is in memory before the software can see `DONE`.
+
+use regs::dmac::{desc, Cause};
+use rust_hdl::prelude::*;
+
+/// States of the channel, in the order of their encoding (the `obs_dma_state` pin).
+#[derive(Copy, Clone, PartialEq, Eq, Debug, LogicState)]
+pub enum MemcpyState {
+    Idle,
+    CheckRegs,
+    FetchDesc,
+    CheckDesc,
+    Read,
+    Write,
+    WriteBack,
+    WriteBackError,
+}
+
+/// Names of [`MemcpyState`] by encoding, for messages about a stuck channel.
+pub const STATE_NAMES: [&str; 8] = [
+    "Idle",
+    "CheckRegs",
+    "FetchDesc",
+    "CheckDesc",
+    "Read",
+    "Write",
+    "WriteBack",
+    "WriteBackError",
+];
+
+#[derive(LogicBlock)]
+pub struct Memcpy {
+    pub clock: Signal<In, Clock>,
+    // ---- CSR side ----
+    /// One-cycle pulse: CTRL was written with START.
+    pub start: Signal<In, Bit>,
+    pub chain: Signal<In, Bit>,
+    pub src: Signal<In, Bits<32>>,
+    pub dst: Signal<In, Bits<32>>,
+    pub len: Signal<In, Bits<32>>,
+    pub desc_head: Signal<In, Bits<32>>,
+    pub chain_limit: Signal<In, Bits<32>>,
+    pub clear_done: Signal<In, Bit>,
+    pub clear_err: Signal<In, Bit>,
+    pub clear_rejected: Signal<In, Bit>,
+    pub busy: Signal<Out, Bit>,
+    pub done: Signal<Out, Bit>,
+    pub err: Signal<Out, Bit>,
+    pub rejected_start: Signal<Out, Bit>,
+    pub cause: Signal<Out, Bits<4>>,
+    pub cur_desc: Signal<Out, Bits<32>>,
+    pub desc_done: Signal<Out, Bits<32>>,
+    pub bytes_done: Signal<Out, Bits<32>>,
+    pub err_addr: Signal<Out, Bits<32>>,
+    pub err_count: Signal<Out, Bits<32>>,
+    pub rejected_starts: Signal<Out, Bits<32>>,
+    pub state: Signal<Out, MemcpyState>,
+    // ---- bus master side ----
+    pub bus_req: Signal<Out, Bit>,
+    pub bus_addr: Signal<Out, Bits<32>>,
+    pub bus_we: Signal<Out, Bit>,
+    pub bus_wdata: Signal<Out, Bits<32>>,
+    pub bus_last: Signal<Out, Bit>,
+    pub bus_grant: Signal<In, Bit>,
+    pub bus_rvalid: Signal<In, Bit>,
+    pub bus_rdata: Signal<In, Bits<32>>,
+    // ==== implementation ====
+    fsm: DFF<MemcpyState>,
+    cur_src: DFF<Bits<32>>,
+    cur_dst: DFF<Bits<32>>,
+    remaining: DFF<Bits<32>>,
+    desc_addr: DFF<Bits<32>>,
+    next_desc: DFF<Bits<32>>,
+    desc_len: DFF<Bits<32>>,
+    fetch_issued: DFF<Bits<3>>,
+    fetch_received: DFF<Bits<3>>,
+    hold: DFF<Bits<32>>,
+    chain_mode: DFF<Bit>,
+    r_done: DFF<Bit>,
+    r_err: DFF<Bit>,
+    r_rejected: DFF<Bit>,
+    r_cause: DFF<Bits<4>>,
+    r_err_addr: DFF<Bits<32>>,
+    r_desc_done: DFF<Bits<32>>,
+    r_bytes_done: DFF<Bits<32>>,
+    r_err_count: DFF<Bits<32>>,
+    r_rejected_starts: DFF<Bits<32>>,
+    // Checks, computed every cycle on the current working registers.
+    src_end: Signal<Local, Bits<33>>,
+    dst_end: Signal<Local, Bits<33>>,
+    candidate_desc: Signal<Local, Bits<32>>,
+    candidate_end: Signal<Local, Bits<33>>,
+    candidate_ok: Signal<Local, Bit>,
+    fields_cause: Signal<Local, Bits<4>>,
+    fields_err_addr: Signal<Local, Bits<32>>,
+    ram_bytes: Constant<Bits<33>>,
+    desc_bytes: Constant<Bits<33>>,
+    len_mask: Constant<Bits<32>>,
+    desc_done_bit: Constant<Bits<32>>,
+    desc_err_bit: Constant<Bits<32>>,
+    desc_len_status: Constant<Bits<32>>,
+    desc_cause_shift: Constant<Bits<5>>,
+    page_mask: Constant<Bits<32>>,
+    cause_none: Constant<Bits<4>>,
+    cause_zero_length: Constant<Bits<4>>,
+    cause_unaligned: Constant<Bits<4>>,
+    cause_out_of_range: Constant<Bits<4>>,
+    cause_chain_limit: Constant<Bits<4>>,
+    cause_bad_descriptor: Constant<Bits<4>>,
+}
+
+fn k32(v: u32) -> Constant<Bits<32>> {
+    Constant::new((v as u64).into())
+}
+
+fn cause(c: Cause) -> Constant<Bits<4>> {
+    Constant::new((c as u64).into())
+}
+
+impl Memcpy {
+    /// A channel for a host RAM of `ram_bytes` bytes at address 0.
+    pub fn new(ram_bytes: u32) -> Self {
+        Self {
+            clock: Default::default(),
+            start: Default::default(),
+            chain: Default::default(),
+            src: Default::default(),
+            dst: Default::default(),
+            len: Default::default(),
+            desc_head: Default::default(),
+            chain_limit: Default::default(),
+            clear_done: Default::default(),
+            clear_err: Default::default(),
+            clear_rejected: Default::default(),
+            busy: Default::default(),
+            done: Default::default(),
+            err: Default::default(),
+            rejected_start: Default::default(),
+            cause: Default::default(),
+            cur_desc: Default::default(),
+            desc_done: Default::default(),
+            bytes_done: Default::default(),
+            err_addr: Default::default(),
+            err_count: Default::default(),
+            rejected_starts: Default::default(),
+            state: Default::default(),
+            bus_req: Default::default(),
+            bus_addr: Default::default(),
+            bus_we: Default::default(),
+            bus_wdata: Default::default(),
+            bus_last: Default::default(),
+            bus_grant: Default::default(),
+            bus_rvalid: Default::default(),
+            bus_rdata: Default::default(),
+            fsm: Default::default(),
+            cur_src: Default::default(),
+            cur_dst: Default::default(),
+            remaining: Default::default(),
+            desc_addr: Default::default(),
+            next_desc: Default::default(),
+            desc_len: Default::default(),
+            fetch_issued: Default::default(),
+            fetch_received: Default::default(),
+            hold: Default::default(),
+            chain_mode: Default::default(),
+            r_done: Default::default(),
+            r_err: Default::default(),
+            r_rejected: Default::default(),
+            r_cause: Default::default(),
+            r_err_addr: Default::default(),
+            r_desc_done: Default::default(),
+            r_bytes_done: Default::default(),
+            r_err_count: Default::default(),
+            r_rejected_starts: Default::default(),
+            src_end: Default::default(),
+            dst_end: Default::default(),
+            candidate_desc: Default::default(),
+            candidate_end: Default::default(),
+            candidate_ok: Default::default(),
+            fields_cause: Default::default(),
+            fields_err_addr: Default::default(),
+            ram_bytes: Constant::new((ram_bytes as u64).into()),
+            desc_bytes: Constant::new((desc::BYTES as u64).into()),
+            len_mask: k32(desc::LEN_MASK),
+            desc_done_bit: k32(desc::DONE),
+            desc_err_bit: k32(desc::ERR),
+            desc_len_status: k32(desc::LEN_STATUS),
+            desc_cause_shift: Constant::new((desc::CAUSE_SHIFT as u64).into()),
+            page_mask: k32(regs::PAGE_BYTES - 1),
+            cause_none: cause(Cause::None),
+            cause_zero_length: cause(Cause::ZeroLength),
+            cause_unaligned: cause(Cause::Unaligned),
+            cause_out_of_range: cause(Cause::OutOfRange),
+            cause_chain_limit: cause(Cause::ChainLimit),
+            cause_bad_descriptor: cause(Cause::BadDescriptor),
+        }
+    }
+}
+
+impl Logic for Memcpy {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self,
+            clock,
+            fsm,
+            cur_src,
+            cur_dst,
+            remaining,
+            desc_addr,
+            next_desc,
+            desc_len,
+            fetch_issued,
+            fetch_received,
+            hold,
+            chain_mode,
+            r_done,
+            r_err,
+            r_rejected,
+            r_cause,
+            r_err_addr,
+            r_desc_done,
+            r_bytes_done,
+            r_err_count,
+            r_rejected_starts
+        );
+        // ---- status outputs ----
+        self.state.next = self.fsm.q.val();
+        self.busy.next = self.fsm.q.val() != MemcpyState::Idle;
+        self.done.next = self.r_done.q.val();
+        self.err.next = self.r_err.q.val();
+        self.rejected_start.next = self.r_rejected.q.val();
+        self.cause.next = self.r_cause.q.val();
+        self.cur_desc.next = self.desc_addr.q.val();
+        self.desc_done.next = self.r_desc_done.q.val();
+        self.bytes_done.next = self.r_bytes_done.q.val();
+        self.err_addr.next = self.r_err_addr.q.val();
+        self.err_count.next = self.r_err_count.q.val();
+        self.rejected_starts.next = self.r_rejected_starts.q.val();
+
+        // ---- software clears (write 1 to clear); hardware sets below win ----
+        if self.clear_done.val() {
+            self.r_done.d.next = false;
+        }
+        if self.clear_err.val() {
+            self.r_err.d.next = false;
+            self.r_cause.d.next = self.cause_none.val();
+        }
+        if self.clear_rejected.val() {
+            self.r_rejected.d.next = false;
+        }
+
+        // ---- checks ----
+        self.src_end.next = bit_cast::<33, 32>(self.cur_src.q.val()) + bit_cast::<33, 32>(self.remaining.q.val());
+        self.dst_end.next = bit_cast::<33, 32>(self.cur_dst.q.val()) + bit_cast::<33, 32>(self.remaining.q.val());
+        if self.fsm.q.val() == MemcpyState::Idle {
+            self.candidate_desc.next = self.desc_head.val();
+        } else {
+            self.candidate_desc.next = self.next_desc.q.val();
+        }
+        self.candidate_end.next = bit_cast::<33, 32>(self.candidate_desc.val()) + self.desc_bytes.val();
+        self.candidate_ok.next = (self.candidate_desc.val().get_bits::<4>(0) == 0)
+            & (self.candidate_desc.val() != 0)
+            & (self.candidate_end.val() <= self.ram_bytes.val());
+        self.fields_err_addr.next = self.cur_src.q.val();
+        if self.remaining.q.val() == 0 {
+            self.fields_cause.next = self.cause_zero_length.val();
+        } else if (self.cur_src.q.val().get_bits::<2>(0) != 0)
+            | (self.cur_dst.q.val().get_bits::<2>(0) != 0)
+            | (self.remaining.q.val().get_bits::<2>(0) != 0)
+        {
+            self.fields_cause.next = self.cause_unaligned.val();
+            if self.cur_src.q.val().get_bits::<2>(0) == 0 {
+                self.fields_err_addr.next = self.cur_dst.q.val();
+            }
+        } else if self.src_end.val() > self.ram_bytes.val() {
+            self.fields_cause.next = self.cause_out_of_range.val();
+        } else if self.dst_end.val() > self.ram_bytes.val() {
+            self.fields_cause.next = self.cause_out_of_range.val();
+            self.fields_err_addr.next = self.cur_dst.q.val();
+        } else {
+            self.fields_cause.next = self.cause_none.val();
+        }
+
+        // ---- bus defaults ----
+        self.bus_req.next = false;
+        self.bus_addr.next = self.cur_src.q.val();
+        self.bus_we.next = false;
+        self.bus_wdata.next = self.hold.q.val();
+        self.bus_last.next = false;
+        if self.bus_rvalid.val() {
+            self.hold.d.next = self.bus_rdata.val();
+        }
+
+        match self.fsm.q.val() {
+            MemcpyState::Idle => {
+                if self.start.val() {
+                    self.r_done.d.next = false;
+                    self.r_err.d.next = false;
+                    self.r_cause.d.next = self.cause_none.val();
+                    self.r_desc_done.d.next = 0.into();
+                    self.r_bytes_done.d.next = 0.into();
+                    self.chain_mode.d.next = self.chain.val();
+                    self.fetch_issued.d.next = 0.into();
+                    self.fetch_received.d.next = 0.into();
+                    if self.chain.val() {
+                        self.desc_addr.d.next = self.desc_head.val();
+                        if !self.candidate_ok.val() {
+                            self.r_err.d.next = true;
+                            self.r_cause.d.next = self.cause_bad_descriptor.val();
+                            self.r_err_addr.d.next = self.desc_head.val();
+                            self.r_err_count.d.next = self.r_err_count.q.val() + 1;
+                        } else if self.chain_limit.val() == 0 {
+                            self.r_err.d.next = true;
+                            self.r_cause.d.next = self.cause_chain_limit.val();
+                            self.r_err_addr.d.next = self.desc_head.val();
+                            self.r_err_count.d.next = self.r_err_count.q.val() + 1;
+                        } else {
+                            self.fsm.d.next = MemcpyState::FetchDesc;
+                        }
+                    } else {
+                        self.cur_src.d.next = self.src.val();
+                        self.cur_dst.d.next = self.dst.val();
+                        self.remaining.d.next = self.len.val();
+                        self.fsm.d.next = MemcpyState::CheckRegs;
+                    }
+                }
+            }
+            MemcpyState::CheckRegs => {
+                if self.fields_cause.val() == self.cause_none.val() {
+                    self.fsm.d.next = MemcpyState::Read;
+                } else {
+                    self.r_err.d.next = true;
+                    self.r_cause.d.next = self.fields_cause.val();
+                    self.r_err_addr.d.next = self.fields_err_addr.val();
+                    self.r_err_count.d.next = self.r_err_count.q.val() + 1;
+                    self.fsm.d.next = MemcpyState::Idle;
+                }
+            }
+            MemcpyState::FetchDesc => {
+                // Four read beats SRC, DST, LEN_STATUS, NEXT; the responses follow one cycle
+                // behind the grants.
+                self.bus_req.next = self.fetch_issued.q.val() != 4;
+                self.bus_addr.next = self.desc_addr.q.val() + (bit_cast::<32, 3>(self.fetch_issued.q.val()) << 2);
+                self.bus_last.next = self.fetch_issued.q.val() == 3;
+                if self.bus_grant.val() {
+                    self.fetch_issued.d.next = self.fetch_issued.q.val() + 1;
+                }
+                if self.bus_rvalid.val() {
+                    self.fetch_received.d.next = self.fetch_received.q.val() + 1;
+                    if self.fetch_received.q.val() == 0 {
+                        self.cur_src.d.next = self.bus_rdata.val();
+                    }
+                    if self.fetch_received.q.val() == 1 {
+                        self.cur_dst.d.next = self.bus_rdata.val();
+                    }
+                    if self.fetch_received.q.val() == 2 {
+                        self.remaining.d.next = self.bus_rdata.val() & self.len_mask.val();
+                        self.desc_len.d.next = self.bus_rdata.val() & self.len_mask.val();
+                    }
+                    if self.fetch_received.q.val() == 3 {
+                        self.next_desc.d.next = self.bus_rdata.val();
+                        self.fsm.d.next = MemcpyState::CheckDesc;
+                    }
+                }
+            }
+            MemcpyState::CheckDesc => {
+                if self.fields_cause.val() == self.cause_none.val() {
+                    self.fsm.d.next = MemcpyState::Read;
+                } else {
+                    self.r_cause.d.next = self.fields_cause.val();
+                    self.r_err_addr.d.next = self.desc_addr.q.val();
+                    self.fsm.d.next = MemcpyState::WriteBackError;
+                }
+            }
+            MemcpyState::Read => {
+                self.bus_req.next = true;
+                self.bus_addr.next = self.cur_src.q.val();
+                if self.bus_grant.val() {
+                    self.cur_src.d.next = self.cur_src.q.val() + 4;
+                    self.fsm.d.next = MemcpyState::Write;
+                }
+            }
+            MemcpyState::Write => {
+                self.bus_req.next = true;
+                self.bus_we.next = true;
+                self.bus_addr.next = self.cur_dst.q.val();
+                if self.bus_rvalid.val() {
+                    self.bus_wdata.next = self.bus_rdata.val();
+                }
+                self.bus_last.next = (((self.cur_dst.q.val() + 4) & self.page_mask.val()) == 0)
+                    | ((self.cur_src.q.val() & self.page_mask.val()) == 0)
+                    | (self.remaining.q.val() == 4);
+                if self.bus_grant.val() {
+                    self.cur_dst.d.next = self.cur_dst.q.val() + 4;
+                    self.remaining.d.next = self.remaining.q.val() - 4;
+                    self.r_bytes_done.d.next = self.r_bytes_done.q.val() + 4;
+                    if self.remaining.q.val() != 4 {
+                        self.fsm.d.next = MemcpyState::Read;
+                    } else if self.chain_mode.q.val() {
+                        self.fsm.d.next = MemcpyState::WriteBack;
+                    } else {
+                        self.r_done.d.next = true;
+                        self.fsm.d.next = MemcpyState::Idle;
+                    }
+                }
+            }
+            MemcpyState::WriteBack => {
+                self.bus_req.next = true;
+                self.bus_we.next = true;
+                self.bus_last.next = true;
+                self.bus_addr.next = self.desc_addr.q.val() + self.desc_len_status.val();
+                self.bus_wdata.next = self.desc_len.q.val() | self.desc_done_bit.val();
+                if self.bus_grant.val() {
+                    self.r_desc_done.d.next = self.r_desc_done.q.val() + 1;
+                    self.fetch_issued.d.next = 0.into();
+                    self.fetch_received.d.next = 0.into();
+                    if self.next_desc.q.val() == 0 {
+                        self.r_done.d.next = true;
+                        self.fsm.d.next = MemcpyState::Idle;
+                    } else if (self.r_desc_done.q.val() + 1) >= self.chain_limit.val() {
+                        self.r_err.d.next = true;
+                        self.r_cause.d.next = self.cause_chain_limit.val();
+                        self.r_err_addr.d.next = self.next_desc.q.val();
+                        self.r_err_count.d.next = self.r_err_count.q.val() + 1;
+                        self.fsm.d.next = MemcpyState::Idle;
+                    } else if !self.candidate_ok.val() {
+                        self.r_err.d.next = true;
+                        self.r_cause.d.next = self.cause_bad_descriptor.val();
+                        self.r_err_addr.d.next = self.next_desc.q.val();
+                        self.r_err_count.d.next = self.r_err_count.q.val() + 1;
+                        self.fsm.d.next = MemcpyState::Idle;
+                    } else {
+                        self.desc_addr.d.next = self.next_desc.q.val();
+                        self.fsm.d.next = MemcpyState::FetchDesc;
+                    }
+                }
+            }
+            MemcpyState::WriteBackError => {
+                self.bus_req.next = true;
+                self.bus_we.next = true;
+                self.bus_last.next = true;
+                self.bus_addr.next = self.desc_addr.q.val() + self.desc_len_status.val();
+                self.bus_wdata.next = self.desc_len.q.val()
+                    | self.desc_err_bit.val()
+                    | (bit_cast::<32, 4>(self.r_cause.q.val()) << self.desc_cause_shift.val());
+                if self.bus_grant.val() {
+                    self.r_err.d.next = true;
+                    self.r_err_count.d.next = self.r_err_count.q.val() + 1;
+                    self.fsm.d.next = MemcpyState::Idle;
+                }
+            }
+        }
+
+        // ---- a start while busy is ignored, flagged and counted ----
+        if self.start.val() & (self.fsm.q.val() != MemcpyState::Idle) {
+            self.r_rejected.d.next = true;
+            self.r_rejected_starts.d.next = self.r_rejected_starts.q.val() + 1;
+        }
+    }
+}

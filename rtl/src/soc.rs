@@ -1,0 +1,250 @@
+//! The SoC top: host port, address decode, CSR block, arbiter, memcpy DMA channel, host RAM.
+//!
+//! ```text
+//!  host_addr/wdata/be/we/req ──► decode ──┬─ RAM ──► arbiter.cpu ─┐
+//!  host_ready ◄───────────────────────────┤                       ├─► bus mux ─► ram (2^A words)
+//!  host_rvalid/rdata ◄── read routing ◄───┼─ CSR ──► csr          │       │
+//!                                         └─ else: HOST_ERRORS++  │       ▼ rdata
+//!                          memcpy (bus master) ──► arbiter.dma ───┘   to CPU or DMA
+//!  irq ◄── CTRL.IRQ_EN & (DONE | ERR)
+//!  obs_* ◄── this cycle's bus beat, requests and grants (for the testbench)
+//! ```
+//!
+//! Host port protocol: hold `host_req` with address, data, byte enables and `host_we` until
+//! `host_ready` is high; the request is taken at that cycle's rising edge. A read's data comes
+//! with `host_rvalid` in the next cycle. CSR and unmapped accesses are ready at once; RAM accesses
+//! wait for the arbiter. Unmapped accesses read 0, write nothing and count in SYS.HOST_ERRORS.
+
+use crate::arbiter::Arbiter;
+use crate::csr::Csr;
+use crate::dma::memcpy::{Memcpy, MemcpyState};
+use crate::ram::ByteRam;
+use rust_hdl::prelude::*;
+
+const CSR_BITS: usize = regs::CSR_WINDOW_BITS;
+
+#[derive(LogicBlock)]
+pub struct Soc<const A: usize> {
+    pub clock: Signal<In, Clock>,
+    pub host_addr: Signal<In, Bits<32>>,
+    pub host_wdata: Signal<In, Bits<32>>,
+    pub host_be: Signal<In, Bits<4>>,
+    pub host_we: Signal<In, Bit>,
+    pub host_req: Signal<In, Bit>,
+    pub host_ready: Signal<Out, Bit>,
+    pub host_rvalid: Signal<Out, Bit>,
+    pub host_rdata: Signal<Out, Bits<32>>,
+    pub irq: Signal<Out, Bit>,
+    pub obs_cpu_req: Signal<Out, Bit>,
+    pub obs_cpu_grant: Signal<Out, Bit>,
+    pub obs_dma_req: Signal<Out, Bit>,
+    pub obs_dma_grant: Signal<Out, Bit>,
+    pub obs_bus_we: Signal<Out, Bit>,
+    pub obs_bus_addr: Signal<Out, Bits<32>>,
+    pub obs_bus_wdata: Signal<Out, Bits<32>>,
+    pub obs_bus_be: Signal<Out, Bits<4>>,
+    pub obs_dma_state: Signal<Out, MemcpyState>,
+    // ==== blocks ====
+    ram: ByteRam<A>,
+    arbiter: Arbiter,
+    memcpy: Memcpy,
+    csr: Csr,
+    // ==== decode and routing ====
+    host_is_ram: Signal<Local, Bit>,
+    host_is_csr: Signal<Local, Bit>,
+    bus_addr: Signal<Local, Bits<32>>,
+    bus_we: Signal<Local, Bit>,
+    cpu_read_pending: DFF<Bit>,
+    dma_read_pending: DFF<Bit>,
+    csr_read_pending: DFF<Bit>,
+    other_read_pending: DFF<Bit>,
+    host_errors: DFF<Bits<32>>,
+    ram_bytes: Constant<Bits<32>>,
+    csr_mask: Constant<Bits<32>>,
+    csr_base: Constant<Bits<32>>,
+    irq_dmac: Constant<Bits<32>>,
+}
+
+impl<const A: usize> Soc<A> {
+    pub fn new() -> Self {
+        let ram_bytes = regs::RamConfig { word_addr_bits: A }.bytes();
+        Self {
+            clock: Default::default(),
+            host_addr: Default::default(),
+            host_wdata: Default::default(),
+            host_be: Default::default(),
+            host_we: Default::default(),
+            host_req: Default::default(),
+            host_ready: Default::default(),
+            host_rvalid: Default::default(),
+            host_rdata: Default::default(),
+            irq: Default::default(),
+            obs_cpu_req: Default::default(),
+            obs_cpu_grant: Default::default(),
+            obs_dma_req: Default::default(),
+            obs_dma_grant: Default::default(),
+            obs_bus_we: Default::default(),
+            obs_bus_addr: Default::default(),
+            obs_bus_wdata: Default::default(),
+            obs_bus_be: Default::default(),
+            obs_dma_state: Default::default(),
+            ram: Default::default(),
+            arbiter: Default::default(),
+            memcpy: Memcpy::new(ram_bytes),
+            csr: Csr::new(ram_bytes),
+            host_is_ram: Default::default(),
+            host_is_csr: Default::default(),
+            bus_addr: Default::default(),
+            bus_we: Default::default(),
+            cpu_read_pending: Default::default(),
+            dma_read_pending: Default::default(),
+            csr_read_pending: Default::default(),
+            other_read_pending: Default::default(),
+            host_errors: Default::default(),
+            ram_bytes: Constant::new((ram_bytes as u64).into()),
+            csr_mask: Constant::new((!(regs::CSR_WINDOW_BYTES - 1) as u64).into()),
+            csr_base: Constant::new((regs::CSR_BASE as u64).into()),
+            irq_dmac: Constant::new((regs::sys::irq::DMAC as u64).into()),
+        }
+    }
+}
+
+impl<const A: usize> Default for Soc<A> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const A: usize> Logic for Soc<A> {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self,
+            clock,
+            cpu_read_pending,
+            dma_read_pending,
+            csr_read_pending,
+            other_read_pending,
+            host_errors
+        );
+        clock!(self, clock, ram, arbiter, memcpy, csr);
+
+        // ---- address decode ----
+        self.host_is_ram.next = self.host_addr.val() < self.ram_bytes.val();
+        self.host_is_csr.next = (self.host_addr.val() & self.csr_mask.val()) == self.csr_base.val();
+
+        // ---- arbiter ----
+        self.arbiter.cpu_req.next = self.host_req.val() & self.host_is_ram.val();
+        self.arbiter.dma_req.next = self.memcpy.bus_req.val();
+        self.arbiter.dma_last.next = self.memcpy.bus_last.val();
+        self.arbiter.cycle_steal.next = self.csr.arb_cycle_steal.val();
+        self.arbiter.burst_cap.next = self.csr.arb_burst_cap.val();
+        self.arbiter.steal_bound.next = self.csr.arb_steal_bound.val();
+        self.arbiter.clear_counters.next = self.csr.arb_clear.val();
+
+        // ---- the RAM bus: one beat per cycle, to whoever was granted ----
+        if self.arbiter.dma_grant.val() {
+            self.bus_addr.next = self.memcpy.bus_addr.val();
+            self.bus_we.next = self.memcpy.bus_we.val();
+            self.ram.wdata.next = self.memcpy.bus_wdata.val();
+            self.ram.be.next = 15.into();
+        } else {
+            self.bus_addr.next = self.host_addr.val();
+            self.bus_we.next = self.host_we.val();
+            self.ram.wdata.next = self.host_wdata.val();
+            self.ram.be.next = self.host_be.val();
+        }
+        self.ram.addr.next = self.bus_addr.val().get_bits::<A>(2);
+        self.ram.we.next = self.bus_we.val() & (self.arbiter.dma_grant.val() | self.arbiter.cpu_grant.val());
+
+        // ---- read routing: data comes back one cycle after the beat ----
+        self.cpu_read_pending.d.next = self.arbiter.cpu_grant.val() & !self.host_we.val();
+        self.dma_read_pending.d.next = self.arbiter.dma_grant.val() & !self.memcpy.bus_we.val();
+        self.csr_read_pending.d.next = self.host_req.val() & self.host_is_csr.val() & !self.host_we.val();
+        self.other_read_pending.d.next =
+            self.host_req.val() & !self.host_is_csr.val() & !self.host_is_ram.val() & !self.host_we.val();
+        self.memcpy.bus_grant.next = self.arbiter.dma_grant.val();
+        self.memcpy.bus_rvalid.next = self.dma_read_pending.q.val();
+        self.memcpy.bus_rdata.next = self.ram.rdata.val();
+
+        // ---- host port ----
+        self.host_ready.next = self.arbiter.cpu_grant.val() | (self.host_req.val() & !self.host_is_ram.val());
+        self.host_rvalid.next =
+            self.cpu_read_pending.q.val() | self.csr_read_pending.q.val() | self.other_read_pending.q.val();
+        if self.cpu_read_pending.q.val() {
+            self.host_rdata.next = self.ram.rdata.val();
+        } else if self.csr_read_pending.q.val() {
+            self.host_rdata.next = self.csr.rdata.val();
+        } else {
+            self.host_rdata.next = 0.into();
+        }
+        if self.csr.host_errors_clear.val() {
+            self.host_errors.d.next = 0.into();
+        } else if self.host_req.val() & !self.host_is_csr.val() & !self.host_is_ram.val() {
+            self.host_errors.d.next = self.host_errors.q.val() + 1;
+        }
+
+        // ---- interrupt ----
+        self.irq.next = self.csr.dmac_irq_en.val() & (self.memcpy.done.val() | self.memcpy.err.val());
+
+        // ---- CSR block ----
+        self.csr.sel.next = self.host_req.val() & self.host_is_csr.val();
+        self.csr.offset.next = self.host_addr.val().get_bits::<CSR_BITS>(0);
+        self.csr.we.next = self.host_we.val();
+        self.csr.wdata.next = self.host_wdata.val();
+        self.csr.host_errors.next = self.host_errors.q.val();
+        self.csr.irq_status.next = 0.into();
+        if self.irq.val() {
+            self.csr.irq_status.next = self.irq_dmac.val();
+        }
+        self.csr.arb_total_cycles.next = self.arbiter.total_cycles.val();
+        self.csr.arb_cpu_req_cycles.next = self.arbiter.cpu_req_cycles.val();
+        self.csr.arb_cpu_stall_cycles.next = self.arbiter.cpu_stall_cycles.val();
+        self.csr.arb_cpu_worst_wait.next = self.arbiter.cpu_worst_wait.val();
+        self.csr.arb_dma_beats.next = self.arbiter.dma_beats.val();
+        self.csr.arb_dma_wait_cycles.next = self.arbiter.dma_wait_cycles.val();
+        self.csr.arb_idle_cycles.next = self.arbiter.idle_cycles.val();
+        self.csr.arb_dma_longest_hold.next = self.arbiter.dma_longest_hold.val();
+        self.csr.dmac_busy.next = self.memcpy.busy.val();
+        self.csr.dmac_done.next = self.memcpy.done.val();
+        self.csr.dmac_err.next = self.memcpy.err.val();
+        self.csr.dmac_rejected.next = self.memcpy.rejected_start.val();
+        self.csr.dmac_cause.next = self.memcpy.cause.val();
+        self.csr.dmac_cur_desc.next = self.memcpy.cur_desc.val();
+        self.csr.dmac_desc_done.next = self.memcpy.desc_done.val();
+        self.csr.dmac_bytes_done.next = self.memcpy.bytes_done.val();
+        self.csr.dmac_err_addr.next = self.memcpy.err_addr.val();
+        self.csr.dmac_err_count.next = self.memcpy.err_count.val();
+        self.csr.dmac_rejected_starts.next = self.memcpy.rejected_starts.val();
+
+        // ---- memcpy channel configuration ----
+        self.memcpy.start.next = self.csr.dmac_start.val();
+        self.memcpy.chain.next = self.csr.dmac_chain.val();
+        self.memcpy.src.next = self.csr.dmac_src.val();
+        self.memcpy.dst.next = self.csr.dmac_dst.val();
+        self.memcpy.len.next = self.csr.dmac_len.val();
+        self.memcpy.desc_head.next = self.csr.dmac_desc.val();
+        self.memcpy.chain_limit.next = self.csr.dmac_chain_limit.val();
+        self.memcpy.clear_done.next = self.csr.dmac_clear_done.val();
+        self.memcpy.clear_err.next = self.csr.dmac_clear_err.val();
+        self.memcpy.clear_rejected.next = self.csr.dmac_clear_rejected.val();
+
+        // ---- observation port ----
+        self.obs_cpu_req.next = self.arbiter.cpu_req.val();
+        self.obs_cpu_grant.next = self.arbiter.cpu_grant.val();
+        self.obs_dma_req.next = self.memcpy.bus_req.val();
+        self.obs_dma_grant.next = self.arbiter.dma_grant.val();
+        self.obs_bus_we.next = self.bus_we.val();
+        self.obs_bus_addr.next = self.bus_addr.val();
+        self.obs_bus_wdata.next = self.ram.wdata.val();
+        self.obs_bus_be.next = self.ram.be.val();
+        self.obs_dma_state.next = self.memcpy.state.val();
+    }
+}
+
+/// The Verilog of a SoC with `2^A` words of RAM.
+pub fn verilog<const A: usize>() -> String {
+    let mut soc = Soc::<A>::new();
+    soc.connect_all();
+    generate_verilog(&soc)
+}

@@ -1,0 +1,125 @@
+// Cycle-accurate harness around the Verilated SoC (module `top`).
+//
+// The clock loop lives here, so Rust crosses the FFI boundary once per transaction or run,
+// never per cycle. One cycle is:
+//
+//   set inputs -> clock=0, eval -> sample ready/rvalid/rdata and the obs_* pins -> observer
+//   -> (trace dump at 10*cycle) -> clock=1, eval -> cycle++
+//
+// The host port is shared by two masters that never overlap: the synthetic CPU workload
+// (only inside run/run_until_*) and the driver's host_* transactions.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "Vtop.h"
+#include "rust/cxx.h"
+
+#ifdef SIM_TRACE
+#include "verilated_fst_c.h"
+#endif
+
+namespace dmanic {
+
+struct Observed;
+struct BusWrite;
+struct CpuWorkload;
+struct DmacRegs;
+
+class Harness {
+ public:
+  explicit Harness(const std::string& fst_path);
+  ~Harness();
+  Harness(const Harness&) = delete;
+  Harness& operator=(const Harness&) = delete;
+
+  // Time passes with the CPU workload running.
+  void cycle();
+  void run(uint64_t n);
+  bool run_until_irq(uint64_t max);
+  bool run_until_dma_idle(uint64_t max);
+
+  // Host-port transactions (the CPU executing the driver; the workload is suspended).
+  uint64_t host_write(uint32_t addr, uint32_t data, uint8_t be);
+  uint32_t host_read(uint32_t addr);
+  void host_write_block(uint32_t addr, rust::Slice<const uint32_t> words);
+  void host_read_block(uint32_t addr, rust::Slice<uint32_t> out);
+
+  void set_cpu_workload(const CpuWorkload& w);
+  Observed observed() const;
+  void clear_observed();
+  void set_write_log(bool on);
+  rust::Vec<BusWrite> take_write_log();
+
+  bool irq() const;
+  uint8_t dma_state() const;
+  uint64_t now() const;
+  void finish_trace();
+
+  uint64_t bench_memcpy_loop(const DmacRegs& regs, uint32_t src, uint32_t dst, uint32_t len,
+                             uint32_t iterations);
+
+ private:
+  // Who drives the host port: nobody, the CPU workload, or the driver (host_* calls).
+  enum class Master : uint8_t { None, Cpu, Host };
+
+  struct Counters {
+    uint64_t total_cycles = 0, cpu_req_cycles = 0, cpu_stall_cycles = 0, cpu_worst_wait = 0,
+             dma_beats = 0, dma_wait_cycles = 0, idle_cycles = 0, dma_longest_hold = 0,
+             cpu_work = 0, cpu_bus_reads = 0;
+    uint64_t stall_run = 0, hold_run = 0;
+  };
+
+  struct LoggedWrite {
+    uint64_t cycle;
+    uint32_t addr, data;
+    uint8_t be;
+    bool dma;
+  };
+
+  struct Workload {
+    bool enabled = false;
+    uint32_t load_per_65536 = 0, state = 1, base = 0, span_words = 1;
+    bool pending = false;  // a cache miss waiting for host_ready
+    uint32_t addr = 0;
+    uint32_t next() {
+      state ^= state << 13;
+      state ^= state >> 17;
+      state ^= state << 5;
+      return state;
+    }
+  };
+
+  void step();             // one clock cycle with the inputs as set
+  void workload_cycle();   // one cycle driven by the CPU workload
+  void drain_cpu_miss();   // finish a workload miss still waiting for the bus
+  void drive(Master who, uint32_t addr, uint32_t data, uint8_t be, bool we);
+  void drive_idle();
+  [[noreturn]] void stuck(const char* what, uint32_t addr) const;
+
+  std::unique_ptr<VerilatedContext> ctx_;
+  std::unique_ptr<Vtop> top_;
+#ifdef SIM_TRACE
+  std::unique_ptr<VerilatedFstC> fst_;
+#endif
+  uint64_t cycle_ = 0;
+
+  // Sampled after the low-phase eval of the last cycle.
+  bool ready_ = false, rvalid_ = false;
+  uint32_t rdata_ = 0;
+  Master master_ = Master::None;       // who drives the host port inputs now
+  Master read_due_ = Master::None;     // whose read was accepted last cycle (rvalid due next)
+  Master rdata_owner_ = Master::None;  // whose read data host_rdata carried in the last cycle
+
+  Counters c_;
+  bool log_on_ = false;
+  std::vector<LoggedWrite> log_;
+  Workload cpu_;
+};
+
+std::unique_ptr<Harness> new_harness(rust::Str fst_path);
+
+}  // namespace dmanic
