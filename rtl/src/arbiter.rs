@@ -153,7 +153,8 @@ impl Logic for Arbiter {
         self.dma_grant.next = self.dma_wins.val();
         self.cpu_grant.next = self.cpu_req.val() & !self.dma_wins.val();
         self.burst_ends.next = self.dma_last.val()
-            | ((self.burst_cap.val() != 0) & ((self.burst_beats.q.val() + 1) >= self.burst_cap.val()));
+            | ((self.burst_cap.val() != 0)
+                & ((self.burst_beats.q.val() + 1) >= self.burst_cap.val()));
 
         // ---- burst bookkeeping ----
         if self.dma_wins.val() {
@@ -307,7 +308,8 @@ mod tests {
         uut.burst_cap.next = (cap as u64).into();
         uut.steal_bound.next = (bound as u64).into();
         uut.clear_counters.next = false;
-        let (mut stalls, mut run, mut worst, mut beats, mut hold, mut longest) = (0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
+        let (mut stalls, mut run, mut worst, mut beats, mut hold, mut longest) =
+            (0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
         let n = 3000u64;
         for _ in 0..n {
             let cpu_req = rng.gen_bool(cpu_load);
@@ -341,7 +343,10 @@ mod tests {
         if cycle_steal {
             assert!(worst <= 1, "cycle stealing let the CPU wait {worst} cycles");
         } else if cap != 0 {
-            assert!(longest <= cap as u64, "burst held the bus {longest} beats, cap {cap}");
+            assert!(
+                longest <= cap as u64,
+                "burst held the bus {longest} beats, cap {cap}"
+            );
         }
         uut.clear_counters.next = true;
         settle(&mut uut);

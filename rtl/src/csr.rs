@@ -345,7 +345,8 @@ impl Logic for Csr {
         if self.r_chain.q.val() {
             self.ctrl_word.next = self.ctrl_word.val() | self.k_ctrl_chain.val();
         }
-        self.status_word.next = bit_cast::<32, 4>(self.dmac_cause.val()) << self.k_st_cause_shift.val();
+        self.status_word.next =
+            bit_cast::<32, 4>(self.dmac_cause.val()) << self.k_st_cause_shift.val();
         if self.dmac_busy.val() {
             self.status_word.next = self.status_word.val() | self.k_st_busy.val();
         }

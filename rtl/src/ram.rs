@@ -91,7 +91,9 @@ mod tests {
             }
             expect_next = Some(model[addr as usize]);
             if we {
-                let mask = (0..4).filter(|i| be & (1 << i) != 0).fold(0u32, |m, i| m | 0xFF << (8 * i));
+                let mask = (0..4)
+                    .filter(|i| be & (1 << i) != 0)
+                    .fold(0u32, |m, i| m | 0xFF << (8 * i));
                 model[addr as usize] = (model[addr as usize] & !mask) | (data & mask);
             }
             clock_edge(&mut ram, |r| &mut r.clock);

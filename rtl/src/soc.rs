@@ -155,22 +155,28 @@ impl<const A: usize> Logic for Soc<A> {
             self.ram.be.next = self.host_be.val();
         }
         self.ram.addr.next = self.bus_addr.val().get_bits::<A>(2);
-        self.ram.we.next = self.bus_we.val() & (self.arbiter.dma_grant.val() | self.arbiter.cpu_grant.val());
+        self.ram.we.next =
+            self.bus_we.val() & (self.arbiter.dma_grant.val() | self.arbiter.cpu_grant.val());
 
         // ---- read routing: data comes back one cycle after the beat ----
         self.cpu_read_pending.d.next = self.arbiter.cpu_grant.val() & !self.host_we.val();
         self.dma_read_pending.d.next = self.arbiter.dma_grant.val() & !self.memcpy.bus_we.val();
-        self.csr_read_pending.d.next = self.host_req.val() & self.host_is_csr.val() & !self.host_we.val();
-        self.other_read_pending.d.next =
-            self.host_req.val() & !self.host_is_csr.val() & !self.host_is_ram.val() & !self.host_we.val();
+        self.csr_read_pending.d.next =
+            self.host_req.val() & self.host_is_csr.val() & !self.host_we.val();
+        self.other_read_pending.d.next = self.host_req.val()
+            & !self.host_is_csr.val()
+            & !self.host_is_ram.val()
+            & !self.host_we.val();
         self.memcpy.bus_grant.next = self.arbiter.dma_grant.val();
         self.memcpy.bus_rvalid.next = self.dma_read_pending.q.val();
         self.memcpy.bus_rdata.next = self.ram.rdata.val();
 
         // ---- host port ----
-        self.host_ready.next = self.arbiter.cpu_grant.val() | (self.host_req.val() & !self.host_is_ram.val());
-        self.host_rvalid.next =
-            self.cpu_read_pending.q.val() | self.csr_read_pending.q.val() | self.other_read_pending.q.val();
+        self.host_ready.next =
+            self.arbiter.cpu_grant.val() | (self.host_req.val() & !self.host_is_ram.val());
+        self.host_rvalid.next = self.cpu_read_pending.q.val()
+            | self.csr_read_pending.q.val()
+            | self.other_read_pending.q.val();
         if self.cpu_read_pending.q.val() {
             self.host_rdata.next = self.ram.rdata.val();
         } else if self.csr_read_pending.q.val() {
@@ -185,7 +191,8 @@ impl<const A: usize> Logic for Soc<A> {
         }
 
         // ---- interrupt ----
-        self.irq.next = self.csr.dmac_irq_en.val() & (self.memcpy.done.val() | self.memcpy.err.val());
+        self.irq.next =
+            self.csr.dmac_irq_en.val() & (self.memcpy.done.val() | self.memcpy.err.val());
 
         // ---- CSR block ----
         self.csr.sel.next = self.host_req.val() & self.host_is_csr.val();

@@ -4,7 +4,10 @@ use rust_hdl::prelude::*;
 
 /// Settle the combinational logic of `uut` after inputs changed.
 pub fn settle<B: Block>(uut: &mut B) {
-    assert!(simulate(uut, 1000), "logic did not settle (combinational loop?)");
+    assert!(
+        simulate(uut, 1000),
+        "logic did not settle (combinational loop?)"
+    );
 }
 
 /// One clock cycle: the caller has set this cycle's inputs and looked at the settled outputs;

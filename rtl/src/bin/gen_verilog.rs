@@ -9,6 +9,11 @@ fn main() {
         let path = root.join(file);
         let text = rtl::generate_verilog_for(*config);
         std::fs::write(&path, &text).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
-        println!("wrote {} ({} lines, RAM {} bytes)", path.display(), text.lines().count(), config.bytes());
+        println!(
+            "wrote {} ({} lines, RAM {} bytes)",
+            path.display(),
+            text.lines().count(),
+            config.bytes()
+        );
     }
 }

@@ -284,14 +284,17 @@ impl Logic for Memcpy {
         }
 
         // ---- checks ----
-        self.src_end.next = bit_cast::<33, 32>(self.cur_src.q.val()) + bit_cast::<33, 32>(self.remaining.q.val());
-        self.dst_end.next = bit_cast::<33, 32>(self.cur_dst.q.val()) + bit_cast::<33, 32>(self.remaining.q.val());
+        self.src_end.next =
+            bit_cast::<33, 32>(self.cur_src.q.val()) + bit_cast::<33, 32>(self.remaining.q.val());
+        self.dst_end.next =
+            bit_cast::<33, 32>(self.cur_dst.q.val()) + bit_cast::<33, 32>(self.remaining.q.val());
         if self.fsm.q.val() == MemcpyState::Idle {
             self.candidate_desc.next = self.desc_head.val();
         } else {
             self.candidate_desc.next = self.next_desc.q.val();
         }
-        self.candidate_end.next = bit_cast::<33, 32>(self.candidate_desc.val()) + self.desc_bytes.val();
+        self.candidate_end.next =
+            bit_cast::<33, 32>(self.candidate_desc.val()) + self.desc_bytes.val();
         self.candidate_ok.next = (self.candidate_desc.val().get_bits::<4>(0) == 0)
             & (self.candidate_desc.val() != 0)
             & (self.candidate_end.val() <= self.ram_bytes.val());
@@ -374,7 +377,8 @@ impl Logic for Memcpy {
                 // Four read beats SRC, DST, LEN_STATUS, NEXT; the responses follow one cycle
                 // behind the grants.
                 self.bus_req.next = self.fetch_issued.q.val() != 4;
-                self.bus_addr.next = self.desc_addr.q.val() + (bit_cast::<32, 3>(self.fetch_issued.q.val()) << 2);
+                self.bus_addr.next =
+                    self.desc_addr.q.val() + (bit_cast::<32, 3>(self.fetch_issued.q.val()) << 2);
                 self.bus_last.next = self.fetch_issued.q.val() == 3;
                 if self.bus_grant.val() {
                     self.fetch_issued.d.next = self.fetch_issued.q.val() + 1;
@@ -489,6 +493,282 @@ impl Logic for Memcpy {
         if self.start.val() & (self.fsm.q.val() != MemcpyState::Idle) {
             self.r_rejected.d.next = true;
             self.r_rejected_starts.d.next = self.r_rejected_starts.q.val() + 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{clock_edge, settle};
+    use pretty_assertions::assert_eq;
+    use rand::{Rng, SeedableRng};
+
+    const RAM_WORDS: usize = 1024;
+
+    /// The channel on a bus that grants each request with probability `grant_p` and returns
+    /// read data one cycle after the grant; every write beat is logged.
+    struct Bench {
+        uut: Memcpy,
+        mem: Vec<u32>,
+        rng: rand::rngs::StdRng,
+        grant_p: f64,
+        read_pending: Option<u32>,
+        writes: Vec<(u32, u32)>,
+    }
+
+    impl Bench {
+        fn new(seed: u64, grant_p: f64) -> Self {
+            let mut uut = Memcpy::new(4 * RAM_WORDS as u32);
+            uut.connect_all();
+            uut.chain_limit.next = 1024.into();
+            let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+            let mem = (0..RAM_WORDS).map(|_| rng.gen()).collect();
+            Self {
+                uut,
+                mem,
+                rng,
+                grant_p,
+                read_pending: None,
+                writes: vec![],
+            }
+        }
+
+        fn cycle(&mut self) {
+            let u = &mut self.uut;
+            match self.read_pending.take() {
+                Some(addr) => {
+                    u.bus_rvalid.next = true;
+                    u.bus_rdata.next = (self.mem[(addr / 4) as usize] as u64).into();
+                }
+                None => u.bus_rvalid.next = false,
+            }
+            u.bus_grant.next = false;
+            settle(u);
+            if u.bus_req.val() && self.rng.gen_bool(self.grant_p) {
+                u.bus_grant.next = true;
+                settle(u);
+                let addr = u.bus_addr.val().to_u64() as u32;
+                assert!(
+                    (addr as usize) < 4 * RAM_WORDS,
+                    "beat outside RAM: {addr:#x}"
+                );
+                if u.bus_we.val() {
+                    let data = u.bus_wdata.val().to_u64() as u32;
+                    self.mem[(addr / 4) as usize] = data;
+                    self.writes.push((addr, data));
+                } else {
+                    self.read_pending = Some(addr);
+                }
+            }
+            clock_edge(u, |u| &mut u.clock);
+            u.start.next = false;
+        }
+
+        fn start(&mut self, chain: bool) {
+            self.uut.start.next = true;
+            self.uut.chain.next = chain;
+            self.cycle();
+        }
+
+        fn run_to_idle(&mut self) -> usize {
+            for n in 0..100_000 {
+                settle(&mut self.uut);
+                if !self.uut.busy.val() {
+                    return n;
+                }
+                self.cycle();
+            }
+            panic!("memcpy stuck in {:?}", self.uut.state.val());
+        }
+
+        fn regs(&mut self, src: u32, dst: u32, len: u32) {
+            self.uut.src.next = (src as u64).into();
+            self.uut.dst.next = (dst as u64).into();
+            self.uut.len.next = (len as u64).into();
+        }
+
+        fn cause(&self) -> u64 {
+            self.uut.cause.val().to_u64()
+        }
+    }
+
+    #[test]
+    fn register_mode_copies_exactly_and_writes_only_the_destination() {
+        for seed in 0..8 {
+            let mut b = Bench::new(seed, if seed % 2 == 0 { 1.0 } else { 0.4 });
+            let src = 4 * b.rng.gen_range(0..256u32);
+            let dst = 2048 + 4 * b.rng.gen_range(0..256u32);
+            let len = 4 * b.rng.gen_range(1..256u32);
+            let before = b.mem.clone();
+            b.regs(src, dst, len);
+            b.start(false);
+            b.run_to_idle();
+            assert!(b.uut.done.val() && !b.uut.err.val());
+            assert_eq!(b.uut.bytes_done.val().to_u64(), len as u64);
+            let (s, d, n) = ((src / 4) as usize, (dst / 4) as usize, (len / 4) as usize);
+            assert_eq!(&b.mem[d..d + n], &before[s..s + n]);
+            assert!(b.writes.iter().all(|(a, _)| (dst..dst + len).contains(a)));
+        }
+    }
+
+    #[test]
+    fn unobstructed_copy_uses_the_bus_every_cycle() {
+        let mut b = Bench::new(1, 1.0);
+        b.regs(0, 2048, 1024);
+        b.start(false);
+        let cycles = b.run_to_idle();
+        // 256 words = 512 beats, plus the check cycle.
+        assert_eq!(cycles, 512 + 1);
+    }
+
+    #[test]
+    fn bad_register_inputs_end_with_their_cause_and_write_nothing() {
+        let cases = [
+            (0, 64, 0, Cause::ZeroLength),
+            (2, 64, 8, Cause::Unaligned),
+            (0, 66, 8, Cause::Unaligned),
+            (0, 64, 6, Cause::Unaligned),
+            (4000, 0, 200, Cause::OutOfRange),
+            (0, 4000, 200, Cause::OutOfRange),
+            (0xFFFF_FFF0, 0, 32, Cause::OutOfRange),
+        ];
+        for (src, dst, len, cause) in cases {
+            let mut b = Bench::new(3, 1.0);
+            b.regs(src, dst, len);
+            b.start(false);
+            b.run_to_idle();
+            assert!(
+                b.uut.err.val() && !b.uut.done.val(),
+                "{src:#x} {dst:#x} {len}"
+            );
+            assert_eq!(b.cause(), cause as u64, "{src:#x} {dst:#x} {len}");
+            assert!(b.writes.is_empty());
+            assert_eq!(b.uut.err_count.val().to_u64(), 1);
+        }
+    }
+
+    fn put_desc(b: &mut Bench, at: u32, src: u32, dst: u32, len: u32, next: u32) {
+        let w = (at / 4) as usize;
+        b.mem[w..w + 4].copy_from_slice(&[src, dst, len, next]);
+    }
+
+    #[test]
+    fn chain_mode_copies_every_descriptor_and_writes_done_after_the_data() {
+        let mut b = Bench::new(4, 0.5);
+        put_desc(&mut b, 0x100, 0x400, 0x800, 64, 0x120);
+        put_desc(&mut b, 0x120, 0x500, 0x900, 8, 0x140);
+        put_desc(&mut b, 0x140, 0x600, 0xA00, 128, 0);
+        let before = b.mem.clone();
+        b.uut.desc_head.next = 0x100.into();
+        b.start(true);
+        b.run_to_idle();
+        assert!(b.uut.done.val() && !b.uut.err.val());
+        assert_eq!(b.uut.desc_done.val().to_u64(), 3);
+        for (d, s, n) in [(0x800, 0x400, 64), (0x900, 0x500, 8), (0xA00, 0x600, 128)] {
+            assert_eq!(&b.mem[d / 4..(d + n) / 4], &before[s / 4..(s + n) / 4]);
+        }
+        for (at, len) in [(0x100u32, 64u32), (0x120, 8), (0x140, 128)] {
+            assert_eq!(b.mem[(at / 4 + 2) as usize], len | desc::DONE);
+            // The DONE write comes after every data write of that descriptor.
+            let done_at = b.writes.iter().position(|(a, _)| *a == at + 8).unwrap();
+            let dst = b.mem[(at / 4 + 1) as usize];
+            let last_data = b
+                .writes
+                .iter()
+                .rposition(|(a, _)| (dst..dst + len).contains(a))
+                .unwrap();
+            assert!(last_data < done_at);
+        }
+    }
+
+    #[test]
+    fn bad_descriptor_gets_its_error_written_back_and_stops_the_chain() {
+        let mut b = Bench::new(5, 1.0);
+        put_desc(&mut b, 0x100, 0x400, 0x800, 16, 0x120);
+        put_desc(&mut b, 0x120, 0x402, 0x900, 16, 0x140);
+        put_desc(&mut b, 0x140, 0x400, 0xA00, 16, 0);
+        b.uut.desc_head.next = 0x100.into();
+        b.start(true);
+        b.run_to_idle();
+        assert!(b.uut.err.val());
+        assert_eq!(b.cause(), Cause::Unaligned as u64);
+        assert_eq!(b.uut.err_addr.val().to_u64(), 0x120);
+        assert_eq!(b.uut.desc_done.val().to_u64(), 1);
+        assert_eq!(
+            b.mem[0x120 / 4 + 2],
+            16 | desc::ERR | (Cause::Unaligned as u32) << desc::CAUSE_SHIFT
+        );
+        assert!(!b
+            .writes
+            .iter()
+            .any(|(a, _)| (0x900..0x910).contains(a) || (0xA00..0xA10).contains(a)));
+    }
+
+    #[test]
+    fn looping_chain_stops_at_the_chain_limit() {
+        let mut b = Bench::new(6, 1.0);
+        put_desc(&mut b, 0x100, 0x400, 0x800, 16, 0x120);
+        put_desc(&mut b, 0x120, 0x500, 0x900, 16, 0x100);
+        b.uut.desc_head.next = 0x100.into();
+        b.uut.chain_limit.next = 5.into();
+        b.start(true);
+        b.run_to_idle();
+        assert!(b.uut.err.val());
+        assert_eq!(b.cause(), Cause::ChainLimit as u64);
+        assert_eq!(b.uut.desc_done.val().to_u64(), 5);
+    }
+
+    #[test]
+    fn descriptor_address_outside_ram_or_unaligned_is_refused_before_any_beat() {
+        for head in [0u32, 0x104, 4 * RAM_WORDS as u32 - 8, 0x8000_0000] {
+            let mut b = Bench::new(7, 1.0);
+            b.uut.desc_head.next = (head as u64).into();
+            b.start(true);
+            b.run_to_idle();
+            assert!(b.uut.err.val());
+            assert_eq!(b.cause(), Cause::BadDescriptor as u64);
+            assert_eq!(b.uut.err_addr.val().to_u64(), head as u64);
+            assert!(b.writes.is_empty());
+        }
+    }
+
+    #[test]
+    fn start_while_busy_is_flagged_and_does_not_disturb_the_transfer() {
+        let mut b = Bench::new(8, 0.5);
+        let before = b.mem.clone();
+        b.regs(0, 2048, 256);
+        b.start(false);
+        b.cycle();
+        b.regs(4, 3000, 8);
+        b.start(false);
+        b.run_to_idle();
+        assert!(b.uut.done.val() && !b.uut.err.val() && b.uut.rejected_start.val());
+        assert_eq!(b.uut.rejected_starts.val().to_u64(), 1);
+        assert_eq!(&b.mem[512..576], &before[0..64]);
+        b.uut.clear_rejected.next = true;
+        b.uut.clear_done.next = true;
+        b.cycle();
+        settle(&mut b.uut);
+        assert!(!b.uut.rejected_start.val() && !b.uut.done.val());
+    }
+
+    #[test]
+    fn state_names_follow_the_encoding() {
+        let all = [
+            MemcpyState::Idle,
+            MemcpyState::CheckRegs,
+            MemcpyState::FetchDesc,
+            MemcpyState::CheckDesc,
+            MemcpyState::Read,
+            MemcpyState::Write,
+            MemcpyState::WriteBack,
+            MemcpyState::WriteBackError,
+        ];
+        for (i, s) in all.iter().enumerate() {
+            let code: Bits<3> = (*s).into();
+            assert_eq!(code.to_u64() as usize, i);
+            assert_eq!(STATE_NAMES[i], format!("{s:?}"));
         }
     }
 }
