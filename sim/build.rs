@@ -40,7 +40,14 @@ fn main() {
     let mut verilator = Command::new("verilator");
     verilator
         .args(["--cc", "--build", "-j", &jobs])
-        .args(["-O3", "--x-assign", "fast", "--x-initial", "fast", "--noassert"])
+        .args([
+            "-O3",
+            "--x-assign",
+            "fast",
+            "--x-initial",
+            "fast",
+            "--noassert",
+        ])
         // The default OPT_FAST is -Os, which costs about 30 % of simulation speed.
         .args(["-MAKEFLAGS", "OPT_FAST=-O2"])
         // The model is linked into Rust binaries; keep it position independent.
@@ -135,7 +142,10 @@ fn main() {
 
 /// Where Verilator keeps its runtime; panics with the setup hint when Verilator is missing.
 fn verilator_root() -> PathBuf {
-    let out = Command::new("verilator").arg("--getenv").arg("VERILATOR_ROOT").output();
+    let out = Command::new("verilator")
+        .arg("--getenv")
+        .arg("VERILATOR_ROOT")
+        .output();
     match out {
         Ok(o) if o.status.success() => {
             let root = PathBuf::from(String::from_utf8_lossy(&o.stdout).trim());

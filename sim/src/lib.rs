@@ -271,7 +271,10 @@ impl Soc {
     /// DONE | ERR. Returns the cycles taken by `iterations` repetitions.
     pub fn bench_memcpy_loop(&mut self, src: u32, dst: u32, len: u32, iterations: u32) -> u64 {
         let regs = DmacRegs::from_regs();
-        check(self.pin().bench_memcpy_loop(&regs, src, dst, len, iterations))
+        check(
+            self.pin()
+                .bench_memcpy_loop(&regs, src, dst, len, iterations),
+        )
     }
 }
 
