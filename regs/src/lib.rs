@@ -149,6 +149,19 @@ pub mod dmac {
 
     pub const CHAIN_LIMIT_RESET: u32 = 1024;
 
+    /// The channel's FSM states by their encoding on the `obs_dma_state` pin (the rtl's
+    /// `MemcpyState` enum; a test there keeps the two in step). For messages about a stuck run.
+    pub const STATE_NAMES: [&str; 8] = [
+        "Idle",
+        "CheckRegs",
+        "FetchDesc",
+        "CheckDesc",
+        "Read",
+        "Write",
+        "WriteBack",
+        "WriteBackError",
+    ];
+
     pub mod ctrl {
         pub const START: u32 = 1 << 0;
         pub const IRQ_EN: u32 = 1 << 1;

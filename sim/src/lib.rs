@@ -312,7 +312,11 @@ impl driver::Device for Soc {
     }
 
     fn describe_state(&self) -> String {
-        // State names are wired in once the rtl crate exports them; the ordinal for now.
-        format!("DMAC in state {}", self.dma_state())
+        let code = self.dma_state();
+        let name = regs::dmac::STATE_NAMES
+            .get(code as usize)
+            .copied()
+            .unwrap_or("<unknown>");
+        format!("DMAC in state {name} ({code})")
     }
 }

@@ -36,7 +36,8 @@
 use regs::dmac::{desc, Cause};
 use rust_hdl::prelude::*;
 
-/// States of the channel, in the order of their encoding (the `obs_dma_state` pin).
+/// States of the channel, in the order of their encoding (the `obs_dma_state` pin); their
+/// names are also in `regs::dmac::STATE_NAMES`.
 #[derive(Copy, Clone, PartialEq, Eq, Debug, LogicState)]
 pub enum MemcpyState {
     Idle,
@@ -48,18 +49,6 @@ pub enum MemcpyState {
     WriteBack,
     WriteBackError,
 }
-
-/// Names of [`MemcpyState`] by encoding, for messages about a stuck channel.
-pub const STATE_NAMES: [&str; 8] = [
-    "Idle",
-    "CheckRegs",
-    "FetchDesc",
-    "CheckDesc",
-    "Read",
-    "Write",
-    "WriteBack",
-    "WriteBackError",
-];
 
 #[derive(LogicBlock)]
 pub struct Memcpy {
@@ -768,7 +757,7 @@ mod tests {
         for (i, s) in all.iter().enumerate() {
             let code: Bits<3> = (*s).into();
             assert_eq!(code.to_u64() as usize, i);
-            assert_eq!(STATE_NAMES[i], format!("{s:?}"));
+            assert_eq!(regs::dmac::STATE_NAMES[i], format!("{s:?}"));
         }
     }
 }

@@ -1,0 +1,65 @@
+# DMA NIC SoC: rust-hdl → Verilog → Verilator → Rust.
+# Every target that needs a system tool installs it first (scripts/setup.sh, Debian packages).
+
+CARGO ?= cargo
+OUT   ?= out
+
+.PHONY: help setup sim test bench study lint synth verilog fmt clippy check waves clean
+
+help:
+	@echo "make sim      run the default scenario, write $(OUT)/sim.fst + $(OUT)/sim.gtkw, print a summary"
+	@echo "make test     the whole test suite (cargo test, Verilator lint, iCE40 synthesis check)"
+	@echo "make bench    performance report: DMA efficiency, co-simulation speed vs C++/Icarus/rust-hdl"
+	@echo "make study    arbitration study: reports/arbitration.{json,md}, reports/arbitration.svg"
+	@echo "make lint     verilator --lint-only -Wall on the generated Verilog"
+	@echo "make synth    yosys synth_ice40 on the FPGA configuration, prints LUT/FF/BRAM"
+	@echo "make verilog  regenerate rtl/verilog/*.v from the rust-hdl sources"
+	@echo "make check    cargo fmt --check + clippy -D warnings"
+	@echo "make waves    open the last waveform in GTKWave"
+	@echo "make setup    install every system tool the targets use"
+
+setup:
+	bash scripts/setup.sh all
+
+sim:
+	@bash scripts/setup.sh sim
+	$(CARGO) run --release -p sim --features trace --bin dmanic-sim -- --out $(OUT)
+
+test:
+	@bash scripts/setup.sh test
+	$(CARGO) test --workspace
+	$(MAKE) --no-print-directory lint
+	bash scripts/synth.sh
+
+bench:
+	@bash scripts/setup.sh bench
+	$(CARGO) run --release -p testbench --bin bench
+
+study:
+	@bash scripts/setup.sh sim
+	$(CARGO) run --release -p testbench --bin study
+
+lint:
+	@bash scripts/setup.sh sim
+	verilator --lint-only -Wall --top-module top rtl/lint.vlt rtl/verilog/soc_sim.v
+	verilator --lint-only -Wall --top-module top rtl/lint.vlt rtl/verilog/soc_fpga.v
+	@echo "lint: clean"
+
+synth:
+	@bash scripts/setup.sh test
+	bash scripts/synth.sh
+
+verilog:
+	$(CARGO) run -p rtl --bin gen-verilog
+
+check:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+waves:
+	@bash scripts/setup.sh all
+	gtkwave $(OUT)/sim.gtkw
+
+clean:
+	$(CARGO) clean
+	rm -rf $(OUT)

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs the system tools a target needs, only those that are missing (Debian/Ubuntu, apt).
+#   scripts/setup.sh sim     verilator
+#   scripts/setup.sh test    verilator, yosys
+#   scripts/setup.sh bench   verilator, iverilog
+#   scripts/setup.sh fpga    yosys, nextpnr-ice40, icestorm
+#   scripts/setup.sh all     everything above plus gtkwave
+set -euo pipefail
+
+want=()
+case "${1:-all}" in
+  sim)   want=(verilator) ;;
+  test)  want=(verilator yosys) ;;
+  bench) want=(verilator iverilog) ;;
+  fpga)  want=(yosys nextpnr-ice40 icepack) ;;
+  all)   want=(verilator yosys iverilog nextpnr-ice40 icepack gtkwave) ;;
+  *) echo "usage: $0 [sim|test|bench|fpga|all]" >&2; exit 2 ;;
+esac
+
+package_of() {
+  case "$1" in
+    icepack) echo fpga-icestorm ;;
+    *) echo "$1" ;;
+  esac
+}
+
+missing=()
+for tool in "${want[@]}"; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$(package_of "$tool")")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "setup: installing ${missing[*]} (Debian packages)"
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "setup: no apt-get here; install ${missing[*]} with your package manager" >&2
+  exit 1
+fi
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null 2>&1 || { echo "setup: need root or sudo to install ${missing[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+for tool in "${want[@]}"; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "setup: $tool still missing after install" >&2; exit 1; }
+done
+echo "setup: done"
