@@ -138,7 +138,8 @@ pub mod dmac {
     pub const DESC_DONE: u32 = 0x1C;
     /// RO. Bytes copied by the current or last run.
     pub const BYTES_DONE: u32 = 0x20;
-    /// RO. The address an error is about (the bad SRC/DST, or the bad descriptor's address).
+    /// RO. The address an error is about: the unaligned or out-of-range SRC or DST (SRC when
+    /// only LEN is bad) in register mode; the bad descriptor's address in chain mode.
     pub const ERR_ADDR: u32 = 0x24;
     /// RO. Runs that ended with an error since power-up.
     pub const ERR_COUNT: u32 = 0x28;

@@ -2033,7 +2033,7 @@ module top$memcpy(clock,start,chain,src,dst,len,desc_head,chain_limit,clear_done
         end
         else if ((cur_src$q[(32'h0)+:(2)] != 32'h0) | (cur_dst$q[(32'h0)+:(2)] != 32'h0) | (remaining$q[(32'h0)+:(2)] != 32'h0)) begin
             fields_cause = cause_unaligned;
-            if (cur_src$q[(32'h0)+:(2)] == 32'h0) begin
+            if ((cur_src$q[(32'h0)+:(2)] == 32'h0) & (cur_dst$q[(32'h0)+:(2)] != 32'h0)) begin
                 fields_err_addr = cur_dst$q;
             end
         end

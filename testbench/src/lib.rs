@@ -1,1 +1,155 @@
+//! Testbench for the DMA NIC SoC: helpers and scoreboards shared by the system tests
+//! (`tests/`), the arbitration study ([`study`]) and the benchmark (`src/bin/bench.rs`).
+//!
+//! Everything here drives the Verilator model through the `sim` crate and the real driver; the
+//! checks look at the observation pins (through the harness's [`sim::Observed`] counters and
+//! write log), never at the hardware's own idea of what happened.
 
+pub mod study;
+
+use driver::arb::ArbCounters;
+use sim::{BusWrite, CpuWorkload, Observed, Soc};
+use std::ops::Range;
+
+/// Where the synthetic CPU's cache misses go: the last 64 KiB of the simulated RAM. Tests keep
+/// their DMA buffers below it.
+pub const WORKLOAD_BASE: u32 = regs::RamConfig::SIM.bytes() - 0x1_0000;
+pub const WORKLOAD_SPAN_WORDS: u32 = 0x1_0000 / 4;
+
+/// A CPU that needs the bus in `load_pct` percent of its instructions (0 = runs from its cache
+/// only, still counting its work).
+pub fn cpu_load(load_pct: u32, seed: u32) -> CpuWorkload {
+    assert!(load_pct <= 100);
+    CpuWorkload {
+        enabled: true,
+        load_per_65536: load_pct * 65536 / 100,
+        seed,
+        base: WORKLOAD_BASE,
+        span_words: WORKLOAD_SPAN_WORDS,
+    }
+}
+
+/// A fresh model, checked to be the SoC the driver expects.
+pub fn new_soc() -> Soc {
+    let mut soc = Soc::new();
+    let info = driver::sys::probe(&mut soc).expect("SoC identification");
+    assert_eq!(info.ram_bytes, regs::RamConfig::SIM.bytes());
+    soc
+}
+
+/// Every DMA write beat in `log` lands inside one of `allowed` (byte ranges); returns the
+/// offending beats otherwise. The log comes from the bus pins, so this is the testbench's own
+/// observation of "no stray write".
+pub fn stray_dma_writes(log: &[BusWrite], allowed: &[Range<u32>]) -> Vec<BusWrite> {
+    log.iter()
+        .filter(|w| w.dma && !allowed.iter().any(|r| r.contains(&w.addr)))
+        .copied()
+        .collect()
+}
+
+/// Compares the arbiter's counters (read by CSR) with what the harness saw on the pins.
+///
+/// The counters were read one by one after the work was done: while the reads run, only the
+/// free-running `total_cycles` and `idle_cycles` move (CSR reads do not use the RAM bus), so
+/// those two must lie between the pin counts taken before and after the reads; the others must
+/// be equal.
+pub fn check_counters(hw: &ArbCounters, before: &Observed, after: &Observed) -> Result<(), String> {
+    let mut errors = vec![];
+    let mut exact = |name: &str, hw: u64, pins_before: u64, pins_after: u64| {
+        if pins_before != pins_after || hw != pins_after {
+            errors.push(format!(
+                "{name}: counter {hw}, pins {pins_before}..{pins_after}"
+            ));
+        }
+    };
+    exact(
+        "cpu_req_cycles",
+        hw.cpu_req_cycles,
+        before.cpu_req_cycles,
+        after.cpu_req_cycles,
+    );
+    exact(
+        "cpu_stall_cycles",
+        hw.cpu_stall_cycles,
+        before.cpu_stall_cycles,
+        after.cpu_stall_cycles,
+    );
+    exact(
+        "cpu_worst_wait",
+        hw.cpu_worst_wait,
+        before.cpu_worst_wait,
+        after.cpu_worst_wait,
+    );
+    exact("dma_beats", hw.dma_beats, before.dma_beats, after.dma_beats);
+    exact(
+        "dma_wait_cycles",
+        hw.dma_wait_cycles,
+        before.dma_wait_cycles,
+        after.dma_wait_cycles,
+    );
+    exact(
+        "dma_longest_hold",
+        hw.dma_longest_hold,
+        before.dma_longest_hold,
+        after.dma_longest_hold,
+    );
+    let mut between = |name: &str, hw: u64, lo: u64, hi: u64| {
+        if !(lo..=hi).contains(&hw) {
+            errors.push(format!("{name}: counter {hw}, pins {lo}..{hi}"));
+        }
+    };
+    between(
+        "total_cycles",
+        hw.total_cycles,
+        before.total_cycles,
+        after.total_cycles,
+    );
+    between(
+        "idle_cycles",
+        hw.idle_cycles,
+        before.idle_cycles,
+        after.idle_cycles,
+    );
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors.join("; "))
+    }
+}
+
+/// Clears the hardware counters and the harness's pin counters at the same cycle boundary.
+pub fn clear_all_counters(soc: &mut Soc) {
+    driver::arb::clear_counters(soc);
+    soc.clear_observed();
+}
+
+/// Reads the hardware counters and returns them with the pin counts before and after.
+pub fn read_counters(soc: &mut Soc) -> (ArbCounters, Observed, Observed) {
+    let before = soc.observed();
+    let hw = driver::arb::read_counters(soc);
+    let after = soc.observed();
+    (hw, before, after)
+}
+
+/// Replaces the text between `<!-- NAME:begin -->` and `<!-- NAME:end -->` in the README with
+/// `body`, so the README's numbers are always the last command's output, never edited by hand.
+pub fn update_readme_block(name: &str, body: &str) -> Result<(), String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let (begin, end) = (
+        format!("<!-- {name}:begin -->"),
+        format!("<!-- {name}:end -->"),
+    );
+    let (Some(b), Some(e)) = (text.find(&begin), text.find(&end)) else {
+        return Err(format!("README.md has no {begin} ... {end} block"));
+    };
+    let new = format!("{}{begin}\n{}\n{}", &text[..b], body.trim(), &text[e..]);
+    std::fs::write(&path, new).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// `reports/` at the workspace root.
+pub fn reports_dir() -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../reports");
+    std::fs::create_dir_all(&dir).expect("create reports/");
+    dir
+}

@@ -295,7 +295,10 @@ impl Logic for Memcpy {
             | (self.remaining.q.val().get_bits::<2>(0) != 0)
         {
             self.fields_cause.next = self.cause_unaligned.val();
-            if self.cur_src.q.val().get_bits::<2>(0) == 0 {
+            // ERR_ADDR names the unaligned address: SRC, else DST, else (LEN) SRC.
+            if (self.cur_src.q.val().get_bits::<2>(0) == 0)
+                & (self.cur_dst.q.val().get_bits::<2>(0) != 0)
+            {
                 self.fields_err_addr.next = self.cur_dst.q.val();
             }
         } else if self.src_end.val() > self.ram_bytes.val() {
