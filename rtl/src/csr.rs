@@ -378,10 +378,8 @@ impl Logic for Csr {
         if self.offset.val() == self.a_sys_irq_status.val() {
             self.read_value.next = self.irq_status.val();
         }
-        if self.offset.val() == self.a_arb_mode.val() {
-            if self.r_cycle_steal.q.val() {
-                self.read_value.next = self.k_mode_cycle_steal.val();
-            }
+        if (self.offset.val() == self.a_arb_mode.val()) & self.r_cycle_steal.q.val() {
+            self.read_value.next = self.k_mode_cycle_steal.val();
         }
         if self.offset.val() == self.a_arb_burst_cap.val() {
             self.read_value.next = self.r_burst_cap.q.val();

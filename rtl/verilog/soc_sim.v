@@ -1288,10 +1288,8 @@ module top$csr(clock,sel,offset,we,wdata,rdata,arb_cycle_steal,arb_burst_cap,arb
         if (offset == a_sys_irq_status) begin
             read_value = irq_status;
         end
-        if (offset == a_arb_mode) begin
-            if (r_cycle_steal$q) begin
-                read_value = k_mode_cycle_steal;
-            end
+        if ((offset == a_arb_mode) & r_cycle_steal$q) begin
+            read_value = k_mode_cycle_steal;
         end
         if (offset == a_arb_burst_cap) begin
             read_value = r_burst_cap$q;

@@ -248,7 +248,7 @@ pub fn markdown(study: &Study, sizes: &[u32]) -> String {
 }
 
 pub fn human_bytes(b: u32) -> String {
-    if b >= 1024 && b % 1024 == 0 {
+    if b >= 1024 && b.is_multiple_of(1024) {
         format!("{} KiB", b / 1024)
     } else {
         format!("{b} B")

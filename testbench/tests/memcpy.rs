@@ -58,7 +58,7 @@ fn register_mode_copies_are_byte_exact_for_random_sizes_offsets_and_modes() {
         assert_eq!(out.bytes, 4 * words as u32);
         let log = soc.take_write_log();
         assert_eq!(
-            stray_dma_writes(&log, &[dst..dst + 4 * words as u32]),
+            stray_dma_writes(&log, std::slice::from_ref(&(dst..dst + 4 * words as u32))),
             vec![],
             "copy {i}"
         );
