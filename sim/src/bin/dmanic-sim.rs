@@ -1,0 +1,672 @@
+//! `make sim`: the default scenario on the Verilated SoC, with a waveform to look at.
+//!
+//! Probes the SoC, fills a source buffer with a known pattern, starts a synthetic CPU workload,
+//! then runs the same register-mode memcpy under three arbitration modes (burst uncapped, burst
+//! capped, cycle stealing). Every copy is checked byte for byte and every wait has a cycle
+//! budget. Prints a summary table and writes `<out>/sim.fst` (one sample per cycle) with a
+//! GTKWave save file `<out>/sim.gtkw` that groups the interesting signals and puts a named
+//! marker at the start of each copy.
+//!
+//! Exit status: 0 on success, 1 when a copy fails, times out or is wrong, or the waveform
+//! cannot be written or does not contain a signal the save file names (2 for bad arguments).
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+
+use clap::Parser;
+use driver::{arb, ArbCounters, ArbMode, Completion, Device, Dmac, PageAllocator};
+use regs::PAGE_BYTES;
+use sim::{CpuWorkload, Observed, Soc};
+
+/// Run the default DMA scenario on the Verilated SoC and write a waveform.
+#[derive(Parser, Debug)]
+#[command(name = "dmanic-sim", version)]
+struct Args {
+    /// Directory for sim.fst, sim.gtkw and the state-name filter (created if missing).
+    #[arg(long, value_name = "DIR", default_value = "out")]
+    out: PathBuf,
+
+    /// Bytes each memcpy copies (a non-zero multiple of 4).
+    #[arg(long, value_name = "N", default_value_t = 4096, value_parser = parse_len)]
+    bytes: u32,
+
+    /// Bus load of the synthetic CPU workload in percent: the share of its instructions that
+    /// miss the cache and read RAM (so, without DMA, the share of cycles it uses the bus).
+    #[arg(long, value_name = "PCT", default_value_t = 50,
+          value_parser = clap::value_parser!(u32).range(0..=100))]
+    cpu_load: u32,
+
+    /// Do not write the waveform and save file.
+    #[arg(long)]
+    no_trace: bool,
+
+    /// Cycle budget for each wait for a copy to finish (default: 32 cycles per word + 10000).
+    #[arg(long, value_name = "CYCLES")]
+    watchdog: Option<u64>,
+}
+
+fn parse_len(s: &str) -> Result<u32, String> {
+    let n: u32 = s.parse().map_err(|e| format!("{e}"))?;
+    if n == 0 || !n.is_multiple_of(4) {
+        return Err(format!("{n} is not a non-zero multiple of 4"));
+    }
+    Ok(n)
+}
+
+/// Seed of the CPU workload's PRNG: fixed, so every run is the same.
+const WORKLOAD_SEED: u32 = 1;
+/// The CPU workload reads the top 64 KiB of RAM.
+const WORKLOAD_BYTES: u32 = 64 * 1024;
+/// Cycles of CPU workload alone, as the reference for the CPU work/cycle column.
+const BASELINE_CYCLES: u64 = 2000;
+/// Idle cycles between the copies, so they are easy to tell apart in the waveform.
+const GAP_CYCLES: u64 = 50;
+
+/// The arbitration modes the scenario compares, with their table labels.
+const MODES: [(&str, ArbMode); 3] = [
+    ("burst, uncapped", ArbMode::Burst { cap: 0 }),
+    ("burst, cap 16", ArbMode::Burst { cap: 16 }),
+    (
+        "cycle steal, bound 8",
+        ArbMode::CycleSteal { bound: Some(8) },
+    ),
+];
+
+/// Byte `k` of the source buffer: a byte counter, XORed with the 256-byte block number so that
+/// blocks differ. In the waveform the first words read 0x03020100, 0x07060504, ...
+fn pattern_byte(k: u32) -> u8 {
+    (k ^ (k >> 8)) as u8
+}
+
+fn pattern_words(bytes: u32) -> Vec<u32> {
+    (0..bytes / 4)
+        .map(|i| u32::from_le_bytes(std::array::from_fn(|b| pattern_byte(4 * i + b as u32))))
+        .collect()
+}
+
+/// What the destination holds before each copy, so a copy that does nothing cannot pass.
+const POISON: u32 = 0xDEAD_BEEF;
+
+/// One copy's results.
+struct RunResult {
+    label: &'static str,
+    /// From the START write until the driver saw the interrupt.
+    cycles: u64,
+    arb: ArbCounters,
+    observed: Observed,
+}
+
+/// Why the scenario stopped.
+struct Failure(String);
+
+impl<E: std::fmt::Display> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure(e.to_string())
+    }
+}
+
+/// Everything the scenario found, for the summary.
+#[derive(Default)]
+struct Report {
+    header: Vec<String>,
+    baseline: Option<Observed>,
+    /// Each copy attempted, with the cycle just before its first register access (the
+    /// waveform's time is 10 × cycle): the save file's markers.
+    starts: Vec<(&'static str, u64)>,
+    runs: Vec<RunResult>,
+}
+
+struct Layout {
+    src: u32,
+    dst: u32,
+    len: u32,
+    watchdog: u64,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure(msg)) => {
+            eprintln!("dmanic-sim: error: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &Args) -> Result<(), Failure> {
+    let fst = args.out.join("sim.fst");
+    let mut soc = if args.no_trace {
+        Soc::new()
+    } else {
+        std::fs::create_dir_all(&args.out)
+            .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
+        Soc::with_trace(&fst)
+    };
+
+    let mut report = Report::default();
+    let outcome = scenario(&mut soc, args, &mut report);
+    let total_cycles = soc.now();
+    soc.finish_trace();
+    drop(soc);
+
+    print_summary(&report, args);
+
+    // The waveform is written even when a copy failed: that is when it is needed most.
+    let waves = if args.no_trace {
+        println!("\nno waveform written (--no-trace)");
+        Ok(())
+    } else {
+        write_waves(&args.out, &fst, &report, total_cycles)
+    };
+    outcome.and(waves)
+}
+
+fn scenario(soc: &mut Soc, args: &Args, report: &mut Report) -> Result<(), Failure> {
+    let info = driver::probe(soc)?;
+    report.header.push(format!(
+        "SoC: SYS.VERSION {}.{}, {} KiB RAM",
+        info.version_major(),
+        info.version_minor(),
+        info.ram_bytes / 1024
+    ));
+
+    // Page 0 stays unused (no buffer at address 0); the workload owns the top 64 KiB.
+    let mut mm = PageAllocator::new(info.ram_bytes)?;
+    mm.reserve(0, 1)?;
+    let workload_base = info.ram_bytes.checked_sub(WORKLOAD_BYTES).ok_or_else(|| {
+        format!(
+            "RAM of {} bytes has no room for the workload",
+            info.ram_bytes
+        )
+    })?;
+    mm.reserve(workload_base, WORKLOAD_BYTES / PAGE_BYTES)?;
+    let too_big = |e| format!("--bytes {}: no room for two buffers: {e}", args.bytes);
+    let words = u64::from(args.bytes / 4);
+    let layout = Layout {
+        src: mm.alloc_bytes(args.bytes).map_err(too_big)?,
+        dst: mm.alloc_bytes(args.bytes).map_err(too_big)?,
+        len: args.bytes,
+        watchdog: args.watchdog.unwrap_or(32 * words + 10_000),
+    };
+    report.header.push(format!(
+        "copy: {} bytes {:#010x} -> {:#010x}, register mode, irq completion, watchdog {} cycles per wait",
+        layout.len, layout.src, layout.dst, layout.watchdog
+    ));
+
+    let source = pattern_words(layout.len);
+    soc.write_words(layout.src, &source);
+
+    let workload = CpuWorkload {
+        enabled: true,
+        load_per_65536: args.cpu_load * 65536 / 100,
+        seed: WORKLOAD_SEED,
+        base: workload_base,
+        span_words: WORKLOAD_BYTES / 4,
+    };
+    soc.set_cpu_workload(workload);
+    report.header.push(format!(
+        "CPU workload: {} % bus load, reads {:#010x}..{:#010x}, seed {}",
+        args.cpu_load,
+        workload_base,
+        workload_base + WORKLOAD_BYTES,
+        WORKLOAD_SEED
+    ));
+
+    soc.clear_observed();
+    soc.run(BASELINE_CYCLES);
+    report.baseline = Some(soc.observed());
+
+    let mut dmac = Dmac::new();
+    let poison = vec![POISON; source.len()];
+    for (label, mode) in MODES {
+        soc.run(GAP_CYCLES);
+        soc.write_words(layout.dst, &poison);
+        arb::set_mode(soc, mode);
+        arb::clear_counters(soc);
+        soc.clear_observed();
+        report.starts.push((label, soc.now()));
+        dmac.start(soc, layout.src, layout.dst, layout.len, true)
+            .map_err(|e| format!("{label}: {e}"))?;
+        let outcome = dmac
+            .wait(soc, Completion::Irq, layout.watchdog)
+            .map_err(|e| format!("{label}: {e}"))?;
+        let observed = soc.observed();
+        // Counters first: the read-back below is host traffic they should not include.
+        let counters = arb::read_counters(soc);
+        if outcome.bytes != layout.len {
+            return Err(Failure(format!(
+                "{label}: BYTES_DONE is {}, expected {}",
+                outcome.bytes, layout.len
+            )));
+        }
+        verify(soc, label, &layout, &source)?;
+        report.runs.push(RunResult {
+            label,
+            cycles: outcome.cycles,
+            arb: counters,
+            observed,
+        });
+    }
+    soc.run(GAP_CYCLES);
+    Ok(())
+}
+
+/// Reads the destination back and compares it with the source byte for byte.
+fn verify(soc: &mut Soc, label: &str, layout: &Layout, source: &[u32]) -> Result<(), Failure> {
+    let mut got = vec![0u32; source.len()];
+    soc.read_words(layout.dst, &mut got);
+    let bytes = |w: &[u32]| -> Vec<u8> { w.iter().flat_map(|w| w.to_le_bytes()).collect() };
+    let (want, got) = (bytes(source), bytes(&got));
+    let bad: Vec<usize> = (0..want.len()).filter(|&k| want[k] != got[k]).collect();
+    if let Some(&k) = bad.first() {
+        return Err(Failure(format!(
+            "{label}: copy is wrong: {} of {} bytes differ; first at offset {k} \
+             (address {:#010x}): expected {:#04x}, read {:#04x}",
+            bad.len(),
+            want.len(),
+            layout.dst + k as u32,
+            want[k],
+            got[k]
+        )));
+    }
+    Ok(())
+}
+
+fn ratio(n: u64, d: u64) -> f64 {
+    if d == 0 {
+        0.0
+    } else {
+        n as f64 / d as f64
+    }
+}
+
+fn print_summary(report: &Report, args: &Args) {
+    println!("dmanic-sim");
+    for line in &report.header {
+        println!("  {line}");
+    }
+    if let Some(b) = &report.baseline {
+        println!(
+            "  CPU alone: {:.3} work/cycle over {} cycles",
+            ratio(b.cpu_work, b.total_cycles),
+            b.total_cycles
+        );
+    }
+    if report.runs.is_empty() {
+        return;
+    }
+    let head = [
+        "mode",
+        "cycles",
+        "DMA beats/cycle",
+        "CPU stall cycles",
+        "CPU worst wait",
+        "DMA longest hold",
+        "CPU work/cycle",
+    ];
+    let rows: Vec<[String; 7]> = report
+        .runs
+        .iter()
+        .map(|r| {
+            [
+                r.label.to_string(),
+                r.cycles.to_string(),
+                format!("{:.3}", ratio(r.arb.dma_beats, r.cycles)),
+                r.arb.cpu_stall_cycles.to_string(),
+                r.arb.cpu_worst_wait.to_string(),
+                r.arb.dma_longest_hold.to_string(),
+                format!("{:.3}", ratio(r.observed.cpu_work, r.observed.total_cycles)),
+            ]
+        })
+        .collect();
+    let width: Vec<usize> = (0..head.len())
+        .map(|c| {
+            rows.iter()
+                .map(|r| r[c].len())
+                .fold(head[c].len(), usize::max)
+        })
+        .collect();
+    let line = |cells: &[&str]| {
+        let mut s = String::new();
+        for (c, cell) in cells.iter().enumerate() {
+            if c > 0 {
+                s.push_str(" | ");
+            }
+            if c == 0 {
+                let _ = write!(s, "{cell:<w$}", w = width[c]);
+            } else {
+                let _ = write!(s, "{cell:>w$}", w = width[c]);
+            }
+        }
+        s
+    };
+    println!();
+    println!("{}", line(&head));
+    let rule: Vec<String> = width.iter().map(|w| "-".repeat(*w)).collect();
+    println!(
+        "{}",
+        line(&rule.iter().map(String::as_str).collect::<Vec<_>>())
+    );
+    for r in &rows {
+        println!(
+            "{}",
+            line(&r.iter().map(String::as_str).collect::<Vec<_>>())
+        );
+    }
+    println!();
+    println!("  cycles: START write to interrupt seen; DMA beats/cycle = DMA_BEATS / cycles");
+    println!("  CPU stall, worst wait, longest hold: arbiter counters (cleared before each start)");
+    println!("  CPU work/cycle: workload instructions retired per cycle during the copy (harness)");
+    if report.runs.len() == MODES.len() {
+        println!(
+            "  all {} copies verified byte for byte ({} bytes each)",
+            report.runs.len(),
+            args.bytes
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Waveform: the GTKWave save file, and the check that every signal it shows is in the FST.
+//
+// GTKWave 3.3 finds a plain signal name in a save file by binary search over its facility list,
+// which it keeps in hierarchy order. That order is not the search's order when names contain
+// characters that sort below '.', and rust-hdl's Verilog is full of them (`arbiter$burst_cap`
+// beside the `arbiter` scope), so about two thirds of this design's names are silently not
+// found: the signal is just missing from the view. A name containing '*' is instead taken as a
+// (case-insensitive, POSIX basic) regular expression and matched against every facility, so
+// each signal is written as its escaped name followed by `\**$` (zero '*'s, then the end).
+// [`check_names`] makes sure each pattern matches exactly one variable of the FST.
+
+/// Hierarchy prefix of the SoC's signals in the FST (Verilator's `TOP`, then module `top`).
+const TOP: &str = "TOP.top";
+
+/// GTKWave trace flags (`@` lines).
+const F_BIN: u32 = 0x28; // right-justified binary: 1-bit signals
+const F_HEX: u32 = 0x22; // right-justified hex
+const F_DEC: u32 = 0x24; // right-justified decimal
+const F_TRANSLATED: u32 = 0x2000; // value shown through the translate filter file (`^1 file`)
+const F_COMMENT: u32 = 0x200; // blank / comment line
+const F_GROUP_BEGIN: u32 = 0x80_0000 | F_COMMENT;
+const F_GROUP_END: u32 = 0x100_0000 | F_COMMENT;
+
+/// One trace: its name below [`TOP`] as GTKWave names it (vector range included) and its
+/// display flags. GTKWave shows the last path component, so registers are named by their
+/// `<reg>$q` wire rather than `<reg>.q`.
+type Sig = (&'static str, u32);
+
+/// The save file's groups, in display order.
+const GROUPS: [(&str, &[Sig]); 6] = [
+    (
+        "CPU port",
+        &[
+            ("host_req", F_BIN),
+            ("host_we", F_BIN),
+            ("host_addr[31:0]", F_HEX),
+            ("host_ready", F_BIN),
+            ("host_rvalid", F_BIN),
+            ("host_rdata[31:0]", F_HEX),
+        ],
+    ),
+    (
+        "Arbiter",
+        &[
+            ("obs_cpu_req", F_BIN),
+            ("obs_cpu_grant", F_BIN),
+            ("obs_dma_req", F_BIN),
+            ("obs_dma_grant", F_BIN),
+            ("arbiter.cycle_steal", F_BIN),
+            ("arbiter.burst_cap[31:0]", F_DEC),
+            ("arbiter.steal_bound[31:0]", F_HEX),
+            ("arbiter.burst_beats$q[31:0]", F_DEC),
+            ("arbiter.dma_waited$q[31:0]", F_DEC),
+        ],
+    ),
+    (
+        "DMA",
+        &[
+            ("obs_dma_state[2:0]", F_DEC | F_TRANSLATED),
+            ("memcpy.bus_req", F_BIN),
+            ("memcpy.bus_addr[31:0]", F_HEX),
+            ("memcpy.bus_we", F_BIN),
+            ("memcpy.bus_wdata[31:0]", F_HEX),
+            ("memcpy.cur_src$q[31:0]", F_HEX),
+            ("memcpy.cur_dst$q[31:0]", F_HEX),
+            ("memcpy.remaining$q[31:0]", F_DEC),
+            ("memcpy.bytes_done[31:0]", F_DEC),
+        ],
+    ),
+    (
+        "Bus",
+        &[
+            ("obs_bus_addr[31:0]", F_HEX),
+            ("obs_bus_we", F_BIN),
+            ("obs_bus_be[3:0]", F_BIN),
+            ("obs_bus_wdata[31:0]", F_HEX),
+        ],
+    ),
+    (
+        "Counters",
+        &[
+            ("arbiter.total_cycles[31:0]", F_DEC),
+            ("arbiter.cpu_req_cycles[31:0]", F_DEC),
+            ("arbiter.cpu_stall_cycles[31:0]", F_DEC),
+            ("arbiter.cpu_worst_wait[31:0]", F_DEC),
+            ("arbiter.dma_beats[31:0]", F_DEC),
+            ("arbiter.dma_wait_cycles[31:0]", F_DEC),
+            ("arbiter.idle_cycles[31:0]", F_DEC),
+            ("arbiter.dma_longest_hold[31:0]", F_DEC),
+        ],
+    ),
+    ("IRQ", &[("irq", F_BIN)]),
+];
+
+/// The full names of every trace in [`GROUPS`].
+fn trace_names() -> impl Iterator<Item = String> {
+    GROUPS
+        .iter()
+        .flat_map(|(_, sigs)| sigs.iter().map(|(n, _)| format!("{TOP}.{n}")))
+}
+
+/// The save-file line for `name`: a regular expression matching names that end in `name`.
+fn trace_pattern(name: &str) -> String {
+    let mut p = String::with_capacity(name.len() + 8);
+    for c in name.chars() {
+        if matches!(c, '.' | '[' | ']' | '$' | '*' | '^' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push_str("\\**$");
+    p
+}
+
+/// GTKWave zoom: 2^-zoom time units per 200 pixels. The trace has 10 units per cycle, so
+/// -9.5 is about 3.6 units per pixel: some 400 cycles across a 1600-pixel-wide window.
+const ZOOM: f64 = -9.5;
+/// GTKWave's names of the first named markers.
+const MARKER_IDS: [char; MODES.len()] = ['A', 'B', 'C'];
+/// Cycles shown before the first copy's start when the file opens.
+const LEAD_CYCLES: u64 = 20;
+
+fn absolute(p: &Path) -> Result<PathBuf, Failure> {
+    std::path::absolute(p).map_err(|e| Failure(format!("{}: {e}", p.display())))
+}
+
+/// Writes the save file and the state-name filter, checks the names, prints where they are.
+fn write_waves(out: &Path, fst: &Path, report: &Report, cycles: u64) -> Result<(), Failure> {
+    let gtkw = out.join("sim.gtkw");
+    let filter = out.join("dma_state.gtkwf");
+    let mut names = String::from("# obs_dma_state -> memcpy FSM state (regs::dmac::STATE_NAMES)\n");
+    for (code, name) in regs::dmac::STATE_NAMES.iter().enumerate() {
+        let _ = writeln!(names, "{code} {name}");
+    }
+    std::fs::write(&filter, names).map_err(|e| format!("{}: {e}", filter.display()))?;
+    let text = gtkw_text(
+        &absolute(fst)?,
+        &absolute(&gtkw)?,
+        &absolute(&filter)?,
+        report,
+    );
+    std::fs::write(&gtkw, text).map_err(|e| format!("{}: {e}", gtkw.display()))?;
+
+    let check = check_names(fst);
+    println!();
+    println!(
+        "waveform:  {} ({cycles} cycles, one sample per cycle, 10 time units per cycle)",
+        fst.display()
+    );
+    println!("save file: {}", gtkw.display());
+    let markers: Vec<String> = report
+        .starts
+        .iter()
+        .zip(MARKER_IDS)
+        .map(|((label, _), id)| format!("{id} = {label}"))
+        .collect();
+    if !markers.is_empty() {
+        println!(
+            "           named markers at each copy's start: {}",
+            markers.join("; ")
+        );
+    }
+    match &check {
+        Ok(Some(n)) => {
+            println!("           each of its {n} signals matches one FST variable (fst2vcd)")
+        }
+        Ok(None) => println!("           (signal names not checked: fst2vcd not found)"),
+        Err(_) => {}
+    }
+    println!("open with: gtkwave {}   (or: make waves)", gtkw.display());
+    check.map(|_| ())
+}
+
+fn gtkw_text(fst: &Path, gtkw: &Path, filter: &Path, report: &Report) -> String {
+    let mut s = String::new();
+    let w = &mut s;
+    let _ = writeln!(
+        w,
+        "[*] GTKWave save file written by dmanic-sim (sim/src/bin/dmanic-sim.rs)"
+    );
+    let _ = writeln!(
+        w,
+        "[*] 10 time units per clock cycle; named markers where each copy starts"
+    );
+    let _ = writeln!(
+        w,
+        "[*] signals are written as regular expressions (name\\**$): GTKWave 3.3"
+    );
+    let _ = writeln!(
+        w,
+        "[*] does not find many plain names of this design (see the source)"
+    );
+    let _ = writeln!(w, "[dumpfile] \"{}\"", fst.display());
+    let _ = writeln!(w, "[savefile] \"{}\"", gtkw.display());
+    let first = report.starts.first().map_or(0, |(_, c)| *c);
+    let _ = writeln!(w, "[timestart] {}", 10 * first.saturating_sub(LEAD_CYCLES));
+    let _ = writeln!(w, "[size] 1600 900");
+    let _ = writeln!(w, "[sst_width] 200");
+    let _ = writeln!(w, "[signals_width] 260");
+    // Zoom, the primary marker (unset), then the named markers A, B, ...
+    let mut markers = format!("*{ZOOM:.6} -1");
+    for (_, cycle) in &report.starts {
+        let _ = write!(markers, " {}", 10 * cycle);
+    }
+    let _ = writeln!(w, "{markers}");
+    for ((label, _), id) in report.starts.iter().zip(MARKER_IDS) {
+        let _ = writeln!(w, "[markername] {id}{label}");
+    }
+    for (group, sigs) in GROUPS {
+        let _ = writeln!(w, "@{F_GROUP_BEGIN:x}\n-{group}");
+        for (name, flags) in sigs {
+            if flags & F_TRANSLATED != 0 {
+                let _ = writeln!(w, "^1 {}", filter.display());
+            }
+            let _ = writeln!(w, "@{flags:x}\n{}", trace_pattern(&format!("{TOP}.{name}")));
+        }
+        let _ = writeln!(w, "@{F_GROUP_END:x}\n-{group}");
+    }
+    s
+}
+
+/// Checks that each trace's pattern matches exactly one of the FST's variables (GTKWave would
+/// show nothing for no match, and every match for several). `Ok(None)` when `fst2vcd` (shipped
+/// with GTKWave) is not installed; `Ok(Some(n))` when all `n` traces passed.
+fn check_names(fst: &Path) -> Result<Option<usize>, Failure> {
+    let Some(vars) = fst_var_names(fst)? else {
+        return Ok(None);
+    };
+    let vars: Vec<String> = vars.iter().map(|v| v.to_lowercase()).collect();
+    let mut bad = Vec::new();
+    let mut n = 0;
+    for name in trace_names() {
+        n += 1;
+        let suffix = name.to_lowercase();
+        let hits = vars.iter().filter(|v| v.ends_with(&suffix)).count();
+        if hits != 1 || !vars.contains(&suffix) {
+            bad.push(format!("{name} ({hits} matches)"));
+        }
+    }
+    if !bad.is_empty() {
+        return Err(Failure(format!(
+            "the save file's signals do not each match one variable of {}: {} \
+             (has the Verilog changed? update GROUPS in sim/src/bin/dmanic-sim.rs)",
+            fst.display(),
+            bad.join(", ")
+        )));
+    }
+    Ok(Some(n))
+}
+
+/// The FST's variables as GTKWave names them (`TOP.top.host_addr[31:0]`; parameters without
+/// their range), from the header `fst2vcd` prints; `None` if `fst2vcd` is not installed.
+fn fst_var_names(fst: &Path) -> Result<Option<BTreeSet<String>>, Failure> {
+    let child = Command::new("fst2vcd")
+        .arg(fst)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Failure(format!("cannot run fst2vcd: {e}"))),
+    };
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut vars = BTreeSet::new();
+    let mut scope: Vec<String> = Vec::new();
+    let mut complete = false;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.map_err(|e| format!("reading fst2vcd output: {e}"))?;
+        let f: Vec<&str> = line.split_whitespace().collect();
+        match f.first().copied() {
+            Some("$scope") if f.len() >= 3 => scope.push(f[2].to_string()),
+            Some("$upscope") => {
+                scope.pop();
+            }
+            // $var <type> <width> <id> <name> [<range>] $end
+            Some("$var") if f.len() >= 6 => {
+                let ranged = f.len() >= 7 && f[5].starts_with('[') && f[1] != "parameter";
+                let range = if ranged { f[5] } else { "" };
+                vars.insert(format!("{}.{}{range}", scope.join("."), f[4]));
+            }
+            Some("$enddefinitions") => {
+                complete = true;
+                break;
+            }
+            _ => {}
+        }
+    }
+    // Only the header is needed: stop fst2vcd instead of letting it print every change.
+    let _ = child.kill();
+    let _ = child.wait();
+    if !complete {
+        return Err(Failure(format!(
+            "fst2vcd printed no complete header for {}",
+            fst.display()
+        )));
+    }
+    Ok(Some(vars))
+}
