@@ -28,6 +28,7 @@ sim:
 test:
 	@bash scripts/setup.sh test
 	$(CARGO) test --workspace
+	$(CARGO) test -p sim --features trace --test dmanic_sim
 	$(MAKE) --no-print-directory lint
 	bash scripts/synth.sh
 
