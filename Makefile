@@ -56,6 +56,7 @@ verilog:
 check:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy -p sim --all-targets --features trace -- -D warnings
 
 waves:
 	@bash scripts/setup.sh all

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system tools a target needs, only those that are missing (Debian/Ubuntu, apt).
 #   scripts/setup.sh sim     verilator
-#   scripts/setup.sh test    verilator, yosys
+#   scripts/setup.sh test    verilator, yosys, iverilog
 #   scripts/setup.sh bench   verilator, iverilog
 #   scripts/setup.sh fpga    yosys, nextpnr-ice40, icestorm
 #   scripts/setup.sh all     everything above plus gtkwave
@@ -10,7 +10,7 @@ set -euo pipefail
 want=()
 case "${1:-all}" in
   sim)   want=(verilator) ;;
-  test)  want=(verilator yosys) ;;
+  test)  want=(verilator yosys iverilog) ;;
   bench) want=(verilator iverilog) ;;
   fpga)  want=(yosys nextpnr-ice40 icepack) ;;
   all)   want=(verilator yosys iverilog nextpnr-ice40 icepack gtkwave) ;;

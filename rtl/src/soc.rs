@@ -62,7 +62,7 @@ pub struct Soc<const A: usize> {
     ram_bytes: Constant<Bits<32>>,
     csr_mask: Constant<Bits<32>>,
     csr_base: Constant<Bits<32>>,
-    irq_dmac: Constant<Bits<32>>,
+    irq_dmac_shift: Constant<Bits<5>>,
 }
 
 impl<const A: usize> Soc<A> {
@@ -104,7 +104,7 @@ impl<const A: usize> Soc<A> {
             ram_bytes: Constant::new((ram_bytes as u64).into()),
             csr_mask: Constant::new((!(regs::CSR_WINDOW_BYTES - 1) as u64).into()),
             csr_base: Constant::new((regs::CSR_BASE as u64).into()),
-            irq_dmac: Constant::new((regs::sys::irq::DMAC as u64).into()),
+            irq_dmac_shift: Constant::new((regs::sys::irq::DMAC.trailing_zeros() as u64).into()),
         }
     }
 }
@@ -200,10 +200,10 @@ impl<const A: usize> Logic for Soc<A> {
         self.csr.we.next = self.host_we.val();
         self.csr.wdata.next = self.host_wdata.val();
         self.csr.host_errors.next = self.host_errors.q.val();
-        self.csr.irq_status.next = 0.into();
-        if self.irq.val() {
-            self.csr.irq_status.next = self.irq_dmac.val();
-        }
+        // One assignment, no default-then-override: event-driven simulators (Icarus) would
+        // otherwise see this input toggle on every evaluation and ping-pong with the CSR block.
+        self.csr.irq_status.next =
+            bit_cast::<32, 1>(self.irq.val().into()) << self.irq_dmac_shift.val();
         self.csr.arb_total_cycles.next = self.arbiter.total_cycles.val();
         self.csr.arb_cpu_req_cycles.next = self.arbiter.cpu_req_cycles.val();
         self.csr.arb_cpu_stall_cycles.next = self.arbiter.cpu_stall_cycles.val();

@@ -30,7 +30,7 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     localparam  ram_bytes = 32'h2000;
     localparam  csr_mask = 32'hfffc0000;
     localparam  csr_base = 32'h40000000;
-    localparam  irq_dmac = 32'h1;
+    localparam  irq_dmac_shift = 5'b0;
     
     // Enums
     localparam MemcpyState$Idle = 0;
@@ -365,10 +365,7 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         csr$we = host_we;
         csr$wdata = host_wdata;
         csr$host_errors = host_errors$q;
-        csr$irq_status = 32'h0;
-        if (irq) begin
-            csr$irq_status = irq_dmac;
-        end
+        csr$irq_status = ((irq) & 32'hffffffff) << irq_dmac_shift;
         csr$arb_total_cycles = arbiter$total_cycles;
         csr$arb_cpu_req_cycles = arbiter$cpu_req_cycles;
         csr$arb_cpu_stall_cycles = arbiter$cpu_stall_cycles;
