@@ -486,8 +486,9 @@ fn trace_pattern(name: &str) -> String {
 }
 
 /// GTKWave zoom: 2^-zoom time units per 200 pixels. The trace has 10 units per cycle, so
-/// -9.5 is about 3.6 units per pixel: some 400 cycles across a 1600-pixel-wide window.
-const ZOOM: f64 = -9.5;
+/// -6.5 is about 0.45 units per pixel: some 50 cycles across a 1600-pixel-wide window, few
+/// enough to read every beat's address and data.
+const ZOOM: f64 = -6.5;
 /// GTKWave's names of the first named markers.
 const MARKER_IDS: [char; MODES.len()] = ['A', 'B', 'C'];
 /// Cycles shown before the first copy's start when the file opens.
