@@ -346,6 +346,217 @@ pub const fn csr(block: u32, offset: u32) -> u32 {
     CSR_BASE + block + offset
 }
 
+/// RISC-V Sv32 page-table format: the facts the IOMMU's page walker and the driver's page-table
+/// builder share.
+///
+/// Source: RISC-V Privileged Architecture, "Sv32: Page-Based 32-bit Virtual-Memory Systems"
+/// (figures "Sv32 virtual address", "Sv32 physical address", "Sv32 page table entry", table
+/// "Encoding of PTE R/W/X fields") and its "Virtual Address Translation Process". The RISC-V
+/// IOMMU uses the same page-table format for its first-stage tables.
+///
+/// ```text
+/// IOVA (32 bits):  31      22 21      12 11          0
+///                 | VPN[1]   | VPN[0]   | page offset |
+///
+/// PTE (32 bits):   31      20 19      10 9  8 7 6 5 4 3 2 1 0
+///                 | PPN[1]   | PPN[0]   |RSW|D|A|G|U|X|W|R|V|
+///
+/// PA (34 bits):    33      22 21      12 11          0
+///                 | PPN[1]   | PPN[0]   | page offset |
+/// ```
+pub mod sv32 {
+    /// 4 KiB pages.
+    pub const PAGE_SHIFT: u32 = 12;
+    pub const PAGE_SIZE: u32 = 1 << PAGE_SHIFT;
+    /// Two levels: level 1 (root, indexed by VPN[1]) and level 0 (indexed by VPN[0]).
+    pub const LEVELS: u32 = 2;
+    /// Bytes per PTE.
+    pub const PTE_SIZE: u32 = 4;
+    /// Width of each VPN field; a page table has `1 << VPN_BITS` entries and fills one page.
+    pub const VPN_BITS: u32 = 10;
+    pub const PTES_PER_TABLE: u32 = 1 << VPN_BITS;
+    pub const VPN_MASK: u32 = PTES_PER_TABLE - 1;
+    pub const VPN0_SHIFT: u32 = PAGE_SHIFT;
+    pub const VPN1_SHIFT: u32 = PAGE_SHIFT + VPN_BITS;
+    /// A leaf at level 1 maps a 4 MiB superpage ("megapage"), which must be virtually and
+    /// physically aligned to 4 MiB.
+    pub const SUPERPAGE_SHIFT: u32 = VPN1_SHIFT;
+    pub const SUPERPAGE_SIZE: u32 = 1 << SUPERPAGE_SHIFT;
+    /// Sv32 produces 34-bit physical addresses from a 22-bit PPN.
+    pub const PA_BITS: u32 = 34;
+    pub const PPN_BITS: u32 = PA_BITS - PAGE_SHIFT;
+
+    /// VPN[1] of a 32-bit IOVA (bits 31:22): the index into the root table.
+    pub const fn vpn1(iova: u32) -> u32 {
+        iova >> VPN1_SHIFT
+    }
+
+    /// VPN[0] of a 32-bit IOVA (bits 21:12): the index into a level-0 table.
+    pub const fn vpn0(iova: u32) -> u32 {
+        (iova >> VPN0_SHIFT) & VPN_MASK
+    }
+
+    /// VPN[level] (`level` 1 or 0).
+    pub const fn vpn(iova: u32, level: u32) -> u32 {
+        (iova >> (PAGE_SHIFT + VPN_BITS * level)) & VPN_MASK
+    }
+
+    /// Bits 11:0 of an IOVA: not translated.
+    pub const fn page_offset(iova: u32) -> u32 {
+        iova & (PAGE_SIZE - 1)
+    }
+
+    /// Bits 21:0 of an IOVA: the offset inside a 4 MiB superpage.
+    pub const fn superpage_offset(iova: u32) -> u32 {
+        iova & (SUPERPAGE_SIZE - 1)
+    }
+
+    /// Physical address of page `ppn` (22 bits): a 34-bit address.
+    pub const fn ppn_to_pa(ppn: u32) -> u64 {
+        ((ppn & ((1 << PPN_BITS) - 1)) as u64) << PAGE_SHIFT
+    }
+
+    /// Page number of a physical address (`pa` below 2^34).
+    pub const fn pa_to_ppn(pa: u64) -> u32 {
+        (pa >> PAGE_SHIFT) as u32
+    }
+
+    /// Address of the PTE for `iova` at `level` in the table at page `table_ppn`
+    /// (`table_ppn * PAGE_SIZE + VPN[level] * PTE_SIZE`).
+    pub const fn pte_addr(table_ppn: u32, iova: u32, level: u32) -> u64 {
+        ppn_to_pa(table_ppn) + (vpn(iova, level) * PTE_SIZE) as u64
+    }
+
+    /// Page-table entry fields.
+    pub mod pte {
+        /// Valid. If 0 the other bits are don't-cares (free for software).
+        pub const V: u32 = 1 << 0;
+        /// Readable.
+        pub const R: u32 = 1 << 1;
+        /// Writable. W=1 with R=0 is reserved.
+        pub const W: u32 = 1 << 2;
+        /// Executable. R=W=X=0 means "pointer to the next level"; any of R or X set is a leaf.
+        pub const X: u32 = 1 << 3;
+        /// User-mode accessible.
+        pub const U: u32 = 1 << 4;
+        /// Global mapping.
+        pub const G: u32 = 1 << 5;
+        /// Accessed.
+        pub const A: u32 = 1 << 6;
+        /// Dirty (written).
+        pub const D: u32 = 1 << 7;
+        /// Reserved for supervisor software; the hardware ignores it.
+        pub const RSW_SHIFT: u32 = 8;
+        pub const RSW_MASK: u32 = 0x3 << RSW_SHIFT;
+        /// All flag bits 7:0.
+        pub const FLAGS_MASK: u32 = 0xFF;
+        /// R, W and X.
+        pub const RWX: u32 = R | W | X;
+
+        /// The 22-bit PPN, bits 31:10.
+        pub const PPN_SHIFT: u32 = 10;
+        pub const PPN_MASK: u32 = 0xFFFF_FC00;
+        /// PPN[0], bits 19:10 (10 bits).
+        pub const PPN0_SHIFT: u32 = 10;
+        pub const PPN0_MASK: u32 = 0x3FF << PPN0_SHIFT;
+        /// PPN[1], bits 31:20 (12 bits).
+        pub const PPN1_SHIFT: u32 = 20;
+        pub const PPN1_MASK: u32 = 0xFFF << PPN1_SHIFT;
+
+        /// A PTE pointing at page `ppn` with `flags` (bits 9:0).
+        pub const fn new(ppn: u32, flags: u32) -> u32 {
+            (ppn << PPN_SHIFT) | (flags & !PPN_MASK)
+        }
+
+        /// The full 22-bit PPN.
+        pub const fn ppn(pte: u32) -> u32 {
+            pte >> PPN_SHIFT
+        }
+
+        /// PPN[0] (10 bits). In the PPN it is bits 9:0.
+        pub const fn ppn0(pte: u32) -> u32 {
+            (pte & PPN0_MASK) >> PPN0_SHIFT
+        }
+
+        /// PPN[1] (12 bits). In the PPN it is bits 21:10.
+        pub const fn ppn1(pte: u32) -> u32 {
+            (pte & PPN1_MASK) >> PPN1_SHIFT
+        }
+
+        /// Physical address of the page (or next-level table) the PTE points at (34 bits).
+        pub const fn pa(pte: u32) -> u64 {
+            super::ppn_to_pa(ppn(pte))
+        }
+
+        /// R or X set: a leaf. Otherwise (with V=1) a pointer to the next level.
+        pub const fn is_leaf(pte: u32) -> bool {
+            pte & (R | X) != 0
+        }
+
+        /// R=0 and W=1: a reserved encoding.
+        pub const fn is_reserved_rw(pte: u32) -> bool {
+            pte & (R | W) == W
+        }
+    }
+}
+
+/// RISC-V IOMMU fault-record `CAUSE` codes (12-bit field of the 32-byte fault record).
+///
+/// Source: RISC-V IOMMU Architecture Specification, chapter "In-memory queue interface",
+/// section "Fault/Event-Queue (FQ)", table "Fault record CAUSE field encodings". Codes 1-23
+/// match the privileged architecture's exception codes (`mcause`); 256 and up are IOMMU-only.
+/// Only the causes this SoC's IOMMU can raise are listed.
+pub mod iommu_cause {
+    /// A cause code the IOMMU writes into a fault record.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    #[repr(u32)]
+    pub enum FaultCause {
+        /// "Read access fault": the translated read (or a PTE read for it) hit no memory.
+        ReadAccessFault = 5,
+        /// "Write/AMO access fault": the translated write (or a PTE read for it) hit no memory.
+        WriteAccessFault = 7,
+        /// "Read page fault".
+        ReadPageFault = 13,
+        /// "Write/AMO page fault".
+        WritePageFault = 15,
+        /// "All inbound transactions disallowed" (`ddtp` mode Off).
+        AllDisallowed = 256,
+        /// "DDT entry not valid" (the device context's V bit is 0).
+        DdtEntryNotValid = 258,
+    }
+
+    impl FaultCause {
+        pub const ALL: [FaultCause; 6] = [
+            FaultCause::ReadAccessFault,
+            FaultCause::WriteAccessFault,
+            FaultCause::ReadPageFault,
+            FaultCause::WritePageFault,
+            FaultCause::AllDisallowed,
+            FaultCause::DdtEntryNotValid,
+        ];
+
+        pub const fn code(self) -> u32 {
+            self as u32
+        }
+
+        pub fn from_code(code: u32) -> Option<FaultCause> {
+            FaultCause::ALL.iter().copied().find(|c| *c as u32 == code)
+        }
+
+        /// The specification's name for the cause.
+        pub fn name(self) -> &'static str {
+            match self {
+                FaultCause::ReadAccessFault => "read access fault",
+                FaultCause::WriteAccessFault => "write/AMO access fault",
+                FaultCause::ReadPageFault => "read page fault",
+                FaultCause::WritePageFault => "write/AMO page fault",
+                FaultCause::AllDisallowed => "all inbound transactions disallowed",
+                FaultCause::DdtEntryNotValid => "DDT entry not valid",
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -375,5 +586,57 @@ mod tests {
             assert_eq!(dmac::Cause::from_code(c as u32), Some(c));
         }
         assert_eq!(dmac::Cause::from_code(15), None);
+    }
+
+    #[test]
+    fn iommu_causes_round_trip_and_match_the_spec_codes() {
+        use iommu_cause::FaultCause;
+        for c in FaultCause::ALL {
+            assert_eq!(FaultCause::from_code(c.code()), Some(c));
+        }
+        let codes: [u32; 6] = FaultCause::ALL.map(FaultCause::code);
+        assert_eq!(codes, [5, 7, 13, 15, 256, 258]);
+        assert_eq!(FaultCause::from_code(1), None);
+        assert_eq!(FaultCause::from_code(257), None);
+    }
+
+    #[test]
+    fn sv32_pte_fields_tile_the_word() {
+        use sv32::pte;
+        let flags = pte::V | pte::R | pte::W | pte::X | pte::U | pte::G | pte::A | pte::D;
+        assert_eq!(flags, pte::FLAGS_MASK);
+        assert_eq!(flags & pte::RSW_MASK, 0);
+        assert_eq!(pte::PPN0_MASK | pte::PPN1_MASK, pte::PPN_MASK);
+        assert_eq!(pte::PPN0_MASK & pte::PPN1_MASK, 0);
+        assert_eq!(flags | pte::RSW_MASK | pte::PPN_MASK, u32::MAX);
+        let e = pte::new(0x3F_FFFF, pte::V | pte::R);
+        assert_eq!(pte::ppn(e), 0x3F_FFFF);
+        assert_eq!(pte::ppn1(e), 0xFFF);
+        assert_eq!(pte::ppn0(e), 0x3FF);
+        assert_eq!(pte::pa(e), (1u64 << 34) - 4096);
+        assert!(pte::is_leaf(e));
+        assert!(!pte::is_leaf(pte::new(1, pte::V)));
+        assert!(pte::is_reserved_rw(pte::V | pte::W));
+    }
+
+    #[test]
+    fn sv32_iova_fields() {
+        let iova = 0xABCD_E123;
+        assert_eq!(sv32::vpn1(iova), 0xABCD_E123 >> 22);
+        assert_eq!(sv32::vpn0(iova), (0xABCD_E123 >> 12) & 0x3FF);
+        assert_eq!(sv32::vpn(iova, 1), sv32::vpn1(iova));
+        assert_eq!(sv32::vpn(iova, 0), sv32::vpn0(iova));
+        assert_eq!(sv32::page_offset(iova), 0x123);
+        assert_eq!(sv32::superpage_offset(iova), 0x0D_E123);
+        assert_eq!(
+            (sv32::vpn1(iova) << 22) | (sv32::vpn0(iova) << 12) | sv32::page_offset(iova),
+            iova
+        );
+        assert_eq!(sv32::SUPERPAGE_SIZE, 4 << 20);
+        assert_eq!(sv32::PPN_BITS, 22);
+        assert_eq!(
+            sv32::pte_addr(5, iova, 1),
+            5 * 4096 + sv32::vpn1(iova) as u64 * 4
+        );
     }
 }
