@@ -155,3 +155,32 @@ pub fn reports_dir() -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).expect("create reports/");
     dir
 }
+
+/// The register map as Markdown, generated from [`regs::REGISTERS`] (the README's table).
+pub fn register_map_markdown() -> String {
+    use regs::{RamConfig, CSR_BASE, REGISTERS};
+    let mut s = format!(
+        "Host port memory map: RAM at `0x00000000` ({} KiB in simulation, {} KiB on the FPGA); \
+         CSRs at `{CSR_BASE:#010x}`; anything else reads 0 and counts in `SYS.HOST_ERRORS`.\n\n",
+        RamConfig::SIM.bytes() / 1024,
+        RamConfig::FPGA.bytes() / 1024
+    );
+    s += "| address | register | access | reset | description |\n|---|---|---|---|---|\n";
+    for r in REGISTERS {
+        let reset = if (r.block, r.name) == ("SYS", "RAM_BYTES") {
+            "RAM size".to_string()
+        } else {
+            format!("`{:#x}`", r.reset)
+        };
+        s += &format!(
+            "| `{:#010x}` | {}.{} | {} | {} | {} |\n",
+            r.address(),
+            r.block,
+            r.name,
+            r.access.name(),
+            reset,
+            r.doc
+        );
+    }
+    s
+}
