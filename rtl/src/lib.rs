@@ -15,6 +15,7 @@
 pub mod arbiter;
 pub mod csr;
 pub mod dma;
+pub mod iommu;
 pub mod ram;
 pub mod soc;
 

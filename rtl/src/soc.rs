@@ -18,6 +18,8 @@
 use crate::arbiter::Arbiter;
 use crate::csr::Csr;
 use crate::dma::memcpy::{Memcpy, MemcpyState};
+use crate::iommu::iotlb::DEFAULT_ENTRIES;
+use crate::iommu::{Iommu, IommuState};
 use crate::ram::ByteRam;
 use rust_hdl::prelude::*;
 
@@ -44,25 +46,41 @@ pub struct Soc<const A: usize> {
     pub obs_bus_wdata: Signal<Out, Bits<32>>,
     pub obs_bus_be: Signal<Out, Bits<4>>,
     pub obs_dma_state: Signal<Out, MemcpyState>,
+    /// The granted DMA-side beat is the IOMMU's own (page walk, device context, fault record,
+    /// command fetch, fence write): a physical access no device asked for.
+    pub obs_iommu_beat: Signal<Out, Bit>,
+    /// The granted DMA-side beat is a device's, translated from `obs_dma_iova`.
+    pub obs_dev_beat: Signal<Out, Bit>,
+    pub obs_dma_iova: Signal<Out, Bits<32>>,
+    pub obs_dma_dev: Signal<Out, Bits<2>>,
+    pub obs_iommu_state: Signal<Out, IommuState>,
+    pub obs_iotlb_occupancy: Signal<Out, Bits<8>>,
     // ==== blocks ====
     ram: ByteRam<A>,
     arbiter: Arbiter,
     memcpy: Memcpy,
+    iommu: Iommu<DEFAULT_ENTRIES>,
     csr: Csr,
     // ==== decode and routing ====
     host_is_ram: Signal<Local, Bit>,
     host_is_csr: Signal<Local, Bit>,
+    host_is_iommu: Signal<Local, Bit>,
     bus_addr: Signal<Local, Bits<32>>,
     bus_we: Signal<Local, Bit>,
     cpu_read_pending: DFF<Bit>,
-    dma_read_pending: DFF<Bit>,
     csr_read_pending: DFF<Bit>,
+    iommu_read_pending: DFF<Bit>,
     other_read_pending: DFF<Bit>,
     host_errors: DFF<Bits<32>>,
     ram_bytes: Constant<Bits<32>>,
     csr_mask: Constant<Bits<32>>,
     csr_base: Constant<Bits<32>>,
+    iommu_window: Constant<Bits<6>>,
     irq_dmac_shift: Constant<Bits<5>>,
+    irq_iommu_shift: Constant<Bits<5>>,
+    memcpy_dev: Constant<Bits<2>>,
+    ram_limit: Constant<Bits<33>>,
+    iova_limit: Constant<Bits<33>>,
 }
 
 impl<const A: usize> Soc<A> {
@@ -88,23 +106,36 @@ impl<const A: usize> Soc<A> {
             obs_bus_wdata: Default::default(),
             obs_bus_be: Default::default(),
             obs_dma_state: Default::default(),
+            obs_iommu_beat: Default::default(),
+            obs_dev_beat: Default::default(),
+            obs_dma_iova: Default::default(),
+            obs_dma_dev: Default::default(),
+            obs_iommu_state: Default::default(),
+            obs_iotlb_occupancy: Default::default(),
             ram: Default::default(),
             arbiter: Default::default(),
-            memcpy: Memcpy::new(ram_bytes),
+            memcpy: Memcpy::new(),
+            iommu: Iommu::new(ram_bytes),
             csr: Csr::new(ram_bytes),
             host_is_ram: Default::default(),
             host_is_csr: Default::default(),
+            host_is_iommu: Default::default(),
             bus_addr: Default::default(),
             bus_we: Default::default(),
             cpu_read_pending: Default::default(),
-            dma_read_pending: Default::default(),
             csr_read_pending: Default::default(),
+            iommu_read_pending: Default::default(),
             other_read_pending: Default::default(),
             host_errors: Default::default(),
             ram_bytes: Constant::new((ram_bytes as u64).into()),
             csr_mask: Constant::new((!(regs::CSR_WINDOW_BYTES - 1) as u64).into()),
             csr_base: Constant::new((regs::CSR_BASE as u64).into()),
+            iommu_window: Constant::new(((regs::block::IOMMU >> 12) as u64).into()),
             irq_dmac_shift: Constant::new((regs::sys::irq::DMAC.trailing_zeros() as u64).into()),
+            irq_iommu_shift: Constant::new((regs::sys::irq::IOMMU.trailing_zeros() as u64).into()),
+            memcpy_dev: Constant::new((regs::iommu::DEVICE_MEMCPY0 as u64).into()),
+            ram_limit: Constant::new((ram_bytes as u64).into()),
+            iova_limit: Constant::new((1u64 << 32).into()),
         }
     }
 }
@@ -122,21 +153,23 @@ impl<const A: usize> Logic for Soc<A> {
             self,
             clock,
             cpu_read_pending,
-            dma_read_pending,
             csr_read_pending,
+            iommu_read_pending,
             other_read_pending,
             host_errors
         );
-        clock!(self, clock, ram, arbiter, memcpy, csr);
+        clock!(self, clock, ram, arbiter, memcpy, iommu, csr);
 
         // ---- address decode ----
         self.host_is_ram.next = self.host_addr.val() < self.ram_bytes.val();
         self.host_is_csr.next = (self.host_addr.val() & self.csr_mask.val()) == self.csr_base.val();
+        self.host_is_iommu.next = self.host_is_csr.val()
+            & (self.host_addr.val().get_bits::<6>(12) == self.iommu_window.val());
 
         // ---- arbiter ----
         self.arbiter.cpu_req.next = self.host_req.val() & self.host_is_ram.val();
-        self.arbiter.dma_req.next = self.memcpy.bus_req.val();
-        self.arbiter.dma_last.next = self.memcpy.bus_last.val();
+        self.arbiter.dma_req.next = self.iommu.dn_req.val();
+        self.arbiter.dma_last.next = self.iommu.dn_last.val();
         self.arbiter.cycle_steal.next = self.csr.arb_cycle_steal.val();
         self.arbiter.burst_cap.next = self.csr.arb_burst_cap.val();
         self.arbiter.steal_bound.next = self.csr.arb_steal_bound.val();
@@ -144,9 +177,9 @@ impl<const A: usize> Logic for Soc<A> {
 
         // ---- the RAM bus: one beat per cycle, to whoever was granted ----
         if self.arbiter.dma_grant.val() {
-            self.bus_addr.next = self.memcpy.bus_addr.val();
-            self.bus_we.next = self.memcpy.bus_we.val();
-            self.ram.wdata.next = self.memcpy.bus_wdata.val();
+            self.bus_addr.next = self.iommu.dn_addr.val();
+            self.bus_we.next = self.iommu.dn_we.val();
+            self.ram.wdata.next = self.iommu.dn_wdata.val();
             self.ram.be.next = 15.into();
         } else {
             self.bus_addr.next = self.host_addr.val();
@@ -160,16 +193,33 @@ impl<const A: usize> Logic for Soc<A> {
 
         // ---- read routing: data comes back one cycle after the beat ----
         self.cpu_read_pending.d.next = self.arbiter.cpu_grant.val() & !self.host_we.val();
-        self.dma_read_pending.d.next = self.arbiter.dma_grant.val() & !self.memcpy.bus_we.val();
         self.csr_read_pending.d.next =
             self.host_req.val() & self.host_is_csr.val() & !self.host_we.val();
+        self.iommu_read_pending.d.next =
+            self.host_req.val() & self.host_is_iommu.val() & !self.host_we.val();
         self.other_read_pending.d.next = self.host_req.val()
             & !self.host_is_csr.val()
             & !self.host_is_ram.val()
             & !self.host_we.val();
-        self.memcpy.bus_grant.next = self.arbiter.dma_grant.val();
-        self.memcpy.bus_rvalid.next = self.dma_read_pending.q.val();
-        self.memcpy.bus_rdata.next = self.ram.rdata.val();
+        self.iommu.dn_grant.next = self.arbiter.dma_grant.val();
+        self.iommu.dn_rdata.next = self.ram.rdata.val();
+
+        // ---- the memcpy channel, device 0, behind the IOMMU ----
+        self.iommu.up_req.next = self.memcpy.bus_req.val();
+        self.iommu.up_addr.next = self.memcpy.bus_addr.val();
+        self.iommu.up_we.next = self.memcpy.bus_we.val();
+        self.iommu.up_wdata.next = self.memcpy.bus_wdata.val();
+        self.iommu.up_last.next = self.memcpy.bus_last.val();
+        self.iommu.up_dev.next = self.memcpy_dev.val();
+        self.memcpy.bus_grant.next = self.iommu.up_grant.val();
+        self.memcpy.bus_fault.next = self.iommu.up_fault.val();
+        self.memcpy.bus_rvalid.next = self.iommu.up_rvalid.val();
+        self.memcpy.bus_rdata.next = self.iommu.up_rdata.val();
+        if self.iommu.mode_bare.val() {
+            self.memcpy.addr_limit.next = self.ram_limit.val();
+        } else {
+            self.memcpy.addr_limit.next = self.iova_limit.val();
+        }
 
         // ---- host port ----
         self.host_ready.next =
@@ -179,6 +229,8 @@ impl<const A: usize> Logic for Soc<A> {
             | self.other_read_pending.q.val();
         if self.cpu_read_pending.q.val() {
             self.host_rdata.next = self.ram.rdata.val();
+        } else if self.iommu_read_pending.q.val() {
+            self.host_rdata.next = self.iommu.rdata.val();
         } else if self.csr_read_pending.q.val() {
             self.host_rdata.next = self.csr.rdata.val();
         } else {
@@ -191,8 +243,9 @@ impl<const A: usize> Logic for Soc<A> {
         }
 
         // ---- interrupt ----
-        self.irq.next =
-            self.csr.dmac_irq_en.val() & (self.memcpy.done.val() | self.memcpy.err.val());
+        self.irq.next = (self.csr.dmac_irq_en.val()
+            & (self.memcpy.done.val() | self.memcpy.err.val()))
+            | self.iommu.irq.val();
 
         // ---- CSR block ----
         self.csr.sel.next = self.host_req.val() & self.host_is_csr.val();
@@ -202,8 +255,16 @@ impl<const A: usize> Logic for Soc<A> {
         self.csr.host_errors.next = self.host_errors.q.val();
         // One assignment, no default-then-override: event-driven simulators (Icarus) would
         // otherwise see this input toggle on every evaluation and ping-pong with the CSR block.
-        self.csr.irq_status.next =
-            bit_cast::<32, 1>(self.irq.val().into()) << self.irq_dmac_shift.val();
+        self.csr.irq_status.next = (bit_cast::<32, 1>(
+            (self.csr.dmac_irq_en.val() & (self.memcpy.done.val() | self.memcpy.err.val())).into(),
+        ) << self.irq_dmac_shift.val())
+            | (bit_cast::<32, 1>(self.iommu.irq.val().into()) << self.irq_iommu_shift.val());
+
+        // ---- IOMMU registers ----
+        self.iommu.sel.next = self.host_req.val() & self.host_is_iommu.val();
+        self.iommu.offset.next = self.host_addr.val().get_bits::<12>(0);
+        self.iommu.we.next = self.host_we.val();
+        self.iommu.wdata.next = self.host_wdata.val();
         self.csr.arb_total_cycles.next = self.arbiter.total_cycles.val();
         self.csr.arb_cpu_req_cycles.next = self.arbiter.cpu_req_cycles.val();
         self.csr.arb_cpu_stall_cycles.next = self.arbiter.cpu_stall_cycles.val();
@@ -239,13 +300,19 @@ impl<const A: usize> Logic for Soc<A> {
         // ---- observation port ----
         self.obs_cpu_req.next = self.arbiter.cpu_req.val();
         self.obs_cpu_grant.next = self.arbiter.cpu_grant.val();
-        self.obs_dma_req.next = self.memcpy.bus_req.val();
+        self.obs_dma_req.next = self.iommu.dn_req.val();
         self.obs_dma_grant.next = self.arbiter.dma_grant.val();
         self.obs_bus_we.next = self.bus_we.val();
         self.obs_bus_addr.next = self.bus_addr.val();
         self.obs_bus_wdata.next = self.ram.wdata.val();
         self.obs_bus_be.next = self.ram.be.val();
         self.obs_dma_state.next = self.memcpy.state.val();
+        self.obs_iommu_beat.next = self.iommu.own_beat.val();
+        self.obs_dev_beat.next = self.iommu.dev_beat.val();
+        self.obs_dma_iova.next = self.iommu.up_addr.val();
+        self.obs_dma_dev.next = self.iommu.up_dev.val();
+        self.obs_iommu_state.next = self.iommu.state.val();
+        self.obs_iotlb_occupancy.next = self.iommu.iotlb_occupancy.val();
     }
 }
 

@@ -3,7 +3,7 @@
 // Configuration: host RAM 8192 bytes.
 
 
-module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_rvalid,host_rdata,irq,obs_cpu_req,obs_cpu_grant,obs_dma_req,obs_dma_grant,obs_bus_we,obs_bus_addr,obs_bus_wdata,obs_bus_be,obs_dma_state);
+module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_rvalid,host_rdata,irq,obs_cpu_req,obs_cpu_grant,obs_dma_req,obs_dma_grant,obs_bus_we,obs_bus_addr,obs_bus_wdata,obs_bus_be,obs_dma_state,obs_iommu_beat,obs_dev_beat,obs_dma_iova,obs_dma_dev,obs_iommu_state,obs_iotlb_occupancy);
     
     // Module arguments
     input wire  clock;
@@ -25,12 +25,23 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     output reg  [31:0] obs_bus_wdata;
     output reg  [3:0] obs_bus_be;
     output reg  [2:0] obs_dma_state;
+    output reg  obs_iommu_beat;
+    output reg  obs_dev_beat;
+    output reg  [31:0] obs_dma_iova;
+    output reg  [1:0] obs_dma_dev;
+    output reg  [3:0] obs_iommu_state;
+    output reg  [7:0] obs_iotlb_occupancy;
     
     // Constant declarations
     localparam  ram_bytes = 32'h2000;
     localparam  csr_mask = 32'hfffc0000;
     localparam  csr_base = 32'h40000000;
+    localparam  iommu_window = 6'b100011;
     localparam  irq_dmac_shift = 5'b0;
+    localparam  irq_iommu_shift = 5'b1;
+    localparam  memcpy_dev = 2'b0;
+    localparam  ram_limit = 33'h2000;
+    localparam  iova_limit = 33'h100000000;
     
     // Enums
     localparam MemcpyState$Idle = 0;
@@ -41,6 +52,20 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     localparam MemcpyState$Write = 5;
     localparam MemcpyState$WriteBack = 6;
     localparam MemcpyState$WriteBackError = 7;
+    localparam IommuState$Idle = 0;
+    localparam IommuState$DcFetch = 1;
+    localparam IommuState$DcCheck = 2;
+    localparam IommuState$PteRead1 = 3;
+    localparam IommuState$PteWait1 = 4;
+    localparam IommuState$PteRead0 = 5;
+    localparam IommuState$PteWait0 = 6;
+    localparam IommuState$FaultStart = 7;
+    localparam IommuState$FaultWrite = 8;
+    localparam IommuState$FaultDone = 9;
+    localparam IommuState$CmdFetch = 10;
+    localparam IommuState$CmdExec = 11;
+    localparam IommuState$FenceWrite = 12;
+    localparam IommuState$CmdDone = 13;
     
     // Stub signals
     reg  ram$clock;
@@ -98,6 +123,37 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     reg  memcpy$bus_grant;
     reg  memcpy$bus_rvalid;
     reg  [31:0] memcpy$bus_rdata;
+    reg  memcpy$bus_fault;
+    reg  [32:0] memcpy$addr_limit;
+    reg  iommu$clock;
+    reg  iommu$up_req;
+    reg  [31:0] iommu$up_addr;
+    reg  iommu$up_we;
+    reg  [31:0] iommu$up_wdata;
+    reg  iommu$up_last;
+    reg  [1:0] iommu$up_dev;
+    wire  iommu$up_grant;
+    wire  iommu$up_fault;
+    wire  iommu$up_rvalid;
+    wire  [31:0] iommu$up_rdata;
+    wire  iommu$dn_req;
+    wire  [31:0] iommu$dn_addr;
+    wire  iommu$dn_we;
+    wire  [31:0] iommu$dn_wdata;
+    wire  iommu$dn_last;
+    reg  iommu$dn_grant;
+    reg  [31:0] iommu$dn_rdata;
+    reg  iommu$sel;
+    reg  [11:0] iommu$offset;
+    reg  iommu$we;
+    reg  [31:0] iommu$wdata;
+    wire  [31:0] iommu$rdata;
+    wire  iommu$irq;
+    wire  iommu$mode_bare;
+    wire  [3:0] iommu$state;
+    wire  iommu$own_beat;
+    wire  iommu$dev_beat;
+    wire  [7:0] iommu$iotlb_occupancy;
     reg  csr$clock;
     reg  csr$sel;
     reg  [17:0] csr$offset;
@@ -144,12 +200,12 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     reg  cpu_read_pending$d;
     wire  cpu_read_pending$q;
     reg  cpu_read_pending$clock;
-    reg  dma_read_pending$d;
-    wire  dma_read_pending$q;
-    reg  dma_read_pending$clock;
     reg  csr_read_pending$d;
     wire  csr_read_pending$q;
     reg  csr_read_pending$clock;
+    reg  iommu_read_pending$d;
+    wire  iommu_read_pending$q;
+    reg  iommu_read_pending$clock;
     reg  other_read_pending$d;
     wire  other_read_pending$q;
     reg  other_read_pending$clock;
@@ -160,6 +216,7 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     // Local signals
     reg  host_is_ram;
     reg  host_is_csr;
+    reg  host_is_iommu;
     reg  [31:0] bus_addr;
     reg  bus_we;
     
@@ -223,7 +280,40 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         .bus_last(memcpy$bus_last),
         .bus_grant(memcpy$bus_grant),
         .bus_rvalid(memcpy$bus_rvalid),
-        .bus_rdata(memcpy$bus_rdata)
+        .bus_rdata(memcpy$bus_rdata),
+        .bus_fault(memcpy$bus_fault),
+        .addr_limit(memcpy$addr_limit)
+    );
+    top$iommu iommu(
+        .clock(iommu$clock),
+        .up_req(iommu$up_req),
+        .up_addr(iommu$up_addr),
+        .up_we(iommu$up_we),
+        .up_wdata(iommu$up_wdata),
+        .up_last(iommu$up_last),
+        .up_dev(iommu$up_dev),
+        .up_grant(iommu$up_grant),
+        .up_fault(iommu$up_fault),
+        .up_rvalid(iommu$up_rvalid),
+        .up_rdata(iommu$up_rdata),
+        .dn_req(iommu$dn_req),
+        .dn_addr(iommu$dn_addr),
+        .dn_we(iommu$dn_we),
+        .dn_wdata(iommu$dn_wdata),
+        .dn_last(iommu$dn_last),
+        .dn_grant(iommu$dn_grant),
+        .dn_rdata(iommu$dn_rdata),
+        .sel(iommu$sel),
+        .offset(iommu$offset),
+        .we(iommu$we),
+        .wdata(iommu$wdata),
+        .rdata(iommu$rdata),
+        .irq(iommu$irq),
+        .mode_bare(iommu$mode_bare),
+        .state(iommu$state),
+        .own_beat(iommu$own_beat),
+        .dev_beat(iommu$dev_beat),
+        .iotlb_occupancy(iommu$iotlb_occupancy)
     );
     top$csr csr(
         .clock(csr$clock),
@@ -275,15 +365,15 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         .q(cpu_read_pending$q),
         .clock(cpu_read_pending$clock)
     );
-    top$dma_read_pending dma_read_pending(
-        .d(dma_read_pending$d),
-        .q(dma_read_pending$q),
-        .clock(dma_read_pending$clock)
-    );
     top$csr_read_pending csr_read_pending(
         .d(csr_read_pending$d),
         .q(csr_read_pending$q),
         .clock(csr_read_pending$clock)
+    );
+    top$iommu_read_pending iommu_read_pending(
+        .d(iommu_read_pending$d),
+        .q(iommu_read_pending$q),
+        .clock(iommu_read_pending$clock)
     );
     top$other_read_pending other_read_pending(
         .d(other_read_pending$d),
@@ -299,32 +389,34 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     // Update code
     always @(*) begin
         cpu_read_pending$clock = clock;
-        dma_read_pending$clock = clock;
         csr_read_pending$clock = clock;
+        iommu_read_pending$clock = clock;
         other_read_pending$clock = clock;
         host_errors$clock = clock;
         cpu_read_pending$d = cpu_read_pending$q;
-        dma_read_pending$d = dma_read_pending$q;
         csr_read_pending$d = csr_read_pending$q;
+        iommu_read_pending$d = iommu_read_pending$q;
         other_read_pending$d = other_read_pending$q;
         host_errors$d = host_errors$q;
         ram$clock = clock;
         arbiter$clock = clock;
         memcpy$clock = clock;
+        iommu$clock = clock;
         csr$clock = clock;
         host_is_ram = host_addr < ram_bytes;
         host_is_csr = (host_addr & csr_mask) == csr_base;
+        host_is_iommu = host_is_csr & (host_addr[(32'hc)+:(6)] == iommu_window);
         arbiter$cpu_req = host_req & host_is_ram;
-        arbiter$dma_req = memcpy$bus_req;
-        arbiter$dma_last = memcpy$bus_last;
+        arbiter$dma_req = iommu$dn_req;
+        arbiter$dma_last = iommu$dn_last;
         arbiter$cycle_steal = csr$arb_cycle_steal;
         arbiter$burst_cap = csr$arb_burst_cap;
         arbiter$steal_bound = csr$arb_steal_bound;
         arbiter$clear_counters = csr$arb_clear;
         if (arbiter$dma_grant) begin
-            bus_addr = memcpy$bus_addr;
-            bus_we = memcpy$bus_we;
-            ram$wdata = memcpy$bus_wdata;
+            bus_addr = iommu$dn_addr;
+            bus_we = iommu$dn_we;
+            ram$wdata = iommu$dn_wdata;
             ram$be = 32'hf;
         end
         else begin
@@ -336,16 +428,34 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         ram$addr = bus_addr[(32'h2)+:(11)];
         ram$we = bus_we & (arbiter$dma_grant | arbiter$cpu_grant);
         cpu_read_pending$d = arbiter$cpu_grant & ~host_we;
-        dma_read_pending$d = arbiter$dma_grant & ~memcpy$bus_we;
         csr_read_pending$d = host_req & host_is_csr & ~host_we;
+        iommu_read_pending$d = host_req & host_is_iommu & ~host_we;
         other_read_pending$d = host_req & ~host_is_csr & ~host_is_ram & ~host_we;
-        memcpy$bus_grant = arbiter$dma_grant;
-        memcpy$bus_rvalid = dma_read_pending$q;
-        memcpy$bus_rdata = ram$rdata;
+        iommu$dn_grant = arbiter$dma_grant;
+        iommu$dn_rdata = ram$rdata;
+        iommu$up_req = memcpy$bus_req;
+        iommu$up_addr = memcpy$bus_addr;
+        iommu$up_we = memcpy$bus_we;
+        iommu$up_wdata = memcpy$bus_wdata;
+        iommu$up_last = memcpy$bus_last;
+        iommu$up_dev = memcpy_dev;
+        memcpy$bus_grant = iommu$up_grant;
+        memcpy$bus_fault = iommu$up_fault;
+        memcpy$bus_rvalid = iommu$up_rvalid;
+        memcpy$bus_rdata = iommu$up_rdata;
+        if (iommu$mode_bare) begin
+            memcpy$addr_limit = ram_limit;
+        end
+        else begin
+            memcpy$addr_limit = iova_limit;
+        end
         host_ready = arbiter$cpu_grant | (host_req & ~host_is_ram);
         host_rvalid = cpu_read_pending$q | csr_read_pending$q | other_read_pending$q;
         if (cpu_read_pending$q) begin
             host_rdata = ram$rdata;
+        end
+        else if (iommu_read_pending$q) begin
+            host_rdata = iommu$rdata;
         end
         else if (csr_read_pending$q) begin
             host_rdata = csr$rdata;
@@ -359,13 +469,17 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         else if (host_req & ~host_is_csr & ~host_is_ram) begin
             host_errors$d = host_errors$q + 32'h1;
         end
-        irq = csr$dmac_irq_en & (memcpy$done | memcpy$err);
+        irq = (csr$dmac_irq_en & (memcpy$done | memcpy$err)) | iommu$irq;
         csr$sel = host_req & host_is_csr;
         csr$offset = host_addr[(32'h0)+:(18)];
         csr$we = host_we;
         csr$wdata = host_wdata;
         csr$host_errors = host_errors$q;
-        csr$irq_status = ((irq) & 32'hffffffff) << irq_dmac_shift;
+        csr$irq_status = ((((csr$dmac_irq_en & (memcpy$done | memcpy$err))) & 32'hffffffff) << irq_dmac_shift) | (((iommu$irq) & 32'hffffffff) << irq_iommu_shift);
+        iommu$sel = host_req & host_is_iommu;
+        iommu$offset = host_addr[(32'h0)+:(12)];
+        iommu$we = host_we;
+        iommu$wdata = host_wdata;
         csr$arb_total_cycles = arbiter$total_cycles;
         csr$arb_cpu_req_cycles = arbiter$cpu_req_cycles;
         csr$arb_cpu_stall_cycles = arbiter$cpu_stall_cycles;
@@ -397,13 +511,19 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         memcpy$clear_rejected = csr$dmac_clear_rejected;
         obs_cpu_req = arbiter$cpu_req;
         obs_cpu_grant = arbiter$cpu_grant;
-        obs_dma_req = memcpy$bus_req;
+        obs_dma_req = iommu$dn_req;
         obs_dma_grant = arbiter$dma_grant;
         obs_bus_we = bus_we;
         obs_bus_addr = bus_addr;
         obs_bus_wdata = ram$wdata;
         obs_bus_be = ram$be;
         obs_dma_state = memcpy$state;
+        obs_iommu_beat = iommu$own_beat;
+        obs_dev_beat = iommu$dev_beat;
+        obs_dma_iova = iommu$up_addr;
+        obs_dma_dev = iommu$up_dev;
+        obs_iommu_state = iommu$state;
+        obs_iotlb_occupancy = iommu$iotlb_occupancy;
     end
     
 endmodule // top
@@ -1676,25 +1796,6 @@ module top$csr_read_pending(d,q,clock);
 endmodule // top$csr_read_pending
 
 
-module top$dma_read_pending(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$dma_read_pending
-
-
 module top$host_errors(d,q,clock);
     
     // Module arguments
@@ -1714,7 +1815,4179 @@ module top$host_errors(d,q,clock);
 endmodule // top$host_errors
 
 
-module top$memcpy(clock,start,chain,src,dst,len,desc_head,chain_limit,clear_done,clear_err,clear_rejected,busy,done,err,rejected_start,cause,cur_desc,desc_done,bytes_done,err_addr,err_count,rejected_starts,state,bus_req,bus_addr,bus_we,bus_wdata,bus_last,bus_grant,bus_rvalid,bus_rdata);
+module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_fault,up_rvalid,up_rdata,dn_req,dn_addr,dn_we,dn_wdata,dn_last,dn_grant,dn_rdata,sel,offset,we,wdata,rdata,irq,mode_bare,state,own_beat,dev_beat,iotlb_occupancy);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  up_req;
+    input wire  [31:0] up_addr;
+    input wire  up_we;
+    input wire  [31:0] up_wdata;
+    input wire  up_last;
+    input wire  [1:0] up_dev;
+    output reg  up_grant;
+    output reg  up_fault;
+    output reg  up_rvalid;
+    output reg  [31:0] up_rdata;
+    output reg  dn_req;
+    output reg  [31:0] dn_addr;
+    output reg  dn_we;
+    output reg  [31:0] dn_wdata;
+    output reg  dn_last;
+    input wire  dn_grant;
+    input wire  [31:0] dn_rdata;
+    input wire  sel;
+    input wire  [11:0] offset;
+    input wire  we;
+    input wire  [31:0] wdata;
+    output reg  [31:0] rdata;
+    output reg  irq;
+    output reg  mode_bare;
+    output reg  [3:0] state;
+    output reg  own_beat;
+    output reg  dev_beat;
+    output reg  [7:0] iotlb_occupancy;
+    
+    // Constant declarations
+    localparam  ram_bytes = 32'h2000;
+    localparam  ram_bytes34 = 34'h2000;
+    localparam  ram_pages = 22'h2;
+    localparam  k_caps = 32'h2080110;
+    localparam  a_caps = 12'h0;
+    localparam  a_ddtp = 12'h10;
+    localparam  a_cqb = 12'h18;
+    localparam  a_cqh = 12'h20;
+    localparam  a_cqt = 12'h24;
+    localparam  a_fqb = 12'h28;
+    localparam  a_fqh = 12'h30;
+    localparam  a_fqt = 12'h34;
+    localparam  a_cqcsr = 12'h48;
+    localparam  a_fqcsr = 12'h4c;
+    localparam  a_ipsr = 12'h54;
+    localparam  a_hits = 12'h100;
+    localparam  a_misses = 12'h104;
+    localparam  a_walk_cycles = 12'h108;
+    localparam  a_faults = 12'h10c;
+    localparam  a_dropped = 12'h110;
+    localparam  a_commands = 12'h114;
+    localparam  a_dc_fetches = 12'h118;
+    localparam  a_cnt_ctrl = 12'h11c;
+    localparam  k_mode_off = 4'h0;
+    localparam  k_mode_bare = 4'h1;
+    localparam  k_mode_1lvl = 4'h2;
+    localparam  k_tc_reserved = 32'hfffffffe;
+    localparam  k_fsc_reserved = 32'h7fc00000;
+    localparam  c_read_access = 12'h5;
+    localparam  c_write_access = 12'h7;
+    localparam  c_read_page = 12'hd;
+    localparam  c_write_page = 12'hf;
+    localparam  c_all_disallowed = 12'h100;
+    localparam  c_ddt_load = 12'h101;
+    localparam  c_ddt_invalid = 12'h102;
+    localparam  c_ddt_misconfigured = 12'h103;
+    localparam  k_op_iotinval = 7'b1;
+    localparam  k_op_iofence = 7'b10;
+    localparam  k_op_iodir = 7'b11;
+    localparam  k_ttyp_read = 32'h8;
+    localparam  k_ttyp_write = 32'hc;
+    
+    // Enums
+    localparam IommuState$Idle = 0;
+    localparam IommuState$DcFetch = 1;
+    localparam IommuState$DcCheck = 2;
+    localparam IommuState$PteRead1 = 3;
+    localparam IommuState$PteWait1 = 4;
+    localparam IommuState$PteRead0 = 5;
+    localparam IommuState$PteWait0 = 6;
+    localparam IommuState$FaultStart = 7;
+    localparam IommuState$FaultWrite = 8;
+    localparam IommuState$FaultDone = 9;
+    localparam IommuState$CmdFetch = 10;
+    localparam IommuState$CmdExec = 11;
+    localparam IommuState$FenceWrite = 12;
+    localparam IommuState$CmdDone = 13;
+    
+    // Stub signals
+    reg  iotlb$clock;
+    reg  [1:0] iotlb$dev;
+    reg  [19:0] iotlb$vpn;
+    wire  iotlb$hit;
+    wire  [21:0] iotlb$ppn;
+    wire  iotlb$r;
+    wire  iotlb$w;
+    wire  iotlb$d;
+    reg  iotlb$install;
+    reg  [1:0] iotlb$i_dev;
+    reg  [19:0] iotlb$i_vpn;
+    reg  iotlb$i_super;
+    reg  [21:0] iotlb$i_ppn;
+    reg  iotlb$i_r;
+    reg  iotlb$i_w;
+    reg  iotlb$i_d;
+    reg  iotlb$inv;
+    reg  iotlb$inv_by_dev;
+    reg  [1:0] iotlb$inv_dev;
+    reg  iotlb$inv_by_addr;
+    reg  [19:0] iotlb$inv_vpn;
+    wire  [7:0] iotlb$occupancy;
+    reg  [31:0] r_rdata$d;
+    wire  [31:0] r_rdata$q;
+    reg  r_rdata$clock;
+    reg  [3:0] ddtp_mode$d;
+    wire  [3:0] ddtp_mode$q;
+    reg  ddtp_mode$clock;
+    reg  [21:0] ddtp_ppn$d;
+    wire  [21:0] ddtp_ppn$q;
+    reg  ddtp_ppn$clock;
+    reg  [4:0] cq_log2szm1$d;
+    wire  [4:0] cq_log2szm1$q;
+    reg  cq_log2szm1$clock;
+    reg  [21:0] cq_ppn$d;
+    wire  [21:0] cq_ppn$q;
+    reg  cq_ppn$clock;
+    reg  [7:0] cqh$d;
+    wire  [7:0] cqh$q;
+    reg  cqh$clock;
+    reg  [7:0] cqt$d;
+    wire  [7:0] cqt$q;
+    reg  cqt$clock;
+    reg  [4:0] fq_log2szm1$d;
+    wire  [4:0] fq_log2szm1$q;
+    reg  fq_log2szm1$clock;
+    reg  [21:0] fq_ppn$d;
+    wire  [21:0] fq_ppn$q;
+    reg  fq_ppn$clock;
+    reg  [7:0] fqh$d;
+    wire  [7:0] fqh$q;
+    reg  fqh$clock;
+    reg  [7:0] fqt$d;
+    wire  [7:0] fqt$q;
+    reg  fqt$clock;
+    reg  cqen$d;
+    wire  cqen$q;
+    reg  cqen$clock;
+    reg  cie$d;
+    wire  cie$q;
+    reg  cie$clock;
+    reg  cqmf$d;
+    wire  cqmf$q;
+    reg  cqmf$clock;
+    reg  cmd_ill$d;
+    wire  cmd_ill$q;
+    reg  cmd_ill$clock;
+    reg  fence_w_ip$d;
+    wire  fence_w_ip$q;
+    reg  fence_w_ip$clock;
+    reg  fqen$d;
+    wire  fqen$q;
+    reg  fqen$clock;
+    reg  fie$d;
+    wire  fie$q;
+    reg  fie$clock;
+    reg  fqmf$d;
+    wire  fqmf$q;
+    reg  fqmf$clock;
+    reg  fqof$d;
+    wire  fqof$q;
+    reg  fqof$clock;
+    reg  cip$d;
+    wire  cip$q;
+    reg  cip$clock;
+    reg  fip$d;
+    wire  fip$q;
+    reg  fip$clock;
+    reg  [31:0] cnt_hits$d;
+    wire  [31:0] cnt_hits$q;
+    reg  cnt_hits$clock;
+    reg  [31:0] cnt_misses$d;
+    wire  [31:0] cnt_misses$q;
+    reg  cnt_misses$clock;
+    reg  [31:0] cnt_walk_cycles$d;
+    wire  [31:0] cnt_walk_cycles$q;
+    reg  cnt_walk_cycles$clock;
+    reg  [31:0] cnt_faults$d;
+    wire  [31:0] cnt_faults$q;
+    reg  cnt_faults$clock;
+    reg  [31:0] cnt_dropped$d;
+    wire  [31:0] cnt_dropped$q;
+    reg  cnt_dropped$clock;
+    reg  [31:0] cnt_commands$d;
+    wire  [31:0] cnt_commands$q;
+    reg  cnt_commands$clock;
+    reg  [31:0] cnt_dc_fetches$d;
+    wire  [31:0] cnt_dc_fetches$q;
+    reg  cnt_dc_fetches$clock;
+    reg  dc_valid$0$d;
+    wire  dc_valid$0$q;
+    reg  dc_valid$0$clock;
+    reg  dc_valid$1$d;
+    wire  dc_valid$1$q;
+    reg  dc_valid$1$clock;
+    reg  dc_valid$2$d;
+    wire  dc_valid$2$q;
+    reg  dc_valid$2$clock;
+    reg  dc_valid$3$d;
+    wire  dc_valid$3$q;
+    reg  dc_valid$3$clock;
+    reg  dc_sv32$0$d;
+    wire  dc_sv32$0$q;
+    reg  dc_sv32$0$clock;
+    reg  dc_sv32$1$d;
+    wire  dc_sv32$1$q;
+    reg  dc_sv32$1$clock;
+    reg  dc_sv32$2$d;
+    wire  dc_sv32$2$q;
+    reg  dc_sv32$2$clock;
+    reg  dc_sv32$3$d;
+    wire  dc_sv32$3$q;
+    reg  dc_sv32$3$clock;
+    reg  [21:0] dc_ppn$0$d;
+    wire  [21:0] dc_ppn$0$q;
+    reg  dc_ppn$0$clock;
+    reg  [21:0] dc_ppn$1$d;
+    wire  [21:0] dc_ppn$1$q;
+    reg  dc_ppn$1$clock;
+    reg  [21:0] dc_ppn$2$d;
+    wire  [21:0] dc_ppn$2$q;
+    reg  dc_ppn$2$clock;
+    reg  [21:0] dc_ppn$3$d;
+    wire  [21:0] dc_ppn$3$q;
+    reg  dc_ppn$3$clock;
+    reg  [3:0] fsm$d;
+    wire  [3:0] fsm$q;
+    reg  fsm$clock;
+    reg  [1:0] req_dev$d;
+    wire  [1:0] req_dev$q;
+    reg  req_dev$clock;
+    reg  [31:0] req_iova$d;
+    wire  [31:0] req_iova$q;
+    reg  req_iova$clock;
+    reg  req_we$d;
+    wire  req_we$q;
+    reg  req_we$clock;
+    reg  [21:0] table_ppn$d;
+    wire  [21:0] table_ppn$q;
+    reg  table_ppn$clock;
+    reg  [11:0] f_cause$d;
+    wire  [11:0] f_cause$q;
+    reg  f_cause$clock;
+    reg  [3:0] issued$d;
+    wire  [3:0] issued$q;
+    reg  issued$clock;
+    reg  [3:0] received$d;
+    wire  [3:0] received$q;
+    reg  received$clock;
+    reg  [31:0] word0$d;
+    wire  [31:0] word0$q;
+    reg  word0$clock;
+    reg  [31:0] word1$d;
+    wire  [31:0] word1$q;
+    reg  word1$clock;
+    reg  [31:0] word2$d;
+    wire  [31:0] word2$q;
+    reg  word2$clock;
+    reg  own_rvalid$d;
+    wire  own_rvalid$q;
+    reg  own_rvalid$clock;
+    reg  dev_rvalid$d;
+    wire  dev_rvalid$q;
+    reg  dev_rvalid$clock;
+    
+    // Local signals
+    reg  write;
+    reg  [31:0] read_value;
+    reg  cur_dc_valid;
+    reg  cur_dc_sv32;
+    reg  [21:0] cur_dc_ppn;
+    reg  pass_ok;
+    reg  [31:0] pass_pa;
+    reg  pass_hit;
+    reg  x_fault;
+    reg  [11:0] x_cause;
+    reg  need_dc;
+    reg  need_walk;
+    reg  [11:0] access_cause;
+    reg  [11:0] page_cause;
+    reg  [11:0] req_access_cause;
+    reg  [11:0] req_page_cause;
+    reg  pte_leaf;
+    reg  pte_bad;
+    reg  pte_perm_ok;
+    reg  [21:0] super_ppn;
+    reg  [7:0] cq_mask;
+    reg  [7:0] fq_mask;
+    reg  [7:0] cq_next;
+    reg  [7:0] fq_next;
+    reg  cmd_pending;
+    reg  [33:0] cmd_end;
+    reg  [33:0] rec_end;
+    reg  fq_full;
+    reg  [6:0] cmd_opcode;
+    reg  [2:0] cmd_func3;
+    reg  own_req;
+    reg  walking;
+    reg  clear_counters;
+    
+    // Sub module instances
+    top$iommu$iotlb iotlb(
+        .clock(iotlb$clock),
+        .dev(iotlb$dev),
+        .vpn(iotlb$vpn),
+        .hit(iotlb$hit),
+        .ppn(iotlb$ppn),
+        .r(iotlb$r),
+        .w(iotlb$w),
+        .d(iotlb$d),
+        .install(iotlb$install),
+        .i_dev(iotlb$i_dev),
+        .i_vpn(iotlb$i_vpn),
+        .i_super(iotlb$i_super),
+        .i_ppn(iotlb$i_ppn),
+        .i_r(iotlb$i_r),
+        .i_w(iotlb$i_w),
+        .i_d(iotlb$i_d),
+        .inv(iotlb$inv),
+        .inv_by_dev(iotlb$inv_by_dev),
+        .inv_dev(iotlb$inv_dev),
+        .inv_by_addr(iotlb$inv_by_addr),
+        .inv_vpn(iotlb$inv_vpn),
+        .occupancy(iotlb$occupancy)
+    );
+    top$iommu$r_rdata r_rdata(
+        .d(r_rdata$d),
+        .q(r_rdata$q),
+        .clock(r_rdata$clock)
+    );
+    top$iommu$ddtp_mode ddtp_mode(
+        .d(ddtp_mode$d),
+        .q(ddtp_mode$q),
+        .clock(ddtp_mode$clock)
+    );
+    top$iommu$ddtp_ppn ddtp_ppn(
+        .d(ddtp_ppn$d),
+        .q(ddtp_ppn$q),
+        .clock(ddtp_ppn$clock)
+    );
+    top$iommu$cq_log2szm1 cq_log2szm1(
+        .d(cq_log2szm1$d),
+        .q(cq_log2szm1$q),
+        .clock(cq_log2szm1$clock)
+    );
+    top$iommu$cq_ppn cq_ppn(
+        .d(cq_ppn$d),
+        .q(cq_ppn$q),
+        .clock(cq_ppn$clock)
+    );
+    top$iommu$cqh cqh(
+        .d(cqh$d),
+        .q(cqh$q),
+        .clock(cqh$clock)
+    );
+    top$iommu$cqt cqt(
+        .d(cqt$d),
+        .q(cqt$q),
+        .clock(cqt$clock)
+    );
+    top$iommu$fq_log2szm1 fq_log2szm1(
+        .d(fq_log2szm1$d),
+        .q(fq_log2szm1$q),
+        .clock(fq_log2szm1$clock)
+    );
+    top$iommu$fq_ppn fq_ppn(
+        .d(fq_ppn$d),
+        .q(fq_ppn$q),
+        .clock(fq_ppn$clock)
+    );
+    top$iommu$fqh fqh(
+        .d(fqh$d),
+        .q(fqh$q),
+        .clock(fqh$clock)
+    );
+    top$iommu$fqt fqt(
+        .d(fqt$d),
+        .q(fqt$q),
+        .clock(fqt$clock)
+    );
+    top$iommu$cqen cqen(
+        .d(cqen$d),
+        .q(cqen$q),
+        .clock(cqen$clock)
+    );
+    top$iommu$cie cie(
+        .d(cie$d),
+        .q(cie$q),
+        .clock(cie$clock)
+    );
+    top$iommu$cqmf cqmf(
+        .d(cqmf$d),
+        .q(cqmf$q),
+        .clock(cqmf$clock)
+    );
+    top$iommu$cmd_ill cmd_ill(
+        .d(cmd_ill$d),
+        .q(cmd_ill$q),
+        .clock(cmd_ill$clock)
+    );
+    top$iommu$fence_w_ip fence_w_ip(
+        .d(fence_w_ip$d),
+        .q(fence_w_ip$q),
+        .clock(fence_w_ip$clock)
+    );
+    top$iommu$fqen fqen(
+        .d(fqen$d),
+        .q(fqen$q),
+        .clock(fqen$clock)
+    );
+    top$iommu$fie fie(
+        .d(fie$d),
+        .q(fie$q),
+        .clock(fie$clock)
+    );
+    top$iommu$fqmf fqmf(
+        .d(fqmf$d),
+        .q(fqmf$q),
+        .clock(fqmf$clock)
+    );
+    top$iommu$fqof fqof(
+        .d(fqof$d),
+        .q(fqof$q),
+        .clock(fqof$clock)
+    );
+    top$iommu$cip cip(
+        .d(cip$d),
+        .q(cip$q),
+        .clock(cip$clock)
+    );
+    top$iommu$fip fip(
+        .d(fip$d),
+        .q(fip$q),
+        .clock(fip$clock)
+    );
+    top$iommu$cnt_hits cnt_hits(
+        .d(cnt_hits$d),
+        .q(cnt_hits$q),
+        .clock(cnt_hits$clock)
+    );
+    top$iommu$cnt_misses cnt_misses(
+        .d(cnt_misses$d),
+        .q(cnt_misses$q),
+        .clock(cnt_misses$clock)
+    );
+    top$iommu$cnt_walk_cycles cnt_walk_cycles(
+        .d(cnt_walk_cycles$d),
+        .q(cnt_walk_cycles$q),
+        .clock(cnt_walk_cycles$clock)
+    );
+    top$iommu$cnt_faults cnt_faults(
+        .d(cnt_faults$d),
+        .q(cnt_faults$q),
+        .clock(cnt_faults$clock)
+    );
+    top$iommu$cnt_dropped cnt_dropped(
+        .d(cnt_dropped$d),
+        .q(cnt_dropped$q),
+        .clock(cnt_dropped$clock)
+    );
+    top$iommu$cnt_commands cnt_commands(
+        .d(cnt_commands$d),
+        .q(cnt_commands$q),
+        .clock(cnt_commands$clock)
+    );
+    top$iommu$cnt_dc_fetches cnt_dc_fetches(
+        .d(cnt_dc_fetches$d),
+        .q(cnt_dc_fetches$q),
+        .clock(cnt_dc_fetches$clock)
+    );
+    top$iommu$dc_valid$0 dc_valid$0(
+        .d(dc_valid$0$d),
+        .q(dc_valid$0$q),
+        .clock(dc_valid$0$clock)
+    );
+    top$iommu$dc_valid$1 dc_valid$1(
+        .d(dc_valid$1$d),
+        .q(dc_valid$1$q),
+        .clock(dc_valid$1$clock)
+    );
+    top$iommu$dc_valid$2 dc_valid$2(
+        .d(dc_valid$2$d),
+        .q(dc_valid$2$q),
+        .clock(dc_valid$2$clock)
+    );
+    top$iommu$dc_valid$3 dc_valid$3(
+        .d(dc_valid$3$d),
+        .q(dc_valid$3$q),
+        .clock(dc_valid$3$clock)
+    );
+    top$iommu$dc_sv32$0 dc_sv32$0(
+        .d(dc_sv32$0$d),
+        .q(dc_sv32$0$q),
+        .clock(dc_sv32$0$clock)
+    );
+    top$iommu$dc_sv32$1 dc_sv32$1(
+        .d(dc_sv32$1$d),
+        .q(dc_sv32$1$q),
+        .clock(dc_sv32$1$clock)
+    );
+    top$iommu$dc_sv32$2 dc_sv32$2(
+        .d(dc_sv32$2$d),
+        .q(dc_sv32$2$q),
+        .clock(dc_sv32$2$clock)
+    );
+    top$iommu$dc_sv32$3 dc_sv32$3(
+        .d(dc_sv32$3$d),
+        .q(dc_sv32$3$q),
+        .clock(dc_sv32$3$clock)
+    );
+    top$iommu$dc_ppn$0 dc_ppn$0(
+        .d(dc_ppn$0$d),
+        .q(dc_ppn$0$q),
+        .clock(dc_ppn$0$clock)
+    );
+    top$iommu$dc_ppn$1 dc_ppn$1(
+        .d(dc_ppn$1$d),
+        .q(dc_ppn$1$q),
+        .clock(dc_ppn$1$clock)
+    );
+    top$iommu$dc_ppn$2 dc_ppn$2(
+        .d(dc_ppn$2$d),
+        .q(dc_ppn$2$q),
+        .clock(dc_ppn$2$clock)
+    );
+    top$iommu$dc_ppn$3 dc_ppn$3(
+        .d(dc_ppn$3$d),
+        .q(dc_ppn$3$q),
+        .clock(dc_ppn$3$clock)
+    );
+    top$iommu$fsm fsm(
+        .d(fsm$d),
+        .q(fsm$q),
+        .clock(fsm$clock)
+    );
+    top$iommu$req_dev req_dev(
+        .d(req_dev$d),
+        .q(req_dev$q),
+        .clock(req_dev$clock)
+    );
+    top$iommu$req_iova req_iova(
+        .d(req_iova$d),
+        .q(req_iova$q),
+        .clock(req_iova$clock)
+    );
+    top$iommu$req_we req_we(
+        .d(req_we$d),
+        .q(req_we$q),
+        .clock(req_we$clock)
+    );
+    top$iommu$table_ppn table_ppn(
+        .d(table_ppn$d),
+        .q(table_ppn$q),
+        .clock(table_ppn$clock)
+    );
+    top$iommu$f_cause f_cause(
+        .d(f_cause$d),
+        .q(f_cause$q),
+        .clock(f_cause$clock)
+    );
+    top$iommu$issued issued(
+        .d(issued$d),
+        .q(issued$q),
+        .clock(issued$clock)
+    );
+    top$iommu$received received(
+        .d(received$d),
+        .q(received$q),
+        .clock(received$clock)
+    );
+    top$iommu$word0 word0(
+        .d(word0$d),
+        .q(word0$q),
+        .clock(word0$clock)
+    );
+    top$iommu$word1 word1(
+        .d(word1$d),
+        .q(word1$q),
+        .clock(word1$clock)
+    );
+    top$iommu$word2 word2(
+        .d(word2$d),
+        .q(word2$q),
+        .clock(word2$clock)
+    );
+    top$iommu$own_rvalid own_rvalid(
+        .d(own_rvalid$d),
+        .q(own_rvalid$q),
+        .clock(own_rvalid$clock)
+    );
+    top$iommu$dev_rvalid dev_rvalid(
+        .d(dev_rvalid$d),
+        .q(dev_rvalid$q),
+        .clock(dev_rvalid$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_rdata$clock = clock;
+        ddtp_mode$clock = clock;
+        ddtp_ppn$clock = clock;
+        cq_log2szm1$clock = clock;
+        cq_ppn$clock = clock;
+        cqh$clock = clock;
+        cqt$clock = clock;
+        fq_log2szm1$clock = clock;
+        fq_ppn$clock = clock;
+        fqh$clock = clock;
+        fqt$clock = clock;
+        cqen$clock = clock;
+        cie$clock = clock;
+        cqmf$clock = clock;
+        cmd_ill$clock = clock;
+        fence_w_ip$clock = clock;
+        fqen$clock = clock;
+        fie$clock = clock;
+        fqmf$clock = clock;
+        fqof$clock = clock;
+        cip$clock = clock;
+        fip$clock = clock;
+        cnt_hits$clock = clock;
+        cnt_misses$clock = clock;
+        cnt_walk_cycles$clock = clock;
+        cnt_faults$clock = clock;
+        cnt_dropped$clock = clock;
+        cnt_commands$clock = clock;
+        cnt_dc_fetches$clock = clock;
+        fsm$clock = clock;
+        req_dev$clock = clock;
+        req_iova$clock = clock;
+        req_we$clock = clock;
+        table_ppn$clock = clock;
+        f_cause$clock = clock;
+        issued$clock = clock;
+        received$clock = clock;
+        word0$clock = clock;
+        word1$clock = clock;
+        word2$clock = clock;
+        own_rvalid$clock = clock;
+        dev_rvalid$clock = clock;
+        r_rdata$d = r_rdata$q;
+        ddtp_mode$d = ddtp_mode$q;
+        ddtp_ppn$d = ddtp_ppn$q;
+        cq_log2szm1$d = cq_log2szm1$q;
+        cq_ppn$d = cq_ppn$q;
+        cqh$d = cqh$q;
+        cqt$d = cqt$q;
+        fq_log2szm1$d = fq_log2szm1$q;
+        fq_ppn$d = fq_ppn$q;
+        fqh$d = fqh$q;
+        fqt$d = fqt$q;
+        cqen$d = cqen$q;
+        cie$d = cie$q;
+        cqmf$d = cqmf$q;
+        cmd_ill$d = cmd_ill$q;
+        fence_w_ip$d = fence_w_ip$q;
+        fqen$d = fqen$q;
+        fie$d = fie$q;
+        fqmf$d = fqmf$q;
+        fqof$d = fqof$q;
+        cip$d = cip$q;
+        fip$d = fip$q;
+        cnt_hits$d = cnt_hits$q;
+        cnt_misses$d = cnt_misses$q;
+        cnt_walk_cycles$d = cnt_walk_cycles$q;
+        cnt_faults$d = cnt_faults$q;
+        cnt_dropped$d = cnt_dropped$q;
+        cnt_commands$d = cnt_commands$q;
+        cnt_dc_fetches$d = cnt_dc_fetches$q;
+        fsm$d = fsm$q;
+        req_dev$d = req_dev$q;
+        req_iova$d = req_iova$q;
+        req_we$d = req_we$q;
+        table_ppn$d = table_ppn$q;
+        f_cause$d = f_cause$q;
+        issued$d = issued$q;
+        received$d = received$q;
+        word0$d = word0$q;
+        word1$d = word1$q;
+        word2$d = word2$q;
+        own_rvalid$d = own_rvalid$q;
+        dev_rvalid$d = dev_rvalid$q;
+        iotlb$clock = clock;
+        dc_valid$0$clock = clock;
+        dc_sv32$0$clock = clock;
+        dc_ppn$0$clock = clock;
+        dc_valid$0$d = dc_valid$0$q;
+        dc_sv32$0$d = dc_sv32$0$q;
+        dc_ppn$0$d = dc_ppn$0$q;
+        dc_valid$1$clock = clock;
+        dc_sv32$1$clock = clock;
+        dc_ppn$1$clock = clock;
+        dc_valid$1$d = dc_valid$1$q;
+        dc_sv32$1$d = dc_sv32$1$q;
+        dc_ppn$1$d = dc_ppn$1$q;
+        dc_valid$2$clock = clock;
+        dc_sv32$2$clock = clock;
+        dc_ppn$2$clock = clock;
+        dc_valid$2$d = dc_valid$2$q;
+        dc_sv32$2$d = dc_sv32$2$q;
+        dc_ppn$2$d = dc_ppn$2$q;
+        dc_valid$3$clock = clock;
+        dc_sv32$3$clock = clock;
+        dc_ppn$3$clock = clock;
+        dc_valid$3$d = dc_valid$3$q;
+        dc_sv32$3$d = dc_sv32$3$q;
+        dc_ppn$3$d = dc_ppn$3$q;
+        state = fsm$q;
+        iotlb_occupancy = iotlb$occupancy;
+        irq = cip$q | fip$q;
+        mode_bare = ddtp_mode$q == k_mode_bare;
+        rdata = r_rdata$q;
+        up_rvalid = dev_rvalid$q;
+        up_rdata = dn_rdata;
+        if (cq_log2szm1$q >= 32'h7) begin
+            cq_mask = 32'hff;
+        end
+        else begin
+            cq_mask = (((32'h2) & 8'hff) << ((cq_log2szm1$q) & 8'hff)) - 32'h1;
+        end
+        if (fq_log2szm1$q >= 32'h7) begin
+            fq_mask = 32'hff;
+        end
+        else begin
+            fq_mask = (((32'h2) & 8'hff) << ((fq_log2szm1$q) & 8'hff)) - 32'h1;
+        end
+        cq_next = (cqh$q + 32'h1) & cq_mask;
+        fq_next = (fqt$q + 32'h1) & fq_mask;
+        fq_full = fq_next == fqh$q;
+        cmd_pending = cqen$q & (cqh$q != cqt$q) & ~cmd_ill$q & ~cqmf$q;
+        cmd_end = (((cq_ppn$q) & 34'h3ffffffff) << 32'hc) + (((cqh$q) & 34'h3ffffffff) << 32'h4) + 32'h10;
+        rec_end = (((fq_ppn$q) & 34'h3ffffffff) << 32'hc) + (((fqt$q) & 34'h3ffffffff) << 32'h5) + 32'h20;
+        cmd_opcode = word0$q[(32'h0)+:(7)];
+        cmd_func3 = word0$q[(32'h7)+:(3)];
+        cur_dc_valid = 1'b0;
+        cur_dc_sv32 = 1'b0;
+        cur_dc_ppn = 32'h0;
+        if (up_dev == 0) begin
+            cur_dc_valid = dc_valid$0$q;
+            cur_dc_sv32 = dc_sv32$0$q;
+            cur_dc_ppn = dc_ppn$0$q;
+        end
+        if (up_dev == 1) begin
+            cur_dc_valid = dc_valid$1$q;
+            cur_dc_sv32 = dc_sv32$1$q;
+            cur_dc_ppn = dc_ppn$1$q;
+        end
+        if (up_dev == 2) begin
+            cur_dc_valid = dc_valid$2$q;
+            cur_dc_sv32 = dc_sv32$2$q;
+            cur_dc_ppn = dc_ppn$2$q;
+        end
+        if (up_dev == 3) begin
+            cur_dc_valid = dc_valid$3$q;
+            cur_dc_sv32 = dc_sv32$3$q;
+            cur_dc_ppn = dc_ppn$3$q;
+        end
+        iotlb$dev = up_dev;
+        iotlb$vpn = up_addr[(32'hc)+:(20)];
+        if (up_we) begin
+            access_cause = c_write_access;
+            page_cause = c_write_page;
+        end
+        else begin
+            access_cause = c_read_access;
+            page_cause = c_read_page;
+        end
+        if (req_we$q) begin
+            req_access_cause = c_write_access;
+            req_page_cause = c_write_page;
+        end
+        else begin
+            req_access_cause = c_read_access;
+            req_page_cause = c_read_page;
+        end
+        pass_ok = 1'b0;
+        pass_hit = 1'b0;
+        pass_pa = up_addr;
+        x_fault = 1'b0;
+        x_cause = access_cause;
+        need_dc = 1'b0;
+        need_walk = 1'b0;
+        if (ddtp_mode$q == k_mode_off) begin
+            x_fault = 1'b1;
+            x_cause = c_all_disallowed;
+        end
+        else if ((ddtp_mode$q == k_mode_bare) | (cur_dc_valid & ~cur_dc_sv32)) begin
+            if (up_addr < ram_bytes) begin
+                pass_ok = 1'b1;
+            end
+            else begin
+                x_fault = 1'b1;
+            end
+        end
+        else if (~cur_dc_valid) begin
+            need_dc = 1'b1;
+        end
+        else if (~iotlb$hit) begin
+            need_walk = 1'b1;
+        end
+        else if (~((up_we & iotlb$w & iotlb$d) | (~up_we & iotlb$r))) begin
+            x_fault = 1'b1;
+            x_cause = page_cause;
+        end
+        else if (iotlb$ppn >= ram_pages) begin
+            x_fault = 1'b1;
+        end
+        else begin
+            pass_ok = 1'b1;
+            pass_hit = 1'b1;
+            pass_pa = (((iotlb$ppn) & 32'hffffffff) << 32'hc) | ((up_addr[(32'h0)+:(12)]) & 32'hffffffff);
+        end
+        pte_leaf = dn_rdata[32'h1] | dn_rdata[32'h3];
+        pte_bad = ~dn_rdata[32'h0] | (dn_rdata[32'h2] & ~dn_rdata[32'h1]);
+        if (req_we$q) begin
+            pte_perm_ok = dn_rdata[32'h2] & dn_rdata[32'h6] & dn_rdata[32'h7];
+        end
+        else begin
+            pte_perm_ok = dn_rdata[32'h1] & dn_rdata[32'h6];
+        end
+        super_ppn = (dn_rdata[(32'ha)+:(22)] & 32'h3ffc00) | ((req_iova$q[(32'hc)+:(10)]) & 22'h3fffff);
+        own_req = 1'b0;
+        dn_req = 1'b0;
+        dn_addr = 32'h0;
+        dn_we = 1'b0;
+        dn_wdata = 32'h0;
+        dn_last = 1'b0;
+        up_grant = 1'b0;
+        up_fault = 1'b0;
+        iotlb$install = 1'b0;
+        iotlb$i_dev = req_dev$q;
+        iotlb$i_vpn = req_iova$q[(32'hc)+:(20)];
+        iotlb$i_super = 1'b0;
+        iotlb$i_ppn = dn_rdata[(32'ha)+:(22)];
+        iotlb$i_r = dn_rdata[32'h1];
+        iotlb$i_w = dn_rdata[32'h2];
+        iotlb$i_d = dn_rdata[32'h7];
+        iotlb$inv = 1'b0;
+        iotlb$inv_by_dev = word1$q[32'h1];
+        iotlb$inv_dev = word1$q[(32'hc)+:(2)];
+        iotlb$inv_by_addr = word0$q[32'ha];
+        iotlb$inv_vpn = word2$q[(32'ha)+:(20)];
+        walking = 1'b0;
+        if (own_rvalid$q) begin
+            received$d = received$q + 32'h1;
+        end
+        case (fsm$q)
+            IommuState$Idle:
+                begin
+                    if (cmd_pending) begin
+                        if (cmd_end > ((ram_bytes) & 34'h3ffffffff)) begin
+                            cqmf$d = 1'b1;
+                            if (cie$q) begin
+                                cip$d = 1'b1;
+                            end
+                        end
+                        else begin
+                            issued$d = 32'h0;
+                            received$d = 32'h0;
+                            fsm$d = IommuState$CmdFetch;
+                        end
+                    end
+                    else if (up_req) begin
+                        req_dev$d = up_dev;
+                        req_iova$d = up_addr;
+                        req_we$d = up_we;
+                        if (pass_ok) begin
+                            dn_req = 1'b1;
+                            dn_addr = pass_pa;
+                            dn_we = up_we;
+                            dn_wdata = up_wdata;
+                            dn_last = up_last;
+                            up_grant = dn_grant;
+                            if (dn_grant & pass_hit) begin
+                                cnt_hits$d = cnt_hits$q + 32'h1;
+                            end
+                        end
+                        else if (x_fault) begin
+                            f_cause$d = x_cause;
+                            fsm$d = IommuState$FaultStart;
+                        end
+                        else if (need_dc) begin
+                            cnt_dc_fetches$d = cnt_dc_fetches$q + 32'h1;
+                            if (ddtp_ppn$q >= ram_pages) begin
+                                f_cause$d = c_ddt_load;
+                                fsm$d = IommuState$FaultStart;
+                            end
+                            else begin
+                                issued$d = 32'h0;
+                                received$d = 32'h0;
+                                fsm$d = IommuState$DcFetch;
+                            end
+                        end
+                        else if (need_walk) begin
+                            cnt_misses$d = cnt_misses$q + 32'h1;
+                            table_ppn$d = cur_dc_ppn;
+                            if (cur_dc_ppn >= ram_pages) begin
+                                f_cause$d = access_cause;
+                                fsm$d = IommuState$FaultStart;
+                            end
+                            else begin
+                                fsm$d = IommuState$PteRead1;
+                            end
+                        end
+                    end
+                end
+            IommuState$DcFetch:
+                begin
+                    walking = 1'b1;
+                    own_req = issued$q != 32'h2;
+                    dn_addr = (((ddtp_ppn$q) & 32'hffffffff) << 32'hc) + (((req_dev$q) & 32'hffffffff) << 32'h3) + (((issued$q) & 32'hffffffff) << 32'h2);
+                    if (dn_grant) begin
+                        issued$d = issued$q + 32'h1;
+                    end
+                    if (own_rvalid$q) begin
+                        if (received$q == 32'h0) begin
+                            word0$d = dn_rdata;
+                        end
+                        else begin
+                            word1$d = dn_rdata;
+                            fsm$d = IommuState$DcCheck;
+                        end
+                    end
+                end
+            IommuState$DcCheck:
+                begin
+                    walking = 1'b1;
+                    if (~word0$q[32'h0]) begin
+                        f_cause$d = c_ddt_invalid;
+                        fsm$d = IommuState$FaultStart;
+                    end
+                    else if (((word0$q & k_tc_reserved) != 32'h0) | ((word1$q & k_fsc_reserved) != 32'h0)) begin
+                        f_cause$d = c_ddt_misconfigured;
+                        fsm$d = IommuState$FaultStart;
+                    end
+                    else begin
+                        if (req_dev$q == 0) begin
+                            dc_valid$0$d = 1'b1;
+                            dc_sv32$0$d = word1$q[32'h1f];
+                            dc_ppn$0$d = word1$q[(32'h0)+:(22)];
+                        end
+                        if (req_dev$q == 1) begin
+                            dc_valid$1$d = 1'b1;
+                            dc_sv32$1$d = word1$q[32'h1f];
+                            dc_ppn$1$d = word1$q[(32'h0)+:(22)];
+                        end
+                        if (req_dev$q == 2) begin
+                            dc_valid$2$d = 1'b1;
+                            dc_sv32$2$d = word1$q[32'h1f];
+                            dc_ppn$2$d = word1$q[(32'h0)+:(22)];
+                        end
+                        if (req_dev$q == 3) begin
+                            dc_valid$3$d = 1'b1;
+                            dc_sv32$3$d = word1$q[32'h1f];
+                            dc_ppn$3$d = word1$q[(32'h0)+:(22)];
+                        end
+                        fsm$d = IommuState$Idle;
+                    end
+                end
+            IommuState$PteRead1:
+                begin
+                    walking = 1'b1;
+                    own_req = 1'b1;
+                    dn_addr = (((table_ppn$q) & 32'hffffffff) << 32'hc) + (((req_iova$q[(32'h16)+:(10)]) & 32'hffffffff) << 32'h2);
+                    if (dn_grant) begin
+                        fsm$d = IommuState$PteWait1;
+                    end
+                end
+            IommuState$PteWait1:
+                begin
+                    walking = 1'b1;
+                    if (pte_bad) begin
+                        f_cause$d = req_page_cause;
+                        fsm$d = IommuState$FaultStart;
+                    end
+                    else if (pte_leaf) begin
+                        if (dn_rdata[(32'ha)+:(10)] != 32'h0) begin
+                            f_cause$d = req_page_cause;
+                            fsm$d = IommuState$FaultStart;
+                        end
+                        else if (~pte_perm_ok) begin
+                            f_cause$d = req_page_cause;
+                            fsm$d = IommuState$FaultStart;
+                        end
+                        else if (super_ppn >= ram_pages) begin
+                            f_cause$d = req_access_cause;
+                            fsm$d = IommuState$FaultStart;
+                        end
+                        else begin
+                            iotlb$install = 1'b1;
+                            iotlb$i_super = 1'b1;
+                            fsm$d = IommuState$Idle;
+                        end
+                    end
+                    else if (dn_rdata[(32'ha)+:(22)] >= ram_pages) begin
+                        f_cause$d = req_access_cause;
+                        fsm$d = IommuState$FaultStart;
+                    end
+                    else begin
+                        table_ppn$d = dn_rdata[(32'ha)+:(22)];
+                        fsm$d = IommuState$PteRead0;
+                    end
+                end
+            IommuState$PteRead0:
+                begin
+                    walking = 1'b1;
+                    own_req = 1'b1;
+                    dn_addr = (((table_ppn$q) & 32'hffffffff) << 32'hc) + (((req_iova$q[(32'hc)+:(10)]) & 32'hffffffff) << 32'h2);
+                    if (dn_grant) begin
+                        fsm$d = IommuState$PteWait0;
+                    end
+                end
+            IommuState$PteWait0:
+                begin
+                    walking = 1'b1;
+                    if (pte_bad | ~pte_leaf | ~pte_perm_ok) begin
+                        f_cause$d = req_page_cause;
+                        fsm$d = IommuState$FaultStart;
+                    end
+                    else if (dn_rdata[(32'ha)+:(22)] >= ram_pages) begin
+                        f_cause$d = req_access_cause;
+                        fsm$d = IommuState$FaultStart;
+                    end
+                    else begin
+                        iotlb$install = 1'b1;
+                        fsm$d = IommuState$Idle;
+                    end
+                end
+            IommuState$FaultStart:
+                begin
+                    cnt_faults$d = cnt_faults$q + 32'h1;
+                    issued$d = 32'h0;
+                    if (~fqen$q) begin
+                        cnt_dropped$d = cnt_dropped$q + 32'h1;
+                        fsm$d = IommuState$FaultDone;
+                    end
+                    else if (fq_full) begin
+                        cnt_dropped$d = cnt_dropped$q + 32'h1;
+                        fqof$d = 1'b1;
+                        if (fie$q) begin
+                            fip$d = 1'b1;
+                        end
+                        fsm$d = IommuState$FaultDone;
+                    end
+                    else if (rec_end > ram_bytes34) begin
+                        cnt_dropped$d = cnt_dropped$q + 32'h1;
+                        fqmf$d = 1'b1;
+                        if (fie$q) begin
+                            fip$d = 1'b1;
+                        end
+                        fsm$d = IommuState$FaultDone;
+                    end
+                    else begin
+                        fsm$d = IommuState$FaultWrite;
+                    end
+                end
+            IommuState$FaultWrite:
+                begin
+                    own_req = 1'b1;
+                    dn_we = 1'b1;
+                    dn_addr = (((fq_ppn$q) & 32'hffffffff) << 32'hc) + (((fqt$q) & 32'hffffffff) << 32'h5) + (((issued$q) & 32'hffffffff) << 32'h2);
+                    dn_last = issued$q == 32'h7;
+                    if (issued$q == 32'h0) begin
+                        dn_wdata = ((f_cause$q) & 32'hffffffff);
+                    end
+                    if (issued$q == 32'h1) begin
+                        if (req_we$q) begin
+                            dn_wdata = k_ttyp_write | (((req_dev$q) & 32'hffffffff) << 32'h8);
+                        end
+                        else begin
+                            dn_wdata = k_ttyp_read | (((req_dev$q) & 32'hffffffff) << 32'h8);
+                        end
+                    end
+                    if (issued$q == 32'h4) begin
+                        dn_wdata = req_iova$q;
+                    end
+                    if (dn_grant) begin
+                        issued$d = issued$q + 32'h1;
+                        if (issued$q == 32'h7) begin
+                            fqt$d = fq_next;
+                            if (fie$q) begin
+                                fip$d = 1'b1;
+                            end
+                            fsm$d = IommuState$FaultDone;
+                        end
+                    end
+                end
+            IommuState$FaultDone:
+                begin
+                    up_fault = 1'b1;
+                    fsm$d = IommuState$Idle;
+                end
+            IommuState$CmdFetch:
+                begin
+                    own_req = issued$q != 32'h4;
+                    dn_addr = (((cq_ppn$q) & 32'hffffffff) << 32'hc) + (((cqh$q) & 32'hffffffff) << 32'h4) + (((issued$q) & 32'hffffffff) << 32'h2);
+                    dn_last = issued$q == 32'h3;
+                    if (dn_grant) begin
+                        issued$d = issued$q + 32'h1;
+                    end
+                    if (own_rvalid$q) begin
+                        if (received$q == 32'h0) begin
+                            word0$d = dn_rdata;
+                        end
+                        if (received$q == 32'h1) begin
+                            word1$d = dn_rdata;
+                        end
+                        if (received$q == 32'h2) begin
+                            word2$d = dn_rdata;
+                        end
+                        if (received$q == 32'h3) begin
+                            fsm$d = IommuState$CmdExec;
+                        end
+                    end
+                end
+            IommuState$CmdExec:
+                begin
+                    if ((cmd_opcode == k_op_iotinval) & (cmd_func3 == 32'h0)) begin
+                        iotlb$inv = 1'b1;
+                        fsm$d = IommuState$CmdDone;
+                    end
+                    else if ((cmd_opcode == k_op_iodir) & (cmd_func3 == 32'h0)) begin
+                        if (~word1$q[32'h1] | (word1$q[(32'h8)+:(2)] == 0)) begin
+                            dc_valid$0$d = 1'b0;
+                        end
+                        if (~word1$q[32'h1] | (word1$q[(32'h8)+:(2)] == 1)) begin
+                            dc_valid$1$d = 1'b0;
+                        end
+                        if (~word1$q[32'h1] | (word1$q[(32'h8)+:(2)] == 2)) begin
+                            dc_valid$2$d = 1'b0;
+                        end
+                        if (~word1$q[32'h1] | (word1$q[(32'h8)+:(2)] == 3)) begin
+                            dc_valid$3$d = 1'b0;
+                        end
+                        fsm$d = IommuState$CmdDone;
+                    end
+                    else if ((cmd_opcode == k_op_iofence) & (cmd_func3 == 32'h0)) begin
+                        if (~word0$q[32'ha]) begin
+                            fsm$d = IommuState$CmdDone;
+                        end
+                        else if (word2$q >= ram_bytes) begin
+                            cqmf$d = 1'b1;
+                            if (cie$q) begin
+                                cip$d = 1'b1;
+                            end
+                            fsm$d = IommuState$Idle;
+                        end
+                        else begin
+                            fsm$d = IommuState$FenceWrite;
+                        end
+                    end
+                    else begin
+                        cmd_ill$d = 1'b1;
+                        if (cie$q) begin
+                            cip$d = 1'b1;
+                        end
+                        fsm$d = IommuState$Idle;
+                    end
+                end
+            IommuState$FenceWrite:
+                begin
+                    own_req = 1'b1;
+                    dn_we = 1'b1;
+                    dn_last = 1'b1;
+                    dn_addr = (word2$q >> 32'h2) << 32'h2;
+                    dn_wdata = word1$q;
+                    if (dn_grant) begin
+                        fsm$d = IommuState$CmdDone;
+                    end
+                end
+            IommuState$CmdDone:
+                begin
+                    cqh$d = cq_next;
+                    cnt_commands$d = cnt_commands$q + 32'h1;
+                    if ((cmd_opcode == k_op_iofence) & word0$q[32'hb]) begin
+                        fence_w_ip$d = 1'b1;
+                        if (cie$q) begin
+                            cip$d = 1'b1;
+                        end
+                    end
+                    fsm$d = IommuState$Idle;
+                end
+        endcase
+        if (own_req) begin
+            dn_req = 1'b1;
+        end
+        own_beat = own_req & dn_grant;
+        dev_beat = up_grant;
+        own_rvalid$d = own_req & dn_grant & ~dn_we;
+        dev_rvalid$d = up_grant & ~up_we;
+        if (walking) begin
+            cnt_walk_cycles$d = cnt_walk_cycles$q + 32'h1;
+        end
+        write = sel & we;
+        clear_counters = 1'b0;
+        if (write) begin
+            if ((offset == a_ddtp) & (wdata[(32'h0)+:(4)] <= k_mode_1lvl)) begin
+                ddtp_mode$d = wdata[(32'h0)+:(4)];
+                ddtp_ppn$d = wdata[(32'ha)+:(22)];
+                dc_valid$0$d = 1'b0;
+                dc_valid$1$d = 1'b0;
+                dc_valid$2$d = 1'b0;
+                dc_valid$3$d = 1'b0;
+                iotlb$inv = 1'b1;
+                iotlb$inv_by_dev = 1'b0;
+                iotlb$inv_by_addr = 1'b0;
+            end
+            if (offset == a_cqb) begin
+                cq_log2szm1$d = wdata[(32'h0)+:(5)];
+                cq_ppn$d = wdata[(32'ha)+:(22)];
+            end
+            if (offset == a_cqt) begin
+                cqt$d = wdata[(32'h0)+:(8)] & cq_mask;
+            end
+            if (offset == a_fqb) begin
+                fq_log2szm1$d = wdata[(32'h0)+:(5)];
+                fq_ppn$d = wdata[(32'ha)+:(22)];
+            end
+            if (offset == a_fqh) begin
+                fqh$d = wdata[(32'h0)+:(8)] & fq_mask;
+            end
+            if (offset == a_cqcsr) begin
+                cqen$d = wdata[32'h0];
+                cie$d = wdata[32'h1];
+                if (wdata[32'h0] & ~cqen$q) begin
+                    cqh$d = 32'h0;
+                end
+                if (wdata[32'h8]) begin
+                    cqmf$d = 1'b0;
+                end
+                if (wdata[32'ha]) begin
+                    cmd_ill$d = 1'b0;
+                end
+                if (wdata[32'hb]) begin
+                    fence_w_ip$d = 1'b0;
+                end
+            end
+            if (offset == a_fqcsr) begin
+                fqen$d = wdata[32'h0];
+                fie$d = wdata[32'h1];
+                if (wdata[32'h0] & ~fqen$q) begin
+                    fqt$d = 32'h0;
+                end
+                if (wdata[32'h8]) begin
+                    fqmf$d = 1'b0;
+                end
+                if (wdata[32'h9]) begin
+                    fqof$d = 1'b0;
+                end
+            end
+            if (offset == a_ipsr) begin
+                if (wdata[32'h0]) begin
+                    cip$d = 1'b0;
+                end
+                if (wdata[32'h1]) begin
+                    fip$d = 1'b0;
+                end
+            end
+            if (offset == a_cnt_ctrl) begin
+                clear_counters = wdata[32'h0];
+            end
+        end
+        if (clear_counters) begin
+            cnt_hits$d = 32'h0;
+            cnt_misses$d = 32'h0;
+            cnt_walk_cycles$d = 32'h0;
+            cnt_faults$d = 32'h0;
+            cnt_dropped$d = 32'h0;
+            cnt_commands$d = 32'h0;
+            cnt_dc_fetches$d = 32'h0;
+        end
+        read_value = 32'h0;
+        if (offset == a_caps) begin
+            read_value = k_caps;
+        end
+        if (offset == a_ddtp) begin
+            read_value = ((ddtp_mode$q) & 32'hffffffff) | (((ddtp_ppn$q) & 32'hffffffff) << 32'ha);
+        end
+        if (offset == a_cqb) begin
+            read_value = ((cq_log2szm1$q) & 32'hffffffff) | (((cq_ppn$q) & 32'hffffffff) << 32'ha);
+        end
+        if (offset == a_cqh) begin
+            read_value = ((cqh$q) & 32'hffffffff);
+        end
+        if (offset == a_cqt) begin
+            read_value = ((cqt$q) & 32'hffffffff);
+        end
+        if (offset == a_fqb) begin
+            read_value = ((fq_log2szm1$q) & 32'hffffffff) | (((fq_ppn$q) & 32'hffffffff) << 32'ha);
+        end
+        if (offset == a_fqh) begin
+            read_value = ((fqh$q) & 32'hffffffff);
+        end
+        if (offset == a_fqt) begin
+            read_value = ((fqt$q) & 32'hffffffff);
+        end
+        if (offset == a_cqcsr) begin
+            read_value = ((cqen$q) & 32'hffffffff) | (((cie$q) & 32'hffffffff) << 32'h1) | (((cqmf$q) & 32'hffffffff) << 32'h8) | (((cmd_ill$q) & 32'hffffffff) << 32'ha) | (((fence_w_ip$q) & 32'hffffffff) << 32'hb) | (((cqen$q) & 32'hffffffff) << 32'h10) | (((cmd_pending) & 32'hffffffff) << 32'h11);
+        end
+        if (offset == a_fqcsr) begin
+            read_value = ((fqen$q) & 32'hffffffff) | (((fie$q) & 32'hffffffff) << 32'h1) | (((fqmf$q) & 32'hffffffff) << 32'h8) | (((fqof$q) & 32'hffffffff) << 32'h9) | (((fqen$q) & 32'hffffffff) << 32'h10);
+        end
+        if (offset == a_ipsr) begin
+            read_value = ((cip$q) & 32'hffffffff) | (((fip$q) & 32'hffffffff) << 32'h1);
+        end
+        if (offset == a_hits) begin
+            read_value = cnt_hits$q;
+        end
+        if (offset == a_misses) begin
+            read_value = cnt_misses$q;
+        end
+        if (offset == a_walk_cycles) begin
+            read_value = cnt_walk_cycles$q;
+        end
+        if (offset == a_faults) begin
+            read_value = cnt_faults$q;
+        end
+        if (offset == a_dropped) begin
+            read_value = cnt_dropped$q;
+        end
+        if (offset == a_commands) begin
+            read_value = cnt_commands$q;
+        end
+        if (offset == a_dc_fetches) begin
+            read_value = cnt_dc_fetches$q;
+        end
+        if (sel & ~we) begin
+            r_rdata$d = read_value;
+        end
+    end
+    
+endmodule // top$iommu
+
+
+module top$iommu$cie(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$cie
+
+
+module top$iommu$cip(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$cip
+
+
+module top$iommu$cmd_ill(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$cmd_ill
+
+
+module top$iommu$cnt_commands(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$cnt_commands
+
+
+module top$iommu$cnt_dc_fetches(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$cnt_dc_fetches
+
+
+module top$iommu$cnt_dropped(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$cnt_dropped
+
+
+module top$iommu$cnt_faults(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$cnt_faults
+
+
+module top$iommu$cnt_hits(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$cnt_hits
+
+
+module top$iommu$cnt_misses(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$cnt_misses
+
+
+module top$iommu$cnt_walk_cycles(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$cnt_walk_cycles
+
+
+module top$iommu$cq_log2szm1(d,q,clock);
+    
+    // Module arguments
+    input wire  [4:0] d;
+    output reg  [4:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 5'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$cq_log2szm1
+
+
+module top$iommu$cq_ppn(d,q,clock);
+    
+    // Module arguments
+    input wire  [21:0] d;
+    output reg  [21:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 22'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$cq_ppn
+
+
+module top$iommu$cqen(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$cqen
+
+
+module top$iommu$cqh(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$cqh
+
+
+module top$iommu$cqmf(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$cqmf
+
+
+module top$iommu$cqt(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$cqt
+
+
+module top$iommu$dc_ppn$0(d,q,clock);
+    
+    // Module arguments
+    input wire  [21:0] d;
+    output reg  [21:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 22'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$dc_ppn$0
+
+
+module top$iommu$dc_ppn$1(d,q,clock);
+    
+    // Module arguments
+    input wire  [21:0] d;
+    output reg  [21:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 22'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$dc_ppn$1
+
+
+module top$iommu$dc_ppn$2(d,q,clock);
+    
+    // Module arguments
+    input wire  [21:0] d;
+    output reg  [21:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 22'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$dc_ppn$2
+
+
+module top$iommu$dc_ppn$3(d,q,clock);
+    
+    // Module arguments
+    input wire  [21:0] d;
+    output reg  [21:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 22'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$dc_ppn$3
+
+
+module top$iommu$dc_sv32$0(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$dc_sv32$0
+
+
+module top$iommu$dc_sv32$1(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$dc_sv32$1
+
+
+module top$iommu$dc_sv32$2(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$dc_sv32$2
+
+
+module top$iommu$dc_sv32$3(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$dc_sv32$3
+
+
+module top$iommu$dc_valid$0(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$dc_valid$0
+
+
+module top$iommu$dc_valid$1(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$dc_valid$1
+
+
+module top$iommu$dc_valid$2(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$dc_valid$2
+
+
+module top$iommu$dc_valid$3(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$dc_valid$3
+
+
+module top$iommu$ddtp_mode(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 4'h1;
+    
+    // Stub signals
+    reg  [3:0] dff$d;
+    wire  [3:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$iommu$ddtp_mode$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$iommu$ddtp_mode
+
+
+module top$iommu$ddtp_mode$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$ddtp_mode$dff
+
+
+module top$iommu$ddtp_ppn(d,q,clock);
+    
+    // Module arguments
+    input wire  [21:0] d;
+    output reg  [21:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 22'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$ddtp_ppn
+
+
+module top$iommu$dev_rvalid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$dev_rvalid
+
+
+module top$iommu$f_cause(d,q,clock);
+    
+    // Module arguments
+    input wire  [11:0] d;
+    output reg  [11:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 12'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$f_cause
+
+
+module top$iommu$fence_w_ip(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$fence_w_ip
+
+
+module top$iommu$fie(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$fie
+
+
+module top$iommu$fip(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$fip
+
+
+module top$iommu$fq_log2szm1(d,q,clock);
+    
+    // Module arguments
+    input wire  [4:0] d;
+    output reg  [4:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 5'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$fq_log2szm1
+
+
+module top$iommu$fq_ppn(d,q,clock);
+    
+    // Module arguments
+    input wire  [21:0] d;
+    output reg  [21:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 22'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$fq_ppn
+
+
+module top$iommu$fqen(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$fqen
+
+
+module top$iommu$fqh(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$fqh
+
+
+module top$iommu$fqmf(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$fqmf
+
+
+module top$iommu$fqof(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$fqof
+
+
+module top$iommu$fqt(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$fqt
+
+
+module top$iommu$fsm(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Enums
+    localparam IommuState$Idle = 0;
+    localparam IommuState$DcFetch = 1;
+    localparam IommuState$DcCheck = 2;
+    localparam IommuState$PteRead1 = 3;
+    localparam IommuState$PteWait1 = 4;
+    localparam IommuState$PteRead0 = 5;
+    localparam IommuState$PteWait0 = 6;
+    localparam IommuState$FaultStart = 7;
+    localparam IommuState$FaultWrite = 8;
+    localparam IommuState$FaultDone = 9;
+    localparam IommuState$CmdFetch = 10;
+    localparam IommuState$CmdExec = 11;
+    localparam IommuState$FenceWrite = 12;
+    localparam IommuState$CmdDone = 13;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$fsm
+
+
+module top$iommu$iotlb(clock,dev,vpn,hit,ppn,r,w,d,install,i_dev,i_vpn,i_super,i_ppn,i_r,i_w,i_d,inv,inv_by_dev,inv_dev,inv_by_addr,inv_vpn,occupancy);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  [1:0] dev;
+    input wire  [19:0] vpn;
+    output reg  hit;
+    output reg  [21:0] ppn;
+    output reg  r;
+    output reg  w;
+    output reg  d;
+    input wire  install;
+    input wire  [1:0] i_dev;
+    input wire  [19:0] i_vpn;
+    input wire  i_super;
+    input wire  [21:0] i_ppn;
+    input wire  i_r;
+    input wire  i_w;
+    input wire  i_d;
+    input wire  inv;
+    input wire  inv_by_dev;
+    input wire  [1:0] inv_dev;
+    input wire  inv_by_addr;
+    input wire  [19:0] inv_vpn;
+    output reg  [7:0] occupancy;
+    
+    // Constant declarations
+    localparam  last_index = 8'h7;
+    
+    // Stub signals
+    reg  valid$0$d;
+    wire  valid$0$q;
+    reg  valid$0$clock;
+    reg  valid$1$d;
+    wire  valid$1$q;
+    reg  valid$1$clock;
+    reg  valid$2$d;
+    wire  valid$2$q;
+    reg  valid$2$clock;
+    reg  valid$3$d;
+    wire  valid$3$q;
+    reg  valid$3$clock;
+    reg  valid$4$d;
+    wire  valid$4$q;
+    reg  valid$4$clock;
+    reg  valid$5$d;
+    wire  valid$5$q;
+    reg  valid$5$clock;
+    reg  valid$6$d;
+    wire  valid$6$q;
+    reg  valid$6$clock;
+    reg  valid$7$d;
+    wire  valid$7$q;
+    reg  valid$7$clock;
+    reg  [1:0] tag_dev$0$d;
+    wire  [1:0] tag_dev$0$q;
+    reg  tag_dev$0$clock;
+    reg  [1:0] tag_dev$1$d;
+    wire  [1:0] tag_dev$1$q;
+    reg  tag_dev$1$clock;
+    reg  [1:0] tag_dev$2$d;
+    wire  [1:0] tag_dev$2$q;
+    reg  tag_dev$2$clock;
+    reg  [1:0] tag_dev$3$d;
+    wire  [1:0] tag_dev$3$q;
+    reg  tag_dev$3$clock;
+    reg  [1:0] tag_dev$4$d;
+    wire  [1:0] tag_dev$4$q;
+    reg  tag_dev$4$clock;
+    reg  [1:0] tag_dev$5$d;
+    wire  [1:0] tag_dev$5$q;
+    reg  tag_dev$5$clock;
+    reg  [1:0] tag_dev$6$d;
+    wire  [1:0] tag_dev$6$q;
+    reg  tag_dev$6$clock;
+    reg  [1:0] tag_dev$7$d;
+    wire  [1:0] tag_dev$7$q;
+    reg  tag_dev$7$clock;
+    reg  [19:0] tag_vpn$0$d;
+    wire  [19:0] tag_vpn$0$q;
+    reg  tag_vpn$0$clock;
+    reg  [19:0] tag_vpn$1$d;
+    wire  [19:0] tag_vpn$1$q;
+    reg  tag_vpn$1$clock;
+    reg  [19:0] tag_vpn$2$d;
+    wire  [19:0] tag_vpn$2$q;
+    reg  tag_vpn$2$clock;
+    reg  [19:0] tag_vpn$3$d;
+    wire  [19:0] tag_vpn$3$q;
+    reg  tag_vpn$3$clock;
+    reg  [19:0] tag_vpn$4$d;
+    wire  [19:0] tag_vpn$4$q;
+    reg  tag_vpn$4$clock;
+    reg  [19:0] tag_vpn$5$d;
+    wire  [19:0] tag_vpn$5$q;
+    reg  tag_vpn$5$clock;
+    reg  [19:0] tag_vpn$6$d;
+    wire  [19:0] tag_vpn$6$q;
+    reg  tag_vpn$6$clock;
+    reg  [19:0] tag_vpn$7$d;
+    wire  [19:0] tag_vpn$7$q;
+    reg  tag_vpn$7$clock;
+    reg  tag_super$0$d;
+    wire  tag_super$0$q;
+    reg  tag_super$0$clock;
+    reg  tag_super$1$d;
+    wire  tag_super$1$q;
+    reg  tag_super$1$clock;
+    reg  tag_super$2$d;
+    wire  tag_super$2$q;
+    reg  tag_super$2$clock;
+    reg  tag_super$3$d;
+    wire  tag_super$3$q;
+    reg  tag_super$3$clock;
+    reg  tag_super$4$d;
+    wire  tag_super$4$q;
+    reg  tag_super$4$clock;
+    reg  tag_super$5$d;
+    wire  tag_super$5$q;
+    reg  tag_super$5$clock;
+    reg  tag_super$6$d;
+    wire  tag_super$6$q;
+    reg  tag_super$6$clock;
+    reg  tag_super$7$d;
+    wire  tag_super$7$q;
+    reg  tag_super$7$clock;
+    reg  [21:0] data_ppn$0$d;
+    wire  [21:0] data_ppn$0$q;
+    reg  data_ppn$0$clock;
+    reg  [21:0] data_ppn$1$d;
+    wire  [21:0] data_ppn$1$q;
+    reg  data_ppn$1$clock;
+    reg  [21:0] data_ppn$2$d;
+    wire  [21:0] data_ppn$2$q;
+    reg  data_ppn$2$clock;
+    reg  [21:0] data_ppn$3$d;
+    wire  [21:0] data_ppn$3$q;
+    reg  data_ppn$3$clock;
+    reg  [21:0] data_ppn$4$d;
+    wire  [21:0] data_ppn$4$q;
+    reg  data_ppn$4$clock;
+    reg  [21:0] data_ppn$5$d;
+    wire  [21:0] data_ppn$5$q;
+    reg  data_ppn$5$clock;
+    reg  [21:0] data_ppn$6$d;
+    wire  [21:0] data_ppn$6$q;
+    reg  data_ppn$6$clock;
+    reg  [21:0] data_ppn$7$d;
+    wire  [21:0] data_ppn$7$q;
+    reg  data_ppn$7$clock;
+    reg  [2:0] data_rwd$0$d;
+    wire  [2:0] data_rwd$0$q;
+    reg  data_rwd$0$clock;
+    reg  [2:0] data_rwd$1$d;
+    wire  [2:0] data_rwd$1$q;
+    reg  data_rwd$1$clock;
+    reg  [2:0] data_rwd$2$d;
+    wire  [2:0] data_rwd$2$q;
+    reg  data_rwd$2$clock;
+    reg  [2:0] data_rwd$3$d;
+    wire  [2:0] data_rwd$3$q;
+    reg  data_rwd$3$clock;
+    reg  [2:0] data_rwd$4$d;
+    wire  [2:0] data_rwd$4$q;
+    reg  data_rwd$4$clock;
+    reg  [2:0] data_rwd$5$d;
+    wire  [2:0] data_rwd$5$q;
+    reg  data_rwd$5$clock;
+    reg  [2:0] data_rwd$6$d;
+    wire  [2:0] data_rwd$6$q;
+    reg  data_rwd$6$clock;
+    reg  [2:0] data_rwd$7$d;
+    wire  [2:0] data_rwd$7$q;
+    reg  data_rwd$7$clock;
+    reg  [7:0] round_robin$d;
+    wire  [7:0] round_robin$q;
+    reg  round_robin$clock;
+    
+    // Local signals
+    reg  match_any;
+    reg  free_found;
+    reg  [7:0] free_index;
+    reg  [7:0] victim;
+    reg  [7:0] count;
+    
+    // Sub module instances
+    top$iommu$iotlb$valid$0 valid$0(
+        .d(valid$0$d),
+        .q(valid$0$q),
+        .clock(valid$0$clock)
+    );
+    top$iommu$iotlb$valid$1 valid$1(
+        .d(valid$1$d),
+        .q(valid$1$q),
+        .clock(valid$1$clock)
+    );
+    top$iommu$iotlb$valid$2 valid$2(
+        .d(valid$2$d),
+        .q(valid$2$q),
+        .clock(valid$2$clock)
+    );
+    top$iommu$iotlb$valid$3 valid$3(
+        .d(valid$3$d),
+        .q(valid$3$q),
+        .clock(valid$3$clock)
+    );
+    top$iommu$iotlb$valid$4 valid$4(
+        .d(valid$4$d),
+        .q(valid$4$q),
+        .clock(valid$4$clock)
+    );
+    top$iommu$iotlb$valid$5 valid$5(
+        .d(valid$5$d),
+        .q(valid$5$q),
+        .clock(valid$5$clock)
+    );
+    top$iommu$iotlb$valid$6 valid$6(
+        .d(valid$6$d),
+        .q(valid$6$q),
+        .clock(valid$6$clock)
+    );
+    top$iommu$iotlb$valid$7 valid$7(
+        .d(valid$7$d),
+        .q(valid$7$q),
+        .clock(valid$7$clock)
+    );
+    top$iommu$iotlb$tag_dev$0 tag_dev$0(
+        .d(tag_dev$0$d),
+        .q(tag_dev$0$q),
+        .clock(tag_dev$0$clock)
+    );
+    top$iommu$iotlb$tag_dev$1 tag_dev$1(
+        .d(tag_dev$1$d),
+        .q(tag_dev$1$q),
+        .clock(tag_dev$1$clock)
+    );
+    top$iommu$iotlb$tag_dev$2 tag_dev$2(
+        .d(tag_dev$2$d),
+        .q(tag_dev$2$q),
+        .clock(tag_dev$2$clock)
+    );
+    top$iommu$iotlb$tag_dev$3 tag_dev$3(
+        .d(tag_dev$3$d),
+        .q(tag_dev$3$q),
+        .clock(tag_dev$3$clock)
+    );
+    top$iommu$iotlb$tag_dev$4 tag_dev$4(
+        .d(tag_dev$4$d),
+        .q(tag_dev$4$q),
+        .clock(tag_dev$4$clock)
+    );
+    top$iommu$iotlb$tag_dev$5 tag_dev$5(
+        .d(tag_dev$5$d),
+        .q(tag_dev$5$q),
+        .clock(tag_dev$5$clock)
+    );
+    top$iommu$iotlb$tag_dev$6 tag_dev$6(
+        .d(tag_dev$6$d),
+        .q(tag_dev$6$q),
+        .clock(tag_dev$6$clock)
+    );
+    top$iommu$iotlb$tag_dev$7 tag_dev$7(
+        .d(tag_dev$7$d),
+        .q(tag_dev$7$q),
+        .clock(tag_dev$7$clock)
+    );
+    top$iommu$iotlb$tag_vpn$0 tag_vpn$0(
+        .d(tag_vpn$0$d),
+        .q(tag_vpn$0$q),
+        .clock(tag_vpn$0$clock)
+    );
+    top$iommu$iotlb$tag_vpn$1 tag_vpn$1(
+        .d(tag_vpn$1$d),
+        .q(tag_vpn$1$q),
+        .clock(tag_vpn$1$clock)
+    );
+    top$iommu$iotlb$tag_vpn$2 tag_vpn$2(
+        .d(tag_vpn$2$d),
+        .q(tag_vpn$2$q),
+        .clock(tag_vpn$2$clock)
+    );
+    top$iommu$iotlb$tag_vpn$3 tag_vpn$3(
+        .d(tag_vpn$3$d),
+        .q(tag_vpn$3$q),
+        .clock(tag_vpn$3$clock)
+    );
+    top$iommu$iotlb$tag_vpn$4 tag_vpn$4(
+        .d(tag_vpn$4$d),
+        .q(tag_vpn$4$q),
+        .clock(tag_vpn$4$clock)
+    );
+    top$iommu$iotlb$tag_vpn$5 tag_vpn$5(
+        .d(tag_vpn$5$d),
+        .q(tag_vpn$5$q),
+        .clock(tag_vpn$5$clock)
+    );
+    top$iommu$iotlb$tag_vpn$6 tag_vpn$6(
+        .d(tag_vpn$6$d),
+        .q(tag_vpn$6$q),
+        .clock(tag_vpn$6$clock)
+    );
+    top$iommu$iotlb$tag_vpn$7 tag_vpn$7(
+        .d(tag_vpn$7$d),
+        .q(tag_vpn$7$q),
+        .clock(tag_vpn$7$clock)
+    );
+    top$iommu$iotlb$tag_super$0 tag_super$0(
+        .d(tag_super$0$d),
+        .q(tag_super$0$q),
+        .clock(tag_super$0$clock)
+    );
+    top$iommu$iotlb$tag_super$1 tag_super$1(
+        .d(tag_super$1$d),
+        .q(tag_super$1$q),
+        .clock(tag_super$1$clock)
+    );
+    top$iommu$iotlb$tag_super$2 tag_super$2(
+        .d(tag_super$2$d),
+        .q(tag_super$2$q),
+        .clock(tag_super$2$clock)
+    );
+    top$iommu$iotlb$tag_super$3 tag_super$3(
+        .d(tag_super$3$d),
+        .q(tag_super$3$q),
+        .clock(tag_super$3$clock)
+    );
+    top$iommu$iotlb$tag_super$4 tag_super$4(
+        .d(tag_super$4$d),
+        .q(tag_super$4$q),
+        .clock(tag_super$4$clock)
+    );
+    top$iommu$iotlb$tag_super$5 tag_super$5(
+        .d(tag_super$5$d),
+        .q(tag_super$5$q),
+        .clock(tag_super$5$clock)
+    );
+    top$iommu$iotlb$tag_super$6 tag_super$6(
+        .d(tag_super$6$d),
+        .q(tag_super$6$q),
+        .clock(tag_super$6$clock)
+    );
+    top$iommu$iotlb$tag_super$7 tag_super$7(
+        .d(tag_super$7$d),
+        .q(tag_super$7$q),
+        .clock(tag_super$7$clock)
+    );
+    top$iommu$iotlb$data_ppn$0 data_ppn$0(
+        .d(data_ppn$0$d),
+        .q(data_ppn$0$q),
+        .clock(data_ppn$0$clock)
+    );
+    top$iommu$iotlb$data_ppn$1 data_ppn$1(
+        .d(data_ppn$1$d),
+        .q(data_ppn$1$q),
+        .clock(data_ppn$1$clock)
+    );
+    top$iommu$iotlb$data_ppn$2 data_ppn$2(
+        .d(data_ppn$2$d),
+        .q(data_ppn$2$q),
+        .clock(data_ppn$2$clock)
+    );
+    top$iommu$iotlb$data_ppn$3 data_ppn$3(
+        .d(data_ppn$3$d),
+        .q(data_ppn$3$q),
+        .clock(data_ppn$3$clock)
+    );
+    top$iommu$iotlb$data_ppn$4 data_ppn$4(
+        .d(data_ppn$4$d),
+        .q(data_ppn$4$q),
+        .clock(data_ppn$4$clock)
+    );
+    top$iommu$iotlb$data_ppn$5 data_ppn$5(
+        .d(data_ppn$5$d),
+        .q(data_ppn$5$q),
+        .clock(data_ppn$5$clock)
+    );
+    top$iommu$iotlb$data_ppn$6 data_ppn$6(
+        .d(data_ppn$6$d),
+        .q(data_ppn$6$q),
+        .clock(data_ppn$6$clock)
+    );
+    top$iommu$iotlb$data_ppn$7 data_ppn$7(
+        .d(data_ppn$7$d),
+        .q(data_ppn$7$q),
+        .clock(data_ppn$7$clock)
+    );
+    top$iommu$iotlb$data_rwd$0 data_rwd$0(
+        .d(data_rwd$0$d),
+        .q(data_rwd$0$q),
+        .clock(data_rwd$0$clock)
+    );
+    top$iommu$iotlb$data_rwd$1 data_rwd$1(
+        .d(data_rwd$1$d),
+        .q(data_rwd$1$q),
+        .clock(data_rwd$1$clock)
+    );
+    top$iommu$iotlb$data_rwd$2 data_rwd$2(
+        .d(data_rwd$2$d),
+        .q(data_rwd$2$q),
+        .clock(data_rwd$2$clock)
+    );
+    top$iommu$iotlb$data_rwd$3 data_rwd$3(
+        .d(data_rwd$3$d),
+        .q(data_rwd$3$q),
+        .clock(data_rwd$3$clock)
+    );
+    top$iommu$iotlb$data_rwd$4 data_rwd$4(
+        .d(data_rwd$4$d),
+        .q(data_rwd$4$q),
+        .clock(data_rwd$4$clock)
+    );
+    top$iommu$iotlb$data_rwd$5 data_rwd$5(
+        .d(data_rwd$5$d),
+        .q(data_rwd$5$q),
+        .clock(data_rwd$5$clock)
+    );
+    top$iommu$iotlb$data_rwd$6 data_rwd$6(
+        .d(data_rwd$6$d),
+        .q(data_rwd$6$q),
+        .clock(data_rwd$6$clock)
+    );
+    top$iommu$iotlb$data_rwd$7 data_rwd$7(
+        .d(data_rwd$7$d),
+        .q(data_rwd$7$q),
+        .clock(data_rwd$7$clock)
+    );
+    top$iommu$iotlb$round_robin round_robin(
+        .d(round_robin$d),
+        .q(round_robin$q),
+        .clock(round_robin$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        round_robin$clock = clock;
+        round_robin$d = round_robin$q;
+        match_any = 1'b0;
+        ppn = 32'h0;
+        r = 1'b0;
+        w = 1'b0;
+        d = 1'b0;
+        free_found = 1'b0;
+        free_index = 32'h0;
+        count = 32'h0;
+        valid$0$clock = clock;
+        tag_dev$0$clock = clock;
+        tag_vpn$0$clock = clock;
+        tag_super$0$clock = clock;
+        data_ppn$0$clock = clock;
+        data_rwd$0$clock = clock;
+        valid$0$d = valid$0$q;
+        tag_dev$0$d = tag_dev$0$q;
+        tag_vpn$0$d = tag_vpn$0$q;
+        tag_super$0$d = tag_super$0$q;
+        data_ppn$0$d = data_ppn$0$q;
+        data_rwd$0$d = data_rwd$0$q;
+        if (valid$0$q & (tag_dev$0$q == dev) & (tag_vpn$0$q[(32'ha)+:(10)] == vpn[(32'ha)+:(10)]) & (tag_super$0$q | (tag_vpn$0$q[(32'h0)+:(10)] == vpn[(32'h0)+:(10)]))) begin
+            match_any = 1'b1;
+            if (tag_super$0$q) begin
+                ppn = (data_ppn$0$q & 32'h3ffc00) | ((vpn[(32'h0)+:(10)]) & 22'h3fffff);
+            end
+            else begin
+                ppn = data_ppn$0$q;
+            end
+            r = data_rwd$0$q[32'h0];
+            w = data_rwd$0$q[32'h1];
+            d = data_rwd$0$q[32'h2];
+        end
+        if (~valid$0$q) begin
+            free_found = 1'b1;
+            free_index = 0;
+        end
+        else begin
+            count = count + 32'h1;
+        end
+        valid$1$clock = clock;
+        tag_dev$1$clock = clock;
+        tag_vpn$1$clock = clock;
+        tag_super$1$clock = clock;
+        data_ppn$1$clock = clock;
+        data_rwd$1$clock = clock;
+        valid$1$d = valid$1$q;
+        tag_dev$1$d = tag_dev$1$q;
+        tag_vpn$1$d = tag_vpn$1$q;
+        tag_super$1$d = tag_super$1$q;
+        data_ppn$1$d = data_ppn$1$q;
+        data_rwd$1$d = data_rwd$1$q;
+        if (valid$1$q & (tag_dev$1$q == dev) & (tag_vpn$1$q[(32'ha)+:(10)] == vpn[(32'ha)+:(10)]) & (tag_super$1$q | (tag_vpn$1$q[(32'h0)+:(10)] == vpn[(32'h0)+:(10)]))) begin
+            match_any = 1'b1;
+            if (tag_super$1$q) begin
+                ppn = (data_ppn$1$q & 32'h3ffc00) | ((vpn[(32'h0)+:(10)]) & 22'h3fffff);
+            end
+            else begin
+                ppn = data_ppn$1$q;
+            end
+            r = data_rwd$1$q[32'h0];
+            w = data_rwd$1$q[32'h1];
+            d = data_rwd$1$q[32'h2];
+        end
+        if (~valid$1$q) begin
+            free_found = 1'b1;
+            free_index = 1;
+        end
+        else begin
+            count = count + 32'h1;
+        end
+        valid$2$clock = clock;
+        tag_dev$2$clock = clock;
+        tag_vpn$2$clock = clock;
+        tag_super$2$clock = clock;
+        data_ppn$2$clock = clock;
+        data_rwd$2$clock = clock;
+        valid$2$d = valid$2$q;
+        tag_dev$2$d = tag_dev$2$q;
+        tag_vpn$2$d = tag_vpn$2$q;
+        tag_super$2$d = tag_super$2$q;
+        data_ppn$2$d = data_ppn$2$q;
+        data_rwd$2$d = data_rwd$2$q;
+        if (valid$2$q & (tag_dev$2$q == dev) & (tag_vpn$2$q[(32'ha)+:(10)] == vpn[(32'ha)+:(10)]) & (tag_super$2$q | (tag_vpn$2$q[(32'h0)+:(10)] == vpn[(32'h0)+:(10)]))) begin
+            match_any = 1'b1;
+            if (tag_super$2$q) begin
+                ppn = (data_ppn$2$q & 32'h3ffc00) | ((vpn[(32'h0)+:(10)]) & 22'h3fffff);
+            end
+            else begin
+                ppn = data_ppn$2$q;
+            end
+            r = data_rwd$2$q[32'h0];
+            w = data_rwd$2$q[32'h1];
+            d = data_rwd$2$q[32'h2];
+        end
+        if (~valid$2$q) begin
+            free_found = 1'b1;
+            free_index = 2;
+        end
+        else begin
+            count = count + 32'h1;
+        end
+        valid$3$clock = clock;
+        tag_dev$3$clock = clock;
+        tag_vpn$3$clock = clock;
+        tag_super$3$clock = clock;
+        data_ppn$3$clock = clock;
+        data_rwd$3$clock = clock;
+        valid$3$d = valid$3$q;
+        tag_dev$3$d = tag_dev$3$q;
+        tag_vpn$3$d = tag_vpn$3$q;
+        tag_super$3$d = tag_super$3$q;
+        data_ppn$3$d = data_ppn$3$q;
+        data_rwd$3$d = data_rwd$3$q;
+        if (valid$3$q & (tag_dev$3$q == dev) & (tag_vpn$3$q[(32'ha)+:(10)] == vpn[(32'ha)+:(10)]) & (tag_super$3$q | (tag_vpn$3$q[(32'h0)+:(10)] == vpn[(32'h0)+:(10)]))) begin
+            match_any = 1'b1;
+            if (tag_super$3$q) begin
+                ppn = (data_ppn$3$q & 32'h3ffc00) | ((vpn[(32'h0)+:(10)]) & 22'h3fffff);
+            end
+            else begin
+                ppn = data_ppn$3$q;
+            end
+            r = data_rwd$3$q[32'h0];
+            w = data_rwd$3$q[32'h1];
+            d = data_rwd$3$q[32'h2];
+        end
+        if (~valid$3$q) begin
+            free_found = 1'b1;
+            free_index = 3;
+        end
+        else begin
+            count = count + 32'h1;
+        end
+        valid$4$clock = clock;
+        tag_dev$4$clock = clock;
+        tag_vpn$4$clock = clock;
+        tag_super$4$clock = clock;
+        data_ppn$4$clock = clock;
+        data_rwd$4$clock = clock;
+        valid$4$d = valid$4$q;
+        tag_dev$4$d = tag_dev$4$q;
+        tag_vpn$4$d = tag_vpn$4$q;
+        tag_super$4$d = tag_super$4$q;
+        data_ppn$4$d = data_ppn$4$q;
+        data_rwd$4$d = data_rwd$4$q;
+        if (valid$4$q & (tag_dev$4$q == dev) & (tag_vpn$4$q[(32'ha)+:(10)] == vpn[(32'ha)+:(10)]) & (tag_super$4$q | (tag_vpn$4$q[(32'h0)+:(10)] == vpn[(32'h0)+:(10)]))) begin
+            match_any = 1'b1;
+            if (tag_super$4$q) begin
+                ppn = (data_ppn$4$q & 32'h3ffc00) | ((vpn[(32'h0)+:(10)]) & 22'h3fffff);
+            end
+            else begin
+                ppn = data_ppn$4$q;
+            end
+            r = data_rwd$4$q[32'h0];
+            w = data_rwd$4$q[32'h1];
+            d = data_rwd$4$q[32'h2];
+        end
+        if (~valid$4$q) begin
+            free_found = 1'b1;
+            free_index = 4;
+        end
+        else begin
+            count = count + 32'h1;
+        end
+        valid$5$clock = clock;
+        tag_dev$5$clock = clock;
+        tag_vpn$5$clock = clock;
+        tag_super$5$clock = clock;
+        data_ppn$5$clock = clock;
+        data_rwd$5$clock = clock;
+        valid$5$d = valid$5$q;
+        tag_dev$5$d = tag_dev$5$q;
+        tag_vpn$5$d = tag_vpn$5$q;
+        tag_super$5$d = tag_super$5$q;
+        data_ppn$5$d = data_ppn$5$q;
+        data_rwd$5$d = data_rwd$5$q;
+        if (valid$5$q & (tag_dev$5$q == dev) & (tag_vpn$5$q[(32'ha)+:(10)] == vpn[(32'ha)+:(10)]) & (tag_super$5$q | (tag_vpn$5$q[(32'h0)+:(10)] == vpn[(32'h0)+:(10)]))) begin
+            match_any = 1'b1;
+            if (tag_super$5$q) begin
+                ppn = (data_ppn$5$q & 32'h3ffc00) | ((vpn[(32'h0)+:(10)]) & 22'h3fffff);
+            end
+            else begin
+                ppn = data_ppn$5$q;
+            end
+            r = data_rwd$5$q[32'h0];
+            w = data_rwd$5$q[32'h1];
+            d = data_rwd$5$q[32'h2];
+        end
+        if (~valid$5$q) begin
+            free_found = 1'b1;
+            free_index = 5;
+        end
+        else begin
+            count = count + 32'h1;
+        end
+        valid$6$clock = clock;
+        tag_dev$6$clock = clock;
+        tag_vpn$6$clock = clock;
+        tag_super$6$clock = clock;
+        data_ppn$6$clock = clock;
+        data_rwd$6$clock = clock;
+        valid$6$d = valid$6$q;
+        tag_dev$6$d = tag_dev$6$q;
+        tag_vpn$6$d = tag_vpn$6$q;
+        tag_super$6$d = tag_super$6$q;
+        data_ppn$6$d = data_ppn$6$q;
+        data_rwd$6$d = data_rwd$6$q;
+        if (valid$6$q & (tag_dev$6$q == dev) & (tag_vpn$6$q[(32'ha)+:(10)] == vpn[(32'ha)+:(10)]) & (tag_super$6$q | (tag_vpn$6$q[(32'h0)+:(10)] == vpn[(32'h0)+:(10)]))) begin
+            match_any = 1'b1;
+            if (tag_super$6$q) begin
+                ppn = (data_ppn$6$q & 32'h3ffc00) | ((vpn[(32'h0)+:(10)]) & 22'h3fffff);
+            end
+            else begin
+                ppn = data_ppn$6$q;
+            end
+            r = data_rwd$6$q[32'h0];
+            w = data_rwd$6$q[32'h1];
+            d = data_rwd$6$q[32'h2];
+        end
+        if (~valid$6$q) begin
+            free_found = 1'b1;
+            free_index = 6;
+        end
+        else begin
+            count = count + 32'h1;
+        end
+        valid$7$clock = clock;
+        tag_dev$7$clock = clock;
+        tag_vpn$7$clock = clock;
+        tag_super$7$clock = clock;
+        data_ppn$7$clock = clock;
+        data_rwd$7$clock = clock;
+        valid$7$d = valid$7$q;
+        tag_dev$7$d = tag_dev$7$q;
+        tag_vpn$7$d = tag_vpn$7$q;
+        tag_super$7$d = tag_super$7$q;
+        data_ppn$7$d = data_ppn$7$q;
+        data_rwd$7$d = data_rwd$7$q;
+        if (valid$7$q & (tag_dev$7$q == dev) & (tag_vpn$7$q[(32'ha)+:(10)] == vpn[(32'ha)+:(10)]) & (tag_super$7$q | (tag_vpn$7$q[(32'h0)+:(10)] == vpn[(32'h0)+:(10)]))) begin
+            match_any = 1'b1;
+            if (tag_super$7$q) begin
+                ppn = (data_ppn$7$q & 32'h3ffc00) | ((vpn[(32'h0)+:(10)]) & 22'h3fffff);
+            end
+            else begin
+                ppn = data_ppn$7$q;
+            end
+            r = data_rwd$7$q[32'h0];
+            w = data_rwd$7$q[32'h1];
+            d = data_rwd$7$q[32'h2];
+        end
+        if (~valid$7$q) begin
+            free_found = 1'b1;
+            free_index = 7;
+        end
+        else begin
+            count = count + 32'h1;
+        end
+        hit = match_any;
+        occupancy = count;
+        if (free_found) begin
+            victim = free_index;
+        end
+        else begin
+            victim = round_robin$q;
+        end
+        if (install & ~free_found) begin
+            if (round_robin$q == last_index) begin
+                round_robin$d = 32'h0;
+            end
+            else begin
+                round_robin$d = round_robin$q + 32'h1;
+            end
+        end
+        if (install & (victim == 0)) begin
+            valid$0$d = 1'b1;
+            tag_dev$0$d = i_dev;
+            tag_vpn$0$d = i_vpn;
+            tag_super$0$d = i_super;
+            data_ppn$0$d = i_ppn;
+            data_rwd$0$d = ((i_r) & 3'h7) | (((i_w) & 3'h7) << 32'h1) | (((i_d) & 3'h7) << 32'h2);
+        end
+        if (inv & (~inv_by_dev | (tag_dev$0$q == inv_dev)) & (~inv_by_addr | ((tag_vpn$0$q[(32'ha)+:(10)] == inv_vpn[(32'ha)+:(10)]) & (tag_super$0$q | (tag_vpn$0$q[(32'h0)+:(10)] == inv_vpn[(32'h0)+:(10)]))))) begin
+            valid$0$d = 1'b0;
+        end
+        if (install & (victim == 1)) begin
+            valid$1$d = 1'b1;
+            tag_dev$1$d = i_dev;
+            tag_vpn$1$d = i_vpn;
+            tag_super$1$d = i_super;
+            data_ppn$1$d = i_ppn;
+            data_rwd$1$d = ((i_r) & 3'h7) | (((i_w) & 3'h7) << 32'h1) | (((i_d) & 3'h7) << 32'h2);
+        end
+        if (inv & (~inv_by_dev | (tag_dev$1$q == inv_dev)) & (~inv_by_addr | ((tag_vpn$1$q[(32'ha)+:(10)] == inv_vpn[(32'ha)+:(10)]) & (tag_super$1$q | (tag_vpn$1$q[(32'h0)+:(10)] == inv_vpn[(32'h0)+:(10)]))))) begin
+            valid$1$d = 1'b0;
+        end
+        if (install & (victim == 2)) begin
+            valid$2$d = 1'b1;
+            tag_dev$2$d = i_dev;
+            tag_vpn$2$d = i_vpn;
+            tag_super$2$d = i_super;
+            data_ppn$2$d = i_ppn;
+            data_rwd$2$d = ((i_r) & 3'h7) | (((i_w) & 3'h7) << 32'h1) | (((i_d) & 3'h7) << 32'h2);
+        end
+        if (inv & (~inv_by_dev | (tag_dev$2$q == inv_dev)) & (~inv_by_addr | ((tag_vpn$2$q[(32'ha)+:(10)] == inv_vpn[(32'ha)+:(10)]) & (tag_super$2$q | (tag_vpn$2$q[(32'h0)+:(10)] == inv_vpn[(32'h0)+:(10)]))))) begin
+            valid$2$d = 1'b0;
+        end
+        if (install & (victim == 3)) begin
+            valid$3$d = 1'b1;
+            tag_dev$3$d = i_dev;
+            tag_vpn$3$d = i_vpn;
+            tag_super$3$d = i_super;
+            data_ppn$3$d = i_ppn;
+            data_rwd$3$d = ((i_r) & 3'h7) | (((i_w) & 3'h7) << 32'h1) | (((i_d) & 3'h7) << 32'h2);
+        end
+        if (inv & (~inv_by_dev | (tag_dev$3$q == inv_dev)) & (~inv_by_addr | ((tag_vpn$3$q[(32'ha)+:(10)] == inv_vpn[(32'ha)+:(10)]) & (tag_super$3$q | (tag_vpn$3$q[(32'h0)+:(10)] == inv_vpn[(32'h0)+:(10)]))))) begin
+            valid$3$d = 1'b0;
+        end
+        if (install & (victim == 4)) begin
+            valid$4$d = 1'b1;
+            tag_dev$4$d = i_dev;
+            tag_vpn$4$d = i_vpn;
+            tag_super$4$d = i_super;
+            data_ppn$4$d = i_ppn;
+            data_rwd$4$d = ((i_r) & 3'h7) | (((i_w) & 3'h7) << 32'h1) | (((i_d) & 3'h7) << 32'h2);
+        end
+        if (inv & (~inv_by_dev | (tag_dev$4$q == inv_dev)) & (~inv_by_addr | ((tag_vpn$4$q[(32'ha)+:(10)] == inv_vpn[(32'ha)+:(10)]) & (tag_super$4$q | (tag_vpn$4$q[(32'h0)+:(10)] == inv_vpn[(32'h0)+:(10)]))))) begin
+            valid$4$d = 1'b0;
+        end
+        if (install & (victim == 5)) begin
+            valid$5$d = 1'b1;
+            tag_dev$5$d = i_dev;
+            tag_vpn$5$d = i_vpn;
+            tag_super$5$d = i_super;
+            data_ppn$5$d = i_ppn;
+            data_rwd$5$d = ((i_r) & 3'h7) | (((i_w) & 3'h7) << 32'h1) | (((i_d) & 3'h7) << 32'h2);
+        end
+        if (inv & (~inv_by_dev | (tag_dev$5$q == inv_dev)) & (~inv_by_addr | ((tag_vpn$5$q[(32'ha)+:(10)] == inv_vpn[(32'ha)+:(10)]) & (tag_super$5$q | (tag_vpn$5$q[(32'h0)+:(10)] == inv_vpn[(32'h0)+:(10)]))))) begin
+            valid$5$d = 1'b0;
+        end
+        if (install & (victim == 6)) begin
+            valid$6$d = 1'b1;
+            tag_dev$6$d = i_dev;
+            tag_vpn$6$d = i_vpn;
+            tag_super$6$d = i_super;
+            data_ppn$6$d = i_ppn;
+            data_rwd$6$d = ((i_r) & 3'h7) | (((i_w) & 3'h7) << 32'h1) | (((i_d) & 3'h7) << 32'h2);
+        end
+        if (inv & (~inv_by_dev | (tag_dev$6$q == inv_dev)) & (~inv_by_addr | ((tag_vpn$6$q[(32'ha)+:(10)] == inv_vpn[(32'ha)+:(10)]) & (tag_super$6$q | (tag_vpn$6$q[(32'h0)+:(10)] == inv_vpn[(32'h0)+:(10)]))))) begin
+            valid$6$d = 1'b0;
+        end
+        if (install & (victim == 7)) begin
+            valid$7$d = 1'b1;
+            tag_dev$7$d = i_dev;
+            tag_vpn$7$d = i_vpn;
+            tag_super$7$d = i_super;
+            data_ppn$7$d = i_ppn;
+            data_rwd$7$d = ((i_r) & 3'h7) | (((i_w) & 3'h7) << 32'h1) | (((i_d) & 3'h7) << 32'h2);
+        end
+        if (inv & (~inv_by_dev | (tag_dev$7$q == inv_dev)) & (~inv_by_addr | ((tag_vpn$7$q[(32'ha)+:(10)] == inv_vpn[(32'ha)+:(10)]) & (tag_super$7$q | (tag_vpn$7$q[(32'h0)+:(10)] == inv_vpn[(32'h0)+:(10)]))))) begin
+            valid$7$d = 1'b0;
+        end
+    end
+    
+endmodule // top$iommu$iotlb
+
+
+module top$iommu$iotlb$data_ppn$0(d,q,clock);
+    
+    // Module arguments
+    input wire  [21:0] d;
+    output reg  [21:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 22'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$data_ppn$0
+
+
+module top$iommu$iotlb$data_ppn$1(d,q,clock);
+    
+    // Module arguments
+    input wire  [21:0] d;
+    output reg  [21:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 22'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$data_ppn$1
+
+
+module top$iommu$iotlb$data_ppn$2(d,q,clock);
+    
+    // Module arguments
+    input wire  [21:0] d;
+    output reg  [21:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 22'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$data_ppn$2
+
+
+module top$iommu$iotlb$data_ppn$3(d,q,clock);
+    
+    // Module arguments
+    input wire  [21:0] d;
+    output reg  [21:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 22'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$data_ppn$3
+
+
+module top$iommu$iotlb$data_ppn$4(d,q,clock);
+    
+    // Module arguments
+    input wire  [21:0] d;
+    output reg  [21:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 22'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$data_ppn$4
+
+
+module top$iommu$iotlb$data_ppn$5(d,q,clock);
+    
+    // Module arguments
+    input wire  [21:0] d;
+    output reg  [21:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 22'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$data_ppn$5
+
+
+module top$iommu$iotlb$data_ppn$6(d,q,clock);
+    
+    // Module arguments
+    input wire  [21:0] d;
+    output reg  [21:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 22'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$data_ppn$6
+
+
+module top$iommu$iotlb$data_ppn$7(d,q,clock);
+    
+    // Module arguments
+    input wire  [21:0] d;
+    output reg  [21:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 22'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$data_ppn$7
+
+
+module top$iommu$iotlb$data_rwd$0(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$data_rwd$0
+
+
+module top$iommu$iotlb$data_rwd$1(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$data_rwd$1
+
+
+module top$iommu$iotlb$data_rwd$2(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$data_rwd$2
+
+
+module top$iommu$iotlb$data_rwd$3(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$data_rwd$3
+
+
+module top$iommu$iotlb$data_rwd$4(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$data_rwd$4
+
+
+module top$iommu$iotlb$data_rwd$5(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$data_rwd$5
+
+
+module top$iommu$iotlb$data_rwd$6(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$data_rwd$6
+
+
+module top$iommu$iotlb$data_rwd$7(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$data_rwd$7
+
+
+module top$iommu$iotlb$round_robin(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$round_robin
+
+
+module top$iommu$iotlb$tag_dev$0(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$tag_dev$0
+
+
+module top$iommu$iotlb$tag_dev$1(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$tag_dev$1
+
+
+module top$iommu$iotlb$tag_dev$2(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$tag_dev$2
+
+
+module top$iommu$iotlb$tag_dev$3(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$tag_dev$3
+
+
+module top$iommu$iotlb$tag_dev$4(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$tag_dev$4
+
+
+module top$iommu$iotlb$tag_dev$5(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$tag_dev$5
+
+
+module top$iommu$iotlb$tag_dev$6(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$tag_dev$6
+
+
+module top$iommu$iotlb$tag_dev$7(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$tag_dev$7
+
+
+module top$iommu$iotlb$tag_super$0(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$tag_super$0
+
+
+module top$iommu$iotlb$tag_super$1(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$tag_super$1
+
+
+module top$iommu$iotlb$tag_super$2(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$tag_super$2
+
+
+module top$iommu$iotlb$tag_super$3(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$tag_super$3
+
+
+module top$iommu$iotlb$tag_super$4(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$tag_super$4
+
+
+module top$iommu$iotlb$tag_super$5(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$tag_super$5
+
+
+module top$iommu$iotlb$tag_super$6(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$tag_super$6
+
+
+module top$iommu$iotlb$tag_super$7(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$tag_super$7
+
+
+module top$iommu$iotlb$tag_vpn$0(d,q,clock);
+    
+    // Module arguments
+    input wire  [19:0] d;
+    output reg  [19:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 20'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$tag_vpn$0
+
+
+module top$iommu$iotlb$tag_vpn$1(d,q,clock);
+    
+    // Module arguments
+    input wire  [19:0] d;
+    output reg  [19:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 20'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$tag_vpn$1
+
+
+module top$iommu$iotlb$tag_vpn$2(d,q,clock);
+    
+    // Module arguments
+    input wire  [19:0] d;
+    output reg  [19:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 20'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$tag_vpn$2
+
+
+module top$iommu$iotlb$tag_vpn$3(d,q,clock);
+    
+    // Module arguments
+    input wire  [19:0] d;
+    output reg  [19:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 20'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$tag_vpn$3
+
+
+module top$iommu$iotlb$tag_vpn$4(d,q,clock);
+    
+    // Module arguments
+    input wire  [19:0] d;
+    output reg  [19:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 20'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$tag_vpn$4
+
+
+module top$iommu$iotlb$tag_vpn$5(d,q,clock);
+    
+    // Module arguments
+    input wire  [19:0] d;
+    output reg  [19:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 20'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$tag_vpn$5
+
+
+module top$iommu$iotlb$tag_vpn$6(d,q,clock);
+    
+    // Module arguments
+    input wire  [19:0] d;
+    output reg  [19:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 20'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$tag_vpn$6
+
+
+module top$iommu$iotlb$tag_vpn$7(d,q,clock);
+    
+    // Module arguments
+    input wire  [19:0] d;
+    output reg  [19:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 20'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$tag_vpn$7
+
+
+module top$iommu$iotlb$valid$0(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$valid$0
+
+
+module top$iommu$iotlb$valid$1(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$valid$1
+
+
+module top$iommu$iotlb$valid$2(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$valid$2
+
+
+module top$iommu$iotlb$valid$3(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$valid$3
+
+
+module top$iommu$iotlb$valid$4(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$valid$4
+
+
+module top$iommu$iotlb$valid$5(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$valid$5
+
+
+module top$iommu$iotlb$valid$6(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$valid$6
+
+
+module top$iommu$iotlb$valid$7(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$iotlb$valid$7
+
+
+module top$iommu$issued(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$issued
+
+
+module top$iommu$own_rvalid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$own_rvalid
+
+
+module top$iommu$r_rdata(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$r_rdata
+
+
+module top$iommu$received(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$received
+
+
+module top$iommu$req_dev(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$req_dev
+
+
+module top$iommu$req_iova(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$req_iova
+
+
+module top$iommu$req_we(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$req_we
+
+
+module top$iommu$table_ppn(d,q,clock);
+    
+    // Module arguments
+    input wire  [21:0] d;
+    output reg  [21:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 22'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$table_ppn
+
+
+module top$iommu$word0(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$word0
+
+
+module top$iommu$word1(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$word1
+
+
+module top$iommu$word2(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$word2
+
+
+module top$iommu_read_pending(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu_read_pending
+
+
+module top$memcpy(clock,start,chain,src,dst,len,desc_head,chain_limit,clear_done,clear_err,clear_rejected,busy,done,err,rejected_start,cause,cur_desc,desc_done,bytes_done,err_addr,err_count,rejected_starts,state,bus_req,bus_addr,bus_we,bus_wdata,bus_last,bus_grant,bus_rvalid,bus_rdata,bus_fault,addr_limit);
     
     // Module arguments
     input wire  clock;
@@ -1748,9 +6021,10 @@ module top$memcpy(clock,start,chain,src,dst,len,desc_head,chain_limit,clear_done
     input wire  bus_grant;
     input wire  bus_rvalid;
     input wire  [31:0] bus_rdata;
+    input wire  bus_fault;
+    input wire  [32:0] addr_limit;
     
     // Constant declarations
-    localparam  ram_bytes = 33'h2000;
     localparam  desc_bytes = 33'h10;
     localparam  len_mask = 32'hffffff;
     localparam  desc_done_bit = 32'h1000000;
@@ -1764,6 +6038,7 @@ module top$memcpy(clock,start,chain,src,dst,len,desc_head,chain_limit,clear_done
     localparam  cause_out_of_range = 4'h3;
     localparam  cause_chain_limit = 4'h4;
     localparam  cause_bad_descriptor = 4'h5;
+    localparam  cause_iommu_fault = 4'h6;
     
     // Enums
     localparam MemcpyState$Idle = 0;
@@ -2021,7 +6296,7 @@ module top$memcpy(clock,start,chain,src,dst,len,desc_head,chain_limit,clear_done
             candidate_desc = next_desc$q;
         end
         candidate_end = ((candidate_desc) & 33'h1ffffffff) + desc_bytes;
-        candidate_ok = (candidate_desc[(32'h0)+:(4)] == 32'h0) & (candidate_desc != 32'h0) & (candidate_end <= ram_bytes);
+        candidate_ok = (candidate_desc[(32'h0)+:(4)] == 32'h0) & (candidate_desc != 32'h0) & (candidate_end <= addr_limit);
         fields_err_addr = cur_src$q;
         if (remaining$q == 32'h0) begin
             fields_cause = cause_zero_length;
@@ -2032,10 +6307,10 @@ module top$memcpy(clock,start,chain,src,dst,len,desc_head,chain_limit,clear_done
                 fields_err_addr = cur_dst$q;
             end
         end
-        else if (src_end > ram_bytes) begin
+        else if (src_end > addr_limit) begin
             fields_cause = cause_out_of_range;
         end
-        else if (dst_end > ram_bytes) begin
+        else if (dst_end > addr_limit) begin
             fields_cause = cause_out_of_range;
             fields_err_addr = cur_dst$q;
         end
@@ -2221,6 +6496,20 @@ module top$memcpy(clock,start,chain,src,dst,len,desc_head,chain_limit,clear_done
                     end
                 end
         endcase
+        if (bus_fault) begin
+            if (fsm$q != MemcpyState$WriteBackError) begin
+                r_cause$d = cause_iommu_fault;
+                r_err_addr$d = bus_addr;
+            end
+            if (chain_mode$q & ((fsm$q == MemcpyState$Read) | (fsm$q == MemcpyState$Write))) begin
+                fsm$d = MemcpyState$WriteBackError;
+            end
+            else begin
+                r_err$d = 1'b1;
+                r_err_count$d = r_err_count$q + 32'h1;
+                fsm$d = MemcpyState$Idle;
+            end
+        end
         if (start & (fsm$q != MemcpyState$Idle)) begin
             r_rejected$d = 1'b1;
             r_rejected_starts$d = r_rejected_starts$q + 32'h1;

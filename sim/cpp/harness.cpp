@@ -116,6 +116,10 @@ void Harness::step() {
   if (log_on_ && t.obs_bus_we && (cpu_grant || dma_grant))
     log_.push_back(LoggedWrite{cycle_, t.obs_bus_addr, t.obs_bus_wdata,
                                static_cast<uint8_t>(t.obs_bus_be), dma_grant});
+  if (dma_log_on_ && dma_grant)
+    dma_log_.push_back(LoggedBeat{cycle_, t.obs_bus_addr, t.obs_bus_wdata, t.obs_dma_iova,
+                                  bool(t.obs_bus_we), bool(t.obs_iommu_beat),
+                                  static_cast<uint8_t>(t.obs_dma_dev)});
 
 #ifdef SIM_TRACE
   if (fst_) fst_->dump(10 * cycle_);
@@ -305,6 +309,19 @@ Observed Harness::observed() const {
 }
 
 void Harness::clear_observed() { c_ = Counters{}; }
+
+void Harness::set_dma_log(bool on) { dma_log_on_ = on; }
+
+rust::Vec<DmaBeat> Harness::take_dma_log() {
+  rust::Vec<DmaBeat> v;
+  v.reserve(dma_log_.size());
+  for (const LoggedBeat& b : dma_log_)
+    v.push_back(DmaBeat{b.cycle, b.pa, b.wdata, b.iova, b.we, b.iommu, b.dev});
+  dma_log_.clear();
+  return v;
+}
+
+uint8_t Harness::iommu_state() const { return top_->obs_iommu_state; }
 
 void Harness::set_write_log(bool on) { log_on_ = on; }
 

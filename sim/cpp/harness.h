@@ -26,6 +26,7 @@ namespace dmanic {
 
 struct Observed;
 struct BusWrite;
+struct DmaBeat;
 struct CpuWorkload;
 struct DmacRegs;
 
@@ -53,6 +54,9 @@ class Harness {
   void clear_observed();
   void set_write_log(bool on);
   rust::Vec<BusWrite> take_write_log();
+  void set_dma_log(bool on);
+  rust::Vec<DmaBeat> take_dma_log();
+  uint8_t iommu_state() const;
 
   bool irq() const;
   uint8_t dma_state() const;
@@ -114,9 +118,18 @@ class Harness {
   Master read_due_ = Master::None;     // whose read was accepted last cycle (rvalid due next)
   Master rdata_owner_ = Master::None;  // whose read data host_rdata carried in the last cycle
 
+  struct LoggedBeat {
+    uint64_t cycle;
+    uint32_t pa, wdata, iova;
+    bool we, iommu;
+    uint8_t dev;
+  };
+
   Counters c_;
   bool log_on_ = false;
   std::vector<LoggedWrite> log_;
+  bool dma_log_on_ = false;
+  std::vector<LoggedBeat> dma_log_;
   Workload cpu_;
 };
 

@@ -14,7 +14,7 @@
 //!
 //! Every cycle the harness watches the `obs_*` pins and keeps [`Observed`] counters.
 
-pub use ffi::{BusWrite, CpuWorkload, DmacRegs, Observed};
+pub use ffi::{BusWrite, CpuWorkload, DmaBeat, DmacRegs, Observed};
 
 #[cxx::bridge(namespace = "dmanic")]
 mod ffi {
@@ -52,6 +52,23 @@ mod ffi {
         be: u8,
         /// Granted to the DMA side (otherwise to the CPU/host port).
         dma: bool,
+    }
+
+    /// One beat granted to the DMA side of the arbiter (logged with `set_dma_log`).
+    struct DmaBeat {
+        cycle: u64,
+        /// The physical address on the bus.
+        pa: u32,
+        /// Write data (writes only).
+        wdata: u32,
+        /// The device's address, before translation (device beats only).
+        iova: u32,
+        we: bool,
+        /// The IOMMU's own beat (page walk, device context, fault record, command, fence),
+        /// not a device's.
+        iommu: bool,
+        /// The requesting device's ID (device beats only).
+        dev: u8,
     }
 
     /// The synthetic CPU: each cycle without an outstanding miss it draws from xorshift32
@@ -105,6 +122,9 @@ mod ffi {
         fn clear_observed(self: Pin<&mut Harness>);
         fn set_write_log(self: Pin<&mut Harness>, on: bool);
         fn take_write_log(self: Pin<&mut Harness>) -> Vec<BusWrite>;
+        fn set_dma_log(self: Pin<&mut Harness>, on: bool);
+        fn take_dma_log(self: Pin<&mut Harness>) -> Vec<DmaBeat>;
+        fn iommu_state(self: &Harness) -> u8;
 
         fn irq(self: &Harness) -> bool;
         fn dma_state(self: &Harness) -> u8;
@@ -246,6 +266,21 @@ impl Soc {
         self.pin().take_write_log()
     }
 
+    /// Start (or stop) logging every DMA-side bus beat with its IOVA and device.
+    pub fn set_dma_log(&mut self, on: bool) {
+        self.pin().set_dma_log(on)
+    }
+
+    /// The DMA-side beats recorded since the last call.
+    pub fn take_dma_log(&mut self) -> Vec<DmaBeat> {
+        self.pin().take_dma_log()
+    }
+
+    /// The IOMMU walker's state ordinal (0 = Idle; names in `regs::iommu::STATE_NAMES`).
+    pub fn iommu_state(&self) -> u8 {
+        self.h.iommu_state()
+    }
+
     /// The interrupt line now.
     pub fn irq(&self) -> bool {
         self.h.irq()
@@ -317,6 +352,11 @@ impl driver::Device for Soc {
             .get(code as usize)
             .copied()
             .unwrap_or("<unknown>");
-        format!("DMAC in state {name} ({code})")
+        let icode = self.iommu_state();
+        let iname = regs::iommu::STATE_NAMES
+            .get(icode as usize)
+            .copied()
+            .unwrap_or("<unknown>");
+        format!("DMAC in state {name} ({code}), IOMMU in state {iname} ({icode})")
     }
 }

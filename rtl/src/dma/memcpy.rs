@@ -86,6 +86,12 @@ pub struct Memcpy {
     pub bus_grant: Signal<In, Bit>,
     pub bus_rvalid: Signal<In, Bit>,
     pub bus_rdata: Signal<In, Bits<32>>,
+    /// The IOMMU refused the request on the bus this cycle (instead of a grant): the run ends
+    /// with cause `IommuFault` and `ERR_ADDR` = the refused IOVA.
+    pub bus_fault: Signal<In, Bit>,
+    /// Addresses must end at or below this (33 bits, so 2^32 is expressible): the RAM size
+    /// when addresses are physical, 2^32 when the IOMMU translates and checks them.
+    pub addr_limit: Signal<In, Bits<33>>,
     // ==== implementation ====
     fsm: DFF<MemcpyState>,
     cur_src: DFF<Bits<32>>,
@@ -115,7 +121,6 @@ pub struct Memcpy {
     candidate_ok: Signal<Local, Bit>,
     fields_cause: Signal<Local, Bits<4>>,
     fields_err_addr: Signal<Local, Bits<32>>,
-    ram_bytes: Constant<Bits<33>>,
     desc_bytes: Constant<Bits<33>>,
     len_mask: Constant<Bits<32>>,
     desc_done_bit: Constant<Bits<32>>,
@@ -129,6 +134,7 @@ pub struct Memcpy {
     cause_out_of_range: Constant<Bits<4>>,
     cause_chain_limit: Constant<Bits<4>>,
     cause_bad_descriptor: Constant<Bits<4>>,
+    cause_iommu_fault: Constant<Bits<4>>,
 }
 
 fn k32(v: u32) -> Constant<Bits<32>> {
@@ -140,8 +146,8 @@ fn cause(c: Cause) -> Constant<Bits<4>> {
 }
 
 impl Memcpy {
-    /// A channel for a host RAM of `ram_bytes` bytes at address 0.
-    pub fn new(ram_bytes: u32) -> Self {
+    /// A channel; its address range comes from the `addr_limit` input.
+    pub fn new() -> Self {
         Self {
             clock: Default::default(),
             start: Default::default(),
@@ -174,6 +180,8 @@ impl Memcpy {
             bus_grant: Default::default(),
             bus_rvalid: Default::default(),
             bus_rdata: Default::default(),
+            bus_fault: Default::default(),
+            addr_limit: Default::default(),
             fsm: Default::default(),
             cur_src: Default::default(),
             cur_dst: Default::default(),
@@ -201,7 +209,6 @@ impl Memcpy {
             candidate_ok: Default::default(),
             fields_cause: Default::default(),
             fields_err_addr: Default::default(),
-            ram_bytes: Constant::new((ram_bytes as u64).into()),
             desc_bytes: Constant::new((desc::BYTES as u64).into()),
             len_mask: k32(desc::LEN_MASK),
             desc_done_bit: k32(desc::DONE),
@@ -215,7 +222,14 @@ impl Memcpy {
             cause_out_of_range: cause(Cause::OutOfRange),
             cause_chain_limit: cause(Cause::ChainLimit),
             cause_bad_descriptor: cause(Cause::BadDescriptor),
+            cause_iommu_fault: cause(Cause::IommuFault),
         }
+    }
+}
+
+impl Default for Memcpy {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -286,7 +300,7 @@ impl Logic for Memcpy {
             bit_cast::<33, 32>(self.candidate_desc.val()) + self.desc_bytes.val();
         self.candidate_ok.next = (self.candidate_desc.val().get_bits::<4>(0) == 0)
             & (self.candidate_desc.val() != 0)
-            & (self.candidate_end.val() <= self.ram_bytes.val());
+            & (self.candidate_end.val() <= self.addr_limit.val());
         self.fields_err_addr.next = self.cur_src.q.val();
         if self.remaining.q.val() == 0 {
             self.fields_cause.next = self.cause_zero_length.val();
@@ -301,9 +315,9 @@ impl Logic for Memcpy {
             {
                 self.fields_err_addr.next = self.cur_dst.q.val();
             }
-        } else if self.src_end.val() > self.ram_bytes.val() {
+        } else if self.src_end.val() > self.addr_limit.val() {
             self.fields_cause.next = self.cause_out_of_range.val();
-        } else if self.dst_end.val() > self.ram_bytes.val() {
+        } else if self.dst_end.val() > self.addr_limit.val() {
             self.fields_cause.next = self.cause_out_of_range.val();
             self.fields_err_addr.next = self.cur_dst.q.val();
         } else {
@@ -481,6 +495,28 @@ impl Logic for Memcpy {
             }
         }
 
+        // ---- the IOMMU refused the beat this channel is requesting ----
+        // Nothing of it reached memory. A copy in chain mode still gets ERR written back into
+        // its descriptor (that write is translated too; if it faults as well, the run just
+        // ends). Any other bus phase ends the run at once.
+        if self.bus_fault.val() {
+            // A failed error write-back keeps the cause and address of the original error.
+            if self.fsm.q.val() != MemcpyState::WriteBackError {
+                self.r_cause.d.next = self.cause_iommu_fault.val();
+                self.r_err_addr.d.next = self.bus_addr.val();
+            }
+            if self.chain_mode.q.val()
+                & ((self.fsm.q.val() == MemcpyState::Read)
+                    | (self.fsm.q.val() == MemcpyState::Write))
+            {
+                self.fsm.d.next = MemcpyState::WriteBackError;
+            } else {
+                self.r_err.d.next = true;
+                self.r_err_count.d.next = self.r_err_count.q.val() + 1;
+                self.fsm.d.next = MemcpyState::Idle;
+            }
+        }
+
         // ---- a start while busy is ignored, flagged and counted ----
         if self.start.val() & (self.fsm.q.val() != MemcpyState::Idle) {
             self.r_rejected.d.next = true;
@@ -511,7 +547,8 @@ mod tests {
 
     impl Bench {
         fn new(seed: u64, grant_p: f64) -> Self {
-            let mut uut = Memcpy::new(4 * RAM_WORDS as u32);
+            let mut uut = Memcpy::new();
+            uut.addr_limit.next = (4 * RAM_WORDS as u64).into();
             uut.connect_all();
             uut.chain_limit.next = 1024.into();
             let mut rng = rand::rngs::StdRng::seed_from_u64(seed);

@@ -1,0 +1,1099 @@
+//! The IOMMU (DESIGN.md §3): every DMA requester's address goes through it on its way to the
+//! arbiter. A subset of the RISC-V IOMMU with Sv32 first-stage page tables; registers, device
+//! context, fault record and commands are laid out in `regs::iommu`.
+//!
+//! ```text
+//!   device side (IOVA)                                   bus side (PA, arbiter's DMA port)
+//!  up_req/addr/we/wdata/last/dev ─►┌────────────────────┐─► dn_req/addr/we/wdata/last
+//!  up_grant ◄──────────────────────│ Idle: translate     │◄─ dn_grant
+//!  up_fault ◄──────────────────────│  (Off / Bare / DC   │◄─ dn_rdata
+//!  up_rvalid/rdata ◄───────────────│   cache + IOTLB)    │
+//!                                  │ walker FSM: DC      │   its own beats (DC, PTE, fault
+//!  sel/offset/we/wdata ─► regs ───►│  fetch, PTE walk,   │   record, command, fence) go out
+//!  rdata ◄──────────────── (RISC-V │  fault record,      │   on the same port with physical
+//!                           offsets)│  command queue      │   addresses
+//!  irq ◄── IPSR (CIP | FIP)        └────────────────────┘
+//! ```
+//!
+//! **The fast path.** In `Idle` a device request is translated combinationally: global Bare,
+//! or a cached Bare device context, or an IOTLB hit with the needed permission, drives the bus
+//! port in the same cycle with the physical address. A hit adds no cycle to a DMA access.
+//!
+//! **The slow paths** take the request off the bus (the device waits: no grant):
+//! * device context not cached: read the 8-byte context at `DDT + dev * 8` (fault 257 if outside
+//!   RAM, 258 if V = 0, 259 if reserved bits are set), cache it, retry;
+//! * IOTLB miss: the Sv32 walk of the RISC-V privileged spec, two PTE reads at most, with the
+//!   checks in the spec's order (PTE address in RAM, V and the W-without-R encoding, leaf at
+//!   level 0, superpage alignment, R for reads / W for writes, A and for writes D, final address
+//!   in RAM). A/D are never set by hardware. A success is installed in the IOTLB and retried;
+//! * a fault (any of the above, mode Off = 256, a physical address outside RAM = 5/7): the
+//!   access is not performed. The 32-byte record goes into the fault queue if it is on, not
+//!   full and inside RAM (else it is counted as dropped and FQOF / FQMF set); then `up_fault`
+//!   pulses for one cycle and the device ends its transfer with an error. The record is in
+//!   memory before the device sees the fault.
+//! * a command at `CQH != CQT` has priority over device requests (commands are few and short):
+//!   fetch 16 bytes, execute (IOTINVAL.VMA, IODIR.INVAL_DDT take effect at once; IOFENCE.C
+//!   then writes DATA to ADDR and/or raises CIP), advance `CQH`. An unknown command sets
+//!   CMD_ILL and stops the queue there.
+//!
+//! Writing `DDTP` flushes the device-context cache and the IOTLB; software changes it while
+//! DMA is idle.
+
+pub mod iotlb;
+
+use iotlb::Iotlb;
+use regs::iommu::{cmd, cqcsr, dc, ddtp, fault, fqcsr, ipsr, qb};
+use regs::iommu_cause::FaultCause;
+use rust_hdl::prelude::*;
+
+/// Offsets inside the IOMMU's 4 KiB register window.
+pub type RegOffset = Bits<12>;
+
+/// Walker states, in the order of their encoding (the `state` pin); their names are also in
+/// `regs::iommu::STATE_NAMES`.
+#[derive(Copy, Clone, PartialEq, Eq, Debug, LogicState)]
+pub enum IommuState {
+    Idle,
+    DcFetch,
+    DcCheck,
+    PteRead1,
+    PteWait1,
+    PteRead0,
+    PteWait0,
+    FaultStart,
+    FaultWrite,
+    FaultDone,
+    CmdFetch,
+    CmdExec,
+    FenceWrite,
+    CmdDone,
+}
+
+
+const DEVICES: usize = 1 << regs::iommu::DEVICE_ID_BITS;
+
+#[derive(LogicBlock)]
+pub struct Iommu<const N: usize> {
+    pub clock: Signal<In, Clock>,
+    // ---- device side ----
+    pub up_req: Signal<In, Bit>,
+    pub up_addr: Signal<In, Bits<32>>,
+    pub up_we: Signal<In, Bit>,
+    pub up_wdata: Signal<In, Bits<32>>,
+    pub up_last: Signal<In, Bit>,
+    pub up_dev: Signal<In, Bits<2>>,
+    pub up_grant: Signal<Out, Bit>,
+    pub up_fault: Signal<Out, Bit>,
+    pub up_rvalid: Signal<Out, Bit>,
+    pub up_rdata: Signal<Out, Bits<32>>,
+    // ---- bus side ----
+    pub dn_req: Signal<Out, Bit>,
+    pub dn_addr: Signal<Out, Bits<32>>,
+    pub dn_we: Signal<Out, Bit>,
+    pub dn_wdata: Signal<Out, Bits<32>>,
+    pub dn_last: Signal<Out, Bit>,
+    pub dn_grant: Signal<In, Bit>,
+    pub dn_rdata: Signal<In, Bits<32>>,
+    // ---- registers ----
+    pub sel: Signal<In, Bit>,
+    pub offset: Signal<In, RegOffset>,
+    pub we: Signal<In, Bit>,
+    pub wdata: Signal<In, Bits<32>>,
+    pub rdata: Signal<Out, Bits<32>>,
+    // ---- status ----
+    pub irq: Signal<Out, Bit>,
+    /// Global mode is Bare: device addresses are physical (the memcpy channel then checks
+    /// them against the RAM size itself).
+    pub mode_bare: Signal<Out, Bit>,
+    pub state: Signal<Out, IommuState>,
+    /// This cycle's granted bus beat is the IOMMU's own (DC, PTE, record, command, fence).
+    pub own_beat: Signal<Out, Bit>,
+    /// This cycle's granted bus beat is a translated device beat.
+    pub dev_beat: Signal<Out, Bit>,
+    /// Valid IOTLB entries.
+    pub iotlb_occupancy: Signal<Out, Bits<8>>,
+    // ==== blocks ====
+    iotlb: Iotlb<N>,
+    // ==== registers ====
+    r_rdata: DFF<Bits<32>>,
+    ddtp_mode: DFFWithInit<Bits<4>>,
+    ddtp_ppn: DFF<Bits<22>>,
+    cq_log2szm1: DFF<Bits<5>>,
+    cq_ppn: DFF<Bits<22>>,
+    cqh: DFF<Bits<8>>,
+    cqt: DFF<Bits<8>>,
+    fq_log2szm1: DFF<Bits<5>>,
+    fq_ppn: DFF<Bits<22>>,
+    fqh: DFF<Bits<8>>,
+    fqt: DFF<Bits<8>>,
+    cqen: DFF<Bit>,
+    cie: DFF<Bit>,
+    cqmf: DFF<Bit>,
+    cmd_ill: DFF<Bit>,
+    fence_w_ip: DFF<Bit>,
+    fqen: DFF<Bit>,
+    fie: DFF<Bit>,
+    fqmf: DFF<Bit>,
+    fqof: DFF<Bit>,
+    cip: DFF<Bit>,
+    fip: DFF<Bit>,
+    cnt_hits: DFF<Bits<32>>,
+    cnt_misses: DFF<Bits<32>>,
+    cnt_walk_cycles: DFF<Bits<32>>,
+    cnt_faults: DFF<Bits<32>>,
+    cnt_dropped: DFF<Bits<32>>,
+    cnt_commands: DFF<Bits<32>>,
+    cnt_dc_fetches: DFF<Bits<32>>,
+    // ==== device-context cache, one entry per device ID ====
+    dc_valid: [DFF<Bit>; DEVICES],
+    dc_sv32: [DFF<Bit>; DEVICES],
+    dc_ppn: [DFF<Bits<22>>; DEVICES],
+    // ==== walker ====
+    fsm: DFF<IommuState>,
+    req_dev: DFF<Bits<2>>,
+    req_iova: DFF<Bits<32>>,
+    req_we: DFF<Bit>,
+    table_ppn: DFF<Bits<22>>,
+    f_cause: DFF<Bits<12>>,
+    issued: DFF<Bits<4>>,
+    received: DFF<Bits<4>>,
+    word0: DFF<Bits<32>>,
+    word1: DFF<Bits<32>>,
+    word2: DFF<Bits<32>>,
+    own_rvalid: DFF<Bit>,
+    dev_rvalid: DFF<Bit>,
+    // ==== combinational ====
+    write: Signal<Local, Bit>,
+    read_value: Signal<Local, Bits<32>>,
+    cur_dc_valid: Signal<Local, Bit>,
+    cur_dc_sv32: Signal<Local, Bit>,
+    cur_dc_ppn: Signal<Local, Bits<22>>,
+    pass_ok: Signal<Local, Bit>,
+    pass_pa: Signal<Local, Bits<32>>,
+    pass_hit: Signal<Local, Bit>,
+    x_fault: Signal<Local, Bit>,
+    x_cause: Signal<Local, Bits<12>>,
+    need_dc: Signal<Local, Bit>,
+    need_walk: Signal<Local, Bit>,
+    access_cause: Signal<Local, Bits<12>>,
+    page_cause: Signal<Local, Bits<12>>,
+    req_access_cause: Signal<Local, Bits<12>>,
+    req_page_cause: Signal<Local, Bits<12>>,
+    pte_leaf: Signal<Local, Bit>,
+    pte_bad: Signal<Local, Bit>,
+    pte_perm_ok: Signal<Local, Bit>,
+    super_ppn: Signal<Local, Bits<22>>,
+    cq_mask: Signal<Local, Bits<8>>,
+    fq_mask: Signal<Local, Bits<8>>,
+    cq_next: Signal<Local, Bits<8>>,
+    fq_next: Signal<Local, Bits<8>>,
+    cmd_pending: Signal<Local, Bit>,
+    cmd_end: Signal<Local, Bits<34>>,
+    rec_end: Signal<Local, Bits<34>>,
+    fq_full: Signal<Local, Bit>,
+    cmd_opcode: Signal<Local, Bits<7>>,
+    cmd_func3: Signal<Local, Bits<3>>,
+    own_req: Signal<Local, Bit>,
+    walking: Signal<Local, Bit>,
+    clear_counters: Signal<Local, Bit>,
+    // ==== constants ====
+    ram_bytes: Constant<Bits<32>>,
+    ram_bytes34: Constant<Bits<34>>,
+    ram_pages: Constant<Bits<22>>,
+    k_caps: Constant<Bits<32>>,
+    a_caps: Constant<RegOffset>,
+    a_ddtp: Constant<RegOffset>,
+    a_cqb: Constant<RegOffset>,
+    a_cqh: Constant<RegOffset>,
+    a_cqt: Constant<RegOffset>,
+    a_fqb: Constant<RegOffset>,
+    a_fqh: Constant<RegOffset>,
+    a_fqt: Constant<RegOffset>,
+    a_cqcsr: Constant<RegOffset>,
+    a_fqcsr: Constant<RegOffset>,
+    a_ipsr: Constant<RegOffset>,
+    a_hits: Constant<RegOffset>,
+    a_misses: Constant<RegOffset>,
+    a_walk_cycles: Constant<RegOffset>,
+    a_faults: Constant<RegOffset>,
+    a_dropped: Constant<RegOffset>,
+    a_commands: Constant<RegOffset>,
+    a_dc_fetches: Constant<RegOffset>,
+    a_cnt_ctrl: Constant<RegOffset>,
+    k_mode_off: Constant<Bits<4>>,
+    k_mode_bare: Constant<Bits<4>>,
+    k_mode_1lvl: Constant<Bits<4>>,
+    k_tc_reserved: Constant<Bits<32>>,
+    k_fsc_reserved: Constant<Bits<32>>,
+    c_read_access: Constant<Bits<12>>,
+    c_write_access: Constant<Bits<12>>,
+    c_read_page: Constant<Bits<12>>,
+    c_write_page: Constant<Bits<12>>,
+    c_all_disallowed: Constant<Bits<12>>,
+    c_ddt_load: Constant<Bits<12>>,
+    c_ddt_invalid: Constant<Bits<12>>,
+    c_ddt_misconfigured: Constant<Bits<12>>,
+    k_op_iotinval: Constant<Bits<7>>,
+    k_op_iofence: Constant<Bits<7>>,
+    k_op_iodir: Constant<Bits<7>>,
+    k_ttyp_read: Constant<Bits<32>>,
+    k_ttyp_write: Constant<Bits<32>>,
+}
+
+fn off(o: u32) -> Constant<RegOffset> {
+    Constant::new((o as u64).into())
+}
+
+fn cause(c: FaultCause) -> Constant<Bits<12>> {
+    Constant::new((c.code() as u64).into())
+}
+
+impl<const N: usize> Iommu<N> {
+    /// An IOMMU for a host RAM of `ram_bytes` bytes (a multiple of 4 KiB) at address 0.
+    pub fn new(ram_bytes: u32) -> Self {
+        use regs::iommu as r;
+        assert!(ram_bytes.is_multiple_of(regs::PAGE_BYTES));
+        Self {
+            clock: Default::default(),
+            up_req: Default::default(),
+            up_addr: Default::default(),
+            up_we: Default::default(),
+            up_wdata: Default::default(),
+            up_last: Default::default(),
+            up_dev: Default::default(),
+            up_grant: Default::default(),
+            up_fault: Default::default(),
+            up_rvalid: Default::default(),
+            up_rdata: Default::default(),
+            dn_req: Default::default(),
+            dn_addr: Default::default(),
+            dn_we: Default::default(),
+            dn_wdata: Default::default(),
+            dn_last: Default::default(),
+            dn_grant: Default::default(),
+            dn_rdata: Default::default(),
+            sel: Default::default(),
+            offset: Default::default(),
+            we: Default::default(),
+            wdata: Default::default(),
+            rdata: Default::default(),
+            irq: Default::default(),
+            mode_bare: Default::default(),
+            state: Default::default(),
+            own_beat: Default::default(),
+            dev_beat: Default::default(),
+            iotlb_occupancy: Default::default(),
+            iotlb: Default::default(),
+            r_rdata: Default::default(),
+            ddtp_mode: DFFWithInit::new((ddtp::MODE_BARE as u64).into()),
+            ddtp_ppn: Default::default(),
+            cq_log2szm1: Default::default(),
+            cq_ppn: Default::default(),
+            cqh: Default::default(),
+            cqt: Default::default(),
+            fq_log2szm1: Default::default(),
+            fq_ppn: Default::default(),
+            fqh: Default::default(),
+            fqt: Default::default(),
+            cqen: Default::default(),
+            cie: Default::default(),
+            cqmf: Default::default(),
+            cmd_ill: Default::default(),
+            fence_w_ip: Default::default(),
+            fqen: Default::default(),
+            fie: Default::default(),
+            fqmf: Default::default(),
+            fqof: Default::default(),
+            cip: Default::default(),
+            fip: Default::default(),
+            cnt_hits: Default::default(),
+            cnt_misses: Default::default(),
+            cnt_walk_cycles: Default::default(),
+            cnt_faults: Default::default(),
+            cnt_dropped: Default::default(),
+            cnt_commands: Default::default(),
+            cnt_dc_fetches: Default::default(),
+            dc_valid: std::array::from_fn(|_| Default::default()),
+            dc_sv32: std::array::from_fn(|_| Default::default()),
+            dc_ppn: std::array::from_fn(|_| Default::default()),
+            fsm: Default::default(),
+            req_dev: Default::default(),
+            req_iova: Default::default(),
+            req_we: Default::default(),
+            table_ppn: Default::default(),
+            f_cause: Default::default(),
+            issued: Default::default(),
+            received: Default::default(),
+            word0: Default::default(),
+            word1: Default::default(),
+            word2: Default::default(),
+            own_rvalid: Default::default(),
+            dev_rvalid: Default::default(),
+            write: Default::default(),
+            read_value: Default::default(),
+            cur_dc_valid: Default::default(),
+            cur_dc_sv32: Default::default(),
+            cur_dc_ppn: Default::default(),
+            pass_ok: Default::default(),
+            pass_pa: Default::default(),
+            pass_hit: Default::default(),
+            x_fault: Default::default(),
+            x_cause: Default::default(),
+            need_dc: Default::default(),
+            need_walk: Default::default(),
+            access_cause: Default::default(),
+            page_cause: Default::default(),
+            req_access_cause: Default::default(),
+            req_page_cause: Default::default(),
+            pte_leaf: Default::default(),
+            pte_bad: Default::default(),
+            pte_perm_ok: Default::default(),
+            super_ppn: Default::default(),
+            cq_mask: Default::default(),
+            fq_mask: Default::default(),
+            cq_next: Default::default(),
+            fq_next: Default::default(),
+            cmd_pending: Default::default(),
+            cmd_end: Default::default(),
+            rec_end: Default::default(),
+            fq_full: Default::default(),
+            cmd_opcode: Default::default(),
+            cmd_func3: Default::default(),
+            own_req: Default::default(),
+            walking: Default::default(),
+            clear_counters: Default::default(),
+            ram_bytes: Constant::new((ram_bytes as u64).into()),
+            ram_bytes34: Constant::new((ram_bytes as u64).into()),
+            ram_pages: Constant::new(((ram_bytes >> 12) as u64).into()),
+            k_caps: Constant::new((r::caps(N as u32) as u64).into()),
+            a_caps: off(r::CAPS),
+            a_ddtp: off(r::DDTP),
+            a_cqb: off(r::CQB),
+            a_cqh: off(r::CQH),
+            a_cqt: off(r::CQT),
+            a_fqb: off(r::FQB),
+            a_fqh: off(r::FQH),
+            a_fqt: off(r::FQT),
+            a_cqcsr: off(r::CQCSR),
+            a_fqcsr: off(r::FQCSR),
+            a_ipsr: off(r::IPSR),
+            a_hits: off(r::IOTLB_HITS),
+            a_misses: off(r::IOTLB_MISSES),
+            a_walk_cycles: off(r::WALK_CYCLES),
+            a_faults: off(r::FAULTS),
+            a_dropped: off(r::FAULTS_DROPPED),
+            a_commands: off(r::COMMANDS),
+            a_dc_fetches: off(r::DC_FETCHES),
+            a_cnt_ctrl: off(r::CNT_CTRL),
+            k_mode_off: Constant::new((ddtp::MODE_OFF as u64).into()),
+            k_mode_bare: Constant::new((ddtp::MODE_BARE as u64).into()),
+            k_mode_1lvl: Constant::new((ddtp::MODE_1LVL as u64).into()),
+            k_tc_reserved: Constant::new((dc::TC_RESERVED as u64).into()),
+            k_fsc_reserved: Constant::new((dc::FSC_RESERVED as u64).into()),
+            c_read_access: cause(FaultCause::ReadAccessFault),
+            c_write_access: cause(FaultCause::WriteAccessFault),
+            c_read_page: cause(FaultCause::ReadPageFault),
+            c_write_page: cause(FaultCause::WritePageFault),
+            c_all_disallowed: cause(FaultCause::AllDisallowed),
+            c_ddt_load: cause(FaultCause::DdtLoadAccessFault),
+            c_ddt_invalid: cause(FaultCause::DdtEntryNotValid),
+            c_ddt_misconfigured: cause(FaultCause::DdtMisconfigured),
+            k_op_iotinval: Constant::new((cmd::OP_IOTINVAL as u64).into()),
+            k_op_iofence: Constant::new((cmd::OP_IOFENCE as u64).into()),
+            k_op_iodir: Constant::new((cmd::OP_IODIR as u64).into()),
+            k_ttyp_read: Constant::new(((fault::TTYP_READ << fault::TTYP_SHIFT) as u64).into()),
+            k_ttyp_write: Constant::new(((fault::TTYP_WRITE << fault::TTYP_SHIFT) as u64).into()),
+        }
+    }
+}
+
+// The field positions the logic below hard-codes (rust-hdl kernels take no const paths); a
+// change in `regs` fails the build here instead of silently mis-decoding.
+const _: () = {
+    assert!(ddtp::PPN_SHIFT == 10 && qb::PPN_SHIFT == 10 && qb::LOG2SZM1_MASK == 0x1F);
+    assert!(cqcsr::CQEN == 1 && cqcsr::CIE == 2 && cqcsr::CQMF == 1 << 8);
+    assert!(cqcsr::CMD_ILL == 1 << 10 && cqcsr::FENCE_W_IP == 1 << 11);
+    assert!(cqcsr::CQON == 1 << 16 && cqcsr::BUSY == 1 << 17);
+    assert!(fqcsr::FQEN == 1 && fqcsr::FIE == 2 && fqcsr::FQMF == 1 << 8);
+    assert!(fqcsr::FQOF == 1 << 9 && fqcsr::FQON == 1 << 16);
+    assert!(ipsr::CIP == 1 && ipsr::FIP == 2);
+    assert!(dc::BYTES == 8 && dc::TC == 0 && dc::FSC == 4 && dc::TC_V == 1);
+    assert!(dc::FSC_SV32 == 1 << 31 && dc::FSC_PPN_MASK == 0x3F_FFFF);
+    assert!(fault::WORDS == 8 && fault::IOTVAL_WORD == 4 && fault::DID_SHIFT == 8);
+    assert!(cmd::WORDS == 4 && cmd::FUNC3_SHIFT == 7 && cmd::AV == 1 << 10);
+    assert!(cmd::WSI == 1 << 11 && cmd::GV == 2 && cmd::GSCID_SHIFT == 12);
+    assert!(cmd::DV == 2 && cmd::DID_SHIFT == 8 && cmd::ADDR_PPN_SHIFT == 10);
+    assert!(regs::sv32::pte::PPN_SHIFT == 10 && regs::iommu::DEVICE_ID_BITS == 2);
+};
+
+impl<const N: usize> Logic for Iommu<N> {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self,
+            clock,
+            r_rdata,
+            ddtp_mode,
+            ddtp_ppn,
+            cq_log2szm1,
+            cq_ppn,
+            cqh,
+            cqt,
+            fq_log2szm1,
+            fq_ppn,
+            fqh,
+            fqt,
+            cqen,
+            cie,
+            cqmf,
+            cmd_ill,
+            fence_w_ip,
+            fqen,
+            fie,
+            fqmf,
+            fqof,
+            cip,
+            fip,
+            cnt_hits,
+            cnt_misses,
+            cnt_walk_cycles,
+            cnt_faults,
+            cnt_dropped,
+            cnt_commands,
+            cnt_dc_fetches,
+            fsm,
+            req_dev,
+            req_iova,
+            req_we,
+            table_ppn,
+            f_cause,
+            issued,
+            received,
+            word0,
+            word1,
+            word2,
+            own_rvalid,
+            dev_rvalid
+        );
+        clock!(self, clock, iotlb);
+        for i in 0..DEVICES {
+            self.dc_valid[i].clock.next = self.clock.val();
+            self.dc_sv32[i].clock.next = self.clock.val();
+            self.dc_ppn[i].clock.next = self.clock.val();
+            self.dc_valid[i].d.next = self.dc_valid[i].q.val();
+            self.dc_sv32[i].d.next = self.dc_sv32[i].q.val();
+            self.dc_ppn[i].d.next = self.dc_ppn[i].q.val();
+        }
+
+        // ---- status outputs ----
+        self.state.next = self.fsm.q.val();
+        self.iotlb_occupancy.next = self.iotlb.occupancy.val();
+        self.irq.next = self.cip.q.val() | self.fip.q.val();
+        self.mode_bare.next = self.ddtp_mode.q.val() == self.k_mode_bare.val();
+        self.rdata.next = self.r_rdata.q.val();
+        self.up_rvalid.next = self.dev_rvalid.q.val();
+        self.up_rdata.next = self.dn_rdata.val();
+
+        // ---- queues ----
+        // Index masks 2^(LOG2SZM1 + 1) - 1: queues of up to 256 entries.
+        if self.cq_log2szm1.q.val() >= 7 {
+            self.cq_mask.next = 0xFF.into();
+        } else {
+            self.cq_mask.next =
+                (bit_cast::<8, 2>(2.into()) << bit_cast::<8, 5>(self.cq_log2szm1.q.val())) - 1;
+        }
+        if self.fq_log2szm1.q.val() >= 7 {
+            self.fq_mask.next = 0xFF.into();
+        } else {
+            self.fq_mask.next =
+                (bit_cast::<8, 2>(2.into()) << bit_cast::<8, 5>(self.fq_log2szm1.q.val())) - 1;
+        }
+        self.cq_next.next = (self.cqh.q.val() + 1) & self.cq_mask.val();
+        self.fq_next.next = (self.fqt.q.val() + 1) & self.fq_mask.val();
+        self.fq_full.next = self.fq_next.val() == self.fqh.q.val();
+        self.cmd_pending.next =
+            self.cqen.q.val() & (self.cqh.q.val() != self.cqt.q.val()) & !self.cmd_ill.q.val()
+                & !self.cqmf.q.val();
+        // End of the command at CQH and of the record slot at FQT, in the 34-bit PA space.
+        self.cmd_end.next = (bit_cast::<34, 22>(self.cq_ppn.q.val()) << 12)
+            + (bit_cast::<34, 8>(self.cqh.q.val()) << 4)
+            + 16;
+        self.rec_end.next = (bit_cast::<34, 22>(self.fq_ppn.q.val()) << 12)
+            + (bit_cast::<34, 8>(self.fqt.q.val()) << 5)
+            + 32;
+        self.cmd_opcode.next = self.word0.q.val().get_bits::<7>(0);
+        self.cmd_func3.next = self.word0.q.val().get_bits::<3>(7);
+
+        // ---- the device's request, translated combinationally ----
+        self.cur_dc_valid.next = false;
+        self.cur_dc_sv32.next = false;
+        self.cur_dc_ppn.next = 0.into();
+        for i in 0..DEVICES {
+            if self.up_dev.val().index() == i {
+                self.cur_dc_valid.next = self.dc_valid[i].q.val();
+                self.cur_dc_sv32.next = self.dc_sv32[i].q.val();
+                self.cur_dc_ppn.next = self.dc_ppn[i].q.val();
+            }
+        }
+        self.iotlb.dev.next = self.up_dev.val();
+        self.iotlb.vpn.next = self.up_addr.val().get_bits::<20>(12);
+        if self.up_we.val() {
+            self.access_cause.next = self.c_write_access.val();
+            self.page_cause.next = self.c_write_page.val();
+        } else {
+            self.access_cause.next = self.c_read_access.val();
+            self.page_cause.next = self.c_read_page.val();
+        }
+        if self.req_we.q.val() {
+            self.req_access_cause.next = self.c_write_access.val();
+            self.req_page_cause.next = self.c_write_page.val();
+        } else {
+            self.req_access_cause.next = self.c_read_access.val();
+            self.req_page_cause.next = self.c_read_page.val();
+        }
+        self.pass_ok.next = false;
+        self.pass_hit.next = false;
+        self.pass_pa.next = self.up_addr.val();
+        self.x_fault.next = false;
+        self.x_cause.next = self.access_cause.val();
+        self.need_dc.next = false;
+        self.need_walk.next = false;
+        if self.ddtp_mode.q.val() == self.k_mode_off.val() {
+            self.x_fault.next = true;
+            self.x_cause.next = self.c_all_disallowed.val();
+        } else if (self.ddtp_mode.q.val() == self.k_mode_bare.val())
+            | (self.cur_dc_valid.val() & !self.cur_dc_sv32.val())
+        {
+            // Bare, globally or for this device: the IOVA is the physical address.
+            if self.up_addr.val() < self.ram_bytes.val() {
+                self.pass_ok.next = true;
+            } else {
+                self.x_fault.next = true;
+            }
+        } else if !self.cur_dc_valid.val() {
+            self.need_dc.next = true;
+        } else if !self.iotlb.hit.val() {
+            self.need_walk.next = true;
+        } else if !((self.up_we.val() & self.iotlb.w.val() & self.iotlb.d.val())
+            | (!self.up_we.val() & self.iotlb.r.val()))
+        {
+            self.x_fault.next = true;
+            self.x_cause.next = self.page_cause.val();
+        } else if self.iotlb.ppn.val() >= self.ram_pages.val() {
+            self.x_fault.next = true;
+        } else {
+            self.pass_ok.next = true;
+            self.pass_hit.next = true;
+            self.pass_pa.next = (bit_cast::<32, 22>(self.iotlb.ppn.val()) << 12)
+                | bit_cast::<32, 12>(self.up_addr.val().get_bits::<12>(0));
+        }
+
+        // ---- the PTE read last cycle (on dn_rdata in PteWait*) ----
+        self.pte_leaf.next = self.dn_rdata.val().get_bit(1) | self.dn_rdata.val().get_bit(3);
+        // V = 0, or W without R.
+        self.pte_bad.next =
+            !self.dn_rdata.val().get_bit(0) | (self.dn_rdata.val().get_bit(2) & !self.dn_rdata.val().get_bit(1));
+        if self.req_we.q.val() {
+            self.pte_perm_ok.next = self.dn_rdata.val().get_bit(2)
+                & self.dn_rdata.val().get_bit(6)
+                & self.dn_rdata.val().get_bit(7);
+        } else {
+            self.pte_perm_ok.next = self.dn_rdata.val().get_bit(1) & self.dn_rdata.val().get_bit(6);
+        }
+        self.super_ppn.next = (self.dn_rdata.val().get_bits::<22>(10) & 0x3F_FC00)
+            | bit_cast::<22, 10>(self.req_iova.q.val().get_bits::<10>(12));
+
+        // ---- bus port defaults: nothing ----
+        self.own_req.next = false;
+        self.dn_req.next = false;
+        self.dn_addr.next = 0.into();
+        self.dn_we.next = false;
+        self.dn_wdata.next = 0.into();
+        self.dn_last.next = false;
+        self.up_grant.next = false;
+        self.up_fault.next = false;
+        self.iotlb.install.next = false;
+        self.iotlb.i_dev.next = self.req_dev.q.val();
+        self.iotlb.i_vpn.next = self.req_iova.q.val().get_bits::<20>(12);
+        self.iotlb.i_super.next = false;
+        self.iotlb.i_ppn.next = self.dn_rdata.val().get_bits::<22>(10);
+        self.iotlb.i_r.next = self.dn_rdata.val().get_bit(1);
+        self.iotlb.i_w.next = self.dn_rdata.val().get_bit(2);
+        self.iotlb.i_d.next = self.dn_rdata.val().get_bit(7);
+        self.iotlb.inv.next = false;
+        self.iotlb.inv_by_dev.next = self.word1.q.val().get_bit(1);
+        self.iotlb.inv_dev.next = self.word1.q.val().get_bits::<2>(12);
+        self.iotlb.inv_by_addr.next = self.word0.q.val().get_bit(10);
+        self.iotlb.inv_vpn.next = self.word2.q.val().get_bits::<20>(10);
+        self.walking.next = false;
+        if self.own_rvalid.q.val() {
+            self.received.d.next = self.received.q.val() + 1;
+        }
+
+        match self.fsm.q.val() {
+            IommuState::Idle => {
+                if self.cmd_pending.val() {
+                    if self.cmd_end.val() > bit_cast::<34, 32>(self.ram_bytes.val()) {
+                        self.cqmf.d.next = true;
+                        if self.cie.q.val() {
+                            self.cip.d.next = true;
+                        }
+                    } else {
+                        self.issued.d.next = 0.into();
+                        self.received.d.next = 0.into();
+                        self.fsm.d.next = IommuState::CmdFetch;
+                    }
+                } else if self.up_req.val() {
+                    self.req_dev.d.next = self.up_dev.val();
+                    self.req_iova.d.next = self.up_addr.val();
+                    self.req_we.d.next = self.up_we.val();
+                    if self.pass_ok.val() {
+                        self.dn_req.next = true;
+                        self.dn_addr.next = self.pass_pa.val();
+                        self.dn_we.next = self.up_we.val();
+                        self.dn_wdata.next = self.up_wdata.val();
+                        self.dn_last.next = self.up_last.val();
+                        self.up_grant.next = self.dn_grant.val();
+                        if self.dn_grant.val() & self.pass_hit.val() {
+                            self.cnt_hits.d.next = self.cnt_hits.q.val() + 1;
+                        }
+                    } else if self.x_fault.val() {
+                        self.f_cause.d.next = self.x_cause.val();
+                        self.fsm.d.next = IommuState::FaultStart;
+                    } else if self.need_dc.val() {
+                        self.cnt_dc_fetches.d.next = self.cnt_dc_fetches.q.val() + 1;
+                        if self.ddtp_ppn.q.val() >= self.ram_pages.val() {
+                            self.f_cause.d.next = self.c_ddt_load.val();
+                            self.fsm.d.next = IommuState::FaultStart;
+                        } else {
+                            self.issued.d.next = 0.into();
+                            self.received.d.next = 0.into();
+                            self.fsm.d.next = IommuState::DcFetch;
+                        }
+                    } else if self.need_walk.val() {
+                        self.cnt_misses.d.next = self.cnt_misses.q.val() + 1;
+                        self.table_ppn.d.next = self.cur_dc_ppn.val();
+                        if self.cur_dc_ppn.val() >= self.ram_pages.val() {
+                            self.f_cause.d.next = self.access_cause.val();
+                            self.fsm.d.next = IommuState::FaultStart;
+                        } else {
+                            self.fsm.d.next = IommuState::PteRead1;
+                        }
+                    }
+                }
+            }
+            IommuState::DcFetch => {
+                self.walking.next = true;
+                self.own_req.next = self.issued.q.val() != 2;
+                self.dn_addr.next = (bit_cast::<32, 22>(self.ddtp_ppn.q.val()) << 12)
+                    + (bit_cast::<32, 2>(self.req_dev.q.val()) << 3)
+                    + (bit_cast::<32, 4>(self.issued.q.val()) << 2);
+                if self.dn_grant.val() {
+                    self.issued.d.next = self.issued.q.val() + 1;
+                }
+                if self.own_rvalid.q.val() {
+                    if self.received.q.val() == 0 {
+                        self.word0.d.next = self.dn_rdata.val();
+                    } else {
+                        self.word1.d.next = self.dn_rdata.val();
+                        self.fsm.d.next = IommuState::DcCheck;
+                    }
+                }
+            }
+            IommuState::DcCheck => {
+                self.walking.next = true;
+                if !self.word0.q.val().get_bit(0) {
+                    self.f_cause.d.next = self.c_ddt_invalid.val();
+                    self.fsm.d.next = IommuState::FaultStart;
+                } else if ((self.word0.q.val() & self.k_tc_reserved.val()) != 0)
+                    | ((self.word1.q.val() & self.k_fsc_reserved.val()) != 0)
+                {
+                    self.f_cause.d.next = self.c_ddt_misconfigured.val();
+                    self.fsm.d.next = IommuState::FaultStart;
+                } else {
+                    for i in 0..DEVICES {
+                        if self.req_dev.q.val().index() == i {
+                            self.dc_valid[i].d.next = true;
+                            self.dc_sv32[i].d.next = self.word1.q.val().get_bit(31);
+                            self.dc_ppn[i].d.next = self.word1.q.val().get_bits::<22>(0);
+                        }
+                    }
+                    self.fsm.d.next = IommuState::Idle;
+                }
+            }
+            IommuState::PteRead1 => {
+                self.walking.next = true;
+                self.own_req.next = true;
+                self.dn_addr.next = (bit_cast::<32, 22>(self.table_ppn.q.val()) << 12)
+                    + (bit_cast::<32, 10>(self.req_iova.q.val().get_bits::<10>(22)) << 2);
+                if self.dn_grant.val() {
+                    self.fsm.d.next = IommuState::PteWait1;
+                }
+            }
+            IommuState::PteWait1 => {
+                self.walking.next = true;
+                if self.pte_bad.val() {
+                    self.f_cause.d.next = self.req_page_cause.val();
+                    self.fsm.d.next = IommuState::FaultStart;
+                } else if self.pte_leaf.val() {
+                    if self.dn_rdata.val().get_bits::<10>(10) != 0 {
+                        // Misaligned superpage.
+                        self.f_cause.d.next = self.req_page_cause.val();
+                        self.fsm.d.next = IommuState::FaultStart;
+                    } else if !self.pte_perm_ok.val() {
+                        self.f_cause.d.next = self.req_page_cause.val();
+                        self.fsm.d.next = IommuState::FaultStart;
+                    } else if self.super_ppn.val() >= self.ram_pages.val() {
+                        self.f_cause.d.next = self.req_access_cause.val();
+                        self.fsm.d.next = IommuState::FaultStart;
+                    } else {
+                        self.iotlb.install.next = true;
+                        self.iotlb.i_super.next = true;
+                        self.fsm.d.next = IommuState::Idle;
+                    }
+                } else if self.dn_rdata.val().get_bits::<22>(10) >= self.ram_pages.val() {
+                    self.f_cause.d.next = self.req_access_cause.val();
+                    self.fsm.d.next = IommuState::FaultStart;
+                } else {
+                    self.table_ppn.d.next = self.dn_rdata.val().get_bits::<22>(10);
+                    self.fsm.d.next = IommuState::PteRead0;
+                }
+            }
+            IommuState::PteRead0 => {
+                self.walking.next = true;
+                self.own_req.next = true;
+                self.dn_addr.next = (bit_cast::<32, 22>(self.table_ppn.q.val()) << 12)
+                    + (bit_cast::<32, 10>(self.req_iova.q.val().get_bits::<10>(12)) << 2);
+                if self.dn_grant.val() {
+                    self.fsm.d.next = IommuState::PteWait0;
+                }
+            }
+            IommuState::PteWait0 => {
+                self.walking.next = true;
+                if self.pte_bad.val() | !self.pte_leaf.val() | !self.pte_perm_ok.val() {
+                    self.f_cause.d.next = self.req_page_cause.val();
+                    self.fsm.d.next = IommuState::FaultStart;
+                } else if self.dn_rdata.val().get_bits::<22>(10) >= self.ram_pages.val() {
+                    self.f_cause.d.next = self.req_access_cause.val();
+                    self.fsm.d.next = IommuState::FaultStart;
+                } else {
+                    self.iotlb.install.next = true;
+                    self.fsm.d.next = IommuState::Idle;
+                }
+            }
+            IommuState::FaultStart => {
+                self.cnt_faults.d.next = self.cnt_faults.q.val() + 1;
+                self.issued.d.next = 0.into();
+                if !self.fqen.q.val() {
+                    self.cnt_dropped.d.next = self.cnt_dropped.q.val() + 1;
+                    self.fsm.d.next = IommuState::FaultDone;
+                } else if self.fq_full.val() {
+                    // Never overwrite an unread record: drop this one and say so.
+                    self.cnt_dropped.d.next = self.cnt_dropped.q.val() + 1;
+                    self.fqof.d.next = true;
+                    if self.fie.q.val() {
+                        self.fip.d.next = true;
+                    }
+                    self.fsm.d.next = IommuState::FaultDone;
+                } else if self.rec_end.val() > self.ram_bytes34.val() {
+                    self.cnt_dropped.d.next = self.cnt_dropped.q.val() + 1;
+                    self.fqmf.d.next = true;
+                    if self.fie.q.val() {
+                        self.fip.d.next = true;
+                    }
+                    self.fsm.d.next = IommuState::FaultDone;
+                } else {
+                    self.fsm.d.next = IommuState::FaultWrite;
+                }
+            }
+            IommuState::FaultWrite => {
+                self.own_req.next = true;
+                self.dn_we.next = true;
+                self.dn_addr.next = (bit_cast::<32, 22>(self.fq_ppn.q.val()) << 12)
+                    + (bit_cast::<32, 8>(self.fqt.q.val()) << 5)
+                    + (bit_cast::<32, 4>(self.issued.q.val()) << 2);
+                self.dn_last.next = self.issued.q.val() == 7;
+                if self.issued.q.val() == 0 {
+                    self.dn_wdata.next = bit_cast::<32, 12>(self.f_cause.q.val());
+                }
+                if self.issued.q.val() == 1 {
+                    if self.req_we.q.val() {
+                        self.dn_wdata.next = self.k_ttyp_write.val()
+                            | (bit_cast::<32, 2>(self.req_dev.q.val()) << 8);
+                    } else {
+                        self.dn_wdata.next = self.k_ttyp_read.val()
+                            | (bit_cast::<32, 2>(self.req_dev.q.val()) << 8);
+                    }
+                }
+                if self.issued.q.val() == 4 {
+                    self.dn_wdata.next = self.req_iova.q.val();
+                }
+                if self.dn_grant.val() {
+                    self.issued.d.next = self.issued.q.val() + 1;
+                    if self.issued.q.val() == 7 {
+                        self.fqt.d.next = self.fq_next.val();
+                        if self.fie.q.val() {
+                            self.fip.d.next = true;
+                        }
+                        self.fsm.d.next = IommuState::FaultDone;
+                    }
+                }
+            }
+            IommuState::FaultDone => {
+                self.up_fault.next = true;
+                self.fsm.d.next = IommuState::Idle;
+            }
+            IommuState::CmdFetch => {
+                self.own_req.next = self.issued.q.val() != 4;
+                self.dn_addr.next = (bit_cast::<32, 22>(self.cq_ppn.q.val()) << 12)
+                    + (bit_cast::<32, 8>(self.cqh.q.val()) << 4)
+                    + (bit_cast::<32, 4>(self.issued.q.val()) << 2);
+                self.dn_last.next = self.issued.q.val() == 3;
+                if self.dn_grant.val() {
+                    self.issued.d.next = self.issued.q.val() + 1;
+                }
+                if self.own_rvalid.q.val() {
+                    if self.received.q.val() == 0 {
+                        self.word0.d.next = self.dn_rdata.val();
+                    }
+                    if self.received.q.val() == 1 {
+                        self.word1.d.next = self.dn_rdata.val();
+                    }
+                    if self.received.q.val() == 2 {
+                        self.word2.d.next = self.dn_rdata.val();
+                    }
+                    if self.received.q.val() == 3 {
+                        self.fsm.d.next = IommuState::CmdExec;
+                    }
+                }
+            }
+            IommuState::CmdExec => {
+                if (self.cmd_opcode.val() == self.k_op_iotinval.val()) & (self.cmd_func3.val() == 0)
+                {
+                    self.iotlb.inv.next = true;
+                    self.fsm.d.next = IommuState::CmdDone;
+                } else if (self.cmd_opcode.val() == self.k_op_iodir.val())
+                    & (self.cmd_func3.val() == 0)
+                {
+                    for i in 0..DEVICES {
+                        if !self.word1.q.val().get_bit(1)
+                            | (self.word1.q.val().get_bits::<2>(8).index() == i)
+                        {
+                            self.dc_valid[i].d.next = false;
+                        }
+                    }
+                    self.fsm.d.next = IommuState::CmdDone;
+                } else if (self.cmd_opcode.val() == self.k_op_iofence.val())
+                    & (self.cmd_func3.val() == 0)
+                {
+                    if !self.word0.q.val().get_bit(10) {
+                        self.fsm.d.next = IommuState::CmdDone;
+                    } else if self.word2.q.val() >= self.ram_bytes.val() {
+                        self.cqmf.d.next = true;
+                        if self.cie.q.val() {
+                            self.cip.d.next = true;
+                        }
+                        self.fsm.d.next = IommuState::Idle;
+                    } else {
+                        self.fsm.d.next = IommuState::FenceWrite;
+                    }
+                } else {
+                    // Unknown command: stop here, CQH keeps pointing at it.
+                    self.cmd_ill.d.next = true;
+                    if self.cie.q.val() {
+                        self.cip.d.next = true;
+                    }
+                    self.fsm.d.next = IommuState::Idle;
+                }
+            }
+            IommuState::FenceWrite => {
+                self.own_req.next = true;
+                self.dn_we.next = true;
+                self.dn_last.next = true;
+                self.dn_addr.next = (self.word2.q.val() >> 2) << 2;
+                self.dn_wdata.next = self.word1.q.val();
+                if self.dn_grant.val() {
+                    self.fsm.d.next = IommuState::CmdDone;
+                }
+            }
+            IommuState::CmdDone => {
+                self.cqh.d.next = self.cq_next.val();
+                self.cnt_commands.d.next = self.cnt_commands.q.val() + 1;
+                if (self.cmd_opcode.val() == self.k_op_iofence.val())
+                    & self.word0.q.val().get_bit(11)
+                {
+                    self.fence_w_ip.d.next = true;
+                    if self.cie.q.val() {
+                        self.cip.d.next = true;
+                    }
+                }
+                self.fsm.d.next = IommuState::Idle;
+            }
+        }
+        if self.own_req.val() {
+            self.dn_req.next = true;
+        }
+        self.own_beat.next = self.own_req.val() & self.dn_grant.val();
+        self.dev_beat.next = self.up_grant.val();
+        self.own_rvalid.d.next = self.own_req.val() & self.dn_grant.val() & !self.dn_we.val();
+        self.dev_rvalid.d.next = self.up_grant.val() & !self.up_we.val();
+        if self.walking.val() {
+            self.cnt_walk_cycles.d.next = self.cnt_walk_cycles.q.val() + 1;
+        }
+
+        // ---- register writes (hardware updates above win where both happen) ----
+        self.write.next = self.sel.val() & self.we.val();
+        self.clear_counters.next = false;
+        if self.write.val() {
+            if (self.offset.val() == self.a_ddtp.val())
+                & (self.wdata.val().get_bits::<4>(0) <= self.k_mode_1lvl.val())
+            {
+                self.ddtp_mode.d.next = self.wdata.val().get_bits::<4>(0);
+                self.ddtp_ppn.d.next = self.wdata.val().get_bits::<22>(10);
+                for i in 0..DEVICES {
+                    self.dc_valid[i].d.next = false;
+                }
+                self.iotlb.inv.next = true;
+                self.iotlb.inv_by_dev.next = false;
+                self.iotlb.inv_by_addr.next = false;
+            }
+            if self.offset.val() == self.a_cqb.val() {
+                self.cq_log2szm1.d.next = self.wdata.val().get_bits::<5>(0);
+                self.cq_ppn.d.next = self.wdata.val().get_bits::<22>(10);
+            }
+            if self.offset.val() == self.a_cqt.val() {
+                self.cqt.d.next = self.wdata.val().get_bits::<8>(0) & self.cq_mask.val();
+            }
+            if self.offset.val() == self.a_fqb.val() {
+                self.fq_log2szm1.d.next = self.wdata.val().get_bits::<5>(0);
+                self.fq_ppn.d.next = self.wdata.val().get_bits::<22>(10);
+            }
+            if self.offset.val() == self.a_fqh.val() {
+                self.fqh.d.next = self.wdata.val().get_bits::<8>(0) & self.fq_mask.val();
+            }
+            if self.offset.val() == self.a_cqcsr.val() {
+                self.cqen.d.next = self.wdata.val().get_bit(0);
+                self.cie.d.next = self.wdata.val().get_bit(1);
+                if self.wdata.val().get_bit(0) & !self.cqen.q.val() {
+                    self.cqh.d.next = 0.into();
+                }
+                if self.wdata.val().get_bit(8) {
+                    self.cqmf.d.next = false;
+                }
+                if self.wdata.val().get_bit(10) {
+                    self.cmd_ill.d.next = false;
+                }
+                if self.wdata.val().get_bit(11) {
+                    self.fence_w_ip.d.next = false;
+                }
+            }
+            if self.offset.val() == self.a_fqcsr.val() {
+                self.fqen.d.next = self.wdata.val().get_bit(0);
+                self.fie.d.next = self.wdata.val().get_bit(1);
+                if self.wdata.val().get_bit(0) & !self.fqen.q.val() {
+                    self.fqt.d.next = 0.into();
+                }
+                if self.wdata.val().get_bit(8) {
+                    self.fqmf.d.next = false;
+                }
+                if self.wdata.val().get_bit(9) {
+                    self.fqof.d.next = false;
+                }
+            }
+            if self.offset.val() == self.a_ipsr.val() {
+                if self.wdata.val().get_bit(0) {
+                    self.cip.d.next = false;
+                }
+                if self.wdata.val().get_bit(1) {
+                    self.fip.d.next = false;
+                }
+            }
+            if self.offset.val() == self.a_cnt_ctrl.val() {
+                self.clear_counters.next = self.wdata.val().get_bit(0);
+            }
+        }
+        if self.clear_counters.val() {
+            self.cnt_hits.d.next = 0.into();
+            self.cnt_misses.d.next = 0.into();
+            self.cnt_walk_cycles.d.next = 0.into();
+            self.cnt_faults.d.next = 0.into();
+            self.cnt_dropped.d.next = 0.into();
+            self.cnt_commands.d.next = 0.into();
+            self.cnt_dc_fetches.d.next = 0.into();
+        }
+
+        // ---- register reads (data the cycle after) ----
+        self.read_value.next = 0.into();
+        if self.offset.val() == self.a_caps.val() {
+            self.read_value.next = self.k_caps.val();
+        }
+        if self.offset.val() == self.a_ddtp.val() {
+            self.read_value.next = bit_cast::<32, 4>(self.ddtp_mode.q.val())
+                | (bit_cast::<32, 22>(self.ddtp_ppn.q.val()) << 10);
+        }
+        if self.offset.val() == self.a_cqb.val() {
+            self.read_value.next = bit_cast::<32, 5>(self.cq_log2szm1.q.val())
+                | (bit_cast::<32, 22>(self.cq_ppn.q.val()) << 10);
+        }
+        if self.offset.val() == self.a_cqh.val() {
+            self.read_value.next = bit_cast::<32, 8>(self.cqh.q.val());
+        }
+        if self.offset.val() == self.a_cqt.val() {
+            self.read_value.next = bit_cast::<32, 8>(self.cqt.q.val());
+        }
+        if self.offset.val() == self.a_fqb.val() {
+            self.read_value.next = bit_cast::<32, 5>(self.fq_log2szm1.q.val())
+                | (bit_cast::<32, 22>(self.fq_ppn.q.val()) << 10);
+        }
+        if self.offset.val() == self.a_fqh.val() {
+            self.read_value.next = bit_cast::<32, 8>(self.fqh.q.val());
+        }
+        if self.offset.val() == self.a_fqt.val() {
+            self.read_value.next = bit_cast::<32, 8>(self.fqt.q.val());
+        }
+        if self.offset.val() == self.a_cqcsr.val() {
+            self.read_value.next = bit_cast::<32, 1>(self.cqen.q.val().into())
+                | (bit_cast::<32, 1>(self.cie.q.val().into()) << 1)
+                | (bit_cast::<32, 1>(self.cqmf.q.val().into()) << 8)
+                | (bit_cast::<32, 1>(self.cmd_ill.q.val().into()) << 10)
+                | (bit_cast::<32, 1>(self.fence_w_ip.q.val().into()) << 11)
+                | (bit_cast::<32, 1>(self.cqen.q.val().into()) << 16)
+                | (bit_cast::<32, 1>(self.cmd_pending.val().into()) << 17);
+        }
+        if self.offset.val() == self.a_fqcsr.val() {
+            self.read_value.next = bit_cast::<32, 1>(self.fqen.q.val().into())
+                | (bit_cast::<32, 1>(self.fie.q.val().into()) << 1)
+                | (bit_cast::<32, 1>(self.fqmf.q.val().into()) << 8)
+                | (bit_cast::<32, 1>(self.fqof.q.val().into()) << 9)
+                | (bit_cast::<32, 1>(self.fqen.q.val().into()) << 16);
+        }
+        if self.offset.val() == self.a_ipsr.val() {
+            self.read_value.next = bit_cast::<32, 1>(self.cip.q.val().into())
+                | (bit_cast::<32, 1>(self.fip.q.val().into()) << 1);
+        }
+        if self.offset.val() == self.a_hits.val() {
+            self.read_value.next = self.cnt_hits.q.val();
+        }
+        if self.offset.val() == self.a_misses.val() {
+            self.read_value.next = self.cnt_misses.q.val();
+        }
+        if self.offset.val() == self.a_walk_cycles.val() {
+            self.read_value.next = self.cnt_walk_cycles.q.val();
+        }
+        if self.offset.val() == self.a_faults.val() {
+            self.read_value.next = self.cnt_faults.q.val();
+        }
+        if self.offset.val() == self.a_dropped.val() {
+            self.read_value.next = self.cnt_dropped.q.val();
+        }
+        if self.offset.val() == self.a_commands.val() {
+            self.read_value.next = self.cnt_commands.q.val();
+        }
+        if self.offset.val() == self.a_dc_fetches.val() {
+            self.read_value.next = self.cnt_dc_fetches.q.val();
+        }
+        if self.sel.val() & !self.we.val() {
+            self.r_rdata.d.next = self.read_value.val();
+        }
+    }
+}
