@@ -5,7 +5,9 @@ pub use regs;
 
 pub mod arb;
 pub mod dmac;
+pub mod iova;
 pub mod mm;
+pub mod pgtable;
 pub mod pio;
 pub mod sys;
 
@@ -14,7 +16,9 @@ mod mock;
 
 pub use arb::{ArbCounters, ArbMode};
 pub use dmac::{Chain, ChainError, Completion, DescStatus, Descriptor, Dmac, DmacError, Outcome};
+pub use iova::{IovaAllocator, IovaError};
 pub use mm::{MmError, PageAllocator};
+pub use pgtable::{Leaf, PageTable, Perm, PgTableError};
 pub use pio::PioError;
 pub use sys::{probe, ProbeError, SysInfo};
 

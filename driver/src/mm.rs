@@ -181,6 +181,16 @@ impl PageAllocator {
     }
 }
 
+/// Writes zeros over `pages` pages starting at `addr` through the host port. Page tables,
+/// device directories and coherent buffers start out zeroed, because the hardware may read any
+/// word of them (a page walk indexes a whole table).
+pub fn zero_pages(dev: &mut dyn Device, addr: u32, pages: u32) {
+    const ZEROS: [u32; (PAGE_BYTES / 4) as usize] = [0; (PAGE_BYTES / 4) as usize];
+    for i in 0..pages {
+        dev.write_words(addr.wrapping_add(i.wrapping_mul(PAGE_BYTES)), &ZEROS);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
