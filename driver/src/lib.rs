@@ -5,6 +5,7 @@ pub use regs;
 
 pub mod arb;
 pub mod dmac;
+pub mod iommu;
 pub mod iova;
 pub mod mm;
 pub mod pgtable;
@@ -16,6 +17,10 @@ mod mock;
 
 pub use arb::{ArbCounters, ArbMode};
 pub use dmac::{Chain, ChainError, Completion, DescStatus, Descriptor, Dmac, DmacError, Outcome};
+pub use iommu::{
+    DeviceContext, DeviceId, FaultAccess, FaultCode, FaultQueueStatus, FaultRecord, Iommu,
+    IommuCaps, IommuCounters, IommuError, IommuMode,
+};
 pub use iova::{IovaAllocator, IovaError};
 pub use mm::{MmError, PageAllocator};
 pub use pgtable::{Leaf, PageTable, Perm, PgTableError};

@@ -293,28 +293,13 @@ fn leaf_of(e: u32, iova: u32, size: u32) -> Leaf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mock::MockDevice;
+    use crate::mock::{sv32_walk as hw_walk, MockDevice};
     use pretty_assertions::assert_eq;
 
     const RAM: u32 = 64 * PAGE_SIZE;
 
     fn setup() -> (MockDevice, PageAllocator) {
         (MockDevice::new(RAM), PageAllocator::new(RAM).unwrap())
-    }
-
-    /// Walks the tables in the mock's RAM the way the hardware does, using only the
-    /// `regs::sv32` helpers: (pa, pte) of the leaf.
-    fn hw_walk(dev: &mut MockDevice, root_pa: u32, iova: u32) -> Option<(u64, u32)> {
-        let root_ppn = sv32::pa_to_ppn(u64::from(root_pa));
-        let r = dev.read32(sv32::pte_addr(root_ppn, iova, 1) as u32);
-        if r & pte::V == 0 {
-            return None;
-        }
-        if pte::is_leaf(r) {
-            return Some((pte::pa(r) + u64::from(sv32::superpage_offset(iova)), r));
-        }
-        let e = dev.read32(sv32::pte_addr(pte::ppn(r), iova, 0) as u32);
-        (e & pte::V != 0).then(|| (pte::pa(e) + u64::from(sv32::page_offset(iova)), e))
     }
 
     #[test]
