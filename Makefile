@@ -35,6 +35,7 @@ test:
 bench:
 	@bash scripts/setup.sh bench
 	$(CARGO) run --release -p testbench --bin bench
+	$(CARGO) run --release -p testbench --bin iommu-bench
 
 study:
 	@bash scripts/setup.sh sim

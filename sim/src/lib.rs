@@ -55,6 +55,7 @@ mod ffi {
     }
 
     /// One beat granted to the DMA side of the arbiter (logged with `set_dma_log`).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     struct DmaBeat {
         cycle: u64,
         /// The physical address on the bus.

@@ -5,6 +5,8 @@
 //! checks look at the observation pins (through the harness's [`sim::Observed`] counters and
 //! write log), never at the hardware's own idea of what happened.
 
+pub mod iommu_bench;
+pub mod iommu_check;
 pub mod iommu_model;
 pub mod speed;
 pub mod study;
