@@ -4,6 +4,7 @@
 pub use regs;
 
 pub mod arb;
+pub mod dma;
 pub mod dmac;
 pub mod iommu;
 pub mod iova;
@@ -16,6 +17,10 @@ pub mod sys;
 mod mock;
 
 pub use arb::{ArbCounters, ArbMode};
+pub use dma::{
+    mapping_error, Dma, DmaAddr, DmaConfig, DmaDirection, DmaError, DmaMapping, DomainType,
+    Invalidation, IommuPolicy, MappingKind, PhysRange, Reach, DMA_MAPPING_ERROR,
+};
 pub use dmac::{Chain, ChainError, Completion, DescStatus, Descriptor, Dmac, DmacError, Outcome};
 pub use iommu::{
     DeviceContext, DeviceId, FaultAccess, FaultCode, FaultQueueStatus, FaultRecord, Iommu,
