@@ -7,7 +7,7 @@
 //! descriptor) or what would corrupt its own bookkeeping (starting a busy channel).
 
 use regs::dmac::{ctrl, desc, status, Cause};
-use regs::{block, csr, dmac};
+use regs::{csr, dmac};
 use thiserror::Error;
 
 use crate::Device;
@@ -21,8 +21,10 @@ pub const POLL_INTERVAL_CYCLES: u64 = 16;
 /// stuck or starved, and the timeout error says which.
 pub const DEFAULT_TIMEOUT_CYCLES: u64 = 10_000_000;
 
+/// Host-port address of channel 0's register `offset` (tests of register writes use it).
+#[cfg(test)]
 fn reg(offset: u32) -> u32 {
-    csr(block::DMAC, offset)
+    csr(regs::block::DMAC, offset)
 }
 
 /// How [`Dmac::wait`] learns that a transfer ended.
@@ -109,6 +111,8 @@ struct Run {
 pub struct Dmac {
     run: Option<Run>,
     timeout_cycles: u64,
+    /// Block offset of the channel's registers.
+    base: u32,
 }
 
 impl Default for Dmac {
@@ -118,11 +122,26 @@ impl Default for Dmac {
 }
 
 impl Dmac {
+    /// memcpy channel 0 (IOMMU device 0).
     pub fn new() -> Self {
         Dmac {
             run: None,
             timeout_cycles: DEFAULT_TIMEOUT_CYCLES,
+            base: dmac::channel_block(0),
         }
+    }
+
+    /// memcpy channel `n` (IOMMU device `n`), or `None` if the SoC has no such channel.
+    pub fn channel(n: u32) -> Option<Self> {
+        (n < dmac::CHANNELS).then(|| Dmac {
+            base: dmac::channel_block(n),
+            ..Dmac::new()
+        })
+    }
+
+    /// Host-port address of this channel's register `offset`.
+    fn reg(&self, offset: u32) -> u32 {
+        csr(self.base, offset)
     }
 
     /// Sets the bound [`memcpy`](Self::memcpy) and [`run_chain`](Self::run_chain) wait for.
@@ -133,16 +152,16 @@ impl Dmac {
 
     /// Sets `CHAIN_LIMIT`: the most descriptors one chain run may process.
     pub fn set_chain_limit(&self, dev: &mut dyn Device, limit: u32) {
-        dev.write32(reg(dmac::CHAIN_LIMIT), limit);
+        dev.write32(self.reg(dmac::CHAIN_LIMIT), limit);
     }
 
     pub fn chain_limit(&self, dev: &mut dyn Device) -> u32 {
-        dev.read32(reg(dmac::CHAIN_LIMIT))
+        dev.read32(self.reg(dmac::CHAIN_LIMIT))
     }
 
     /// Raw `STATUS`.
     pub fn status(&self, dev: &mut dyn Device) -> u32 {
-        dev.read32(reg(dmac::STATUS))
+        dev.read32(self.reg(dmac::STATUS))
     }
 
     /// Starts a register-mode copy of `len` bytes from `src` to `dst`, raising the interrupt
@@ -157,9 +176,9 @@ impl Dmac {
         irq: bool,
     ) -> Result<(), DmacError> {
         self.prepare(dev)?;
-        dev.write32(reg(dmac::SRC), src);
-        dev.write32(reg(dmac::DST), dst);
-        dev.write32(reg(dmac::LEN), len);
+        dev.write32(self.reg(dmac::SRC), src);
+        dev.write32(self.reg(dmac::DST), dst);
+        dev.write32(self.reg(dmac::LEN), len);
         self.go(dev, 0, irq);
         Ok(())
     }
@@ -172,7 +191,7 @@ impl Dmac {
         irq: bool,
     ) -> Result<(), DmacError> {
         self.prepare(dev)?;
-        dev.write32(reg(dmac::DESC), head);
+        dev.write32(self.reg(dmac::DESC), head);
         self.go(dev, ctrl::CHAIN, irq);
         Ok(())
     }
@@ -195,10 +214,10 @@ impl Dmac {
                     return Err(DmacError::IrqNotEnabled);
                 }
                 if !dev.wait_irq(max_cycles) {
-                    return Err(timeout(dev, t0));
+                    return Err(timeout(dev, self.base, t0));
                 }
                 let seen = dev.now();
-                let st = dev.read32(reg(dmac::STATUS));
+                let st = dev.read32(self.reg(dmac::STATUS));
                 status_reads += 1;
                 if st & ended == 0 {
                     let state = dev.describe_state();
@@ -207,23 +226,26 @@ impl Dmac {
                 (st, seen)
             }
             Completion::Poll => loop {
-                let st = dev.read32(reg(dmac::STATUS));
+                let st = dev.read32(self.reg(dmac::STATUS));
                 status_reads += 1;
                 let waited = dev.now() - t0;
                 if st & ended != 0 {
                     break (st, dev.now());
                 }
                 if waited >= max_cycles {
-                    return Err(timeout(dev, t0));
+                    return Err(timeout(dev, self.base, t0));
                 }
                 dev.advance(POLL_INTERVAL_CYCLES.min(max_cycles - waited));
             },
         };
         self.run = None;
-        let bytes = dev.read32(reg(dmac::BYTES_DONE));
-        let descriptors = dev.read32(reg(dmac::DESC_DONE));
-        let err_addr = (st & status::ERR != 0).then(|| dev.read32(reg(dmac::ERR_ADDR)));
-        dev.write32(reg(dmac::STATUS), st & (ended | status::REJECTED_START));
+        let bytes = dev.read32(self.reg(dmac::BYTES_DONE));
+        let descriptors = dev.read32(self.reg(dmac::DESC_DONE));
+        let err_addr = (st & status::ERR != 0).then(|| dev.read32(self.reg(dmac::ERR_ADDR)));
+        dev.write32(
+            self.reg(dmac::STATUS),
+            st & (ended | status::REJECTED_START),
+        );
         if let Some(addr) = err_addr {
             let code = (st & status::CAUSE_MASK) >> status::CAUSE_SHIFT;
             return Err(match Cause::from_code(code) {
@@ -273,13 +295,13 @@ impl Dmac {
 
     /// Refuses a busy channel and clears stale end-of-run bits.
     fn prepare(&mut self, dev: &mut dyn Device) -> Result<(), DmacError> {
-        let st = dev.read32(reg(dmac::STATUS));
+        let st = dev.read32(self.reg(dmac::STATUS));
         if st & status::BUSY != 0 {
             return Err(DmacError::Busy { status: st });
         }
         let stale = st & (status::DONE | status::ERR | status::REJECTED_START);
         if stale != 0 {
-            dev.write32(reg(dmac::STATUS), stale);
+            dev.write32(self.reg(dmac::STATUS), stale);
         }
         Ok(())
     }
@@ -287,15 +309,15 @@ impl Dmac {
     fn go(&mut self, dev: &mut dyn Device, mode: u32, irq: bool) {
         let start = dev.now();
         let irq_en = if irq { ctrl::IRQ_EN } else { 0 };
-        dev.write32(reg(dmac::CTRL), ctrl::START | mode | irq_en);
+        dev.write32(self.reg(dmac::CTRL), ctrl::START | mode | irq_en);
         self.run = Some(Run { start, irq });
     }
 }
 
-fn timeout(dev: &mut dyn Device, t0: u64) -> DmacError {
+fn timeout(dev: &mut dyn Device, base: u32, t0: u64) -> DmacError {
     let waited = dev.now() - t0;
-    let status = dev.read32(reg(dmac::STATUS));
-    let bytes_done = dev.read32(reg(dmac::BYTES_DONE));
+    let status = dev.read32(csr(base, dmac::STATUS));
+    let bytes_done = dev.read32(csr(base, dmac::BYTES_DONE));
     DmacError::Timeout {
         waited,
         status,

@@ -50,9 +50,10 @@ pub mod block {
     pub const SYS: u32 = 0x2_0000;
     /// Bus arbiter: mode, burst cap, steal bound, performance counters.
     pub const ARB: u32 = 0x2_1000;
-    /// The memcpy DMA channel (classic DMAC).
+    /// The memcpy DMA channels (classic DMAC): channel 0 here, channel 1 at +0x100
+    /// (`dmac::channel_block`).
     pub const DMAC: u32 = 0x2_2000;
-    /// Reserved for the IOMMU.
+    /// The IOMMU.
     pub const IOMMU: u32 = 0x2_3000;
 }
 
@@ -77,8 +78,10 @@ pub mod sys {
 
     /// Bits of `IRQ_STATUS`.
     pub mod irq {
-        /// The memcpy channel's `STATUS.DONE` or `STATUS.ERR` with `CTRL.IRQ_EN` set.
+        /// memcpy channel 0: `STATUS.DONE` or `STATUS.ERR` with `CTRL.IRQ_EN` set.
         pub const DMAC: u32 = 1 << 0;
+        /// memcpy channel 1, likewise.
+        pub const DMAC1: u32 = 1 << 2;
         /// The IOMMU's `IPSR` has a pending bit (fault queue or command queue).
         pub const IOMMU: u32 = 1 << 1;
     }
@@ -121,6 +124,16 @@ pub mod arb {
 
 /// `DMAC` block registers: the memcpy channel (offsets relative to [`block::DMAC`]).
 pub mod dmac {
+    /// memcpy channels; channel `n`'s registers are at [`channel_block`]`(n)`, each the same
+    /// set at the same offsets. Channel `n` is IOMMU device `n`.
+    pub const CHANNELS: u32 = 2;
+    pub const CHANNEL_STRIDE: u32 = 0x100;
+
+    /// Block offset of channel `n`'s registers (channel 0 is [`super::block::DMAC`]).
+    pub const fn channel_block(n: u32) -> u32 {
+        super::block::DMAC + n * CHANNEL_STRIDE
+    }
+
     /// RW. Source byte address (register mode). Must be word aligned.
     pub const SRC: u32 = 0x00;
     /// RW. Destination byte address (register mode). Must be word aligned.
@@ -601,7 +614,7 @@ pub const REGISTERS: &[Register] = &[
     reg!(SYS, sys, RAM_BYTES, Ro, 0, "Size of host RAM in bytes (build parameter)."),
     reg!(SYS, sys, SCRATCH, Rw, 0, "Free for software."),
     reg!(SYS, sys, HOST_ERRORS, RoWc, 0, "Host accesses to unmapped addresses (reads return 0, writes are dropped)."),
-    reg!(SYS, sys, IRQ_STATUS, Ro, 0, "Asserted interrupt sources: bit 0 DMAC, bit 1 IOMMU."),
+    reg!(SYS, sys, IRQ_STATUS, Ro, 0, "Asserted interrupt sources: bit 0 DMAC channel 0, bit 1 IOMMU, bit 2 DMAC channel 1."),
     reg!(ARB, arb, MODE, Rw, 0, "0 = burst, 1 = cycle stealing."),
     reg!(ARB, arb, BURST_CAP, Rw, 0, "Burst mode: most DMA beats per burst, 0 = unlimited. Bursts also end at 4 KiB boundaries."),
     reg!(ARB, arb, STEAL_BOUND, Rw, arb::STEAL_NEVER, "Cycle-steal mode: DMA waiting cycles before it steals one cycle from a busy CPU; 0xFFFFFFFF = never (transparent)."),

@@ -18,6 +18,8 @@
 use crate::arbiter::Arbiter;
 use crate::csr::Csr;
 use crate::dma::memcpy::{Memcpy, MemcpyState};
+use crate::dma::mux::ChannelMux;
+use crate::dma::regs::DmacRegs;
 use crate::iommu::iotlb::DEFAULT_ENTRIES;
 use crate::iommu::{Iommu, IommuState};
 use crate::ram::ByteRam;
@@ -46,6 +48,9 @@ pub struct Soc<const A: usize> {
     pub obs_bus_wdata: Signal<Out, Bits<32>>,
     pub obs_bus_be: Signal<Out, Bits<4>>,
     pub obs_dma_state: Signal<Out, MemcpyState>,
+    pub obs_dma1_state: Signal<Out, MemcpyState>,
+    /// The memcpy channel whose request the channel mux passes to the IOMMU this cycle.
+    pub obs_dma_owner: Signal<Out, Bits<4>>,
     /// The granted DMA-side beat is the IOMMU's own (page walk, device context, fault record,
     /// command fetch, fence write): a physical access no device asked for.
     pub obs_iommu_beat: Signal<Out, Bit>,
@@ -59,17 +64,25 @@ pub struct Soc<const A: usize> {
     ram: ByteRam<A>,
     arbiter: Arbiter,
     memcpy: Memcpy,
+    memcpy1: Memcpy,
+    dmac_regs: DmacRegs,
+    dmac1_regs: DmacRegs,
+    mux: ChannelMux<2>,
     iommu: Iommu<DEFAULT_ENTRIES>,
     csr: Csr,
     // ==== decode and routing ====
     host_is_ram: Signal<Local, Bit>,
     host_is_csr: Signal<Local, Bit>,
     host_is_iommu: Signal<Local, Bit>,
+    host_is_dmac: Signal<Local, Bit>,
+    host_is_dmac1: Signal<Local, Bit>,
     bus_addr: Signal<Local, Bits<32>>,
     bus_we: Signal<Local, Bit>,
     cpu_read_pending: DFF<Bit>,
     csr_read_pending: DFF<Bit>,
     iommu_read_pending: DFF<Bit>,
+    dmac_read_pending: DFF<Bit>,
+    dmac1_read_pending: DFF<Bit>,
     other_read_pending: DFF<Bit>,
     host_errors: DFF<Bits<32>>,
     ram_bytes: Constant<Bits<32>>,
@@ -78,7 +91,9 @@ pub struct Soc<const A: usize> {
     iommu_window: Constant<Bits<6>>,
     irq_dmac_shift: Constant<Bits<5>>,
     irq_iommu_shift: Constant<Bits<5>>,
-    memcpy_dev: Constant<Bits<2>>,
+    irq_dmac1_shift: Constant<Bits<5>>,
+    dmac_window: Constant<Bits<10>>,
+    dmac1_window: Constant<Bits<10>>,
     ram_limit: Constant<Bits<33>>,
     iova_limit: Constant<Bits<33>>,
 }
@@ -106,6 +121,8 @@ impl<const A: usize> Soc<A> {
             obs_bus_wdata: Default::default(),
             obs_bus_be: Default::default(),
             obs_dma_state: Default::default(),
+            obs_dma1_state: Default::default(),
+            obs_dma_owner: Default::default(),
             obs_iommu_beat: Default::default(),
             obs_dev_beat: Default::default(),
             obs_dma_iova: Default::default(),
@@ -115,16 +132,24 @@ impl<const A: usize> Soc<A> {
             ram: Default::default(),
             arbiter: Default::default(),
             memcpy: Memcpy::new(),
+            memcpy1: Memcpy::new(),
+            dmac_regs: Default::default(),
+            dmac1_regs: Default::default(),
+            mux: ChannelMux::new([regs::iommu::DEVICE_MEMCPY0, regs::iommu::DEVICE_MEMCPY1]),
             iommu: Iommu::new(ram_bytes),
             csr: Csr::new(ram_bytes),
             host_is_ram: Default::default(),
             host_is_csr: Default::default(),
             host_is_iommu: Default::default(),
+            host_is_dmac: Default::default(),
+            host_is_dmac1: Default::default(),
             bus_addr: Default::default(),
             bus_we: Default::default(),
             cpu_read_pending: Default::default(),
             csr_read_pending: Default::default(),
             iommu_read_pending: Default::default(),
+            dmac_read_pending: Default::default(),
+            dmac1_read_pending: Default::default(),
             other_read_pending: Default::default(),
             host_errors: Default::default(),
             ram_bytes: Constant::new((ram_bytes as u64).into()),
@@ -133,7 +158,9 @@ impl<const A: usize> Soc<A> {
             iommu_window: Constant::new(((regs::block::IOMMU >> 12) as u64).into()),
             irq_dmac_shift: Constant::new((regs::sys::irq::DMAC.trailing_zeros() as u64).into()),
             irq_iommu_shift: Constant::new((regs::sys::irq::IOMMU.trailing_zeros() as u64).into()),
-            memcpy_dev: Constant::new((regs::iommu::DEVICE_MEMCPY0 as u64).into()),
+            irq_dmac1_shift: Constant::new((regs::sys::irq::DMAC1.trailing_zeros() as u64).into()),
+            dmac_window: Constant::new(((regs::dmac::channel_block(0) >> 8) as u64).into()),
+            dmac1_window: Constant::new(((regs::dmac::channel_block(1) >> 8) as u64).into()),
             ram_limit: Constant::new((ram_bytes as u64).into()),
             iova_limit: Constant::new((1u64 << 32).into()),
         }
@@ -155,16 +182,22 @@ impl<const A: usize> Logic for Soc<A> {
             cpu_read_pending,
             csr_read_pending,
             iommu_read_pending,
+            dmac_read_pending,
+            dmac1_read_pending,
             other_read_pending,
             host_errors
         );
-        clock!(self, clock, ram, arbiter, memcpy, iommu, csr);
+        clock!(self, clock, ram, arbiter, memcpy, memcpy1, dmac_regs, dmac1_regs, mux, iommu, csr);
 
         // ---- address decode ----
         self.host_is_ram.next = self.host_addr.val() < self.ram_bytes.val();
         self.host_is_csr.next = (self.host_addr.val() & self.csr_mask.val()) == self.csr_base.val();
         self.host_is_iommu.next = self.host_is_csr.val()
             & (self.host_addr.val().get_bits::<6>(12) == self.iommu_window.val());
+        self.host_is_dmac.next = self.host_is_csr.val()
+            & (self.host_addr.val().get_bits::<10>(8) == self.dmac_window.val());
+        self.host_is_dmac1.next = self.host_is_csr.val()
+            & (self.host_addr.val().get_bits::<10>(8) == self.dmac1_window.val());
 
         // ---- arbiter ----
         self.arbiter.cpu_req.next = self.host_req.val() & self.host_is_ram.val();
@@ -197,6 +230,10 @@ impl<const A: usize> Logic for Soc<A> {
             self.host_req.val() & self.host_is_csr.val() & !self.host_we.val();
         self.iommu_read_pending.d.next =
             self.host_req.val() & self.host_is_iommu.val() & !self.host_we.val();
+        self.dmac_read_pending.d.next =
+            self.host_req.val() & self.host_is_dmac.val() & !self.host_we.val();
+        self.dmac1_read_pending.d.next =
+            self.host_req.val() & self.host_is_dmac1.val() & !self.host_we.val();
         self.other_read_pending.d.next = self.host_req.val()
             & !self.host_is_csr.val()
             & !self.host_is_ram.val()
@@ -204,21 +241,41 @@ impl<const A: usize> Logic for Soc<A> {
         self.iommu.dn_grant.next = self.arbiter.dma_grant.val();
         self.iommu.dn_rdata.next = self.ram.rdata.val();
 
-        // ---- the memcpy channel, device 0, behind the IOMMU ----
-        self.iommu.up_req.next = self.memcpy.bus_req.val();
-        self.iommu.up_addr.next = self.memcpy.bus_addr.val();
-        self.iommu.up_we.next = self.memcpy.bus_we.val();
-        self.iommu.up_wdata.next = self.memcpy.bus_wdata.val();
-        self.iommu.up_last.next = self.memcpy.bus_last.val();
-        self.iommu.up_dev.next = self.memcpy_dev.val();
-        self.memcpy.bus_grant.next = self.iommu.up_grant.val();
-        self.memcpy.bus_fault.next = self.iommu.up_fault.val();
-        self.memcpy.bus_rvalid.next = self.iommu.up_rvalid.val();
-        self.memcpy.bus_rdata.next = self.iommu.up_rdata.val();
+        // ---- the memcpy channels (devices 0 and 1), round robin, then the IOMMU ----
+        self.mux.req[0].next = self.memcpy.bus_req.val();
+        self.mux.addr[0].next = self.memcpy.bus_addr.val();
+        self.mux.we[0].next = self.memcpy.bus_we.val();
+        self.mux.wdata[0].next = self.memcpy.bus_wdata.val();
+        self.mux.last[0].next = self.memcpy.bus_last.val();
+        self.memcpy.bus_grant.next = self.mux.grant[0].val();
+        self.memcpy.bus_fault.next = self.mux.fault[0].val();
+        self.memcpy.bus_rvalid.next = self.mux.rvalid[0].val();
+        self.memcpy.bus_rdata.next = self.mux.rdata.val();
+        self.mux.req[1].next = self.memcpy1.bus_req.val();
+        self.mux.addr[1].next = self.memcpy1.bus_addr.val();
+        self.mux.we[1].next = self.memcpy1.bus_we.val();
+        self.mux.wdata[1].next = self.memcpy1.bus_wdata.val();
+        self.mux.last[1].next = self.memcpy1.bus_last.val();
+        self.memcpy1.bus_grant.next = self.mux.grant[1].val();
+        self.memcpy1.bus_fault.next = self.mux.fault[1].val();
+        self.memcpy1.bus_rvalid.next = self.mux.rvalid[1].val();
+        self.memcpy1.bus_rdata.next = self.mux.rdata.val();
+        self.iommu.up_req.next = self.mux.up_req.val();
+        self.iommu.up_addr.next = self.mux.up_addr.val();
+        self.iommu.up_we.next = self.mux.up_we.val();
+        self.iommu.up_wdata.next = self.mux.up_wdata.val();
+        self.iommu.up_last.next = self.mux.up_last.val();
+        self.iommu.up_dev.next = self.mux.up_dev.val();
+        self.mux.up_grant.next = self.iommu.up_grant.val();
+        self.mux.up_fault.next = self.iommu.up_fault.val();
+        self.mux.up_rvalid.next = self.iommu.up_rvalid.val();
+        self.mux.up_rdata.next = self.iommu.up_rdata.val();
         if self.iommu.mode_bare.val() {
             self.memcpy.addr_limit.next = self.ram_limit.val();
+            self.memcpy1.addr_limit.next = self.ram_limit.val();
         } else {
             self.memcpy.addr_limit.next = self.iova_limit.val();
+            self.memcpy1.addr_limit.next = self.iova_limit.val();
         }
 
         // ---- host port ----
@@ -231,6 +288,10 @@ impl<const A: usize> Logic for Soc<A> {
             self.host_rdata.next = self.ram.rdata.val();
         } else if self.iommu_read_pending.q.val() {
             self.host_rdata.next = self.iommu.rdata.val();
+        } else if self.dmac_read_pending.q.val() {
+            self.host_rdata.next = self.dmac_regs.rdata.val();
+        } else if self.dmac1_read_pending.q.val() {
+            self.host_rdata.next = self.dmac1_regs.rdata.val();
         } else if self.csr_read_pending.q.val() {
             self.host_rdata.next = self.csr.rdata.val();
         } else {
@@ -243,9 +304,7 @@ impl<const A: usize> Logic for Soc<A> {
         }
 
         // ---- interrupt ----
-        self.irq.next = (self.csr.dmac_irq_en.val()
-            & (self.memcpy.done.val() | self.memcpy.err.val()))
-            | self.iommu.irq.val();
+        self.irq.next = self.dmac_regs.irq.val() | self.dmac1_regs.irq.val() | self.iommu.irq.val();
 
         // ---- CSR block ----
         self.csr.sel.next = self.host_req.val() & self.host_is_csr.val();
@@ -255,10 +314,10 @@ impl<const A: usize> Logic for Soc<A> {
         self.csr.host_errors.next = self.host_errors.q.val();
         // One assignment, no default-then-override: event-driven simulators (Icarus) would
         // otherwise see this input toggle on every evaluation and ping-pong with the CSR block.
-        self.csr.irq_status.next = (bit_cast::<32, 1>(
-            (self.csr.dmac_irq_en.val() & (self.memcpy.done.val() | self.memcpy.err.val())).into(),
-        ) << self.irq_dmac_shift.val())
-            | (bit_cast::<32, 1>(self.iommu.irq.val().into()) << self.irq_iommu_shift.val());
+        self.csr.irq_status.next = (bit_cast::<32, 1>(self.dmac_regs.irq.val().into())
+            << self.irq_dmac_shift.val())
+            | (bit_cast::<32, 1>(self.iommu.irq.val().into()) << self.irq_iommu_shift.val())
+            | (bit_cast::<32, 1>(self.dmac1_regs.irq.val().into()) << self.irq_dmac1_shift.val());
 
         // ---- IOMMU registers ----
         self.iommu.sel.next = self.host_req.val() & self.host_is_iommu.val();
@@ -273,29 +332,57 @@ impl<const A: usize> Logic for Soc<A> {
         self.csr.arb_dma_wait_cycles.next = self.arbiter.dma_wait_cycles.val();
         self.csr.arb_idle_cycles.next = self.arbiter.idle_cycles.val();
         self.csr.arb_dma_longest_hold.next = self.arbiter.dma_longest_hold.val();
-        self.csr.dmac_busy.next = self.memcpy.busy.val();
-        self.csr.dmac_done.next = self.memcpy.done.val();
-        self.csr.dmac_err.next = self.memcpy.err.val();
-        self.csr.dmac_rejected.next = self.memcpy.rejected_start.val();
-        self.csr.dmac_cause.next = self.memcpy.cause.val();
-        self.csr.dmac_cur_desc.next = self.memcpy.cur_desc.val();
-        self.csr.dmac_desc_done.next = self.memcpy.desc_done.val();
-        self.csr.dmac_bytes_done.next = self.memcpy.bytes_done.val();
-        self.csr.dmac_err_addr.next = self.memcpy.err_addr.val();
-        self.csr.dmac_err_count.next = self.memcpy.err_count.val();
-        self.csr.dmac_rejected_starts.next = self.memcpy.rejected_starts.val();
-
-        // ---- memcpy channel configuration ----
-        self.memcpy.start.next = self.csr.dmac_start.val();
-        self.memcpy.chain.next = self.csr.dmac_chain.val();
-        self.memcpy.src.next = self.csr.dmac_src.val();
-        self.memcpy.dst.next = self.csr.dmac_dst.val();
-        self.memcpy.len.next = self.csr.dmac_len.val();
-        self.memcpy.desc_head.next = self.csr.dmac_desc.val();
-        self.memcpy.chain_limit.next = self.csr.dmac_chain_limit.val();
-        self.memcpy.clear_done.next = self.csr.dmac_clear_done.val();
-        self.memcpy.clear_err.next = self.csr.dmac_clear_err.val();
-        self.memcpy.clear_rejected.next = self.csr.dmac_clear_rejected.val();
+        // ---- memcpy channel registers ----
+        self.dmac_regs.sel.next = self.host_req.val() & self.host_is_dmac.val();
+        self.dmac_regs.offset.next = self.host_addr.val().get_bits::<8>(0);
+        self.dmac_regs.we.next = self.host_we.val();
+        self.dmac_regs.wdata.next = self.host_wdata.val();
+        self.dmac_regs.busy.next = self.memcpy.busy.val();
+        self.dmac_regs.done.next = self.memcpy.done.val();
+        self.dmac_regs.err.next = self.memcpy.err.val();
+        self.dmac_regs.rejected.next = self.memcpy.rejected_start.val();
+        self.dmac_regs.cause.next = self.memcpy.cause.val();
+        self.dmac_regs.cur_desc.next = self.memcpy.cur_desc.val();
+        self.dmac_regs.desc_done.next = self.memcpy.desc_done.val();
+        self.dmac_regs.bytes_done.next = self.memcpy.bytes_done.val();
+        self.dmac_regs.err_addr.next = self.memcpy.err_addr.val();
+        self.dmac_regs.err_count.next = self.memcpy.err_count.val();
+        self.dmac_regs.rejected_starts.next = self.memcpy.rejected_starts.val();
+        self.memcpy.start.next = self.dmac_regs.start.val();
+        self.memcpy.chain.next = self.dmac_regs.chain.val();
+        self.memcpy.src.next = self.dmac_regs.src.val();
+        self.memcpy.dst.next = self.dmac_regs.dst.val();
+        self.memcpy.len.next = self.dmac_regs.len.val();
+        self.memcpy.desc_head.next = self.dmac_regs.desc.val();
+        self.memcpy.chain_limit.next = self.dmac_regs.chain_limit.val();
+        self.memcpy.clear_done.next = self.dmac_regs.clear_done.val();
+        self.memcpy.clear_err.next = self.dmac_regs.clear_err.val();
+        self.memcpy.clear_rejected.next = self.dmac_regs.clear_rejected.val();
+        self.dmac1_regs.sel.next = self.host_req.val() & self.host_is_dmac1.val();
+        self.dmac1_regs.offset.next = self.host_addr.val().get_bits::<8>(0);
+        self.dmac1_regs.we.next = self.host_we.val();
+        self.dmac1_regs.wdata.next = self.host_wdata.val();
+        self.dmac1_regs.busy.next = self.memcpy1.busy.val();
+        self.dmac1_regs.done.next = self.memcpy1.done.val();
+        self.dmac1_regs.err.next = self.memcpy1.err.val();
+        self.dmac1_regs.rejected.next = self.memcpy1.rejected_start.val();
+        self.dmac1_regs.cause.next = self.memcpy1.cause.val();
+        self.dmac1_regs.cur_desc.next = self.memcpy1.cur_desc.val();
+        self.dmac1_regs.desc_done.next = self.memcpy1.desc_done.val();
+        self.dmac1_regs.bytes_done.next = self.memcpy1.bytes_done.val();
+        self.dmac1_regs.err_addr.next = self.memcpy1.err_addr.val();
+        self.dmac1_regs.err_count.next = self.memcpy1.err_count.val();
+        self.dmac1_regs.rejected_starts.next = self.memcpy1.rejected_starts.val();
+        self.memcpy1.start.next = self.dmac1_regs.start.val();
+        self.memcpy1.chain.next = self.dmac1_regs.chain.val();
+        self.memcpy1.src.next = self.dmac1_regs.src.val();
+        self.memcpy1.dst.next = self.dmac1_regs.dst.val();
+        self.memcpy1.len.next = self.dmac1_regs.len.val();
+        self.memcpy1.desc_head.next = self.dmac1_regs.desc.val();
+        self.memcpy1.chain_limit.next = self.dmac1_regs.chain_limit.val();
+        self.memcpy1.clear_done.next = self.dmac1_regs.clear_done.val();
+        self.memcpy1.clear_err.next = self.dmac1_regs.clear_err.val();
+        self.memcpy1.clear_rejected.next = self.dmac1_regs.clear_rejected.val();
 
         // ---- observation port ----
         self.obs_cpu_req.next = self.arbiter.cpu_req.val();
@@ -307,6 +394,8 @@ impl<const A: usize> Logic for Soc<A> {
         self.obs_bus_wdata.next = self.ram.wdata.val();
         self.obs_bus_be.next = self.ram.be.val();
         self.obs_dma_state.next = self.memcpy.state.val();
+        self.obs_dma1_state.next = self.memcpy1.state.val();
+        self.obs_dma_owner.next = self.mux.owner.val();
         self.obs_iommu_beat.next = self.iommu.own_beat.val();
         self.obs_dev_beat.next = self.iommu.dev_beat.val();
         self.obs_dma_iova.next = self.iommu.up_addr.val();

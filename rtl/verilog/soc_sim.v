@@ -3,7 +3,7 @@
 // Configuration: host RAM 1048576 bytes.
 
 
-module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_rvalid,host_rdata,irq,obs_cpu_req,obs_cpu_grant,obs_dma_req,obs_dma_grant,obs_bus_we,obs_bus_addr,obs_bus_wdata,obs_bus_be,obs_dma_state,obs_iommu_beat,obs_dev_beat,obs_dma_iova,obs_dma_dev,obs_iommu_state,obs_iotlb_occupancy);
+module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_rvalid,host_rdata,irq,obs_cpu_req,obs_cpu_grant,obs_dma_req,obs_dma_grant,obs_bus_we,obs_bus_addr,obs_bus_wdata,obs_bus_be,obs_dma_state,obs_dma1_state,obs_dma_owner,obs_iommu_beat,obs_dev_beat,obs_dma_iova,obs_dma_dev,obs_iommu_state,obs_iotlb_occupancy);
     
     // Module arguments
     input wire  clock;
@@ -25,6 +25,8 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     output reg  [31:0] obs_bus_wdata;
     output reg  [3:0] obs_bus_be;
     output reg  [2:0] obs_dma_state;
+    output reg  [2:0] obs_dma1_state;
+    output reg  [3:0] obs_dma_owner;
     output reg  obs_iommu_beat;
     output reg  obs_dev_beat;
     output reg  [31:0] obs_dma_iova;
@@ -39,7 +41,9 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     localparam  iommu_window = 6'b100011;
     localparam  irq_dmac_shift = 5'b0;
     localparam  irq_iommu_shift = 5'b1;
-    localparam  memcpy_dev = 2'b0;
+    localparam  irq_dmac1_shift = 5'b10;
+    localparam  dmac_window = 10'b1000100000;
+    localparam  dmac1_window = 10'b1000100001;
     localparam  ram_limit = 33'h100000;
     localparam  iova_limit = 33'h100000000;
     
@@ -125,6 +129,124 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     reg  [31:0] memcpy$bus_rdata;
     reg  memcpy$bus_fault;
     reg  [32:0] memcpy$addr_limit;
+    reg  memcpy1$clock;
+    reg  memcpy1$start;
+    reg  memcpy1$chain;
+    reg  [31:0] memcpy1$src;
+    reg  [31:0] memcpy1$dst;
+    reg  [31:0] memcpy1$len;
+    reg  [31:0] memcpy1$desc_head;
+    reg  [31:0] memcpy1$chain_limit;
+    reg  memcpy1$clear_done;
+    reg  memcpy1$clear_err;
+    reg  memcpy1$clear_rejected;
+    wire  memcpy1$busy;
+    wire  memcpy1$done;
+    wire  memcpy1$err;
+    wire  memcpy1$rejected_start;
+    wire  [3:0] memcpy1$cause;
+    wire  [31:0] memcpy1$cur_desc;
+    wire  [31:0] memcpy1$desc_done;
+    wire  [31:0] memcpy1$bytes_done;
+    wire  [31:0] memcpy1$err_addr;
+    wire  [31:0] memcpy1$err_count;
+    wire  [31:0] memcpy1$rejected_starts;
+    wire  [2:0] memcpy1$state;
+    wire  memcpy1$bus_req;
+    wire  [31:0] memcpy1$bus_addr;
+    wire  memcpy1$bus_we;
+    wire  [31:0] memcpy1$bus_wdata;
+    wire  memcpy1$bus_last;
+    reg  memcpy1$bus_grant;
+    reg  memcpy1$bus_rvalid;
+    reg  [31:0] memcpy1$bus_rdata;
+    reg  memcpy1$bus_fault;
+    reg  [32:0] memcpy1$addr_limit;
+    reg  dmac_regs$clock;
+    reg  dmac_regs$sel;
+    reg  [7:0] dmac_regs$offset;
+    reg  dmac_regs$we;
+    reg  [31:0] dmac_regs$wdata;
+    wire  [31:0] dmac_regs$rdata;
+    wire  dmac_regs$irq;
+    wire  [31:0] dmac_regs$src;
+    wire  [31:0] dmac_regs$dst;
+    wire  [31:0] dmac_regs$len;
+    wire  dmac_regs$chain;
+    wire  [31:0] dmac_regs$desc;
+    wire  [31:0] dmac_regs$chain_limit;
+    wire  dmac_regs$start;
+    wire  dmac_regs$clear_done;
+    wire  dmac_regs$clear_err;
+    wire  dmac_regs$clear_rejected;
+    reg  dmac_regs$busy;
+    reg  dmac_regs$done;
+    reg  dmac_regs$err;
+    reg  dmac_regs$rejected;
+    reg  [3:0] dmac_regs$cause;
+    reg  [31:0] dmac_regs$cur_desc;
+    reg  [31:0] dmac_regs$desc_done;
+    reg  [31:0] dmac_regs$bytes_done;
+    reg  [31:0] dmac_regs$err_addr;
+    reg  [31:0] dmac_regs$err_count;
+    reg  [31:0] dmac_regs$rejected_starts;
+    reg  dmac1_regs$clock;
+    reg  dmac1_regs$sel;
+    reg  [7:0] dmac1_regs$offset;
+    reg  dmac1_regs$we;
+    reg  [31:0] dmac1_regs$wdata;
+    wire  [31:0] dmac1_regs$rdata;
+    wire  dmac1_regs$irq;
+    wire  [31:0] dmac1_regs$src;
+    wire  [31:0] dmac1_regs$dst;
+    wire  [31:0] dmac1_regs$len;
+    wire  dmac1_regs$chain;
+    wire  [31:0] dmac1_regs$desc;
+    wire  [31:0] dmac1_regs$chain_limit;
+    wire  dmac1_regs$start;
+    wire  dmac1_regs$clear_done;
+    wire  dmac1_regs$clear_err;
+    wire  dmac1_regs$clear_rejected;
+    reg  dmac1_regs$busy;
+    reg  dmac1_regs$done;
+    reg  dmac1_regs$err;
+    reg  dmac1_regs$rejected;
+    reg  [3:0] dmac1_regs$cause;
+    reg  [31:0] dmac1_regs$cur_desc;
+    reg  [31:0] dmac1_regs$desc_done;
+    reg  [31:0] dmac1_regs$bytes_done;
+    reg  [31:0] dmac1_regs$err_addr;
+    reg  [31:0] dmac1_regs$err_count;
+    reg  [31:0] dmac1_regs$rejected_starts;
+    reg  mux$clock;
+    reg  mux$req$0;
+    reg  mux$req$1;
+    reg  [31:0] mux$addr$0;
+    reg  [31:0] mux$addr$1;
+    reg  mux$we$0;
+    reg  mux$we$1;
+    reg  [31:0] mux$wdata$0;
+    reg  [31:0] mux$wdata$1;
+    reg  mux$last$0;
+    reg  mux$last$1;
+    wire  mux$grant$0;
+    wire  mux$grant$1;
+    wire  mux$fault$0;
+    wire  mux$fault$1;
+    wire  mux$rvalid$0;
+    wire  mux$rvalid$1;
+    wire  [31:0] mux$rdata;
+    wire  mux$up_req;
+    wire  [31:0] mux$up_addr;
+    wire  mux$up_we;
+    wire  [31:0] mux$up_wdata;
+    wire  mux$up_last;
+    wire  [1:0] mux$up_dev;
+    reg  mux$up_grant;
+    reg  mux$up_fault;
+    reg  mux$up_rvalid;
+    reg  [31:0] mux$up_rdata;
+    wire  [3:0] mux$owner;
     reg  iommu$clock;
     reg  iommu$up_req;
     reg  [31:0] iommu$up_addr;
@@ -164,17 +286,6 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     wire  [31:0] csr$arb_burst_cap;
     wire  [31:0] csr$arb_steal_bound;
     wire  csr$arb_clear;
-    wire  [31:0] csr$dmac_src;
-    wire  [31:0] csr$dmac_dst;
-    wire  [31:0] csr$dmac_len;
-    wire  csr$dmac_irq_en;
-    wire  csr$dmac_chain;
-    wire  [31:0] csr$dmac_desc;
-    wire  [31:0] csr$dmac_chain_limit;
-    wire  csr$dmac_start;
-    wire  csr$dmac_clear_done;
-    wire  csr$dmac_clear_err;
-    wire  csr$dmac_clear_rejected;
     wire  csr$host_errors_clear;
     reg  [31:0] csr$host_errors;
     reg  [31:0] csr$irq_status;
@@ -186,17 +297,6 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     reg  [31:0] csr$arb_dma_wait_cycles;
     reg  [31:0] csr$arb_idle_cycles;
     reg  [31:0] csr$arb_dma_longest_hold;
-    reg  csr$dmac_busy;
-    reg  csr$dmac_done;
-    reg  csr$dmac_err;
-    reg  csr$dmac_rejected;
-    reg  [3:0] csr$dmac_cause;
-    reg  [31:0] csr$dmac_cur_desc;
-    reg  [31:0] csr$dmac_desc_done;
-    reg  [31:0] csr$dmac_bytes_done;
-    reg  [31:0] csr$dmac_err_addr;
-    reg  [31:0] csr$dmac_err_count;
-    reg  [31:0] csr$dmac_rejected_starts;
     reg  cpu_read_pending$d;
     wire  cpu_read_pending$q;
     reg  cpu_read_pending$clock;
@@ -206,6 +306,12 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     reg  iommu_read_pending$d;
     wire  iommu_read_pending$q;
     reg  iommu_read_pending$clock;
+    reg  dmac_read_pending$d;
+    wire  dmac_read_pending$q;
+    reg  dmac_read_pending$clock;
+    reg  dmac1_read_pending$d;
+    wire  dmac1_read_pending$q;
+    reg  dmac1_read_pending$clock;
     reg  other_read_pending$d;
     wire  other_read_pending$q;
     reg  other_read_pending$clock;
@@ -217,6 +323,8 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     reg  host_is_ram;
     reg  host_is_csr;
     reg  host_is_iommu;
+    reg  host_is_dmac;
+    reg  host_is_dmac1;
     reg  [31:0] bus_addr;
     reg  bus_we;
     
@@ -284,6 +392,132 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         .bus_fault(memcpy$bus_fault),
         .addr_limit(memcpy$addr_limit)
     );
+    top$memcpy1 memcpy1(
+        .clock(memcpy1$clock),
+        .start(memcpy1$start),
+        .chain(memcpy1$chain),
+        .src(memcpy1$src),
+        .dst(memcpy1$dst),
+        .len(memcpy1$len),
+        .desc_head(memcpy1$desc_head),
+        .chain_limit(memcpy1$chain_limit),
+        .clear_done(memcpy1$clear_done),
+        .clear_err(memcpy1$clear_err),
+        .clear_rejected(memcpy1$clear_rejected),
+        .busy(memcpy1$busy),
+        .done(memcpy1$done),
+        .err(memcpy1$err),
+        .rejected_start(memcpy1$rejected_start),
+        .cause(memcpy1$cause),
+        .cur_desc(memcpy1$cur_desc),
+        .desc_done(memcpy1$desc_done),
+        .bytes_done(memcpy1$bytes_done),
+        .err_addr(memcpy1$err_addr),
+        .err_count(memcpy1$err_count),
+        .rejected_starts(memcpy1$rejected_starts),
+        .state(memcpy1$state),
+        .bus_req(memcpy1$bus_req),
+        .bus_addr(memcpy1$bus_addr),
+        .bus_we(memcpy1$bus_we),
+        .bus_wdata(memcpy1$bus_wdata),
+        .bus_last(memcpy1$bus_last),
+        .bus_grant(memcpy1$bus_grant),
+        .bus_rvalid(memcpy1$bus_rvalid),
+        .bus_rdata(memcpy1$bus_rdata),
+        .bus_fault(memcpy1$bus_fault),
+        .addr_limit(memcpy1$addr_limit)
+    );
+    top$dmac_regs dmac_regs(
+        .clock(dmac_regs$clock),
+        .sel(dmac_regs$sel),
+        .offset(dmac_regs$offset),
+        .we(dmac_regs$we),
+        .wdata(dmac_regs$wdata),
+        .rdata(dmac_regs$rdata),
+        .irq(dmac_regs$irq),
+        .src(dmac_regs$src),
+        .dst(dmac_regs$dst),
+        .len(dmac_regs$len),
+        .chain(dmac_regs$chain),
+        .desc(dmac_regs$desc),
+        .chain_limit(dmac_regs$chain_limit),
+        .start(dmac_regs$start),
+        .clear_done(dmac_regs$clear_done),
+        .clear_err(dmac_regs$clear_err),
+        .clear_rejected(dmac_regs$clear_rejected),
+        .busy(dmac_regs$busy),
+        .done(dmac_regs$done),
+        .err(dmac_regs$err),
+        .rejected(dmac_regs$rejected),
+        .cause(dmac_regs$cause),
+        .cur_desc(dmac_regs$cur_desc),
+        .desc_done(dmac_regs$desc_done),
+        .bytes_done(dmac_regs$bytes_done),
+        .err_addr(dmac_regs$err_addr),
+        .err_count(dmac_regs$err_count),
+        .rejected_starts(dmac_regs$rejected_starts)
+    );
+    top$dmac1_regs dmac1_regs(
+        .clock(dmac1_regs$clock),
+        .sel(dmac1_regs$sel),
+        .offset(dmac1_regs$offset),
+        .we(dmac1_regs$we),
+        .wdata(dmac1_regs$wdata),
+        .rdata(dmac1_regs$rdata),
+        .irq(dmac1_regs$irq),
+        .src(dmac1_regs$src),
+        .dst(dmac1_regs$dst),
+        .len(dmac1_regs$len),
+        .chain(dmac1_regs$chain),
+        .desc(dmac1_regs$desc),
+        .chain_limit(dmac1_regs$chain_limit),
+        .start(dmac1_regs$start),
+        .clear_done(dmac1_regs$clear_done),
+        .clear_err(dmac1_regs$clear_err),
+        .clear_rejected(dmac1_regs$clear_rejected),
+        .busy(dmac1_regs$busy),
+        .done(dmac1_regs$done),
+        .err(dmac1_regs$err),
+        .rejected(dmac1_regs$rejected),
+        .cause(dmac1_regs$cause),
+        .cur_desc(dmac1_regs$cur_desc),
+        .desc_done(dmac1_regs$desc_done),
+        .bytes_done(dmac1_regs$bytes_done),
+        .err_addr(dmac1_regs$err_addr),
+        .err_count(dmac1_regs$err_count),
+        .rejected_starts(dmac1_regs$rejected_starts)
+    );
+    top$mux mux(
+        .clock(mux$clock),
+        .req$0(mux$req$0),
+        .req$1(mux$req$1),
+        .addr$0(mux$addr$0),
+        .addr$1(mux$addr$1),
+        .we$0(mux$we$0),
+        .we$1(mux$we$1),
+        .wdata$0(mux$wdata$0),
+        .wdata$1(mux$wdata$1),
+        .last$0(mux$last$0),
+        .last$1(mux$last$1),
+        .grant$0(mux$grant$0),
+        .grant$1(mux$grant$1),
+        .fault$0(mux$fault$0),
+        .fault$1(mux$fault$1),
+        .rvalid$0(mux$rvalid$0),
+        .rvalid$1(mux$rvalid$1),
+        .rdata(mux$rdata),
+        .up_req(mux$up_req),
+        .up_addr(mux$up_addr),
+        .up_we(mux$up_we),
+        .up_wdata(mux$up_wdata),
+        .up_last(mux$up_last),
+        .up_dev(mux$up_dev),
+        .up_grant(mux$up_grant),
+        .up_fault(mux$up_fault),
+        .up_rvalid(mux$up_rvalid),
+        .up_rdata(mux$up_rdata),
+        .owner(mux$owner)
+    );
     top$iommu iommu(
         .clock(iommu$clock),
         .up_req(iommu$up_req),
@@ -326,17 +560,6 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         .arb_burst_cap(csr$arb_burst_cap),
         .arb_steal_bound(csr$arb_steal_bound),
         .arb_clear(csr$arb_clear),
-        .dmac_src(csr$dmac_src),
-        .dmac_dst(csr$dmac_dst),
-        .dmac_len(csr$dmac_len),
-        .dmac_irq_en(csr$dmac_irq_en),
-        .dmac_chain(csr$dmac_chain),
-        .dmac_desc(csr$dmac_desc),
-        .dmac_chain_limit(csr$dmac_chain_limit),
-        .dmac_start(csr$dmac_start),
-        .dmac_clear_done(csr$dmac_clear_done),
-        .dmac_clear_err(csr$dmac_clear_err),
-        .dmac_clear_rejected(csr$dmac_clear_rejected),
         .host_errors_clear(csr$host_errors_clear),
         .host_errors(csr$host_errors),
         .irq_status(csr$irq_status),
@@ -347,18 +570,7 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         .arb_dma_beats(csr$arb_dma_beats),
         .arb_dma_wait_cycles(csr$arb_dma_wait_cycles),
         .arb_idle_cycles(csr$arb_idle_cycles),
-        .arb_dma_longest_hold(csr$arb_dma_longest_hold),
-        .dmac_busy(csr$dmac_busy),
-        .dmac_done(csr$dmac_done),
-        .dmac_err(csr$dmac_err),
-        .dmac_rejected(csr$dmac_rejected),
-        .dmac_cause(csr$dmac_cause),
-        .dmac_cur_desc(csr$dmac_cur_desc),
-        .dmac_desc_done(csr$dmac_desc_done),
-        .dmac_bytes_done(csr$dmac_bytes_done),
-        .dmac_err_addr(csr$dmac_err_addr),
-        .dmac_err_count(csr$dmac_err_count),
-        .dmac_rejected_starts(csr$dmac_rejected_starts)
+        .arb_dma_longest_hold(csr$arb_dma_longest_hold)
     );
     top$cpu_read_pending cpu_read_pending(
         .d(cpu_read_pending$d),
@@ -374,6 +586,16 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         .d(iommu_read_pending$d),
         .q(iommu_read_pending$q),
         .clock(iommu_read_pending$clock)
+    );
+    top$dmac_read_pending dmac_read_pending(
+        .d(dmac_read_pending$d),
+        .q(dmac_read_pending$q),
+        .clock(dmac_read_pending$clock)
+    );
+    top$dmac1_read_pending dmac1_read_pending(
+        .d(dmac1_read_pending$d),
+        .q(dmac1_read_pending$q),
+        .clock(dmac1_read_pending$clock)
     );
     top$other_read_pending other_read_pending(
         .d(other_read_pending$d),
@@ -391,21 +613,31 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         cpu_read_pending$clock = clock;
         csr_read_pending$clock = clock;
         iommu_read_pending$clock = clock;
+        dmac_read_pending$clock = clock;
+        dmac1_read_pending$clock = clock;
         other_read_pending$clock = clock;
         host_errors$clock = clock;
         cpu_read_pending$d = cpu_read_pending$q;
         csr_read_pending$d = csr_read_pending$q;
         iommu_read_pending$d = iommu_read_pending$q;
+        dmac_read_pending$d = dmac_read_pending$q;
+        dmac1_read_pending$d = dmac1_read_pending$q;
         other_read_pending$d = other_read_pending$q;
         host_errors$d = host_errors$q;
         ram$clock = clock;
         arbiter$clock = clock;
         memcpy$clock = clock;
+        memcpy1$clock = clock;
+        dmac_regs$clock = clock;
+        dmac1_regs$clock = clock;
+        mux$clock = clock;
         iommu$clock = clock;
         csr$clock = clock;
         host_is_ram = host_addr < ram_bytes;
         host_is_csr = (host_addr & csr_mask) == csr_base;
         host_is_iommu = host_is_csr & (host_addr[(32'hc)+:(6)] == iommu_window);
+        host_is_dmac = host_is_csr & (host_addr[(32'h8)+:(10)] == dmac_window);
+        host_is_dmac1 = host_is_csr & (host_addr[(32'h8)+:(10)] == dmac1_window);
         arbiter$cpu_req = host_req & host_is_ram;
         arbiter$dma_req = iommu$dn_req;
         arbiter$dma_last = iommu$dn_last;
@@ -430,24 +662,46 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         cpu_read_pending$d = arbiter$cpu_grant & ~host_we;
         csr_read_pending$d = host_req & host_is_csr & ~host_we;
         iommu_read_pending$d = host_req & host_is_iommu & ~host_we;
+        dmac_read_pending$d = host_req & host_is_dmac & ~host_we;
+        dmac1_read_pending$d = host_req & host_is_dmac1 & ~host_we;
         other_read_pending$d = host_req & ~host_is_csr & ~host_is_ram & ~host_we;
         iommu$dn_grant = arbiter$dma_grant;
         iommu$dn_rdata = ram$rdata;
-        iommu$up_req = memcpy$bus_req;
-        iommu$up_addr = memcpy$bus_addr;
-        iommu$up_we = memcpy$bus_we;
-        iommu$up_wdata = memcpy$bus_wdata;
-        iommu$up_last = memcpy$bus_last;
-        iommu$up_dev = memcpy_dev;
-        memcpy$bus_grant = iommu$up_grant;
-        memcpy$bus_fault = iommu$up_fault;
-        memcpy$bus_rvalid = iommu$up_rvalid;
-        memcpy$bus_rdata = iommu$up_rdata;
+        mux$req$0 = memcpy$bus_req;
+        mux$addr$0 = memcpy$bus_addr;
+        mux$we$0 = memcpy$bus_we;
+        mux$wdata$0 = memcpy$bus_wdata;
+        mux$last$0 = memcpy$bus_last;
+        memcpy$bus_grant = mux$grant$0;
+        memcpy$bus_fault = mux$fault$0;
+        memcpy$bus_rvalid = mux$rvalid$0;
+        memcpy$bus_rdata = mux$rdata;
+        mux$req$1 = memcpy1$bus_req;
+        mux$addr$1 = memcpy1$bus_addr;
+        mux$we$1 = memcpy1$bus_we;
+        mux$wdata$1 = memcpy1$bus_wdata;
+        mux$last$1 = memcpy1$bus_last;
+        memcpy1$bus_grant = mux$grant$1;
+        memcpy1$bus_fault = mux$fault$1;
+        memcpy1$bus_rvalid = mux$rvalid$1;
+        memcpy1$bus_rdata = mux$rdata;
+        iommu$up_req = mux$up_req;
+        iommu$up_addr = mux$up_addr;
+        iommu$up_we = mux$up_we;
+        iommu$up_wdata = mux$up_wdata;
+        iommu$up_last = mux$up_last;
+        iommu$up_dev = mux$up_dev;
+        mux$up_grant = iommu$up_grant;
+        mux$up_fault = iommu$up_fault;
+        mux$up_rvalid = iommu$up_rvalid;
+        mux$up_rdata = iommu$up_rdata;
         if (iommu$mode_bare) begin
             memcpy$addr_limit = ram_limit;
+            memcpy1$addr_limit = ram_limit;
         end
         else begin
             memcpy$addr_limit = iova_limit;
+            memcpy1$addr_limit = iova_limit;
         end
         host_ready = arbiter$cpu_grant | (host_req & ~host_is_ram);
         host_rvalid = cpu_read_pending$q | csr_read_pending$q | other_read_pending$q;
@@ -456,6 +710,12 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         end
         else if (iommu_read_pending$q) begin
             host_rdata = iommu$rdata;
+        end
+        else if (dmac_read_pending$q) begin
+            host_rdata = dmac_regs$rdata;
+        end
+        else if (dmac1_read_pending$q) begin
+            host_rdata = dmac1_regs$rdata;
         end
         else if (csr_read_pending$q) begin
             host_rdata = csr$rdata;
@@ -469,13 +729,13 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         else if (host_req & ~host_is_csr & ~host_is_ram) begin
             host_errors$d = host_errors$q + 32'h1;
         end
-        irq = (csr$dmac_irq_en & (memcpy$done | memcpy$err)) | iommu$irq;
+        irq = dmac_regs$irq | dmac1_regs$irq | iommu$irq;
         csr$sel = host_req & host_is_csr;
         csr$offset = host_addr[(32'h0)+:(18)];
         csr$we = host_we;
         csr$wdata = host_wdata;
         csr$host_errors = host_errors$q;
-        csr$irq_status = ((((csr$dmac_irq_en & (memcpy$done | memcpy$err))) & 32'hffffffff) << irq_dmac_shift) | (((iommu$irq) & 32'hffffffff) << irq_iommu_shift);
+        csr$irq_status = (((dmac_regs$irq) & 32'hffffffff) << irq_dmac_shift) | (((iommu$irq) & 32'hffffffff) << irq_iommu_shift) | (((dmac1_regs$irq) & 32'hffffffff) << irq_dmac1_shift);
         iommu$sel = host_req & host_is_iommu;
         iommu$offset = host_addr[(32'h0)+:(12)];
         iommu$we = host_we;
@@ -488,27 +748,56 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         csr$arb_dma_wait_cycles = arbiter$dma_wait_cycles;
         csr$arb_idle_cycles = arbiter$idle_cycles;
         csr$arb_dma_longest_hold = arbiter$dma_longest_hold;
-        csr$dmac_busy = memcpy$busy;
-        csr$dmac_done = memcpy$done;
-        csr$dmac_err = memcpy$err;
-        csr$dmac_rejected = memcpy$rejected_start;
-        csr$dmac_cause = memcpy$cause;
-        csr$dmac_cur_desc = memcpy$cur_desc;
-        csr$dmac_desc_done = memcpy$desc_done;
-        csr$dmac_bytes_done = memcpy$bytes_done;
-        csr$dmac_err_addr = memcpy$err_addr;
-        csr$dmac_err_count = memcpy$err_count;
-        csr$dmac_rejected_starts = memcpy$rejected_starts;
-        memcpy$start = csr$dmac_start;
-        memcpy$chain = csr$dmac_chain;
-        memcpy$src = csr$dmac_src;
-        memcpy$dst = csr$dmac_dst;
-        memcpy$len = csr$dmac_len;
-        memcpy$desc_head = csr$dmac_desc;
-        memcpy$chain_limit = csr$dmac_chain_limit;
-        memcpy$clear_done = csr$dmac_clear_done;
-        memcpy$clear_err = csr$dmac_clear_err;
-        memcpy$clear_rejected = csr$dmac_clear_rejected;
+        dmac_regs$sel = host_req & host_is_dmac;
+        dmac_regs$offset = host_addr[(32'h0)+:(8)];
+        dmac_regs$we = host_we;
+        dmac_regs$wdata = host_wdata;
+        dmac_regs$busy = memcpy$busy;
+        dmac_regs$done = memcpy$done;
+        dmac_regs$err = memcpy$err;
+        dmac_regs$rejected = memcpy$rejected_start;
+        dmac_regs$cause = memcpy$cause;
+        dmac_regs$cur_desc = memcpy$cur_desc;
+        dmac_regs$desc_done = memcpy$desc_done;
+        dmac_regs$bytes_done = memcpy$bytes_done;
+        dmac_regs$err_addr = memcpy$err_addr;
+        dmac_regs$err_count = memcpy$err_count;
+        dmac_regs$rejected_starts = memcpy$rejected_starts;
+        memcpy$start = dmac_regs$start;
+        memcpy$chain = dmac_regs$chain;
+        memcpy$src = dmac_regs$src;
+        memcpy$dst = dmac_regs$dst;
+        memcpy$len = dmac_regs$len;
+        memcpy$desc_head = dmac_regs$desc;
+        memcpy$chain_limit = dmac_regs$chain_limit;
+        memcpy$clear_done = dmac_regs$clear_done;
+        memcpy$clear_err = dmac_regs$clear_err;
+        memcpy$clear_rejected = dmac_regs$clear_rejected;
+        dmac1_regs$sel = host_req & host_is_dmac1;
+        dmac1_regs$offset = host_addr[(32'h0)+:(8)];
+        dmac1_regs$we = host_we;
+        dmac1_regs$wdata = host_wdata;
+        dmac1_regs$busy = memcpy1$busy;
+        dmac1_regs$done = memcpy1$done;
+        dmac1_regs$err = memcpy1$err;
+        dmac1_regs$rejected = memcpy1$rejected_start;
+        dmac1_regs$cause = memcpy1$cause;
+        dmac1_regs$cur_desc = memcpy1$cur_desc;
+        dmac1_regs$desc_done = memcpy1$desc_done;
+        dmac1_regs$bytes_done = memcpy1$bytes_done;
+        dmac1_regs$err_addr = memcpy1$err_addr;
+        dmac1_regs$err_count = memcpy1$err_count;
+        dmac1_regs$rejected_starts = memcpy1$rejected_starts;
+        memcpy1$start = dmac1_regs$start;
+        memcpy1$chain = dmac1_regs$chain;
+        memcpy1$src = dmac1_regs$src;
+        memcpy1$dst = dmac1_regs$dst;
+        memcpy1$len = dmac1_regs$len;
+        memcpy1$desc_head = dmac1_regs$desc;
+        memcpy1$chain_limit = dmac1_regs$chain_limit;
+        memcpy1$clear_done = dmac1_regs$clear_done;
+        memcpy1$clear_err = dmac1_regs$clear_err;
+        memcpy1$clear_rejected = dmac1_regs$clear_rejected;
         obs_cpu_req = arbiter$cpu_req;
         obs_cpu_grant = arbiter$cpu_grant;
         obs_dma_req = iommu$dn_req;
@@ -518,6 +807,8 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         obs_bus_wdata = ram$wdata;
         obs_bus_be = ram$be;
         obs_dma_state = memcpy$state;
+        obs_dma1_state = memcpy1$state;
+        obs_dma_owner = mux$owner;
         obs_iommu_beat = iommu$own_beat;
         obs_dev_beat = iommu$dev_beat;
         obs_dma_iova = iommu$up_addr;
@@ -1077,7 +1368,7 @@ module top$cpu_read_pending(d,q,clock);
 endmodule // top$cpu_read_pending
 
 
-module top$csr(clock,sel,offset,we,wdata,rdata,arb_cycle_steal,arb_burst_cap,arb_steal_bound,arb_clear,dmac_src,dmac_dst,dmac_len,dmac_irq_en,dmac_chain,dmac_desc,dmac_chain_limit,dmac_start,dmac_clear_done,dmac_clear_err,dmac_clear_rejected,host_errors_clear,host_errors,irq_status,arb_total_cycles,arb_cpu_req_cycles,arb_cpu_stall_cycles,arb_cpu_worst_wait,arb_dma_beats,arb_dma_wait_cycles,arb_idle_cycles,arb_dma_longest_hold,dmac_busy,dmac_done,dmac_err,dmac_rejected,dmac_cause,dmac_cur_desc,dmac_desc_done,dmac_bytes_done,dmac_err_addr,dmac_err_count,dmac_rejected_starts);
+module top$csr(clock,sel,offset,we,wdata,rdata,arb_cycle_steal,arb_burst_cap,arb_steal_bound,arb_clear,host_errors_clear,host_errors,irq_status,arb_total_cycles,arb_cpu_req_cycles,arb_cpu_stall_cycles,arb_cpu_worst_wait,arb_dma_beats,arb_dma_wait_cycles,arb_idle_cycles,arb_dma_longest_hold);
     
     // Module arguments
     input wire  clock;
@@ -1090,17 +1381,6 @@ module top$csr(clock,sel,offset,we,wdata,rdata,arb_cycle_steal,arb_burst_cap,arb
     output reg  [31:0] arb_burst_cap;
     output reg  [31:0] arb_steal_bound;
     output reg  arb_clear;
-    output reg  [31:0] dmac_src;
-    output reg  [31:0] dmac_dst;
-    output reg  [31:0] dmac_len;
-    output reg  dmac_irq_en;
-    output reg  dmac_chain;
-    output reg  [31:0] dmac_desc;
-    output reg  [31:0] dmac_chain_limit;
-    output reg  dmac_start;
-    output reg  dmac_clear_done;
-    output reg  dmac_clear_err;
-    output reg  dmac_clear_rejected;
     output reg  host_errors_clear;
     input wire  [31:0] host_errors;
     input wire  [31:0] irq_status;
@@ -1112,17 +1392,6 @@ module top$csr(clock,sel,offset,we,wdata,rdata,arb_cycle_steal,arb_burst_cap,arb
     input wire  [31:0] arb_dma_wait_cycles;
     input wire  [31:0] arb_idle_cycles;
     input wire  [31:0] arb_dma_longest_hold;
-    input wire  dmac_busy;
-    input wire  dmac_done;
-    input wire  dmac_err;
-    input wire  dmac_rejected;
-    input wire  [3:0] dmac_cause;
-    input wire  [31:0] dmac_cur_desc;
-    input wire  [31:0] dmac_desc_done;
-    input wire  [31:0] dmac_bytes_done;
-    input wire  [31:0] dmac_err_addr;
-    input wire  [31:0] dmac_err_count;
-    input wire  [31:0] dmac_rejected_starts;
     
     // Constant declarations
     localparam  a_sys_id = 18'b100000000000000000;
@@ -1143,32 +1412,11 @@ module top$csr(clock,sel,offset,we,wdata,rdata,arb_cycle_steal,arb_burst_cap,arb
     localparam  a_arb_dma_wait_cycles = 18'b100001000000100100;
     localparam  a_arb_idle_cycles = 18'b100001000000101000;
     localparam  a_arb_dma_longest_hold = 18'b100001000000101100;
-    localparam  a_dmac_src = 18'b100010000000000000;
-    localparam  a_dmac_dst = 18'b100010000000000100;
-    localparam  a_dmac_len = 18'b100010000000001000;
-    localparam  a_dmac_ctrl = 18'b100010000000001100;
-    localparam  a_dmac_status = 18'b100010000000010000;
-    localparam  a_dmac_desc = 18'b100010000000010100;
-    localparam  a_dmac_chain_limit = 18'b100010000000011000;
-    localparam  a_dmac_desc_done = 18'b100010000000011100;
-    localparam  a_dmac_bytes_done = 18'b100010000000100000;
-    localparam  a_dmac_err_addr = 18'b100010000000100100;
-    localparam  a_dmac_err_count = 18'b100010000000101000;
-    localparam  a_dmac_rejected_starts = 18'b100010000000101100;
-    localparam  a_dmac_cur_desc = 18'b100010000000110000;
     localparam  k_id = 32'h444d4e43;
     localparam  k_version = 32'h10000;
     localparam  k_ram_bytes = 32'h100000;
     localparam  k_mode_cycle_steal = 32'h1;
     localparam  k_cnt_clear = 32'h1;
-    localparam  k_ctrl_start = 32'h1;
-    localparam  k_ctrl_irq_en = 32'h2;
-    localparam  k_ctrl_chain = 32'h4;
-    localparam  k_st_busy = 32'h1;
-    localparam  k_st_done = 32'h2;
-    localparam  k_st_err = 32'h4;
-    localparam  k_st_rejected = 32'h8;
-    localparam  k_st_cause_shift = 5'b1000;
     
     // Stub signals
     reg  [31:0] r_rdata$d;
@@ -1186,33 +1434,10 @@ module top$csr(clock,sel,offset,we,wdata,rdata,arb_cycle_steal,arb_burst_cap,arb
     reg  [31:0] r_steal_bound$d;
     wire  [31:0] r_steal_bound$q;
     reg  r_steal_bound$clock;
-    reg  [31:0] r_src$d;
-    wire  [31:0] r_src$q;
-    reg  r_src$clock;
-    reg  [31:0] r_dst$d;
-    wire  [31:0] r_dst$q;
-    reg  r_dst$clock;
-    reg  [31:0] r_len$d;
-    wire  [31:0] r_len$q;
-    reg  r_len$clock;
-    reg  r_irq_en$d;
-    wire  r_irq_en$q;
-    reg  r_irq_en$clock;
-    reg  r_chain$d;
-    wire  r_chain$q;
-    reg  r_chain$clock;
-    reg  [31:0] r_desc$d;
-    wire  [31:0] r_desc$q;
-    reg  r_desc$clock;
-    reg  [31:0] r_chain_limit$d;
-    wire  [31:0] r_chain_limit$q;
-    reg  r_chain_limit$clock;
     
     // Local signals
     reg  write;
     reg  [31:0] read_value;
-    reg  [31:0] status_word;
-    reg  [31:0] ctrl_word;
     
     // Sub module instances
     top$csr$r_rdata r_rdata(
@@ -1240,41 +1465,6 @@ module top$csr(clock,sel,offset,we,wdata,rdata,arb_cycle_steal,arb_burst_cap,arb
         .q(r_steal_bound$q),
         .clock(r_steal_bound$clock)
     );
-    top$csr$r_src r_src(
-        .d(r_src$d),
-        .q(r_src$q),
-        .clock(r_src$clock)
-    );
-    top$csr$r_dst r_dst(
-        .d(r_dst$d),
-        .q(r_dst$q),
-        .clock(r_dst$clock)
-    );
-    top$csr$r_len r_len(
-        .d(r_len$d),
-        .q(r_len$q),
-        .clock(r_len$clock)
-    );
-    top$csr$r_irq_en r_irq_en(
-        .d(r_irq_en$d),
-        .q(r_irq_en$q),
-        .clock(r_irq_en$clock)
-    );
-    top$csr$r_chain r_chain(
-        .d(r_chain$d),
-        .q(r_chain$q),
-        .clock(r_chain$clock)
-    );
-    top$csr$r_desc r_desc(
-        .d(r_desc$d),
-        .q(r_desc$q),
-        .clock(r_desc$clock)
-    );
-    top$csr$r_chain_limit r_chain_limit(
-        .d(r_chain_limit$d),
-        .q(r_chain_limit$q),
-        .clock(r_chain_limit$clock)
-    );
     
     // Update code
     always @(*) begin
@@ -1283,42 +1473,17 @@ module top$csr(clock,sel,offset,we,wdata,rdata,arb_cycle_steal,arb_burst_cap,arb
         r_cycle_steal$clock = clock;
         r_burst_cap$clock = clock;
         r_steal_bound$clock = clock;
-        r_src$clock = clock;
-        r_dst$clock = clock;
-        r_len$clock = clock;
-        r_irq_en$clock = clock;
-        r_chain$clock = clock;
-        r_desc$clock = clock;
-        r_chain_limit$clock = clock;
         r_rdata$d = r_rdata$q;
         r_scratch$d = r_scratch$q;
         r_cycle_steal$d = r_cycle_steal$q;
         r_burst_cap$d = r_burst_cap$q;
         r_steal_bound$d = r_steal_bound$q;
-        r_src$d = r_src$q;
-        r_dst$d = r_dst$q;
-        r_len$d = r_len$q;
-        r_irq_en$d = r_irq_en$q;
-        r_chain$d = r_chain$q;
-        r_desc$d = r_desc$q;
-        r_chain_limit$d = r_chain_limit$q;
         rdata = r_rdata$q;
         arb_cycle_steal = r_cycle_steal$q;
         arb_burst_cap = r_burst_cap$q;
         arb_steal_bound = r_steal_bound$q;
-        dmac_src = r_src$q;
-        dmac_dst = r_dst$q;
-        dmac_len = r_len$q;
-        dmac_irq_en = r_irq_en$q;
-        dmac_chain = r_chain$q;
-        dmac_desc = r_desc$q;
-        dmac_chain_limit = r_chain_limit$q;
         write = sel & we;
         arb_clear = 1'b0;
-        dmac_start = 1'b0;
-        dmac_clear_done = 1'b0;
-        dmac_clear_err = 1'b0;
-        dmac_clear_rejected = 1'b0;
         host_errors_clear = 1'b0;
         if (write) begin
             if (offset == a_sys_scratch) begin
@@ -1339,52 +1504,6 @@ module top$csr(clock,sel,offset,we,wdata,rdata,arb_cycle_steal,arb_burst_cap,arb
             if (offset == a_arb_cnt_ctrl) begin
                 arb_clear = (wdata & k_cnt_clear) != 32'h0;
             end
-            if (offset == a_dmac_src) begin
-                r_src$d = wdata;
-            end
-            if (offset == a_dmac_dst) begin
-                r_dst$d = wdata;
-            end
-            if (offset == a_dmac_len) begin
-                r_len$d = wdata;
-            end
-            if (offset == a_dmac_ctrl) begin
-                r_irq_en$d = (wdata & k_ctrl_irq_en) != 32'h0;
-                r_chain$d = (wdata & k_ctrl_chain) != 32'h0;
-                dmac_chain = (wdata & k_ctrl_chain) != 32'h0;
-                dmac_start = (wdata & k_ctrl_start) != 32'h0;
-            end
-            if (offset == a_dmac_status) begin
-                dmac_clear_done = (wdata & k_st_done) != 32'h0;
-                dmac_clear_err = (wdata & k_st_err) != 32'h0;
-                dmac_clear_rejected = (wdata & k_st_rejected) != 32'h0;
-            end
-            if (offset == a_dmac_desc) begin
-                r_desc$d = wdata;
-            end
-            if (offset == a_dmac_chain_limit) begin
-                r_chain_limit$d = wdata;
-            end
-        end
-        ctrl_word = 32'h0;
-        if (r_irq_en$q) begin
-            ctrl_word = ctrl_word | k_ctrl_irq_en;
-        end
-        if (r_chain$q) begin
-            ctrl_word = ctrl_word | k_ctrl_chain;
-        end
-        status_word = ((dmac_cause) & 32'hffffffff) << k_st_cause_shift;
-        if (dmac_busy) begin
-            status_word = status_word | k_st_busy;
-        end
-        if (dmac_done) begin
-            status_word = status_word | k_st_done;
-        end
-        if (dmac_err) begin
-            status_word = status_word | k_st_err;
-        end
-        if (dmac_rejected) begin
-            status_word = status_word | k_st_rejected;
         end
         read_value = 32'h0;
         if (offset == a_sys_id) begin
@@ -1438,45 +1557,6 @@ module top$csr(clock,sel,offset,we,wdata,rdata,arb_cycle_steal,arb_burst_cap,arb
         if (offset == a_arb_dma_longest_hold) begin
             read_value = arb_dma_longest_hold;
         end
-        if (offset == a_dmac_src) begin
-            read_value = r_src$q;
-        end
-        if (offset == a_dmac_dst) begin
-            read_value = r_dst$q;
-        end
-        if (offset == a_dmac_len) begin
-            read_value = r_len$q;
-        end
-        if (offset == a_dmac_ctrl) begin
-            read_value = ctrl_word;
-        end
-        if (offset == a_dmac_status) begin
-            read_value = status_word;
-        end
-        if (offset == a_dmac_desc) begin
-            read_value = r_desc$q;
-        end
-        if (offset == a_dmac_chain_limit) begin
-            read_value = r_chain_limit$q;
-        end
-        if (offset == a_dmac_desc_done) begin
-            read_value = dmac_desc_done;
-        end
-        if (offset == a_dmac_bytes_done) begin
-            read_value = dmac_bytes_done;
-        end
-        if (offset == a_dmac_err_addr) begin
-            read_value = dmac_err_addr;
-        end
-        if (offset == a_dmac_err_count) begin
-            read_value = dmac_err_count;
-        end
-        if (offset == a_dmac_rejected_starts) begin
-            read_value = dmac_rejected_starts;
-        end
-        if (offset == a_dmac_cur_desc) begin
-            read_value = dmac_cur_desc;
-        end
         if (sel & ~we) begin
             r_rdata$d = read_value;
         end
@@ -1504,76 +1584,6 @@ module top$csr$r_burst_cap(d,q,clock);
 endmodule // top$csr$r_burst_cap
 
 
-module top$csr$r_chain(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$csr$r_chain
-
-
-module top$csr$r_chain_limit(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Constant declarations
-    localparam  init = 32'h400;
-    
-    // Stub signals
-    reg  [31:0] dff$d;
-    wire  [31:0] dff$q;
-    reg  dff$clock;
-    
-    // Sub module instances
-    top$csr$r_chain_limit$dff dff(
-        .d(dff$d),
-        .q(dff$q),
-        .clock(dff$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        dff$clock = clock;
-        q = dff$q ^ init;
-        dff$d = d ^ init;
-    end
-    
-endmodule // top$csr$r_chain_limit
-
-
-module top$csr$r_chain_limit$dff(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$csr$r_chain_limit$dff
-
-
 module top$csr$r_cycle_steal(d,q,clock);
     
     // Module arguments
@@ -1591,82 +1601,6 @@ module top$csr$r_cycle_steal(d,q,clock);
     end
           
 endmodule // top$csr$r_cycle_steal
-
-
-module top$csr$r_desc(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$csr$r_desc
-
-
-module top$csr$r_dst(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$csr$r_dst
-
-
-module top$csr$r_irq_en(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$csr$r_irq_en
-
-
-module top$csr$r_len(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$csr$r_len
 
 
 module top$csr$r_rdata(d,q,clock);
@@ -1705,25 +1639,6 @@ module top$csr$r_scratch(d,q,clock);
     end
           
 endmodule // top$csr$r_scratch
-
-
-module top$csr$r_src(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$csr$r_src
 
 
 module top$csr$r_steal_bound(d,q,clock);
@@ -1794,6 +1709,924 @@ module top$csr_read_pending(d,q,clock);
     end
           
 endmodule // top$csr_read_pending
+
+
+module top$dmac1_read_pending(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dmac1_read_pending
+
+
+module top$dmac1_regs(clock,sel,offset,we,wdata,rdata,irq,src,dst,len,chain,desc,chain_limit,start,clear_done,clear_err,clear_rejected,busy,done,err,rejected,cause,cur_desc,desc_done,bytes_done,err_addr,err_count,rejected_starts);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  sel;
+    input wire  [7:0] offset;
+    input wire  we;
+    input wire  [31:0] wdata;
+    output reg  [31:0] rdata;
+    output reg  irq;
+    output reg  [31:0] src;
+    output reg  [31:0] dst;
+    output reg  [31:0] len;
+    output reg  chain;
+    output reg  [31:0] desc;
+    output reg  [31:0] chain_limit;
+    output reg  start;
+    output reg  clear_done;
+    output reg  clear_err;
+    output reg  clear_rejected;
+    input wire  busy;
+    input wire  done;
+    input wire  err;
+    input wire  rejected;
+    input wire  [3:0] cause;
+    input wire  [31:0] cur_desc;
+    input wire  [31:0] desc_done;
+    input wire  [31:0] bytes_done;
+    input wire  [31:0] err_addr;
+    input wire  [31:0] err_count;
+    input wire  [31:0] rejected_starts;
+    
+    // Constant declarations
+    localparam  a_src = 8'h0;
+    localparam  a_dst = 8'h4;
+    localparam  a_len = 8'h8;
+    localparam  a_ctrl = 8'hc;
+    localparam  a_status = 8'h10;
+    localparam  a_desc = 8'h14;
+    localparam  a_chain_limit = 8'h18;
+    localparam  a_desc_done = 8'h1c;
+    localparam  a_bytes_done = 8'h20;
+    localparam  a_err_addr = 8'h24;
+    localparam  a_err_count = 8'h28;
+    localparam  a_rejected_starts = 8'h2c;
+    localparam  a_cur_desc = 8'h30;
+    localparam  k_ctrl_start = 32'h1;
+    localparam  k_ctrl_irq_en = 32'h2;
+    localparam  k_ctrl_chain = 32'h4;
+    localparam  k_st_busy = 32'h1;
+    localparam  k_st_done = 32'h2;
+    localparam  k_st_err = 32'h4;
+    localparam  k_st_rejected = 32'h8;
+    localparam  k_st_cause_shift = 5'b1000;
+    
+    // Stub signals
+    reg  [31:0] r_rdata$d;
+    wire  [31:0] r_rdata$q;
+    reg  r_rdata$clock;
+    reg  [31:0] r_src$d;
+    wire  [31:0] r_src$q;
+    reg  r_src$clock;
+    reg  [31:0] r_dst$d;
+    wire  [31:0] r_dst$q;
+    reg  r_dst$clock;
+    reg  [31:0] r_len$d;
+    wire  [31:0] r_len$q;
+    reg  r_len$clock;
+    reg  r_irq_en$d;
+    wire  r_irq_en$q;
+    reg  r_irq_en$clock;
+    reg  r_chain$d;
+    wire  r_chain$q;
+    reg  r_chain$clock;
+    reg  [31:0] r_desc$d;
+    wire  [31:0] r_desc$q;
+    reg  r_desc$clock;
+    reg  [31:0] r_chain_limit$d;
+    wire  [31:0] r_chain_limit$q;
+    reg  r_chain_limit$clock;
+    
+    // Local signals
+    reg  write;
+    reg  [31:0] read_value;
+    reg  [31:0] status_word;
+    reg  [31:0] ctrl_word;
+    
+    // Sub module instances
+    top$dmac1_regs$r_rdata r_rdata(
+        .d(r_rdata$d),
+        .q(r_rdata$q),
+        .clock(r_rdata$clock)
+    );
+    top$dmac1_regs$r_src r_src(
+        .d(r_src$d),
+        .q(r_src$q),
+        .clock(r_src$clock)
+    );
+    top$dmac1_regs$r_dst r_dst(
+        .d(r_dst$d),
+        .q(r_dst$q),
+        .clock(r_dst$clock)
+    );
+    top$dmac1_regs$r_len r_len(
+        .d(r_len$d),
+        .q(r_len$q),
+        .clock(r_len$clock)
+    );
+    top$dmac1_regs$r_irq_en r_irq_en(
+        .d(r_irq_en$d),
+        .q(r_irq_en$q),
+        .clock(r_irq_en$clock)
+    );
+    top$dmac1_regs$r_chain r_chain(
+        .d(r_chain$d),
+        .q(r_chain$q),
+        .clock(r_chain$clock)
+    );
+    top$dmac1_regs$r_desc r_desc(
+        .d(r_desc$d),
+        .q(r_desc$q),
+        .clock(r_desc$clock)
+    );
+    top$dmac1_regs$r_chain_limit r_chain_limit(
+        .d(r_chain_limit$d),
+        .q(r_chain_limit$q),
+        .clock(r_chain_limit$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_rdata$clock = clock;
+        r_src$clock = clock;
+        r_dst$clock = clock;
+        r_len$clock = clock;
+        r_irq_en$clock = clock;
+        r_chain$clock = clock;
+        r_desc$clock = clock;
+        r_chain_limit$clock = clock;
+        r_rdata$d = r_rdata$q;
+        r_src$d = r_src$q;
+        r_dst$d = r_dst$q;
+        r_len$d = r_len$q;
+        r_irq_en$d = r_irq_en$q;
+        r_chain$d = r_chain$q;
+        r_desc$d = r_desc$q;
+        r_chain_limit$d = r_chain_limit$q;
+        rdata = r_rdata$q;
+        src = r_src$q;
+        dst = r_dst$q;
+        len = r_len$q;
+        chain = r_chain$q;
+        desc = r_desc$q;
+        chain_limit = r_chain_limit$q;
+        irq = r_irq_en$q & (done | err);
+        write = sel & we;
+        start = 1'b0;
+        clear_done = 1'b0;
+        clear_err = 1'b0;
+        clear_rejected = 1'b0;
+        if (write) begin
+            if (offset == a_src) begin
+                r_src$d = wdata;
+            end
+            if (offset == a_dst) begin
+                r_dst$d = wdata;
+            end
+            if (offset == a_len) begin
+                r_len$d = wdata;
+            end
+            if (offset == a_ctrl) begin
+                r_irq_en$d = (wdata & k_ctrl_irq_en) != 32'h0;
+                r_chain$d = (wdata & k_ctrl_chain) != 32'h0;
+                chain = (wdata & k_ctrl_chain) != 32'h0;
+                start = (wdata & k_ctrl_start) != 32'h0;
+            end
+            if (offset == a_status) begin
+                clear_done = (wdata & k_st_done) != 32'h0;
+                clear_err = (wdata & k_st_err) != 32'h0;
+                clear_rejected = (wdata & k_st_rejected) != 32'h0;
+            end
+            if (offset == a_desc) begin
+                r_desc$d = wdata;
+            end
+            if (offset == a_chain_limit) begin
+                r_chain_limit$d = wdata;
+            end
+        end
+        ctrl_word = 32'h0;
+        if (r_irq_en$q) begin
+            ctrl_word = ctrl_word | k_ctrl_irq_en;
+        end
+        if (r_chain$q) begin
+            ctrl_word = ctrl_word | k_ctrl_chain;
+        end
+        status_word = ((cause) & 32'hffffffff) << k_st_cause_shift;
+        if (busy) begin
+            status_word = status_word | k_st_busy;
+        end
+        if (done) begin
+            status_word = status_word | k_st_done;
+        end
+        if (err) begin
+            status_word = status_word | k_st_err;
+        end
+        if (rejected) begin
+            status_word = status_word | k_st_rejected;
+        end
+        read_value = 32'h0;
+        if (offset == a_src) begin
+            read_value = r_src$q;
+        end
+        if (offset == a_dst) begin
+            read_value = r_dst$q;
+        end
+        if (offset == a_len) begin
+            read_value = r_len$q;
+        end
+        if (offset == a_ctrl) begin
+            read_value = ctrl_word;
+        end
+        if (offset == a_status) begin
+            read_value = status_word;
+        end
+        if (offset == a_desc) begin
+            read_value = r_desc$q;
+        end
+        if (offset == a_chain_limit) begin
+            read_value = r_chain_limit$q;
+        end
+        if (offset == a_desc_done) begin
+            read_value = desc_done;
+        end
+        if (offset == a_bytes_done) begin
+            read_value = bytes_done;
+        end
+        if (offset == a_err_addr) begin
+            read_value = err_addr;
+        end
+        if (offset == a_err_count) begin
+            read_value = err_count;
+        end
+        if (offset == a_rejected_starts) begin
+            read_value = rejected_starts;
+        end
+        if (offset == a_cur_desc) begin
+            read_value = cur_desc;
+        end
+        if (sel & ~we) begin
+            r_rdata$d = read_value;
+        end
+    end
+    
+endmodule // top$dmac1_regs
+
+
+module top$dmac1_regs$r_chain(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dmac1_regs$r_chain
+
+
+module top$dmac1_regs$r_chain_limit(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 32'h400;
+    
+    // Stub signals
+    reg  [31:0] dff$d;
+    wire  [31:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$dmac1_regs$r_chain_limit$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$dmac1_regs$r_chain_limit
+
+
+module top$dmac1_regs$r_chain_limit$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dmac1_regs$r_chain_limit$dff
+
+
+module top$dmac1_regs$r_desc(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dmac1_regs$r_desc
+
+
+module top$dmac1_regs$r_dst(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dmac1_regs$r_dst
+
+
+module top$dmac1_regs$r_irq_en(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dmac1_regs$r_irq_en
+
+
+module top$dmac1_regs$r_len(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dmac1_regs$r_len
+
+
+module top$dmac1_regs$r_rdata(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dmac1_regs$r_rdata
+
+
+module top$dmac1_regs$r_src(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dmac1_regs$r_src
+
+
+module top$dmac_read_pending(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dmac_read_pending
+
+
+module top$dmac_regs(clock,sel,offset,we,wdata,rdata,irq,src,dst,len,chain,desc,chain_limit,start,clear_done,clear_err,clear_rejected,busy,done,err,rejected,cause,cur_desc,desc_done,bytes_done,err_addr,err_count,rejected_starts);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  sel;
+    input wire  [7:0] offset;
+    input wire  we;
+    input wire  [31:0] wdata;
+    output reg  [31:0] rdata;
+    output reg  irq;
+    output reg  [31:0] src;
+    output reg  [31:0] dst;
+    output reg  [31:0] len;
+    output reg  chain;
+    output reg  [31:0] desc;
+    output reg  [31:0] chain_limit;
+    output reg  start;
+    output reg  clear_done;
+    output reg  clear_err;
+    output reg  clear_rejected;
+    input wire  busy;
+    input wire  done;
+    input wire  err;
+    input wire  rejected;
+    input wire  [3:0] cause;
+    input wire  [31:0] cur_desc;
+    input wire  [31:0] desc_done;
+    input wire  [31:0] bytes_done;
+    input wire  [31:0] err_addr;
+    input wire  [31:0] err_count;
+    input wire  [31:0] rejected_starts;
+    
+    // Constant declarations
+    localparam  a_src = 8'h0;
+    localparam  a_dst = 8'h4;
+    localparam  a_len = 8'h8;
+    localparam  a_ctrl = 8'hc;
+    localparam  a_status = 8'h10;
+    localparam  a_desc = 8'h14;
+    localparam  a_chain_limit = 8'h18;
+    localparam  a_desc_done = 8'h1c;
+    localparam  a_bytes_done = 8'h20;
+    localparam  a_err_addr = 8'h24;
+    localparam  a_err_count = 8'h28;
+    localparam  a_rejected_starts = 8'h2c;
+    localparam  a_cur_desc = 8'h30;
+    localparam  k_ctrl_start = 32'h1;
+    localparam  k_ctrl_irq_en = 32'h2;
+    localparam  k_ctrl_chain = 32'h4;
+    localparam  k_st_busy = 32'h1;
+    localparam  k_st_done = 32'h2;
+    localparam  k_st_err = 32'h4;
+    localparam  k_st_rejected = 32'h8;
+    localparam  k_st_cause_shift = 5'b1000;
+    
+    // Stub signals
+    reg  [31:0] r_rdata$d;
+    wire  [31:0] r_rdata$q;
+    reg  r_rdata$clock;
+    reg  [31:0] r_src$d;
+    wire  [31:0] r_src$q;
+    reg  r_src$clock;
+    reg  [31:0] r_dst$d;
+    wire  [31:0] r_dst$q;
+    reg  r_dst$clock;
+    reg  [31:0] r_len$d;
+    wire  [31:0] r_len$q;
+    reg  r_len$clock;
+    reg  r_irq_en$d;
+    wire  r_irq_en$q;
+    reg  r_irq_en$clock;
+    reg  r_chain$d;
+    wire  r_chain$q;
+    reg  r_chain$clock;
+    reg  [31:0] r_desc$d;
+    wire  [31:0] r_desc$q;
+    reg  r_desc$clock;
+    reg  [31:0] r_chain_limit$d;
+    wire  [31:0] r_chain_limit$q;
+    reg  r_chain_limit$clock;
+    
+    // Local signals
+    reg  write;
+    reg  [31:0] read_value;
+    reg  [31:0] status_word;
+    reg  [31:0] ctrl_word;
+    
+    // Sub module instances
+    top$dmac_regs$r_rdata r_rdata(
+        .d(r_rdata$d),
+        .q(r_rdata$q),
+        .clock(r_rdata$clock)
+    );
+    top$dmac_regs$r_src r_src(
+        .d(r_src$d),
+        .q(r_src$q),
+        .clock(r_src$clock)
+    );
+    top$dmac_regs$r_dst r_dst(
+        .d(r_dst$d),
+        .q(r_dst$q),
+        .clock(r_dst$clock)
+    );
+    top$dmac_regs$r_len r_len(
+        .d(r_len$d),
+        .q(r_len$q),
+        .clock(r_len$clock)
+    );
+    top$dmac_regs$r_irq_en r_irq_en(
+        .d(r_irq_en$d),
+        .q(r_irq_en$q),
+        .clock(r_irq_en$clock)
+    );
+    top$dmac_regs$r_chain r_chain(
+        .d(r_chain$d),
+        .q(r_chain$q),
+        .clock(r_chain$clock)
+    );
+    top$dmac_regs$r_desc r_desc(
+        .d(r_desc$d),
+        .q(r_desc$q),
+        .clock(r_desc$clock)
+    );
+    top$dmac_regs$r_chain_limit r_chain_limit(
+        .d(r_chain_limit$d),
+        .q(r_chain_limit$q),
+        .clock(r_chain_limit$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_rdata$clock = clock;
+        r_src$clock = clock;
+        r_dst$clock = clock;
+        r_len$clock = clock;
+        r_irq_en$clock = clock;
+        r_chain$clock = clock;
+        r_desc$clock = clock;
+        r_chain_limit$clock = clock;
+        r_rdata$d = r_rdata$q;
+        r_src$d = r_src$q;
+        r_dst$d = r_dst$q;
+        r_len$d = r_len$q;
+        r_irq_en$d = r_irq_en$q;
+        r_chain$d = r_chain$q;
+        r_desc$d = r_desc$q;
+        r_chain_limit$d = r_chain_limit$q;
+        rdata = r_rdata$q;
+        src = r_src$q;
+        dst = r_dst$q;
+        len = r_len$q;
+        chain = r_chain$q;
+        desc = r_desc$q;
+        chain_limit = r_chain_limit$q;
+        irq = r_irq_en$q & (done | err);
+        write = sel & we;
+        start = 1'b0;
+        clear_done = 1'b0;
+        clear_err = 1'b0;
+        clear_rejected = 1'b0;
+        if (write) begin
+            if (offset == a_src) begin
+                r_src$d = wdata;
+            end
+            if (offset == a_dst) begin
+                r_dst$d = wdata;
+            end
+            if (offset == a_len) begin
+                r_len$d = wdata;
+            end
+            if (offset == a_ctrl) begin
+                r_irq_en$d = (wdata & k_ctrl_irq_en) != 32'h0;
+                r_chain$d = (wdata & k_ctrl_chain) != 32'h0;
+                chain = (wdata & k_ctrl_chain) != 32'h0;
+                start = (wdata & k_ctrl_start) != 32'h0;
+            end
+            if (offset == a_status) begin
+                clear_done = (wdata & k_st_done) != 32'h0;
+                clear_err = (wdata & k_st_err) != 32'h0;
+                clear_rejected = (wdata & k_st_rejected) != 32'h0;
+            end
+            if (offset == a_desc) begin
+                r_desc$d = wdata;
+            end
+            if (offset == a_chain_limit) begin
+                r_chain_limit$d = wdata;
+            end
+        end
+        ctrl_word = 32'h0;
+        if (r_irq_en$q) begin
+            ctrl_word = ctrl_word | k_ctrl_irq_en;
+        end
+        if (r_chain$q) begin
+            ctrl_word = ctrl_word | k_ctrl_chain;
+        end
+        status_word = ((cause) & 32'hffffffff) << k_st_cause_shift;
+        if (busy) begin
+            status_word = status_word | k_st_busy;
+        end
+        if (done) begin
+            status_word = status_word | k_st_done;
+        end
+        if (err) begin
+            status_word = status_word | k_st_err;
+        end
+        if (rejected) begin
+            status_word = status_word | k_st_rejected;
+        end
+        read_value = 32'h0;
+        if (offset == a_src) begin
+            read_value = r_src$q;
+        end
+        if (offset == a_dst) begin
+            read_value = r_dst$q;
+        end
+        if (offset == a_len) begin
+            read_value = r_len$q;
+        end
+        if (offset == a_ctrl) begin
+            read_value = ctrl_word;
+        end
+        if (offset == a_status) begin
+            read_value = status_word;
+        end
+        if (offset == a_desc) begin
+            read_value = r_desc$q;
+        end
+        if (offset == a_chain_limit) begin
+            read_value = r_chain_limit$q;
+        end
+        if (offset == a_desc_done) begin
+            read_value = desc_done;
+        end
+        if (offset == a_bytes_done) begin
+            read_value = bytes_done;
+        end
+        if (offset == a_err_addr) begin
+            read_value = err_addr;
+        end
+        if (offset == a_err_count) begin
+            read_value = err_count;
+        end
+        if (offset == a_rejected_starts) begin
+            read_value = rejected_starts;
+        end
+        if (offset == a_cur_desc) begin
+            read_value = cur_desc;
+        end
+        if (sel & ~we) begin
+            r_rdata$d = read_value;
+        end
+    end
+    
+endmodule // top$dmac_regs
+
+
+module top$dmac_regs$r_chain(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dmac_regs$r_chain
+
+
+module top$dmac_regs$r_chain_limit(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 32'h400;
+    
+    // Stub signals
+    reg  [31:0] dff$d;
+    wire  [31:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$dmac_regs$r_chain_limit$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$dmac_regs$r_chain_limit
+
+
+module top$dmac_regs$r_chain_limit$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dmac_regs$r_chain_limit$dff
+
+
+module top$dmac_regs$r_desc(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dmac_regs$r_desc
+
+
+module top$dmac_regs$r_dst(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dmac_regs$r_dst
+
+
+module top$dmac_regs$r_irq_en(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dmac_regs$r_irq_en
+
+
+module top$dmac_regs$r_len(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dmac_regs$r_len
+
+
+module top$dmac_regs$r_rdata(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dmac_regs$r_rdata
+
+
+module top$dmac_regs$r_src(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dmac_regs$r_src
 
 
 module top$host_errors(d,q,clock);
@@ -6907,6 +7740,1172 @@ module top$memcpy$remaining(d,q,clock);
     end
           
 endmodule // top$memcpy$remaining
+
+
+module top$memcpy1(clock,start,chain,src,dst,len,desc_head,chain_limit,clear_done,clear_err,clear_rejected,busy,done,err,rejected_start,cause,cur_desc,desc_done,bytes_done,err_addr,err_count,rejected_starts,state,bus_req,bus_addr,bus_we,bus_wdata,bus_last,bus_grant,bus_rvalid,bus_rdata,bus_fault,addr_limit);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  start;
+    input wire  chain;
+    input wire  [31:0] src;
+    input wire  [31:0] dst;
+    input wire  [31:0] len;
+    input wire  [31:0] desc_head;
+    input wire  [31:0] chain_limit;
+    input wire  clear_done;
+    input wire  clear_err;
+    input wire  clear_rejected;
+    output reg  busy;
+    output reg  done;
+    output reg  err;
+    output reg  rejected_start;
+    output reg  [3:0] cause;
+    output reg  [31:0] cur_desc;
+    output reg  [31:0] desc_done;
+    output reg  [31:0] bytes_done;
+    output reg  [31:0] err_addr;
+    output reg  [31:0] err_count;
+    output reg  [31:0] rejected_starts;
+    output reg  [2:0] state;
+    output reg  bus_req;
+    output reg  [31:0] bus_addr;
+    output reg  bus_we;
+    output reg  [31:0] bus_wdata;
+    output reg  bus_last;
+    input wire  bus_grant;
+    input wire  bus_rvalid;
+    input wire  [31:0] bus_rdata;
+    input wire  bus_fault;
+    input wire  [32:0] addr_limit;
+    
+    // Constant declarations
+    localparam  desc_bytes = 33'h10;
+    localparam  len_mask = 32'hffffff;
+    localparam  desc_done_bit = 32'h1000000;
+    localparam  desc_err_bit = 32'h2000000;
+    localparam  desc_len_status = 32'h8;
+    localparam  desc_cause_shift = 5'b11100;
+    localparam  page_mask = 32'hfff;
+    localparam  cause_none = 4'h0;
+    localparam  cause_zero_length = 4'h1;
+    localparam  cause_unaligned = 4'h2;
+    localparam  cause_out_of_range = 4'h3;
+    localparam  cause_chain_limit = 4'h4;
+    localparam  cause_bad_descriptor = 4'h5;
+    localparam  cause_iommu_fault = 4'h6;
+    
+    // Enums
+    localparam MemcpyState$Idle = 0;
+    localparam MemcpyState$CheckRegs = 1;
+    localparam MemcpyState$FetchDesc = 2;
+    localparam MemcpyState$CheckDesc = 3;
+    localparam MemcpyState$Read = 4;
+    localparam MemcpyState$Write = 5;
+    localparam MemcpyState$WriteBack = 6;
+    localparam MemcpyState$WriteBackError = 7;
+    
+    // Stub signals
+    reg  [2:0] fsm$d;
+    wire  [2:0] fsm$q;
+    reg  fsm$clock;
+    reg  [31:0] cur_src$d;
+    wire  [31:0] cur_src$q;
+    reg  cur_src$clock;
+    reg  [31:0] cur_dst$d;
+    wire  [31:0] cur_dst$q;
+    reg  cur_dst$clock;
+    reg  [31:0] remaining$d;
+    wire  [31:0] remaining$q;
+    reg  remaining$clock;
+    reg  [31:0] desc_addr$d;
+    wire  [31:0] desc_addr$q;
+    reg  desc_addr$clock;
+    reg  [31:0] next_desc$d;
+    wire  [31:0] next_desc$q;
+    reg  next_desc$clock;
+    reg  [31:0] desc_len$d;
+    wire  [31:0] desc_len$q;
+    reg  desc_len$clock;
+    reg  [2:0] fetch_issued$d;
+    wire  [2:0] fetch_issued$q;
+    reg  fetch_issued$clock;
+    reg  [2:0] fetch_received$d;
+    wire  [2:0] fetch_received$q;
+    reg  fetch_received$clock;
+    reg  [31:0] hold$d;
+    wire  [31:0] hold$q;
+    reg  hold$clock;
+    reg  chain_mode$d;
+    wire  chain_mode$q;
+    reg  chain_mode$clock;
+    reg  r_done$d;
+    wire  r_done$q;
+    reg  r_done$clock;
+    reg  r_err$d;
+    wire  r_err$q;
+    reg  r_err$clock;
+    reg  r_rejected$d;
+    wire  r_rejected$q;
+    reg  r_rejected$clock;
+    reg  [3:0] r_cause$d;
+    wire  [3:0] r_cause$q;
+    reg  r_cause$clock;
+    reg  [31:0] r_err_addr$d;
+    wire  [31:0] r_err_addr$q;
+    reg  r_err_addr$clock;
+    reg  [31:0] r_desc_done$d;
+    wire  [31:0] r_desc_done$q;
+    reg  r_desc_done$clock;
+    reg  [31:0] r_bytes_done$d;
+    wire  [31:0] r_bytes_done$q;
+    reg  r_bytes_done$clock;
+    reg  [31:0] r_err_count$d;
+    wire  [31:0] r_err_count$q;
+    reg  r_err_count$clock;
+    reg  [31:0] r_rejected_starts$d;
+    wire  [31:0] r_rejected_starts$q;
+    reg  r_rejected_starts$clock;
+    
+    // Local signals
+    reg  [32:0] src_end;
+    reg  [32:0] dst_end;
+    reg  [31:0] candidate_desc;
+    reg  [32:0] candidate_end;
+    reg  candidate_ok;
+    reg  [3:0] fields_cause;
+    reg  [31:0] fields_err_addr;
+    
+    // Sub module instances
+    top$memcpy1$fsm fsm(
+        .d(fsm$d),
+        .q(fsm$q),
+        .clock(fsm$clock)
+    );
+    top$memcpy1$cur_src cur_src(
+        .d(cur_src$d),
+        .q(cur_src$q),
+        .clock(cur_src$clock)
+    );
+    top$memcpy1$cur_dst cur_dst(
+        .d(cur_dst$d),
+        .q(cur_dst$q),
+        .clock(cur_dst$clock)
+    );
+    top$memcpy1$remaining remaining(
+        .d(remaining$d),
+        .q(remaining$q),
+        .clock(remaining$clock)
+    );
+    top$memcpy1$desc_addr desc_addr(
+        .d(desc_addr$d),
+        .q(desc_addr$q),
+        .clock(desc_addr$clock)
+    );
+    top$memcpy1$next_desc next_desc(
+        .d(next_desc$d),
+        .q(next_desc$q),
+        .clock(next_desc$clock)
+    );
+    top$memcpy1$desc_len desc_len(
+        .d(desc_len$d),
+        .q(desc_len$q),
+        .clock(desc_len$clock)
+    );
+    top$memcpy1$fetch_issued fetch_issued(
+        .d(fetch_issued$d),
+        .q(fetch_issued$q),
+        .clock(fetch_issued$clock)
+    );
+    top$memcpy1$fetch_received fetch_received(
+        .d(fetch_received$d),
+        .q(fetch_received$q),
+        .clock(fetch_received$clock)
+    );
+    top$memcpy1$hold hold(
+        .d(hold$d),
+        .q(hold$q),
+        .clock(hold$clock)
+    );
+    top$memcpy1$chain_mode chain_mode(
+        .d(chain_mode$d),
+        .q(chain_mode$q),
+        .clock(chain_mode$clock)
+    );
+    top$memcpy1$r_done r_done(
+        .d(r_done$d),
+        .q(r_done$q),
+        .clock(r_done$clock)
+    );
+    top$memcpy1$r_err r_err(
+        .d(r_err$d),
+        .q(r_err$q),
+        .clock(r_err$clock)
+    );
+    top$memcpy1$r_rejected r_rejected(
+        .d(r_rejected$d),
+        .q(r_rejected$q),
+        .clock(r_rejected$clock)
+    );
+    top$memcpy1$r_cause r_cause(
+        .d(r_cause$d),
+        .q(r_cause$q),
+        .clock(r_cause$clock)
+    );
+    top$memcpy1$r_err_addr r_err_addr(
+        .d(r_err_addr$d),
+        .q(r_err_addr$q),
+        .clock(r_err_addr$clock)
+    );
+    top$memcpy1$r_desc_done r_desc_done(
+        .d(r_desc_done$d),
+        .q(r_desc_done$q),
+        .clock(r_desc_done$clock)
+    );
+    top$memcpy1$r_bytes_done r_bytes_done(
+        .d(r_bytes_done$d),
+        .q(r_bytes_done$q),
+        .clock(r_bytes_done$clock)
+    );
+    top$memcpy1$r_err_count r_err_count(
+        .d(r_err_count$d),
+        .q(r_err_count$q),
+        .clock(r_err_count$clock)
+    );
+    top$memcpy1$r_rejected_starts r_rejected_starts(
+        .d(r_rejected_starts$d),
+        .q(r_rejected_starts$q),
+        .clock(r_rejected_starts$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        fsm$clock = clock;
+        cur_src$clock = clock;
+        cur_dst$clock = clock;
+        remaining$clock = clock;
+        desc_addr$clock = clock;
+        next_desc$clock = clock;
+        desc_len$clock = clock;
+        fetch_issued$clock = clock;
+        fetch_received$clock = clock;
+        hold$clock = clock;
+        chain_mode$clock = clock;
+        r_done$clock = clock;
+        r_err$clock = clock;
+        r_rejected$clock = clock;
+        r_cause$clock = clock;
+        r_err_addr$clock = clock;
+        r_desc_done$clock = clock;
+        r_bytes_done$clock = clock;
+        r_err_count$clock = clock;
+        r_rejected_starts$clock = clock;
+        fsm$d = fsm$q;
+        cur_src$d = cur_src$q;
+        cur_dst$d = cur_dst$q;
+        remaining$d = remaining$q;
+        desc_addr$d = desc_addr$q;
+        next_desc$d = next_desc$q;
+        desc_len$d = desc_len$q;
+        fetch_issued$d = fetch_issued$q;
+        fetch_received$d = fetch_received$q;
+        hold$d = hold$q;
+        chain_mode$d = chain_mode$q;
+        r_done$d = r_done$q;
+        r_err$d = r_err$q;
+        r_rejected$d = r_rejected$q;
+        r_cause$d = r_cause$q;
+        r_err_addr$d = r_err_addr$q;
+        r_desc_done$d = r_desc_done$q;
+        r_bytes_done$d = r_bytes_done$q;
+        r_err_count$d = r_err_count$q;
+        r_rejected_starts$d = r_rejected_starts$q;
+        state = fsm$q;
+        busy = fsm$q != MemcpyState$Idle;
+        done = r_done$q;
+        err = r_err$q;
+        rejected_start = r_rejected$q;
+        cause = r_cause$q;
+        cur_desc = desc_addr$q;
+        desc_done = r_desc_done$q;
+        bytes_done = r_bytes_done$q;
+        err_addr = r_err_addr$q;
+        err_count = r_err_count$q;
+        rejected_starts = r_rejected_starts$q;
+        if (clear_done) begin
+            r_done$d = 1'b0;
+        end
+        if (clear_err) begin
+            r_err$d = 1'b0;
+            r_cause$d = cause_none;
+        end
+        if (clear_rejected) begin
+            r_rejected$d = 1'b0;
+        end
+        src_end = ((cur_src$q) & 33'h1ffffffff) + ((remaining$q) & 33'h1ffffffff);
+        dst_end = ((cur_dst$q) & 33'h1ffffffff) + ((remaining$q) & 33'h1ffffffff);
+        if (fsm$q == MemcpyState$Idle) begin
+            candidate_desc = desc_head;
+        end
+        else begin
+            candidate_desc = next_desc$q;
+        end
+        candidate_end = ((candidate_desc) & 33'h1ffffffff) + desc_bytes;
+        candidate_ok = (candidate_desc[(32'h0)+:(4)] == 32'h0) & (candidate_desc != 32'h0) & (candidate_end <= addr_limit);
+        fields_err_addr = cur_src$q;
+        if (remaining$q == 32'h0) begin
+            fields_cause = cause_zero_length;
+        end
+        else if ((cur_src$q[(32'h0)+:(2)] != 32'h0) | (cur_dst$q[(32'h0)+:(2)] != 32'h0) | (remaining$q[(32'h0)+:(2)] != 32'h0)) begin
+            fields_cause = cause_unaligned;
+            if ((cur_src$q[(32'h0)+:(2)] == 32'h0) & (cur_dst$q[(32'h0)+:(2)] != 32'h0)) begin
+                fields_err_addr = cur_dst$q;
+            end
+        end
+        else if (src_end > addr_limit) begin
+            fields_cause = cause_out_of_range;
+        end
+        else if (dst_end > addr_limit) begin
+            fields_cause = cause_out_of_range;
+            fields_err_addr = cur_dst$q;
+        end
+        else begin
+            fields_cause = cause_none;
+        end
+        bus_req = 1'b0;
+        bus_addr = cur_src$q;
+        bus_we = 1'b0;
+        bus_wdata = hold$q;
+        bus_last = 1'b0;
+        if (bus_rvalid) begin
+            hold$d = bus_rdata;
+        end
+        case (fsm$q)
+            MemcpyState$Idle:
+                begin
+                    if (start) begin
+                        r_done$d = 1'b0;
+                        r_err$d = 1'b0;
+                        r_cause$d = cause_none;
+                        r_desc_done$d = 32'h0;
+                        r_bytes_done$d = 32'h0;
+                        chain_mode$d = chain;
+                        fetch_issued$d = 32'h0;
+                        fetch_received$d = 32'h0;
+                        if (chain) begin
+                            desc_addr$d = desc_head;
+                            if (~candidate_ok) begin
+                                r_err$d = 1'b1;
+                                r_cause$d = cause_bad_descriptor;
+                                r_err_addr$d = desc_head;
+                                r_err_count$d = r_err_count$q + 32'h1;
+                            end
+                            else if (chain_limit == 32'h0) begin
+                                r_err$d = 1'b1;
+                                r_cause$d = cause_chain_limit;
+                                r_err_addr$d = desc_head;
+                                r_err_count$d = r_err_count$q + 32'h1;
+                            end
+                            else begin
+                                fsm$d = MemcpyState$FetchDesc;
+                            end
+                        end
+                        else begin
+                            cur_src$d = src;
+                            cur_dst$d = dst;
+                            remaining$d = len;
+                            fsm$d = MemcpyState$CheckRegs;
+                        end
+                    end
+                end
+            MemcpyState$CheckRegs:
+                begin
+                    if (fields_cause == cause_none) begin
+                        fsm$d = MemcpyState$Read;
+                    end
+                    else begin
+                        r_err$d = 1'b1;
+                        r_cause$d = fields_cause;
+                        r_err_addr$d = fields_err_addr;
+                        r_err_count$d = r_err_count$q + 32'h1;
+                        fsm$d = MemcpyState$Idle;
+                    end
+                end
+            MemcpyState$FetchDesc:
+                begin
+                    bus_req = fetch_issued$q != 32'h4;
+                    bus_addr = desc_addr$q + (((fetch_issued$q) & 32'hffffffff) << 32'h2);
+                    bus_last = fetch_issued$q == 32'h3;
+                    if (bus_grant) begin
+                        fetch_issued$d = fetch_issued$q + 32'h1;
+                    end
+                    if (bus_rvalid) begin
+                        fetch_received$d = fetch_received$q + 32'h1;
+                        if (fetch_received$q == 32'h0) begin
+                            cur_src$d = bus_rdata;
+                        end
+                        if (fetch_received$q == 32'h1) begin
+                            cur_dst$d = bus_rdata;
+                        end
+                        if (fetch_received$q == 32'h2) begin
+                            remaining$d = bus_rdata & len_mask;
+                            desc_len$d = bus_rdata & len_mask;
+                        end
+                        if (fetch_received$q == 32'h3) begin
+                            next_desc$d = bus_rdata;
+                            fsm$d = MemcpyState$CheckDesc;
+                        end
+                    end
+                end
+            MemcpyState$CheckDesc:
+                begin
+                    if (fields_cause == cause_none) begin
+                        fsm$d = MemcpyState$Read;
+                    end
+                    else begin
+                        r_cause$d = fields_cause;
+                        r_err_addr$d = desc_addr$q;
+                        fsm$d = MemcpyState$WriteBackError;
+                    end
+                end
+            MemcpyState$Read:
+                begin
+                    bus_req = 1'b1;
+                    bus_addr = cur_src$q;
+                    if (bus_grant) begin
+                        cur_src$d = cur_src$q + 32'h4;
+                        fsm$d = MemcpyState$Write;
+                    end
+                end
+            MemcpyState$Write:
+                begin
+                    bus_req = 1'b1;
+                    bus_we = 1'b1;
+                    bus_addr = cur_dst$q;
+                    if (bus_rvalid) begin
+                        bus_wdata = bus_rdata;
+                    end
+                    bus_last = (((cur_dst$q + 32'h4) & page_mask) == 32'h0) | ((cur_src$q & page_mask) == 32'h0) | (remaining$q == 32'h4);
+                    if (bus_grant) begin
+                        cur_dst$d = cur_dst$q + 32'h4;
+                        remaining$d = remaining$q - 32'h4;
+                        r_bytes_done$d = r_bytes_done$q + 32'h4;
+                        if (remaining$q != 32'h4) begin
+                            fsm$d = MemcpyState$Read;
+                        end
+                        else if (chain_mode$q) begin
+                            fsm$d = MemcpyState$WriteBack;
+                        end
+                        else begin
+                            r_done$d = 1'b1;
+                            fsm$d = MemcpyState$Idle;
+                        end
+                    end
+                end
+            MemcpyState$WriteBack:
+                begin
+                    bus_req = 1'b1;
+                    bus_we = 1'b1;
+                    bus_last = 1'b1;
+                    bus_addr = desc_addr$q + desc_len_status;
+                    bus_wdata = desc_len$q | desc_done_bit;
+                    if (bus_grant) begin
+                        r_desc_done$d = r_desc_done$q + 32'h1;
+                        fetch_issued$d = 32'h0;
+                        fetch_received$d = 32'h0;
+                        if (next_desc$q == 32'h0) begin
+                            r_done$d = 1'b1;
+                            fsm$d = MemcpyState$Idle;
+                        end
+                        else if ((r_desc_done$q + 32'h1) >= chain_limit) begin
+                            r_err$d = 1'b1;
+                            r_cause$d = cause_chain_limit;
+                            r_err_addr$d = next_desc$q;
+                            r_err_count$d = r_err_count$q + 32'h1;
+                            fsm$d = MemcpyState$Idle;
+                        end
+                        else if (~candidate_ok) begin
+                            r_err$d = 1'b1;
+                            r_cause$d = cause_bad_descriptor;
+                            r_err_addr$d = next_desc$q;
+                            r_err_count$d = r_err_count$q + 32'h1;
+                            fsm$d = MemcpyState$Idle;
+                        end
+                        else begin
+                            desc_addr$d = next_desc$q;
+                            fsm$d = MemcpyState$FetchDesc;
+                        end
+                    end
+                end
+            MemcpyState$WriteBackError:
+                begin
+                    bus_req = 1'b1;
+                    bus_we = 1'b1;
+                    bus_last = 1'b1;
+                    bus_addr = desc_addr$q + desc_len_status;
+                    bus_wdata = desc_len$q | desc_err_bit | (((r_cause$q) & 32'hffffffff) << desc_cause_shift);
+                    if (bus_grant) begin
+                        r_err$d = 1'b1;
+                        r_err_count$d = r_err_count$q + 32'h1;
+                        fsm$d = MemcpyState$Idle;
+                    end
+                end
+        endcase
+        if (bus_fault) begin
+            if (fsm$q != MemcpyState$WriteBackError) begin
+                r_cause$d = cause_iommu_fault;
+                r_err_addr$d = bus_addr;
+            end
+            if (chain_mode$q & ((fsm$q == MemcpyState$Read) | (fsm$q == MemcpyState$Write))) begin
+                fsm$d = MemcpyState$WriteBackError;
+            end
+            else begin
+                r_err$d = 1'b1;
+                r_err_count$d = r_err_count$q + 32'h1;
+                fsm$d = MemcpyState$Idle;
+            end
+        end
+        if (start & (fsm$q != MemcpyState$Idle)) begin
+            r_rejected$d = 1'b1;
+            r_rejected_starts$d = r_rejected_starts$q + 32'h1;
+        end
+    end
+    
+endmodule // top$memcpy1
+
+
+module top$memcpy1$chain_mode(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy1$chain_mode
+
+
+module top$memcpy1$cur_dst(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy1$cur_dst
+
+
+module top$memcpy1$cur_src(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy1$cur_src
+
+
+module top$memcpy1$desc_addr(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy1$desc_addr
+
+
+module top$memcpy1$desc_len(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy1$desc_len
+
+
+module top$memcpy1$fetch_issued(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy1$fetch_issued
+
+
+module top$memcpy1$fetch_received(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy1$fetch_received
+
+
+module top$memcpy1$fsm(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Enums
+    localparam MemcpyState$Idle = 0;
+    localparam MemcpyState$CheckRegs = 1;
+    localparam MemcpyState$FetchDesc = 2;
+    localparam MemcpyState$CheckDesc = 3;
+    localparam MemcpyState$Read = 4;
+    localparam MemcpyState$Write = 5;
+    localparam MemcpyState$WriteBack = 6;
+    localparam MemcpyState$WriteBackError = 7;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy1$fsm
+
+
+module top$memcpy1$hold(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy1$hold
+
+
+module top$memcpy1$next_desc(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy1$next_desc
+
+
+module top$memcpy1$r_bytes_done(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy1$r_bytes_done
+
+
+module top$memcpy1$r_cause(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy1$r_cause
+
+
+module top$memcpy1$r_desc_done(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy1$r_desc_done
+
+
+module top$memcpy1$r_done(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy1$r_done
+
+
+module top$memcpy1$r_err(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy1$r_err
+
+
+module top$memcpy1$r_err_addr(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy1$r_err_addr
+
+
+module top$memcpy1$r_err_count(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy1$r_err_count
+
+
+module top$memcpy1$r_rejected(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy1$r_rejected
+
+
+module top$memcpy1$r_rejected_starts(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy1$r_rejected_starts
+
+
+module top$memcpy1$remaining(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy1$remaining
+
+
+module top$mux(clock,req$0,req$1,addr$0,addr$1,we$0,we$1,wdata$0,wdata$1,last$0,last$1,grant$0,grant$1,fault$0,fault$1,rvalid$0,rvalid$1,rdata,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_fault,up_rvalid,up_rdata,owner);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  req$0;
+    input wire  req$1;
+    input wire  [31:0] addr$0;
+    input wire  [31:0] addr$1;
+    input wire  we$0;
+    input wire  we$1;
+    input wire  [31:0] wdata$0;
+    input wire  [31:0] wdata$1;
+    input wire  last$0;
+    input wire  last$1;
+    output reg  grant$0;
+    output reg  grant$1;
+    output reg  fault$0;
+    output reg  fault$1;
+    output reg  rvalid$0;
+    output reg  rvalid$1;
+    output reg  [31:0] rdata;
+    output reg  up_req;
+    output reg  [31:0] up_addr;
+    output reg  up_we;
+    output reg  [31:0] up_wdata;
+    output reg  up_last;
+    output reg  [1:0] up_dev;
+    input wire  up_grant;
+    input wire  up_fault;
+    input wire  up_rvalid;
+    input wire  [31:0] up_rdata;
+    output reg  [3:0] owner;
+    
+    // Constant declarations
+    localparam  device_id$0 = 2'b0;
+    localparam  device_id$1 = 2'b1;
+    localparam  last_index = 4'h1;
+    
+    // Stub signals
+    reg  locked$d;
+    wire  locked$q;
+    reg  locked$clock;
+    reg  [3:0] lock_owner$d;
+    wire  [3:0] lock_owner$q;
+    reg  lock_owner$clock;
+    reg  [3:0] next_first$d;
+    wire  [3:0] next_first$q;
+    reg  next_first$clock;
+    reg  [3:0] read_owner$d;
+    wire  [3:0] read_owner$q;
+    reg  read_owner$clock;
+    
+    // Local signals
+    reg  [3:0] sel;
+    reg  found;
+    reg  sel_req;
+    
+    // Sub module instances
+    top$mux$locked locked(
+        .d(locked$d),
+        .q(locked$q),
+        .clock(locked$clock)
+    );
+    top$mux$lock_owner lock_owner(
+        .d(lock_owner$d),
+        .q(lock_owner$q),
+        .clock(lock_owner$clock)
+    );
+    top$mux$next_first next_first(
+        .d(next_first$d),
+        .q(next_first$q),
+        .clock(next_first$clock)
+    );
+    top$mux$read_owner read_owner(
+        .d(read_owner$d),
+        .q(read_owner$q),
+        .clock(read_owner$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        locked$clock = clock;
+        lock_owner$clock = clock;
+        next_first$clock = clock;
+        read_owner$clock = clock;
+        locked$d = locked$q;
+        lock_owner$d = lock_owner$q;
+        next_first$d = next_first$q;
+        read_owner$d = read_owner$q;
+        found = 1'b0;
+        sel = next_first$q;
+        if (~found & req$0 & (next_first$q <= 0)) begin
+            sel = 0;
+            found = 1'b1;
+        end
+        if (~found & req$1 & (next_first$q <= 1)) begin
+            sel = 1;
+            found = 1'b1;
+        end
+        if (~found & req$0) begin
+            sel = 0;
+            found = 1'b1;
+        end
+        if (~found & req$1) begin
+            sel = 1;
+            found = 1'b1;
+        end
+        if (locked$q) begin
+            sel = lock_owner$q;
+        end
+        owner = sel;
+        sel_req = 1'b0;
+        up_addr = 32'h0;
+        up_we = 1'b0;
+        up_wdata = 32'h0;
+        up_last = 1'b0;
+        up_dev = 32'h0;
+        grant$0 = 1'b0;
+        fault$0 = 1'b0;
+        rvalid$0 = up_rvalid & (read_owner$q == 0);
+        if (sel == 0) begin
+            sel_req = req$0;
+            up_addr = addr$0;
+            up_we = we$0;
+            up_wdata = wdata$0;
+            up_last = last$0;
+            up_dev = device_id$0;
+            grant$0 = up_grant;
+            fault$0 = up_fault;
+        end
+        grant$1 = 1'b0;
+        fault$1 = 1'b0;
+        rvalid$1 = up_rvalid & (read_owner$q == 1);
+        if (sel == 1) begin
+            sel_req = req$1;
+            up_addr = addr$1;
+            up_we = we$1;
+            up_wdata = wdata$1;
+            up_last = last$1;
+            up_dev = device_id$1;
+            grant$1 = up_grant;
+            fault$1 = up_fault;
+        end
+        up_req = sel_req;
+        rdata = up_rdata;
+        if (up_grant) begin
+            read_owner$d = sel;
+        end
+        if ((up_grant & up_last) | up_fault | ~sel_req) begin
+            locked$d = 1'b0;
+            if (sel_req) begin
+                if (sel == last_index) begin
+                    next_first$d = 32'h0;
+                end
+                else begin
+                    next_first$d = sel + 32'h1;
+                end
+            end
+        end
+        else if (up_grant) begin
+            locked$d = 1'b1;
+            lock_owner$d = sel;
+        end
+    end
+    
+endmodule // top$mux
+
+
+module top$mux$lock_owner(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$mux$lock_owner
+
+
+module top$mux$locked(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$mux$locked
+
+
+module top$mux$next_first(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$mux$next_first
+
+
+module top$mux$read_owner(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$mux$read_owner
 
 
 module top$other_read_pending(d,q,clock);

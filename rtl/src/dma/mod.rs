@@ -1,3 +1,6 @@
-//! DMA channels. Each channel is a bus master on the DMA side of the arbiter.
+//! DMA channels. Each channel is a bus master; [`mux::ChannelMux`] puts them on the one port
+//! the IOMMU translates, round robin per burst.
 
 pub mod memcpy;
+pub mod mux;
+pub mod regs;
