@@ -506,28 +506,77 @@ fn dma_attack_a_translated_device_reaches_nothing_it_was_not_given() {
 }
 
 #[test]
-fn passthrough_and_translated_domains_side_by_side_in_one_directory() {
-    // One directory, the memcpy device first translated, then switched to identity (pt):
-    // the device context and the IOTLB follow, through IODIR / IOTINVAL and fences.
+fn passthrough_and_translated_devices_side_by_side() {
+    // One directory: memcpy channel 0 translated (iommu=on), channel 1 in passthrough
+    // (iommu=pt for that device). Both copy at once; the channel mux interleaves their bursts.
     let mut rig = Rig::on();
-    let (src_pa, data) = rig.buffer(4096, 1);
-    let (dst_pa, _) = rig.buffer(4096, 2);
-    let s = rig.map(src_pa, 4096, DmaDirection::ToDevice);
-    let d = rig.map(dst_pa, 4096, DmaDirection::FromDevice);
-    rig.copy(s, d, 4096).unwrap();
-    rig.check();
-    rig.unmap(s, 4096, DmaDirection::ToDevice);
-    rig.unmap(d, 4096, DmaDirection::FromDevice);
-    rig.dma.detach(&mut rig.soc, &mut rig.mm, DEV).unwrap();
+    let dev1 = DeviceId::MEMCPY1;
     rig.dma
-        .attach_as(&mut rig.soc, &mut rig.mm, DEV, DomainType::Identity)
+        .attach_as(&mut rig.soc, &mut rig.mm, dev1, DomainType::Identity)
         .unwrap();
-    let s = rig.map(src_pa, 4096, DmaDirection::ToDevice);
-    let d = rig.map(dst_pa, 4096, DmaDirection::FromDevice);
-    assert_eq!((s.0, d.0), (src_pa, dst_pa), "identity: DMA address = PA");
-    rig.soc.write_words(dst_pa, &vec![0; 1024]);
-    rig.copy(s, d, 4096).unwrap();
-    assert_eq!(rig.read(dst_pa, 4096), data);
-    let seen = rig.check();
-    assert_eq!(seen.translated, 0);
+    rig.unprotected.push(dev1.0 as u8);
+    let (src0, data0) = rig.buffer(8192, 1);
+    let (dst0, _) = rig.buffer(8192, 2);
+    let (src1, data1) = rig.buffer(8192, 3);
+    let (dst1, _) = rig.buffer(8192, 4);
+    let s0 = rig.map(src0, 8192, DmaDirection::ToDevice);
+    let d0 = rig.map(dst0, 8192, DmaDirection::FromDevice);
+    let s1 = rig
+        .dma
+        .try_map_single(&mut rig.soc, &mut rig.mm, dev1, src1, 8192, DmaDirection::ToDevice)
+        .unwrap();
+    let d1 = rig
+        .dma
+        .try_map_single(&mut rig.soc, &mut rig.mm, dev1, dst1, 8192, DmaDirection::FromDevice)
+        .unwrap();
+    assert_eq!((s1.0, d1.0), (src1, dst1), "identity: DMA address = PA");
+    assert_ne!(s0.0, src0, "translated: an IOVA");
+    let mut ch1 = Dmac::channel(1).unwrap();
+    rig.dmac.start(&mut rig.soc, s0.0, d0.0, 8192, true).unwrap();
+    ch1.start(&mut rig.soc, s1.0, d1.0, 8192, true).unwrap();
+    rig.dmac.wait(&mut rig.soc, Completion::Poll, 200_000).unwrap();
+    ch1.wait(&mut rig.soc, Completion::Poll, 200_000).unwrap();
+    assert_eq!(rig.read(dst0, 8192), data0);
+    assert_eq!(rig.read(dst1, 8192), data1);
+    let beats = rig.soc.take_dma_log();
+    // Both devices were on the bus during the same stretch: their bursts interleave.
+    let devs: Vec<u8> = beats.iter().filter(|b| !b.iommu).map(|b| b.dev).collect();
+    let switches = devs.windows(2).filter(|w| w[0] != w[1]).count();
+    assert!(switches >= 3, "{switches} switches between the devices");
+    // Put the beats back for the scoreboard: translated beats for device 0, PA = IOVA for 1.
+    let writable = rig.iommu_writable();
+    let ram = ram_snapshot(&mut rig.soc);
+    let root = rig.dma.page_table(DEV).unwrap().root_pa() >> 12;
+    let allowed: Vec<Allowed> = rig
+        .dma
+        .allowed_ranges(DEV)
+        .into_iter()
+        .map(|r| Allowed {
+            dev: 0,
+            range: r.range(),
+            read: r.read,
+            write: r.write,
+        })
+        .collect();
+    let seen = check_beats(
+        &beats,
+        &ram,
+        |d| {
+            if d == 0 {
+                DeviceView::Sv32 { root_ppn: root }
+            } else {
+                DeviceView::Bare
+            }
+        },
+        &allowed,
+        |d| d == 1,
+        &writable,
+    )
+    .unwrap_or_else(|e| panic!("{}", e.join("\n")));
+    assert_eq!(seen.translated, 4096, "device 0's beats, all translated");
+    assert_eq!(seen.device_reads + seen.device_writes, 2 * 4096);
+    // The passthrough device can read the translated device's buffers; not the reverse.
+    ch1.memcpy(&mut rig.soc, src0, dst1, 64, Completion::Irq)
+        .expect("pt device reads device 0's buffer by its PA");
+    expect_iommu_fault(rig.copy(DmaAddr(src1), d0, 64), src1);
 }
