@@ -2,8 +2,11 @@
 //!
 //! Probes the SoC, fills a source buffer with a known pattern, starts a synthetic CPU workload,
 //! then runs the same register-mode memcpy under three arbitration modes (burst uncapped, burst
-//! capped, cycle stealing). Every copy is checked byte for byte and every wait has a cycle
-//! budget. Prints a summary table and writes `<out>/sim.fst` (one sample per cycle) with a
+//! capped, cycle stealing), then once more in burst mode with the IOMMU on (Sv32 page tables
+//! built by the driver's DMA API: the page walks are in the waveform), and finally a copy from
+//! an IOVA nobody mapped: the IOMMU refuses it, writes a fault record (visible as its own bus
+//! writes) and the channel ends with an error. Every copy is checked byte for byte, the fault is
+//! checked against the fault record, and every wait has a cycle budget. Prints a summary table and writes `<out>/sim.fst` (one sample per cycle) with a
 //! GTKWave save file `<out>/sim.gtkw` that groups the interesting signals and puts a named
 //! marker at the start of each copy.
 //!
@@ -17,7 +20,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 
 use clap::Parser;
-use driver::{arb, ArbCounters, ArbMode, Completion, Device, Dmac, PageAllocator};
+use driver::dma::{Dma, DmaConfig, DmaDirection, IommuPolicy};
+use driver::iommu::DeviceId;
+use driver::{arb, ArbCounters, ArbMode, Completion, Device, Dmac, DmacError, PageAllocator};
 use regs::PAGE_BYTES;
 use sim::{CpuWorkload, Observed, Soc};
 
@@ -117,6 +122,8 @@ struct Report {
     /// waveform's time is 10 × cycle): the save file's markers.
     starts: Vec<(&'static str, u64)>,
     runs: Vec<RunResult>,
+    /// Lines printed after the table (the IOMMU fault).
+    notes: Vec<String>,
 }
 
 struct Layout {
@@ -251,7 +258,109 @@ fn scenario(soc: &mut Soc, args: &Args, report: &mut Report) -> Result<(), Failu
             observed,
         });
     }
+    iommu_scenario(soc, &mut mm, &layout, &source, &poison, report)?;
     soc.run(GAP_CYCLES);
+    Ok(())
+}
+
+/// An IOVA no mapping covers: the fault scenario's source.
+const UNMAPPED_IOVA: u32 = 0x7000_0000;
+const IOMMU_LABEL: &str = "burst, IOMMU on (Sv32)";
+const FAULT_LABEL: &str = "IOMMU fault";
+
+/// The copy again with the IOMMU translating (`iommu=on`, strict), then a copy from an IOVA
+/// that was never mapped.
+fn iommu_scenario(
+    soc: &mut Soc,
+    mm: &mut PageAllocator,
+    layout: &Layout,
+    source: &[u32],
+    poison: &[u32],
+    report: &mut Report,
+) -> Result<(), Failure> {
+    let dev = DeviceId::MEMCPY0;
+    let mut dma = Dma::init(
+        soc,
+        mm,
+        DmaConfig {
+            policy: IommuPolicy::On,
+            fault_queue_entries: 16,
+            ..DmaConfig::default()
+        },
+    )?;
+    dma.attach(soc, mm, dev)?;
+    let src = dma.try_map_single(soc, mm, dev, layout.src, layout.len, DmaDirection::ToDevice)?;
+    let dst = dma.try_map_single(
+        soc,
+        mm,
+        dev,
+        layout.dst,
+        layout.len,
+        DmaDirection::FromDevice,
+    )?;
+    report.header.push(format!(
+        "IOMMU on: source IOVA {src} -> PA {:#010x}, destination IOVA {dst} -> PA {:#010x}",
+        layout.src, layout.dst
+    ));
+    soc.run(GAP_CYCLES);
+    soc.write_words(layout.dst, poison);
+    arb::set_mode(soc, ArbMode::Burst { cap: 0 });
+    arb::clear_counters(soc);
+    dma.iommu().clear_counters(soc);
+    soc.clear_observed();
+    report.starts.push((IOMMU_LABEL, soc.now()));
+    let mut dmac = Dmac::new();
+    dmac.start(soc, src.0, dst.0, layout.len, true)
+        .map_err(|e| format!("{IOMMU_LABEL}: {e}"))?;
+    let outcome = dmac
+        .wait(soc, Completion::Irq, layout.watchdog)
+        .map_err(|e| format!("{IOMMU_LABEL}: {e}"))?;
+    let observed = soc.observed();
+    let counters = arb::read_counters(soc);
+    let io = dma.iommu().read_counters(soc);
+    verify(soc, IOMMU_LABEL, layout, source)?;
+    report.runs.push(RunResult {
+        label: IOMMU_LABEL,
+        cycles: outcome.cycles,
+        arb: counters,
+        observed,
+    });
+    report.notes.push(format!(
+        "IOMMU on: {} IOTLB hits, {} misses, {} walk cycles",
+        io.iotlb_hits, io.iotlb_misses, io.walk_cycles
+    ));
+
+    soc.run(GAP_CYCLES);
+    report.starts.push((FAULT_LABEL, soc.now()));
+    match dmac.memcpy(soc, UNMAPPED_IOVA, dst.0, 64, Completion::Irq) {
+        Err(DmacError::Transfer { cause, addr, .. })
+            if cause == regs::dmac::Cause::IommuFault && addr == UNMAPPED_IOVA => {}
+        other => {
+            return Err(Failure(format!(
+                "{FAULT_LABEL}: a copy from unmapped IOVA {UNMAPPED_IOVA:#x} should fail with an \
+                 IOMMU fault, got {other:?}"
+            )))
+        }
+    }
+    let faults = dma.iommu_mut().read_faults(soc)?;
+    let [f] = faults.as_slice() else {
+        return Err(Failure(format!(
+            "{FAULT_LABEL}: expected one fault record, found {}",
+            faults.len()
+        )));
+    };
+    if f.iova != UNMAPPED_IOVA || f.cause.code() != 13 {
+        return Err(Failure(format!("{FAULT_LABEL}: unexpected record {f:?}")));
+    }
+    report.notes.push(format!(
+        "IOMMU fault: copy from unmapped IOVA {UNMAPPED_IOVA:#010x} refused; fault record: \
+         cause {} (read page fault), {}, {:?}, IOVA {:#010x}; DMAC STATUS.ERR with cause \
+         IOMMU fault",
+        f.cause.code(),
+        f.device,
+        f.access,
+        f.iova
+    ));
     Ok(())
 }
 
@@ -361,12 +470,15 @@ fn print_summary(report: &Report, args: &Args) {
     println!("  cycles: START write to interrupt seen; DMA beats/cycle = DMA_BEATS / cycles");
     println!("  CPU stall, worst wait, longest hold: arbiter counters (cleared before each start)");
     println!("  CPU work/cycle: workload instructions retired per cycle during the copy (harness)");
-    if report.runs.len() == MODES.len() {
+    if report.runs.len() == MODES.len() + 1 {
         println!(
             "  all {} copies verified byte for byte ({} bytes each)",
             report.runs.len(),
             args.bytes
         );
+    }
+    for n in &report.notes {
+        println!("  {n}");
     }
 }
 
@@ -390,6 +502,22 @@ const F_BIN: u32 = 0x28; // right-justified binary: 1-bit signals
 const F_HEX: u32 = 0x22; // right-justified hex
 const F_DEC: u32 = 0x24; // right-justified decimal
 const F_TRANSLATED: u32 = 0x2000; // value shown through the translate filter file (`^1 file`)
+/// The translate filter files: (signal, file name, comment, state names). A signal flagged
+/// [`F_TRANSLATED`] uses the file of its entry here (`^1 file`, `^2 file`, ...).
+const FILTERS: [(&str, &str, &str, &[&str]); 2] = [
+    (
+        "obs_dma_state[2:0]",
+        "dma_state.gtkwf",
+        "obs_dma_state -> memcpy FSM state (regs::dmac::STATE_NAMES)",
+        &regs::dmac::STATE_NAMES,
+    ),
+    (
+        "obs_iommu_state[3:0]",
+        "iommu_state.gtkwf",
+        "obs_iommu_state -> IOMMU walker state (regs::iommu::STATE_NAMES)",
+        &regs::iommu::STATE_NAMES,
+    ),
+];
 const F_COMMENT: u32 = 0x200; // blank / comment line
 const F_GROUP_BEGIN: u32 = 0x80_0000 | F_COMMENT;
 const F_GROUP_END: u32 = 0x100_0000 | F_COMMENT;
@@ -400,7 +528,7 @@ const F_GROUP_END: u32 = 0x100_0000 | F_COMMENT;
 type Sig = (&'static str, u32);
 
 /// The save file's groups, in display order.
-const GROUPS: [(&str, &[Sig]); 6] = [
+const GROUPS: [(&str, &[Sig]); 7] = [
     (
         "CPU port",
         &[
@@ -430,6 +558,7 @@ const GROUPS: [(&str, &[Sig]); 6] = [
         "DMA",
         &[
             ("obs_dma_state[2:0]", F_DEC | F_TRANSLATED),
+            ("obs_dma_owner[3:0]", F_DEC),
             ("memcpy.bus_req", F_BIN),
             ("memcpy.bus_addr[31:0]", F_HEX),
             ("memcpy.bus_we", F_BIN),
@@ -438,6 +567,22 @@ const GROUPS: [(&str, &[Sig]); 6] = [
             ("memcpy.cur_dst$q[31:0]", F_HEX),
             ("memcpy.remaining$q[31:0]", F_DEC),
             ("memcpy.bytes_done[31:0]", F_DEC),
+        ],
+    ),
+    (
+        "IOMMU",
+        &[
+            ("obs_iommu_state[3:0]", F_DEC | F_TRANSLATED),
+            ("obs_dma_dev[1:0]", F_DEC),
+            ("obs_dma_iova[31:0]", F_HEX),
+            ("obs_dev_beat", F_BIN),
+            ("obs_iommu_beat", F_BIN),
+            ("obs_iotlb_occupancy[7:0]", F_DEC),
+            ("iommu.up_fault", F_BIN),
+            ("iommu.cnt_hits$q[31:0]", F_DEC),
+            ("iommu.cnt_misses$q[31:0]", F_DEC),
+            ("iommu.fqt$q[7:0]", F_DEC),
+            ("iommu.irq", F_BIN),
         ],
     ),
     (
@@ -490,7 +635,7 @@ fn trace_pattern(name: &str) -> String {
 /// enough to read every beat's address and data.
 const ZOOM: f64 = -6.5;
 /// GTKWave's names of the first named markers.
-const MARKER_IDS: [char; MODES.len()] = ['A', 'B', 'C'];
+const MARKER_IDS: [char; MODES.len() + 2] = ['A', 'B', 'C', 'D', 'E'];
 /// Cycles shown before the first copy's start when the file opens.
 const LEAD_CYCLES: u64 = 20;
 
@@ -501,19 +646,31 @@ fn absolute(p: &Path) -> Result<PathBuf, Failure> {
 /// Writes the save file and the state-name filter, checks the names, prints where they are.
 fn write_waves(out: &Path, fst: &Path, report: &Report, cycles: u64) -> Result<(), Failure> {
     let gtkw = out.join("sim.gtkw");
-    let filter = out.join("dma_state.gtkwf");
-    let mut names = String::from("# obs_dma_state -> memcpy FSM state (regs::dmac::STATE_NAMES)\n");
-    for (code, name) in regs::dmac::STATE_NAMES.iter().enumerate() {
-        let _ = writeln!(names, "{code} {name}");
+    let mut filters = vec![];
+    for (_, file, comment, states) in FILTERS {
+        let filter = out.join(file);
+        let mut names = format!("# {comment}\n");
+        for (code, name) in states.iter().enumerate() {
+            let _ = writeln!(names, "{code} {name}");
+        }
+        std::fs::write(&filter, names).map_err(|e| format!("{}: {e}", filter.display()))?;
+        filters.push(absolute(&filter)?);
     }
-    std::fs::write(&filter, names).map_err(|e| format!("{}: {e}", filter.display()))?;
-    let text = gtkw_text(
-        &absolute(fst)?,
-        &absolute(&gtkw)?,
-        &absolute(&filter)?,
-        report,
-    );
+    let first = report.starts.first().map_or(0, |(_, c)| *c);
+    let text = gtkw_text(&absolute(fst)?, &absolute(&gtkw)?, &filters, report, first);
     std::fs::write(&gtkw, text).map_err(|e| format!("{}: {e}", gtkw.display()))?;
+    // A second save file that opens where the IOMMU refuses the unmapped access.
+    let fault_gtkw = out.join("iommu_fault.gtkw");
+    if let Some((_, at)) = report.starts.iter().find(|(l, _)| *l == FAULT_LABEL) {
+        let text = gtkw_text(
+            &absolute(fst)?,
+            &absolute(&fault_gtkw)?,
+            &filters,
+            report,
+            *at,
+        );
+        std::fs::write(&fault_gtkw, text).map_err(|e| format!("{}: {e}", fault_gtkw.display()))?;
+    }
 
     let check = check_names(fst);
     println!();
@@ -542,10 +699,16 @@ fn write_waves(out: &Path, fst: &Path, report: &Report, cycles: u64) -> Result<(
         Err(_) => {}
     }
     println!("open with: gtkwave {}   (or: make waves)", gtkw.display());
+    if report.starts.iter().any(|(l, _)| *l == FAULT_LABEL) {
+        println!(
+            "           gtkwave {} opens at the IOMMU fault (walk, fault record, error)",
+            fault_gtkw.display()
+        );
+    }
     check.map(|_| ())
 }
 
-fn gtkw_text(fst: &Path, gtkw: &Path, filter: &Path, report: &Report) -> String {
+fn gtkw_text(fst: &Path, gtkw: &Path, filters: &[PathBuf], report: &Report, first: u64) -> String {
     let mut s = String::new();
     let w = &mut s;
     let _ = writeln!(
@@ -566,7 +729,6 @@ fn gtkw_text(fst: &Path, gtkw: &Path, filter: &Path, report: &Report) -> String 
     );
     let _ = writeln!(w, "[dumpfile] \"{}\"", fst.display());
     let _ = writeln!(w, "[savefile] \"{}\"", gtkw.display());
-    let first = report.starts.first().map_or(0, |(_, c)| *c);
     let _ = writeln!(w, "[timestart] {}", 10 * first.saturating_sub(LEAD_CYCLES));
     let _ = writeln!(w, "[size] 1600 900");
     let _ = writeln!(w, "[sst_width] 200");
@@ -584,7 +746,9 @@ fn gtkw_text(fst: &Path, gtkw: &Path, filter: &Path, report: &Report) -> String 
         let _ = writeln!(w, "@{F_GROUP_BEGIN:x}\n-{group}");
         for (name, flags) in sigs {
             if flags & F_TRANSLATED != 0 {
-                let _ = writeln!(w, "^1 {}", filter.display());
+                if let Some(k) = FILTERS.iter().position(|f| f.0 == *name) {
+                    let _ = writeln!(w, "^{} {}", k + 1, filters[k].display());
+                }
             }
             let _ = writeln!(w, "@{flags:x}\n{}", trace_pattern(&format!("{TOP}.{name}")));
         }
