@@ -123,7 +123,9 @@ fn traced_run_writes_a_save_file_whose_signals_are_in_the_fst() {
         "burst, uncapped",
         "burst, cap 16",
         "cycle steal, bound 8",
-        "verified",
+        "burst, IOMMU on (Sv32)",
+        "all 4 copies verified",
+        "IOMMU fault: copy from unmapped IOVA 0x70000000 refused; fault record: cause 13",
     ] {
         assert!(stdout.contains(want), "no {want:?} in\n{stdout}");
     }
@@ -138,6 +140,9 @@ fn traced_run_writes_a_save_file_whose_signals_are_in_the_fst() {
     );
     let traces = save_file_traces(&gtkw);
     assert!(traces.len() >= 30, "only {} traces:\n{gtkw}", traces.len());
+    assert!(traces.contains(&"TOP.top.obs_iommu_state[3:0]".to_string()));
+    let fault_view = std::fs::read_to_string(dir.join("iommu_fault.gtkw")).unwrap();
+    assert_eq!(save_file_traces(&fault_view), traces, "same signals, opened at the fault");
     assert!(traces.contains(&"TOP.top.arbiter.total_cycles[31:0]".to_string()));
 
     match fst_vars(&fst) {
