@@ -1097,3 +1097,6 @@ impl<const N: usize> Logic for Iommu<N> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
