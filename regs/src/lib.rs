@@ -412,9 +412,11 @@ pub mod iommu {
         pub const FQEN: u32 = 1 << 0;
         /// RW. Interrupt enable for `IPSR.FIP`.
         pub const FIE: u32 = 1 << 1;
-        /// RW1C. A record's address was outside RAM; the record was discarded.
+        /// RW1C. A record's address was outside RAM; the record was discarded. While set,
+        /// every new record is discarded (counted in `FAULTS_DROPPED`).
         pub const FQMF: u32 = 1 << 8;
-        /// RW1C. The queue was full; a record was discarded (unread ones are never overwritten).
+        /// RW1C. The queue was full; a record was discarded (unread ones are never
+        /// overwritten). While set, every new record is discarded, as in the specification.
         pub const FQOF: u32 = 1 << 9;
         /// RO. The queue is active.
         pub const FQON: u32 = 1 << 16;

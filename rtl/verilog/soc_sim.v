@@ -2925,6 +2925,9 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
     reg  dev_rvalid$d;
     wire  dev_rvalid$q;
     reg  dev_rvalid$clock;
+    reg  retried$d;
+    wire  retried$q;
+    reg  retried$clock;
     
     // Local signals
     reg  write;
@@ -3256,6 +3259,11 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
         .q(dev_rvalid$q),
         .clock(dev_rvalid$clock)
     );
+    top$iommu$retried retried(
+        .d(retried$d),
+        .q(retried$q),
+        .clock(retried$clock)
+    );
     
     // Update code
     always @(*) begin
@@ -3301,6 +3309,7 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
         word2$clock = clock;
         own_rvalid$clock = clock;
         dev_rvalid$clock = clock;
+        retried$clock = clock;
         r_rdata$d = r_rdata$q;
         ddtp_mode$d = ddtp_mode$q;
         ddtp_ppn$d = ddtp_ppn$q;
@@ -3343,6 +3352,7 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
         word2$d = word2$q;
         own_rvalid$d = own_rvalid$q;
         dev_rvalid$d = dev_rvalid$q;
+        retried$d = retried$q;
         iotlb$clock = clock;
         dc_valid$0$clock = clock;
         dc_sv32$0$clock = clock;
@@ -3534,7 +3544,7 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
                             dn_wdata = up_wdata;
                             dn_last = up_last;
                             up_grant = dn_grant;
-                            if (dn_grant & pass_hit) begin
+                            if (dn_grant & pass_hit & ~retried$q) begin
                                 cnt_hits$d = cnt_hits$q + 32'h1;
                             end
                         end
@@ -3652,6 +3662,7 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
                         else begin
                             iotlb$install = 1'b1;
                             iotlb$i_super = 1'b1;
+                            retried$d = 1'b1;
                             fsm$d = IommuState$Idle;
                         end
                     end
@@ -3686,6 +3697,7 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
                     end
                     else begin
                         iotlb$install = 1'b1;
+                        retried$d = 1'b1;
                         fsm$d = IommuState$Idle;
                     end
                 end
@@ -3694,6 +3706,10 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
                     cnt_faults$d = cnt_faults$q + 32'h1;
                     issued$d = 32'h0;
                     if (~fqen$q) begin
+                        cnt_dropped$d = cnt_dropped$q + 32'h1;
+                        fsm$d = IommuState$FaultDone;
+                    end
+                    else if (fqof$q | fqmf$q) begin
                         cnt_dropped$d = cnt_dropped$q + 32'h1;
                         fsm$d = IommuState$FaultDone;
                     end
@@ -3846,6 +3862,9 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
         endcase
         if (own_req) begin
             dn_req = 1'b1;
+        end
+        if (up_grant | up_fault) begin
+            retried$d = 1'b0;
         end
         own_beat = own_req & dn_grant;
         dev_beat = up_grant;
@@ -5329,8 +5348,10 @@ module top$iommu$iotlb(clock,dev,vpn,hit,ppn,r,w,d,install,i_dev,i_vpn,i_super,i
             d = data_rwd$0$q[32'h2];
         end
         if (~valid$0$q) begin
+            if (~free_found) begin
+                free_index = 0;
+            end
             free_found = 1'b1;
-            free_index = 0;
         end
         else begin
             count = count + 32'h1;
@@ -5360,8 +5381,10 @@ module top$iommu$iotlb(clock,dev,vpn,hit,ppn,r,w,d,install,i_dev,i_vpn,i_super,i
             d = data_rwd$1$q[32'h2];
         end
         if (~valid$1$q) begin
+            if (~free_found) begin
+                free_index = 1;
+            end
             free_found = 1'b1;
-            free_index = 1;
         end
         else begin
             count = count + 32'h1;
@@ -5391,8 +5414,10 @@ module top$iommu$iotlb(clock,dev,vpn,hit,ppn,r,w,d,install,i_dev,i_vpn,i_super,i
             d = data_rwd$2$q[32'h2];
         end
         if (~valid$2$q) begin
+            if (~free_found) begin
+                free_index = 2;
+            end
             free_found = 1'b1;
-            free_index = 2;
         end
         else begin
             count = count + 32'h1;
@@ -5422,8 +5447,10 @@ module top$iommu$iotlb(clock,dev,vpn,hit,ppn,r,w,d,install,i_dev,i_vpn,i_super,i
             d = data_rwd$3$q[32'h2];
         end
         if (~valid$3$q) begin
+            if (~free_found) begin
+                free_index = 3;
+            end
             free_found = 1'b1;
-            free_index = 3;
         end
         else begin
             count = count + 32'h1;
@@ -5453,8 +5480,10 @@ module top$iommu$iotlb(clock,dev,vpn,hit,ppn,r,w,d,install,i_dev,i_vpn,i_super,i
             d = data_rwd$4$q[32'h2];
         end
         if (~valid$4$q) begin
+            if (~free_found) begin
+                free_index = 4;
+            end
             free_found = 1'b1;
-            free_index = 4;
         end
         else begin
             count = count + 32'h1;
@@ -5484,8 +5513,10 @@ module top$iommu$iotlb(clock,dev,vpn,hit,ppn,r,w,d,install,i_dev,i_vpn,i_super,i
             d = data_rwd$5$q[32'h2];
         end
         if (~valid$5$q) begin
+            if (~free_found) begin
+                free_index = 5;
+            end
             free_found = 1'b1;
-            free_index = 5;
         end
         else begin
             count = count + 32'h1;
@@ -5515,8 +5546,10 @@ module top$iommu$iotlb(clock,dev,vpn,hit,ppn,r,w,d,install,i_dev,i_vpn,i_super,i
             d = data_rwd$6$q[32'h2];
         end
         if (~valid$6$q) begin
+            if (~free_found) begin
+                free_index = 6;
+            end
             free_found = 1'b1;
-            free_index = 6;
         end
         else begin
             count = count + 32'h1;
@@ -5546,8 +5579,10 @@ module top$iommu$iotlb(clock,dev,vpn,hit,ppn,r,w,d,install,i_dev,i_vpn,i_super,i
             d = data_rwd$7$q[32'h2];
         end
         if (~valid$7$q) begin
+            if (~free_found) begin
+                free_index = 7;
+            end
             free_found = 1'b1;
-            free_index = 7;
         end
         else begin
             count = count + 32'h1;
@@ -6723,6 +6758,25 @@ module top$iommu$req_we(d,q,clock);
     end
           
 endmodule // top$iommu$req_we
+
+
+module top$iommu$retried(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$retried
 
 
 module top$iommu$table_ppn(d,q,clock);

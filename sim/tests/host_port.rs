@@ -151,5 +151,8 @@ fn memcpy_with_interrupt_copies_the_block() {
     let mut back = vec![0; words.len()];
     soc.read_words(0x2_0000, &mut back);
     assert_eq!(back, words);
-    assert_eq!(soc.describe_state(), "DMAC in state Idle (0), IOMMU in state Idle (0)");
+    assert_eq!(
+        soc.describe_state(),
+        "DMAC in state Idle (0), IOMMU in state Idle (0)"
+    );
 }

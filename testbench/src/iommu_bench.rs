@@ -140,10 +140,22 @@ fn setup(setting: Setting) -> Setup {
                     .expect("superpage");
             } else {
                 for off in (0..BUF_BYTES).step_by(PAGE_BYTES as usize) {
-                    pt.map(&mut soc, &mut mm, IOVA_BASE + SRC_PA + off, SRC_PA + off, Perm::ReadOnly)
-                        .expect("map src");
-                    pt.map(&mut soc, &mut mm, IOVA_BASE + DST_PA + off, DST_PA + off, Perm::ReadWrite)
-                        .expect("map dst");
+                    pt.map(
+                        &mut soc,
+                        &mut mm,
+                        IOVA_BASE + SRC_PA + off,
+                        SRC_PA + off,
+                        Perm::ReadOnly,
+                    )
+                    .expect("map src");
+                    pt.map(
+                        &mut soc,
+                        &mut mm,
+                        IOVA_BASE + DST_PA + off,
+                        DST_PA + off,
+                        Perm::ReadWrite,
+                    )
+                    .expect("map dst");
                 }
             }
             assert!(SRC_PA + BUF_BYTES <= SUPERPAGE_SIZE && DST_PA + BUF_BYTES <= SUPERPAGE_SIZE);

@@ -137,9 +137,7 @@ pub fn check_beats(
         }
         if !unprotected(b.dev) {
             let ok = allowed.iter().any(|a| {
-                a.dev == b.dev
-                    && a.range.contains(&b.pa)
-                    && if b.we { a.write } else { a.read }
+                a.dev == b.dev && a.range.contains(&b.pa) && if b.we { a.write } else { a.read }
             });
             if !ok {
                 errors.push(format!(

@@ -523,18 +523,36 @@ fn passthrough_and_translated_devices_side_by_side() {
     let d0 = rig.map(dst0, 8192, DmaDirection::FromDevice);
     let s1 = rig
         .dma
-        .try_map_single(&mut rig.soc, &mut rig.mm, dev1, src1, 8192, DmaDirection::ToDevice)
+        .try_map_single(
+            &mut rig.soc,
+            &mut rig.mm,
+            dev1,
+            src1,
+            8192,
+            DmaDirection::ToDevice,
+        )
         .unwrap();
     let d1 = rig
         .dma
-        .try_map_single(&mut rig.soc, &mut rig.mm, dev1, dst1, 8192, DmaDirection::FromDevice)
+        .try_map_single(
+            &mut rig.soc,
+            &mut rig.mm,
+            dev1,
+            dst1,
+            8192,
+            DmaDirection::FromDevice,
+        )
         .unwrap();
     assert_eq!((s1.0, d1.0), (src1, dst1), "identity: DMA address = PA");
     assert_ne!(s0.0, src0, "translated: an IOVA");
     let mut ch1 = Dmac::channel(1).unwrap();
-    rig.dmac.start(&mut rig.soc, s0.0, d0.0, 8192, true).unwrap();
+    rig.dmac
+        .start(&mut rig.soc, s0.0, d0.0, 8192, true)
+        .unwrap();
     ch1.start(&mut rig.soc, s1.0, d1.0, 8192, true).unwrap();
-    rig.dmac.wait(&mut rig.soc, Completion::Poll, 200_000).unwrap();
+    rig.dmac
+        .wait(&mut rig.soc, Completion::Poll, 200_000)
+        .unwrap();
     ch1.wait(&mut rig.soc, Completion::Poll, 200_000).unwrap();
     assert_eq!(rig.read(dst0, 8192), data0);
     assert_eq!(rig.read(dst1, 8192), data1);

@@ -143,7 +143,8 @@ impl<const N: usize> Logic for Iotlb<N> {
                 & (self.tag_dev[i].q.val() == self.dev.val())
                 & (self.tag_vpn[i].q.val().get_bits::<10>(10) == self.vpn.val().get_bits::<10>(10))
                 & (self.tag_super[i].q.val()
-                    | (self.tag_vpn[i].q.val().get_bits::<10>(0) == self.vpn.val().get_bits::<10>(0)))
+                    | (self.tag_vpn[i].q.val().get_bits::<10>(0)
+                        == self.vpn.val().get_bits::<10>(0)))
             {
                 self.match_any.next = true;
                 if self.tag_super[i].q.val() {
@@ -157,8 +158,12 @@ impl<const N: usize> Logic for Iotlb<N> {
                 self.d.next = self.data_rwd[i].q.val().get_bit(2);
             }
             if !self.valid[i].q.val() {
+                // The lowest free index: entries fill 0, 1, 2, ... so that the round robin,
+                // which starts at 0, replaces the oldest entry first.
+                if !self.free_found.val() {
+                    self.free_index.next = i.to_bits();
+                }
                 self.free_found.next = true;
-                self.free_index.next = i.to_bits();
             } else {
                 self.count.next = self.count.val() + 1;
             }
@@ -314,13 +319,13 @@ mod tests {
             install(&mut t, 0, v, false, v, [true; 3]);
         }
         assert_eq!(t.occupancy.val().index(), 4);
-        // Full: entries are replaced in order 0, 1, 2, ... (FIFO for a full table).
+        // Full: the oldest entries are replaced first (FIFO for a full table).
         install(&mut t, 0, 100, false, 100, [true; 3]);
         let present: Vec<bool> = (0..4).map(|v| lookup(&mut t, 0, v).is_some()).collect();
-        assert_eq!(present.iter().filter(|p| !**p).count(), 1);
+        assert_eq!(present, [false, true, true, true]);
         install(&mut t, 0, 101, false, 101, [true; 3]);
         let present: Vec<bool> = (0..4).map(|v| lookup(&mut t, 0, v).is_some()).collect();
-        assert_eq!(present.iter().filter(|p| !**p).count(), 2);
+        assert_eq!(present, [false, false, true, true]);
         assert!(lookup(&mut t, 0, 100).is_some());
         assert!(lookup(&mut t, 0, 101).is_some());
         // A freed entry is reused before the round robin moves on.

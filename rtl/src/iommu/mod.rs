@@ -28,7 +28,8 @@
 //!   in RAM). A/D are never set by hardware. A success is installed in the IOTLB and retried;
 //! * a fault (any of the above, mode Off = 256, a physical address outside RAM = 5/7): the
 //!   access is not performed. The 32-byte record goes into the fault queue if it is on, not
-//!   full and inside RAM (else it is counted as dropped and FQOF / FQMF set); then `up_fault`
+//!   full and inside RAM (else it is counted as dropped and FQOF / FQMF set; while either is
+//!   set, later records are dropped too, as the specification says); then `up_fault`
 //!   pulses for one cycle and the device ends its transfer with an error. The record is in
 //!   memory before the device sees the fault.
 //! * a command at `CQH != CQT` has priority over device requests (commands are few and short):
@@ -68,7 +69,6 @@ pub enum IommuState {
     FenceWrite,
     CmdDone,
 }
-
 
 const DEVICES: usize = 1 << regs::iommu::DEVICE_ID_BITS;
 
@@ -162,6 +162,8 @@ pub struct Iommu<const N: usize> {
     word2: DFF<Bits<32>>,
     own_rvalid: DFF<Bit>,
     dev_rvalid: DFF<Bit>,
+    /// The device's request walked and is being retried: its hit is not counted again.
+    retried: DFF<Bit>,
     // ==== combinational ====
     write: Signal<Local, Bit>,
     read_value: Signal<Local, Bits<32>>,
@@ -329,6 +331,7 @@ impl<const N: usize> Iommu<N> {
             word2: Default::default(),
             own_rvalid: Default::default(),
             dev_rvalid: Default::default(),
+            retried: Default::default(),
             write: Default::default(),
             read_value: Default::default(),
             cur_dc_valid: Default::default(),
@@ -473,7 +476,8 @@ impl<const N: usize> Logic for Iommu<N> {
             word1,
             word2,
             own_rvalid,
-            dev_rvalid
+            dev_rvalid,
+            retried
         );
         clock!(self, clock, iotlb);
         for i in 0..DEVICES {
@@ -511,9 +515,10 @@ impl<const N: usize> Logic for Iommu<N> {
         self.cq_next.next = (self.cqh.q.val() + 1) & self.cq_mask.val();
         self.fq_next.next = (self.fqt.q.val() + 1) & self.fq_mask.val();
         self.fq_full.next = self.fq_next.val() == self.fqh.q.val();
-        self.cmd_pending.next =
-            self.cqen.q.val() & (self.cqh.q.val() != self.cqt.q.val()) & !self.cmd_ill.q.val()
-                & !self.cqmf.q.val();
+        self.cmd_pending.next = self.cqen.q.val()
+            & (self.cqh.q.val() != self.cqt.q.val())
+            & !self.cmd_ill.q.val()
+            & !self.cqmf.q.val();
         // End of the command at CQH and of the record slot at FQT, in the 34-bit PA space.
         self.cmd_end.next = (bit_cast::<34, 22>(self.cq_ppn.q.val()) << 12)
             + (bit_cast::<34, 8>(self.cqh.q.val()) << 4)
@@ -591,8 +596,8 @@ impl<const N: usize> Logic for Iommu<N> {
         // ---- the PTE read last cycle (on dn_rdata in PteWait*) ----
         self.pte_leaf.next = self.dn_rdata.val().get_bit(1) | self.dn_rdata.val().get_bit(3);
         // V = 0, or W without R.
-        self.pte_bad.next =
-            !self.dn_rdata.val().get_bit(0) | (self.dn_rdata.val().get_bit(2) & !self.dn_rdata.val().get_bit(1));
+        self.pte_bad.next = !self.dn_rdata.val().get_bit(0)
+            | (self.dn_rdata.val().get_bit(2) & !self.dn_rdata.val().get_bit(1));
         if self.req_we.q.val() {
             self.pte_perm_ok.next = self.dn_rdata.val().get_bit(2)
                 & self.dn_rdata.val().get_bit(6)
@@ -654,7 +659,7 @@ impl<const N: usize> Logic for Iommu<N> {
                         self.dn_wdata.next = self.up_wdata.val();
                         self.dn_last.next = self.up_last.val();
                         self.up_grant.next = self.dn_grant.val();
-                        if self.dn_grant.val() & self.pass_hit.val() {
+                        if self.dn_grant.val() & self.pass_hit.val() & !self.retried.q.val() {
                             self.cnt_hits.d.next = self.cnt_hits.q.val() + 1;
                         }
                     } else if self.x_fault.val() {
@@ -749,6 +754,7 @@ impl<const N: usize> Logic for Iommu<N> {
                     } else {
                         self.iotlb.install.next = true;
                         self.iotlb.i_super.next = true;
+                        self.retried.d.next = true;
                         self.fsm.d.next = IommuState::Idle;
                     }
                 } else if self.dn_rdata.val().get_bits::<22>(10) >= self.ram_pages.val() {
@@ -778,6 +784,7 @@ impl<const N: usize> Logic for Iommu<N> {
                     self.fsm.d.next = IommuState::FaultStart;
                 } else {
                     self.iotlb.install.next = true;
+                    self.retried.d.next = true;
                     self.fsm.d.next = IommuState::Idle;
                 }
             }
@@ -785,6 +792,10 @@ impl<const N: usize> Logic for Iommu<N> {
                 self.cnt_faults.d.next = self.cnt_faults.q.val() + 1;
                 self.issued.d.next = 0.into();
                 if !self.fqen.q.val() {
+                    self.cnt_dropped.d.next = self.cnt_dropped.q.val() + 1;
+                    self.fsm.d.next = IommuState::FaultDone;
+                } else if self.fqof.q.val() | self.fqmf.q.val() {
+                    // As in the specification: no records until software clears FQOF / FQMF.
                     self.cnt_dropped.d.next = self.cnt_dropped.q.val() + 1;
                     self.fsm.d.next = IommuState::FaultDone;
                 } else if self.fq_full.val() {
@@ -821,8 +832,8 @@ impl<const N: usize> Logic for Iommu<N> {
                         self.dn_wdata.next = self.k_ttyp_write.val()
                             | (bit_cast::<32, 2>(self.req_dev.q.val()) << 8);
                     } else {
-                        self.dn_wdata.next = self.k_ttyp_read.val()
-                            | (bit_cast::<32, 2>(self.req_dev.q.val()) << 8);
+                        self.dn_wdata.next =
+                            self.k_ttyp_read.val() | (bit_cast::<32, 2>(self.req_dev.q.val()) << 8);
                     }
                 }
                 if self.issued.q.val() == 4 {
@@ -932,6 +943,9 @@ impl<const N: usize> Logic for Iommu<N> {
         }
         if self.own_req.val() {
             self.dn_req.next = true;
+        }
+        if self.up_grant.val() | self.up_fault.val() {
+            self.retried.d.next = false;
         }
         self.own_beat.next = self.own_req.val() & self.dn_grant.val();
         self.dev_beat.next = self.up_grant.val();
