@@ -142,7 +142,11 @@ fn traced_run_writes_a_save_file_whose_signals_are_in_the_fst() {
     assert!(traces.len() >= 30, "only {} traces:\n{gtkw}", traces.len());
     assert!(traces.contains(&"TOP.top.obs_iommu_state[3:0]".to_string()));
     let fault_view = std::fs::read_to_string(dir.join("iommu_fault.gtkw")).unwrap();
-    assert_eq!(save_file_traces(&fault_view), traces, "same signals, opened at the fault");
+    assert_eq!(
+        save_file_traces(&fault_view),
+        traces,
+        "same signals, opened at the fault"
+    );
     assert!(traces.contains(&"TOP.top.arbiter.total_cycles[31:0]".to_string()));
 
     match fst_vars(&fst) {

@@ -158,7 +158,11 @@ fn setup(setting: Setting) -> Setup {
                     .expect("map dst");
                 }
             }
-            assert!(SRC_PA + BUF_BYTES <= SUPERPAGE_SIZE && DST_PA + BUF_BYTES <= SUPERPAGE_SIZE);
+            const {
+                assert!(
+                    SRC_PA + BUF_BYTES <= SUPERPAGE_SIZE && DST_PA + BUF_BYTES <= SUPERPAGE_SIZE
+                )
+            };
             iommu
                 .set_device_sv32(&mut soc, dev, pt.root_pa())
                 .expect("sv32");
@@ -307,8 +311,9 @@ pub fn markdown(r: &Report) -> String {
         "\nIOTLB hit cost: {:+.3} cycles per translated beat (warm copies whose pages all fit \
          the IOTLB, against Bare). Miss cost: {:.1} cycles per miss (cold − warm over the \
          misses of those copies: two PTE reads and the retry; the first access of a device \
-         also fetches its device context). Hits and misses count bus beats: the beat that \
-         missed is counted again as a hit when it is retried.\n",
+         also fetches its device context). Every translated bus beat counts once, as a hit \
+         or as a miss (the beat that missed is not counted again when it is retried), so the \
+         hit rate is hits / (hits + misses).\n",
         r.hit_cost_cycles, r.miss_cost_cycles
     );
     if r.failures.is_empty() {
