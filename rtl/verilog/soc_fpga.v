@@ -8877,7 +8877,7 @@ module top$mux(clock,req$0,req$1,addr$0,addr$1,we$0,we$1,wdata$0,wdata$1,last$0,
                 end
             end
         end
-        else if (up_grant) begin
+        else begin
             locked$d = 1'b1;
             lock_owner$d = sel;
         end

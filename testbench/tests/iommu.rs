@@ -669,3 +669,49 @@ fn the_memcpy_suite_through_the_dma_api_with_the_iommu_on() {
     );
     rig.check();
 }
+
+#[test]
+fn a_fault_on_one_channel_leaves_the_other_copying() {
+    // Both channels translated; channel 1 reads an IOVA it was never given while channel 0
+    // copies 16 KiB. The fault (walk, record) must reach channel 1 only.
+    let mut rig = Rig::on();
+    let dev1 = DeviceId::MEMCPY1;
+    rig.dma.attach(&mut rig.soc, &mut rig.mm, dev1).unwrap();
+    let (src_pa, data) = rig.buffer(16384, 1);
+    let (dst_pa, _) = rig.buffer(16384, 2);
+    let (dst1_pa, old1) = rig.buffer(4096, 3);
+    let s = rig.map(src_pa, 16384, DmaDirection::ToDevice);
+    let d = rig.map(dst_pa, 16384, DmaDirection::FromDevice);
+    let d1 = rig
+        .dma
+        .try_map_single(
+            &mut rig.soc,
+            &mut rig.mm,
+            dev1,
+            dst1_pa,
+            4096,
+            DmaDirection::FromDevice,
+        )
+        .unwrap();
+    let mut ch1 = Dmac::channel(1).unwrap();
+    rig.dmac.start(&mut rig.soc, s.0, d.0, 16384, true).unwrap();
+    for k in 0..4u32 {
+        let iova = 0x3000_0000 + k * PAGE_BYTES;
+        ch1.start(&mut rig.soc, iova, d1.0, 64, false).unwrap();
+        match ch1.wait(&mut rig.soc, Completion::Poll, 100_000) {
+            Err(DmacError::Transfer { cause, addr, .. }) => {
+                assert_eq!((cause, addr), (Cause::IommuFault, iova))
+            }
+            other => panic!("channel 1: {other:?}"),
+        }
+    }
+    rig.dmac
+        .wait(&mut rig.soc, Completion::Irq, 200_000)
+        .expect("channel 0 unaffected");
+    assert_eq!(rig.read(dst_pa, 16384), data);
+    assert_eq!(rig.read(dst1_pa, 4096), old1);
+    let faults = rig.faults();
+    assert_eq!(faults.len(), 4);
+    assert!(faults.iter().all(|f| f.device == dev1), "{faults:?}");
+    rig.check();
+}

@@ -8,9 +8,10 @@
 //! ```
 //!
 //! The mux passes one channel's request through at a time, tagged with that channel's device
-//! ID. Once a channel has a beat granted it keeps the port until a beat it flags `last` (end
-//! of its burst: a page boundary, the end of a descriptor) is granted, or the IOMMU refuses a
-//! request (`up_fault`), or it stops requesting; so bursts of different channels never
+//! ID. Once a channel presents a request it keeps the port (so the IOMMU's answer, a grant
+//! after a walk or a fault after the record is written, reaches the channel that asked) until
+//! a beat it flags `last` (end of its burst: a page boundary, the end of a descriptor) is
+//! granted, or the IOMMU refuses a request (`up_fault`), or it stops requesting; so bursts of different channels never
 //! interleave and the arbiter's burst rules hold per channel. Between bursts the channel after
 //! the last owner goes first (round robin). Read data returns one cycle after a grant, to the
 //! channel whose read was granted.
@@ -159,7 +160,9 @@ impl<const N: usize> Logic for ChannelMux<N> {
                     self.next_first.d.next = self.sel.val() + 1;
                 }
             }
-        } else if self.up_grant.val() {
+        } else {
+            // From its first request on (granted or still waiting for the IOMMU, which may be
+            // walking or writing a fault record for it) the port stays with this channel.
             self.locked.d.next = true;
             self.lock_owner.d.next = self.sel.val();
         }
@@ -242,6 +245,34 @@ mod tests {
             .chunks(4)
             .zip(owners.chunks(4).skip(1))
             .all(|(a, b)| a[0] != b[0]));
+    }
+
+    #[test]
+    fn a_waiting_request_keeps_the_port_until_the_iommu_answers() {
+        let mut m = ChannelMux::<2>::new([0, 1]);
+        m.connect_all();
+        // Channel 1 asks first; the IOMMU walks (no grant) while channel 0 starts asking.
+        m.req[1].next = true;
+        settle(&mut m);
+        assert_eq!(m.owner.val().index(), 1);
+        clock_edge(&mut m, |m| &mut m.clock);
+        m.req[0].next = true;
+        for _ in 0..5 {
+            settle(&mut m);
+            assert_eq!(
+                m.owner.val().index(),
+                1,
+                "the walk's answer must go to channel 1"
+            );
+            clock_edge(&mut m, |m| &mut m.clock);
+        }
+        m.up_fault.next = true;
+        settle(&mut m);
+        assert!(m.fault[1].val() && !m.fault[0].val());
+        clock_edge(&mut m, |m| &mut m.clock);
+        m.up_fault.next = false;
+        settle(&mut m);
+        assert_eq!(m.owner.val().index(), 0);
     }
 
     #[test]
