@@ -390,7 +390,8 @@ pub mod iommu {
 
     /// Fields of `CQCSR`.
     pub mod cqcsr {
-        /// RW. Command queue enable; 0 → 1 resets `CQH` to 0.
+        /// RW. Command queue enable; 0 → 1 resets `CQH` to 0 and clears `CQMF`, `CMD_ILL` and
+        /// `FENCE_W_IP`.
         pub const CQEN: u32 = 1 << 0;
         /// RW. Interrupt enable for `IPSR.CIP`.
         pub const CIE: u32 = 1 << 1;
@@ -408,7 +409,8 @@ pub mod iommu {
 
     /// Fields of `FQCSR`.
     pub mod fqcsr {
-        /// RW. Fault queue enable; 0 → 1 resets `FQT` to 0. Off: records are discarded.
+        /// RW. Fault queue enable; 0 → 1 resets `FQT` to 0 and clears `FQOF` and `FQMF`. Off:
+        /// records are discarded.
         pub const FQEN: u32 = 1 << 0;
         /// RW. Interrupt enable for `IPSR.FIP`.
         pub const FIE: u32 = 1 << 1;

@@ -2963,6 +2963,7 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
     reg  own_req;
     reg  walking;
     reg  clear_counters;
+    reg  ddtp_write;
     
     // Sub module instances
     top$iommu$iotlb iotlb(
@@ -3517,6 +3518,75 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
         if (own_rvalid$q) begin
             received$d = received$q + 32'h1;
         end
+        write = sel & we;
+        clear_counters = 1'b0;
+        ddtp_write = 1'b0;
+        if (write) begin
+            if ((offset == a_ddtp) & (wdata[(32'h0)+:(4)] <= k_mode_1lvl)) begin
+                ddtp_mode$d = wdata[(32'h0)+:(4)];
+                ddtp_ppn$d = wdata[(32'ha)+:(22)];
+                ddtp_write = 1'b1;
+            end
+            if (offset == a_cqb) begin
+                cq_log2szm1$d = wdata[(32'h0)+:(5)];
+                cq_ppn$d = wdata[(32'ha)+:(22)];
+            end
+            if (offset == a_cqt) begin
+                cqt$d = wdata[(32'h0)+:(8)] & cq_mask;
+            end
+            if (offset == a_fqb) begin
+                fq_log2szm1$d = wdata[(32'h0)+:(5)];
+                fq_ppn$d = wdata[(32'ha)+:(22)];
+            end
+            if (offset == a_fqh) begin
+                fqh$d = wdata[(32'h0)+:(8)] & fq_mask;
+            end
+            if (offset == a_cqcsr) begin
+                cqen$d = wdata[32'h0];
+                cie$d = wdata[32'h1];
+                if (wdata[32'h0] & ~cqen$q) begin
+                    cqh$d = 32'h0;
+                    cqmf$d = 1'b0;
+                    cmd_ill$d = 1'b0;
+                    fence_w_ip$d = 1'b0;
+                end
+                if (wdata[32'h8]) begin
+                    cqmf$d = 1'b0;
+                end
+                if (wdata[32'ha]) begin
+                    cmd_ill$d = 1'b0;
+                end
+                if (wdata[32'hb]) begin
+                    fence_w_ip$d = 1'b0;
+                end
+            end
+            if (offset == a_fqcsr) begin
+                fqen$d = wdata[32'h0];
+                fie$d = wdata[32'h1];
+                if (wdata[32'h0] & ~fqen$q) begin
+                    fqt$d = 32'h0;
+                    fqof$d = 1'b0;
+                    fqmf$d = 1'b0;
+                end
+                if (wdata[32'h8]) begin
+                    fqmf$d = 1'b0;
+                end
+                if (wdata[32'h9]) begin
+                    fqof$d = 1'b0;
+                end
+            end
+            if (offset == a_ipsr) begin
+                if (wdata[32'h0]) begin
+                    cip$d = 1'b0;
+                end
+                if (wdata[32'h1]) begin
+                    fip$d = 1'b0;
+                end
+            end
+            if (offset == a_cnt_ctrl) begin
+                clear_counters = wdata[32'h0];
+            end
+        end
         case (fsm$q)
             IommuState$Idle:
                 begin
@@ -3873,74 +3943,14 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
         if (walking) begin
             cnt_walk_cycles$d = cnt_walk_cycles$q + 32'h1;
         end
-        write = sel & we;
-        clear_counters = 1'b0;
-        if (write) begin
-            if ((offset == a_ddtp) & (wdata[(32'h0)+:(4)] <= k_mode_1lvl)) begin
-                ddtp_mode$d = wdata[(32'h0)+:(4)];
-                ddtp_ppn$d = wdata[(32'ha)+:(22)];
-                dc_valid$0$d = 1'b0;
-                dc_valid$1$d = 1'b0;
-                dc_valid$2$d = 1'b0;
-                dc_valid$3$d = 1'b0;
-                iotlb$inv = 1'b1;
-                iotlb$inv_by_dev = 1'b0;
-                iotlb$inv_by_addr = 1'b0;
-            end
-            if (offset == a_cqb) begin
-                cq_log2szm1$d = wdata[(32'h0)+:(5)];
-                cq_ppn$d = wdata[(32'ha)+:(22)];
-            end
-            if (offset == a_cqt) begin
-                cqt$d = wdata[(32'h0)+:(8)] & cq_mask;
-            end
-            if (offset == a_fqb) begin
-                fq_log2szm1$d = wdata[(32'h0)+:(5)];
-                fq_ppn$d = wdata[(32'ha)+:(22)];
-            end
-            if (offset == a_fqh) begin
-                fqh$d = wdata[(32'h0)+:(8)] & fq_mask;
-            end
-            if (offset == a_cqcsr) begin
-                cqen$d = wdata[32'h0];
-                cie$d = wdata[32'h1];
-                if (wdata[32'h0] & ~cqen$q) begin
-                    cqh$d = 32'h0;
-                end
-                if (wdata[32'h8]) begin
-                    cqmf$d = 1'b0;
-                end
-                if (wdata[32'ha]) begin
-                    cmd_ill$d = 1'b0;
-                end
-                if (wdata[32'hb]) begin
-                    fence_w_ip$d = 1'b0;
-                end
-            end
-            if (offset == a_fqcsr) begin
-                fqen$d = wdata[32'h0];
-                fie$d = wdata[32'h1];
-                if (wdata[32'h0] & ~fqen$q) begin
-                    fqt$d = 32'h0;
-                end
-                if (wdata[32'h8]) begin
-                    fqmf$d = 1'b0;
-                end
-                if (wdata[32'h9]) begin
-                    fqof$d = 1'b0;
-                end
-            end
-            if (offset == a_ipsr) begin
-                if (wdata[32'h0]) begin
-                    cip$d = 1'b0;
-                end
-                if (wdata[32'h1]) begin
-                    fip$d = 1'b0;
-                end
-            end
-            if (offset == a_cnt_ctrl) begin
-                clear_counters = wdata[32'h0];
-            end
+        if (ddtp_write) begin
+            dc_valid$0$d = 1'b0;
+            dc_valid$1$d = 1'b0;
+            dc_valid$2$d = 1'b0;
+            dc_valid$3$d = 1'b0;
+            iotlb$inv = 1'b1;
+            iotlb$inv_by_dev = 1'b0;
+            iotlb$inv_by_addr = 1'b0;
         end
         if (clear_counters) begin
             cnt_hits$d = 32'h0;

@@ -311,9 +311,9 @@ pub fn markdown(r: &Report) -> String {
         "\nIOTLB hit cost: {:+.3} cycles per translated beat (warm copies whose pages all fit \
          the IOTLB, against Bare). Miss cost: {:.1} cycles per miss (cold − warm over the \
          misses of those copies: two PTE reads and the retry; the first access of a device \
-         also fetches its device context). Every translated bus beat counts once, as a hit \
-         or as a miss (the beat that missed is not counted again when it is retried), so the \
-         hit rate is hits / (hits + misses).\n",
+         also fetches its device context). A translated bus beat counts as a hit, or as a miss \
+         (the walk; its retry is not counted again), so the hit rate is hits / (hits + misses); \
+         only an invalidation between a walk and its retry makes one beat miss twice.\n",
         r.hit_cost_cycles, r.miss_cost_cycles
     );
     if r.failures.is_empty() {

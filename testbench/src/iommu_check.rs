@@ -66,7 +66,17 @@ pub fn expected_pa(ram: &[u32], view: DeviceView, iova: u32, write: bool) -> Res
             iova,
             level: 0,
         }),
-        DeviceView::Bare => Ok(iova),
+        // No translation, but the address must still be RAM (an access fault otherwise).
+        DeviceView::Bare if u64::from(iova) < ram_bytes => Ok(iova),
+        DeviceView::Bare => Err(Fault {
+            cause: if write {
+                regs::iommu_cause::FaultCause::WriteAccessFault
+            } else {
+                regs::iommu_cause::FaultCause::ReadAccessFault
+            },
+            iova,
+            level: 0,
+        }),
         DeviceView::Sv32 { root_ppn } => {
             translate(ram, ram_bytes, root_ppn, iova, access).map(|t| t.pa as u32)
         }

@@ -106,15 +106,17 @@ impl Rig {
         }
     }
 
-    /// Where the IOMMU may write: its fault queue and command-queue pages (the fence word).
+    /// Where the IOMMU may write: the fault-queue ring (its records) and the driver's fence
+    /// word (the last word of the command queue's page).
     fn iommu_writable(&mut self) -> Vec<Range<u32>> {
-        [hw::FQB, hw::CQB]
-            .into_iter()
-            .map(|r| {
-                let base = (self.soc.read32(csr(block::IOMMU, r)) >> 10) << 12;
-                base..base + PAGE_BYTES
-            })
-            .collect()
+        let fqb = self.soc.read32(csr(block::IOMMU, hw::FQB));
+        let fq = (fqb >> 10) << 12;
+        let records = 2u32 << (fqb & hw::qb::LOG2SZM1_MASK);
+        let cq_page_end = ((self.soc.read32(csr(block::IOMMU, hw::CQB)) >> 10) << 12) + PAGE_BYTES;
+        vec![
+            fq..fq + records * hw::fault::BYTES,
+            cq_page_end - 4..cq_page_end,
+        ]
     }
 
     /// The scoreboard over every beat since the last check; the page tables and mappings must
@@ -474,6 +476,25 @@ fn fault_queue_overflow_drops_new_records_and_never_overwrites() {
     // Read and released: the next fault is recorded again.
     expect_iommu_fault(rig.copy(DmaAddr(0x5100_0000), d, 4), 0x5100_0000);
     assert_eq!(rig.faults().len(), 1);
+    // Overflow again, then re-enable the queue without clearing FQOF by hand: FQEN 0 -> 1
+    // clears it (as the spec says), so records flow again.
+    for &iova in &iovas[..4] {
+        expect_iommu_fault(rig.copy(DmaAddr(iova), d, 4), iova);
+    }
+    rig.dma
+        .iommu_mut()
+        .enable_fault_queue(&mut rig.soc, &mut rig.mm, 4, false)
+        .unwrap();
+    assert!(!rig.dma.iommu().fault_status(&mut rig.soc, false).overflow);
+    expect_iommu_fault(rig.copy(DmaAddr(0x5200_0000), d, 4), 0x5200_0000);
+    assert_eq!(
+        summary(&rig.faults()),
+        vec![record(
+            FaultCause::ReadPageFault,
+            FaultAccess::Read,
+            0x5200_0000
+        )]
+    );
 }
 
 #[test]
@@ -496,11 +517,15 @@ fn dma_attack_a_translated_device_reaches_nothing_it_was_not_given() {
     pt.unprotected.push(DEV.0 as u8);
     let (secret_pa, secret) = pt.buffer(4096, 7);
     let (loot_pa2, _) = pt.buffer(4096, 8);
+    let (evil_pa, evil) = pt.buffer(4096, 9);
     pt.copy(DmaAddr(secret_pa), DmaAddr(loot_pa2), 4096)
         .expect("pt: the device reads what it likes");
     assert_eq!(pt.read(loot_pa2, 4096), secret, "secret exfiltrated");
-    pt.copy(DmaAddr(loot_pa2), DmaAddr(secret_pa), 64)
+    pt.copy(DmaAddr(evil_pa), DmaAddr(secret_pa), 64)
         .expect("pt: and writes where it likes");
+    let mut overwritten = evil[..16].to_vec();
+    overwritten.extend_from_slice(&secret[16..]);
+    assert_eq!(pt.read(secret_pa, 4096), overwritten, "secret overwritten");
     let seen = pt.check();
     assert_eq!((seen.translated, seen.device_writes), (0, 1024 + 16));
 }
@@ -677,11 +702,12 @@ fn a_fault_on_one_channel_leaves_the_other_copying() {
     let mut rig = Rig::on();
     let dev1 = DeviceId::MEMCPY1;
     rig.dma.attach(&mut rig.soc, &mut rig.mm, dev1).unwrap();
-    let (src_pa, data) = rig.buffer(16384, 1);
-    let (dst_pa, _) = rig.buffer(16384, 2);
+    const LEN: u32 = 65536;
+    let (src_pa, data) = rig.buffer(LEN, 1);
+    let (dst_pa, _) = rig.buffer(LEN, 2);
     let (dst1_pa, old1) = rig.buffer(4096, 3);
-    let s = rig.map(src_pa, 16384, DmaDirection::ToDevice);
-    let d = rig.map(dst_pa, 16384, DmaDirection::FromDevice);
+    let s = rig.map(src_pa, LEN, DmaDirection::ToDevice);
+    let d = rig.map(dst_pa, LEN, DmaDirection::FromDevice);
     let d1 = rig
         .dma
         .try_map_single(
@@ -694,7 +720,7 @@ fn a_fault_on_one_channel_leaves_the_other_copying() {
         )
         .unwrap();
     let mut ch1 = Dmac::channel(1).unwrap();
-    rig.dmac.start(&mut rig.soc, s.0, d.0, 16384, true).unwrap();
+    rig.dmac.start(&mut rig.soc, s.0, d.0, LEN, true).unwrap();
     for k in 0..4u32 {
         let iova = 0x3000_0000 + k * PAGE_BYTES;
         ch1.start(&mut rig.soc, iova, d1.0, 64, false).unwrap();
@@ -705,10 +731,15 @@ fn a_fault_on_one_channel_leaves_the_other_copying() {
             other => panic!("channel 1: {other:?}"),
         }
     }
+    let busy = rig.dmac.status(&mut rig.soc) & regs::dmac::status::BUSY;
+    assert_ne!(
+        busy, 0,
+        "channel 0 was still copying when channel 1's faults came"
+    );
     rig.dmac
-        .wait(&mut rig.soc, Completion::Irq, 200_000)
+        .wait(&mut rig.soc, Completion::Irq, 500_000)
         .expect("channel 0 unaffected");
-    assert_eq!(rig.read(dst_pa, 16384), data);
+    assert_eq!(rig.read(dst_pa, LEN), data);
     assert_eq!(rig.read(dst1_pa, 4096), old1);
     let faults = rig.faults();
     assert_eq!(faults.len(), 4);

@@ -198,6 +198,7 @@ pub struct Iommu<const N: usize> {
     own_req: Signal<Local, Bit>,
     walking: Signal<Local, Bit>,
     clear_counters: Signal<Local, Bit>,
+    ddtp_write: Signal<Local, Bit>,
     // ==== constants ====
     ram_bytes: Constant<Bits<32>>,
     ram_bytes34: Constant<Bits<34>>,
@@ -365,6 +366,7 @@ impl<const N: usize> Iommu<N> {
             own_req: Default::default(),
             walking: Default::default(),
             clear_counters: Default::default(),
+            ddtp_write: Default::default(),
             ram_bytes: Constant::new((ram_bytes as u64).into()),
             ram_bytes34: Constant::new((ram_bytes as u64).into()),
             ram_pages: Constant::new(((ram_bytes >> 12) as u64).into()),
@@ -635,6 +637,81 @@ impl<const N: usize> Logic for Iommu<N> {
             self.received.d.next = self.received.q.val() + 1;
         }
 
+        // ---- register writes: before the state machine, so that a hardware set in the same
+        // cycle wins over a software write-1-to-clear (no event is lost) ----
+        self.write.next = self.sel.val() & self.we.val();
+        self.clear_counters.next = false;
+        self.ddtp_write.next = false;
+        if self.write.val() {
+            if (self.offset.val() == self.a_ddtp.val())
+                & (self.wdata.val().get_bits::<4>(0) <= self.k_mode_1lvl.val())
+            {
+                self.ddtp_mode.d.next = self.wdata.val().get_bits::<4>(0);
+                self.ddtp_ppn.d.next = self.wdata.val().get_bits::<22>(10);
+                self.ddtp_write.next = true;
+            }
+            if self.offset.val() == self.a_cqb.val() {
+                self.cq_log2szm1.d.next = self.wdata.val().get_bits::<5>(0);
+                self.cq_ppn.d.next = self.wdata.val().get_bits::<22>(10);
+            }
+            if self.offset.val() == self.a_cqt.val() {
+                self.cqt.d.next = self.wdata.val().get_bits::<8>(0) & self.cq_mask.val();
+            }
+            if self.offset.val() == self.a_fqb.val() {
+                self.fq_log2szm1.d.next = self.wdata.val().get_bits::<5>(0);
+                self.fq_ppn.d.next = self.wdata.val().get_bits::<22>(10);
+            }
+            if self.offset.val() == self.a_fqh.val() {
+                self.fqh.d.next = self.wdata.val().get_bits::<8>(0) & self.fq_mask.val();
+            }
+            if self.offset.val() == self.a_cqcsr.val() {
+                self.cqen.d.next = self.wdata.val().get_bit(0);
+                self.cie.d.next = self.wdata.val().get_bit(1);
+                // CQEN 0 -> 1 resets CQH and the error and fence flags (as in the spec).
+                if self.wdata.val().get_bit(0) & !self.cqen.q.val() {
+                    self.cqh.d.next = 0.into();
+                    self.cqmf.d.next = false;
+                    self.cmd_ill.d.next = false;
+                    self.fence_w_ip.d.next = false;
+                }
+                if self.wdata.val().get_bit(8) {
+                    self.cqmf.d.next = false;
+                }
+                if self.wdata.val().get_bit(10) {
+                    self.cmd_ill.d.next = false;
+                }
+                if self.wdata.val().get_bit(11) {
+                    self.fence_w_ip.d.next = false;
+                }
+            }
+            if self.offset.val() == self.a_fqcsr.val() {
+                self.fqen.d.next = self.wdata.val().get_bit(0);
+                self.fie.d.next = self.wdata.val().get_bit(1);
+                // FQEN 0 -> 1 resets FQT, FQOF and FQMF (as in the spec).
+                if self.wdata.val().get_bit(0) & !self.fqen.q.val() {
+                    self.fqt.d.next = 0.into();
+                    self.fqof.d.next = false;
+                    self.fqmf.d.next = false;
+                }
+                if self.wdata.val().get_bit(8) {
+                    self.fqmf.d.next = false;
+                }
+                if self.wdata.val().get_bit(9) {
+                    self.fqof.d.next = false;
+                }
+            }
+            if self.offset.val() == self.a_ipsr.val() {
+                if self.wdata.val().get_bit(0) {
+                    self.cip.d.next = false;
+                }
+                if self.wdata.val().get_bit(1) {
+                    self.fip.d.next = false;
+                }
+            }
+            if self.offset.val() == self.a_cnt_ctrl.val() {
+                self.clear_counters.next = self.wdata.val().get_bit(0);
+            }
+        }
         match self.fsm.q.val() {
             IommuState::Idle => {
                 if self.cmd_pending.val() {
@@ -955,76 +1032,14 @@ impl<const N: usize> Logic for Iommu<N> {
             self.cnt_walk_cycles.d.next = self.cnt_walk_cycles.q.val() + 1;
         }
 
-        // ---- register writes (hardware updates above win where both happen) ----
-        self.write.next = self.sel.val() & self.we.val();
-        self.clear_counters.next = false;
-        if self.write.val() {
-            if (self.offset.val() == self.a_ddtp.val())
-                & (self.wdata.val().get_bits::<4>(0) <= self.k_mode_1lvl.val())
-            {
-                self.ddtp_mode.d.next = self.wdata.val().get_bits::<4>(0);
-                self.ddtp_ppn.d.next = self.wdata.val().get_bits::<22>(10);
-                for i in 0..DEVICES {
-                    self.dc_valid[i].d.next = false;
-                }
-                self.iotlb.inv.next = true;
-                self.iotlb.inv_by_dev.next = false;
-                self.iotlb.inv_by_addr.next = false;
+        // A DDTP write flushes both caches; after the state machine, so it always wins.
+        if self.ddtp_write.val() {
+            for i in 0..DEVICES {
+                self.dc_valid[i].d.next = false;
             }
-            if self.offset.val() == self.a_cqb.val() {
-                self.cq_log2szm1.d.next = self.wdata.val().get_bits::<5>(0);
-                self.cq_ppn.d.next = self.wdata.val().get_bits::<22>(10);
-            }
-            if self.offset.val() == self.a_cqt.val() {
-                self.cqt.d.next = self.wdata.val().get_bits::<8>(0) & self.cq_mask.val();
-            }
-            if self.offset.val() == self.a_fqb.val() {
-                self.fq_log2szm1.d.next = self.wdata.val().get_bits::<5>(0);
-                self.fq_ppn.d.next = self.wdata.val().get_bits::<22>(10);
-            }
-            if self.offset.val() == self.a_fqh.val() {
-                self.fqh.d.next = self.wdata.val().get_bits::<8>(0) & self.fq_mask.val();
-            }
-            if self.offset.val() == self.a_cqcsr.val() {
-                self.cqen.d.next = self.wdata.val().get_bit(0);
-                self.cie.d.next = self.wdata.val().get_bit(1);
-                if self.wdata.val().get_bit(0) & !self.cqen.q.val() {
-                    self.cqh.d.next = 0.into();
-                }
-                if self.wdata.val().get_bit(8) {
-                    self.cqmf.d.next = false;
-                }
-                if self.wdata.val().get_bit(10) {
-                    self.cmd_ill.d.next = false;
-                }
-                if self.wdata.val().get_bit(11) {
-                    self.fence_w_ip.d.next = false;
-                }
-            }
-            if self.offset.val() == self.a_fqcsr.val() {
-                self.fqen.d.next = self.wdata.val().get_bit(0);
-                self.fie.d.next = self.wdata.val().get_bit(1);
-                if self.wdata.val().get_bit(0) & !self.fqen.q.val() {
-                    self.fqt.d.next = 0.into();
-                }
-                if self.wdata.val().get_bit(8) {
-                    self.fqmf.d.next = false;
-                }
-                if self.wdata.val().get_bit(9) {
-                    self.fqof.d.next = false;
-                }
-            }
-            if self.offset.val() == self.a_ipsr.val() {
-                if self.wdata.val().get_bit(0) {
-                    self.cip.d.next = false;
-                }
-                if self.wdata.val().get_bit(1) {
-                    self.fip.d.next = false;
-                }
-            }
-            if self.offset.val() == self.a_cnt_ctrl.val() {
-                self.clear_counters.next = self.wdata.val().get_bit(0);
-            }
+            self.iotlb.inv.next = true;
+            self.iotlb.inv_by_dev.next = false;
+            self.iotlb.inv_by_addr.next = false;
         }
         if self.clear_counters.val() {
             self.cnt_hits.d.next = 0.into();
