@@ -82,6 +82,8 @@ pub mod sys {
         pub const DMAC: u32 = 1 << 0;
         /// memcpy channel 1, likewise.
         pub const DMAC1: u32 = 1 << 2;
+        /// The bit of each memcpy channel, by channel number.
+        pub const DMAC_CHANNELS: [u32; super::super::dmac::CHANNELS as usize] = [DMAC, DMAC1];
         /// The IOMMU's `IPSR` has a pending bit (fault queue or command queue).
         pub const IOMMU: u32 = 1 << 1;
     }

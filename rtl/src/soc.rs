@@ -26,6 +26,8 @@ use crate::ram::ByteRam;
 use rust_hdl::prelude::*;
 
 const CSR_BITS: usize = regs::CSR_WINDOW_BITS;
+/// memcpy channels; channel n is IOMMU device n.
+const CHANNELS: usize = regs::dmac::CHANNELS as usize;
 
 #[derive(LogicBlock)]
 pub struct Soc<const A: usize> {
@@ -63,37 +65,35 @@ pub struct Soc<const A: usize> {
     // ==== blocks ====
     ram: ByteRam<A>,
     arbiter: Arbiter,
-    memcpy: Memcpy,
-    memcpy1: Memcpy,
-    dmac_regs: DmacRegs,
-    dmac1_regs: DmacRegs,
-    mux: ChannelMux<2>,
+    memcpy: [Memcpy; CHANNELS],
+    dmac_regs: [DmacRegs; CHANNELS],
+    mux: ChannelMux<CHANNELS>,
     iommu: Iommu<DEFAULT_ENTRIES>,
     csr: Csr,
     // ==== decode and routing ====
     host_is_ram: Signal<Local, Bit>,
     host_is_csr: Signal<Local, Bit>,
     host_is_iommu: Signal<Local, Bit>,
-    host_is_dmac: Signal<Local, Bit>,
-    host_is_dmac1: Signal<Local, Bit>,
+    host_is_dmac: [Signal<Local, Bit>; CHANNELS],
+    dmac_read_any: Signal<Local, Bit>,
+    dmac_rdata: Signal<Local, Bits<32>>,
+    dmac_irq_any: Signal<Local, Bit>,
+    dmac_irq_bits: Signal<Local, Bits<32>>,
     bus_addr: Signal<Local, Bits<32>>,
     bus_we: Signal<Local, Bit>,
     cpu_read_pending: DFF<Bit>,
     csr_read_pending: DFF<Bit>,
     iommu_read_pending: DFF<Bit>,
-    dmac_read_pending: DFF<Bit>,
-    dmac1_read_pending: DFF<Bit>,
+    dmac_read_pending: [DFF<Bit>; CHANNELS],
     other_read_pending: DFF<Bit>,
     host_errors: DFF<Bits<32>>,
     ram_bytes: Constant<Bits<32>>,
     csr_mask: Constant<Bits<32>>,
     csr_base: Constant<Bits<32>>,
     iommu_window: Constant<Bits<6>>,
-    irq_dmac_shift: Constant<Bits<5>>,
+    irq_dmac_shift: [Constant<Bits<5>>; CHANNELS],
     irq_iommu_shift: Constant<Bits<5>>,
-    irq_dmac1_shift: Constant<Bits<5>>,
-    dmac_window: Constant<Bits<10>>,
-    dmac1_window: Constant<Bits<10>>,
+    dmac_window: [Constant<Bits<10>>; CHANNELS],
     ram_limit: Constant<Bits<33>>,
     iova_limit: Constant<Bits<33>>,
 }
@@ -131,36 +131,39 @@ impl<const A: usize> Soc<A> {
             obs_iotlb_occupancy: Default::default(),
             ram: Default::default(),
             arbiter: Default::default(),
-            memcpy: Memcpy::new(),
-            memcpy1: Memcpy::new(),
-            dmac_regs: Default::default(),
-            dmac1_regs: Default::default(),
-            mux: ChannelMux::new([regs::iommu::DEVICE_MEMCPY0, regs::iommu::DEVICE_MEMCPY1]),
+            memcpy: std::array::from_fn(|_| Memcpy::new()),
+            dmac_regs: std::array::from_fn(|_| Default::default()),
+            // Channel n is IOMMU device n.
+            mux: ChannelMux::new(std::array::from_fn(|n| n as u32)),
             iommu: Iommu::new(ram_bytes),
             csr: Csr::new(ram_bytes),
             host_is_ram: Default::default(),
             host_is_csr: Default::default(),
             host_is_iommu: Default::default(),
-            host_is_dmac: Default::default(),
-            host_is_dmac1: Default::default(),
+            host_is_dmac: std::array::from_fn(|_| Default::default()),
+            dmac_read_any: Default::default(),
+            dmac_rdata: Default::default(),
+            dmac_irq_any: Default::default(),
+            dmac_irq_bits: Default::default(),
             bus_addr: Default::default(),
             bus_we: Default::default(),
             cpu_read_pending: Default::default(),
             csr_read_pending: Default::default(),
             iommu_read_pending: Default::default(),
-            dmac_read_pending: Default::default(),
-            dmac1_read_pending: Default::default(),
+            dmac_read_pending: std::array::from_fn(|_| Default::default()),
             other_read_pending: Default::default(),
             host_errors: Default::default(),
             ram_bytes: Constant::new((ram_bytes as u64).into()),
             csr_mask: Constant::new((!(regs::CSR_WINDOW_BYTES - 1) as u64).into()),
             csr_base: Constant::new((regs::CSR_BASE as u64).into()),
             iommu_window: Constant::new(((regs::block::IOMMU >> 12) as u64).into()),
-            irq_dmac_shift: Constant::new((regs::sys::irq::DMAC.trailing_zeros() as u64).into()),
+            irq_dmac_shift: std::array::from_fn(|n| {
+                Constant::new((regs::sys::irq::DMAC_CHANNELS[n].trailing_zeros() as u64).into())
+            }),
             irq_iommu_shift: Constant::new((regs::sys::irq::IOMMU.trailing_zeros() as u64).into()),
-            irq_dmac1_shift: Constant::new((regs::sys::irq::DMAC1.trailing_zeros() as u64).into()),
-            dmac_window: Constant::new(((regs::dmac::channel_block(0) >> 8) as u64).into()),
-            dmac1_window: Constant::new(((regs::dmac::channel_block(1) >> 8) as u64).into()),
+            dmac_window: std::array::from_fn(|n| {
+                Constant::new(((regs::dmac::channel_block(n as u32) >> 8) as u64).into())
+            }),
             ram_limit: Constant::new((ram_bytes as u64).into()),
             iova_limit: Constant::new((1u64 << 32).into()),
         }
@@ -182,22 +185,25 @@ impl<const A: usize> Logic for Soc<A> {
             cpu_read_pending,
             csr_read_pending,
             iommu_read_pending,
-            dmac_read_pending,
-            dmac1_read_pending,
             other_read_pending,
             host_errors
         );
-        clock!(self, clock, ram, arbiter, memcpy, memcpy1, dmac_regs, dmac1_regs, mux, iommu, csr);
+        clock!(self, clock, ram, arbiter, mux, iommu, csr);
+        for i in 0..CHANNELS {
+            self.memcpy[i].clock.next = self.clock.val();
+            self.dmac_regs[i].clock.next = self.clock.val();
+            self.dmac_read_pending[i].clock.next = self.clock.val();
+        }
 
         // ---- address decode ----
         self.host_is_ram.next = self.host_addr.val() < self.ram_bytes.val();
         self.host_is_csr.next = (self.host_addr.val() & self.csr_mask.val()) == self.csr_base.val();
         self.host_is_iommu.next = self.host_is_csr.val()
             & (self.host_addr.val().get_bits::<6>(12) == self.iommu_window.val());
-        self.host_is_dmac.next = self.host_is_csr.val()
-            & (self.host_addr.val().get_bits::<10>(8) == self.dmac_window.val());
-        self.host_is_dmac1.next = self.host_is_csr.val()
-            & (self.host_addr.val().get_bits::<10>(8) == self.dmac1_window.val());
+        for i in 0..CHANNELS {
+            self.host_is_dmac[i].next = self.host_is_csr.val()
+                & (self.host_addr.val().get_bits::<10>(8) == self.dmac_window[i].val());
+        }
 
         // ---- arbiter ----
         self.arbiter.cpu_req.next = self.host_req.val() & self.host_is_ram.val();
@@ -230,10 +236,10 @@ impl<const A: usize> Logic for Soc<A> {
             self.host_req.val() & self.host_is_csr.val() & !self.host_we.val();
         self.iommu_read_pending.d.next =
             self.host_req.val() & self.host_is_iommu.val() & !self.host_we.val();
-        self.dmac_read_pending.d.next =
-            self.host_req.val() & self.host_is_dmac.val() & !self.host_we.val();
-        self.dmac1_read_pending.d.next =
-            self.host_req.val() & self.host_is_dmac1.val() & !self.host_we.val();
+        for i in 0..CHANNELS {
+            self.dmac_read_pending[i].d.next =
+                self.host_req.val() & self.host_is_dmac[i].val() & !self.host_we.val();
+        }
         self.other_read_pending.d.next = self.host_req.val()
             & !self.host_is_csr.val()
             & !self.host_is_ram.val()
@@ -241,25 +247,23 @@ impl<const A: usize> Logic for Soc<A> {
         self.iommu.dn_grant.next = self.arbiter.dma_grant.val();
         self.iommu.dn_rdata.next = self.ram.rdata.val();
 
-        // ---- the memcpy channels (devices 0 and 1), round robin, then the IOMMU ----
-        self.mux.req[0].next = self.memcpy.bus_req.val();
-        self.mux.addr[0].next = self.memcpy.bus_addr.val();
-        self.mux.we[0].next = self.memcpy.bus_we.val();
-        self.mux.wdata[0].next = self.memcpy.bus_wdata.val();
-        self.mux.last[0].next = self.memcpy.bus_last.val();
-        self.memcpy.bus_grant.next = self.mux.grant[0].val();
-        self.memcpy.bus_fault.next = self.mux.fault[0].val();
-        self.memcpy.bus_rvalid.next = self.mux.rvalid[0].val();
-        self.memcpy.bus_rdata.next = self.mux.rdata.val();
-        self.mux.req[1].next = self.memcpy1.bus_req.val();
-        self.mux.addr[1].next = self.memcpy1.bus_addr.val();
-        self.mux.we[1].next = self.memcpy1.bus_we.val();
-        self.mux.wdata[1].next = self.memcpy1.bus_wdata.val();
-        self.mux.last[1].next = self.memcpy1.bus_last.val();
-        self.memcpy1.bus_grant.next = self.mux.grant[1].val();
-        self.memcpy1.bus_fault.next = self.mux.fault[1].val();
-        self.memcpy1.bus_rvalid.next = self.mux.rvalid[1].val();
-        self.memcpy1.bus_rdata.next = self.mux.rdata.val();
+        // ---- the memcpy channels (channel n is device n), round robin, then the IOMMU ----
+        for i in 0..CHANNELS {
+            self.mux.req[i].next = self.memcpy[i].bus_req.val();
+            self.mux.addr[i].next = self.memcpy[i].bus_addr.val();
+            self.mux.we[i].next = self.memcpy[i].bus_we.val();
+            self.mux.wdata[i].next = self.memcpy[i].bus_wdata.val();
+            self.mux.last[i].next = self.memcpy[i].bus_last.val();
+            self.memcpy[i].bus_grant.next = self.mux.grant[i].val();
+            self.memcpy[i].bus_fault.next = self.mux.fault[i].val();
+            self.memcpy[i].bus_rvalid.next = self.mux.rvalid[i].val();
+            self.memcpy[i].bus_rdata.next = self.mux.rdata.val();
+            if self.iommu.mode_bare.val() {
+                self.memcpy[i].addr_limit.next = self.ram_limit.val();
+            } else {
+                self.memcpy[i].addr_limit.next = self.iova_limit.val();
+            }
+        }
         self.iommu.up_req.next = self.mux.up_req.val();
         self.iommu.up_addr.next = self.mux.up_addr.val();
         self.iommu.up_we.next = self.mux.up_we.val();
@@ -270,17 +274,20 @@ impl<const A: usize> Logic for Soc<A> {
         self.mux.up_fault.next = self.iommu.up_fault.val();
         self.mux.up_rvalid.next = self.iommu.up_rvalid.val();
         self.mux.up_rdata.next = self.iommu.up_rdata.val();
-        if self.iommu.mode_bare.val() {
-            self.memcpy.addr_limit.next = self.ram_limit.val();
-            self.memcpy1.addr_limit.next = self.ram_limit.val();
-        } else {
-            self.memcpy.addr_limit.next = self.iova_limit.val();
-            self.memcpy1.addr_limit.next = self.iova_limit.val();
-        }
 
         // ---- host port ----
         self.host_ready.next =
             self.arbiter.cpu_grant.val() | (self.host_req.val() & !self.host_is_ram.val());
+        // The channels' register read data, gathered in locals (the output below is then
+        // assigned once per path).
+        self.dmac_read_any.next = false;
+        self.dmac_rdata.next = 0.into();
+        for i in 0..CHANNELS {
+            if self.dmac_read_pending[i].q.val() {
+                self.dmac_read_any.next = true;
+                self.dmac_rdata.next = self.dmac_regs[i].rdata.val();
+            }
+        }
         self.host_rvalid.next = self.cpu_read_pending.q.val()
             | self.csr_read_pending.q.val()
             | self.other_read_pending.q.val();
@@ -288,10 +295,8 @@ impl<const A: usize> Logic for Soc<A> {
             self.host_rdata.next = self.ram.rdata.val();
         } else if self.iommu_read_pending.q.val() {
             self.host_rdata.next = self.iommu.rdata.val();
-        } else if self.dmac_read_pending.q.val() {
-            self.host_rdata.next = self.dmac_regs.rdata.val();
-        } else if self.dmac1_read_pending.q.val() {
-            self.host_rdata.next = self.dmac1_regs.rdata.val();
+        } else if self.dmac_read_any.val() {
+            self.host_rdata.next = self.dmac_rdata.val();
         } else if self.csr_read_pending.q.val() {
             self.host_rdata.next = self.csr.rdata.val();
         } else {
@@ -304,7 +309,16 @@ impl<const A: usize> Logic for Soc<A> {
         }
 
         // ---- interrupt ----
-        self.irq.next = self.dmac_regs.irq.val() | self.dmac1_regs.irq.val() | self.iommu.irq.val();
+        self.dmac_irq_any.next = false;
+        self.dmac_irq_bits.next = 0.into();
+        for i in 0..CHANNELS {
+            if self.dmac_regs[i].irq.val() {
+                self.dmac_irq_any.next = true;
+                self.dmac_irq_bits.next = self.dmac_irq_bits.val()
+                    | (bit_cast::<32, 1>(1.into()) << self.irq_dmac_shift[i].val());
+            }
+        }
+        self.irq.next = self.dmac_irq_any.val() | self.iommu.irq.val();
 
         // ---- CSR block ----
         self.csr.sel.next = self.host_req.val() & self.host_is_csr.val();
@@ -314,10 +328,8 @@ impl<const A: usize> Logic for Soc<A> {
         self.csr.host_errors.next = self.host_errors.q.val();
         // One assignment, no default-then-override: event-driven simulators (Icarus) would
         // otherwise see this input toggle on every evaluation and ping-pong with the CSR block.
-        self.csr.irq_status.next = (bit_cast::<32, 1>(self.dmac_regs.irq.val().into())
-            << self.irq_dmac_shift.val())
-            | (bit_cast::<32, 1>(self.iommu.irq.val().into()) << self.irq_iommu_shift.val())
-            | (bit_cast::<32, 1>(self.dmac1_regs.irq.val().into()) << self.irq_dmac1_shift.val());
+        self.csr.irq_status.next = self.dmac_irq_bits.val()
+            | (bit_cast::<32, 1>(self.iommu.irq.val().into()) << self.irq_iommu_shift.val());
 
         // ---- IOMMU registers ----
         self.iommu.sel.next = self.host_req.val() & self.host_is_iommu.val();
@@ -333,56 +345,33 @@ impl<const A: usize> Logic for Soc<A> {
         self.csr.arb_idle_cycles.next = self.arbiter.idle_cycles.val();
         self.csr.arb_dma_longest_hold.next = self.arbiter.dma_longest_hold.val();
         // ---- memcpy channel registers ----
-        self.dmac_regs.sel.next = self.host_req.val() & self.host_is_dmac.val();
-        self.dmac_regs.offset.next = self.host_addr.val().get_bits::<8>(0);
-        self.dmac_regs.we.next = self.host_we.val();
-        self.dmac_regs.wdata.next = self.host_wdata.val();
-        self.dmac_regs.busy.next = self.memcpy.busy.val();
-        self.dmac_regs.done.next = self.memcpy.done.val();
-        self.dmac_regs.err.next = self.memcpy.err.val();
-        self.dmac_regs.rejected.next = self.memcpy.rejected_start.val();
-        self.dmac_regs.cause.next = self.memcpy.cause.val();
-        self.dmac_regs.cur_desc.next = self.memcpy.cur_desc.val();
-        self.dmac_regs.desc_done.next = self.memcpy.desc_done.val();
-        self.dmac_regs.bytes_done.next = self.memcpy.bytes_done.val();
-        self.dmac_regs.err_addr.next = self.memcpy.err_addr.val();
-        self.dmac_regs.err_count.next = self.memcpy.err_count.val();
-        self.dmac_regs.rejected_starts.next = self.memcpy.rejected_starts.val();
-        self.memcpy.start.next = self.dmac_regs.start.val();
-        self.memcpy.chain.next = self.dmac_regs.chain.val();
-        self.memcpy.src.next = self.dmac_regs.src.val();
-        self.memcpy.dst.next = self.dmac_regs.dst.val();
-        self.memcpy.len.next = self.dmac_regs.len.val();
-        self.memcpy.desc_head.next = self.dmac_regs.desc.val();
-        self.memcpy.chain_limit.next = self.dmac_regs.chain_limit.val();
-        self.memcpy.clear_done.next = self.dmac_regs.clear_done.val();
-        self.memcpy.clear_err.next = self.dmac_regs.clear_err.val();
-        self.memcpy.clear_rejected.next = self.dmac_regs.clear_rejected.val();
-        self.dmac1_regs.sel.next = self.host_req.val() & self.host_is_dmac1.val();
-        self.dmac1_regs.offset.next = self.host_addr.val().get_bits::<8>(0);
-        self.dmac1_regs.we.next = self.host_we.val();
-        self.dmac1_regs.wdata.next = self.host_wdata.val();
-        self.dmac1_regs.busy.next = self.memcpy1.busy.val();
-        self.dmac1_regs.done.next = self.memcpy1.done.val();
-        self.dmac1_regs.err.next = self.memcpy1.err.val();
-        self.dmac1_regs.rejected.next = self.memcpy1.rejected_start.val();
-        self.dmac1_regs.cause.next = self.memcpy1.cause.val();
-        self.dmac1_regs.cur_desc.next = self.memcpy1.cur_desc.val();
-        self.dmac1_regs.desc_done.next = self.memcpy1.desc_done.val();
-        self.dmac1_regs.bytes_done.next = self.memcpy1.bytes_done.val();
-        self.dmac1_regs.err_addr.next = self.memcpy1.err_addr.val();
-        self.dmac1_regs.err_count.next = self.memcpy1.err_count.val();
-        self.dmac1_regs.rejected_starts.next = self.memcpy1.rejected_starts.val();
-        self.memcpy1.start.next = self.dmac1_regs.start.val();
-        self.memcpy1.chain.next = self.dmac1_regs.chain.val();
-        self.memcpy1.src.next = self.dmac1_regs.src.val();
-        self.memcpy1.dst.next = self.dmac1_regs.dst.val();
-        self.memcpy1.len.next = self.dmac1_regs.len.val();
-        self.memcpy1.desc_head.next = self.dmac1_regs.desc.val();
-        self.memcpy1.chain_limit.next = self.dmac1_regs.chain_limit.val();
-        self.memcpy1.clear_done.next = self.dmac1_regs.clear_done.val();
-        self.memcpy1.clear_err.next = self.dmac1_regs.clear_err.val();
-        self.memcpy1.clear_rejected.next = self.dmac1_regs.clear_rejected.val();
+        for i in 0..CHANNELS {
+            self.dmac_regs[i].sel.next = self.host_req.val() & self.host_is_dmac[i].val();
+            self.dmac_regs[i].offset.next = self.host_addr.val().get_bits::<8>(0);
+            self.dmac_regs[i].we.next = self.host_we.val();
+            self.dmac_regs[i].wdata.next = self.host_wdata.val();
+            self.dmac_regs[i].busy.next = self.memcpy[i].busy.val();
+            self.dmac_regs[i].done.next = self.memcpy[i].done.val();
+            self.dmac_regs[i].err.next = self.memcpy[i].err.val();
+            self.dmac_regs[i].rejected.next = self.memcpy[i].rejected_start.val();
+            self.dmac_regs[i].cause.next = self.memcpy[i].cause.val();
+            self.dmac_regs[i].cur_desc.next = self.memcpy[i].cur_desc.val();
+            self.dmac_regs[i].desc_done.next = self.memcpy[i].desc_done.val();
+            self.dmac_regs[i].bytes_done.next = self.memcpy[i].bytes_done.val();
+            self.dmac_regs[i].err_addr.next = self.memcpy[i].err_addr.val();
+            self.dmac_regs[i].err_count.next = self.memcpy[i].err_count.val();
+            self.dmac_regs[i].rejected_starts.next = self.memcpy[i].rejected_starts.val();
+            self.memcpy[i].start.next = self.dmac_regs[i].start.val();
+            self.memcpy[i].chain.next = self.dmac_regs[i].chain.val();
+            self.memcpy[i].src.next = self.dmac_regs[i].src.val();
+            self.memcpy[i].dst.next = self.dmac_regs[i].dst.val();
+            self.memcpy[i].len.next = self.dmac_regs[i].len.val();
+            self.memcpy[i].desc_head.next = self.dmac_regs[i].desc.val();
+            self.memcpy[i].chain_limit.next = self.dmac_regs[i].chain_limit.val();
+            self.memcpy[i].clear_done.next = self.dmac_regs[i].clear_done.val();
+            self.memcpy[i].clear_err.next = self.dmac_regs[i].clear_err.val();
+            self.memcpy[i].clear_rejected.next = self.dmac_regs[i].clear_rejected.val();
+        }
 
         // ---- observation port ----
         self.obs_cpu_req.next = self.arbiter.cpu_req.val();
@@ -393,8 +382,8 @@ impl<const A: usize> Logic for Soc<A> {
         self.obs_bus_addr.next = self.bus_addr.val();
         self.obs_bus_wdata.next = self.ram.wdata.val();
         self.obs_bus_be.next = self.ram.be.val();
-        self.obs_dma_state.next = self.memcpy.state.val();
-        self.obs_dma1_state.next = self.memcpy1.state.val();
+        self.obs_dma_state.next = self.memcpy[0].state.val();
+        self.obs_dma1_state.next = self.memcpy[1].state.val();
         self.obs_dma_owner.next = self.mux.owner.val();
         self.obs_iommu_beat.next = self.iommu.own_beat.val();
         self.obs_dev_beat.next = self.iommu.dev_beat.val();

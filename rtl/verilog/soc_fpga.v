@@ -39,11 +39,11 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     localparam  csr_mask = 32'hfffc0000;
     localparam  csr_base = 32'h40000000;
     localparam  iommu_window = 6'b100011;
-    localparam  irq_dmac_shift = 5'b0;
+    localparam  irq_dmac_shift$0 = 5'b0;
+    localparam  irq_dmac_shift$1 = 5'b10;
     localparam  irq_iommu_shift = 5'b1;
-    localparam  irq_dmac1_shift = 5'b10;
-    localparam  dmac_window = 10'b1000100000;
-    localparam  dmac1_window = 10'b1000100001;
+    localparam  dmac_window$0 = 10'b1000100000;
+    localparam  dmac_window$1 = 10'b1000100001;
     localparam  ram_limit = 33'h2000;
     localparam  iova_limit = 33'h100000000;
     
@@ -96,128 +96,128 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     wire  [31:0] arbiter$dma_wait_cycles;
     wire  [31:0] arbiter$idle_cycles;
     wire  [31:0] arbiter$dma_longest_hold;
-    reg  memcpy$clock;
-    reg  memcpy$start;
-    reg  memcpy$chain;
-    reg  [31:0] memcpy$src;
-    reg  [31:0] memcpy$dst;
-    reg  [31:0] memcpy$len;
-    reg  [31:0] memcpy$desc_head;
-    reg  [31:0] memcpy$chain_limit;
-    reg  memcpy$clear_done;
-    reg  memcpy$clear_err;
-    reg  memcpy$clear_rejected;
-    wire  memcpy$busy;
-    wire  memcpy$done;
-    wire  memcpy$err;
-    wire  memcpy$rejected_start;
-    wire  [3:0] memcpy$cause;
-    wire  [31:0] memcpy$cur_desc;
-    wire  [31:0] memcpy$desc_done;
-    wire  [31:0] memcpy$bytes_done;
-    wire  [31:0] memcpy$err_addr;
-    wire  [31:0] memcpy$err_count;
-    wire  [31:0] memcpy$rejected_starts;
-    wire  [2:0] memcpy$state;
-    wire  memcpy$bus_req;
-    wire  [31:0] memcpy$bus_addr;
-    wire  memcpy$bus_we;
-    wire  [31:0] memcpy$bus_wdata;
-    wire  memcpy$bus_last;
-    reg  memcpy$bus_grant;
-    reg  memcpy$bus_rvalid;
-    reg  [31:0] memcpy$bus_rdata;
-    reg  memcpy$bus_fault;
-    reg  [32:0] memcpy$addr_limit;
-    reg  memcpy1$clock;
-    reg  memcpy1$start;
-    reg  memcpy1$chain;
-    reg  [31:0] memcpy1$src;
-    reg  [31:0] memcpy1$dst;
-    reg  [31:0] memcpy1$len;
-    reg  [31:0] memcpy1$desc_head;
-    reg  [31:0] memcpy1$chain_limit;
-    reg  memcpy1$clear_done;
-    reg  memcpy1$clear_err;
-    reg  memcpy1$clear_rejected;
-    wire  memcpy1$busy;
-    wire  memcpy1$done;
-    wire  memcpy1$err;
-    wire  memcpy1$rejected_start;
-    wire  [3:0] memcpy1$cause;
-    wire  [31:0] memcpy1$cur_desc;
-    wire  [31:0] memcpy1$desc_done;
-    wire  [31:0] memcpy1$bytes_done;
-    wire  [31:0] memcpy1$err_addr;
-    wire  [31:0] memcpy1$err_count;
-    wire  [31:0] memcpy1$rejected_starts;
-    wire  [2:0] memcpy1$state;
-    wire  memcpy1$bus_req;
-    wire  [31:0] memcpy1$bus_addr;
-    wire  memcpy1$bus_we;
-    wire  [31:0] memcpy1$bus_wdata;
-    wire  memcpy1$bus_last;
-    reg  memcpy1$bus_grant;
-    reg  memcpy1$bus_rvalid;
-    reg  [31:0] memcpy1$bus_rdata;
-    reg  memcpy1$bus_fault;
-    reg  [32:0] memcpy1$addr_limit;
-    reg  dmac_regs$clock;
-    reg  dmac_regs$sel;
-    reg  [7:0] dmac_regs$offset;
-    reg  dmac_regs$we;
-    reg  [31:0] dmac_regs$wdata;
-    wire  [31:0] dmac_regs$rdata;
-    wire  dmac_regs$irq;
-    wire  [31:0] dmac_regs$src;
-    wire  [31:0] dmac_regs$dst;
-    wire  [31:0] dmac_regs$len;
-    wire  dmac_regs$chain;
-    wire  [31:0] dmac_regs$desc;
-    wire  [31:0] dmac_regs$chain_limit;
-    wire  dmac_regs$start;
-    wire  dmac_regs$clear_done;
-    wire  dmac_regs$clear_err;
-    wire  dmac_regs$clear_rejected;
-    reg  dmac_regs$busy;
-    reg  dmac_regs$done;
-    reg  dmac_regs$err;
-    reg  dmac_regs$rejected;
-    reg  [3:0] dmac_regs$cause;
-    reg  [31:0] dmac_regs$cur_desc;
-    reg  [31:0] dmac_regs$desc_done;
-    reg  [31:0] dmac_regs$bytes_done;
-    reg  [31:0] dmac_regs$err_addr;
-    reg  [31:0] dmac_regs$err_count;
-    reg  [31:0] dmac_regs$rejected_starts;
-    reg  dmac1_regs$clock;
-    reg  dmac1_regs$sel;
-    reg  [7:0] dmac1_regs$offset;
-    reg  dmac1_regs$we;
-    reg  [31:0] dmac1_regs$wdata;
-    wire  [31:0] dmac1_regs$rdata;
-    wire  dmac1_regs$irq;
-    wire  [31:0] dmac1_regs$src;
-    wire  [31:0] dmac1_regs$dst;
-    wire  [31:0] dmac1_regs$len;
-    wire  dmac1_regs$chain;
-    wire  [31:0] dmac1_regs$desc;
-    wire  [31:0] dmac1_regs$chain_limit;
-    wire  dmac1_regs$start;
-    wire  dmac1_regs$clear_done;
-    wire  dmac1_regs$clear_err;
-    wire  dmac1_regs$clear_rejected;
-    reg  dmac1_regs$busy;
-    reg  dmac1_regs$done;
-    reg  dmac1_regs$err;
-    reg  dmac1_regs$rejected;
-    reg  [3:0] dmac1_regs$cause;
-    reg  [31:0] dmac1_regs$cur_desc;
-    reg  [31:0] dmac1_regs$desc_done;
-    reg  [31:0] dmac1_regs$bytes_done;
-    reg  [31:0] dmac1_regs$err_addr;
-    reg  [31:0] dmac1_regs$err_count;
-    reg  [31:0] dmac1_regs$rejected_starts;
+    reg  memcpy$0$clock;
+    reg  memcpy$0$start;
+    reg  memcpy$0$chain;
+    reg  [31:0] memcpy$0$src;
+    reg  [31:0] memcpy$0$dst;
+    reg  [31:0] memcpy$0$len;
+    reg  [31:0] memcpy$0$desc_head;
+    reg  [31:0] memcpy$0$chain_limit;
+    reg  memcpy$0$clear_done;
+    reg  memcpy$0$clear_err;
+    reg  memcpy$0$clear_rejected;
+    wire  memcpy$0$busy;
+    wire  memcpy$0$done;
+    wire  memcpy$0$err;
+    wire  memcpy$0$rejected_start;
+    wire  [3:0] memcpy$0$cause;
+    wire  [31:0] memcpy$0$cur_desc;
+    wire  [31:0] memcpy$0$desc_done;
+    wire  [31:0] memcpy$0$bytes_done;
+    wire  [31:0] memcpy$0$err_addr;
+    wire  [31:0] memcpy$0$err_count;
+    wire  [31:0] memcpy$0$rejected_starts;
+    wire  [2:0] memcpy$0$state;
+    wire  memcpy$0$bus_req;
+    wire  [31:0] memcpy$0$bus_addr;
+    wire  memcpy$0$bus_we;
+    wire  [31:0] memcpy$0$bus_wdata;
+    wire  memcpy$0$bus_last;
+    reg  memcpy$0$bus_grant;
+    reg  memcpy$0$bus_rvalid;
+    reg  [31:0] memcpy$0$bus_rdata;
+    reg  memcpy$0$bus_fault;
+    reg  [32:0] memcpy$0$addr_limit;
+    reg  memcpy$1$clock;
+    reg  memcpy$1$start;
+    reg  memcpy$1$chain;
+    reg  [31:0] memcpy$1$src;
+    reg  [31:0] memcpy$1$dst;
+    reg  [31:0] memcpy$1$len;
+    reg  [31:0] memcpy$1$desc_head;
+    reg  [31:0] memcpy$1$chain_limit;
+    reg  memcpy$1$clear_done;
+    reg  memcpy$1$clear_err;
+    reg  memcpy$1$clear_rejected;
+    wire  memcpy$1$busy;
+    wire  memcpy$1$done;
+    wire  memcpy$1$err;
+    wire  memcpy$1$rejected_start;
+    wire  [3:0] memcpy$1$cause;
+    wire  [31:0] memcpy$1$cur_desc;
+    wire  [31:0] memcpy$1$desc_done;
+    wire  [31:0] memcpy$1$bytes_done;
+    wire  [31:0] memcpy$1$err_addr;
+    wire  [31:0] memcpy$1$err_count;
+    wire  [31:0] memcpy$1$rejected_starts;
+    wire  [2:0] memcpy$1$state;
+    wire  memcpy$1$bus_req;
+    wire  [31:0] memcpy$1$bus_addr;
+    wire  memcpy$1$bus_we;
+    wire  [31:0] memcpy$1$bus_wdata;
+    wire  memcpy$1$bus_last;
+    reg  memcpy$1$bus_grant;
+    reg  memcpy$1$bus_rvalid;
+    reg  [31:0] memcpy$1$bus_rdata;
+    reg  memcpy$1$bus_fault;
+    reg  [32:0] memcpy$1$addr_limit;
+    reg  dmac_regs$0$clock;
+    reg  dmac_regs$0$sel;
+    reg  [7:0] dmac_regs$0$offset;
+    reg  dmac_regs$0$we;
+    reg  [31:0] dmac_regs$0$wdata;
+    wire  [31:0] dmac_regs$0$rdata;
+    wire  dmac_regs$0$irq;
+    wire  [31:0] dmac_regs$0$src;
+    wire  [31:0] dmac_regs$0$dst;
+    wire  [31:0] dmac_regs$0$len;
+    wire  dmac_regs$0$chain;
+    wire  [31:0] dmac_regs$0$desc;
+    wire  [31:0] dmac_regs$0$chain_limit;
+    wire  dmac_regs$0$start;
+    wire  dmac_regs$0$clear_done;
+    wire  dmac_regs$0$clear_err;
+    wire  dmac_regs$0$clear_rejected;
+    reg  dmac_regs$0$busy;
+    reg  dmac_regs$0$done;
+    reg  dmac_regs$0$err;
+    reg  dmac_regs$0$rejected;
+    reg  [3:0] dmac_regs$0$cause;
+    reg  [31:0] dmac_regs$0$cur_desc;
+    reg  [31:0] dmac_regs$0$desc_done;
+    reg  [31:0] dmac_regs$0$bytes_done;
+    reg  [31:0] dmac_regs$0$err_addr;
+    reg  [31:0] dmac_regs$0$err_count;
+    reg  [31:0] dmac_regs$0$rejected_starts;
+    reg  dmac_regs$1$clock;
+    reg  dmac_regs$1$sel;
+    reg  [7:0] dmac_regs$1$offset;
+    reg  dmac_regs$1$we;
+    reg  [31:0] dmac_regs$1$wdata;
+    wire  [31:0] dmac_regs$1$rdata;
+    wire  dmac_regs$1$irq;
+    wire  [31:0] dmac_regs$1$src;
+    wire  [31:0] dmac_regs$1$dst;
+    wire  [31:0] dmac_regs$1$len;
+    wire  dmac_regs$1$chain;
+    wire  [31:0] dmac_regs$1$desc;
+    wire  [31:0] dmac_regs$1$chain_limit;
+    wire  dmac_regs$1$start;
+    wire  dmac_regs$1$clear_done;
+    wire  dmac_regs$1$clear_err;
+    wire  dmac_regs$1$clear_rejected;
+    reg  dmac_regs$1$busy;
+    reg  dmac_regs$1$done;
+    reg  dmac_regs$1$err;
+    reg  dmac_regs$1$rejected;
+    reg  [3:0] dmac_regs$1$cause;
+    reg  [31:0] dmac_regs$1$cur_desc;
+    reg  [31:0] dmac_regs$1$desc_done;
+    reg  [31:0] dmac_regs$1$bytes_done;
+    reg  [31:0] dmac_regs$1$err_addr;
+    reg  [31:0] dmac_regs$1$err_count;
+    reg  [31:0] dmac_regs$1$rejected_starts;
     reg  mux$clock;
     reg  mux$req$0;
     reg  mux$req$1;
@@ -306,12 +306,12 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     reg  iommu_read_pending$d;
     wire  iommu_read_pending$q;
     reg  iommu_read_pending$clock;
-    reg  dmac_read_pending$d;
-    wire  dmac_read_pending$q;
-    reg  dmac_read_pending$clock;
-    reg  dmac1_read_pending$d;
-    wire  dmac1_read_pending$q;
-    reg  dmac1_read_pending$clock;
+    reg  dmac_read_pending$0$d;
+    wire  dmac_read_pending$0$q;
+    reg  dmac_read_pending$0$clock;
+    reg  dmac_read_pending$1$d;
+    wire  dmac_read_pending$1$q;
+    reg  dmac_read_pending$1$clock;
     reg  other_read_pending$d;
     wire  other_read_pending$q;
     reg  other_read_pending$clock;
@@ -323,8 +323,12 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     reg  host_is_ram;
     reg  host_is_csr;
     reg  host_is_iommu;
-    reg  host_is_dmac;
-    reg  host_is_dmac1;
+    reg  host_is_dmac$0;
+    reg  host_is_dmac$1;
+    reg  dmac_read_any;
+    reg  [31:0] dmac_rdata;
+    reg  dmac_irq_any;
+    reg  [31:0] dmac_irq_bits;
     reg  [31:0] bus_addr;
     reg  bus_we;
     
@@ -357,135 +361,135 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         .idle_cycles(arbiter$idle_cycles),
         .dma_longest_hold(arbiter$dma_longest_hold)
     );
-    top$memcpy memcpy(
-        .clock(memcpy$clock),
-        .start(memcpy$start),
-        .chain(memcpy$chain),
-        .src(memcpy$src),
-        .dst(memcpy$dst),
-        .len(memcpy$len),
-        .desc_head(memcpy$desc_head),
-        .chain_limit(memcpy$chain_limit),
-        .clear_done(memcpy$clear_done),
-        .clear_err(memcpy$clear_err),
-        .clear_rejected(memcpy$clear_rejected),
-        .busy(memcpy$busy),
-        .done(memcpy$done),
-        .err(memcpy$err),
-        .rejected_start(memcpy$rejected_start),
-        .cause(memcpy$cause),
-        .cur_desc(memcpy$cur_desc),
-        .desc_done(memcpy$desc_done),
-        .bytes_done(memcpy$bytes_done),
-        .err_addr(memcpy$err_addr),
-        .err_count(memcpy$err_count),
-        .rejected_starts(memcpy$rejected_starts),
-        .state(memcpy$state),
-        .bus_req(memcpy$bus_req),
-        .bus_addr(memcpy$bus_addr),
-        .bus_we(memcpy$bus_we),
-        .bus_wdata(memcpy$bus_wdata),
-        .bus_last(memcpy$bus_last),
-        .bus_grant(memcpy$bus_grant),
-        .bus_rvalid(memcpy$bus_rvalid),
-        .bus_rdata(memcpy$bus_rdata),
-        .bus_fault(memcpy$bus_fault),
-        .addr_limit(memcpy$addr_limit)
+    top$memcpy$0 memcpy$0(
+        .clock(memcpy$0$clock),
+        .start(memcpy$0$start),
+        .chain(memcpy$0$chain),
+        .src(memcpy$0$src),
+        .dst(memcpy$0$dst),
+        .len(memcpy$0$len),
+        .desc_head(memcpy$0$desc_head),
+        .chain_limit(memcpy$0$chain_limit),
+        .clear_done(memcpy$0$clear_done),
+        .clear_err(memcpy$0$clear_err),
+        .clear_rejected(memcpy$0$clear_rejected),
+        .busy(memcpy$0$busy),
+        .done(memcpy$0$done),
+        .err(memcpy$0$err),
+        .rejected_start(memcpy$0$rejected_start),
+        .cause(memcpy$0$cause),
+        .cur_desc(memcpy$0$cur_desc),
+        .desc_done(memcpy$0$desc_done),
+        .bytes_done(memcpy$0$bytes_done),
+        .err_addr(memcpy$0$err_addr),
+        .err_count(memcpy$0$err_count),
+        .rejected_starts(memcpy$0$rejected_starts),
+        .state(memcpy$0$state),
+        .bus_req(memcpy$0$bus_req),
+        .bus_addr(memcpy$0$bus_addr),
+        .bus_we(memcpy$0$bus_we),
+        .bus_wdata(memcpy$0$bus_wdata),
+        .bus_last(memcpy$0$bus_last),
+        .bus_grant(memcpy$0$bus_grant),
+        .bus_rvalid(memcpy$0$bus_rvalid),
+        .bus_rdata(memcpy$0$bus_rdata),
+        .bus_fault(memcpy$0$bus_fault),
+        .addr_limit(memcpy$0$addr_limit)
     );
-    top$memcpy1 memcpy1(
-        .clock(memcpy1$clock),
-        .start(memcpy1$start),
-        .chain(memcpy1$chain),
-        .src(memcpy1$src),
-        .dst(memcpy1$dst),
-        .len(memcpy1$len),
-        .desc_head(memcpy1$desc_head),
-        .chain_limit(memcpy1$chain_limit),
-        .clear_done(memcpy1$clear_done),
-        .clear_err(memcpy1$clear_err),
-        .clear_rejected(memcpy1$clear_rejected),
-        .busy(memcpy1$busy),
-        .done(memcpy1$done),
-        .err(memcpy1$err),
-        .rejected_start(memcpy1$rejected_start),
-        .cause(memcpy1$cause),
-        .cur_desc(memcpy1$cur_desc),
-        .desc_done(memcpy1$desc_done),
-        .bytes_done(memcpy1$bytes_done),
-        .err_addr(memcpy1$err_addr),
-        .err_count(memcpy1$err_count),
-        .rejected_starts(memcpy1$rejected_starts),
-        .state(memcpy1$state),
-        .bus_req(memcpy1$bus_req),
-        .bus_addr(memcpy1$bus_addr),
-        .bus_we(memcpy1$bus_we),
-        .bus_wdata(memcpy1$bus_wdata),
-        .bus_last(memcpy1$bus_last),
-        .bus_grant(memcpy1$bus_grant),
-        .bus_rvalid(memcpy1$bus_rvalid),
-        .bus_rdata(memcpy1$bus_rdata),
-        .bus_fault(memcpy1$bus_fault),
-        .addr_limit(memcpy1$addr_limit)
+    top$memcpy$1 memcpy$1(
+        .clock(memcpy$1$clock),
+        .start(memcpy$1$start),
+        .chain(memcpy$1$chain),
+        .src(memcpy$1$src),
+        .dst(memcpy$1$dst),
+        .len(memcpy$1$len),
+        .desc_head(memcpy$1$desc_head),
+        .chain_limit(memcpy$1$chain_limit),
+        .clear_done(memcpy$1$clear_done),
+        .clear_err(memcpy$1$clear_err),
+        .clear_rejected(memcpy$1$clear_rejected),
+        .busy(memcpy$1$busy),
+        .done(memcpy$1$done),
+        .err(memcpy$1$err),
+        .rejected_start(memcpy$1$rejected_start),
+        .cause(memcpy$1$cause),
+        .cur_desc(memcpy$1$cur_desc),
+        .desc_done(memcpy$1$desc_done),
+        .bytes_done(memcpy$1$bytes_done),
+        .err_addr(memcpy$1$err_addr),
+        .err_count(memcpy$1$err_count),
+        .rejected_starts(memcpy$1$rejected_starts),
+        .state(memcpy$1$state),
+        .bus_req(memcpy$1$bus_req),
+        .bus_addr(memcpy$1$bus_addr),
+        .bus_we(memcpy$1$bus_we),
+        .bus_wdata(memcpy$1$bus_wdata),
+        .bus_last(memcpy$1$bus_last),
+        .bus_grant(memcpy$1$bus_grant),
+        .bus_rvalid(memcpy$1$bus_rvalid),
+        .bus_rdata(memcpy$1$bus_rdata),
+        .bus_fault(memcpy$1$bus_fault),
+        .addr_limit(memcpy$1$addr_limit)
     );
-    top$dmac_regs dmac_regs(
-        .clock(dmac_regs$clock),
-        .sel(dmac_regs$sel),
-        .offset(dmac_regs$offset),
-        .we(dmac_regs$we),
-        .wdata(dmac_regs$wdata),
-        .rdata(dmac_regs$rdata),
-        .irq(dmac_regs$irq),
-        .src(dmac_regs$src),
-        .dst(dmac_regs$dst),
-        .len(dmac_regs$len),
-        .chain(dmac_regs$chain),
-        .desc(dmac_regs$desc),
-        .chain_limit(dmac_regs$chain_limit),
-        .start(dmac_regs$start),
-        .clear_done(dmac_regs$clear_done),
-        .clear_err(dmac_regs$clear_err),
-        .clear_rejected(dmac_regs$clear_rejected),
-        .busy(dmac_regs$busy),
-        .done(dmac_regs$done),
-        .err(dmac_regs$err),
-        .rejected(dmac_regs$rejected),
-        .cause(dmac_regs$cause),
-        .cur_desc(dmac_regs$cur_desc),
-        .desc_done(dmac_regs$desc_done),
-        .bytes_done(dmac_regs$bytes_done),
-        .err_addr(dmac_regs$err_addr),
-        .err_count(dmac_regs$err_count),
-        .rejected_starts(dmac_regs$rejected_starts)
+    top$dmac_regs$0 dmac_regs$0(
+        .clock(dmac_regs$0$clock),
+        .sel(dmac_regs$0$sel),
+        .offset(dmac_regs$0$offset),
+        .we(dmac_regs$0$we),
+        .wdata(dmac_regs$0$wdata),
+        .rdata(dmac_regs$0$rdata),
+        .irq(dmac_regs$0$irq),
+        .src(dmac_regs$0$src),
+        .dst(dmac_regs$0$dst),
+        .len(dmac_regs$0$len),
+        .chain(dmac_regs$0$chain),
+        .desc(dmac_regs$0$desc),
+        .chain_limit(dmac_regs$0$chain_limit),
+        .start(dmac_regs$0$start),
+        .clear_done(dmac_regs$0$clear_done),
+        .clear_err(dmac_regs$0$clear_err),
+        .clear_rejected(dmac_regs$0$clear_rejected),
+        .busy(dmac_regs$0$busy),
+        .done(dmac_regs$0$done),
+        .err(dmac_regs$0$err),
+        .rejected(dmac_regs$0$rejected),
+        .cause(dmac_regs$0$cause),
+        .cur_desc(dmac_regs$0$cur_desc),
+        .desc_done(dmac_regs$0$desc_done),
+        .bytes_done(dmac_regs$0$bytes_done),
+        .err_addr(dmac_regs$0$err_addr),
+        .err_count(dmac_regs$0$err_count),
+        .rejected_starts(dmac_regs$0$rejected_starts)
     );
-    top$dmac1_regs dmac1_regs(
-        .clock(dmac1_regs$clock),
-        .sel(dmac1_regs$sel),
-        .offset(dmac1_regs$offset),
-        .we(dmac1_regs$we),
-        .wdata(dmac1_regs$wdata),
-        .rdata(dmac1_regs$rdata),
-        .irq(dmac1_regs$irq),
-        .src(dmac1_regs$src),
-        .dst(dmac1_regs$dst),
-        .len(dmac1_regs$len),
-        .chain(dmac1_regs$chain),
-        .desc(dmac1_regs$desc),
-        .chain_limit(dmac1_regs$chain_limit),
-        .start(dmac1_regs$start),
-        .clear_done(dmac1_regs$clear_done),
-        .clear_err(dmac1_regs$clear_err),
-        .clear_rejected(dmac1_regs$clear_rejected),
-        .busy(dmac1_regs$busy),
-        .done(dmac1_regs$done),
-        .err(dmac1_regs$err),
-        .rejected(dmac1_regs$rejected),
-        .cause(dmac1_regs$cause),
-        .cur_desc(dmac1_regs$cur_desc),
-        .desc_done(dmac1_regs$desc_done),
-        .bytes_done(dmac1_regs$bytes_done),
-        .err_addr(dmac1_regs$err_addr),
-        .err_count(dmac1_regs$err_count),
-        .rejected_starts(dmac1_regs$rejected_starts)
+    top$dmac_regs$1 dmac_regs$1(
+        .clock(dmac_regs$1$clock),
+        .sel(dmac_regs$1$sel),
+        .offset(dmac_regs$1$offset),
+        .we(dmac_regs$1$we),
+        .wdata(dmac_regs$1$wdata),
+        .rdata(dmac_regs$1$rdata),
+        .irq(dmac_regs$1$irq),
+        .src(dmac_regs$1$src),
+        .dst(dmac_regs$1$dst),
+        .len(dmac_regs$1$len),
+        .chain(dmac_regs$1$chain),
+        .desc(dmac_regs$1$desc),
+        .chain_limit(dmac_regs$1$chain_limit),
+        .start(dmac_regs$1$start),
+        .clear_done(dmac_regs$1$clear_done),
+        .clear_err(dmac_regs$1$clear_err),
+        .clear_rejected(dmac_regs$1$clear_rejected),
+        .busy(dmac_regs$1$busy),
+        .done(dmac_regs$1$done),
+        .err(dmac_regs$1$err),
+        .rejected(dmac_regs$1$rejected),
+        .cause(dmac_regs$1$cause),
+        .cur_desc(dmac_regs$1$cur_desc),
+        .desc_done(dmac_regs$1$desc_done),
+        .bytes_done(dmac_regs$1$bytes_done),
+        .err_addr(dmac_regs$1$err_addr),
+        .err_count(dmac_regs$1$err_count),
+        .rejected_starts(dmac_regs$1$rejected_starts)
     );
     top$mux mux(
         .clock(mux$clock),
@@ -587,15 +591,15 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         .q(iommu_read_pending$q),
         .clock(iommu_read_pending$clock)
     );
-    top$dmac_read_pending dmac_read_pending(
-        .d(dmac_read_pending$d),
-        .q(dmac_read_pending$q),
-        .clock(dmac_read_pending$clock)
+    top$dmac_read_pending$0 dmac_read_pending$0(
+        .d(dmac_read_pending$0$d),
+        .q(dmac_read_pending$0$q),
+        .clock(dmac_read_pending$0$clock)
     );
-    top$dmac1_read_pending dmac1_read_pending(
-        .d(dmac1_read_pending$d),
-        .q(dmac1_read_pending$q),
-        .clock(dmac1_read_pending$clock)
+    top$dmac_read_pending$1 dmac_read_pending$1(
+        .d(dmac_read_pending$1$d),
+        .q(dmac_read_pending$1$q),
+        .clock(dmac_read_pending$1$clock)
     );
     top$other_read_pending other_read_pending(
         .d(other_read_pending$d),
@@ -613,31 +617,29 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         cpu_read_pending$clock = clock;
         csr_read_pending$clock = clock;
         iommu_read_pending$clock = clock;
-        dmac_read_pending$clock = clock;
-        dmac1_read_pending$clock = clock;
         other_read_pending$clock = clock;
         host_errors$clock = clock;
         cpu_read_pending$d = cpu_read_pending$q;
         csr_read_pending$d = csr_read_pending$q;
         iommu_read_pending$d = iommu_read_pending$q;
-        dmac_read_pending$d = dmac_read_pending$q;
-        dmac1_read_pending$d = dmac1_read_pending$q;
         other_read_pending$d = other_read_pending$q;
         host_errors$d = host_errors$q;
         ram$clock = clock;
         arbiter$clock = clock;
-        memcpy$clock = clock;
-        memcpy1$clock = clock;
-        dmac_regs$clock = clock;
-        dmac1_regs$clock = clock;
         mux$clock = clock;
         iommu$clock = clock;
         csr$clock = clock;
+        memcpy$0$clock = clock;
+        dmac_regs$0$clock = clock;
+        dmac_read_pending$0$clock = clock;
+        memcpy$1$clock = clock;
+        dmac_regs$1$clock = clock;
+        dmac_read_pending$1$clock = clock;
         host_is_ram = host_addr < ram_bytes;
         host_is_csr = (host_addr & csr_mask) == csr_base;
         host_is_iommu = host_is_csr & (host_addr[(32'hc)+:(6)] == iommu_window);
-        host_is_dmac = host_is_csr & (host_addr[(32'h8)+:(10)] == dmac_window);
-        host_is_dmac1 = host_is_csr & (host_addr[(32'h8)+:(10)] == dmac1_window);
+        host_is_dmac$0 = host_is_csr & (host_addr[(32'h8)+:(10)] == dmac_window$0);
+        host_is_dmac$1 = host_is_csr & (host_addr[(32'h8)+:(10)] == dmac_window$1);
         arbiter$cpu_req = host_req & host_is_ram;
         arbiter$dma_req = iommu$dn_req;
         arbiter$dma_last = iommu$dn_last;
@@ -662,29 +664,41 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         cpu_read_pending$d = arbiter$cpu_grant & ~host_we;
         csr_read_pending$d = host_req & host_is_csr & ~host_we;
         iommu_read_pending$d = host_req & host_is_iommu & ~host_we;
-        dmac_read_pending$d = host_req & host_is_dmac & ~host_we;
-        dmac1_read_pending$d = host_req & host_is_dmac1 & ~host_we;
+        dmac_read_pending$0$d = host_req & host_is_dmac$0 & ~host_we;
+        dmac_read_pending$1$d = host_req & host_is_dmac$1 & ~host_we;
         other_read_pending$d = host_req & ~host_is_csr & ~host_is_ram & ~host_we;
         iommu$dn_grant = arbiter$dma_grant;
         iommu$dn_rdata = ram$rdata;
-        mux$req$0 = memcpy$bus_req;
-        mux$addr$0 = memcpy$bus_addr;
-        mux$we$0 = memcpy$bus_we;
-        mux$wdata$0 = memcpy$bus_wdata;
-        mux$last$0 = memcpy$bus_last;
-        memcpy$bus_grant = mux$grant$0;
-        memcpy$bus_fault = mux$fault$0;
-        memcpy$bus_rvalid = mux$rvalid$0;
-        memcpy$bus_rdata = mux$rdata;
-        mux$req$1 = memcpy1$bus_req;
-        mux$addr$1 = memcpy1$bus_addr;
-        mux$we$1 = memcpy1$bus_we;
-        mux$wdata$1 = memcpy1$bus_wdata;
-        mux$last$1 = memcpy1$bus_last;
-        memcpy1$bus_grant = mux$grant$1;
-        memcpy1$bus_fault = mux$fault$1;
-        memcpy1$bus_rvalid = mux$rvalid$1;
-        memcpy1$bus_rdata = mux$rdata;
+        mux$req$0 = memcpy$0$bus_req;
+        mux$addr$0 = memcpy$0$bus_addr;
+        mux$we$0 = memcpy$0$bus_we;
+        mux$wdata$0 = memcpy$0$bus_wdata;
+        mux$last$0 = memcpy$0$bus_last;
+        memcpy$0$bus_grant = mux$grant$0;
+        memcpy$0$bus_fault = mux$fault$0;
+        memcpy$0$bus_rvalid = mux$rvalid$0;
+        memcpy$0$bus_rdata = mux$rdata;
+        if (iommu$mode_bare) begin
+            memcpy$0$addr_limit = ram_limit;
+        end
+        else begin
+            memcpy$0$addr_limit = iova_limit;
+        end
+        mux$req$1 = memcpy$1$bus_req;
+        mux$addr$1 = memcpy$1$bus_addr;
+        mux$we$1 = memcpy$1$bus_we;
+        mux$wdata$1 = memcpy$1$bus_wdata;
+        mux$last$1 = memcpy$1$bus_last;
+        memcpy$1$bus_grant = mux$grant$1;
+        memcpy$1$bus_fault = mux$fault$1;
+        memcpy$1$bus_rvalid = mux$rvalid$1;
+        memcpy$1$bus_rdata = mux$rdata;
+        if (iommu$mode_bare) begin
+            memcpy$1$addr_limit = ram_limit;
+        end
+        else begin
+            memcpy$1$addr_limit = iova_limit;
+        end
         iommu$up_req = mux$up_req;
         iommu$up_addr = mux$up_addr;
         iommu$up_we = mux$up_we;
@@ -695,15 +709,17 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         mux$up_fault = iommu$up_fault;
         mux$up_rvalid = iommu$up_rvalid;
         mux$up_rdata = iommu$up_rdata;
-        if (iommu$mode_bare) begin
-            memcpy$addr_limit = ram_limit;
-            memcpy1$addr_limit = ram_limit;
-        end
-        else begin
-            memcpy$addr_limit = iova_limit;
-            memcpy1$addr_limit = iova_limit;
-        end
         host_ready = arbiter$cpu_grant | (host_req & ~host_is_ram);
+        dmac_read_any = 1'b0;
+        dmac_rdata = 32'h0;
+        if (dmac_read_pending$0$q) begin
+            dmac_read_any = 1'b1;
+            dmac_rdata = dmac_regs$0$rdata;
+        end
+        if (dmac_read_pending$1$q) begin
+            dmac_read_any = 1'b1;
+            dmac_rdata = dmac_regs$1$rdata;
+        end
         host_rvalid = cpu_read_pending$q | csr_read_pending$q | other_read_pending$q;
         if (cpu_read_pending$q) begin
             host_rdata = ram$rdata;
@@ -711,11 +727,8 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         else if (iommu_read_pending$q) begin
             host_rdata = iommu$rdata;
         end
-        else if (dmac_read_pending$q) begin
-            host_rdata = dmac_regs$rdata;
-        end
-        else if (dmac1_read_pending$q) begin
-            host_rdata = dmac1_regs$rdata;
+        else if (dmac_read_any) begin
+            host_rdata = dmac_rdata;
         end
         else if (csr_read_pending$q) begin
             host_rdata = csr$rdata;
@@ -729,13 +742,23 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         else if (host_req & ~host_is_csr & ~host_is_ram) begin
             host_errors$d = host_errors$q + 32'h1;
         end
-        irq = dmac_regs$irq | dmac1_regs$irq | iommu$irq;
+        dmac_irq_any = 1'b0;
+        dmac_irq_bits = 32'h0;
+        if (dmac_regs$0$irq) begin
+            dmac_irq_any = 1'b1;
+            dmac_irq_bits = dmac_irq_bits | (((32'h1) & 32'hffffffff) << irq_dmac_shift$0);
+        end
+        if (dmac_regs$1$irq) begin
+            dmac_irq_any = 1'b1;
+            dmac_irq_bits = dmac_irq_bits | (((32'h1) & 32'hffffffff) << irq_dmac_shift$1);
+        end
+        irq = dmac_irq_any | iommu$irq;
         csr$sel = host_req & host_is_csr;
         csr$offset = host_addr[(32'h0)+:(18)];
         csr$we = host_we;
         csr$wdata = host_wdata;
         csr$host_errors = host_errors$q;
-        csr$irq_status = (((dmac_regs$irq) & 32'hffffffff) << irq_dmac_shift) | (((iommu$irq) & 32'hffffffff) << irq_iommu_shift) | (((dmac1_regs$irq) & 32'hffffffff) << irq_dmac1_shift);
+        csr$irq_status = dmac_irq_bits | (((iommu$irq) & 32'hffffffff) << irq_iommu_shift);
         iommu$sel = host_req & host_is_iommu;
         iommu$offset = host_addr[(32'h0)+:(12)];
         iommu$we = host_we;
@@ -748,56 +771,56 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         csr$arb_dma_wait_cycles = arbiter$dma_wait_cycles;
         csr$arb_idle_cycles = arbiter$idle_cycles;
         csr$arb_dma_longest_hold = arbiter$dma_longest_hold;
-        dmac_regs$sel = host_req & host_is_dmac;
-        dmac_regs$offset = host_addr[(32'h0)+:(8)];
-        dmac_regs$we = host_we;
-        dmac_regs$wdata = host_wdata;
-        dmac_regs$busy = memcpy$busy;
-        dmac_regs$done = memcpy$done;
-        dmac_regs$err = memcpy$err;
-        dmac_regs$rejected = memcpy$rejected_start;
-        dmac_regs$cause = memcpy$cause;
-        dmac_regs$cur_desc = memcpy$cur_desc;
-        dmac_regs$desc_done = memcpy$desc_done;
-        dmac_regs$bytes_done = memcpy$bytes_done;
-        dmac_regs$err_addr = memcpy$err_addr;
-        dmac_regs$err_count = memcpy$err_count;
-        dmac_regs$rejected_starts = memcpy$rejected_starts;
-        memcpy$start = dmac_regs$start;
-        memcpy$chain = dmac_regs$chain;
-        memcpy$src = dmac_regs$src;
-        memcpy$dst = dmac_regs$dst;
-        memcpy$len = dmac_regs$len;
-        memcpy$desc_head = dmac_regs$desc;
-        memcpy$chain_limit = dmac_regs$chain_limit;
-        memcpy$clear_done = dmac_regs$clear_done;
-        memcpy$clear_err = dmac_regs$clear_err;
-        memcpy$clear_rejected = dmac_regs$clear_rejected;
-        dmac1_regs$sel = host_req & host_is_dmac1;
-        dmac1_regs$offset = host_addr[(32'h0)+:(8)];
-        dmac1_regs$we = host_we;
-        dmac1_regs$wdata = host_wdata;
-        dmac1_regs$busy = memcpy1$busy;
-        dmac1_regs$done = memcpy1$done;
-        dmac1_regs$err = memcpy1$err;
-        dmac1_regs$rejected = memcpy1$rejected_start;
-        dmac1_regs$cause = memcpy1$cause;
-        dmac1_regs$cur_desc = memcpy1$cur_desc;
-        dmac1_regs$desc_done = memcpy1$desc_done;
-        dmac1_regs$bytes_done = memcpy1$bytes_done;
-        dmac1_regs$err_addr = memcpy1$err_addr;
-        dmac1_regs$err_count = memcpy1$err_count;
-        dmac1_regs$rejected_starts = memcpy1$rejected_starts;
-        memcpy1$start = dmac1_regs$start;
-        memcpy1$chain = dmac1_regs$chain;
-        memcpy1$src = dmac1_regs$src;
-        memcpy1$dst = dmac1_regs$dst;
-        memcpy1$len = dmac1_regs$len;
-        memcpy1$desc_head = dmac1_regs$desc;
-        memcpy1$chain_limit = dmac1_regs$chain_limit;
-        memcpy1$clear_done = dmac1_regs$clear_done;
-        memcpy1$clear_err = dmac1_regs$clear_err;
-        memcpy1$clear_rejected = dmac1_regs$clear_rejected;
+        dmac_regs$0$sel = host_req & host_is_dmac$0;
+        dmac_regs$0$offset = host_addr[(32'h0)+:(8)];
+        dmac_regs$0$we = host_we;
+        dmac_regs$0$wdata = host_wdata;
+        dmac_regs$0$busy = memcpy$0$busy;
+        dmac_regs$0$done = memcpy$0$done;
+        dmac_regs$0$err = memcpy$0$err;
+        dmac_regs$0$rejected = memcpy$0$rejected_start;
+        dmac_regs$0$cause = memcpy$0$cause;
+        dmac_regs$0$cur_desc = memcpy$0$cur_desc;
+        dmac_regs$0$desc_done = memcpy$0$desc_done;
+        dmac_regs$0$bytes_done = memcpy$0$bytes_done;
+        dmac_regs$0$err_addr = memcpy$0$err_addr;
+        dmac_regs$0$err_count = memcpy$0$err_count;
+        dmac_regs$0$rejected_starts = memcpy$0$rejected_starts;
+        memcpy$0$start = dmac_regs$0$start;
+        memcpy$0$chain = dmac_regs$0$chain;
+        memcpy$0$src = dmac_regs$0$src;
+        memcpy$0$dst = dmac_regs$0$dst;
+        memcpy$0$len = dmac_regs$0$len;
+        memcpy$0$desc_head = dmac_regs$0$desc;
+        memcpy$0$chain_limit = dmac_regs$0$chain_limit;
+        memcpy$0$clear_done = dmac_regs$0$clear_done;
+        memcpy$0$clear_err = dmac_regs$0$clear_err;
+        memcpy$0$clear_rejected = dmac_regs$0$clear_rejected;
+        dmac_regs$1$sel = host_req & host_is_dmac$1;
+        dmac_regs$1$offset = host_addr[(32'h0)+:(8)];
+        dmac_regs$1$we = host_we;
+        dmac_regs$1$wdata = host_wdata;
+        dmac_regs$1$busy = memcpy$1$busy;
+        dmac_regs$1$done = memcpy$1$done;
+        dmac_regs$1$err = memcpy$1$err;
+        dmac_regs$1$rejected = memcpy$1$rejected_start;
+        dmac_regs$1$cause = memcpy$1$cause;
+        dmac_regs$1$cur_desc = memcpy$1$cur_desc;
+        dmac_regs$1$desc_done = memcpy$1$desc_done;
+        dmac_regs$1$bytes_done = memcpy$1$bytes_done;
+        dmac_regs$1$err_addr = memcpy$1$err_addr;
+        dmac_regs$1$err_count = memcpy$1$err_count;
+        dmac_regs$1$rejected_starts = memcpy$1$rejected_starts;
+        memcpy$1$start = dmac_regs$1$start;
+        memcpy$1$chain = dmac_regs$1$chain;
+        memcpy$1$src = dmac_regs$1$src;
+        memcpy$1$dst = dmac_regs$1$dst;
+        memcpy$1$len = dmac_regs$1$len;
+        memcpy$1$desc_head = dmac_regs$1$desc;
+        memcpy$1$chain_limit = dmac_regs$1$chain_limit;
+        memcpy$1$clear_done = dmac_regs$1$clear_done;
+        memcpy$1$clear_err = dmac_regs$1$clear_err;
+        memcpy$1$clear_rejected = dmac_regs$1$clear_rejected;
         obs_cpu_req = arbiter$cpu_req;
         obs_cpu_grant = arbiter$cpu_grant;
         obs_dma_req = iommu$dn_req;
@@ -806,8 +829,8 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         obs_bus_addr = bus_addr;
         obs_bus_wdata = ram$wdata;
         obs_bus_be = ram$be;
-        obs_dma_state = memcpy$state;
-        obs_dma1_state = memcpy1$state;
+        obs_dma_state = memcpy$0$state;
+        obs_dma1_state = memcpy$1$state;
         obs_dma_owner = mux$owner;
         obs_iommu_beat = iommu$own_beat;
         obs_dev_beat = iommu$dev_beat;
@@ -1711,7 +1734,7 @@ module top$csr_read_pending(d,q,clock);
 endmodule // top$csr_read_pending
 
 
-module top$dmac1_read_pending(d,q,clock);
+module top$dmac_read_pending$0(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -1727,10 +1750,29 @@ module top$dmac1_read_pending(d,q,clock);
        q <= d;
     end
           
-endmodule // top$dmac1_read_pending
+endmodule // top$dmac_read_pending$0
 
 
-module top$dmac1_regs(clock,sel,offset,we,wdata,rdata,irq,src,dst,len,chain,desc,chain_limit,start,clear_done,clear_err,clear_rejected,busy,done,err,rejected,cause,cur_desc,desc_done,bytes_done,err_addr,err_count,rejected_starts);
+module top$dmac_read_pending$1(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dmac_read_pending$1
+
+
+module top$dmac_regs$0(clock,sel,offset,we,wdata,rdata,irq,src,dst,len,chain,desc,chain_limit,start,clear_done,clear_err,clear_rejected,busy,done,err,rejected,cause,cur_desc,desc_done,bytes_done,err_addr,err_count,rejected_starts);
     
     // Module arguments
     input wire  clock;
@@ -1818,42 +1860,42 @@ module top$dmac1_regs(clock,sel,offset,we,wdata,rdata,irq,src,dst,len,chain,desc
     reg  [31:0] ctrl_word;
     
     // Sub module instances
-    top$dmac1_regs$r_rdata r_rdata(
+    top$dmac_regs$0$r_rdata r_rdata(
         .d(r_rdata$d),
         .q(r_rdata$q),
         .clock(r_rdata$clock)
     );
-    top$dmac1_regs$r_src r_src(
+    top$dmac_regs$0$r_src r_src(
         .d(r_src$d),
         .q(r_src$q),
         .clock(r_src$clock)
     );
-    top$dmac1_regs$r_dst r_dst(
+    top$dmac_regs$0$r_dst r_dst(
         .d(r_dst$d),
         .q(r_dst$q),
         .clock(r_dst$clock)
     );
-    top$dmac1_regs$r_len r_len(
+    top$dmac_regs$0$r_len r_len(
         .d(r_len$d),
         .q(r_len$q),
         .clock(r_len$clock)
     );
-    top$dmac1_regs$r_irq_en r_irq_en(
+    top$dmac_regs$0$r_irq_en r_irq_en(
         .d(r_irq_en$d),
         .q(r_irq_en$q),
         .clock(r_irq_en$clock)
     );
-    top$dmac1_regs$r_chain r_chain(
+    top$dmac_regs$0$r_chain r_chain(
         .d(r_chain$d),
         .q(r_chain$q),
         .clock(r_chain$clock)
     );
-    top$dmac1_regs$r_desc r_desc(
+    top$dmac_regs$0$r_desc r_desc(
         .d(r_desc$d),
         .q(r_desc$q),
         .clock(r_desc$clock)
     );
-    top$dmac1_regs$r_chain_limit r_chain_limit(
+    top$dmac_regs$0$r_chain_limit r_chain_limit(
         .d(r_chain_limit$d),
         .q(r_chain_limit$q),
         .clock(r_chain_limit$clock)
@@ -1983,10 +2025,10 @@ module top$dmac1_regs(clock,sel,offset,we,wdata,rdata,irq,src,dst,len,chain,desc
         end
     end
     
-endmodule // top$dmac1_regs
+endmodule // top$dmac_regs$0
 
 
-module top$dmac1_regs$r_chain(d,q,clock);
+module top$dmac_regs$0$r_chain(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -2002,10 +2044,10 @@ module top$dmac1_regs$r_chain(d,q,clock);
        q <= d;
     end
           
-endmodule // top$dmac1_regs$r_chain
+endmodule // top$dmac_regs$0$r_chain
 
 
-module top$dmac1_regs$r_chain_limit(d,q,clock);
+module top$dmac_regs$0$r_chain_limit(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -2021,7 +2063,7 @@ module top$dmac1_regs$r_chain_limit(d,q,clock);
     reg  dff$clock;
     
     // Sub module instances
-    top$dmac1_regs$r_chain_limit$dff dff(
+    top$dmac_regs$0$r_chain_limit$dff dff(
         .d(dff$d),
         .q(dff$q),
         .clock(dff$clock)
@@ -2034,10 +2076,10 @@ module top$dmac1_regs$r_chain_limit(d,q,clock);
         dff$d = d ^ init;
     end
     
-endmodule // top$dmac1_regs$r_chain_limit
+endmodule // top$dmac_regs$0$r_chain_limit
 
 
-module top$dmac1_regs$r_chain_limit$dff(d,q,clock);
+module top$dmac_regs$0$r_chain_limit$dff(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -2053,10 +2095,10 @@ module top$dmac1_regs$r_chain_limit$dff(d,q,clock);
        q <= d;
     end
           
-endmodule // top$dmac1_regs$r_chain_limit$dff
+endmodule // top$dmac_regs$0$r_chain_limit$dff
 
 
-module top$dmac1_regs$r_desc(d,q,clock);
+module top$dmac_regs$0$r_desc(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -2072,10 +2114,10 @@ module top$dmac1_regs$r_desc(d,q,clock);
        q <= d;
     end
           
-endmodule // top$dmac1_regs$r_desc
+endmodule // top$dmac_regs$0$r_desc
 
 
-module top$dmac1_regs$r_dst(d,q,clock);
+module top$dmac_regs$0$r_dst(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -2091,10 +2133,10 @@ module top$dmac1_regs$r_dst(d,q,clock);
        q <= d;
     end
           
-endmodule // top$dmac1_regs$r_dst
+endmodule // top$dmac_regs$0$r_dst
 
 
-module top$dmac1_regs$r_irq_en(d,q,clock);
+module top$dmac_regs$0$r_irq_en(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -2110,10 +2152,10 @@ module top$dmac1_regs$r_irq_en(d,q,clock);
        q <= d;
     end
           
-endmodule // top$dmac1_regs$r_irq_en
+endmodule // top$dmac_regs$0$r_irq_en
 
 
-module top$dmac1_regs$r_len(d,q,clock);
+module top$dmac_regs$0$r_len(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -2129,10 +2171,10 @@ module top$dmac1_regs$r_len(d,q,clock);
        q <= d;
     end
           
-endmodule // top$dmac1_regs$r_len
+endmodule // top$dmac_regs$0$r_len
 
 
-module top$dmac1_regs$r_rdata(d,q,clock);
+module top$dmac_regs$0$r_rdata(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -2148,10 +2190,10 @@ module top$dmac1_regs$r_rdata(d,q,clock);
        q <= d;
     end
           
-endmodule // top$dmac1_regs$r_rdata
+endmodule // top$dmac_regs$0$r_rdata
 
 
-module top$dmac1_regs$r_src(d,q,clock);
+module top$dmac_regs$0$r_src(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -2167,29 +2209,10 @@ module top$dmac1_regs$r_src(d,q,clock);
        q <= d;
     end
           
-endmodule // top$dmac1_regs$r_src
+endmodule // top$dmac_regs$0$r_src
 
 
-module top$dmac_read_pending(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$dmac_read_pending
-
-
-module top$dmac_regs(clock,sel,offset,we,wdata,rdata,irq,src,dst,len,chain,desc,chain_limit,start,clear_done,clear_err,clear_rejected,busy,done,err,rejected,cause,cur_desc,desc_done,bytes_done,err_addr,err_count,rejected_starts);
+module top$dmac_regs$1(clock,sel,offset,we,wdata,rdata,irq,src,dst,len,chain,desc,chain_limit,start,clear_done,clear_err,clear_rejected,busy,done,err,rejected,cause,cur_desc,desc_done,bytes_done,err_addr,err_count,rejected_starts);
     
     // Module arguments
     input wire  clock;
@@ -2277,42 +2300,42 @@ module top$dmac_regs(clock,sel,offset,we,wdata,rdata,irq,src,dst,len,chain,desc,
     reg  [31:0] ctrl_word;
     
     // Sub module instances
-    top$dmac_regs$r_rdata r_rdata(
+    top$dmac_regs$1$r_rdata r_rdata(
         .d(r_rdata$d),
         .q(r_rdata$q),
         .clock(r_rdata$clock)
     );
-    top$dmac_regs$r_src r_src(
+    top$dmac_regs$1$r_src r_src(
         .d(r_src$d),
         .q(r_src$q),
         .clock(r_src$clock)
     );
-    top$dmac_regs$r_dst r_dst(
+    top$dmac_regs$1$r_dst r_dst(
         .d(r_dst$d),
         .q(r_dst$q),
         .clock(r_dst$clock)
     );
-    top$dmac_regs$r_len r_len(
+    top$dmac_regs$1$r_len r_len(
         .d(r_len$d),
         .q(r_len$q),
         .clock(r_len$clock)
     );
-    top$dmac_regs$r_irq_en r_irq_en(
+    top$dmac_regs$1$r_irq_en r_irq_en(
         .d(r_irq_en$d),
         .q(r_irq_en$q),
         .clock(r_irq_en$clock)
     );
-    top$dmac_regs$r_chain r_chain(
+    top$dmac_regs$1$r_chain r_chain(
         .d(r_chain$d),
         .q(r_chain$q),
         .clock(r_chain$clock)
     );
-    top$dmac_regs$r_desc r_desc(
+    top$dmac_regs$1$r_desc r_desc(
         .d(r_desc$d),
         .q(r_desc$q),
         .clock(r_desc$clock)
     );
-    top$dmac_regs$r_chain_limit r_chain_limit(
+    top$dmac_regs$1$r_chain_limit r_chain_limit(
         .d(r_chain_limit$d),
         .q(r_chain_limit$q),
         .clock(r_chain_limit$clock)
@@ -2442,10 +2465,10 @@ module top$dmac_regs(clock,sel,offset,we,wdata,rdata,irq,src,dst,len,chain,desc,
         end
     end
     
-endmodule // top$dmac_regs
+endmodule // top$dmac_regs$1
 
 
-module top$dmac_regs$r_chain(d,q,clock);
+module top$dmac_regs$1$r_chain(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -2461,10 +2484,10 @@ module top$dmac_regs$r_chain(d,q,clock);
        q <= d;
     end
           
-endmodule // top$dmac_regs$r_chain
+endmodule // top$dmac_regs$1$r_chain
 
 
-module top$dmac_regs$r_chain_limit(d,q,clock);
+module top$dmac_regs$1$r_chain_limit(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -2480,7 +2503,7 @@ module top$dmac_regs$r_chain_limit(d,q,clock);
     reg  dff$clock;
     
     // Sub module instances
-    top$dmac_regs$r_chain_limit$dff dff(
+    top$dmac_regs$1$r_chain_limit$dff dff(
         .d(dff$d),
         .q(dff$q),
         .clock(dff$clock)
@@ -2493,10 +2516,10 @@ module top$dmac_regs$r_chain_limit(d,q,clock);
         dff$d = d ^ init;
     end
     
-endmodule // top$dmac_regs$r_chain_limit
+endmodule // top$dmac_regs$1$r_chain_limit
 
 
-module top$dmac_regs$r_chain_limit$dff(d,q,clock);
+module top$dmac_regs$1$r_chain_limit$dff(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -2512,10 +2535,10 @@ module top$dmac_regs$r_chain_limit$dff(d,q,clock);
        q <= d;
     end
           
-endmodule // top$dmac_regs$r_chain_limit$dff
+endmodule // top$dmac_regs$1$r_chain_limit$dff
 
 
-module top$dmac_regs$r_desc(d,q,clock);
+module top$dmac_regs$1$r_desc(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -2531,10 +2554,10 @@ module top$dmac_regs$r_desc(d,q,clock);
        q <= d;
     end
           
-endmodule // top$dmac_regs$r_desc
+endmodule // top$dmac_regs$1$r_desc
 
 
-module top$dmac_regs$r_dst(d,q,clock);
+module top$dmac_regs$1$r_dst(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -2550,10 +2573,10 @@ module top$dmac_regs$r_dst(d,q,clock);
        q <= d;
     end
           
-endmodule // top$dmac_regs$r_dst
+endmodule // top$dmac_regs$1$r_dst
 
 
-module top$dmac_regs$r_irq_en(d,q,clock);
+module top$dmac_regs$1$r_irq_en(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -2569,10 +2592,10 @@ module top$dmac_regs$r_irq_en(d,q,clock);
        q <= d;
     end
           
-endmodule // top$dmac_regs$r_irq_en
+endmodule // top$dmac_regs$1$r_irq_en
 
 
-module top$dmac_regs$r_len(d,q,clock);
+module top$dmac_regs$1$r_len(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -2588,10 +2611,10 @@ module top$dmac_regs$r_len(d,q,clock);
        q <= d;
     end
           
-endmodule // top$dmac_regs$r_len
+endmodule // top$dmac_regs$1$r_len
 
 
-module top$dmac_regs$r_rdata(d,q,clock);
+module top$dmac_regs$1$r_rdata(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -2607,10 +2630,10 @@ module top$dmac_regs$r_rdata(d,q,clock);
        q <= d;
     end
           
-endmodule // top$dmac_regs$r_rdata
+endmodule // top$dmac_regs$1$r_rdata
 
 
-module top$dmac_regs$r_src(d,q,clock);
+module top$dmac_regs$1$r_src(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -2626,7 +2649,7 @@ module top$dmac_regs$r_src(d,q,clock);
        q <= d;
     end
           
-endmodule // top$dmac_regs$r_src
+endmodule // top$dmac_regs$1$r_src
 
 
 module top$host_errors(d,q,clock);
@@ -6884,7 +6907,7 @@ module top$iommu_read_pending(d,q,clock);
 endmodule // top$iommu_read_pending
 
 
-module top$memcpy(clock,start,chain,src,dst,len,desc_head,chain_limit,clear_done,clear_err,clear_rejected,busy,done,err,rejected_start,cause,cur_desc,desc_done,bytes_done,err_addr,err_count,rejected_starts,state,bus_req,bus_addr,bus_we,bus_wdata,bus_last,bus_grant,bus_rvalid,bus_rdata,bus_fault,addr_limit);
+module top$memcpy$0(clock,start,chain,src,dst,len,desc_head,chain_limit,clear_done,clear_err,clear_rejected,busy,done,err,rejected_start,cause,cur_desc,desc_done,bytes_done,err_addr,err_count,rejected_starts,state,bus_req,bus_addr,bus_we,bus_wdata,bus_last,bus_grant,bus_rvalid,bus_rdata,bus_fault,addr_limit);
     
     // Module arguments
     input wire  clock;
@@ -7019,102 +7042,102 @@ module top$memcpy(clock,start,chain,src,dst,len,desc_head,chain_limit,clear_done
     reg  [31:0] fields_err_addr;
     
     // Sub module instances
-    top$memcpy$fsm fsm(
+    top$memcpy$0$fsm fsm(
         .d(fsm$d),
         .q(fsm$q),
         .clock(fsm$clock)
     );
-    top$memcpy$cur_src cur_src(
+    top$memcpy$0$cur_src cur_src(
         .d(cur_src$d),
         .q(cur_src$q),
         .clock(cur_src$clock)
     );
-    top$memcpy$cur_dst cur_dst(
+    top$memcpy$0$cur_dst cur_dst(
         .d(cur_dst$d),
         .q(cur_dst$q),
         .clock(cur_dst$clock)
     );
-    top$memcpy$remaining remaining(
+    top$memcpy$0$remaining remaining(
         .d(remaining$d),
         .q(remaining$q),
         .clock(remaining$clock)
     );
-    top$memcpy$desc_addr desc_addr(
+    top$memcpy$0$desc_addr desc_addr(
         .d(desc_addr$d),
         .q(desc_addr$q),
         .clock(desc_addr$clock)
     );
-    top$memcpy$next_desc next_desc(
+    top$memcpy$0$next_desc next_desc(
         .d(next_desc$d),
         .q(next_desc$q),
         .clock(next_desc$clock)
     );
-    top$memcpy$desc_len desc_len(
+    top$memcpy$0$desc_len desc_len(
         .d(desc_len$d),
         .q(desc_len$q),
         .clock(desc_len$clock)
     );
-    top$memcpy$fetch_issued fetch_issued(
+    top$memcpy$0$fetch_issued fetch_issued(
         .d(fetch_issued$d),
         .q(fetch_issued$q),
         .clock(fetch_issued$clock)
     );
-    top$memcpy$fetch_received fetch_received(
+    top$memcpy$0$fetch_received fetch_received(
         .d(fetch_received$d),
         .q(fetch_received$q),
         .clock(fetch_received$clock)
     );
-    top$memcpy$hold hold(
+    top$memcpy$0$hold hold(
         .d(hold$d),
         .q(hold$q),
         .clock(hold$clock)
     );
-    top$memcpy$chain_mode chain_mode(
+    top$memcpy$0$chain_mode chain_mode(
         .d(chain_mode$d),
         .q(chain_mode$q),
         .clock(chain_mode$clock)
     );
-    top$memcpy$r_done r_done(
+    top$memcpy$0$r_done r_done(
         .d(r_done$d),
         .q(r_done$q),
         .clock(r_done$clock)
     );
-    top$memcpy$r_err r_err(
+    top$memcpy$0$r_err r_err(
         .d(r_err$d),
         .q(r_err$q),
         .clock(r_err$clock)
     );
-    top$memcpy$r_rejected r_rejected(
+    top$memcpy$0$r_rejected r_rejected(
         .d(r_rejected$d),
         .q(r_rejected$q),
         .clock(r_rejected$clock)
     );
-    top$memcpy$r_cause r_cause(
+    top$memcpy$0$r_cause r_cause(
         .d(r_cause$d),
         .q(r_cause$q),
         .clock(r_cause$clock)
     );
-    top$memcpy$r_err_addr r_err_addr(
+    top$memcpy$0$r_err_addr r_err_addr(
         .d(r_err_addr$d),
         .q(r_err_addr$q),
         .clock(r_err_addr$clock)
     );
-    top$memcpy$r_desc_done r_desc_done(
+    top$memcpy$0$r_desc_done r_desc_done(
         .d(r_desc_done$d),
         .q(r_desc_done$q),
         .clock(r_desc_done$clock)
     );
-    top$memcpy$r_bytes_done r_bytes_done(
+    top$memcpy$0$r_bytes_done r_bytes_done(
         .d(r_bytes_done$d),
         .q(r_bytes_done$q),
         .clock(r_bytes_done$clock)
     );
-    top$memcpy$r_err_count r_err_count(
+    top$memcpy$0$r_err_count r_err_count(
         .d(r_err_count$d),
         .q(r_err_count$q),
         .clock(r_err_count$clock)
     );
-    top$memcpy$r_rejected_starts r_rejected_starts(
+    top$memcpy$0$r_rejected_starts r_rejected_starts(
         .d(r_rejected_starts$d),
         .q(r_rejected_starts$q),
         .clock(r_rejected_starts$clock)
@@ -7413,10 +7436,10 @@ module top$memcpy(clock,start,chain,src,dst,len,desc_head,chain_limit,clear_done
         end
     end
     
-endmodule // top$memcpy
+endmodule // top$memcpy$0
 
 
-module top$memcpy$chain_mode(d,q,clock);
+module top$memcpy$0$chain_mode(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -7432,10 +7455,10 @@ module top$memcpy$chain_mode(d,q,clock);
        q <= d;
     end
           
-endmodule // top$memcpy$chain_mode
+endmodule // top$memcpy$0$chain_mode
 
 
-module top$memcpy$cur_dst(d,q,clock);
+module top$memcpy$0$cur_dst(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -7451,10 +7474,10 @@ module top$memcpy$cur_dst(d,q,clock);
        q <= d;
     end
           
-endmodule // top$memcpy$cur_dst
+endmodule // top$memcpy$0$cur_dst
 
 
-module top$memcpy$cur_src(d,q,clock);
+module top$memcpy$0$cur_src(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -7470,10 +7493,10 @@ module top$memcpy$cur_src(d,q,clock);
        q <= d;
     end
           
-endmodule // top$memcpy$cur_src
+endmodule // top$memcpy$0$cur_src
 
 
-module top$memcpy$desc_addr(d,q,clock);
+module top$memcpy$0$desc_addr(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -7489,10 +7512,10 @@ module top$memcpy$desc_addr(d,q,clock);
        q <= d;
     end
           
-endmodule // top$memcpy$desc_addr
+endmodule // top$memcpy$0$desc_addr
 
 
-module top$memcpy$desc_len(d,q,clock);
+module top$memcpy$0$desc_len(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -7508,10 +7531,10 @@ module top$memcpy$desc_len(d,q,clock);
        q <= d;
     end
           
-endmodule // top$memcpy$desc_len
+endmodule // top$memcpy$0$desc_len
 
 
-module top$memcpy$fetch_issued(d,q,clock);
+module top$memcpy$0$fetch_issued(d,q,clock);
     
     // Module arguments
     input wire  [2:0] d;
@@ -7527,10 +7550,10 @@ module top$memcpy$fetch_issued(d,q,clock);
        q <= d;
     end
           
-endmodule // top$memcpy$fetch_issued
+endmodule // top$memcpy$0$fetch_issued
 
 
-module top$memcpy$fetch_received(d,q,clock);
+module top$memcpy$0$fetch_received(d,q,clock);
     
     // Module arguments
     input wire  [2:0] d;
@@ -7546,10 +7569,10 @@ module top$memcpy$fetch_received(d,q,clock);
        q <= d;
     end
           
-endmodule // top$memcpy$fetch_received
+endmodule // top$memcpy$0$fetch_received
 
 
-module top$memcpy$fsm(d,q,clock);
+module top$memcpy$0$fsm(d,q,clock);
     
     // Module arguments
     input wire  [2:0] d;
@@ -7575,10 +7598,10 @@ module top$memcpy$fsm(d,q,clock);
        q <= d;
     end
           
-endmodule // top$memcpy$fsm
+endmodule // top$memcpy$0$fsm
 
 
-module top$memcpy$hold(d,q,clock);
+module top$memcpy$0$hold(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -7594,10 +7617,10 @@ module top$memcpy$hold(d,q,clock);
        q <= d;
     end
           
-endmodule // top$memcpy$hold
+endmodule // top$memcpy$0$hold
 
 
-module top$memcpy$next_desc(d,q,clock);
+module top$memcpy$0$next_desc(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -7613,10 +7636,10 @@ module top$memcpy$next_desc(d,q,clock);
        q <= d;
     end
           
-endmodule // top$memcpy$next_desc
+endmodule // top$memcpy$0$next_desc
 
 
-module top$memcpy$r_bytes_done(d,q,clock);
+module top$memcpy$0$r_bytes_done(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -7632,10 +7655,10 @@ module top$memcpy$r_bytes_done(d,q,clock);
        q <= d;
     end
           
-endmodule // top$memcpy$r_bytes_done
+endmodule // top$memcpy$0$r_bytes_done
 
 
-module top$memcpy$r_cause(d,q,clock);
+module top$memcpy$0$r_cause(d,q,clock);
     
     // Module arguments
     input wire  [3:0] d;
@@ -7651,10 +7674,10 @@ module top$memcpy$r_cause(d,q,clock);
        q <= d;
     end
           
-endmodule // top$memcpy$r_cause
+endmodule // top$memcpy$0$r_cause
 
 
-module top$memcpy$r_desc_done(d,q,clock);
+module top$memcpy$0$r_desc_done(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -7670,10 +7693,10 @@ module top$memcpy$r_desc_done(d,q,clock);
        q <= d;
     end
           
-endmodule // top$memcpy$r_desc_done
+endmodule // top$memcpy$0$r_desc_done
 
 
-module top$memcpy$r_done(d,q,clock);
+module top$memcpy$0$r_done(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -7689,10 +7712,10 @@ module top$memcpy$r_done(d,q,clock);
        q <= d;
     end
           
-endmodule // top$memcpy$r_done
+endmodule // top$memcpy$0$r_done
 
 
-module top$memcpy$r_err(d,q,clock);
+module top$memcpy$0$r_err(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -7708,10 +7731,10 @@ module top$memcpy$r_err(d,q,clock);
        q <= d;
     end
           
-endmodule // top$memcpy$r_err
+endmodule // top$memcpy$0$r_err
 
 
-module top$memcpy$r_err_addr(d,q,clock);
+module top$memcpy$0$r_err_addr(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -7727,10 +7750,10 @@ module top$memcpy$r_err_addr(d,q,clock);
        q <= d;
     end
           
-endmodule // top$memcpy$r_err_addr
+endmodule // top$memcpy$0$r_err_addr
 
 
-module top$memcpy$r_err_count(d,q,clock);
+module top$memcpy$0$r_err_count(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -7746,10 +7769,10 @@ module top$memcpy$r_err_count(d,q,clock);
        q <= d;
     end
           
-endmodule // top$memcpy$r_err_count
+endmodule // top$memcpy$0$r_err_count
 
 
-module top$memcpy$r_rejected(d,q,clock);
+module top$memcpy$0$r_rejected(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -7765,10 +7788,10 @@ module top$memcpy$r_rejected(d,q,clock);
        q <= d;
     end
           
-endmodule // top$memcpy$r_rejected
+endmodule // top$memcpy$0$r_rejected
 
 
-module top$memcpy$r_rejected_starts(d,q,clock);
+module top$memcpy$0$r_rejected_starts(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -7784,10 +7807,10 @@ module top$memcpy$r_rejected_starts(d,q,clock);
        q <= d;
     end
           
-endmodule // top$memcpy$r_rejected_starts
+endmodule // top$memcpy$0$r_rejected_starts
 
 
-module top$memcpy$remaining(d,q,clock);
+module top$memcpy$0$remaining(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -7803,10 +7826,10 @@ module top$memcpy$remaining(d,q,clock);
        q <= d;
     end
           
-endmodule // top$memcpy$remaining
+endmodule // top$memcpy$0$remaining
 
 
-module top$memcpy1(clock,start,chain,src,dst,len,desc_head,chain_limit,clear_done,clear_err,clear_rejected,busy,done,err,rejected_start,cause,cur_desc,desc_done,bytes_done,err_addr,err_count,rejected_starts,state,bus_req,bus_addr,bus_we,bus_wdata,bus_last,bus_grant,bus_rvalid,bus_rdata,bus_fault,addr_limit);
+module top$memcpy$1(clock,start,chain,src,dst,len,desc_head,chain_limit,clear_done,clear_err,clear_rejected,busy,done,err,rejected_start,cause,cur_desc,desc_done,bytes_done,err_addr,err_count,rejected_starts,state,bus_req,bus_addr,bus_we,bus_wdata,bus_last,bus_grant,bus_rvalid,bus_rdata,bus_fault,addr_limit);
     
     // Module arguments
     input wire  clock;
@@ -7941,102 +7964,102 @@ module top$memcpy1(clock,start,chain,src,dst,len,desc_head,chain_limit,clear_don
     reg  [31:0] fields_err_addr;
     
     // Sub module instances
-    top$memcpy1$fsm fsm(
+    top$memcpy$1$fsm fsm(
         .d(fsm$d),
         .q(fsm$q),
         .clock(fsm$clock)
     );
-    top$memcpy1$cur_src cur_src(
+    top$memcpy$1$cur_src cur_src(
         .d(cur_src$d),
         .q(cur_src$q),
         .clock(cur_src$clock)
     );
-    top$memcpy1$cur_dst cur_dst(
+    top$memcpy$1$cur_dst cur_dst(
         .d(cur_dst$d),
         .q(cur_dst$q),
         .clock(cur_dst$clock)
     );
-    top$memcpy1$remaining remaining(
+    top$memcpy$1$remaining remaining(
         .d(remaining$d),
         .q(remaining$q),
         .clock(remaining$clock)
     );
-    top$memcpy1$desc_addr desc_addr(
+    top$memcpy$1$desc_addr desc_addr(
         .d(desc_addr$d),
         .q(desc_addr$q),
         .clock(desc_addr$clock)
     );
-    top$memcpy1$next_desc next_desc(
+    top$memcpy$1$next_desc next_desc(
         .d(next_desc$d),
         .q(next_desc$q),
         .clock(next_desc$clock)
     );
-    top$memcpy1$desc_len desc_len(
+    top$memcpy$1$desc_len desc_len(
         .d(desc_len$d),
         .q(desc_len$q),
         .clock(desc_len$clock)
     );
-    top$memcpy1$fetch_issued fetch_issued(
+    top$memcpy$1$fetch_issued fetch_issued(
         .d(fetch_issued$d),
         .q(fetch_issued$q),
         .clock(fetch_issued$clock)
     );
-    top$memcpy1$fetch_received fetch_received(
+    top$memcpy$1$fetch_received fetch_received(
         .d(fetch_received$d),
         .q(fetch_received$q),
         .clock(fetch_received$clock)
     );
-    top$memcpy1$hold hold(
+    top$memcpy$1$hold hold(
         .d(hold$d),
         .q(hold$q),
         .clock(hold$clock)
     );
-    top$memcpy1$chain_mode chain_mode(
+    top$memcpy$1$chain_mode chain_mode(
         .d(chain_mode$d),
         .q(chain_mode$q),
         .clock(chain_mode$clock)
     );
-    top$memcpy1$r_done r_done(
+    top$memcpy$1$r_done r_done(
         .d(r_done$d),
         .q(r_done$q),
         .clock(r_done$clock)
     );
-    top$memcpy1$r_err r_err(
+    top$memcpy$1$r_err r_err(
         .d(r_err$d),
         .q(r_err$q),
         .clock(r_err$clock)
     );
-    top$memcpy1$r_rejected r_rejected(
+    top$memcpy$1$r_rejected r_rejected(
         .d(r_rejected$d),
         .q(r_rejected$q),
         .clock(r_rejected$clock)
     );
-    top$memcpy1$r_cause r_cause(
+    top$memcpy$1$r_cause r_cause(
         .d(r_cause$d),
         .q(r_cause$q),
         .clock(r_cause$clock)
     );
-    top$memcpy1$r_err_addr r_err_addr(
+    top$memcpy$1$r_err_addr r_err_addr(
         .d(r_err_addr$d),
         .q(r_err_addr$q),
         .clock(r_err_addr$clock)
     );
-    top$memcpy1$r_desc_done r_desc_done(
+    top$memcpy$1$r_desc_done r_desc_done(
         .d(r_desc_done$d),
         .q(r_desc_done$q),
         .clock(r_desc_done$clock)
     );
-    top$memcpy1$r_bytes_done r_bytes_done(
+    top$memcpy$1$r_bytes_done r_bytes_done(
         .d(r_bytes_done$d),
         .q(r_bytes_done$q),
         .clock(r_bytes_done$clock)
     );
-    top$memcpy1$r_err_count r_err_count(
+    top$memcpy$1$r_err_count r_err_count(
         .d(r_err_count$d),
         .q(r_err_count$q),
         .clock(r_err_count$clock)
     );
-    top$memcpy1$r_rejected_starts r_rejected_starts(
+    top$memcpy$1$r_rejected_starts r_rejected_starts(
         .d(r_rejected_starts$d),
         .q(r_rejected_starts$q),
         .clock(r_rejected_starts$clock)
@@ -8335,10 +8358,10 @@ module top$memcpy1(clock,start,chain,src,dst,len,desc_head,chain_limit,clear_don
         end
     end
     
-endmodule // top$memcpy1
+endmodule // top$memcpy$1
 
 
-module top$memcpy1$chain_mode(d,q,clock);
+module top$memcpy$1$chain_mode(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -8354,10 +8377,10 @@ module top$memcpy1$chain_mode(d,q,clock);
        q <= d;
     end
           
-endmodule // top$memcpy1$chain_mode
+endmodule // top$memcpy$1$chain_mode
 
 
-module top$memcpy1$cur_dst(d,q,clock);
+module top$memcpy$1$cur_dst(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -8373,10 +8396,10 @@ module top$memcpy1$cur_dst(d,q,clock);
        q <= d;
     end
           
-endmodule // top$memcpy1$cur_dst
+endmodule // top$memcpy$1$cur_dst
 
 
-module top$memcpy1$cur_src(d,q,clock);
+module top$memcpy$1$cur_src(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -8392,10 +8415,10 @@ module top$memcpy1$cur_src(d,q,clock);
        q <= d;
     end
           
-endmodule // top$memcpy1$cur_src
+endmodule // top$memcpy$1$cur_src
 
 
-module top$memcpy1$desc_addr(d,q,clock);
+module top$memcpy$1$desc_addr(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -8411,10 +8434,10 @@ module top$memcpy1$desc_addr(d,q,clock);
        q <= d;
     end
           
-endmodule // top$memcpy1$desc_addr
+endmodule // top$memcpy$1$desc_addr
 
 
-module top$memcpy1$desc_len(d,q,clock);
+module top$memcpy$1$desc_len(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -8430,10 +8453,10 @@ module top$memcpy1$desc_len(d,q,clock);
        q <= d;
     end
           
-endmodule // top$memcpy1$desc_len
+endmodule // top$memcpy$1$desc_len
 
 
-module top$memcpy1$fetch_issued(d,q,clock);
+module top$memcpy$1$fetch_issued(d,q,clock);
     
     // Module arguments
     input wire  [2:0] d;
@@ -8449,10 +8472,10 @@ module top$memcpy1$fetch_issued(d,q,clock);
        q <= d;
     end
           
-endmodule // top$memcpy1$fetch_issued
+endmodule // top$memcpy$1$fetch_issued
 
 
-module top$memcpy1$fetch_received(d,q,clock);
+module top$memcpy$1$fetch_received(d,q,clock);
     
     // Module arguments
     input wire  [2:0] d;
@@ -8468,10 +8491,10 @@ module top$memcpy1$fetch_received(d,q,clock);
        q <= d;
     end
           
-endmodule // top$memcpy1$fetch_received
+endmodule // top$memcpy$1$fetch_received
 
 
-module top$memcpy1$fsm(d,q,clock);
+module top$memcpy$1$fsm(d,q,clock);
     
     // Module arguments
     input wire  [2:0] d;
@@ -8497,10 +8520,10 @@ module top$memcpy1$fsm(d,q,clock);
        q <= d;
     end
           
-endmodule // top$memcpy1$fsm
+endmodule // top$memcpy$1$fsm
 
 
-module top$memcpy1$hold(d,q,clock);
+module top$memcpy$1$hold(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -8516,10 +8539,10 @@ module top$memcpy1$hold(d,q,clock);
        q <= d;
     end
           
-endmodule // top$memcpy1$hold
+endmodule // top$memcpy$1$hold
 
 
-module top$memcpy1$next_desc(d,q,clock);
+module top$memcpy$1$next_desc(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -8535,10 +8558,10 @@ module top$memcpy1$next_desc(d,q,clock);
        q <= d;
     end
           
-endmodule // top$memcpy1$next_desc
+endmodule // top$memcpy$1$next_desc
 
 
-module top$memcpy1$r_bytes_done(d,q,clock);
+module top$memcpy$1$r_bytes_done(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -8554,10 +8577,10 @@ module top$memcpy1$r_bytes_done(d,q,clock);
        q <= d;
     end
           
-endmodule // top$memcpy1$r_bytes_done
+endmodule // top$memcpy$1$r_bytes_done
 
 
-module top$memcpy1$r_cause(d,q,clock);
+module top$memcpy$1$r_cause(d,q,clock);
     
     // Module arguments
     input wire  [3:0] d;
@@ -8573,10 +8596,10 @@ module top$memcpy1$r_cause(d,q,clock);
        q <= d;
     end
           
-endmodule // top$memcpy1$r_cause
+endmodule // top$memcpy$1$r_cause
 
 
-module top$memcpy1$r_desc_done(d,q,clock);
+module top$memcpy$1$r_desc_done(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -8592,10 +8615,10 @@ module top$memcpy1$r_desc_done(d,q,clock);
        q <= d;
     end
           
-endmodule // top$memcpy1$r_desc_done
+endmodule // top$memcpy$1$r_desc_done
 
 
-module top$memcpy1$r_done(d,q,clock);
+module top$memcpy$1$r_done(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -8611,10 +8634,10 @@ module top$memcpy1$r_done(d,q,clock);
        q <= d;
     end
           
-endmodule // top$memcpy1$r_done
+endmodule // top$memcpy$1$r_done
 
 
-module top$memcpy1$r_err(d,q,clock);
+module top$memcpy$1$r_err(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -8630,10 +8653,10 @@ module top$memcpy1$r_err(d,q,clock);
        q <= d;
     end
           
-endmodule // top$memcpy1$r_err
+endmodule // top$memcpy$1$r_err
 
 
-module top$memcpy1$r_err_addr(d,q,clock);
+module top$memcpy$1$r_err_addr(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -8649,10 +8672,10 @@ module top$memcpy1$r_err_addr(d,q,clock);
        q <= d;
     end
           
-endmodule // top$memcpy1$r_err_addr
+endmodule // top$memcpy$1$r_err_addr
 
 
-module top$memcpy1$r_err_count(d,q,clock);
+module top$memcpy$1$r_err_count(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -8668,10 +8691,10 @@ module top$memcpy1$r_err_count(d,q,clock);
        q <= d;
     end
           
-endmodule // top$memcpy1$r_err_count
+endmodule // top$memcpy$1$r_err_count
 
 
-module top$memcpy1$r_rejected(d,q,clock);
+module top$memcpy$1$r_rejected(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -8687,10 +8710,10 @@ module top$memcpy1$r_rejected(d,q,clock);
        q <= d;
     end
           
-endmodule // top$memcpy1$r_rejected
+endmodule // top$memcpy$1$r_rejected
 
 
-module top$memcpy1$r_rejected_starts(d,q,clock);
+module top$memcpy$1$r_rejected_starts(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -8706,10 +8729,10 @@ module top$memcpy1$r_rejected_starts(d,q,clock);
        q <= d;
     end
           
-endmodule // top$memcpy1$r_rejected_starts
+endmodule // top$memcpy$1$r_rejected_starts
 
 
-module top$memcpy1$remaining(d,q,clock);
+module top$memcpy$1$remaining(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -8725,7 +8748,7 @@ module top$memcpy1$remaining(d,q,clock);
        q <= d;
     end
           
-endmodule // top$memcpy1$remaining
+endmodule // top$memcpy$1$remaining
 
 
 module top$mux(clock,req$0,req$1,addr$0,addr$1,we$0,we$1,wdata$0,wdata$1,last$0,last$1,grant$0,grant$1,fault$0,fault$1,rvalid$0,rvalid$1,rdata,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_fault,up_rvalid,up_rdata,owner);
