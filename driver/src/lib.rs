@@ -9,8 +9,10 @@ pub mod dmac;
 pub mod iommu;
 pub mod iova;
 pub mod mm;
+pub mod nic;
 pub mod pgtable;
 pub mod pio;
+pub mod ring;
 pub mod sys;
 
 #[cfg(test)]
@@ -28,8 +30,12 @@ pub use iommu::{
 };
 pub use iova::{IovaAllocator, IovaError};
 pub use mm::{MmError, PageAllocator};
+pub use nic::{
+    forward_once, ForwardStats, HwStats, Nic, NicConfig, NicError, NicStats, PollResult, RxFrame,
+};
 pub use pgtable::{Leaf, PageTable, Perm, PgTableError};
 pub use pio::PioError;
+pub use ring::{BufferInfo, DescRing, Mapped, RingError, RingIndices, RxDesc, TxDesc};
 pub use sys::{probe, ProbeError, SysInfo};
 
 /// What the driver needs from the thing it drives: 32-bit accesses on the host port (MMIO and

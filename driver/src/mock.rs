@@ -7,8 +7,13 @@
 //! to `CQT` is logged ([`MockDevice::commands`]); an `IOFENCE.C` with AV writes its data word;
 //! an unknown opcode sets `CQCSR.CMD_ILL` and stops there, as the hardware does.
 //! [`MockDevice::stall_iommu`] stops execution to provoke timeouts.
+//!
+//! Two opt-in register behaviours, off unless a test asks: bits that clear themselves right
+//! after a write ([`MockDevice::set_self_clearing`], e.g. the NIC's `CTRL.RST`) and registers
+//! that read as zero after each read ([`MockDevice::set_read_to_clear`], e.g. `ICR` and the
+//! statistics counters).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use regs::iommu::{self, cmd, cqcsr};
 use regs::{block, csr, sys, RAM_BASE};
@@ -24,6 +29,8 @@ pub struct MockDevice {
     ram_writes: Vec<(u32, u32)>,
     commands: Vec<[u32; 4]>,
     iommu_stalled: bool,
+    self_clearing: HashMap<u32, u32>,
+    read_to_clear: HashSet<u32>,
 }
 
 impl MockDevice {
@@ -38,6 +45,8 @@ impl MockDevice {
             ram_writes: Vec::new(),
             commands: Vec::new(),
             iommu_stalled: false,
+            self_clearing: HashMap::new(),
+            read_to_clear: HashSet::new(),
         };
         d.set_reg(csr(block::SYS, sys::ID), sys::ID_VALUE);
         d.set_reg(csr(block::SYS, sys::VERSION), sys::VERSION_VALUE);
@@ -84,6 +93,17 @@ impl MockDevice {
     /// While stalled the IOMMU executes no commands (`CQH` stays put).
     pub fn stall_iommu(&mut self, stalled: bool) {
         self.iommu_stalled = stalled;
+    }
+
+    /// The `mask` bits of register `addr` clear themselves right after every write (the
+    /// write itself is logged as made).
+    pub fn set_self_clearing(&mut self, addr: u32, mask: u32) {
+        self.self_clearing.insert(addr, mask);
+    }
+
+    /// Register `addr` reads as its value once, then as 0 (until set or written again).
+    pub fn set_read_to_clear(&mut self, addr: u32) {
+        self.read_to_clear.insert(addr);
     }
 
     /// Executes the command queue from `CQH` to `CQT`.
@@ -146,6 +166,9 @@ impl Device for MockDevice {
             None => {
                 self.writes.push((addr, value));
                 let old = self.regs.insert(addr, value).unwrap_or(0);
+                if let Some(mask) = self.self_clearing.get(&addr) {
+                    self.regs.insert(addr, value & !mask);
+                }
                 if addr == csr(block::IOMMU, iommu::CQCSR) && value & !old & cqcsr::CQEN != 0 {
                     self.regs.insert(csr(block::IOMMU, iommu::CQH), 0);
                 }
@@ -161,6 +184,7 @@ impl Device for MockDevice {
         self.now += 1;
         match self.ram_index(addr) {
             Some(i) => self.ram[i],
+            None if self.read_to_clear.contains(&addr) => self.regs.insert(addr, 0).unwrap_or(0),
             None => self.reg(addr),
         }
     }

@@ -86,6 +86,8 @@ pub mod sys {
         pub const DMAC_CHANNELS: [u32; super::super::dmac::CHANNELS as usize] = [DMAC, DMAC1];
         /// The IOMMU's `IPSR` has a pending bit (fault queue or command queue).
         pub const IOMMU: u32 = 1 << 1;
+        /// The NIC's moderated interrupt (ICR & IMS, after ITR).
+        pub const NIC: u32 = 1 << 3;
     }
 }
 
@@ -556,6 +558,297 @@ pub mod iommu {
     }
 }
 
+/// NIC block (DESIGN.md §5): the Intel 8254x (e1000) register subset, at the 8254x offsets
+/// (relative to [`block::NIC`]), legacy 16-byte descriptors, and this design's few additions.
+///
+/// Source for offsets and bit positions: Intel "PCI/PCI-X Family of Gigabit Ethernet
+/// Controllers Software Developer's Manual" (8254x), chapter 13 (registers) and 3.2/3.3
+/// (receive and transmit descriptors). Deviations, on purpose (also in the README):
+/// * 32-bit DMA addresses: `RDBAH`/`TDBAH` and the high halves of the descriptors' buffer
+///   addresses must be 0 (a descriptor with a non-zero high address is malformed).
+/// * No address filtering (always promiscuous), no VLAN, no checksum offload, no flow control.
+/// * Time units: the 8254x counts ITR in 256 ns and the timers in 1.024 µs; here they count in
+///   [`ITR_UNIT_CYCLES`] and [`TIMER_UNIT_CYCLES`] clock cycles: the same times at 125 MHz, the
+///   GMII byte clock of gigabit Ethernet (one byte per cycle).
+/// * Statistics are 32-bit, clear on read (as on the 8254x); the high halves (`GORCH`, `GOTCH`,
+///   `TORH`, `TOTH`) read 0.
+/// * Error and status bits the 8254x reserves are used for this MAC's own errors
+///   ([`rx_desc::ERR_LEN`], [`rx_desc::ERR_DMA`], [`tx_desc::STA_ERR`]).
+/// * ICR bits 24..26 carry the DMAC, IOMMU and NIC-DMA sources of this SoC.
+pub mod nic {
+    pub const CTRL: u32 = 0x0000;
+    pub const STATUS: u32 = 0x0008;
+    pub const ICR: u32 = 0x00C0;
+    pub const ITR: u32 = 0x00C4;
+    pub const ICS: u32 = 0x00C8;
+    pub const IMS: u32 = 0x00D0;
+    pub const IMC: u32 = 0x00D8;
+    pub const RCTL: u32 = 0x0100;
+    pub const TCTL: u32 = 0x0400;
+    pub const TIPG: u32 = 0x0410;
+    pub const RDBAL: u32 = 0x2800;
+    pub const RDBAH: u32 = 0x2804;
+    pub const RDLEN: u32 = 0x2808;
+    pub const RDH: u32 = 0x2810;
+    pub const RDT: u32 = 0x2818;
+    pub const RDTR: u32 = 0x2820;
+    pub const RADV: u32 = 0x282C;
+    pub const TDBAL: u32 = 0x3800;
+    pub const TDBAH: u32 = 0x3804;
+    pub const TDLEN: u32 = 0x3808;
+    pub const TDH: u32 = 0x3810;
+    pub const TDT: u32 = 0x3818;
+    pub const TIDV: u32 = 0x3820;
+    pub const TADV: u32 = 0x382C;
+    // ---- statistics (8254x offsets, clear on read) ----
+    /// CRC error count.
+    pub const CRCERRS: u32 = 0x4000;
+    /// RX error count (frames with rx_er).
+    pub const RXERRC: u32 = 0x400C;
+    /// Missed packets: frames dropped because the RX FIFO (or its frame queue) was full.
+    pub const MPC: u32 = 0x4010;
+    /// Good packets received (delivered to a descriptor without error).
+    pub const GPRC: u32 = 0x4074;
+    /// Good packets transmitted.
+    pub const GPTC: u32 = 0x4080;
+    /// Good octets received (FCS included, as on the 8254x), low 32 bits.
+    pub const GORCL: u32 = 0x4088;
+    pub const GORCH: u32 = 0x408C;
+    /// Good octets transmitted (FCS included), low 32 bits.
+    pub const GOTCL: u32 = 0x4090;
+    pub const GOTCH: u32 = 0x4094;
+    /// Receive no buffers: frames that found the RX ring empty (they wait in the FIFO).
+    pub const RNBC: u32 = 0x40A0;
+    /// Receive undersize (runt) count: < 64 bytes with FCS.
+    pub const RUC: u32 = 0x40A4;
+    /// Receive oversize count: > 1518 bytes with FCS while long packets are off.
+    pub const ROC: u32 = 0x40AC;
+    /// Total octets received, low 32 bits (every frame the MAC saw, good or bad).
+    pub const TORL: u32 = 0x40C0;
+    pub const TORH: u32 = 0x40C4;
+    /// Total octets transmitted, low 32 bits.
+    pub const TOTL: u32 = 0x40C8;
+    pub const TOTH: u32 = 0x40CC;
+    /// Total packets received (every frame the MAC saw after an SFD).
+    pub const TPR: u32 = 0x40D0;
+    /// Total packets transmitted.
+    pub const TPT: u32 = 0x40D4;
+    // ---- this design's own registers (8254x reserved space) ----
+    /// TX descriptors with a malformed field (non-zero high address, zero length on EOP,
+    /// frame longer than the TX FIFO) or a refused buffer read: frame dropped, `STA_ERR` set.
+    pub const TDEC: u32 = 0x4F00;
+    /// RX frames dropped because the IOMMU refused a buffer write (`ERR_DMA` set).
+    pub const RDFC: u32 = 0x4F04;
+    /// Rising edges of the NIC interrupt output (interrupts delivered).
+    pub const IRQC: u32 = 0x4F08;
+    /// Descriptor-ring DMA error: bit 0 TX ring halted, bit 1 RX ring halted (a descriptor
+    /// fetch or write-back the IOMMU refused); write 1 to clear (the ring restarts).
+    pub const DMAERR: u32 = 0x4F0C;
+    /// IOVA of the last refused NIC access.
+    pub const DMAERR_ADDR: u32 = 0x4F10;
+    /// Size of the TX FIFO in bytes (build parameter): the longest frame TX can send.
+    pub const TXFIFO_BYTES: u32 = 0x4F14;
+    /// Size of the RX FIFO in bytes (build parameter).
+    pub const RXFIFO_BYTES: u32 = 0x4F18;
+    /// Free-running TX and RX engine states (for debugging): bits 3:0 TX, 11:8 RX.
+    pub const ENGINE_STATE: u32 = 0x4F1C;
+
+    /// Clock cycles per ITR unit (256 ns at 125 MHz).
+    pub const ITR_UNIT_CYCLES: u32 = 32;
+    /// Clock cycles per RDTR/RADV/TIDV/TADV unit (1.024 µs at 125 MHz).
+    pub const TIMER_UNIT_CYCLES: u32 = 128;
+    /// Minimum inter-frame gap in bytes (IEEE 802.3: 96 bit times).
+    pub const MIN_IFG_BYTES: u32 = 12;
+    /// Preamble (7 × 0x55) plus SFD (0xD5).
+    pub const PREAMBLE_BYTES: u32 = 8;
+    pub const PREAMBLE_BYTE: u8 = 0x55;
+    pub const SFD_BYTE: u8 = 0xD5;
+    /// Shortest frame on the wire without FCS (padding target) and with it.
+    pub const MIN_FRAME_NO_FCS: u32 = 60;
+    pub const MIN_FRAME: u32 = 64;
+    /// Longest untagged frame with FCS while long packets are off.
+    pub const MAX_FRAME: u32 = 1518;
+    /// Longest frame with long packets on (RCTL.LPE), as on the 8254x; the RX FIFO may be the
+    /// smaller limit.
+    pub const MAX_LONG_FRAME: u32 = 16383;
+    pub const FCS_BYTES: u32 = 4;
+    /// Descriptors are 16 bytes; ring lengths (RDLEN/TDLEN) are multiples of 128 bytes.
+    pub const DESC_BYTES: u32 = 16;
+    pub const RING_LEN_ALIGN: u32 = 128;
+    /// RX and TX FIFO sizes of the simulation build (the FPGA build's are smaller: read
+    /// `TXFIFO_BYTES`/`RXFIFO_BYTES`).
+    pub const SIM_FIFO_BYTES_LOG2: u32 = 14;
+
+    /// Names of the TX engine states (the `obs_nic_tx_state` pin), in encoding order.
+    pub const TX_STATE_NAMES: [&str; 8] = [
+        "Idle", "FetchDesc", "CheckDesc", "WaitSpace", "ReadData", "WriteBack", "Commit", "Halted",
+    ];
+    /// Names of the RX engine states (the `obs_nic_rx_state` pin), in encoding order.
+    pub const RX_STATE_NAMES: [&str; 9] = [
+        "Idle", "WaitDesc", "FetchDesc", "CheckDesc", "WriteData", "WriteBack", "Discard",
+        "Release", "Halted",
+    ];
+
+    pub mod ctrl {
+        /// Full duplex (always 1 here).
+        pub const FD: u32 = 1 << 0;
+        /// Set link up: STATUS.LU follows it.
+        pub const SLU: u32 = 1 << 6;
+        /// Software reset: self-clearing; resets rings, FIFOs, ICR and statistics.
+        pub const RST: u32 = 1 << 26;
+    }
+
+    pub mod status {
+        pub const FD: u32 = 1 << 0;
+        /// Link up (= CTRL.SLU).
+        pub const LU: u32 = 1 << 1;
+        /// Speed: 10 = 1000 Mb/s (bits 7:6), what a byte-per-clock GMII MAC is.
+        pub const SPEED_1000: u32 = 0b10 << 6;
+    }
+
+    /// Interrupt cause bits (ICR, ICS, IMS, IMC).
+    pub mod icr {
+        /// Transmit descriptor written back (a descriptor with RS, after TIDV/TADV if IDE).
+        pub const TXDW: u32 = 1 << 0;
+        /// Transmit queue empty (TDH reached TDT).
+        pub const TXQE: u32 = 1 << 1;
+        /// Receive descriptor minimum threshold reached (free descriptors ≤ the RDMTS share).
+        pub const RXDMT0: u32 = 1 << 4;
+        /// Receiver overrun: a frame was dropped because the RX FIFO was full.
+        pub const RXO: u32 = 1 << 6;
+        /// Receiver timer: RDTR (packet) or RADV (absolute) expired after a frame was written.
+        pub const RXT0: u32 = 1 << 7;
+        /// A memcpy DMAC channel raised its interrupt (rising edge).
+        pub const DMAC: u32 = 1 << 24;
+        /// The IOMMU raised its interrupt (fault or command queue; rising edge).
+        pub const IOMMU: u32 = 1 << 25;
+        /// A NIC descriptor ring halted on a refused access (`DMAERR`).
+        pub const NIC_DMA: u32 = 1 << 26;
+        /// Every cause bit this design implements.
+        pub const ALL: u32 = TXDW | TXQE | RXDMT0 | RXO | RXT0 | DMAC | IOMMU | NIC_DMA;
+    }
+
+    pub mod rctl {
+        pub const EN: u32 = 1 << 1;
+        /// Store bad packets: frames with errors are delivered with their error bits set.
+        pub const SBP: u32 = 1 << 2;
+        /// Long packet enable: frames up to MAX_LONG_FRAME (or the RX FIFO) are good.
+        pub const LPE: u32 = 1 << 5;
+        /// Loopback mode, bits 7:6: 00 none, 01 MAC loopback (TX pins to RX inside the chip).
+        pub const LBM_SHIFT: u32 = 6;
+        pub const LBM_MASK: u32 = 0b11 << LBM_SHIFT;
+        pub const LBM_MAC: u32 = 0b01 << LBM_SHIFT;
+        /// RX descriptor minimum threshold size, bits 9:8: 00 1/2, 01 1/4, 10 1/8 of the ring.
+        pub const RDMTS_SHIFT: u32 = 8;
+        pub const RDMTS_MASK: u32 = 0b11 << RDMTS_SHIFT;
+        /// Buffer size, bits 17:16: 00 2048, 01 1024, 10 512, 11 256 bytes (× 16 with BSEX).
+        pub const BSIZE_SHIFT: u32 = 16;
+        pub const BSIZE_MASK: u32 = 0b11 << BSIZE_SHIFT;
+        pub const BSEX: u32 = 1 << 25;
+        /// Strip the Ethernet CRC (FCS) before the frame goes to host memory.
+        pub const SECRC: u32 = 1 << 26;
+
+        /// RX buffer bytes for an RCTL value (BSIZE, BSEX). BSEX with BSIZE 00 is reserved on
+        /// the 8254x; here it means 2048 as without BSEX.
+        pub const fn buffer_bytes(rctl: u32) -> u32 {
+            let bsize = (rctl & BSIZE_MASK) >> BSIZE_SHIFT;
+            let base = 2048 >> bsize;
+            if rctl & BSEX != 0 && bsize != 0 {
+                base * 16
+            } else {
+                base
+            }
+        }
+
+        /// The BSIZE/BSEX bits for a buffer size (256, 512, 1024, 2048, 4096, 8192, 16384).
+        pub const fn for_buffer_bytes(bytes: u32) -> Option<u32> {
+            match bytes {
+                2048 => Some(0),
+                1024 => Some(1 << BSIZE_SHIFT),
+                512 => Some(2 << BSIZE_SHIFT),
+                256 => Some(3 << BSIZE_SHIFT),
+                16384 => Some(BSEX | (1 << BSIZE_SHIFT)),
+                8192 => Some(BSEX | (2 << BSIZE_SHIFT)),
+                4096 => Some(BSEX | (3 << BSIZE_SHIFT)),
+                _ => None,
+            }
+        }
+    }
+
+    pub mod tctl {
+        pub const EN: u32 = 1 << 1;
+        /// Pad short packets to 60 bytes (before the FCS).
+        pub const PSP: u32 = 1 << 3;
+    }
+
+    pub mod tipg {
+        /// IPGT, bits 9:0: the inter-frame gap in bytes; values below MIN_IFG_BYTES act as 12.
+        pub const IPGT_MASK: u32 = 0x3FF;
+    }
+
+    /// Legacy transmit descriptor (16 bytes).
+    ///
+    /// ```text
+    /// +0x0 buffer address [31:0]      +0x4 buffer address [63:32] (must be 0)
+    /// +0x8 bits 15:0 LENGTH, 23:16 CSO, 31:24 CMD
+    /// +0xC bits 3:0 STA, 7:4 RSV, 15:8 CSS, 31:16 SPECIAL
+    /// ```
+    pub mod tx_desc {
+        pub const ADDR_LO: u32 = 0x0;
+        pub const ADDR_HI: u32 = 0x4;
+        pub const LEN_CMD: u32 = 0x8;
+        pub const STA_WORD: u32 = 0xC;
+        pub const LEN_MASK: u32 = 0xFFFF;
+        pub const CMD_SHIFT: u32 = 24;
+        /// CMD bits (in the CMD byte).
+        pub const CMD_EOP: u32 = 1 << 0;
+        pub const CMD_IFCS: u32 = 1 << 1;
+        /// Interrupt delay enable: TXDW for this descriptor waits for TIDV/TADV.
+        pub const CMD_IDE: u32 = 1 << 7;
+        pub const CMD_RS: u32 = 1 << 3;
+        /// STA bits (bits 3:0 of word 3).
+        pub const STA_DD: u32 = 1 << 0;
+        /// This design's: the frame was dropped (malformed descriptor or refused buffer read).
+        /// Bit 3 is "TU" (reserved) on the 8254x legacy descriptor.
+        pub const STA_ERR: u32 = 1 << 3;
+
+        /// Word 2 of a descriptor: `len` bytes with command bits `cmd`.
+        pub const fn len_cmd(len: u32, cmd: u32) -> u32 {
+            (len & LEN_MASK) | (cmd << CMD_SHIFT)
+        }
+    }
+
+    /// Legacy receive descriptor (16 bytes).
+    ///
+    /// ```text
+    /// +0x0 buffer address [31:0]      +0x4 buffer address [63:32] (must be 0)
+    /// +0x8 bits 15:0 LENGTH (written), 31:16 packet checksum (written 0)
+    /// +0xC bits 7:0 STATUS, 15:8 ERRORS, 31:16 SPECIAL (all written; SPECIAL 0)
+    /// ```
+    pub mod rx_desc {
+        pub const ADDR_LO: u32 = 0x0;
+        pub const ADDR_HI: u32 = 0x4;
+        pub const LEN_CSUM: u32 = 0x8;
+        pub const STATUS_WORD: u32 = 0xC;
+        pub const LEN_MASK: u32 = 0xFFFF;
+        pub const ERRORS_SHIFT: u32 = 8;
+        /// STATUS bits.
+        pub const STA_DD: u32 = 1 << 0;
+        pub const STA_EOP: u32 = 1 << 1;
+        /// ERRORS bits (in the ERRORS byte), valid on the EOP descriptor.
+        /// CRC (FCS) error.
+        pub const ERR_CE: u32 = 1 << 0;
+        /// This design's: the IOMMU refused a write into this frame's buffers; the frame is
+        /// incomplete. Bit 2 is "SEQ" on the 8254x, which this MAC never reports.
+        pub const ERR_DMA: u32 = 1 << 2;
+        /// This design's: length error, runt (< 64 bytes with FCS) or oversize (> 1518 with FCS
+        /// and LPE off); the LENGTH field tells which. Bit 3 is reserved on the 8254x.
+        pub const ERR_LEN: u32 = 1 << 3;
+        /// RX data error: rx_er was asserted during the frame.
+        pub const ERR_RXE: u32 = 1 << 7;
+    }
+}
+
 /// Register access types, for documentation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
@@ -615,12 +908,62 @@ macro_rules! reg {
 
 /// Every implemented register, in address order.
 pub const REGISTERS: &[Register] = &[
+    reg!(NIC, nic, CTRL, Rw, nic::ctrl::FD, "Bit 0 FD (reads 1), bit 6 SLU (set link up), bit 26 RST (self-clearing NIC reset)."),
+    reg!(NIC, nic, STATUS, Ro, nic::status::FD | nic::status::SPEED_1000, "Bit 0 FD, bit 1 LU (= CTRL.SLU), bits 7:6 speed (10 = 1000 Mb/s)."),
+    reg!(NIC, nic, ICR, Ro, 0, "Interrupt causes, read to clear: 0 TXDW, 1 TXQE, 4 RXDMT0, 6 RXO, 7 RXT0, 24 DMAC, 25 IOMMU, 26 NIC_DMA."),
+    reg!(NIC, nic, ITR, Rw, 0, "Bits 15:0: minimum interval between interrupts in units of 32 cycles (256 ns at 125 MHz); 0 = no moderation."),
+    reg!(NIC, nic, ICS, Wo, 0, "Write 1s to set ICR causes (software-raised interrupt)."),
+    reg!(NIC, nic, IMS, Rw, 0, "Interrupt mask: write 1s to enable causes; read gives the mask."),
+    reg!(NIC, nic, IMC, Wo, 0, "Write 1s to disable causes in the mask."),
+    reg!(NIC, nic, RCTL, Rw, 0, "Bit 1 EN, 2 SBP, 5 LPE, 7:6 LBM (01 MAC loopback), 9:8 RDMTS, 17:16 BSIZE, 25 BSEX, 26 SECRC."),
+    reg!(NIC, nic, TCTL, Rw, 0, "Bit 1 EN, bit 3 PSP (pad short packets to 60 bytes)."),
+    reg!(NIC, nic, TIPG, Rw, nic::MIN_IFG_BYTES, "Bits 9:0 IPGT: inter-frame gap in bytes (at least 12 is used)."),
+    reg!(NIC, nic, RDBAL, Rw, 0, "RX ring base address (16-byte aligned; an IOVA when the IOMMU translates the NIC)."),
+    reg!(NIC, nic, RDBAH, Rw, 0, "RX ring base, high half: must be 0 (32-bit DMA)."),
+    reg!(NIC, nic, RDLEN, Rw, 0, "RX ring length in bytes (multiple of 128)."),
+    reg!(NIC, nic, RDH, Rw, 0, "RX head: next descriptor the hardware fills (write only while RX is off)."),
+    reg!(NIC, nic, RDT, Rw, 0, "RX tail: one past the last descriptor software gave the hardware."),
+    reg!(NIC, nic, RDTR, Rw, 0, "RX packet timer (RXT0 after this long without a new frame), units of 128 cycles; 0 = at once."),
+    reg!(NIC, nic, RADV, Rw, 0, "RX absolute timer (RXT0 at most this long after the first frame), units of 128 cycles; 0 = off."),
+    reg!(NIC, nic, TDBAL, Rw, 0, "TX ring base address (16-byte aligned)."),
+    reg!(NIC, nic, TDBAH, Rw, 0, "TX ring base, high half: must be 0."),
+    reg!(NIC, nic, TDLEN, Rw, 0, "TX ring length in bytes (multiple of 128)."),
+    reg!(NIC, nic, TDH, Rw, 0, "TX head: next descriptor the hardware processes (write only while TX is off)."),
+    reg!(NIC, nic, TDT, Rw, 0, "TX tail: one past the last descriptor software queued."),
+    reg!(NIC, nic, TIDV, Rw, 0, "TX interrupt delay for descriptors with IDE, units of 128 cycles."),
+    reg!(NIC, nic, TADV, Rw, 0, "TX absolute interrupt delay for descriptors with IDE, units of 128 cycles; 0 = off."),
+    reg!(NIC, nic, CRCERRS, Ro, 0, "Frames with a bad FCS (clear on read)."),
+    reg!(NIC, nic, RXERRC, Ro, 0, "Frames with rx_er (clear on read)."),
+    reg!(NIC, nic, MPC, Ro, 0, "Missed packets: dropped because the RX FIFO was full (clear on read)."),
+    reg!(NIC, nic, GPRC, Ro, 0, "Good packets received (clear on read)."),
+    reg!(NIC, nic, GPTC, Ro, 0, "Good packets transmitted (clear on read)."),
+    reg!(NIC, nic, GORCL, Ro, 0, "Good octets received, FCS included, low 32 bits (clear on read)."),
+    reg!(NIC, nic, GORCH, Ro, 0, "Reads 0 (32-bit counters)."),
+    reg!(NIC, nic, GOTCL, Ro, 0, "Good octets transmitted, FCS included, low 32 bits (clear on read)."),
+    reg!(NIC, nic, GOTCH, Ro, 0, "Reads 0 (32-bit counters)."),
+    reg!(NIC, nic, RNBC, Ro, 0, "Frames that found no free RX descriptor and had to wait (clear on read)."),
+    reg!(NIC, nic, RUC, Ro, 0, "Runt frames, < 64 bytes with FCS (clear on read)."),
+    reg!(NIC, nic, ROC, Ro, 0, "Oversize frames, > 1518 bytes with FCS and LPE off (clear on read)."),
+    reg!(NIC, nic, TORL, Ro, 0, "Octets of every frame received, low 32 bits (clear on read)."),
+    reg!(NIC, nic, TORH, Ro, 0, "Reads 0 (32-bit counters)."),
+    reg!(NIC, nic, TOTL, Ro, 0, "Octets transmitted, low 32 bits (clear on read)."),
+    reg!(NIC, nic, TOTH, Ro, 0, "Reads 0 (32-bit counters)."),
+    reg!(NIC, nic, TPR, Ro, 0, "Every frame received after an SFD (clear on read)."),
+    reg!(NIC, nic, TPT, Ro, 0, "Frames transmitted (clear on read)."),
+    reg!(NIC, nic, TDEC, Ro, 0, "TX frames dropped: malformed descriptor or refused buffer read (clear on read)."),
+    reg!(NIC, nic, RDFC, Ro, 0, "RX frames dropped because the IOMMU refused a buffer write (clear on read)."),
+    reg!(NIC, nic, IRQC, Ro, 0, "Interrupts delivered: rising edges of the NIC interrupt (clear on read)."),
+    reg!(NIC, nic, DMAERR, Rw1c, 0, "Bit 0 TX ring halted, bit 1 RX ring halted on a refused descriptor access; write 1 to restart."),
+    reg!(NIC, nic, DMAERR_ADDR, Ro, 0, "IOVA of the last refused NIC access."),
+    reg!(NIC, nic, TXFIFO_BYTES, Ro, 0, "TX FIFO size in bytes (build parameter; the longest frame TX can send)."),
+    reg!(NIC, nic, RXFIFO_BYTES, Ro, 0, "RX FIFO size in bytes (build parameter)."),
+    reg!(NIC, nic, ENGINE_STATE, Ro, 0, "Bits 3:0 TX engine state, bits 11:8 RX engine state (names in the README)."),
     reg!(SYS, sys, ID, Ro, sys::ID_VALUE, "Identification: \"DMNC\"."),
     reg!(SYS, sys, VERSION, Ro, sys::VERSION_VALUE, "Design version (major.minor in 31:16.15:0)."),
     reg!(SYS, sys, RAM_BYTES, Ro, 0, "Size of host RAM in bytes (build parameter)."),
     reg!(SYS, sys, SCRATCH, Rw, 0, "Free for software."),
     reg!(SYS, sys, HOST_ERRORS, RoWc, 0, "Host accesses to unmapped addresses (reads return 0, writes are dropped)."),
-    reg!(SYS, sys, IRQ_STATUS, Ro, 0, "Asserted interrupt sources: bit 0 DMAC channel 0, bit 1 IOMMU, bit 2 DMAC channel 1."),
+    reg!(SYS, sys, IRQ_STATUS, Ro, 0, "Asserted interrupt sources: bit 0 DMAC channel 0, bit 1 IOMMU, bit 2 DMAC channel 1, bit 3 NIC."),
     reg!(ARB, arb, MODE, Rw, 0, "0 = burst, 1 = cycle stealing."),
     reg!(ARB, arb, BURST_CAP, Rw, 0, "Burst mode: most DMA beats per burst, 0 = unlimited. Bursts also end at 4 KiB boundaries."),
     reg!(ARB, arb, STEAL_BOUND, Rw, arb::STEAL_NEVER, "Cycle-steal mode: DMA waiting cycles before it steals one cycle from a busy CPU; 0xFFFFFFFF = never (transparent)."),

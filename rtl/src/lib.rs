@@ -16,6 +16,8 @@ pub mod arbiter;
 pub mod csr;
 pub mod dma;
 pub mod iommu;
+pub mod mac;
+pub mod nic;
 pub mod ram;
 pub mod soc;
 
@@ -27,8 +29,8 @@ use regs::RamConfig;
 /// Verilog for one build configuration of the SoC (module name `top`).
 pub fn generate_verilog_for(config: RamConfig) -> String {
     let body = match config.word_addr_bits {
-        18 => soc::verilog::<18>(),
-        11 => soc::verilog::<11>(),
+        18 => soc::verilog::<18, 12>(),
+        11 => soc::verilog::<11, 9>(),
         n => panic!("no SoC build for a RAM of 2^{n} words; add it to rtl::generate_verilog_for"),
     };
     format!(

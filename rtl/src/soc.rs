@@ -22,15 +22,23 @@ use crate::dma::mux::ChannelMux;
 use crate::dma::regs::DmacRegs;
 use crate::iommu::iotlb::DEFAULT_ENTRIES;
 use crate::iommu::{Iommu, IommuState};
+use crate::nic::rx_dma::RxState;
+use crate::nic::top::Nic;
+use crate::nic::tx_dma::TxState;
 use crate::ram::ByteRam;
 use rust_hdl::prelude::*;
 
 const CSR_BITS: usize = regs::CSR_WINDOW_BITS;
 /// memcpy channels; channel n is IOMMU device n.
 const CHANNELS: usize = regs::dmac::CHANNELS as usize;
+/// Channel-mux ports: the memcpy channels, then the NIC's TX and RX ring engines (both IOMMU
+/// device `regs::iommu::DEVICE_NIC`).
+const MUX_PORTS: usize = CHANNELS + 2;
+const NIC_TX_PORT: usize = CHANNELS;
+const NIC_RX_PORT: usize = CHANNELS + 1;
 
 #[derive(LogicBlock)]
-pub struct Soc<const A: usize> {
+pub struct Soc<const A: usize, const W: usize> {
     pub clock: Signal<In, Clock>,
     pub host_addr: Signal<In, Bits<32>>,
     pub host_wdata: Signal<In, Bits<32>>,
@@ -62,18 +70,29 @@ pub struct Soc<const A: usize> {
     pub obs_dma_dev: Signal<Out, Bits<2>>,
     pub obs_iommu_state: Signal<Out, IommuState>,
     pub obs_iotlb_occupancy: Signal<Out, Bits<8>>,
+    // ---- the NIC's PHY pins (GMII-like) and engine states ----
+    pub phy_txd: Signal<Out, Bits<8>>,
+    pub phy_tx_en: Signal<Out, Bit>,
+    pub phy_tx_er: Signal<Out, Bit>,
+    pub phy_rxd: Signal<In, Bits<8>>,
+    pub phy_rx_dv: Signal<In, Bit>,
+    pub phy_rx_er: Signal<In, Bit>,
+    pub obs_nic_tx_state: Signal<Out, TxState>,
+    pub obs_nic_rx_state: Signal<Out, RxState>,
     // ==== blocks ====
     ram: ByteRam<A>,
     arbiter: Arbiter,
     memcpy: [Memcpy; CHANNELS],
     dmac_regs: [DmacRegs; CHANNELS],
-    mux: ChannelMux<CHANNELS>,
+    mux: ChannelMux<MUX_PORTS>,
+    nic: Nic<W>,
     iommu: Iommu<DEFAULT_ENTRIES>,
     csr: Csr,
     // ==== decode and routing ====
     host_is_ram: Signal<Local, Bit>,
     host_is_csr: Signal<Local, Bit>,
     host_is_iommu: Signal<Local, Bit>,
+    host_is_nic: Signal<Local, Bit>,
     host_is_dmac: [Signal<Local, Bit>; CHANNELS],
     dmac_read_any: Signal<Local, Bit>,
     dmac_rdata: Signal<Local, Bits<32>>,
@@ -84,6 +103,7 @@ pub struct Soc<const A: usize> {
     cpu_read_pending: DFF<Bit>,
     csr_read_pending: DFF<Bit>,
     iommu_read_pending: DFF<Bit>,
+    nic_read_pending: DFF<Bit>,
     dmac_read_pending: [DFF<Bit>; CHANNELS],
     other_read_pending: DFF<Bit>,
     host_errors: DFF<Bits<32>>,
@@ -93,14 +113,19 @@ pub struct Soc<const A: usize> {
     iommu_window: Constant<Bits<6>>,
     irq_dmac_shift: [Constant<Bits<5>>; CHANNELS],
     irq_iommu_shift: Constant<Bits<5>>,
+    irq_nic_shift: Constant<Bits<5>>,
+    nic_window: Constant<Bits<2>>,
     dmac_window: [Constant<Bits<10>>; CHANNELS],
     ram_limit: Constant<Bits<33>>,
     iova_limit: Constant<Bits<33>>,
 }
 
-impl<const A: usize> Soc<A> {
+impl<const A: usize, const W: usize> Soc<A, W> {
     pub fn new() -> Self {
         let ram_bytes = regs::RamConfig { word_addr_bits: A }.bytes();
+        // `update` names the NIC's mux ports by number (hdl_gen emits indices verbatim).
+        assert_eq!((NIC_TX_PORT, NIC_RX_PORT), (2, 3));
+        assert_eq!(regs::block::NIC, 0, "the NIC window is CSR offsets 0x0_0000..0x0_FFFF");
         Self {
             clock: Default::default(),
             host_addr: Default::default(),
@@ -129,17 +154,33 @@ impl<const A: usize> Soc<A> {
             obs_dma_dev: Default::default(),
             obs_iommu_state: Default::default(),
             obs_iotlb_occupancy: Default::default(),
+            phy_txd: Default::default(),
+            phy_tx_en: Default::default(),
+            phy_tx_er: Default::default(),
+            phy_rxd: Default::default(),
+            phy_rx_dv: Default::default(),
+            phy_rx_er: Default::default(),
+            obs_nic_tx_state: Default::default(),
+            obs_nic_rx_state: Default::default(),
             ram: Default::default(),
             arbiter: Default::default(),
             memcpy: std::array::from_fn(|_| Memcpy::new()),
             dmac_regs: std::array::from_fn(|_| Default::default()),
-            // Channel n is IOMMU device n.
-            mux: ChannelMux::new(std::array::from_fn(|n| n as u32)),
+            // Channel n is IOMMU device n; both NIC engines are the NIC device.
+            mux: ChannelMux::new(std::array::from_fn(|n| {
+                if n < CHANNELS {
+                    n as u32
+                } else {
+                    regs::iommu::DEVICE_NIC
+                }
+            })),
+            nic: Nic::new(),
             iommu: Iommu::new(ram_bytes),
             csr: Csr::new(ram_bytes),
             host_is_ram: Default::default(),
             host_is_csr: Default::default(),
             host_is_iommu: Default::default(),
+            host_is_nic: Default::default(),
             host_is_dmac: std::array::from_fn(|_| Default::default()),
             dmac_read_any: Default::default(),
             dmac_rdata: Default::default(),
@@ -150,6 +191,7 @@ impl<const A: usize> Soc<A> {
             cpu_read_pending: Default::default(),
             csr_read_pending: Default::default(),
             iommu_read_pending: Default::default(),
+            nic_read_pending: Default::default(),
             dmac_read_pending: std::array::from_fn(|_| Default::default()),
             other_read_pending: Default::default(),
             host_errors: Default::default(),
@@ -161,6 +203,8 @@ impl<const A: usize> Soc<A> {
                 Constant::new((regs::sys::irq::DMAC_CHANNELS[n].trailing_zeros() as u64).into())
             }),
             irq_iommu_shift: Constant::new((regs::sys::irq::IOMMU.trailing_zeros() as u64).into()),
+            irq_nic_shift: Constant::new((regs::sys::irq::NIC.trailing_zeros() as u64).into()),
+            nic_window: Constant::new(((regs::block::NIC >> 16) as u64).into()),
             dmac_window: std::array::from_fn(|n| {
                 Constant::new(((regs::dmac::channel_block(n as u32) >> 8) as u64).into())
             }),
@@ -170,13 +214,13 @@ impl<const A: usize> Soc<A> {
     }
 }
 
-impl<const A: usize> Default for Soc<A> {
+impl<const A: usize, const W: usize> Default for Soc<A, W> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<const A: usize> Logic for Soc<A> {
+impl<const A: usize, const W: usize> Logic for Soc<A, W> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
@@ -185,10 +229,11 @@ impl<const A: usize> Logic for Soc<A> {
             cpu_read_pending,
             csr_read_pending,
             iommu_read_pending,
+            nic_read_pending,
             other_read_pending,
             host_errors
         );
-        clock!(self, clock, ram, arbiter, mux, iommu, csr);
+        clock!(self, clock, ram, arbiter, mux, iommu, csr, nic);
         for i in 0..CHANNELS {
             self.memcpy[i].clock.next = self.clock.val();
             self.dmac_regs[i].clock.next = self.clock.val();
@@ -200,6 +245,8 @@ impl<const A: usize> Logic for Soc<A> {
         self.host_is_csr.next = (self.host_addr.val() & self.csr_mask.val()) == self.csr_base.val();
         self.host_is_iommu.next = self.host_is_csr.val()
             & (self.host_addr.val().get_bits::<6>(12) == self.iommu_window.val());
+        self.host_is_nic.next = self.host_is_csr.val()
+            & (self.host_addr.val().get_bits::<2>(16) == self.nic_window.val());
         for i in 0..CHANNELS {
             self.host_is_dmac[i].next = self.host_is_csr.val()
                 & (self.host_addr.val().get_bits::<10>(8) == self.dmac_window[i].val());
@@ -236,6 +283,8 @@ impl<const A: usize> Logic for Soc<A> {
             self.host_req.val() & self.host_is_csr.val() & !self.host_we.val();
         self.iommu_read_pending.d.next =
             self.host_req.val() & self.host_is_iommu.val() & !self.host_we.val();
+        self.nic_read_pending.d.next =
+            self.host_req.val() & self.host_is_nic.val() & !self.host_we.val();
         for i in 0..CHANNELS {
             self.dmac_read_pending[i].d.next =
                 self.host_req.val() & self.host_is_dmac[i].val() & !self.host_we.val();
@@ -264,6 +313,25 @@ impl<const A: usize> Logic for Soc<A> {
                 self.memcpy[i].addr_limit.next = self.iova_limit.val();
             }
         }
+        // ---- the NIC's ring engines: mux ports NIC_TX_PORT (2) and NIC_RX_PORT (3) ----
+        self.mux.req[2].next = self.nic.txb_req.val();
+        self.mux.addr[2].next = self.nic.txb_addr.val();
+        self.mux.we[2].next = self.nic.txb_we.val();
+        self.mux.wdata[2].next = self.nic.txb_wdata.val();
+        self.mux.last[2].next = self.nic.txb_last.val();
+        self.nic.txb_grant.next = self.mux.grant[2].val();
+        self.nic.txb_fault.next = self.mux.fault[2].val();
+        self.nic.txb_rvalid.next = self.mux.rvalid[2].val();
+        self.nic.txb_rdata.next = self.mux.rdata.val();
+        self.mux.req[3].next = self.nic.rxb_req.val();
+        self.mux.addr[3].next = self.nic.rxb_addr.val();
+        self.mux.we[3].next = self.nic.rxb_we.val();
+        self.mux.wdata[3].next = self.nic.rxb_wdata.val();
+        self.mux.last[3].next = self.nic.rxb_last.val();
+        self.nic.rxb_grant.next = self.mux.grant[3].val();
+        self.nic.rxb_fault.next = self.mux.fault[3].val();
+        self.nic.rxb_rvalid.next = self.mux.rvalid[3].val();
+        self.nic.rxb_rdata.next = self.mux.rdata.val();
         self.iommu.up_req.next = self.mux.up_req.val();
         self.iommu.up_addr.next = self.mux.up_addr.val();
         self.iommu.up_we.next = self.mux.up_we.val();
@@ -295,6 +363,8 @@ impl<const A: usize> Logic for Soc<A> {
             self.host_rdata.next = self.ram.rdata.val();
         } else if self.iommu_read_pending.q.val() {
             self.host_rdata.next = self.iommu.rdata.val();
+        } else if self.nic_read_pending.q.val() {
+            self.host_rdata.next = self.nic.rdata.val();
         } else if self.dmac_read_any.val() {
             self.host_rdata.next = self.dmac_rdata.val();
         } else if self.csr_read_pending.q.val() {
@@ -318,7 +388,9 @@ impl<const A: usize> Logic for Soc<A> {
                     | (bit_cast::<32, 1>(1.into()) << self.irq_dmac_shift[i].val());
             }
         }
-        self.irq.next = self.dmac_irq_any.val() | self.iommu.irq.val();
+        self.irq.next = self.dmac_irq_any.val() | self.iommu.irq.val() | self.nic.irq.val();
+        self.nic.dmac_irq.next = self.dmac_irq_any.val();
+        self.nic.iommu_irq.next = self.iommu.irq.val();
 
         // ---- CSR block ----
         self.csr.sel.next = self.host_req.val() & self.host_is_csr.val();
@@ -329,7 +401,22 @@ impl<const A: usize> Logic for Soc<A> {
         // One assignment, no default-then-override: event-driven simulators (Icarus) would
         // otherwise see this input toggle on every evaluation and ping-pong with the CSR block.
         self.csr.irq_status.next = self.dmac_irq_bits.val()
-            | (bit_cast::<32, 1>(self.iommu.irq.val().into()) << self.irq_iommu_shift.val());
+            | (bit_cast::<32, 1>(self.iommu.irq.val().into()) << self.irq_iommu_shift.val())
+            | (bit_cast::<32, 1>(self.nic.irq.val().into()) << self.irq_nic_shift.val());
+
+        // ---- NIC registers and PHY pins ----
+        self.nic.sel.next = self.host_req.val() & self.host_is_nic.val();
+        self.nic.offset.next = self.host_addr.val().get_bits::<16>(0);
+        self.nic.we.next = self.host_we.val();
+        self.nic.wdata.next = self.host_wdata.val();
+        self.phy_txd.next = self.nic.phy_txd.val();
+        self.phy_tx_en.next = self.nic.phy_tx_en.val();
+        self.phy_tx_er.next = self.nic.phy_tx_er.val();
+        self.nic.phy_rxd.next = self.phy_rxd.val();
+        self.nic.phy_rx_dv.next = self.phy_rx_dv.val();
+        self.nic.phy_rx_er.next = self.phy_rx_er.val();
+        self.obs_nic_tx_state.next = self.nic.tx_state.val();
+        self.obs_nic_rx_state.next = self.nic.rx_state.val();
 
         // ---- IOMMU registers ----
         self.iommu.sel.next = self.host_req.val() & self.host_is_iommu.val();
@@ -394,9 +481,9 @@ impl<const A: usize> Logic for Soc<A> {
     }
 }
 
-/// The Verilog of a SoC with `2^A` words of RAM.
-pub fn verilog<const A: usize>() -> String {
-    let mut soc = Soc::<A>::new();
+/// The Verilog of a SoC with `2^A` words of RAM and NIC FIFOs of `4 · 2^W` bytes.
+pub fn verilog<const A: usize, const W: usize>() -> String {
+    let mut soc = Soc::<A, W>::new();
     soc.connect_all();
     generate_verilog(&soc)
 }

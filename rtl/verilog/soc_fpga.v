@@ -3,7 +3,7 @@
 // Configuration: host RAM 8192 bytes.
 
 
-module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_rvalid,host_rdata,irq,obs_cpu_req,obs_cpu_grant,obs_dma_req,obs_dma_grant,obs_bus_we,obs_bus_addr,obs_bus_wdata,obs_bus_be,obs_dma_state,obs_dma1_state,obs_dma_owner,obs_iommu_beat,obs_dev_beat,obs_dma_iova,obs_dma_dev,obs_iommu_state,obs_iotlb_occupancy);
+module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_rvalid,host_rdata,irq,obs_cpu_req,obs_cpu_grant,obs_dma_req,obs_dma_grant,obs_bus_we,obs_bus_addr,obs_bus_wdata,obs_bus_be,obs_dma_state,obs_dma1_state,obs_dma_owner,obs_iommu_beat,obs_dev_beat,obs_dma_iova,obs_dma_dev,obs_iommu_state,obs_iotlb_occupancy,phy_txd,phy_tx_en,phy_tx_er,phy_rxd,phy_rx_dv,phy_rx_er,obs_nic_tx_state,obs_nic_rx_state);
     
     // Module arguments
     input wire  clock;
@@ -33,6 +33,14 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     output reg  [1:0] obs_dma_dev;
     output reg  [3:0] obs_iommu_state;
     output reg  [7:0] obs_iotlb_occupancy;
+    output reg  [7:0] phy_txd;
+    output reg  phy_tx_en;
+    output reg  phy_tx_er;
+    input wire  [7:0] phy_rxd;
+    input wire  phy_rx_dv;
+    input wire  phy_rx_er;
+    output reg  [2:0] obs_nic_tx_state;
+    output reg  [3:0] obs_nic_rx_state;
     
     // Constant declarations
     localparam  ram_bytes = 32'h2000;
@@ -42,6 +50,8 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     localparam  irq_dmac_shift$0 = 5'b0;
     localparam  irq_dmac_shift$1 = 5'b10;
     localparam  irq_iommu_shift = 5'b1;
+    localparam  irq_nic_shift = 5'b11;
+    localparam  nic_window = 2'b0;
     localparam  dmac_window$0 = 10'b1000100000;
     localparam  dmac_window$1 = 10'b1000100001;
     localparam  ram_limit = 33'h2000;
@@ -70,6 +80,23 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     localparam IommuState$CmdExec = 11;
     localparam IommuState$FenceWrite = 12;
     localparam IommuState$CmdDone = 13;
+    localparam TxState$Idle = 0;
+    localparam TxState$FetchDesc = 1;
+    localparam TxState$CheckDesc = 2;
+    localparam TxState$WaitSpace = 3;
+    localparam TxState$ReadData = 4;
+    localparam TxState$WriteBack = 5;
+    localparam TxState$Commit = 6;
+    localparam TxState$Halted = 7;
+    localparam RxState$Idle = 0;
+    localparam RxState$WaitDesc = 1;
+    localparam RxState$FetchDesc = 2;
+    localparam RxState$CheckDesc = 3;
+    localparam RxState$WriteData = 4;
+    localparam RxState$WriteBack = 5;
+    localparam RxState$Discard = 6;
+    localparam RxState$Release = 7;
+    localparam RxState$Halted = 8;
     
     // Stub signals
     reg  ram$clock;
@@ -221,20 +248,36 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     reg  mux$clock;
     reg  mux$req$0;
     reg  mux$req$1;
+    reg  mux$req$2;
+    reg  mux$req$3;
     reg  [31:0] mux$addr$0;
     reg  [31:0] mux$addr$1;
+    reg  [31:0] mux$addr$2;
+    reg  [31:0] mux$addr$3;
     reg  mux$we$0;
     reg  mux$we$1;
+    reg  mux$we$2;
+    reg  mux$we$3;
     reg  [31:0] mux$wdata$0;
     reg  [31:0] mux$wdata$1;
+    reg  [31:0] mux$wdata$2;
+    reg  [31:0] mux$wdata$3;
     reg  mux$last$0;
     reg  mux$last$1;
+    reg  mux$last$2;
+    reg  mux$last$3;
     wire  mux$grant$0;
     wire  mux$grant$1;
+    wire  mux$grant$2;
+    wire  mux$grant$3;
     wire  mux$fault$0;
     wire  mux$fault$1;
+    wire  mux$fault$2;
+    wire  mux$fault$3;
     wire  mux$rvalid$0;
     wire  mux$rvalid$1;
+    wire  mux$rvalid$2;
+    wire  mux$rvalid$3;
     wire  [31:0] mux$rdata;
     wire  mux$up_req;
     wire  [31:0] mux$up_addr;
@@ -247,6 +290,41 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     reg  mux$up_rvalid;
     reg  [31:0] mux$up_rdata;
     wire  [3:0] mux$owner;
+    reg  nic$clock;
+    reg  nic$sel;
+    reg  [15:0] nic$offset;
+    reg  nic$we;
+    reg  [31:0] nic$wdata;
+    wire  [31:0] nic$rdata;
+    wire  nic$irq;
+    reg  nic$dmac_irq;
+    reg  nic$iommu_irq;
+    wire  nic$txb_req;
+    wire  [31:0] nic$txb_addr;
+    wire  nic$txb_we;
+    wire  [31:0] nic$txb_wdata;
+    wire  nic$txb_last;
+    reg  nic$txb_grant;
+    reg  nic$txb_fault;
+    reg  nic$txb_rvalid;
+    reg  [31:0] nic$txb_rdata;
+    wire  nic$rxb_req;
+    wire  [31:0] nic$rxb_addr;
+    wire  nic$rxb_we;
+    wire  [31:0] nic$rxb_wdata;
+    wire  nic$rxb_last;
+    reg  nic$rxb_grant;
+    reg  nic$rxb_fault;
+    reg  nic$rxb_rvalid;
+    reg  [31:0] nic$rxb_rdata;
+    wire  [7:0] nic$phy_txd;
+    wire  nic$phy_tx_en;
+    wire  nic$phy_tx_er;
+    reg  [7:0] nic$phy_rxd;
+    reg  nic$phy_rx_dv;
+    reg  nic$phy_rx_er;
+    wire  [2:0] nic$tx_state;
+    wire  [3:0] nic$rx_state;
     reg  iommu$clock;
     reg  iommu$up_req;
     reg  [31:0] iommu$up_addr;
@@ -306,6 +384,9 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     reg  iommu_read_pending$d;
     wire  iommu_read_pending$q;
     reg  iommu_read_pending$clock;
+    reg  nic_read_pending$d;
+    wire  nic_read_pending$q;
+    reg  nic_read_pending$clock;
     reg  dmac_read_pending$0$d;
     wire  dmac_read_pending$0$q;
     reg  dmac_read_pending$0$clock;
@@ -323,6 +404,7 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     reg  host_is_ram;
     reg  host_is_csr;
     reg  host_is_iommu;
+    reg  host_is_nic;
     reg  host_is_dmac$0;
     reg  host_is_dmac$1;
     reg  dmac_read_any;
@@ -495,20 +577,36 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         .clock(mux$clock),
         .req$0(mux$req$0),
         .req$1(mux$req$1),
+        .req$2(mux$req$2),
+        .req$3(mux$req$3),
         .addr$0(mux$addr$0),
         .addr$1(mux$addr$1),
+        .addr$2(mux$addr$2),
+        .addr$3(mux$addr$3),
         .we$0(mux$we$0),
         .we$1(mux$we$1),
+        .we$2(mux$we$2),
+        .we$3(mux$we$3),
         .wdata$0(mux$wdata$0),
         .wdata$1(mux$wdata$1),
+        .wdata$2(mux$wdata$2),
+        .wdata$3(mux$wdata$3),
         .last$0(mux$last$0),
         .last$1(mux$last$1),
+        .last$2(mux$last$2),
+        .last$3(mux$last$3),
         .grant$0(mux$grant$0),
         .grant$1(mux$grant$1),
+        .grant$2(mux$grant$2),
+        .grant$3(mux$grant$3),
         .fault$0(mux$fault$0),
         .fault$1(mux$fault$1),
+        .fault$2(mux$fault$2),
+        .fault$3(mux$fault$3),
         .rvalid$0(mux$rvalid$0),
         .rvalid$1(mux$rvalid$1),
+        .rvalid$2(mux$rvalid$2),
+        .rvalid$3(mux$rvalid$3),
         .rdata(mux$rdata),
         .up_req(mux$up_req),
         .up_addr(mux$up_addr),
@@ -521,6 +619,43 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         .up_rvalid(mux$up_rvalid),
         .up_rdata(mux$up_rdata),
         .owner(mux$owner)
+    );
+    top$nic nic(
+        .clock(nic$clock),
+        .sel(nic$sel),
+        .offset(nic$offset),
+        .we(nic$we),
+        .wdata(nic$wdata),
+        .rdata(nic$rdata),
+        .irq(nic$irq),
+        .dmac_irq(nic$dmac_irq),
+        .iommu_irq(nic$iommu_irq),
+        .txb_req(nic$txb_req),
+        .txb_addr(nic$txb_addr),
+        .txb_we(nic$txb_we),
+        .txb_wdata(nic$txb_wdata),
+        .txb_last(nic$txb_last),
+        .txb_grant(nic$txb_grant),
+        .txb_fault(nic$txb_fault),
+        .txb_rvalid(nic$txb_rvalid),
+        .txb_rdata(nic$txb_rdata),
+        .rxb_req(nic$rxb_req),
+        .rxb_addr(nic$rxb_addr),
+        .rxb_we(nic$rxb_we),
+        .rxb_wdata(nic$rxb_wdata),
+        .rxb_last(nic$rxb_last),
+        .rxb_grant(nic$rxb_grant),
+        .rxb_fault(nic$rxb_fault),
+        .rxb_rvalid(nic$rxb_rvalid),
+        .rxb_rdata(nic$rxb_rdata),
+        .phy_txd(nic$phy_txd),
+        .phy_tx_en(nic$phy_tx_en),
+        .phy_tx_er(nic$phy_tx_er),
+        .phy_rxd(nic$phy_rxd),
+        .phy_rx_dv(nic$phy_rx_dv),
+        .phy_rx_er(nic$phy_rx_er),
+        .tx_state(nic$tx_state),
+        .rx_state(nic$rx_state)
     );
     top$iommu iommu(
         .clock(iommu$clock),
@@ -591,6 +726,11 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         .q(iommu_read_pending$q),
         .clock(iommu_read_pending$clock)
     );
+    top$nic_read_pending nic_read_pending(
+        .d(nic_read_pending$d),
+        .q(nic_read_pending$q),
+        .clock(nic_read_pending$clock)
+    );
     top$dmac_read_pending$0 dmac_read_pending$0(
         .d(dmac_read_pending$0$d),
         .q(dmac_read_pending$0$q),
@@ -617,11 +757,13 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         cpu_read_pending$clock = clock;
         csr_read_pending$clock = clock;
         iommu_read_pending$clock = clock;
+        nic_read_pending$clock = clock;
         other_read_pending$clock = clock;
         host_errors$clock = clock;
         cpu_read_pending$d = cpu_read_pending$q;
         csr_read_pending$d = csr_read_pending$q;
         iommu_read_pending$d = iommu_read_pending$q;
+        nic_read_pending$d = nic_read_pending$q;
         other_read_pending$d = other_read_pending$q;
         host_errors$d = host_errors$q;
         ram$clock = clock;
@@ -629,6 +771,7 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         mux$clock = clock;
         iommu$clock = clock;
         csr$clock = clock;
+        nic$clock = clock;
         memcpy$0$clock = clock;
         dmac_regs$0$clock = clock;
         dmac_read_pending$0$clock = clock;
@@ -638,6 +781,7 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         host_is_ram = host_addr < ram_bytes;
         host_is_csr = (host_addr & csr_mask) == csr_base;
         host_is_iommu = host_is_csr & (host_addr[(32'hc)+:(6)] == iommu_window);
+        host_is_nic = host_is_csr & (host_addr[(32'h10)+:(2)] == nic_window);
         host_is_dmac$0 = host_is_csr & (host_addr[(32'h8)+:(10)] == dmac_window$0);
         host_is_dmac$1 = host_is_csr & (host_addr[(32'h8)+:(10)] == dmac_window$1);
         arbiter$cpu_req = host_req & host_is_ram;
@@ -664,6 +808,7 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         cpu_read_pending$d = arbiter$cpu_grant & ~host_we;
         csr_read_pending$d = host_req & host_is_csr & ~host_we;
         iommu_read_pending$d = host_req & host_is_iommu & ~host_we;
+        nic_read_pending$d = host_req & host_is_nic & ~host_we;
         dmac_read_pending$0$d = host_req & host_is_dmac$0 & ~host_we;
         dmac_read_pending$1$d = host_req & host_is_dmac$1 & ~host_we;
         other_read_pending$d = host_req & ~host_is_csr & ~host_is_ram & ~host_we;
@@ -699,6 +844,24 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         else begin
             memcpy$1$addr_limit = iova_limit;
         end
+        mux$req$2 = nic$txb_req;
+        mux$addr$2 = nic$txb_addr;
+        mux$we$2 = nic$txb_we;
+        mux$wdata$2 = nic$txb_wdata;
+        mux$last$2 = nic$txb_last;
+        nic$txb_grant = mux$grant$2;
+        nic$txb_fault = mux$fault$2;
+        nic$txb_rvalid = mux$rvalid$2;
+        nic$txb_rdata = mux$rdata;
+        mux$req$3 = nic$rxb_req;
+        mux$addr$3 = nic$rxb_addr;
+        mux$we$3 = nic$rxb_we;
+        mux$wdata$3 = nic$rxb_wdata;
+        mux$last$3 = nic$rxb_last;
+        nic$rxb_grant = mux$grant$3;
+        nic$rxb_fault = mux$fault$3;
+        nic$rxb_rvalid = mux$rvalid$3;
+        nic$rxb_rdata = mux$rdata;
         iommu$up_req = mux$up_req;
         iommu$up_addr = mux$up_addr;
         iommu$up_we = mux$up_we;
@@ -727,6 +890,9 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         else if (iommu_read_pending$q) begin
             host_rdata = iommu$rdata;
         end
+        else if (nic_read_pending$q) begin
+            host_rdata = nic$rdata;
+        end
         else if (dmac_read_any) begin
             host_rdata = dmac_rdata;
         end
@@ -752,13 +918,27 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
             dmac_irq_any = 1'b1;
             dmac_irq_bits = dmac_irq_bits | (((32'h1) & 32'hffffffff) << irq_dmac_shift$1);
         end
-        irq = dmac_irq_any | iommu$irq;
+        irq = dmac_irq_any | iommu$irq | nic$irq;
+        nic$dmac_irq = dmac_irq_any;
+        nic$iommu_irq = iommu$irq;
         csr$sel = host_req & host_is_csr;
         csr$offset = host_addr[(32'h0)+:(18)];
         csr$we = host_we;
         csr$wdata = host_wdata;
         csr$host_errors = host_errors$q;
-        csr$irq_status = dmac_irq_bits | (((iommu$irq) & 32'hffffffff) << irq_iommu_shift);
+        csr$irq_status = dmac_irq_bits | (((iommu$irq) & 32'hffffffff) << irq_iommu_shift) | (((nic$irq) & 32'hffffffff) << irq_nic_shift);
+        nic$sel = host_req & host_is_nic;
+        nic$offset = host_addr[(32'h0)+:(16)];
+        nic$we = host_we;
+        nic$wdata = host_wdata;
+        phy_txd = nic$phy_txd;
+        phy_tx_en = nic$phy_tx_en;
+        phy_tx_er = nic$phy_tx_er;
+        nic$phy_rxd = phy_rxd;
+        nic$phy_rx_dv = phy_rx_dv;
+        nic$phy_rx_er = phy_rx_er;
+        obs_nic_tx_state = nic$tx_state;
+        obs_nic_rx_state = nic$rx_state;
         iommu$sel = host_req & host_is_iommu;
         iommu$offset = host_addr[(32'h0)+:(12)];
         iommu$we = host_we;
@@ -8751,26 +8931,42 @@ module top$memcpy$1$remaining(d,q,clock);
 endmodule // top$memcpy$1$remaining
 
 
-module top$mux(clock,req$0,req$1,addr$0,addr$1,we$0,we$1,wdata$0,wdata$1,last$0,last$1,grant$0,grant$1,fault$0,fault$1,rvalid$0,rvalid$1,rdata,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_fault,up_rvalid,up_rdata,owner);
+module top$mux(clock,req$0,req$1,req$2,req$3,addr$0,addr$1,addr$2,addr$3,we$0,we$1,we$2,we$3,wdata$0,wdata$1,wdata$2,wdata$3,last$0,last$1,last$2,last$3,grant$0,grant$1,grant$2,grant$3,fault$0,fault$1,fault$2,fault$3,rvalid$0,rvalid$1,rvalid$2,rvalid$3,rdata,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_fault,up_rvalid,up_rdata,owner);
     
     // Module arguments
     input wire  clock;
     input wire  req$0;
     input wire  req$1;
+    input wire  req$2;
+    input wire  req$3;
     input wire  [31:0] addr$0;
     input wire  [31:0] addr$1;
+    input wire  [31:0] addr$2;
+    input wire  [31:0] addr$3;
     input wire  we$0;
     input wire  we$1;
+    input wire  we$2;
+    input wire  we$3;
     input wire  [31:0] wdata$0;
     input wire  [31:0] wdata$1;
+    input wire  [31:0] wdata$2;
+    input wire  [31:0] wdata$3;
     input wire  last$0;
     input wire  last$1;
+    input wire  last$2;
+    input wire  last$3;
     output reg  grant$0;
     output reg  grant$1;
+    output reg  grant$2;
+    output reg  grant$3;
     output reg  fault$0;
     output reg  fault$1;
+    output reg  fault$2;
+    output reg  fault$3;
     output reg  rvalid$0;
     output reg  rvalid$1;
+    output reg  rvalid$2;
+    output reg  rvalid$3;
     output reg  [31:0] rdata;
     output reg  up_req;
     output reg  [31:0] up_addr;
@@ -8787,7 +8983,9 @@ module top$mux(clock,req$0,req$1,addr$0,addr$1,we$0,we$1,wdata$0,wdata$1,last$0,
     // Constant declarations
     localparam  device_id$0 = 2'b0;
     localparam  device_id$1 = 2'b1;
-    localparam  last_index = 4'h1;
+    localparam  device_id$2 = 2'b10;
+    localparam  device_id$3 = 2'b10;
+    localparam  last_index = 4'h3;
     
     // Stub signals
     reg  locked$d;
@@ -8850,12 +9048,28 @@ module top$mux(clock,req$0,req$1,addr$0,addr$1,we$0,we$1,wdata$0,wdata$1,last$0,
             sel = 1;
             found = 1'b1;
         end
+        if (~found & req$2 & (next_first$q <= 2)) begin
+            sel = 2;
+            found = 1'b1;
+        end
+        if (~found & req$3 & (next_first$q <= 3)) begin
+            sel = 3;
+            found = 1'b1;
+        end
         if (~found & req$0) begin
             sel = 0;
             found = 1'b1;
         end
         if (~found & req$1) begin
             sel = 1;
+            found = 1'b1;
+        end
+        if (~found & req$2) begin
+            sel = 2;
+            found = 1'b1;
+        end
+        if (~found & req$3) begin
+            sel = 3;
             found = 1'b1;
         end
         if (locked$q) begin
@@ -8893,6 +9107,32 @@ module top$mux(clock,req$0,req$1,addr$0,addr$1,we$0,we$1,wdata$0,wdata$1,last$0,
             up_dev = device_id$1;
             grant$1 = up_grant;
             fault$1 = up_fault;
+        end
+        grant$2 = 1'b0;
+        fault$2 = 1'b0;
+        rvalid$2 = up_rvalid & (read_owner$q == 2);
+        if (sel == 2) begin
+            sel_req = req$2;
+            up_addr = addr$2;
+            up_we = we$2;
+            up_wdata = wdata$2;
+            up_last = last$2;
+            up_dev = device_id$2;
+            grant$2 = up_grant;
+            fault$2 = up_fault;
+        end
+        grant$3 = 1'b0;
+        fault$3 = 1'b0;
+        rvalid$3 = up_rvalid & (read_owner$q == 3);
+        if (sel == 3) begin
+            sel_req = req$3;
+            up_addr = addr$3;
+            up_we = we$3;
+            up_wdata = wdata$3;
+            up_last = last$3;
+            up_dev = device_id$3;
+            grant$3 = up_grant;
+            fault$3 = up_fault;
         end
         up_req = sel_req;
         rdata = up_rdata;
@@ -8993,6 +9233,9557 @@ module top$mux$read_owner(d,q,clock);
     end
           
 endmodule // top$mux$read_owner
+
+
+module top$nic(clock,sel,offset,we,wdata,rdata,irq,dmac_irq,iommu_irq,txb_req,txb_addr,txb_we,txb_wdata,txb_last,txb_grant,txb_fault,txb_rvalid,txb_rdata,rxb_req,rxb_addr,rxb_we,rxb_wdata,rxb_last,rxb_grant,rxb_fault,rxb_rvalid,rxb_rdata,phy_txd,phy_tx_en,phy_tx_er,phy_rxd,phy_rx_dv,phy_rx_er,tx_state,rx_state);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  sel;
+    input wire  [15:0] offset;
+    input wire  we;
+    input wire  [31:0] wdata;
+    output reg  [31:0] rdata;
+    output reg  irq;
+    input wire  dmac_irq;
+    input wire  iommu_irq;
+    output reg  txb_req;
+    output reg  [31:0] txb_addr;
+    output reg  txb_we;
+    output reg  [31:0] txb_wdata;
+    output reg  txb_last;
+    input wire  txb_grant;
+    input wire  txb_fault;
+    input wire  txb_rvalid;
+    input wire  [31:0] txb_rdata;
+    output reg  rxb_req;
+    output reg  [31:0] rxb_addr;
+    output reg  rxb_we;
+    output reg  [31:0] rxb_wdata;
+    output reg  rxb_last;
+    input wire  rxb_grant;
+    input wire  rxb_fault;
+    input wire  rxb_rvalid;
+    input wire  [31:0] rxb_rdata;
+    output reg  [7:0] phy_txd;
+    output reg  phy_tx_en;
+    output reg  phy_tx_er;
+    input wire  [7:0] phy_rxd;
+    input wire  phy_rx_dv;
+    input wire  phy_rx_er;
+    output reg  [2:0] tx_state;
+    output reg  [3:0] rx_state;
+    
+    // Constant declarations
+    localparam  k_buf$0 = 16'h800;
+    localparam  k_buf$1 = 16'h400;
+    localparam  k_buf$2 = 16'h200;
+    localparam  k_buf$3 = 16'h100;
+    localparam  k_buf_ext$0 = 16'h800;
+    localparam  k_buf_ext$1 = 16'h4000;
+    localparam  k_buf_ext$2 = 16'h2000;
+    localparam  k_buf_ext$3 = 16'h1000;
+    localparam  capacity = 16'h800;
+    localparam  max_frame = 16'h5ee;
+    localparam  max_long_frame = 16'h800;
+    localparam  fcs_bytes = 16'h4;
+    localparam  k_rctl_en = 32'h2;
+    localparam  k_rctl_sbp = 32'h4;
+    localparam  k_rctl_lpe = 32'h20;
+    localparam  k_rctl_lbm_mask = 32'hc0;
+    localparam  k_rctl_lbm_mac = 32'h40;
+    localparam  k_rctl_secrc = 32'h4000000;
+    localparam  k_tctl_en = 32'h2;
+    localparam  k_tctl_psp = 32'h8;
+    localparam  k_err_ce = 8'h1;
+    localparam  k_err_len = 8'h8;
+    localparam  k_err_rxe = 8'h80;
+    
+    // Enums
+    localparam TxState$Idle = 0;
+    localparam TxState$FetchDesc = 1;
+    localparam TxState$CheckDesc = 2;
+    localparam TxState$WaitSpace = 3;
+    localparam TxState$ReadData = 4;
+    localparam TxState$WriteBack = 5;
+    localparam TxState$Commit = 6;
+    localparam TxState$Halted = 7;
+    localparam RxState$Idle = 0;
+    localparam RxState$WaitDesc = 1;
+    localparam RxState$FetchDesc = 2;
+    localparam RxState$CheckDesc = 3;
+    localparam RxState$WriteData = 4;
+    localparam RxState$WriteBack = 5;
+    localparam RxState$Discard = 6;
+    localparam RxState$Release = 7;
+    localparam RxState$Halted = 8;
+    localparam MacTxState$Idle = 0;
+    localparam MacTxState$Preamble = 1;
+    localparam MacTxState$Sfd = 2;
+    localparam MacTxState$Data = 3;
+    localparam MacTxState$Pad = 4;
+    localparam MacTxState$Fcs = 5;
+    localparam MacTxState$Gap = 6;
+    localparam MacRxState$Idle = 0;
+    localparam MacRxState$Preamble = 1;
+    localparam MacRxState$Data = 2;
+    localparam MacRxState$Drop = 3;
+    
+    // Stub signals
+    reg  regs$clock;
+    reg  regs$sel;
+    reg  [15:0] regs$offset;
+    reg  regs$we;
+    reg  [31:0] regs$wdata;
+    wire  [31:0] regs$rdata;
+    wire  regs$nic_reset;
+    wire  regs$ctrl_slu;
+    wire  [31:0] regs$rctl;
+    wire  [31:0] regs$tctl;
+    wire  [9:0] regs$ipg;
+    wire  [31:0] regs$rdbal;
+    wire  [31:0] regs$rdbah;
+    wire  [31:0] regs$rdlen;
+    wire  [31:0] regs$rdt;
+    wire  [31:0] regs$tdbal;
+    wire  [31:0] regs$tdbah;
+    wire  [31:0] regs$tdlen;
+    wire  [31:0] regs$tdt;
+    reg  [31:0] regs$rdh;
+    reg  [31:0] regs$tdh;
+    wire  regs$rdh_write;
+    wire  regs$tdh_write;
+    wire  [31:0] regs$head_wdata;
+    reg  [3:0] regs$tx_state;
+    reg  [3:0] regs$rx_state;
+    reg  regs$tx_halted;
+    reg  regs$rx_halted;
+    reg  [31:0] regs$dmaerr_addr;
+    wire  regs$restart_tx;
+    wire  regs$restart_rx;
+    reg  regs$ev_crc_err;
+    reg  regs$ev_rx_er;
+    reg  regs$ev_missed;
+    reg  regs$ev_rx_good;
+    reg  [15:0] regs$ev_rx_good_bytes;
+    reg  regs$ev_tx_good;
+    reg  [15:0] regs$ev_tx_good_bytes;
+    reg  regs$ev_rx_frame;
+    reg  [15:0] regs$ev_rx_frame_bytes;
+    reg  regs$ev_no_buffer;
+    reg  regs$ev_runt;
+    reg  regs$ev_oversize;
+    reg  regs$ev_tx_drop;
+    reg  regs$ev_rx_dma_drop;
+    reg  regs$c_txdw;
+    reg  regs$c_txdw_delayed;
+    reg  regs$c_rx_frame;
+    reg  regs$c_txqe;
+    reg  regs$c_rxdmt0;
+    reg  regs$c_rxo;
+    reg  regs$c_nic_dma;
+    reg  regs$c_dmac;
+    reg  regs$c_iommu;
+    wire  regs$irq;
+    reg  tx_dma$clock;
+    reg  tx_dma$soft_reset;
+    reg  tx_dma$enable;
+    reg  [31:0] tx_dma$tdbal;
+    reg  [31:0] tx_dma$tdlen;
+    reg  [31:0] tx_dma$tdt;
+    reg  tx_dma$head_write;
+    reg  [31:0] tx_dma$head_wdata;
+    reg  tx_dma$restart;
+    reg  [15:0] tx_dma$fifo_rd_ptr;
+    wire  [15:0] tx_dma$fifo_wr_pos;
+    wire  [31:0] tx_dma$fifo_wr_data;
+    wire  [3:0] tx_dma$fifo_wr_mask;
+    wire  tx_dma$q_push;
+    wire  [39:0] tx_dma$q_push_data;
+    reg  tx_dma$q_full;
+    wire  tx_dma$bus_req;
+    wire  [31:0] tx_dma$bus_addr;
+    wire  tx_dma$bus_we;
+    wire  [31:0] tx_dma$bus_wdata;
+    wire  tx_dma$bus_last;
+    reg  tx_dma$bus_grant;
+    reg  tx_dma$bus_fault;
+    reg  tx_dma$bus_rvalid;
+    reg  [31:0] tx_dma$bus_rdata;
+    wire  [31:0] tx_dma$tdh;
+    wire  [2:0] tx_dma$state;
+    wire  [3:0] tx_dma$state_code;
+    wire  tx_dma$halted;
+    wire  [31:0] tx_dma$err_addr;
+    wire  tx_dma$ev_drop;
+    wire  tx_dma$c_txdw;
+    wire  tx_dma$c_txdw_delayed;
+    wire  tx_dma$c_txqe;
+    wire  tx_dma$c_dma_err;
+    reg  rx_dma$clock;
+    reg  rx_dma$soft_reset;
+    reg  rx_dma$enable;
+    reg  [31:0] rx_dma$rdbal;
+    reg  [31:0] rx_dma$rdlen;
+    reg  [31:0] rx_dma$rdt;
+    reg  rx_dma$head_write;
+    reg  [31:0] rx_dma$head_wdata;
+    reg  rx_dma$restart;
+    reg  [15:0] rx_dma$buf_bytes;
+    reg  [1:0] rx_dma$rdmts;
+    reg  rx_dma$q_valid;
+    reg  [39:0] rx_dma$q_head;
+    wire  rx_dma$q_pop;
+    wire  [15:0] rx_dma$fifo_rd_ptr;
+    wire  [15:0] rx_dma$fifo_rd_pos;
+    reg  [31:0] rx_dma$fifo_rd_data;
+    wire  rx_dma$bus_req;
+    wire  [31:0] rx_dma$bus_addr;
+    wire  rx_dma$bus_we;
+    wire  [31:0] rx_dma$bus_wdata;
+    wire  rx_dma$bus_last;
+    reg  rx_dma$bus_grant;
+    reg  rx_dma$bus_fault;
+    reg  rx_dma$bus_rvalid;
+    reg  [31:0] rx_dma$bus_rdata;
+    wire  [31:0] rx_dma$rdh;
+    wire  [3:0] rx_dma$state;
+    wire  [3:0] rx_dma$state_code;
+    wire  rx_dma$halted;
+    wire  [31:0] rx_dma$err_addr;
+    wire  rx_dma$ev_good;
+    wire  [15:0] rx_dma$ev_good_bytes;
+    wire  rx_dma$ev_dma_drop;
+    wire  rx_dma$ev_no_buffer;
+    wire  rx_dma$c_rx_frame;
+    wire  rx_dma$c_rxdmt0;
+    wire  rx_dma$c_dma_err;
+    reg  tx_buf$clock;
+    reg  [15:0] tx_buf$wr_pos;
+    reg  [31:0] tx_buf$wr_data;
+    reg  [3:0] tx_buf$wr_mask;
+    reg  [15:0] tx_buf$rd_pos;
+    wire  [31:0] tx_buf$rd_data;
+    reg  rx_buf$clock;
+    reg  [15:0] rx_buf$wr_pos;
+    reg  [31:0] rx_buf$wr_data;
+    reg  [3:0] rx_buf$wr_mask;
+    reg  [15:0] rx_buf$rd_pos;
+    wire  [31:0] rx_buf$rd_data;
+    reg  tx_q$clock;
+    reg  tx_q$push;
+    reg  [39:0] tx_q$push_data;
+    reg  tx_q$pop;
+    reg  tx_q$flush;
+    wire  tx_q$valid;
+    wire  [39:0] tx_q$head;
+    wire  tx_q$full;
+    wire  [2:0] tx_q$count;
+    reg  rx_q$clock;
+    reg  rx_q$push;
+    reg  [39:0] rx_q$push_data;
+    reg  rx_q$pop;
+    reg  rx_q$flush;
+    wire  rx_q$valid;
+    wire  [39:0] rx_q$head;
+    wire  rx_q$full;
+    wire  [2:0] rx_q$count;
+    reg  mac_tx$clock;
+    reg  mac_tx$ce;
+    reg  mac_tx$enable;
+    reg  mac_tx$frame_ready;
+    reg  [15:0] mac_tx$frame_len;
+    reg  mac_tx$frame_ifcs;
+    reg  mac_tx$pad;
+    reg  [9:0] mac_tx$ipg;
+    reg  [7:0] mac_tx$byte_in;
+    wire  mac_tx$byte_pop;
+    wire  mac_tx$frame_start;
+    wire  mac_tx$frame_done;
+    wire  [15:0] mac_tx$wire_bytes;
+    wire  mac_tx$busy;
+    wire  [7:0] mac_tx$txd;
+    wire  mac_tx$tx_en;
+    wire  mac_tx$tx_er;
+    wire  [2:0] mac_tx$state;
+    reg  mac_rx$clock;
+    reg  mac_rx$ce;
+    reg  mac_rx$enable;
+    reg  [15:0] mac_rx$max_len;
+    reg  [7:0] mac_rx$rxd;
+    reg  mac_rx$rx_dv;
+    reg  mac_rx$rx_er;
+    wire  mac_rx$frame_start;
+    wire  mac_rx$byte_valid;
+    wire  [7:0] mac_rx$byte_data;
+    wire  mac_rx$frame_end;
+    wire  [15:0] mac_rx$frame_len;
+    wire  mac_rx$err_crc;
+    wire  mac_rx$err_runt;
+    wire  mac_rx$err_long;
+    wire  mac_rx$err_rxer;
+    wire  [1:0] mac_rx$state;
+    reg  [15:0] tx_rd_ptr$d;
+    wire  [15:0] tx_rd_ptr$q;
+    reg  tx_rd_ptr$clock;
+    reg  [15:0] rx_wr_ptr$d;
+    wire  [15:0] rx_wr_ptr$q;
+    reg  rx_wr_ptr$clock;
+    reg  [15:0] rx_commit$d;
+    wire  [15:0] rx_commit$q;
+    reg  rx_commit$clock;
+    reg  rx_overflow$d;
+    wire  rx_overflow$q;
+    reg  rx_overflow$clock;
+    
+    // Local signals
+    reg  loopback;
+    reg  [15:0] rx_used;
+    reg  [7:0] rx_errors;
+    reg  rx_bad;
+    reg  [15:0] rx_deliver;
+    reg  [15:0] buf_bytes;
+    
+    // Sub module instances
+    top$nic$regs regs(
+        .clock(regs$clock),
+        .sel(regs$sel),
+        .offset(regs$offset),
+        .we(regs$we),
+        .wdata(regs$wdata),
+        .rdata(regs$rdata),
+        .nic_reset(regs$nic_reset),
+        .ctrl_slu(regs$ctrl_slu),
+        .rctl(regs$rctl),
+        .tctl(regs$tctl),
+        .ipg(regs$ipg),
+        .rdbal(regs$rdbal),
+        .rdbah(regs$rdbah),
+        .rdlen(regs$rdlen),
+        .rdt(regs$rdt),
+        .tdbal(regs$tdbal),
+        .tdbah(regs$tdbah),
+        .tdlen(regs$tdlen),
+        .tdt(regs$tdt),
+        .rdh(regs$rdh),
+        .tdh(regs$tdh),
+        .rdh_write(regs$rdh_write),
+        .tdh_write(regs$tdh_write),
+        .head_wdata(regs$head_wdata),
+        .tx_state(regs$tx_state),
+        .rx_state(regs$rx_state),
+        .tx_halted(regs$tx_halted),
+        .rx_halted(regs$rx_halted),
+        .dmaerr_addr(regs$dmaerr_addr),
+        .restart_tx(regs$restart_tx),
+        .restart_rx(regs$restart_rx),
+        .ev_crc_err(regs$ev_crc_err),
+        .ev_rx_er(regs$ev_rx_er),
+        .ev_missed(regs$ev_missed),
+        .ev_rx_good(regs$ev_rx_good),
+        .ev_rx_good_bytes(regs$ev_rx_good_bytes),
+        .ev_tx_good(regs$ev_tx_good),
+        .ev_tx_good_bytes(regs$ev_tx_good_bytes),
+        .ev_rx_frame(regs$ev_rx_frame),
+        .ev_rx_frame_bytes(regs$ev_rx_frame_bytes),
+        .ev_no_buffer(regs$ev_no_buffer),
+        .ev_runt(regs$ev_runt),
+        .ev_oversize(regs$ev_oversize),
+        .ev_tx_drop(regs$ev_tx_drop),
+        .ev_rx_dma_drop(regs$ev_rx_dma_drop),
+        .c_txdw(regs$c_txdw),
+        .c_txdw_delayed(regs$c_txdw_delayed),
+        .c_rx_frame(regs$c_rx_frame),
+        .c_txqe(regs$c_txqe),
+        .c_rxdmt0(regs$c_rxdmt0),
+        .c_rxo(regs$c_rxo),
+        .c_nic_dma(regs$c_nic_dma),
+        .c_dmac(regs$c_dmac),
+        .c_iommu(regs$c_iommu),
+        .irq(regs$irq)
+    );
+    top$nic$tx_dma tx_dma(
+        .clock(tx_dma$clock),
+        .soft_reset(tx_dma$soft_reset),
+        .enable(tx_dma$enable),
+        .tdbal(tx_dma$tdbal),
+        .tdlen(tx_dma$tdlen),
+        .tdt(tx_dma$tdt),
+        .head_write(tx_dma$head_write),
+        .head_wdata(tx_dma$head_wdata),
+        .restart(tx_dma$restart),
+        .fifo_rd_ptr(tx_dma$fifo_rd_ptr),
+        .fifo_wr_pos(tx_dma$fifo_wr_pos),
+        .fifo_wr_data(tx_dma$fifo_wr_data),
+        .fifo_wr_mask(tx_dma$fifo_wr_mask),
+        .q_push(tx_dma$q_push),
+        .q_push_data(tx_dma$q_push_data),
+        .q_full(tx_dma$q_full),
+        .bus_req(tx_dma$bus_req),
+        .bus_addr(tx_dma$bus_addr),
+        .bus_we(tx_dma$bus_we),
+        .bus_wdata(tx_dma$bus_wdata),
+        .bus_last(tx_dma$bus_last),
+        .bus_grant(tx_dma$bus_grant),
+        .bus_fault(tx_dma$bus_fault),
+        .bus_rvalid(tx_dma$bus_rvalid),
+        .bus_rdata(tx_dma$bus_rdata),
+        .tdh(tx_dma$tdh),
+        .state(tx_dma$state),
+        .state_code(tx_dma$state_code),
+        .halted(tx_dma$halted),
+        .err_addr(tx_dma$err_addr),
+        .ev_drop(tx_dma$ev_drop),
+        .c_txdw(tx_dma$c_txdw),
+        .c_txdw_delayed(tx_dma$c_txdw_delayed),
+        .c_txqe(tx_dma$c_txqe),
+        .c_dma_err(tx_dma$c_dma_err)
+    );
+    top$nic$rx_dma rx_dma(
+        .clock(rx_dma$clock),
+        .soft_reset(rx_dma$soft_reset),
+        .enable(rx_dma$enable),
+        .rdbal(rx_dma$rdbal),
+        .rdlen(rx_dma$rdlen),
+        .rdt(rx_dma$rdt),
+        .head_write(rx_dma$head_write),
+        .head_wdata(rx_dma$head_wdata),
+        .restart(rx_dma$restart),
+        .buf_bytes(rx_dma$buf_bytes),
+        .rdmts(rx_dma$rdmts),
+        .q_valid(rx_dma$q_valid),
+        .q_head(rx_dma$q_head),
+        .q_pop(rx_dma$q_pop),
+        .fifo_rd_ptr(rx_dma$fifo_rd_ptr),
+        .fifo_rd_pos(rx_dma$fifo_rd_pos),
+        .fifo_rd_data(rx_dma$fifo_rd_data),
+        .bus_req(rx_dma$bus_req),
+        .bus_addr(rx_dma$bus_addr),
+        .bus_we(rx_dma$bus_we),
+        .bus_wdata(rx_dma$bus_wdata),
+        .bus_last(rx_dma$bus_last),
+        .bus_grant(rx_dma$bus_grant),
+        .bus_fault(rx_dma$bus_fault),
+        .bus_rvalid(rx_dma$bus_rvalid),
+        .bus_rdata(rx_dma$bus_rdata),
+        .rdh(rx_dma$rdh),
+        .state(rx_dma$state),
+        .state_code(rx_dma$state_code),
+        .halted(rx_dma$halted),
+        .err_addr(rx_dma$err_addr),
+        .ev_good(rx_dma$ev_good),
+        .ev_good_bytes(rx_dma$ev_good_bytes),
+        .ev_dma_drop(rx_dma$ev_dma_drop),
+        .ev_no_buffer(rx_dma$ev_no_buffer),
+        .c_rx_frame(rx_dma$c_rx_frame),
+        .c_rxdmt0(rx_dma$c_rxdmt0),
+        .c_dma_err(rx_dma$c_dma_err)
+    );
+    top$nic$tx_buf tx_buf(
+        .clock(tx_buf$clock),
+        .wr_pos(tx_buf$wr_pos),
+        .wr_data(tx_buf$wr_data),
+        .wr_mask(tx_buf$wr_mask),
+        .rd_pos(tx_buf$rd_pos),
+        .rd_data(tx_buf$rd_data)
+    );
+    top$nic$rx_buf rx_buf(
+        .clock(rx_buf$clock),
+        .wr_pos(rx_buf$wr_pos),
+        .wr_data(rx_buf$wr_data),
+        .wr_mask(rx_buf$wr_mask),
+        .rd_pos(rx_buf$rd_pos),
+        .rd_data(rx_buf$rd_data)
+    );
+    top$nic$tx_q tx_q(
+        .clock(tx_q$clock),
+        .push(tx_q$push),
+        .push_data(tx_q$push_data),
+        .pop(tx_q$pop),
+        .flush(tx_q$flush),
+        .valid(tx_q$valid),
+        .head(tx_q$head),
+        .full(tx_q$full),
+        .count(tx_q$count)
+    );
+    top$nic$rx_q rx_q(
+        .clock(rx_q$clock),
+        .push(rx_q$push),
+        .push_data(rx_q$push_data),
+        .pop(rx_q$pop),
+        .flush(rx_q$flush),
+        .valid(rx_q$valid),
+        .head(rx_q$head),
+        .full(rx_q$full),
+        .count(rx_q$count)
+    );
+    top$nic$mac_tx mac_tx(
+        .clock(mac_tx$clock),
+        .ce(mac_tx$ce),
+        .enable(mac_tx$enable),
+        .frame_ready(mac_tx$frame_ready),
+        .frame_len(mac_tx$frame_len),
+        .frame_ifcs(mac_tx$frame_ifcs),
+        .pad(mac_tx$pad),
+        .ipg(mac_tx$ipg),
+        .byte_in(mac_tx$byte_in),
+        .byte_pop(mac_tx$byte_pop),
+        .frame_start(mac_tx$frame_start),
+        .frame_done(mac_tx$frame_done),
+        .wire_bytes(mac_tx$wire_bytes),
+        .busy(mac_tx$busy),
+        .txd(mac_tx$txd),
+        .tx_en(mac_tx$tx_en),
+        .tx_er(mac_tx$tx_er),
+        .state(mac_tx$state)
+    );
+    top$nic$mac_rx mac_rx(
+        .clock(mac_rx$clock),
+        .ce(mac_rx$ce),
+        .enable(mac_rx$enable),
+        .max_len(mac_rx$max_len),
+        .rxd(mac_rx$rxd),
+        .rx_dv(mac_rx$rx_dv),
+        .rx_er(mac_rx$rx_er),
+        .frame_start(mac_rx$frame_start),
+        .byte_valid(mac_rx$byte_valid),
+        .byte_data(mac_rx$byte_data),
+        .frame_end(mac_rx$frame_end),
+        .frame_len(mac_rx$frame_len),
+        .err_crc(mac_rx$err_crc),
+        .err_runt(mac_rx$err_runt),
+        .err_long(mac_rx$err_long),
+        .err_rxer(mac_rx$err_rxer),
+        .state(mac_rx$state)
+    );
+    top$nic$tx_rd_ptr tx_rd_ptr(
+        .d(tx_rd_ptr$d),
+        .q(tx_rd_ptr$q),
+        .clock(tx_rd_ptr$clock)
+    );
+    top$nic$rx_wr_ptr rx_wr_ptr(
+        .d(rx_wr_ptr$d),
+        .q(rx_wr_ptr$q),
+        .clock(rx_wr_ptr$clock)
+    );
+    top$nic$rx_commit rx_commit(
+        .d(rx_commit$d),
+        .q(rx_commit$q),
+        .clock(rx_commit$clock)
+    );
+    top$nic$rx_overflow rx_overflow(
+        .d(rx_overflow$d),
+        .q(rx_overflow$q),
+        .clock(rx_overflow$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        tx_rd_ptr$clock = clock;
+        rx_wr_ptr$clock = clock;
+        rx_commit$clock = clock;
+        rx_overflow$clock = clock;
+        tx_rd_ptr$d = tx_rd_ptr$q;
+        rx_wr_ptr$d = rx_wr_ptr$q;
+        rx_commit$d = rx_commit$q;
+        rx_overflow$d = rx_overflow$q;
+        regs$clock = clock;
+        tx_dma$clock = clock;
+        rx_dma$clock = clock;
+        tx_buf$clock = clock;
+        rx_buf$clock = clock;
+        tx_q$clock = clock;
+        rx_q$clock = clock;
+        mac_tx$clock = clock;
+        mac_rx$clock = clock;
+        regs$sel = sel;
+        regs$offset = offset;
+        regs$we = we;
+        regs$wdata = wdata;
+        rdata = regs$rdata;
+        irq = regs$irq;
+        regs$c_dmac = dmac_irq;
+        regs$c_iommu = iommu_irq;
+        regs$rdh = rx_dma$rdh;
+        regs$tdh = tx_dma$tdh;
+        regs$tx_state = tx_dma$state_code;
+        regs$rx_state = rx_dma$state_code;
+        regs$tx_halted = tx_dma$halted;
+        regs$rx_halted = rx_dma$halted;
+        if (rx_dma$halted & ~tx_dma$halted) begin
+            regs$dmaerr_addr = rx_dma$err_addr;
+        end
+        else begin
+            regs$dmaerr_addr = tx_dma$err_addr;
+        end
+        loopback = (regs$rctl & k_rctl_lbm_mask) == k_rctl_lbm_mac;
+        tx_dma$soft_reset = regs$nic_reset;
+        tx_dma$enable = (regs$tctl & k_tctl_en) != 32'h0;
+        tx_dma$tdbal = regs$tdbal;
+        tx_dma$tdlen = regs$tdlen;
+        tx_dma$tdt = regs$tdt;
+        tx_dma$head_write = regs$tdh_write;
+        tx_dma$head_wdata = regs$head_wdata;
+        tx_dma$restart = regs$restart_tx;
+        tx_dma$fifo_rd_ptr = tx_rd_ptr$q;
+        tx_dma$q_full = tx_q$full;
+        txb_req = tx_dma$bus_req;
+        txb_addr = tx_dma$bus_addr;
+        txb_we = tx_dma$bus_we;
+        txb_wdata = tx_dma$bus_wdata;
+        txb_last = tx_dma$bus_last;
+        tx_dma$bus_grant = txb_grant;
+        tx_dma$bus_fault = txb_fault;
+        tx_dma$bus_rvalid = txb_rvalid;
+        tx_dma$bus_rdata = txb_rdata;
+        tx_buf$wr_pos = tx_dma$fifo_wr_pos;
+        tx_buf$wr_data = tx_dma$fifo_wr_data;
+        tx_buf$wr_mask = tx_dma$fifo_wr_mask;
+        tx_q$push = tx_dma$q_push;
+        tx_q$push_data = tx_dma$q_push_data;
+        tx_q$flush = regs$nic_reset;
+        mac_tx$ce = 1'b1;
+        mac_tx$enable = (regs$tctl & k_tctl_en) != 32'h0;
+        mac_tx$frame_ready = tx_q$valid;
+        mac_tx$frame_len = tx_q$head[(32'h0)+:(16)];
+        mac_tx$frame_ifcs = tx_q$head[32'h10];
+        mac_tx$pad = (regs$tctl & k_tctl_psp) != 32'h0;
+        mac_tx$ipg = regs$ipg;
+        mac_tx$byte_in = tx_buf$rd_data[(32'h0)+:(8)];
+        if (mac_tx$byte_pop) begin
+            tx_buf$rd_pos = tx_rd_ptr$q + 32'h1;
+            tx_rd_ptr$d = tx_rd_ptr$q + 32'h1;
+        end
+        else begin
+            tx_buf$rd_pos = tx_rd_ptr$q;
+        end
+        tx_q$pop = mac_tx$frame_done;
+        regs$ev_tx_good = mac_tx$frame_done;
+        regs$ev_tx_good_bytes = mac_tx$wire_bytes;
+        regs$ev_tx_drop = tx_dma$ev_drop;
+        regs$c_txdw = tx_dma$c_txdw;
+        regs$c_txdw_delayed = tx_dma$c_txdw_delayed;
+        regs$c_txqe = tx_dma$c_txqe;
+        regs$c_nic_dma = tx_dma$c_dma_err | rx_dma$c_dma_err;
+        phy_txd = mac_tx$txd;
+        phy_tx_en = mac_tx$tx_en;
+        phy_tx_er = mac_tx$tx_er;
+        if (loopback) begin
+            mac_rx$rxd = mac_tx$txd;
+            mac_rx$rx_dv = mac_tx$tx_en;
+            mac_rx$rx_er = mac_tx$tx_er;
+        end
+        else begin
+            mac_rx$rxd = phy_rxd;
+            mac_rx$rx_dv = phy_rx_dv;
+            mac_rx$rx_er = phy_rx_er;
+        end
+        mac_rx$ce = 1'b1;
+        mac_rx$enable = (regs$rctl & k_rctl_en) != 32'h0;
+        if ((regs$rctl & k_rctl_lpe) != 32'h0) begin
+            mac_rx$max_len = max_long_frame;
+        end
+        else begin
+            mac_rx$max_len = max_frame;
+        end
+        rx_used = rx_wr_ptr$q - rx_dma$fifo_rd_ptr;
+        rx_buf$wr_pos = rx_wr_ptr$q;
+        rx_buf$wr_data = ((mac_rx$byte_data) & 32'hffffffff);
+        rx_buf$wr_mask = 32'h0;
+        if (mac_rx$frame_start) begin
+            rx_wr_ptr$d = rx_commit$q;
+            rx_overflow$d = 1'b0;
+        end
+        if (mac_rx$byte_valid) begin
+            if (~rx_overflow$q & (rx_used < capacity)) begin
+                rx_buf$wr_mask = 32'h1;
+                rx_wr_ptr$d = rx_wr_ptr$q + 32'h1;
+            end
+            else begin
+                rx_overflow$d = 1'b1;
+            end
+        end
+        rx_errors = 32'h0;
+        if (mac_rx$err_crc) begin
+            rx_errors = k_err_ce;
+        end
+        if (mac_rx$err_runt | mac_rx$err_long) begin
+            rx_errors = rx_errors | k_err_len;
+        end
+        if (mac_rx$err_rxer) begin
+            rx_errors = rx_errors | k_err_rxe;
+        end
+        rx_bad = rx_errors != 32'h0;
+        rx_deliver = mac_rx$frame_len;
+        if ((regs$rctl & k_rctl_secrc) != 32'h0) begin
+            if (mac_rx$frame_len >= fcs_bytes) begin
+                rx_deliver = mac_rx$frame_len - fcs_bytes;
+            end
+            else begin
+                rx_deliver = 32'h0;
+            end
+        end
+        rx_q$push = 1'b0;
+        rx_q$push_data = ((mac_rx$frame_len) & 40'hffffffffff) | (((rx_deliver) & 40'hffffffffff) << 32'h10) | (((rx_errors) & 40'hffffffffff) << 32'h20);
+        rx_q$flush = regs$nic_reset;
+        regs$ev_missed = 1'b0;
+        regs$c_rxo = 1'b0;
+        if (mac_rx$frame_end) begin
+            if (rx_overflow$q | rx_q$full) begin
+                regs$ev_missed = 1'b1;
+                regs$c_rxo = 1'b1;
+                rx_wr_ptr$d = rx_commit$q;
+            end
+            else if (rx_bad & ((regs$rctl & k_rctl_sbp) == 32'h0)) begin
+                rx_wr_ptr$d = rx_commit$q;
+            end
+            else begin
+                rx_q$push = 1'b1;
+                rx_commit$d = rx_wr_ptr$q;
+            end
+        end
+        regs$ev_rx_frame = mac_rx$frame_end;
+        regs$ev_rx_frame_bytes = mac_rx$frame_len;
+        regs$ev_crc_err = mac_rx$frame_end & mac_rx$err_crc;
+        regs$ev_rx_er = mac_rx$frame_end & mac_rx$err_rxer;
+        regs$ev_runt = mac_rx$frame_end & mac_rx$err_runt;
+        regs$ev_oversize = mac_rx$frame_end & mac_rx$err_long;
+        buf_bytes = k_buf$0;
+        if (regs$rctl[(32'h10)+:(2)] == 1) begin
+            if (regs$rctl[32'h19]) begin
+                buf_bytes = k_buf_ext$1;
+            end
+            else begin
+                buf_bytes = k_buf$1;
+            end
+        end
+        if (regs$rctl[(32'h10)+:(2)] == 2) begin
+            if (regs$rctl[32'h19]) begin
+                buf_bytes = k_buf_ext$2;
+            end
+            else begin
+                buf_bytes = k_buf$2;
+            end
+        end
+        if (regs$rctl[(32'h10)+:(2)] == 3) begin
+            if (regs$rctl[32'h19]) begin
+                buf_bytes = k_buf_ext$3;
+            end
+            else begin
+                buf_bytes = k_buf$3;
+            end
+        end
+        rx_dma$soft_reset = regs$nic_reset;
+        rx_dma$enable = (regs$rctl & k_rctl_en) != 32'h0;
+        rx_dma$rdbal = regs$rdbal;
+        rx_dma$rdlen = regs$rdlen;
+        rx_dma$rdt = regs$rdt;
+        rx_dma$head_write = regs$rdh_write;
+        rx_dma$head_wdata = regs$head_wdata;
+        rx_dma$restart = regs$restart_rx;
+        rx_dma$buf_bytes = buf_bytes;
+        rx_dma$rdmts = regs$rctl[(32'h8)+:(2)];
+        rx_dma$q_valid = rx_q$valid;
+        rx_dma$q_head = rx_q$head;
+        rx_q$pop = rx_dma$q_pop;
+        rx_buf$rd_pos = rx_dma$fifo_rd_pos;
+        rx_dma$fifo_rd_data = rx_buf$rd_data;
+        rxb_req = rx_dma$bus_req;
+        rxb_addr = rx_dma$bus_addr;
+        rxb_we = rx_dma$bus_we;
+        rxb_wdata = rx_dma$bus_wdata;
+        rxb_last = rx_dma$bus_last;
+        rx_dma$bus_grant = rxb_grant;
+        rx_dma$bus_fault = rxb_fault;
+        rx_dma$bus_rvalid = rxb_rvalid;
+        rx_dma$bus_rdata = rxb_rdata;
+        regs$ev_rx_good = rx_dma$ev_good;
+        regs$ev_rx_good_bytes = rx_dma$ev_good_bytes;
+        regs$ev_rx_dma_drop = rx_dma$ev_dma_drop;
+        regs$ev_no_buffer = rx_dma$ev_no_buffer;
+        regs$c_rx_frame = rx_dma$c_rx_frame;
+        regs$c_rxdmt0 = rx_dma$c_rxdmt0;
+        if (regs$nic_reset) begin
+            tx_rd_ptr$d = 32'h0;
+            rx_wr_ptr$d = 32'h0;
+            rx_commit$d = 32'h0;
+            rx_overflow$d = 1'b0;
+        end
+        tx_state = tx_dma$state;
+        rx_state = rx_dma$state;
+    end
+    
+endmodule // top$nic
+
+
+module top$nic$mac_rx(clock,ce,enable,max_len,rxd,rx_dv,rx_er,frame_start,byte_valid,byte_data,frame_end,frame_len,err_crc,err_runt,err_long,err_rxer,state);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  ce;
+    input wire  enable;
+    input wire  [15:0] max_len;
+    input wire  [7:0] rxd;
+    input wire  rx_dv;
+    input wire  rx_er;
+    output reg  frame_start;
+    output reg  byte_valid;
+    output reg  [7:0] byte_data;
+    output reg  frame_end;
+    output reg  [15:0] frame_len;
+    output reg  err_crc;
+    output reg  err_runt;
+    output reg  err_long;
+    output reg  err_rxer;
+    output reg  [1:0] state;
+    
+    // Constant declarations
+    localparam  preamble_byte = 8'h55;
+    localparam  sfd_byte = 8'hd5;
+    localparam  crc_init = 32'hffffffff;
+    localparam  crc_residue = 32'hdebb20e3;
+    localparam  fcs_bytes = 16'h4;
+    localparam  min_frame = 16'h40;
+    localparam  len_saturated = 16'hffff;
+    
+    // Enums
+    localparam MacRxState$Idle = 0;
+    localparam MacRxState$Preamble = 1;
+    localparam MacRxState$Data = 2;
+    localparam MacRxState$Drop = 3;
+    
+    // Stub signals
+    reg  [1:0] fsm$d;
+    wire  [1:0] fsm$q;
+    reg  fsm$clock;
+    reg  [31:0] crc$d;
+    wire  [31:0] crc$q;
+    reg  crc$clock;
+    reg  [31:0] crc_step$crc_in;
+    reg  [7:0] crc_step$data;
+    wire  [31:0] crc_step$crc_out;
+    reg  [15:0] received$d;
+    wire  [15:0] received$q;
+    reg  received$clock;
+    reg  saw_rxer$d;
+    wire  saw_rxer$q;
+    reg  saw_rxer$clock;
+    reg  start_pulse$d;
+    wire  start_pulse$q;
+    reg  start_pulse$clock;
+    reg  valid_pulse$d;
+    wire  valid_pulse$q;
+    reg  valid_pulse$clock;
+    reg  [7:0] data_out$d;
+    wire  [7:0] data_out$q;
+    reg  data_out$clock;
+    reg  end_pulse$d;
+    wire  end_pulse$q;
+    reg  end_pulse$clock;
+    reg  [15:0] status_len$d;
+    wire  [15:0] status_len$q;
+    reg  status_len$clock;
+    reg  status_crc$d;
+    wire  status_crc$q;
+    reg  status_crc$clock;
+    reg  status_runt$d;
+    wire  status_runt$q;
+    reg  status_runt$clock;
+    reg  status_long$d;
+    wire  status_long$q;
+    reg  status_long$clock;
+    reg  status_rxer$d;
+    wire  status_rxer$q;
+    reg  status_rxer$clock;
+    
+    // Local signals
+    reg  sfd_seen;
+    reg  [15:0] received_next;
+    
+    // Sub module instances
+    top$nic$mac_rx$fsm fsm(
+        .d(fsm$d),
+        .q(fsm$q),
+        .clock(fsm$clock)
+    );
+    top$nic$mac_rx$crc crc(
+        .d(crc$d),
+        .q(crc$q),
+        .clock(crc$clock)
+    );
+    top$nic$mac_rx$crc_step crc_step(
+        .crc_in(crc_step$crc_in),
+        .data(crc_step$data),
+        .crc_out(crc_step$crc_out)
+    );
+    top$nic$mac_rx$received received(
+        .d(received$d),
+        .q(received$q),
+        .clock(received$clock)
+    );
+    top$nic$mac_rx$saw_rxer saw_rxer(
+        .d(saw_rxer$d),
+        .q(saw_rxer$q),
+        .clock(saw_rxer$clock)
+    );
+    top$nic$mac_rx$start_pulse start_pulse(
+        .d(start_pulse$d),
+        .q(start_pulse$q),
+        .clock(start_pulse$clock)
+    );
+    top$nic$mac_rx$valid_pulse valid_pulse(
+        .d(valid_pulse$d),
+        .q(valid_pulse$q),
+        .clock(valid_pulse$clock)
+    );
+    top$nic$mac_rx$data_out data_out(
+        .d(data_out$d),
+        .q(data_out$q),
+        .clock(data_out$clock)
+    );
+    top$nic$mac_rx$end_pulse end_pulse(
+        .d(end_pulse$d),
+        .q(end_pulse$q),
+        .clock(end_pulse$clock)
+    );
+    top$nic$mac_rx$status_len status_len(
+        .d(status_len$d),
+        .q(status_len$q),
+        .clock(status_len$clock)
+    );
+    top$nic$mac_rx$status_crc status_crc(
+        .d(status_crc$d),
+        .q(status_crc$q),
+        .clock(status_crc$clock)
+    );
+    top$nic$mac_rx$status_runt status_runt(
+        .d(status_runt$d),
+        .q(status_runt$q),
+        .clock(status_runt$clock)
+    );
+    top$nic$mac_rx$status_long status_long(
+        .d(status_long$d),
+        .q(status_long$q),
+        .clock(status_long$clock)
+    );
+    top$nic$mac_rx$status_rxer status_rxer(
+        .d(status_rxer$d),
+        .q(status_rxer$q),
+        .clock(status_rxer$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        fsm$clock = clock;
+        crc$clock = clock;
+        received$clock = clock;
+        saw_rxer$clock = clock;
+        start_pulse$clock = clock;
+        valid_pulse$clock = clock;
+        data_out$clock = clock;
+        end_pulse$clock = clock;
+        status_len$clock = clock;
+        status_crc$clock = clock;
+        status_runt$clock = clock;
+        status_long$clock = clock;
+        status_rxer$clock = clock;
+        fsm$d = fsm$q;
+        crc$d = crc$q;
+        received$d = received$q;
+        saw_rxer$d = saw_rxer$q;
+        start_pulse$d = start_pulse$q;
+        valid_pulse$d = valid_pulse$q;
+        data_out$d = data_out$q;
+        end_pulse$d = end_pulse$q;
+        status_len$d = status_len$q;
+        status_crc$d = status_crc$q;
+        status_runt$d = status_runt$q;
+        status_long$d = status_long$q;
+        status_rxer$d = status_rxer$q;
+        frame_start = start_pulse$q;
+        byte_valid = valid_pulse$q;
+        byte_data = data_out$q;
+        frame_end = end_pulse$q;
+        frame_len = status_len$q;
+        err_crc = status_crc$q;
+        err_runt = status_runt$q;
+        err_long = status_long$q;
+        err_rxer = status_rxer$q;
+        state = fsm$q;
+        crc_step$crc_in = crc$q;
+        crc_step$data = rxd;
+        received_next = received$q + 32'h1;
+        if (received$q == len_saturated) begin
+            received_next = received$q;
+        end
+        start_pulse$d = 1'b0;
+        valid_pulse$d = 1'b0;
+        end_pulse$d = 1'b0;
+        sfd_seen = 1'b0;
+        if (ce) begin
+            case (fsm$q)
+                MacRxState$Idle:
+                    begin
+                        if (rx_dv) begin
+                            if (rxd == sfd_byte) begin
+                                sfd_seen = 1'b1;
+                            end
+                            else if (rxd == preamble_byte) begin
+                                fsm$d = MacRxState$Preamble;
+                            end
+                            else begin
+                                fsm$d = MacRxState$Drop;
+                            end
+                        end
+                    end
+                MacRxState$Preamble:
+                    begin
+                        if (~rx_dv) begin
+                            fsm$d = MacRxState$Idle;
+                        end
+                        else if (rxd == sfd_byte) begin
+                            sfd_seen = 1'b1;
+                        end
+                        else if (rxd != preamble_byte) begin
+                            fsm$d = MacRxState$Drop;
+                        end
+                    end
+                MacRxState$Data:
+                    begin
+                        if (rx_dv) begin
+                            valid_pulse$d = 1'b1;
+                            data_out$d = rxd;
+                            crc$d = crc_step$crc_out;
+                            received$d = received_next;
+                            saw_rxer$d = saw_rxer$q | rx_er;
+                        end
+                        else begin
+                            end_pulse$d = 1'b1;
+                            status_len$d = received$q;
+                            status_crc$d = (crc$q != crc_residue) | (received$q < fcs_bytes);
+                            status_runt$d = received$q < min_frame;
+                            status_long$d = received$q > max_len;
+                            status_rxer$d = saw_rxer$q;
+                            fsm$d = MacRxState$Idle;
+                        end
+                    end
+                MacRxState$Drop:
+                    begin
+                        if (~rx_dv) begin
+                            fsm$d = MacRxState$Idle;
+                        end
+                    end
+            endcase
+            if (sfd_seen) begin
+                if (enable) begin
+                    start_pulse$d = 1'b1;
+                    crc$d = crc_init;
+                    received$d = 32'h0;
+                    saw_rxer$d = 1'b0;
+                    fsm$d = MacRxState$Data;
+                end
+                else begin
+                    fsm$d = MacRxState$Drop;
+                end
+            end
+        end
+    end
+    
+endmodule // top$nic$mac_rx
+
+
+module top$nic$mac_rx$crc(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$mac_rx$crc
+
+
+module top$nic$mac_rx$crc_step(crc_in,data,crc_out);
+    
+    // Module arguments
+    input wire  [31:0] crc_in;
+    input wire  [7:0] data;
+    output reg  [31:0] crc_out;
+    
+    // Constant declarations
+    localparam  poly = 32'hedb88320;
+    
+    // Local signals
+    reg  [31:0] after_bit1;
+    reg  [31:0] after_bit2;
+    reg  [31:0] after_bit3;
+    reg  [31:0] after_bit4;
+    reg  [31:0] after_bit5;
+    reg  [31:0] after_bit6;
+    reg  [31:0] after_bit7;
+    
+    // Update code
+    always @(*) begin
+        after_bit1 = crc_in >> 32'h1;
+        if (crc_in[32'h0] ^ data[32'h0]) begin
+            after_bit1 = (crc_in >> 32'h1) ^ poly;
+        end
+        after_bit2 = after_bit1 >> 32'h1;
+        if (after_bit1[32'h0] ^ data[32'h1]) begin
+            after_bit2 = (after_bit1 >> 32'h1) ^ poly;
+        end
+        after_bit3 = after_bit2 >> 32'h1;
+        if (after_bit2[32'h0] ^ data[32'h2]) begin
+            after_bit3 = (after_bit2 >> 32'h1) ^ poly;
+        end
+        after_bit4 = after_bit3 >> 32'h1;
+        if (after_bit3[32'h0] ^ data[32'h3]) begin
+            after_bit4 = (after_bit3 >> 32'h1) ^ poly;
+        end
+        after_bit5 = after_bit4 >> 32'h1;
+        if (after_bit4[32'h0] ^ data[32'h4]) begin
+            after_bit5 = (after_bit4 >> 32'h1) ^ poly;
+        end
+        after_bit6 = after_bit5 >> 32'h1;
+        if (after_bit5[32'h0] ^ data[32'h5]) begin
+            after_bit6 = (after_bit5 >> 32'h1) ^ poly;
+        end
+        after_bit7 = after_bit6 >> 32'h1;
+        if (after_bit6[32'h0] ^ data[32'h6]) begin
+            after_bit7 = (after_bit6 >> 32'h1) ^ poly;
+        end
+        crc_out = after_bit7 >> 32'h1;
+        if (after_bit7[32'h0] ^ data[32'h7]) begin
+            crc_out = (after_bit7 >> 32'h1) ^ poly;
+        end
+    end
+    
+endmodule // top$nic$mac_rx$crc_step
+
+
+module top$nic$mac_rx$data_out(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$mac_rx$data_out
+
+
+module top$nic$mac_rx$end_pulse(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$mac_rx$end_pulse
+
+
+module top$nic$mac_rx$fsm(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Enums
+    localparam MacRxState$Idle = 0;
+    localparam MacRxState$Preamble = 1;
+    localparam MacRxState$Data = 2;
+    localparam MacRxState$Drop = 3;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$mac_rx$fsm
+
+
+module top$nic$mac_rx$received(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$mac_rx$received
+
+
+module top$nic$mac_rx$saw_rxer(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$mac_rx$saw_rxer
+
+
+module top$nic$mac_rx$start_pulse(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$mac_rx$start_pulse
+
+
+module top$nic$mac_rx$status_crc(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$mac_rx$status_crc
+
+
+module top$nic$mac_rx$status_len(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$mac_rx$status_len
+
+
+module top$nic$mac_rx$status_long(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$mac_rx$status_long
+
+
+module top$nic$mac_rx$status_runt(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$mac_rx$status_runt
+
+
+module top$nic$mac_rx$status_rxer(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$mac_rx$status_rxer
+
+
+module top$nic$mac_rx$valid_pulse(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$mac_rx$valid_pulse
+
+
+module top$nic$mac_tx(clock,ce,enable,frame_ready,frame_len,frame_ifcs,pad,ipg,byte_in,byte_pop,frame_start,frame_done,wire_bytes,busy,txd,tx_en,tx_er,state);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  ce;
+    input wire  enable;
+    input wire  frame_ready;
+    input wire  [15:0] frame_len;
+    input wire  frame_ifcs;
+    input wire  pad;
+    input wire  [9:0] ipg;
+    input wire  [7:0] byte_in;
+    output reg  byte_pop;
+    output reg  frame_start;
+    output reg  frame_done;
+    output reg  [15:0] wire_bytes;
+    output reg  busy;
+    output reg  [7:0] txd;
+    output reg  tx_en;
+    output reg  tx_er;
+    output reg  [2:0] state;
+    
+    // Constant declarations
+    localparam  preamble_byte = 8'h55;
+    localparam  sfd_byte = 8'hd5;
+    localparam  preamble_len = 10'b111;
+    localparam  min_ifg = 10'b1100;
+    localparam  min_payload = 16'h3c;
+    localparam  fcs_last_step = 10'b11;
+    localparam  crc_init = 32'hffffffff;
+    
+    // Enums
+    localparam MacTxState$Idle = 0;
+    localparam MacTxState$Preamble = 1;
+    localparam MacTxState$Sfd = 2;
+    localparam MacTxState$Data = 3;
+    localparam MacTxState$Pad = 4;
+    localparam MacTxState$Fcs = 5;
+    localparam MacTxState$Gap = 6;
+    
+    // Stub signals
+    reg  [2:0] fsm$d;
+    wire  [2:0] fsm$q;
+    reg  fsm$clock;
+    reg  [9:0] step$d;
+    wire  [9:0] step$q;
+    reg  step$clock;
+    reg  [15:0] sent$d;
+    wire  [15:0] sent$q;
+    reg  sent$clock;
+    reg  [15:0] frame_bytes$d;
+    wire  [15:0] frame_bytes$q;
+    reg  frame_bytes$clock;
+    reg  append_fcs$d;
+    wire  append_fcs$q;
+    reg  append_fcs$clock;
+    reg  pad_short$d;
+    wire  pad_short$q;
+    reg  pad_short$clock;
+    reg  [31:0] crc$d;
+    wire  [31:0] crc$q;
+    reg  crc$clock;
+    reg  [31:0] crc_step$crc_in;
+    reg  [7:0] crc_step$data;
+    wire  [31:0] crc_step$crc_out;
+    reg  [7:0] pin_txd$d;
+    wire  [7:0] pin_txd$q;
+    reg  pin_txd$clock;
+    reg  pin_tx_en$d;
+    wire  pin_tx_en$q;
+    reg  pin_tx_en$clock;
+    reg  start_pulse$d;
+    wire  start_pulse$q;
+    reg  start_pulse$clock;
+    reg  done_pulse$d;
+    wire  done_pulse$q;
+    reg  done_pulse$clock;
+    reg  [15:0] wire_count$d;
+    wire  [15:0] wire_count$q;
+    reg  wire_count$clock;
+    
+    // Local signals
+    reg  [9:0] step_next;
+    reg  [15:0] sent_next;
+    reg  [9:0] gap_bytes;
+    reg  payload_last;
+    reg  frame_last;
+    
+    // Sub module instances
+    top$nic$mac_tx$fsm fsm(
+        .d(fsm$d),
+        .q(fsm$q),
+        .clock(fsm$clock)
+    );
+    top$nic$mac_tx$step step(
+        .d(step$d),
+        .q(step$q),
+        .clock(step$clock)
+    );
+    top$nic$mac_tx$sent sent(
+        .d(sent$d),
+        .q(sent$q),
+        .clock(sent$clock)
+    );
+    top$nic$mac_tx$frame_bytes frame_bytes(
+        .d(frame_bytes$d),
+        .q(frame_bytes$q),
+        .clock(frame_bytes$clock)
+    );
+    top$nic$mac_tx$append_fcs append_fcs(
+        .d(append_fcs$d),
+        .q(append_fcs$q),
+        .clock(append_fcs$clock)
+    );
+    top$nic$mac_tx$pad_short pad_short(
+        .d(pad_short$d),
+        .q(pad_short$q),
+        .clock(pad_short$clock)
+    );
+    top$nic$mac_tx$crc crc(
+        .d(crc$d),
+        .q(crc$q),
+        .clock(crc$clock)
+    );
+    top$nic$mac_tx$crc_step crc_step(
+        .crc_in(crc_step$crc_in),
+        .data(crc_step$data),
+        .crc_out(crc_step$crc_out)
+    );
+    top$nic$mac_tx$pin_txd pin_txd(
+        .d(pin_txd$d),
+        .q(pin_txd$q),
+        .clock(pin_txd$clock)
+    );
+    top$nic$mac_tx$pin_tx_en pin_tx_en(
+        .d(pin_tx_en$d),
+        .q(pin_tx_en$q),
+        .clock(pin_tx_en$clock)
+    );
+    top$nic$mac_tx$start_pulse start_pulse(
+        .d(start_pulse$d),
+        .q(start_pulse$q),
+        .clock(start_pulse$clock)
+    );
+    top$nic$mac_tx$done_pulse done_pulse(
+        .d(done_pulse$d),
+        .q(done_pulse$q),
+        .clock(done_pulse$clock)
+    );
+    top$nic$mac_tx$wire_count wire_count(
+        .d(wire_count$d),
+        .q(wire_count$q),
+        .clock(wire_count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        fsm$clock = clock;
+        step$clock = clock;
+        sent$clock = clock;
+        frame_bytes$clock = clock;
+        append_fcs$clock = clock;
+        pad_short$clock = clock;
+        crc$clock = clock;
+        pin_txd$clock = clock;
+        pin_tx_en$clock = clock;
+        start_pulse$clock = clock;
+        done_pulse$clock = clock;
+        wire_count$clock = clock;
+        fsm$d = fsm$q;
+        step$d = step$q;
+        sent$d = sent$q;
+        frame_bytes$d = frame_bytes$q;
+        append_fcs$d = append_fcs$q;
+        pad_short$d = pad_short$q;
+        crc$d = crc$q;
+        pin_txd$d = pin_txd$q;
+        pin_tx_en$d = pin_tx_en$q;
+        start_pulse$d = start_pulse$q;
+        done_pulse$d = done_pulse$q;
+        wire_count$d = wire_count$q;
+        txd = pin_txd$q;
+        tx_en = pin_tx_en$q;
+        tx_er = 1'b0;
+        frame_start = start_pulse$q;
+        frame_done = done_pulse$q;
+        wire_bytes = wire_count$q;
+        state = fsm$q;
+        busy = fsm$q != MacTxState$Idle;
+        step_next = step$q + 32'h1;
+        sent_next = sent$q + 32'h1;
+        gap_bytes = ipg;
+        if (ipg < min_ifg) begin
+            gap_bytes = min_ifg;
+        end
+        crc_step$crc_in = crc$q;
+        crc_step$data = 32'h0;
+        byte_pop = 1'b0;
+        start_pulse$d = 1'b0;
+        done_pulse$d = 1'b0;
+        payload_last = 1'b0;
+        frame_last = 1'b0;
+        if (ce) begin
+            case (fsm$q)
+                MacTxState$Idle:
+                    begin
+                        pin_tx_en$d = 1'b0;
+                        pin_txd$d = 32'h0;
+                        if (enable & frame_ready) begin
+                            pin_tx_en$d = 1'b1;
+                            pin_txd$d = preamble_byte;
+                            start_pulse$d = 1'b1;
+                            step$d = 32'h1;
+                            sent$d = 32'h0;
+                            crc$d = crc_init;
+                            frame_bytes$d = frame_len;
+                            append_fcs$d = frame_ifcs;
+                            pad_short$d = pad;
+                            fsm$d = MacTxState$Preamble;
+                        end
+                    end
+                MacTxState$Preamble:
+                    begin
+                        pin_txd$d = preamble_byte;
+                        step$d = step_next;
+                        if (step_next == preamble_len) begin
+                            fsm$d = MacTxState$Sfd;
+                        end
+                    end
+                MacTxState$Sfd:
+                    begin
+                        pin_txd$d = sfd_byte;
+                        fsm$d = MacTxState$Data;
+                    end
+                MacTxState$Data:
+                    begin
+                        byte_pop = 1'b1;
+                        pin_txd$d = byte_in;
+                        crc_step$data = byte_in;
+                        crc$d = crc_step$crc_out;
+                        sent$d = sent_next;
+                        if (sent_next == frame_bytes$q) begin
+                            if (pad_short$q & (frame_bytes$q < min_payload)) begin
+                                fsm$d = MacTxState$Pad;
+                            end
+                            else begin
+                                payload_last = 1'b1;
+                            end
+                        end
+                    end
+                MacTxState$Pad:
+                    begin
+                        pin_txd$d = 32'h0;
+                        crc$d = crc_step$crc_out;
+                        sent$d = sent_next;
+                        if (sent_next == min_payload) begin
+                            payload_last = 1'b1;
+                        end
+                    end
+                MacTxState$Fcs:
+                    begin
+                        pin_txd$d = ~crc$q[(32'h0)+:(8)];
+                        crc$d = crc$q >> 32'h8;
+                        sent$d = sent_next;
+                        step$d = step_next;
+                        if (step$q == fcs_last_step) begin
+                            frame_last = 1'b1;
+                        end
+                    end
+                MacTxState$Gap:
+                    begin
+                        pin_tx_en$d = 1'b0;
+                        pin_txd$d = 32'h0;
+                        step$d = step_next;
+                        if (step_next >= gap_bytes) begin
+                            fsm$d = MacTxState$Idle;
+                        end
+                    end
+            endcase
+            if (payload_last) begin
+                if (append_fcs$q) begin
+                    step$d = 32'h0;
+                    fsm$d = MacTxState$Fcs;
+                end
+                else begin
+                    frame_last = 1'b1;
+                end
+            end
+            if (frame_last) begin
+                done_pulse$d = 1'b1;
+                wire_count$d = sent_next;
+                step$d = 32'h0;
+                fsm$d = MacTxState$Gap;
+            end
+        end
+    end
+    
+endmodule // top$nic$mac_tx
+
+
+module top$nic$mac_tx$append_fcs(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$mac_tx$append_fcs
+
+
+module top$nic$mac_tx$crc(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$mac_tx$crc
+
+
+module top$nic$mac_tx$crc_step(crc_in,data,crc_out);
+    
+    // Module arguments
+    input wire  [31:0] crc_in;
+    input wire  [7:0] data;
+    output reg  [31:0] crc_out;
+    
+    // Constant declarations
+    localparam  poly = 32'hedb88320;
+    
+    // Local signals
+    reg  [31:0] after_bit1;
+    reg  [31:0] after_bit2;
+    reg  [31:0] after_bit3;
+    reg  [31:0] after_bit4;
+    reg  [31:0] after_bit5;
+    reg  [31:0] after_bit6;
+    reg  [31:0] after_bit7;
+    
+    // Update code
+    always @(*) begin
+        after_bit1 = crc_in >> 32'h1;
+        if (crc_in[32'h0] ^ data[32'h0]) begin
+            after_bit1 = (crc_in >> 32'h1) ^ poly;
+        end
+        after_bit2 = after_bit1 >> 32'h1;
+        if (after_bit1[32'h0] ^ data[32'h1]) begin
+            after_bit2 = (after_bit1 >> 32'h1) ^ poly;
+        end
+        after_bit3 = after_bit2 >> 32'h1;
+        if (after_bit2[32'h0] ^ data[32'h2]) begin
+            after_bit3 = (after_bit2 >> 32'h1) ^ poly;
+        end
+        after_bit4 = after_bit3 >> 32'h1;
+        if (after_bit3[32'h0] ^ data[32'h3]) begin
+            after_bit4 = (after_bit3 >> 32'h1) ^ poly;
+        end
+        after_bit5 = after_bit4 >> 32'h1;
+        if (after_bit4[32'h0] ^ data[32'h4]) begin
+            after_bit5 = (after_bit4 >> 32'h1) ^ poly;
+        end
+        after_bit6 = after_bit5 >> 32'h1;
+        if (after_bit5[32'h0] ^ data[32'h5]) begin
+            after_bit6 = (after_bit5 >> 32'h1) ^ poly;
+        end
+        after_bit7 = after_bit6 >> 32'h1;
+        if (after_bit6[32'h0] ^ data[32'h6]) begin
+            after_bit7 = (after_bit6 >> 32'h1) ^ poly;
+        end
+        crc_out = after_bit7 >> 32'h1;
+        if (after_bit7[32'h0] ^ data[32'h7]) begin
+            crc_out = (after_bit7 >> 32'h1) ^ poly;
+        end
+    end
+    
+endmodule // top$nic$mac_tx$crc_step
+
+
+module top$nic$mac_tx$done_pulse(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$mac_tx$done_pulse
+
+
+module top$nic$mac_tx$frame_bytes(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$mac_tx$frame_bytes
+
+
+module top$nic$mac_tx$fsm(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Enums
+    localparam MacTxState$Idle = 0;
+    localparam MacTxState$Preamble = 1;
+    localparam MacTxState$Sfd = 2;
+    localparam MacTxState$Data = 3;
+    localparam MacTxState$Pad = 4;
+    localparam MacTxState$Fcs = 5;
+    localparam MacTxState$Gap = 6;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$mac_tx$fsm
+
+
+module top$nic$mac_tx$pad_short(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$mac_tx$pad_short
+
+
+module top$nic$mac_tx$pin_tx_en(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$mac_tx$pin_tx_en
+
+
+module top$nic$mac_tx$pin_txd(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$mac_tx$pin_txd
+
+
+module top$nic$mac_tx$sent(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$mac_tx$sent
+
+
+module top$nic$mac_tx$start_pulse(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$mac_tx$start_pulse
+
+
+module top$nic$mac_tx$step(d,q,clock);
+    
+    // Module arguments
+    input wire  [9:0] d;
+    output reg  [9:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 10'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$mac_tx$step
+
+
+module top$nic$mac_tx$wire_count(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$mac_tx$wire_count
+
+
+module top$nic$regs(clock,sel,offset,we,wdata,rdata,nic_reset,ctrl_slu,rctl,tctl,ipg,rdbal,rdbah,rdlen,rdt,tdbal,tdbah,tdlen,tdt,rdh,tdh,rdh_write,tdh_write,head_wdata,tx_state,rx_state,tx_halted,rx_halted,dmaerr_addr,restart_tx,restart_rx,ev_crc_err,ev_rx_er,ev_missed,ev_rx_good,ev_rx_good_bytes,ev_tx_good,ev_tx_good_bytes,ev_rx_frame,ev_rx_frame_bytes,ev_no_buffer,ev_runt,ev_oversize,ev_tx_drop,ev_rx_dma_drop,c_txdw,c_txdw_delayed,c_rx_frame,c_txqe,c_rxdmt0,c_rxo,c_nic_dma,c_dmac,c_iommu,irq);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  sel;
+    input wire  [15:0] offset;
+    input wire  we;
+    input wire  [31:0] wdata;
+    output reg  [31:0] rdata;
+    output reg  nic_reset;
+    output reg  ctrl_slu;
+    output reg  [31:0] rctl;
+    output reg  [31:0] tctl;
+    output reg  [9:0] ipg;
+    output reg  [31:0] rdbal;
+    output reg  [31:0] rdbah;
+    output reg  [31:0] rdlen;
+    output reg  [31:0] rdt;
+    output reg  [31:0] tdbal;
+    output reg  [31:0] tdbah;
+    output reg  [31:0] tdlen;
+    output reg  [31:0] tdt;
+    input wire  [31:0] rdh;
+    input wire  [31:0] tdh;
+    output reg  rdh_write;
+    output reg  tdh_write;
+    output reg  [31:0] head_wdata;
+    input wire  [3:0] tx_state;
+    input wire  [3:0] rx_state;
+    input wire  tx_halted;
+    input wire  rx_halted;
+    input wire  [31:0] dmaerr_addr;
+    output reg  restart_tx;
+    output reg  restart_rx;
+    input wire  ev_crc_err;
+    input wire  ev_rx_er;
+    input wire  ev_missed;
+    input wire  ev_rx_good;
+    input wire  [15:0] ev_rx_good_bytes;
+    input wire  ev_tx_good;
+    input wire  [15:0] ev_tx_good_bytes;
+    input wire  ev_rx_frame;
+    input wire  [15:0] ev_rx_frame_bytes;
+    input wire  ev_no_buffer;
+    input wire  ev_runt;
+    input wire  ev_oversize;
+    input wire  ev_tx_drop;
+    input wire  ev_rx_dma_drop;
+    input wire  c_txdw;
+    input wire  c_txdw_delayed;
+    input wire  c_rx_frame;
+    input wire  c_txqe;
+    input wire  c_rxdmt0;
+    input wire  c_rxo;
+    input wire  c_nic_dma;
+    input wire  c_dmac;
+    input wire  c_iommu;
+    output reg  irq;
+    
+    // Constant declarations
+    localparam  a_ctrl = 16'h0;
+    localparam  a_status = 16'h8;
+    localparam  a_icr = 16'hc0;
+    localparam  a_ics = 16'hc8;
+    localparam  a_ims = 16'hd0;
+    localparam  a_imc = 16'hd8;
+    localparam  a_rdh = 16'h2810;
+    localparam  a_tdh = 16'h3810;
+    localparam  a_dmaerr = 16'h4f0c;
+    localparam  a_dmaerr_addr = 16'h4f10;
+    localparam  a_txfifo_bytes = 16'h4f14;
+    localparam  a_rxfifo_bytes = 16'h4f18;
+    localparam  a_engine_state = 16'h4f1c;
+    localparam  k_ctrl_rst = 32'h4000000;
+    localparam  k_ctrl_slu = 32'h40;
+    localparam  k_status_fixed = 32'h81;
+    localparam  k_status_lu = 32'h2;
+    localparam  k_icr_txdw = 32'h1;
+    localparam  k_icr_txqe = 32'h2;
+    localparam  k_icr_rxdmt0 = 32'h10;
+    localparam  k_icr_rxo = 32'h40;
+    localparam  k_icr_rxt0 = 32'h80;
+    localparam  k_icr_dmac = 32'h1000000;
+    localparam  k_icr_iommu = 32'h2000000;
+    localparam  k_icr_nic_dma = 32'h4000000;
+    localparam  k_icr_all = 32'h70000d3;
+    localparam  k_dmaerr_tx = 32'h1;
+    localparam  k_dmaerr_rx = 32'h2;
+    localparam  k_engine_tx_shift = 5'b0;
+    localparam  k_engine_rx_shift = 5'b1000;
+    localparam  k_itr_shift = 5'b101;
+    localparam  k_timer_shift = 5'b111;
+    localparam  k_txfifo_bytes = 32'h800;
+    localparam  k_rxfifo_bytes = 32'h800;
+    
+    // Stub signals
+    reg  r_ctrl$clock;
+    reg  r_ctrl$reset;
+    reg  r_ctrl$write;
+    reg  [15:0] r_ctrl$offset;
+    reg  [31:0] r_ctrl$wdata;
+    wire  [31:0] r_ctrl$value;
+    wire  [31:0] r_ctrl$rdata;
+    reg  r_itr$clock;
+    reg  r_itr$reset;
+    reg  r_itr$write;
+    reg  [15:0] r_itr$offset;
+    reg  [31:0] r_itr$wdata;
+    wire  [31:0] r_itr$value;
+    wire  [31:0] r_itr$rdata;
+    reg  r_rctl$clock;
+    reg  r_rctl$reset;
+    reg  r_rctl$write;
+    reg  [15:0] r_rctl$offset;
+    reg  [31:0] r_rctl$wdata;
+    wire  [31:0] r_rctl$value;
+    wire  [31:0] r_rctl$rdata;
+    reg  r_tctl$clock;
+    reg  r_tctl$reset;
+    reg  r_tctl$write;
+    reg  [15:0] r_tctl$offset;
+    reg  [31:0] r_tctl$wdata;
+    wire  [31:0] r_tctl$value;
+    wire  [31:0] r_tctl$rdata;
+    reg  r_tipg$clock;
+    reg  r_tipg$reset;
+    reg  r_tipg$write;
+    reg  [15:0] r_tipg$offset;
+    reg  [31:0] r_tipg$wdata;
+    wire  [31:0] r_tipg$value;
+    wire  [31:0] r_tipg$rdata;
+    reg  r_rdbal$clock;
+    reg  r_rdbal$reset;
+    reg  r_rdbal$write;
+    reg  [15:0] r_rdbal$offset;
+    reg  [31:0] r_rdbal$wdata;
+    wire  [31:0] r_rdbal$value;
+    wire  [31:0] r_rdbal$rdata;
+    reg  r_rdbah$clock;
+    reg  r_rdbah$reset;
+    reg  r_rdbah$write;
+    reg  [15:0] r_rdbah$offset;
+    reg  [31:0] r_rdbah$wdata;
+    wire  [31:0] r_rdbah$value;
+    wire  [31:0] r_rdbah$rdata;
+    reg  r_rdlen$clock;
+    reg  r_rdlen$reset;
+    reg  r_rdlen$write;
+    reg  [15:0] r_rdlen$offset;
+    reg  [31:0] r_rdlen$wdata;
+    wire  [31:0] r_rdlen$value;
+    wire  [31:0] r_rdlen$rdata;
+    reg  r_rdt$clock;
+    reg  r_rdt$reset;
+    reg  r_rdt$write;
+    reg  [15:0] r_rdt$offset;
+    reg  [31:0] r_rdt$wdata;
+    wire  [31:0] r_rdt$value;
+    wire  [31:0] r_rdt$rdata;
+    reg  r_rdtr$clock;
+    reg  r_rdtr$reset;
+    reg  r_rdtr$write;
+    reg  [15:0] r_rdtr$offset;
+    reg  [31:0] r_rdtr$wdata;
+    wire  [31:0] r_rdtr$value;
+    wire  [31:0] r_rdtr$rdata;
+    reg  r_radv$clock;
+    reg  r_radv$reset;
+    reg  r_radv$write;
+    reg  [15:0] r_radv$offset;
+    reg  [31:0] r_radv$wdata;
+    wire  [31:0] r_radv$value;
+    wire  [31:0] r_radv$rdata;
+    reg  r_tdbal$clock;
+    reg  r_tdbal$reset;
+    reg  r_tdbal$write;
+    reg  [15:0] r_tdbal$offset;
+    reg  [31:0] r_tdbal$wdata;
+    wire  [31:0] r_tdbal$value;
+    wire  [31:0] r_tdbal$rdata;
+    reg  r_tdbah$clock;
+    reg  r_tdbah$reset;
+    reg  r_tdbah$write;
+    reg  [15:0] r_tdbah$offset;
+    reg  [31:0] r_tdbah$wdata;
+    wire  [31:0] r_tdbah$value;
+    wire  [31:0] r_tdbah$rdata;
+    reg  r_tdlen$clock;
+    reg  r_tdlen$reset;
+    reg  r_tdlen$write;
+    reg  [15:0] r_tdlen$offset;
+    reg  [31:0] r_tdlen$wdata;
+    wire  [31:0] r_tdlen$value;
+    wire  [31:0] r_tdlen$rdata;
+    reg  r_tdt$clock;
+    reg  r_tdt$reset;
+    reg  r_tdt$write;
+    reg  [15:0] r_tdt$offset;
+    reg  [31:0] r_tdt$wdata;
+    wire  [31:0] r_tdt$value;
+    wire  [31:0] r_tdt$rdata;
+    reg  r_tidv$clock;
+    reg  r_tidv$reset;
+    reg  r_tidv$write;
+    reg  [15:0] r_tidv$offset;
+    reg  [31:0] r_tidv$wdata;
+    wire  [31:0] r_tidv$value;
+    wire  [31:0] r_tidv$rdata;
+    reg  r_tadv$clock;
+    reg  r_tadv$reset;
+    reg  r_tadv$write;
+    reg  [15:0] r_tadv$offset;
+    reg  [31:0] r_tadv$wdata;
+    wire  [31:0] r_tadv$value;
+    wire  [31:0] r_tadv$rdata;
+    reg  crcerrs$clock;
+    reg  crcerrs$reset;
+    reg  crcerrs$read;
+    reg  [15:0] crcerrs$offset;
+    reg  crcerrs$inc;
+    reg  [15:0] crcerrs$amount;
+    wire  [31:0] crcerrs$count;
+    wire  [31:0] crcerrs$rdata;
+    reg  rxerrc$clock;
+    reg  rxerrc$reset;
+    reg  rxerrc$read;
+    reg  [15:0] rxerrc$offset;
+    reg  rxerrc$inc;
+    reg  [15:0] rxerrc$amount;
+    wire  [31:0] rxerrc$count;
+    wire  [31:0] rxerrc$rdata;
+    reg  mpc$clock;
+    reg  mpc$reset;
+    reg  mpc$read;
+    reg  [15:0] mpc$offset;
+    reg  mpc$inc;
+    reg  [15:0] mpc$amount;
+    wire  [31:0] mpc$count;
+    wire  [31:0] mpc$rdata;
+    reg  gprc$clock;
+    reg  gprc$reset;
+    reg  gprc$read;
+    reg  [15:0] gprc$offset;
+    reg  gprc$inc;
+    reg  [15:0] gprc$amount;
+    wire  [31:0] gprc$count;
+    wire  [31:0] gprc$rdata;
+    reg  gptc$clock;
+    reg  gptc$reset;
+    reg  gptc$read;
+    reg  [15:0] gptc$offset;
+    reg  gptc$inc;
+    reg  [15:0] gptc$amount;
+    wire  [31:0] gptc$count;
+    wire  [31:0] gptc$rdata;
+    reg  gorcl$clock;
+    reg  gorcl$reset;
+    reg  gorcl$read;
+    reg  [15:0] gorcl$offset;
+    reg  gorcl$inc;
+    reg  [15:0] gorcl$amount;
+    wire  [31:0] gorcl$count;
+    wire  [31:0] gorcl$rdata;
+    reg  gotcl$clock;
+    reg  gotcl$reset;
+    reg  gotcl$read;
+    reg  [15:0] gotcl$offset;
+    reg  gotcl$inc;
+    reg  [15:0] gotcl$amount;
+    wire  [31:0] gotcl$count;
+    wire  [31:0] gotcl$rdata;
+    reg  rnbc$clock;
+    reg  rnbc$reset;
+    reg  rnbc$read;
+    reg  [15:0] rnbc$offset;
+    reg  rnbc$inc;
+    reg  [15:0] rnbc$amount;
+    wire  [31:0] rnbc$count;
+    wire  [31:0] rnbc$rdata;
+    reg  ruc$clock;
+    reg  ruc$reset;
+    reg  ruc$read;
+    reg  [15:0] ruc$offset;
+    reg  ruc$inc;
+    reg  [15:0] ruc$amount;
+    wire  [31:0] ruc$count;
+    wire  [31:0] ruc$rdata;
+    reg  roc$clock;
+    reg  roc$reset;
+    reg  roc$read;
+    reg  [15:0] roc$offset;
+    reg  roc$inc;
+    reg  [15:0] roc$amount;
+    wire  [31:0] roc$count;
+    wire  [31:0] roc$rdata;
+    reg  torl$clock;
+    reg  torl$reset;
+    reg  torl$read;
+    reg  [15:0] torl$offset;
+    reg  torl$inc;
+    reg  [15:0] torl$amount;
+    wire  [31:0] torl$count;
+    wire  [31:0] torl$rdata;
+    reg  totl$clock;
+    reg  totl$reset;
+    reg  totl$read;
+    reg  [15:0] totl$offset;
+    reg  totl$inc;
+    reg  [15:0] totl$amount;
+    wire  [31:0] totl$count;
+    wire  [31:0] totl$rdata;
+    reg  tpr$clock;
+    reg  tpr$reset;
+    reg  tpr$read;
+    reg  [15:0] tpr$offset;
+    reg  tpr$inc;
+    reg  [15:0] tpr$amount;
+    wire  [31:0] tpr$count;
+    wire  [31:0] tpr$rdata;
+    reg  tpt$clock;
+    reg  tpt$reset;
+    reg  tpt$read;
+    reg  [15:0] tpt$offset;
+    reg  tpt$inc;
+    reg  [15:0] tpt$amount;
+    wire  [31:0] tpt$count;
+    wire  [31:0] tpt$rdata;
+    reg  tdec$clock;
+    reg  tdec$reset;
+    reg  tdec$read;
+    reg  [15:0] tdec$offset;
+    reg  tdec$inc;
+    reg  [15:0] tdec$amount;
+    wire  [31:0] tdec$count;
+    wire  [31:0] tdec$rdata;
+    reg  rdfc$clock;
+    reg  rdfc$reset;
+    reg  rdfc$read;
+    reg  [15:0] rdfc$offset;
+    reg  rdfc$inc;
+    reg  [15:0] rdfc$amount;
+    wire  [31:0] rdfc$count;
+    wire  [31:0] rdfc$rdata;
+    reg  irqc$clock;
+    reg  irqc$reset;
+    reg  irqc$read;
+    reg  [15:0] irqc$offset;
+    reg  irqc$inc;
+    reg  [15:0] irqc$amount;
+    wire  [31:0] irqc$count;
+    wire  [31:0] irqc$rdata;
+    reg  [31:0] icr_causes$d;
+    wire  [31:0] icr_causes$q;
+    reg  icr_causes$clock;
+    reg  [31:0] ims_mask$d;
+    wire  [31:0] ims_mask$q;
+    reg  ims_mask$clock;
+    reg  irq_line$d;
+    wire  irq_line$q;
+    reg  irq_line$clock;
+    reg  [20:0] itr_timer$d;
+    wire  [20:0] itr_timer$q;
+    reg  itr_timer$clock;
+    reg  [22:0] tx_packet_timer$d;
+    wire  [22:0] tx_packet_timer$q;
+    reg  tx_packet_timer$clock;
+    reg  [22:0] tx_absolute_timer$d;
+    wire  [22:0] tx_absolute_timer$q;
+    reg  tx_absolute_timer$clock;
+    reg  [22:0] rx_packet_timer$d;
+    wire  [22:0] rx_packet_timer$q;
+    reg  rx_packet_timer$clock;
+    reg  [22:0] rx_absolute_timer$d;
+    wire  [22:0] rx_absolute_timer$q;
+    reg  rx_absolute_timer$clock;
+    reg  dmac_level$d;
+    wire  dmac_level$q;
+    reg  dmac_level$clock;
+    reg  iommu_level$d;
+    wire  iommu_level$q;
+    reg  iommu_level$clock;
+    reg  [31:0] r_rdata$d;
+    wire  [31:0] r_rdata$q;
+    reg  r_rdata$clock;
+    
+    // Local signals
+    reg  write;
+    reg  read;
+    reg  [31:0] read_value;
+    reg  [31:0] status_word;
+    reg  [31:0] dmaerr_word;
+    reg  [22:0] tidv_cycles;
+    reg  [22:0] tadv_cycles;
+    reg  [22:0] rdtr_cycles;
+    reg  [22:0] radv_cycles;
+    reg  [20:0] itr_cycles;
+    reg  txdw_delay_expires;
+    reg  rxt0_delay_expires;
+    reg  [31:0] new_causes;
+    reg  [31:0] icr_next;
+    reg  [31:0] ims_next;
+    reg  irq_pending;
+    reg  irq_rises;
+    
+    // Sub module instances
+    top$nic$regs$r_ctrl r_ctrl(
+        .clock(r_ctrl$clock),
+        .reset(r_ctrl$reset),
+        .write(r_ctrl$write),
+        .offset(r_ctrl$offset),
+        .wdata(r_ctrl$wdata),
+        .value(r_ctrl$value),
+        .rdata(r_ctrl$rdata)
+    );
+    top$nic$regs$r_itr r_itr(
+        .clock(r_itr$clock),
+        .reset(r_itr$reset),
+        .write(r_itr$write),
+        .offset(r_itr$offset),
+        .wdata(r_itr$wdata),
+        .value(r_itr$value),
+        .rdata(r_itr$rdata)
+    );
+    top$nic$regs$r_rctl r_rctl(
+        .clock(r_rctl$clock),
+        .reset(r_rctl$reset),
+        .write(r_rctl$write),
+        .offset(r_rctl$offset),
+        .wdata(r_rctl$wdata),
+        .value(r_rctl$value),
+        .rdata(r_rctl$rdata)
+    );
+    top$nic$regs$r_tctl r_tctl(
+        .clock(r_tctl$clock),
+        .reset(r_tctl$reset),
+        .write(r_tctl$write),
+        .offset(r_tctl$offset),
+        .wdata(r_tctl$wdata),
+        .value(r_tctl$value),
+        .rdata(r_tctl$rdata)
+    );
+    top$nic$regs$r_tipg r_tipg(
+        .clock(r_tipg$clock),
+        .reset(r_tipg$reset),
+        .write(r_tipg$write),
+        .offset(r_tipg$offset),
+        .wdata(r_tipg$wdata),
+        .value(r_tipg$value),
+        .rdata(r_tipg$rdata)
+    );
+    top$nic$regs$r_rdbal r_rdbal(
+        .clock(r_rdbal$clock),
+        .reset(r_rdbal$reset),
+        .write(r_rdbal$write),
+        .offset(r_rdbal$offset),
+        .wdata(r_rdbal$wdata),
+        .value(r_rdbal$value),
+        .rdata(r_rdbal$rdata)
+    );
+    top$nic$regs$r_rdbah r_rdbah(
+        .clock(r_rdbah$clock),
+        .reset(r_rdbah$reset),
+        .write(r_rdbah$write),
+        .offset(r_rdbah$offset),
+        .wdata(r_rdbah$wdata),
+        .value(r_rdbah$value),
+        .rdata(r_rdbah$rdata)
+    );
+    top$nic$regs$r_rdlen r_rdlen(
+        .clock(r_rdlen$clock),
+        .reset(r_rdlen$reset),
+        .write(r_rdlen$write),
+        .offset(r_rdlen$offset),
+        .wdata(r_rdlen$wdata),
+        .value(r_rdlen$value),
+        .rdata(r_rdlen$rdata)
+    );
+    top$nic$regs$r_rdt r_rdt(
+        .clock(r_rdt$clock),
+        .reset(r_rdt$reset),
+        .write(r_rdt$write),
+        .offset(r_rdt$offset),
+        .wdata(r_rdt$wdata),
+        .value(r_rdt$value),
+        .rdata(r_rdt$rdata)
+    );
+    top$nic$regs$r_rdtr r_rdtr(
+        .clock(r_rdtr$clock),
+        .reset(r_rdtr$reset),
+        .write(r_rdtr$write),
+        .offset(r_rdtr$offset),
+        .wdata(r_rdtr$wdata),
+        .value(r_rdtr$value),
+        .rdata(r_rdtr$rdata)
+    );
+    top$nic$regs$r_radv r_radv(
+        .clock(r_radv$clock),
+        .reset(r_radv$reset),
+        .write(r_radv$write),
+        .offset(r_radv$offset),
+        .wdata(r_radv$wdata),
+        .value(r_radv$value),
+        .rdata(r_radv$rdata)
+    );
+    top$nic$regs$r_tdbal r_tdbal(
+        .clock(r_tdbal$clock),
+        .reset(r_tdbal$reset),
+        .write(r_tdbal$write),
+        .offset(r_tdbal$offset),
+        .wdata(r_tdbal$wdata),
+        .value(r_tdbal$value),
+        .rdata(r_tdbal$rdata)
+    );
+    top$nic$regs$r_tdbah r_tdbah(
+        .clock(r_tdbah$clock),
+        .reset(r_tdbah$reset),
+        .write(r_tdbah$write),
+        .offset(r_tdbah$offset),
+        .wdata(r_tdbah$wdata),
+        .value(r_tdbah$value),
+        .rdata(r_tdbah$rdata)
+    );
+    top$nic$regs$r_tdlen r_tdlen(
+        .clock(r_tdlen$clock),
+        .reset(r_tdlen$reset),
+        .write(r_tdlen$write),
+        .offset(r_tdlen$offset),
+        .wdata(r_tdlen$wdata),
+        .value(r_tdlen$value),
+        .rdata(r_tdlen$rdata)
+    );
+    top$nic$regs$r_tdt r_tdt(
+        .clock(r_tdt$clock),
+        .reset(r_tdt$reset),
+        .write(r_tdt$write),
+        .offset(r_tdt$offset),
+        .wdata(r_tdt$wdata),
+        .value(r_tdt$value),
+        .rdata(r_tdt$rdata)
+    );
+    top$nic$regs$r_tidv r_tidv(
+        .clock(r_tidv$clock),
+        .reset(r_tidv$reset),
+        .write(r_tidv$write),
+        .offset(r_tidv$offset),
+        .wdata(r_tidv$wdata),
+        .value(r_tidv$value),
+        .rdata(r_tidv$rdata)
+    );
+    top$nic$regs$r_tadv r_tadv(
+        .clock(r_tadv$clock),
+        .reset(r_tadv$reset),
+        .write(r_tadv$write),
+        .offset(r_tadv$offset),
+        .wdata(r_tadv$wdata),
+        .value(r_tadv$value),
+        .rdata(r_tadv$rdata)
+    );
+    top$nic$regs$crcerrs crcerrs(
+        .clock(crcerrs$clock),
+        .reset(crcerrs$reset),
+        .read(crcerrs$read),
+        .offset(crcerrs$offset),
+        .inc(crcerrs$inc),
+        .amount(crcerrs$amount),
+        .count(crcerrs$count),
+        .rdata(crcerrs$rdata)
+    );
+    top$nic$regs$rxerrc rxerrc(
+        .clock(rxerrc$clock),
+        .reset(rxerrc$reset),
+        .read(rxerrc$read),
+        .offset(rxerrc$offset),
+        .inc(rxerrc$inc),
+        .amount(rxerrc$amount),
+        .count(rxerrc$count),
+        .rdata(rxerrc$rdata)
+    );
+    top$nic$regs$mpc mpc(
+        .clock(mpc$clock),
+        .reset(mpc$reset),
+        .read(mpc$read),
+        .offset(mpc$offset),
+        .inc(mpc$inc),
+        .amount(mpc$amount),
+        .count(mpc$count),
+        .rdata(mpc$rdata)
+    );
+    top$nic$regs$gprc gprc(
+        .clock(gprc$clock),
+        .reset(gprc$reset),
+        .read(gprc$read),
+        .offset(gprc$offset),
+        .inc(gprc$inc),
+        .amount(gprc$amount),
+        .count(gprc$count),
+        .rdata(gprc$rdata)
+    );
+    top$nic$regs$gptc gptc(
+        .clock(gptc$clock),
+        .reset(gptc$reset),
+        .read(gptc$read),
+        .offset(gptc$offset),
+        .inc(gptc$inc),
+        .amount(gptc$amount),
+        .count(gptc$count),
+        .rdata(gptc$rdata)
+    );
+    top$nic$regs$gorcl gorcl(
+        .clock(gorcl$clock),
+        .reset(gorcl$reset),
+        .read(gorcl$read),
+        .offset(gorcl$offset),
+        .inc(gorcl$inc),
+        .amount(gorcl$amount),
+        .count(gorcl$count),
+        .rdata(gorcl$rdata)
+    );
+    top$nic$regs$gotcl gotcl(
+        .clock(gotcl$clock),
+        .reset(gotcl$reset),
+        .read(gotcl$read),
+        .offset(gotcl$offset),
+        .inc(gotcl$inc),
+        .amount(gotcl$amount),
+        .count(gotcl$count),
+        .rdata(gotcl$rdata)
+    );
+    top$nic$regs$rnbc rnbc(
+        .clock(rnbc$clock),
+        .reset(rnbc$reset),
+        .read(rnbc$read),
+        .offset(rnbc$offset),
+        .inc(rnbc$inc),
+        .amount(rnbc$amount),
+        .count(rnbc$count),
+        .rdata(rnbc$rdata)
+    );
+    top$nic$regs$ruc ruc(
+        .clock(ruc$clock),
+        .reset(ruc$reset),
+        .read(ruc$read),
+        .offset(ruc$offset),
+        .inc(ruc$inc),
+        .amount(ruc$amount),
+        .count(ruc$count),
+        .rdata(ruc$rdata)
+    );
+    top$nic$regs$roc roc(
+        .clock(roc$clock),
+        .reset(roc$reset),
+        .read(roc$read),
+        .offset(roc$offset),
+        .inc(roc$inc),
+        .amount(roc$amount),
+        .count(roc$count),
+        .rdata(roc$rdata)
+    );
+    top$nic$regs$torl torl(
+        .clock(torl$clock),
+        .reset(torl$reset),
+        .read(torl$read),
+        .offset(torl$offset),
+        .inc(torl$inc),
+        .amount(torl$amount),
+        .count(torl$count),
+        .rdata(torl$rdata)
+    );
+    top$nic$regs$totl totl(
+        .clock(totl$clock),
+        .reset(totl$reset),
+        .read(totl$read),
+        .offset(totl$offset),
+        .inc(totl$inc),
+        .amount(totl$amount),
+        .count(totl$count),
+        .rdata(totl$rdata)
+    );
+    top$nic$regs$tpr tpr(
+        .clock(tpr$clock),
+        .reset(tpr$reset),
+        .read(tpr$read),
+        .offset(tpr$offset),
+        .inc(tpr$inc),
+        .amount(tpr$amount),
+        .count(tpr$count),
+        .rdata(tpr$rdata)
+    );
+    top$nic$regs$tpt tpt(
+        .clock(tpt$clock),
+        .reset(tpt$reset),
+        .read(tpt$read),
+        .offset(tpt$offset),
+        .inc(tpt$inc),
+        .amount(tpt$amount),
+        .count(tpt$count),
+        .rdata(tpt$rdata)
+    );
+    top$nic$regs$tdec tdec(
+        .clock(tdec$clock),
+        .reset(tdec$reset),
+        .read(tdec$read),
+        .offset(tdec$offset),
+        .inc(tdec$inc),
+        .amount(tdec$amount),
+        .count(tdec$count),
+        .rdata(tdec$rdata)
+    );
+    top$nic$regs$rdfc rdfc(
+        .clock(rdfc$clock),
+        .reset(rdfc$reset),
+        .read(rdfc$read),
+        .offset(rdfc$offset),
+        .inc(rdfc$inc),
+        .amount(rdfc$amount),
+        .count(rdfc$count),
+        .rdata(rdfc$rdata)
+    );
+    top$nic$regs$irqc irqc(
+        .clock(irqc$clock),
+        .reset(irqc$reset),
+        .read(irqc$read),
+        .offset(irqc$offset),
+        .inc(irqc$inc),
+        .amount(irqc$amount),
+        .count(irqc$count),
+        .rdata(irqc$rdata)
+    );
+    top$nic$regs$icr_causes icr_causes(
+        .d(icr_causes$d),
+        .q(icr_causes$q),
+        .clock(icr_causes$clock)
+    );
+    top$nic$regs$ims_mask ims_mask(
+        .d(ims_mask$d),
+        .q(ims_mask$q),
+        .clock(ims_mask$clock)
+    );
+    top$nic$regs$irq_line irq_line(
+        .d(irq_line$d),
+        .q(irq_line$q),
+        .clock(irq_line$clock)
+    );
+    top$nic$regs$itr_timer itr_timer(
+        .d(itr_timer$d),
+        .q(itr_timer$q),
+        .clock(itr_timer$clock)
+    );
+    top$nic$regs$tx_packet_timer tx_packet_timer(
+        .d(tx_packet_timer$d),
+        .q(tx_packet_timer$q),
+        .clock(tx_packet_timer$clock)
+    );
+    top$nic$regs$tx_absolute_timer tx_absolute_timer(
+        .d(tx_absolute_timer$d),
+        .q(tx_absolute_timer$q),
+        .clock(tx_absolute_timer$clock)
+    );
+    top$nic$regs$rx_packet_timer rx_packet_timer(
+        .d(rx_packet_timer$d),
+        .q(rx_packet_timer$q),
+        .clock(rx_packet_timer$clock)
+    );
+    top$nic$regs$rx_absolute_timer rx_absolute_timer(
+        .d(rx_absolute_timer$d),
+        .q(rx_absolute_timer$q),
+        .clock(rx_absolute_timer$clock)
+    );
+    top$nic$regs$dmac_level dmac_level(
+        .d(dmac_level$d),
+        .q(dmac_level$q),
+        .clock(dmac_level$clock)
+    );
+    top$nic$regs$iommu_level iommu_level(
+        .d(iommu_level$d),
+        .q(iommu_level$q),
+        .clock(iommu_level$clock)
+    );
+    top$nic$regs$r_rdata r_rdata(
+        .d(r_rdata$d),
+        .q(r_rdata$q),
+        .clock(r_rdata$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        icr_causes$clock = clock;
+        ims_mask$clock = clock;
+        irq_line$clock = clock;
+        itr_timer$clock = clock;
+        tx_packet_timer$clock = clock;
+        tx_absolute_timer$clock = clock;
+        rx_packet_timer$clock = clock;
+        rx_absolute_timer$clock = clock;
+        dmac_level$clock = clock;
+        iommu_level$clock = clock;
+        r_rdata$clock = clock;
+        icr_causes$d = icr_causes$q;
+        ims_mask$d = ims_mask$q;
+        irq_line$d = irq_line$q;
+        itr_timer$d = itr_timer$q;
+        tx_packet_timer$d = tx_packet_timer$q;
+        tx_absolute_timer$d = tx_absolute_timer$q;
+        rx_packet_timer$d = rx_packet_timer$q;
+        rx_absolute_timer$d = rx_absolute_timer$q;
+        dmac_level$d = dmac_level$q;
+        iommu_level$d = iommu_level$q;
+        r_rdata$d = r_rdata$q;
+        write = sel & we;
+        read = sel & ~we;
+        nic_reset = write & (offset == a_ctrl) & ((wdata & k_ctrl_rst) != 32'h0);
+        head_wdata = wdata;
+        rdh_write = write & (offset == a_rdh);
+        tdh_write = write & (offset == a_tdh);
+        restart_tx = write & (offset == a_dmaerr) & ((wdata & k_dmaerr_tx) != 32'h0);
+        restart_rx = write & (offset == a_dmaerr) & ((wdata & k_dmaerr_rx) != 32'h0);
+        r_ctrl$clock = clock;
+        r_ctrl$reset = nic_reset;
+        r_ctrl$write = write;
+        r_ctrl$offset = offset;
+        r_ctrl$wdata = wdata;
+        r_itr$clock = clock;
+        r_itr$reset = nic_reset;
+        r_itr$write = write;
+        r_itr$offset = offset;
+        r_itr$wdata = wdata;
+        r_rctl$clock = clock;
+        r_rctl$reset = nic_reset;
+        r_rctl$write = write;
+        r_rctl$offset = offset;
+        r_rctl$wdata = wdata;
+        r_tctl$clock = clock;
+        r_tctl$reset = nic_reset;
+        r_tctl$write = write;
+        r_tctl$offset = offset;
+        r_tctl$wdata = wdata;
+        r_tipg$clock = clock;
+        r_tipg$reset = nic_reset;
+        r_tipg$write = write;
+        r_tipg$offset = offset;
+        r_tipg$wdata = wdata;
+        r_rdbal$clock = clock;
+        r_rdbal$reset = nic_reset;
+        r_rdbal$write = write;
+        r_rdbal$offset = offset;
+        r_rdbal$wdata = wdata;
+        r_rdbah$clock = clock;
+        r_rdbah$reset = nic_reset;
+        r_rdbah$write = write;
+        r_rdbah$offset = offset;
+        r_rdbah$wdata = wdata;
+        r_rdlen$clock = clock;
+        r_rdlen$reset = nic_reset;
+        r_rdlen$write = write;
+        r_rdlen$offset = offset;
+        r_rdlen$wdata = wdata;
+        r_rdt$clock = clock;
+        r_rdt$reset = nic_reset;
+        r_rdt$write = write;
+        r_rdt$offset = offset;
+        r_rdt$wdata = wdata;
+        r_rdtr$clock = clock;
+        r_rdtr$reset = nic_reset;
+        r_rdtr$write = write;
+        r_rdtr$offset = offset;
+        r_rdtr$wdata = wdata;
+        r_radv$clock = clock;
+        r_radv$reset = nic_reset;
+        r_radv$write = write;
+        r_radv$offset = offset;
+        r_radv$wdata = wdata;
+        r_tdbal$clock = clock;
+        r_tdbal$reset = nic_reset;
+        r_tdbal$write = write;
+        r_tdbal$offset = offset;
+        r_tdbal$wdata = wdata;
+        r_tdbah$clock = clock;
+        r_tdbah$reset = nic_reset;
+        r_tdbah$write = write;
+        r_tdbah$offset = offset;
+        r_tdbah$wdata = wdata;
+        r_tdlen$clock = clock;
+        r_tdlen$reset = nic_reset;
+        r_tdlen$write = write;
+        r_tdlen$offset = offset;
+        r_tdlen$wdata = wdata;
+        r_tdt$clock = clock;
+        r_tdt$reset = nic_reset;
+        r_tdt$write = write;
+        r_tdt$offset = offset;
+        r_tdt$wdata = wdata;
+        r_tidv$clock = clock;
+        r_tidv$reset = nic_reset;
+        r_tidv$write = write;
+        r_tidv$offset = offset;
+        r_tidv$wdata = wdata;
+        r_tadv$clock = clock;
+        r_tadv$reset = nic_reset;
+        r_tadv$write = write;
+        r_tadv$offset = offset;
+        r_tadv$wdata = wdata;
+        ctrl_slu = (r_ctrl$value & k_ctrl_slu) != 32'h0;
+        rctl = r_rctl$value;
+        tctl = r_tctl$value;
+        ipg = r_tipg$value[(32'h0)+:(10)];
+        rdbal = r_rdbal$value;
+        rdbah = r_rdbah$value;
+        rdlen = r_rdlen$value;
+        rdt = r_rdt$value;
+        tdbal = r_tdbal$value;
+        tdbah = r_tdbah$value;
+        tdlen = r_tdlen$value;
+        tdt = r_tdt$value;
+        crcerrs$clock = clock;
+        crcerrs$reset = nic_reset;
+        crcerrs$read = read;
+        crcerrs$offset = offset;
+        crcerrs$inc = ev_crc_err;
+        crcerrs$amount = 32'h1;
+        rxerrc$clock = clock;
+        rxerrc$reset = nic_reset;
+        rxerrc$read = read;
+        rxerrc$offset = offset;
+        rxerrc$inc = ev_rx_er;
+        rxerrc$amount = 32'h1;
+        mpc$clock = clock;
+        mpc$reset = nic_reset;
+        mpc$read = read;
+        mpc$offset = offset;
+        mpc$inc = ev_missed;
+        mpc$amount = 32'h1;
+        gprc$clock = clock;
+        gprc$reset = nic_reset;
+        gprc$read = read;
+        gprc$offset = offset;
+        gprc$inc = ev_rx_good;
+        gprc$amount = 32'h1;
+        gorcl$clock = clock;
+        gorcl$reset = nic_reset;
+        gorcl$read = read;
+        gorcl$offset = offset;
+        gorcl$inc = ev_rx_good;
+        gorcl$amount = ev_rx_good_bytes;
+        gptc$clock = clock;
+        gptc$reset = nic_reset;
+        gptc$read = read;
+        gptc$offset = offset;
+        gptc$inc = ev_tx_good;
+        gptc$amount = 32'h1;
+        gotcl$clock = clock;
+        gotcl$reset = nic_reset;
+        gotcl$read = read;
+        gotcl$offset = offset;
+        gotcl$inc = ev_tx_good;
+        gotcl$amount = ev_tx_good_bytes;
+        tpt$clock = clock;
+        tpt$reset = nic_reset;
+        tpt$read = read;
+        tpt$offset = offset;
+        tpt$inc = ev_tx_good;
+        tpt$amount = 32'h1;
+        totl$clock = clock;
+        totl$reset = nic_reset;
+        totl$read = read;
+        totl$offset = offset;
+        totl$inc = ev_tx_good;
+        totl$amount = ev_tx_good_bytes;
+        tpr$clock = clock;
+        tpr$reset = nic_reset;
+        tpr$read = read;
+        tpr$offset = offset;
+        tpr$inc = ev_rx_frame;
+        tpr$amount = 32'h1;
+        torl$clock = clock;
+        torl$reset = nic_reset;
+        torl$read = read;
+        torl$offset = offset;
+        torl$inc = ev_rx_frame;
+        torl$amount = ev_rx_frame_bytes;
+        rnbc$clock = clock;
+        rnbc$reset = nic_reset;
+        rnbc$read = read;
+        rnbc$offset = offset;
+        rnbc$inc = ev_no_buffer;
+        rnbc$amount = 32'h1;
+        ruc$clock = clock;
+        ruc$reset = nic_reset;
+        ruc$read = read;
+        ruc$offset = offset;
+        ruc$inc = ev_runt;
+        ruc$amount = 32'h1;
+        roc$clock = clock;
+        roc$reset = nic_reset;
+        roc$read = read;
+        roc$offset = offset;
+        roc$inc = ev_oversize;
+        roc$amount = 32'h1;
+        tdec$clock = clock;
+        tdec$reset = nic_reset;
+        tdec$read = read;
+        tdec$offset = offset;
+        tdec$inc = ev_tx_drop;
+        tdec$amount = 32'h1;
+        rdfc$clock = clock;
+        rdfc$reset = nic_reset;
+        rdfc$read = read;
+        rdfc$offset = offset;
+        rdfc$inc = ev_rx_dma_drop;
+        rdfc$amount = 32'h1;
+        tidv_cycles = ((r_tidv$value[(32'h0)+:(16)]) & 23'h7fffff) << k_timer_shift;
+        tadv_cycles = ((r_tadv$value[(32'h0)+:(16)]) & 23'h7fffff) << k_timer_shift;
+        txdw_delay_expires = (tx_packet_timer$q == 32'h1) | (tx_absolute_timer$q == 32'h1) | (c_txdw_delayed & (tidv_cycles == 32'h0));
+        if (tx_packet_timer$q != 32'h0) begin
+            tx_packet_timer$d = tx_packet_timer$q - 32'h1;
+        end
+        if (tx_absolute_timer$q != 32'h0) begin
+            tx_absolute_timer$d = tx_absolute_timer$q - 32'h1;
+        end
+        if (c_txdw_delayed) begin
+            tx_packet_timer$d = tidv_cycles;
+            if ((tadv_cycles != 32'h0) & (tx_absolute_timer$q == 32'h0)) begin
+                tx_absolute_timer$d = tadv_cycles;
+            end
+        end
+        if (txdw_delay_expires | nic_reset) begin
+            tx_packet_timer$d = 32'h0;
+            tx_absolute_timer$d = 32'h0;
+        end
+        rdtr_cycles = ((r_rdtr$value[(32'h0)+:(16)]) & 23'h7fffff) << k_timer_shift;
+        radv_cycles = ((r_radv$value[(32'h0)+:(16)]) & 23'h7fffff) << k_timer_shift;
+        rxt0_delay_expires = (rx_packet_timer$q == 32'h1) | (rx_absolute_timer$q == 32'h1) | (c_rx_frame & (rdtr_cycles == 32'h0));
+        if (rx_packet_timer$q != 32'h0) begin
+            rx_packet_timer$d = rx_packet_timer$q - 32'h1;
+        end
+        if (rx_absolute_timer$q != 32'h0) begin
+            rx_absolute_timer$d = rx_absolute_timer$q - 32'h1;
+        end
+        if (c_rx_frame) begin
+            rx_packet_timer$d = rdtr_cycles;
+            if ((radv_cycles != 32'h0) & (rx_absolute_timer$q == 32'h0)) begin
+                rx_absolute_timer$d = radv_cycles;
+            end
+        end
+        if (rxt0_delay_expires | nic_reset) begin
+            rx_packet_timer$d = 32'h0;
+            rx_absolute_timer$d = 32'h0;
+        end
+        dmac_level$d = c_dmac;
+        iommu_level$d = c_iommu;
+        new_causes = 32'h0;
+        if (c_txdw | txdw_delay_expires) begin
+            new_causes = new_causes | k_icr_txdw;
+        end
+        if (c_txqe) begin
+            new_causes = new_causes | k_icr_txqe;
+        end
+        if (c_rxdmt0) begin
+            new_causes = new_causes | k_icr_rxdmt0;
+        end
+        if (c_rxo) begin
+            new_causes = new_causes | k_icr_rxo;
+        end
+        if (rxt0_delay_expires) begin
+            new_causes = new_causes | k_icr_rxt0;
+        end
+        if (c_dmac & ~dmac_level$q) begin
+            new_causes = new_causes | k_icr_dmac;
+        end
+        if (c_iommu & ~iommu_level$q) begin
+            new_causes = new_causes | k_icr_iommu;
+        end
+        if (c_nic_dma) begin
+            new_causes = new_causes | k_icr_nic_dma;
+        end
+        if (write & (offset == a_ics)) begin
+            new_causes = new_causes | (wdata & k_icr_all);
+        end
+        icr_next = icr_causes$q | new_causes;
+        if (read & (offset == a_icr)) begin
+            icr_next = new_causes;
+        end
+        ims_next = ims_mask$q;
+        if (write & (offset == a_ims)) begin
+            ims_next = ims_mask$q | (wdata & k_icr_all);
+        end
+        if (write & (offset == a_imc)) begin
+            ims_next = ims_mask$q & ~wdata;
+        end
+        if (nic_reset) begin
+            icr_next = 32'h0;
+            ims_next = 32'h0;
+        end
+        icr_causes$d = icr_next;
+        ims_mask$d = ims_next;
+        itr_cycles = ((r_itr$value[(32'h0)+:(16)]) & 21'h1fffff) << k_itr_shift;
+        irq_pending = (icr_next & ims_next) != 32'h0;
+        irq_rises = irq_pending & ~irq_line$q & (itr_timer$q == 32'h0);
+        if (itr_timer$q != 32'h0) begin
+            itr_timer$d = itr_timer$q - 32'h1;
+        end
+        if (irq_rises) begin
+            itr_timer$d = itr_cycles;
+        end
+        if (nic_reset) begin
+            itr_timer$d = 32'h0;
+        end
+        irq_line$d = irq_pending & (irq_line$q | irq_rises);
+        irq = irq_line$q;
+        irqc$clock = clock;
+        irqc$reset = nic_reset;
+        irqc$read = read;
+        irqc$offset = offset;
+        irqc$inc = irq_rises;
+        irqc$amount = 32'h1;
+        status_word = k_status_fixed;
+        if (ctrl_slu) begin
+            status_word = status_word | k_status_lu;
+        end
+        dmaerr_word = 32'h0;
+        if (tx_halted) begin
+            dmaerr_word = dmaerr_word | k_dmaerr_tx;
+        end
+        if (rx_halted) begin
+            dmaerr_word = dmaerr_word | k_dmaerr_rx;
+        end
+        read_value = r_ctrl$rdata | r_itr$rdata | r_rctl$rdata | r_tctl$rdata | r_tipg$rdata | r_rdbal$rdata | r_rdbah$rdata | r_rdlen$rdata | r_rdt$rdata | r_rdtr$rdata | r_radv$rdata | r_tdbal$rdata | r_tdbah$rdata | r_tdlen$rdata | r_tdt$rdata | r_tidv$rdata | r_tadv$rdata | crcerrs$rdata | rxerrc$rdata | mpc$rdata | gprc$rdata | gptc$rdata | gorcl$rdata | gotcl$rdata | rnbc$rdata | ruc$rdata | roc$rdata | torl$rdata | totl$rdata | tpr$rdata | tpt$rdata | tdec$rdata | rdfc$rdata | irqc$rdata;
+        if (offset == a_status) begin
+            read_value = status_word;
+        end
+        if (offset == a_icr) begin
+            read_value = icr_causes$q;
+        end
+        if (offset == a_ims) begin
+            read_value = ims_mask$q;
+        end
+        if (offset == a_rdh) begin
+            read_value = rdh;
+        end
+        if (offset == a_tdh) begin
+            read_value = tdh;
+        end
+        if (offset == a_dmaerr) begin
+            read_value = dmaerr_word;
+        end
+        if (offset == a_dmaerr_addr) begin
+            read_value = dmaerr_addr;
+        end
+        if (offset == a_txfifo_bytes) begin
+            read_value = k_txfifo_bytes;
+        end
+        if (offset == a_rxfifo_bytes) begin
+            read_value = k_rxfifo_bytes;
+        end
+        if (offset == a_engine_state) begin
+            read_value = (((tx_state) & 32'hffffffff) << k_engine_tx_shift) | (((rx_state) & 32'hffffffff) << k_engine_rx_shift);
+        end
+        if (read) begin
+            r_rdata$d = read_value;
+        end
+        rdata = r_rdata$q;
+    end
+    
+endmodule // top$nic$regs
+
+
+module top$nic$regs$crcerrs(clock,reset,read,offset,inc,amount,count,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  read;
+    input wire  [15:0] offset;
+    input wire  inc;
+    input wire  [15:0] amount;
+    output reg  [31:0] count;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h4000;
+    localparam  saturated = 32'hffffffff;
+    
+    // Stub signals
+    reg  [31:0] r_count$d;
+    wire  [31:0] r_count$q;
+    reg  r_count$clock;
+    
+    // Local signals
+    reg  hit;
+    reg  [32:0] sum;
+    
+    // Sub module instances
+    top$nic$regs$crcerrs$r_count r_count(
+        .d(r_count$d),
+        .q(r_count$q),
+        .clock(r_count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_count$clock = clock;
+        r_count$d = r_count$q;
+        count = r_count$q;
+        hit = offset == address;
+        sum = ((r_count$q) & 33'h1ffffffff);
+        if (read & hit) begin
+            sum = 32'h0;
+        end
+        if (inc) begin
+            sum = sum + ((amount) & 33'h1ffffffff);
+        end
+        if (reset) begin
+            r_count$d = 32'h0;
+        end
+        else if (sum[32'h20]) begin
+            r_count$d = saturated;
+        end
+        else begin
+            r_count$d = sum[(32'h0)+:(32)];
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_count$q;
+        end
+    end
+    
+endmodule // top$nic$regs$crcerrs
+
+
+module top$nic$regs$crcerrs$r_count(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$crcerrs$r_count
+
+
+module top$nic$regs$dmac_level(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$dmac_level
+
+
+module top$nic$regs$gorcl(clock,reset,read,offset,inc,amount,count,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  read;
+    input wire  [15:0] offset;
+    input wire  inc;
+    input wire  [15:0] amount;
+    output reg  [31:0] count;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h4088;
+    localparam  saturated = 32'hffffffff;
+    
+    // Stub signals
+    reg  [31:0] r_count$d;
+    wire  [31:0] r_count$q;
+    reg  r_count$clock;
+    
+    // Local signals
+    reg  hit;
+    reg  [32:0] sum;
+    
+    // Sub module instances
+    top$nic$regs$gorcl$r_count r_count(
+        .d(r_count$d),
+        .q(r_count$q),
+        .clock(r_count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_count$clock = clock;
+        r_count$d = r_count$q;
+        count = r_count$q;
+        hit = offset == address;
+        sum = ((r_count$q) & 33'h1ffffffff);
+        if (read & hit) begin
+            sum = 32'h0;
+        end
+        if (inc) begin
+            sum = sum + ((amount) & 33'h1ffffffff);
+        end
+        if (reset) begin
+            r_count$d = 32'h0;
+        end
+        else if (sum[32'h20]) begin
+            r_count$d = saturated;
+        end
+        else begin
+            r_count$d = sum[(32'h0)+:(32)];
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_count$q;
+        end
+    end
+    
+endmodule // top$nic$regs$gorcl
+
+
+module top$nic$regs$gorcl$r_count(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$gorcl$r_count
+
+
+module top$nic$regs$gotcl(clock,reset,read,offset,inc,amount,count,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  read;
+    input wire  [15:0] offset;
+    input wire  inc;
+    input wire  [15:0] amount;
+    output reg  [31:0] count;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h4090;
+    localparam  saturated = 32'hffffffff;
+    
+    // Stub signals
+    reg  [31:0] r_count$d;
+    wire  [31:0] r_count$q;
+    reg  r_count$clock;
+    
+    // Local signals
+    reg  hit;
+    reg  [32:0] sum;
+    
+    // Sub module instances
+    top$nic$regs$gotcl$r_count r_count(
+        .d(r_count$d),
+        .q(r_count$q),
+        .clock(r_count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_count$clock = clock;
+        r_count$d = r_count$q;
+        count = r_count$q;
+        hit = offset == address;
+        sum = ((r_count$q) & 33'h1ffffffff);
+        if (read & hit) begin
+            sum = 32'h0;
+        end
+        if (inc) begin
+            sum = sum + ((amount) & 33'h1ffffffff);
+        end
+        if (reset) begin
+            r_count$d = 32'h0;
+        end
+        else if (sum[32'h20]) begin
+            r_count$d = saturated;
+        end
+        else begin
+            r_count$d = sum[(32'h0)+:(32)];
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_count$q;
+        end
+    end
+    
+endmodule // top$nic$regs$gotcl
+
+
+module top$nic$regs$gotcl$r_count(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$gotcl$r_count
+
+
+module top$nic$regs$gprc(clock,reset,read,offset,inc,amount,count,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  read;
+    input wire  [15:0] offset;
+    input wire  inc;
+    input wire  [15:0] amount;
+    output reg  [31:0] count;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h4074;
+    localparam  saturated = 32'hffffffff;
+    
+    // Stub signals
+    reg  [31:0] r_count$d;
+    wire  [31:0] r_count$q;
+    reg  r_count$clock;
+    
+    // Local signals
+    reg  hit;
+    reg  [32:0] sum;
+    
+    // Sub module instances
+    top$nic$regs$gprc$r_count r_count(
+        .d(r_count$d),
+        .q(r_count$q),
+        .clock(r_count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_count$clock = clock;
+        r_count$d = r_count$q;
+        count = r_count$q;
+        hit = offset == address;
+        sum = ((r_count$q) & 33'h1ffffffff);
+        if (read & hit) begin
+            sum = 32'h0;
+        end
+        if (inc) begin
+            sum = sum + ((amount) & 33'h1ffffffff);
+        end
+        if (reset) begin
+            r_count$d = 32'h0;
+        end
+        else if (sum[32'h20]) begin
+            r_count$d = saturated;
+        end
+        else begin
+            r_count$d = sum[(32'h0)+:(32)];
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_count$q;
+        end
+    end
+    
+endmodule // top$nic$regs$gprc
+
+
+module top$nic$regs$gprc$r_count(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$gprc$r_count
+
+
+module top$nic$regs$gptc(clock,reset,read,offset,inc,amount,count,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  read;
+    input wire  [15:0] offset;
+    input wire  inc;
+    input wire  [15:0] amount;
+    output reg  [31:0] count;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h4080;
+    localparam  saturated = 32'hffffffff;
+    
+    // Stub signals
+    reg  [31:0] r_count$d;
+    wire  [31:0] r_count$q;
+    reg  r_count$clock;
+    
+    // Local signals
+    reg  hit;
+    reg  [32:0] sum;
+    
+    // Sub module instances
+    top$nic$regs$gptc$r_count r_count(
+        .d(r_count$d),
+        .q(r_count$q),
+        .clock(r_count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_count$clock = clock;
+        r_count$d = r_count$q;
+        count = r_count$q;
+        hit = offset == address;
+        sum = ((r_count$q) & 33'h1ffffffff);
+        if (read & hit) begin
+            sum = 32'h0;
+        end
+        if (inc) begin
+            sum = sum + ((amount) & 33'h1ffffffff);
+        end
+        if (reset) begin
+            r_count$d = 32'h0;
+        end
+        else if (sum[32'h20]) begin
+            r_count$d = saturated;
+        end
+        else begin
+            r_count$d = sum[(32'h0)+:(32)];
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_count$q;
+        end
+    end
+    
+endmodule // top$nic$regs$gptc
+
+
+module top$nic$regs$gptc$r_count(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$gptc$r_count
+
+
+module top$nic$regs$icr_causes(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$icr_causes
+
+
+module top$nic$regs$ims_mask(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$ims_mask
+
+
+module top$nic$regs$iommu_level(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$iommu_level
+
+
+module top$nic$regs$irq_line(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$irq_line
+
+
+module top$nic$regs$irqc(clock,reset,read,offset,inc,amount,count,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  read;
+    input wire  [15:0] offset;
+    input wire  inc;
+    input wire  [15:0] amount;
+    output reg  [31:0] count;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h4f08;
+    localparam  saturated = 32'hffffffff;
+    
+    // Stub signals
+    reg  [31:0] r_count$d;
+    wire  [31:0] r_count$q;
+    reg  r_count$clock;
+    
+    // Local signals
+    reg  hit;
+    reg  [32:0] sum;
+    
+    // Sub module instances
+    top$nic$regs$irqc$r_count r_count(
+        .d(r_count$d),
+        .q(r_count$q),
+        .clock(r_count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_count$clock = clock;
+        r_count$d = r_count$q;
+        count = r_count$q;
+        hit = offset == address;
+        sum = ((r_count$q) & 33'h1ffffffff);
+        if (read & hit) begin
+            sum = 32'h0;
+        end
+        if (inc) begin
+            sum = sum + ((amount) & 33'h1ffffffff);
+        end
+        if (reset) begin
+            r_count$d = 32'h0;
+        end
+        else if (sum[32'h20]) begin
+            r_count$d = saturated;
+        end
+        else begin
+            r_count$d = sum[(32'h0)+:(32)];
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_count$q;
+        end
+    end
+    
+endmodule // top$nic$regs$irqc
+
+
+module top$nic$regs$irqc$r_count(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$irqc$r_count
+
+
+module top$nic$regs$itr_timer(d,q,clock);
+    
+    // Module arguments
+    input wire  [20:0] d;
+    output reg  [20:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 21'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$itr_timer
+
+
+module top$nic$regs$mpc(clock,reset,read,offset,inc,amount,count,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  read;
+    input wire  [15:0] offset;
+    input wire  inc;
+    input wire  [15:0] amount;
+    output reg  [31:0] count;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h4010;
+    localparam  saturated = 32'hffffffff;
+    
+    // Stub signals
+    reg  [31:0] r_count$d;
+    wire  [31:0] r_count$q;
+    reg  r_count$clock;
+    
+    // Local signals
+    reg  hit;
+    reg  [32:0] sum;
+    
+    // Sub module instances
+    top$nic$regs$mpc$r_count r_count(
+        .d(r_count$d),
+        .q(r_count$q),
+        .clock(r_count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_count$clock = clock;
+        r_count$d = r_count$q;
+        count = r_count$q;
+        hit = offset == address;
+        sum = ((r_count$q) & 33'h1ffffffff);
+        if (read & hit) begin
+            sum = 32'h0;
+        end
+        if (inc) begin
+            sum = sum + ((amount) & 33'h1ffffffff);
+        end
+        if (reset) begin
+            r_count$d = 32'h0;
+        end
+        else if (sum[32'h20]) begin
+            r_count$d = saturated;
+        end
+        else begin
+            r_count$d = sum[(32'h0)+:(32)];
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_count$q;
+        end
+    end
+    
+endmodule // top$nic$regs$mpc
+
+
+module top$nic$regs$mpc$r_count(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$mpc$r_count
+
+
+module top$nic$regs$r_ctrl(clock,reset,write,offset,wdata,value,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  write;
+    input wire  [15:0] offset;
+    input wire  [31:0] wdata;
+    output reg  [31:0] value;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h0;
+    localparam  reset_value = 32'h1;
+    localparam  read_only = 32'h4000001;
+    
+    // Stub signals
+    reg  [31:0] r_value$d;
+    wire  [31:0] r_value$q;
+    reg  r_value$clock;
+    
+    // Local signals
+    reg  hit;
+    
+    // Sub module instances
+    top$nic$regs$r_ctrl$r_value r_value(
+        .d(r_value$d),
+        .q(r_value$q),
+        .clock(r_value$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_value$clock = clock;
+        r_value$d = r_value$q;
+        value = r_value$q;
+        hit = offset == address;
+        if (reset) begin
+            r_value$d = reset_value;
+        end
+        else if (write & hit) begin
+            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_value$q;
+        end
+    end
+    
+endmodule // top$nic$regs$r_ctrl
+
+
+module top$nic$regs$r_ctrl$r_value(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 32'h1;
+    
+    // Stub signals
+    reg  [31:0] dff$d;
+    wire  [31:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$nic$regs$r_ctrl$r_value$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$nic$regs$r_ctrl$r_value
+
+
+module top$nic$regs$r_ctrl$r_value$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$r_ctrl$r_value$dff
+
+
+module top$nic$regs$r_itr(clock,reset,write,offset,wdata,value,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  write;
+    input wire  [15:0] offset;
+    input wire  [31:0] wdata;
+    output reg  [31:0] value;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'hc4;
+    localparam  reset_value = 32'h0;
+    localparam  read_only = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] r_value$d;
+    wire  [31:0] r_value$q;
+    reg  r_value$clock;
+    
+    // Local signals
+    reg  hit;
+    
+    // Sub module instances
+    top$nic$regs$r_itr$r_value r_value(
+        .d(r_value$d),
+        .q(r_value$q),
+        .clock(r_value$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_value$clock = clock;
+        r_value$d = r_value$q;
+        value = r_value$q;
+        hit = offset == address;
+        if (reset) begin
+            r_value$d = reset_value;
+        end
+        else if (write & hit) begin
+            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_value$q;
+        end
+    end
+    
+endmodule // top$nic$regs$r_itr
+
+
+module top$nic$regs$r_itr$r_value(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] dff$d;
+    wire  [31:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$nic$regs$r_itr$r_value$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$nic$regs$r_itr$r_value
+
+
+module top$nic$regs$r_itr$r_value$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$r_itr$r_value$dff
+
+
+module top$nic$regs$r_radv(clock,reset,write,offset,wdata,value,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  write;
+    input wire  [15:0] offset;
+    input wire  [31:0] wdata;
+    output reg  [31:0] value;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h282c;
+    localparam  reset_value = 32'h0;
+    localparam  read_only = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] r_value$d;
+    wire  [31:0] r_value$q;
+    reg  r_value$clock;
+    
+    // Local signals
+    reg  hit;
+    
+    // Sub module instances
+    top$nic$regs$r_radv$r_value r_value(
+        .d(r_value$d),
+        .q(r_value$q),
+        .clock(r_value$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_value$clock = clock;
+        r_value$d = r_value$q;
+        value = r_value$q;
+        hit = offset == address;
+        if (reset) begin
+            r_value$d = reset_value;
+        end
+        else if (write & hit) begin
+            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_value$q;
+        end
+    end
+    
+endmodule // top$nic$regs$r_radv
+
+
+module top$nic$regs$r_radv$r_value(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] dff$d;
+    wire  [31:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$nic$regs$r_radv$r_value$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$nic$regs$r_radv$r_value
+
+
+module top$nic$regs$r_radv$r_value$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$r_radv$r_value$dff
+
+
+module top$nic$regs$r_rctl(clock,reset,write,offset,wdata,value,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  write;
+    input wire  [15:0] offset;
+    input wire  [31:0] wdata;
+    output reg  [31:0] value;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h100;
+    localparam  reset_value = 32'h0;
+    localparam  read_only = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] r_value$d;
+    wire  [31:0] r_value$q;
+    reg  r_value$clock;
+    
+    // Local signals
+    reg  hit;
+    
+    // Sub module instances
+    top$nic$regs$r_rctl$r_value r_value(
+        .d(r_value$d),
+        .q(r_value$q),
+        .clock(r_value$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_value$clock = clock;
+        r_value$d = r_value$q;
+        value = r_value$q;
+        hit = offset == address;
+        if (reset) begin
+            r_value$d = reset_value;
+        end
+        else if (write & hit) begin
+            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_value$q;
+        end
+    end
+    
+endmodule // top$nic$regs$r_rctl
+
+
+module top$nic$regs$r_rctl$r_value(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] dff$d;
+    wire  [31:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$nic$regs$r_rctl$r_value$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$nic$regs$r_rctl$r_value
+
+
+module top$nic$regs$r_rctl$r_value$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$r_rctl$r_value$dff
+
+
+module top$nic$regs$r_rdata(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$r_rdata
+
+
+module top$nic$regs$r_rdbah(clock,reset,write,offset,wdata,value,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  write;
+    input wire  [15:0] offset;
+    input wire  [31:0] wdata;
+    output reg  [31:0] value;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h2804;
+    localparam  reset_value = 32'h0;
+    localparam  read_only = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] r_value$d;
+    wire  [31:0] r_value$q;
+    reg  r_value$clock;
+    
+    // Local signals
+    reg  hit;
+    
+    // Sub module instances
+    top$nic$regs$r_rdbah$r_value r_value(
+        .d(r_value$d),
+        .q(r_value$q),
+        .clock(r_value$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_value$clock = clock;
+        r_value$d = r_value$q;
+        value = r_value$q;
+        hit = offset == address;
+        if (reset) begin
+            r_value$d = reset_value;
+        end
+        else if (write & hit) begin
+            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_value$q;
+        end
+    end
+    
+endmodule // top$nic$regs$r_rdbah
+
+
+module top$nic$regs$r_rdbah$r_value(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] dff$d;
+    wire  [31:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$nic$regs$r_rdbah$r_value$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$nic$regs$r_rdbah$r_value
+
+
+module top$nic$regs$r_rdbah$r_value$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$r_rdbah$r_value$dff
+
+
+module top$nic$regs$r_rdbal(clock,reset,write,offset,wdata,value,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  write;
+    input wire  [15:0] offset;
+    input wire  [31:0] wdata;
+    output reg  [31:0] value;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h2800;
+    localparam  reset_value = 32'h0;
+    localparam  read_only = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] r_value$d;
+    wire  [31:0] r_value$q;
+    reg  r_value$clock;
+    
+    // Local signals
+    reg  hit;
+    
+    // Sub module instances
+    top$nic$regs$r_rdbal$r_value r_value(
+        .d(r_value$d),
+        .q(r_value$q),
+        .clock(r_value$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_value$clock = clock;
+        r_value$d = r_value$q;
+        value = r_value$q;
+        hit = offset == address;
+        if (reset) begin
+            r_value$d = reset_value;
+        end
+        else if (write & hit) begin
+            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_value$q;
+        end
+    end
+    
+endmodule // top$nic$regs$r_rdbal
+
+
+module top$nic$regs$r_rdbal$r_value(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] dff$d;
+    wire  [31:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$nic$regs$r_rdbal$r_value$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$nic$regs$r_rdbal$r_value
+
+
+module top$nic$regs$r_rdbal$r_value$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$r_rdbal$r_value$dff
+
+
+module top$nic$regs$r_rdlen(clock,reset,write,offset,wdata,value,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  write;
+    input wire  [15:0] offset;
+    input wire  [31:0] wdata;
+    output reg  [31:0] value;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h2808;
+    localparam  reset_value = 32'h0;
+    localparam  read_only = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] r_value$d;
+    wire  [31:0] r_value$q;
+    reg  r_value$clock;
+    
+    // Local signals
+    reg  hit;
+    
+    // Sub module instances
+    top$nic$regs$r_rdlen$r_value r_value(
+        .d(r_value$d),
+        .q(r_value$q),
+        .clock(r_value$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_value$clock = clock;
+        r_value$d = r_value$q;
+        value = r_value$q;
+        hit = offset == address;
+        if (reset) begin
+            r_value$d = reset_value;
+        end
+        else if (write & hit) begin
+            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_value$q;
+        end
+    end
+    
+endmodule // top$nic$regs$r_rdlen
+
+
+module top$nic$regs$r_rdlen$r_value(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] dff$d;
+    wire  [31:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$nic$regs$r_rdlen$r_value$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$nic$regs$r_rdlen$r_value
+
+
+module top$nic$regs$r_rdlen$r_value$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$r_rdlen$r_value$dff
+
+
+module top$nic$regs$r_rdt(clock,reset,write,offset,wdata,value,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  write;
+    input wire  [15:0] offset;
+    input wire  [31:0] wdata;
+    output reg  [31:0] value;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h2818;
+    localparam  reset_value = 32'h0;
+    localparam  read_only = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] r_value$d;
+    wire  [31:0] r_value$q;
+    reg  r_value$clock;
+    
+    // Local signals
+    reg  hit;
+    
+    // Sub module instances
+    top$nic$regs$r_rdt$r_value r_value(
+        .d(r_value$d),
+        .q(r_value$q),
+        .clock(r_value$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_value$clock = clock;
+        r_value$d = r_value$q;
+        value = r_value$q;
+        hit = offset == address;
+        if (reset) begin
+            r_value$d = reset_value;
+        end
+        else if (write & hit) begin
+            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_value$q;
+        end
+    end
+    
+endmodule // top$nic$regs$r_rdt
+
+
+module top$nic$regs$r_rdt$r_value(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] dff$d;
+    wire  [31:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$nic$regs$r_rdt$r_value$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$nic$regs$r_rdt$r_value
+
+
+module top$nic$regs$r_rdt$r_value$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$r_rdt$r_value$dff
+
+
+module top$nic$regs$r_rdtr(clock,reset,write,offset,wdata,value,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  write;
+    input wire  [15:0] offset;
+    input wire  [31:0] wdata;
+    output reg  [31:0] value;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h2820;
+    localparam  reset_value = 32'h0;
+    localparam  read_only = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] r_value$d;
+    wire  [31:0] r_value$q;
+    reg  r_value$clock;
+    
+    // Local signals
+    reg  hit;
+    
+    // Sub module instances
+    top$nic$regs$r_rdtr$r_value r_value(
+        .d(r_value$d),
+        .q(r_value$q),
+        .clock(r_value$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_value$clock = clock;
+        r_value$d = r_value$q;
+        value = r_value$q;
+        hit = offset == address;
+        if (reset) begin
+            r_value$d = reset_value;
+        end
+        else if (write & hit) begin
+            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_value$q;
+        end
+    end
+    
+endmodule // top$nic$regs$r_rdtr
+
+
+module top$nic$regs$r_rdtr$r_value(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] dff$d;
+    wire  [31:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$nic$regs$r_rdtr$r_value$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$nic$regs$r_rdtr$r_value
+
+
+module top$nic$regs$r_rdtr$r_value$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$r_rdtr$r_value$dff
+
+
+module top$nic$regs$r_tadv(clock,reset,write,offset,wdata,value,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  write;
+    input wire  [15:0] offset;
+    input wire  [31:0] wdata;
+    output reg  [31:0] value;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h382c;
+    localparam  reset_value = 32'h0;
+    localparam  read_only = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] r_value$d;
+    wire  [31:0] r_value$q;
+    reg  r_value$clock;
+    
+    // Local signals
+    reg  hit;
+    
+    // Sub module instances
+    top$nic$regs$r_tadv$r_value r_value(
+        .d(r_value$d),
+        .q(r_value$q),
+        .clock(r_value$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_value$clock = clock;
+        r_value$d = r_value$q;
+        value = r_value$q;
+        hit = offset == address;
+        if (reset) begin
+            r_value$d = reset_value;
+        end
+        else if (write & hit) begin
+            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_value$q;
+        end
+    end
+    
+endmodule // top$nic$regs$r_tadv
+
+
+module top$nic$regs$r_tadv$r_value(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] dff$d;
+    wire  [31:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$nic$regs$r_tadv$r_value$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$nic$regs$r_tadv$r_value
+
+
+module top$nic$regs$r_tadv$r_value$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$r_tadv$r_value$dff
+
+
+module top$nic$regs$r_tctl(clock,reset,write,offset,wdata,value,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  write;
+    input wire  [15:0] offset;
+    input wire  [31:0] wdata;
+    output reg  [31:0] value;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h400;
+    localparam  reset_value = 32'h0;
+    localparam  read_only = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] r_value$d;
+    wire  [31:0] r_value$q;
+    reg  r_value$clock;
+    
+    // Local signals
+    reg  hit;
+    
+    // Sub module instances
+    top$nic$regs$r_tctl$r_value r_value(
+        .d(r_value$d),
+        .q(r_value$q),
+        .clock(r_value$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_value$clock = clock;
+        r_value$d = r_value$q;
+        value = r_value$q;
+        hit = offset == address;
+        if (reset) begin
+            r_value$d = reset_value;
+        end
+        else if (write & hit) begin
+            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_value$q;
+        end
+    end
+    
+endmodule // top$nic$regs$r_tctl
+
+
+module top$nic$regs$r_tctl$r_value(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] dff$d;
+    wire  [31:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$nic$regs$r_tctl$r_value$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$nic$regs$r_tctl$r_value
+
+
+module top$nic$regs$r_tctl$r_value$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$r_tctl$r_value$dff
+
+
+module top$nic$regs$r_tdbah(clock,reset,write,offset,wdata,value,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  write;
+    input wire  [15:0] offset;
+    input wire  [31:0] wdata;
+    output reg  [31:0] value;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h3804;
+    localparam  reset_value = 32'h0;
+    localparam  read_only = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] r_value$d;
+    wire  [31:0] r_value$q;
+    reg  r_value$clock;
+    
+    // Local signals
+    reg  hit;
+    
+    // Sub module instances
+    top$nic$regs$r_tdbah$r_value r_value(
+        .d(r_value$d),
+        .q(r_value$q),
+        .clock(r_value$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_value$clock = clock;
+        r_value$d = r_value$q;
+        value = r_value$q;
+        hit = offset == address;
+        if (reset) begin
+            r_value$d = reset_value;
+        end
+        else if (write & hit) begin
+            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_value$q;
+        end
+    end
+    
+endmodule // top$nic$regs$r_tdbah
+
+
+module top$nic$regs$r_tdbah$r_value(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] dff$d;
+    wire  [31:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$nic$regs$r_tdbah$r_value$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$nic$regs$r_tdbah$r_value
+
+
+module top$nic$regs$r_tdbah$r_value$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$r_tdbah$r_value$dff
+
+
+module top$nic$regs$r_tdbal(clock,reset,write,offset,wdata,value,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  write;
+    input wire  [15:0] offset;
+    input wire  [31:0] wdata;
+    output reg  [31:0] value;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h3800;
+    localparam  reset_value = 32'h0;
+    localparam  read_only = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] r_value$d;
+    wire  [31:0] r_value$q;
+    reg  r_value$clock;
+    
+    // Local signals
+    reg  hit;
+    
+    // Sub module instances
+    top$nic$regs$r_tdbal$r_value r_value(
+        .d(r_value$d),
+        .q(r_value$q),
+        .clock(r_value$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_value$clock = clock;
+        r_value$d = r_value$q;
+        value = r_value$q;
+        hit = offset == address;
+        if (reset) begin
+            r_value$d = reset_value;
+        end
+        else if (write & hit) begin
+            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_value$q;
+        end
+    end
+    
+endmodule // top$nic$regs$r_tdbal
+
+
+module top$nic$regs$r_tdbal$r_value(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] dff$d;
+    wire  [31:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$nic$regs$r_tdbal$r_value$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$nic$regs$r_tdbal$r_value
+
+
+module top$nic$regs$r_tdbal$r_value$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$r_tdbal$r_value$dff
+
+
+module top$nic$regs$r_tdlen(clock,reset,write,offset,wdata,value,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  write;
+    input wire  [15:0] offset;
+    input wire  [31:0] wdata;
+    output reg  [31:0] value;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h3808;
+    localparam  reset_value = 32'h0;
+    localparam  read_only = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] r_value$d;
+    wire  [31:0] r_value$q;
+    reg  r_value$clock;
+    
+    // Local signals
+    reg  hit;
+    
+    // Sub module instances
+    top$nic$regs$r_tdlen$r_value r_value(
+        .d(r_value$d),
+        .q(r_value$q),
+        .clock(r_value$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_value$clock = clock;
+        r_value$d = r_value$q;
+        value = r_value$q;
+        hit = offset == address;
+        if (reset) begin
+            r_value$d = reset_value;
+        end
+        else if (write & hit) begin
+            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_value$q;
+        end
+    end
+    
+endmodule // top$nic$regs$r_tdlen
+
+
+module top$nic$regs$r_tdlen$r_value(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] dff$d;
+    wire  [31:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$nic$regs$r_tdlen$r_value$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$nic$regs$r_tdlen$r_value
+
+
+module top$nic$regs$r_tdlen$r_value$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$r_tdlen$r_value$dff
+
+
+module top$nic$regs$r_tdt(clock,reset,write,offset,wdata,value,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  write;
+    input wire  [15:0] offset;
+    input wire  [31:0] wdata;
+    output reg  [31:0] value;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h3818;
+    localparam  reset_value = 32'h0;
+    localparam  read_only = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] r_value$d;
+    wire  [31:0] r_value$q;
+    reg  r_value$clock;
+    
+    // Local signals
+    reg  hit;
+    
+    // Sub module instances
+    top$nic$regs$r_tdt$r_value r_value(
+        .d(r_value$d),
+        .q(r_value$q),
+        .clock(r_value$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_value$clock = clock;
+        r_value$d = r_value$q;
+        value = r_value$q;
+        hit = offset == address;
+        if (reset) begin
+            r_value$d = reset_value;
+        end
+        else if (write & hit) begin
+            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_value$q;
+        end
+    end
+    
+endmodule // top$nic$regs$r_tdt
+
+
+module top$nic$regs$r_tdt$r_value(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] dff$d;
+    wire  [31:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$nic$regs$r_tdt$r_value$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$nic$regs$r_tdt$r_value
+
+
+module top$nic$regs$r_tdt$r_value$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$r_tdt$r_value$dff
+
+
+module top$nic$regs$r_tidv(clock,reset,write,offset,wdata,value,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  write;
+    input wire  [15:0] offset;
+    input wire  [31:0] wdata;
+    output reg  [31:0] value;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h3820;
+    localparam  reset_value = 32'h0;
+    localparam  read_only = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] r_value$d;
+    wire  [31:0] r_value$q;
+    reg  r_value$clock;
+    
+    // Local signals
+    reg  hit;
+    
+    // Sub module instances
+    top$nic$regs$r_tidv$r_value r_value(
+        .d(r_value$d),
+        .q(r_value$q),
+        .clock(r_value$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_value$clock = clock;
+        r_value$d = r_value$q;
+        value = r_value$q;
+        hit = offset == address;
+        if (reset) begin
+            r_value$d = reset_value;
+        end
+        else if (write & hit) begin
+            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_value$q;
+        end
+    end
+    
+endmodule // top$nic$regs$r_tidv
+
+
+module top$nic$regs$r_tidv$r_value(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] dff$d;
+    wire  [31:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$nic$regs$r_tidv$r_value$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$nic$regs$r_tidv$r_value
+
+
+module top$nic$regs$r_tidv$r_value$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$r_tidv$r_value$dff
+
+
+module top$nic$regs$r_tipg(clock,reset,write,offset,wdata,value,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  write;
+    input wire  [15:0] offset;
+    input wire  [31:0] wdata;
+    output reg  [31:0] value;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h410;
+    localparam  reset_value = 32'hc;
+    localparam  read_only = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] r_value$d;
+    wire  [31:0] r_value$q;
+    reg  r_value$clock;
+    
+    // Local signals
+    reg  hit;
+    
+    // Sub module instances
+    top$nic$regs$r_tipg$r_value r_value(
+        .d(r_value$d),
+        .q(r_value$q),
+        .clock(r_value$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_value$clock = clock;
+        r_value$d = r_value$q;
+        value = r_value$q;
+        hit = offset == address;
+        if (reset) begin
+            r_value$d = reset_value;
+        end
+        else if (write & hit) begin
+            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_value$q;
+        end
+    end
+    
+endmodule // top$nic$regs$r_tipg
+
+
+module top$nic$regs$r_tipg$r_value(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 32'hc;
+    
+    // Stub signals
+    reg  [31:0] dff$d;
+    wire  [31:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$nic$regs$r_tipg$r_value$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$nic$regs$r_tipg$r_value
+
+
+module top$nic$regs$r_tipg$r_value$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$r_tipg$r_value$dff
+
+
+module top$nic$regs$rdfc(clock,reset,read,offset,inc,amount,count,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  read;
+    input wire  [15:0] offset;
+    input wire  inc;
+    input wire  [15:0] amount;
+    output reg  [31:0] count;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h4f04;
+    localparam  saturated = 32'hffffffff;
+    
+    // Stub signals
+    reg  [31:0] r_count$d;
+    wire  [31:0] r_count$q;
+    reg  r_count$clock;
+    
+    // Local signals
+    reg  hit;
+    reg  [32:0] sum;
+    
+    // Sub module instances
+    top$nic$regs$rdfc$r_count r_count(
+        .d(r_count$d),
+        .q(r_count$q),
+        .clock(r_count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_count$clock = clock;
+        r_count$d = r_count$q;
+        count = r_count$q;
+        hit = offset == address;
+        sum = ((r_count$q) & 33'h1ffffffff);
+        if (read & hit) begin
+            sum = 32'h0;
+        end
+        if (inc) begin
+            sum = sum + ((amount) & 33'h1ffffffff);
+        end
+        if (reset) begin
+            r_count$d = 32'h0;
+        end
+        else if (sum[32'h20]) begin
+            r_count$d = saturated;
+        end
+        else begin
+            r_count$d = sum[(32'h0)+:(32)];
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_count$q;
+        end
+    end
+    
+endmodule // top$nic$regs$rdfc
+
+
+module top$nic$regs$rdfc$r_count(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$rdfc$r_count
+
+
+module top$nic$regs$rnbc(clock,reset,read,offset,inc,amount,count,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  read;
+    input wire  [15:0] offset;
+    input wire  inc;
+    input wire  [15:0] amount;
+    output reg  [31:0] count;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h40a0;
+    localparam  saturated = 32'hffffffff;
+    
+    // Stub signals
+    reg  [31:0] r_count$d;
+    wire  [31:0] r_count$q;
+    reg  r_count$clock;
+    
+    // Local signals
+    reg  hit;
+    reg  [32:0] sum;
+    
+    // Sub module instances
+    top$nic$regs$rnbc$r_count r_count(
+        .d(r_count$d),
+        .q(r_count$q),
+        .clock(r_count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_count$clock = clock;
+        r_count$d = r_count$q;
+        count = r_count$q;
+        hit = offset == address;
+        sum = ((r_count$q) & 33'h1ffffffff);
+        if (read & hit) begin
+            sum = 32'h0;
+        end
+        if (inc) begin
+            sum = sum + ((amount) & 33'h1ffffffff);
+        end
+        if (reset) begin
+            r_count$d = 32'h0;
+        end
+        else if (sum[32'h20]) begin
+            r_count$d = saturated;
+        end
+        else begin
+            r_count$d = sum[(32'h0)+:(32)];
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_count$q;
+        end
+    end
+    
+endmodule // top$nic$regs$rnbc
+
+
+module top$nic$regs$rnbc$r_count(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$rnbc$r_count
+
+
+module top$nic$regs$roc(clock,reset,read,offset,inc,amount,count,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  read;
+    input wire  [15:0] offset;
+    input wire  inc;
+    input wire  [15:0] amount;
+    output reg  [31:0] count;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h40ac;
+    localparam  saturated = 32'hffffffff;
+    
+    // Stub signals
+    reg  [31:0] r_count$d;
+    wire  [31:0] r_count$q;
+    reg  r_count$clock;
+    
+    // Local signals
+    reg  hit;
+    reg  [32:0] sum;
+    
+    // Sub module instances
+    top$nic$regs$roc$r_count r_count(
+        .d(r_count$d),
+        .q(r_count$q),
+        .clock(r_count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_count$clock = clock;
+        r_count$d = r_count$q;
+        count = r_count$q;
+        hit = offset == address;
+        sum = ((r_count$q) & 33'h1ffffffff);
+        if (read & hit) begin
+            sum = 32'h0;
+        end
+        if (inc) begin
+            sum = sum + ((amount) & 33'h1ffffffff);
+        end
+        if (reset) begin
+            r_count$d = 32'h0;
+        end
+        else if (sum[32'h20]) begin
+            r_count$d = saturated;
+        end
+        else begin
+            r_count$d = sum[(32'h0)+:(32)];
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_count$q;
+        end
+    end
+    
+endmodule // top$nic$regs$roc
+
+
+module top$nic$regs$roc$r_count(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$roc$r_count
+
+
+module top$nic$regs$ruc(clock,reset,read,offset,inc,amount,count,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  read;
+    input wire  [15:0] offset;
+    input wire  inc;
+    input wire  [15:0] amount;
+    output reg  [31:0] count;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h40a4;
+    localparam  saturated = 32'hffffffff;
+    
+    // Stub signals
+    reg  [31:0] r_count$d;
+    wire  [31:0] r_count$q;
+    reg  r_count$clock;
+    
+    // Local signals
+    reg  hit;
+    reg  [32:0] sum;
+    
+    // Sub module instances
+    top$nic$regs$ruc$r_count r_count(
+        .d(r_count$d),
+        .q(r_count$q),
+        .clock(r_count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_count$clock = clock;
+        r_count$d = r_count$q;
+        count = r_count$q;
+        hit = offset == address;
+        sum = ((r_count$q) & 33'h1ffffffff);
+        if (read & hit) begin
+            sum = 32'h0;
+        end
+        if (inc) begin
+            sum = sum + ((amount) & 33'h1ffffffff);
+        end
+        if (reset) begin
+            r_count$d = 32'h0;
+        end
+        else if (sum[32'h20]) begin
+            r_count$d = saturated;
+        end
+        else begin
+            r_count$d = sum[(32'h0)+:(32)];
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_count$q;
+        end
+    end
+    
+endmodule // top$nic$regs$ruc
+
+
+module top$nic$regs$ruc$r_count(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$ruc$r_count
+
+
+module top$nic$regs$rx_absolute_timer(d,q,clock);
+    
+    // Module arguments
+    input wire  [22:0] d;
+    output reg  [22:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 23'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$rx_absolute_timer
+
+
+module top$nic$regs$rx_packet_timer(d,q,clock);
+    
+    // Module arguments
+    input wire  [22:0] d;
+    output reg  [22:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 23'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$rx_packet_timer
+
+
+module top$nic$regs$rxerrc(clock,reset,read,offset,inc,amount,count,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  read;
+    input wire  [15:0] offset;
+    input wire  inc;
+    input wire  [15:0] amount;
+    output reg  [31:0] count;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h400c;
+    localparam  saturated = 32'hffffffff;
+    
+    // Stub signals
+    reg  [31:0] r_count$d;
+    wire  [31:0] r_count$q;
+    reg  r_count$clock;
+    
+    // Local signals
+    reg  hit;
+    reg  [32:0] sum;
+    
+    // Sub module instances
+    top$nic$regs$rxerrc$r_count r_count(
+        .d(r_count$d),
+        .q(r_count$q),
+        .clock(r_count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_count$clock = clock;
+        r_count$d = r_count$q;
+        count = r_count$q;
+        hit = offset == address;
+        sum = ((r_count$q) & 33'h1ffffffff);
+        if (read & hit) begin
+            sum = 32'h0;
+        end
+        if (inc) begin
+            sum = sum + ((amount) & 33'h1ffffffff);
+        end
+        if (reset) begin
+            r_count$d = 32'h0;
+        end
+        else if (sum[32'h20]) begin
+            r_count$d = saturated;
+        end
+        else begin
+            r_count$d = sum[(32'h0)+:(32)];
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_count$q;
+        end
+    end
+    
+endmodule // top$nic$regs$rxerrc
+
+
+module top$nic$regs$rxerrc$r_count(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$rxerrc$r_count
+
+
+module top$nic$regs$tdec(clock,reset,read,offset,inc,amount,count,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  read;
+    input wire  [15:0] offset;
+    input wire  inc;
+    input wire  [15:0] amount;
+    output reg  [31:0] count;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h4f00;
+    localparam  saturated = 32'hffffffff;
+    
+    // Stub signals
+    reg  [31:0] r_count$d;
+    wire  [31:0] r_count$q;
+    reg  r_count$clock;
+    
+    // Local signals
+    reg  hit;
+    reg  [32:0] sum;
+    
+    // Sub module instances
+    top$nic$regs$tdec$r_count r_count(
+        .d(r_count$d),
+        .q(r_count$q),
+        .clock(r_count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_count$clock = clock;
+        r_count$d = r_count$q;
+        count = r_count$q;
+        hit = offset == address;
+        sum = ((r_count$q) & 33'h1ffffffff);
+        if (read & hit) begin
+            sum = 32'h0;
+        end
+        if (inc) begin
+            sum = sum + ((amount) & 33'h1ffffffff);
+        end
+        if (reset) begin
+            r_count$d = 32'h0;
+        end
+        else if (sum[32'h20]) begin
+            r_count$d = saturated;
+        end
+        else begin
+            r_count$d = sum[(32'h0)+:(32)];
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_count$q;
+        end
+    end
+    
+endmodule // top$nic$regs$tdec
+
+
+module top$nic$regs$tdec$r_count(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$tdec$r_count
+
+
+module top$nic$regs$torl(clock,reset,read,offset,inc,amount,count,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  read;
+    input wire  [15:0] offset;
+    input wire  inc;
+    input wire  [15:0] amount;
+    output reg  [31:0] count;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h40c0;
+    localparam  saturated = 32'hffffffff;
+    
+    // Stub signals
+    reg  [31:0] r_count$d;
+    wire  [31:0] r_count$q;
+    reg  r_count$clock;
+    
+    // Local signals
+    reg  hit;
+    reg  [32:0] sum;
+    
+    // Sub module instances
+    top$nic$regs$torl$r_count r_count(
+        .d(r_count$d),
+        .q(r_count$q),
+        .clock(r_count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_count$clock = clock;
+        r_count$d = r_count$q;
+        count = r_count$q;
+        hit = offset == address;
+        sum = ((r_count$q) & 33'h1ffffffff);
+        if (read & hit) begin
+            sum = 32'h0;
+        end
+        if (inc) begin
+            sum = sum + ((amount) & 33'h1ffffffff);
+        end
+        if (reset) begin
+            r_count$d = 32'h0;
+        end
+        else if (sum[32'h20]) begin
+            r_count$d = saturated;
+        end
+        else begin
+            r_count$d = sum[(32'h0)+:(32)];
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_count$q;
+        end
+    end
+    
+endmodule // top$nic$regs$torl
+
+
+module top$nic$regs$torl$r_count(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$torl$r_count
+
+
+module top$nic$regs$totl(clock,reset,read,offset,inc,amount,count,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  read;
+    input wire  [15:0] offset;
+    input wire  inc;
+    input wire  [15:0] amount;
+    output reg  [31:0] count;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h40c8;
+    localparam  saturated = 32'hffffffff;
+    
+    // Stub signals
+    reg  [31:0] r_count$d;
+    wire  [31:0] r_count$q;
+    reg  r_count$clock;
+    
+    // Local signals
+    reg  hit;
+    reg  [32:0] sum;
+    
+    // Sub module instances
+    top$nic$regs$totl$r_count r_count(
+        .d(r_count$d),
+        .q(r_count$q),
+        .clock(r_count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_count$clock = clock;
+        r_count$d = r_count$q;
+        count = r_count$q;
+        hit = offset == address;
+        sum = ((r_count$q) & 33'h1ffffffff);
+        if (read & hit) begin
+            sum = 32'h0;
+        end
+        if (inc) begin
+            sum = sum + ((amount) & 33'h1ffffffff);
+        end
+        if (reset) begin
+            r_count$d = 32'h0;
+        end
+        else if (sum[32'h20]) begin
+            r_count$d = saturated;
+        end
+        else begin
+            r_count$d = sum[(32'h0)+:(32)];
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_count$q;
+        end
+    end
+    
+endmodule // top$nic$regs$totl
+
+
+module top$nic$regs$totl$r_count(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$totl$r_count
+
+
+module top$nic$regs$tpr(clock,reset,read,offset,inc,amount,count,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  read;
+    input wire  [15:0] offset;
+    input wire  inc;
+    input wire  [15:0] amount;
+    output reg  [31:0] count;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h40d0;
+    localparam  saturated = 32'hffffffff;
+    
+    // Stub signals
+    reg  [31:0] r_count$d;
+    wire  [31:0] r_count$q;
+    reg  r_count$clock;
+    
+    // Local signals
+    reg  hit;
+    reg  [32:0] sum;
+    
+    // Sub module instances
+    top$nic$regs$tpr$r_count r_count(
+        .d(r_count$d),
+        .q(r_count$q),
+        .clock(r_count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_count$clock = clock;
+        r_count$d = r_count$q;
+        count = r_count$q;
+        hit = offset == address;
+        sum = ((r_count$q) & 33'h1ffffffff);
+        if (read & hit) begin
+            sum = 32'h0;
+        end
+        if (inc) begin
+            sum = sum + ((amount) & 33'h1ffffffff);
+        end
+        if (reset) begin
+            r_count$d = 32'h0;
+        end
+        else if (sum[32'h20]) begin
+            r_count$d = saturated;
+        end
+        else begin
+            r_count$d = sum[(32'h0)+:(32)];
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_count$q;
+        end
+    end
+    
+endmodule // top$nic$regs$tpr
+
+
+module top$nic$regs$tpr$r_count(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$tpr$r_count
+
+
+module top$nic$regs$tpt(clock,reset,read,offset,inc,amount,count,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  read;
+    input wire  [15:0] offset;
+    input wire  inc;
+    input wire  [15:0] amount;
+    output reg  [31:0] count;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h40d4;
+    localparam  saturated = 32'hffffffff;
+    
+    // Stub signals
+    reg  [31:0] r_count$d;
+    wire  [31:0] r_count$q;
+    reg  r_count$clock;
+    
+    // Local signals
+    reg  hit;
+    reg  [32:0] sum;
+    
+    // Sub module instances
+    top$nic$regs$tpt$r_count r_count(
+        .d(r_count$d),
+        .q(r_count$q),
+        .clock(r_count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_count$clock = clock;
+        r_count$d = r_count$q;
+        count = r_count$q;
+        hit = offset == address;
+        sum = ((r_count$q) & 33'h1ffffffff);
+        if (read & hit) begin
+            sum = 32'h0;
+        end
+        if (inc) begin
+            sum = sum + ((amount) & 33'h1ffffffff);
+        end
+        if (reset) begin
+            r_count$d = 32'h0;
+        end
+        else if (sum[32'h20]) begin
+            r_count$d = saturated;
+        end
+        else begin
+            r_count$d = sum[(32'h0)+:(32)];
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_count$q;
+        end
+    end
+    
+endmodule // top$nic$regs$tpt
+
+
+module top$nic$regs$tpt$r_count(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$tpt$r_count
+
+
+module top$nic$regs$tx_absolute_timer(d,q,clock);
+    
+    // Module arguments
+    input wire  [22:0] d;
+    output reg  [22:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 23'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$tx_absolute_timer
+
+
+module top$nic$regs$tx_packet_timer(d,q,clock);
+    
+    // Module arguments
+    input wire  [22:0] d;
+    output reg  [22:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 23'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$tx_packet_timer
+
+
+module top$nic$rx_buf(clock,wr_pos,wr_data,wr_mask,rd_pos,rd_data);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  [15:0] wr_pos;
+    input wire  [31:0] wr_data;
+    input wire  [3:0] wr_mask;
+    input wire  [15:0] rd_pos;
+    output reg  [31:0] rd_data;
+    
+    // Stub signals
+    reg  [8:0] lane$0$read_address;
+    reg  lane$0$read_clock;
+    wire  [7:0] lane$0$read_data;
+    reg  [8:0] lane$0$write_address;
+    reg  lane$0$write_clock;
+    reg  [7:0] lane$0$write_data;
+    reg  lane$0$write_enable;
+    reg  [8:0] lane$1$read_address;
+    reg  lane$1$read_clock;
+    wire  [7:0] lane$1$read_data;
+    reg  [8:0] lane$1$write_address;
+    reg  lane$1$write_clock;
+    reg  [7:0] lane$1$write_data;
+    reg  lane$1$write_enable;
+    reg  [8:0] lane$2$read_address;
+    reg  lane$2$read_clock;
+    wire  [7:0] lane$2$read_data;
+    reg  [8:0] lane$2$write_address;
+    reg  lane$2$write_clock;
+    reg  [7:0] lane$2$write_data;
+    reg  lane$2$write_enable;
+    reg  [8:0] lane$3$read_address;
+    reg  lane$3$read_clock;
+    wire  [7:0] lane$3$read_data;
+    reg  [8:0] lane$3$write_address;
+    reg  lane$3$write_clock;
+    reg  [7:0] lane$3$write_data;
+    reg  lane$3$write_enable;
+    reg  [1:0] rd_off$d;
+    wire  [1:0] rd_off$q;
+    reg  rd_off$clock;
+    
+    // Local signals
+    reg  [1:0] wr_off;
+    reg  [8:0] wr_word;
+    reg  [8:0] rd_word;
+    reg  [31:0] wr_rot;
+    reg  [3:0] wr_mask_rot;
+    reg  [31:0] lanes_read;
+    
+    // Sub module instances
+    top$nic$rx_buf$lane$0 lane$0(
+        .read_address(lane$0$read_address),
+        .read_clock(lane$0$read_clock),
+        .read_data(lane$0$read_data),
+        .write_address(lane$0$write_address),
+        .write_clock(lane$0$write_clock),
+        .write_data(lane$0$write_data),
+        .write_enable(lane$0$write_enable)
+    );
+    top$nic$rx_buf$lane$1 lane$1(
+        .read_address(lane$1$read_address),
+        .read_clock(lane$1$read_clock),
+        .read_data(lane$1$read_data),
+        .write_address(lane$1$write_address),
+        .write_clock(lane$1$write_clock),
+        .write_data(lane$1$write_data),
+        .write_enable(lane$1$write_enable)
+    );
+    top$nic$rx_buf$lane$2 lane$2(
+        .read_address(lane$2$read_address),
+        .read_clock(lane$2$read_clock),
+        .read_data(lane$2$read_data),
+        .write_address(lane$2$write_address),
+        .write_clock(lane$2$write_clock),
+        .write_data(lane$2$write_data),
+        .write_enable(lane$2$write_enable)
+    );
+    top$nic$rx_buf$lane$3 lane$3(
+        .read_address(lane$3$read_address),
+        .read_clock(lane$3$read_clock),
+        .read_data(lane$3$read_data),
+        .write_address(lane$3$write_address),
+        .write_clock(lane$3$write_clock),
+        .write_data(lane$3$write_data),
+        .write_enable(lane$3$write_enable)
+    );
+    top$nic$rx_buf$rd_off rd_off(
+        .d(rd_off$d),
+        .q(rd_off$q),
+        .clock(rd_off$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        rd_off$clock = clock;
+        rd_off$d = rd_off$q;
+        lane$0$read_clock = clock;
+        lane$0$write_clock = clock;
+        lane$1$read_clock = clock;
+        lane$1$write_clock = clock;
+        lane$2$read_clock = clock;
+        lane$2$write_clock = clock;
+        lane$3$read_clock = clock;
+        lane$3$write_clock = clock;
+        wr_off = wr_pos[(32'h0)+:(2)];
+        wr_word = wr_pos[(32'h2)+:(9)];
+        wr_rot = wr_data;
+        wr_mask_rot = wr_mask;
+        if (wr_off == 32'h1) begin
+            wr_rot = (wr_data << 32'h8) | (wr_data >> 32'h18);
+            wr_mask_rot = (wr_mask << 32'h1) | (wr_mask >> 32'h3);
+        end
+        if (wr_off == 32'h2) begin
+            wr_rot = (wr_data << 32'h10) | (wr_data >> 32'h10);
+            wr_mask_rot = (wr_mask << 32'h2) | (wr_mask >> 32'h2);
+        end
+        if (wr_off == 32'h3) begin
+            wr_rot = (wr_data << 32'h18) | (wr_data >> 32'h8);
+            wr_mask_rot = (wr_mask << 32'h3) | (wr_mask >> 32'h1);
+        end
+        if (wr_off > 0) begin
+            lane$0$write_address = wr_word + 32'h1;
+        end
+        else begin
+            lane$0$write_address = wr_word;
+        end
+        lane$0$write_data = wr_rot[(32'h8 * 0)+:(8)];
+        lane$0$write_enable = wr_mask_rot[0];
+        if (wr_off > 1) begin
+            lane$1$write_address = wr_word + 32'h1;
+        end
+        else begin
+            lane$1$write_address = wr_word;
+        end
+        lane$1$write_data = wr_rot[(32'h8 * 1)+:(8)];
+        lane$1$write_enable = wr_mask_rot[1];
+        if (wr_off > 2) begin
+            lane$2$write_address = wr_word + 32'h1;
+        end
+        else begin
+            lane$2$write_address = wr_word;
+        end
+        lane$2$write_data = wr_rot[(32'h8 * 2)+:(8)];
+        lane$2$write_enable = wr_mask_rot[2];
+        if (wr_off > 3) begin
+            lane$3$write_address = wr_word + 32'h1;
+        end
+        else begin
+            lane$3$write_address = wr_word;
+        end
+        lane$3$write_data = wr_rot[(32'h8 * 3)+:(8)];
+        lane$3$write_enable = wr_mask_rot[3];
+        rd_off$d = rd_pos[(32'h0)+:(2)];
+        rd_word = rd_pos[(32'h2)+:(9)];
+        if (rd_pos[(32'h0)+:(2)] > 0) begin
+            lane$0$read_address = rd_word + 32'h1;
+        end
+        else begin
+            lane$0$read_address = rd_word;
+        end
+        if (rd_pos[(32'h0)+:(2)] > 1) begin
+            lane$1$read_address = rd_word + 32'h1;
+        end
+        else begin
+            lane$1$read_address = rd_word;
+        end
+        if (rd_pos[(32'h0)+:(2)] > 2) begin
+            lane$2$read_address = rd_word + 32'h1;
+        end
+        else begin
+            lane$2$read_address = rd_word;
+        end
+        if (rd_pos[(32'h0)+:(2)] > 3) begin
+            lane$3$read_address = rd_word + 32'h1;
+        end
+        else begin
+            lane$3$read_address = rd_word;
+        end
+        lanes_read = ((lane$0$read_data) & 32'hffffffff) | (((lane$1$read_data) & 32'hffffffff) << 32'h8) | (((lane$2$read_data) & 32'hffffffff) << 32'h10) | (((lane$3$read_data) & 32'hffffffff) << 32'h18);
+        rd_data = lanes_read;
+        if (rd_off$q == 32'h1) begin
+            rd_data = (lanes_read >> 32'h8) | (lanes_read << 32'h18);
+        end
+        if (rd_off$q == 32'h2) begin
+            rd_data = (lanes_read >> 32'h10) | (lanes_read << 32'h10);
+        end
+        if (rd_off$q == 32'h3) begin
+            rd_data = (lanes_read >> 32'h18) | (lanes_read << 32'h8);
+        end
+    end
+    
+endmodule // top$nic$rx_buf
+
+
+module top$nic$rx_buf$lane$0(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [8:0] read_address;
+    input wire  read_clock;
+    output reg  [7:0] read_data;
+    input wire  [8:0] write_address;
+    input wire  write_clock;
+    input wire  [7:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[7:0] mem[511:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$nic$rx_buf$lane$0
+
+
+module top$nic$rx_buf$lane$1(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [8:0] read_address;
+    input wire  read_clock;
+    output reg  [7:0] read_data;
+    input wire  [8:0] write_address;
+    input wire  write_clock;
+    input wire  [7:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[7:0] mem[511:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$nic$rx_buf$lane$1
+
+
+module top$nic$rx_buf$lane$2(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [8:0] read_address;
+    input wire  read_clock;
+    output reg  [7:0] read_data;
+    input wire  [8:0] write_address;
+    input wire  write_clock;
+    input wire  [7:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[7:0] mem[511:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$nic$rx_buf$lane$2
+
+
+module top$nic$rx_buf$lane$3(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [8:0] read_address;
+    input wire  read_clock;
+    output reg  [7:0] read_data;
+    input wire  [8:0] write_address;
+    input wire  write_clock;
+    input wire  [7:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[7:0] mem[511:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$nic$rx_buf$lane$3
+
+
+module top$nic$rx_buf$rd_off(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$rx_buf$rd_off
+
+
+module top$nic$rx_commit(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$rx_commit
+
+
+module top$nic$rx_dma(clock,soft_reset,enable,rdbal,rdlen,rdt,head_write,head_wdata,restart,buf_bytes,rdmts,q_valid,q_head,q_pop,fifo_rd_ptr,fifo_rd_pos,fifo_rd_data,bus_req,bus_addr,bus_we,bus_wdata,bus_last,bus_grant,bus_fault,bus_rvalid,bus_rdata,rdh,state,state_code,halted,err_addr,ev_good,ev_good_bytes,ev_dma_drop,ev_no_buffer,c_rx_frame,c_rxdmt0,c_dma_err);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  soft_reset;
+    input wire  enable;
+    input wire  [31:0] rdbal;
+    input wire  [31:0] rdlen;
+    input wire  [31:0] rdt;
+    input wire  head_write;
+    input wire  [31:0] head_wdata;
+    input wire  restart;
+    input wire  [15:0] buf_bytes;
+    input wire  [1:0] rdmts;
+    input wire  q_valid;
+    input wire  [39:0] q_head;
+    output reg  q_pop;
+    output reg  [15:0] fifo_rd_ptr;
+    output reg  [15:0] fifo_rd_pos;
+    input wire  [31:0] fifo_rd_data;
+    output reg  bus_req;
+    output reg  [31:0] bus_addr;
+    output reg  bus_we;
+    output reg  [31:0] bus_wdata;
+    output reg  bus_last;
+    input wire  bus_grant;
+    input wire  bus_fault;
+    input wire  bus_rvalid;
+    input wire  [31:0] bus_rdata;
+    output reg  [31:0] rdh;
+    output reg  [3:0] state;
+    output reg  [3:0] state_code;
+    output reg  halted;
+    output reg  [31:0] err_addr;
+    output reg  ev_good;
+    output reg  [15:0] ev_good_bytes;
+    output reg  ev_dma_drop;
+    output reg  ev_no_buffer;
+    output reg  c_rx_frame;
+    output reg  c_rxdmt0;
+    output reg  c_dma_err;
+    
+    // Constant declarations
+    localparam  k_dd = 32'h1;
+    localparam  k_eop = 32'h2;
+    localparam  k_err_dma = 8'h4;
+    localparam  k_len_offset = 32'h8;
+    localparam  k_status_offset = 32'hc;
+    localparam  page_mask = 32'hfff;
+    
+    // Enums
+    localparam RxState$Idle = 0;
+    localparam RxState$WaitDesc = 1;
+    localparam RxState$FetchDesc = 2;
+    localparam RxState$CheckDesc = 3;
+    localparam RxState$WriteData = 4;
+    localparam RxState$WriteBack = 5;
+    localparam RxState$Discard = 6;
+    localparam RxState$Release = 7;
+    localparam RxState$Halted = 8;
+    
+    // Stub signals
+    reg  [3:0] fsm$d;
+    wire  [3:0] fsm$q;
+    reg  fsm$clock;
+    reg  [31:0] head$d;
+    wire  [31:0] head$q;
+    reg  head$clock;
+    reg  [31:0] desc_addr$d;
+    wire  [31:0] desc_addr$q;
+    reg  desc_addr$clock;
+    reg  [31:0] d_addr$d;
+    wire  [31:0] d_addr$q;
+    reg  d_addr$clock;
+    reg  [31:0] d_hi$d;
+    wire  [31:0] d_hi$q;
+    reg  d_hi$clock;
+    reg  [1:0] issued$d;
+    wire  [1:0] issued$q;
+    reg  issued$clock;
+    reg  [1:0] received$d;
+    wire  [1:0] received$q;
+    reg  received$clock;
+    reg  [31:0] cur_addr$d;
+    wire  [31:0] cur_addr$q;
+    reg  cur_addr$clock;
+    reg  [15:0] rd_ptr$d;
+    wire  [15:0] rd_ptr$q;
+    reg  rd_ptr$clock;
+    reg  [15:0] fpos$d;
+    wire  [15:0] fpos$q;
+    reg  fpos$clock;
+    reg  [15:0] remaining$d;
+    wire  [15:0] remaining$q;
+    reg  remaining$clock;
+    reg  [15:0] chunk$d;
+    wire  [15:0] chunk$q;
+    reg  chunk$clock;
+    reg  [15:0] chunk_left$d;
+    wire  [15:0] chunk_left$q;
+    reg  chunk_left$clock;
+    reg  [7:0] errors$d;
+    wire  [7:0] errors$q;
+    reg  errors$clock;
+    reg  waited$d;
+    wire  waited$q;
+    reg  waited$clock;
+    reg  r_halted$d;
+    wire  r_halted$q;
+    reg  r_halted$clock;
+    reg  [31:0] r_err_addr$d;
+    wire  [31:0] r_err_addr$q;
+    reg  r_err_addr$clock;
+    
+    // Local signals
+    reg  [31:0] count;
+    reg  [31:0] next_head;
+    reg  [31:0] free_after;
+    reg  [31:0] threshold;
+    reg  [15:0] q_stored;
+    reg  eop;
+    reg  [31:0] status_word;
+    reg  [31:0] tail_mask;
+    
+    // Sub module instances
+    top$nic$rx_dma$fsm fsm(
+        .d(fsm$d),
+        .q(fsm$q),
+        .clock(fsm$clock)
+    );
+    top$nic$rx_dma$head head(
+        .d(head$d),
+        .q(head$q),
+        .clock(head$clock)
+    );
+    top$nic$rx_dma$desc_addr desc_addr(
+        .d(desc_addr$d),
+        .q(desc_addr$q),
+        .clock(desc_addr$clock)
+    );
+    top$nic$rx_dma$d_addr d_addr(
+        .d(d_addr$d),
+        .q(d_addr$q),
+        .clock(d_addr$clock)
+    );
+    top$nic$rx_dma$d_hi d_hi(
+        .d(d_hi$d),
+        .q(d_hi$q),
+        .clock(d_hi$clock)
+    );
+    top$nic$rx_dma$issued issued(
+        .d(issued$d),
+        .q(issued$q),
+        .clock(issued$clock)
+    );
+    top$nic$rx_dma$received received(
+        .d(received$d),
+        .q(received$q),
+        .clock(received$clock)
+    );
+    top$nic$rx_dma$cur_addr cur_addr(
+        .d(cur_addr$d),
+        .q(cur_addr$q),
+        .clock(cur_addr$clock)
+    );
+    top$nic$rx_dma$rd_ptr rd_ptr(
+        .d(rd_ptr$d),
+        .q(rd_ptr$q),
+        .clock(rd_ptr$clock)
+    );
+    top$nic$rx_dma$fpos fpos(
+        .d(fpos$d),
+        .q(fpos$q),
+        .clock(fpos$clock)
+    );
+    top$nic$rx_dma$remaining remaining(
+        .d(remaining$d),
+        .q(remaining$q),
+        .clock(remaining$clock)
+    );
+    top$nic$rx_dma$chunk chunk(
+        .d(chunk$d),
+        .q(chunk$q),
+        .clock(chunk$clock)
+    );
+    top$nic$rx_dma$chunk_left chunk_left(
+        .d(chunk_left$d),
+        .q(chunk_left$q),
+        .clock(chunk_left$clock)
+    );
+    top$nic$rx_dma$errors errors(
+        .d(errors$d),
+        .q(errors$q),
+        .clock(errors$clock)
+    );
+    top$nic$rx_dma$waited waited(
+        .d(waited$d),
+        .q(waited$q),
+        .clock(waited$clock)
+    );
+    top$nic$rx_dma$r_halted r_halted(
+        .d(r_halted$d),
+        .q(r_halted$q),
+        .clock(r_halted$clock)
+    );
+    top$nic$rx_dma$r_err_addr r_err_addr(
+        .d(r_err_addr$d),
+        .q(r_err_addr$q),
+        .clock(r_err_addr$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        fsm$clock = clock;
+        head$clock = clock;
+        desc_addr$clock = clock;
+        d_addr$clock = clock;
+        d_hi$clock = clock;
+        issued$clock = clock;
+        received$clock = clock;
+        cur_addr$clock = clock;
+        rd_ptr$clock = clock;
+        fpos$clock = clock;
+        remaining$clock = clock;
+        chunk$clock = clock;
+        chunk_left$clock = clock;
+        errors$clock = clock;
+        waited$clock = clock;
+        r_halted$clock = clock;
+        r_err_addr$clock = clock;
+        fsm$d = fsm$q;
+        head$d = head$q;
+        desc_addr$d = desc_addr$q;
+        d_addr$d = d_addr$q;
+        d_hi$d = d_hi$q;
+        issued$d = issued$q;
+        received$d = received$q;
+        cur_addr$d = cur_addr$q;
+        rd_ptr$d = rd_ptr$q;
+        fpos$d = fpos$q;
+        remaining$d = remaining$q;
+        chunk$d = chunk$q;
+        chunk_left$d = chunk_left$q;
+        errors$d = errors$q;
+        waited$d = waited$q;
+        r_halted$d = r_halted$q;
+        r_err_addr$d = r_err_addr$q;
+        count = rdlen >> 32'h4;
+        if ((head$q + 32'h1) >= count) begin
+            next_head = 32'h0;
+        end
+        else begin
+            next_head = head$q + 32'h1;
+        end
+        if (rdt >= next_head) begin
+            free_after = rdt - next_head;
+        end
+        else begin
+            free_after = rdt + count - next_head;
+        end
+        threshold = count >> 32'h1;
+        if (rdmts == 32'h1) begin
+            threshold = count >> 32'h2;
+        end
+        if (rdmts == 32'h2) begin
+            threshold = count >> 32'h3;
+        end
+        q_stored = q_head[(32'h0)+:(16)];
+        eop = remaining$q == chunk$q;
+        status_word = k_dd;
+        if (eop) begin
+            status_word = k_dd | k_eop | (((errors$q) & 32'hffffffff) << 32'h8);
+        end
+        tail_mask = 64'hffffffff;
+        if (chunk_left$q == 32'h3) begin
+            tail_mask = 64'hffffff;
+        end
+        if (chunk_left$q == 32'h2) begin
+            tail_mask = 64'hffff;
+        end
+        if (chunk_left$q == 32'h1) begin
+            tail_mask = 64'hff;
+        end
+        bus_req = 1'b0;
+        bus_we = 1'b0;
+        bus_addr = cur_addr$q;
+        bus_wdata = fifo_rd_data & tail_mask;
+        bus_last = 1'b0;
+        fifo_rd_pos = fpos$q;
+        q_pop = 1'b0;
+        ev_good = 1'b0;
+        ev_good_bytes = q_stored;
+        ev_dma_drop = 1'b0;
+        ev_no_buffer = 1'b0;
+        c_rx_frame = 1'b0;
+        c_rxdmt0 = 1'b0;
+        c_dma_err = 1'b0;
+        case (fsm$q)
+            RxState$Idle:
+                begin
+                    if (r_halted$q) begin
+                        fsm$d = RxState$Halted;
+                    end
+                    else if (enable & q_valid & (count != 32'h0)) begin
+                        remaining$d = q_head[(32'h10)+:(16)];
+                        errors$d = q_head[(32'h20)+:(8)];
+                        fpos$d = rd_ptr$q;
+                        desc_addr$d = rdbal + (head$q << 32'h4);
+                        issued$d = 32'h0;
+                        received$d = 32'h0;
+                        if (head$q == rdt) begin
+                            ev_no_buffer = 1'b1;
+                            waited$d = 1'b1;
+                            fsm$d = RxState$WaitDesc;
+                        end
+                        else begin
+                            waited$d = 1'b0;
+                            fsm$d = RxState$FetchDesc;
+                        end
+                    end
+                end
+            RxState$WaitDesc:
+                begin
+                    if (enable & (head$q != rdt)) begin
+                        desc_addr$d = rdbal + (head$q << 32'h4);
+                        issued$d = 32'h0;
+                        received$d = 32'h0;
+                        fsm$d = RxState$FetchDesc;
+                    end
+                end
+            RxState$FetchDesc:
+                begin
+                    bus_req = issued$q != 32'h2;
+                    bus_addr = desc_addr$q + (((issued$q) & 32'hffffffff) << 32'h2);
+                    bus_last = issued$q == 32'h1;
+                    if (bus_grant) begin
+                        issued$d = issued$q + 32'h1;
+                    end
+                    if (bus_rvalid) begin
+                        received$d = received$q + 32'h1;
+                        if (received$q == 32'h0) begin
+                            d_addr$d = bus_rdata;
+                        end
+                        if (received$q == 32'h1) begin
+                            d_hi$d = bus_rdata;
+                            fsm$d = RxState$CheckDesc;
+                        end
+                    end
+                    if (bus_fault) begin
+                        r_halted$d = 1'b1;
+                        r_err_addr$d = bus_addr;
+                        c_dma_err = 1'b1;
+                        ev_dma_drop = 1'b1;
+                        fsm$d = RxState$Release;
+                    end
+                end
+            RxState$CheckDesc:
+                begin
+                    cur_addr$d = d_addr$q;
+                    if (remaining$q > buf_bytes) begin
+                        chunk$d = buf_bytes;
+                        chunk_left$d = buf_bytes;
+                    end
+                    else begin
+                        chunk$d = remaining$q;
+                        chunk_left$d = remaining$q;
+                    end
+                    if ((d_hi$q != 32'h0) | (d_addr$q[(32'h0)+:(2)] != 32'h0)) begin
+                        r_err_addr$d = desc_addr$q;
+                        fsm$d = RxState$Discard;
+                    end
+                    else if (remaining$q == 32'h0) begin
+                        fsm$d = RxState$WriteBack;
+                    end
+                    else begin
+                        fsm$d = RxState$WriteData;
+                    end
+                    issued$d = 32'h0;
+                end
+            RxState$WriteData:
+                begin
+                    bus_req = 1'b1;
+                    bus_we = 1'b1;
+                    bus_last = (((cur_addr$q + 32'h4) & page_mask) == 32'h0) | (chunk_left$q <= 32'h4);
+                    if (bus_grant) begin
+                        fifo_rd_pos = fpos$q + 32'h4;
+                        fpos$d = fpos$q + 32'h4;
+                        cur_addr$d = cur_addr$q + 32'h4;
+                        if (chunk_left$q <= 32'h4) begin
+                            chunk_left$d = 32'h0;
+                            fsm$d = RxState$WriteBack;
+                        end
+                        else begin
+                            chunk_left$d = chunk_left$q - 32'h4;
+                        end
+                    end
+                    if (bus_fault) begin
+                        r_err_addr$d = cur_addr$q;
+                        fsm$d = RxState$Discard;
+                    end
+                end
+            RxState$Discard:
+                begin
+                    ev_dma_drop = 1'b1;
+                    errors$d = errors$q | k_err_dma;
+                    chunk$d = 32'h0;
+                    remaining$d = 32'h0;
+                    issued$d = 32'h0;
+                    fsm$d = RxState$WriteBack;
+                end
+            RxState$WriteBack:
+                begin
+                    bus_req = 1'b1;
+                    bus_we = 1'b1;
+                    bus_last = issued$q == 32'h1;
+                    if (issued$q == 32'h0) begin
+                        bus_addr = desc_addr$q + k_len_offset;
+                        bus_wdata = ((chunk$q) & 32'hffffffff);
+                    end
+                    else begin
+                        bus_addr = desc_addr$q + k_status_offset;
+                        bus_wdata = status_word;
+                    end
+                    if (bus_grant) begin
+                        issued$d = issued$q + 32'h1;
+                        if (issued$q == 32'h1) begin
+                            head$d = next_head;
+                            remaining$d = remaining$q - chunk$q;
+                            if (free_after == threshold) begin
+                                c_rxdmt0 = 1'b1;
+                            end
+                            desc_addr$d = rdbal + (next_head << 32'h4);
+                            issued$d = 32'h0;
+                            received$d = 32'h0;
+                            if (eop) begin
+                                c_rx_frame = 1'b1;
+                                if (errors$q == 32'h0) begin
+                                    ev_good = 1'b1;
+                                end
+                                fsm$d = RxState$Release;
+                            end
+                            else if (next_head == rdt) begin
+                                if (~waited$q) begin
+                                    ev_no_buffer = 1'b1;
+                                end
+                                waited$d = 1'b1;
+                                fsm$d = RxState$WaitDesc;
+                            end
+                            else begin
+                                fsm$d = RxState$FetchDesc;
+                            end
+                        end
+                    end
+                    if (bus_fault) begin
+                        r_halted$d = 1'b1;
+                        r_err_addr$d = bus_addr;
+                        c_dma_err = 1'b1;
+                        ev_dma_drop = 1'b1;
+                        fsm$d = RxState$Release;
+                    end
+                end
+            RxState$Release:
+                begin
+                    rd_ptr$d = rd_ptr$q + q_stored;
+                    q_pop = 1'b1;
+                    fsm$d = RxState$Idle;
+                end
+            RxState$Halted:
+                begin
+                    if (restart) begin
+                        r_halted$d = 1'b0;
+                        fsm$d = RxState$Idle;
+                    end
+                end
+            default:
+                begin
+                    fsm$d = RxState$Idle;
+                end
+        endcase
+        if (head_write) begin
+            head$d = head_wdata;
+        end
+        if (soft_reset) begin
+            fsm$d = RxState$Idle;
+            head$d = 32'h0;
+            rd_ptr$d = 32'h0;
+            r_halted$d = 1'b0;
+        end
+        fifo_rd_ptr = rd_ptr$q;
+        rdh = head$q;
+        state = fsm$q;
+        case (fsm$q)
+            RxState$Idle:
+                begin
+                    state_code = 32'h0;
+                end
+            RxState$WaitDesc:
+                begin
+                    state_code = 32'h1;
+                end
+            RxState$FetchDesc:
+                begin
+                    state_code = 32'h2;
+                end
+            RxState$CheckDesc:
+                begin
+                    state_code = 32'h3;
+                end
+            RxState$WriteData:
+                begin
+                    state_code = 32'h4;
+                end
+            RxState$WriteBack:
+                begin
+                    state_code = 32'h5;
+                end
+            RxState$Discard:
+                begin
+                    state_code = 32'h6;
+                end
+            RxState$Release:
+                begin
+                    state_code = 32'h7;
+                end
+            RxState$Halted:
+                begin
+                    state_code = 32'h8;
+                end
+        endcase
+        halted = r_halted$q;
+        err_addr = r_err_addr$q;
+    end
+    
+endmodule // top$nic$rx_dma
+
+
+module top$nic$rx_dma$chunk(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$rx_dma$chunk
+
+
+module top$nic$rx_dma$chunk_left(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$rx_dma$chunk_left
+
+
+module top$nic$rx_dma$cur_addr(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$rx_dma$cur_addr
+
+
+module top$nic$rx_dma$d_addr(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$rx_dma$d_addr
+
+
+module top$nic$rx_dma$d_hi(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$rx_dma$d_hi
+
+
+module top$nic$rx_dma$desc_addr(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$rx_dma$desc_addr
+
+
+module top$nic$rx_dma$errors(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$rx_dma$errors
+
+
+module top$nic$rx_dma$fpos(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$rx_dma$fpos
+
+
+module top$nic$rx_dma$fsm(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Enums
+    localparam RxState$Idle = 0;
+    localparam RxState$WaitDesc = 1;
+    localparam RxState$FetchDesc = 2;
+    localparam RxState$CheckDesc = 3;
+    localparam RxState$WriteData = 4;
+    localparam RxState$WriteBack = 5;
+    localparam RxState$Discard = 6;
+    localparam RxState$Release = 7;
+    localparam RxState$Halted = 8;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$rx_dma$fsm
+
+
+module top$nic$rx_dma$head(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$rx_dma$head
+
+
+module top$nic$rx_dma$issued(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$rx_dma$issued
+
+
+module top$nic$rx_dma$r_err_addr(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$rx_dma$r_err_addr
+
+
+module top$nic$rx_dma$r_halted(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$rx_dma$r_halted
+
+
+module top$nic$rx_dma$rd_ptr(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$rx_dma$rd_ptr
+
+
+module top$nic$rx_dma$received(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$rx_dma$received
+
+
+module top$nic$rx_dma$remaining(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$rx_dma$remaining
+
+
+module top$nic$rx_dma$waited(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$rx_dma$waited
+
+
+module top$nic$rx_overflow(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$rx_overflow
+
+
+module top$nic$rx_q(clock,push,push_data,pop,flush,valid,head,full,count);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  push;
+    input wire  [39:0] push_data;
+    input wire  pop;
+    input wire  flush;
+    output reg  valid;
+    output reg  [39:0] head;
+    output reg  full;
+    output reg  [2:0] count;
+    
+    // Stub signals
+    reg  [39:0] entry$0$d;
+    wire  [39:0] entry$0$q;
+    reg  entry$0$clock;
+    reg  [39:0] entry$1$d;
+    wire  [39:0] entry$1$q;
+    reg  entry$1$clock;
+    reg  [39:0] entry$2$d;
+    wire  [39:0] entry$2$q;
+    reg  entry$2$clock;
+    reg  [39:0] entry$3$d;
+    wire  [39:0] entry$3$q;
+    reg  entry$3$clock;
+    reg  [1:0] rd$d;
+    wire  [1:0] rd$q;
+    reg  rd$clock;
+    reg  [1:0] wr$d;
+    wire  [1:0] wr$q;
+    reg  wr$clock;
+    reg  [2:0] n$d;
+    wire  [2:0] n$q;
+    reg  n$clock;
+    
+    // Local signals
+    reg  do_push;
+    reg  do_pop;
+    
+    // Sub module instances
+    top$nic$rx_q$entry$0 entry$0(
+        .d(entry$0$d),
+        .q(entry$0$q),
+        .clock(entry$0$clock)
+    );
+    top$nic$rx_q$entry$1 entry$1(
+        .d(entry$1$d),
+        .q(entry$1$q),
+        .clock(entry$1$clock)
+    );
+    top$nic$rx_q$entry$2 entry$2(
+        .d(entry$2$d),
+        .q(entry$2$q),
+        .clock(entry$2$clock)
+    );
+    top$nic$rx_q$entry$3 entry$3(
+        .d(entry$3$d),
+        .q(entry$3$q),
+        .clock(entry$3$clock)
+    );
+    top$nic$rx_q$rd rd(
+        .d(rd$d),
+        .q(rd$q),
+        .clock(rd$clock)
+    );
+    top$nic$rx_q$wr wr(
+        .d(wr$d),
+        .q(wr$q),
+        .clock(wr$clock)
+    );
+    top$nic$rx_q$n n(
+        .d(n$d),
+        .q(n$q),
+        .clock(n$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        rd$clock = clock;
+        wr$clock = clock;
+        n$clock = clock;
+        rd$d = rd$q;
+        wr$d = wr$q;
+        n$d = n$q;
+        entry$0$clock = clock;
+        entry$0$d = entry$0$q;
+        entry$1$clock = clock;
+        entry$1$d = entry$1$q;
+        entry$2$clock = clock;
+        entry$2$d = entry$2$q;
+        entry$3$clock = clock;
+        entry$3$d = entry$3$q;
+        valid = n$q != 32'h0;
+        full = n$q == 32'h4;
+        count = n$q;
+        head = 32'h0;
+        if (rd$q == 0) begin
+            head = entry$0$q;
+        end
+        if (rd$q == 1) begin
+            head = entry$1$q;
+        end
+        if (rd$q == 2) begin
+            head = entry$2$q;
+        end
+        if (rd$q == 3) begin
+            head = entry$3$q;
+        end
+        do_push = push & (n$q != 32'h4);
+        do_pop = pop & (n$q != 32'h0);
+        if (do_push & (wr$q == 0)) begin
+            entry$0$d = push_data;
+        end
+        if (do_push & (wr$q == 1)) begin
+            entry$1$d = push_data;
+        end
+        if (do_push & (wr$q == 2)) begin
+            entry$2$d = push_data;
+        end
+        if (do_push & (wr$q == 3)) begin
+            entry$3$d = push_data;
+        end
+        if (do_push) begin
+            wr$d = wr$q + 32'h1;
+        end
+        if (do_pop) begin
+            rd$d = rd$q + 32'h1;
+        end
+        if (do_push & ~do_pop) begin
+            n$d = n$q + 32'h1;
+        end
+        if (~do_push & do_pop) begin
+            n$d = n$q - 32'h1;
+        end
+        if (flush) begin
+            rd$d = 32'h0;
+            wr$d = 32'h0;
+            n$d = 32'h0;
+        end
+    end
+    
+endmodule // top$nic$rx_q
+
+
+module top$nic$rx_q$entry$0(d,q,clock);
+    
+    // Module arguments
+    input wire  [39:0] d;
+    output reg  [39:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 40'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$rx_q$entry$0
+
+
+module top$nic$rx_q$entry$1(d,q,clock);
+    
+    // Module arguments
+    input wire  [39:0] d;
+    output reg  [39:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 40'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$rx_q$entry$1
+
+
+module top$nic$rx_q$entry$2(d,q,clock);
+    
+    // Module arguments
+    input wire  [39:0] d;
+    output reg  [39:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 40'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$rx_q$entry$2
+
+
+module top$nic$rx_q$entry$3(d,q,clock);
+    
+    // Module arguments
+    input wire  [39:0] d;
+    output reg  [39:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 40'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$rx_q$entry$3
+
+
+module top$nic$rx_q$n(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$rx_q$n
+
+
+module top$nic$rx_q$rd(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$rx_q$rd
+
+
+module top$nic$rx_q$wr(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$rx_q$wr
+
+
+module top$nic$rx_wr_ptr(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$rx_wr_ptr
+
+
+module top$nic$tx_buf(clock,wr_pos,wr_data,wr_mask,rd_pos,rd_data);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  [15:0] wr_pos;
+    input wire  [31:0] wr_data;
+    input wire  [3:0] wr_mask;
+    input wire  [15:0] rd_pos;
+    output reg  [31:0] rd_data;
+    
+    // Stub signals
+    reg  [8:0] lane$0$read_address;
+    reg  lane$0$read_clock;
+    wire  [7:0] lane$0$read_data;
+    reg  [8:0] lane$0$write_address;
+    reg  lane$0$write_clock;
+    reg  [7:0] lane$0$write_data;
+    reg  lane$0$write_enable;
+    reg  [8:0] lane$1$read_address;
+    reg  lane$1$read_clock;
+    wire  [7:0] lane$1$read_data;
+    reg  [8:0] lane$1$write_address;
+    reg  lane$1$write_clock;
+    reg  [7:0] lane$1$write_data;
+    reg  lane$1$write_enable;
+    reg  [8:0] lane$2$read_address;
+    reg  lane$2$read_clock;
+    wire  [7:0] lane$2$read_data;
+    reg  [8:0] lane$2$write_address;
+    reg  lane$2$write_clock;
+    reg  [7:0] lane$2$write_data;
+    reg  lane$2$write_enable;
+    reg  [8:0] lane$3$read_address;
+    reg  lane$3$read_clock;
+    wire  [7:0] lane$3$read_data;
+    reg  [8:0] lane$3$write_address;
+    reg  lane$3$write_clock;
+    reg  [7:0] lane$3$write_data;
+    reg  lane$3$write_enable;
+    reg  [1:0] rd_off$d;
+    wire  [1:0] rd_off$q;
+    reg  rd_off$clock;
+    
+    // Local signals
+    reg  [1:0] wr_off;
+    reg  [8:0] wr_word;
+    reg  [8:0] rd_word;
+    reg  [31:0] wr_rot;
+    reg  [3:0] wr_mask_rot;
+    reg  [31:0] lanes_read;
+    
+    // Sub module instances
+    top$nic$tx_buf$lane$0 lane$0(
+        .read_address(lane$0$read_address),
+        .read_clock(lane$0$read_clock),
+        .read_data(lane$0$read_data),
+        .write_address(lane$0$write_address),
+        .write_clock(lane$0$write_clock),
+        .write_data(lane$0$write_data),
+        .write_enable(lane$0$write_enable)
+    );
+    top$nic$tx_buf$lane$1 lane$1(
+        .read_address(lane$1$read_address),
+        .read_clock(lane$1$read_clock),
+        .read_data(lane$1$read_data),
+        .write_address(lane$1$write_address),
+        .write_clock(lane$1$write_clock),
+        .write_data(lane$1$write_data),
+        .write_enable(lane$1$write_enable)
+    );
+    top$nic$tx_buf$lane$2 lane$2(
+        .read_address(lane$2$read_address),
+        .read_clock(lane$2$read_clock),
+        .read_data(lane$2$read_data),
+        .write_address(lane$2$write_address),
+        .write_clock(lane$2$write_clock),
+        .write_data(lane$2$write_data),
+        .write_enable(lane$2$write_enable)
+    );
+    top$nic$tx_buf$lane$3 lane$3(
+        .read_address(lane$3$read_address),
+        .read_clock(lane$3$read_clock),
+        .read_data(lane$3$read_data),
+        .write_address(lane$3$write_address),
+        .write_clock(lane$3$write_clock),
+        .write_data(lane$3$write_data),
+        .write_enable(lane$3$write_enable)
+    );
+    top$nic$tx_buf$rd_off rd_off(
+        .d(rd_off$d),
+        .q(rd_off$q),
+        .clock(rd_off$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        rd_off$clock = clock;
+        rd_off$d = rd_off$q;
+        lane$0$read_clock = clock;
+        lane$0$write_clock = clock;
+        lane$1$read_clock = clock;
+        lane$1$write_clock = clock;
+        lane$2$read_clock = clock;
+        lane$2$write_clock = clock;
+        lane$3$read_clock = clock;
+        lane$3$write_clock = clock;
+        wr_off = wr_pos[(32'h0)+:(2)];
+        wr_word = wr_pos[(32'h2)+:(9)];
+        wr_rot = wr_data;
+        wr_mask_rot = wr_mask;
+        if (wr_off == 32'h1) begin
+            wr_rot = (wr_data << 32'h8) | (wr_data >> 32'h18);
+            wr_mask_rot = (wr_mask << 32'h1) | (wr_mask >> 32'h3);
+        end
+        if (wr_off == 32'h2) begin
+            wr_rot = (wr_data << 32'h10) | (wr_data >> 32'h10);
+            wr_mask_rot = (wr_mask << 32'h2) | (wr_mask >> 32'h2);
+        end
+        if (wr_off == 32'h3) begin
+            wr_rot = (wr_data << 32'h18) | (wr_data >> 32'h8);
+            wr_mask_rot = (wr_mask << 32'h3) | (wr_mask >> 32'h1);
+        end
+        if (wr_off > 0) begin
+            lane$0$write_address = wr_word + 32'h1;
+        end
+        else begin
+            lane$0$write_address = wr_word;
+        end
+        lane$0$write_data = wr_rot[(32'h8 * 0)+:(8)];
+        lane$0$write_enable = wr_mask_rot[0];
+        if (wr_off > 1) begin
+            lane$1$write_address = wr_word + 32'h1;
+        end
+        else begin
+            lane$1$write_address = wr_word;
+        end
+        lane$1$write_data = wr_rot[(32'h8 * 1)+:(8)];
+        lane$1$write_enable = wr_mask_rot[1];
+        if (wr_off > 2) begin
+            lane$2$write_address = wr_word + 32'h1;
+        end
+        else begin
+            lane$2$write_address = wr_word;
+        end
+        lane$2$write_data = wr_rot[(32'h8 * 2)+:(8)];
+        lane$2$write_enable = wr_mask_rot[2];
+        if (wr_off > 3) begin
+            lane$3$write_address = wr_word + 32'h1;
+        end
+        else begin
+            lane$3$write_address = wr_word;
+        end
+        lane$3$write_data = wr_rot[(32'h8 * 3)+:(8)];
+        lane$3$write_enable = wr_mask_rot[3];
+        rd_off$d = rd_pos[(32'h0)+:(2)];
+        rd_word = rd_pos[(32'h2)+:(9)];
+        if (rd_pos[(32'h0)+:(2)] > 0) begin
+            lane$0$read_address = rd_word + 32'h1;
+        end
+        else begin
+            lane$0$read_address = rd_word;
+        end
+        if (rd_pos[(32'h0)+:(2)] > 1) begin
+            lane$1$read_address = rd_word + 32'h1;
+        end
+        else begin
+            lane$1$read_address = rd_word;
+        end
+        if (rd_pos[(32'h0)+:(2)] > 2) begin
+            lane$2$read_address = rd_word + 32'h1;
+        end
+        else begin
+            lane$2$read_address = rd_word;
+        end
+        if (rd_pos[(32'h0)+:(2)] > 3) begin
+            lane$3$read_address = rd_word + 32'h1;
+        end
+        else begin
+            lane$3$read_address = rd_word;
+        end
+        lanes_read = ((lane$0$read_data) & 32'hffffffff) | (((lane$1$read_data) & 32'hffffffff) << 32'h8) | (((lane$2$read_data) & 32'hffffffff) << 32'h10) | (((lane$3$read_data) & 32'hffffffff) << 32'h18);
+        rd_data = lanes_read;
+        if (rd_off$q == 32'h1) begin
+            rd_data = (lanes_read >> 32'h8) | (lanes_read << 32'h18);
+        end
+        if (rd_off$q == 32'h2) begin
+            rd_data = (lanes_read >> 32'h10) | (lanes_read << 32'h10);
+        end
+        if (rd_off$q == 32'h3) begin
+            rd_data = (lanes_read >> 32'h18) | (lanes_read << 32'h8);
+        end
+    end
+    
+endmodule // top$nic$tx_buf
+
+
+module top$nic$tx_buf$lane$0(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [8:0] read_address;
+    input wire  read_clock;
+    output reg  [7:0] read_data;
+    input wire  [8:0] write_address;
+    input wire  write_clock;
+    input wire  [7:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[7:0] mem[511:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$nic$tx_buf$lane$0
+
+
+module top$nic$tx_buf$lane$1(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [8:0] read_address;
+    input wire  read_clock;
+    output reg  [7:0] read_data;
+    input wire  [8:0] write_address;
+    input wire  write_clock;
+    input wire  [7:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[7:0] mem[511:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$nic$tx_buf$lane$1
+
+
+module top$nic$tx_buf$lane$2(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [8:0] read_address;
+    input wire  read_clock;
+    output reg  [7:0] read_data;
+    input wire  [8:0] write_address;
+    input wire  write_clock;
+    input wire  [7:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[7:0] mem[511:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$nic$tx_buf$lane$2
+
+
+module top$nic$tx_buf$lane$3(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [8:0] read_address;
+    input wire  read_clock;
+    output reg  [7:0] read_data;
+    input wire  [8:0] write_address;
+    input wire  write_clock;
+    input wire  [7:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[7:0] mem[511:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$nic$tx_buf$lane$3
+
+
+module top$nic$tx_buf$rd_off(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$tx_buf$rd_off
+
+
+module top$nic$tx_dma(clock,soft_reset,enable,tdbal,tdlen,tdt,head_write,head_wdata,restart,fifo_rd_ptr,fifo_wr_pos,fifo_wr_data,fifo_wr_mask,q_push,q_push_data,q_full,bus_req,bus_addr,bus_we,bus_wdata,bus_last,bus_grant,bus_fault,bus_rvalid,bus_rdata,tdh,state,state_code,halted,err_addr,ev_drop,c_txdw,c_txdw_delayed,c_txqe,c_dma_err);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  soft_reset;
+    input wire  enable;
+    input wire  [31:0] tdbal;
+    input wire  [31:0] tdlen;
+    input wire  [31:0] tdt;
+    input wire  head_write;
+    input wire  [31:0] head_wdata;
+    input wire  restart;
+    input wire  [15:0] fifo_rd_ptr;
+    output reg  [15:0] fifo_wr_pos;
+    output reg  [31:0] fifo_wr_data;
+    output reg  [3:0] fifo_wr_mask;
+    output reg  q_push;
+    output reg  [39:0] q_push_data;
+    input wire  q_full;
+    output reg  bus_req;
+    output reg  [31:0] bus_addr;
+    output reg  bus_we;
+    output reg  [31:0] bus_wdata;
+    output reg  bus_last;
+    input wire  bus_grant;
+    input wire  bus_fault;
+    input wire  bus_rvalid;
+    input wire  [31:0] bus_rdata;
+    output reg  [31:0] tdh;
+    output reg  [2:0] state;
+    output reg  [3:0] state_code;
+    output reg  halted;
+    output reg  [31:0] err_addr;
+    output reg  ev_drop;
+    output reg  c_txdw;
+    output reg  c_txdw_delayed;
+    output reg  c_txqe;
+    output reg  c_dma_err;
+    
+    // Constant declarations
+    localparam  capacity = 32'h800;
+    localparam  k_eop = 8'h1;
+    localparam  k_ifcs = 8'h2;
+    localparam  k_rs = 8'h8;
+    localparam  k_ide = 8'h80;
+    localparam  k_sta_dd = 32'h1;
+    localparam  k_sta_err = 32'h8;
+    localparam  k_len_mask = 32'hffff;
+    localparam  k_sta_offset = 32'hc;
+    localparam  page_mask = 32'hfff;
+    localparam  word_mask = 32'hfffffffc;
+    localparam  all_lanes = 4'hf;
+    localparam  sta_keep = 32'hfffffff0;
+    localparam  q_ifcs_flag = 40'h10000;
+    
+    // Enums
+    localparam TxState$Idle = 0;
+    localparam TxState$FetchDesc = 1;
+    localparam TxState$CheckDesc = 2;
+    localparam TxState$WaitSpace = 3;
+    localparam TxState$ReadData = 4;
+    localparam TxState$WriteBack = 5;
+    localparam TxState$Commit = 6;
+    localparam TxState$Halted = 7;
+    
+    // Stub signals
+    reg  [2:0] fsm$d;
+    wire  [2:0] fsm$q;
+    reg  fsm$clock;
+    reg  [31:0] head$d;
+    wire  [31:0] head$q;
+    reg  head$clock;
+    reg  [31:0] desc_addr$d;
+    wire  [31:0] desc_addr$q;
+    reg  desc_addr$clock;
+    reg  [31:0] d_addr$d;
+    wire  [31:0] d_addr$q;
+    reg  d_addr$clock;
+    reg  [31:0] d_hi$d;
+    wire  [31:0] d_hi$q;
+    reg  d_hi$clock;
+    reg  [31:0] d_len_cmd$d;
+    wire  [31:0] d_len_cmd$q;
+    reg  d_len_cmd$clock;
+    reg  [31:0] d_sta$d;
+    wire  [31:0] d_sta$q;
+    reg  d_sta$clock;
+    reg  [2:0] issued$d;
+    wire  [2:0] issued$q;
+    reg  issued$clock;
+    reg  [2:0] received$d;
+    wire  [2:0] received$q;
+    reg  received$clock;
+    reg  [31:0] issue_addr$d;
+    wire  [31:0] issue_addr$q;
+    reg  issue_addr$clock;
+    reg  [31:0] recv_addr$d;
+    wire  [31:0] recv_addr$q;
+    reg  recv_addr$clock;
+    reg  [15:0] fpos$d;
+    wire  [15:0] fpos$q;
+    reg  fpos$clock;
+    reg  [15:0] wr_ptr$d;
+    wire  [15:0] wr_ptr$q;
+    reg  wr_ptr$clock;
+    reg  [15:0] frame_start$d;
+    wire  [15:0] frame_start$q;
+    reg  frame_start$clock;
+    reg  [31:0] frame_bytes$d;
+    wire  [31:0] frame_bytes$q;
+    reg  frame_bytes$clock;
+    reg  dropping$d;
+    wire  dropping$q;
+    reg  dropping$clock;
+    reg  r_halted$d;
+    wire  r_halted$q;
+    reg  r_halted$clock;
+    reg  [31:0] r_err_addr$d;
+    wire  [31:0] r_err_addr$q;
+    reg  r_err_addr$clock;
+    
+    // Local signals
+    reg  [31:0] count;
+    reg  [31:0] next_head;
+    reg  [31:0] len;
+    reg  [7:0] cmd;
+    reg  [32:0] end_addr;
+    reg  [31:0] fifo_free;
+    reg  malformed;
+    reg  [1:0] first_byte;
+    reg  [32:0] bytes_left;
+    reg  [3:0] mask_lo;
+    reg  [3:0] mask_hi;
+    reg  finish;
+    
+    // Sub module instances
+    top$nic$tx_dma$fsm fsm(
+        .d(fsm$d),
+        .q(fsm$q),
+        .clock(fsm$clock)
+    );
+    top$nic$tx_dma$head head(
+        .d(head$d),
+        .q(head$q),
+        .clock(head$clock)
+    );
+    top$nic$tx_dma$desc_addr desc_addr(
+        .d(desc_addr$d),
+        .q(desc_addr$q),
+        .clock(desc_addr$clock)
+    );
+    top$nic$tx_dma$d_addr d_addr(
+        .d(d_addr$d),
+        .q(d_addr$q),
+        .clock(d_addr$clock)
+    );
+    top$nic$tx_dma$d_hi d_hi(
+        .d(d_hi$d),
+        .q(d_hi$q),
+        .clock(d_hi$clock)
+    );
+    top$nic$tx_dma$d_len_cmd d_len_cmd(
+        .d(d_len_cmd$d),
+        .q(d_len_cmd$q),
+        .clock(d_len_cmd$clock)
+    );
+    top$nic$tx_dma$d_sta d_sta(
+        .d(d_sta$d),
+        .q(d_sta$q),
+        .clock(d_sta$clock)
+    );
+    top$nic$tx_dma$issued issued(
+        .d(issued$d),
+        .q(issued$q),
+        .clock(issued$clock)
+    );
+    top$nic$tx_dma$received received(
+        .d(received$d),
+        .q(received$q),
+        .clock(received$clock)
+    );
+    top$nic$tx_dma$issue_addr issue_addr(
+        .d(issue_addr$d),
+        .q(issue_addr$q),
+        .clock(issue_addr$clock)
+    );
+    top$nic$tx_dma$recv_addr recv_addr(
+        .d(recv_addr$d),
+        .q(recv_addr$q),
+        .clock(recv_addr$clock)
+    );
+    top$nic$tx_dma$fpos fpos(
+        .d(fpos$d),
+        .q(fpos$q),
+        .clock(fpos$clock)
+    );
+    top$nic$tx_dma$wr_ptr wr_ptr(
+        .d(wr_ptr$d),
+        .q(wr_ptr$q),
+        .clock(wr_ptr$clock)
+    );
+    top$nic$tx_dma$frame_start frame_start(
+        .d(frame_start$d),
+        .q(frame_start$q),
+        .clock(frame_start$clock)
+    );
+    top$nic$tx_dma$frame_bytes frame_bytes(
+        .d(frame_bytes$d),
+        .q(frame_bytes$q),
+        .clock(frame_bytes$clock)
+    );
+    top$nic$tx_dma$dropping dropping(
+        .d(dropping$d),
+        .q(dropping$q),
+        .clock(dropping$clock)
+    );
+    top$nic$tx_dma$r_halted r_halted(
+        .d(r_halted$d),
+        .q(r_halted$q),
+        .clock(r_halted$clock)
+    );
+    top$nic$tx_dma$r_err_addr r_err_addr(
+        .d(r_err_addr$d),
+        .q(r_err_addr$q),
+        .clock(r_err_addr$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        fsm$clock = clock;
+        head$clock = clock;
+        desc_addr$clock = clock;
+        d_addr$clock = clock;
+        d_hi$clock = clock;
+        d_len_cmd$clock = clock;
+        d_sta$clock = clock;
+        issued$clock = clock;
+        received$clock = clock;
+        issue_addr$clock = clock;
+        recv_addr$clock = clock;
+        fpos$clock = clock;
+        wr_ptr$clock = clock;
+        frame_start$clock = clock;
+        frame_bytes$clock = clock;
+        dropping$clock = clock;
+        r_halted$clock = clock;
+        r_err_addr$clock = clock;
+        fsm$d = fsm$q;
+        head$d = head$q;
+        desc_addr$d = desc_addr$q;
+        d_addr$d = d_addr$q;
+        d_hi$d = d_hi$q;
+        d_len_cmd$d = d_len_cmd$q;
+        d_sta$d = d_sta$q;
+        issued$d = issued$q;
+        received$d = received$q;
+        issue_addr$d = issue_addr$q;
+        recv_addr$d = recv_addr$q;
+        fpos$d = fpos$q;
+        wr_ptr$d = wr_ptr$q;
+        frame_start$d = frame_start$q;
+        frame_bytes$d = frame_bytes$q;
+        dropping$d = dropping$q;
+        r_halted$d = r_halted$q;
+        r_err_addr$d = r_err_addr$q;
+        count = tdlen >> 32'h4;
+        if ((head$q + 32'h1) >= count) begin
+            next_head = 32'h0;
+        end
+        else begin
+            next_head = head$q + 32'h1;
+        end
+        len = d_len_cmd$q & k_len_mask;
+        cmd = d_len_cmd$q[(32'h18)+:(8)];
+        end_addr = ((d_addr$q) & 33'h1ffffffff) + ((len) & 33'h1ffffffff);
+        fifo_free = capacity - ((wr_ptr$q - fifo_rd_ptr) & 32'hffffffff);
+        malformed = (d_hi$q != 32'h0) | (end_addr[32'h20] & (end_addr[(32'h0)+:(32)] != 32'h0)) | ((frame_bytes$q + len) > capacity) | (((cmd & k_eop) != 32'h0) & ((frame_bytes$q + len) == 32'h0));
+        if (recv_addr$q == (d_addr$q & word_mask)) begin
+            first_byte = d_addr$q[(32'h0)+:(2)];
+        end
+        else begin
+            first_byte = 32'h0;
+        end
+        mask_lo = all_lanes << first_byte;
+        bytes_left = end_addr - ((recv_addr$q) & 33'h1ffffffff);
+        mask_hi = 32'hf;
+        if (bytes_left == 32'h3) begin
+            mask_hi = 32'h7;
+        end
+        if (bytes_left == 32'h2) begin
+            mask_hi = 32'h3;
+        end
+        if (bytes_left == 32'h1) begin
+            mask_hi = 32'h1;
+        end
+        bus_req = 1'b0;
+        bus_we = 1'b0;
+        bus_addr = issue_addr$q;
+        bus_wdata = (d_sta$q & sta_keep) | k_sta_dd;
+        if (dropping$q) begin
+            bus_wdata = (d_sta$q & sta_keep) | k_sta_dd | k_sta_err;
+        end
+        bus_last = 1'b0;
+        fifo_wr_pos = fpos$q;
+        fifo_wr_data = bus_rdata;
+        fifo_wr_mask = 32'h0;
+        q_push = 1'b0;
+        q_push_data = ((frame_bytes$q) & 40'hffffffffff);
+        if ((cmd & k_ifcs) != 32'h0) begin
+            q_push_data = ((frame_bytes$q) & 40'hffffffffff) | q_ifcs_flag;
+        end
+        ev_drop = 1'b0;
+        c_txdw = 1'b0;
+        c_txdw_delayed = 1'b0;
+        c_txqe = 1'b0;
+        c_dma_err = 1'b0;
+        finish = 1'b0;
+        case (fsm$q)
+            TxState$Idle:
+                begin
+                    if (r_halted$q) begin
+                        fsm$d = TxState$Halted;
+                    end
+                    else if (enable & (head$q != tdt) & (count != 32'h0)) begin
+                        desc_addr$d = tdbal + (head$q << 32'h4);
+                        issued$d = 32'h0;
+                        received$d = 32'h0;
+                        fsm$d = TxState$FetchDesc;
+                    end
+                end
+            TxState$FetchDesc:
+                begin
+                    bus_req = issued$q != 32'h4;
+                    bus_addr = desc_addr$q + (((issued$q) & 32'hffffffff) << 32'h2);
+                    bus_last = issued$q == 32'h3;
+                    if (bus_grant) begin
+                        issued$d = issued$q + 32'h1;
+                    end
+                    if (bus_rvalid) begin
+                        received$d = received$q + 32'h1;
+                        if (received$q == 32'h0) begin
+                            d_addr$d = bus_rdata;
+                        end
+                        if (received$q == 32'h1) begin
+                            d_hi$d = bus_rdata;
+                        end
+                        if (received$q == 32'h2) begin
+                            d_len_cmd$d = bus_rdata;
+                        end
+                        if (received$q == 32'h3) begin
+                            d_sta$d = bus_rdata;
+                            fsm$d = TxState$CheckDesc;
+                        end
+                    end
+                    if (bus_fault) begin
+                        r_halted$d = 1'b1;
+                        r_err_addr$d = bus_addr;
+                        c_dma_err = 1'b1;
+                        fsm$d = TxState$Halted;
+                    end
+                end
+            TxState$CheckDesc:
+                begin
+                    if (malformed) begin
+                        if (~dropping$q) begin
+                            ev_drop = 1'b1;
+                        end
+                        dropping$d = 1'b1;
+                        fsm$d = TxState$WriteBack;
+                    end
+                    else if (dropping$q | (len == 32'h0)) begin
+                        fsm$d = TxState$WriteBack;
+                    end
+                    else begin
+                        issue_addr$d = d_addr$q & word_mask;
+                        recv_addr$d = d_addr$q & word_mask;
+                        fpos$d = wr_ptr$q - ((d_addr$q[(32'h0)+:(2)]) & 16'hffff);
+                        fsm$d = TxState$WaitSpace;
+                    end
+                end
+            TxState$WaitSpace:
+                begin
+                    if (fifo_free >= len) begin
+                        fsm$d = TxState$ReadData;
+                    end
+                end
+            TxState$ReadData:
+                begin
+                    bus_req = ((issue_addr$q) & 33'h1ffffffff) < end_addr;
+                    bus_addr = issue_addr$q;
+                    bus_last = (((issue_addr$q + 32'h4) & page_mask) == 32'h0) | ((((issue_addr$q) & 33'h1ffffffff) + 32'h4) >= end_addr);
+                    if (bus_grant) begin
+                        issue_addr$d = issue_addr$q + 32'h4;
+                    end
+                    if (bus_rvalid) begin
+                        fifo_wr_mask = mask_lo & mask_hi;
+                        fpos$d = fpos$q + 32'h4;
+                        recv_addr$d = recv_addr$q + 32'h4;
+                        if (bytes_left <= 32'h4) begin
+                            wr_ptr$d = wr_ptr$q + len[(32'h0)+:(16)];
+                            frame_bytes$d = frame_bytes$q + len;
+                            fsm$d = TxState$WriteBack;
+                        end
+                    end
+                    if (bus_fault) begin
+                        if (~dropping$q) begin
+                            ev_drop = 1'b1;
+                        end
+                        dropping$d = 1'b1;
+                        r_err_addr$d = issue_addr$q;
+                        fsm$d = TxState$WriteBack;
+                    end
+                end
+            TxState$WriteBack:
+                begin
+                    if ((cmd & k_rs) != 32'h0) begin
+                        bus_req = 1'b1;
+                        bus_we = 1'b1;
+                        bus_last = 1'b1;
+                        bus_addr = desc_addr$q + k_sta_offset;
+                        if (bus_grant) begin
+                            finish = 1'b1;
+                            if ((cmd & k_ide) != 32'h0) begin
+                                c_txdw_delayed = 1'b1;
+                            end
+                            else begin
+                                c_txdw = 1'b1;
+                            end
+                        end
+                        if (bus_fault) begin
+                            r_halted$d = 1'b1;
+                            r_err_addr$d = bus_addr;
+                            c_dma_err = 1'b1;
+                            fsm$d = TxState$Halted;
+                        end
+                    end
+                    else begin
+                        finish = 1'b1;
+                    end
+                    if (finish) begin
+                        head$d = next_head;
+                        if (next_head == tdt) begin
+                            c_txqe = 1'b1;
+                        end
+                        if ((cmd & k_eop) != 32'h0) begin
+                            fsm$d = TxState$Commit;
+                        end
+                        else begin
+                            fsm$d = TxState$Idle;
+                        end
+                    end
+                end
+            TxState$Commit:
+                begin
+                    if (dropping$q) begin
+                        wr_ptr$d = frame_start$q;
+                        frame_bytes$d = 32'h0;
+                        dropping$d = 1'b0;
+                        fsm$d = TxState$Idle;
+                    end
+                    else if (~q_full) begin
+                        q_push = 1'b1;
+                        frame_start$d = wr_ptr$q;
+                        frame_bytes$d = 32'h0;
+                        fsm$d = TxState$Idle;
+                    end
+                end
+            TxState$Halted:
+                begin
+                    if (restart) begin
+                        r_halted$d = 1'b0;
+                        fsm$d = TxState$Idle;
+                    end
+                end
+            default:
+                begin
+                    fsm$d = TxState$Idle;
+                end
+        endcase
+        if (head_write) begin
+            head$d = head_wdata;
+        end
+        if (soft_reset) begin
+            fsm$d = TxState$Idle;
+            head$d = 32'h0;
+            wr_ptr$d = 32'h0;
+            frame_start$d = 32'h0;
+            frame_bytes$d = 32'h0;
+            dropping$d = 1'b0;
+            r_halted$d = 1'b0;
+        end
+        tdh = head$q;
+        state = fsm$q;
+        case (fsm$q)
+            TxState$Idle:
+                begin
+                    state_code = 32'h0;
+                end
+            TxState$FetchDesc:
+                begin
+                    state_code = 32'h1;
+                end
+            TxState$CheckDesc:
+                begin
+                    state_code = 32'h2;
+                end
+            TxState$WaitSpace:
+                begin
+                    state_code = 32'h3;
+                end
+            TxState$ReadData:
+                begin
+                    state_code = 32'h4;
+                end
+            TxState$WriteBack:
+                begin
+                    state_code = 32'h5;
+                end
+            TxState$Commit:
+                begin
+                    state_code = 32'h6;
+                end
+            TxState$Halted:
+                begin
+                    state_code = 32'h7;
+                end
+        endcase
+        halted = r_halted$q;
+        err_addr = r_err_addr$q;
+    end
+    
+endmodule // top$nic$tx_dma
+
+
+module top$nic$tx_dma$d_addr(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$tx_dma$d_addr
+
+
+module top$nic$tx_dma$d_hi(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$tx_dma$d_hi
+
+
+module top$nic$tx_dma$d_len_cmd(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$tx_dma$d_len_cmd
+
+
+module top$nic$tx_dma$d_sta(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$tx_dma$d_sta
+
+
+module top$nic$tx_dma$desc_addr(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$tx_dma$desc_addr
+
+
+module top$nic$tx_dma$dropping(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$tx_dma$dropping
+
+
+module top$nic$tx_dma$fpos(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$tx_dma$fpos
+
+
+module top$nic$tx_dma$frame_bytes(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$tx_dma$frame_bytes
+
+
+module top$nic$tx_dma$frame_start(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$tx_dma$frame_start
+
+
+module top$nic$tx_dma$fsm(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Enums
+    localparam TxState$Idle = 0;
+    localparam TxState$FetchDesc = 1;
+    localparam TxState$CheckDesc = 2;
+    localparam TxState$WaitSpace = 3;
+    localparam TxState$ReadData = 4;
+    localparam TxState$WriteBack = 5;
+    localparam TxState$Commit = 6;
+    localparam TxState$Halted = 7;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$tx_dma$fsm
+
+
+module top$nic$tx_dma$head(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$tx_dma$head
+
+
+module top$nic$tx_dma$issue_addr(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$tx_dma$issue_addr
+
+
+module top$nic$tx_dma$issued(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$tx_dma$issued
+
+
+module top$nic$tx_dma$r_err_addr(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$tx_dma$r_err_addr
+
+
+module top$nic$tx_dma$r_halted(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$tx_dma$r_halted
+
+
+module top$nic$tx_dma$received(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$tx_dma$received
+
+
+module top$nic$tx_dma$recv_addr(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$tx_dma$recv_addr
+
+
+module top$nic$tx_dma$wr_ptr(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$tx_dma$wr_ptr
+
+
+module top$nic$tx_q(clock,push,push_data,pop,flush,valid,head,full,count);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  push;
+    input wire  [39:0] push_data;
+    input wire  pop;
+    input wire  flush;
+    output reg  valid;
+    output reg  [39:0] head;
+    output reg  full;
+    output reg  [2:0] count;
+    
+    // Stub signals
+    reg  [39:0] entry$0$d;
+    wire  [39:0] entry$0$q;
+    reg  entry$0$clock;
+    reg  [39:0] entry$1$d;
+    wire  [39:0] entry$1$q;
+    reg  entry$1$clock;
+    reg  [39:0] entry$2$d;
+    wire  [39:0] entry$2$q;
+    reg  entry$2$clock;
+    reg  [39:0] entry$3$d;
+    wire  [39:0] entry$3$q;
+    reg  entry$3$clock;
+    reg  [1:0] rd$d;
+    wire  [1:0] rd$q;
+    reg  rd$clock;
+    reg  [1:0] wr$d;
+    wire  [1:0] wr$q;
+    reg  wr$clock;
+    reg  [2:0] n$d;
+    wire  [2:0] n$q;
+    reg  n$clock;
+    
+    // Local signals
+    reg  do_push;
+    reg  do_pop;
+    
+    // Sub module instances
+    top$nic$tx_q$entry$0 entry$0(
+        .d(entry$0$d),
+        .q(entry$0$q),
+        .clock(entry$0$clock)
+    );
+    top$nic$tx_q$entry$1 entry$1(
+        .d(entry$1$d),
+        .q(entry$1$q),
+        .clock(entry$1$clock)
+    );
+    top$nic$tx_q$entry$2 entry$2(
+        .d(entry$2$d),
+        .q(entry$2$q),
+        .clock(entry$2$clock)
+    );
+    top$nic$tx_q$entry$3 entry$3(
+        .d(entry$3$d),
+        .q(entry$3$q),
+        .clock(entry$3$clock)
+    );
+    top$nic$tx_q$rd rd(
+        .d(rd$d),
+        .q(rd$q),
+        .clock(rd$clock)
+    );
+    top$nic$tx_q$wr wr(
+        .d(wr$d),
+        .q(wr$q),
+        .clock(wr$clock)
+    );
+    top$nic$tx_q$n n(
+        .d(n$d),
+        .q(n$q),
+        .clock(n$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        rd$clock = clock;
+        wr$clock = clock;
+        n$clock = clock;
+        rd$d = rd$q;
+        wr$d = wr$q;
+        n$d = n$q;
+        entry$0$clock = clock;
+        entry$0$d = entry$0$q;
+        entry$1$clock = clock;
+        entry$1$d = entry$1$q;
+        entry$2$clock = clock;
+        entry$2$d = entry$2$q;
+        entry$3$clock = clock;
+        entry$3$d = entry$3$q;
+        valid = n$q != 32'h0;
+        full = n$q == 32'h4;
+        count = n$q;
+        head = 32'h0;
+        if (rd$q == 0) begin
+            head = entry$0$q;
+        end
+        if (rd$q == 1) begin
+            head = entry$1$q;
+        end
+        if (rd$q == 2) begin
+            head = entry$2$q;
+        end
+        if (rd$q == 3) begin
+            head = entry$3$q;
+        end
+        do_push = push & (n$q != 32'h4);
+        do_pop = pop & (n$q != 32'h0);
+        if (do_push & (wr$q == 0)) begin
+            entry$0$d = push_data;
+        end
+        if (do_push & (wr$q == 1)) begin
+            entry$1$d = push_data;
+        end
+        if (do_push & (wr$q == 2)) begin
+            entry$2$d = push_data;
+        end
+        if (do_push & (wr$q == 3)) begin
+            entry$3$d = push_data;
+        end
+        if (do_push) begin
+            wr$d = wr$q + 32'h1;
+        end
+        if (do_pop) begin
+            rd$d = rd$q + 32'h1;
+        end
+        if (do_push & ~do_pop) begin
+            n$d = n$q + 32'h1;
+        end
+        if (~do_push & do_pop) begin
+            n$d = n$q - 32'h1;
+        end
+        if (flush) begin
+            rd$d = 32'h0;
+            wr$d = 32'h0;
+            n$d = 32'h0;
+        end
+    end
+    
+endmodule // top$nic$tx_q
+
+
+module top$nic$tx_q$entry$0(d,q,clock);
+    
+    // Module arguments
+    input wire  [39:0] d;
+    output reg  [39:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 40'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$tx_q$entry$0
+
+
+module top$nic$tx_q$entry$1(d,q,clock);
+    
+    // Module arguments
+    input wire  [39:0] d;
+    output reg  [39:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 40'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$tx_q$entry$1
+
+
+module top$nic$tx_q$entry$2(d,q,clock);
+    
+    // Module arguments
+    input wire  [39:0] d;
+    output reg  [39:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 40'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$tx_q$entry$2
+
+
+module top$nic$tx_q$entry$3(d,q,clock);
+    
+    // Module arguments
+    input wire  [39:0] d;
+    output reg  [39:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 40'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$tx_q$entry$3
+
+
+module top$nic$tx_q$n(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$tx_q$n
+
+
+module top$nic$tx_q$rd(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$tx_q$rd
+
+
+module top$nic$tx_q$wr(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$tx_q$wr
+
+
+module top$nic$tx_rd_ptr(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$tx_rd_ptr
+
+
+module top$nic_read_pending(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic_read_pending
 
 
 module top$other_read_pending(d,q,clock);

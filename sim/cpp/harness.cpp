@@ -73,8 +73,25 @@ void Harness::drive_idle() { drive(Master::None, 0, 0, 0, false); }
 
 void Harness::step() {
   Vtop& t = *top_;
+  if (phy_rx_next_ < phy_rx_.size()) {
+    const uint16_t sym = phy_rx_[phy_rx_next_++];
+    t.phy_rxd = sym & 0xFF;
+    t.phy_rx_dv = (sym >> 8) & 1;
+    t.phy_rx_er = (sym >> 9) & 1;
+    if (phy_rx_next_ == phy_rx_.size()) {
+      phy_rx_.clear();
+      phy_rx_next_ = 0;
+    }
+  } else {
+    t.phy_rxd = 0;
+    t.phy_rx_dv = 0;
+    t.phy_rx_er = 0;
+  }
   t.clock = 0;
   t.eval();
+  if (phy_log_on_ && (t.phy_tx_en || t.phy_tx_er))
+    phy_log_.push_back(LoggedPhy{cycle_, static_cast<uint8_t>(t.phy_txd), bool(t.phy_tx_en),
+                                 bool(t.phy_tx_er)});
 
   // Host port, as seen in this cycle.
   ready_ = t.host_ready;
@@ -322,6 +339,26 @@ rust::Vec<DmaBeat> Harness::take_dma_log() {
 }
 
 uint8_t Harness::iommu_state() const { return top_->obs_iommu_state; }
+
+void Harness::phy_rx_push(rust::Slice<const uint16_t> symbols) {
+  phy_rx_.insert(phy_rx_.end(), symbols.begin(), symbols.end());
+}
+
+uint64_t Harness::phy_rx_pending() const { return phy_rx_.size() - phy_rx_next_; }
+
+void Harness::set_phy_tx_log(bool on) { phy_log_on_ = on; }
+
+rust::Vec<PhySample> Harness::take_phy_tx_log() {
+  rust::Vec<PhySample> v;
+  v.reserve(phy_log_.size());
+  for (const LoggedPhy& p : phy_log_) v.push_back(PhySample{p.cycle, p.data, p.en, p.er});
+  phy_log_.clear();
+  return v;
+}
+
+uint16_t Harness::nic_states() const {
+  return static_cast<uint16_t>(top_->obs_nic_tx_state | (top_->obs_nic_rx_state << 8));
+}
 
 void Harness::set_write_log(bool on) { log_on_ = on; }
 

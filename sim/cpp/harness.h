@@ -29,6 +29,7 @@ struct BusWrite;
 struct DmaBeat;
 struct CpuWorkload;
 struct DmacRegs;
+struct PhySample;
 
 class Harness {
  public:
@@ -57,6 +58,14 @@ class Harness {
   void set_dma_log(bool on);
   rust::Vec<DmaBeat> take_dma_log();
   uint8_t iommu_state() const;
+
+  // The NIC's PHY pins. RX symbols are played one per cycle (every cycle, host transactions
+  // included: the wire does not wait for the driver); TX pins are recorded while the log is on.
+  void phy_rx_push(rust::Slice<const uint16_t> symbols);
+  uint64_t phy_rx_pending() const;
+  void set_phy_tx_log(bool on);
+  rust::Vec<PhySample> take_phy_tx_log();
+  uint16_t nic_states() const;
 
   bool irq() const;
   uint8_t dma_state() const;
@@ -131,6 +140,16 @@ class Harness {
   bool dma_log_on_ = false;
   std::vector<LoggedBeat> dma_log_;
   Workload cpu_;
+
+  struct LoggedPhy {
+    uint64_t cycle;
+    uint8_t data;
+    bool en, er;
+  };
+  std::vector<uint16_t> phy_rx_;   // symbols still to play: data | dv << 8 | er << 9
+  size_t phy_rx_next_ = 0;
+  bool phy_log_on_ = false;
+  std::vector<LoggedPhy> phy_log_;
 };
 
 std::unique_ptr<Harness> new_harness(rust::Str fst_path);

@@ -14,7 +14,7 @@
 //!
 //! Every cycle the harness watches the `obs_*` pins and keeps [`Observed`] counters.
 
-pub use ffi::{BusWrite, CpuWorkload, DmaBeat, DmacRegs, Observed};
+pub use ffi::{BusWrite, CpuWorkload, DmaBeat, DmacRegs, Observed, PhySample};
 
 #[cxx::bridge(namespace = "dmanic")]
 mod ffi {
@@ -72,6 +72,16 @@ mod ffi {
         dev: u8,
     }
 
+    /// One cycle of the NIC's PHY TX pins with `en` or `er` high (see
+    /// [`crate::Soc::set_phy_tx_log`]).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    struct PhySample {
+        cycle: u64,
+        data: u8,
+        en: bool,
+        er: bool,
+    }
+
     /// The synthetic CPU: each cycle without an outstanding miss it draws from xorshift32
     /// (seeded by `seed`; 0 is replaced by a fixed non-zero seed). With probability
     /// `load_per_65536 / 65536` the instruction misses and reads RAM at
@@ -126,6 +136,11 @@ mod ffi {
         fn set_dma_log(self: Pin<&mut Harness>, on: bool);
         fn take_dma_log(self: Pin<&mut Harness>) -> Vec<DmaBeat>;
         fn iommu_state(self: &Harness) -> u8;
+        fn phy_rx_push(self: Pin<&mut Harness>, symbols: &[u16]);
+        fn phy_rx_pending(self: &Harness) -> u64;
+        fn set_phy_tx_log(self: Pin<&mut Harness>, on: bool);
+        fn take_phy_tx_log(self: Pin<&mut Harness>) -> Vec<PhySample>;
+        fn nic_states(self: &Harness) -> u16;
 
         fn irq(self: &Harness) -> bool;
         fn dma_state(self: &Harness) -> u8;
@@ -282,6 +297,34 @@ impl Soc {
         self.h.iommu_state()
     }
 
+    /// Queues PHY RX pin symbols (`data | dv << 8 | er << 9`), played one per cycle after
+    /// those already queued; the pins are idle when the queue is empty.
+    pub fn phy_rx_push(&mut self, symbols: &[u16]) {
+        self.pin().phy_rx_push(symbols)
+    }
+
+    /// PHY RX symbols not yet played.
+    pub fn phy_rx_pending(&self) -> u64 {
+        self.h.phy_rx_pending()
+    }
+
+    /// Starts or stops recording the PHY TX pins (cycles with `tx_en` or `tx_er`).
+    pub fn set_phy_tx_log(&mut self, on: bool) {
+        self.pin().set_phy_tx_log(on)
+    }
+
+    /// The PHY TX samples recorded since the last call.
+    pub fn take_phy_tx_log(&mut self) -> Vec<PhySample> {
+        self.pin().take_phy_tx_log()
+    }
+
+    /// The NIC's TX and RX engine state ordinals (names in `regs::nic::TX_STATE_NAMES` and
+    /// `RX_STATE_NAMES`).
+    pub fn nic_states(&self) -> (u8, u8) {
+        let s = self.h.nic_states();
+        (s as u8, (s >> 8) as u8)
+    }
+
     /// The interrupt line now.
     pub fn irq(&self) -> bool {
         self.h.irq()
@@ -358,6 +401,12 @@ impl driver::Device for Soc {
             .get(icode as usize)
             .copied()
             .unwrap_or("<unknown>");
-        format!("DMAC in state {name} ({code}), IOMMU in state {iname} ({icode})")
+        let (tx, rx) = self.nic_states();
+        let name_of = |names: &[&'static str], c: u8| names.get(c as usize).copied().unwrap_or("<unknown>");
+        format!(
+            "DMAC in state {name} ({code}), IOMMU in state {iname} ({icode}), NIC TX in state {} ({tx}), NIC RX in state {} ({rx})",
+            name_of(&regs::nic::TX_STATE_NAMES, tx),
+            name_of(&regs::nic::RX_STATE_NAMES, rx)
+        )
     }
 }

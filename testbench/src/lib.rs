@@ -5,9 +5,12 @@
 //! checks look at the observation pins (through the harness's [`sim::Observed`] counters and
 //! write log), never at the hardware's own idea of what happened.
 
+pub mod frames;
 pub mod iommu_bench;
 pub mod iommu_check;
 pub mod iommu_model;
+pub mod pcap;
+pub mod phy;
 pub mod speed;
 pub mod study;
 

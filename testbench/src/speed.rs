@@ -64,6 +64,8 @@ pub const EXTRA_VERILATOR_ROUNDS: usize = 8;
 /// is generated from the same block.
 const WORD_ADDR_BITS: usize = 18;
 const _: () = assert!(regs::RamConfig::SIM.word_addr_bits == WORD_ADDR_BITS);
+/// The simulation build's NIC FIFOs: 4 · 2^12 = 16 KiB each (`rtl::generate_verilog_for`).
+const NIC_FIFO_WORD_BITS: usize = 12;
 
 /// Iterations in quick mode: (a) and (b), (c), (d).
 const QUICK_ITERATIONS: (u32, u32, u32) = (10, 1, 1);
@@ -611,7 +613,7 @@ fn run_timed_vvp(file: &Path, deadline: Duration) -> Result<VvpOutput, String> {
 
 /// The SoC block in rust-hdl's simulator, clocked as the harness clocks the Verilator model.
 struct RustHdlSoc {
-    uut: Box<rtl::soc::Soc<WORD_ADDR_BITS>>,
+    uut: Box<rtl::soc::Soc<WORD_ADDR_BITS, NIC_FIFO_WORD_BITS>>,
     cycle: u64,
     ready: bool,
     rvalid: bool,
@@ -620,7 +622,7 @@ struct RustHdlSoc {
 
 impl RustHdlSoc {
     fn new() -> Result<RustHdlSoc, String> {
-        let mut uut = Box::new(rtl::soc::Soc::<WORD_ADDR_BITS>::new());
+        let mut uut = Box::new(rtl::soc::Soc::<WORD_ADDR_BITS, NIC_FIFO_WORD_BITS>::new());
         uut.connect_all();
         let mut soc = RustHdlSoc {
             uut,

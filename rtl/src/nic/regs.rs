@@ -1,0 +1,2022 @@
+//! The NIC's register file (`regs::nic`): the 8254x (e1000) register subset, the statistics
+//! counters, and the interrupt causes with their delay timers and moderation.
+//!
+//! ```text
+//!                  ┌─────────────────────────────────┐
+//!  sel, offset  ──►│ decode (regs::nic offsets)      ├──► rdata (registered: valid the cycle
+//!  we, wdata    ──►│                                 │          after a read)
+//!                  │ configuration registers         ├──► ctrl_slu, rctl, tctl, ipg,
+//!                  │  (ConfigReg, reset values from  │    rdbal, rdbah, rdlen, rdt,
+//!                  │   regs::REGISTERS)              │    tdbal, tdbah, tdlen, tdt
+//!                  │                                 ├──► nic_reset (CTRL written with RST)
+//!  rdh, tdh     ──►│ heads: owned by the DMA engines ├──► rdh_write / tdh_write, head_wdata
+//!  tx/rx_state  ──►│ ENGINE_STATE, DMAERR,           ├──► restart_tx / restart_rx
+//!  tx/rx_halted ──►│ DMAERR_ADDR, FIFO sizes         │    (1s written to DMAERR)
+//!  dmaerr_addr  ──►│                                 │
+//!  ev_*         ──►│ statistics (StatCounter: clear  │
+//!                  │  on read, saturating)           │
+//!  c_*          ──►│ TIDV/TADV, RDTR/RADV timers     │
+//!                  │  → ICR; ICR & IMS → ITR ────────├──► irq (registered)
+//!                  └─────────────────────────────────┘
+//! ```
+//!
+//! Host side: the protocol of `DmacRegs`. An access is taken in the cycle `sel` is high; a read
+//! returns its word on `rdata` in the next cycle. Writes take the whole word. Unimplemented
+//! offsets read 0 and ignore writes. The pulse outputs (`nic_reset`, `rdh_write`, `tdh_write`,
+//! `restart_tx`, `restart_rx`) are high in the cycle of the write.
+//!
+//! **Reset.** Writing CTRL with RST pulses `nic_reset` and, at the same clock edge, returns
+//! every configuration register to its documented reset value and clears ICR, IMS, the
+//! statistics and every timer. RST reads 0 and CTRL.FD reads 1.
+//!
+//! **Statistics.** Each counter is 32 bits and saturates at 0xFFFFFFFF. A read returns the
+//! count and the counter restarts from the events of that same cycle, so no event is lost.
+//!
+//! **Interrupt causes.** A cause set in cycle `t` is in ICR from the next edge. Reading ICR
+//! returns the causes and clears them, except those set in the cycle of the read. The delay
+//! timers count in [`nic::TIMER_UNIT_CYCLES`]: a `c_txdw_delayed` (`c_rx_frame`) pulse loads
+//! the packet timer with TIDV (RDTR) units, and the absolute timer with TADV (RADV) units if
+//! that is not 0 and the absolute timer is not running; the first of the two to expire sets
+//! TXDW (RXT0) and stops both. TIDV (RDTR) = 0 sets the cause at once. A timer that expires
+//! in the cycle of a new pulse stops both timers anyway: the cause it sets covers that
+//! descriptor too.
+//!
+//! **Moderation.** `irq` rises at the edge where ICR & IMS becomes non-zero, provided the ITR
+//! interval timer is 0; it then loads ITR × [`nic::ITR_UNIT_CYCLES`] and counts down every
+//! cycle, so rising edges are more than ITR × 32 cycles apart. `irq` falls at the edge where
+//! ICR & IMS becomes 0 (ICR read, IMC). IRQC counts the rising edges.
+
+use regs::nic::{self, ctrl, icr, tipg};
+use rust_hdl::prelude::*;
+
+/// Byte offsets inside the NIC window (the 8254x offsets).
+pub type NicOffset = Bits<16>;
+
+/// DMAERR bits (the register's documentation in `regs::nic`: bit 0 TX ring halted, bit 1 RX
+/// ring halted).
+const DMAERR_TX_HALTED: u32 = 1 << 0;
+const DMAERR_RX_HALTED: u32 = 1 << 1;
+/// ENGINE_STATE fields (`regs::nic`: bits 3:0 TX engine state, bits 11:8 RX engine state).
+const ENGINE_STATE_TX_SHIFT: u32 = 0;
+const ENGINE_STATE_RX_SHIFT: u32 = 8;
+/// Width of the engine state fields.
+pub const ENGINE_STATE_BITS: usize = 4;
+/// ITR, RDTR, RADV, TIDV and TADV hold their interval in bits 15:0 (as on the 8254x).
+const INTERVAL_BITS: usize = 16;
+/// Width of TIPG.IPGT (bits 9:0).
+pub const IPGT_BITS: usize = tipg::IPGT_MASK.trailing_ones() as usize;
+/// Width of the statistics events' byte counts.
+pub const EVENT_BYTES_BITS: usize = 16;
+
+const ITR_SHIFT: u32 = nic::ITR_UNIT_CYCLES.trailing_zeros();
+const TIMER_SHIFT: u32 = nic::TIMER_UNIT_CYCLES.trailing_zeros();
+/// The ITR interval timer holds up to 0xFFFF × ITR_UNIT_CYCLES.
+const ITR_TIMER_BITS: usize = INTERVAL_BITS + ITR_SHIFT as usize;
+/// The delay timers hold up to 0xFFFF × TIMER_UNIT_CYCLES.
+const DELAY_TIMER_BITS: usize = INTERVAL_BITS + TIMER_SHIFT as usize;
+
+// The units become shifts, and IPGT is sliced from bit 0.
+const _: () = assert!(nic::ITR_UNIT_CYCLES.is_power_of_two());
+const _: () = assert!(nic::TIMER_UNIT_CYCLES.is_power_of_two());
+const _: () = assert!(tipg::IPGT_MASK.trailing_zeros() == 0);
+
+/// The documented reset value of NIC register `offset` (from `regs::REGISTERS`).
+fn documented_reset(offset: u32) -> u32 {
+    regs::REGISTERS
+        .iter()
+        .find(|r| r.block_offset == regs::block::NIC && r.offset == offset)
+        .unwrap_or_else(|| panic!("NIC register {offset:#06x} is not in regs::REGISTERS"))
+        .reset
+}
+
+fn at(offset: u32) -> Constant<NicOffset> {
+    Constant::new((offset as u64).into())
+}
+
+fn k(v: u32) -> Constant<Bits<32>> {
+    Constant::new((v as u64).into())
+}
+
+fn shift(amount: u32) -> Constant<Bits<5>> {
+    Constant::new((amount as u64).into())
+}
+
+/// One software-written register. It decodes its own offset, reads back what was written
+/// (bits in `read_only` keep their reset value) and returns to its reset value on `reset`,
+/// which wins over a write in the same cycle.
+#[derive(LogicBlock)]
+pub struct ConfigReg {
+    pub clock: Signal<In, Clock>,
+    pub reset: Signal<In, Bit>,
+    /// A host write to the NIC window this cycle.
+    pub write: Signal<In, Bit>,
+    pub offset: Signal<In, NicOffset>,
+    pub wdata: Signal<In, Bits<32>>,
+    pub value: Signal<Out, Bits<32>>,
+    /// `value` while `offset` is this register's, else 0 (the read mux ORs these).
+    pub rdata: Signal<Out, Bits<32>>,
+    r_value: DFFWithInit<Bits<32>>,
+    hit: Signal<Local, Bit>,
+    address: Constant<NicOffset>,
+    reset_value: Constant<Bits<32>>,
+    read_only: Constant<Bits<32>>,
+}
+
+impl ConfigReg {
+    /// The register at `offset`, with its reset value from `regs::REGISTERS`.
+    pub fn new(offset: u32, read_only: u32) -> Self {
+        let reset = documented_reset(offset);
+        Self {
+            clock: Default::default(),
+            reset: Default::default(),
+            write: Default::default(),
+            offset: Default::default(),
+            wdata: Default::default(),
+            value: Default::default(),
+            rdata: Default::default(),
+            r_value: DFFWithInit::new((reset as u64).into()),
+            hit: Default::default(),
+            address: at(offset),
+            reset_value: k(reset),
+            read_only: k(read_only),
+        }
+    }
+}
+
+impl Logic for ConfigReg {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(self, clock, r_value);
+        self.value.next = self.r_value.q.val();
+        self.hit.next = self.offset.val() == self.address.val();
+        if self.reset.val() {
+            self.r_value.d.next = self.reset_value.val();
+        } else if self.write.val() & self.hit.val() {
+            self.r_value.d.next = (self.wdata.val() & !self.read_only.val())
+                | (self.r_value.q.val() & self.read_only.val());
+        }
+        self.rdata.next = 0.into();
+        if self.hit.val() {
+            self.rdata.next = self.r_value.q.val();
+        }
+    }
+}
+
+/// One statistics counter: adds `amount` in each cycle `inc` is high, saturates at
+/// 0xFFFFFFFF, and is cleared by a host read of its offset (keeping that cycle's `amount`) and
+/// by `reset`.
+#[derive(LogicBlock)]
+pub struct StatCounter {
+    pub clock: Signal<In, Clock>,
+    pub reset: Signal<In, Bit>,
+    /// A host read of the NIC window this cycle.
+    pub read: Signal<In, Bit>,
+    pub offset: Signal<In, NicOffset>,
+    pub inc: Signal<In, Bit>,
+    pub amount: Signal<In, Bits<EVENT_BYTES_BITS>>,
+    pub count: Signal<Out, Bits<32>>,
+    /// `count` while `offset` is this counter's, else 0 (the read mux ORs these).
+    pub rdata: Signal<Out, Bits<32>>,
+    r_count: DFF<Bits<32>>,
+    hit: Signal<Local, Bit>,
+    sum: Signal<Local, Bits<33>>,
+    address: Constant<NicOffset>,
+    saturated: Constant<Bits<32>>,
+}
+
+impl StatCounter {
+    pub fn new(offset: u32) -> Self {
+        Self {
+            clock: Default::default(),
+            reset: Default::default(),
+            read: Default::default(),
+            offset: Default::default(),
+            inc: Default::default(),
+            amount: Default::default(),
+            count: Default::default(),
+            rdata: Default::default(),
+            r_count: Default::default(),
+            hit: Default::default(),
+            sum: Default::default(),
+            address: at(offset),
+            saturated: k(u32::MAX),
+        }
+    }
+}
+
+impl Logic for StatCounter {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(self, clock, r_count);
+        self.count.next = self.r_count.q.val();
+        self.hit.next = self.offset.val() == self.address.val();
+        // 33 bits: bit 32 is the carry that saturates the counter.
+        self.sum.next = bit_cast::<33, 32>(self.r_count.q.val());
+        if self.read.val() & self.hit.val() {
+            self.sum.next = 0.into();
+        } else if self.inc.val() {
+            self.sum.next = self.sum.val() + bit_cast::<33, EVENT_BYTES_BITS>(self.amount.val());
+        }
+        if self.reset.val() {
+            self.r_count.d.next = 0.into();
+        } else if self.sum.val().get_bit(32) {
+            self.r_count.d.next = self.saturated.val();
+        } else {
+            self.r_count.d.next = self.sum.val().get_bits::<32>(0);
+        }
+        self.rdata.next = 0.into();
+        if self.hit.val() {
+            self.rdata.next = self.r_count.q.val();
+        }
+    }
+}
+
+#[derive(LogicBlock)]
+pub struct NicRegs {
+    pub clock: Signal<In, Clock>,
+    // ---- host side ----
+    /// This block's window is addressed this cycle.
+    pub sel: Signal<In, Bit>,
+    pub offset: Signal<In, NicOffset>,
+    pub we: Signal<In, Bit>,
+    pub wdata: Signal<In, Bits<32>>,
+    pub rdata: Signal<Out, Bits<32>>,
+    // ---- configuration out ----
+    /// One cycle: CTRL was written with RST.
+    pub nic_reset: Signal<Out, Bit>,
+    pub ctrl_slu: Signal<Out, Bit>,
+    pub rctl: Signal<Out, Bits<32>>,
+    pub tctl: Signal<Out, Bits<32>>,
+    /// TIPG.IPGT.
+    pub ipg: Signal<Out, Bits<IPGT_BITS>>,
+    pub rdbal: Signal<Out, Bits<32>>,
+    pub rdbah: Signal<Out, Bits<32>>,
+    pub rdlen: Signal<Out, Bits<32>>,
+    pub rdt: Signal<Out, Bits<32>>,
+    pub tdbal: Signal<Out, Bits<32>>,
+    pub tdbah: Signal<Out, Bits<32>>,
+    pub tdlen: Signal<Out, Bits<32>>,
+    pub tdt: Signal<Out, Bits<32>>,
+    // ---- ring heads, owned by the DMA engines ----
+    /// What RDH reads.
+    pub rdh: Signal<In, Bits<32>>,
+    /// What TDH reads.
+    pub tdh: Signal<In, Bits<32>>,
+    /// One cycle: software wrote RDH with `head_wdata`.
+    pub rdh_write: Signal<Out, Bit>,
+    /// One cycle: software wrote TDH with `head_wdata`.
+    pub tdh_write: Signal<Out, Bit>,
+    pub head_wdata: Signal<Out, Bits<32>>,
+    // ---- engine status ----
+    pub tx_state: Signal<In, Bits<ENGINE_STATE_BITS>>,
+    pub rx_state: Signal<In, Bits<ENGINE_STATE_BITS>>,
+    pub tx_halted: Signal<In, Bit>,
+    pub rx_halted: Signal<In, Bit>,
+    pub dmaerr_addr: Signal<In, Bits<32>>,
+    /// One cycle: DMAERR was written with bit 0 (TX) / bit 1 (RX) set.
+    pub restart_tx: Signal<Out, Bit>,
+    pub restart_rx: Signal<Out, Bit>,
+    // ---- statistics events (one-cycle pulses) ----
+    pub ev_crc_err: Signal<In, Bit>,
+    pub ev_rx_er: Signal<In, Bit>,
+    pub ev_missed: Signal<In, Bit>,
+    pub ev_rx_good: Signal<In, Bit>,
+    pub ev_rx_good_bytes: Signal<In, Bits<EVENT_BYTES_BITS>>,
+    pub ev_tx_good: Signal<In, Bit>,
+    pub ev_tx_good_bytes: Signal<In, Bits<EVENT_BYTES_BITS>>,
+    pub ev_rx_frame: Signal<In, Bit>,
+    pub ev_rx_frame_bytes: Signal<In, Bits<EVENT_BYTES_BITS>>,
+    pub ev_no_buffer: Signal<In, Bit>,
+    pub ev_runt: Signal<In, Bit>,
+    pub ev_oversize: Signal<In, Bit>,
+    pub ev_tx_drop: Signal<In, Bit>,
+    pub ev_rx_dma_drop: Signal<In, Bit>,
+    // ---- interrupt causes ----
+    /// Pulse: TXDW at once.
+    pub c_txdw: Signal<In, Bit>,
+    /// Pulse: a descriptor with RS and IDE was written back (TXDW after TIDV/TADV).
+    pub c_txdw_delayed: Signal<In, Bit>,
+    /// Pulse: an EOP RX descriptor was written back (RXT0 after RDTR/RADV).
+    pub c_rx_frame: Signal<In, Bit>,
+    pub c_txqe: Signal<In, Bit>,
+    pub c_rxdmt0: Signal<In, Bit>,
+    pub c_rxo: Signal<In, Bit>,
+    pub c_nic_dma: Signal<In, Bit>,
+    /// Level (the DMAC's irq): its rising edge sets ICR.DMAC.
+    pub c_dmac: Signal<In, Bit>,
+    /// Level (the IOMMU's irq): its rising edge sets ICR.IOMMU.
+    pub c_iommu: Signal<In, Bit>,
+    pub irq: Signal<Out, Bit>,
+    // ==== configuration registers ====
+    r_ctrl: ConfigReg,
+    r_itr: ConfigReg,
+    r_rctl: ConfigReg,
+    r_tctl: ConfigReg,
+    r_tipg: ConfigReg,
+    r_rdbal: ConfigReg,
+    r_rdbah: ConfigReg,
+    r_rdlen: ConfigReg,
+    r_rdt: ConfigReg,
+    r_rdtr: ConfigReg,
+    r_radv: ConfigReg,
+    r_tdbal: ConfigReg,
+    r_tdbah: ConfigReg,
+    r_tdlen: ConfigReg,
+    r_tdt: ConfigReg,
+    r_tidv: ConfigReg,
+    r_tadv: ConfigReg,
+    // ==== statistics ====
+    crcerrs: StatCounter,
+    rxerrc: StatCounter,
+    mpc: StatCounter,
+    gprc: StatCounter,
+    gptc: StatCounter,
+    gorcl: StatCounter,
+    gotcl: StatCounter,
+    rnbc: StatCounter,
+    ruc: StatCounter,
+    roc: StatCounter,
+    torl: StatCounter,
+    totl: StatCounter,
+    tpr: StatCounter,
+    tpt: StatCounter,
+    tdec: StatCounter,
+    rdfc: StatCounter,
+    irqc: StatCounter,
+    // ==== interrupt state ====
+    icr_causes: DFF<Bits<32>>,
+    ims_mask: DFF<Bits<32>>,
+    irq_line: DFF<Bit>,
+    itr_timer: DFF<Bits<ITR_TIMER_BITS>>,
+    tx_packet_timer: DFF<Bits<DELAY_TIMER_BITS>>,
+    tx_absolute_timer: DFF<Bits<DELAY_TIMER_BITS>>,
+    rx_packet_timer: DFF<Bits<DELAY_TIMER_BITS>>,
+    rx_absolute_timer: DFF<Bits<DELAY_TIMER_BITS>>,
+    dmac_level: DFF<Bit>,
+    iommu_level: DFF<Bit>,
+    r_rdata: DFF<Bits<32>>,
+    // ==== combinational ====
+    write: Signal<Local, Bit>,
+    read: Signal<Local, Bit>,
+    read_value: Signal<Local, Bits<32>>,
+    status_word: Signal<Local, Bits<32>>,
+    dmaerr_word: Signal<Local, Bits<32>>,
+    tidv_cycles: Signal<Local, Bits<DELAY_TIMER_BITS>>,
+    tadv_cycles: Signal<Local, Bits<DELAY_TIMER_BITS>>,
+    rdtr_cycles: Signal<Local, Bits<DELAY_TIMER_BITS>>,
+    radv_cycles: Signal<Local, Bits<DELAY_TIMER_BITS>>,
+    itr_cycles: Signal<Local, Bits<ITR_TIMER_BITS>>,
+    txdw_delay_expires: Signal<Local, Bit>,
+    rxt0_delay_expires: Signal<Local, Bit>,
+    new_causes: Signal<Local, Bits<32>>,
+    icr_next: Signal<Local, Bits<32>>,
+    ims_next: Signal<Local, Bits<32>>,
+    irq_pending: Signal<Local, Bit>,
+    irq_rises: Signal<Local, Bit>,
+    // ==== offsets decoded here (the others decode their own) ====
+    a_ctrl: Constant<NicOffset>,
+    a_status: Constant<NicOffset>,
+    a_icr: Constant<NicOffset>,
+    a_ics: Constant<NicOffset>,
+    a_ims: Constant<NicOffset>,
+    a_imc: Constant<NicOffset>,
+    a_rdh: Constant<NicOffset>,
+    a_tdh: Constant<NicOffset>,
+    a_dmaerr: Constant<NicOffset>,
+    a_dmaerr_addr: Constant<NicOffset>,
+    a_txfifo_bytes: Constant<NicOffset>,
+    a_rxfifo_bytes: Constant<NicOffset>,
+    a_engine_state: Constant<NicOffset>,
+    // ==== values and fields ====
+    k_ctrl_rst: Constant<Bits<32>>,
+    k_ctrl_slu: Constant<Bits<32>>,
+    k_status_fixed: Constant<Bits<32>>,
+    k_status_lu: Constant<Bits<32>>,
+    k_icr_txdw: Constant<Bits<32>>,
+    k_icr_txqe: Constant<Bits<32>>,
+    k_icr_rxdmt0: Constant<Bits<32>>,
+    k_icr_rxo: Constant<Bits<32>>,
+    k_icr_rxt0: Constant<Bits<32>>,
+    k_icr_dmac: Constant<Bits<32>>,
+    k_icr_iommu: Constant<Bits<32>>,
+    k_icr_nic_dma: Constant<Bits<32>>,
+    k_icr_all: Constant<Bits<32>>,
+    k_dmaerr_tx: Constant<Bits<32>>,
+    k_dmaerr_rx: Constant<Bits<32>>,
+    k_engine_tx_shift: Constant<Bits<5>>,
+    k_engine_rx_shift: Constant<Bits<5>>,
+    k_itr_shift: Constant<Bits<5>>,
+    k_timer_shift: Constant<Bits<5>>,
+    k_txfifo_bytes: Constant<Bits<32>>,
+    k_rxfifo_bytes: Constant<Bits<32>>,
+}
+
+impl NicRegs {
+    /// `tx_fifo_bytes` and `rx_fifo_bytes` are the build's FIFO sizes (read in TXFIFO_BYTES
+    /// and RXFIFO_BYTES).
+    pub fn new(tx_fifo_bytes: u32, rx_fifo_bytes: u32) -> Self {
+        Self {
+            clock: Default::default(),
+            sel: Default::default(),
+            offset: Default::default(),
+            we: Default::default(),
+            wdata: Default::default(),
+            rdata: Default::default(),
+            nic_reset: Default::default(),
+            ctrl_slu: Default::default(),
+            rctl: Default::default(),
+            tctl: Default::default(),
+            ipg: Default::default(),
+            rdbal: Default::default(),
+            rdbah: Default::default(),
+            rdlen: Default::default(),
+            rdt: Default::default(),
+            tdbal: Default::default(),
+            tdbah: Default::default(),
+            tdlen: Default::default(),
+            tdt: Default::default(),
+            rdh: Default::default(),
+            tdh: Default::default(),
+            rdh_write: Default::default(),
+            tdh_write: Default::default(),
+            head_wdata: Default::default(),
+            tx_state: Default::default(),
+            rx_state: Default::default(),
+            tx_halted: Default::default(),
+            rx_halted: Default::default(),
+            dmaerr_addr: Default::default(),
+            restart_tx: Default::default(),
+            restart_rx: Default::default(),
+            ev_crc_err: Default::default(),
+            ev_rx_er: Default::default(),
+            ev_missed: Default::default(),
+            ev_rx_good: Default::default(),
+            ev_rx_good_bytes: Default::default(),
+            ev_tx_good: Default::default(),
+            ev_tx_good_bytes: Default::default(),
+            ev_rx_frame: Default::default(),
+            ev_rx_frame_bytes: Default::default(),
+            ev_no_buffer: Default::default(),
+            ev_runt: Default::default(),
+            ev_oversize: Default::default(),
+            ev_tx_drop: Default::default(),
+            ev_rx_dma_drop: Default::default(),
+            c_txdw: Default::default(),
+            c_txdw_delayed: Default::default(),
+            c_rx_frame: Default::default(),
+            c_txqe: Default::default(),
+            c_rxdmt0: Default::default(),
+            c_rxo: Default::default(),
+            c_nic_dma: Default::default(),
+            c_dmac: Default::default(),
+            c_iommu: Default::default(),
+            irq: Default::default(),
+            // FD reads 1 and RST reads 0 whatever is written (RST acts through nic_reset).
+            r_ctrl: ConfigReg::new(nic::CTRL, ctrl::FD | ctrl::RST),
+            r_itr: ConfigReg::new(nic::ITR, 0),
+            r_rctl: ConfigReg::new(nic::RCTL, 0),
+            r_tctl: ConfigReg::new(nic::TCTL, 0),
+            r_tipg: ConfigReg::new(nic::TIPG, 0),
+            r_rdbal: ConfigReg::new(nic::RDBAL, 0),
+            r_rdbah: ConfigReg::new(nic::RDBAH, 0),
+            r_rdlen: ConfigReg::new(nic::RDLEN, 0),
+            r_rdt: ConfigReg::new(nic::RDT, 0),
+            r_rdtr: ConfigReg::new(nic::RDTR, 0),
+            r_radv: ConfigReg::new(nic::RADV, 0),
+            r_tdbal: ConfigReg::new(nic::TDBAL, 0),
+            r_tdbah: ConfigReg::new(nic::TDBAH, 0),
+            r_tdlen: ConfigReg::new(nic::TDLEN, 0),
+            r_tdt: ConfigReg::new(nic::TDT, 0),
+            r_tidv: ConfigReg::new(nic::TIDV, 0),
+            r_tadv: ConfigReg::new(nic::TADV, 0),
+            crcerrs: StatCounter::new(nic::CRCERRS),
+            rxerrc: StatCounter::new(nic::RXERRC),
+            mpc: StatCounter::new(nic::MPC),
+            gprc: StatCounter::new(nic::GPRC),
+            gptc: StatCounter::new(nic::GPTC),
+            gorcl: StatCounter::new(nic::GORCL),
+            gotcl: StatCounter::new(nic::GOTCL),
+            rnbc: StatCounter::new(nic::RNBC),
+            ruc: StatCounter::new(nic::RUC),
+            roc: StatCounter::new(nic::ROC),
+            torl: StatCounter::new(nic::TORL),
+            totl: StatCounter::new(nic::TOTL),
+            tpr: StatCounter::new(nic::TPR),
+            tpt: StatCounter::new(nic::TPT),
+            tdec: StatCounter::new(nic::TDEC),
+            rdfc: StatCounter::new(nic::RDFC),
+            irqc: StatCounter::new(nic::IRQC),
+            icr_causes: Default::default(),
+            ims_mask: Default::default(),
+            irq_line: Default::default(),
+            itr_timer: Default::default(),
+            tx_packet_timer: Default::default(),
+            tx_absolute_timer: Default::default(),
+            rx_packet_timer: Default::default(),
+            rx_absolute_timer: Default::default(),
+            dmac_level: Default::default(),
+            iommu_level: Default::default(),
+            r_rdata: Default::default(),
+            write: Default::default(),
+            read: Default::default(),
+            read_value: Default::default(),
+            status_word: Default::default(),
+            dmaerr_word: Default::default(),
+            tidv_cycles: Default::default(),
+            tadv_cycles: Default::default(),
+            rdtr_cycles: Default::default(),
+            radv_cycles: Default::default(),
+            itr_cycles: Default::default(),
+            txdw_delay_expires: Default::default(),
+            rxt0_delay_expires: Default::default(),
+            new_causes: Default::default(),
+            icr_next: Default::default(),
+            ims_next: Default::default(),
+            irq_pending: Default::default(),
+            irq_rises: Default::default(),
+            a_ctrl: at(nic::CTRL),
+            a_status: at(nic::STATUS),
+            a_icr: at(nic::ICR),
+            a_ics: at(nic::ICS),
+            a_ims: at(nic::IMS),
+            a_imc: at(nic::IMC),
+            a_rdh: at(nic::RDH),
+            a_tdh: at(nic::TDH),
+            a_dmaerr: at(nic::DMAERR),
+            a_dmaerr_addr: at(nic::DMAERR_ADDR),
+            a_txfifo_bytes: at(nic::TXFIFO_BYTES),
+            a_rxfifo_bytes: at(nic::RXFIFO_BYTES),
+            a_engine_state: at(nic::ENGINE_STATE),
+            k_ctrl_rst: k(ctrl::RST),
+            k_ctrl_slu: k(ctrl::SLU),
+            // STATUS reads its reset value (FD, 1000 Mb/s) plus LU = CTRL.SLU.
+            k_status_fixed: k(documented_reset(nic::STATUS)),
+            k_status_lu: k(nic::status::LU),
+            k_icr_txdw: k(icr::TXDW),
+            k_icr_txqe: k(icr::TXQE),
+            k_icr_rxdmt0: k(icr::RXDMT0),
+            k_icr_rxo: k(icr::RXO),
+            k_icr_rxt0: k(icr::RXT0),
+            k_icr_dmac: k(icr::DMAC),
+            k_icr_iommu: k(icr::IOMMU),
+            k_icr_nic_dma: k(icr::NIC_DMA),
+            k_icr_all: k(icr::ALL),
+            k_dmaerr_tx: k(DMAERR_TX_HALTED),
+            k_dmaerr_rx: k(DMAERR_RX_HALTED),
+            k_engine_tx_shift: shift(ENGINE_STATE_TX_SHIFT),
+            k_engine_rx_shift: shift(ENGINE_STATE_RX_SHIFT),
+            k_itr_shift: shift(ITR_SHIFT),
+            k_timer_shift: shift(TIMER_SHIFT),
+            k_txfifo_bytes: k(tx_fifo_bytes),
+            k_rxfifo_bytes: k(rx_fifo_bytes),
+        }
+    }
+}
+
+impl Logic for NicRegs {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self,
+            clock,
+            icr_causes,
+            ims_mask,
+            irq_line,
+            itr_timer,
+            tx_packet_timer,
+            tx_absolute_timer,
+            rx_packet_timer,
+            rx_absolute_timer,
+            dmac_level,
+            iommu_level,
+            r_rdata
+        );
+
+        // ---- host access, reset and the pulses of writes ----
+        self.write.next = self.sel.val() & self.we.val();
+        self.read.next = self.sel.val() & !self.we.val();
+        self.nic_reset.next = self.write.val()
+            & (self.offset.val() == self.a_ctrl.val())
+            & ((self.wdata.val() & self.k_ctrl_rst.val()) != 0);
+        self.head_wdata.next = self.wdata.val();
+        self.rdh_write.next = self.write.val() & (self.offset.val() == self.a_rdh.val());
+        self.tdh_write.next = self.write.val() & (self.offset.val() == self.a_tdh.val());
+        self.restart_tx.next = self.write.val()
+            & (self.offset.val() == self.a_dmaerr.val())
+            & ((self.wdata.val() & self.k_dmaerr_tx.val()) != 0);
+        self.restart_rx.next = self.write.val()
+            & (self.offset.val() == self.a_dmaerr.val())
+            & ((self.wdata.val() & self.k_dmaerr_rx.val()) != 0);
+
+        // ---- configuration registers ----
+        self.r_ctrl.clock.next = self.clock.val();
+        self.r_ctrl.reset.next = self.nic_reset.val();
+        self.r_ctrl.write.next = self.write.val();
+        self.r_ctrl.offset.next = self.offset.val();
+        self.r_ctrl.wdata.next = self.wdata.val();
+        self.r_itr.clock.next = self.clock.val();
+        self.r_itr.reset.next = self.nic_reset.val();
+        self.r_itr.write.next = self.write.val();
+        self.r_itr.offset.next = self.offset.val();
+        self.r_itr.wdata.next = self.wdata.val();
+        self.r_rctl.clock.next = self.clock.val();
+        self.r_rctl.reset.next = self.nic_reset.val();
+        self.r_rctl.write.next = self.write.val();
+        self.r_rctl.offset.next = self.offset.val();
+        self.r_rctl.wdata.next = self.wdata.val();
+        self.r_tctl.clock.next = self.clock.val();
+        self.r_tctl.reset.next = self.nic_reset.val();
+        self.r_tctl.write.next = self.write.val();
+        self.r_tctl.offset.next = self.offset.val();
+        self.r_tctl.wdata.next = self.wdata.val();
+        self.r_tipg.clock.next = self.clock.val();
+        self.r_tipg.reset.next = self.nic_reset.val();
+        self.r_tipg.write.next = self.write.val();
+        self.r_tipg.offset.next = self.offset.val();
+        self.r_tipg.wdata.next = self.wdata.val();
+        self.r_rdbal.clock.next = self.clock.val();
+        self.r_rdbal.reset.next = self.nic_reset.val();
+        self.r_rdbal.write.next = self.write.val();
+        self.r_rdbal.offset.next = self.offset.val();
+        self.r_rdbal.wdata.next = self.wdata.val();
+        self.r_rdbah.clock.next = self.clock.val();
+        self.r_rdbah.reset.next = self.nic_reset.val();
+        self.r_rdbah.write.next = self.write.val();
+        self.r_rdbah.offset.next = self.offset.val();
+        self.r_rdbah.wdata.next = self.wdata.val();
+        self.r_rdlen.clock.next = self.clock.val();
+        self.r_rdlen.reset.next = self.nic_reset.val();
+        self.r_rdlen.write.next = self.write.val();
+        self.r_rdlen.offset.next = self.offset.val();
+        self.r_rdlen.wdata.next = self.wdata.val();
+        self.r_rdt.clock.next = self.clock.val();
+        self.r_rdt.reset.next = self.nic_reset.val();
+        self.r_rdt.write.next = self.write.val();
+        self.r_rdt.offset.next = self.offset.val();
+        self.r_rdt.wdata.next = self.wdata.val();
+        self.r_rdtr.clock.next = self.clock.val();
+        self.r_rdtr.reset.next = self.nic_reset.val();
+        self.r_rdtr.write.next = self.write.val();
+        self.r_rdtr.offset.next = self.offset.val();
+        self.r_rdtr.wdata.next = self.wdata.val();
+        self.r_radv.clock.next = self.clock.val();
+        self.r_radv.reset.next = self.nic_reset.val();
+        self.r_radv.write.next = self.write.val();
+        self.r_radv.offset.next = self.offset.val();
+        self.r_radv.wdata.next = self.wdata.val();
+        self.r_tdbal.clock.next = self.clock.val();
+        self.r_tdbal.reset.next = self.nic_reset.val();
+        self.r_tdbal.write.next = self.write.val();
+        self.r_tdbal.offset.next = self.offset.val();
+        self.r_tdbal.wdata.next = self.wdata.val();
+        self.r_tdbah.clock.next = self.clock.val();
+        self.r_tdbah.reset.next = self.nic_reset.val();
+        self.r_tdbah.write.next = self.write.val();
+        self.r_tdbah.offset.next = self.offset.val();
+        self.r_tdbah.wdata.next = self.wdata.val();
+        self.r_tdlen.clock.next = self.clock.val();
+        self.r_tdlen.reset.next = self.nic_reset.val();
+        self.r_tdlen.write.next = self.write.val();
+        self.r_tdlen.offset.next = self.offset.val();
+        self.r_tdlen.wdata.next = self.wdata.val();
+        self.r_tdt.clock.next = self.clock.val();
+        self.r_tdt.reset.next = self.nic_reset.val();
+        self.r_tdt.write.next = self.write.val();
+        self.r_tdt.offset.next = self.offset.val();
+        self.r_tdt.wdata.next = self.wdata.val();
+        self.r_tidv.clock.next = self.clock.val();
+        self.r_tidv.reset.next = self.nic_reset.val();
+        self.r_tidv.write.next = self.write.val();
+        self.r_tidv.offset.next = self.offset.val();
+        self.r_tidv.wdata.next = self.wdata.val();
+        self.r_tadv.clock.next = self.clock.val();
+        self.r_tadv.reset.next = self.nic_reset.val();
+        self.r_tadv.write.next = self.write.val();
+        self.r_tadv.offset.next = self.offset.val();
+        self.r_tadv.wdata.next = self.wdata.val();
+
+        self.ctrl_slu.next = (self.r_ctrl.value.val() & self.k_ctrl_slu.val()) != 0;
+        self.rctl.next = self.r_rctl.value.val();
+        self.tctl.next = self.r_tctl.value.val();
+        self.ipg.next = self.r_tipg.value.val().get_bits::<IPGT_BITS>(0);
+        self.rdbal.next = self.r_rdbal.value.val();
+        self.rdbah.next = self.r_rdbah.value.val();
+        self.rdlen.next = self.r_rdlen.value.val();
+        self.rdt.next = self.r_rdt.value.val();
+        self.tdbal.next = self.r_tdbal.value.val();
+        self.tdbah.next = self.r_tdbah.value.val();
+        self.tdlen.next = self.r_tdlen.value.val();
+        self.tdt.next = self.r_tdt.value.val();
+
+        // ---- statistics ----
+        self.crcerrs.clock.next = self.clock.val();
+        self.crcerrs.reset.next = self.nic_reset.val();
+        self.crcerrs.read.next = self.read.val();
+        self.crcerrs.offset.next = self.offset.val();
+        self.crcerrs.inc.next = self.ev_crc_err.val();
+        self.crcerrs.amount.next = 1.into();
+        self.rxerrc.clock.next = self.clock.val();
+        self.rxerrc.reset.next = self.nic_reset.val();
+        self.rxerrc.read.next = self.read.val();
+        self.rxerrc.offset.next = self.offset.val();
+        self.rxerrc.inc.next = self.ev_rx_er.val();
+        self.rxerrc.amount.next = 1.into();
+        self.mpc.clock.next = self.clock.val();
+        self.mpc.reset.next = self.nic_reset.val();
+        self.mpc.read.next = self.read.val();
+        self.mpc.offset.next = self.offset.val();
+        self.mpc.inc.next = self.ev_missed.val();
+        self.mpc.amount.next = 1.into();
+        self.gprc.clock.next = self.clock.val();
+        self.gprc.reset.next = self.nic_reset.val();
+        self.gprc.read.next = self.read.val();
+        self.gprc.offset.next = self.offset.val();
+        self.gprc.inc.next = self.ev_rx_good.val();
+        self.gprc.amount.next = 1.into();
+        self.gorcl.clock.next = self.clock.val();
+        self.gorcl.reset.next = self.nic_reset.val();
+        self.gorcl.read.next = self.read.val();
+        self.gorcl.offset.next = self.offset.val();
+        self.gorcl.inc.next = self.ev_rx_good.val();
+        self.gorcl.amount.next = self.ev_rx_good_bytes.val();
+        self.gptc.clock.next = self.clock.val();
+        self.gptc.reset.next = self.nic_reset.val();
+        self.gptc.read.next = self.read.val();
+        self.gptc.offset.next = self.offset.val();
+        self.gptc.inc.next = self.ev_tx_good.val();
+        self.gptc.amount.next = 1.into();
+        self.gotcl.clock.next = self.clock.val();
+        self.gotcl.reset.next = self.nic_reset.val();
+        self.gotcl.read.next = self.read.val();
+        self.gotcl.offset.next = self.offset.val();
+        self.gotcl.inc.next = self.ev_tx_good.val();
+        self.gotcl.amount.next = self.ev_tx_good_bytes.val();
+        self.tpt.clock.next = self.clock.val();
+        self.tpt.reset.next = self.nic_reset.val();
+        self.tpt.read.next = self.read.val();
+        self.tpt.offset.next = self.offset.val();
+        self.tpt.inc.next = self.ev_tx_good.val();
+        self.tpt.amount.next = 1.into();
+        self.totl.clock.next = self.clock.val();
+        self.totl.reset.next = self.nic_reset.val();
+        self.totl.read.next = self.read.val();
+        self.totl.offset.next = self.offset.val();
+        self.totl.inc.next = self.ev_tx_good.val();
+        self.totl.amount.next = self.ev_tx_good_bytes.val();
+        self.tpr.clock.next = self.clock.val();
+        self.tpr.reset.next = self.nic_reset.val();
+        self.tpr.read.next = self.read.val();
+        self.tpr.offset.next = self.offset.val();
+        self.tpr.inc.next = self.ev_rx_frame.val();
+        self.tpr.amount.next = 1.into();
+        self.torl.clock.next = self.clock.val();
+        self.torl.reset.next = self.nic_reset.val();
+        self.torl.read.next = self.read.val();
+        self.torl.offset.next = self.offset.val();
+        self.torl.inc.next = self.ev_rx_frame.val();
+        self.torl.amount.next = self.ev_rx_frame_bytes.val();
+        self.rnbc.clock.next = self.clock.val();
+        self.rnbc.reset.next = self.nic_reset.val();
+        self.rnbc.read.next = self.read.val();
+        self.rnbc.offset.next = self.offset.val();
+        self.rnbc.inc.next = self.ev_no_buffer.val();
+        self.rnbc.amount.next = 1.into();
+        self.ruc.clock.next = self.clock.val();
+        self.ruc.reset.next = self.nic_reset.val();
+        self.ruc.read.next = self.read.val();
+        self.ruc.offset.next = self.offset.val();
+        self.ruc.inc.next = self.ev_runt.val();
+        self.ruc.amount.next = 1.into();
+        self.roc.clock.next = self.clock.val();
+        self.roc.reset.next = self.nic_reset.val();
+        self.roc.read.next = self.read.val();
+        self.roc.offset.next = self.offset.val();
+        self.roc.inc.next = self.ev_oversize.val();
+        self.roc.amount.next = 1.into();
+        self.tdec.clock.next = self.clock.val();
+        self.tdec.reset.next = self.nic_reset.val();
+        self.tdec.read.next = self.read.val();
+        self.tdec.offset.next = self.offset.val();
+        self.tdec.inc.next = self.ev_tx_drop.val();
+        self.tdec.amount.next = 1.into();
+        self.rdfc.clock.next = self.clock.val();
+        self.rdfc.reset.next = self.nic_reset.val();
+        self.rdfc.read.next = self.read.val();
+        self.rdfc.offset.next = self.offset.val();
+        self.rdfc.inc.next = self.ev_rx_dma_drop.val();
+        self.rdfc.amount.next = 1.into();
+
+        // ---- TX interrupt delay: TIDV packet timer, TADV absolute timer ----
+        self.tidv_cycles.next = bit_cast::<DELAY_TIMER_BITS, INTERVAL_BITS>(
+            self.r_tidv.value.val().get_bits::<INTERVAL_BITS>(0),
+        ) << self.k_timer_shift.val();
+        self.tadv_cycles.next = bit_cast::<DELAY_TIMER_BITS, INTERVAL_BITS>(
+            self.r_tadv.value.val().get_bits::<INTERVAL_BITS>(0),
+        ) << self.k_timer_shift.val();
+        self.txdw_delay_expires.next = (self.tx_packet_timer.q.val() == 1)
+            | (self.tx_absolute_timer.q.val() == 1)
+            | (self.c_txdw_delayed.val() & (self.tidv_cycles.val() == 0));
+        if self.tx_packet_timer.q.val() != 0 {
+            self.tx_packet_timer.d.next = self.tx_packet_timer.q.val() - 1;
+        }
+        if self.tx_absolute_timer.q.val() != 0 {
+            self.tx_absolute_timer.d.next = self.tx_absolute_timer.q.val() - 1;
+        }
+        if self.c_txdw_delayed.val() {
+            self.tx_packet_timer.d.next = self.tidv_cycles.val();
+            if (self.tadv_cycles.val() != 0) & (self.tx_absolute_timer.q.val() == 0) {
+                self.tx_absolute_timer.d.next = self.tadv_cycles.val();
+            }
+        }
+        if self.txdw_delay_expires.val() | self.nic_reset.val() {
+            self.tx_packet_timer.d.next = 0.into();
+            self.tx_absolute_timer.d.next = 0.into();
+        }
+
+        // ---- RX interrupt delay: RDTR packet timer, RADV absolute timer ----
+        self.rdtr_cycles.next = bit_cast::<DELAY_TIMER_BITS, INTERVAL_BITS>(
+            self.r_rdtr.value.val().get_bits::<INTERVAL_BITS>(0),
+        ) << self.k_timer_shift.val();
+        self.radv_cycles.next = bit_cast::<DELAY_TIMER_BITS, INTERVAL_BITS>(
+            self.r_radv.value.val().get_bits::<INTERVAL_BITS>(0),
+        ) << self.k_timer_shift.val();
+        self.rxt0_delay_expires.next = (self.rx_packet_timer.q.val() == 1)
+            | (self.rx_absolute_timer.q.val() == 1)
+            | (self.c_rx_frame.val() & (self.rdtr_cycles.val() == 0));
+        if self.rx_packet_timer.q.val() != 0 {
+            self.rx_packet_timer.d.next = self.rx_packet_timer.q.val() - 1;
+        }
+        if self.rx_absolute_timer.q.val() != 0 {
+            self.rx_absolute_timer.d.next = self.rx_absolute_timer.q.val() - 1;
+        }
+        if self.c_rx_frame.val() {
+            self.rx_packet_timer.d.next = self.rdtr_cycles.val();
+            if (self.radv_cycles.val() != 0) & (self.rx_absolute_timer.q.val() == 0) {
+                self.rx_absolute_timer.d.next = self.radv_cycles.val();
+            }
+        }
+        if self.rxt0_delay_expires.val() | self.nic_reset.val() {
+            self.rx_packet_timer.d.next = 0.into();
+            self.rx_absolute_timer.d.next = 0.into();
+        }
+
+        // ---- interrupt causes (ICR), ICS, mask (IMS/IMC) ----
+        self.dmac_level.d.next = self.c_dmac.val();
+        self.iommu_level.d.next = self.c_iommu.val();
+        self.new_causes.next = 0.into();
+        if self.c_txdw.val() | self.txdw_delay_expires.val() {
+            self.new_causes.next = self.new_causes.val() | self.k_icr_txdw.val();
+        }
+        if self.c_txqe.val() {
+            self.new_causes.next = self.new_causes.val() | self.k_icr_txqe.val();
+        }
+        if self.c_rxdmt0.val() {
+            self.new_causes.next = self.new_causes.val() | self.k_icr_rxdmt0.val();
+        }
+        if self.c_rxo.val() {
+            self.new_causes.next = self.new_causes.val() | self.k_icr_rxo.val();
+        }
+        if self.rxt0_delay_expires.val() {
+            self.new_causes.next = self.new_causes.val() | self.k_icr_rxt0.val();
+        }
+        if self.c_dmac.val() & !self.dmac_level.q.val() {
+            self.new_causes.next = self.new_causes.val() | self.k_icr_dmac.val();
+        }
+        if self.c_iommu.val() & !self.iommu_level.q.val() {
+            self.new_causes.next = self.new_causes.val() | self.k_icr_iommu.val();
+        }
+        if self.c_nic_dma.val() {
+            self.new_causes.next = self.new_causes.val() | self.k_icr_nic_dma.val();
+        }
+        if self.write.val() & (self.offset.val() == self.a_ics.val()) {
+            self.new_causes.next =
+                self.new_causes.val() | (self.wdata.val() & self.k_icr_all.val());
+        }
+        self.icr_next.next = self.icr_causes.q.val() | self.new_causes.val();
+        if self.read.val() & (self.offset.val() == self.a_icr.val()) {
+            self.icr_next.next = self.new_causes.val();
+        }
+        self.ims_next.next = self.ims_mask.q.val();
+        if self.write.val() & (self.offset.val() == self.a_ims.val()) {
+            self.ims_next.next = self.ims_mask.q.val() | (self.wdata.val() & self.k_icr_all.val());
+        }
+        if self.write.val() & (self.offset.val() == self.a_imc.val()) {
+            self.ims_next.next = self.ims_mask.q.val() & !self.wdata.val();
+        }
+        if self.nic_reset.val() {
+            self.icr_next.next = 0.into();
+            self.ims_next.next = 0.into();
+        }
+        self.icr_causes.d.next = self.icr_next.val();
+        self.ims_mask.d.next = self.ims_next.val();
+
+        // ---- moderation (ITR) and the interrupt line ----
+        self.itr_cycles.next = bit_cast::<ITR_TIMER_BITS, INTERVAL_BITS>(
+            self.r_itr.value.val().get_bits::<INTERVAL_BITS>(0),
+        ) << self.k_itr_shift.val();
+        self.irq_pending.next = (self.icr_next.val() & self.ims_next.val()) != 0;
+        self.irq_rises.next =
+            self.irq_pending.val() & !self.irq_line.q.val() & (self.itr_timer.q.val() == 0);
+        if self.itr_timer.q.val() != 0 {
+            self.itr_timer.d.next = self.itr_timer.q.val() - 1;
+        }
+        if self.irq_rises.val() {
+            self.itr_timer.d.next = self.itr_cycles.val();
+        }
+        if self.nic_reset.val() {
+            self.itr_timer.d.next = 0.into();
+        }
+        self.irq_line.d.next =
+            self.irq_pending.val() & (self.irq_line.q.val() | self.irq_rises.val());
+        self.irq.next = self.irq_line.q.val();
+        // IRQC counts the rising edges (written here: a local is written before it is read).
+        self.irqc.clock.next = self.clock.val();
+        self.irqc.reset.next = self.nic_reset.val();
+        self.irqc.read.next = self.read.val();
+        self.irqc.offset.next = self.offset.val();
+        self.irqc.inc.next = self.irq_rises.val();
+        self.irqc.amount.next = 1.into();
+
+        // ---- reads ----
+        self.status_word.next = self.k_status_fixed.val();
+        if self.ctrl_slu.val() {
+            self.status_word.next = self.status_word.val() | self.k_status_lu.val();
+        }
+        self.dmaerr_word.next = 0.into();
+        if self.tx_halted.val() {
+            self.dmaerr_word.next = self.dmaerr_word.val() | self.k_dmaerr_tx.val();
+        }
+        if self.rx_halted.val() {
+            self.dmaerr_word.next = self.dmaerr_word.val() | self.k_dmaerr_rx.val();
+        }
+        // The registers and counters give 0 unless addressed: OR them.
+        self.read_value.next = self.r_ctrl.rdata.val()
+            | self.r_itr.rdata.val()
+            | self.r_rctl.rdata.val()
+            | self.r_tctl.rdata.val()
+            | self.r_tipg.rdata.val()
+            | self.r_rdbal.rdata.val()
+            | self.r_rdbah.rdata.val()
+            | self.r_rdlen.rdata.val()
+            | self.r_rdt.rdata.val()
+            | self.r_rdtr.rdata.val()
+            | self.r_radv.rdata.val()
+            | self.r_tdbal.rdata.val()
+            | self.r_tdbah.rdata.val()
+            | self.r_tdlen.rdata.val()
+            | self.r_tdt.rdata.val()
+            | self.r_tidv.rdata.val()
+            | self.r_tadv.rdata.val()
+            | self.crcerrs.rdata.val()
+            | self.rxerrc.rdata.val()
+            | self.mpc.rdata.val()
+            | self.gprc.rdata.val()
+            | self.gptc.rdata.val()
+            | self.gorcl.rdata.val()
+            | self.gotcl.rdata.val()
+            | self.rnbc.rdata.val()
+            | self.ruc.rdata.val()
+            | self.roc.rdata.val()
+            | self.torl.rdata.val()
+            | self.totl.rdata.val()
+            | self.tpr.rdata.val()
+            | self.tpt.rdata.val()
+            | self.tdec.rdata.val()
+            | self.rdfc.rdata.val()
+            | self.irqc.rdata.val();
+        if self.offset.val() == self.a_status.val() {
+            self.read_value.next = self.status_word.val();
+        }
+        if self.offset.val() == self.a_icr.val() {
+            self.read_value.next = self.icr_causes.q.val();
+        }
+        if self.offset.val() == self.a_ims.val() {
+            self.read_value.next = self.ims_mask.q.val();
+        }
+        if self.offset.val() == self.a_rdh.val() {
+            self.read_value.next = self.rdh.val();
+        }
+        if self.offset.val() == self.a_tdh.val() {
+            self.read_value.next = self.tdh.val();
+        }
+        if self.offset.val() == self.a_dmaerr.val() {
+            self.read_value.next = self.dmaerr_word.val();
+        }
+        if self.offset.val() == self.a_dmaerr_addr.val() {
+            self.read_value.next = self.dmaerr_addr.val();
+        }
+        if self.offset.val() == self.a_txfifo_bytes.val() {
+            self.read_value.next = self.k_txfifo_bytes.val();
+        }
+        if self.offset.val() == self.a_rxfifo_bytes.val() {
+            self.read_value.next = self.k_rxfifo_bytes.val();
+        }
+        if self.offset.val() == self.a_engine_state.val() {
+            self.read_value.next = (bit_cast::<32, ENGINE_STATE_BITS>(self.tx_state.val())
+                << self.k_engine_tx_shift.val())
+                | (bit_cast::<32, ENGINE_STATE_BITS>(self.rx_state.val())
+                    << self.k_engine_rx_shift.val());
+        }
+        if self.read.val() {
+            self.r_rdata.d.next = self.read_value.val();
+        }
+        self.rdata.next = self.r_rdata.q.val();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{clock_edge, settle};
+    use nic::{
+        CRCERRS, CTRL, DMAERR, DMAERR_ADDR, ENGINE_STATE, GORCH, GORCL, GOTCH, GOTCL, GPRC, GPTC,
+        ICR, ICS, IMC, IMS, IRQC, ITR, ITR_UNIT_CYCLES, MPC, RADV, RCTL, RDBAH, RDBAL, RDFC, RDH,
+        RDLEN, RDT, RDTR, RNBC, ROC, RUC, RXERRC, RXFIFO_BYTES, STATUS, TADV, TCTL, TDBAH, TDBAL,
+        TDEC, TDH, TDLEN, TDT, TIDV, TIMER_UNIT_CYCLES, TIPG, TORH, TORL, TOTH, TOTL, TPR, TPT,
+        TXFIFO_BYTES,
+    };
+    use pretty_assertions::assert_eq;
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+    use regs::{Access, Register, REGISTERS};
+
+    /// Two different sizes, so that a swap shows.
+    const TX_FIFO: u32 = 1 << nic::SIM_FIFO_BYTES_LOG2;
+    const RX_FIFO: u32 = TX_FIFO / 2;
+    const TIMER_UNIT: u64 = TIMER_UNIT_CYCLES as u64;
+    const ITR_UNIT: u64 = ITR_UNIT_CYCLES as u64;
+    const INTERVAL_MASK: u32 = (1 << INTERVAL_BITS) - 1;
+
+    /// Every statistics register, the high halves included.
+    const STATISTICS: [u32; 21] = [
+        CRCERRS, RXERRC, MPC, GPRC, GPTC, GORCL, GORCH, GOTCL, GOTCH, RNBC, RUC, ROC, TORL, TORH,
+        TOTL, TOTH, TPR, TPT, TDEC, RDFC, IRQC,
+    ];
+
+    fn nic_registers() -> impl Iterator<Item = &'static Register> {
+        REGISTERS
+            .iter()
+            .filter(|r| r.block_offset == regs::block::NIC)
+    }
+
+    fn name_of(offset: u32) -> &'static str {
+        nic_registers()
+            .find(|r| r.offset == offset)
+            .map_or("(unimplemented)", |r| r.name)
+    }
+
+    /// The NIC registers software writes and reads back (RDH/TDH read the engines' heads).
+    fn is_config_register(r: &Register) -> bool {
+        r.access == Access::Rw && ![CTRL, IMS, RDH, TDH].contains(&r.offset)
+    }
+
+    struct Bench {
+        uut: NicRegs,
+        /// Cycles run so far.
+        now: u64,
+        /// The cycles at whose clock edge `irq` rose.
+        irq_rises: Vec<u64>,
+    }
+
+    impl Bench {
+        fn new() -> Self {
+            let mut uut = NicRegs::new(TX_FIFO, RX_FIFO);
+            uut.connect_all();
+            settle(&mut uut);
+            Self {
+                uut,
+                now: 0,
+                irq_rises: vec![],
+            }
+        }
+
+        /// One clock cycle: `drive` sets this cycle's inputs, `check` looks at the settled
+        /// outputs before the edge. Afterwards the host port and the pulse inputs are idle
+        /// again (levels and status inputs keep their values).
+        fn cycle_checked(
+            &mut self,
+            drive: impl FnOnce(&mut NicRegs),
+            check: impl FnOnce(&NicRegs),
+        ) {
+            drive(&mut self.uut);
+            settle(&mut self.uut);
+            check(&self.uut);
+            let irq_before = self.uut.irq.val();
+            clock_edge(&mut self.uut, |u| &mut u.clock);
+            idle_pulses(&mut self.uut);
+            settle(&mut self.uut);
+            if self.uut.irq.val() && !irq_before {
+                self.irq_rises.push(self.now);
+            }
+            self.now += 1;
+        }
+
+        fn cycle(&mut self, drive: impl FnOnce(&mut NicRegs)) {
+            self.cycle_checked(drive, |_| {});
+        }
+
+        fn idle(&mut self, cycles: u64) {
+            for _ in 0..cycles {
+                self.cycle(|_| {});
+            }
+        }
+
+        fn write(&mut self, offset: u32, value: u32) {
+            self.cycle(|u| host(u, offset, Some(value)));
+        }
+
+        fn read(&mut self, offset: u32) -> u32 {
+            self.read_with(offset, |_| {})
+        }
+
+        /// A read of `offset` in a cycle whose other inputs `also` sets.
+        fn read_with(&mut self, offset: u32, also: impl FnOnce(&mut NicRegs)) -> u32 {
+            self.cycle(|u| {
+                host(u, offset, None);
+                also(u);
+            });
+            self.uut.rdata.val().to_u32()
+        }
+
+        fn irq(&self) -> bool {
+            self.uut.irq.val()
+        }
+    }
+
+    /// Present a host access: a write of `wdata`, or a read.
+    fn host(u: &mut NicRegs, offset: u32, wdata: Option<u32>) {
+        u.sel.next = true;
+        u.offset.next = (offset as u64).into();
+        u.we.next = wdata.is_some();
+        u.wdata.next = (wdata.unwrap_or(0) as u64).into();
+    }
+
+    fn idle_pulses(u: &mut NicRegs) {
+        u.sel.next = false;
+        u.we.next = false;
+        u.ev_crc_err.next = false;
+        u.ev_rx_er.next = false;
+        u.ev_missed.next = false;
+        u.ev_rx_good.next = false;
+        u.ev_tx_good.next = false;
+        u.ev_rx_frame.next = false;
+        u.ev_no_buffer.next = false;
+        u.ev_runt.next = false;
+        u.ev_oversize.next = false;
+        u.ev_tx_drop.next = false;
+        u.ev_rx_dma_drop.next = false;
+        u.c_txdw.next = false;
+        u.c_txdw_delayed.next = false;
+        u.c_rx_frame.next = false;
+        u.c_txqe.next = false;
+        u.c_rxdmt0.next = false;
+        u.c_rxo.next = false;
+        u.c_nic_dma.next = false;
+    }
+
+    fn every_event(u: &mut NicRegs) {
+        u.ev_crc_err.next = true;
+        u.ev_rx_er.next = true;
+        u.ev_missed.next = true;
+        u.ev_rx_good.next = true;
+        u.ev_rx_good_bytes.next = 64.into();
+        u.ev_tx_good.next = true;
+        u.ev_tx_good_bytes.next = 64.into();
+        u.ev_rx_frame.next = true;
+        u.ev_rx_frame_bytes.next = 64.into();
+        u.ev_no_buffer.next = true;
+        u.ev_runt.next = true;
+        u.ev_oversize.next = true;
+        u.ev_tx_drop.next = true;
+        u.ev_rx_dma_drop.next = true;
+    }
+
+    /// Sets some inputs of one cycle.
+    type Pulse = fn(&mut NicRegs);
+
+    fn txqe(u: &mut NicRegs) {
+        u.c_txqe.next = true;
+    }
+
+    fn txdw_delayed(u: &mut NicRegs) {
+        u.c_txdw_delayed.next = true;
+    }
+
+    fn rx_frame(u: &mut NicRegs) {
+        u.c_rx_frame.next = true;
+    }
+
+    /// Unmask `cause` only, then run `horizon` cycles with a `pulse` in each cycle of `at`
+    /// (counted from the start), reading ICR as soon as `irq` is up (it must show `cause`).
+    /// Returns the cycles at whose edge `cause` reached ICR (= `irq` rose, as ITR is 0): a
+    /// cause raised "at once" by a pulse in cycle t arrives at t.
+    fn cause_arrivals(
+        b: &mut Bench,
+        pulse: Pulse,
+        at: &[u64],
+        cause: u32,
+        horizon: u64,
+    ) -> Vec<u64> {
+        b.write(IMS, cause);
+        b.irq_rises.clear();
+        let start = b.now;
+        for t in 0..horizon {
+            let fire = at.contains(&t);
+            if b.irq() {
+                let icr = b.read_with(ICR, |u| {
+                    if fire {
+                        pulse(u)
+                    }
+                });
+                assert_eq!(icr, cause, "ICR at cycle {t}");
+            } else {
+                b.cycle(|u| {
+                    if fire {
+                        pulse(u)
+                    }
+                });
+            }
+        }
+        b.irq_rises.iter().map(|c| c - start).collect()
+    }
+
+    // ---- host side, configuration ----
+
+    #[test]
+    fn registers_read_back_as_written_and_drive_the_outputs() {
+        let mut b = Bench::new();
+        let pattern = |offset: u32| 0xA5C3_0F96 ^ offset.wrapping_mul(0x0101_0101);
+        let config: Vec<u32> = nic_registers()
+            .filter(|r| is_config_register(r))
+            .map(|r| r.offset)
+            .collect();
+        for &offset in &config {
+            b.write(offset, pattern(offset));
+        }
+        for &offset in &config {
+            assert_eq!(b.read(offset), pattern(offset), "{}", name_of(offset));
+        }
+        let u = &b.uut;
+        let outputs = [
+            (RCTL, u.rctl.val()),
+            (TCTL, u.tctl.val()),
+            (RDBAL, u.rdbal.val()),
+            (RDBAH, u.rdbah.val()),
+            (RDLEN, u.rdlen.val()),
+            (RDT, u.rdt.val()),
+            (TDBAL, u.tdbal.val()),
+            (TDBAH, u.tdbah.val()),
+            (TDLEN, u.tdlen.val()),
+            (TDT, u.tdt.val()),
+        ];
+        for (offset, value) in outputs {
+            assert_eq!(
+                value.to_u32(),
+                pattern(offset),
+                "{} output",
+                name_of(offset)
+            );
+        }
+        assert_eq!(u.ipg.val().to_u32(), pattern(TIPG) & tipg::IPGT_MASK);
+    }
+
+    #[test]
+    fn status_lu_follows_ctrl_slu() {
+        let mut b = Bench::new();
+        let fixed = nic::status::FD | nic::status::SPEED_1000;
+        assert_eq!(b.read(STATUS), fixed);
+        assert!(!b.uut.ctrl_slu.val());
+        b.write(CTRL, ctrl::SLU);
+        assert!(b.uut.ctrl_slu.val());
+        assert_eq!(b.read(STATUS), fixed | nic::status::LU);
+        assert_eq!(b.read(CTRL), ctrl::FD | ctrl::SLU);
+        // FD reads 1 whatever is written.
+        b.write(CTRL, 0);
+        assert!(!b.uut.ctrl_slu.val());
+        assert_eq!(b.read(STATUS), fixed);
+        assert_eq!(b.read(CTRL), ctrl::FD);
+    }
+
+    #[test]
+    fn ctrl_rst_is_a_one_cycle_pulse_and_reads_0() {
+        let mut b = Bench::new();
+        b.write(CTRL, ctrl::SLU);
+        b.cycle_checked(
+            |u| host(u, CTRL, Some(ctrl::RST | ctrl::SLU)),
+            |u| assert!(u.nic_reset.val(), "nic_reset in the cycle of the write"),
+        );
+        b.cycle_checked(|_| {}, |u| assert!(!u.nic_reset.val(), "one cycle only"));
+        // The reset wins over the value written with it: CTRL is back to FD alone.
+        assert_eq!(b.read(CTRL), ctrl::FD);
+        assert!(!b.uut.ctrl_slu.val());
+    }
+
+    #[test]
+    fn reset_restores_every_register_to_its_documented_value() {
+        let mut b = Bench::new();
+        // Move everything away from reset: configuration, mask, causes, statistics, irq.
+        for r in nic_registers().filter(|r| is_config_register(r)) {
+            b.write(r.offset, !r.reset);
+            assert_ne!(b.read(r.offset), r.reset, "{}", r.name);
+        }
+        b.write(CTRL, ctrl::SLU);
+        b.write(IMS, icr::ALL);
+        b.write(ICS, icr::ALL);
+        b.cycle(every_event);
+        assert!(b.irq());
+        assert_ne!(b.read(STATUS), documented_reset(STATUS));
+
+        b.write(CTRL, ctrl::RST);
+        assert!(!b.irq(), "irq falls with the reset");
+        for r in nic_registers() {
+            // The FIFO sizes are build parameters (documented as 0).
+            let expected = match r.offset {
+                TXFIFO_BYTES => TX_FIFO,
+                RXFIFO_BYTES => RX_FIFO,
+                _ => r.reset,
+            };
+            assert_eq!(b.read(r.offset), expected, "{} after reset", r.name);
+        }
+        let u = &b.uut;
+        assert!(!u.ctrl_slu.val());
+        let outputs = [
+            (RCTL, u.rctl.val()),
+            (TCTL, u.tctl.val()),
+            (RDBAL, u.rdbal.val()),
+            (RDBAH, u.rdbah.val()),
+            (RDLEN, u.rdlen.val()),
+            (RDT, u.rdt.val()),
+            (TDBAL, u.tdbal.val()),
+            (TDBAH, u.tdbah.val()),
+            (TDLEN, u.tdlen.val()),
+            (TDT, u.tdt.val()),
+        ];
+        for (offset, value) in outputs {
+            assert_eq!(
+                value.to_u32(),
+                documented_reset(offset),
+                "{}",
+                name_of(offset)
+            );
+        }
+        assert_eq!(u.ipg.val().to_u32(), documented_reset(TIPG));
+    }
+
+    #[test]
+    fn reset_stops_the_delay_and_itr_timers() {
+        let mut b = Bench::new();
+        b.write(TIDV, 1);
+        b.write(RDTR, 1);
+        b.write(ITR, 100);
+        b.write(IMS, icr::TXQE);
+        b.cycle(|u| {
+            txqe(u);
+            txdw_delayed(u);
+            rx_frame(u);
+        });
+        assert!(b.irq());
+        b.write(CTRL, ctrl::RST);
+        // The delays would have expired by now; the ITR interval would still run.
+        b.write(IMS, icr::ALL);
+        b.irq_rises.clear();
+        b.idle(2 * TIMER_UNIT);
+        assert!(b.irq_rises.is_empty(), "no TXDW/RXT0 after the reset");
+        assert_eq!(b.read(ICR), 0);
+        let now = b.now;
+        b.cycle(txqe);
+        assert_eq!(b.irq_rises, vec![now], "ITR timer cleared: irq at once");
+    }
+
+    #[test]
+    fn head_write_gives_a_pulse_with_the_value() {
+        let mut b = Bench::new();
+        b.uut.rdh.next = 7.into();
+        b.uut.tdh.next = 9.into();
+        assert_eq!(b.read(RDH), 7, "RDH reads the RX engine's head");
+        assert_eq!(b.read(TDH), 9, "TDH reads the TX engine's head");
+        for (offset, value) in [(RDH, 0x40), (TDH, 0x55)] {
+            b.cycle_checked(
+                |u| host(u, offset, Some(value)),
+                |u| {
+                    assert_eq!(u.rdh_write.val(), offset == RDH);
+                    assert_eq!(u.tdh_write.val(), offset == TDH);
+                    assert_eq!(u.head_wdata.val().to_u32(), value);
+                },
+            );
+            b.cycle_checked(
+                |_| {},
+                |u| assert!(!u.rdh_write.val() && !u.tdh_write.val(), "one cycle only"),
+            );
+        }
+        assert_eq!(b.read(RDH), 7, "the engine owns the head");
+        assert_eq!(b.read(TDH), 9);
+    }
+
+    #[test]
+    fn dmaerr_reads_the_halted_rings_and_ones_restart_them() {
+        let mut b = Bench::new();
+        assert_eq!(b.read(DMAERR), 0);
+        b.uut.tx_halted.next = true;
+        assert_eq!(b.read(DMAERR), DMAERR_TX_HALTED);
+        b.uut.rx_halted.next = true;
+        assert_eq!(b.read(DMAERR), DMAERR_TX_HALTED | DMAERR_RX_HALTED);
+        b.uut.dmaerr_addr.next = 0xDEAD_B000u64.into();
+        assert_eq!(b.read(DMAERR_ADDR), 0xDEAD_B000);
+        for (value, tx, rx) in [
+            (DMAERR_TX_HALTED, true, false),
+            (DMAERR_RX_HALTED, false, true),
+            (DMAERR_TX_HALTED | DMAERR_RX_HALTED, true, true),
+            (0, false, false),
+        ] {
+            b.cycle_checked(
+                |u| host(u, DMAERR, Some(value)),
+                |u| assert_eq!((u.restart_tx.val(), u.restart_rx.val()), (tx, rx)),
+            );
+            b.cycle_checked(
+                |_| {},
+                |u| assert!(!u.restart_tx.val() && !u.restart_rx.val(), "one cycle only"),
+            );
+        }
+    }
+
+    #[test]
+    fn engine_state_and_fifo_sizes_read_their_sources() {
+        let mut b = Bench::new();
+        b.uut.tx_state.next = 5.into();
+        b.uut.rx_state.next = 8.into();
+        assert_eq!(
+            b.read(ENGINE_STATE),
+            (5 << ENGINE_STATE_TX_SHIFT) | (8 << ENGINE_STATE_RX_SHIFT)
+        );
+        assert_eq!(b.read(TXFIFO_BYTES), TX_FIFO);
+        assert_eq!(b.read(RXFIFO_BYTES), RX_FIFO);
+    }
+
+    #[test]
+    fn unimplemented_offsets_read_0_and_ignore_writes() {
+        let mut b = Bench::new();
+        let holes = [0x0004, 0x00CC, 0x0104, 0x2814, 0x4F20, 0xFFFC];
+        for offset in holes {
+            assert!(nic_registers().all(|r| r.offset != offset));
+            b.write(offset, u32::MAX);
+            assert_eq!(b.read(offset), 0, "{offset:#06x}");
+        }
+        for r in nic_registers().filter(|r| r.access == Access::Rw) {
+            assert_eq!(b.read(r.offset), r.reset, "{} untouched", r.name);
+        }
+        assert_eq!(b.read(ICR), 0);
+    }
+
+    #[test]
+    fn rdata_is_valid_the_cycle_after_the_read_and_holds() {
+        let mut b = Bench::new();
+        b.write(RCTL, nic::rctl::EN);
+        b.cycle_checked(
+            |u| host(u, RCTL, None),
+            |u| assert_eq!(u.rdata.val().to_u32(), 0, "not yet"),
+        );
+        assert_eq!(b.uut.rdata.val().to_u32(), nic::rctl::EN);
+        b.write(RCTL, 0);
+        assert_eq!(
+            b.uut.rdata.val().to_u32(),
+            nic::rctl::EN,
+            "a write leaves rdata"
+        );
+    }
+
+    // ---- statistics ----
+
+    #[test]
+    fn statistics_count_their_events() {
+        #[derive(Clone, Copy)]
+        enum Unit {
+            Frames,
+            Octets,
+        }
+        use Unit::{Frames, Octets};
+        type Drive = fn(&mut NicRegs, u16);
+        let cases: [(Drive, &[(u32, Unit)]); 11] = [
+            (|u, _| u.ev_crc_err.next = true, &[(CRCERRS, Frames)]),
+            (|u, _| u.ev_rx_er.next = true, &[(RXERRC, Frames)]),
+            (|u, _| u.ev_missed.next = true, &[(MPC, Frames)]),
+            (
+                |u, n| {
+                    u.ev_rx_good.next = true;
+                    u.ev_rx_good_bytes.next = (n as u64).into();
+                },
+                &[(GPRC, Frames), (GORCL, Octets)],
+            ),
+            (
+                |u, n| {
+                    u.ev_tx_good.next = true;
+                    u.ev_tx_good_bytes.next = (n as u64).into();
+                },
+                &[
+                    (GPTC, Frames),
+                    (GOTCL, Octets),
+                    (TPT, Frames),
+                    (TOTL, Octets),
+                ],
+            ),
+            (
+                |u, n| {
+                    u.ev_rx_frame.next = true;
+                    u.ev_rx_frame_bytes.next = (n as u64).into();
+                },
+                &[(TPR, Frames), (TORL, Octets)],
+            ),
+            (|u, _| u.ev_no_buffer.next = true, &[(RNBC, Frames)]),
+            (|u, _| u.ev_runt.next = true, &[(RUC, Frames)]),
+            (|u, _| u.ev_oversize.next = true, &[(ROC, Frames)]),
+            (|u, _| u.ev_tx_drop.next = true, &[(TDEC, Frames)]),
+            (|u, _| u.ev_rx_dma_drop.next = true, &[(RDFC, Frames)]),
+        ];
+        let lengths = [nic::MIN_FRAME as u16, 100, nic::MAX_FRAME as u16];
+        let octets: u32 = lengths.iter().map(|&n| n as u32).sum();
+        let mut b = Bench::new();
+        for (drive, counted) in cases {
+            for n in lengths {
+                b.cycle(|u| drive(u, n));
+                b.idle(1);
+            }
+            for s in STATISTICS {
+                let expected = match counted.iter().find(|(o, _)| *o == s) {
+                    Some((_, Frames)) => lengths.len() as u32,
+                    Some((_, Octets)) => octets,
+                    None => 0,
+                };
+                let counting: Vec<_> = counted.iter().map(|(o, _)| name_of(*o)).collect();
+                assert_eq!(
+                    b.read(s),
+                    expected,
+                    "{} (events of {counting:?})",
+                    name_of(s)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn statistics_clear_on_read_and_saturate() {
+        let mut b = Bench::new();
+        // 65538 frames of 65535 octets: more than 2^32 - 1 octets.
+        let frames = (u32::MAX / u16::MAX as u32) as u64 + 2;
+        for _ in 0..frames {
+            b.cycle(|u| {
+                u.ev_rx_good.next = true;
+                u.ev_rx_good_bytes.next = (u16::MAX as u64).into();
+            });
+        }
+        assert_eq!(b.read(GORCL), u32::MAX, "saturated, not wrapped");
+        assert_eq!(b.read(GORCL), 0, "cleared by the read");
+        assert_eq!(b.read(GPRC), frames as u32);
+        assert_eq!(b.read(GPRC), 0);
+    }
+
+    #[test]
+    fn statistic_event_in_the_cycle_of_its_read_is_kept() {
+        let mut b = Bench::new();
+        b.cycle(|u| u.ev_crc_err.next = true);
+        b.cycle(|u| u.ev_crc_err.next = true);
+        let crc_err = |u: &mut NicRegs| u.ev_crc_err.next = true;
+        assert_eq!(b.read_with(CRCERRS, crc_err), 2);
+        assert_eq!(b.read(CRCERRS), 1, "the event of the read's cycle");
+        assert_eq!(b.read(CRCERRS), 0);
+    }
+
+    // ---- interrupt causes and mask ----
+
+    #[test]
+    fn icr_read_clears_and_returns_the_causes() {
+        let mut b = Bench::new();
+        b.cycle(|u| u.c_txqe.next = true);
+        b.cycle(|u| u.c_rxo.next = true);
+        assert_eq!(b.read(ICR), icr::TXQE | icr::RXO);
+        assert_eq!(b.read(ICR), 0);
+    }
+
+    #[test]
+    fn icr_cause_raised_during_the_read_stays_set() {
+        let mut b = Bench::new();
+        b.cycle(txqe);
+        assert_eq!(b.read_with(ICR, |u| u.c_rxdmt0.next = true), icr::TXQE);
+        assert_eq!(b.read(ICR), icr::RXDMT0);
+        assert_eq!(b.read(ICR), 0);
+    }
+
+    #[test]
+    fn each_cause_input_sets_its_icr_bit() {
+        let cases: [(Pulse, u32); 6] = [
+            (|u| u.c_txdw.next = true, icr::TXDW),
+            (|u| u.c_txqe.next = true, icr::TXQE),
+            (|u| u.c_rxdmt0.next = true, icr::RXDMT0),
+            (|u| u.c_rxo.next = true, icr::RXO),
+            (|u| u.c_nic_dma.next = true, icr::NIC_DMA),
+            // TIDV and RDTR are 0: at once.
+            (|u| u.c_rx_frame.next = true, icr::RXT0),
+        ];
+        let mut b = Bench::new();
+        for (pulse, bit) in cases {
+            b.cycle(pulse);
+            assert_eq!(b.read(ICR), bit);
+        }
+    }
+
+    #[test]
+    fn ics_sets_causes() {
+        let mut b = Bench::new();
+        b.write(ICS, icr::RXO);
+        assert_eq!(b.read(ICR), icr::RXO);
+        b.write(ICS, u32::MAX);
+        assert_eq!(b.read(ICR), icr::ALL, "only the implemented causes exist");
+        b.write(IMS, icr::TXQE);
+        b.write(ICS, icr::TXQE);
+        assert!(b.irq(), "a software-set cause interrupts like any other");
+    }
+
+    #[test]
+    fn ims_imc_mask_causes() {
+        let mut b = Bench::new();
+        b.cycle(txqe);
+        b.cycle(|u| u.c_rxo.next = true);
+        assert!(!b.irq(), "masked");
+        b.write(IMS, icr::TXQE);
+        assert!(b.irq(), "unmasking a pending cause interrupts");
+        assert_eq!(b.read(IMS), icr::TXQE);
+        b.write(IMS, icr::RXDMT0);
+        assert_eq!(
+            b.read(IMS),
+            icr::TXQE | icr::RXDMT0,
+            "IMS sets, keeps the others"
+        );
+        b.write(IMC, icr::TXQE);
+        assert!(!b.irq(), "masking the only unmasked cause drops irq");
+        assert_eq!(b.read(IMS), icr::RXDMT0);
+        assert_eq!(
+            b.read(ICR),
+            icr::TXQE | icr::RXO,
+            "the mask leaves ICR alone"
+        );
+        b.write(IMS, u32::MAX);
+        assert_eq!(b.read(IMS), icr::ALL, "only the implemented causes exist");
+        b.write(IMC, u32::MAX);
+        assert_eq!(b.read(IMS), 0);
+    }
+
+    #[test]
+    fn irq_falls_when_icr_is_read() {
+        let mut b = Bench::new();
+        b.write(IMS, icr::ALL);
+        b.cycle(|u| u.c_nic_dma.next = true);
+        assert!(b.irq(), "at the edge the cause arrives");
+        assert_eq!(b.read(ICR), icr::NIC_DMA);
+        assert!(!b.irq(), "at the edge of the read");
+    }
+
+    fn level_sets_icr_on_rising_edge_only(level: fn(&mut NicRegs, bool), bit: u32) {
+        let mut b = Bench::new();
+        b.cycle(|u| level(u, true));
+        b.idle(10);
+        assert_eq!(b.read(ICR), bit);
+        b.idle(10);
+        assert_eq!(
+            b.read(ICR),
+            0,
+            "a level that stays high sets the cause once"
+        );
+        b.cycle(|u| level(u, false));
+        b.idle(10);
+        assert_eq!(b.read(ICR), 0, "the falling edge sets nothing");
+        b.cycle(|u| level(u, true));
+        assert_eq!(b.read(ICR), bit, "the next rising edge");
+    }
+
+    #[test]
+    fn dmac_level_sets_icr_on_rising_edge_only() {
+        level_sets_icr_on_rising_edge_only(|u, v| u.c_dmac.next = v, icr::DMAC);
+    }
+
+    #[test]
+    fn iommu_level_sets_icr_on_rising_edge_only() {
+        level_sets_icr_on_rising_edge_only(|u, v| u.c_iommu.next = v, icr::IOMMU);
+    }
+
+    #[test]
+    fn irqc_counts_interrupts() {
+        let mut b = Bench::new();
+        b.write(IMS, icr::TXQE);
+        for _ in 0..3 {
+            b.cycle(txqe);
+            b.read(ICR);
+        }
+        assert_eq!(b.irq_rises.len(), 3);
+        assert_eq!(b.read(IRQC), 3);
+        assert_eq!(b.read(IRQC), 0);
+    }
+
+    // ---- moderation ----
+
+    /// A cause in every cycle the handler does not spend reading ICR, which it does as soon as
+    /// `irq` is up. Returns the gaps between the rising edges of `irq`.
+    fn gaps_under_a_storm(itr: u32, cycles: u64) -> Vec<u64> {
+        let mut b = Bench::new();
+        b.write(ITR, itr);
+        b.write(IMS, icr::TXQE);
+        for _ in 0..cycles {
+            if b.irq() {
+                b.read(ICR);
+            } else {
+                b.cycle(txqe);
+            }
+        }
+        b.irq_rises.windows(2).map(|w| w[1] - w[0]).collect()
+    }
+
+    #[test]
+    fn itr_zero_interrupts_at_once_after_every_clear() {
+        let gaps = gaps_under_a_storm(0, 200);
+        assert!(gaps.len() > 50);
+        // Rise, ICR read, the next cause: the shortest possible gap.
+        assert!(gaps.iter().all(|&g| g == 2), "{gaps:?}");
+    }
+
+    #[test]
+    fn itr_spaces_interrupts_by_the_interval() {
+        let itr = 3;
+        let interval = itr as u64 * ITR_UNIT;
+        let gaps = gaps_under_a_storm(itr, 6 * interval);
+        assert!(gaps.len() >= 4, "{gaps:?}");
+        assert!(
+            gaps.iter().all(|g| (interval..=interval + 2).contains(g)),
+            "interval {interval}: {gaps:?}"
+        );
+    }
+
+    #[test]
+    fn itr_uses_bits_15_to_0() {
+        let high = 1 << INTERVAL_BITS;
+        let gaps = gaps_under_a_storm(high | 1, 10 * ITR_UNIT);
+        assert!(
+            gaps.iter().all(|g| (ITR_UNIT..=ITR_UNIT + 2).contains(g)),
+            "{gaps:?}"
+        );
+    }
+
+    // ---- interrupt delay timers ----
+
+    #[test]
+    fn tidv_zero_raises_txdw_at_once() {
+        let mut b = Bench::new();
+        let arrivals = cause_arrivals(&mut b, txdw_delayed, &[5], icr::TXDW, 50);
+        assert_eq!(arrivals, vec![5]);
+    }
+
+    #[test]
+    fn txdw_without_ide_is_raised_at_once_whatever_tidv() {
+        let mut b = Bench::new();
+        b.write(TIDV, 4);
+        let arrivals = cause_arrivals(&mut b, |u| u.c_txdw.next = true, &[5], icr::TXDW, 50);
+        assert_eq!(arrivals, vec![5]);
+    }
+
+    #[test]
+    fn tidv_delays_txdw_until_descriptors_stop() {
+        let mut b = Bench::new();
+        b.write(TIDV, 2);
+        let pulses = [0, 100, 200];
+        let arrivals = cause_arrivals(&mut b, txdw_delayed, &pulses, icr::TXDW, 1000);
+        assert_eq!(arrivals, vec![200 + 2 * TIMER_UNIT]);
+    }
+
+    #[test]
+    fn tadv_bounds_the_delay_of_a_stream_of_descriptors() {
+        let mut b = Bench::new();
+        b.write(TIDV, 1);
+        b.write(TADV, 3);
+        let pulses: Vec<u64> = (0..10).map(|i| i * 100).collect();
+        let arrivals = cause_arrivals(&mut b, txdw_delayed, &pulses, icr::TXDW, 1500);
+        // TADV from the first descriptor after each TXDW; after the last one, TIDV.
+        let (packet, absolute) = (TIMER_UNIT, 3 * TIMER_UNIT);
+        assert_eq!(arrivals, vec![absolute, 400 + absolute, 900 + packet]);
+    }
+
+    #[test]
+    fn rdtr_zero_raises_rxt0_at_once() {
+        let mut b = Bench::new();
+        b.write(RADV, 2);
+        let arrivals = cause_arrivals(&mut b, rx_frame, &[5], icr::RXT0, 50);
+        assert_eq!(arrivals, vec![5]);
+    }
+
+    #[test]
+    fn rdtr_delays_rxt0_until_frames_stop() {
+        let mut b = Bench::new();
+        b.write(RDTR, 2);
+        let pulses = [0, 100, 200];
+        let arrivals = cause_arrivals(&mut b, rx_frame, &pulses, icr::RXT0, 1000);
+        assert_eq!(arrivals, vec![200 + 2 * TIMER_UNIT]);
+    }
+
+    #[test]
+    fn radv_bounds_the_delay_of_a_stream_of_frames() {
+        let mut b = Bench::new();
+        b.write(RDTR, 1);
+        b.write(RADV, 3);
+        let pulses: Vec<u64> = (0..10).map(|i| i * 100).collect();
+        let arrivals = cause_arrivals(&mut b, rx_frame, &pulses, icr::RXT0, 1500);
+        let (packet, absolute) = (TIMER_UNIT, 3 * TIMER_UNIT);
+        assert_eq!(arrivals, vec![absolute, 400 + absolute, 900 + packet]);
+    }
+
+    // ---- the interrupt path against a model ----
+
+    /// One delay scheme (TIDV/TADV or RDTR/RADV) with its timers as deadlines.
+    #[derive(Clone, Copy, Debug, Default)]
+    struct DelayModel {
+        packet_units: u32,
+        absolute_units: u32,
+        packet_deadline: Option<u64>,
+        absolute_deadline: Option<u64>,
+    }
+
+    impl DelayModel {
+        /// Cycle `now`, with a descriptor written back or not: does the cause fire now?
+        fn step(&mut self, now: u64, written_back: bool) -> bool {
+            let expired = self.packet_deadline == Some(now) || self.absolute_deadline == Some(now);
+            let packet = (self.packet_units & INTERVAL_MASK) as u64 * TIMER_UNIT;
+            let absolute = (self.absolute_units & INTERVAL_MASK) as u64 * TIMER_UNIT;
+            if expired || (written_back && packet == 0) {
+                self.packet_deadline = None;
+                self.absolute_deadline = None;
+                return true;
+            }
+            if written_back {
+                self.packet_deadline = Some(now + packet);
+                if absolute != 0 && self.absolute_deadline.is_none() {
+                    self.absolute_deadline = Some(now + absolute);
+                }
+            }
+            false
+        }
+    }
+
+    /// The interrupt path as the module documentation describes it, one cycle at a time.
+    #[derive(Debug, Default)]
+    struct IrqModel {
+        icr: u32,
+        ims: u32,
+        itr: u32,
+        tx: DelayModel,
+        rx: DelayModel,
+        dmac: bool,
+        iommu: bool,
+        irq: bool,
+        /// The first cycle in which `irq` may rise again.
+        may_rise_at: u64,
+        rises: u32,
+    }
+
+    #[derive(Clone, Copy, Debug, Default)]
+    struct Inputs {
+        txdw: bool,
+        txdw_delayed: bool,
+        rx_frame: bool,
+        txqe: bool,
+        rxo: bool,
+        dmac: bool,
+        iommu: bool,
+        /// (offset, Some(wdata) for a write)
+        access: Option<(u32, Option<u32>)>,
+    }
+
+    impl IrqModel {
+        /// Cycle `now`; returns what a read in it returns.
+        fn step(&mut self, now: u64, i: &Inputs) -> Option<u32> {
+            let mut causes = 0;
+            if i.txdw | self.tx.step(now, i.txdw_delayed) {
+                causes |= icr::TXDW;
+            }
+            if self.rx.step(now, i.rx_frame) {
+                causes |= icr::RXT0;
+            }
+            if i.txqe {
+                causes |= icr::TXQE;
+            }
+            if i.rxo {
+                causes |= icr::RXO;
+            }
+            if i.dmac && !self.dmac {
+                causes |= icr::DMAC;
+            }
+            if i.iommu && !self.iommu {
+                causes |= icr::IOMMU;
+            }
+            (self.dmac, self.iommu) = (i.dmac, i.iommu);
+            let mut read = None;
+            let mut icr_read = false;
+            let mut itr_written = None;
+            match i.access {
+                Some((ICS, Some(w))) => causes |= w & icr::ALL,
+                Some((IMS, Some(w))) => self.ims |= w & icr::ALL,
+                Some((IMC, Some(w))) => self.ims &= !w,
+                Some((ITR, Some(w))) => itr_written = Some(w),
+                Some((TIDV, Some(w))) => self.tx.packet_units = w,
+                Some((TADV, Some(w))) => self.tx.absolute_units = w,
+                Some((RDTR, Some(w))) => self.rx.packet_units = w,
+                Some((RADV, Some(w))) => self.rx.absolute_units = w,
+                Some((ICR, None)) => {
+                    read = Some(self.icr);
+                    icr_read = true;
+                }
+                Some((IMS, None)) => read = Some(self.ims),
+                Some((ITR, None)) => read = Some(self.itr),
+                Some(other) => panic!("the model does not do {other:?}"),
+                None => {}
+            }
+            self.icr = if icr_read { causes } else { self.icr | causes };
+            if self.icr & self.ims == 0 {
+                self.irq = false;
+            } else if !self.irq && now >= self.may_rise_at {
+                self.irq = true;
+                self.rises += 1;
+                self.may_rise_at = now + (self.itr & INTERVAL_MASK) as u64 * ITR_UNIT + 1;
+            }
+            // A new interval counts from the next rise.
+            self.itr = itr_written.unwrap_or(self.itr);
+            read
+        }
+    }
+
+    #[test]
+    fn interrupt_path_matches_the_model_on_random_stimulus() {
+        let mut rng = StdRng::seed_from_u64(0x1C2);
+        let mut b = Bench::new();
+        let mut model = IrqModel::default();
+        let mut levels = (false, false);
+        for now in 0..20_000u64 {
+            if rng.gen_bool(0.01) {
+                levels.0 = !levels.0;
+            }
+            if rng.gen_bool(0.01) {
+                levels.1 = !levels.1;
+            }
+            let word = rng.gen_range(0..=u32::MAX);
+            let small = rng.gen_range(0..4);
+            let access = if b.irq() && rng.gen_bool(0.3) {
+                Some((ICR, None))
+            } else {
+                match rng.gen_range(0..40) {
+                    0..=2 => Some((ICR, None)),
+                    3 => Some((IMS, None)),
+                    4 => Some((ITR, None)),
+                    5 => Some((ICS, Some(word & rng.gen_range(0..=u32::MAX)))),
+                    6 => Some((IMS, Some(word))),
+                    7 => Some((IMC, Some(word))),
+                    8 => Some((ITR, Some(small))),
+                    9 => Some((TIDV, Some(small))),
+                    10 => Some((TADV, Some(small))),
+                    11 => Some((RDTR, Some(small))),
+                    12 => Some((RADV, Some(small))),
+                    _ => None,
+                }
+            };
+            let inputs = Inputs {
+                txdw: rng.gen_bool(0.005),
+                txdw_delayed: rng.gen_bool(0.01),
+                rx_frame: rng.gen_bool(0.01),
+                txqe: rng.gen_bool(0.005),
+                rxo: rng.gen_bool(0.005),
+                dmac: levels.0,
+                iommu: levels.1,
+                access,
+            };
+            let expected = model.step(now, &inputs);
+            b.cycle(|u| {
+                u.c_txdw.next = inputs.txdw;
+                u.c_txdw_delayed.next = inputs.txdw_delayed;
+                u.c_rx_frame.next = inputs.rx_frame;
+                u.c_txqe.next = inputs.txqe;
+                u.c_rxo.next = inputs.rxo;
+                u.c_dmac.next = inputs.dmac;
+                u.c_iommu.next = inputs.iommu;
+                if let Some((offset, wdata)) = inputs.access {
+                    host(u, offset, wdata);
+                }
+            });
+            assert_eq!(b.irq(), model.irq, "irq after cycle {now} ({inputs:?})");
+            if let Some(value) = expected {
+                assert_eq!(b.uut.rdata.val().to_u32(), value, "read in cycle {now}");
+            }
+        }
+        assert!(model.rises > 100, "the stimulus interrupts often");
+        assert_eq!(b.read(IRQC), model.rises);
+    }
+
+    #[test]
+    fn generates_verilog() {
+        let mut uut = NicRegs::new(TX_FIFO, RX_FIFO);
+        uut.connect_all();
+        let verilog = generate_verilog(&uut);
+        assert!(verilog.contains("module top"));
+    }
+}

@@ -1,0 +1,487 @@
+//! The RX ring engine: takes complete frames from the RX FIFO (the MAC has already checked
+//! them), writes each into one or more buffers of the e1000 legacy RX ring a word per cycle,
+//! then writes back LENGTH and STATUS (DD, EOP, ERRORS on the last descriptor).
+//!
+//! ```text
+//!  enable, rdbal, rdlen, rdt ──►┌───────────────────────────────────┐──► bus_req/addr/we/wdata/last
+//!  head_write, head_wdata    ──►│ Idle ─► FetchDesc ─► CheckDesc    │◄── bus_grant, bus_fault,
+//!  restart, soft_reset       ──►│  │ ▲        ▲            │        │    bus_rvalid, bus_rdata
+//!  buf_bytes, rdmts          ──►│  ▼ │     WaitDesc    WriteData    │──► fifo_rd_pos (rd_data next cycle)
+//!  q_valid, q_head           ──►│ Release ◄── WriteBack ◄─┘         │◄── fifo_rd_data
+//!                               │ Discard (refused or bad buffer)   │──► fifo_rd_ptr, q_pop
+//!                               │ Halted (refused descriptor)       │──► rdh, state, halted, err_addr,
+//!                               └───────────────────────────────────┘    events
+//! ```
+//!
+//! Ring semantics as on the 8254x: head == tail means no free descriptor; a frame that finds
+//! none waits in the FIFO (counted once in `ev_no_buffer`), and while it waits the MAC keeps
+//! filling the FIFO, which drops (and counts) what no longer fits. The data of each buffer is
+//! written before its descriptor's write-back, on the same in-order bus, so DD is never seen
+//! before the data is in memory. The last word of a buffer carries zeros past the frame's end.
+//!
+//! A refused buffer write or a malformed descriptor (buffer address high half non-zero, or not
+//! word aligned) drops the frame: the descriptor is written back with DD, EOP and ERR_DMA and
+//! length 0, and `ev_dma_drop` pulses. A refused descriptor fetch or write-back drops the frame
+//! and halts the engine (`halted`, `c_dma_err`) until `restart`.
+
+use regs::nic::rx_desc;
+use rust_hdl::prelude::*;
+
+/// RX frame-queue entry: bits 15:0 bytes stored in the FIFO (FCS included), 31:16 bytes to
+/// deliver (without FCS when stripping), 39:32 the ERRORS byte.
+pub const RX_Q_DELIVER_SHIFT: usize = 16;
+pub const RX_Q_ERRORS_SHIFT: usize = 32;
+
+/// Engine states in encoding order (`regs::nic::RX_STATE_NAMES`).
+#[derive(Copy, Clone, PartialEq, Eq, Debug, LogicState)]
+pub enum RxState {
+    Idle,
+    WaitDesc,
+    FetchDesc,
+    CheckDesc,
+    WriteData,
+    WriteBack,
+    Discard,
+    Release,
+    Halted,
+}
+
+#[derive(LogicBlock)]
+pub struct RxDma {
+    pub clock: Signal<In, Clock>,
+    pub soft_reset: Signal<In, Bit>,
+    pub enable: Signal<In, Bit>,
+    pub rdbal: Signal<In, Bits<32>>,
+    pub rdlen: Signal<In, Bits<32>>,
+    pub rdt: Signal<In, Bits<32>>,
+    pub head_write: Signal<In, Bit>,
+    pub head_wdata: Signal<In, Bits<32>>,
+    pub restart: Signal<In, Bit>,
+    /// Bytes per RX buffer (RCTL.BSIZE/BSEX), a multiple of 4.
+    pub buf_bytes: Signal<In, Bits<16>>,
+    /// RCTL.RDMTS: RXDMT0 when the free descriptors fall to 1/2, 1/4 or 1/8 of the ring.
+    pub rdmts: Signal<In, Bits<2>>,
+    // ---- FIFO ----
+    pub q_valid: Signal<In, Bit>,
+    pub q_head: Signal<In, Bits<40>>,
+    pub q_pop: Signal<Out, Bit>,
+    /// Start of the oldest frame still in the FIFO: bytes before it are free.
+    pub fifo_rd_ptr: Signal<Out, Bits<16>>,
+    pub fifo_rd_pos: Signal<Out, Bits<16>>,
+    pub fifo_rd_data: Signal<In, Bits<32>>,
+    // ---- bus master ----
+    pub bus_req: Signal<Out, Bit>,
+    pub bus_addr: Signal<Out, Bits<32>>,
+    pub bus_we: Signal<Out, Bit>,
+    pub bus_wdata: Signal<Out, Bits<32>>,
+    pub bus_last: Signal<Out, Bit>,
+    pub bus_grant: Signal<In, Bit>,
+    pub bus_fault: Signal<In, Bit>,
+    pub bus_rvalid: Signal<In, Bit>,
+    pub bus_rdata: Signal<In, Bits<32>>,
+    // ---- status and events ----
+    pub rdh: Signal<Out, Bits<32>>,
+    pub state: Signal<Out, RxState>,
+    /// The state's index in `regs::nic::RX_STATE_NAMES` (for ENGINE_STATE).
+    pub state_code: Signal<Out, Bits<4>>,
+    pub halted: Signal<Out, Bit>,
+    pub err_addr: Signal<Out, Bits<32>>,
+    /// A frame was delivered without errors; `ev_good_bytes` its bytes (FCS included).
+    pub ev_good: Signal<Out, Bit>,
+    pub ev_good_bytes: Signal<Out, Bits<16>>,
+    pub ev_dma_drop: Signal<Out, Bit>,
+    pub ev_no_buffer: Signal<Out, Bit>,
+    /// An EOP descriptor was written back.
+    pub c_rx_frame: Signal<Out, Bit>,
+    pub c_rxdmt0: Signal<Out, Bit>,
+    pub c_dma_err: Signal<Out, Bit>,
+    // ==== implementation ====
+    fsm: DFF<RxState>,
+    head: DFF<Bits<32>>,
+    desc_addr: DFF<Bits<32>>,
+    d_addr: DFF<Bits<32>>,
+    d_hi: DFF<Bits<32>>,
+    issued: DFF<Bits<2>>,
+    received: DFF<Bits<2>>,
+    cur_addr: DFF<Bits<32>>,
+    rd_ptr: DFF<Bits<16>>,
+    fpos: DFF<Bits<16>>,
+    remaining: DFF<Bits<16>>,
+    chunk: DFF<Bits<16>>,
+    chunk_left: DFF<Bits<16>>,
+    errors: DFF<Bits<8>>,
+    waited: DFF<Bit>,
+    r_halted: DFF<Bit>,
+    r_err_addr: DFF<Bits<32>>,
+    // ---- per-cycle values ----
+    count: Signal<Local, Bits<32>>,
+    next_head: Signal<Local, Bits<32>>,
+    free_after: Signal<Local, Bits<32>>,
+    threshold: Signal<Local, Bits<32>>,
+    q_stored: Signal<Local, Bits<16>>,
+    eop: Signal<Local, Bit>,
+    status_word: Signal<Local, Bits<32>>,
+    tail_mask: Signal<Local, Bits<32>>,
+    k_dd: Constant<Bits<32>>,
+    k_eop: Constant<Bits<32>>,
+    k_err_dma: Constant<Bits<8>>,
+    k_len_offset: Constant<Bits<32>>,
+    k_status_offset: Constant<Bits<32>>,
+    page_mask: Constant<Bits<32>>,
+}
+
+impl Default for RxDma {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl RxDma {
+    pub fn new() -> Self {
+        let k32 = |v: u32| Constant::new((v as u64).into());
+        Self {
+            clock: Default::default(),
+            soft_reset: Default::default(),
+            enable: Default::default(),
+            rdbal: Default::default(),
+            rdlen: Default::default(),
+            rdt: Default::default(),
+            head_write: Default::default(),
+            head_wdata: Default::default(),
+            restart: Default::default(),
+            buf_bytes: Default::default(),
+            rdmts: Default::default(),
+            q_valid: Default::default(),
+            q_head: Default::default(),
+            q_pop: Default::default(),
+            fifo_rd_ptr: Default::default(),
+            fifo_rd_pos: Default::default(),
+            fifo_rd_data: Default::default(),
+            bus_req: Default::default(),
+            bus_addr: Default::default(),
+            bus_we: Default::default(),
+            bus_wdata: Default::default(),
+            bus_last: Default::default(),
+            bus_grant: Default::default(),
+            bus_fault: Default::default(),
+            bus_rvalid: Default::default(),
+            bus_rdata: Default::default(),
+            rdh: Default::default(),
+            state: Default::default(),
+            state_code: Default::default(),
+            halted: Default::default(),
+            err_addr: Default::default(),
+            ev_good: Default::default(),
+            ev_good_bytes: Default::default(),
+            ev_dma_drop: Default::default(),
+            ev_no_buffer: Default::default(),
+            c_rx_frame: Default::default(),
+            c_rxdmt0: Default::default(),
+            c_dma_err: Default::default(),
+            fsm: Default::default(),
+            head: Default::default(),
+            desc_addr: Default::default(),
+            d_addr: Default::default(),
+            d_hi: Default::default(),
+            issued: Default::default(),
+            received: Default::default(),
+            cur_addr: Default::default(),
+            rd_ptr: Default::default(),
+            fpos: Default::default(),
+            remaining: Default::default(),
+            chunk: Default::default(),
+            chunk_left: Default::default(),
+            errors: Default::default(),
+            waited: Default::default(),
+            r_halted: Default::default(),
+            r_err_addr: Default::default(),
+            count: Default::default(),
+            next_head: Default::default(),
+            free_after: Default::default(),
+            threshold: Default::default(),
+            q_stored: Default::default(),
+            eop: Default::default(),
+            status_word: Default::default(),
+            tail_mask: Default::default(),
+            k_dd: k32(rx_desc::STA_DD),
+            k_eop: k32(rx_desc::STA_EOP),
+            k_err_dma: Constant::new((rx_desc::ERR_DMA as u64).into()),
+            k_len_offset: k32(rx_desc::LEN_CSUM),
+            k_status_offset: k32(rx_desc::STATUS_WORD),
+            page_mask: k32(regs::PAGE_BYTES - 1),
+        }
+    }
+}
+
+impl Logic for RxDma {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self, clock, fsm, head, desc_addr, d_addr, d_hi, issued, received, cur_addr, rd_ptr,
+            fpos, remaining, chunk, chunk_left, errors, waited, r_halted, r_err_addr
+        );
+        // ---- per-cycle values ----
+        self.count.next = self.rdlen.val() >> 4;
+        if (self.head.q.val() + 1) >= self.count.val() {
+            self.next_head.next = 0.into();
+        } else {
+            self.next_head.next = self.head.q.val() + 1;
+        }
+        if self.rdt.val() >= self.next_head.val() {
+            self.free_after.next = self.rdt.val() - self.next_head.val();
+        } else {
+            self.free_after.next = self.rdt.val() + self.count.val() - self.next_head.val();
+        }
+        self.threshold.next = self.count.val() >> 1;
+        if self.rdmts.val() == 1 {
+            self.threshold.next = self.count.val() >> 2;
+        }
+        if self.rdmts.val() == 2 {
+            self.threshold.next = self.count.val() >> 3;
+        }
+        self.q_stored.next = self.q_head.val().get_bits::<16>(0);
+        self.eop.next = self.remaining.q.val() == self.chunk.q.val();
+        self.status_word.next = self.k_dd.val();
+        if self.eop.val() {
+            self.status_word.next = self.k_dd.val()
+                | self.k_eop.val()
+                | (bit_cast::<32, 8>(self.errors.q.val()) << 8);
+        }
+        self.tail_mask.next = 0xFFFF_FFFF_u64.into();
+        if self.chunk_left.q.val() == 3 {
+            self.tail_mask.next = 0x00FF_FFFF_u64.into();
+        }
+        if self.chunk_left.q.val() == 2 {
+            self.tail_mask.next = 0x0000_FFFF_u64.into();
+        }
+        if self.chunk_left.q.val() == 1 {
+            self.tail_mask.next = 0x0000_00FF_u64.into();
+        }
+
+        // ---- defaults ----
+        self.bus_req.next = false;
+        self.bus_we.next = false;
+        self.bus_addr.next = self.cur_addr.q.val();
+        self.bus_wdata.next = self.fifo_rd_data.val() & self.tail_mask.val();
+        self.bus_last.next = false;
+        self.fifo_rd_pos.next = self.fpos.q.val();
+        self.q_pop.next = false;
+        self.ev_good.next = false;
+        self.ev_good_bytes.next = self.q_stored.val();
+        self.ev_dma_drop.next = false;
+        self.ev_no_buffer.next = false;
+        self.c_rx_frame.next = false;
+        self.c_rxdmt0.next = false;
+        self.c_dma_err.next = false;
+
+        match self.fsm.q.val() {
+            RxState::Idle => {
+                if self.r_halted.q.val() {
+                    self.fsm.d.next = RxState::Halted;
+                } else if self.enable.val() & self.q_valid.val() & (self.count.val() != 0) {
+                    self.remaining.d.next = self.q_head.val().get_bits::<16>(16);
+                    self.errors.d.next = self.q_head.val().get_bits::<8>(32);
+                    self.fpos.d.next = self.rd_ptr.q.val();
+                    self.desc_addr.d.next = self.rdbal.val() + (self.head.q.val() << 4);
+                    self.issued.d.next = 0.into();
+                    self.received.d.next = 0.into();
+                    if self.head.q.val() == self.rdt.val() {
+                        self.ev_no_buffer.next = true;
+                        self.waited.d.next = true;
+                        self.fsm.d.next = RxState::WaitDesc;
+                    } else {
+                        self.waited.d.next = false;
+                        self.fsm.d.next = RxState::FetchDesc;
+                    }
+                }
+            }
+            RxState::WaitDesc => {
+                if self.enable.val() & (self.head.q.val() != self.rdt.val()) {
+                    self.desc_addr.d.next = self.rdbal.val() + (self.head.q.val() << 4);
+                    self.issued.d.next = 0.into();
+                    self.received.d.next = 0.into();
+                    self.fsm.d.next = RxState::FetchDesc;
+                }
+            }
+            RxState::FetchDesc => {
+                self.bus_req.next = self.issued.q.val() != 2;
+                self.bus_addr.next =
+                    self.desc_addr.q.val() + (bit_cast::<32, 2>(self.issued.q.val()) << 2);
+                self.bus_last.next = self.issued.q.val() == 1;
+                if self.bus_grant.val() {
+                    self.issued.d.next = self.issued.q.val() + 1;
+                }
+                if self.bus_rvalid.val() {
+                    self.received.d.next = self.received.q.val() + 1;
+                    if self.received.q.val() == 0 {
+                        self.d_addr.d.next = self.bus_rdata.val();
+                    }
+                    if self.received.q.val() == 1 {
+                        self.d_hi.d.next = self.bus_rdata.val();
+                        self.fsm.d.next = RxState::CheckDesc;
+                    }
+                }
+                if self.bus_fault.val() {
+                    self.r_halted.d.next = true;
+                    self.r_err_addr.d.next = self.bus_addr.val();
+                    self.c_dma_err.next = true;
+                    self.ev_dma_drop.next = true;
+                    self.fsm.d.next = RxState::Release;
+                }
+            }
+            RxState::CheckDesc => {
+                self.cur_addr.d.next = self.d_addr.q.val();
+                if self.remaining.q.val() > self.buf_bytes.val() {
+                    self.chunk.d.next = self.buf_bytes.val();
+                    self.chunk_left.d.next = self.buf_bytes.val();
+                } else {
+                    self.chunk.d.next = self.remaining.q.val();
+                    self.chunk_left.d.next = self.remaining.q.val();
+                }
+                if (self.d_hi.q.val() != 0) | (self.d_addr.q.val().get_bits::<2>(0) != 0) {
+                    self.r_err_addr.d.next = self.desc_addr.q.val();
+                    self.fsm.d.next = RxState::Discard;
+                } else if self.remaining.q.val() == 0 {
+                    self.fsm.d.next = RxState::WriteBack;
+                } else {
+                    self.fsm.d.next = RxState::WriteData;
+                }
+                self.issued.d.next = 0.into();
+            }
+            RxState::WriteData => {
+                self.bus_req.next = true;
+                self.bus_we.next = true;
+                self.bus_last.next = (((self.cur_addr.q.val() + 4) & self.page_mask.val()) == 0)
+                    | (self.chunk_left.q.val() <= 4);
+                if self.bus_grant.val() {
+                    self.fifo_rd_pos.next = self.fpos.q.val() + 4;
+                    self.fpos.d.next = self.fpos.q.val() + 4;
+                    self.cur_addr.d.next = self.cur_addr.q.val() + 4;
+                    if self.chunk_left.q.val() <= 4 {
+                        self.chunk_left.d.next = 0.into();
+                        self.fsm.d.next = RxState::WriteBack;
+                    } else {
+                        self.chunk_left.d.next = self.chunk_left.q.val() - 4;
+                    }
+                }
+                if self.bus_fault.val() {
+                    self.r_err_addr.d.next = self.cur_addr.q.val();
+                    self.fsm.d.next = RxState::Discard;
+                }
+            }
+            RxState::Discard => {
+                // The frame is lost: close it on this descriptor, with nothing in its buffer.
+                self.ev_dma_drop.next = true;
+                self.errors.d.next = self.errors.q.val() | self.k_err_dma.val();
+                self.chunk.d.next = 0.into();
+                self.remaining.d.next = 0.into();
+                self.issued.d.next = 0.into();
+                self.fsm.d.next = RxState::WriteBack;
+            }
+            RxState::WriteBack => {
+                self.bus_req.next = true;
+                self.bus_we.next = true;
+                self.bus_last.next = self.issued.q.val() == 1;
+                if self.issued.q.val() == 0 {
+                    self.bus_addr.next = self.desc_addr.q.val() + self.k_len_offset.val();
+                    self.bus_wdata.next = bit_cast::<32, 16>(self.chunk.q.val());
+                } else {
+                    self.bus_addr.next = self.desc_addr.q.val() + self.k_status_offset.val();
+                    self.bus_wdata.next = self.status_word.val();
+                }
+                if self.bus_grant.val() {
+                    self.issued.d.next = self.issued.q.val() + 1;
+                    if self.issued.q.val() == 1 {
+                        self.head.d.next = self.next_head.val();
+                        self.remaining.d.next = self.remaining.q.val() - self.chunk.q.val();
+                        if self.free_after.val() == self.threshold.val() {
+                            self.c_rxdmt0.next = true;
+                        }
+                        self.desc_addr.d.next = self.rdbal.val() + (self.next_head.val() << 4);
+                        self.issued.d.next = 0.into();
+                        self.received.d.next = 0.into();
+                        if self.eop.val() {
+                            self.c_rx_frame.next = true;
+                            if self.errors.q.val() == 0 {
+                                self.ev_good.next = true;
+                            }
+                            self.fsm.d.next = RxState::Release;
+                        } else if self.next_head.val() == self.rdt.val() {
+                            if !self.waited.q.val() {
+                                self.ev_no_buffer.next = true;
+                            }
+                            self.waited.d.next = true;
+                            self.fsm.d.next = RxState::WaitDesc;
+                        } else {
+                            self.fsm.d.next = RxState::FetchDesc;
+                        }
+                    }
+                }
+                if self.bus_fault.val() {
+                    self.r_halted.d.next = true;
+                    self.r_err_addr.d.next = self.bus_addr.val();
+                    self.c_dma_err.next = true;
+                    self.ev_dma_drop.next = true;
+                    self.fsm.d.next = RxState::Release;
+                }
+            }
+            RxState::Release => {
+                self.rd_ptr.d.next = self.rd_ptr.q.val() + self.q_stored.val();
+                self.q_pop.next = true;
+                self.fsm.d.next = RxState::Idle;
+            }
+            RxState::Halted => {
+                if self.restart.val() {
+                    self.r_halted.d.next = false;
+                    self.fsm.d.next = RxState::Idle;
+                }
+            }
+            _ => {
+                self.fsm.d.next = RxState::Idle;
+            }
+        }
+        if self.head_write.val() {
+            self.head.d.next = self.head_wdata.val();
+        }
+        if self.soft_reset.val() {
+            self.fsm.d.next = RxState::Idle;
+            self.head.d.next = 0.into();
+            self.rd_ptr.d.next = 0.into();
+            self.r_halted.d.next = false;
+        }
+        self.fifo_rd_ptr.next = self.rd_ptr.q.val();
+        self.rdh.next = self.head.q.val();
+        self.state.next = self.fsm.q.val();
+        match self.fsm.q.val() {
+            RxState::Idle => {
+                self.state_code.next = 0.into();
+            }
+            RxState::WaitDesc => {
+                self.state_code.next = 1.into();
+            }
+            RxState::FetchDesc => {
+                self.state_code.next = 2.into();
+            }
+            RxState::CheckDesc => {
+                self.state_code.next = 3.into();
+            }
+            RxState::WriteData => {
+                self.state_code.next = 4.into();
+            }
+            RxState::WriteBack => {
+                self.state_code.next = 5.into();
+            }
+            RxState::Discard => {
+                self.state_code.next = 6.into();
+            }
+            RxState::Release => {
+                self.state_code.next = 7.into();
+            }
+            RxState::Halted => {
+                self.state_code.next = 8.into();
+            }
+        }
+        self.halted.next = self.r_halted.q.val();
+        self.err_addr.next = self.r_err_addr.q.val();
+    }
+}

@@ -1,0 +1,426 @@
+//! The NIC: register file, TX and RX ring engines, FIFOs and the MAC, with MAC loopback.
+//!
+//! ```text
+//!  host sel/offset/we/wdata ─► NicRegs ─► rdata, irq (ICR & IMS, ITR-moderated)
+//!                                 │ config, events
+//!     TX bus ◄─► TxDma ─► tx_buf (LaneBuffer) ─► MacTx ─┬─► phy_txd/tx_en/tx_er
+//!                  └──► tx_q (len, IFCS) ──────────┘    │ RCTL.LBM = MAC loopback
+//!     RX bus ◄─► RxDma ◄─ rx_buf (LaneBuffer) ◄─ MacRx ◄─┴── phy_rxd/rx_dv/rx_er
+//!                  └───◄ rx_q (lengths, errors) ◄──┘
+//! ```
+//!
+//! The RX FIFO writer sits here: each byte from the MAC goes to the FIFO's write pointer while
+//! there is room; at the frame's end the frame is committed to the queue (good, or bad with
+//! RCTL.SBP) or the write pointer rewinds (bad frame, or a frame that did not fit: a missed
+//! packet, RXO). Both rings' DMA is IOMMU device `regs::iommu::DEVICE_NIC`; each engine is one
+//! channel of the SoC's channel mux.
+
+use super::frame_queue::FrameQueue;
+use super::lane_buffer::LaneBuffer;
+use super::regs::NicRegs;
+use super::rx_dma::{RxDma, RxState, RX_Q_DELIVER_SHIFT, RX_Q_ERRORS_SHIFT};
+use super::tx_dma::{TxDma, TxState, TX_Q_IFCS_BIT};
+use crate::mac::rx::MacRx;
+use crate::mac::tx::MacTx;
+use regs::nic::{rctl, rx_desc, tctl};
+use rust_hdl::prelude::*;
+
+/// A NIC whose FIFOs hold `4 · 2^W` bytes each.
+#[derive(LogicBlock)]
+pub struct Nic<const W: usize> {
+    pub clock: Signal<In, Clock>,
+    // ---- host side ----
+    pub sel: Signal<In, Bit>,
+    pub offset: Signal<In, Bits<16>>,
+    pub we: Signal<In, Bit>,
+    pub wdata: Signal<In, Bits<32>>,
+    pub rdata: Signal<Out, Bits<32>>,
+    pub irq: Signal<Out, Bit>,
+    /// Interrupt lines of the other blocks, latched as ICR causes.
+    pub dmac_irq: Signal<In, Bit>,
+    pub iommu_irq: Signal<In, Bit>,
+    // ---- ring DMA: one channel-mux port per engine (txb_*, rxb_*) ----
+    pub txb_req: Signal<Out, Bit>,
+    pub txb_addr: Signal<Out, Bits<32>>,
+    pub txb_we: Signal<Out, Bit>,
+    pub txb_wdata: Signal<Out, Bits<32>>,
+    pub txb_last: Signal<Out, Bit>,
+    pub txb_grant: Signal<In, Bit>,
+    pub txb_fault: Signal<In, Bit>,
+    pub txb_rvalid: Signal<In, Bit>,
+    pub txb_rdata: Signal<In, Bits<32>>,
+    pub rxb_req: Signal<Out, Bit>,
+    pub rxb_addr: Signal<Out, Bits<32>>,
+    pub rxb_we: Signal<Out, Bit>,
+    pub rxb_wdata: Signal<Out, Bits<32>>,
+    pub rxb_last: Signal<Out, Bit>,
+    pub rxb_grant: Signal<In, Bit>,
+    pub rxb_fault: Signal<In, Bit>,
+    pub rxb_rvalid: Signal<In, Bit>,
+    pub rxb_rdata: Signal<In, Bits<32>>,
+    // ---- PHY pins (GMII-like) ----
+    pub phy_txd: Signal<Out, Bits<8>>,
+    pub phy_tx_en: Signal<Out, Bit>,
+    pub phy_tx_er: Signal<Out, Bit>,
+    pub phy_rxd: Signal<In, Bits<8>>,
+    pub phy_rx_dv: Signal<In, Bit>,
+    pub phy_rx_er: Signal<In, Bit>,
+    // ---- observation ----
+    pub tx_state: Signal<Out, TxState>,
+    pub rx_state: Signal<Out, RxState>,
+    // ==== blocks ====
+    regs: NicRegs,
+    tx_dma: TxDma,
+    rx_dma: RxDma,
+    tx_buf: LaneBuffer<W>,
+    rx_buf: LaneBuffer<W>,
+    tx_q: FrameQueue,
+    rx_q: FrameQueue,
+    mac_tx: MacTx,
+    mac_rx: MacRx,
+    // ==== FIFO pointers ====
+    tx_rd_ptr: DFF<Bits<16>>,
+    rx_wr_ptr: DFF<Bits<16>>,
+    rx_commit: DFF<Bits<16>>,
+    rx_overflow: DFF<Bit>,
+    loopback: Signal<Local, Bit>,
+    rx_used: Signal<Local, Bits<16>>,
+    rx_errors: Signal<Local, Bits<8>>,
+    rx_bad: Signal<Local, Bit>,
+    rx_deliver: Signal<Local, Bits<16>>,
+    buf_bytes: Signal<Local, Bits<16>>,
+    k_buf: [Constant<Bits<16>>; 4],
+    k_buf_ext: [Constant<Bits<16>>; 4],
+    capacity: Constant<Bits<16>>,
+    max_frame: Constant<Bits<16>>,
+    max_long_frame: Constant<Bits<16>>,
+    fcs_bytes: Constant<Bits<16>>,
+    k_rctl_en: Constant<Bits<32>>,
+    k_rctl_sbp: Constant<Bits<32>>,
+    k_rctl_lpe: Constant<Bits<32>>,
+    k_rctl_lbm_mask: Constant<Bits<32>>,
+    k_rctl_lbm_mac: Constant<Bits<32>>,
+    k_rctl_secrc: Constant<Bits<32>>,
+    k_tctl_en: Constant<Bits<32>>,
+    k_tctl_psp: Constant<Bits<32>>,
+    k_err_ce: Constant<Bits<8>>,
+    k_err_len: Constant<Bits<8>>,
+    k_err_rxe: Constant<Bits<8>>,
+}
+
+impl<const W: usize> Nic<W> {
+    pub const FIFO_BYTES: u32 = 4 << W;
+
+    pub fn new() -> Self {
+        assert!(
+            (4u32 << W) <= 1 << 15,
+            "FIFO pointers are 16 bits: at most 32 KiB"
+        );
+        // Field positions written as literals in `update` (hdl_gen emits expressions verbatim).
+        assert_eq!(rctl::BSIZE_SHIFT, 16);
+        assert_eq!(rctl::BSEX, 1 << 25);
+        assert_eq!(rctl::RDMTS_SHIFT, 8);
+        assert_eq!(TX_Q_IFCS_BIT, 16);
+        assert_eq!((RX_Q_DELIVER_SHIFT, RX_Q_ERRORS_SHIFT), (16, 32));
+        let fifo = Self::FIFO_BYTES;
+        let k16 = |v: u32| Constant::new((v as u64).into());
+        let k32 = |v: u32| Constant::new((v as u64).into());
+        let k8 = |v: u32| Constant::new((v as u64).into());
+        Self {
+            clock: Default::default(),
+            sel: Default::default(),
+            offset: Default::default(),
+            we: Default::default(),
+            wdata: Default::default(),
+            rdata: Default::default(),
+            irq: Default::default(),
+            dmac_irq: Default::default(),
+            iommu_irq: Default::default(),
+            txb_req: Default::default(),
+            txb_addr: Default::default(),
+            txb_we: Default::default(),
+            txb_wdata: Default::default(),
+            txb_last: Default::default(),
+            txb_grant: Default::default(),
+            txb_fault: Default::default(),
+            txb_rvalid: Default::default(),
+            txb_rdata: Default::default(),
+            rxb_req: Default::default(),
+            rxb_addr: Default::default(),
+            rxb_we: Default::default(),
+            rxb_wdata: Default::default(),
+            rxb_last: Default::default(),
+            rxb_grant: Default::default(),
+            rxb_fault: Default::default(),
+            rxb_rvalid: Default::default(),
+            rxb_rdata: Default::default(),
+            phy_txd: Default::default(),
+            phy_tx_en: Default::default(),
+            phy_tx_er: Default::default(),
+            phy_rxd: Default::default(),
+            phy_rx_dv: Default::default(),
+            phy_rx_er: Default::default(),
+            tx_state: Default::default(),
+            rx_state: Default::default(),
+            regs: NicRegs::new(fifo, fifo),
+            tx_dma: TxDma::new(fifo),
+            rx_dma: RxDma::new(),
+            tx_buf: Default::default(),
+            rx_buf: Default::default(),
+            tx_q: Default::default(),
+            rx_q: Default::default(),
+            mac_tx: Default::default(),
+            mac_rx: Default::default(),
+            tx_rd_ptr: Default::default(),
+            rx_wr_ptr: Default::default(),
+            rx_commit: Default::default(),
+            rx_overflow: Default::default(),
+            loopback: Default::default(),
+            rx_used: Default::default(),
+            rx_errors: Default::default(),
+            rx_bad: Default::default(),
+            rx_deliver: Default::default(),
+            buf_bytes: Default::default(),
+            k_buf: std::array::from_fn(|i| k16(rctl::buffer_bytes((i as u32) << rctl::BSIZE_SHIFT))),
+            k_buf_ext: std::array::from_fn(|i| {
+                k16(rctl::buffer_bytes(((i as u32) << rctl::BSIZE_SHIFT) | rctl::BSEX))
+            }),
+            capacity: k16(fifo),
+            max_frame: k16(regs::nic::MAX_FRAME),
+            max_long_frame: k16(regs::nic::MAX_LONG_FRAME.min(fifo)),
+            fcs_bytes: k16(regs::nic::FCS_BYTES),
+            k_rctl_en: k32(rctl::EN),
+            k_rctl_sbp: k32(rctl::SBP),
+            k_rctl_lpe: k32(rctl::LPE),
+            k_rctl_lbm_mask: k32(rctl::LBM_MASK),
+            k_rctl_lbm_mac: k32(rctl::LBM_MAC),
+            k_rctl_secrc: k32(rctl::SECRC),
+            k_tctl_en: k32(tctl::EN),
+            k_tctl_psp: k32(tctl::PSP),
+            k_err_ce: k8(rx_desc::ERR_CE),
+            k_err_len: k8(rx_desc::ERR_LEN),
+            k_err_rxe: k8(rx_desc::ERR_RXE),
+        }
+    }
+}
+
+impl<const W: usize> Default for Nic<W> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const W: usize> Logic for Nic<W> {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(self, clock, tx_rd_ptr, rx_wr_ptr, rx_commit, rx_overflow);
+        clock!(self, clock, regs, tx_dma, rx_dma, tx_buf, rx_buf, tx_q, rx_q, mac_tx, mac_rx);
+
+        // ---- registers ----
+        self.regs.sel.next = self.sel.val();
+        self.regs.offset.next = self.offset.val();
+        self.regs.we.next = self.we.val();
+        self.regs.wdata.next = self.wdata.val();
+        self.rdata.next = self.regs.rdata.val();
+        self.irq.next = self.regs.irq.val();
+        self.regs.c_dmac.next = self.dmac_irq.val();
+        self.regs.c_iommu.next = self.iommu_irq.val();
+        self.regs.rdh.next = self.rx_dma.rdh.val();
+        self.regs.tdh.next = self.tx_dma.tdh.val();
+        self.regs.tx_state.next = self.tx_dma.state_code.val();
+        self.regs.rx_state.next = self.rx_dma.state_code.val();
+        self.regs.tx_halted.next = self.tx_dma.halted.val();
+        self.regs.rx_halted.next = self.rx_dma.halted.val();
+        if self.rx_dma.halted.val() & !self.tx_dma.halted.val() {
+            self.regs.dmaerr_addr.next = self.rx_dma.err_addr.val();
+        } else {
+            self.regs.dmaerr_addr.next = self.tx_dma.err_addr.val();
+        }
+        self.loopback.next =
+            (self.regs.rctl.val() & self.k_rctl_lbm_mask.val()) == self.k_rctl_lbm_mac.val();
+
+        // ---- TX: ring engine → FIFO → MAC ----
+        self.tx_dma.soft_reset.next = self.regs.nic_reset.val();
+        self.tx_dma.enable.next = (self.regs.tctl.val() & self.k_tctl_en.val()) != 0;
+        self.tx_dma.tdbal.next = self.regs.tdbal.val();
+        self.tx_dma.tdlen.next = self.regs.tdlen.val();
+        self.tx_dma.tdt.next = self.regs.tdt.val();
+        self.tx_dma.head_write.next = self.regs.tdh_write.val();
+        self.tx_dma.head_wdata.next = self.regs.head_wdata.val();
+        self.tx_dma.restart.next = self.regs.restart_tx.val();
+        self.tx_dma.fifo_rd_ptr.next = self.tx_rd_ptr.q.val();
+        self.tx_dma.q_full.next = self.tx_q.full.val();
+        self.txb_req.next = self.tx_dma.bus_req.val();
+        self.txb_addr.next = self.tx_dma.bus_addr.val();
+        self.txb_we.next = self.tx_dma.bus_we.val();
+        self.txb_wdata.next = self.tx_dma.bus_wdata.val();
+        self.txb_last.next = self.tx_dma.bus_last.val();
+        self.tx_dma.bus_grant.next = self.txb_grant.val();
+        self.tx_dma.bus_fault.next = self.txb_fault.val();
+        self.tx_dma.bus_rvalid.next = self.txb_rvalid.val();
+        self.tx_dma.bus_rdata.next = self.txb_rdata.val();
+        self.tx_buf.wr_pos.next = self.tx_dma.fifo_wr_pos.val();
+        self.tx_buf.wr_data.next = self.tx_dma.fifo_wr_data.val();
+        self.tx_buf.wr_mask.next = self.tx_dma.fifo_wr_mask.val();
+        self.tx_q.push.next = self.tx_dma.q_push.val();
+        self.tx_q.push_data.next = self.tx_dma.q_push_data.val();
+        self.tx_q.flush.next = self.regs.nic_reset.val();
+
+        self.mac_tx.ce.next = true;
+        self.mac_tx.enable.next = (self.regs.tctl.val() & self.k_tctl_en.val()) != 0;
+        self.mac_tx.frame_ready.next = self.tx_q.valid.val();
+        self.mac_tx.frame_len.next = self.tx_q.head.val().get_bits::<16>(0);
+        self.mac_tx.frame_ifcs.next = self.tx_q.head.val().get_bit(16);
+        self.mac_tx.pad.next = (self.regs.tctl.val() & self.k_tctl_psp.val()) != 0;
+        self.mac_tx.ipg.next = self.regs.ipg.val();
+        self.mac_tx.byte_in.next = self.tx_buf.rd_data.val().get_bits::<8>(0);
+        // Show-ahead: address the byte after the one the MAC takes this cycle.
+        if self.mac_tx.byte_pop.val() {
+            self.tx_buf.rd_pos.next = self.tx_rd_ptr.q.val() + 1;
+            self.tx_rd_ptr.d.next = self.tx_rd_ptr.q.val() + 1;
+        } else {
+            self.tx_buf.rd_pos.next = self.tx_rd_ptr.q.val();
+        }
+        self.tx_q.pop.next = self.mac_tx.frame_done.val();
+        self.regs.ev_tx_good.next = self.mac_tx.frame_done.val();
+        self.regs.ev_tx_good_bytes.next = self.mac_tx.wire_bytes.val();
+        self.regs.ev_tx_drop.next = self.tx_dma.ev_drop.val();
+        self.regs.c_txdw.next = self.tx_dma.c_txdw.val();
+        self.regs.c_txdw_delayed.next = self.tx_dma.c_txdw_delayed.val();
+        self.regs.c_txqe.next = self.tx_dma.c_txqe.val();
+        self.regs.c_nic_dma.next = self.tx_dma.c_dma_err.val() | self.rx_dma.c_dma_err.val();
+        self.phy_txd.next = self.mac_tx.txd.val();
+        self.phy_tx_en.next = self.mac_tx.tx_en.val();
+        self.phy_tx_er.next = self.mac_tx.tx_er.val();
+
+        // ---- RX: pins (or loopback) → MAC → FIFO ----
+        if self.loopback.val() {
+            self.mac_rx.rxd.next = self.mac_tx.txd.val();
+            self.mac_rx.rx_dv.next = self.mac_tx.tx_en.val();
+            self.mac_rx.rx_er.next = self.mac_tx.tx_er.val();
+        } else {
+            self.mac_rx.rxd.next = self.phy_rxd.val();
+            self.mac_rx.rx_dv.next = self.phy_rx_dv.val();
+            self.mac_rx.rx_er.next = self.phy_rx_er.val();
+        }
+        self.mac_rx.ce.next = true;
+        self.mac_rx.enable.next = (self.regs.rctl.val() & self.k_rctl_en.val()) != 0;
+        if (self.regs.rctl.val() & self.k_rctl_lpe.val()) != 0 {
+            self.mac_rx.max_len.next = self.max_long_frame.val();
+        } else {
+            self.mac_rx.max_len.next = self.max_frame.val();
+        }
+        self.rx_used.next = self.rx_wr_ptr.q.val() - self.rx_dma.fifo_rd_ptr.val();
+        self.rx_buf.wr_pos.next = self.rx_wr_ptr.q.val();
+        self.rx_buf.wr_data.next = bit_cast::<32, 8>(self.mac_rx.byte_data.val());
+        self.rx_buf.wr_mask.next = 0.into();
+        if self.mac_rx.frame_start.val() {
+            self.rx_wr_ptr.d.next = self.rx_commit.q.val();
+            self.rx_overflow.d.next = false;
+        }
+        if self.mac_rx.byte_valid.val() {
+            if !self.rx_overflow.q.val() & (self.rx_used.val() < self.capacity.val()) {
+                self.rx_buf.wr_mask.next = 1.into();
+                self.rx_wr_ptr.d.next = self.rx_wr_ptr.q.val() + 1;
+            } else {
+                self.rx_overflow.d.next = true;
+            }
+        }
+        self.rx_errors.next = 0.into();
+        if self.mac_rx.err_crc.val() {
+            self.rx_errors.next = self.k_err_ce.val();
+        }
+        if self.mac_rx.err_runt.val() | self.mac_rx.err_long.val() {
+            self.rx_errors.next = self.rx_errors.val() | self.k_err_len.val();
+        }
+        if self.mac_rx.err_rxer.val() {
+            self.rx_errors.next = self.rx_errors.val() | self.k_err_rxe.val();
+        }
+        self.rx_bad.next = self.rx_errors.val() != 0;
+        self.rx_deliver.next = self.mac_rx.frame_len.val();
+        if (self.regs.rctl.val() & self.k_rctl_secrc.val()) != 0 {
+            if self.mac_rx.frame_len.val() >= self.fcs_bytes.val() {
+                self.rx_deliver.next = self.mac_rx.frame_len.val() - self.fcs_bytes.val();
+            } else {
+                self.rx_deliver.next = 0.into();
+            }
+        }
+        self.rx_q.push.next = false;
+        self.rx_q.push_data.next = bit_cast::<40, 16>(self.mac_rx.frame_len.val())
+            | (bit_cast::<40, 16>(self.rx_deliver.val()) << 16)
+            | (bit_cast::<40, 8>(self.rx_errors.val()) << 32);
+        self.rx_q.flush.next = self.regs.nic_reset.val();
+        self.regs.ev_missed.next = false;
+        self.regs.c_rxo.next = false;
+        if self.mac_rx.frame_end.val() {
+            if self.rx_overflow.q.val() | self.rx_q.full.val() {
+                self.regs.ev_missed.next = true;
+                self.regs.c_rxo.next = true;
+                self.rx_wr_ptr.d.next = self.rx_commit.q.val();
+            } else if self.rx_bad.val() & ((self.regs.rctl.val() & self.k_rctl_sbp.val()) == 0) {
+                self.rx_wr_ptr.d.next = self.rx_commit.q.val();
+            } else {
+                self.rx_q.push.next = true;
+                self.rx_commit.d.next = self.rx_wr_ptr.q.val();
+            }
+        }
+        self.regs.ev_rx_frame.next = self.mac_rx.frame_end.val();
+        self.regs.ev_rx_frame_bytes.next = self.mac_rx.frame_len.val();
+        self.regs.ev_crc_err.next = self.mac_rx.frame_end.val() & self.mac_rx.err_crc.val();
+        self.regs.ev_rx_er.next = self.mac_rx.frame_end.val() & self.mac_rx.err_rxer.val();
+        self.regs.ev_runt.next = self.mac_rx.frame_end.val() & self.mac_rx.err_runt.val();
+        self.regs.ev_oversize.next = self.mac_rx.frame_end.val() & self.mac_rx.err_long.val();
+
+        // ---- RX: FIFO → ring engine ----
+        // RCTL.BSIZE (bits 17:16) and BSEX (bit 25), as `regs::nic::rctl::buffer_bytes`.
+        self.buf_bytes.next = self.k_buf[0].val();
+        for i in 1..4 {
+            if self.regs.rctl.val().get_bits::<2>(16).index() == i {
+                if self.regs.rctl.val().get_bit(25) {
+                    self.buf_bytes.next = self.k_buf_ext[i].val();
+                } else {
+                    self.buf_bytes.next = self.k_buf[i].val();
+                }
+            }
+        }
+        self.rx_dma.soft_reset.next = self.regs.nic_reset.val();
+        self.rx_dma.enable.next = (self.regs.rctl.val() & self.k_rctl_en.val()) != 0;
+        self.rx_dma.rdbal.next = self.regs.rdbal.val();
+        self.rx_dma.rdlen.next = self.regs.rdlen.val();
+        self.rx_dma.rdt.next = self.regs.rdt.val();
+        self.rx_dma.head_write.next = self.regs.rdh_write.val();
+        self.rx_dma.head_wdata.next = self.regs.head_wdata.val();
+        self.rx_dma.restart.next = self.regs.restart_rx.val();
+        self.rx_dma.buf_bytes.next = self.buf_bytes.val();
+        self.rx_dma.rdmts.next = self.regs.rctl.val().get_bits::<2>(8);
+        self.rx_dma.q_valid.next = self.rx_q.valid.val();
+        self.rx_dma.q_head.next = self.rx_q.head.val();
+        self.rx_q.pop.next = self.rx_dma.q_pop.val();
+        self.rx_buf.rd_pos.next = self.rx_dma.fifo_rd_pos.val();
+        self.rx_dma.fifo_rd_data.next = self.rx_buf.rd_data.val();
+        self.rxb_req.next = self.rx_dma.bus_req.val();
+        self.rxb_addr.next = self.rx_dma.bus_addr.val();
+        self.rxb_we.next = self.rx_dma.bus_we.val();
+        self.rxb_wdata.next = self.rx_dma.bus_wdata.val();
+        self.rxb_last.next = self.rx_dma.bus_last.val();
+        self.rx_dma.bus_grant.next = self.rxb_grant.val();
+        self.rx_dma.bus_fault.next = self.rxb_fault.val();
+        self.rx_dma.bus_rvalid.next = self.rxb_rvalid.val();
+        self.rx_dma.bus_rdata.next = self.rxb_rdata.val();
+        self.regs.ev_rx_good.next = self.rx_dma.ev_good.val();
+        self.regs.ev_rx_good_bytes.next = self.rx_dma.ev_good_bytes.val();
+        self.regs.ev_rx_dma_drop.next = self.rx_dma.ev_dma_drop.val();
+        self.regs.ev_no_buffer.next = self.rx_dma.ev_no_buffer.val();
+        self.regs.c_rx_frame.next = self.rx_dma.c_rx_frame.val();
+        self.regs.c_rxdmt0.next = self.rx_dma.c_rxdmt0.val();
+
+        if self.regs.nic_reset.val() {
+            self.tx_rd_ptr.d.next = 0.into();
+            self.rx_wr_ptr.d.next = 0.into();
+            self.rx_commit.d.next = 0.into();
+            self.rx_overflow.d.next = false;
+        }
+        self.tx_state.next = self.tx_dma.state.val();
+        self.rx_state.next = self.rx_dma.state.val();
+    }
+}
