@@ -41,13 +41,10 @@ pub const DEFAULT_TIMEOUT_CYCLES: u64 = 1_000_000;
 /// The interrupt causes the driver unmasks and handles (Linux's `IMS_ENABLE_MASK`).
 pub const IMS_ENABLE_MASK: u32 = icr::TXDW | icr::RXT0 | icr::RXO | icr::RXDMT0 | icr::NIC_DMA;
 
-/// `DMAERR` bits (from the register's description in `regs::nic`).
-const DMAERR_TX: u32 = 1 << 0;
-const DMAERR_RX: u32 = 1 << 1;
-/// `ENGINE_STATE` fields: bits 3:0 TX, 11:8 RX.
-const ENGINE_TX_MASK: u32 = 0xF;
-const ENGINE_RX_SHIFT: u32 = 8;
-const ENGINE_RX_MASK: u32 = 0xF << ENGINE_RX_SHIFT;
+use nic::dmaerr::{RX as DMAERR_RX, TX as DMAERR_TX};
+use nic::engine_state::{
+    RX_MASK as ENGINE_RX_MASK, RX_SHIFT as ENGINE_RX_SHIFT, TX_MASK as ENGINE_TX_MASK,
+};
 
 /// Host-port address of NIC register `offset`.
 const fn reg(offset: u32) -> u32 {
@@ -1199,7 +1196,7 @@ mod tests {
     use regs::nic::rx_desc;
 
     const RAM: u32 = 64 * PAGE_BYTES;
-    const TXFIFO: u32 = 1 << nic::SIM_FIFO_BYTES_LOG2;
+    const TXFIFO: u32 = regs::RamConfig::SIM.nic_fifo_bytes();
     const CLEAR_ON_READ: [u32; 21] = [
         nic::ICR,
         nic::CRCERRS,

@@ -24,21 +24,35 @@ pub const CSR_WINDOW_BYTES: u32 = 1 << CSR_WINDOW_BITS;
 /// A page: bursts never cross one, and (later) the IOMMU translates one at a time.
 pub const PAGE_BYTES: u32 = 4096;
 
-/// Build-time RAM size of one SoC configuration.
+/// Build-time memory sizes of one SoC configuration: host RAM and the NIC's FIFOs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RamConfig {
-    /// log2 of the number of 32-bit words.
+    /// log2 of the number of 32-bit words of host RAM.
     pub word_addr_bits: usize,
+    /// log2 of the number of 32-bit words of each NIC FIFO (TX and RX).
+    pub nic_fifo_word_bits: usize,
 }
 
 impl RamConfig {
-    /// The simulation configuration: 1 MiB.
-    pub const SIM: RamConfig = RamConfig { word_addr_bits: 18 };
-    /// The FPGA configuration: 8 KiB (16 of the HX8K's 32 block RAMs).
-    pub const FPGA: RamConfig = RamConfig { word_addr_bits: 11 };
+    /// The simulation configuration: 1 MiB of RAM, 16 KiB NIC FIFOs (jumbo frames fit).
+    pub const SIM: RamConfig = RamConfig {
+        word_addr_bits: 18,
+        nic_fifo_word_bits: 12,
+    };
+    /// The FPGA configuration: 8 KiB of RAM (16 of the HX8K's 32 block RAMs), 2 KiB NIC FIFOs
+    /// (4 block RAMs each: one 1518-byte frame at a time).
+    pub const FPGA: RamConfig = RamConfig {
+        word_addr_bits: 11,
+        nic_fifo_word_bits: 9,
+    };
 
     pub const fn bytes(self) -> u32 {
         4 << self.word_addr_bits
+    }
+
+    /// Bytes of each NIC FIFO (`NIC.TXFIFO_BYTES`, `NIC.RXFIFO_BYTES`).
+    pub const fn nic_fifo_bytes(self) -> u32 {
+        4 << self.nic_fifo_word_bits
     }
 }
 
@@ -675,19 +689,50 @@ pub mod nic {
     /// Descriptors are 16 bytes; ring lengths (RDLEN/TDLEN) are multiples of 128 bytes.
     pub const DESC_BYTES: u32 = 16;
     pub const RING_LEN_ALIGN: u32 = 128;
-    /// RX and TX FIFO sizes of the simulation build (the FPGA build's are smaller: read
-    /// `TXFIFO_BYTES`/`RXFIFO_BYTES`).
-    pub const SIM_FIFO_BYTES_LOG2: u32 = 14;
-
     /// Names of the TX engine states (the `obs_nic_tx_state` pin), in encoding order.
     pub const TX_STATE_NAMES: [&str; 8] = [
-        "Idle", "FetchDesc", "CheckDesc", "WaitSpace", "ReadData", "WriteBack", "Commit", "Halted",
+        "Idle",
+        "FetchDesc",
+        "CheckDesc",
+        "WaitSpace",
+        "ReadData",
+        "WriteBack",
+        "Commit",
+        "Halted",
     ];
     /// Names of the RX engine states (the `obs_nic_rx_state` pin), in encoding order.
     pub const RX_STATE_NAMES: [&str; 9] = [
-        "Idle", "WaitDesc", "FetchDesc", "CheckDesc", "WriteData", "WriteBack", "Discard",
-        "Release", "Halted",
+        "Idle",
+        "WaitDesc",
+        "FetchDesc",
+        "CheckDesc",
+        "WriteData",
+        "WriteBack",
+        "Discard",
+        "Release",
+        "Halted",
     ];
+
+    /// `DMAERR` bits.
+    pub mod dmaerr {
+        /// The TX ring engine halted on a refused descriptor fetch or write-back.
+        pub const TX: u32 = 1 << 0;
+        /// The RX ring engine halted on a refused descriptor fetch or write-back.
+        pub const RX: u32 = 1 << 1;
+    }
+
+    /// `ENGINE_STATE` fields: each engine's state index in [`TX_STATE_NAMES`](super::TX_STATE_NAMES)
+    /// / [`RX_STATE_NAMES`](super::RX_STATE_NAMES).
+    pub mod engine_state {
+        pub const TX_SHIFT: u32 = 0;
+        pub const RX_SHIFT: u32 = 8;
+        pub const FIELD_BITS: u32 = 4;
+        pub const TX_MASK: u32 = ((1 << FIELD_BITS) - 1) << TX_SHIFT;
+        pub const RX_MASK: u32 = ((1 << FIELD_BITS) - 1) << RX_SHIFT;
+    }
+
+    /// ITR, RDTR, RADV, TIDV and TADV hold their interval in bits 15:0 (as on the 8254x).
+    pub const INTERVAL_MASK: u32 = 0xFFFF;
 
     pub mod ctrl {
         /// Full duplex (always 1 here).
@@ -955,8 +1000,8 @@ pub const REGISTERS: &[Register] = &[
     reg!(NIC, nic, IRQC, Ro, 0, "Interrupts delivered: rising edges of the NIC interrupt (clear on read)."),
     reg!(NIC, nic, DMAERR, Rw1c, 0, "Bit 0 TX ring halted, bit 1 RX ring halted on a refused descriptor access; write 1 to restart."),
     reg!(NIC, nic, DMAERR_ADDR, Ro, 0, "IOVA of the last refused NIC access."),
-    reg!(NIC, nic, TXFIFO_BYTES, Ro, 0, "TX FIFO size in bytes (build parameter; the longest frame TX can send)."),
-    reg!(NIC, nic, RXFIFO_BYTES, Ro, 0, "RX FIFO size in bytes (build parameter)."),
+    reg!(NIC, nic, TXFIFO_BYTES, Ro, RamConfig::SIM.nic_fifo_bytes(), "TX FIFO size in bytes (build parameter, 16384 in simulation, 2048 on the FPGA; the longest frame TX can send)."),
+    reg!(NIC, nic, RXFIFO_BYTES, Ro, RamConfig::SIM.nic_fifo_bytes(), "RX FIFO size in bytes (build parameter, 16384 in simulation, 2048 on the FPGA)."),
     reg!(NIC, nic, ENGINE_STATE, Ro, 0, "Bits 3:0 TX engine state, bits 11:8 RX engine state (names in the README)."),
     reg!(SYS, sys, ID, Ro, sys::ID_VALUE, "Identification: \"DMNC\"."),
     reg!(SYS, sys, VERSION, Ro, sys::VERSION_VALUE, "Design version (major.minor in 31:16.15:0)."),

@@ -122,10 +122,18 @@ pub struct Soc<const A: usize, const W: usize> {
 
 impl<const A: usize, const W: usize> Soc<A, W> {
     pub fn new() -> Self {
-        let ram_bytes = regs::RamConfig { word_addr_bits: A }.bytes();
+        let ram_bytes = regs::RamConfig {
+            word_addr_bits: A,
+            nic_fifo_word_bits: W,
+        }
+        .bytes();
         // `update` names the NIC's mux ports by number (hdl_gen emits indices verbatim).
         assert_eq!((NIC_TX_PORT, NIC_RX_PORT), (2, 3));
-        assert_eq!(regs::block::NIC, 0, "the NIC window is CSR offsets 0x0_0000..0x0_FFFF");
+        assert_eq!(
+            regs::block::NIC,
+            0,
+            "the NIC window is CSR offsets 0x0_0000..0x0_FFFF"
+        );
         Self {
             clock: Default::default(),
             host_addr: Default::default(),

@@ -14,6 +14,10 @@
 //!
 //! Every cycle the harness watches the `obs_*` pins and keeps [`Observed`] counters.
 
+pub mod frames;
+pub mod pcap;
+pub mod phy;
+
 pub use ffi::{BusWrite, CpuWorkload, DmaBeat, DmacRegs, Observed, PhySample};
 
 #[cxx::bridge(namespace = "dmanic")]
@@ -402,7 +406,8 @@ impl driver::Device for Soc {
             .copied()
             .unwrap_or("<unknown>");
         let (tx, rx) = self.nic_states();
-        let name_of = |names: &[&'static str], c: u8| names.get(c as usize).copied().unwrap_or("<unknown>");
+        let name_of =
+            |names: &[&'static str], c: u8| names.get(c as usize).copied().unwrap_or("<unknown>");
         format!(
             "DMAC in state {name} ({code}), IOMMU in state {iname} ({icode}), NIC TX in state {} ({tx}), NIC RX in state {} ({rx})",
             name_of(&regs::nic::TX_STATE_NAMES, tx),

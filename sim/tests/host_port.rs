@@ -153,6 +153,6 @@ fn memcpy_with_interrupt_copies_the_block() {
     assert_eq!(back, words);
     assert_eq!(
         soc.describe_state(),
-        "DMAC in state Idle (0), IOMMU in state Idle (0)"
+        "DMAC in state Idle (0), IOMMU in state Idle (0), NIC TX in state Idle (0), NIC RX in state Idle (0)"
     );
 }

@@ -5,12 +5,11 @@
 //! checks look at the observation pins (through the harness's [`sim::Observed`] counters and
 //! write log), never at the hardware's own idea of what happened.
 
-pub mod frames;
+// The wire-level models live in the `sim` crate so that `dmanic-sim` can use them too.
+pub use sim::{frames, pcap, phy};
 pub mod iommu_bench;
 pub mod iommu_check;
 pub mod iommu_model;
-pub mod pcap;
-pub mod phy;
 pub mod speed;
 pub mod study;
 

@@ -64,8 +64,8 @@ pub const EXTRA_VERILATOR_ROUNDS: usize = 8;
 /// is generated from the same block.
 const WORD_ADDR_BITS: usize = 18;
 const _: () = assert!(regs::RamConfig::SIM.word_addr_bits == WORD_ADDR_BITS);
-/// The simulation build's NIC FIFOs: 4 · 2^12 = 16 KiB each (`rtl::generate_verilog_for`).
 const NIC_FIFO_WORD_BITS: usize = 12;
+const _: () = assert!(regs::RamConfig::SIM.nic_fifo_word_bits == NIC_FIFO_WORD_BITS);
 
 /// Iterations in quick mode: (a) and (b), (c), (d).
 const QUICK_ITERATIONS: (u32, u32, u32) = (10, 1, 1);

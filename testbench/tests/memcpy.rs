@@ -303,7 +303,10 @@ fn a_starved_transfer_times_out_naming_the_stuck_state() {
             state, bytes_done, ..
         } => {
             assert!(bytes_done < 64);
-            assert_eq!(state, "DMAC in state Read (4), IOMMU in state Idle (0)");
+            assert_eq!(
+                state,
+                "DMAC in state Read (4), IOMMU in state Idle (0), NIC TX in state Idle (0), NIC RX in state Idle (0)"
+            );
         }
         other => panic!("expected a timeout, got {other:?}"),
     }

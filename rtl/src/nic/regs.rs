@@ -52,17 +52,14 @@ use rust_hdl::prelude::*;
 /// Byte offsets inside the NIC window (the 8254x offsets).
 pub type NicOffset = Bits<16>;
 
-/// DMAERR bits (the register's documentation in `regs::nic`: bit 0 TX ring halted, bit 1 RX
-/// ring halted).
-const DMAERR_TX_HALTED: u32 = 1 << 0;
-const DMAERR_RX_HALTED: u32 = 1 << 1;
-/// ENGINE_STATE fields (`regs::nic`: bits 3:0 TX engine state, bits 11:8 RX engine state).
-const ENGINE_STATE_TX_SHIFT: u32 = 0;
-const ENGINE_STATE_RX_SHIFT: u32 = 8;
+const DMAERR_TX_HALTED: u32 = nic::dmaerr::TX;
+const DMAERR_RX_HALTED: u32 = nic::dmaerr::RX;
+const ENGINE_STATE_TX_SHIFT: u32 = nic::engine_state::TX_SHIFT;
+const ENGINE_STATE_RX_SHIFT: u32 = nic::engine_state::RX_SHIFT;
 /// Width of the engine state fields.
-pub const ENGINE_STATE_BITS: usize = 4;
-/// ITR, RDTR, RADV, TIDV and TADV hold their interval in bits 15:0 (as on the 8254x).
-const INTERVAL_BITS: usize = 16;
+pub const ENGINE_STATE_BITS: usize = nic::engine_state::FIELD_BITS as usize;
+/// ITR, RDTR, RADV, TIDV and TADV hold their interval in bits 15:0.
+const INTERVAL_BITS: usize = nic::INTERVAL_MASK.trailing_ones() as usize;
 /// Width of TIPG.IPGT (bits 9:0).
 pub const IPGT_BITS: usize = tipg::IPGT_MASK.trailing_ones() as usize;
 /// Width of the statistics events' byte counts.
@@ -214,7 +211,8 @@ impl Logic for StatCounter {
         self.sum.next = bit_cast::<33, 32>(self.r_count.q.val());
         if self.read.val() & self.hit.val() {
             self.sum.next = 0.into();
-        } else if self.inc.val() {
+        }
+        if self.inc.val() {
             self.sum.next = self.sum.val() + bit_cast::<33, EVENT_BYTES_BITS>(self.amount.val());
         }
         if self.reset.val() {
@@ -1041,7 +1039,7 @@ mod tests {
     use regs::{Access, Register, REGISTERS};
 
     /// Two different sizes, so that a swap shows.
-    const TX_FIFO: u32 = 1 << nic::SIM_FIFO_BYTES_LOG2;
+    const TX_FIFO: u32 = regs::RamConfig::SIM.nic_fifo_bytes();
     const RX_FIFO: u32 = TX_FIFO / 2;
     const TIMER_UNIT: u64 = TIMER_UNIT_CYCLES as u64;
     const ITR_UNIT: u64 = ITR_UNIT_CYCLES as u64;

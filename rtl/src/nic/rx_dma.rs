@@ -243,9 +243,8 @@ impl Logic for RxDma {
         self.eop.next = self.remaining.q.val() == self.chunk.q.val();
         self.status_word.next = self.k_dd.val();
         if self.eop.val() {
-            self.status_word.next = self.k_dd.val()
-                | self.k_eop.val()
-                | (bit_cast::<32, 8>(self.errors.q.val()) << 8);
+            self.status_word.next =
+                self.k_dd.val() | self.k_eop.val() | (bit_cast::<32, 8>(self.errors.q.val()) << 8);
         }
         self.tail_mask.next = 0xFFFF_FFFF_u64.into();
         if self.chunk_left.q.val() == 3 {

@@ -181,9 +181,13 @@ impl<const W: usize> Nic<W> {
             rx_bad: Default::default(),
             rx_deliver: Default::default(),
             buf_bytes: Default::default(),
-            k_buf: std::array::from_fn(|i| k16(rctl::buffer_bytes((i as u32) << rctl::BSIZE_SHIFT))),
+            k_buf: std::array::from_fn(|i| {
+                k16(rctl::buffer_bytes((i as u32) << rctl::BSIZE_SHIFT))
+            }),
             k_buf_ext: std::array::from_fn(|i| {
-                k16(rctl::buffer_bytes(((i as u32) << rctl::BSIZE_SHIFT) | rctl::BSEX))
+                k16(rctl::buffer_bytes(
+                    ((i as u32) << rctl::BSIZE_SHIFT) | rctl::BSEX,
+                ))
             }),
             capacity: k16(fifo),
             max_frame: k16(regs::nic::MAX_FRAME),

@@ -227,8 +227,25 @@ impl Logic for TxDma {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, fsm, head, desc_addr, d_addr, d_hi, d_len_cmd, d_sta, issued, received,
-            issue_addr, recv_addr, fpos, wr_ptr, frame_start, frame_bytes, dropping, r_halted,
+            self,
+            clock,
+            fsm,
+            head,
+            desc_addr,
+            d_addr,
+            d_hi,
+            d_len_cmd,
+            d_sta,
+            issued,
+            received,
+            issue_addr,
+            recv_addr,
+            fpos,
+            wr_ptr,
+            frame_start,
+            frame_bytes,
+            dropping,
+            r_halted,
             r_err_addr
         );
         // ---- per-cycle values ----
@@ -240,9 +257,10 @@ impl Logic for TxDma {
         }
         self.len.next = self.d_len_cmd.q.val() & self.k_len_mask.val();
         self.cmd.next = self.d_len_cmd.q.val().get_bits::<8>(24);
-        self.end_addr.next = bit_cast::<33, 32>(self.d_addr.q.val()) + bit_cast::<33, 32>(self.len.val());
-        self.fifo_free.next = self.capacity.val()
-            - bit_cast::<32, 16>(self.wr_ptr.q.val() - self.fifo_rd_ptr.val());
+        self.end_addr.next =
+            bit_cast::<33, 32>(self.d_addr.q.val()) + bit_cast::<33, 32>(self.len.val());
+        self.fifo_free.next =
+            self.capacity.val() - bit_cast::<32, 16>(self.wr_ptr.q.val() - self.fifo_rd_ptr.val());
         self.malformed.next = (self.d_hi.q.val() != 0)
             | (self.end_addr.val().get_bit(32) & (self.end_addr.val().get_bits::<32>(0) != 0))
             | ((self.frame_bytes.q.val() + self.len.val()) > self.capacity.val())
@@ -351,8 +369,8 @@ impl Logic for TxDma {
                 } else {
                     self.issue_addr.d.next = self.d_addr.q.val() & self.word_mask.val();
                     self.recv_addr.d.next = self.d_addr.q.val() & self.word_mask.val();
-                    self.fpos.d.next =
-                        self.wr_ptr.q.val() - bit_cast::<16, 2>(self.d_addr.q.val().get_bits::<2>(0));
+                    self.fpos.d.next = self.wr_ptr.q.val()
+                        - bit_cast::<16, 2>(self.d_addr.q.val().get_bits::<2>(0));
                     self.fsm.d.next = TxState::WaitSpace;
                 }
             }
@@ -362,7 +380,8 @@ impl Logic for TxDma {
                 }
             }
             TxState::ReadData => {
-                self.bus_req.next = bit_cast::<33, 32>(self.issue_addr.q.val()) < self.end_addr.val();
+                self.bus_req.next =
+                    bit_cast::<33, 32>(self.issue_addr.q.val()) < self.end_addr.val();
                 self.bus_addr.next = self.issue_addr.q.val();
                 self.bus_last.next = (((self.issue_addr.q.val() + 4) & self.page_mask.val()) == 0)
                     | ((bit_cast::<33, 32>(self.issue_addr.q.val()) + 4) >= self.end_addr.val());
