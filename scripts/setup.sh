@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system tools a target needs, only those that are missing (Debian/Ubuntu, apt).
 #   scripts/setup.sh sim     verilator
-#   scripts/setup.sh test    verilator, yosys, iverilog
+#   scripts/setup.sh test    verilator, yosys, iverilog, tshark (checks the forward app's pcap FCS)
 #   scripts/setup.sh bench   verilator, iverilog
 #   scripts/setup.sh fpga    yosys, nextpnr-ice40, icestorm
 #   scripts/setup.sh all     everything above plus gtkwave
@@ -10,10 +10,10 @@ set -euo pipefail
 want=()
 case "${1:-all}" in
   sim)   want=(verilator) ;;
-  test)  want=(verilator yosys iverilog) ;;
+  test)  want=(verilator yosys iverilog tshark) ;;
   bench) want=(verilator iverilog) ;;
   fpga)  want=(yosys nextpnr-ice40 icepack) ;;
-  all)   want=(verilator yosys iverilog nextpnr-ice40 icepack gtkwave) ;;
+  all)   want=(verilator yosys iverilog nextpnr-ice40 icepack gtkwave tshark) ;;
   *) echo "usage: $0 [sim|test|bench|fpga|all]" >&2; exit 2 ;;
 esac
 

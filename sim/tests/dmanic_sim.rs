@@ -126,6 +126,9 @@ fn traced_run_writes_a_save_file_whose_signals_are_in_the_fst() {
         "burst, IOMMU on (Sv32)",
         "all 4 copies verified",
         "IOMMU fault: copy from unmapped IOVA 0x70000000 refused; fault record: cause 13",
+        "NIC loopback (IOMMU on): 4 frames of [60, 42, 300, 1514] bytes sent and received byte for byte",
+        "PHY TX pins: 7 x 0x55 + SFD, good FCS on every frame, smallest gap 12 bytes; GPTC 4 GPRC 4",
+        "no NIC mapping left after close",
     ] {
         assert!(stdout.contains(want), "no {want:?} in\n{stdout}");
     }
@@ -148,6 +151,14 @@ fn traced_run_writes_a_save_file_whose_signals_are_in_the_fst() {
         "same signals, opened at the fault"
     );
     assert!(traces.contains(&"TOP.top.arbiter.total_cycles[31:0]".to_string()));
+    assert!(traces.contains(&"TOP.top.phy_txd[7:0]".to_string()));
+    let nic_view = std::fs::read_to_string(dir.join("nic.gtkw")).unwrap();
+    assert_eq!(
+        save_file_traces(&nic_view),
+        traces,
+        "same signals, opened at the NIC run"
+    );
+    assert!(dir.join("nic_tx_state.gtkwf").exists() && dir.join("nic_rx_state.gtkwf").exists());
 
     match fst_vars(&fst) {
         None => eprintln!("note: fst2vcd not found; save file not checked against the FST"),
@@ -191,6 +202,77 @@ fn watchdog_expiry_fails_with_the_driver_error() {
         !dir.join("sim.gtkw").exists(),
         "--no-trace wrote a save file"
     );
+}
+
+/// Every FCS status tshark (Wireshark's dissectors) reports for `pcap`, or `None` without
+/// tshark.
+fn tshark_fcs_status(pcap: &Path) -> Option<Vec<String>> {
+    if !on_path("tshark") {
+        return None;
+    }
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(pcap)
+        .args(["-o", "eth.fcs:Always", "-o", "eth.check_fcs:TRUE"])
+        .args(["-T", "fields", "-e", "eth.fcs.status"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "tshark: {}", text(&out));
+    Some(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect(),
+    )
+}
+
+#[test]
+fn forward_app_sends_the_good_frames_of_a_pcap_back_out_with_good_fcs() {
+    use sim::frames::{with_fcs, FrameGen};
+    let dir = scratch("forward");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut gen = FrameGen::new(<rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(3));
+    // Without FCS (the program adds one), as most captures are.
+    let frames: Vec<Vec<u8>> = [60usize, 61, 333, 1000, 1514]
+        .iter()
+        .map(|&l| gen.frame(l))
+        .collect();
+    let input = dir.join("in.pcap");
+    let output = dir.join("out.pcap");
+    let at: Vec<u64> = (0..frames.len() as u64).map(|i| i * 2000).collect();
+    sim::pcap::write_frames(&input, &frames, &at).unwrap();
+    let out = Command::new(BIN)
+        .arg("--rx-pcap")
+        .arg(&input)
+        .arg("--tx-pcap")
+        .arg(&output)
+        .args(["--no-trace"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("received 5 good + 0 bad, forwarded 5"),
+        "{stdout}"
+    );
+    let sent = sim::pcap::read_frames(&output).unwrap();
+    let sent: Vec<Vec<u8>> = sent.into_iter().map(|f| f.data).collect();
+    let want: Vec<Vec<u8>> = frames.iter().map(|f| with_fcs(f)).collect();
+    assert_eq!(sent, want, "the frames on the TX pins, FCS included");
+    match tshark_fcs_status(&output) {
+        None => eprintln!("note: tshark not found; FCS not checked by Wireshark's dissector"),
+        Some(status) => assert_eq!(status, vec!["1"; frames.len()], "tshark: FCS good"),
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn tx_pcap_without_rx_pcap_is_refused() {
+    let out = Command::new(BIN)
+        .args(["--tx-pcap", "x.pcap", "--no-trace"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
 }
 
 #[test]

@@ -20,6 +20,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 
 use clap::Parser;
+
+#[path = "dmanic-sim/nic.rs"]
+mod nic;
 use driver::dma::{Dma, DmaConfig, DmaDirection, IommuPolicy};
 use driver::iommu::DeviceId;
 use driver::{arb, ArbCounters, ArbMode, Completion, Device, Dmac, DmacError, PageAllocator};
@@ -51,6 +54,17 @@ struct Args {
     /// Cycle budget for each wait for a copy to finish (default: 32 cycles per word + 10000).
     #[arg(long, value_name = "CYCLES")]
     watchdog: Option<u64>,
+
+    /// Run the io-forward application instead of the default scenario: the frames of this
+    /// pcap file (Ethernet; an FCS is added if they have none) go onto the NIC's PHY RX pins
+    /// and every good frame received is sent back out.
+    #[arg(long, value_name = "IN.pcap")]
+    rx_pcap: Option<PathBuf>,
+
+    /// With --rx-pcap: write every frame seen on the PHY TX pins, FCS included, to this
+    /// libpcap file.
+    #[arg(long, value_name = "OUT.pcap", requires = "rx_pcap")]
+    tx_pcap: Option<PathBuf>,
 }
 
 fn parse_len(s: &str) -> Result<u32, String> {
@@ -124,6 +138,9 @@ struct Report {
     runs: Vec<RunResult>,
     /// Lines printed after the table (the IOMMU fault).
     notes: Vec<String>,
+    /// Where `nic.gtkw` opens: shortly before the TX engine fetched the first frame's
+    /// descriptor.
+    nic_view_at: Option<u64>,
 }
 
 struct Layout {
@@ -155,7 +172,10 @@ fn run(args: &Args) -> Result<(), Failure> {
     };
 
     let mut report = Report::default();
-    let outcome = scenario(&mut soc, args, &mut report);
+    let outcome = match &args.rx_pcap {
+        Some(rx) => forward_scenario(&mut soc, args, rx, &mut report),
+        None => scenario(&mut soc, args, &mut report),
+    };
     let total_cycles = soc.now();
     soc.finish_trace();
     drop(soc);
@@ -258,10 +278,36 @@ fn scenario(soc: &mut Soc, args: &Args, report: &mut Report) -> Result<(), Failu
             observed,
         });
     }
-    iommu_scenario(soc, &mut mm, &layout, &source, &poison, report)?;
+    let mut dma = iommu_scenario(soc, &mut mm, &layout, &source, &poison, report)?;
+    soc.run(GAP_CYCLES);
+    nic::loopback_scenario(soc, &mut mm, &mut dma, report)?;
     soc.run(GAP_CYCLES);
     Ok(())
 }
+
+/// `--rx-pcap`: the io-forward application, with the same CPU workload as the default
+/// scenario.
+fn forward_scenario(
+    soc: &mut Soc,
+    args: &Args,
+    rx: &Path,
+    report: &mut Report,
+) -> Result<(), Failure> {
+    let ram = driver::probe(soc)?.ram_bytes;
+    let workload = CpuWorkload {
+        enabled: true,
+        load_per_65536: args.cpu_load * 65536 / 100,
+        seed: WORKLOAD_SEED,
+        base: ram - WORKLOAD_BYTES,
+        span_words: WORKLOAD_BYTES / 4,
+    };
+    report.starts.push((FORWARD_LABEL, soc.now()));
+    let r = nic::forward(soc, rx, args.tx_pcap.as_deref(), workload)?;
+    report.header.extend(r.lines);
+    Ok(())
+}
+
+const FORWARD_LABEL: &str = "io-forward";
 
 /// An IOVA no mapping covers: the fault scenario's source.
 const UNMAPPED_IOVA: u32 = 0x7000_0000;
@@ -277,7 +323,7 @@ fn iommu_scenario(
     source: &[u32],
     poison: &[u32],
     report: &mut Report,
-) -> Result<(), Failure> {
+) -> Result<Dma, Failure> {
     let dev = DeviceId::MEMCPY0;
     let mut dma = Dma::init(
         soc,
@@ -361,7 +407,7 @@ fn iommu_scenario(
         f.access,
         f.iova
     ));
-    Ok(())
+    Ok(dma)
 }
 
 /// Reads the destination back and compares it with the source byte for byte.
@@ -504,7 +550,7 @@ const F_DEC: u32 = 0x24; // right-justified decimal
 const F_TRANSLATED: u32 = 0x2000; // value shown through the translate filter file (`^1 file`)
 /// The translate filter files: (signal, file name, comment, state names). A signal flagged
 /// [`F_TRANSLATED`] uses the file of its entry here (`^1 file`, `^2 file`, ...).
-const FILTERS: [(&str, &str, &str, &[&str]); 2] = [
+const FILTERS: [(&str, &str, &str, &[&str]); 4] = [
     (
         "obs_dma_state[2:0]",
         "dma_state.gtkwf",
@@ -517,6 +563,18 @@ const FILTERS: [(&str, &str, &str, &[&str]); 2] = [
         "obs_iommu_state -> IOMMU walker state (regs::iommu::STATE_NAMES)",
         &regs::iommu::STATE_NAMES,
     ),
+    (
+        "obs_nic_tx_state[2:0]",
+        "nic_tx_state.gtkwf",
+        "obs_nic_tx_state -> NIC TX ring engine state (regs::nic::TX_STATE_NAMES)",
+        &regs::nic::TX_STATE_NAMES,
+    ),
+    (
+        "obs_nic_rx_state[3:0]",
+        "nic_rx_state.gtkwf",
+        "obs_nic_rx_state -> NIC RX ring engine state (regs::nic::RX_STATE_NAMES)",
+        &regs::nic::RX_STATE_NAMES,
+    ),
 ];
 const F_COMMENT: u32 = 0x200; // blank / comment line
 const F_GROUP_BEGIN: u32 = 0x80_0000 | F_COMMENT;
@@ -528,7 +586,7 @@ const F_GROUP_END: u32 = 0x100_0000 | F_COMMENT;
 type Sig = (&'static str, u32);
 
 /// The save file's groups, in display order.
-const GROUPS: [(&str, &[Sig]); 7] = [
+const GROUPS: [(&str, &[Sig]); 8] = [
     (
         "CPU port",
         &[
@@ -607,6 +665,28 @@ const GROUPS: [(&str, &[Sig]); 7] = [
             ("arbiter.dma_longest_hold[31:0]", F_DEC),
         ],
     ),
+    (
+        "NIC",
+        &[
+            ("obs_nic_tx_state[2:0]", F_DEC | F_TRANSLATED),
+            ("nic.tx_dma.tdh[31:0]", F_DEC),
+            ("nic.txb_req", F_BIN),
+            ("nic.txb_grant", F_BIN),
+            ("nic.txb_addr[31:0]", F_HEX),
+            ("phy_tx_en", F_BIN),
+            ("phy_txd[7:0]", F_HEX),
+            ("nic.mac_rx.byte_valid", F_BIN),
+            ("nic.mac_rx.frame_end", F_BIN),
+            ("obs_nic_rx_state[3:0]", F_DEC | F_TRANSLATED),
+            ("nic.rx_dma.rdh[31:0]", F_DEC),
+            ("nic.rxb_req", F_BIN),
+            ("nic.rxb_grant", F_BIN),
+            ("nic.rxb_we", F_BIN),
+            ("nic.rxb_addr[31:0]", F_HEX),
+            ("nic.rxb_wdata[31:0]", F_HEX),
+            ("nic.irq", F_BIN),
+        ],
+    ),
     ("IRQ", &[("irq", F_BIN)]),
 ];
 
@@ -634,8 +714,11 @@ fn trace_pattern(name: &str) -> String {
 /// -6.5 is about 0.45 units per pixel: some 50 cycles across a 1600-pixel-wide window, few
 /// enough to read every beat's address and data.
 const ZOOM: f64 = -6.5;
+/// The NIC view: about 300 cycles across: the first frame's descriptor fetch and buffer read,
+/// the frame on the PHY pins, and the RX side's buffer write and descriptor write-back.
+const NIC_ZOOM: f64 = -9.5;
 /// GTKWave's names of the first named markers.
-const MARKER_IDS: [char; MODES.len() + 2] = ['A', 'B', 'C', 'D', 'E'];
+const MARKER_IDS: [char; MODES.len() + 3] = ['A', 'B', 'C', 'D', 'E', 'F'];
 /// Cycles shown before the first copy's start when the file opens.
 const LEAD_CYCLES: u64 = 20;
 
@@ -657,7 +740,18 @@ fn write_waves(out: &Path, fst: &Path, report: &Report, cycles: u64) -> Result<(
         filters.push(absolute(&filter)?);
     }
     let first = report.starts.first().map_or(0, |(_, c)| *c);
-    let text = gtkw_text(&absolute(fst)?, &absolute(&gtkw)?, &filters, report, first);
+    let view = |first| View {
+        first,
+        zoom: ZOOM,
+        top_group: None,
+    };
+    let text = gtkw_text(
+        &absolute(fst)?,
+        &absolute(&gtkw)?,
+        &filters,
+        report,
+        view(first),
+    );
     std::fs::write(&gtkw, text).map_err(|e| format!("{}: {e}", gtkw.display()))?;
     // A second save file that opens where the IOMMU refuses the unmapped access.
     let fault_gtkw = out.join("iommu_fault.gtkw");
@@ -667,9 +761,25 @@ fn write_waves(out: &Path, fst: &Path, report: &Report, cycles: u64) -> Result<(
             &absolute(&fault_gtkw)?,
             &filters,
             report,
-            *at,
+            view(*at),
         );
         std::fs::write(&fault_gtkw, text).map_err(|e| format!("{}: {e}", fault_gtkw.display()))?;
+    }
+    // And one that opens at the NIC's first descriptor fetch.
+    let nic_gtkw = out.join("nic.gtkw");
+    if let Some(at) = &report.nic_view_at {
+        let text = gtkw_text(
+            &absolute(fst)?,
+            &absolute(&nic_gtkw)?,
+            &filters,
+            report,
+            View {
+                first: *at,
+                zoom: NIC_ZOOM,
+                top_group: Some("NIC"),
+            },
+        );
+        std::fs::write(&nic_gtkw, text).map_err(|e| format!("{}: {e}", nic_gtkw.display()))?;
     }
 
     let check = check_names(fst);
@@ -705,10 +815,25 @@ fn write_waves(out: &Path, fst: &Path, report: &Report, cycles: u64) -> Result<(
             fault_gtkw.display()
         );
     }
+    if report.nic_view_at.is_some() {
+        println!(
+            "           gtkwave {} opens at the NIC loopback (descriptor fetch, frame on the \
+             PHY pins, write-back)",
+            nic_gtkw.display()
+        );
+    }
     check.map(|_| ())
 }
 
-fn gtkw_text(fst: &Path, gtkw: &Path, filters: &[PathBuf], report: &Report, first: u64) -> String {
+/// How a save file opens: where, how wide, and which group on top.
+struct View<'a> {
+    first: u64,
+    zoom: f64,
+    top_group: Option<&'a str>,
+}
+
+fn gtkw_text(fst: &Path, gtkw: &Path, filters: &[PathBuf], report: &Report, view: View) -> String {
+    let first = view.first;
     let mut s = String::new();
     let w = &mut s;
     let _ = writeln!(
@@ -734,7 +859,7 @@ fn gtkw_text(fst: &Path, gtkw: &Path, filters: &[PathBuf], report: &Report, firs
     let _ = writeln!(w, "[sst_width] 200");
     let _ = writeln!(w, "[signals_width] 260");
     // Zoom, the primary marker (unset), then the named markers A, B, ...
-    let mut markers = format!("*{ZOOM:.6} -1");
+    let mut markers = format!("*{:.6} -1", view.zoom);
     for (_, cycle) in &report.starts {
         let _ = write!(markers, " {}", 10 * cycle);
     }
@@ -742,9 +867,13 @@ fn gtkw_text(fst: &Path, gtkw: &Path, filters: &[PathBuf], report: &Report, firs
     for ((label, _), id) in report.starts.iter().zip(MARKER_IDS) {
         let _ = writeln!(w, "[markername] {id}{label}");
     }
-    for (group, sigs) in GROUPS {
+    let order = GROUPS
+        .iter()
+        .filter(|(g, _)| Some(*g) == view.top_group)
+        .chain(GROUPS.iter().filter(|(g, _)| Some(*g) != view.top_group));
+    for (group, sigs) in order {
         let _ = writeln!(w, "@{F_GROUP_BEGIN:x}\n-{group}");
-        for (name, flags) in sigs {
+        for (name, flags) in sigs.iter() {
             if flags & F_TRANSLATED != 0 {
                 if let Some(k) = FILTERS.iter().position(|f| f.0 == *name) {
                     let _ = writeln!(w, "^{} {}", k + 1, filters[k].display());

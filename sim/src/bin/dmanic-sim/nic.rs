@@ -1,0 +1,273 @@
+//! The NIC parts of `dmanic-sim`: the loopback scenario of `make sim`, and the io-forward
+//! application (`--rx-pcap IN --tx-pcap OUT`) with frames from a pcap file on the PHY RX pins and
+//! the PHY TX pins written back to a pcap file.
+
+use super::{Failure, Report};
+use driver::dma::{Dma, DmaConfig, IommuPolicy};
+use driver::iommu::DeviceId;
+use driver::nic::{forward_once, Nic, NicConfig, RxFrame};
+use driver::{Device, PageAllocator};
+use sim::frames::FrameGen;
+use sim::pcap;
+use sim::phy::{self, encode_rx, FcsMode, RxFrameSpec, TxFrameSeen, TxSample};
+use sim::Soc;
+use std::path::Path;
+
+pub const NIC_LABEL: &str = "NIC loopback";
+/// Frame lengths (without FCS) of the loopback scenario: the shortest, one that needs padding
+/// (TCTL.PSP), a medium one and the longest untagged frame.
+const LOOPBACK_LENGTHS: [usize; 4] = [60, 42, 300, 1514];
+/// Cycles before the first frame's preamble where `nic.gtkw` opens.
+const NIC_VIEW_LEAD: u64 = 40;
+/// Cycle budget of each NIC scenario's wait.
+const NIC_WATCHDOG: u64 = 2_000_000;
+/// NAPI budget per poll.
+const BUDGET: usize = 64;
+
+/// The frames the PHY TX pins carried since the last call, decoded.
+fn tx_pins(soc: &mut Soc, log: &mut Vec<TxSample>) -> Result<Vec<TxFrameSeen>, Failure> {
+    log.extend(soc.take_phy_tx_log().into_iter().map(|s| TxSample {
+        cycle: s.cycle,
+        data: s.data,
+        en: s.en,
+        er: s.er,
+    }));
+    Ok(phy::decode_tx(log)?)
+}
+
+/// Four frames through the MAC loopback with the IOMMU translating the NIC: descriptor fetches,
+/// the frames on the PHY TX pins and the write-backs are all in the waveform.
+pub fn loopback_scenario(
+    soc: &mut Soc,
+    mm: &mut PageAllocator,
+    dma: &mut Dma,
+    report: &mut Report,
+) -> Result<(), Failure> {
+    let cfg = NicConfig {
+        loopback: true,
+        tx_descriptors: 16,
+        rx_descriptors: 16,
+        ..NicConfig::default()
+    };
+    let mut nic = Nic::open(soc, mm, dma, cfg)?;
+    let mut gen = FrameGen::new(<rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(4));
+    let frames: Vec<Vec<u8>> = LOOPBACK_LENGTHS.iter().map(|&l| gen.frame(l)).collect();
+    soc.set_phy_tx_log(true);
+    dma.iommu().clear_counters(soc);
+    report.starts.push((NIC_LABEL, soc.now()));
+    let start = soc.now();
+    for f in &frames {
+        nic.xmit(soc, mm, dma, f)?;
+    }
+    let mut got: Vec<RxFrame> = vec![];
+    while got.len() < frames.len() {
+        if soc.now() - start > NIC_WATCHDOG {
+            return Err(Failure(format!(
+                "{NIC_LABEL}: {} of {} frames back after {NIC_WATCHDOG} cycles; {}",
+                got.len(),
+                frames.len(),
+                soc.describe_state()
+            )));
+        }
+        let r = nic.poll(soc, mm, dma, BUDGET);
+        if let Some(e) = r.errors.first() {
+            return Err(Failure(format!("{NIC_LABEL}: poll: {e}")));
+        }
+        got.extend(r.frames);
+        if got.len() < frames.len() {
+            soc.wait_irq(5_000);
+        }
+    }
+    let cycles = soc.now() - start;
+    for (i, (want, f)) in frames.iter().zip(&got).enumerate() {
+        // Short frames come back padded to 60 bytes (the FCS is stripped).
+        let mut padded = want.clone();
+        padded.resize(want.len().max(60), 0);
+        if f.errors != 0 || f.data != padded {
+            return Err(Failure(format!(
+                "{NIC_LABEL}: frame {i} ({} bytes) came back wrong: {} bytes, errors {:#x}",
+                want.len(),
+                f.data.len(),
+                f.errors
+            )));
+        }
+    }
+    soc.run(2_000);
+    let seen = tx_pins(soc, &mut vec![])?;
+    phy::check_tx(&seen, regs::nic::MIN_IFG_BYTES as u64)?;
+    if seen.len() != frames.len() {
+        return Err(Failure(format!(
+            "{NIC_LABEL}: {} frames on the PHY TX pins, {} sent",
+            seen.len(),
+            frames.len()
+        )));
+    }
+    let min_gap = seen.iter().filter_map(|s| s.gap_before).min().unwrap_or(0);
+    // The descriptor fetch and buffer read come some 30 cycles before the preamble.
+    report.nic_view_at = Some(seen[0].start_cycle.saturating_sub(NIC_VIEW_LEAD));
+    let stats = nic.stats(soc);
+    let io = dma.iommu().read_counters(soc);
+    nic.close(soc, mm, dma)?;
+    let left = dma.live_mappings(DeviceId::NIC).len();
+    if left != 0 {
+        return Err(Failure(format!(
+            "{NIC_LABEL}: {left} NIC mappings left after close"
+        )));
+    }
+    report.notes.push(format!(
+        "NIC loopback (IOMMU on): {} frames of {:?} bytes sent and received byte for byte in \
+         {cycles} cycles",
+        frames.len(),
+        LOOPBACK_LENGTHS
+    ));
+    report.notes.push(format!(
+        "  PHY TX pins: 7 x 0x55 + SFD, good FCS on every frame, smallest gap {min_gap} bytes; \
+         GPTC {} GPRC {}, {} interrupts; IOTLB {} hits, {} misses; no NIC mapping left after close",
+        stats.hw.good_tx_packets,
+        stats.hw.good_rx_packets,
+        stats.hw.irqs,
+        io.iotlb_hits,
+        io.iotlb_misses
+    ));
+    Ok(())
+}
+
+/// What the forward run did, for the summary.
+pub struct ForwardReport {
+    pub lines: Vec<String>,
+}
+
+/// io-forward: every frame of `rx_pcap` is driven onto the PHY RX pins (with an FCS added if
+/// the file's frames have none), the driver forwards every good frame back out, and every
+/// frame the PHY TX pins carry is written, FCS included, to `tx_pcap`.
+pub fn forward(
+    soc: &mut Soc,
+    rx_pcap: &Path,
+    tx_pcap: Option<&Path>,
+    cpu_workload: sim::CpuWorkload,
+) -> Result<ForwardReport, Failure> {
+    let input = pcap::read_frames(rx_pcap)?;
+    if input.is_empty() {
+        return Err(Failure(format!("{}: no frames", rx_pcap.display())));
+    }
+    let with_fcs_already = input.iter().all(|f| pcap::has_fcs(&f.data));
+    let specs: Vec<RxFrameSpec> = input
+        .iter()
+        .map(|f| {
+            let mut s = RxFrameSpec::new(f.data.clone());
+            if with_fcs_already {
+                s.fcs = FcsMode::None;
+            }
+            s
+        })
+        .collect();
+    let info = driver::probe(soc)?;
+    let mut mm = PageAllocator::new(info.ram_bytes)?;
+    mm.reserve(0, 1)?;
+    let workload_bytes = cpu_workload.span_words * 4;
+    mm.reserve(cpu_workload.base, workload_bytes.div_ceil(regs::PAGE_BYTES))?;
+    let mut dma = Dma::init(
+        soc,
+        &mut mm,
+        DmaConfig {
+            policy: IommuPolicy::On,
+            fault_queue_entries: 16,
+            ..DmaConfig::default()
+        },
+    )?;
+    let mut nic = Nic::open(soc, &mut mm, &mut dma, NicConfig::default())?;
+    soc.set_cpu_workload(cpu_workload);
+    soc.set_phy_tx_log(true);
+    let symbols: Vec<u16> = encode_rx(&specs)
+        .iter()
+        .map(|s| u16::from(s.data) | u16::from(s.dv) << 8 | u16::from(s.er) << 9)
+        .collect();
+    let start = soc.now();
+    soc.phy_rx_push(&symbols);
+    let mut totals = driver::nic::ForwardStats::default();
+    let mut log = vec![];
+    let mut quiet_polls = 0;
+    // Run until the wire is idle and nothing has moved for a while.
+    while quiet_polls < 8 {
+        if soc.now() - start > NIC_WATCHDOG + symbols.len() as u64 * 4 {
+            return Err(Failure(format!(
+                "forward: still busy after {} cycles; {}",
+                soc.now() - start,
+                soc.describe_state()
+            )));
+        }
+        let fs = forward_once(&mut nic, soc, &mut mm, &mut dma, BUDGET);
+        if let Some(e) = fs.errors.first() {
+            return Err(Failure(format!("forward: {e}")));
+        }
+        let moved = fs.received + fs.tx_completed;
+        totals.received += fs.received;
+        totals.forwarded += fs.forwarded;
+        totals.dropped_bad += fs.dropped_bad;
+        totals.dropped_ring_full += fs.dropped_ring_full;
+        totals.dropped_other += fs.dropped_other;
+        if moved == 0 && soc.phy_rx_pending() == 0 {
+            quiet_polls += 1;
+        } else {
+            quiet_polls = 0;
+        }
+        soc.wait_irq(4_000);
+    }
+    let seen = tx_pins(soc, &mut log)?;
+    // From the first RX symbol to the end of the last frame sent (not the quiet polls after).
+    let cycles = seen.last().map_or(0, |s| s.end_cycle + 1 - start);
+    let stats = nic.stats(soc);
+    nic.close(soc, &mut mm, &mut dma)?;
+    let fcs_good = seen.iter().filter(|s| s.fcs_ok).count();
+    let mut lines = vec![
+        format!(
+            "forward: {} frames from {} ({}), IOMMU on, CPU at {} % bus load",
+            input.len(),
+            rx_pcap.display(),
+            if with_fcs_already {
+                "with FCS"
+            } else {
+                "no FCS: added"
+            },
+            cpu_workload.load_per_65536 * 100 / 65536
+        ),
+        format!(
+            "  received {} good + {} bad, forwarded {}, dropped {} (TX ring full) + {} (other)",
+            totals.received - totals.dropped_bad,
+            totals.dropped_bad,
+            totals.forwarded,
+            totals.dropped_ring_full,
+            totals.dropped_other
+        ),
+        format!(
+            "  PHY TX pins: {} frames, {fcs_good} with a good FCS, the last one done {cycles} \
+             cycles after the first RX byte; \
+             CRCERRS {} RUC {} ROC {} RXERRC {} MPC {}",
+            seen.len(),
+            stats.hw.crc_errors,
+            stats.hw.runts,
+            stats.hw.oversize,
+            stats.hw.rx_errors,
+            stats.hw.missed
+        ),
+    ];
+    phy::check_tx_timing(&seen, regs::nic::MIN_IFG_BYTES as u64)?;
+    if let Some(out) = tx_pcap {
+        let frames: Vec<Vec<u8>> = seen.iter().map(|s| s.bytes_after_sfd.clone()).collect();
+        let cycles: Vec<u64> = seen.iter().map(|s| s.start_cycle).collect();
+        pcap::write_frames(out, &frames, &cycles)?;
+        lines.push(format!(
+            "  wrote {} frames (FCS included, nanosecond timestamps at 8 ns per cycle) to {}",
+            frames.len(),
+            out.display()
+        ));
+    }
+    if fcs_good != seen.len() {
+        return Err(Failure(format!(
+            "forward: {} of {} transmitted frames have a bad FCS",
+            seen.len() - fcs_good,
+            seen.len()
+        )));
+    }
+    Ok(ForwardReport { lines })
+}
