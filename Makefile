@@ -4,13 +4,14 @@
 CARGO ?= cargo
 OUT   ?= out
 
-.PHONY: help setup sim test bench study lint synth verilog fmt clippy check waves clean
+.PHONY: help setup sim forward test bench study lint synth verilog fmt clippy check waves clean
 
 help:
 	@echo "make sim      run the default scenario, write $(OUT)/sim.fst + $(OUT)/sim.gtkw, print a summary"
+	@echo "make forward  RX_PCAP=in.pcap [TX_PCAP=out.pcap]: the NIC's io-forward app on frames from a pcap file"
 	@echo "make test     the whole test suite (cargo test, Verilator lint, iCE40 synthesis check)"
-	@echo "make bench    performance report: DMA efficiency, co-simulation speed vs C++/Icarus/rust-hdl"
-	@echo "make study    arbitration study: reports/arbitration.{json,md}, reports/arbitration.svg"
+	@echo "make bench    performance report: DMA efficiency, IOMMU cost, NIC line rate, co-simulation speed vs C++/Icarus/rust-hdl"
+	@echo "make study    arbitration study: reports/arbitration.{json,md,svg}, the NIC under CPU load: reports/nic_study.{json,md}"
 	@echo "make lint     verilator --lint-only -Wall on the generated Verilog"
 	@echo "make synth    yosys synth_ice40 on the FPGA configuration, prints LUT/FF/BRAM"
 	@echo "make verilog  regenerate rtl/verilog/*.v from the rust-hdl sources"
@@ -25,6 +26,13 @@ sim:
 	@bash scripts/setup.sh sim
 	$(CARGO) run --release -p sim --features trace --bin dmanic-sim -- --out $(OUT)
 
+RX_PCAP ?=
+TX_PCAP ?= $(OUT)/forward.pcap
+forward:
+	@test -n "$(RX_PCAP)" || { echo "usage: make forward RX_PCAP=in.pcap [TX_PCAP=out.pcap]" >&2; exit 2; }
+	@bash scripts/setup.sh sim
+	$(CARGO) run --release -p sim --features trace --bin dmanic-sim -- --out $(OUT) --rx-pcap $(RX_PCAP) --tx-pcap $(TX_PCAP)
+
 test:
 	@bash scripts/setup.sh test
 	$(CARGO) test --workspace
@@ -36,6 +44,7 @@ bench:
 	@bash scripts/setup.sh bench
 	$(CARGO) run --release -p testbench --bin bench
 	$(CARGO) run --release -p testbench --bin iommu-bench
+	$(CARGO) run --release -p testbench --bin nic-bench
 
 study:
 	@bash scripts/setup.sh sim

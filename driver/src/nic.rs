@@ -756,8 +756,22 @@ impl Nic {
 
     /// Clears `DMAERR` (write 1 to clear), which restarts the halted rings; returns the bits
     /// that were set. Fix the mapping first, or the ring halts again.
-    pub fn restart_halted_rings(&self, dev: &mut dyn Device) -> u32 {
+    ///
+    /// An RX halt drops the frame in progress: descriptors of it already written back (DD
+    /// without EOP) are a fragment that no EOP will close, so the fragment gathered so far is
+    /// discarded here (counted in `rx_errors` and `rx_dma_errors`) rather than glued to the
+    /// next frame. Call it after a [`poll`](Self::poll) has cleaned what the ring holds (the
+    /// poll that reported [`NicError::DmaHalted`] did).
+    pub fn restart_halted_rings(&mut self, dev: &mut dyn Device) -> u32 {
         let e = dev.read32(reg(nic::DMAERR));
+        if e & DMAERR_RX != 0 {
+            if let Some(rings) = self.rings.as_mut() {
+                if rings.rx_partial.take().is_some() {
+                    self.stats.rx_errors += 1;
+                    self.stats.rx_dma_errors += 1;
+                }
+            }
+        }
         if e != 0 {
             dev.write32(reg(nic::DMAERR), e);
         }

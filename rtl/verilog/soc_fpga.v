@@ -16187,6 +16187,8 @@ module top$nic$rx_dma(clock,soft_reset,enable,rdbal,rdlen,rdt,head_write,head_wd
     reg  [31:0] free_after;
     reg  [31:0] threshold;
     reg  [15:0] q_stored;
+    reg  [15:0] fill;
+    reg  [32:0] fill_end;
     reg  eop;
     reg  [31:0] status_word;
     reg  [31:0] tail_mask;
@@ -16335,6 +16337,13 @@ module top$nic$rx_dma(clock,soft_reset,enable,rdbal,rdlen,rdt,head_write,head_wd
             threshold = count >> 32'h3;
         end
         q_stored = q_head[(32'h0)+:(16)];
+        if (remaining$q > buf_bytes) begin
+            fill = buf_bytes;
+        end
+        else begin
+            fill = remaining$q;
+        end
+        fill_end = ((d_addr$q) & 33'h1ffffffff) + ((fill) & 33'h1ffffffff);
         eop = remaining$q == chunk$q;
         status_word = k_dd;
         if (eop) begin
@@ -16426,15 +16435,9 @@ module top$nic$rx_dma(clock,soft_reset,enable,rdbal,rdlen,rdt,head_write,head_wd
             RxState$CheckDesc:
                 begin
                     cur_addr$d = d_addr$q;
-                    if (remaining$q > buf_bytes) begin
-                        chunk$d = buf_bytes;
-                        chunk_left$d = buf_bytes;
-                    end
-                    else begin
-                        chunk$d = remaining$q;
-                        chunk_left$d = remaining$q;
-                    end
-                    if ((d_hi$q != 32'h0) | (d_addr$q[(32'h0)+:(2)] != 32'h0)) begin
+                    chunk$d = fill;
+                    chunk_left$d = fill;
+                    if ((d_hi$q != 32'h0) | (d_addr$q[(32'h0)+:(2)] != 32'h0) | (fill_end[32'h20] & (fill_end[(32'h0)+:(32)] != 32'h0))) begin
                         r_err_addr$d = desc_addr$q;
                         fsm$d = RxState$Discard;
                     end
@@ -17972,7 +17975,7 @@ module top$nic$tx_dma(clock,soft_reset,enable,tdbal,tdlen,tdt,head_write,head_wd
                 end
             TxState$ReadData:
                 begin
-                    bus_req = ((issue_addr$q) & 33'h1ffffffff) < end_addr;
+                    bus_req = (((issue_addr$q) & 33'h1ffffffff) < end_addr) & (issue_addr$q >= (d_addr$q & word_mask));
                     bus_addr = issue_addr$q;
                     bus_last = (((issue_addr$q + 32'h4) & page_mask) == 32'h0) | ((((issue_addr$q) & 33'h1ffffffff) + 32'h4) >= end_addr);
                     if (bus_grant) begin
@@ -18018,6 +18021,10 @@ module top$nic$tx_dma(clock,soft_reset,enable,tdbal,tdlen,tdt,head_write,head_wd
                             r_err_addr$d = bus_addr;
                             c_dma_err = 1'b1;
                             fsm$d = TxState$Halted;
+                            if (~dropping$q) begin
+                                wr_ptr$d = wr_ptr$q - len[(32'h0)+:(16)];
+                                frame_bytes$d = frame_bytes$q - len;
+                            end
                         end
                     end
                     else begin

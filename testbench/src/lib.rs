@@ -10,6 +10,7 @@ pub use sim::{frames, pcap, phy};
 pub mod iommu_bench;
 pub mod iommu_check;
 pub mod iommu_model;
+pub mod nic_bench;
 pub mod speed;
 pub mod study;
 

@@ -605,3 +605,28 @@ fn forward_app_sends_every_good_frame_back_out() {
     assert!(seen.iter().all(|s| fcs_ok(&s.bytes_after_sfd)));
     rig.close();
 }
+
+#[test]
+fn line_rate_both_ways_in_burst_mode_at_50_percent_cpu_load() {
+    use driver::arb::ArbMode;
+    use testbench::nic_bench;
+    for len in nic_bench::FRAME_LENS {
+        let r = nic_bench::run(ArbMode::Burst { cap: 0 }, 50, len, 16, 0);
+        assert!(
+            r.line_rate_held,
+            "{len}-byte frames: largest gap {} bytes, {} of 16 back, {} missed",
+            r.max_gap, r.frames_received, r.missed
+        );
+        assert_eq!(r.cycles, r.line_rate_cycles);
+    }
+}
+
+#[test]
+fn cycle_stealing_at_90_percent_cpu_load_cannot_keep_line_rate() {
+    use driver::arb::ArbMode;
+    use testbench::nic_bench;
+    let r = nic_bench::run(ArbMode::CycleSteal { bound: Some(8) }, 90, 1518, 8, 0);
+    assert!(!r.line_rate_held);
+    assert!(r.max_gap > 12, "the MAC waited for the TX engine");
+    assert_eq!((r.missed, r.frames_received), (0, 8), "slower, but nothing lost");
+}

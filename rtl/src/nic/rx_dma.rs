@@ -19,10 +19,11 @@
 //! written before its descriptor's write-back, on the same in-order bus, so DD is never seen
 //! before the data is in memory. The last word of a buffer carries zeros past the frame's end.
 //!
-//! A refused buffer write or a malformed descriptor (buffer address high half non-zero, or not
-//! word aligned) drops the frame: the descriptor is written back with DD, EOP and ERR_DMA and
-//! length 0, and `ev_dma_drop` pulses. A refused descriptor fetch or write-back drops the frame
-//! and halts the engine (`halted`, `c_dma_err`) until `restart`.
+//! A refused buffer write or a malformed descriptor (buffer address high half non-zero, not
+//! word aligned, or the frame's bytes in it would run past 2^32) drops the frame: the
+//! descriptor is written back with DD, EOP and ERR_DMA and length 0, and `ev_dma_drop` pulses.
+//! A refused descriptor fetch or write-back drops the frame and halts the engine (`halted`,
+//! `c_dma_err`) until `restart`.
 
 use regs::nic::rx_desc;
 use rust_hdl::prelude::*;
@@ -119,6 +120,9 @@ pub struct RxDma {
     free_after: Signal<Local, Bits<32>>,
     threshold: Signal<Local, Bits<32>>,
     q_stored: Signal<Local, Bits<16>>,
+    /// The bytes the descriptor being checked will receive, and the end of them.
+    fill: Signal<Local, Bits<16>>,
+    fill_end: Signal<Local, Bits<33>>,
     eop: Signal<Local, Bit>,
     status_word: Signal<Local, Bits<32>>,
     tail_mask: Signal<Local, Bits<32>>,
@@ -200,6 +204,8 @@ impl RxDma {
             free_after: Default::default(),
             threshold: Default::default(),
             q_stored: Default::default(),
+            fill: Default::default(),
+            fill_end: Default::default(),
             eop: Default::default(),
             status_word: Default::default(),
             tail_mask: Default::default(),
@@ -240,6 +246,13 @@ impl Logic for RxDma {
             self.threshold.next = self.count.val() >> 3;
         }
         self.q_stored.next = self.q_head.val().get_bits::<16>(0);
+        if self.remaining.q.val() > self.buf_bytes.val() {
+            self.fill.next = self.buf_bytes.val();
+        } else {
+            self.fill.next = self.remaining.q.val();
+        }
+        self.fill_end.next =
+            bit_cast::<33, 32>(self.d_addr.q.val()) + bit_cast::<33, 16>(self.fill.val());
         self.eop.next = self.remaining.q.val() == self.chunk.q.val();
         self.status_word.next = self.k_dd.val();
         if self.eop.val() {
@@ -330,14 +343,13 @@ impl Logic for RxDma {
             }
             RxState::CheckDesc => {
                 self.cur_addr.d.next = self.d_addr.q.val();
-                if self.remaining.q.val() > self.buf_bytes.val() {
-                    self.chunk.d.next = self.buf_bytes.val();
-                    self.chunk_left.d.next = self.buf_bytes.val();
-                } else {
-                    self.chunk.d.next = self.remaining.q.val();
-                    self.chunk_left.d.next = self.remaining.q.val();
-                }
-                if (self.d_hi.q.val() != 0) | (self.d_addr.q.val().get_bits::<2>(0) != 0) {
+                self.chunk.d.next = self.fill.val();
+                self.chunk_left.d.next = self.fill.val();
+                if (self.d_hi.q.val() != 0)
+                    | (self.d_addr.q.val().get_bits::<2>(0) != 0)
+                    | (self.fill_end.val().get_bit(32)
+                        & (self.fill_end.val().get_bits::<32>(0) != 0))
+                {
                     self.r_err_addr.d.next = self.desc_addr.q.val();
                     self.fsm.d.next = RxState::Discard;
                 } else if self.remaining.q.val() == 0 {
@@ -484,3 +496,7 @@ impl Logic for RxDma {
         self.err_addr.next = self.r_err_addr.q.val();
     }
 }
+
+#[cfg(test)]
+#[path = "rx_dma_tests.rs"]
+mod tests;

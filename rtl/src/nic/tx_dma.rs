@@ -24,7 +24,8 @@
 //! space, a frame longer than the FIFO, an EOP frame of zero bytes) and refused buffer reads
 //! drop the frame: its bytes are discarded from the FIFO, every descriptor of it still gets DD
 //! (with STA_ERR) and `ev_drop` pulses once. A refused descriptor fetch or write-back halts the
-//! engine (`halted`, `c_dma_err`) until `restart`; the head stays on that descriptor.
+//! engine (`halted`, `c_dma_err`) until `restart`; the head stays on that descriptor, and the
+//! restart fetches and reads it again (its bytes count once in the frame).
 
 use regs::nic::tx_desc;
 use rust_hdl::prelude::*;
@@ -380,8 +381,10 @@ impl Logic for TxDma {
                 }
             }
             TxState::ReadData => {
-                self.bus_req.next =
-                    bit_cast::<33, 32>(self.issue_addr.q.val()) < self.end_addr.val();
+                // The second term: after a buffer that ends at 2^32, issue_addr wraps to 0.
+                self.bus_req.next = (bit_cast::<33, 32>(self.issue_addr.q.val())
+                    < self.end_addr.val())
+                    & (self.issue_addr.q.val() >= (self.d_addr.q.val() & self.word_mask.val()));
                 self.bus_addr.next = self.issue_addr.q.val();
                 self.bus_last.next = (((self.issue_addr.q.val() + 4) & self.page_mask.val()) == 0)
                     | ((bit_cast::<33, 32>(self.issue_addr.q.val()) + 4) >= self.end_addr.val());
@@ -426,6 +429,13 @@ impl Logic for TxDma {
                         self.r_err_addr.d.next = self.bus_addr.val();
                         self.c_dma_err.next = true;
                         self.fsm.d.next = TxState::Halted;
+                        // The restart fetches this descriptor again: take its bytes back
+                        // out of the frame (unless dropping, they were added in ReadData).
+                        if !self.dropping.q.val() {
+                            self.wr_ptr.d.next =
+                                self.wr_ptr.q.val() - self.len.val().get_bits::<16>(0);
+                            self.frame_bytes.d.next = self.frame_bytes.q.val() - self.len.val();
+                        }
                     }
                 } else {
                     self.finish.next = true;
@@ -509,3 +519,7 @@ impl Logic for TxDma {
         self.err_addr.next = self.r_err_addr.q.val();
     }
 }
+
+#[cfg(test)]
+#[path = "tx_dma_tests.rs"]
+mod tests;

@@ -1,5 +1,7 @@
 //! `make study`: the arbitration study. Writes reports/arbitration.{json,md,svg} and the
-//! README's study block, prints the tables, and fails if a numbered requirement is missed.
+//! README's study block, prints the tables, and fails if a numbered requirement is missed;
+//! then the NIC run (reports/nic_study.{json,md}, the README's nic-study block): the highest CPU
+//! bus load at which the NIC keeps line rate, per arbitration mode and frame size.
 
 use testbench::study::{self, LOADS_PCT, SIZES};
 
@@ -34,6 +36,20 @@ fn main() {
     testbench::update_readme_block("study", &readme)
         .unwrap_or_else(|e| eprintln!("README not updated: {e}"));
     println!("wrote reports/arbitration.json, reports/arbitration.md, reports/arbitration.svg");
+
+    // The NIC run: the highest CPU load at which TX and RX keep line rate.
+    let nic = testbench::nic_bench::study(&testbench::nic_bench::STUDY_LOADS);
+    let nic_md = testbench::nic_bench::study_markdown(&nic);
+    std::fs::write(
+        dir.join("nic_study.json"),
+        serde_json::to_string_pretty(&nic).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(dir.join("nic_study.md"), &nic_md).unwrap();
+    testbench::update_readme_block("nic-study", &nic_md)
+        .unwrap_or_else(|e| eprintln!("README not updated: {e}"));
+    println!("{nic_md}");
+    println!("wrote reports/nic_study.json, reports/nic_study.md");
     let failures = study::check_requirements(&result);
     for f in &failures {
         eprintln!("REQUIREMENT MISSED: {f}");
