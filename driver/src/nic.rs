@@ -804,13 +804,16 @@ impl Nic {
         self.stats.clone()
     }
 
-    /// Brings the NIC down: masks its interrupts, disables RX and TX, waits for both
-    /// engines to go idle (`ENGINE_STATE` 0), cleans the TX frames that completed, reads the
-    /// statistics one last time, then unmaps and frees every buffer and both rings, flushes
-    /// lazy unmaps, and detaches the NIC if `open` attached it. Afterwards
-    /// `dma.live_mappings(DeviceId::NIC)` is empty and the pages are back in `mm`. If the
-    /// engines do not stop, nothing is freed (the NIC may still be using it) and the
-    /// timeout is returned; `close` may be called again. Closing a closed NIC does nothing.
+    /// Brings the NIC down (`e1000_down`): masks its interrupts, disables RX and TX, waits
+    /// for both engines to stop (`ENGINE_STATE` idle, or waiting for something a disabled
+    /// NIC never gets: an RX descriptor, TX FIFO room or frame-queue space, a restart after
+    /// a halt), cleans the TX frames that completed, reads the statistics one last time,
+    /// resets the NIC (`CTRL.RST`: both engines idle, the FIFOs empty), then unmaps and frees
+    /// every buffer and both rings, flushes lazy unmaps, and detaches the NIC if `open`
+    /// attached it. Afterwards `dma.live_mappings(DeviceId::NIC)` is empty and the pages are
+    /// back in `mm`. If the engines do not stop, nothing is freed (the NIC may still be
+    /// using it) and the timeout is returned; `close` may be called again. Closing a closed
+    /// NIC does nothing.
     pub fn close(
         &mut self,
         dev: &mut dyn Device,
@@ -828,7 +831,7 @@ impl Nic {
             dev,
             self.cfg.timeout_cycles,
             "NIC engines to go idle",
-            |d| d.read32(reg(nic::ENGINE_STATE)) == 0,
+            |d| engines_stopped(d.read32(reg(nic::ENGINE_STATE))),
         );
         if idle.is_err() {
             let es = dev.read32(reg(nic::ENGINE_STATE));
@@ -841,6 +844,15 @@ impl Nic {
         let mut last = PollResult::default();
         clean_tx_irq(rings, dev, mm, dma, &mut self.stats, &mut last);
         self.stats(dev);
+        // e1000_reset: an engine parked in a wait would otherwise wake up later and use
+        // memory that is about to be unmapped (the reset also clears the statistics).
+        dev.write32(reg(nic::CTRL), ctrl::FD | ctrl::RST);
+        wait_until(
+            dev,
+            self.cfg.timeout_cycles,
+            "CTRL.RST to self-clear",
+            |d| d.read32(reg(nic::CTRL)) & ctrl::RST == 0,
+        )?;
         let first = last.errors.into_iter().next();
         let released = self.release(dev, mm, dma);
         match first {
@@ -1078,6 +1090,20 @@ fn dma_halt(dev: &mut dyn Device) -> Option<NicError> {
         rx: e & DMAERR_RX != 0,
         addr: dev.read32(reg(nic::DMAERR_ADDR)),
     })
+}
+
+/// Whether `ENGINE_STATE` shows both engines idle or parked: in a state without bus access
+/// that a disabled engine does not leave by itself (RX WaitDesc; TX WaitSpace, Commit; a
+/// halted ring). Only `CTRL.RST` gets a parked engine back to idle.
+fn engines_stopped(es: u32) -> bool {
+    let state = |names: &[&'static str], v: u32| names.get(v as usize).copied().unwrap_or("?");
+    let tx = state(&nic::TX_STATE_NAMES, es & ENGINE_TX_MASK);
+    let rx = state(
+        &nic::RX_STATE_NAMES,
+        (es & ENGINE_RX_MASK) >> ENGINE_RX_SHIFT,
+    );
+    ["Idle", "WaitSpace", "Commit", "Halted"].contains(&tx)
+        && ["Idle", "WaitDesc", "Halted"].contains(&rx)
 }
 
 /// `ENGINE_STATE` with the state names from `regs::nic`.
@@ -2034,6 +2060,31 @@ mod tests {
         s.dev.set_reg(reg(nic::ENGINE_STATE), 0);
         s.close().unwrap();
         assert_eq!(s.dma.live_mappings(NIC), vec![]);
+    }
+
+    #[test]
+    fn close_resets_engines_that_would_wait_forever_and_frees_everything() {
+        // RX WaitDesc (ring exhausted), TX WaitSpace / Commit (FIFO or frame queue full, the
+        // MAC stopped), both Halted: a disabled engine never leaves these by itself.
+        for es in [0x100, 0x003, 0x006, 0x807, 0x103] {
+            let mut s = up(small());
+            s.xmit(&frame(64, 1)).unwrap();
+            s.dev.set_reg(reg(nic::ENGINE_STATE), es);
+            s.close()
+                .unwrap_or_else(|e| panic!("ENGINE_STATE {es:#x}: {e}"));
+            assert_eq!(s.dma.live_mappings(NIC), vec![], "ENGINE_STATE {es:#x}");
+            let writes = s.dev.writes();
+            let last_rst = writes
+                .iter()
+                .rposition(|w| *w == (reg(nic::CTRL), ctrl::FD | ctrl::RST))
+                .unwrap();
+            let last_tctl = writes.iter().rposition(|w| w.0 == reg(nic::TCTL)).unwrap();
+            assert!(
+                last_rst > last_tctl,
+                "close resets the NIC after disabling it"
+            );
+            assert_eq!(s.written(nic::CTRL).len(), 3, "open: RST, SLU; close: RST");
+        }
     }
 
     #[test]

@@ -9491,6 +9491,7 @@ module top$nic(clock,sel,offset,we,wdata,rdata,irq,dmac_irq,iommu_irq,txb_req,tx
     reg  mac_tx$clock;
     reg  mac_tx$ce;
     reg  mac_tx$enable;
+    reg  mac_tx$reset;
     reg  mac_tx$frame_ready;
     reg  [15:0] mac_tx$frame_len;
     reg  mac_tx$frame_ifcs;
@@ -9509,6 +9510,7 @@ module top$nic(clock,sel,offset,we,wdata,rdata,irq,dmac_irq,iommu_irq,txb_req,tx
     reg  mac_rx$clock;
     reg  mac_rx$ce;
     reg  mac_rx$enable;
+    reg  mac_rx$reset;
     reg  [15:0] mac_rx$max_len;
     reg  [7:0] mac_rx$rxd;
     reg  mac_rx$rx_dv;
@@ -9721,6 +9723,7 @@ module top$nic(clock,sel,offset,we,wdata,rdata,irq,dmac_irq,iommu_irq,txb_req,tx
         .clock(mac_tx$clock),
         .ce(mac_tx$ce),
         .enable(mac_tx$enable),
+        .reset(mac_tx$reset),
         .frame_ready(mac_tx$frame_ready),
         .frame_len(mac_tx$frame_len),
         .frame_ifcs(mac_tx$frame_ifcs),
@@ -9741,6 +9744,7 @@ module top$nic(clock,sel,offset,we,wdata,rdata,irq,dmac_irq,iommu_irq,txb_req,tx
         .clock(mac_rx$clock),
         .ce(mac_rx$ce),
         .enable(mac_rx$enable),
+        .reset(mac_rx$reset),
         .max_len(mac_rx$max_len),
         .rxd(mac_rx$rxd),
         .rx_dv(mac_rx$rx_dv),
@@ -9843,6 +9847,7 @@ module top$nic(clock,sel,offset,we,wdata,rdata,irq,dmac_irq,iommu_irq,txb_req,tx
         tx_q$push_data = tx_dma$q_push_data;
         tx_q$flush = regs$nic_reset;
         mac_tx$ce = 1'b1;
+        mac_tx$reset = regs$nic_reset;
         mac_tx$enable = (regs$tctl & k_tctl_en) != 32'h0;
         mac_tx$frame_ready = tx_q$valid;
         mac_tx$frame_len = tx_q$head[(32'h0)+:(16)];
@@ -9879,6 +9884,7 @@ module top$nic(clock,sel,offset,we,wdata,rdata,irq,dmac_irq,iommu_irq,txb_req,tx
             mac_rx$rx_er = phy_rx_er;
         end
         mac_rx$ce = 1'b1;
+        mac_rx$reset = regs$nic_reset;
         mac_rx$enable = (regs$rctl & k_rctl_en) != 32'h0;
         if ((regs$rctl & k_rctl_lpe) != 32'h0) begin
             mac_rx$max_len = max_long_frame;
@@ -10016,12 +10022,13 @@ module top$nic(clock,sel,offset,we,wdata,rdata,irq,dmac_irq,iommu_irq,txb_req,tx
 endmodule // top$nic
 
 
-module top$nic$mac_rx(clock,ce,enable,max_len,rxd,rx_dv,rx_er,frame_start,byte_valid,byte_data,frame_end,frame_len,err_crc,err_runt,err_long,err_rxer,state);
+module top$nic$mac_rx(clock,ce,enable,reset,max_len,rxd,rx_dv,rx_er,frame_start,byte_valid,byte_data,frame_end,frame_len,err_crc,err_runt,err_long,err_rxer,state);
     
     // Module arguments
     input wire  clock;
     input wire  ce;
     input wire  enable;
+    input wire  reset;
     input wire  [15:0] max_len;
     input wire  [7:0] rxd;
     input wire  rx_dv;
@@ -10286,6 +10293,12 @@ module top$nic$mac_rx(clock,ce,enable,max_len,rxd,rx_dv,rx_er,frame_start,byte_v
                     fsm$d = MacRxState$Drop;
                 end
             end
+        end
+        if (reset) begin
+            start_pulse$d = 1'b0;
+            valid_pulse$d = 1'b0;
+            end_pulse$d = 1'b0;
+            fsm$d = MacRxState$Drop;
         end
     end
     
@@ -10603,12 +10616,13 @@ module top$nic$mac_rx$valid_pulse(d,q,clock);
 endmodule // top$nic$mac_rx$valid_pulse
 
 
-module top$nic$mac_tx(clock,ce,enable,frame_ready,frame_len,frame_ifcs,pad,ipg,byte_in,byte_pop,frame_start,frame_done,wire_bytes,busy,txd,tx_en,tx_er,state);
+module top$nic$mac_tx(clock,ce,enable,reset,frame_ready,frame_len,frame_ifcs,pad,ipg,byte_in,byte_pop,frame_start,frame_done,wire_bytes,busy,txd,tx_en,tx_er,state);
     
     // Module arguments
     input wire  clock;
     input wire  ce;
     input wire  enable;
+    input wire  reset;
     input wire  frame_ready;
     input wire  [15:0] frame_len;
     input wire  frame_ifcs;
@@ -10897,6 +10911,15 @@ module top$nic$mac_tx(clock,ce,enable,frame_ready,frame_len,frame_ifcs,pad,ipg,b
                 step$d = 32'h0;
                 fsm$d = MacTxState$Gap;
             end
+        end
+        if (reset) begin
+            byte_pop = 1'b0;
+            start_pulse$d = 1'b0;
+            done_pulse$d = 1'b0;
+            pin_tx_en$d = 1'b0;
+            pin_txd$d = 32'h0;
+            step$d = 32'h0;
+            fsm$d = MacTxState$Gap;
         end
     end
     

@@ -27,7 +27,6 @@ use regs::nic as hw;
 use regs::{block, csr, PAGE_BYTES};
 use serde::Serialize;
 
-
 /// Frame lengths on the wire, FCS included.
 pub const FRAME_LENS: [usize; 2] = [64, 1518];
 /// Frames per run: long enough that the first frame's start-up is a small part.
@@ -125,7 +124,8 @@ pub fn run(mode: ArbMode, load_pct: u32, frame_bytes: usize, n: usize, itr: u32)
         .map(|_| gen.frame(frame_bytes - hw::FCS_BYTES as usize))
         .collect();
     for f in &frames {
-        nic.xmit(&mut soc, &mut mm, &mut dma, f).expect("queue a frame");
+        nic.xmit(&mut soc, &mut mm, &mut dma, f)
+            .expect("queue a frame");
     }
     // Start from clean counters, with the CPU loading the bus.
     let _ = nic.stats(&mut soc);
@@ -198,7 +198,13 @@ pub fn run(mode: ArbMode, load_pct: u32, frame_bytes: usize, n: usize, itr: u32)
         && max_gap == hw::MIN_IFG_BYTES as u64
         && received == n
         && stats.hw.missed == 0;
-    let per_mhz = |c: u64| if c == 0 { 0.0 } else { n as f64 * 1e6 / c as f64 };
+    let per_mhz = |c: u64| {
+        if c == 0 {
+            0.0
+        } else {
+            n as f64 * 1e6 / c as f64
+        }
+    };
     let total = observed.total_cycles.max(1) as f64;
     let cpu_beats = (observed.cpu_req_cycles - observed.cpu_stall_cycles) as f64;
     let hits = io.iotlb_hits as f64;
@@ -366,4 +372,3 @@ pub fn study_markdown(rows: &[StudyRow]) -> String {
 pub fn holds_line_rate(mode: ArbMode, load_pct: u32, frame_bytes: usize, n: usize) -> bool {
     run(mode, load_pct, frame_bytes, n, 0).line_rate_held
 }
-

@@ -202,7 +202,7 @@ pub fn markdown(report: &SpeedReport) -> String {
         .join(" / ");
     let rate_a = report.rows.first().map_or(f64::NAN, |r| r.cycles_per_s);
     let mut s = format!(
-        "Simulator speed: one stimulus on one SoC (`rtl::soc::Soc<{WORD_ADDR_BITS}>`, \
+        "Simulator speed: one stimulus on one SoC (`rtl::soc::Soc<{WORD_ADDR_BITS}, {NIC_FIFO_WORD_BITS}>`, \
          `rtl/verilog/soc_sim.v`): register-mode memcpy of {LEN} B from {SRC:#x} to {DST:#x}, \
          completion by interrupt, no CPU workload, repeated. Every simulator took \
          {per_iteration} cycles per iteration and copied the data. Wall time is the timed \

@@ -131,7 +131,7 @@ impl Rig {
         self.soc.run(4_000);
     }
 
-    fn tx_frames(&mut self) -> Vec<phy::TxFrameSeen> {
+    fn collect_tx_pins(&mut self) {
         self.tx_pins
             .extend(self.soc.take_phy_tx_log().into_iter().map(|s| TxSample {
                 cycle: s.cycle,
@@ -139,6 +139,10 @@ impl Rig {
                 en: s.en,
                 er: s.er,
             }));
+    }
+
+    fn tx_frames(&mut self) -> Vec<phy::TxFrameSeen> {
+        self.collect_tx_pins();
         phy::decode_tx(&self.tx_pins).expect("TX pins decode")
     }
 
@@ -198,6 +202,13 @@ impl Rig {
             .expect("close");
         assert_eq!(self.dma.live_mappings(DeviceId::NIC), vec![]);
         self.check_shadow();
+    }
+
+    /// `close`, then `open` again with `cfg` on the same SoC (the driver reloaded).
+    fn reopen(&mut self, cfg: NicConfig) {
+        self.close();
+        self.nic = Nic::open(&mut self.soc, &mut self.mm, &mut self.dma, cfg).expect("reopen");
+        self.snapshot();
     }
 }
 
@@ -628,5 +639,106 @@ fn cycle_stealing_at_90_percent_cpu_load_cannot_keep_line_rate() {
     let r = nic_bench::run(ArbMode::CycleSteal { bound: Some(8) }, 90, 1518, 8, 0);
     assert!(!r.line_rate_held);
     assert!(r.max_gap > 12, "the MAC waited for the TX engine");
-    assert_eq!((r.missed, r.frames_received), (0, 8), "slower, but nothing lost");
+    assert_eq!(
+        (r.missed, r.frames_received),
+        (0, 8),
+        "slower, but nothing lost"
+    );
+}
+
+#[test]
+fn close_with_a_frame_waiting_for_an_rx_descriptor_frees_everything() {
+    let mut rig = Rig::new(
+        IommuPolicy::On,
+        NicConfig {
+            rx_descriptors: 8,
+            ..NicConfig::default()
+        },
+    );
+    let mut g = FrameGen::new(rand::rngs::StdRng::seed_from_u64(13));
+    // 7 free descriptors, 12 frames, nobody polls: the RX engine waits for a descriptor.
+    let specs: Vec<RxFrameSpec> = (0..12).map(|_| RxFrameSpec::new(g.frame(200))).collect();
+    rig.phy_send(&specs);
+    rig.drain();
+    assert_eq!(
+        rig.soc.nic_states().1,
+        1,
+        "RX engine waits for a descriptor"
+    );
+    rig.close();
+}
+
+#[test]
+fn reopening_while_a_frame_arrives_drops_it_and_the_next_frames_arrive_intact() {
+    let cfg = NicConfig {
+        long_packets: true,
+        ..NicConfig::default()
+    };
+    let mut rig = Rig::new(IommuPolicy::On, cfg);
+    let mut g = FrameGen::new(rand::rngs::StdRng::seed_from_u64(14));
+    let jumbo = RxFrameSpec::new(g.frame(9000));
+    rig.phy_send(std::slice::from_ref(&jumbo));
+    rig.soc.run(500);
+    rig.close();
+    // The resets of close and open come while the MAC is still receiving the jumbo frame.
+    assert!(rig.soc.phy_rx_pending() > 1_000, "still inside the frame");
+    rig.nic = Nic::open(&mut rig.soc, &mut rig.mm, &mut rig.dma, cfg).expect("reopen");
+    rig.snapshot();
+    rig.drain();
+    let frames: Vec<Vec<u8>> = (0..3).map(|_| g.frame(300)).collect();
+    rig.phy_send(
+        &frames
+            .iter()
+            .map(|f| RxFrameSpec::new(f.clone()))
+            .collect::<Vec<_>>(),
+    );
+    let mut got = rig.receive(3, 200_000);
+    rig.soc.run(5_000);
+    got.extend(rig.poll(64));
+    score(&frames, &got);
+    assert_eq!(rig.nic.stats(&mut rig.soc).hw.missed, 0);
+    rig.close();
+}
+
+#[test]
+fn reopening_while_a_frame_is_on_the_tx_pins_sends_the_next_frames_intact() {
+    let mut rig = Rig::new(IommuPolicy::On, NicConfig::default());
+    let mut g = FrameGen::new(rand::rngs::StdRng::seed_from_u64(15));
+    let jumbo = g.frame(9000);
+    rig.xmit(&jumbo).unwrap();
+    let start = rig.soc.now();
+    while rig.tx_pins.is_empty() {
+        assert!(rig.soc.now() - start < 100_000, "the frame never started");
+        rig.soc.run(50);
+        rig.collect_tx_pins();
+    }
+    // The resets of close and open come while the MAC is still sending the jumbo frame.
+    rig.reopen(NicConfig::default());
+    rig.collect_tx_pins();
+    assert!(
+        rig.tx_pins.len() < 9000,
+        "the reset came after the frame ended"
+    );
+    let frames: Vec<Vec<u8>> = (0..3).map(|_| g.frame(200)).collect();
+    for f in &frames {
+        rig.xmit(f).unwrap();
+    }
+    rig.drain();
+    let _ = rig.poll(64);
+    let seen = rig.tx_frames();
+    assert_eq!(
+        seen.len(),
+        1 + frames.len(),
+        "the jumbo frame, then the others"
+    );
+    let wire = with_fcs(&jumbo);
+    assert!(
+        wire.starts_with(&seen[0].bytes_after_sfd),
+        "the jumbo frame on the wire is its own bytes, cut short or whole"
+    );
+    for (s, f) in seen[1..].iter().zip(&frames) {
+        assert_eq!(s.bytes_after_sfd, with_fcs(f));
+    }
+    phy::check_tx(&seen[1..], hw::MIN_IFG_BYTES as u64).expect("TX framing");
+    rig.close();
 }

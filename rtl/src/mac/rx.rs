@@ -8,6 +8,7 @@
 //!  rx_er       ─►│  │          ▼              │   ├─► frame_end, frame_len[16],
 //!  enable      ─►│  ├──────── Drop            │   │   err_crc, err_runt,
 //!  max_len[16] ─►│  │  (until rx_dv low)      │   │   err_long, err_rxer
+//!  reset       ─►│  │                         │   │
 //!  ce          ─►│  └──────── rx_dv low ──────┘   ├─► state
 //!  clock       ─►│   Crc32Byte residue check      │
 //!                └────────────────────────────────┘
@@ -25,6 +26,10 @@
 //!   than 4 bytes);
 //! * `err_runt`: `frame_len` < 64; `err_long`: `frame_len` > `max_len`;
 //! * `err_rxer`: `rx_er` was high with `rx_dv` in a frame byte.
+//!
+//! `reset` (CTRL.RST, which empties the RX FIFO in the same cycle) abandons the frame being
+//! received, whatever `ce` does: no pulses from the next cycle on, and the rest of the frame is
+//! dropped (`Drop` until `rx_dv` falls), so no frame can end without having started.
 //!
 //! **Timing.** All outputs are registered: **the output latency is 1 cycle** (a byte on the
 //! pins in a `ce` cycle *n* is `byte_valid`/`byte_data` in cycle *n*+1). Pulses last one cycle
@@ -56,6 +61,7 @@ pub struct MacRx {
     pub clock: Signal<In, Clock>,
     pub ce: Signal<In, Bit>,
     pub enable: Signal<In, Bit>,
+    pub reset: Signal<In, Bit>,
     pub max_len: Signal<In, Bits<16>>,
     pub rxd: Signal<In, Bits<8>>,
     pub rx_dv: Signal<In, Bit>,
@@ -105,6 +111,7 @@ impl Default for MacRx {
             clock: Default::default(),
             ce: Default::default(),
             enable: Default::default(),
+            reset: Default::default(),
             max_len: Default::default(),
             rxd: Default::default(),
             rx_dv: Default::default(),
@@ -251,6 +258,13 @@ impl Logic for MacRx {
                     self.fsm.d.next = MacRxState::Drop;
                 }
             }
+        }
+        // ---- reset: the frame in progress is abandoned ----
+        if self.reset.val() {
+            self.start_pulse.d.next = false;
+            self.valid_pulse.d.next = false;
+            self.end_pulse.d.next = false;
+            self.fsm.d.next = MacRxState::Drop;
         }
     }
 }
@@ -574,6 +588,32 @@ mod tests {
         b.drive(&pins[20..]);
         b.idle(1);
         assert_eq!(b.take_frames(), vec![Received::good(&frame)]);
+    }
+
+    #[test]
+    fn rx_reset_in_the_middle_of_a_frame_drops_the_rest_of_it() {
+        for (seed, ce_prob) in [(79, 1.0), (80, 0.5)] {
+            let mut b = RxBench::new(seed, ce_prob);
+            let mut rng = StdRng::seed_from_u64(seed + 1);
+            let cut = random_frame(&mut rng, 200);
+            let pins = with_preamble(7, &cut);
+            b.drive(&pins[..100]);
+            // CTRL.RST for one cycle (the RX FIFO is emptied in the same cycle).
+            b.uut.reset.next = true;
+            b.uut.ce.next = false;
+            settle(&mut b.uut);
+            b.out.observe(&b.uut);
+            clock_edge(&mut b.uut, |u| &mut u.clock);
+            b.uut.reset.next = false;
+            b.out.open = None;
+            // No pulse for the rest of it (the collector fails on a byte outside a frame).
+            b.drive(&pins[100..]);
+            b.idle(1);
+            assert_eq!(b.take_frames(), vec![]);
+            let next = random_frame(&mut rng, 80);
+            b.frame(7, &next);
+            assert_eq!(b.take_frames(), vec![Received::good(&next)]);
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //!  pad           ─►│                                  ├─► frame_start, frame_done,
 //!  ipg[10]       ─►│   Crc32Byte over data + pad      │   wire_bytes[16]
 //!  enable        ─►│                                  ├─► busy, state
+//!  reset         ─►│                                  │
 //!  ce, clock     ─►│                                  │
 //!                  └──────────────────────────────────┘
 //! ```
@@ -21,6 +22,10 @@
 //! (CRC over data and padding), then at least `max(ipg, 12)` byte times with `tx_en` low.
 //! `frame_len`, `frame_ifcs` and `pad` are taken when the frame starts. `frame_len` must be
 //! at least 1 (0 acts as 65536).
+//!
+//! `reset` (CTRL.RST, which empties the FIFO and the frame queue in the same cycle) cuts the
+//! frame on the wire at once, whatever `ce` does: no more pops or pulses, `tx_en` low from the
+//! next cycle, then a full gap before the next frame (a PHY sees a short frame with a bad FCS).
 //!
 //! **Timing.** The MAC decides one byte in each cycle with `ce` high and holds everything while
 //! `ce` is low. The pins and the pulses are registered: what is decided in cycle *n* is on
@@ -61,6 +66,7 @@ pub struct MacTx {
     pub clock: Signal<In, Clock>,
     pub ce: Signal<In, Bit>,
     pub enable: Signal<In, Bit>,
+    pub reset: Signal<In, Bit>,
     // ---- frame queue side (the show-ahead TX FIFO) ----
     pub frame_ready: Signal<In, Bit>,
     pub frame_len: Signal<In, Bits<16>>,
@@ -117,6 +123,7 @@ impl Default for MacTx {
             clock: Default::default(),
             ce: Default::default(),
             enable: Default::default(),
+            reset: Default::default(),
             frame_ready: Default::default(),
             frame_len: Default::default(),
             frame_ifcs: Default::default(),
@@ -294,6 +301,16 @@ impl Logic for MacTx {
                 self.step.d.next = 0.into();
                 self.fsm.d.next = MacTxState::Gap;
             }
+        }
+        // ---- reset: the frame is cut here (its bytes are no longer in the FIFO) ----
+        if self.reset.val() {
+            self.byte_pop.next = false;
+            self.start_pulse.d.next = false;
+            self.done_pulse.d.next = false;
+            self.pin_tx_en.d.next = false;
+            self.pin_txd.d.next = 0.into();
+            self.step.d.next = 0.into();
+            self.fsm.d.next = MacTxState::Gap;
         }
     }
 }
@@ -618,6 +635,65 @@ pub(crate) mod tests {
         let got = bursts(&b.wire);
         assert_eq!(got.len(), 2);
         assert_eq!(got[1].1[8..], second.on_the_wire()[..]);
+    }
+
+    #[test]
+    fn tx_reset_cuts_the_frame_in_flight_and_the_next_frame_goes_out_whole_after_a_gap() {
+        let mut rng = StdRng::seed_from_u64(61);
+        let mut b = TxBench::new(62, 1.0, 12);
+        let cut = TxFrame::random(&mut rng, 200);
+        b.queue(cut.clone());
+        while b.pops < 50 {
+            b.cycle();
+        }
+        // CTRL.RST: the FIFO and the frame queue are emptied in the same cycle.
+        b.uut.reset.next = true;
+        b.cycle();
+        b.uut.reset.next = false;
+        b.bytes.clear();
+        b.frames.clear();
+        let pops = b.pops;
+        for _ in 0..300 {
+            b.cycle();
+        }
+        assert_eq!(b.pops, pops, "nothing popped after the reset");
+        assert!(b.dones.is_empty(), "no frame_done for the cut frame");
+        assert!(!b.uut.busy.val());
+        let got = bursts(&b.wire);
+        assert_eq!(got.len(), 1);
+        assert!(got[0].1.len() < 8 + 60, "cut short");
+        assert_eq!(got[0].1[8..], cut.on_the_wire()[..got[0].1.len() - 8]);
+        let next = TxFrame::random(&mut rng, 80);
+        b.queue(next.clone());
+        b.run_until_sent();
+        let got = bursts(&b.wire);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[1].1[8..], next.on_the_wire()[..]);
+        assert_eq!(b.dones.len(), 1);
+    }
+
+    #[test]
+    fn tx_reset_keeps_the_gap_after_the_cut() {
+        let mut rng = StdRng::seed_from_u64(63);
+        let mut b = TxBench::new(64, 1.0, 12);
+        b.queue(TxFrame::random(&mut rng, 100));
+        while b.pops < 10 {
+            b.cycle();
+        }
+        b.uut.reset.next = true;
+        b.cycle();
+        b.uut.reset.next = false;
+        b.bytes.clear();
+        b.frames.clear();
+        // A frame ready at once after the reset still waits for the gap.
+        let next = TxFrame::random(&mut rng, 70);
+        b.queue(next.clone());
+        b.run_until_sent();
+        let got = bursts(&b.wire);
+        assert_eq!(got.len(), 2);
+        let idle = got[1].0 - (got[0].0 + got[0].1.len());
+        assert!(idle >= MIN_IFG_BYTES as usize, "{idle} idle bytes");
+        assert_eq!(got[1].1[8..], next.on_the_wire()[..]);
     }
 
     #[test]

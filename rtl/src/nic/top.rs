@@ -271,6 +271,8 @@ impl<const W: usize> Logic for Nic<W> {
         self.tx_q.flush.next = self.regs.nic_reset.val();
 
         self.mac_tx.ce.next = true;
+        // CTRL.RST empties the FIFO: the MAC must not go on reading a frame from it.
+        self.mac_tx.reset.next = self.regs.nic_reset.val();
         self.mac_tx.enable.next = (self.regs.tctl.val() & self.k_tctl_en.val()) != 0;
         self.mac_tx.frame_ready.next = self.tx_q.valid.val();
         self.mac_tx.frame_len.next = self.tx_q.head.val().get_bits::<16>(0);
@@ -308,6 +310,8 @@ impl<const W: usize> Logic for Nic<W> {
             self.mac_rx.rx_er.next = self.phy_rx_er.val();
         }
         self.mac_rx.ce.next = true;
+        // CTRL.RST empties the FIFO: the rest of a frame being received must not be stored.
+        self.mac_rx.reset.next = self.regs.nic_reset.val();
         self.mac_rx.enable.next = (self.regs.rctl.val() & self.k_rctl_en.val()) != 0;
         if (self.regs.rctl.val() & self.k_rctl_lpe.val()) != 0 {
             self.mac_rx.max_len.next = self.max_long_frame.val();
