@@ -47,6 +47,32 @@ pub fn new_soc() -> Soc {
 /// Every DMA write beat in `log` lands inside one of `allowed` (byte ranges); returns the
 /// offending beats otherwise. The log comes from the bus pins, so this is the testbench's own
 /// observation of "no stray write".
+/// A SoC with the page allocator (the CPU workload's region reserved) and the DMA layer up,
+/// ready for a driver: what every system test that goes through the DMA API starts from.
+pub fn soc_with_dma(cfg: driver::dma::DmaConfig) -> (Soc, driver::PageAllocator, driver::dma::Dma) {
+    let mut soc = new_soc();
+    let mut mm = driver::PageAllocator::from_device(&mut soc).expect("allocator");
+    mm.reserve(WORKLOAD_BASE, 0x1_0000 / regs::PAGE_BYTES)
+        .expect("workload region");
+    let dma = driver::dma::Dma::init(&mut soc, &mut mm, cfg).expect("DMA layer");
+    (soc, mm, dma)
+}
+
+/// Where the IOMMU itself may write, as the driver set it up: the fault-queue ring (its
+/// records) and the driver's fence word (the last word of the command queue's page).
+pub fn iommu_writable(soc: &mut Soc) -> Vec<Range<u32>> {
+    use driver::Device;
+    use regs::{block, csr, iommu as hw, PAGE_BYTES};
+    let fqb = soc.read32(csr(block::IOMMU, hw::FQB));
+    let fq = (fqb >> 10) << 12;
+    let records = 2u32 << (fqb & hw::qb::LOG2SZM1_MASK);
+    let cq_page_end = ((soc.read32(csr(block::IOMMU, hw::CQB)) >> 10) << 12) + PAGE_BYTES;
+    vec![
+        fq..fq + records * hw::fault::BYTES,
+        cq_page_end - 4..cq_page_end,
+    ]
+}
+
 pub fn stray_dma_writes(log: &[BusWrite], allowed: &[Range<u32>]) -> Vec<BusWrite> {
     log.iter()
         .filter(|w| w.dma && !allowed.iter().any(|r| r.contains(&w.addr)))

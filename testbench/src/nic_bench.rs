@@ -16,15 +16,15 @@
 
 use crate::frames::FrameGen;
 use crate::phy::{self, TxSample};
-use crate::{cpu_load, new_soc, WORKLOAD_BASE};
+use crate::{cpu_load, soc_with_dma};
 use driver::arb::{self, ArbMode};
-use driver::dma::{Dma, DmaConfig, IommuPolicy};
+use driver::dma::{DmaConfig, IommuPolicy};
 use driver::iommu::DeviceId;
 use driver::nic::{Nic, NicConfig};
-use driver::{Device, PageAllocator};
+use driver::Device;
 use rand::SeedableRng;
 use regs::nic as hw;
-use regs::{block, csr, PAGE_BYTES};
+use regs::{block, csr};
 use serde::Serialize;
 
 /// Frame lengths on the wire, FCS included.
@@ -93,19 +93,10 @@ fn line_rate_cycles(n: usize, len: usize) -> u64 {
 
 /// One run as described in the module documentation.
 pub fn run(mode: ArbMode, load_pct: u32, frame_bytes: usize, n: usize, itr: u32) -> LineRateRun {
-    let mut soc = new_soc();
-    let mut mm = PageAllocator::from_device(&mut soc).expect("allocator");
-    mm.reserve(WORKLOAD_BASE, 0x1_0000 / PAGE_BYTES)
-        .expect("workload region");
-    let mut dma = Dma::init(
-        &mut soc,
-        &mut mm,
-        DmaConfig {
-            policy: IommuPolicy::On,
-            ..DmaConfig::default()
-        },
-    )
-    .expect("DMA layer");
+    let (mut soc, mut mm, mut dma) = soc_with_dma(DmaConfig {
+        policy: IommuPolicy::On,
+        ..DmaConfig::default()
+    });
     let ring = |k: usize| (k + 1).div_ceil(8) * 8;
     let cfg = NicConfig {
         loopback: true,

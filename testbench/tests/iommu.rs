@@ -12,9 +12,8 @@ use pretty_assertions::assert_eq;
 use rand::{Rng, SeedableRng};
 use regs::dmac::Cause;
 use regs::iommu_cause::FaultCause;
-use regs::{block, csr, iommu as hw, PAGE_BYTES};
+use regs::PAGE_BYTES;
 use sim::Soc;
-use std::ops::Range;
 use testbench::iommu_check::{check_beats, ram_snapshot, Allowed, BeatSummary, DeviceView};
 use testbench::{new_soc, WORKLOAD_BASE};
 
@@ -106,24 +105,11 @@ impl Rig {
         }
     }
 
-    /// Where the IOMMU may write: the fault-queue ring (its records) and the driver's fence
-    /// word (the last word of the command queue's page).
-    fn iommu_writable(&mut self) -> Vec<Range<u32>> {
-        let fqb = self.soc.read32(csr(block::IOMMU, hw::FQB));
-        let fq = (fqb >> 10) << 12;
-        let records = 2u32 << (fqb & hw::qb::LOG2SZM1_MASK);
-        let cq_page_end = ((self.soc.read32(csr(block::IOMMU, hw::CQB)) >> 10) << 12) + PAGE_BYTES;
-        vec![
-            fq..fq + records * hw::fault::BYTES,
-            cq_page_end - 4..cq_page_end,
-        ]
-    }
-
     /// The scoreboard over every beat since the last check; the page tables and mappings must
     /// be the ones those beats used.
     fn check(&mut self) -> BeatSummary {
         let beats = self.soc.take_dma_log();
-        let writable = self.iommu_writable();
+        let writable = testbench::iommu_writable(&mut self.soc);
         let ram = ram_snapshot(&mut self.soc);
         let allowed: Vec<Allowed> = (0..DeviceId::COUNT)
             .flat_map(|d| {
@@ -587,7 +573,7 @@ fn passthrough_and_translated_devices_side_by_side() {
     let switches = devs.windows(2).filter(|w| w[0] != w[1]).count();
     assert!(switches >= 3, "{switches} switches between the devices");
     // Put the beats back for the scoreboard: translated beats for device 0, PA = IOVA for 1.
-    let writable = rig.iommu_writable();
+    let writable = testbench::iommu_writable(&mut rig.soc);
     let ram = ram_snapshot(&mut rig.soc);
     let root = rig.dma.page_table(DEV).unwrap().root_pa() >> 12;
     let allowed: Vec<Allowed> = rig

@@ -12,11 +12,11 @@ use driver::{Device, PageAllocator};
 use pretty_assertions::assert_eq;
 use rand::{Rng, SeedableRng};
 use regs::nic::{self as hw, icr, rx_desc};
-use regs::{block, csr, PAGE_BYTES};
+use regs::{block, csr};
 use sim::Soc;
 use testbench::frames::{fcs_ok, with_fcs, FrameGen, FrameScoreboard};
 use testbench::phy::{self, encode_rx, FcsMode, RxFrameSpec, TxSample};
-use testbench::{cpu_load, new_soc, WORKLOAD_BASE};
+use testbench::{cpu_load, iommu_writable, soc_with_dma};
 
 struct Rig {
     soc: Soc,
@@ -30,19 +30,10 @@ struct Rig {
 
 impl Rig {
     fn new(policy: IommuPolicy, cfg: NicConfig) -> Rig {
-        let mut soc = new_soc();
-        let mut mm = PageAllocator::from_device(&mut soc).expect("allocator");
-        mm.reserve(WORKLOAD_BASE, 0x1_0000 / PAGE_BYTES)
-            .expect("workload region");
-        let mut dma = Dma::init(
-            &mut soc,
-            &mut mm,
-            DmaConfig {
-                policy,
-                ..DmaConfig::default()
-            },
-        )
-        .expect("DMA layer");
+        let (mut soc, mut mm, mut dma) = soc_with_dma(DmaConfig {
+            policy,
+            ..DmaConfig::default()
+        });
         soc.set_dma_log(true);
         soc.set_phy_tx_log(true);
         let nic = Nic::open(&mut soc, &mut mm, &mut dma, cfg).expect("open");
@@ -161,16 +152,11 @@ impl Rig {
     /// DESIGN.md §7.1 over every DMA-side beat since the last call.
     fn check_shadow(&mut self) {
         let beats = self.soc.take_dma_log();
-        let fqb = self.soc.read32(csr(block::IOMMU, regs::iommu::FQB));
-        let fq = (fqb >> 10) << 12;
-        // The IOMMU writes fault records into its queue and the driver's fence word (the last
-        // word of the command queue's page).
-        let cq_page_end =
-            ((self.soc.read32(csr(block::IOMMU, regs::iommu::CQB)) >> 10) << 12) + PAGE_BYTES;
+        let iommu_writable = iommu_writable(&mut self.soc);
         let mut errors = vec![];
         for b in &beats {
             if b.iommu {
-                if b.we && !(fq..fq + PAGE_BYTES).contains(&b.pa) && b.pa != cq_page_end - 4 {
+                if b.we && !iommu_writable.iter().any(|r| r.contains(&b.pa)) {
                     errors.push(format!("cycle {}: IOMMU wrote {:#x}", b.cycle, b.pa));
                 }
                 continue;

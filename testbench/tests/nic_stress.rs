@@ -35,12 +35,11 @@ use driver::{Device, PageAllocator};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use regs::nic::{self as hw, rx_desc};
-use regs::{block, csr, PAGE_BYTES};
 use sim::Soc;
 use std::collections::VecDeque;
 use testbench::frames::{with_fcs, FrameGen, FrameScoreboard};
 use testbench::phy::{self, encode_rx, FcsMode, RxFrameSpec, TxSample};
-use testbench::{cpu_load, new_soc, WORKLOAD_BASE};
+use testbench::{cpu_load, iommu_writable, soc_with_dma};
 
 /// Frames (and their FIFO bytes) that may be on their way to the RX ring in the paced phase:
 /// fewer than the 4-entry frame queue, and room left in the 16 KiB FIFO for one more frame
@@ -80,20 +79,11 @@ impl Rig {
         load: u32,
         seed: u64,
     ) -> Rig {
-        let mut soc = new_soc();
-        let mut mm = PageAllocator::from_device(&mut soc).expect("allocator");
-        mm.reserve(WORKLOAD_BASE, 0x1_0000 / PAGE_BYTES)
-            .expect("workload region");
-        let dma = Dma::init(
-            &mut soc,
-            &mut mm,
-            DmaConfig {
-                policy,
-                invalidation,
-                ..DmaConfig::default()
-            },
-        )
-        .expect("DMA layer");
+        let (mut soc, mm, dma) = soc_with_dma(DmaConfig {
+            policy,
+            invalidation,
+            ..DmaConfig::default()
+        });
         arb::set_mode(&mut soc, mode);
         if load > 0 {
             soc.set_cpu_workload(cpu_load(load, seed as u32 + 1));
@@ -235,13 +225,11 @@ impl Rig {
     /// DESIGN.md §7.1 over every DMA-side beat since the last call, against the windows.
     fn check_shadow(&mut self) {
         let beats = self.soc.take_dma_log();
-        let fq = (self.soc.read32(csr(block::IOMMU, regs::iommu::FQB)) >> 10) << 12;
-        let cq_page_end =
-            ((self.soc.read32(csr(block::IOMMU, regs::iommu::CQB)) >> 10) << 12) + PAGE_BYTES;
+        let iommu_writable = iommu_writable(&mut self.soc);
         let mut errors = vec![];
         for b in &beats {
             if b.iommu {
-                if b.we && !(fq..fq + PAGE_BYTES).contains(&b.pa) && b.pa != cq_page_end - 4 {
+                if b.we && !iommu_writable.iter().any(|r| r.contains(&b.pa)) {
                     errors.push(format!("cycle {}: IOMMU wrote {:#x}", b.cycle, b.pa));
                 }
                 continue;
