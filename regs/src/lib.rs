@@ -31,19 +31,24 @@ pub struct RamConfig {
     pub word_addr_bits: usize,
     /// log2 of the number of 32-bit words of each NIC FIFO (TX and RX).
     pub nic_fifo_word_bits: usize,
+    /// Complete frames each NIC FIFO can hold at once (its frame queue's depth, 1 to 32).
+    pub nic_frame_queue_depth: usize,
 }
 
 impl RamConfig {
-    /// The simulation configuration: 1 MiB of RAM, 16 KiB NIC FIFOs (jumbo frames fit).
+    /// The simulation configuration: 1 MiB of RAM, 16 KiB NIC FIFOs (jumbo frames fit) that
+    /// hold up to 32 frames each (the RX FIFO fills with 64-byte frames before its queue does).
     pub const SIM: RamConfig = RamConfig {
         word_addr_bits: 18,
         nic_fifo_word_bits: 12,
+        nic_frame_queue_depth: 32,
     };
     /// The FPGA configuration: 8 KiB of RAM (16 of the HX8K's 32 block RAMs), 2 KiB NIC FIFOs
-    /// (4 block RAMs each: one 1518-byte frame at a time).
+    /// (4 block RAMs each: one 1518-byte frame at a time) of at most 4 frames.
     pub const FPGA: RamConfig = RamConfig {
         word_addr_bits: 11,
         nic_fifo_word_bits: 9,
+        nic_frame_queue_depth: 4,
     };
 
     pub const fn bytes(self) -> u32 {

@@ -38,7 +38,7 @@ const NIC_TX_PORT: usize = CHANNELS;
 const NIC_RX_PORT: usize = CHANNELS + 1;
 
 #[derive(LogicBlock)]
-pub struct Soc<const A: usize, const W: usize> {
+pub struct Soc<const A: usize, const W: usize, const Q: usize> {
     pub clock: Signal<In, Clock>,
     pub host_addr: Signal<In, Bits<32>>,
     pub host_wdata: Signal<In, Bits<32>>,
@@ -85,7 +85,7 @@ pub struct Soc<const A: usize, const W: usize> {
     memcpy: [Memcpy; CHANNELS],
     dmac_regs: [DmacRegs; CHANNELS],
     mux: ChannelMux<MUX_PORTS>,
-    nic: Nic<W>,
+    nic: Nic<W, Q>,
     iommu: Iommu<DEFAULT_ENTRIES>,
     csr: Csr,
     // ==== decode and routing ====
@@ -120,11 +120,12 @@ pub struct Soc<const A: usize, const W: usize> {
     iova_limit: Constant<Bits<33>>,
 }
 
-impl<const A: usize, const W: usize> Soc<A, W> {
+impl<const A: usize, const W: usize, const Q: usize> Soc<A, W, Q> {
     pub fn new() -> Self {
         let ram_bytes = regs::RamConfig {
             word_addr_bits: A,
             nic_fifo_word_bits: W,
+            nic_frame_queue_depth: Q,
         }
         .bytes();
         // `update` names the NIC's mux ports by number (hdl_gen emits indices verbatim).
@@ -222,13 +223,13 @@ impl<const A: usize, const W: usize> Soc<A, W> {
     }
 }
 
-impl<const A: usize, const W: usize> Default for Soc<A, W> {
+impl<const A: usize, const W: usize, const Q: usize> Default for Soc<A, W, Q> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<const A: usize, const W: usize> Logic for Soc<A, W> {
+impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
@@ -489,9 +490,10 @@ impl<const A: usize, const W: usize> Logic for Soc<A, W> {
     }
 }
 
-/// The Verilog of a SoC with `2^A` words of RAM and NIC FIFOs of `4 · 2^W` bytes.
-pub fn verilog<const A: usize, const W: usize>() -> String {
-    let mut soc = Soc::<A, W>::new();
+/// The Verilog of a SoC with `2^A` words of RAM and NIC FIFOs of `4 · 2^W` bytes and `Q`
+/// frames.
+pub fn verilog<const A: usize, const W: usize, const Q: usize>() -> String {
+    let mut soc = Soc::<A, W, Q>::new();
     soc.connect_all();
     generate_verilog(&soc)
 }

@@ -66,6 +66,8 @@ const WORD_ADDR_BITS: usize = 18;
 const _: () = assert!(regs::RamConfig::SIM.word_addr_bits == WORD_ADDR_BITS);
 const NIC_FIFO_WORD_BITS: usize = 12;
 const _: () = assert!(regs::RamConfig::SIM.nic_fifo_word_bits == NIC_FIFO_WORD_BITS);
+const NIC_FRAME_QUEUE: usize = 32;
+const _: () = assert!(regs::RamConfig::SIM.nic_frame_queue_depth == NIC_FRAME_QUEUE);
 
 /// Iterations in quick mode: (a) and (b), (c), (d).
 const QUICK_ITERATIONS: (u32, u32, u32) = (10, 1, 1);
@@ -202,7 +204,7 @@ pub fn markdown(report: &SpeedReport) -> String {
         .join(" / ");
     let rate_a = report.rows.first().map_or(f64::NAN, |r| r.cycles_per_s);
     let mut s = format!(
-        "Simulator speed: one stimulus on one SoC (`rtl::soc::Soc<{WORD_ADDR_BITS}, {NIC_FIFO_WORD_BITS}>`, \
+        "Simulator speed: one stimulus on one SoC (`rtl::soc::Soc<{WORD_ADDR_BITS}, {NIC_FIFO_WORD_BITS}, {NIC_FRAME_QUEUE}>`, \
          `rtl/verilog/soc_sim.v`): register-mode memcpy of {LEN} B from {SRC:#x} to {DST:#x}, \
          completion by interrupt, no CPU workload, repeated. Every simulator took \
          {per_iteration} cycles per iteration and copied the data. Wall time is the timed \
@@ -613,7 +615,7 @@ fn run_timed_vvp(file: &Path, deadline: Duration) -> Result<VvpOutput, String> {
 
 /// The SoC block in rust-hdl's simulator, clocked as the harness clocks the Verilator model.
 struct RustHdlSoc {
-    uut: Box<rtl::soc::Soc<WORD_ADDR_BITS, NIC_FIFO_WORD_BITS>>,
+    uut: Box<rtl::soc::Soc<WORD_ADDR_BITS, NIC_FIFO_WORD_BITS, NIC_FRAME_QUEUE>>,
     cycle: u64,
     ready: bool,
     rvalid: bool,
@@ -622,7 +624,11 @@ struct RustHdlSoc {
 
 impl RustHdlSoc {
     fn new() -> Result<RustHdlSoc, String> {
-        let mut uut = Box::new(rtl::soc::Soc::<WORD_ADDR_BITS, NIC_FIFO_WORD_BITS>::new());
+        let mut uut = Box::new(rtl::soc::Soc::<
+            WORD_ADDR_BITS,
+            NIC_FIFO_WORD_BITS,
+            NIC_FRAME_QUEUE,
+        >::new());
         uut.connect_all();
         let mut soc = RustHdlSoc {
             uut,

@@ -728,3 +728,32 @@ fn reopening_while_a_frame_is_on_the_tx_pins_sends_the_next_frames_intact() {
     phy::check_tx(&seen[1..], hw::MIN_IFG_BYTES as u64).expect("TX framing");
     rig.close();
 }
+
+#[test]
+fn small_frames_wait_in_the_rx_fifo_while_the_ring_is_exhausted() {
+    // 7 free descriptors; 30 frames of 64 bytes: 23 of them wait in the RX FIFO (its frame
+    // queue holds regs::RamConfig::SIM.nic_frame_queue_depth) and none is missed.
+    assert!(regs::RamConfig::SIM.nic_frame_queue_depth >= 23);
+    let mut rig = Rig::new(
+        IommuPolicy::On,
+        NicConfig {
+            rx_descriptors: 8,
+            ..NicConfig::default()
+        },
+    );
+    let mut g = FrameGen::new(rand::rngs::StdRng::seed_from_u64(13));
+    let frames: Vec<Vec<u8>> = (0..30).map(|_| g.frame(60)).collect();
+    rig.phy_send(
+        &frames
+            .iter()
+            .map(|f| RxFrameSpec::new(f.clone()))
+            .collect::<Vec<_>>(),
+    );
+    rig.drain();
+    let got = rig.receive(frames.len(), 400_000);
+    score(&frames, &got);
+    let st = rig.nic.stats(&mut rig.soc);
+    assert_eq!(st.hw.missed, 0);
+    assert!(st.hw.rx_no_buffer > 0, "frames had to wait for descriptors");
+    rig.close();
+}

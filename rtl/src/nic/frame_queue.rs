@@ -4,19 +4,22 @@
 //!
 //! ```text
 //!  push, push_data[40] ──►┌──────────────┐──► valid, head[40]  (show-ahead)
-//!                         │ DEPTH entries│◄── pop
+//!                         │  D entries   │◄── pop
 //!              full   ◄───┤  (registers) ├──► count
 //!  flush ────────────────►└──────────────┘
 //! ```
 //! A push while full and a pop while empty are ignored (the users check `full`/`valid`). Push
-//! and pop in the same cycle both happen. `flush` empties the queue (NIC reset).
+//! and pop in the same cycle both happen. `flush` empties the queue (NIC reset). The depth `D`
+//! (1 to 32) is a build parameter (`regs::RamConfig::nic_frame_queue_depth`): it bounds how
+//! many complete frames can wait in a FIFO, whatever their size.
 
 use rust_hdl::prelude::*;
 
+/// The depth the ring engines' block tests model (the smallest build's).
 pub const DEPTH: usize = 4;
 
-#[derive(LogicBlock, Default)]
-pub struct FrameQueue {
+#[derive(LogicBlock)]
+pub struct FrameQueue<const D: usize> {
     pub clock: Signal<In, Clock>,
     pub push: Signal<In, Bit>,
     pub push_data: Signal<In, Bits<40>>,
@@ -25,44 +28,85 @@ pub struct FrameQueue {
     pub valid: Signal<Out, Bit>,
     pub head: Signal<Out, Bits<40>>,
     pub full: Signal<Out, Bit>,
-    pub count: Signal<Out, Bits<3>>,
-    entry: [DFF<Bits<40>>; DEPTH],
-    rd: DFF<Bits<2>>,
-    wr: DFF<Bits<2>>,
-    n: DFF<Bits<3>>,
+    pub count: Signal<Out, Bits<6>>,
+    entry: [DFF<Bits<40>>; D],
+    rd: DFF<Bits<5>>,
+    wr: DFF<Bits<5>>,
+    n: DFF<Bits<6>>,
     do_push: Signal<Local, Bit>,
     do_pop: Signal<Local, Bit>,
+    last: Constant<Bits<5>>,
+    depth: Constant<Bits<6>>,
 }
 
-impl Logic for FrameQueue {
+impl<const D: usize> FrameQueue<D> {
+    pub fn new() -> Self {
+        assert!((1..=32).contains(&D), "frame queue depth {D}: 1 to 32");
+        Self {
+            clock: Default::default(),
+            push: Default::default(),
+            push_data: Default::default(),
+            pop: Default::default(),
+            flush: Default::default(),
+            valid: Default::default(),
+            head: Default::default(),
+            full: Default::default(),
+            count: Default::default(),
+            entry: std::array::from_fn(|_| Default::default()),
+            rd: Default::default(),
+            wr: Default::default(),
+            n: Default::default(),
+            do_push: Default::default(),
+            do_pop: Default::default(),
+            last: Constant::new(((D - 1) as u64).into()),
+            depth: Constant::new((D as u64).into()),
+        }
+    }
+}
+
+impl<const D: usize> Default for FrameQueue<D> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const D: usize> Logic for FrameQueue<D> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(self, clock, rd, wr, n);
-        for i in 0..DEPTH {
+        for i in 0..D {
             self.entry[i].clock.next = self.clock.val();
             self.entry[i].d.next = self.entry[i].q.val();
         }
         self.valid.next = self.n.q.val() != 0;
-        self.full.next = self.n.q.val() == 4;
+        self.full.next = self.n.q.val() == self.depth.val();
         self.count.next = self.n.q.val();
         self.head.next = 0.into();
-        for i in 0..DEPTH {
+        for i in 0..D {
             if self.rd.q.val().index() == i {
                 self.head.next = self.entry[i].q.val();
             }
         }
-        self.do_push.next = self.push.val() & (self.n.q.val() != 4);
+        self.do_push.next = self.push.val() & (self.n.q.val() != self.depth.val());
         self.do_pop.next = self.pop.val() & (self.n.q.val() != 0);
-        for i in 0..DEPTH {
+        for i in 0..D {
             if self.do_push.val() & (self.wr.q.val().index() == i) {
                 self.entry[i].d.next = self.push_data.val();
             }
         }
         if self.do_push.val() {
-            self.wr.d.next = self.wr.q.val() + 1;
+            if self.wr.q.val() == self.last.val() {
+                self.wr.d.next = 0.into();
+            } else {
+                self.wr.d.next = self.wr.q.val() + 1;
+            }
         }
         if self.do_pop.val() {
-            self.rd.d.next = self.rd.q.val() + 1;
+            if self.rd.q.val() == self.last.val() {
+                self.rd.d.next = 0.into();
+            } else {
+                self.rd.d.next = self.rd.q.val() + 1;
+            }
         }
         if self.do_push.val() & !self.do_pop.val() {
             self.n.d.next = self.n.q.val() + 1;
@@ -87,7 +131,13 @@ mod tests {
 
     #[test]
     fn behaves_like_a_bounded_queue() {
-        let mut q = FrameQueue::default();
+        bounded_queue::<4>();
+        bounded_queue::<5>();
+        bounded_queue::<16>();
+    }
+
+    fn bounded_queue<const D: usize>() {
+        let mut q = FrameQueue::<D>::default();
         q.connect_all();
         let mut model = VecDeque::new();
         let mut rng = rand::rngs::StdRng::seed_from_u64(3);
@@ -102,12 +152,12 @@ mod tests {
             q.flush.next = flush;
             settle(&mut q);
             assert_eq!(q.valid.val(), !model.is_empty());
-            assert_eq!(q.full.val(), model.len() == DEPTH);
+            assert_eq!(q.full.val(), model.len() == D);
             assert_eq!(q.count.val().to_u64() as usize, model.len());
             if let Some(h) = model.front() {
                 assert_eq!(q.head.val().to_u64(), *h);
             }
-            let can_push = model.len() < DEPTH;
+            let can_push = model.len() < D;
             if pop {
                 model.pop_front();
             }

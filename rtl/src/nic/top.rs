@@ -25,9 +25,9 @@ use crate::mac::tx::MacTx;
 use regs::nic::{rctl, rx_desc, tctl};
 use rust_hdl::prelude::*;
 
-/// A NIC whose FIFOs hold `4 · 2^W` bytes each.
+/// A NIC whose FIFOs hold `4 · 2^W` bytes and `Q` complete frames each.
 #[derive(LogicBlock)]
-pub struct Nic<const W: usize> {
+pub struct Nic<const W: usize, const Q: usize> {
     pub clock: Signal<In, Clock>,
     // ---- host side ----
     pub sel: Signal<In, Bit>,
@@ -74,8 +74,8 @@ pub struct Nic<const W: usize> {
     rx_dma: RxDma,
     tx_buf: LaneBuffer<W>,
     rx_buf: LaneBuffer<W>,
-    tx_q: FrameQueue,
-    rx_q: FrameQueue,
+    tx_q: FrameQueue<Q>,
+    rx_q: FrameQueue<Q>,
     mac_tx: MacTx,
     mac_rx: MacRx,
     // ==== FIFO pointers ====
@@ -108,7 +108,7 @@ pub struct Nic<const W: usize> {
     k_err_rxe: Constant<Bits<8>>,
 }
 
-impl<const W: usize> Nic<W> {
+impl<const W: usize, const Q: usize> Nic<W, Q> {
     pub const FIFO_BYTES: u32 = 4 << W;
 
     pub fn new() -> Self {
@@ -208,13 +208,13 @@ impl<const W: usize> Nic<W> {
     }
 }
 
-impl<const W: usize> Default for Nic<W> {
+impl<const W: usize, const Q: usize> Default for Nic<W, Q> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<const W: usize> Logic for Nic<W> {
+impl<const W: usize, const Q: usize> Logic for Nic<W, Q> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(self, clock, tx_rd_ptr, rx_wr_ptr, rx_commit, rx_overflow);
