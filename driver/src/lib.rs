@@ -14,6 +14,7 @@ pub mod pgtable;
 pub mod pio;
 pub mod ring;
 pub mod sys;
+pub mod uart;
 
 #[cfg(test)]
 mod mock;

@@ -899,6 +899,116 @@ pub mod nic {
     }
 }
 
+/// The UART-to-bus bridge (`rtl::uart::bridge`) that lets the driver reach the host port of a
+/// board over a serial line, and its wire protocol (`driver::uart` speaks it).
+///
+/// The line is 8N1: a start bit, 8 data bits least significant first, one stop bit; idle high.
+/// The bridge runs one bit per [`divisor`] clock cycles.
+///
+/// A host → bridge frame is `SYNC, CMD, fields, CHK`; a reply is `REPLY_SYNC, STATUS, payload,
+/// CHK`. CHK makes the 8-bit sum of every byte after the sync byte, CHK included, zero
+/// ([`checksum`]). Multi-byte fields are little endian. The fields by command:
+///
+/// | CMD | fields | OK reply payload |
+/// |-----|--------|------------------|
+/// | [`CMD_READ32`] | addr (4) | data (4) |
+/// | [`CMD_WRITE32`] | addr (4), data (4), be (1, low 4 bits) | none |
+/// | [`CMD_READ_BURST`] | addr (4), count (1) | count × data (4) |
+/// | [`CMD_WRITE_BURST`] | addr (4), count (1), count × data (4) | none |
+/// | [`CMD_IRQ_STATUS`] | none | irq (1, [`IRQ_LINE`]) |
+///
+/// A reply whose STATUS is not [`STATUS_OK`] carries no payload (`REPLY_SYNC, STATUS, CHK`).
+///
+/// **Errors.** A frame whose CHK does not add up is not executed (a burst write is buffered
+/// and written only after its CHK checked out) and answered [`STATUS_BAD_CHECKSUM`]. An unknown
+/// CMD, or a burst count of 0 or more than [`MAX_BURST_WORDS`], is answered
+/// [`STATUS_BAD_COMMAND`] at once, as soon as the offending byte arrives (the bridge cannot
+/// know how long the rest of such a frame is); the rest of that frame then arrives while the
+/// bridge waits for [`SYNC`] and is discarded. Every received byte that is neither part of a
+/// frame nor [`SYNC`] (garbage between frames, bytes arriving during a reply) is discarded and
+/// counted. A byte with a framing error (stop bit 0) is counted and abandons the frame being
+/// received without a reply: the host's timeout recovers. There is no inter-byte timeout.
+pub mod uart_bridge {
+    /// First byte of every host → bridge frame.
+    pub const SYNC: u8 = 0xA5;
+    /// First byte of every bridge → host reply.
+    pub const REPLY_SYNC: u8 = 0x5A;
+
+    /// Read one word: `addr`. Reply payload: the word.
+    pub const CMD_READ32: u8 = 0x01;
+    /// Write one word: `addr`, `data`, `be` (byte enables in the low 4 bits; bit i enables byte
+    /// i). No reply payload.
+    pub const CMD_WRITE32: u8 = 0x02;
+    /// Read `count` consecutive words from `addr`: `addr`, `count`. Reply payload: the words.
+    pub const CMD_READ_BURST: u8 = 0x03;
+    /// Write `count` consecutive words from `addr`, all bytes enabled: `addr`, `count`, the
+    /// words. No reply payload.
+    pub const CMD_WRITE_BURST: u8 = 0x04;
+    /// Read the interrupt line. Reply payload: one byte, [`IRQ_LINE`] set while it is high.
+    pub const CMD_IRQ_STATUS: u8 = 0x05;
+
+    /// The command was executed.
+    pub const STATUS_OK: u8 = 0x00;
+    /// The frame's CHK did not add up; the command was not executed (nothing written).
+    pub const STATUS_BAD_CHECKSUM: u8 = 0x01;
+    /// Unknown CMD, or a burst count of 0 or above [`MAX_BURST_WORDS`]; nothing executed.
+    pub const STATUS_BAD_COMMAND: u8 = 0x02;
+
+    /// Most words in one burst (the bridge buffers a burst write in a RAM of this many words).
+    pub const MAX_BURST_WORDS: usize = 64;
+    /// Bit of the IRQ_STATUS reply byte that is the SoC's interrupt line.
+    pub const IRQ_LINE: u8 = 1 << 0;
+    /// Bits of the WRITE32 `be` byte that are used.
+    pub const BE_MASK: u8 = 0x0F;
+
+    /// Bytes of a frame before its fields: SYNC and CMD.
+    pub const FRAME_HEADER_BYTES: usize = 2;
+    /// Bytes of a reply before its payload: REPLY_SYNC and STATUS.
+    pub const REPLY_HEADER_BYTES: usize = 2;
+    /// Bit times on the wire per data byte (8N1: start, 8 data, stop).
+    pub const BITS_PER_BYTE: u32 = 10;
+    /// Smallest divisor (clock cycles per bit) the receiver can sample mid-bit with.
+    pub const MIN_DIVISOR: u32 = 4;
+
+    /// The CHK byte for `bytes` (everything after the sync byte, CHK excluded): the two's
+    /// complement of their 8-bit sum, so that the sum including CHK is 0.
+    pub const fn checksum(bytes: &[u8]) -> u8 {
+        let mut sum: u8 = 0;
+        let mut i = 0;
+        while i < bytes.len() {
+            sum = sum.wrapping_add(bytes[i]);
+            i += 1;
+        }
+        sum.wrapping_neg()
+    }
+
+    /// The bridge's `divisor` input for `baud` with a `clock_hz` clock, rounded to nearest.
+    pub const fn divisor(clock_hz: u32, baud: u32) -> u32 {
+        (clock_hz + baud / 2) / baud
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn checksum_makes_the_sum_after_sync_zero() {
+            let fields = [CMD_READ32, 0x00, 0x00, 0x02, 0x40];
+            let chk = checksum(&fields);
+            let total = fields.iter().fold(chk, |s, b| s.wrapping_add(*b));
+            assert_eq!(total, 0);
+            assert_eq!(checksum(&[]), 0);
+        }
+
+        #[test]
+        fn divisor_rounds_to_nearest() {
+            assert_eq!(divisor(12_000_000, 115_200), 104);
+            assert_eq!(divisor(100_000_000, 1_000_000), 100);
+            assert!(divisor(12_000_000, 1_000_000) >= MIN_DIVISOR);
+        }
+    }
+}
+
 /// Register access types, for documentation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {

@@ -20,6 +20,7 @@ pub mod mac;
 pub mod nic;
 pub mod ram;
 pub mod soc;
+pub mod uart;
 
 #[cfg(test)]
 pub(crate) mod testing;
