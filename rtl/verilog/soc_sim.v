@@ -11312,7 +11312,6 @@ module top$nic$regs(clock,sel,offset,we,wdata,rdata,nic_reset,ctrl_slu,rctl,tctl
     localparam  k_engine_tx_shift = 5'b0;
     localparam  k_engine_rx_shift = 5'b1000;
     localparam  k_itr_shift = 5'b101;
-    localparam  k_timer_shift = 5'b111;
     localparam  k_txfifo_bytes = 32'h4000;
     localparam  k_rxfifo_bytes = 32'h4000;
     
@@ -11584,18 +11583,18 @@ module top$nic$regs(clock,sel,offset,we,wdata,rdata,nic_reset,ctrl_slu,rctl,tctl
     reg  [20:0] itr_timer$d;
     wire  [20:0] itr_timer$q;
     reg  itr_timer$clock;
-    reg  [22:0] tx_packet_timer$d;
-    wire  [22:0] tx_packet_timer$q;
-    reg  tx_packet_timer$clock;
-    reg  [22:0] tx_absolute_timer$d;
-    wire  [22:0] tx_absolute_timer$q;
-    reg  tx_absolute_timer$clock;
-    reg  [22:0] rx_packet_timer$d;
-    wire  [22:0] rx_packet_timer$q;
-    reg  rx_packet_timer$clock;
-    reg  [22:0] rx_absolute_timer$d;
-    wire  [22:0] rx_absolute_timer$q;
-    reg  rx_absolute_timer$clock;
+    reg  tx_delay$clock;
+    reg  tx_delay$reset;
+    reg  tx_delay$start;
+    reg  [31:0] tx_delay$packet;
+    reg  [31:0] tx_delay$absolute;
+    wire  tx_delay$expires;
+    reg  rx_delay$clock;
+    reg  rx_delay$reset;
+    reg  rx_delay$start;
+    reg  [31:0] rx_delay$packet;
+    reg  [31:0] rx_delay$absolute;
+    wire  rx_delay$expires;
     reg  dmac_level$d;
     wire  dmac_level$q;
     reg  dmac_level$clock;
@@ -11612,13 +11611,7 @@ module top$nic$regs(clock,sel,offset,we,wdata,rdata,nic_reset,ctrl_slu,rctl,tctl
     reg  [31:0] read_value;
     reg  [31:0] status_word;
     reg  [31:0] dmaerr_word;
-    reg  [22:0] tidv_cycles;
-    reg  [22:0] tadv_cycles;
-    reg  [22:0] rdtr_cycles;
-    reg  [22:0] radv_cycles;
     reg  [20:0] itr_cycles;
-    reg  txdw_delay_expires;
-    reg  rxt0_delay_expires;
     reg  [31:0] new_causes;
     reg  [31:0] icr_next;
     reg  [31:0] ims_next;
@@ -11969,25 +11962,21 @@ module top$nic$regs(clock,sel,offset,we,wdata,rdata,nic_reset,ctrl_slu,rctl,tctl
         .q(itr_timer$q),
         .clock(itr_timer$clock)
     );
-    top$nic$regs$tx_packet_timer tx_packet_timer(
-        .d(tx_packet_timer$d),
-        .q(tx_packet_timer$q),
-        .clock(tx_packet_timer$clock)
+    top$nic$regs$tx_delay tx_delay(
+        .clock(tx_delay$clock),
+        .reset(tx_delay$reset),
+        .start(tx_delay$start),
+        .packet(tx_delay$packet),
+        .absolute(tx_delay$absolute),
+        .expires(tx_delay$expires)
     );
-    top$nic$regs$tx_absolute_timer tx_absolute_timer(
-        .d(tx_absolute_timer$d),
-        .q(tx_absolute_timer$q),
-        .clock(tx_absolute_timer$clock)
-    );
-    top$nic$regs$rx_packet_timer rx_packet_timer(
-        .d(rx_packet_timer$d),
-        .q(rx_packet_timer$q),
-        .clock(rx_packet_timer$clock)
-    );
-    top$nic$regs$rx_absolute_timer rx_absolute_timer(
-        .d(rx_absolute_timer$d),
-        .q(rx_absolute_timer$q),
-        .clock(rx_absolute_timer$clock)
+    top$nic$regs$rx_delay rx_delay(
+        .clock(rx_delay$clock),
+        .reset(rx_delay$reset),
+        .start(rx_delay$start),
+        .packet(rx_delay$packet),
+        .absolute(rx_delay$absolute),
+        .expires(rx_delay$expires)
     );
     top$nic$regs$dmac_level dmac_level(
         .d(dmac_level$d),
@@ -12011,10 +12000,6 @@ module top$nic$regs(clock,sel,offset,we,wdata,rdata,nic_reset,ctrl_slu,rctl,tctl
         ims_mask$clock = clock;
         irq_line$clock = clock;
         itr_timer$clock = clock;
-        tx_packet_timer$clock = clock;
-        tx_absolute_timer$clock = clock;
-        rx_packet_timer$clock = clock;
-        rx_absolute_timer$clock = clock;
         dmac_level$clock = clock;
         iommu_level$clock = clock;
         r_rdata$clock = clock;
@@ -12022,10 +12007,6 @@ module top$nic$regs(clock,sel,offset,we,wdata,rdata,nic_reset,ctrl_slu,rctl,tctl
         ims_mask$d = ims_mask$q;
         irq_line$d = irq_line$q;
         itr_timer$d = itr_timer$q;
-        tx_packet_timer$d = tx_packet_timer$q;
-        tx_absolute_timer$d = tx_absolute_timer$q;
-        rx_packet_timer$d = rx_packet_timer$q;
-        rx_absolute_timer$d = rx_absolute_timer$q;
         dmac_level$d = dmac_level$q;
         iommu_level$d = iommu_level$q;
         r_rdata$d = r_rdata$q;
@@ -12230,48 +12211,20 @@ module top$nic$regs(clock,sel,offset,we,wdata,rdata,nic_reset,ctrl_slu,rctl,tctl
         rdfc$offset = offset;
         rdfc$inc = ev_rx_dma_drop;
         rdfc$amount = 32'h1;
-        tidv_cycles = ((r_tidv$value[(32'h0)+:(16)]) & 23'h7fffff) << k_timer_shift;
-        tadv_cycles = ((r_tadv$value[(32'h0)+:(16)]) & 23'h7fffff) << k_timer_shift;
-        txdw_delay_expires = (tx_packet_timer$q == 32'h1) | (tx_absolute_timer$q == 32'h1) | (c_txdw_delayed & (tidv_cycles == 32'h0));
-        if (tx_packet_timer$q != 32'h0) begin
-            tx_packet_timer$d = tx_packet_timer$q - 32'h1;
-        end
-        if (tx_absolute_timer$q != 32'h0) begin
-            tx_absolute_timer$d = tx_absolute_timer$q - 32'h1;
-        end
-        if (c_txdw_delayed) begin
-            tx_packet_timer$d = tidv_cycles;
-            if ((tadv_cycles != 32'h0) & (tx_absolute_timer$q == 32'h0)) begin
-                tx_absolute_timer$d = tadv_cycles;
-            end
-        end
-        if (txdw_delay_expires | nic_reset) begin
-            tx_packet_timer$d = 32'h0;
-            tx_absolute_timer$d = 32'h0;
-        end
-        rdtr_cycles = ((r_rdtr$value[(32'h0)+:(16)]) & 23'h7fffff) << k_timer_shift;
-        radv_cycles = ((r_radv$value[(32'h0)+:(16)]) & 23'h7fffff) << k_timer_shift;
-        rxt0_delay_expires = (rx_packet_timer$q == 32'h1) | (rx_absolute_timer$q == 32'h1) | (c_rx_frame & (rdtr_cycles == 32'h0));
-        if (rx_packet_timer$q != 32'h0) begin
-            rx_packet_timer$d = rx_packet_timer$q - 32'h1;
-        end
-        if (rx_absolute_timer$q != 32'h0) begin
-            rx_absolute_timer$d = rx_absolute_timer$q - 32'h1;
-        end
-        if (c_rx_frame) begin
-            rx_packet_timer$d = rdtr_cycles;
-            if ((radv_cycles != 32'h0) & (rx_absolute_timer$q == 32'h0)) begin
-                rx_absolute_timer$d = radv_cycles;
-            end
-        end
-        if (rxt0_delay_expires | nic_reset) begin
-            rx_packet_timer$d = 32'h0;
-            rx_absolute_timer$d = 32'h0;
-        end
+        tx_delay$clock = clock;
+        tx_delay$reset = nic_reset;
+        tx_delay$start = c_txdw_delayed;
+        tx_delay$packet = r_tidv$value;
+        tx_delay$absolute = r_tadv$value;
+        rx_delay$clock = clock;
+        rx_delay$reset = nic_reset;
+        rx_delay$start = c_rx_frame;
+        rx_delay$packet = r_rdtr$value;
+        rx_delay$absolute = r_radv$value;
         dmac_level$d = c_dmac;
         iommu_level$d = c_iommu;
         new_causes = 32'h0;
-        if (c_txdw | txdw_delay_expires) begin
+        if (c_txdw | tx_delay$expires) begin
             new_causes = new_causes | k_icr_txdw;
         end
         if (c_txqe) begin
@@ -12283,7 +12236,7 @@ module top$nic$regs(clock,sel,offset,we,wdata,rdata,nic_reset,ctrl_slu,rctl,tctl
         if (c_rxo) begin
             new_causes = new_causes | k_icr_rxo;
         end
-        if (rxt0_delay_expires) begin
+        if (rx_delay$expires) begin
             new_causes = new_causes | k_icr_rxt0;
         end
         if (c_dmac & ~dmac_level$q) begin
@@ -15172,7 +15125,74 @@ module top$nic$regs$ruc$r_count(d,q,clock);
 endmodule // top$nic$regs$ruc$r_count
 
 
-module top$nic$regs$rx_absolute_timer(d,q,clock);
+module top$nic$regs$rx_delay(clock,reset,start,packet,absolute,expires);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  start;
+    input wire  [31:0] packet;
+    input wire  [31:0] absolute;
+    output reg  expires;
+    
+    // Constant declarations
+    localparam  k_timer_shift = 5'b111;
+    
+    // Stub signals
+    reg  [22:0] packet_timer$d;
+    wire  [22:0] packet_timer$q;
+    reg  packet_timer$clock;
+    reg  [22:0] absolute_timer$d;
+    wire  [22:0] absolute_timer$q;
+    reg  absolute_timer$clock;
+    
+    // Local signals
+    reg  [22:0] packet_cycles;
+    reg  [22:0] absolute_cycles;
+    
+    // Sub module instances
+    top$nic$regs$rx_delay$packet_timer packet_timer(
+        .d(packet_timer$d),
+        .q(packet_timer$q),
+        .clock(packet_timer$clock)
+    );
+    top$nic$regs$rx_delay$absolute_timer absolute_timer(
+        .d(absolute_timer$d),
+        .q(absolute_timer$q),
+        .clock(absolute_timer$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        packet_timer$clock = clock;
+        absolute_timer$clock = clock;
+        packet_timer$d = packet_timer$q;
+        absolute_timer$d = absolute_timer$q;
+        packet_cycles = ((packet[(32'h0)+:(16)]) & 23'h7fffff) << k_timer_shift;
+        absolute_cycles = ((absolute[(32'h0)+:(16)]) & 23'h7fffff) << k_timer_shift;
+        expires = (packet_timer$q == 32'h1) | (absolute_timer$q == 32'h1) | (start & (packet_cycles == 32'h0));
+        if (packet_timer$q != 32'h0) begin
+            packet_timer$d = packet_timer$q - 32'h1;
+        end
+        if (absolute_timer$q != 32'h0) begin
+            absolute_timer$d = absolute_timer$q - 32'h1;
+        end
+        if (start) begin
+            packet_timer$d = packet_cycles;
+            if ((absolute_cycles != 32'h0) & (absolute_timer$q == 32'h0)) begin
+                absolute_timer$d = absolute_cycles;
+            end
+        end
+        if (expires | reset) begin
+            packet_timer$d = 32'h0;
+            absolute_timer$d = 32'h0;
+        end
+    end
+    
+endmodule // top$nic$regs$rx_delay
+
+
+module top$nic$regs$rx_delay$absolute_timer(d,q,clock);
     
     // Module arguments
     input wire  [22:0] d;
@@ -15188,10 +15208,10 @@ module top$nic$regs$rx_absolute_timer(d,q,clock);
        q <= d;
     end
           
-endmodule // top$nic$regs$rx_absolute_timer
+endmodule // top$nic$regs$rx_delay$absolute_timer
 
 
-module top$nic$regs$rx_packet_timer(d,q,clock);
+module top$nic$regs$rx_delay$packet_timer(d,q,clock);
     
     // Module arguments
     input wire  [22:0] d;
@@ -15207,7 +15227,7 @@ module top$nic$regs$rx_packet_timer(d,q,clock);
        q <= d;
     end
           
-endmodule // top$nic$regs$rx_packet_timer
+endmodule // top$nic$regs$rx_delay$packet_timer
 
 
 module top$nic$regs$rxerrc(clock,reset,read,offset,inc,amount,count,rdata);
@@ -15702,7 +15722,74 @@ module top$nic$regs$tpt$r_count(d,q,clock);
 endmodule // top$nic$regs$tpt$r_count
 
 
-module top$nic$regs$tx_absolute_timer(d,q,clock);
+module top$nic$regs$tx_delay(clock,reset,start,packet,absolute,expires);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  start;
+    input wire  [31:0] packet;
+    input wire  [31:0] absolute;
+    output reg  expires;
+    
+    // Constant declarations
+    localparam  k_timer_shift = 5'b111;
+    
+    // Stub signals
+    reg  [22:0] packet_timer$d;
+    wire  [22:0] packet_timer$q;
+    reg  packet_timer$clock;
+    reg  [22:0] absolute_timer$d;
+    wire  [22:0] absolute_timer$q;
+    reg  absolute_timer$clock;
+    
+    // Local signals
+    reg  [22:0] packet_cycles;
+    reg  [22:0] absolute_cycles;
+    
+    // Sub module instances
+    top$nic$regs$tx_delay$packet_timer packet_timer(
+        .d(packet_timer$d),
+        .q(packet_timer$q),
+        .clock(packet_timer$clock)
+    );
+    top$nic$regs$tx_delay$absolute_timer absolute_timer(
+        .d(absolute_timer$d),
+        .q(absolute_timer$q),
+        .clock(absolute_timer$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        packet_timer$clock = clock;
+        absolute_timer$clock = clock;
+        packet_timer$d = packet_timer$q;
+        absolute_timer$d = absolute_timer$q;
+        packet_cycles = ((packet[(32'h0)+:(16)]) & 23'h7fffff) << k_timer_shift;
+        absolute_cycles = ((absolute[(32'h0)+:(16)]) & 23'h7fffff) << k_timer_shift;
+        expires = (packet_timer$q == 32'h1) | (absolute_timer$q == 32'h1) | (start & (packet_cycles == 32'h0));
+        if (packet_timer$q != 32'h0) begin
+            packet_timer$d = packet_timer$q - 32'h1;
+        end
+        if (absolute_timer$q != 32'h0) begin
+            absolute_timer$d = absolute_timer$q - 32'h1;
+        end
+        if (start) begin
+            packet_timer$d = packet_cycles;
+            if ((absolute_cycles != 32'h0) & (absolute_timer$q == 32'h0)) begin
+                absolute_timer$d = absolute_cycles;
+            end
+        end
+        if (expires | reset) begin
+            packet_timer$d = 32'h0;
+            absolute_timer$d = 32'h0;
+        end
+    end
+    
+endmodule // top$nic$regs$tx_delay
+
+
+module top$nic$regs$tx_delay$absolute_timer(d,q,clock);
     
     // Module arguments
     input wire  [22:0] d;
@@ -15718,10 +15805,10 @@ module top$nic$regs$tx_absolute_timer(d,q,clock);
        q <= d;
     end
           
-endmodule // top$nic$regs$tx_absolute_timer
+endmodule // top$nic$regs$tx_delay$absolute_timer
 
 
-module top$nic$regs$tx_packet_timer(d,q,clock);
+module top$nic$regs$tx_delay$packet_timer(d,q,clock);
     
     // Module arguments
     input wire  [22:0] d;
@@ -15737,7 +15824,7 @@ module top$nic$regs$tx_packet_timer(d,q,clock);
        q <= d;
     end
           
-endmodule // top$nic$regs$tx_packet_timer
+endmodule // top$nic$regs$tx_delay$packet_timer
 
 
 module top$nic$rx_buf(clock,wr_pos,wr_data,wr_mask,rd_pos,rd_data);

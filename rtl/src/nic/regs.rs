@@ -229,6 +229,77 @@ impl Logic for StatCounter {
     }
 }
 
+/// One interrupt delay of the 8254x (TIDV/TADV for TXDW, RDTR/RADV for RXT0): each `start`
+/// (a descriptor with IDE written back, a frame written back) reloads the packet timer with
+/// `packet` units and, when `absolute` is non-zero and the absolute timer is not running,
+/// loads that one with `absolute` units (units of `regs::nic::TIMER_UNIT_CYCLES`; bits 15:0 of
+/// the register values count). `expires` is high in the cycle either timer reaches 1, or at a
+/// `start` when `packet` is 0; then both timers stop. `reset` stops them too.
+#[derive(LogicBlock)]
+pub struct DelayTimer {
+    pub clock: Signal<In, Clock>,
+    pub reset: Signal<In, Bit>,
+    pub start: Signal<In, Bit>,
+    pub packet: Signal<In, Bits<32>>,
+    pub absolute: Signal<In, Bits<32>>,
+    pub expires: Signal<Out, Bit>,
+    packet_timer: DFF<Bits<DELAY_TIMER_BITS>>,
+    absolute_timer: DFF<Bits<DELAY_TIMER_BITS>>,
+    packet_cycles: Signal<Local, Bits<DELAY_TIMER_BITS>>,
+    absolute_cycles: Signal<Local, Bits<DELAY_TIMER_BITS>>,
+    k_timer_shift: Constant<Bits<5>>,
+}
+
+impl Default for DelayTimer {
+    fn default() -> Self {
+        Self {
+            clock: Default::default(),
+            reset: Default::default(),
+            start: Default::default(),
+            packet: Default::default(),
+            absolute: Default::default(),
+            expires: Default::default(),
+            packet_timer: Default::default(),
+            absolute_timer: Default::default(),
+            packet_cycles: Default::default(),
+            absolute_cycles: Default::default(),
+            k_timer_shift: shift(TIMER_SHIFT),
+        }
+    }
+}
+
+impl Logic for DelayTimer {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(self, clock, packet_timer, absolute_timer);
+        self.packet_cycles.next = bit_cast::<DELAY_TIMER_BITS, INTERVAL_BITS>(
+            self.packet.val().get_bits::<INTERVAL_BITS>(0),
+        ) << self.k_timer_shift.val();
+        self.absolute_cycles.next = bit_cast::<DELAY_TIMER_BITS, INTERVAL_BITS>(
+            self.absolute.val().get_bits::<INTERVAL_BITS>(0),
+        ) << self.k_timer_shift.val();
+        self.expires.next = (self.packet_timer.q.val() == 1)
+            | (self.absolute_timer.q.val() == 1)
+            | (self.start.val() & (self.packet_cycles.val() == 0));
+        if self.packet_timer.q.val() != 0 {
+            self.packet_timer.d.next = self.packet_timer.q.val() - 1;
+        }
+        if self.absolute_timer.q.val() != 0 {
+            self.absolute_timer.d.next = self.absolute_timer.q.val() - 1;
+        }
+        if self.start.val() {
+            self.packet_timer.d.next = self.packet_cycles.val();
+            if (self.absolute_cycles.val() != 0) & (self.absolute_timer.q.val() == 0) {
+                self.absolute_timer.d.next = self.absolute_cycles.val();
+            }
+        }
+        if self.expires.val() | self.reset.val() {
+            self.packet_timer.d.next = 0.into();
+            self.absolute_timer.d.next = 0.into();
+        }
+    }
+}
+
 #[derive(LogicBlock)]
 pub struct NicRegs {
     pub clock: Signal<In, Clock>,
@@ -346,10 +417,8 @@ pub struct NicRegs {
     ims_mask: DFF<Bits<32>>,
     irq_line: DFF<Bit>,
     itr_timer: DFF<Bits<ITR_TIMER_BITS>>,
-    tx_packet_timer: DFF<Bits<DELAY_TIMER_BITS>>,
-    tx_absolute_timer: DFF<Bits<DELAY_TIMER_BITS>>,
-    rx_packet_timer: DFF<Bits<DELAY_TIMER_BITS>>,
-    rx_absolute_timer: DFF<Bits<DELAY_TIMER_BITS>>,
+    tx_delay: DelayTimer,
+    rx_delay: DelayTimer,
     dmac_level: DFF<Bit>,
     iommu_level: DFF<Bit>,
     r_rdata: DFF<Bits<32>>,
@@ -359,13 +428,7 @@ pub struct NicRegs {
     read_value: Signal<Local, Bits<32>>,
     status_word: Signal<Local, Bits<32>>,
     dmaerr_word: Signal<Local, Bits<32>>,
-    tidv_cycles: Signal<Local, Bits<DELAY_TIMER_BITS>>,
-    tadv_cycles: Signal<Local, Bits<DELAY_TIMER_BITS>>,
-    rdtr_cycles: Signal<Local, Bits<DELAY_TIMER_BITS>>,
-    radv_cycles: Signal<Local, Bits<DELAY_TIMER_BITS>>,
     itr_cycles: Signal<Local, Bits<ITR_TIMER_BITS>>,
-    txdw_delay_expires: Signal<Local, Bit>,
-    rxt0_delay_expires: Signal<Local, Bit>,
     new_causes: Signal<Local, Bits<32>>,
     icr_next: Signal<Local, Bits<32>>,
     ims_next: Signal<Local, Bits<32>>,
@@ -404,7 +467,6 @@ pub struct NicRegs {
     k_engine_tx_shift: Constant<Bits<5>>,
     k_engine_rx_shift: Constant<Bits<5>>,
     k_itr_shift: Constant<Bits<5>>,
-    k_timer_shift: Constant<Bits<5>>,
     k_txfifo_bytes: Constant<Bits<32>>,
     k_rxfifo_bytes: Constant<Bits<32>>,
 }
@@ -508,10 +570,8 @@ impl NicRegs {
             ims_mask: Default::default(),
             irq_line: Default::default(),
             itr_timer: Default::default(),
-            tx_packet_timer: Default::default(),
-            tx_absolute_timer: Default::default(),
-            rx_packet_timer: Default::default(),
-            rx_absolute_timer: Default::default(),
+            tx_delay: Default::default(),
+            rx_delay: Default::default(),
             dmac_level: Default::default(),
             iommu_level: Default::default(),
             r_rdata: Default::default(),
@@ -520,13 +580,7 @@ impl NicRegs {
             read_value: Default::default(),
             status_word: Default::default(),
             dmaerr_word: Default::default(),
-            tidv_cycles: Default::default(),
-            tadv_cycles: Default::default(),
-            rdtr_cycles: Default::default(),
-            radv_cycles: Default::default(),
             itr_cycles: Default::default(),
-            txdw_delay_expires: Default::default(),
-            rxt0_delay_expires: Default::default(),
             new_causes: Default::default(),
             icr_next: Default::default(),
             ims_next: Default::default(),
@@ -564,7 +618,6 @@ impl NicRegs {
             k_engine_tx_shift: shift(ENGINE_STATE_TX_SHIFT),
             k_engine_rx_shift: shift(ENGINE_STATE_RX_SHIFT),
             k_itr_shift: shift(ITR_SHIFT),
-            k_timer_shift: shift(TIMER_SHIFT),
             k_txfifo_bytes: k(tx_fifo_bytes),
             k_rxfifo_bytes: k(rx_fifo_bytes),
         }
@@ -581,10 +634,6 @@ impl Logic for NicRegs {
             ims_mask,
             irq_line,
             itr_timer,
-            tx_packet_timer,
-            tx_absolute_timer,
-            rx_packet_timer,
-            rx_absolute_timer,
             dmac_level,
             iommu_level,
             r_rdata
@@ -804,65 +853,23 @@ impl Logic for NicRegs {
         self.rdfc.inc.next = self.ev_rx_dma_drop.val();
         self.rdfc.amount.next = 1.into();
 
-        // ---- TX interrupt delay: TIDV packet timer, TADV absolute timer ----
-        self.tidv_cycles.next = bit_cast::<DELAY_TIMER_BITS, INTERVAL_BITS>(
-            self.r_tidv.value.val().get_bits::<INTERVAL_BITS>(0),
-        ) << self.k_timer_shift.val();
-        self.tadv_cycles.next = bit_cast::<DELAY_TIMER_BITS, INTERVAL_BITS>(
-            self.r_tadv.value.val().get_bits::<INTERVAL_BITS>(0),
-        ) << self.k_timer_shift.val();
-        self.txdw_delay_expires.next = (self.tx_packet_timer.q.val() == 1)
-            | (self.tx_absolute_timer.q.val() == 1)
-            | (self.c_txdw_delayed.val() & (self.tidv_cycles.val() == 0));
-        if self.tx_packet_timer.q.val() != 0 {
-            self.tx_packet_timer.d.next = self.tx_packet_timer.q.val() - 1;
-        }
-        if self.tx_absolute_timer.q.val() != 0 {
-            self.tx_absolute_timer.d.next = self.tx_absolute_timer.q.val() - 1;
-        }
-        if self.c_txdw_delayed.val() {
-            self.tx_packet_timer.d.next = self.tidv_cycles.val();
-            if (self.tadv_cycles.val() != 0) & (self.tx_absolute_timer.q.val() == 0) {
-                self.tx_absolute_timer.d.next = self.tadv_cycles.val();
-            }
-        }
-        if self.txdw_delay_expires.val() | self.nic_reset.val() {
-            self.tx_packet_timer.d.next = 0.into();
-            self.tx_absolute_timer.d.next = 0.into();
-        }
-
-        // ---- RX interrupt delay: RDTR packet timer, RADV absolute timer ----
-        self.rdtr_cycles.next = bit_cast::<DELAY_TIMER_BITS, INTERVAL_BITS>(
-            self.r_rdtr.value.val().get_bits::<INTERVAL_BITS>(0),
-        ) << self.k_timer_shift.val();
-        self.radv_cycles.next = bit_cast::<DELAY_TIMER_BITS, INTERVAL_BITS>(
-            self.r_radv.value.val().get_bits::<INTERVAL_BITS>(0),
-        ) << self.k_timer_shift.val();
-        self.rxt0_delay_expires.next = (self.rx_packet_timer.q.val() == 1)
-            | (self.rx_absolute_timer.q.val() == 1)
-            | (self.c_rx_frame.val() & (self.rdtr_cycles.val() == 0));
-        if self.rx_packet_timer.q.val() != 0 {
-            self.rx_packet_timer.d.next = self.rx_packet_timer.q.val() - 1;
-        }
-        if self.rx_absolute_timer.q.val() != 0 {
-            self.rx_absolute_timer.d.next = self.rx_absolute_timer.q.val() - 1;
-        }
-        if self.c_rx_frame.val() {
-            self.rx_packet_timer.d.next = self.rdtr_cycles.val();
-            if (self.radv_cycles.val() != 0) & (self.rx_absolute_timer.q.val() == 0) {
-                self.rx_absolute_timer.d.next = self.radv_cycles.val();
-            }
-        }
-        if self.rxt0_delay_expires.val() | self.nic_reset.val() {
-            self.rx_packet_timer.d.next = 0.into();
-            self.rx_absolute_timer.d.next = 0.into();
-        }
+        // ---- interrupt delays: TIDV/TADV for TXDW, RDTR/RADV for RXT0 ----
+        self.tx_delay.clock.next = self.clock.val();
+        self.tx_delay.reset.next = self.nic_reset.val();
+        self.tx_delay.start.next = self.c_txdw_delayed.val();
+        self.tx_delay.packet.next = self.r_tidv.value.val();
+        self.tx_delay.absolute.next = self.r_tadv.value.val();
+        self.rx_delay.clock.next = self.clock.val();
+        self.rx_delay.reset.next = self.nic_reset.val();
+        self.rx_delay.start.next = self.c_rx_frame.val();
+        self.rx_delay.packet.next = self.r_rdtr.value.val();
+        self.rx_delay.absolute.next = self.r_radv.value.val();
 
         // ---- interrupt causes (ICR), ICS, mask (IMS/IMC) ----
         self.dmac_level.d.next = self.c_dmac.val();
         self.iommu_level.d.next = self.c_iommu.val();
         self.new_causes.next = 0.into();
-        if self.c_txdw.val() | self.txdw_delay_expires.val() {
+        if self.c_txdw.val() | self.tx_delay.expires.val() {
             self.new_causes.next = self.new_causes.val() | self.k_icr_txdw.val();
         }
         if self.c_txqe.val() {
@@ -874,7 +881,7 @@ impl Logic for NicRegs {
         if self.c_rxo.val() {
             self.new_causes.next = self.new_causes.val() | self.k_icr_rxo.val();
         }
-        if self.rxt0_delay_expires.val() {
+        if self.rx_delay.expires.val() {
             self.new_causes.next = self.new_causes.val() | self.k_icr_rxt0.val();
         }
         if self.c_dmac.val() & !self.dmac_level.q.val() {
