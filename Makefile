@@ -4,7 +4,7 @@
 CARGO ?= cargo
 OUT   ?= out
 
-.PHONY: help setup sim forward test bench study lint synth verilog fmt clippy check waves clean
+.PHONY: help setup sim forward test bench study lint synth fpga fpga-all prog verilog fmt clippy check waves clean
 
 help:
 	@echo "make sim      run the default scenario, write $(OUT)/sim.fst + $(OUT)/sim.gtkw, print a summary"
@@ -13,7 +13,10 @@ help:
 	@echo "make bench    performance report: DMA efficiency, IOMMU cost, NIC line rate, co-simulation speed vs C++/Icarus/rust-hdl"
 	@echo "make study    arbitration study: reports/arbitration.{json,md,svg}, the NIC under CPU load: reports/nic_study.{json,md}"
 	@echo "make lint     verilator --lint-only -Wall on the generated Verilog"
-	@echo "make synth    yosys synth_ice40 on the FPGA configuration, prints LUT/FF/BRAM"
+	@echo "make synth    yosys synth_ice40 on the SoC alone (FPGA configuration), prints LUT/FF/BRAM"
+	@echo "make fpga     BOARD=alchitry-cu|icebreaker: bitstream (yosys, nextpnr-ice40, icepack, icetime) and reports/fpga_BOARD.{bin,json,md}"
+	@echo "make fpga-all both boards' bitstreams, then the README's resource/timing table"
+	@echo "make prog     BOARD=...: flash reports/fpga_BOARD.bin with iceprog"
 	@echo "make verilog  regenerate rtl/verilog/*.v from the rust-hdl sources"
 	@echo "make check    cargo fmt --check + clippy -D warnings"
 	@echo "make waves    open the last waveform in GTKWave"
@@ -38,7 +41,7 @@ test:
 	$(CARGO) test --workspace
 	$(CARGO) test -p sim --features trace --test dmanic_sim
 	$(MAKE) --no-print-directory lint
-	bash scripts/synth.sh
+	bash scripts/fpga.sh alchitry-cu
 
 bench:
 	@bash scripts/setup.sh bench
@@ -54,11 +57,30 @@ lint:
 	@bash scripts/setup.sh sim
 	verilator --lint-only -Wall --top-module top rtl/lint.vlt rtl/verilog/soc_sim.v
 	verilator --lint-only -Wall --top-module top rtl/lint.vlt rtl/verilog/soc_fpga.v
+	verilator --lint-only -Wall --top-module top rtl/lint.vlt rtl/verilog/soc_fpga_small.v
+	verilator --lint-only -Wall --top-module top rtl/lint.vlt rtl/verilog/board_alchitry_cu.v
 	@echo "lint: clean"
 
 synth:
 	@bash scripts/setup.sh test
 	bash scripts/synth.sh
+
+BOARD ?= alchitry-cu
+fpga:
+	bash scripts/fpga.sh $(BOARD)
+
+fpga-all:
+	bash scripts/fpga.sh alchitry-cu
+	bash scripts/fpga.sh icebreaker
+	python3 scripts/readme_block.py fpga reports/fpga_alchitry-cu.md reports/fpga_icebreaker.md
+
+# iceprog (fpga-icestorm) writes the board's SPI flash through its FT2232H; `make prog
+# BOARD=... PROG_FLAGS=-S` loads the FPGA's SRAM instead (lost at power-off).
+PROG_FLAGS ?=
+prog:
+	@test -f reports/fpga_$(BOARD).bin || { echo "no reports/fpga_$(BOARD).bin: run make fpga BOARD=$(BOARD) first" >&2; exit 2; }
+	@bash scripts/setup.sh fpga
+	iceprog $(PROG_FLAGS) reports/fpga_$(BOARD).bin
 
 verilog:
 	$(CARGO) run -p rtl --bin gen-verilog

@@ -1,5 +1,7 @@
-//! Verilates `rtl/verilog/soc_sim.v`, archives the model with the Verilator runtime it needs into
-//! `libvtop.a`, and compiles the C++ harness with its cxx bridge.
+//! Verilates `rtl/verilog/soc_sim.v` (prefix `Vtop`) and the Alchitry Cu board top
+//! `rtl/verilog/board_alchitry_cu.v` (prefix `Vboard`), archives the SoC model with the Verilator
+//! runtime both need into `libvtop.a` and the board model into `libvboard.a`, and compiles the
+//! C++ harnesses with their cxx bridges.
 //!
 //! Verilator 5.006 with `--cc --build` (no `--exe`) builds only `Vtop__ALL.a` and no runtime, so
 //! the runtime objects are asked from the generated makefile (`debug-make`), built through it,
@@ -10,81 +12,50 @@ use std::path::PathBuf;
 use std::process::Command;
 
 const TOP: &str = "top";
+/// The Verilog top module of both files (rust-hdl names it `top`); the C++ class prefixes differ.
+const BOARD_PREFIX: &str = "Vboard";
 
 fn main() {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
     let out_dir = PathBuf::from(env::var("OUT_DIR").unwrap());
     let trace = env::var_os("CARGO_FEATURE_TRACE").is_some();
     let verilog = manifest_dir.join("../rtl/verilog/soc_sim.v");
+    let board_verilog = manifest_dir.join("../rtl/verilog/board_alchitry_cu.v");
 
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed={}", verilog.display());
+    println!("cargo:rerun-if-changed={}", board_verilog.display());
+    println!("cargo:rerun-if-changed=src/board.rs");
+    println!("cargo:rerun-if-changed=cpp/board.h");
+    println!("cargo:rerun-if-changed=cpp/board.cpp");
     println!("cargo:rerun-if-changed=src/lib.rs");
     println!("cargo:rerun-if-changed=cpp/harness.h");
     println!("cargo:rerun-if-changed=cpp/harness.cpp");
 
     let root = verilator_root();
-    if !verilog.exists() {
-        panic!(
-            "{} does not exist: generate the SoC's Verilog first (rtl crate)",
-            verilog.display()
-        );
-    }
-
-    // --- Verilate and build the model -------------------------------------------------------
-    let model_dir = out_dir.join("vtop");
-    if model_dir.exists() {
-        std::fs::remove_dir_all(&model_dir).unwrap();
+    for v in [&verilog, &board_verilog] {
+        if !v.exists() {
+            panic!(
+                "{} does not exist: generate the Verilog first (cargo run -p rtl --bin gen-verilog)",
+                v.display()
+            );
+        }
     }
     let jobs = env::var("NUM_JOBS").unwrap_or_else(|_| "1".into());
-    let mut verilator = Command::new("verilator");
-    verilator
-        .args(["--cc", "--build", "-j", &jobs])
-        .args([
-            "-O3",
-            "--x-assign",
-            "fast",
-            "--x-initial",
-            "fast",
-            "--noassert",
-        ])
-        // The default OPT_FAST is -Os, which costs about 30 % of simulation speed.
-        .args(["-MAKEFLAGS", "OPT_FAST=-O2"])
-        // The model is linked into Rust binaries; keep it position independent.
-        .args(["-CFLAGS", "-fPIC"])
-        // rust-hdl's output assigns narrower/wider expressions without casts...
-        .arg("-Wno-WIDTH")
-        // ...and has combinational paths through vectors that Verilator cannot split.
-        .arg("-Wno-UNOPTFLAT")
-        .args(["--top-module", TOP, "--Mdir"])
-        .arg(&model_dir);
-    if trace {
-        verilator.arg("--trace-fst");
-    }
-    verilator.arg(&verilog);
-    run(&mut verilator, "verilator");
+
+    // --- Verilate and build the models ------------------------------------------------------
+    let model_dir = out_dir.join("vtop");
+    verilate(&verilog, &format!("V{TOP}"), &model_dir, &jobs, trace);
+    let board_dir = out_dir.join("vboard");
+    verilate(&board_verilog, BOARD_PREFIX, &board_dir, &jobs, trace);
 
     // --- Runtime objects, as the generated makefile lists them ------------------------------
     let mk = format!("V{TOP}.mk");
-    let listing = run(
-        Command::new("make")
-            .current_dir(&model_dir)
-            .args(["-f", &mk, "debug-make"]),
-        "make debug-make",
-    );
-    let field = |name: &str| -> Vec<String> {
-        listing
-            .lines()
-            .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(':')))
-            .unwrap_or_else(|| panic!("`make debug-make` did not list {name}:\n{listing}"))
-            .split_whitespace()
-            .map(str::to_owned)
-            .collect()
-    };
-    let model_objs = field("VK_OBJS");
-    let runtime_objs: Vec<String> = field("VM_GLOBAL_FAST")
+    let listing = debug_make(&model_dir, &mk);
+    let model_objs = make_field(&listing, "VK_OBJS");
+    let runtime_objs: Vec<String> = make_field(&listing, "VM_GLOBAL_FAST")
         .into_iter()
-        .chain(field("VM_GLOBAL_SLOW"))
+        .chain(make_field(&listing, "VM_GLOBAL_SLOW"))
         .map(|o| format!("{o}.o"))
         .collect();
     run(
@@ -105,21 +76,33 @@ fn main() {
             .args(&runtime_objs),
         "ar",
     );
+    // The board model alone: the runtime is in libvtop.a (same flags, same Verilator).
+    let board_listing = debug_make(&board_dir, &format!("{BOARD_PREFIX}.mk"));
+    run(
+        Command::new(env::var("AR").unwrap_or_else(|_| "ar".into()))
+            .current_dir(&board_dir)
+            .arg("crs")
+            .arg(board_dir.join("libvboard.a"))
+            .args(make_field(&board_listing, "VK_OBJS")),
+        "ar (board)",
+    );
 
-    // --- Harness and bridge -----------------------------------------------------------------
+    // --- Harnesses and bridges --------------------------------------------------------------
     let include = root.join("include");
-    let mut build = cxx_build::bridge("src/lib.rs");
+    let mut build = cxx_build::bridges(["src/lib.rs", "src/board.rs"]);
     build
         .file("cpp/harness.cpp")
+        .file("cpp/board.cpp")
         .std("c++17")
         .opt_level(2)
         .include(&model_dir)
+        .include(&board_dir)
         // Verilator's headers as system headers: their warnings are not ours.
         .flag("-isystem")
         .flag(include.to_str().unwrap())
         .flag("-isystem")
         .flag(include.join("vltstd").to_str().unwrap())
-        // The same configuration macros the model was compiled with.
+        // The same configuration macros the models were compiled with.
         .define("VM_COVERAGE", "0")
         .define("VM_SC", "0")
         .define("VM_TRACE", if trace { "1" } else { "0" })
@@ -130,7 +113,9 @@ fn main() {
     }
     build.compile("sim-harness");
 
-    // Order matters for the static archives: bridge (above) -> model/runtime -> z -> pthread -> atomic.
+    // Order matters for the static archives: bridge (above) -> models -> runtime -> z -> pthread -> atomic.
+    println!("cargo:rustc-link-search=native={}", board_dir.display());
+    println!("cargo:rustc-link-lib=static=vboard");
     println!("cargo:rustc-link-search=native={}", model_dir.display());
     println!("cargo:rustc-link-lib=static=vtop");
     if trace {
@@ -138,6 +123,67 @@ fn main() {
     }
     println!("cargo:rustc-link-lib=pthread");
     println!("cargo:rustc-link-lib=atomic");
+}
+
+/// Verilates `verilog` (top module `top`) into `dir` with class prefix `prefix` and builds the
+/// model's own objects (not the runtime).
+fn verilate(
+    verilog: &std::path::Path,
+    prefix: &str,
+    dir: &std::path::Path,
+    jobs: &str,
+    trace: bool,
+) {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+    let mut verilator = Command::new("verilator");
+    verilator
+        .args(["--cc", "--build", "-j", jobs])
+        .args([
+            "-O3",
+            "--x-assign",
+            "fast",
+            "--x-initial",
+            "fast",
+            "--noassert",
+        ])
+        // The default OPT_FAST is -Os, which costs about 30 % of simulation speed.
+        .args(["-MAKEFLAGS", "OPT_FAST=-O2"])
+        // The model is linked into Rust binaries; keep it position independent.
+        .args(["-CFLAGS", "-fPIC"])
+        // rust-hdl's output assigns narrower/wider expressions without casts...
+        .arg("-Wno-WIDTH")
+        // ...and has combinational paths through vectors that Verilator cannot split.
+        .arg("-Wno-UNOPTFLAT")
+        .args(["--top-module", TOP, "--prefix", prefix, "--Mdir"])
+        .arg(dir);
+    if trace {
+        verilator.arg("--trace-fst");
+    }
+    verilator.arg(verilog);
+    run(&mut verilator, "verilator");
+}
+
+/// `make debug-make` of a generated makefile: its variable listing.
+fn debug_make(dir: &std::path::Path, mk: &str) -> String {
+    run(
+        Command::new("make")
+            .current_dir(dir)
+            .args(["-f", mk, "debug-make"]),
+        "make debug-make",
+    )
+}
+
+/// The words of variable `name` in a `debug-make` listing.
+fn make_field(listing: &str, name: &str) -> Vec<String> {
+    listing
+        .lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(':')))
+        .unwrap_or_else(|| panic!("`make debug-make` did not list {name}:\n{listing}"))
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Where Verilator keeps its runtime; panics with the setup hint when Verilator is missing.

@@ -70,7 +70,7 @@ use thiserror::Error;
 
 use crate::iommu::{DeviceContext, DeviceId, Iommu, IommuError, IommuMode};
 use crate::iova::{IovaAllocator, IovaError};
-use crate::mm::{zero_pages, MmError, PageAllocator};
+use crate::mm::{zero_bytes, MmError, PageAllocator};
 use crate::pgtable::{Leaf, PageTable, Perm, PgTableError};
 use crate::Device;
 
@@ -699,7 +699,12 @@ impl Dma {
         }
         self.device(id)?;
         let pa = mm.alloc_bytes(len)?;
-        zero_pages(dev, pa, len.div_ceil(PAGE_SIZE));
+        // The whole allocation (whole pages unless the allocator hands out smaller units).
+        zero_bytes(
+            dev,
+            pa,
+            mm.allocation_bytes(pa).unwrap_or(len.next_multiple_of(4)),
+        );
         let dir = DmaDirection::Bidirectional;
         match self.map_buffers(dev, mm, id, &[(pa, len)], dir, MappingKind::Coherent) {
             Ok(segs) => Ok((pa, segs[0].0)),

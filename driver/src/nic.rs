@@ -1236,7 +1236,7 @@ mod tests {
     use regs::nic::rx_desc;
 
     const RAM: u32 = 64 * PAGE_BYTES;
-    const TXFIFO: u32 = regs::RamConfig::SIM.nic_fifo_bytes();
+    const TXFIFO: u32 = regs::SocConfig::SIM.nic_fifo_bytes();
     const CLEAR_ON_READ: [u32; 21] = [
         nic::ICR,
         nic::CRCERRS,

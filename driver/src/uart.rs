@@ -5,7 +5,8 @@
 //! `Read + Write` port.
 //!
 //! Time on a board runs by itself: [`UartDevice`] estimates clock cycles from wall-clock time
-//! and the board clock given to [`UartDevice::new`].
+//! and the board clock given to [`UartDevice::new`] ([`WallClock`]). A simulated board counts
+//! its own cycles and hands them in through [`BoardClock`] ([`UartDevice::with_clock`]).
 
 use std::io::{self, Read, Write};
 use std::time::Instant;
@@ -153,6 +154,44 @@ pub fn decode_irq(payload: &[u8]) -> bool {
     payload.first().is_some_and(|b| b & IRQ_LINE != 0)
 }
 
+/// The board's time as a [`UartDevice`] sees it: [`Device::now`], and the cycle budgets of
+/// [`Device::wait_irq`] and [`Device::advance`].
+pub trait BoardClock {
+    /// Board clock cycles since the clock was made.
+    fn cycles(&self) -> u64;
+    /// Lets `cycles` board clock cycles pass without traffic on the line.
+    fn idle(&mut self, cycles: u64);
+}
+
+/// A real board's clock, estimated from wall-clock time: the board runs by itself.
+pub struct WallClock {
+    start: Instant,
+    hz: u32,
+}
+
+impl WallClock {
+    pub fn new(hz: u32) -> Self {
+        WallClock {
+            start: Instant::now(),
+            hz,
+        }
+    }
+}
+
+impl BoardClock for WallClock {
+    fn cycles(&self) -> u64 {
+        (self.start.elapsed().as_nanos() * self.hz as u128 / 1_000_000_000) as u64
+    }
+
+    /// Busy-waits (no port traffic) until `cycles` cycles of wall-clock time have passed.
+    fn idle(&mut self, cycles: u64) {
+        let until = self.cycles() + cycles;
+        while self.cycles() < until {
+            std::hint::spin_loop();
+        }
+    }
+}
+
 /// A [`Device`] behind the UART bridge on port `P` (a serial port, or an in-memory model in
 /// tests). The port's read must time out (return `TimedOut`/`WouldBlock`) rather than block
 /// for ever, so that a lost reply becomes [`UartError::Timeout`].
@@ -165,8 +204,8 @@ pub fn decode_irq(payload: &[u8]) -> bool {
 /// twice: harmless for RAM and plain registers, not for read-to-clear ones.
 pub struct UartDevice<P: Read + Write> {
     port: P,
-    clock_hz: u32,
-    start: Instant,
+    clock: Box<dyn BoardClock>,
+    start: u64,
     last_irq: bool,
     retries: u64,
 }
@@ -175,10 +214,15 @@ impl<P: Read + Write> UartDevice<P> {
     /// A device on `port`; `clock_hz` is the board clock, which [`Device::now`] and the cycle
     /// budgets of [`Device::wait_irq`] and [`Device::advance`] convert wall-clock time with.
     pub fn new(port: P, clock_hz: u32) -> Self {
+        Self::with_clock(port, Box::new(WallClock::new(clock_hz)))
+    }
+
+    /// A device on `port` whose time is `clock` (a simulated board's cycle counter).
+    pub fn with_clock(port: P, clock: Box<dyn BoardClock>) -> Self {
         UartDevice {
             port,
-            clock_hz,
-            start: Instant::now(),
+            start: clock.cycles(),
+            clock,
             last_irq: false,
             retries: 0,
         }
@@ -264,8 +308,8 @@ impl<P: Read + Write> UartDevice<P> {
         }
     }
 
-    fn cycles_since(&self, t: Instant) -> u64 {
-        (t.elapsed().as_nanos() * self.clock_hz as u128 / 1_000_000_000) as u64
+    fn cycles_since(&self, t: u64) -> u64 {
+        self.clock.cycles() - t
     }
 }
 
@@ -299,7 +343,7 @@ impl<P: Read + Write> Device for UartDevice<P> {
     /// poll takes 7 bytes on the line (70 bit times), so the budget buys about
     /// `max_cycles / (70 × divisor)` polls.
     fn wait_irq(&mut self, max_cycles: u64) -> bool {
-        let t = Instant::now();
+        let t = self.clock.cycles();
         loop {
             if self.retried("IRQ_STATUS", 0, |d| d.try_irq_status()) {
                 return true;
@@ -310,16 +354,14 @@ impl<P: Read + Write> Device for UartDevice<P> {
         }
     }
 
-    /// The board's clock runs by itself: this only busy-waits (no port traffic) until
-    /// `cycles` cycles of wall-clock time have passed.
+    /// Lets `cycles` board cycles pass without port traffic ([`BoardClock::idle`]; on a real
+    /// board a busy wait).
     fn advance(&mut self, cycles: u64) {
-        let t = Instant::now();
-        while self.cycles_since(t) < cycles {
-            std::hint::spin_loop();
-        }
+        self.clock.idle(cycles);
     }
 
-    /// Wall-clock time since [`UartDevice::new`] in board-clock cycles (an estimate).
+    /// Board-clock cycles since the device was made (on a real board, an estimate from
+    /// wall-clock time).
     fn now(&self) -> u64 {
         self.cycles_since(self.start)
     }

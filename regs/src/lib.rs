@@ -11,7 +11,7 @@
 #![no_std]
 
 /// Host RAM starts at physical address 0. Its size is a build parameter of the SoC (see
-/// [`RamConfig`]); the `SYS.RAM_BYTES` register reports it at run time.
+/// [`SocConfig`]); the `SYS.RAM_BYTES` register reports it at run time.
 pub const RAM_BASE: u32 = 0x0000_0000;
 
 /// Base of the CSR window. The window is [`CSR_WINDOW_BYTES`] long; host accesses that fall
@@ -24,31 +24,80 @@ pub const CSR_WINDOW_BYTES: u32 = 1 << CSR_WINDOW_BITS;
 /// A page: bursts never cross one, and (later) the IOMMU translates one at a time.
 pub const PAGE_BYTES: u32 = 4096;
 
-/// Build-time memory sizes of one SoC configuration: host RAM and the NIC's FIFOs.
+/// One build configuration of the SoC: memory sizes and which optional hardware is built.
+/// Simulation builds [`SocConfig::SIM`]; each board in [`board`] names its own. The rtl crate
+/// turns the sizes into const generics and the rest into `Constant` fields, so an option that
+/// is off leaves logic whose outputs nothing reads, and yosys removes it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RamConfig {
+pub struct SocConfig {
     /// log2 of the number of 32-bit words of host RAM.
     pub word_addr_bits: usize,
     /// log2 of the number of 32-bit words of each NIC FIFO (TX and RX).
     pub nic_fifo_word_bits: usize,
     /// Complete frames each NIC FIFO can hold at once (its frame queue's depth, 1 to 32).
     pub nic_frame_queue_depth: usize,
+    /// Width of the statistics and performance counters (NIC statistics, arbiter and IOMMU
+    /// counters), 1 to 32. Narrower counters still saturate (the NIC's) or wrap (the
+    /// arbiter's and IOMMU's) at their own width; the bits above read 0.
+    pub counter_bits: usize,
+    /// memcpy channels built, 1 to [`dmac::CHANNELS`]. A channel not built reads 0 and
+    /// ignores writes (its STATUS never shows BUSY).
+    pub dma_channels: usize,
+    /// Whether the NIC is built. Without it the NIC window reads 0 and ignores writes.
+    pub nic: bool,
+    /// Whether the IOMMU is built. Without it device addresses are physical (as in its Bare
+    /// mode: an access outside RAM is refused with a fault, never wrapped into RAM), the IOMMU
+    /// window reads 0 and ignores writes, and it never interrupts.
+    pub iommu: bool,
+    /// Whether the registers keep only the bits the hardware acts on (the FPGA builds): the
+    /// NIC's ring registers RDLEN, RDH, RDT, TDLEN, TDH, TDT are 16 bits
+    /// ([`SocConfig::NARROW_RING_MASK`]), its interval registers bits 15:0, TIPG bits 9:0,
+    /// CTRL/RCTL/TCTL their defined fields, RDBAH/TDBAH read 0. The other bits read 0 and
+    /// ignore writes. Off (simulation): every register bit reads back as written.
+    pub narrow_registers: bool,
 }
 
-impl RamConfig {
+impl SocConfig {
     /// The simulation configuration: 1 MiB of RAM, 16 KiB NIC FIFOs (jumbo frames fit) that
-    /// hold up to 32 frames each (the RX FIFO fills with 64-byte frames before its queue does).
-    pub const SIM: RamConfig = RamConfig {
+    /// hold up to 32 frames each (the RX FIFO fills with 64-byte frames before its queue does),
+    /// 32-bit counters, both memcpy channels, registers as wide as they are documented.
+    pub const SIM: SocConfig = SocConfig {
         word_addr_bits: 18,
         nic_fifo_word_bits: 12,
         nic_frame_queue_depth: 32,
+        counter_bits: 32,
+        dma_channels: 2,
+        nic: true,
+        iommu: true,
+        narrow_registers: false,
     };
-    /// The FPGA configuration: 8 KiB of RAM (16 of the HX8K's 32 block RAMs), 2 KiB NIC FIFOs
-    /// (4 block RAMs each: one 1518-byte frame at a time) of at most 4 frames.
-    pub const FPGA: RamConfig = RamConfig {
+    /// The whole SoC at FPGA sizes: 8 KiB of RAM (16 of the HX8K's 32 block RAMs), 2 KiB NIC
+    /// FIFOs (4 block RAMs each: one 1518-byte frame at a time) of at most 4 frames, 16-bit
+    /// counters, one memcpy channel, narrow registers (16-bit NIC rings), IOMMU and NIC. It
+    /// does not fit an HX8K (`make synth` reports it; the README says by how much): the Alchitry
+    /// Cu builds [`SocConfig::FPGA_CU`]. The simulated board top uses this one, so the NIC and
+    /// the RMII adapter are tested through the board's pins too.
+    pub const FPGA: SocConfig = SocConfig {
         word_addr_bits: 11,
         nic_fifo_word_bits: 9,
         nic_frame_queue_depth: 4,
+        counter_bits: 16,
+        dma_channels: 1,
+        nic: true,
+        iommu: true,
+        narrow_registers: true,
+    };
+    /// The Alchitry Cu's bitstream (HX8K): [`SocConfig::FPGA`] without the NIC, which alone
+    /// needs about three quarters of the device's logic cells.
+    pub const FPGA_CU: SocConfig = SocConfig {
+        nic: false,
+        ..SocConfig::FPGA
+    };
+    /// The iCEBreaker's bitstream (UP5K): also without the IOMMU.
+    pub const FPGA_SMALL: SocConfig = SocConfig {
+        nic: false,
+        iommu: false,
+        ..SocConfig::FPGA
     };
 
     pub const fn bytes(self) -> u32 {
@@ -58,6 +107,129 @@ impl RamConfig {
     /// Bytes of each NIC FIFO (`NIC.TXFIFO_BYTES`, `NIC.RXFIFO_BYTES`).
     pub const fn nic_fifo_bytes(self) -> u32 {
         4 << self.nic_fifo_word_bits
+    }
+
+    /// The bits the NIC's ring registers keep with [`SocConfig::narrow_registers`].
+    pub const NARROW_RING_MASK: u32 = 0xFFFF;
+
+    /// The bits of the NIC's ring registers and ring heads in this build.
+    pub const fn ring_mask(self) -> u32 {
+        if self.narrow_registers {
+            Self::NARROW_RING_MASK
+        } else {
+            u32::MAX
+        }
+    }
+
+    /// The largest value a counter of this build holds (`counter_bits` ones).
+    pub const fn counter_max(self) -> u32 {
+        if self.counter_bits >= 32 {
+            u32::MAX
+        } else {
+            (1u32 << self.counter_bits) - 1
+        }
+    }
+}
+
+/// The FPGA boards: each board's clocks, UART speed and SoC configuration, in one place (the
+/// rtl crate's board tops and pin files, `make fpga` and the driver's serial port all read
+/// them from here).
+pub mod board {
+    use super::SocConfig;
+
+    /// An iCE40 PLL setting (`SB_PLL40_CORE`, simple feedback), as `icepll` prints it.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Pll {
+        pub divr: u8,
+        pub divf: u8,
+        pub divq: u8,
+        pub filter_range: u8,
+    }
+
+    impl Pll {
+        /// Output frequency for an input of `in_hz`.
+        pub const fn out_hz(self, in_hz: u32) -> u32 {
+            let vco = in_hz as u64 * (self.divf as u64 + 1) / (self.divr as u64 + 1);
+            (vco >> self.divq) as u32
+        }
+    }
+
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Board {
+        /// The name `make fpga BOARD=...` takes.
+        pub name: &'static str,
+        /// nextpnr-ice40's device option (`--hx8k`, `--up5k`) and icetime's `-d`.
+        pub device: &'static str,
+        pub package: &'static str,
+        /// The board's oscillator.
+        pub osc_hz: u32,
+        /// The PLL between the oscillator and the core clock; `None`: the core runs on the
+        /// oscillator.
+        pub pll: Option<Pll>,
+        /// The core clock, also the RMII reference clock when the board has the PHY adapter.
+        pub core_hz: u32,
+        /// The UART bridge's line speed (8N1).
+        pub baud: u32,
+        /// Whether the board top drives the RMII PHY (forwards its reference clock): needs the
+        /// NIC and a 50 MHz core clock.
+        pub rmii: bool,
+        pub soc: SocConfig,
+        /// Logic cells the SoC may use: the budget (75 % of the device's).
+        pub lc_budget: u32,
+        /// The slowest core clock the design is meant to meet on this board.
+        pub fmax_target_hz: u32,
+    }
+
+    /// Alchitry Cu: iCE40-HX8K-CB132, 100 MHz oscillator, FT2232H UART. Core clock 25 MHz
+    /// from the PLL: the design closes timing at about 28 MHz on the HX8K (the IOMMU's
+    /// single-cycle IOTLB lookup between the memcpy channel's address adder and the arbiter's
+    /// grant is the critical path), short of the 50 MHz an RMII PHY needs as its core and
+    /// reference clock. Its bitstream has no NIC (`SocConfig::FPGA_CU`), so no RMII either.
+    pub const ALCHITRY_CU: Board = Board {
+        name: "alchitry-cu",
+        device: "hx8k",
+        package: "cb132",
+        osc_hz: 100_000_000,
+        pll: Some(Pll {
+            divr: 0,
+            divf: 7,
+            divq: 5,
+            filter_range: 5,
+        }),
+        core_hz: 25_000_000,
+        baud: 1_000_000,
+        rmii: false,
+        soc: SocConfig::FPGA_CU,
+        lc_budget: 7680 * 3 / 4,
+        fmax_target_hz: 25_000_000,
+    };
+
+    /// iCEBreaker: iCE40-UP5K-SG48, 12 MHz oscillator, FT2232H UART. The core runs on the
+    /// 12 MHz oscillator (no PLL: the iCE40 PLL cannot make RMII's 50 MHz from 12 MHz), so
+    /// this board has no PHY adapter, and the reduced configuration (no NIC) to fit the UP5K.
+    pub const ICEBREAKER: Board = Board {
+        name: "icebreaker",
+        device: "up5k",
+        package: "sg48",
+        osc_hz: 12_000_000,
+        pll: None,
+        core_hz: 12_000_000,
+        baud: 1_000_000,
+        rmii: false,
+        soc: SocConfig::FPGA_SMALL,
+        lc_budget: 5280 * 3 / 4,
+        fmax_target_hz: 12_000_000,
+    };
+
+    pub const BOARDS: &[Board] = &[ALCHITRY_CU, ICEBREAKER];
+
+    pub fn by_name(name: &str) -> Option<Board> {
+        BOARDS.iter().copied().find(|b| b.name == name)
+    }
+
+    /// The UART bridge's divisor (core clocks per bit) on this board.
+    pub const fn uart_divisor(board: Board) -> u32 {
+        super::uart_bridge::divisor(board.core_hz, board.baud)
     }
 }
 
@@ -148,7 +320,9 @@ pub mod arb {
 /// `DMAC` block registers: the memcpy channel (offsets relative to [`block::DMAC`]).
 pub mod dmac {
     /// memcpy channels; channel `n`'s registers are at [`channel_block`]`(n)`, each the same
-    /// set at the same offsets. Channel `n` is IOMMU device `n`.
+    /// set at the same offsets. Channel `n` is IOMMU device `n`. A build has the first
+    /// [`super::SocConfig::dma_channels`] of them (both in simulation, channel 0 on the FPGA);
+    /// the window of a channel not built reads 0 and ignores writes.
     pub const CHANNELS: u32 = 2;
     pub const CHANNEL_STRIDE: u32 = 0x100;
 
@@ -589,8 +763,11 @@ pub mod iommu {
 /// * Time units: the 8254x counts ITR in 256 ns and the timers in 1.024 µs; here they count in
 ///   [`ITR_UNIT_CYCLES`] and [`TIMER_UNIT_CYCLES`] clock cycles: the same times at 125 MHz, the
 ///   GMII byte clock of gigabit Ethernet (one byte per cycle).
-/// * Statistics are 32-bit, clear on read (as on the 8254x); the high halves (`GORCH`, `GOTCH`,
-///   `TORH`, `TOTH`) read 0.
+/// * Statistics are [`SocConfig::counter_bits`] wide (32 bits in simulation, 16 on the FPGA),
+///   saturate and clear on read (as on the 8254x); the high halves (`GORCH`, `GOTCH`, `TORH`,
+///   `TOTH`) read 0.
+/// * With [`SocConfig::narrow_registers`] (the FPGA builds) the ring registers are 16 bits and
+///   the configuration registers keep only the bits the NIC acts on; the rest read 0.
 /// * Error and status bits the 8254x reserves are used for this MAC's own errors
 ///   ([`rx_desc::ERR_LEN`], [`rx_desc::ERR_DMA`], [`tx_desc::STA_ERR`]).
 /// * ICR bits 24..26 carry the DMAC, IOMMU and NIC-DMA sources of this SoC.
@@ -630,10 +807,10 @@ pub mod nic {
     pub const GPRC: u32 = 0x4074;
     /// Good packets transmitted.
     pub const GPTC: u32 = 0x4080;
-    /// Good octets received (FCS included, as on the 8254x), low 32 bits.
+    /// Good octets received (FCS included, as on the 8254x), the low `counter_bits` bits.
     pub const GORCL: u32 = 0x4088;
     pub const GORCH: u32 = 0x408C;
-    /// Good octets transmitted (FCS included), low 32 bits.
+    /// Good octets transmitted (FCS included), the low `counter_bits` bits.
     pub const GOTCL: u32 = 0x4090;
     pub const GOTCH: u32 = 0x4094;
     /// Receive no buffers: frames that found the RX ring empty (they wait in the FIFO).
@@ -642,10 +819,10 @@ pub mod nic {
     pub const RUC: u32 = 0x40A4;
     /// Receive oversize count: > 1518 bytes with FCS while long packets are off.
     pub const ROC: u32 = 0x40AC;
-    /// Total octets received, low 32 bits (every frame the MAC saw, good or bad).
+    /// Total octets received, the low `counter_bits` bits (every frame the MAC saw, good or bad).
     pub const TORL: u32 = 0x40C0;
     pub const TORH: u32 = 0x40C4;
-    /// Total octets transmitted, low 32 bits.
+    /// Total octets transmitted, the low `counter_bits` bits.
     pub const TOTL: u32 = 0x40C8;
     pub const TOTH: u32 = 0x40CC;
     /// Total packets received (every frame the MAC saw after an SFD).
@@ -1068,7 +1245,7 @@ macro_rules! reg {
 
 /// Every implemented register, in address order.
 pub const REGISTERS: &[Register] = &[
-    reg!(NIC, nic, CTRL, Rw, nic::ctrl::FD, "Bit 0 FD (reads 1), bit 6 SLU (set link up), bit 26 RST (self-clearing NIC reset)."),
+    reg!(NIC, nic, CTRL, Rw, nic::ctrl::FD, "Bit 0 FD (reads 1), bit 6 SLU (set link up), bit 26 RST (self-clearing NIC reset). On the FPGA this and the other configuration registers keep only their documented fields; other bits read 0."),
     reg!(NIC, nic, STATUS, Ro, nic::status::FD | nic::status::SPEED_1000, "Bit 0 FD, bit 1 LU (= CTRL.SLU), bits 7:6 speed (10 = 1000 Mb/s)."),
     reg!(NIC, nic, ICR, Ro, 0, "Interrupt causes, read to clear: 0 TXDW, 1 TXQE, 4 RXDMT0, 6 RXO, 7 RXT0, 24 DMAC, 25 IOMMU, 26 NIC_DMA."),
     reg!(NIC, nic, ITR, Rw, 0, "Bits 15:0: minimum interval between interrupts in units of 32 cycles (256 ns at 125 MHz); 0 = no moderation."),
@@ -1079,35 +1256,35 @@ pub const REGISTERS: &[Register] = &[
     reg!(NIC, nic, TCTL, Rw, 0, "Bit 1 EN, bit 3 PSP (pad short packets to 60 bytes)."),
     reg!(NIC, nic, TIPG, Rw, nic::MIN_IFG_BYTES, "Bits 9:0 IPGT: inter-frame gap in bytes (at least 12 is used)."),
     reg!(NIC, nic, RDBAL, Rw, 0, "RX ring base address (16-byte aligned; an IOVA when the IOMMU translates the NIC)."),
-    reg!(NIC, nic, RDBAH, Rw, 0, "RX ring base, high half: must be 0 (32-bit DMA)."),
-    reg!(NIC, nic, RDLEN, Rw, 0, "RX ring length in bytes (multiple of 128)."),
-    reg!(NIC, nic, RDH, Rw, 0, "RX head: next descriptor the hardware fills (write only while RX is off)."),
+    reg!(NIC, nic, RDBAH, Rw, 0, "RX ring base, high half: must be 0 (32-bit DMA; reads 0 on the FPGA)."),
+    reg!(NIC, nic, RDLEN, Rw, 0, "RX ring length in bytes (multiple of 128; bits 15:0 on the FPGA)."),
+    reg!(NIC, nic, RDH, Rw, 0, "RX head: next descriptor the hardware fills (write only while RX is off; 16 bits on the FPGA, as RDT, TDH, TDT)."),
     reg!(NIC, nic, RDT, Rw, 0, "RX tail: one past the last descriptor software gave the hardware."),
     reg!(NIC, nic, RDTR, Rw, 0, "RX packet timer (RXT0 after this long without a new frame), units of 128 cycles; 0 = at once."),
     reg!(NIC, nic, RADV, Rw, 0, "RX absolute timer (RXT0 at most this long after the first frame), units of 128 cycles; 0 = off."),
     reg!(NIC, nic, TDBAL, Rw, 0, "TX ring base address (16-byte aligned)."),
-    reg!(NIC, nic, TDBAH, Rw, 0, "TX ring base, high half: must be 0."),
-    reg!(NIC, nic, TDLEN, Rw, 0, "TX ring length in bytes (multiple of 128)."),
+    reg!(NIC, nic, TDBAH, Rw, 0, "TX ring base, high half: must be 0 (reads 0 on the FPGA)."),
+    reg!(NIC, nic, TDLEN, Rw, 0, "TX ring length in bytes (multiple of 128; bits 15:0 on the FPGA)."),
     reg!(NIC, nic, TDH, Rw, 0, "TX head: next descriptor the hardware processes (write only while TX is off)."),
     reg!(NIC, nic, TDT, Rw, 0, "TX tail: one past the last descriptor software queued."),
     reg!(NIC, nic, TIDV, Rw, 0, "TX interrupt delay for descriptors with IDE, units of 128 cycles."),
     reg!(NIC, nic, TADV, Rw, 0, "TX absolute interrupt delay for descriptors with IDE, units of 128 cycles; 0 = off."),
-    reg!(NIC, nic, CRCERRS, Ro, 0, "Frames with a bad FCS (clear on read)."),
+    reg!(NIC, nic, CRCERRS, Ro, 0, "Frames with a bad FCS (clear on read). Every statistic saturates at the build's counter width: 32 bits in simulation, 16 on the FPGA."),
     reg!(NIC, nic, RXERRC, Ro, 0, "Frames with rx_er (clear on read)."),
     reg!(NIC, nic, MPC, Ro, 0, "Missed packets: dropped because the RX FIFO was full (clear on read)."),
     reg!(NIC, nic, GPRC, Ro, 0, "Good packets received (clear on read)."),
     reg!(NIC, nic, GPTC, Ro, 0, "Good packets transmitted (clear on read)."),
-    reg!(NIC, nic, GORCL, Ro, 0, "Good octets received, FCS included, low 32 bits (clear on read)."),
-    reg!(NIC, nic, GORCH, Ro, 0, "Reads 0 (32-bit counters)."),
-    reg!(NIC, nic, GOTCL, Ro, 0, "Good octets transmitted, FCS included, low 32 bits (clear on read)."),
-    reg!(NIC, nic, GOTCH, Ro, 0, "Reads 0 (32-bit counters)."),
+    reg!(NIC, nic, GORCL, Ro, 0, "Good octets received, FCS included; saturates at the counter width (32 bits in simulation, 16 on the FPGA; clear on read)."),
+    reg!(NIC, nic, GORCH, Ro, 0, "Reads 0 (the counters are at most 32 bits)."),
+    reg!(NIC, nic, GOTCL, Ro, 0, "Good octets transmitted, FCS included; saturates at the counter width (clear on read)."),
+    reg!(NIC, nic, GOTCH, Ro, 0, "Reads 0 (the counters are at most 32 bits)."),
     reg!(NIC, nic, RNBC, Ro, 0, "Frames that found no free RX descriptor and had to wait (clear on read)."),
     reg!(NIC, nic, RUC, Ro, 0, "Runt frames, < 64 bytes with FCS (clear on read)."),
     reg!(NIC, nic, ROC, Ro, 0, "Oversize frames, > 1518 bytes with FCS and LPE off (clear on read)."),
-    reg!(NIC, nic, TORL, Ro, 0, "Octets of every frame received, low 32 bits (clear on read)."),
-    reg!(NIC, nic, TORH, Ro, 0, "Reads 0 (32-bit counters)."),
-    reg!(NIC, nic, TOTL, Ro, 0, "Octets transmitted, low 32 bits (clear on read)."),
-    reg!(NIC, nic, TOTH, Ro, 0, "Reads 0 (32-bit counters)."),
+    reg!(NIC, nic, TORL, Ro, 0, "Octets of every frame received; saturates at the counter width (clear on read)."),
+    reg!(NIC, nic, TORH, Ro, 0, "Reads 0 (the counters are at most 32 bits)."),
+    reg!(NIC, nic, TOTL, Ro, 0, "Octets transmitted; saturates at the counter width (clear on read)."),
+    reg!(NIC, nic, TOTH, Ro, 0, "Reads 0 (the counters are at most 32 bits)."),
     reg!(NIC, nic, TPR, Ro, 0, "Every frame received after an SFD (clear on read)."),
     reg!(NIC, nic, TPT, Ro, 0, "Frames transmitted (clear on read)."),
     reg!(NIC, nic, TDEC, Ro, 0, "TX frames dropped: malformed descriptor or refused buffer read (clear on read)."),
@@ -1115,20 +1292,20 @@ pub const REGISTERS: &[Register] = &[
     reg!(NIC, nic, IRQC, Ro, 0, "Interrupts delivered: rising edges of the NIC interrupt (clear on read)."),
     reg!(NIC, nic, DMAERR, Rw1c, 0, "Bit 0 TX ring halted, bit 1 RX ring halted on a refused descriptor access; write 1 to restart."),
     reg!(NIC, nic, DMAERR_ADDR, Ro, 0, "IOVA of the last refused NIC access."),
-    reg!(NIC, nic, TXFIFO_BYTES, Ro, RamConfig::SIM.nic_fifo_bytes(), "TX FIFO size in bytes (build parameter, 16384 in simulation, 2048 on the FPGA; the longest frame TX can send)."),
-    reg!(NIC, nic, RXFIFO_BYTES, Ro, RamConfig::SIM.nic_fifo_bytes(), "RX FIFO size in bytes (build parameter, 16384 in simulation, 2048 on the FPGA)."),
+    reg!(NIC, nic, TXFIFO_BYTES, Ro, SocConfig::SIM.nic_fifo_bytes(), "TX FIFO size in bytes (build parameter, 16384 in simulation, 2048 on the FPGA; the longest frame TX can send)."),
+    reg!(NIC, nic, RXFIFO_BYTES, Ro, SocConfig::SIM.nic_fifo_bytes(), "RX FIFO size in bytes (build parameter, 16384 in simulation, 2048 on the FPGA)."),
     reg!(NIC, nic, ENGINE_STATE, Ro, 0, "Bits 3:0 TX engine state, bits 11:8 RX engine state (names in the README)."),
     reg!(SYS, sys, ID, Ro, sys::ID_VALUE, "Identification: \"DMNC\"."),
     reg!(SYS, sys, VERSION, Ro, sys::VERSION_VALUE, "Design version (major.minor in 31:16.15:0)."),
     reg!(SYS, sys, RAM_BYTES, Ro, 0, "Size of host RAM in bytes (build parameter)."),
     reg!(SYS, sys, SCRATCH, Rw, 0, "Free for software."),
-    reg!(SYS, sys, HOST_ERRORS, RoWc, 0, "Host accesses to unmapped addresses (reads return 0, writes are dropped)."),
+    reg!(SYS, sys, HOST_ERRORS, RoWc, 0, "Host accesses to unmapped addresses (reads return 0, writes are dropped); wraps at the counter width (32 bits in simulation, 16 on the FPGA)."),
     reg!(SYS, sys, IRQ_STATUS, Ro, 0, "Asserted interrupt sources: bit 0 DMAC channel 0, bit 1 IOMMU, bit 2 DMAC channel 1, bit 3 NIC."),
     reg!(ARB, arb, MODE, Rw, 0, "0 = burst, 1 = cycle stealing."),
     reg!(ARB, arb, BURST_CAP, Rw, 0, "Burst mode: most DMA beats per burst, 0 = unlimited. Bursts also end at 4 KiB boundaries."),
     reg!(ARB, arb, STEAL_BOUND, Rw, arb::STEAL_NEVER, "Cycle-steal mode: DMA waiting cycles before it steals one cycle from a busy CPU; 0xFFFFFFFF = never (transparent)."),
     reg!(ARB, arb, CNT_CTRL, Wo, 0, "Bit 0: clear all counters."),
-    reg!(ARB, arb, TOTAL_CYCLES, Ro, 0, "Clock cycles."),
+    reg!(ARB, arb, TOTAL_CYCLES, Ro, 0, "Clock cycles. This and the counters below wrap at the counter width (32 bits in simulation, 16 on the FPGA)."),
     reg!(ARB, arb, CPU_REQ_CYCLES, Ro, 0, "Cycles the CPU requested the memory bus."),
     reg!(ARB, arb, CPU_STALL_CYCLES, Ro, 0, "Cycles the CPU requested the bus and was not granted."),
     reg!(ARB, arb, CPU_WORST_WAIT, Ro, 0, "Longest wait of one CPU request, in cycles."),
@@ -1146,8 +1323,8 @@ pub const REGISTERS: &[Register] = &[
     reg!(DMAC, dmac, DESC_DONE, Ro, 0, "Descriptors completed by the current or last run."),
     reg!(DMAC, dmac, BYTES_DONE, Ro, 0, "Bytes copied by the current or last run."),
     reg!(DMAC, dmac, ERR_ADDR, Ro, 0, "Address the last error is about."),
-    reg!(DMAC, dmac, ERR_COUNT, Ro, 0, "Runs that ended with an error."),
-    reg!(DMAC, dmac, REJECTED_STARTS, Ro, 0, "START writes rejected because the channel was busy."),
+    reg!(DMAC, dmac, ERR_COUNT, Ro, 0, "Runs that ended with an error (wraps at the counter width: 32 bits in simulation, 16 on the FPGA)."),
+    reg!(DMAC, dmac, REJECTED_STARTS, Ro, 0, "START writes rejected because the channel was busy (wraps at the counter width)."),
     reg!(DMAC, dmac, CUR_DESC, Ro, 0, "Chain mode: descriptor being worked on, or where the run stopped."),
     reg!(IOMMU, iommu, CAPS, Ro, iommu::caps(iommu::IOTLB_ENTRIES), "Bits 7:0 version 0x10, bit 8 Sv32, bits 23:16 IOTLB entries, bits 27:24 device-ID bits."),
     reg!(IOMMU, iommu, DDTP, Rw, iommu::ddtp::MODE_BARE, "Bits 3:0 mode (0 Off, 1 Bare, 2 one-level DDT), bits 31:10 DDT PPN. A write flushes the DC cache and the IOTLB."),
@@ -1160,7 +1337,7 @@ pub const REGISTERS: &[Register] = &[
     reg!(IOMMU, iommu, CQCSR, Rw, 0, "Bit 0 CQEN, 1 CIE; RW1C: 8 CQMF, 10 CMD_ILL, 11 FENCE_W_IP; RO: 16 CQON, 17 BUSY."),
     reg!(IOMMU, iommu, FQCSR, Rw, 0, "Bit 0 FQEN, 1 FIE; RW1C: 8 FQMF, 9 FQOF; RO: 16 FQON."),
     reg!(IOMMU, iommu, IPSR, Rw1c, 0, "Interrupt pending: bit 0 CIP (command queue), bit 1 FIP (fault queue)."),
-    reg!(IOMMU, iommu, IOTLB_HITS, Ro, 0, "Device accesses translated by an IOTLB hit."),
+    reg!(IOMMU, iommu, IOTLB_HITS, Ro, 0, "Device accesses translated by an IOTLB hit. This and the counters below wrap at the counter width (32 bits in simulation, 16 on the FPGA)."),
     reg!(IOMMU, iommu, IOTLB_MISSES, Ro, 0, "Device accesses that missed the IOTLB (a page walk)."),
     reg!(IOMMU, iommu, WALK_CYCLES, Ro, 0, "Cycles spent walking (device-context and PTE reads)."),
     reg!(IOMMU, iommu, FAULTS, Ro, 0, "Faults detected."),

@@ -26,7 +26,12 @@
 //! request waits at most one cycle. `steal_bound` = [`regs::arb::STEAL_NEVER`] never steals
 //! (transparent mode: the DMA can starve).
 //!
-//! The counters count from the last `clear_counters` pulse and wrap at 2^32.
+//! The counters count from the last `clear_counters` pulse and wrap at `counter_max` + 1
+//! (the build's counter width, `regs::SocConfig::counter_bits`: 2^32 in simulation). Each
+//! counter's next value is ANDed with `counter_max`, so in a narrow build the flip-flops above
+//! the width have a constant 0 input and synthesis removes them with their adder bits; the bits
+//! above read 0. The run lengths behind `cpu_worst_wait` and `dma_longest_hold` wrap the same
+//! way. The arbitration state (`burst_beats`, `dma_waited`) is not a counter and stays 32 bits.
 
 use rust_hdl::prelude::*;
 
@@ -61,6 +66,8 @@ pub struct Arbiter {
     /// Cycle-steal mode: last cycle's DMA beat was taken from a waiting CPU.
     stole: DFF<Bit>,
     steal_never: Constant<Bits<32>>,
+    /// `counter_max`: every counter's next value is ANDed with it.
+    counter_mask: Constant<Bits<32>>,
     // Counter state.
     cpu_wait_run: DFF<Bits<32>>,
     hold_run: DFF<Bits<32>>,
@@ -77,7 +84,19 @@ pub struct Arbiter {
 }
 
 impl Default for Arbiter {
+    /// 32-bit counters (the simulation build).
     fn default() -> Self {
+        Self::new(u32::MAX)
+    }
+}
+
+impl Arbiter {
+    /// An arbiter whose counters hold up to `counter_max` (`2^counter_bits - 1`).
+    pub fn new(counter_max: u32) -> Self {
+        assert!(
+            counter_max.wrapping_add(1).is_power_of_two() || counter_max == u32::MAX,
+            "counter_max must be 2^n - 1"
+        );
         Self {
             clock: Default::default(),
             cpu_req: Default::default(),
@@ -102,6 +121,7 @@ impl Default for Arbiter {
             dma_waited: Default::default(),
             stole: Default::default(),
             steal_never: Constant::new((regs::arb::STEAL_NEVER as u64).into()),
+            counter_mask: Constant::new((counter_max as u64).into()),
             cpu_wait_run: Default::default(),
             hold_run: Default::default(),
             c_total: Default::default(),
@@ -202,32 +222,37 @@ impl Logic for Arbiter {
             self.c_idle.d.next = 0.into();
             self.c_dma_hold.d.next = 0.into();
         } else {
-            self.c_total.d.next = self.c_total.q.val() + 1;
+            self.c_total.d.next = (self.c_total.q.val() + 1) & self.counter_mask.val();
             if self.cpu_req.val() {
-                self.c_cpu_req.d.next = self.c_cpu_req.q.val() + 1;
+                self.c_cpu_req.d.next = (self.c_cpu_req.q.val() + 1) & self.counter_mask.val();
             }
             if self.cpu_req.val() & self.dma_wins.val() {
-                self.c_cpu_stall.d.next = self.c_cpu_stall.q.val() + 1;
-                self.cpu_wait_run.d.next = self.cpu_wait_run.q.val() + 1;
-                if (self.cpu_wait_run.q.val() + 1) > self.c_cpu_worst.q.val() {
-                    self.c_cpu_worst.d.next = self.cpu_wait_run.q.val() + 1;
+                self.c_cpu_stall.d.next = (self.c_cpu_stall.q.val() + 1) & self.counter_mask.val();
+                self.cpu_wait_run.d.next =
+                    (self.cpu_wait_run.q.val() + 1) & self.counter_mask.val();
+                if ((self.cpu_wait_run.q.val() + 1) & self.counter_mask.val())
+                    > self.c_cpu_worst.q.val()
+                {
+                    self.c_cpu_worst.d.next =
+                        (self.cpu_wait_run.q.val() + 1) & self.counter_mask.val();
                 }
-                self.hold_run.d.next = self.hold_run.q.val() + 1;
-                if (self.hold_run.q.val() + 1) > self.c_dma_hold.q.val() {
-                    self.c_dma_hold.d.next = self.hold_run.q.val() + 1;
+                self.hold_run.d.next = (self.hold_run.q.val() + 1) & self.counter_mask.val();
+                if ((self.hold_run.q.val() + 1) & self.counter_mask.val()) > self.c_dma_hold.q.val()
+                {
+                    self.c_dma_hold.d.next = (self.hold_run.q.val() + 1) & self.counter_mask.val();
                 }
             } else {
                 self.cpu_wait_run.d.next = 0.into();
                 self.hold_run.d.next = 0.into();
             }
             if self.dma_wins.val() {
-                self.c_dma_beats.d.next = self.c_dma_beats.q.val() + 1;
+                self.c_dma_beats.d.next = (self.c_dma_beats.q.val() + 1) & self.counter_mask.val();
             }
             if self.dma_req.val() & !self.dma_wins.val() {
-                self.c_dma_wait.d.next = self.c_dma_wait.q.val() + 1;
+                self.c_dma_wait.d.next = (self.c_dma_wait.q.val() + 1) & self.counter_mask.val();
             }
             if !self.cpu_req.val() & !self.dma_wins.val() {
-                self.c_idle.d.next = self.c_idle.q.val() + 1;
+                self.c_idle.d.next = (self.c_idle.q.val() + 1) & self.counter_mask.val();
             }
         }
     }
@@ -367,6 +392,27 @@ mod tests {
         for (seed, bound) in [(5, 0), (6, 1), (7, 8), (8, regs::arb::STEAL_NEVER)] {
             run_random(true, 0, bound, 0.9, seed);
         }
+    }
+
+    #[test]
+    fn narrow_counters_wrap_at_their_width_and_read_0_above() {
+        // A 4-bit build (`counter_max` 15): the DMA bursts for ever after the CPU's first
+        // beat, so the CPU waits 19 cycles in a row.
+        let mut uut = Arbiter::new(0xF);
+        uut.connect_all();
+        uut.cpu_req.next = true;
+        uut.dma_req.next = true;
+        for _ in 0..21 {
+            settle(&mut uut);
+            clock_edge(&mut uut, |u| &mut u.clock);
+        }
+        settle(&mut uut);
+        assert_eq!(uut.total_cycles.val().to_u64(), 21 - 16, "wrapped past 15");
+        assert_eq!(uut.cpu_req_cycles.val().to_u64(), 21 - 16);
+        assert_eq!(uut.dma_beats.val().to_u64(), 20 - 16);
+        assert_eq!(uut.cpu_stall_cycles.val().to_u64(), 20 - 16);
+        assert_eq!(uut.cpu_worst_wait.val().to_u64(), 15, "the run wraps too");
+        assert_eq!(uut.dma_longest_hold.val().to_u64(), 15);
     }
 
     #[test]

@@ -14,6 +14,25 @@
 //! `host_ready` is high; the request is taken at that cycle's rising edge. A read's data comes
 //! with `host_rvalid` in the next cycle. CSR and unmapped accesses are ready at once; RAM accesses
 //! wait for the arbiter. Unmapped accesses read 0, write nothing and count in SYS.HOST_ERRORS.
+//!
+//! **Build options** ([`SocConfig`], one per build: `SIM` for simulation, `FPGA`,
+//! `FPGA_SMALL`). The sizes are the const generics `A`, `W`, `Q`; the rest become `Constant`
+//! fields, so an option that is off leaves logic nobody reads and synthesis removes it:
+//! * `counter_bits`: the width of every statistics and performance counter (the NIC's
+//!   statistics, the arbiter's, the IOMMU's, the memcpy channels' ERR_COUNT and
+//!   REJECTED_STARTS, SYS.HOST_ERRORS). Each block ANDs its counters' next values with
+//!   `counter_max()`; the bits above read 0.
+//! * `dma_channels`: memcpy channels `n >= dma_channels` are not built: their outputs are
+//!   replaced by constant 0s at the channel mux, the read path, the interrupt and the
+//!   observation pins, and their host select is 0. Their window reads 0 and ignores writes;
+//!   they never request the bus and never interrupt.
+//! * `narrow_registers`: the NIC's registers keep only the bits it acts on, its rings 16
+//!   bits (see [`crate::nic::regs`]).
+//! * `nic`: without the NIC its window reads 0 and ignores writes; it makes no bus requests
+//!   and no interrupt, and the PHY TX pins are 0.
+//!
+//! `phy_tx_ce`/`phy_rx_ce` are the MACs' clock enables (one byte per cycle with the enable
+//! high, see [`crate::nic::top`]); the simulation ties both high.
 
 use crate::arbiter::Arbiter;
 use crate::csr::Csr;
@@ -26,6 +45,7 @@ use crate::nic::rx_dma::RxState;
 use crate::nic::top::Nic;
 use crate::nic::tx_dma::TxState;
 use crate::ram::ByteRam;
+use regs::SocConfig;
 use rust_hdl::prelude::*;
 
 const CSR_BITS: usize = regs::CSR_WINDOW_BITS;
@@ -77,6 +97,13 @@ pub struct Soc<const A: usize, const W: usize, const Q: usize> {
     pub phy_rxd: Signal<In, Bits<8>>,
     pub phy_rx_dv: Signal<In, Bit>,
     pub phy_rx_er: Signal<In, Bit>,
+    /// MAC TX clock enable: one byte goes onto `phy_txd` per cycle with it high (see
+    /// `mac::tx`). Tie high for one byte per clock (the simulation); the board's PHY adapter
+    /// pulses it at the line's byte rate.
+    pub phy_tx_ce: Signal<In, Bit>,
+    /// MAC RX clock enable: the RX pins are sampled in the cycles with it high (see
+    /// `mac::rx`); MAC loopback uses `phy_tx_ce` instead. Tie high in simulation.
+    pub phy_rx_ce: Signal<In, Bit>,
     pub obs_nic_tx_state: Signal<Out, TxState>,
     pub obs_nic_rx_state: Signal<Out, RxState>,
     // ==== blocks ====
@@ -98,6 +125,24 @@ pub struct Soc<const A: usize, const W: usize, const Q: usize> {
     dmac_rdata: Signal<Local, Bits<32>>,
     dmac_irq_any: Signal<Local, Bit>,
     dmac_irq_bits: Signal<Local, Bits<32>>,
+    nic_irq: Signal<Local, Bit>,
+    nic_rdata: Signal<Local, Bits<32>>,
+    // ---- the DMA side after the IOMMU, or after its bypass when it is not built ----
+    dn_req: Signal<Local, Bit>,
+    dn_last: Signal<Local, Bit>,
+    dn_addr: Signal<Local, Bits<32>>,
+    dn_we: Signal<Local, Bit>,
+    dn_wdata: Signal<Local, Bits<32>>,
+    iommu_irq: Signal<Local, Bit>,
+    /// Device addresses are physical (no IOMMU, or its global mode is Bare).
+    dma_physical: Signal<Local, Bit>,
+    /// Bypass: the request is inside RAM.
+    bypass_inside: Signal<Local, Bit>,
+    /// Bypass: a read was granted last cycle (its data is on the RAM's output now).
+    bypass_rvalid: DFF<Bit>,
+    /// Bypass: a request outside RAM is refused with a one-cycle fault, as the IOMMU's Bare
+    /// mode does (cause 5/7 there), so a device can never wrap around into RAM.
+    bypass_fault: DFF<Bit>,
     bus_addr: Signal<Local, Bits<32>>,
     bus_we: Signal<Local, Bit>,
     cpu_read_pending: DFF<Bit>,
@@ -118,16 +163,33 @@ pub struct Soc<const A: usize, const W: usize, const Q: usize> {
     dmac_window: [Constant<Bits<10>>; CHANNELS],
     ram_limit: Constant<Bits<33>>,
     iova_limit: Constant<Bits<33>>,
+    // ==== build options (regs::SocConfig) ====
+    /// Channel n is built (n < `dma_channels`).
+    dmac_built: [Constant<Bit>; CHANNELS],
+    nic_built: Constant<Bit>,
+    iommu_built: Constant<Bit>,
+    /// `counter_max`: HOST_ERRORS's next value is ANDed with it.
+    counter_mask: Constant<Bits<32>>,
 }
 
 impl<const A: usize, const W: usize, const Q: usize> Soc<A, W, Q> {
-    pub fn new() -> Self {
-        let ram_bytes = regs::RamConfig {
-            word_addr_bits: A,
-            nic_fifo_word_bits: W,
-            nic_frame_queue_depth: Q,
-        }
-        .bytes();
+    pub fn new(config: SocConfig) -> Self {
+        assert_eq!(
+            (
+                config.word_addr_bits,
+                config.nic_fifo_word_bits,
+                config.nic_frame_queue_depth
+            ),
+            (A, W, Q),
+            "Soc<A, W, Q> must be built with the sizes of its configuration"
+        );
+        assert!(
+            (1..=CHANNELS).contains(&config.dma_channels),
+            "dma_channels must be 1 to {CHANNELS}"
+        );
+        assert!((1..=32).contains(&config.counter_bits));
+        let ram_bytes = config.bytes();
+        let counter_max = config.counter_max();
         // `update` names the NIC's mux ports by number (hdl_gen emits indices verbatim).
         assert_eq!((NIC_TX_PORT, NIC_RX_PORT), (2, 3));
         assert_eq!(
@@ -169,11 +231,13 @@ impl<const A: usize, const W: usize, const Q: usize> Soc<A, W, Q> {
             phy_rxd: Default::default(),
             phy_rx_dv: Default::default(),
             phy_rx_er: Default::default(),
+            phy_tx_ce: Default::default(),
+            phy_rx_ce: Default::default(),
             obs_nic_tx_state: Default::default(),
             obs_nic_rx_state: Default::default(),
             ram: Default::default(),
-            arbiter: Default::default(),
-            memcpy: std::array::from_fn(|_| Memcpy::new()),
+            arbiter: Arbiter::new(counter_max),
+            memcpy: std::array::from_fn(|_| Memcpy::new(counter_max)),
             dmac_regs: std::array::from_fn(|_| Default::default()),
             // Channel n is IOMMU device n; both NIC engines are the NIC device.
             mux: ChannelMux::new(std::array::from_fn(|n| {
@@ -183,8 +247,8 @@ impl<const A: usize, const W: usize, const Q: usize> Soc<A, W, Q> {
                     regs::iommu::DEVICE_NIC
                 }
             })),
-            nic: Nic::new(),
-            iommu: Iommu::new(ram_bytes),
+            nic: Nic::new(counter_max, config.narrow_registers),
+            iommu: Iommu::new(ram_bytes, counter_max),
             csr: Csr::new(ram_bytes),
             host_is_ram: Default::default(),
             host_is_csr: Default::default(),
@@ -195,6 +259,18 @@ impl<const A: usize, const W: usize, const Q: usize> Soc<A, W, Q> {
             dmac_rdata: Default::default(),
             dmac_irq_any: Default::default(),
             dmac_irq_bits: Default::default(),
+            nic_irq: Default::default(),
+            nic_rdata: Default::default(),
+            dn_req: Default::default(),
+            dn_last: Default::default(),
+            dn_addr: Default::default(),
+            dn_we: Default::default(),
+            dn_wdata: Default::default(),
+            iommu_irq: Default::default(),
+            dma_physical: Default::default(),
+            bypass_inside: Default::default(),
+            bypass_rvalid: Default::default(),
+            bypass_fault: Default::default(),
             bus_addr: Default::default(),
             bus_we: Default::default(),
             cpu_read_pending: Default::default(),
@@ -219,13 +295,11 @@ impl<const A: usize, const W: usize, const Q: usize> Soc<A, W, Q> {
             }),
             ram_limit: Constant::new((ram_bytes as u64).into()),
             iova_limit: Constant::new((1u64 << 32).into()),
+            dmac_built: std::array::from_fn(|n| Constant::new(n < config.dma_channels)),
+            nic_built: Constant::new(config.nic),
+            iommu_built: Constant::new(config.iommu),
+            counter_mask: Constant::new((counter_max as u64).into()),
         }
-    }
-}
-
-impl<const A: usize, const W: usize, const Q: usize> Default for Soc<A, W, Q> {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
@@ -240,7 +314,9 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
             iommu_read_pending,
             nic_read_pending,
             other_read_pending,
-            host_errors
+            host_errors,
+            bypass_rvalid,
+            bypass_fault
         );
         clock!(self, clock, ram, arbiter, mux, iommu, csr, nic);
         for i in 0..CHANNELS {
@@ -261,10 +337,49 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
                 & (self.host_addr.val().get_bits::<10>(8) == self.dmac_window[i].val());
         }
 
+        // ---- the IOMMU, or (SocConfig::iommu false) a bypass that passes physical addresses
+        // inside RAM and refuses the others; nothing then reads the IOMMU's outputs ----
+        self.iommu.up_req.next = self.mux.up_req.val() & self.iommu_built.val();
+        self.iommu.up_addr.next = self.mux.up_addr.val();
+        self.iommu.up_we.next = self.mux.up_we.val();
+        self.iommu.up_wdata.next = self.mux.up_wdata.val();
+        self.iommu.up_last.next = self.mux.up_last.val();
+        self.iommu.up_dev.next = self.mux.up_dev.val();
+        self.bypass_inside.next = bit_cast::<33, 32>(self.mux.up_addr.val()) < self.ram_limit.val();
+        self.bypass_rvalid.d.next = self.arbiter.dma_grant.val() & !self.mux.up_we.val();
+        self.bypass_fault.d.next =
+            self.mux.up_req.val() & !self.bypass_inside.val() & !self.bypass_fault.q.val();
+        if self.iommu_built.val() {
+            self.dn_req.next = self.iommu.dn_req.val();
+            self.dn_last.next = self.iommu.dn_last.val();
+            self.dn_addr.next = self.iommu.dn_addr.val();
+            self.dn_we.next = self.iommu.dn_we.val();
+            self.dn_wdata.next = self.iommu.dn_wdata.val();
+            self.mux.up_grant.next = self.iommu.up_grant.val();
+            self.mux.up_fault.next = self.iommu.up_fault.val();
+            self.mux.up_rvalid.next = self.iommu.up_rvalid.val();
+            self.mux.up_rdata.next = self.iommu.up_rdata.val();
+            self.iommu_irq.next = self.iommu.irq.val();
+            self.dma_physical.next = self.iommu.mode_bare.val();
+        } else {
+            self.dn_req.next =
+                self.mux.up_req.val() & self.bypass_inside.val() & !self.bypass_fault.q.val();
+            self.dn_last.next = self.mux.up_last.val();
+            self.dn_addr.next = self.mux.up_addr.val();
+            self.dn_we.next = self.mux.up_we.val();
+            self.dn_wdata.next = self.mux.up_wdata.val();
+            self.mux.up_grant.next = self.arbiter.dma_grant.val();
+            self.mux.up_fault.next = self.bypass_fault.q.val();
+            self.mux.up_rvalid.next = self.bypass_rvalid.q.val();
+            self.mux.up_rdata.next = self.ram.rdata.val();
+            self.iommu_irq.next = false;
+            self.dma_physical.next = true;
+        }
+
         // ---- arbiter ----
         self.arbiter.cpu_req.next = self.host_req.val() & self.host_is_ram.val();
-        self.arbiter.dma_req.next = self.iommu.dn_req.val();
-        self.arbiter.dma_last.next = self.iommu.dn_last.val();
+        self.arbiter.dma_req.next = self.dn_req.val();
+        self.arbiter.dma_last.next = self.dn_last.val();
         self.arbiter.cycle_steal.next = self.csr.arb_cycle_steal.val();
         self.arbiter.burst_cap.next = self.csr.arb_burst_cap.val();
         self.arbiter.steal_bound.next = self.csr.arb_steal_bound.val();
@@ -272,9 +387,9 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
 
         // ---- the RAM bus: one beat per cycle, to whoever was granted ----
         if self.arbiter.dma_grant.val() {
-            self.bus_addr.next = self.iommu.dn_addr.val();
-            self.bus_we.next = self.iommu.dn_we.val();
-            self.ram.wdata.next = self.iommu.dn_wdata.val();
+            self.bus_addr.next = self.dn_addr.val();
+            self.bus_we.next = self.dn_we.val();
+            self.ram.wdata.next = self.dn_wdata.val();
             self.ram.be.next = 15.into();
         } else {
             self.bus_addr.next = self.host_addr.val();
@@ -302,56 +417,84 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
             & !self.host_is_csr.val()
             & !self.host_is_ram.val()
             & !self.host_we.val();
-        self.iommu.dn_grant.next = self.arbiter.dma_grant.val();
+        self.iommu.dn_grant.next = self.arbiter.dma_grant.val() & self.iommu_built.val();
         self.iommu.dn_rdata.next = self.ram.rdata.val();
 
         // ---- the memcpy channels (channel n is device n), round robin, then the IOMMU ----
+        // A channel that is not built (n >= dma_channels) gives the mux constant 0s: nothing
+        // reads its logic, and synthesis removes it.
         for i in 0..CHANNELS {
-            self.mux.req[i].next = self.memcpy[i].bus_req.val();
-            self.mux.addr[i].next = self.memcpy[i].bus_addr.val();
-            self.mux.we[i].next = self.memcpy[i].bus_we.val();
-            self.mux.wdata[i].next = self.memcpy[i].bus_wdata.val();
-            self.mux.last[i].next = self.memcpy[i].bus_last.val();
+            if self.dmac_built[i].val() {
+                self.mux.req[i].next = self.memcpy[i].bus_req.val();
+                self.mux.addr[i].next = self.memcpy[i].bus_addr.val();
+                self.mux.we[i].next = self.memcpy[i].bus_we.val();
+                self.mux.wdata[i].next = self.memcpy[i].bus_wdata.val();
+                self.mux.last[i].next = self.memcpy[i].bus_last.val();
+            } else {
+                self.mux.req[i].next = false;
+                self.mux.addr[i].next = 0.into();
+                self.mux.we[i].next = false;
+                self.mux.wdata[i].next = 0.into();
+                self.mux.last[i].next = false;
+            }
             self.memcpy[i].bus_grant.next = self.mux.grant[i].val();
             self.memcpy[i].bus_fault.next = self.mux.fault[i].val();
             self.memcpy[i].bus_rvalid.next = self.mux.rvalid[i].val();
             self.memcpy[i].bus_rdata.next = self.mux.rdata.val();
-            if self.iommu.mode_bare.val() {
+            if self.dma_physical.val() {
                 self.memcpy[i].addr_limit.next = self.ram_limit.val();
             } else {
                 self.memcpy[i].addr_limit.next = self.iova_limit.val();
             }
         }
         // ---- the NIC's ring engines: mux ports NIC_TX_PORT (2) and NIC_RX_PORT (3) ----
-        self.mux.req[2].next = self.nic.txb_req.val();
-        self.mux.addr[2].next = self.nic.txb_addr.val();
-        self.mux.we[2].next = self.nic.txb_we.val();
-        self.mux.wdata[2].next = self.nic.txb_wdata.val();
-        self.mux.last[2].next = self.nic.txb_last.val();
+        // Without the NIC (SocConfig::nic false) its outputs are replaced by constant 0s here,
+        // at the PHY pins and in the read and interrupt paths: nothing reads the block.
+        if self.nic_built.val() {
+            self.mux.req[2].next = self.nic.txb_req.val();
+            self.mux.addr[2].next = self.nic.txb_addr.val();
+            self.mux.we[2].next = self.nic.txb_we.val();
+            self.mux.wdata[2].next = self.nic.txb_wdata.val();
+            self.mux.last[2].next = self.nic.txb_last.val();
+            self.mux.req[3].next = self.nic.rxb_req.val();
+            self.mux.addr[3].next = self.nic.rxb_addr.val();
+            self.mux.we[3].next = self.nic.rxb_we.val();
+            self.mux.wdata[3].next = self.nic.rxb_wdata.val();
+            self.mux.last[3].next = self.nic.rxb_last.val();
+            self.nic_irq.next = self.nic.irq.val();
+            self.nic_rdata.next = self.nic.rdata.val();
+            self.phy_txd.next = self.nic.phy_txd.val();
+            self.phy_tx_en.next = self.nic.phy_tx_en.val();
+            self.phy_tx_er.next = self.nic.phy_tx_er.val();
+            self.obs_nic_tx_state.next = self.nic.tx_state.val();
+            self.obs_nic_rx_state.next = self.nic.rx_state.val();
+        } else {
+            self.mux.req[2].next = false;
+            self.mux.addr[2].next = 0.into();
+            self.mux.we[2].next = false;
+            self.mux.wdata[2].next = 0.into();
+            self.mux.last[2].next = false;
+            self.mux.req[3].next = false;
+            self.mux.addr[3].next = 0.into();
+            self.mux.we[3].next = false;
+            self.mux.wdata[3].next = 0.into();
+            self.mux.last[3].next = false;
+            self.nic_irq.next = false;
+            self.nic_rdata.next = 0.into();
+            self.phy_txd.next = 0.into();
+            self.phy_tx_en.next = false;
+            self.phy_tx_er.next = false;
+            self.obs_nic_tx_state.next = TxState::Idle;
+            self.obs_nic_rx_state.next = RxState::Idle;
+        }
         self.nic.txb_grant.next = self.mux.grant[2].val();
         self.nic.txb_fault.next = self.mux.fault[2].val();
         self.nic.txb_rvalid.next = self.mux.rvalid[2].val();
         self.nic.txb_rdata.next = self.mux.rdata.val();
-        self.mux.req[3].next = self.nic.rxb_req.val();
-        self.mux.addr[3].next = self.nic.rxb_addr.val();
-        self.mux.we[3].next = self.nic.rxb_we.val();
-        self.mux.wdata[3].next = self.nic.rxb_wdata.val();
-        self.mux.last[3].next = self.nic.rxb_last.val();
         self.nic.rxb_grant.next = self.mux.grant[3].val();
         self.nic.rxb_fault.next = self.mux.fault[3].val();
         self.nic.rxb_rvalid.next = self.mux.rvalid[3].val();
         self.nic.rxb_rdata.next = self.mux.rdata.val();
-        self.iommu.up_req.next = self.mux.up_req.val();
-        self.iommu.up_addr.next = self.mux.up_addr.val();
-        self.iommu.up_we.next = self.mux.up_we.val();
-        self.iommu.up_wdata.next = self.mux.up_wdata.val();
-        self.iommu.up_last.next = self.mux.up_last.val();
-        self.iommu.up_dev.next = self.mux.up_dev.val();
-        self.mux.up_grant.next = self.iommu.up_grant.val();
-        self.mux.up_fault.next = self.iommu.up_fault.val();
-        self.mux.up_rvalid.next = self.iommu.up_rvalid.val();
-        self.mux.up_rdata.next = self.iommu.up_rdata.val();
-
         // ---- host port ----
         self.host_ready.next =
             self.arbiter.cpu_grant.val() | (self.host_req.val() & !self.host_is_ram.val());
@@ -362,7 +505,9 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
         for i in 0..CHANNELS {
             if self.dmac_read_pending[i].q.val() {
                 self.dmac_read_any.next = true;
-                self.dmac_rdata.next = self.dmac_regs[i].rdata.val();
+                if self.dmac_built[i].val() {
+                    self.dmac_rdata.next = self.dmac_regs[i].rdata.val();
+                }
             }
         }
         self.host_rvalid.next = self.cpu_read_pending.q.val()
@@ -371,9 +516,13 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
         if self.cpu_read_pending.q.val() {
             self.host_rdata.next = self.ram.rdata.val();
         } else if self.iommu_read_pending.q.val() {
-            self.host_rdata.next = self.iommu.rdata.val();
+            if self.iommu_built.val() {
+                self.host_rdata.next = self.iommu.rdata.val();
+            } else {
+                self.host_rdata.next = 0.into();
+            }
         } else if self.nic_read_pending.q.val() {
-            self.host_rdata.next = self.nic.rdata.val();
+            self.host_rdata.next = self.nic_rdata.val();
         } else if self.dmac_read_any.val() {
             self.host_rdata.next = self.dmac_rdata.val();
         } else if self.csr_read_pending.q.val() {
@@ -384,22 +533,22 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
         if self.csr.host_errors_clear.val() {
             self.host_errors.d.next = 0.into();
         } else if self.host_req.val() & !self.host_is_csr.val() & !self.host_is_ram.val() {
-            self.host_errors.d.next = self.host_errors.q.val() + 1;
+            self.host_errors.d.next = (self.host_errors.q.val() + 1) & self.counter_mask.val();
         }
 
         // ---- interrupt ----
         self.dmac_irq_any.next = false;
         self.dmac_irq_bits.next = 0.into();
         for i in 0..CHANNELS {
-            if self.dmac_regs[i].irq.val() {
+            if self.dmac_regs[i].irq.val() & self.dmac_built[i].val() {
                 self.dmac_irq_any.next = true;
                 self.dmac_irq_bits.next = self.dmac_irq_bits.val()
                     | (bit_cast::<32, 1>(1.into()) << self.irq_dmac_shift[i].val());
             }
         }
-        self.irq.next = self.dmac_irq_any.val() | self.iommu.irq.val() | self.nic.irq.val();
+        self.irq.next = self.dmac_irq_any.val() | self.iommu_irq.val() | self.nic_irq.val();
         self.nic.dmac_irq.next = self.dmac_irq_any.val();
-        self.nic.iommu_irq.next = self.iommu.irq.val();
+        self.nic.iommu_irq.next = self.iommu_irq.val();
 
         // ---- CSR block ----
         self.csr.sel.next = self.host_req.val() & self.host_is_csr.val();
@@ -410,25 +559,23 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
         // One assignment, no default-then-override: event-driven simulators (Icarus) would
         // otherwise see this input toggle on every evaluation and ping-pong with the CSR block.
         self.csr.irq_status.next = self.dmac_irq_bits.val()
-            | (bit_cast::<32, 1>(self.iommu.irq.val().into()) << self.irq_iommu_shift.val())
-            | (bit_cast::<32, 1>(self.nic.irq.val().into()) << self.irq_nic_shift.val());
+            | (bit_cast::<32, 1>(self.iommu_irq.val().into()) << self.irq_iommu_shift.val())
+            | (bit_cast::<32, 1>(self.nic_irq.val().into()) << self.irq_nic_shift.val());
 
         // ---- NIC registers and PHY pins ----
-        self.nic.sel.next = self.host_req.val() & self.host_is_nic.val();
+        self.nic.sel.next = self.host_req.val() & self.host_is_nic.val() & self.nic_built.val();
         self.nic.offset.next = self.host_addr.val().get_bits::<16>(0);
         self.nic.we.next = self.host_we.val();
         self.nic.wdata.next = self.host_wdata.val();
-        self.phy_txd.next = self.nic.phy_txd.val();
-        self.phy_tx_en.next = self.nic.phy_tx_en.val();
-        self.phy_tx_er.next = self.nic.phy_tx_er.val();
         self.nic.phy_rxd.next = self.phy_rxd.val();
         self.nic.phy_rx_dv.next = self.phy_rx_dv.val();
         self.nic.phy_rx_er.next = self.phy_rx_er.val();
-        self.obs_nic_tx_state.next = self.nic.tx_state.val();
-        self.obs_nic_rx_state.next = self.nic.rx_state.val();
+        self.nic.phy_tx_ce.next = self.phy_tx_ce.val();
+        self.nic.phy_rx_ce.next = self.phy_rx_ce.val();
 
         // ---- IOMMU registers ----
-        self.iommu.sel.next = self.host_req.val() & self.host_is_iommu.val();
+        self.iommu.sel.next =
+            self.host_req.val() & self.host_is_iommu.val() & self.iommu_built.val();
         self.iommu.offset.next = self.host_addr.val().get_bits::<12>(0);
         self.iommu.we.next = self.host_we.val();
         self.iommu.wdata.next = self.host_wdata.val();
@@ -442,7 +589,8 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
         self.csr.arb_dma_longest_hold.next = self.arbiter.dma_longest_hold.val();
         // ---- memcpy channel registers ----
         for i in 0..CHANNELS {
-            self.dmac_regs[i].sel.next = self.host_req.val() & self.host_is_dmac[i].val();
+            self.dmac_regs[i].sel.next =
+                self.host_req.val() & self.host_is_dmac[i].val() & self.dmac_built[i].val();
             self.dmac_regs[i].offset.next = self.host_addr.val().get_bits::<8>(0);
             self.dmac_regs[i].we.next = self.host_we.val();
             self.dmac_regs[i].wdata.next = self.host_wdata.val();
@@ -472,28 +620,39 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
         // ---- observation port ----
         self.obs_cpu_req.next = self.arbiter.cpu_req.val();
         self.obs_cpu_grant.next = self.arbiter.cpu_grant.val();
-        self.obs_dma_req.next = self.iommu.dn_req.val();
+        self.obs_dma_req.next = self.dn_req.val();
         self.obs_dma_grant.next = self.arbiter.dma_grant.val();
         self.obs_bus_we.next = self.bus_we.val();
         self.obs_bus_addr.next = self.bus_addr.val();
         self.obs_bus_wdata.next = self.ram.wdata.val();
         self.obs_bus_be.next = self.ram.be.val();
         self.obs_dma_state.next = self.memcpy[0].state.val();
-        self.obs_dma1_state.next = self.memcpy[1].state.val();
+        if self.dmac_built[1].val() {
+            self.obs_dma1_state.next = self.memcpy[1].state.val();
+        } else {
+            self.obs_dma1_state.next = MemcpyState::Idle;
+        }
         self.obs_dma_owner.next = self.mux.owner.val();
-        self.obs_iommu_beat.next = self.iommu.own_beat.val();
-        self.obs_dev_beat.next = self.iommu.dev_beat.val();
-        self.obs_dma_iova.next = self.iommu.up_addr.val();
-        self.obs_dma_dev.next = self.iommu.up_dev.val();
-        self.obs_iommu_state.next = self.iommu.state.val();
-        self.obs_iotlb_occupancy.next = self.iommu.iotlb_occupancy.val();
+        self.obs_dma_iova.next = self.mux.up_addr.val();
+        self.obs_dma_dev.next = self.mux.up_dev.val();
+        if self.iommu_built.val() {
+            self.obs_iommu_beat.next = self.iommu.own_beat.val();
+            self.obs_dev_beat.next = self.iommu.dev_beat.val();
+            self.obs_iommu_state.next = self.iommu.state.val();
+            self.obs_iotlb_occupancy.next = self.iommu.iotlb_occupancy.val();
+        } else {
+            self.obs_iommu_beat.next = false;
+            self.obs_dev_beat.next = self.arbiter.dma_grant.val();
+            self.obs_iommu_state.next = IommuState::Idle;
+            self.obs_iotlb_occupancy.next = 0.into();
+        }
     }
 }
 
-/// The Verilog of a SoC with `2^A` words of RAM and NIC FIFOs of `4 · 2^W` bytes and `Q`
-/// frames.
-pub fn verilog<const A: usize, const W: usize, const Q: usize>() -> String {
-    let mut soc = Soc::<A, W, Q>::new();
+/// The Verilog of the SoC of `config`, whose sizes are `2^A` words of RAM and NIC FIFOs of
+/// `4 · 2^W` bytes and `Q` frames.
+pub fn verilog<const A: usize, const W: usize, const Q: usize>(config: SocConfig) -> String {
+    let mut soc = Soc::<A, W, Q>::new(config);
     soc.connect_all();
     generate_verilog(&soc)
 }

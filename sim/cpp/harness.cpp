@@ -36,6 +36,9 @@ Harness::Harness(const std::string& fst_path) : ctx_(std::make_unique<VerilatedC
   }
 #endif
   drive_idle();
+  // The MACs' clock enables: one byte per clock (GMII-like), as the simulation always ran.
+  top_->phy_tx_ce = 1;
+  top_->phy_rx_ce = 1;
   top_->clock = 0;
 }
 

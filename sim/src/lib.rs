@@ -14,6 +14,7 @@
 //!
 //! Every cycle the harness watches the `obs_*` pins and keeps [`Observed`] counters.
 
+pub mod board;
 pub mod frames;
 pub mod pcap;
 pub mod phy;

@@ -50,7 +50,7 @@ pub struct BeatSummary {
 /// A snapshot of host RAM, read through the host port (the reference walk reads page tables
 /// from it). Take it while the page tables are the ones the logged beats were translated with.
 pub fn ram_snapshot(soc: &mut Soc) -> Vec<u32> {
-    let words = (regs::RamConfig::SIM.bytes() / 4) as usize;
+    let words = (regs::SocConfig::SIM.bytes() / 4) as usize;
     let mut ram = vec![0u32; words];
     soc.host_read_block(0, &mut ram);
     ram

@@ -20,7 +20,7 @@ use std::ops::Range;
 
 /// Where the synthetic CPU's cache misses go: the last 64 KiB of the simulated RAM. Tests keep
 /// their DMA buffers below it.
-pub const WORKLOAD_BASE: u32 = regs::RamConfig::SIM.bytes() - 0x1_0000;
+pub const WORKLOAD_BASE: u32 = regs::SocConfig::SIM.bytes() - 0x1_0000;
 pub const WORKLOAD_SPAN_WORDS: u32 = 0x1_0000 / 4;
 
 /// A CPU that needs the bus in `load_pct` percent of its instructions (0 = runs from its cache
@@ -40,7 +40,7 @@ pub fn cpu_load(load_pct: u32, seed: u32) -> CpuWorkload {
 pub fn new_soc() -> Soc {
     let mut soc = Soc::new();
     let info = driver::sys::probe(&mut soc).expect("SoC identification");
-    assert_eq!(info.ram_bytes, regs::RamConfig::SIM.bytes());
+    assert_eq!(info.ram_bytes, regs::SocConfig::SIM.bytes());
     soc
 }
 
@@ -189,12 +189,12 @@ pub fn reports_dir() -> std::path::PathBuf {
 
 /// The register map as Markdown, generated from [`regs::REGISTERS`] (the README's table).
 pub fn register_map_markdown() -> String {
-    use regs::{RamConfig, CSR_BASE, REGISTERS};
+    use regs::{SocConfig, CSR_BASE, REGISTERS};
     let mut s = format!(
         "Host port memory map: RAM at `0x00000000` ({} KiB in simulation, {} KiB on the FPGA); \
          CSRs at `{CSR_BASE:#010x}`; anything else reads 0 and counts in `SYS.HOST_ERRORS`.\n\n",
-        RamConfig::SIM.bytes() / 1024,
-        RamConfig::FPGA.bytes() / 1024
+        SocConfig::SIM.bytes() / 1024,
+        SocConfig::FPGA.bytes() / 1024
     );
     s += "| address | register | access | reset | description |\n|---|---|---|---|---|\n";
     for r in REGISTERS {

@@ -63,11 +63,11 @@ pub const EXTRA_VERILATOR_ROUNDS: usize = 8;
 /// rust-hdl's `Soc<A>` with `A` the simulation configuration's word-address bits; `soc_sim.v`
 /// is generated from the same block.
 const WORD_ADDR_BITS: usize = 18;
-const _: () = assert!(regs::RamConfig::SIM.word_addr_bits == WORD_ADDR_BITS);
+const _: () = assert!(regs::SocConfig::SIM.word_addr_bits == WORD_ADDR_BITS);
 const NIC_FIFO_WORD_BITS: usize = 12;
-const _: () = assert!(regs::RamConfig::SIM.nic_fifo_word_bits == NIC_FIFO_WORD_BITS);
+const _: () = assert!(regs::SocConfig::SIM.nic_fifo_word_bits == NIC_FIFO_WORD_BITS);
 const NIC_FRAME_QUEUE: usize = 32;
-const _: () = assert!(regs::RamConfig::SIM.nic_frame_queue_depth == NIC_FRAME_QUEUE);
+const _: () = assert!(regs::SocConfig::SIM.nic_frame_queue_depth == NIC_FRAME_QUEUE);
 
 /// Iterations in quick mode: (a) and (b), (c), (d).
 const QUICK_ITERATIONS: (u32, u32, u32) = (10, 1, 1);
@@ -628,7 +628,7 @@ impl RustHdlSoc {
             WORD_ADDR_BITS,
             NIC_FIFO_WORD_BITS,
             NIC_FRAME_QUEUE,
-        >::new());
+        >::new(regs::SocConfig::SIM));
         uut.connect_all();
         let mut soc = RustHdlSoc {
             uut,
@@ -638,6 +638,9 @@ impl RustHdlSoc {
             rdata: 0,
         };
         soc.drive(false, 0, 0, 0, false);
+        // One byte per clock on the PHY pins, as the Verilator harness ties them.
+        soc.uut.phy_tx_ce.next = true;
+        soc.uut.phy_rx_ce.next = true;
         soc.uut.clock.next = Clock { clk: false };
         soc.settle()?;
         Ok(soc)

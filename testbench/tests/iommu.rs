@@ -339,7 +339,7 @@ fn a_page_outside_ram_is_an_access_fault() {
     let (dst_pa, _) = rig.buffer(4096, 2);
     let d = rig.map(dst_pa, 4096, DmaDirection::FromDevice);
     // Behind the DMA layer: a PTE pointing past the 1 MiB of RAM.
-    let beyond = regs::RamConfig::SIM.bytes() + 0x10_0000;
+    let beyond = regs::SocConfig::SIM.bytes() + 0x10_0000;
     let iova = 0x6000_0000;
     rig.soc.set_dma_log(false);
     {

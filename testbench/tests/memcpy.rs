@@ -174,7 +174,7 @@ fn unaligned_source_destination_or_length_is_refused() {
 
 #[test]
 fn ranges_outside_ram_are_refused() {
-    let end = regs::RamConfig::SIM.bytes();
+    let end = regs::SocConfig::SIM.bytes();
     expect_register_error(end - 8, 0x2000, 16, Cause::OutOfRange, end - 8);
     expect_register_error(0x1000, end - 4, 8, Cause::OutOfRange, end - 4);
     expect_register_error(0x4000_0000, 0x2000, 16, Cause::OutOfRange, 0x4000_0000);
@@ -247,7 +247,7 @@ fn bad_descriptor_in_a_chain_is_flagged_in_place_and_stops_the_chain() {
 
 #[test]
 fn next_pointer_to_a_bad_address_ends_the_chain_with_bad_descriptor() {
-    for next in [0x2_0004u32, 0x8000_0000, regs::RamConfig::SIM.bytes() - 8] {
+    for next in [0x2_0004u32, 0x8000_0000, regs::SocConfig::SIM.bytes() - 8] {
         let mut soc = new_soc();
         let mut chain = Chain::new();
         chain.push(0x2_0000, 0x1_0000, 0x4_0000, 16).unwrap();

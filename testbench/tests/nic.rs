@@ -732,8 +732,8 @@ fn reopening_while_a_frame_is_on_the_tx_pins_sends_the_next_frames_intact() {
 #[test]
 fn small_frames_wait_in_the_rx_fifo_while_the_ring_is_exhausted() {
     // 7 free descriptors; 30 frames of 64 bytes: 23 of them wait in the RX FIFO (its frame
-    // queue holds regs::RamConfig::SIM.nic_frame_queue_depth) and none is missed.
-    const { assert!(regs::RamConfig::SIM.nic_frame_queue_depth >= 23) };
+    // queue holds regs::SocConfig::SIM.nic_frame_queue_depth) and none is missed.
+    const { assert!(regs::SocConfig::SIM.nic_frame_queue_depth >= 23) };
     let mut rig = Rig::new(
         IommuPolicy::On,
         NicConfig {

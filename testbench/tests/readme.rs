@@ -14,3 +14,23 @@ fn readme_register_map_is_current() {
         "README register map is stale: run `cargo run -p testbench --bin regmap`"
     );
 }
+
+#[test]
+fn readme_board_pin_tables_are_current() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    for board in regs::board::BOARDS {
+        let begin = format!("<!-- pins-{}:begin -->\n", board.name);
+        let block = readme
+            .split(begin.as_str())
+            .nth(1)
+            .and_then(|s| s.split(&format!("<!-- pins-{}:end -->", board.name)).next())
+            .unwrap_or_else(|| panic!("README.md has no pins-{} block", board.name));
+        let want = rtl::board::pcf::markdown(rtl::board::board_pins(*board));
+        assert!(
+            block.trim() == want.trim(),
+            "README pin table of {} is stale: run `cargo run -p testbench --bin regmap`",
+            board.name
+        );
+    }
+}

@@ -11,7 +11,7 @@ fn every_readable_register_resets_to_its_documented_value() {
     for r in REGISTERS.iter().filter(|r| r.access != Access::Wo) {
         let value = driver::Device::read32(&mut soc, r.address());
         let expected = if (r.block, r.name) == ("SYS", "RAM_BYTES") {
-            regs::RamConfig::SIM.bytes()
+            regs::SocConfig::SIM.bytes()
         } else if r.block == "ARB" && r.name.ends_with("CYCLES") || r.name == "IDLE_CYCLES" {
             // Free-running counters: they have counted the cycles since power-up.
             continue;
@@ -53,7 +53,7 @@ fn host_byte_enables_write_only_their_bytes() {
 fn unmapped_accesses_read_zero_write_nothing_and_are_counted() {
     let mut soc = new_soc();
     let errors = csr(block::SYS, sys::HOST_ERRORS);
-    let ram_end = regs::RamConfig::SIM.bytes();
+    let ram_end = regs::SocConfig::SIM.bytes();
     soc.host_write(ram_end, 0x5555_5555, 0xF);
     assert_eq!(soc.host_read(ram_end), 0);
     assert_eq!(soc.host_read(0x8000_0000), 0);

@@ -61,7 +61,9 @@ module tb;
         .obs_bus_addr(obs_bus_addr),
         .obs_bus_wdata(obs_bus_wdata),
         .obs_bus_be(obs_bus_be),
-        .obs_dma_state(obs_dma_state)
+        .obs_dma_state(obs_dma_state),
+        .phy_tx_ce(1'b1),
+        .phy_rx_ce(1'b1)
     );
 
     reg [31:0] pattern [0:LEN_WORDS-1];

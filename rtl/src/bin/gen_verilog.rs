@@ -16,4 +16,15 @@ fn main() {
             config.bytes()
         );
     }
+    for (file, board, soc) in rtl::BOARD_VERILOG_FILES {
+        let path = root.join(file);
+        let text = rtl::board::board_verilog_with(*board, *soc);
+        std::fs::write(&path, &text).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+        println!(
+            "wrote {} ({} lines, board {})",
+            path.display(),
+            text.lines().count(),
+            board.name
+        );
+    }
 }

@@ -32,6 +32,11 @@
 //!
 //! Descriptor write-back (`DONE`) happens after the descriptor's last data write: both go
 //! through the same in-order bus, so the data is in memory before the software can see `DONE`.
+//!
+//! The counters `err_count` and `rejected_starts` are `counter_max` wide (the build's
+//! `regs::SocConfig::counter_bits`) and wrap to 0 after it; their increments are ANDed with
+//! `counter_max`, so a narrow build's upper flip-flops have a constant input and synthesis
+//! removes them. `desc_done` and `bytes_done` are progress, not statistics: always 32 bits.
 
 use regs::dmac::{desc, Cause};
 use rust_hdl::prelude::*;
@@ -128,6 +133,8 @@ pub struct Memcpy {
     desc_len_status: Constant<Bits<32>>,
     desc_cause_shift: Constant<Bits<5>>,
     page_mask: Constant<Bits<32>>,
+    /// `counter_max`: the counters' next values are ANDed with it.
+    counter_mask: Constant<Bits<32>>,
     cause_none: Constant<Bits<4>>,
     cause_zero_length: Constant<Bits<4>>,
     cause_unaligned: Constant<Bits<4>>,
@@ -146,8 +153,14 @@ fn cause(c: Cause) -> Constant<Bits<4>> {
 }
 
 impl Memcpy {
-    /// A channel; its address range comes from the `addr_limit` input.
-    pub fn new() -> Self {
+    /// A channel whose counters (`err_count`, `rejected_starts`) hold up to `counter_max`
+    /// (`2^counter_bits - 1`) and then wrap to 0; its address range comes from the
+    /// `addr_limit` input.
+    pub fn new(counter_max: u32) -> Self {
+        assert!(
+            counter_max.wrapping_add(1).is_power_of_two() || counter_max == u32::MAX,
+            "counter_max must be 2^n - 1"
+        );
         Self {
             clock: Default::default(),
             start: Default::default(),
@@ -216,6 +229,7 @@ impl Memcpy {
             desc_len_status: k32(desc::LEN_STATUS),
             desc_cause_shift: Constant::new((desc::CAUSE_SHIFT as u64).into()),
             page_mask: k32(regs::PAGE_BYTES - 1),
+            counter_mask: k32(counter_max),
             cause_none: cause(Cause::None),
             cause_zero_length: cause(Cause::ZeroLength),
             cause_unaligned: cause(Cause::Unaligned),
@@ -228,8 +242,9 @@ impl Memcpy {
 }
 
 impl Default for Memcpy {
+    /// 32-bit counters (the simulation build).
     fn default() -> Self {
-        Self::new()
+        Self::new(u32::MAX)
     }
 }
 
@@ -351,12 +366,14 @@ impl Logic for Memcpy {
                             self.r_err.d.next = true;
                             self.r_cause.d.next = self.cause_bad_descriptor.val();
                             self.r_err_addr.d.next = self.desc_head.val();
-                            self.r_err_count.d.next = self.r_err_count.q.val() + 1;
+                            self.r_err_count.d.next =
+                                (self.r_err_count.q.val() + 1) & self.counter_mask.val();
                         } else if self.chain_limit.val() == 0 {
                             self.r_err.d.next = true;
                             self.r_cause.d.next = self.cause_chain_limit.val();
                             self.r_err_addr.d.next = self.desc_head.val();
-                            self.r_err_count.d.next = self.r_err_count.q.val() + 1;
+                            self.r_err_count.d.next =
+                                (self.r_err_count.q.val() + 1) & self.counter_mask.val();
                         } else {
                             self.fsm.d.next = MemcpyState::FetchDesc;
                         }
@@ -375,7 +392,8 @@ impl Logic for Memcpy {
                     self.r_err.d.next = true;
                     self.r_cause.d.next = self.fields_cause.val();
                     self.r_err_addr.d.next = self.fields_err_addr.val();
-                    self.r_err_count.d.next = self.r_err_count.q.val() + 1;
+                    self.r_err_count.d.next =
+                        (self.r_err_count.q.val() + 1) & self.counter_mask.val();
                     self.fsm.d.next = MemcpyState::Idle;
                 }
             }
@@ -465,13 +483,15 @@ impl Logic for Memcpy {
                         self.r_err.d.next = true;
                         self.r_cause.d.next = self.cause_chain_limit.val();
                         self.r_err_addr.d.next = self.next_desc.q.val();
-                        self.r_err_count.d.next = self.r_err_count.q.val() + 1;
+                        self.r_err_count.d.next =
+                            (self.r_err_count.q.val() + 1) & self.counter_mask.val();
                         self.fsm.d.next = MemcpyState::Idle;
                     } else if !self.candidate_ok.val() {
                         self.r_err.d.next = true;
                         self.r_cause.d.next = self.cause_bad_descriptor.val();
                         self.r_err_addr.d.next = self.next_desc.q.val();
-                        self.r_err_count.d.next = self.r_err_count.q.val() + 1;
+                        self.r_err_count.d.next =
+                            (self.r_err_count.q.val() + 1) & self.counter_mask.val();
                         self.fsm.d.next = MemcpyState::Idle;
                     } else {
                         self.desc_addr.d.next = self.next_desc.q.val();
@@ -489,7 +509,8 @@ impl Logic for Memcpy {
                     | (bit_cast::<32, 4>(self.r_cause.q.val()) << self.desc_cause_shift.val());
                 if self.bus_grant.val() {
                     self.r_err.d.next = true;
-                    self.r_err_count.d.next = self.r_err_count.q.val() + 1;
+                    self.r_err_count.d.next =
+                        (self.r_err_count.q.val() + 1) & self.counter_mask.val();
                     self.fsm.d.next = MemcpyState::Idle;
                 }
             }
@@ -512,7 +533,7 @@ impl Logic for Memcpy {
                 self.fsm.d.next = MemcpyState::WriteBackError;
             } else {
                 self.r_err.d.next = true;
-                self.r_err_count.d.next = self.r_err_count.q.val() + 1;
+                self.r_err_count.d.next = (self.r_err_count.q.val() + 1) & self.counter_mask.val();
                 self.fsm.d.next = MemcpyState::Idle;
             }
         }
@@ -520,7 +541,8 @@ impl Logic for Memcpy {
         // ---- a start while busy is ignored, flagged and counted ----
         if self.start.val() & (self.fsm.q.val() != MemcpyState::Idle) {
             self.r_rejected.d.next = true;
-            self.r_rejected_starts.d.next = self.r_rejected_starts.q.val() + 1;
+            self.r_rejected_starts.d.next =
+                (self.r_rejected_starts.q.val() + 1) & self.counter_mask.val();
         }
     }
 }
@@ -547,7 +569,11 @@ mod tests {
 
     impl Bench {
         fn new(seed: u64, grant_p: f64) -> Self {
-            let mut uut = Memcpy::new();
+            Bench::with_counter_max(seed, grant_p, u32::MAX)
+        }
+
+        fn with_counter_max(seed: u64, grant_p: f64, counter_max: u32) -> Self {
+            let mut uut = Memcpy::new(counter_max);
             uut.addr_limit.next = (4 * RAM_WORDS as u64).into();
             uut.connect_all();
             uut.chain_limit.next = 1024.into();
@@ -780,6 +806,28 @@ mod tests {
         b.cycle();
         settle(&mut b.uut);
         assert!(!b.uut.rejected_start.val() && !b.uut.done.val());
+    }
+
+    #[test]
+    fn narrow_counters_wrap_at_their_width() {
+        // A 2-bit build (`counter_max` 3): five failed runs and five rejected starts.
+        let mut b = Bench::with_counter_max(9, 1.0, 0x3);
+        for _ in 0..5 {
+            b.regs(0, 64, 0);
+            b.start(false);
+            b.run_to_idle();
+            b.regs(0, 2048, 64);
+            b.start(false);
+            b.start(false);
+            b.run_to_idle();
+        }
+        settle(&mut b.uut);
+        assert_eq!(
+            b.uut.err_count.val().to_u64(),
+            5 - 4,
+            "5 errors wrap past 3 to 1"
+        );
+        assert_eq!(b.uut.rejected_starts.val().to_u64(), 5 - 4);
     }
 
     #[test]

@@ -17,6 +17,11 @@
 //! checked without a walk. An address invalidation removes every entry whose page or superpage
 //! contains the address. If two entries match (a superpage and a page installed without an
 //! invalidation in between), the one with the higher index wins: still one defined answer.
+//!
+//! **PPN width.** An entry keeps the PPN bits of `ppn_mask` (all 22 by default). The IOMMU
+//! installs only translations inside host RAM (a page's PPN, or a superpage's PPN[1] << 10,
+//! below the RAM's page count), so it passes the mask that covers the RAM's pages: an 8 KiB
+//! RAM needs one PPN bit per entry, and synthesis removes the other 21 flip-flops.
 
 use rust_hdl::prelude::*;
 
@@ -68,10 +73,19 @@ pub struct Iotlb<const N: usize> {
     victim: Signal<Local, Bits<8>>,
     count: Signal<Local, Bits<8>>,
     last_index: Constant<Bits<8>>,
+    ppn_mask: Constant<Bits<22>>,
 }
 
 impl<const N: usize> Default for Iotlb<N> {
+    /// Entries that keep all 22 PPN bits.
     fn default() -> Self {
+        Self::new(0x3F_FFFF)
+    }
+}
+
+impl<const N: usize> Iotlb<N> {
+    /// An IOTLB whose entries keep the PPN bits of `ppn_mask` (installed PPNs must fit it).
+    pub fn new(ppn_mask: u32) -> Self {
         assert!((1..=255).contains(&N), "IOTLB size {N} is not in 1..=255");
         Self {
             clock: Default::default(),
@@ -109,6 +123,7 @@ impl<const N: usize> Default for Iotlb<N> {
             victim: Default::default(),
             count: Default::default(),
             last_index: Constant::new(((N - 1) as u64).into()),
+            ppn_mask: Constant::new(((ppn_mask & 0x3F_FFFF) as u64).into()),
         }
     }
 }
@@ -190,7 +205,7 @@ impl<const N: usize> Logic for Iotlb<N> {
                 self.tag_dev[i].d.next = self.i_dev.val();
                 self.tag_vpn[i].d.next = self.i_vpn.val();
                 self.tag_super[i].d.next = self.i_super.val();
-                self.data_ppn[i].d.next = self.i_ppn.val();
+                self.data_ppn[i].d.next = self.i_ppn.val() & self.ppn_mask.val();
                 self.data_rwd[i].d.next = bit_cast::<3, 1>(self.i_r.val().into())
                     | (bit_cast::<3, 1>(self.i_w.val().into()) << 1)
                     | (bit_cast::<3, 1>(self.i_d.val().into()) << 2);

@@ -39,6 +39,17 @@
 //!
 //! Writing `DDTP` flushes the device-context cache and the IOTLB; software changes it while
 //! DMA is idle.
+//!
+//! **PPN width.** The walker's table PPN and the IOTLB's entries keep only the PPN bits a page
+//! inside RAM needs: a table or page outside RAM faults before it is used or installed (an
+//! IOTLB hit is still checked against the RAM size, for the rest of a superpage). The cached
+//! device contexts keep the same bits of their root PPN and one bit that says it is outside
+//! RAM. The registers (DDTP, CQB, FQB) keep all 22 bits.
+//!
+//! **Counters** (IOTLB_HITS .. DC_FETCHES) are `counter_max` wide (the build's
+//! `regs::SocConfig::counter_bits`: 32 in simulation) and wrap to 0 after `counter_max`. Each
+//! increment is ANDed with `counter_max`, so in a narrow build the flip-flops above the width
+//! have a constant 0 input and synthesis removes them; those bits read 0.
 
 pub mod iotlb;
 
@@ -147,7 +158,10 @@ pub struct Iommu<const N: usize> {
     // ==== device-context cache, one entry per device ID ====
     dc_valid: [DFF<Bit>; DEVICES],
     dc_sv32: [DFF<Bit>; DEVICES],
+    /// The root table's PPN, cut to `ram_ppn_mask`; `dc_outside` says it was not below RAM's
+    /// page count (the walk then faults).
     dc_ppn: [DFF<Bits<22>>; DEVICES],
+    dc_outside: [DFF<Bit>; DEVICES],
     // ==== walker ====
     fsm: DFF<IommuState>,
     req_dev: DFF<Bits<2>>,
@@ -170,6 +184,7 @@ pub struct Iommu<const N: usize> {
     cur_dc_valid: Signal<Local, Bit>,
     cur_dc_sv32: Signal<Local, Bit>,
     cur_dc_ppn: Signal<Local, Bits<22>>,
+    cur_dc_outside: Signal<Local, Bit>,
     pass_ok: Signal<Local, Bit>,
     pass_pa: Signal<Local, Bits<32>>,
     pass_hit: Signal<Local, Bit>,
@@ -203,6 +218,10 @@ pub struct Iommu<const N: usize> {
     ram_bytes: Constant<Bits<32>>,
     ram_bytes34: Constant<Bits<34>>,
     ram_pages: Constant<Bits<22>>,
+    /// The PPN bits a page inside RAM needs (the walker's table PPN and the IOTLB keep these).
+    ram_ppn_mask: Constant<Bits<22>>,
+    /// `counter_max`: every counter's next value is ANDed with it.
+    counter_mask: Constant<Bits<32>>,
     k_caps: Constant<Bits<32>>,
     a_caps: Constant<RegOffset>,
     a_ddtp: Constant<RegOffset>,
@@ -252,10 +271,17 @@ fn cause(c: FaultCause) -> Constant<Bits<12>> {
 }
 
 impl<const N: usize> Iommu<N> {
-    /// An IOMMU for a host RAM of `ram_bytes` bytes (a multiple of 4 KiB) at address 0.
-    pub fn new(ram_bytes: u32) -> Self {
+    /// An IOMMU for a host RAM of `ram_bytes` bytes (a multiple of 4 KiB) at address 0, whose
+    /// counters hold up to `counter_max` (`2^counter_bits - 1`) and then wrap to 0.
+    pub fn new(ram_bytes: u32, counter_max: u32) -> Self {
         use regs::iommu as r;
         assert!(ram_bytes.is_multiple_of(regs::PAGE_BYTES));
+        // Every PPN the walker follows or installs is below the RAM's page count.
+        let ram_ppn_mask = (ram_bytes >> 12).next_power_of_two() - 1;
+        assert!(
+            counter_max.wrapping_add(1).is_power_of_two() || counter_max == u32::MAX,
+            "counter_max must be 2^n - 1"
+        );
         Self {
             clock: Default::default(),
             up_req: Default::default(),
@@ -286,7 +312,7 @@ impl<const N: usize> Iommu<N> {
             own_beat: Default::default(),
             dev_beat: Default::default(),
             iotlb_occupancy: Default::default(),
-            iotlb: Default::default(),
+            iotlb: Iotlb::new(ram_ppn_mask),
             r_rdata: Default::default(),
             ddtp_mode: DFFWithInit::new((ddtp::MODE_BARE as u64).into()),
             ddtp_ppn: Default::default(),
@@ -319,6 +345,7 @@ impl<const N: usize> Iommu<N> {
             dc_valid: std::array::from_fn(|_| Default::default()),
             dc_sv32: std::array::from_fn(|_| Default::default()),
             dc_ppn: std::array::from_fn(|_| Default::default()),
+            dc_outside: std::array::from_fn(|_| Default::default()),
             fsm: Default::default(),
             req_dev: Default::default(),
             req_iova: Default::default(),
@@ -338,6 +365,7 @@ impl<const N: usize> Iommu<N> {
             cur_dc_valid: Default::default(),
             cur_dc_sv32: Default::default(),
             cur_dc_ppn: Default::default(),
+            cur_dc_outside: Default::default(),
             pass_ok: Default::default(),
             pass_pa: Default::default(),
             pass_hit: Default::default(),
@@ -370,6 +398,8 @@ impl<const N: usize> Iommu<N> {
             ram_bytes: Constant::new((ram_bytes as u64).into()),
             ram_bytes34: Constant::new((ram_bytes as u64).into()),
             ram_pages: Constant::new(((ram_bytes >> 12) as u64).into()),
+            ram_ppn_mask: Constant::new((ram_ppn_mask as u64).into()),
+            counter_mask: Constant::new((counter_max as u64).into()),
             k_caps: Constant::new((r::caps(N as u32) as u64).into()),
             a_caps: off(r::CAPS),
             a_ddtp: off(r::DDTP),
@@ -489,6 +519,8 @@ impl<const N: usize> Logic for Iommu<N> {
             self.dc_valid[i].d.next = self.dc_valid[i].q.val();
             self.dc_sv32[i].d.next = self.dc_sv32[i].q.val();
             self.dc_ppn[i].d.next = self.dc_ppn[i].q.val();
+            self.dc_outside[i].clock.next = self.clock.val();
+            self.dc_outside[i].d.next = self.dc_outside[i].q.val();
         }
 
         // ---- status outputs ----
@@ -535,11 +567,13 @@ impl<const N: usize> Logic for Iommu<N> {
         self.cur_dc_valid.next = false;
         self.cur_dc_sv32.next = false;
         self.cur_dc_ppn.next = 0.into();
+        self.cur_dc_outside.next = false;
         for i in 0..DEVICES {
             if self.up_dev.val().index() == i {
                 self.cur_dc_valid.next = self.dc_valid[i].q.val();
                 self.cur_dc_sv32.next = self.dc_sv32[i].q.val();
                 self.cur_dc_ppn.next = self.dc_ppn[i].q.val();
+                self.cur_dc_outside.next = self.dc_outside[i].q.val();
             }
         }
         self.iotlb.dev.next = self.up_dev.val();
@@ -737,13 +771,15 @@ impl<const N: usize> Logic for Iommu<N> {
                         self.dn_last.next = self.up_last.val();
                         self.up_grant.next = self.dn_grant.val();
                         if self.dn_grant.val() & self.pass_hit.val() & !self.retried.q.val() {
-                            self.cnt_hits.d.next = self.cnt_hits.q.val() + 1;
+                            self.cnt_hits.d.next =
+                                (self.cnt_hits.q.val() + 1) & self.counter_mask.val();
                         }
                     } else if self.x_fault.val() {
                         self.f_cause.d.next = self.x_cause.val();
                         self.fsm.d.next = IommuState::FaultStart;
                     } else if self.need_dc.val() {
-                        self.cnt_dc_fetches.d.next = self.cnt_dc_fetches.q.val() + 1;
+                        self.cnt_dc_fetches.d.next =
+                            (self.cnt_dc_fetches.q.val() + 1) & self.counter_mask.val();
                         if self.ddtp_ppn.q.val() >= self.ram_pages.val() {
                             self.f_cause.d.next = self.c_ddt_load.val();
                             self.fsm.d.next = IommuState::FaultStart;
@@ -753,9 +789,10 @@ impl<const N: usize> Logic for Iommu<N> {
                             self.fsm.d.next = IommuState::DcFetch;
                         }
                     } else if self.need_walk.val() {
-                        self.cnt_misses.d.next = self.cnt_misses.q.val() + 1;
+                        self.cnt_misses.d.next =
+                            (self.cnt_misses.q.val() + 1) & self.counter_mask.val();
                         self.table_ppn.d.next = self.cur_dc_ppn.val();
-                        if self.cur_dc_ppn.val() >= self.ram_pages.val() {
+                        if self.cur_dc_outside.val() {
                             self.f_cause.d.next = self.access_cause.val();
                             self.fsm.d.next = IommuState::FaultStart;
                         } else {
@@ -797,7 +834,10 @@ impl<const N: usize> Logic for Iommu<N> {
                         if self.req_dev.q.val().index() == i {
                             self.dc_valid[i].d.next = true;
                             self.dc_sv32[i].d.next = self.word1.q.val().get_bit(31);
-                            self.dc_ppn[i].d.next = self.word1.q.val().get_bits::<22>(0);
+                            self.dc_ppn[i].d.next =
+                                self.word1.q.val().get_bits::<22>(0) & self.ram_ppn_mask.val();
+                            self.dc_outside[i].d.next =
+                                self.word1.q.val().get_bits::<22>(0) >= self.ram_pages.val();
                         }
                     }
                     self.fsm.d.next = IommuState::Idle;
@@ -838,7 +878,8 @@ impl<const N: usize> Logic for Iommu<N> {
                     self.f_cause.d.next = self.req_access_cause.val();
                     self.fsm.d.next = IommuState::FaultStart;
                 } else {
-                    self.table_ppn.d.next = self.dn_rdata.val().get_bits::<22>(10);
+                    self.table_ppn.d.next =
+                        self.dn_rdata.val().get_bits::<22>(10) & self.ram_ppn_mask.val();
                     self.fsm.d.next = IommuState::PteRead0;
                 }
             }
@@ -866,25 +907,29 @@ impl<const N: usize> Logic for Iommu<N> {
                 }
             }
             IommuState::FaultStart => {
-                self.cnt_faults.d.next = self.cnt_faults.q.val() + 1;
+                self.cnt_faults.d.next = (self.cnt_faults.q.val() + 1) & self.counter_mask.val();
                 self.issued.d.next = 0.into();
                 if !self.fqen.q.val() {
-                    self.cnt_dropped.d.next = self.cnt_dropped.q.val() + 1;
+                    self.cnt_dropped.d.next =
+                        (self.cnt_dropped.q.val() + 1) & self.counter_mask.val();
                     self.fsm.d.next = IommuState::FaultDone;
                 } else if self.fqof.q.val() | self.fqmf.q.val() {
                     // As in the specification: no records until software clears FQOF / FQMF.
-                    self.cnt_dropped.d.next = self.cnt_dropped.q.val() + 1;
+                    self.cnt_dropped.d.next =
+                        (self.cnt_dropped.q.val() + 1) & self.counter_mask.val();
                     self.fsm.d.next = IommuState::FaultDone;
                 } else if self.fq_full.val() {
                     // Never overwrite an unread record: drop this one and say so.
-                    self.cnt_dropped.d.next = self.cnt_dropped.q.val() + 1;
+                    self.cnt_dropped.d.next =
+                        (self.cnt_dropped.q.val() + 1) & self.counter_mask.val();
                     self.fqof.d.next = true;
                     if self.fie.q.val() {
                         self.fip.d.next = true;
                     }
                     self.fsm.d.next = IommuState::FaultDone;
                 } else if self.rec_end.val() > self.ram_bytes34.val() {
-                    self.cnt_dropped.d.next = self.cnt_dropped.q.val() + 1;
+                    self.cnt_dropped.d.next =
+                        (self.cnt_dropped.q.val() + 1) & self.counter_mask.val();
                     self.fqmf.d.next = true;
                     if self.fie.q.val() {
                         self.fip.d.next = true;
@@ -1006,7 +1051,8 @@ impl<const N: usize> Logic for Iommu<N> {
             }
             IommuState::CmdDone => {
                 self.cqh.d.next = self.cq_next.val();
-                self.cnt_commands.d.next = self.cnt_commands.q.val() + 1;
+                self.cnt_commands.d.next =
+                    (self.cnt_commands.q.val() + 1) & self.counter_mask.val();
                 if (self.cmd_opcode.val() == self.k_op_iofence.val())
                     & self.word0.q.val().get_bit(11)
                 {
@@ -1029,7 +1075,8 @@ impl<const N: usize> Logic for Iommu<N> {
         self.own_rvalid.d.next = self.own_req.val() & self.dn_grant.val() & !self.dn_we.val();
         self.dev_rvalid.d.next = self.up_grant.val() & !self.up_we.val();
         if self.walking.val() {
-            self.cnt_walk_cycles.d.next = self.cnt_walk_cycles.q.val() + 1;
+            self.cnt_walk_cycles.d.next =
+                (self.cnt_walk_cycles.q.val() + 1) & self.counter_mask.val();
         }
 
         // A DDTP write flushes both caches; after the state machine, so it always wins.

@@ -181,7 +181,12 @@ struct Bench {
 impl Bench {
     /// Reset state; the data pages hold random words, the rest of RAM is 0.
     fn new(seed: u64, grant_p: f64) -> Self {
-        let mut uut = Iommu::<4>::new(RAM_BYTES);
+        Bench::with_counter_max(seed, grant_p, u32::MAX)
+    }
+
+    /// As [`Bench::new`], with counters that hold up to `counter_max`.
+    fn with_counter_max(seed: u64, grant_p: f64, counter_max: u32) -> Self {
+        let mut uut = Iommu::<4>::new(RAM_BYTES, counter_max);
         uut.connect_all();
         settle(&mut uut);
         let mut rng = StdRng::seed_from_u64(seed);
@@ -208,7 +213,12 @@ impl Bench {
     /// A 1-level DDT with device 0 and 1 on Sv32 (roots `ROOT[0]`, `ROOT[1]`), device 2 not
     /// valid, device 3 Bare; a fault queue and a command queue of 16 entries, interrupts off.
     fn translated(seed: u64, grant_p: f64) -> Self {
-        let mut b = Bench::new(seed, grant_p);
+        Bench::translated_with_counter_max(seed, grant_p, u32::MAX)
+    }
+
+    /// As [`Bench::translated`], with counters that hold up to `counter_max`.
+    fn translated_with_counter_max(seed: u64, grant_p: f64, counter_max: u32) -> Self {
+        let mut b = Bench::with_counter_max(seed, grant_p, counter_max);
         b.set_dc(0, dc::TC_V, dc::fsc_sv32(ROOT[0]));
         b.set_dc(1, dc::TC_V, dc::fsc_sv32(ROOT[1]));
         b.set_dc(2, 0, 0);
@@ -733,6 +743,26 @@ fn each_access_counts_as_one_hit_or_one_miss() {
             ..Default::default()
         }
     );
+}
+
+#[test]
+fn narrow_counters_wrap_at_their_width_and_read_0_above() {
+    // The counters of a 3-bit build (`counter_max` 7).
+    let mut b = Bench::translated_with_counter_max(16, 1.0, 0x7);
+    let p = 0x0000_1000;
+    b.map_page(ROOT[0], L0[0], p, DATA, RW);
+    assert!(b.walked(0, p, DATA));
+    let walk_cycles = b.read_reg(r::WALK_CYCLES);
+    assert!(
+        walk_cycles <= 7,
+        "WALK_CYCLES {walk_cycles:#x} has bits above 2:0"
+    );
+    for i in 1..=9 {
+        assert!(!b.walked(0, p + 4 * i, DATA + 4 * i));
+    }
+    assert_eq!(b.read_reg(r::IOTLB_HITS), 9 - 8, "9 hits wrap past 7 to 1");
+    assert_eq!(b.read_reg(r::IOTLB_MISSES), 1);
+    assert_eq!(b.read_reg(r::WALK_CYCLES), walk_cycles, "hits do not walk");
 }
 
 /// Where the permission test puts its PTE: a 4 KiB leaf at `PAGE` (flags given), or the root

@@ -10,7 +10,7 @@
 //! ```
 //! A push while full and a pop while empty are ignored (the users check `full`/`valid`). Push
 //! and pop in the same cycle both happen. `flush` empties the queue (NIC reset). The depth `D`
-//! (1 to 32) is a build parameter (`regs::RamConfig::nic_frame_queue_depth`): it bounds how
+//! (1 to 32) is a build parameter (`regs::SocConfig::nic_frame_queue_depth`): it bounds how
 //! many complete frames can wait in a FIFO, whatever their size.
 
 use rust_hdl::prelude::*;

@@ -29,8 +29,18 @@
 //! every configuration register to its documented reset value and clears ICR, IMS, the
 //! statistics and every timer. RST reads 0 and CTRL.FD reads 1.
 //!
-//! **Statistics.** Each counter is 32 bits and saturates at 0xFFFFFFFF. A read returns the
-//! count and the counter restarts from the events of that same cycle, so no event is lost.
+//! **Register width.** With `narrow_registers` (`regs::SocConfig::narrow_registers`, the FPGA
+//! builds) the configuration registers keep only the bits the NIC acts on and the others read
+//! 0 (reset value) and ignore writes: RDLEN, RDT, TDLEN, TDT bits 15:0 (rings of up to 4095
+//! descriptors; the engines' heads, RDH and TDH, are 16 bits too); ITR, RDTR, RADV, TIDV,
+//! TADV bits 15:0; TIPG bits 9:0; CTRL.SLU (FD reads 1); RCTL EN, SBP, LPE, LBM, RDMTS,
+//! BSIZE, BSEX, SECRC; TCTL EN, PSP; RDBAH and TDBAH read 0. Without it (simulation) every bit
+//! reads back as written. Synthesis removes the flip-flops of the bits that are kept constant.
+//!
+//! **Statistics.** Each counter is `counter_bits` wide (`regs::SocConfig::counter_bits`: 32
+//! in simulation, 16 on the FPGA) and saturates at `counter_max` (0xFFFFFFFF, 0xFFFF); the
+//! bits above read 0 (in a narrow build synthesis removes their flip-flops). A read returns
+//! the count and the counter restarts from the events of that same cycle, so no event is lost.
 //!
 //! **Interrupt causes.** A cause set in cycle `t` is in ICR from the next edge. Reading ICR
 //! returns the causes and clears them, except those set in the cycle of the read. The delay
@@ -46,7 +56,7 @@
 //! cycle, so rising edges are more than ITR × 32 cycles apart. `irq` falls at the edge where
 //! ICR & IMS becomes 0 (ICR read, IMC). IRQC counts the rising edges.
 
-use regs::nic::{self, ctrl, icr, tipg};
+use regs::nic::{self, ctrl, icr, rctl, tctl, tipg};
 use rust_hdl::prelude::*;
 
 /// Byte offsets inside the NIC window (the 8254x offsets).
@@ -62,6 +72,17 @@ pub const ENGINE_STATE_BITS: usize = nic::engine_state::FIELD_BITS as usize;
 const INTERVAL_BITS: usize = nic::INTERVAL_MASK.trailing_ones() as usize;
 /// Width of TIPG.IPGT (bits 9:0).
 pub const IPGT_BITS: usize = tipg::IPGT_MASK.trailing_ones() as usize;
+/// The RCTL fields the NIC acts on (the others are kept only for read-back).
+const RCTL_FIELDS: u32 = rctl::EN
+    | rctl::SBP
+    | rctl::LPE
+    | rctl::LBM_MASK
+    | rctl::RDMTS_MASK
+    | rctl::BSIZE_MASK
+    | rctl::BSEX
+    | rctl::SECRC;
+/// The bits RDLEN, RDT, TDLEN and TDT (and the engines' heads) keep in a narrow build.
+pub const NARROW_RING_MASK: u32 = regs::SocConfig::NARROW_RING_MASK;
 /// Width of the statistics events' byte counts.
 pub const EVENT_BYTES_BITS: usize = 16;
 
@@ -160,8 +181,10 @@ impl Logic for ConfigReg {
 }
 
 /// One statistics counter: adds `amount` in each cycle `inc` is high, saturates at
-/// 0xFFFFFFFF, and is cleared by a host read of its offset (keeping that cycle's `amount`) and
-/// by `reset`.
+/// `counter_max` (`2^counter_bits - 1`: 0xFFFFFFFF in the simulation build), and is cleared by
+/// a host read of its offset (keeping that cycle's `amount`) and by `reset`. The next value is
+/// ANDed with `counter_max`, so the flip-flops above a narrow build's width have a constant 0
+/// input and synthesis removes them with their adder bits; those bits read 0.
 #[derive(LogicBlock)]
 pub struct StatCounter {
     pub clock: Signal<In, Clock>,
@@ -178,11 +201,19 @@ pub struct StatCounter {
     hit: Signal<Local, Bit>,
     sum: Signal<Local, Bits<33>>,
     address: Constant<NicOffset>,
+    /// `counter_max`: the saturation value and the mask of the next value.
     saturated: Constant<Bits<32>>,
+    /// `!counter_max`: a sum with any of these bits set is past the saturation value.
+    overflow_bits: Constant<Bits<32>>,
 }
 
 impl StatCounter {
-    pub fn new(offset: u32) -> Self {
+    /// The counter at `offset`, saturating at `counter_max` (`2^n - 1`).
+    pub fn new(offset: u32, counter_max: u32) -> Self {
+        assert!(
+            counter_max.wrapping_add(1).is_power_of_two() || counter_max == u32::MAX,
+            "counter_max must be 2^n - 1"
+        );
         Self {
             clock: Default::default(),
             reset: Default::default(),
@@ -196,7 +227,8 @@ impl StatCounter {
             hit: Default::default(),
             sum: Default::default(),
             address: at(offset),
-            saturated: k(u32::MAX),
+            saturated: k(counter_max),
+            overflow_bits: k(!counter_max),
         }
     }
 }
@@ -217,10 +249,12 @@ impl Logic for StatCounter {
         }
         if self.reset.val() {
             self.r_count.d.next = 0.into();
-        } else if self.sum.val().get_bit(32) {
+        } else if self.sum.val().get_bit(32)
+            | ((self.sum.val().get_bits::<32>(0) & self.overflow_bits.val()) != 0)
+        {
             self.r_count.d.next = self.saturated.val();
         } else {
-            self.r_count.d.next = self.sum.val().get_bits::<32>(0);
+            self.r_count.d.next = self.sum.val().get_bits::<32>(0) & self.saturated.val();
         }
         self.rdata.next = 0.into();
         if self.hit.val() {
@@ -473,8 +507,20 @@ pub struct NicRegs {
 
 impl NicRegs {
     /// `tx_fifo_bytes` and `rx_fifo_bytes` are the build's FIFO sizes (read in TXFIFO_BYTES
-    /// and RXFIFO_BYTES).
-    pub fn new(tx_fifo_bytes: u32, rx_fifo_bytes: u32) -> Self {
+    /// and RXFIFO_BYTES); the statistics saturate at `counter_max` (`2^counter_bits - 1`).
+    /// With `narrow_registers` the configuration registers keep only the bits the NIC uses
+    /// (see the module doc).
+    pub fn new(
+        tx_fifo_bytes: u32,
+        rx_fifo_bytes: u32,
+        counter_max: u32,
+        narrow_registers: bool,
+    ) -> Self {
+        // Bits that keep their reset value: none but the fixed ones, or in a narrow build
+        // everything outside the fields the NIC acts on.
+        let unused = |used: u32| if narrow_registers { !used } else { 0 };
+        let ring = unused(NARROW_RING_MASK);
+        let interval = unused(nic::INTERVAL_MASK);
         Self {
             clock: Default::default(),
             sel: Default::default(),
@@ -532,40 +578,40 @@ impl NicRegs {
             c_iommu: Default::default(),
             irq: Default::default(),
             // FD reads 1 and RST reads 0 whatever is written (RST acts through nic_reset).
-            r_ctrl: ConfigReg::new(nic::CTRL, ctrl::FD | ctrl::RST),
-            r_itr: ConfigReg::new(nic::ITR, 0),
-            r_rctl: ConfigReg::new(nic::RCTL, 0),
-            r_tctl: ConfigReg::new(nic::TCTL, 0),
-            r_tipg: ConfigReg::new(nic::TIPG, 0),
+            r_ctrl: ConfigReg::new(nic::CTRL, ctrl::FD | ctrl::RST | unused(ctrl::SLU)),
+            r_itr: ConfigReg::new(nic::ITR, interval),
+            r_rctl: ConfigReg::new(nic::RCTL, unused(RCTL_FIELDS)),
+            r_tctl: ConfigReg::new(nic::TCTL, unused(tctl::EN | tctl::PSP)),
+            r_tipg: ConfigReg::new(nic::TIPG, unused(tipg::IPGT_MASK)),
             r_rdbal: ConfigReg::new(nic::RDBAL, 0),
-            r_rdbah: ConfigReg::new(nic::RDBAH, 0),
-            r_rdlen: ConfigReg::new(nic::RDLEN, 0),
-            r_rdt: ConfigReg::new(nic::RDT, 0),
-            r_rdtr: ConfigReg::new(nic::RDTR, 0),
-            r_radv: ConfigReg::new(nic::RADV, 0),
+            r_rdbah: ConfigReg::new(nic::RDBAH, unused(0)),
+            r_rdlen: ConfigReg::new(nic::RDLEN, ring),
+            r_rdt: ConfigReg::new(nic::RDT, ring),
+            r_rdtr: ConfigReg::new(nic::RDTR, interval),
+            r_radv: ConfigReg::new(nic::RADV, interval),
             r_tdbal: ConfigReg::new(nic::TDBAL, 0),
-            r_tdbah: ConfigReg::new(nic::TDBAH, 0),
-            r_tdlen: ConfigReg::new(nic::TDLEN, 0),
-            r_tdt: ConfigReg::new(nic::TDT, 0),
-            r_tidv: ConfigReg::new(nic::TIDV, 0),
-            r_tadv: ConfigReg::new(nic::TADV, 0),
-            crcerrs: StatCounter::new(nic::CRCERRS),
-            rxerrc: StatCounter::new(nic::RXERRC),
-            mpc: StatCounter::new(nic::MPC),
-            gprc: StatCounter::new(nic::GPRC),
-            gptc: StatCounter::new(nic::GPTC),
-            gorcl: StatCounter::new(nic::GORCL),
-            gotcl: StatCounter::new(nic::GOTCL),
-            rnbc: StatCounter::new(nic::RNBC),
-            ruc: StatCounter::new(nic::RUC),
-            roc: StatCounter::new(nic::ROC),
-            torl: StatCounter::new(nic::TORL),
-            totl: StatCounter::new(nic::TOTL),
-            tpr: StatCounter::new(nic::TPR),
-            tpt: StatCounter::new(nic::TPT),
-            tdec: StatCounter::new(nic::TDEC),
-            rdfc: StatCounter::new(nic::RDFC),
-            irqc: StatCounter::new(nic::IRQC),
+            r_tdbah: ConfigReg::new(nic::TDBAH, unused(0)),
+            r_tdlen: ConfigReg::new(nic::TDLEN, ring),
+            r_tdt: ConfigReg::new(nic::TDT, ring),
+            r_tidv: ConfigReg::new(nic::TIDV, interval),
+            r_tadv: ConfigReg::new(nic::TADV, interval),
+            crcerrs: StatCounter::new(nic::CRCERRS, counter_max),
+            rxerrc: StatCounter::new(nic::RXERRC, counter_max),
+            mpc: StatCounter::new(nic::MPC, counter_max),
+            gprc: StatCounter::new(nic::GPRC, counter_max),
+            gptc: StatCounter::new(nic::GPTC, counter_max),
+            gorcl: StatCounter::new(nic::GORCL, counter_max),
+            gotcl: StatCounter::new(nic::GOTCL, counter_max),
+            rnbc: StatCounter::new(nic::RNBC, counter_max),
+            ruc: StatCounter::new(nic::RUC, counter_max),
+            roc: StatCounter::new(nic::ROC, counter_max),
+            torl: StatCounter::new(nic::TORL, counter_max),
+            totl: StatCounter::new(nic::TOTL, counter_max),
+            tpr: StatCounter::new(nic::TPR, counter_max),
+            tpt: StatCounter::new(nic::TPT, counter_max),
+            tdec: StatCounter::new(nic::TDEC, counter_max),
+            rdfc: StatCounter::new(nic::RDFC, counter_max),
+            irqc: StatCounter::new(nic::IRQC, counter_max),
             icr_causes: Default::default(),
             ims_mask: Default::default(),
             irq_line: Default::default(),
@@ -1046,7 +1092,7 @@ mod tests {
     use regs::{Access, Register, REGISTERS};
 
     /// Two different sizes, so that a swap shows.
-    const TX_FIFO: u32 = regs::RamConfig::SIM.nic_fifo_bytes();
+    const TX_FIFO: u32 = regs::SocConfig::SIM.nic_fifo_bytes();
     const RX_FIFO: u32 = TX_FIFO / 2;
     const TIMER_UNIT: u64 = TIMER_UNIT_CYCLES as u64;
     const ITR_UNIT: u64 = ITR_UNIT_CYCLES as u64;
@@ -1085,7 +1131,16 @@ mod tests {
 
     impl Bench {
         fn new() -> Self {
-            let mut uut = NicRegs::new(TX_FIFO, RX_FIFO);
+            Bench::with_counter_max(u32::MAX)
+        }
+
+        /// As [`Bench::new`], with statistics that saturate at `counter_max`.
+        fn with_counter_max(counter_max: u32) -> Self {
+            Bench::build(counter_max, false)
+        }
+
+        fn build(counter_max: u32, narrow_registers: bool) -> Self {
+            let mut uut = NicRegs::new(TX_FIFO, RX_FIFO, counter_max, narrow_registers);
             uut.connect_all();
             settle(&mut uut);
             Self {
@@ -1283,6 +1338,42 @@ mod tests {
             );
         }
         assert_eq!(u.ipg.val().to_u32(), pattern(TIPG) & tipg::IPGT_MASK);
+    }
+
+    #[test]
+    fn narrow_registers_keep_only_the_bits_the_nic_uses() {
+        let mut b = Bench::build(u32::MAX, true);
+        let ring = NARROW_RING_MASK;
+        let interval = nic::INTERVAL_MASK;
+        let kept = [
+            (RCTL, RCTL_FIELDS),
+            (TCTL, tctl::EN | tctl::PSP),
+            (TIPG, tipg::IPGT_MASK),
+            (ITR, interval),
+            (RDTR, interval),
+            (RADV, interval),
+            (TIDV, interval),
+            (TADV, interval),
+            (RDBAL, u32::MAX),
+            (RDBAH, 0),
+            (RDLEN, ring),
+            (RDT, ring),
+            (TDBAL, u32::MAX),
+            (TDBAH, 0),
+            (TDLEN, ring),
+            (TDT, ring),
+        ];
+        for (offset, bits) in kept {
+            b.write(offset, u32::MAX);
+            assert_eq!(b.read(offset), bits, "{}", name_of(offset));
+        }
+        assert_eq!(
+            b.uut.tdlen.val().to_u32(),
+            ring,
+            "the outputs are narrow too"
+        );
+        b.write(CTRL, !ctrl::RST);
+        assert_eq!(b.read(CTRL), ctrl::FD | ctrl::SLU);
     }
 
     #[test]
@@ -1576,6 +1667,33 @@ mod tests {
         assert_eq!(b.read(GORCL), 0, "cleared by the read");
         assert_eq!(b.read(GPRC), frames as u32);
         assert_eq!(b.read(GPRC), 0);
+    }
+
+    #[test]
+    fn narrow_statistics_saturate_at_their_width_and_read_0_above() {
+        // An 8-bit build (`counter_max` 0xFF).
+        let mut b = Bench::with_counter_max(0xFF);
+        for _ in 0..300 {
+            b.cycle(|u| {
+                u.ev_rx_good.next = true;
+                u.ev_rx_good_bytes.next = 64.into();
+            });
+        }
+        assert_eq!(b.read(GPRC), 0xFF, "300 frames saturate at 0xFF");
+        assert_eq!(b.read(GORCL), 0xFF, "19200 octets saturate at 0xFF");
+        assert_eq!(b.read(GPRC), 0, "cleared by the read");
+        // One event of more than the width at once saturates too.
+        b.cycle(|u| {
+            u.ev_tx_good.next = true;
+            u.ev_tx_good_bytes.next = 0x1234.into();
+        });
+        assert_eq!(b.read(GOTCL), 0xFF);
+        assert_eq!(b.read(GPTC), 1);
+        b.cycle(|u| {
+            u.ev_tx_good.next = true;
+            u.ev_tx_good_bytes.next = 0xFE.into();
+        });
+        assert_eq!(b.read(GOTCL), 0xFE, "below the width: the exact count");
     }
 
     #[test]
@@ -2019,7 +2137,7 @@ mod tests {
 
     #[test]
     fn generates_verilog() {
-        let mut uut = NicRegs::new(TX_FIFO, RX_FIFO);
+        let mut uut = NicRegs::new(TX_FIFO, RX_FIFO, u32::MAX, false);
         uut.connect_all();
         let verilog = generate_verilog(&uut);
         assert!(verilog.contains("module top"));

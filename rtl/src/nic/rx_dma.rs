@@ -24,6 +24,11 @@
 //! descriptor is written back with DD, EOP and ERR_DMA and length 0, and `ev_dma_drop` pulses.
 //! A refused descriptor fetch or write-back drops the frame and halts the engine (`halted`,
 //! `c_dma_err`) until `restart`.
+//!
+//! **Ring width.** The head keeps the bits of `ring_mask` (its next value is ANDed with it):
+//! all 32 in simulation, 16 in a build with `regs::SocConfig::narrow_registers`, whose
+//! RDLEN/RDT/TDLEN/TDT registers are 16 bits too; there synthesis removes the upper bits of
+//! the head and of the ring arithmetic.
 
 use regs::nic::rx_desc;
 use rust_hdl::prelude::*;
@@ -101,7 +106,8 @@ pub struct RxDma {
     head: DFF<Bits<32>>,
     desc_addr: DFF<Bits<32>>,
     d_addr: DFF<Bits<32>>,
-    d_hi: DFF<Bits<32>>,
+    /// The descriptor's buffer address high half is not 0 (only that is checked).
+    d_hi: DFF<Bit>,
     issued: DFF<Bits<2>>,
     received: DFF<Bits<2>>,
     cur_addr: DFF<Bits<32>>,
@@ -132,16 +138,21 @@ pub struct RxDma {
     k_len_offset: Constant<Bits<32>>,
     k_status_offset: Constant<Bits<32>>,
     page_mask: Constant<Bits<32>>,
+    /// The head's bits (`ring_mask`): its next value is ANDed with it.
+    index_mask: Constant<Bits<32>>,
 }
 
 impl Default for RxDma {
+    /// A 32-bit head (the simulation build).
     fn default() -> Self {
-        Self::new()
+        Self::new(u32::MAX)
     }
 }
 
 impl RxDma {
-    pub fn new() -> Self {
+    /// An engine whose head keeps the bits of `ring_mask` (`u32::MAX`: 32 bits; the FPGA
+    /// build's 16-bit ring registers: 0xFFFF).
+    pub fn new(ring_mask: u32) -> Self {
         let k32 = |v: u32| Constant::new((v as u64).into());
         Self {
             clock: Default::default(),
@@ -215,6 +226,7 @@ impl RxDma {
             k_len_offset: k32(rx_desc::LEN_CSUM),
             k_status_offset: k32(rx_desc::STATUS_WORD),
             page_mask: k32(regs::PAGE_BYTES - 1),
+            index_mask: k32(ring_mask),
         }
     }
 }
@@ -329,7 +341,7 @@ impl Logic for RxDma {
                         self.d_addr.d.next = self.bus_rdata.val();
                     }
                     if self.received.q.val() == 1 {
-                        self.d_hi.d.next = self.bus_rdata.val();
+                        self.d_hi.d.next = self.bus_rdata.val() != 0;
                         self.fsm.d.next = RxState::CheckDesc;
                     }
                 }
@@ -345,7 +357,7 @@ impl Logic for RxDma {
                 self.cur_addr.d.next = self.d_addr.q.val();
                 self.chunk.d.next = self.fill.val();
                 self.chunk_left.d.next = self.fill.val();
-                if (self.d_hi.q.val() != 0)
+                if self.d_hi.q.val()
                     | (self.d_addr.q.val().get_bits::<2>(0) != 0)
                     | (self.fill_end.val().get_bit(32)
                         & (self.fill_end.val().get_bits::<32>(0) != 0))
@@ -403,7 +415,7 @@ impl Logic for RxDma {
                 if self.bus_grant.val() {
                     self.issued.d.next = self.issued.q.val() + 1;
                     if self.issued.q.val() == 1 {
-                        self.head.d.next = self.next_head.val();
+                        self.head.d.next = self.next_head.val() & self.index_mask.val();
                         self.remaining.d.next = self.remaining.q.val() - self.chunk.q.val();
                         if self.free_after.val() == self.threshold.val() {
                             self.c_rxdmt0.next = true;
@@ -452,7 +464,7 @@ impl Logic for RxDma {
             }
         }
         if self.head_write.val() {
-            self.head.d.next = self.head_wdata.val();
+            self.head.d.next = self.head_wdata.val() & self.index_mask.val();
         }
         if self.soft_reset.val() {
             self.fsm.d.next = RxState::Idle;
@@ -463,6 +475,9 @@ impl Logic for RxDma {
         self.fifo_rd_ptr.next = self.rd_ptr.q.val();
         self.rdh.next = self.head.q.val();
         self.state.next = self.fsm.q.val();
+        // A default first: the 4-bit state register has encodings no state uses, and a case
+        // without it infers a latch (a combinational loop that nextpnr refuses).
+        self.state_code.next = 0.into();
         match self.fsm.q.val() {
             RxState::Idle => {
                 self.state_code.next = 0.into();

@@ -133,7 +133,7 @@ struct Bench {
 
 impl Bench {
     fn new(seed: u64, slots: u32, buf_bytes: u32) -> Self {
-        let mut uut = RxDma::new();
+        let mut uut = RxDma::new(u32::MAX);
         uut.connect_all();
         uut.enable.next = true;
         uut.rdbal.next = (RING as u64).into();
@@ -1003,4 +1003,17 @@ fn rx_state_codes_follow_the_register_names() {
     b.run_until("halted", |b| b.state() == RxState::Halted);
     b.run(5);
     assert_eq!(b.states_seen.len(), regs::nic::RX_STATE_NAMES.len());
+}
+
+#[test]
+fn a_narrow_build_keeps_the_head_in_the_ring_mask() {
+    let mut uut = RxDma::new(0xFFFF);
+    uut.connect_all();
+    uut.head_write.next = true;
+    uut.head_wdata.next = 0x0012_3456.into();
+    settle(&mut uut);
+    clock_edge(&mut uut, |u| &mut u.clock);
+    uut.head_write.next = false;
+    settle(&mut uut);
+    assert_eq!(uut.rdh.val().to_u32(), 0x3456);
 }

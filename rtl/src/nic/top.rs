@@ -4,10 +4,18 @@
 //!  host sel/offset/we/wdata ─► NicRegs ─► rdata, irq (ICR & IMS, ITR-moderated)
 //!                                 │ config, events
 //!     TX bus ◄─► TxDma ─► tx_buf (LaneBuffer) ─► MacTx ─┬─► phy_txd/tx_en/tx_er
-//!                  └──► tx_q (len, IFCS) ──────────┘    │ RCTL.LBM = MAC loopback
+//!                  └──► tx_q (len, IFCS) ──────────┘ ▲  │ RCTL.LBM = MAC loopback
+//!                                           phy_tx_ce ┤  │
 //!     RX bus ◄─► RxDma ◄─ rx_buf (LaneBuffer) ◄─ MacRx ◄─┴── phy_rxd/rx_dv/rx_er
-//!                  └───◄ rx_q (lengths, errors) ◄──┘
+//!                  └───◄ rx_q (lengths, errors) ◄──┘ ▲
+//!                           phy_rx_ce (phy_tx_ce in loopback)
 //! ```
+//!
+//! **PHY clock enables.** The MACs move one byte per cycle with their clock enable high (see
+//! `mac::tx` and `mac::rx` for the timing): `phy_tx_ce` paces the transmitter, `phy_rx_ce`
+//! the receiver, except in MAC loopback, where the receiver sees the transmitter's pins and
+//! takes `phy_tx_ce`. Tied high they give the GMII-like one byte per clock of the simulation;
+//! a board's PHY adapter (RMII: one byte per four 50 MHz cycles at 100 Mb/s) pulses them.
 //!
 //! The RX FIFO writer sits here: each byte from the MAC goes to the FIFO's write pointer while
 //! there is room; at the frame's end the frame is committed to the queue (good, or bad with
@@ -65,6 +73,14 @@ pub struct Nic<const W: usize, const Q: usize> {
     pub phy_rxd: Signal<In, Bits<8>>,
     pub phy_rx_dv: Signal<In, Bit>,
     pub phy_rx_er: Signal<In, Bit>,
+    /// Clock enable of the MAC transmitter: one byte goes onto `phy_txd` per cycle with
+    /// `phy_tx_ce` high (`MacTx`'s `ce`); tie high for one byte per clock (GMII-like, the
+    /// simulation), or pulse it at the PHY's byte rate (the board's RMII adapter).
+    pub phy_tx_ce: Signal<In, Bit>,
+    /// Clock enable of the MAC receiver: `phy_rxd`/`phy_rx_dv`/`phy_rx_er` are sampled in the
+    /// cycles with `phy_rx_ce` high (`MacRx`'s `ce`). In MAC loopback the receiver sees the
+    /// transmitter's pins and uses `phy_tx_ce` instead.
+    pub phy_rx_ce: Signal<In, Bit>,
     // ---- observation ----
     pub tx_state: Signal<Out, TxState>,
     pub rx_state: Signal<Out, RxState>,
@@ -111,7 +127,10 @@ pub struct Nic<const W: usize, const Q: usize> {
 impl<const W: usize, const Q: usize> Nic<W, Q> {
     pub const FIFO_BYTES: u32 = 4 << W;
 
-    pub fn new() -> Self {
+    /// A NIC whose statistics saturate at `counter_max` (`2^counter_bits - 1`); with
+    /// `narrow_registers` its registers keep only the bits it uses, its rings 16 bits
+    /// (`regs::SocConfig::narrow_registers`).
+    pub fn new(counter_max: u32, narrow_registers: bool) -> Self {
         assert!(
             (4u32 << W) <= 1 << 15,
             "FIFO pointers are 16 bits: at most 32 KiB"
@@ -123,6 +142,11 @@ impl<const W: usize, const Q: usize> Nic<W, Q> {
         assert_eq!(TX_Q_IFCS_BIT, 16);
         assert_eq!((RX_Q_DELIVER_SHIFT, RX_Q_ERRORS_SHIFT), (16, 32));
         let fifo = Self::FIFO_BYTES;
+        let ring_mask = if narrow_registers {
+            regs::SocConfig::NARROW_RING_MASK
+        } else {
+            u32::MAX
+        };
         let k16 = |v: u32| Constant::new((v as u64).into());
         let k32 = |v: u32| Constant::new((v as u64).into());
         let k8 = |v: u32| Constant::new((v as u64).into());
@@ -160,11 +184,13 @@ impl<const W: usize, const Q: usize> Nic<W, Q> {
             phy_rxd: Default::default(),
             phy_rx_dv: Default::default(),
             phy_rx_er: Default::default(),
+            phy_tx_ce: Default::default(),
+            phy_rx_ce: Default::default(),
             tx_state: Default::default(),
             rx_state: Default::default(),
-            regs: NicRegs::new(fifo, fifo),
-            tx_dma: TxDma::new(fifo),
-            rx_dma: RxDma::new(),
+            regs: NicRegs::new(fifo, fifo, counter_max, narrow_registers),
+            tx_dma: TxDma::new(fifo, ring_mask),
+            rx_dma: RxDma::new(ring_mask),
             tx_buf: Default::default(),
             rx_buf: Default::default(),
             tx_q: Default::default(),
@@ -209,8 +235,9 @@ impl<const W: usize, const Q: usize> Nic<W, Q> {
 }
 
 impl<const W: usize, const Q: usize> Default for Nic<W, Q> {
+    /// The simulation build: 32-bit statistics, full registers.
     fn default() -> Self {
-        Self::new()
+        Self::new(u32::MAX, false)
     }
 }
 
@@ -270,7 +297,7 @@ impl<const W: usize, const Q: usize> Logic for Nic<W, Q> {
         self.tx_q.push_data.next = self.tx_dma.q_push_data.val();
         self.tx_q.flush.next = self.regs.nic_reset.val();
 
-        self.mac_tx.ce.next = true;
+        self.mac_tx.ce.next = self.phy_tx_ce.val();
         // CTRL.RST empties the FIFO: the MAC must not go on reading a frame from it.
         self.mac_tx.reset.next = self.regs.nic_reset.val();
         self.mac_tx.enable.next = (self.regs.tctl.val() & self.k_tctl_en.val()) != 0;
@@ -300,16 +327,18 @@ impl<const W: usize, const Q: usize> Logic for Nic<W, Q> {
         self.phy_tx_er.next = self.mac_tx.tx_er.val();
 
         // ---- RX: pins (or loopback) → MAC → FIFO ----
+        // In loopback the receiver samples the transmitter's pins at the transmitter's pace.
         if self.loopback.val() {
             self.mac_rx.rxd.next = self.mac_tx.txd.val();
             self.mac_rx.rx_dv.next = self.mac_tx.tx_en.val();
             self.mac_rx.rx_er.next = self.mac_tx.tx_er.val();
+            self.mac_rx.ce.next = self.phy_tx_ce.val();
         } else {
             self.mac_rx.rxd.next = self.phy_rxd.val();
             self.mac_rx.rx_dv.next = self.phy_rx_dv.val();
             self.mac_rx.rx_er.next = self.phy_rx_er.val();
+            self.mac_rx.ce.next = self.phy_rx_ce.val();
         }
-        self.mac_rx.ce.next = true;
         // CTRL.RST empties the FIFO: the rest of a frame being received must not be stored.
         self.mac_rx.reset.next = self.regs.nic_reset.val();
         self.mac_rx.enable.next = (self.regs.rctl.val() & self.k_rctl_en.val()) != 0;

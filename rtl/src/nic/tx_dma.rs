@@ -26,6 +26,11 @@
 //! (with STA_ERR) and `ev_drop` pulses once. A refused descriptor fetch or write-back halts the
 //! engine (`halted`, `c_dma_err`) until `restart`; the head stays on that descriptor, and the
 //! restart fetches and reads it again (its bytes count once in the frame).
+//!
+//! **Ring width.** The head keeps the bits of `ring_mask` (its next value is ANDed with it):
+//! all 32 in simulation, 16 in a build with `regs::SocConfig::narrow_registers`, whose
+//! RDLEN/RDT/TDLEN/TDT registers are 16 bits too; there synthesis removes the upper bits of
+//! the head and of the ring arithmetic.
 
 use regs::nic::tx_desc;
 use rust_hdl::prelude::*;
@@ -92,7 +97,8 @@ pub struct TxDma {
     head: DFF<Bits<32>>,
     desc_addr: DFF<Bits<32>>,
     d_addr: DFF<Bits<32>>,
-    d_hi: DFF<Bits<32>>,
+    /// The descriptor's buffer address high half is not 0 (only that is checked).
+    d_hi: DFF<Bit>,
     d_len_cmd: DFF<Bits<32>>,
     d_sta: DFF<Bits<32>>,
     issued: DFF<Bits<3>>,
@@ -129,6 +135,8 @@ pub struct TxDma {
     k_len_mask: Constant<Bits<32>>,
     k_sta_offset: Constant<Bits<32>>,
     page_mask: Constant<Bits<32>>,
+    /// The head's bits (`ring_mask`): its next value is ANDed with it.
+    index_mask: Constant<Bits<32>>,
     word_mask: Constant<Bits<32>>,
     all_lanes: Constant<Bits<4>>,
     sta_keep: Constant<Bits<32>>,
@@ -136,8 +144,9 @@ pub struct TxDma {
 }
 
 impl TxDma {
-    /// An engine in front of a TX FIFO of `fifo_bytes` bytes.
-    pub fn new(fifo_bytes: u32) -> Self {
+    /// An engine in front of a TX FIFO of `fifo_bytes` bytes whose head keeps the bits of
+    /// `ring_mask` (`u32::MAX`: 32 bits; the FPGA build's 16-bit ring registers: 0xFFFF).
+    pub fn new(fifo_bytes: u32, ring_mask: u32) -> Self {
         let k8 = |v: u32| Constant::new((v as u64).into());
         let k32 = |v: u32| Constant::new((v as u64).into());
         Self {
@@ -216,6 +225,7 @@ impl TxDma {
             k_len_mask: k32(tx_desc::LEN_MASK),
             k_sta_offset: k32(tx_desc::STA_WORD),
             page_mask: k32(regs::PAGE_BYTES - 1),
+            index_mask: k32(ring_mask),
             word_mask: k32(!3),
             all_lanes: Constant::new(15.into()),
             sta_keep: k32(!0xF),
@@ -262,7 +272,7 @@ impl Logic for TxDma {
             bit_cast::<33, 32>(self.d_addr.q.val()) + bit_cast::<33, 32>(self.len.val());
         self.fifo_free.next =
             self.capacity.val() - bit_cast::<32, 16>(self.wr_ptr.q.val() - self.fifo_rd_ptr.val());
-        self.malformed.next = (self.d_hi.q.val() != 0)
+        self.malformed.next = self.d_hi.q.val()
             | (self.end_addr.val().get_bit(32) & (self.end_addr.val().get_bits::<32>(0) != 0))
             | ((self.frame_bytes.q.val() + self.len.val()) > self.capacity.val())
             | (((self.cmd.val() & self.k_eop.val()) != 0)
@@ -341,7 +351,7 @@ impl Logic for TxDma {
                         self.d_addr.d.next = self.bus_rdata.val();
                     }
                     if self.received.q.val() == 1 {
-                        self.d_hi.d.next = self.bus_rdata.val();
+                        self.d_hi.d.next = self.bus_rdata.val() != 0;
                     }
                     if self.received.q.val() == 2 {
                         self.d_len_cmd.d.next = self.bus_rdata.val();
@@ -441,7 +451,7 @@ impl Logic for TxDma {
                     self.finish.next = true;
                 }
                 if self.finish.val() {
-                    self.head.d.next = self.next_head.val();
+                    self.head.d.next = self.next_head.val() & self.index_mask.val();
                     if self.next_head.val() == self.tdt.val() {
                         self.c_txqe.next = true;
                     }
@@ -476,7 +486,7 @@ impl Logic for TxDma {
             }
         }
         if self.head_write.val() {
-            self.head.d.next = self.head_wdata.val();
+            self.head.d.next = self.head_wdata.val() & self.index_mask.val();
         }
         if self.soft_reset.val() {
             self.fsm.d.next = TxState::Idle;

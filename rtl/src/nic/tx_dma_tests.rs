@@ -147,7 +147,7 @@ impl Bench {
     }
 
     fn with_fifo(seed: u64, cap: u32) -> Self {
-        let mut uut = TxDma::new(cap);
+        let mut uut = TxDma::new(cap, u32::MAX);
         uut.connect_all();
         uut.enable.next = true;
         uut.tdbal.next = (RING as u64).into();
@@ -1093,4 +1093,17 @@ fn tx_state_codes_follow_the_register_names() {
     b.run_until("halted", |b| b.state() == TxState::Halted);
     b.run(5);
     assert_eq!(b.states_seen.len(), regs::nic::TX_STATE_NAMES.len());
+}
+
+#[test]
+fn a_narrow_build_keeps_the_head_in_the_ring_mask() {
+    let mut uut = TxDma::new(FIFO, 0xFFFF);
+    uut.connect_all();
+    uut.head_write.next = true;
+    uut.head_wdata.next = 0x0012_3456.into();
+    settle(&mut uut);
+    clock_edge(&mut uut, |u| &mut u.clock);
+    uut.head_write.next = false;
+    settle(&mut uut);
+    assert_eq!(uut.tdh.val().to_u32(), 0x3456);
 }

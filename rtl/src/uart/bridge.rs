@@ -119,7 +119,8 @@ pub struct UartBridge {
     n_discarded: DFF<Bits<16>>,
     n_framing_errors: DFF<Bits<16>>,
     // ---- working values ----
-    byte: Signal<Local, Bits<8>>,
+    /// The received byte (not `byte`: a SystemVerilog keyword, which Verilator rejects).
+    rx_byte: Signal<Local, Bits<8>>,
     sum_with_byte: Signal<Local, Bits<8>>,
     /// `data` with the received byte shifted in at the top (little endian assembly).
     data_with_byte: Signal<Local, Bits<32>>,
@@ -190,7 +191,7 @@ impl Default for UartBridge {
             n_bad_command: Default::default(),
             n_discarded: Default::default(),
             n_framing_errors: Default::default(),
-            byte: Default::default(),
+            rx_byte: Default::default(),
             sum_with_byte: Default::default(),
             data_with_byte: Default::default(),
             addr_with_byte: Default::default(),
@@ -262,7 +263,7 @@ impl Logic for UartBridge {
         self.host_req.next = false;
 
         // ---- working values ----
-        self.byte.next = self.rx.data.val();
+        self.rx_byte.next = self.rx.data.val();
         self.sum_with_byte.next = self.sum.q.val() + self.rx.data.val();
         self.data_with_byte.next =
             (self.data.q.val() >> 8) | (bit_cast::<32, 8>(self.rx.data.val()) << 24);
@@ -290,7 +291,7 @@ impl Logic for UartBridge {
             BridgeState::WaitSync => {
                 if self.rx.valid.val() {
                     self.discard.next = true;
-                    if self.byte.val() == self.k_sync.val() {
+                    if self.rx_byte.val() == self.k_sync.val() {
                         self.discard.next = false;
                         self.sum.d.next = 0.into();
                         self.fsm.d.next = BridgeState::ReceiveCommand;
@@ -300,22 +301,22 @@ impl Logic for UartBridge {
             BridgeState::ReceiveCommand => {
                 self.receiving.next = true;
                 if self.rx.valid.val() {
-                    self.cmd.d.next = self.byte.val();
+                    self.cmd.d.next = self.rx_byte.val();
                     self.sum.d.next = self.sum_with_byte.val();
                     self.byte_index.d.next = 0.into();
                     self.word.d.next = 0.into();
                     self.count.d.next = 1.into();
                     self.be.d.next = 0xF.into();
                     self.reject_command.next = true;
-                    if (self.byte.val() == self.k_read32.val())
-                        | (self.byte.val() == self.k_write32.val())
-                        | (self.byte.val() == self.k_read_burst.val())
-                        | (self.byte.val() == self.k_write_burst.val())
+                    if (self.rx_byte.val() == self.k_read32.val())
+                        | (self.rx_byte.val() == self.k_write32.val())
+                        | (self.rx_byte.val() == self.k_read_burst.val())
+                        | (self.rx_byte.val() == self.k_write_burst.val())
                     {
                         self.reject_command.next = false;
                         self.fsm.d.next = BridgeState::ReceiveAddress;
                     }
-                    if self.byte.val() == self.k_irq_status.val() {
+                    if self.rx_byte.val() == self.k_irq_status.val() {
                         self.reject_command.next = false;
                         self.fsm.d.next = BridgeState::ReceiveChecksum;
                     }
@@ -342,8 +343,8 @@ impl Logic for UartBridge {
                 self.receiving.next = true;
                 if self.rx.valid.val() {
                     self.sum.d.next = self.sum_with_byte.val();
-                    self.count.d.next = self.byte.val().get_bits::<7>(0);
-                    if (self.byte.val() == 0) | (self.byte.val() > self.k_max_burst.val()) {
+                    self.count.d.next = self.rx_byte.val().get_bits::<7>(0);
+                    if (self.rx_byte.val() == 0) | (self.rx_byte.val() > self.k_max_burst.val()) {
                         self.reject_command.next = true;
                     } else {
                         self.fsm.d.next = BridgeState::ReceiveData;
@@ -376,7 +377,7 @@ impl Logic for UartBridge {
                 self.receiving.next = true;
                 if self.rx.valid.val() {
                     self.sum.d.next = self.sum_with_byte.val();
-                    self.be.d.next = self.byte.val().get_bits::<4>(0);
+                    self.be.d.next = self.rx_byte.val().get_bits::<4>(0);
                     self.fsm.d.next = BridgeState::ReceiveChecksum;
                 }
             }

@@ -1,12 +1,22 @@
 //! Writes the register map (generated from the `regs` crate) into README.md between
-//! `<!-- regmap:begin -->` and `<!-- regmap:end -->`, and prints it.
+//! `<!-- regmap:begin -->` and `<!-- regmap:end -->`, and each board's pin table (from
+//! `rtl::board`) between `<!-- pins-BOARD:begin -->` and `<!-- pins-BOARD:end -->`.
 //! `cargo run -p testbench --bin regmap`
 
 fn main() {
     let table = testbench::register_map_markdown();
     print!("{table}");
-    if let Err(e) = testbench::update_readme_block("regmap", &table) {
-        eprintln!("README not updated: {e}");
-        std::process::exit(1);
+    let mut blocks = vec![("regmap".to_string(), table)];
+    for board in regs::board::BOARDS {
+        blocks.push((
+            format!("pins-{}", board.name),
+            rtl::board::pcf::markdown(rtl::board::board_pins(*board)),
+        ));
+    }
+    for (name, body) in blocks {
+        if let Err(e) = testbench::update_readme_block(&name, &body) {
+            eprintln!("README not updated: {e}");
+            std::process::exit(1);
+        }
     }
 }

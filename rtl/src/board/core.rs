@@ -1,0 +1,220 @@
+//! What every board top shares: the SoC, the UART bridge as its host port, the RMII PHY
+//! adapter, the reset and the LEDs. The board tops ([`super::alchitry_cu`],
+//! [`super::icebreaker`]) add their clocking and pins.
+//!
+//! ```text
+//!  uart_rx ─► UartBridge ─host port─► Soc ◄─bus─► RAM, memcpy, IOMMU, NIC
+//!  uart_tx ◄─     ▲ irq ◄──────────── irq        │ MAC pins (bytes, ce)
+//!                                                ▼
+//!  rmii_* ◄──────────────────────────────► RmiiAdapter
+//!  pll_locked, button_n ─► ResetSync ─► reset: holds the host port idle, clears the LEDs
+//!  led[7:0] ◄─ alive, RX carrier, TX, irq, IOMMU fault, UART, bridge error, reset
+//! ```
+//!
+//! **Reset.** The SoC's registers start from their bitstream values when the FPGA configures;
+//! `reset` (power-up, PLL not locked, button) holds the UART line idle at the bridge and the
+//! host port's request low, and clears the sticky LEDs. Software resets the blocks through
+//! their registers (NIC CTRL.RST, DMAC abort, IOMMU off), as the driver's `open` does.
+//!
+//! **LEDs** (active high here; a board top inverts them where its LEDs are active low). Event
+//! LEDs are lit for a whole period of 2^20 cycles (21 ms at 50 MHz) after any cycle with the
+//! event, so single frames are visible:
+//!
+//! | bit | meaning |
+//! |---|---|
+//! | 0 | alive: toggles every 2^23 cycles (0.17 s at 50 MHz) |
+//! | 1 | RX carrier: the PHY's CRS_DV was high (this top has no MDIO; the module's own LED shows link) |
+//! | 2 | TX: the MAC drove TX_EN |
+//! | 3 | the SoC's interrupt line is high |
+//! | 4 | fault: the IOMMU reported a fault since the last reset (sticky) |
+//! | 5 | UART: a start bit on either line |
+//! | 6 | bridge error: a frame with a bad checksum or command, or a framing error, since the last reset (sticky) |
+//! | 7 | reset is held |
+
+use super::reset::ResetSync;
+use super::rmii::RmiiAdapter;
+use crate::iommu::IommuState;
+use crate::soc::Soc;
+use crate::uart::bridge::UartBridge;
+use regs::board::{uart_divisor, Board};
+use rust_hdl::prelude::*;
+
+/// log2 of the LED event period in cycles.
+const EVENT_PERIOD_BITS: usize = 20;
+
+#[derive(LogicBlock)]
+pub struct BoardCore<const A: usize, const W: usize, const Q: usize> {
+    pub clock: Signal<In, Clock>,
+    pub pll_locked: Signal<In, Bit>,
+    /// The reset button, active low (1 when not pressed).
+    pub button_n: Signal<In, Bit>,
+    pub uart_rx: Signal<In, Bit>,
+    pub uart_tx: Signal<Out, Bit>,
+    pub led: Signal<Out, Bits<8>>,
+    pub rmii_txd: Signal<Out, Bits<2>>,
+    pub rmii_tx_en: Signal<Out, Bit>,
+    pub rmii_rxd: Signal<In, Bits<2>>,
+    pub rmii_crs_dv: Signal<In, Bit>,
+    pub rmii_rx_er: Signal<In, Bit>,
+    // ==== blocks ====
+    reset_sync: ResetSync,
+    soc: Soc<A, W, Q>,
+    bridge: UartBridge,
+    rmii: RmiiAdapter,
+    divisor: Constant<Bits<16>>,
+    // ==== LEDs ====
+    /// Free-running: bit 23 is the alive LED; its low bits end the event periods.
+    ticks: DFF<Bits<24>>,
+    period_end: Signal<Local, Bit>,
+    /// Events seen in the current period (bit = LED), shown during the next one.
+    seen: DFF<Bits<8>>,
+    shown: DFF<Bits<8>>,
+    events: Signal<Local, Bits<8>>,
+    fault: DFF<Bit>,
+    bridge_error: DFF<Bit>,
+    /// Low byte of the bridge's error counters' sum, and its value at the last reset: they
+    /// differ once an error happened since (the counters themselves do not reset).
+    error_sum: Signal<Local, Bits<8>>,
+    error_base: DFF<Bits<8>>,
+    period_mask: Constant<Bits<24>>,
+}
+
+impl<const A: usize, const W: usize, const Q: usize> BoardCore<A, W, Q> {
+    pub fn new(board: Board) -> Self {
+        let divisor = uart_divisor(board);
+        assert!(
+            (regs::uart_bridge::MIN_DIVISOR..0x1_0000).contains(&divisor),
+            "{}: UART divisor {divisor} out of range",
+            board.name
+        );
+        Self {
+            clock: Default::default(),
+            pll_locked: Default::default(),
+            button_n: Default::default(),
+            uart_rx: Default::default(),
+            uart_tx: Default::default(),
+            led: Default::default(),
+            rmii_txd: Default::default(),
+            rmii_tx_en: Default::default(),
+            rmii_rxd: Default::default(),
+            rmii_crs_dv: Default::default(),
+            rmii_rx_er: Default::default(),
+            reset_sync: Default::default(),
+            soc: Soc::new(board.soc),
+            bridge: Default::default(),
+            rmii: Default::default(),
+            divisor: Constant::new((divisor as u64).into()),
+            ticks: Default::default(),
+            period_end: Default::default(),
+            seen: Default::default(),
+            shown: Default::default(),
+            events: Default::default(),
+            fault: Default::default(),
+            bridge_error: Default::default(),
+            error_sum: Default::default(),
+            error_base: Default::default(),
+            period_mask: Constant::new(((1u64 << EVENT_PERIOD_BITS) - 1).into()),
+        }
+    }
+}
+
+impl<const A: usize, const W: usize, const Q: usize> Logic for BoardCore<A, W, Q> {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self,
+            clock,
+            ticks,
+            seen,
+            shown,
+            fault,
+            bridge_error,
+            error_base
+        );
+        self.reset_sync.clock.next = self.clock.val();
+        self.soc.clock.next = self.clock.val();
+        self.bridge.clock.next = self.clock.val();
+        self.rmii.clock.next = self.clock.val();
+        self.reset_sync.locked.next = self.pll_locked.val();
+        self.reset_sync.button_n.next = self.button_n.val();
+
+        // ---- host port: UART bridge → SoC ----
+        self.bridge.divisor.next = self.divisor.val();
+        self.bridge.rxd.next = self.uart_rx.val() | self.reset_sync.reset.val();
+        self.uart_tx.next = self.bridge.txd.val();
+        self.bridge.irq.next = self.soc.irq.val();
+        self.soc.host_addr.next = self.bridge.host_addr.val();
+        self.soc.host_wdata.next = self.bridge.host_wdata.val();
+        self.soc.host_be.next = self.bridge.host_be.val();
+        self.soc.host_we.next = self.bridge.host_we.val();
+        self.soc.host_req.next = self.bridge.host_req.val() & !self.reset_sync.reset.val();
+        self.bridge.host_ready.next = self.soc.host_ready.val() & !self.reset_sync.reset.val();
+        self.bridge.host_rvalid.next = self.soc.host_rvalid.val();
+        self.bridge.host_rdata.next = self.soc.host_rdata.val();
+
+        // ---- MAC ↔ RMII ----
+        self.rmii.mac_txd.next = self.soc.phy_txd.val();
+        self.rmii.mac_tx_en.next = self.soc.phy_tx_en.val();
+        self.rmii.mac_tx_er.next = self.soc.phy_tx_er.val();
+        self.soc.phy_tx_ce.next = self.rmii.tx_ce.val();
+        self.soc.phy_rxd.next = self.rmii.mac_rxd.val();
+        self.soc.phy_rx_dv.next = self.rmii.mac_rx_dv.val();
+        self.soc.phy_rx_er.next = self.rmii.mac_rx_er.val();
+        self.soc.phy_rx_ce.next = self.rmii.rx_ce.val();
+        self.rmii_txd.next = self.rmii.rmii_txd.val();
+        self.rmii_tx_en.next = self.rmii.rmii_tx_en.val();
+        self.rmii.rmii_rxd.next = self.rmii_rxd.val();
+        self.rmii.rmii_crs_dv.next = self.rmii_crs_dv.val();
+        self.rmii.rmii_rx_er.next = self.rmii_rx_er.val();
+
+        // ---- LEDs ----
+        self.ticks.d.next = self.ticks.q.val() + 1;
+        self.period_end.next = (self.ticks.q.val() & self.period_mask.val()) == 0;
+        if self.soc.obs_iommu_state.val() == IommuState::FaultStart {
+            self.fault.d.next = true;
+        }
+        self.error_sum.next = self.bridge.bad_checksum.val().get_bits::<8>(0)
+            + self.bridge.bad_command.val().get_bits::<8>(0)
+            + self.bridge.framing_errors.val().get_bits::<8>(0);
+        if self.error_sum.val() != self.error_base.q.val() {
+            self.bridge_error.d.next = true;
+        }
+        if self.reset_sync.reset.val() {
+            self.fault.d.next = false;
+            self.bridge_error.d.next = false;
+            self.error_base.d.next = self.error_sum.val();
+        }
+        self.events.next = 0.into();
+        if self.rmii_crs_dv.val() {
+            self.events.next = self.events.val() | 2;
+        }
+        if self.soc.phy_tx_en.val() {
+            self.events.next = self.events.val() | 4;
+        }
+        if !self.uart_rx.val() | !self.bridge.txd.val() {
+            self.events.next = self.events.val() | 32;
+        }
+        if self.period_end.val() {
+            self.shown.d.next = self.seen.q.val();
+            self.seen.d.next = self.events.val();
+        } else {
+            self.seen.d.next = self.seen.q.val() | self.events.val();
+        }
+        self.led.next = self.shown.q.val() & 0x26;
+        if self.ticks.q.val().get_bit(23) {
+            self.led.next = self.led.val() | 1;
+        }
+        if self.soc.irq.val() {
+            self.led.next = self.led.val() | 8;
+        }
+        if self.fault.q.val() {
+            self.led.next = self.led.val() | 16;
+        }
+        if self.bridge_error.q.val() {
+            self.led.next = self.led.val() | 64;
+        }
+        if self.reset_sync.reset.val() {
+            self.led.next = self.led.val() | 128;
+        }
+    }
+}

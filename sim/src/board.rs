@@ -1,0 +1,186 @@
+//! The Alchitry Cu board top (`rtl/verilog/board_alchitry_cu.v`) compiled by Verilator
+//! (prefix `Vboard`), driven through its pins: the host's UART line and, optionally, the RMII
+//! pins looped back. [`Board::device`] is the driver's [`UartDevice`] over that line, so the
+//! driver reaches the SoC exactly as on the board: bytes through the UART bridge.
+//!
+//! The cycle loop is C++ (`cpp/board.cpp`): Rust crosses into it once per burst of line
+//! traffic. A cycle is a core cycle (the PLL wrapper passes the clock through in simulation).
+
+use std::cell::RefCell;
+use std::io::{self, Read, Write};
+use std::rc::Rc;
+
+use driver::uart::{BoardClock, UartDevice};
+use regs::board::{uart_divisor, ALCHITRY_CU};
+
+#[cxx::bridge(namespace = "dmanic")]
+mod ffi {
+    unsafe extern "C++" {
+        include!("sim/cpp/board.h");
+
+        type BoardSim;
+
+        fn new_board_sim(divisor: u32, fst_path: &str) -> Result<UniquePtr<BoardSim>>;
+        fn send(self: Pin<&mut BoardSim>, bytes: &[u8]);
+        fn receive(self: Pin<&mut BoardSim>, max_cycles: u64, want: u64) -> Vec<u8>;
+        fn idle(self: Pin<&mut BoardSim>, cycles: u64);
+        fn cycles(self: &BoardSim) -> u64;
+        fn set_rmii_loopback(self: Pin<&mut BoardSim>, on: bool);
+        fn set_button(self: Pin<&mut BoardSim>, pressed: bool);
+        fn led(self: &BoardSim) -> u8;
+        fn rmii_tx_cycles(self: &BoardSim) -> u64;
+        fn host_framing_errors(self: &BoardSim) -> u64;
+        fn unsent(self: &BoardSim) -> u64;
+    }
+}
+
+type Shared = Rc<RefCell<cxx::UniquePtr<ffi::BoardSim>>>;
+
+/// The simulated board. Cheap handles to it ([`BoardPort`], [`SimClock`]) share the model.
+pub struct Board {
+    sim: Shared,
+    /// The board whose top this is, with its clock and UART settings.
+    pub board: regs::board::Board,
+}
+
+impl Board {
+    /// The Alchitry Cu top, no waveform.
+    pub fn new() -> Self {
+        Self::open("")
+    }
+
+    /// The same, dumping every cycle to the FST file `path` (the `trace` feature).
+    pub fn with_trace(path: &str) -> Self {
+        Self::open(path)
+    }
+
+    fn open(fst_path: &str) -> Self {
+        let board = ALCHITRY_CU;
+        let sim = ffi::new_board_sim(uart_divisor(board), fst_path)
+            .unwrap_or_else(|e| panic!("{}", e.what()));
+        Board {
+            sim: Rc::new(RefCell::new(sim)),
+            board,
+        }
+    }
+
+    /// The driver's device: the UART bridge protocol over the simulated line, with the
+    /// simulation's cycle count as the board clock.
+    pub fn device(&self) -> UartDevice<BoardPort> {
+        UartDevice::with_clock(self.port(), Box::new(SimClock(self.sim.clone())))
+    }
+
+    /// The raw line (for tests that send their own bytes).
+    pub fn port(&self) -> BoardPort {
+        // The longest reply (a 64-word burst, 259 bytes of 10 bits), with room for a DMA
+        // burst holding the bus before the bridge's access.
+        let divisor = uart_divisor(self.board) as u64;
+        BoardPort {
+            sim: self.sim.clone(),
+            timeout_cycles: 4 * 260 * 10 * divisor + 100_000,
+            pending: Vec::new(),
+        }
+    }
+
+    /// RMII TX pins fed back to the RX pins, as a PHY in loopback mode would.
+    pub fn set_rmii_loopback(&self, on: bool) {
+        self.sim.borrow_mut().pin_mut().set_rmii_loopback(on);
+    }
+
+    /// Holds the reset button for `cycles` cycles, then lets it go and waits as long again.
+    pub fn press_reset(&self, cycles: u64) {
+        let mut s = self.sim.borrow_mut();
+        s.pin_mut().set_button(true);
+        s.pin_mut().idle(cycles);
+        s.pin_mut().set_button(false);
+        s.pin_mut().idle(cycles);
+    }
+
+    /// The LED pins (bit meanings in `rtl::board::core`).
+    pub fn led(&self) -> u8 {
+        self.sim.borrow().led()
+    }
+
+    pub fn cycles(&self) -> u64 {
+        self.sim.borrow().cycles()
+    }
+
+    /// Cycles with RMII TX_EN high so far.
+    pub fn rmii_tx_cycles(&self) -> u64 {
+        self.sim.borrow().rmii_tx_cycles()
+    }
+
+    /// Bytes from the board whose stop bit was 0.
+    pub fn host_framing_errors(&self) -> u64 {
+        self.sim.borrow().host_framing_errors()
+    }
+}
+
+impl Default for Board {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The host's end of the simulated UART line. Writing queues bytes (they go out as cycles
+/// run, and `flush` runs until they are out); reading runs the board until bytes arrive, and fails with `TimedOut` after
+/// `timeout_cycles` without one, like a serial port's read timeout.
+pub struct BoardPort {
+    sim: Shared,
+    pub timeout_cycles: u64,
+    pending: Vec<u8>,
+}
+
+impl Write for BoardPort {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.sim.borrow_mut().pin_mut().send(buf);
+        Ok(buf.len())
+    }
+
+    /// Runs the board until every queued byte is on the line, like a serial port's drain.
+    fn flush(&mut self) -> io::Result<()> {
+        let mut s = self.sim.borrow_mut();
+        while s.unsent() > 0 {
+            s.pin_mut().idle(64);
+        }
+        Ok(())
+    }
+}
+
+impl Read for BoardPort {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if self.pending.is_empty() {
+            self.pending = self
+                .sim
+                .borrow_mut()
+                .pin_mut()
+                .receive(self.timeout_cycles, buf.len() as u64);
+            if self.pending.is_empty() {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "no byte from the board's UART",
+                ));
+            }
+        }
+        let n = buf.len().min(self.pending.len());
+        buf[..n].copy_from_slice(&self.pending[..n]);
+        self.pending.drain(..n);
+        Ok(n)
+    }
+}
+
+/// The simulation's cycle counter as the [`UartDevice`]'s board clock.
+pub struct SimClock(Shared);
+
+impl BoardClock for SimClock {
+    fn cycles(&self) -> u64 {
+        self.0.borrow().cycles()
+    }
+
+    fn idle(&mut self, cycles: u64) {
+        self.0.borrow_mut().pin_mut().idle(cycles);
+    }
+}
