@@ -181,7 +181,7 @@ pub mod board {
     }
 
     /// Alchitry Cu: iCE40-HX8K-CB132, 100 MHz oscillator, FT2232H UART. Core clock 25 MHz
-    /// from the PLL: the design closes timing at about 28 MHz on the HX8K (the IOMMU's
+    /// from the PLL: the design closes timing at about 27 MHz on the HX8K (the IOMMU's
     /// single-cycle IOTLB lookup between the memcpy channel's address adder and the arbiter's
     /// grant is the critical path), short of the 50 MHz an RMII PHY needs as its core and
     /// reference clock. Its bitstream has no NIC (`SocConfig::FPGA_CU`), so no RMII either.
