@@ -172,7 +172,12 @@ run_step nextpnr "$out/nextpnr.log" \
   --asc "$out/top.asc" --freq "$FREQ_MHZ" --report "$out/nextpnr_report.json" \
   --seed "$seed" --placer "$placer"
 timing_msg=""
-if [ -s "$out/nextpnr_report.json" ]; then timing_msg=$(timing_check "$out/nextpnr_report.json" || true); fi
+if [ -s "$out/nextpnr_report.json" ]; then
+  # Exit 1 = a clock failed (message printed); anything else but 0 = the check itself broke.
+  timing_rc=0
+  timing_msg=$(timing_check "$out/nextpnr_report.json") || timing_rc=$?
+  [ "$timing_rc" -le 1 ] || die "could not read nextpnr's timing report $out/nextpnr_report.json"
+fi
 if [ -n "$timing_msg" ]; then
   [ "$step_rc" -ne 0 ] || step_rc=1
   echo " FAILED after $(secs "${step_ms[nextpnr]}") s: timing"
