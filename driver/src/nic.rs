@@ -39,7 +39,8 @@ pub const POLL_INTERVAL_CYCLES: u64 = 16;
 /// Default bound for each of those waits.
 pub const DEFAULT_TIMEOUT_CYCLES: u64 = 1_000_000;
 /// The interrupt causes the driver unmasks and handles (Linux's `IMS_ENABLE_MASK`).
-pub const IMS_ENABLE_MASK: u32 = icr::TXDW | icr::RXT0 | icr::RXO | icr::RXDMT0 | icr::NIC_DMA;
+pub const IMS_ENABLE_MASK: u32 =
+    icr::TXDW | icr::RXT0 | icr::RXO | icr::RXDMT0 | icr::NIC_DMA | icr::RING;
 
 use nic::dmaerr::{RX as DMAERR_RX, TX as DMAERR_TX};
 use nic::engine_state::{
@@ -191,6 +192,10 @@ pub enum NicError {
     /// `DMAERR`: a descriptor ring halted on an access the IOMMU refused.
     #[error("NIC ring halted (TX {tx}, RX {rx}) on a refused DMA access at {addr:#010x}")]
     DmaHalted { tx: bool, rx: bool, addr: u32 },
+    /// `RINGERR`: a ring register write was refused or left a ring inconsistent (bits in
+    /// `regs::nic::ringerr`); a driver bug, reported rather than acted on.
+    #[error("NIC ring register error: RINGERR {bits:#x}")]
+    RingRegister { bits: u32 },
     #[error("timed out after {waited} cycles waiting for {what}: {state}")]
     Timeout {
         what: &'static str,
@@ -704,7 +709,8 @@ impl Nic {
     }
 
     /// One NAPI poll (`e1000_clean`): masks [`IMS_ENABLE_MASK`], reads `ICR` (counting each
-    /// cause; `NIC_DMA` reports [`NicError::DmaHalted`]), cleans every completed TX frame,
+    /// cause; `NIC_DMA` reports [`NicError::DmaHalted`], `RING` [`NicError::RingRegister`] and
+    /// clears `RINGERR`), cleans every completed TX frame,
     /// cleans RX up to `budget` frames in ring order (gathering frames across descriptors,
     /// keeping a frame whose EOP has not come yet for the next poll), refills the RX ring
     /// and writes `RDT`, and unmasks.
@@ -729,6 +735,11 @@ impl Nic {
             if let Some(e) = dma_halt(dev) {
                 res.errors.push(e);
             }
+        }
+        if res.icr & icr::RING != 0 {
+            let bits = dev.read32(reg(nic::RINGERR));
+            dev.write32(reg(nic::RINGERR), bits);
+            res.errors.push(NicError::RingRegister { bits });
         }
         clean_tx_irq(rings, dev, mm, dma, stats, &mut res);
         clean_rx_irq(rings, dev, dma, &self.cfg, stats, budget, &mut res);
@@ -1941,6 +1952,21 @@ mod tests {
         );
         assert_eq!(s.nic.restart_halted_rings(&mut s.dev), DMAERR_RX);
         assert_eq!(s.written(nic::DMAERR), vec![DMAERR_RX]);
+    }
+
+    #[test]
+    fn a_ring_register_error_is_reported_and_cleared() {
+        let mut s = up(small());
+        s.dev.set_reg(reg(nic::ICR), icr::RING);
+        s.dev.set_reg(reg(nic::RINGERR), nic::ringerr::TDT);
+        let r = s.poll(8);
+        assert_eq!(
+            r.errors,
+            vec![NicError::RingRegister {
+                bits: nic::ringerr::TDT
+            }]
+        );
+        assert_eq!(s.written(nic::RINGERR), vec![nic::ringerr::TDT]);
     }
 
     #[test]

@@ -776,7 +776,9 @@ pub mod iommu {
 ///   the configuration registers keep only the bits the NIC acts on; the rest read 0.
 /// * Error and status bits the 8254x reserves are used for this MAC's own errors
 ///   ([`rx_desc::ERR_LEN`], [`rx_desc::ERR_DMA`], [`tx_desc::STA_ERR`]).
-/// * ICR bits 24..26 carry the DMAC, IOMMU and NIC-DMA sources of this SoC.
+/// * ICR bits 24..27 carry the DMAC, IOMMU, NIC-DMA and ring-register-error sources of this SoC.
+/// * Ring registers are checked ([`nic::ringerr`]): a head or tail write outside the ring is
+///   ignored and reported (the 8254x leaves it undefined).
 pub mod nic {
     pub const CTRL: u32 = 0x0000;
     pub const STATUS: u32 = 0x0008;
@@ -854,6 +856,11 @@ pub mod nic {
     pub const RXFIFO_BYTES: u32 = 0x4F18;
     /// Free-running TX and RX engine states (for debugging): bits 3:0 TX, 11:8 RX.
     pub const ENGINE_STATE: u32 = 0x4F1C;
+    /// Ring register errors, sticky, write 1 to clear ([`ringerr`]): which ring register got
+    /// a value outside its ring. Each also counts in [`RINGERRC`] and sets `ICR.RING`.
+    pub const RINGERR: u32 = 0x4F20;
+    /// Ring register errors counted (clear on read, saturating like the statistics).
+    pub const RINGERRC: u32 = 0x4F24;
 
     /// Clock cycles per ITR unit (256 ns at 125 MHz).
     pub const ITR_UNIT_CYCLES: u32 = 32;
@@ -877,6 +884,11 @@ pub mod nic {
     /// Descriptors are 16 bytes; ring lengths (RDLEN/TDLEN) are multiples of 128 bytes.
     pub const DESC_BYTES: u32 = 16;
     pub const RING_LEN_ALIGN: u32 = 128;
+    /// Bits of RDLEN/TDLEN that are ignored on write and read 0, as on the 8254x (6:0).
+    pub const RING_LEN_IGNORED: u32 = RING_LEN_ALIGN - 1;
+    /// Bits of RDBAL/TDBAL that are ignored on write and read 0, as on the 8254x (3:0): a
+    /// ring starts on a descriptor boundary.
+    pub const RING_BASE_IGNORED: u32 = DESC_BYTES - 1;
     /// Names of the TX engine states (the `obs_nic_tx_state` pin), in encoding order.
     pub const TX_STATE_NAMES: [&str; 8] = [
         "Idle",
@@ -900,6 +912,23 @@ pub mod nic {
         "Release",
         "Halted",
     ];
+
+    /// `RINGERR` bits: a software write that would have put a ring's head or tail outside the
+    /// ring. TDT, TDH, RDT and RDH writes of a value that is not 0 and not below the ring's
+    /// descriptor count (`xDLEN / 16`) are ignored (the register keeps its value; the 8254x
+    /// leaves this undefined). A TDLEN or RDLEN write is taken, but flagged when it leaves
+    /// that ring's head or tail at or beyond the new count; while a ring's head or tail is
+    /// outside it, its engine does not fetch descriptors (TX sends nothing, RX frames wait
+    /// and count in RNBC) until software writes valid values.
+    pub mod ringerr {
+        pub const TDT: u32 = 1 << 0;
+        pub const TDH: u32 = 1 << 1;
+        pub const TDLEN: u32 = 1 << 2;
+        pub const RDT: u32 = 1 << 3;
+        pub const RDH: u32 = 1 << 4;
+        pub const RDLEN: u32 = 1 << 5;
+        pub const ALL: u32 = TDT | TDH | TDLEN | RDT | RDH | RDLEN;
+    }
 
     /// `DMAERR` bits.
     pub mod dmaerr {
@@ -957,8 +986,10 @@ pub mod nic {
         pub const IOMMU: u32 = 1 << 25;
         /// A NIC descriptor ring halted on a refused access (`DMAERR`).
         pub const NIC_DMA: u32 = 1 << 26;
+        /// A ring register write was refused or left a ring inconsistent (`RINGERR`).
+        pub const RING: u32 = 1 << 27;
         /// Every cause bit this design implements.
-        pub const ALL: u32 = TXDW | TXQE | RXDMT0 | RXO | RXT0 | DMAC | IOMMU | NIC_DMA;
+        pub const ALL: u32 = TXDW | TXQE | RXDMT0 | RXO | RXT0 | DMAC | IOMMU | NIC_DMA | RING;
     }
 
     pub mod rctl {
@@ -1253,7 +1284,7 @@ macro_rules! reg {
 pub const REGISTERS: &[Register] = &[
     reg!(NIC, nic, CTRL, Rw, nic::ctrl::FD, "Bit 0 FD (reads 1), bit 6 SLU (set link up), bit 26 RST (self-clearing NIC reset). On the FPGA this and the other configuration registers keep only their documented fields; other bits read 0."),
     reg!(NIC, nic, STATUS, Ro, nic::status::FD | nic::status::SPEED_1000, "Bit 0 FD, bit 1 LU (= CTRL.SLU), bits 7:6 speed (10 = 1000 Mb/s)."),
-    reg!(NIC, nic, ICR, Ro, 0, "Interrupt causes, read to clear: 0 TXDW, 1 TXQE, 4 RXDMT0, 6 RXO, 7 RXT0, 24 DMAC, 25 IOMMU, 26 NIC_DMA."),
+    reg!(NIC, nic, ICR, Ro, 0, "Interrupt causes, read to clear: 0 TXDW, 1 TXQE, 4 RXDMT0, 6 RXO, 7 RXT0, 24 DMAC, 25 IOMMU, 26 NIC_DMA, 27 RING."),
     reg!(NIC, nic, ITR, Rw, 0, "Bits 15:0: minimum interval between interrupts in units of 32 cycles (256 ns at 125 MHz); 0 = no moderation."),
     reg!(NIC, nic, ICS, Wo, 0, "Write 1s to set ICR causes (software-raised interrupt)."),
     reg!(NIC, nic, IMS, Rw, 0, "Interrupt mask: write 1s to enable causes; read gives the mask."),
@@ -1261,18 +1292,18 @@ pub const REGISTERS: &[Register] = &[
     reg!(NIC, nic, RCTL, Rw, 0, "Bit 1 EN, 2 SBP, 5 LPE, 7:6 LBM (01 MAC loopback), 9:8 RDMTS, 17:16 BSIZE, 25 BSEX, 26 SECRC."),
     reg!(NIC, nic, TCTL, Rw, 0, "Bit 1 EN, bit 3 PSP (pad short packets to 60 bytes)."),
     reg!(NIC, nic, TIPG, Rw, nic::MIN_IFG_BYTES, "Bits 9:0 IPGT: inter-frame gap in bytes (at least 12 is used)."),
-    reg!(NIC, nic, RDBAL, Rw, 0, "RX ring base address (16-byte aligned; an IOVA when the IOMMU translates the NIC)."),
+    reg!(NIC, nic, RDBAL, Rw, 0, "RX ring base address (bits 3:0 ignored and read 0, as on the 8254x; an IOVA when the IOMMU translates the NIC)."),
     reg!(NIC, nic, RDBAH, Rw, 0, "RX ring base, high half: must be 0 (32-bit DMA; reads 0 on the FPGA)."),
-    reg!(NIC, nic, RDLEN, Rw, 0, "RX ring length in bytes (multiple of 128; bits 15:0 on the FPGA)."),
-    reg!(NIC, nic, RDH, Rw, 0, "RX head: next descriptor the hardware fills (write only while RX is off; 16 bits on the FPGA, as RDT, TDH, TDT)."),
-    reg!(NIC, nic, RDT, Rw, 0, "RX tail: one past the last descriptor software gave the hardware."),
+    reg!(NIC, nic, RDLEN, Rw, 0, "RX ring length in bytes (bits 6:0 ignored and read 0: a multiple of 128; bits 15:0 on the FPGA). A write that leaves RDH or RDT outside the ring is taken and flagged (RINGERR)."),
+    reg!(NIC, nic, RDH, Rw, 0, "RX head: next descriptor the hardware fills (write only while RX is off; 16 bits on the FPGA, as RDT, TDH, TDT). A value outside the ring (not 0 and ≥ RDLEN/16) is ignored and flagged (RINGERR)."),
+    reg!(NIC, nic, RDT, Rw, 0, "RX tail: one past the last descriptor software gave the hardware. A value outside the ring is ignored and flagged (RINGERR)."),
     reg!(NIC, nic, RDTR, Rw, 0, "RX packet timer (RXT0 after this long without a new frame), units of 128 cycles; 0 = at once."),
     reg!(NIC, nic, RADV, Rw, 0, "RX absolute timer (RXT0 at most this long after the first frame), units of 128 cycles; 0 = off."),
-    reg!(NIC, nic, TDBAL, Rw, 0, "TX ring base address (16-byte aligned)."),
+    reg!(NIC, nic, TDBAL, Rw, 0, "TX ring base address (bits 3:0 ignored and read 0, as on the 8254x)."),
     reg!(NIC, nic, TDBAH, Rw, 0, "TX ring base, high half: must be 0 (reads 0 on the FPGA)."),
-    reg!(NIC, nic, TDLEN, Rw, 0, "TX ring length in bytes (multiple of 128; bits 15:0 on the FPGA)."),
-    reg!(NIC, nic, TDH, Rw, 0, "TX head: next descriptor the hardware processes (write only while TX is off)."),
-    reg!(NIC, nic, TDT, Rw, 0, "TX tail: one past the last descriptor software queued."),
+    reg!(NIC, nic, TDLEN, Rw, 0, "TX ring length in bytes (bits 6:0 ignored and read 0: a multiple of 128; bits 15:0 on the FPGA). A write that leaves TDH or TDT outside the ring is taken and flagged (RINGERR)."),
+    reg!(NIC, nic, TDH, Rw, 0, "TX head: next descriptor the hardware processes (write only while TX is off). A value outside the ring is ignored and flagged (RINGERR)."),
+    reg!(NIC, nic, TDT, Rw, 0, "TX tail: one past the last descriptor software queued. A value outside the ring (not 0 and ≥ TDLEN/16) is ignored and flagged (RINGERR): the engine never runs past what software queued."),
     reg!(NIC, nic, TIDV, Rw, 0, "TX interrupt delay for descriptors with IDE, units of 128 cycles."),
     reg!(NIC, nic, TADV, Rw, 0, "TX absolute interrupt delay for descriptors with IDE, units of 128 cycles; 0 = off."),
     reg!(NIC, nic, CRCERRS, Ro, 0, "Frames with a bad FCS (clear on read). Every statistic saturates at the build's counter width: 32 bits in simulation, 16 on the FPGA."),
@@ -1301,6 +1332,8 @@ pub const REGISTERS: &[Register] = &[
     reg!(NIC, nic, TXFIFO_BYTES, Ro, SocConfig::SIM.nic_fifo_bytes(), "TX FIFO size in bytes (build parameter, 16384 in simulation, 2048 on the FPGA; the longest frame TX can send)."),
     reg!(NIC, nic, RXFIFO_BYTES, Ro, SocConfig::SIM.nic_fifo_bytes(), "RX FIFO size in bytes (build parameter, 16384 in simulation, 2048 on the FPGA)."),
     reg!(NIC, nic, ENGINE_STATE, Ro, 0, "Bits 3:0 TX engine state, bits 11:8 RX engine state (names in the README)."),
+    reg!(NIC, nic, RINGERR, Rw1c, 0, "Sticky ring register errors, write 1 to clear: bit 0 TDT, 1 TDH, 2 TDLEN, 3 RDT, 4 RDH, 5 RDLEN (a head or tail write outside the ring, ignored; a length write that left the head or tail outside). Each sets ICR.RING."),
+    reg!(NIC, nic, RINGERRC, Ro, 0, "Ring register errors (RINGERR events) counted (clear on read, saturating)."),
     reg!(SYS, sys, ID, Ro, sys::ID_VALUE, "Identification: \"DMNC\"."),
     reg!(SYS, sys, VERSION, Ro, sys::VERSION_VALUE, "Design version (major.minor in 31:16.15:0)."),
     reg!(SYS, sys, RAM_BYTES, Ro, 0, "Size of host RAM in bytes (build parameter)."),

@@ -11696,6 +11696,21 @@ module top$nic$regs(clock,sel,offset,we,wdata,rdata,nic_reset,ctrl_slu,rctl,tctl
     localparam  a_txfifo_bytes = 16'h4f14;
     localparam  a_rxfifo_bytes = 16'h4f18;
     localparam  a_engine_state = 16'h4f1c;
+    localparam  a_ringerr = 16'h4f20;
+    localparam  a_tdt = 16'h3818;
+    localparam  a_tdlen = 16'h3808;
+    localparam  a_rdt = 16'h2818;
+    localparam  a_rdlen = 16'h2808;
+    localparam  k_ring_bits = 32'hffffffff;
+    localparam  k_len_bits = 32'hffffff80;
+    localparam  k_ringerr_tdt = 32'h1;
+    localparam  k_ringerr_tdh = 32'h2;
+    localparam  k_ringerr_tdlen = 32'h4;
+    localparam  k_ringerr_rdt = 32'h8;
+    localparam  k_ringerr_rdh = 32'h10;
+    localparam  k_ringerr_rdlen = 32'h20;
+    localparam  k_ringerr_all = 32'h3f;
+    localparam  k_icr_ring = 32'h8000000;
     localparam  k_ctrl_rst = 32'h4000000;
     localparam  k_ctrl_slu = 32'h40;
     localparam  k_status_fixed = 32'h81;
@@ -11708,7 +11723,7 @@ module top$nic$regs(clock,sel,offset,we,wdata,rdata,nic_reset,ctrl_slu,rctl,tctl
     localparam  k_icr_dmac = 32'h1000000;
     localparam  k_icr_iommu = 32'h2000000;
     localparam  k_icr_nic_dma = 32'h4000000;
-    localparam  k_icr_all = 32'h70000d3;
+    localparam  k_icr_all = 32'hf0000d3;
     localparam  k_dmaerr_tx = 32'h1;
     localparam  k_dmaerr_rx = 32'h2;
     localparam  k_engine_tx_shift = 5'b0;
@@ -11973,6 +11988,17 @@ module top$nic$regs(clock,sel,offset,we,wdata,rdata,nic_reset,ctrl_slu,rctl,tctl
     reg  [15:0] irqc$amount;
     wire  [31:0] irqc$count;
     wire  [31:0] irqc$rdata;
+    reg  ringerrc$clock;
+    reg  ringerrc$reset;
+    reg  ringerrc$read;
+    reg  [15:0] ringerrc$offset;
+    reg  ringerrc$inc;
+    reg  [15:0] ringerrc$amount;
+    wire  [31:0] ringerrc$count;
+    wire  [31:0] ringerrc$rdata;
+    reg  [31:0] ringerr$d;
+    wire  [31:0] ringerr$q;
+    reg  ringerr$clock;
     reg  [31:0] icr_causes$d;
     wire  [31:0] icr_causes$q;
     reg  icr_causes$clock;
@@ -12008,6 +12034,17 @@ module top$nic$regs(clock,sel,offset,we,wdata,rdata,nic_reset,ctrl_slu,rctl,tctl
     reg  r_rdata$clock;
     
     // Local signals
+    reg  [31:0] tx_count;
+    reg  [31:0] rx_count;
+    reg  [31:0] ring_wdata;
+    reg  [31:0] len_wdata_count;
+    reg  bad_tdt;
+    reg  bad_tdh;
+    reg  bad_tdlen;
+    reg  bad_rdt;
+    reg  bad_rdh;
+    reg  bad_rdlen;
+    reg  [31:0] ring_errors;
     reg  write;
     reg  read;
     reg  [31:0] read_value;
@@ -12344,6 +12381,21 @@ module top$nic$regs(clock,sel,offset,we,wdata,rdata,nic_reset,ctrl_slu,rctl,tctl
         .count(irqc$count),
         .rdata(irqc$rdata)
     );
+    top$nic$regs$ringerrc ringerrc(
+        .clock(ringerrc$clock),
+        .reset(ringerrc$reset),
+        .read(ringerrc$read),
+        .offset(ringerrc$offset),
+        .inc(ringerrc$inc),
+        .amount(ringerrc$amount),
+        .count(ringerrc$count),
+        .rdata(ringerrc$rdata)
+    );
+    top$nic$regs$ringerr ringerr(
+        .d(ringerr$d),
+        .q(ringerr$q),
+        .clock(ringerr$clock)
+    );
     top$nic$regs$icr_causes icr_causes(
         .d(icr_causes$d),
         .q(icr_causes$q),
@@ -12404,6 +12456,7 @@ module top$nic$regs(clock,sel,offset,we,wdata,rdata,nic_reset,ctrl_slu,rctl,tctl
         itr_timer$clock = clock;
         dmac_level$clock = clock;
         iommu_level$clock = clock;
+        ringerr$clock = clock;
         r_rdata$clock = clock;
         icr_causes$d = icr_causes$q;
         ims_mask$d = ims_mask$q;
@@ -12411,13 +12464,58 @@ module top$nic$regs(clock,sel,offset,we,wdata,rdata,nic_reset,ctrl_slu,rctl,tctl
         itr_timer$d = itr_timer$q;
         dmac_level$d = dmac_level$q;
         iommu_level$d = iommu_level$q;
+        ringerr$d = ringerr$q;
         r_rdata$d = r_rdata$q;
         write = sel & we;
         read = sel & ~we;
         nic_reset = write & (offset == a_ctrl) & ((wdata & k_ctrl_rst) != 32'h0);
         head_wdata = wdata;
-        rdh_write = write & (offset == a_rdh);
-        tdh_write = write & (offset == a_tdh);
+        tx_count = r_tdlen$value >> 32'h4;
+        rx_count = r_rdlen$value >> 32'h4;
+        ring_wdata = wdata & k_ring_bits;
+        len_wdata_count = (wdata & k_len_bits) >> 32'h4;
+        bad_tdt = write & (offset == a_tdt) & (ring_wdata != 32'h0) & (ring_wdata >= tx_count);
+        bad_tdh = write & (offset == a_tdh) & (ring_wdata != 32'h0) & (ring_wdata >= tx_count);
+        bad_rdt = write & (offset == a_rdt) & (ring_wdata != 32'h0) & (ring_wdata >= rx_count);
+        bad_rdh = write & (offset == a_rdh) & (ring_wdata != 32'h0) & (ring_wdata >= rx_count);
+        bad_tdlen = write & (offset == a_tdlen) & (((r_tdt$value != 32'h0) & (r_tdt$value >= len_wdata_count)) | ((tdh != 32'h0) & (tdh >= len_wdata_count)));
+        bad_rdlen = write & (offset == a_rdlen) & (((r_rdt$value != 32'h0) & (r_rdt$value >= len_wdata_count)) | ((rdh != 32'h0) & (rdh >= len_wdata_count)));
+        ring_errors = 32'h0;
+        if (bad_tdt) begin
+            ring_errors = ring_errors | k_ringerr_tdt;
+        end
+        if (bad_tdh) begin
+            ring_errors = ring_errors | k_ringerr_tdh;
+        end
+        if (bad_tdlen) begin
+            ring_errors = ring_errors | k_ringerr_tdlen;
+        end
+        if (bad_rdt) begin
+            ring_errors = ring_errors | k_ringerr_rdt;
+        end
+        if (bad_rdh) begin
+            ring_errors = ring_errors | k_ringerr_rdh;
+        end
+        if (bad_rdlen) begin
+            ring_errors = ring_errors | k_ringerr_rdlen;
+        end
+        if (write & (offset == a_ringerr)) begin
+            ringerr$d = ringerr$q & ~wdata;
+        end
+        if (ring_errors != 32'h0) begin
+            ringerr$d = ringerr$q | ring_errors;
+        end
+        if (nic_reset) begin
+            ringerr$d = 32'h0;
+        end
+        ringerrc$clock = clock;
+        ringerrc$reset = nic_reset;
+        ringerrc$read = read;
+        ringerrc$offset = offset;
+        ringerrc$inc = ring_errors != 32'h0;
+        ringerrc$amount = 32'h1;
+        rdh_write = write & (offset == a_rdh) & ~bad_rdh;
+        tdh_write = write & (offset == a_tdh) & ~bad_tdh;
         restart_tx = write & (offset == a_dmaerr) & ((wdata & k_dmaerr_tx) != 32'h0);
         restart_rx = write & (offset == a_dmaerr) & ((wdata & k_dmaerr_rx) != 32'h0);
         r_ctrl$clock = clock;
@@ -12462,7 +12560,7 @@ module top$nic$regs(clock,sel,offset,we,wdata,rdata,nic_reset,ctrl_slu,rctl,tctl
         r_rdlen$wdata = wdata;
         r_rdt$clock = clock;
         r_rdt$reset = nic_reset;
-        r_rdt$write = write;
+        r_rdt$write = write & ~bad_rdt;
         r_rdt$offset = offset;
         r_rdt$wdata = wdata;
         r_rdtr$clock = clock;
@@ -12492,7 +12590,7 @@ module top$nic$regs(clock,sel,offset,we,wdata,rdata,nic_reset,ctrl_slu,rctl,tctl
         r_tdlen$wdata = wdata;
         r_tdt$clock = clock;
         r_tdt$reset = nic_reset;
-        r_tdt$write = write;
+        r_tdt$write = write & ~bad_tdt;
         r_tdt$offset = offset;
         r_tdt$wdata = wdata;
         r_tidv$clock = clock;
@@ -12650,6 +12748,9 @@ module top$nic$regs(clock,sel,offset,we,wdata,rdata,nic_reset,ctrl_slu,rctl,tctl
         if (c_nic_dma) begin
             new_causes = new_causes | k_icr_nic_dma;
         end
+        if (ring_errors != 32'h0) begin
+            new_causes = new_causes | k_icr_ring;
+        end
         if (write & (offset == a_ics)) begin
             new_causes = new_causes | (wdata & k_icr_all);
         end
@@ -12701,7 +12802,7 @@ module top$nic$regs(clock,sel,offset,we,wdata,rdata,nic_reset,ctrl_slu,rctl,tctl
         if (rx_halted) begin
             dmaerr_word = dmaerr_word | k_dmaerr_rx;
         end
-        read_value = r_ctrl$rdata | r_itr$rdata | r_rctl$rdata | r_tctl$rdata | r_tipg$rdata | r_rdbal$rdata | r_rdbah$rdata | r_rdlen$rdata | r_rdt$rdata | r_rdtr$rdata | r_radv$rdata | r_tdbal$rdata | r_tdbah$rdata | r_tdlen$rdata | r_tdt$rdata | r_tidv$rdata | r_tadv$rdata | crcerrs$rdata | rxerrc$rdata | mpc$rdata | gprc$rdata | gptc$rdata | gorcl$rdata | gotcl$rdata | rnbc$rdata | ruc$rdata | roc$rdata | torl$rdata | totl$rdata | tpr$rdata | tpt$rdata | tdec$rdata | rdfc$rdata | irqc$rdata;
+        read_value = r_ctrl$rdata | r_itr$rdata | r_rctl$rdata | r_tctl$rdata | r_tipg$rdata | r_rdbal$rdata | r_rdbah$rdata | r_rdlen$rdata | r_rdt$rdata | r_rdtr$rdata | r_radv$rdata | r_tdbal$rdata | r_tdbah$rdata | r_tdlen$rdata | r_tdt$rdata | r_tidv$rdata | r_tadv$rdata | crcerrs$rdata | rxerrc$rdata | mpc$rdata | gprc$rdata | gptc$rdata | gorcl$rdata | gotcl$rdata | rnbc$rdata | ruc$rdata | roc$rdata | torl$rdata | totl$rdata | tpr$rdata | tpt$rdata | tdec$rdata | rdfc$rdata | irqc$rdata | ringerrc$rdata;
         if (offset == a_status) begin
             read_value = status_word;
         end
@@ -12722,6 +12823,9 @@ module top$nic$regs(clock,sel,offset,we,wdata,rdata,nic_reset,ctrl_slu,rctl,tctl
         end
         if (offset == a_dmaerr_addr) begin
             read_value = dmaerr_addr;
+        end
+        if (offset == a_ringerr) begin
+            read_value = ringerr$q & k_ringerr_all;
         end
         if (offset == a_txfifo_bytes) begin
             read_value = k_txfifo_bytes;
@@ -13984,7 +14088,7 @@ module top$nic$regs$r_rdbal(clock,reset,write,offset,wdata,value,rdata);
     // Constant declarations
     localparam  address = 16'h2800;
     localparam  reset_value = 32'h0;
-    localparam  read_only = 32'h0;
+    localparam  read_only = 32'hf;
     
     // Stub signals
     reg  [31:0] r_value$d;
@@ -14087,7 +14191,7 @@ module top$nic$regs$r_rdlen(clock,reset,write,offset,wdata,value,rdata);
     // Constant declarations
     localparam  address = 16'h2808;
     localparam  reset_value = 32'h0;
-    localparam  read_only = 32'h0;
+    localparam  read_only = 32'h7f;
     
     // Stub signals
     reg  [31:0] r_value$d;
@@ -14705,7 +14809,7 @@ module top$nic$regs$r_tdbal(clock,reset,write,offset,wdata,value,rdata);
     // Constant declarations
     localparam  address = 16'h3800;
     localparam  reset_value = 32'h0;
-    localparam  read_only = 32'h0;
+    localparam  read_only = 32'hf;
     
     // Stub signals
     reg  [31:0] r_value$d;
@@ -14808,7 +14912,7 @@ module top$nic$regs$r_tdlen(clock,reset,write,offset,wdata,value,rdata);
     // Constant declarations
     localparam  address = 16'h3808;
     localparam  reset_value = 32'h0;
-    localparam  read_only = 32'h0;
+    localparam  read_only = 32'h7f;
     
     // Stub signals
     reg  [31:0] r_value$d;
@@ -15287,6 +15391,108 @@ module top$nic$regs$rdfc$r_count(d,q,clock);
     end
           
 endmodule // top$nic$regs$rdfc$r_count
+
+
+module top$nic$regs$ringerr(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$ringerr
+
+
+module top$nic$regs$ringerrc(clock,reset,read,offset,inc,amount,count,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  read;
+    input wire  [15:0] offset;
+    input wire  inc;
+    input wire  [15:0] amount;
+    output reg  [31:0] count;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h4f24;
+    localparam  saturated = 32'hffffffff;
+    localparam  overflow_bits = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] r_count$d;
+    wire  [31:0] r_count$q;
+    reg  r_count$clock;
+    
+    // Local signals
+    reg  hit;
+    reg  [32:0] sum;
+    
+    // Sub module instances
+    top$nic$regs$ringerrc$r_count r_count(
+        .d(r_count$d),
+        .q(r_count$q),
+        .clock(r_count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_count$clock = clock;
+        r_count$d = r_count$q;
+        count = r_count$q;
+        hit = offset == address;
+        sum = ((r_count$q) & 33'h1ffffffff);
+        if (read & hit) begin
+            sum = 32'h0;
+        end
+        if (inc) begin
+            sum = sum + ((amount) & 33'h1ffffffff);
+        end
+        if (reset) begin
+            r_count$d = 32'h0;
+        end
+        else if (sum[32'h20] | ((sum[(32'h0)+:(32)] & overflow_bits) != 32'h0)) begin
+            r_count$d = saturated;
+        end
+        else begin
+            r_count$d = sum[(32'h0)+:(32)] & saturated;
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_count$q;
+        end
+    end
+    
+endmodule // top$nic$regs$ringerrc
+
+
+module top$nic$regs$ringerrc$r_count(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$ringerrc$r_count
 
 
 module top$nic$regs$rnbc(clock,reset,read,offset,inc,amount,count,rdata);
@@ -16713,6 +16919,7 @@ module top$nic$rx_dma(clock,soft_reset,enable,rdbal,rdlen,rdt,head_write,head_wd
     
     // Local signals
     reg  [31:0] count;
+    reg  ring_ok;
     reg  [31:0] next_head;
     reg  [31:0] free_after;
     reg  [31:0] threshold;
@@ -16847,6 +17054,7 @@ module top$nic$rx_dma(clock,soft_reset,enable,rdbal,rdlen,rdt,head_write,head_wd
         r_halted$d = r_halted$q;
         r_err_addr$d = r_err_addr$q;
         count = rdlen >> 32'h4;
+        ring_ok = (count != 32'h0) & (head$q < count) & (rdt < count);
         if ((head$q + 32'h1) >= count) begin
             next_head = 32'h0;
         end
@@ -16909,14 +17117,14 @@ module top$nic$rx_dma(clock,soft_reset,enable,rdbal,rdlen,rdt,head_write,head_wd
                     if (r_halted$q) begin
                         fsm$d = RxState$Halted;
                     end
-                    else if (enable & q_valid & (count != 32'h0)) begin
+                    else if (enable & q_valid) begin
                         remaining$d = q_head[(32'h10)+:(16)];
                         errors$d = q_head[(32'h20)+:(8)];
                         fpos$d = rd_ptr$q;
                         desc_addr$d = rdbal + (head$q << 32'h4);
                         issued$d = 32'h0;
                         received$d = 32'h0;
-                        if (head$q == rdt) begin
+                        if ((head$q == rdt) | ~ring_ok) begin
                             ev_no_buffer = 1'b1;
                             waited$d = 1'b1;
                             fsm$d = RxState$WaitDesc;
@@ -16929,7 +17137,7 @@ module top$nic$rx_dma(clock,soft_reset,enable,rdbal,rdlen,rdt,head_write,head_wd
                 end
             RxState$WaitDesc:
                 begin
-                    if (enable & (head$q != rdt)) begin
+                    if (enable & (head$q != rdt) & ring_ok) begin
                         desc_addr$d = rdbal + (head$q << 32'h4);
                         issued$d = 32'h0;
                         received$d = 32'h0;
@@ -19237,6 +19445,7 @@ module top$nic$tx_dma(clock,soft_reset,enable,tdbal,tdlen,tdt,head_write,head_wd
     // Local signals
     reg  [31:0] count;
     reg  [31:0] next_head;
+    reg  ring_ok;
     reg  [31:0] len;
     reg  [7:0] cmd;
     reg  [32:0] end_addr;
@@ -19379,6 +19588,7 @@ module top$nic$tx_dma(clock,soft_reset,enable,tdbal,tdlen,tdt,head_write,head_wd
         r_halted$d = r_halted$q;
         r_err_addr$d = r_err_addr$q;
         count = tdlen >> 32'h4;
+        ring_ok = (count != 32'h0) & (head$q < count) & (tdt < count);
         if ((head$q + 32'h1) >= count) begin
             next_head = 32'h0;
         end
@@ -19436,7 +19646,7 @@ module top$nic$tx_dma(clock,soft_reset,enable,tdbal,tdlen,tdt,head_write,head_wd
                     if (r_halted$q) begin
                         fsm$d = TxState$Halted;
                     end
-                    else if (enable & (head$q != tdt) & (count != 32'h0)) begin
+                    else if (enable & (head$q != tdt) & ring_ok) begin
                         desc_addr$d = tdbal + (head$q << 32'h4);
                         issued$d = 32'h0;
                         received$d = 32'h0;

@@ -37,6 +37,15 @@
 //! BSIZE, BSEX, SECRC; TCTL EN, PSP; RDBAH and TDBAH read 0. Without it (simulation) every bit
 //! reads back as written. Synthesis removes the flip-flops of the bits that are kept constant.
 //!
+//! **Ring registers** (`regs::nic::ringerr`). RDBAL/TDBAL ignore bits 3:0 and RDLEN/TDLEN
+//! bits 6:0 (they read 0), as on the 8254x. A write of RDT, TDT, RDH or TDH with a value
+//! that is not 0 and not below the ring's descriptor count is ignored (a refused head write
+//! never reaches its engine); a write of RDLEN or TDLEN is taken, but flagged if it leaves
+//! that ring's head or tail at or beyond the new count. Each such event sets its RINGERR bit
+//! (sticky, W1C), counts in RINGERRC and sets ICR.RING. The engines themselves refuse to
+//! fetch while a head or tail is outside the ring, so no write order makes them run past
+//! what software queued.
+//!
 //! **Statistics.** Each counter is `counter_bits` wide (`regs::SocConfig::counter_bits`: 32
 //! in simulation, 16 on the FPGA) and saturates at `counter_max` (0xFFFFFFFF, 0xFFFF); the
 //! bits above read 0 (in a narrow build synthesis removes their flip-flops). A read returns
@@ -446,6 +455,26 @@ pub struct NicRegs {
     tdec: StatCounter,
     rdfc: StatCounter,
     irqc: StatCounter,
+    ringerrc: StatCounter,
+    // ==== ring register checks ====
+    /// RINGERR: sticky, write 1 to clear.
+    ringerr: DFF<Bits<32>>,
+    /// Descriptors in each ring now (xDLEN / 16).
+    tx_count: Signal<Local, Bits<32>>,
+    rx_count: Signal<Local, Bits<32>>,
+    /// The written value as a ring register keeps it, and the descriptor count a written
+    /// xDLEN would give.
+    ring_wdata: Signal<Local, Bits<32>>,
+    len_wdata_count: Signal<Local, Bits<32>>,
+    /// This cycle's write is to that register with a value outside its ring (TDT, TDH, RDT,
+    /// RDH: refused), or leaves the head or tail outside the new ring (TDLEN, RDLEN).
+    bad_tdt: Signal<Local, Bit>,
+    bad_tdh: Signal<Local, Bit>,
+    bad_tdlen: Signal<Local, Bit>,
+    bad_rdt: Signal<Local, Bit>,
+    bad_rdh: Signal<Local, Bit>,
+    bad_rdlen: Signal<Local, Bit>,
+    ring_errors: Signal<Local, Bits<32>>,
     // ==== interrupt state ====
     icr_causes: DFF<Bits<32>>,
     ims_mask: DFF<Bits<32>>,
@@ -482,7 +511,23 @@ pub struct NicRegs {
     a_txfifo_bytes: Constant<NicOffset>,
     a_rxfifo_bytes: Constant<NicOffset>,
     a_engine_state: Constant<NicOffset>,
+    a_ringerr: Constant<NicOffset>,
+    a_tdt: Constant<NicOffset>,
+    a_tdlen: Constant<NicOffset>,
+    a_rdt: Constant<NicOffset>,
+    a_rdlen: Constant<NicOffset>,
     // ==== values and fields ====
+    /// The bits a ring index register (RDT, TDT, RDH, TDH) keeps, and those of a length.
+    k_ring_bits: Constant<Bits<32>>,
+    k_len_bits: Constant<Bits<32>>,
+    k_ringerr_tdt: Constant<Bits<32>>,
+    k_ringerr_tdh: Constant<Bits<32>>,
+    k_ringerr_tdlen: Constant<Bits<32>>,
+    k_ringerr_rdt: Constant<Bits<32>>,
+    k_ringerr_rdh: Constant<Bits<32>>,
+    k_ringerr_rdlen: Constant<Bits<32>>,
+    k_ringerr_all: Constant<Bits<32>>,
+    k_icr_ring: Constant<Bits<32>>,
     k_ctrl_rst: Constant<Bits<32>>,
     k_ctrl_slu: Constant<Bits<32>>,
     k_status_fixed: Constant<Bits<32>>,
@@ -583,15 +628,15 @@ impl NicRegs {
             r_rctl: ConfigReg::new(nic::RCTL, unused(RCTL_FIELDS)),
             r_tctl: ConfigReg::new(nic::TCTL, unused(tctl::EN | tctl::PSP)),
             r_tipg: ConfigReg::new(nic::TIPG, unused(tipg::IPGT_MASK)),
-            r_rdbal: ConfigReg::new(nic::RDBAL, 0),
+            r_rdbal: ConfigReg::new(nic::RDBAL, nic::RING_BASE_IGNORED),
             r_rdbah: ConfigReg::new(nic::RDBAH, unused(0)),
-            r_rdlen: ConfigReg::new(nic::RDLEN, ring),
+            r_rdlen: ConfigReg::new(nic::RDLEN, ring | nic::RING_LEN_IGNORED),
             r_rdt: ConfigReg::new(nic::RDT, ring),
             r_rdtr: ConfigReg::new(nic::RDTR, interval),
             r_radv: ConfigReg::new(nic::RADV, interval),
-            r_tdbal: ConfigReg::new(nic::TDBAL, 0),
+            r_tdbal: ConfigReg::new(nic::TDBAL, nic::RING_BASE_IGNORED),
             r_tdbah: ConfigReg::new(nic::TDBAH, unused(0)),
-            r_tdlen: ConfigReg::new(nic::TDLEN, ring),
+            r_tdlen: ConfigReg::new(nic::TDLEN, ring | nic::RING_LEN_IGNORED),
             r_tdt: ConfigReg::new(nic::TDT, ring),
             r_tidv: ConfigReg::new(nic::TIDV, interval),
             r_tadv: ConfigReg::new(nic::TADV, interval),
@@ -612,6 +657,19 @@ impl NicRegs {
             tdec: StatCounter::new(nic::TDEC, counter_max),
             rdfc: StatCounter::new(nic::RDFC, counter_max),
             irqc: StatCounter::new(nic::IRQC, counter_max),
+            ringerrc: StatCounter::new(nic::RINGERRC, counter_max),
+            ringerr: Default::default(),
+            tx_count: Default::default(),
+            rx_count: Default::default(),
+            ring_wdata: Default::default(),
+            len_wdata_count: Default::default(),
+            bad_tdt: Default::default(),
+            bad_tdh: Default::default(),
+            bad_tdlen: Default::default(),
+            bad_rdt: Default::default(),
+            bad_rdh: Default::default(),
+            bad_rdlen: Default::default(),
+            ring_errors: Default::default(),
             icr_causes: Default::default(),
             ims_mask: Default::default(),
             irq_line: Default::default(),
@@ -645,6 +703,21 @@ impl NicRegs {
             a_txfifo_bytes: at(nic::TXFIFO_BYTES),
             a_rxfifo_bytes: at(nic::RXFIFO_BYTES),
             a_engine_state: at(nic::ENGINE_STATE),
+            a_ringerr: at(nic::RINGERR),
+            a_tdt: at(nic::TDT),
+            a_tdlen: at(nic::TDLEN),
+            a_rdt: at(nic::RDT),
+            a_rdlen: at(nic::RDLEN),
+            k_ring_bits: k(!ring),
+            k_len_bits: k(!(ring | nic::RING_LEN_IGNORED)),
+            k_ringerr_tdt: k(nic::ringerr::TDT),
+            k_ringerr_tdh: k(nic::ringerr::TDH),
+            k_ringerr_tdlen: k(nic::ringerr::TDLEN),
+            k_ringerr_rdt: k(nic::ringerr::RDT),
+            k_ringerr_rdh: k(nic::ringerr::RDH),
+            k_ringerr_rdlen: k(nic::ringerr::RDLEN),
+            k_ringerr_all: k(nic::ringerr::ALL),
+            k_icr_ring: k(icr::RING),
             k_ctrl_rst: k(ctrl::RST),
             k_ctrl_slu: k(ctrl::SLU),
             // STATUS reads its reset value (FD, 1000 Mb/s) plus LU = CTRL.SLU.
@@ -682,6 +755,7 @@ impl Logic for NicRegs {
             itr_timer,
             dmac_level,
             iommu_level,
+            ringerr,
             r_rdata
         );
 
@@ -692,8 +766,81 @@ impl Logic for NicRegs {
             & (self.offset.val() == self.a_ctrl.val())
             & ((self.wdata.val() & self.k_ctrl_rst.val()) != 0);
         self.head_wdata.next = self.wdata.val();
-        self.rdh_write.next = self.write.val() & (self.offset.val() == self.a_rdh.val());
-        self.tdh_write.next = self.write.val() & (self.offset.val() == self.a_tdh.val());
+
+        // ---- ring register checks (regs::nic::ringerr) ----
+        self.tx_count.next = self.r_tdlen.value.val() >> 4;
+        self.rx_count.next = self.r_rdlen.value.val() >> 4;
+        self.ring_wdata.next = self.wdata.val() & self.k_ring_bits.val();
+        self.len_wdata_count.next = (self.wdata.val() & self.k_len_bits.val()) >> 4;
+        self.bad_tdt.next = self.write.val()
+            & (self.offset.val() == self.a_tdt.val())
+            & (self.ring_wdata.val() != 0)
+            & (self.ring_wdata.val() >= self.tx_count.val());
+        self.bad_tdh.next = self.write.val()
+            & (self.offset.val() == self.a_tdh.val())
+            & (self.ring_wdata.val() != 0)
+            & (self.ring_wdata.val() >= self.tx_count.val());
+        self.bad_rdt.next = self.write.val()
+            & (self.offset.val() == self.a_rdt.val())
+            & (self.ring_wdata.val() != 0)
+            & (self.ring_wdata.val() >= self.rx_count.val());
+        self.bad_rdh.next = self.write.val()
+            & (self.offset.val() == self.a_rdh.val())
+            & (self.ring_wdata.val() != 0)
+            & (self.ring_wdata.val() >= self.rx_count.val());
+        self.bad_tdlen.next = self.write.val()
+            & (self.offset.val() == self.a_tdlen.val())
+            & (((self.r_tdt.value.val() != 0)
+                & (self.r_tdt.value.val() >= self.len_wdata_count.val()))
+                | ((self.tdh.val() != 0) & (self.tdh.val() >= self.len_wdata_count.val())));
+        self.bad_rdlen.next = self.write.val()
+            & (self.offset.val() == self.a_rdlen.val())
+            & (((self.r_rdt.value.val() != 0)
+                & (self.r_rdt.value.val() >= self.len_wdata_count.val()))
+                | ((self.rdh.val() != 0) & (self.rdh.val() >= self.len_wdata_count.val())));
+        self.ring_errors.next = 0.into();
+        if self.bad_tdt.val() {
+            self.ring_errors.next = self.ring_errors.val() | self.k_ringerr_tdt.val();
+        }
+        if self.bad_tdh.val() {
+            self.ring_errors.next = self.ring_errors.val() | self.k_ringerr_tdh.val();
+        }
+        if self.bad_tdlen.val() {
+            self.ring_errors.next = self.ring_errors.val() | self.k_ringerr_tdlen.val();
+        }
+        if self.bad_rdt.val() {
+            self.ring_errors.next = self.ring_errors.val() | self.k_ringerr_rdt.val();
+        }
+        if self.bad_rdh.val() {
+            self.ring_errors.next = self.ring_errors.val() | self.k_ringerr_rdh.val();
+        }
+        if self.bad_rdlen.val() {
+            self.ring_errors.next = self.ring_errors.val() | self.k_ringerr_rdlen.val();
+        }
+        // A new error wins over a same-cycle write-1-to-clear (it cannot be one: one write
+        // per cycle), and the reset clears everything.
+        if self.write.val() & (self.offset.val() == self.a_ringerr.val()) {
+            self.ringerr.d.next = self.ringerr.q.val() & !self.wdata.val();
+        }
+        if self.ring_errors.val() != 0 {
+            self.ringerr.d.next = self.ringerr.q.val() | self.ring_errors.val();
+        }
+        if self.nic_reset.val() {
+            self.ringerr.d.next = 0.into();
+        }
+        self.ringerrc.clock.next = self.clock.val();
+        self.ringerrc.reset.next = self.nic_reset.val();
+        self.ringerrc.read.next = self.read.val();
+        self.ringerrc.offset.next = self.offset.val();
+        self.ringerrc.inc.next = self.ring_errors.val() != 0;
+        self.ringerrc.amount.next = 1.into();
+
+        // A refused head write never reaches its engine; a refused tail write never reaches
+        // its register (below).
+        self.rdh_write.next =
+            self.write.val() & (self.offset.val() == self.a_rdh.val()) & !self.bad_rdh.val();
+        self.tdh_write.next =
+            self.write.val() & (self.offset.val() == self.a_tdh.val()) & !self.bad_tdh.val();
         self.restart_tx.next = self.write.val()
             & (self.offset.val() == self.a_dmaerr.val())
             & ((self.wdata.val() & self.k_dmaerr_tx.val()) != 0);
@@ -744,7 +891,7 @@ impl Logic for NicRegs {
         self.r_rdlen.wdata.next = self.wdata.val();
         self.r_rdt.clock.next = self.clock.val();
         self.r_rdt.reset.next = self.nic_reset.val();
-        self.r_rdt.write.next = self.write.val();
+        self.r_rdt.write.next = self.write.val() & !self.bad_rdt.val();
         self.r_rdt.offset.next = self.offset.val();
         self.r_rdt.wdata.next = self.wdata.val();
         self.r_rdtr.clock.next = self.clock.val();
@@ -774,7 +921,7 @@ impl Logic for NicRegs {
         self.r_tdlen.wdata.next = self.wdata.val();
         self.r_tdt.clock.next = self.clock.val();
         self.r_tdt.reset.next = self.nic_reset.val();
-        self.r_tdt.write.next = self.write.val();
+        self.r_tdt.write.next = self.write.val() & !self.bad_tdt.val();
         self.r_tdt.offset.next = self.offset.val();
         self.r_tdt.wdata.next = self.wdata.val();
         self.r_tidv.clock.next = self.clock.val();
@@ -939,6 +1086,9 @@ impl Logic for NicRegs {
         if self.c_nic_dma.val() {
             self.new_causes.next = self.new_causes.val() | self.k_icr_nic_dma.val();
         }
+        if self.ring_errors.val() != 0 {
+            self.new_causes.next = self.new_causes.val() | self.k_icr_ring.val();
+        }
         if self.write.val() & (self.offset.val() == self.a_ics.val()) {
             self.new_causes.next =
                 self.new_causes.val() | (self.wdata.val() & self.k_icr_all.val());
@@ -1034,7 +1184,8 @@ impl Logic for NicRegs {
             | self.tpt.rdata.val()
             | self.tdec.rdata.val()
             | self.rdfc.rdata.val()
-            | self.irqc.rdata.val();
+            | self.irqc.rdata.val()
+            | self.ringerrc.rdata.val();
         if self.offset.val() == self.a_status.val() {
             self.read_value.next = self.status_word.val();
         }
@@ -1055,6 +1206,9 @@ impl Logic for NicRegs {
         }
         if self.offset.val() == self.a_dmaerr_addr.val() {
             self.read_value.next = self.dmaerr_addr.val();
+        }
+        if self.offset.val() == self.a_ringerr.val() {
+            self.read_value.next = self.ringerr.q.val() & self.k_ringerr_all.val();
         }
         if self.offset.val() == self.a_txfifo_bytes.val() {
             self.read_value.next = self.k_txfifo_bytes.val();
@@ -1079,6 +1233,7 @@ impl Logic for NicRegs {
 mod tests {
     use super::*;
     use crate::testing::{clock_edge, settle};
+    use nic::{ringerr, RINGERR, RINGERRC};
     use nic::{
         CRCERRS, CTRL, DMAERR, DMAERR_ADDR, ENGINE_STATE, GORCH, GORCL, GOTCH, GOTCL, GPRC, GPTC,
         ICR, ICS, IMC, IMS, IRQC, ITR, ITR_UNIT_CYCLES, MPC, RADV, RCTL, RDBAH, RDBAL, RDFC, RDH,
@@ -1302,10 +1457,37 @@ mod tests {
 
     // ---- host side, configuration ----
 
+    /// What a configuration register reads after `written` (the ring lengths were written
+    /// before the tails: registers go in address order): the 8254x's ignored low bits of the
+    /// bases and lengths read 0, and a tail outside its ring is refused (the reset value
+    /// stays).
+    fn read_back(offset: u32, written: u32, lengths: (u32, u32)) -> u32 {
+        match offset {
+            RDBAL | TDBAL => written & !nic::RING_BASE_IGNORED,
+            RDLEN | TDLEN => written & !nic::RING_LEN_IGNORED,
+            RDT | TDT => {
+                let len = if offset == RDT { lengths.0 } else { lengths.1 };
+                if written < (len & !nic::RING_LEN_IGNORED) / 16 {
+                    written
+                } else {
+                    documented_reset(offset)
+                }
+            }
+            _ => written,
+        }
+    }
+
     #[test]
     fn registers_read_back_as_written_and_drive_the_outputs() {
         let mut b = Bench::new();
-        let pattern = |offset: u32| 0xA5C3_0F96 ^ offset.wrapping_mul(0x0101_0101);
+        // The tails' patterns are inside their rings (the lengths' are large), except that
+        // the test below refuses the ones that are not.
+        let pattern = |offset: u32| match offset {
+            RDT | TDT => 0x0123_4567 ^ offset,
+            _ => 0xA5C3_0F96 ^ offset.wrapping_mul(0x0101_0101),
+        };
+        let lengths = (pattern(RDLEN), pattern(TDLEN));
+        let expected = |offset: u32| read_back(offset, pattern(offset), lengths);
         let config: Vec<u32> = nic_registers()
             .filter(|r| is_config_register(r))
             .map(|r| r.offset)
@@ -1314,8 +1496,9 @@ mod tests {
             b.write(offset, pattern(offset));
         }
         for &offset in &config {
-            assert_eq!(b.read(offset), pattern(offset), "{}", name_of(offset));
+            assert_eq!(b.read(offset), expected(offset), "{}", name_of(offset));
         }
+        assert_eq!(b.read(RINGERR), 0, "every tail was inside its ring");
         let u = &b.uut;
         let outputs = [
             (RCTL, u.rctl.val()),
@@ -1332,7 +1515,7 @@ mod tests {
         for (offset, value) in outputs {
             assert_eq!(
                 value.to_u32(),
-                pattern(offset),
+                expected(offset),
                 "{} output",
                 name_of(offset)
             );
@@ -1354,14 +1537,12 @@ mod tests {
             (RADV, interval),
             (TIDV, interval),
             (TADV, interval),
-            (RDBAL, u32::MAX),
+            (RDBAL, !nic::RING_BASE_IGNORED),
             (RDBAH, 0),
-            (RDLEN, ring),
-            (RDT, ring),
-            (TDBAL, u32::MAX),
+            (RDLEN, ring & !nic::RING_LEN_IGNORED),
+            (TDBAL, !nic::RING_BASE_IGNORED),
             (TDBAH, 0),
-            (TDLEN, ring),
-            (TDT, ring),
+            (TDLEN, ring & !nic::RING_LEN_IGNORED),
         ];
         for (offset, bits) in kept {
             b.write(offset, u32::MAX);
@@ -1369,9 +1550,17 @@ mod tests {
         }
         assert_eq!(
             b.uut.tdlen.val().to_u32(),
-            ring,
+            ring & !nic::RING_LEN_IGNORED,
             "the outputs are narrow too"
         );
+        // The tails keep 16 bits, and the check looks at those: the last descriptor of the
+        // longest ring, with junk above bit 15.
+        let last = (ring & !nic::RING_LEN_IGNORED) / 16 - 1;
+        for offset in [RDT, TDT] {
+            b.write(offset, 0xABCD_0000 | last);
+            assert_eq!(b.read(offset), last, "{}", name_of(offset));
+        }
+        assert_eq!(b.read(RINGERR), 0);
         b.write(CTRL, !ctrl::RST);
         assert_eq!(b.read(CTRL), ctrl::FD | ctrl::SLU);
     }
@@ -1412,9 +1601,17 @@ mod tests {
         let mut b = Bench::new();
         // Move everything away from reset: configuration, mask, causes, statistics, irq.
         for r in nic_registers().filter(|r| is_config_register(r)) {
-            b.write(r.offset, !r.reset);
+            // A tail inside its (by now long) ring.
+            let value = if [RDT, TDT].contains(&r.offset) {
+                1
+            } else {
+                !r.reset
+            };
+            b.write(r.offset, value);
             assert_ne!(b.read(r.offset), r.reset, "{}", r.name);
         }
+        b.write(TDT, u32::MAX);
+        assert_ne!(b.read(RINGERR), 0);
         b.write(CTRL, ctrl::SLU);
         b.write(IMS, icr::ALL);
         b.write(ICS, icr::ALL);
@@ -1486,6 +1683,8 @@ mod tests {
     #[test]
     fn head_write_gives_a_pulse_with_the_value() {
         let mut b = Bench::new();
+        b.write(RDLEN, 0x1000);
+        b.write(TDLEN, 0x1000);
         b.uut.rdh.next = 7.into();
         b.uut.tdh.next = 9.into();
         assert_eq!(b.read(RDH), 7, "RDH reads the RX engine's head");
@@ -1506,6 +1705,117 @@ mod tests {
         }
         assert_eq!(b.read(RDH), 7, "the engine owns the head");
         assert_eq!(b.read(TDH), 9);
+    }
+
+    #[test]
+    fn ring_bases_and_lengths_ignore_their_low_bits_as_on_the_8254x() {
+        let mut b = Bench::new();
+        for (offset, written, read) in [
+            (TDBAL, 0x0001_2344, 0x0001_2340),
+            (RDBAL, 0x0002_000F, 0x0002_0000),
+            (TDLEN, 0x0000_01F0, 0x0000_0180),
+            (RDLEN, 0x0000_007F, 0),
+        ] {
+            b.write(offset, written);
+            assert_eq!(b.read(offset), read, "{}", name_of(offset));
+        }
+        assert_eq!(
+            b.uut.tdbal.val().to_u32(),
+            0x0001_2340,
+            "the engine sees it too"
+        );
+        assert_eq!(b.uut.tdlen.val().to_u32(), 0x180);
+    }
+
+    /// Writes `value` to `offset`; returns (read back, head pulse, RINGERR, ICR.RING) and
+    /// clears RINGERR, ICR and RINGERRC again.
+    fn ring_write(b: &mut Bench, offset: u32, value: u32) -> (u32, bool, u32, bool, u32) {
+        let mut pulse = false;
+        b.cycle_checked(
+            |u| host(u, offset, Some(value)),
+            |u| pulse = u.rdh_write.val() || u.tdh_write.val(),
+        );
+        let read = b.read(offset);
+        let err = b.read(RINGERR);
+        let icr = b.read(ICR) & icr::RING != 0;
+        let count = b.read(RINGERRC);
+        b.write(RINGERR, u32::MAX);
+        (read, pulse, err, icr, count)
+    }
+
+    #[test]
+    fn a_head_or_tail_write_outside_the_ring_is_ignored_counted_and_raises_ring() {
+        let mut b = Bench::new();
+        b.write(IMS, icr::RING);
+        let count = 8; // descriptors per ring below
+        for (len, tail, head, bits) in [
+            (TDLEN, TDT, TDH, (ringerr::TDT, ringerr::TDH)),
+            (RDLEN, RDT, RDH, (ringerr::RDT, ringerr::RDH)),
+        ] {
+            b.write(len, count * 16);
+            // Inside: taken, no error. 0 always is (an empty or unconfigured ring).
+            for v in [0, 1, count - 1] {
+                assert_eq!(ring_write(&mut b, tail, v), (v, false, 0, false, 0));
+                let (_, pulse, err, irq, n) = ring_write(&mut b, head, v);
+                assert_eq!(
+                    (pulse, err, irq, n),
+                    (true, 0, false, 0),
+                    "{} = {v}",
+                    name_of(head)
+                );
+            }
+            b.write(tail, 3);
+            for v in [count, count + 1, 0x8000, 0xFFFF, 0x1_0000, u32::MAX] {
+                assert_eq!(
+                    ring_write(&mut b, tail, v),
+                    (3, false, bits.0, true, 1),
+                    "{} = {v:#x}: kept 3",
+                    name_of(tail)
+                );
+                let (_, pulse, err, irq, n) = ring_write(&mut b, head, v);
+                assert_eq!(
+                    (pulse, err, irq, n),
+                    (false, bits.1, true, 1),
+                    "{} = {v:#x}: never reaches the engine",
+                    name_of(head)
+                );
+            }
+        }
+        // With no ring at all, only 0 is inside.
+        b.write(TDT, 0);
+        b.write(TDLEN, 0);
+        assert_eq!(
+            ring_write(&mut b, TDT, 1),
+            (0, false, ringerr::TDT, true, 1)
+        );
+        assert!(b.irq_rises.len() > 1, "ICR.RING interrupts when enabled");
+    }
+
+    #[test]
+    fn a_length_that_leaves_the_head_or_tail_outside_is_taken_and_flagged() {
+        let mut b = Bench::new();
+        b.write(TDLEN, 16 * 16);
+        b.write(TDT, 12);
+        let (read, _, err, irq, n) = ring_write(&mut b, TDLEN, 8 * 16);
+        assert_eq!((read, err, irq, n), (8 * 16, ringerr::TDLEN, true, 1));
+        assert_eq!(b.read(TDT), 12, "the tail is left for software to fix");
+        b.write(TDT, 2);
+        // The engine's head counts too.
+        b.write(RDLEN, 16 * 16);
+        b.uut.rdh.next = 9.into();
+        let (_, _, err, _, _) = ring_write(&mut b, RDLEN, 8 * 16);
+        assert_eq!(err, ringerr::RDLEN);
+        b.uut.rdh.next = 0.into();
+        let (_, _, err, _, _) = ring_write(&mut b, RDLEN, 16 * 16);
+        assert_eq!(err, 0);
+        // RINGERR is sticky until written with 1s, and the reset clears it.
+        b.write(TDT, 0x100);
+        b.write(RDT, 0x100);
+        assert_eq!(b.read(RINGERR), ringerr::TDT | ringerr::RDT);
+        b.write(RINGERR, ringerr::TDT);
+        assert_eq!(b.read(RINGERR), ringerr::RDT);
+        b.write(CTRL, ctrl::RST);
+        assert_eq!(b.read(RINGERR), 0);
     }
 
     #[test]
@@ -1551,7 +1861,7 @@ mod tests {
     #[test]
     fn unimplemented_offsets_read_0_and_ignore_writes() {
         let mut b = Bench::new();
-        let holes = [0x0004, 0x00CC, 0x0104, 0x2814, 0x4F20, 0xFFFC];
+        let holes = [0x0004, 0x00CC, 0x0104, 0x2814, 0x4F28, 0xFFFC];
         for offset in holes {
             assert!(nic_registers().all(|r| r.offset != offset));
             b.write(offset, u32::MAX);

@@ -14,7 +14,8 @@
 //! ```
 //!
 //! Ring semantics as on the 8254x: head == tail means no free descriptor; a frame that finds
-//! none waits in the FIFO (counted once in `ev_no_buffer`), and while it waits the MAC keeps
+//! none (also: RDLEN 0, or a head or tail outside the ring) waits in the FIFO (counted once
+//! in `ev_no_buffer`), and while it waits the MAC keeps
 //! filling the FIFO, which drops (and counts) what no longer fits. The data of each buffer is
 //! written before its descriptor's write-back, on the same in-order bus, so DD is never seen
 //! before the data is in memory. The last word of a buffer carries zeros past the frame's end.
@@ -122,6 +123,9 @@ pub struct RxDma {
     r_err_addr: DFF<Bits<32>>,
     // ---- per-cycle values ----
     count: Signal<Local, Bits<32>>,
+    /// The head and the tail are inside the ring (which has descriptors). Otherwise (RDLEN
+    /// 0, or shrunk below them) a frame finds no descriptor: it waits, counted in RNBC.
+    ring_ok: Signal<Local, Bit>,
     next_head: Signal<Local, Bits<32>>,
     free_after: Signal<Local, Bits<32>>,
     threshold: Signal<Local, Bits<32>>,
@@ -211,6 +215,7 @@ impl RxDma {
             r_halted: Default::default(),
             r_err_addr: Default::default(),
             count: Default::default(),
+            ring_ok: Default::default(),
             next_head: Default::default(),
             free_after: Default::default(),
             threshold: Default::default(),
@@ -240,6 +245,9 @@ impl Logic for RxDma {
         );
         // ---- per-cycle values ----
         self.count.next = self.rdlen.val() >> 4;
+        self.ring_ok.next = (self.count.val() != 0)
+            & (self.head.q.val() < self.count.val())
+            & (self.rdt.val() < self.count.val());
         if (self.head.q.val() + 1) >= self.count.val() {
             self.next_head.next = 0.into();
         } else {
@@ -302,14 +310,14 @@ impl Logic for RxDma {
             RxState::Idle => {
                 if self.r_halted.q.val() {
                     self.fsm.d.next = RxState::Halted;
-                } else if self.enable.val() & self.q_valid.val() & (self.count.val() != 0) {
+                } else if self.enable.val() & self.q_valid.val() {
                     self.remaining.d.next = self.q_head.val().get_bits::<16>(16);
                     self.errors.d.next = self.q_head.val().get_bits::<8>(32);
                     self.fpos.d.next = self.rd_ptr.q.val();
                     self.desc_addr.d.next = self.rdbal.val() + (self.head.q.val() << 4);
                     self.issued.d.next = 0.into();
                     self.received.d.next = 0.into();
-                    if self.head.q.val() == self.rdt.val() {
+                    if (self.head.q.val() == self.rdt.val()) | !self.ring_ok.val() {
                         self.ev_no_buffer.next = true;
                         self.waited.d.next = true;
                         self.fsm.d.next = RxState::WaitDesc;
@@ -320,7 +328,7 @@ impl Logic for RxDma {
                 }
             }
             RxState::WaitDesc => {
-                if self.enable.val() & (self.head.q.val() != self.rdt.val()) {
+                if self.enable.val() & (self.head.q.val() != self.rdt.val()) & self.ring_ok.val() {
                     self.desc_addr.d.next = self.rdbal.val() + (self.head.q.val() << 4);
                     self.issued.d.next = 0.into();
                     self.received.d.next = 0.into();

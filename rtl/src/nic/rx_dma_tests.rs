@@ -521,6 +521,31 @@ fn rx_no_free_descriptor_waits_and_counts_once() {
 }
 
 #[test]
+fn rx_without_a_ring_or_with_the_tail_outside_it_counts_no_buffer_and_writes_nothing() {
+    // RDLEN = 0 while frames arrive: each waits and counts in RNBC (it used to wait
+    // uncounted, so only the FIFO overflowing showed, as MPC).
+    let mut b = Bench::new(4, 8, 256);
+    b.uut.rdlen.next = 0.into();
+    b.receive_new(64, 60, 0);
+    b.run(200);
+    assert_eq!(b.state(), RxState::WaitDesc);
+    assert_eq!(b.count(|e| e == Event::NoBuffer), 1);
+    // A tail beyond the ring (RDLEN shrunk under it): the old engine wrapped at RDLEN and
+    // never met the tail, filling descriptors software had not given back.
+    b.uut.rdlen.next = ((16 * 8) as u64).into();
+    b.post_buffers(3);
+    b.uut.rdt.next = 12.into();
+    b.run(500);
+    assert!(b.beats.is_empty(), "no descriptor fetched");
+    assert_eq!(b.state(), RxState::WaitDesc);
+    b.receive_new(64, 60, 0);
+    b.uut.rdt.next = 3.into();
+    b.run_to_rest();
+    assert_eq!(b.rdh(), 2, "two frames in the three descriptors given");
+    assert_eq!(b.count(|e| e == Event::NoBuffer), 1);
+}
+
+#[test]
 fn rx_refused_buffer_write_closes_the_frame_with_err_dma() {
     let mut b = Bench::new(4, 8, 2048);
     b.grant_p = 0.7;

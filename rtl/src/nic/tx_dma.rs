@@ -14,7 +14,9 @@
 //! ```
 //!
 //! Ring semantics as on the 8254x: the engine owns the head, software the tail; head == tail
-//! is empty. A frame is the run of descriptors up to the one with EOP. A descriptor's buffer is
+//! is empty. The engine fetches only while the head and the tail are inside the ring (TDLEN
+//! not 0 and both below TDLEN / 16): the register file refuses head and tail writes outside
+//! it, and a TDLEN write that leaves them outside stops the engine until software fixes them. A frame is the run of descriptors up to the one with EOP. A descriptor's buffer is
 //! read only once the FIFO has room for all of it; its bytes land at the FIFO's write pointer
 //! whatever the buffer's alignment (the [`LaneBuffer`](super::lane_buffer::LaneBuffer) rotates
 //! them). With RS the status word is written back with DD after the buffer was read. At EOP
@@ -115,6 +117,10 @@ pub struct TxDma {
     // ---- per-cycle values ----
     count: Signal<Local, Bits<32>>,
     next_head: Signal<Local, Bits<32>>,
+    /// The head and the tail are inside the ring (which has descriptors): the engine may
+    /// fetch. Software can put them outside only through TDLEN (the register file refuses
+    /// such head and tail writes); then the engine waits for valid values.
+    ring_ok: Signal<Local, Bit>,
     len: Signal<Local, Bits<32>>,
     cmd: Signal<Local, Bits<8>>,
     end_addr: Signal<Local, Bits<33>>,
@@ -205,6 +211,7 @@ impl TxDma {
             r_err_addr: Default::default(),
             count: Default::default(),
             next_head: Default::default(),
+            ring_ok: Default::default(),
             len: Default::default(),
             cmd: Default::default(),
             end_addr: Default::default(),
@@ -261,6 +268,9 @@ impl Logic for TxDma {
         );
         // ---- per-cycle values ----
         self.count.next = self.tdlen.val() >> 4;
+        self.ring_ok.next = (self.count.val() != 0)
+            & (self.head.q.val() < self.count.val())
+            & (self.tdt.val() < self.count.val());
         if (self.head.q.val() + 1) >= self.count.val() {
             self.next_head.next = 0.into();
         } else {
@@ -329,7 +339,7 @@ impl Logic for TxDma {
                     self.fsm.d.next = TxState::Halted;
                 } else if self.enable.val()
                     & (self.head.q.val() != self.tdt.val())
-                    & (self.count.val() != 0)
+                    & self.ring_ok.val()
                 {
                     self.desc_addr.d.next = self.tdbal.val() + (self.head.q.val() << 4);
                     self.issued.d.next = 0.into();

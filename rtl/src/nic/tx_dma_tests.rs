@@ -599,6 +599,40 @@ fn tx_head_advances_and_wraps_at_tdlen() {
 }
 
 #[test]
+fn tx_with_the_tail_or_head_outside_the_ring_fetches_nothing_until_they_are_valid() {
+    // A TDLEN shrunk below the tail (the register file flags it; only a length write can
+    // do this): the old engine wrapped at TDLEN and never met the tail, sending the queued
+    // frames again and again.
+    let mut b = Bench::new(11);
+    let d = Desc::new(BUFS, 60, CMD_EOP);
+    b.fill(&d);
+    b.post(&[d]);
+    b.uut.tdt.next = ((SLOTS + 3) as u64).into();
+    b.run(2_000);
+    assert_eq!((b.reads(), b.sent.len(), b.tdh()), (vec![], 0, 0));
+    // TDLEN 0 with a tail, and a head outside the ring.
+    b.uut.tdlen.next = 0.into();
+    b.uut.tdt.next = 1.into();
+    b.run(500);
+    b.uut.head_write.next = true;
+    b.uut.head_wdata.next = (SLOTS as u64).into();
+    b.cycle();
+    b.uut.head_write.next = false;
+    b.uut.tdlen.next = ((16 * SLOTS) as u64).into();
+    b.run(500);
+    assert_eq!((b.reads(), b.sent.len()), (vec![], 0));
+    // Valid values: the one frame goes out once.
+    b.uut.head_write.next = true;
+    b.uut.head_wdata.next = 0.into();
+    b.cycle();
+    b.uut.head_write.next = false;
+    b.run_to_rest();
+    assert_eq!((b.sent.len(), b.tdh()), (1, 1));
+    b.run(2_000);
+    assert_eq!(b.sent.len(), 1, "and only once");
+}
+
+#[test]
 fn tx_txqe_when_head_reaches_tail() {
     let mut b = Bench::new(7);
     let descs: Vec<Desc> = (0..3)
