@@ -232,8 +232,8 @@ pub struct LinkStats {
 /// **Tags.** Each new command gets the next TAG of an 8-bit counter; a retransmission keeps its
 /// command's TAG; NOPs take counter values too. The counter skips the TAG the bridge is known to
 /// remember (learnt from every NOP's reply, then from every remembered command that succeeded),
-/// so a new command is never taken for a retransmission. The first command on a device starts
-/// with a resync, which also learns that TAG from a bridge that a previous session used.
+/// so a new command is never taken for a retransmission. The first command on a device is
+/// preceded by a NOP, which learns that TAG from a bridge that a previous session used.
 ///
 /// **Errors and retries.** A try fails on a timeout, a reply that is short or whose CRC does not
 /// check out, a refusal (BAD_CRC, BAD_COMMAND), or too many late replies. After a failed try the
@@ -391,6 +391,11 @@ impl<P: Read + Write> UartDevice<P> {
                 },
             }
         }
+        self.sync()
+    }
+
+    /// Sends a NOP with a fresh TAG and learns the TAG the bridge remembers from its reply.
+    fn sync(&mut self) -> Result<(), UartError> {
         let tag = self.fresh_tag();
         let payload = self.transact(&encode_nop(tag), tag, 1)?;
         self.bridge_tag = Some(payload[0]);
@@ -407,11 +412,16 @@ impl<P: Read + Write> UartDevice<P> {
         payload_len: usize,
         encode: &dyn Fn(u8) -> Vec<u8>,
     ) -> Result<Vec<u8>, UartError> {
+        // The first command of a session learns the TAG the bridge remembers with a NOP alone
+        // (no quiet wait); if that fails, the first try starts with a full resync.
+        if self.bridge_tag.is_none() && self.sync().is_err() {
+            self.bridge_tag = None;
+        }
         let mut tag = None;
         let mut last = UartError::Timeout;
         for attempt in 0..ATTEMPTS {
-            // Every try after a failed one, and the first command of a session, starts with a
-            // resync.
+            // Every try after a failed one starts with a resync, and so does the first one
+            // while the bridge's TAG is unknown.
             if attempt > 0 || self.bridge_tag.is_none() {
                 if let Err(e) = self.resync() {
                     last = e;
@@ -978,11 +988,9 @@ mod tests {
         dev.write32_be(0x100, 0xAABB_CCDD, 0b1010);
         assert_eq!(dev.read32(0x100), 0xAA22_CC44);
         let s = dev.link_stats();
-        assert_eq!(
-            (s.retries, s.resyncs, s.failures),
-            (0, 1, 0),
-            "one resync: the first use"
-        );
+        assert_eq!((s.retries, s.resyncs, s.failures), (0, 0, 0));
+        // The NOP of the first use, then the four commands.
+        assert_eq!(dev.port_mut().frames_seen, 5);
         assert_eq!(dev.link_error(), None);
     }
 
@@ -1070,7 +1078,7 @@ mod tests {
         assert_eq!(dev.read32(ICR), 0x85);
         assert_eq!(dev.read32(ICR), 0);
         let s = dev.link_stats();
-        assert_eq!((s.retries, s.resyncs, s.failures), (2, 3, 0));
+        assert_eq!((s.retries, s.resyncs, s.failures), (2, 2, 0));
         assert_eq!(dev.port_mut().replays, 2);
         assert_eq!(dev.link_error(), None);
     }
