@@ -1162,6 +1162,55 @@ pub mod uart_bridge {
     /// Unknown CMD, or a burst count of 0 or above [`MAX_BURST_WORDS`]; nothing executed.
     pub const STATUS_BAD_COMMAND: u8 = 0x02;
 
+    /// Every command: code, name, fields after TAG, OK reply payload (for documentation: the
+    /// README's protocol table is generated from this and the constants).
+    pub const COMMANDS: [(u8, &str, &str, &str); 6] = [
+        (CMD_READ32, "READ32", "addr (4)", "data (4)"),
+        (
+            CMD_WRITE32,
+            "WRITE32",
+            "addr (4), data (4), be (1, low 4 bits)",
+            "none",
+        ),
+        (
+            CMD_READ_BURST,
+            "READ_BURST",
+            "addr (4), count (1)",
+            "count × data (4)",
+        ),
+        (
+            CMD_WRITE_BURST,
+            "WRITE_BURST",
+            "addr (4), count (1), count × data (4)",
+            "none",
+        ),
+        (
+            CMD_IRQ_STATUS,
+            "IRQ_STATUS",
+            "none",
+            "irq (1): bit 0 = interrupt line",
+        ),
+        (CMD_NOP, "NOP", "none", "the remembered TAG (1)"),
+    ];
+    /// Every status: code, name, meaning.
+    pub const STATUSES: [(u8, &str, &str); 3] = [
+        (
+            STATUS_OK,
+            "OK",
+            "executed, or answered from the replay memory",
+        ),
+        (
+            STATUS_BAD_CRC,
+            "BAD_CRC",
+            "the frame's CRC did not check out; nothing executed",
+        ),
+        (
+            STATUS_BAD_COMMAND,
+            "BAD_COMMAND",
+            "unknown CMD, or burst count 0 or above MAX_BURST_WORDS; nothing executed",
+        ),
+    ];
+
     /// Most words in one burst (the bridge buffers a burst write in a RAM of this many words).
     pub const MAX_BURST_WORDS: usize = 64;
     /// Bit of the IRQ_STATUS reply byte that is the SoC's interrupt line.
