@@ -741,7 +741,7 @@ mod tests {
 
     const DIVISOR: usize = 4;
     /// The inter-byte timeout in cycles at [`DIVISOR`].
-    const TIMEOUT: usize = (DIVISOR as usize) << INTERBYTE_TIMEOUT_SHIFT;
+    const TIMEOUT: usize = DIVISOR << INTERBYTE_TIMEOUT_SHIFT;
 
     /// The reference CRC: the `crc` crate's CRC-16/IBM-3740 (= CCITT-FALSE), not `regs`'s.
     fn reference_crc(bytes: &[u8]) -> u16 {
