@@ -1,5 +1,5 @@
 //! The driver for the DMA NIC SoC. It talks to hardware only through [`Device`], so the same
-//! code runs against the Verilator model (`sim` crate) and, later, a board over a UART bridge.
+//! code runs against the Verilator model (`sim` crate) and a board over the UART bridge.
 
 pub use regs;
 
@@ -84,5 +84,13 @@ pub trait Device {
     /// (e.g. "DMAC in state FetchDesc"). Devices that cannot tell return an empty string.
     fn describe_state(&self) -> String {
         String::new()
+    }
+
+    /// The first error of the link to the device since it was cleared, for devices reached
+    /// over a link that can fail (the UART bridge, `uart::UartDevice`): after it, reads that
+    /// failed returned all-ones and writes that failed were dropped, as on a PCIe master abort.
+    /// Sticky. Devices on a bus that cannot fail return `None`.
+    fn link_error(&self) -> Option<String> {
+        None
     }
 }

@@ -34,16 +34,27 @@ pub enum ProbeError {
     /// `SYS.RAM_BYTES` is zero or not whole pages, so the page allocator could not use it.
     #[error("SYS.RAM_BYTES reads {bytes:#x}, not a non-zero multiple of the page size")]
     BadRamSize { bytes: u32 },
+    /// The link to the device failed ([`Device::link_error`]): what was read means nothing.
+    #[error("link to the device is down: {0}")]
+    LinkDown(String),
 }
 
-/// Checks that the device is the SoC and reads its version and RAM size.
+/// Checks that the device is the SoC and reads its version and RAM size. A link error
+/// ([`Device::link_error`], sticky: one latched before the probe counts too) is
+/// [`ProbeError::LinkDown`], never a misidentification.
 pub fn probe(dev: &mut dyn Device) -> Result<SysInfo, ProbeError> {
     let found = dev.read32(csr(block::SYS, sys::ID));
+    if let Some(e) = dev.link_error() {
+        return Err(ProbeError::LinkDown(e));
+    }
     if found != sys::ID_VALUE {
         return Err(ProbeError::BadId { found });
     }
     let version = dev.read32(csr(block::SYS, sys::VERSION));
     let ram_bytes = dev.read32(csr(block::SYS, sys::RAM_BYTES));
+    if let Some(e) = dev.link_error() {
+        return Err(ProbeError::LinkDown(e));
+    }
     if ram_bytes == 0 || !ram_bytes.is_multiple_of(PAGE_BYTES) {
         return Err(ProbeError::BadRamSize { bytes: ram_bytes });
     }

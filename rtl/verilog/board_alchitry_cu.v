@@ -146,21 +146,23 @@ module top$core(clock,pll_locked,button_n,uart_rx,uart_tx,led,rmii_txd,rmii_tx_e
     localparam RxState$Halted = 8;
     localparam BridgeState$WaitSync = 0;
     localparam BridgeState$ReceiveCommand = 1;
-    localparam BridgeState$ReceiveAddress = 2;
-    localparam BridgeState$ReceiveCount = 3;
-    localparam BridgeState$ReceiveData = 4;
-    localparam BridgeState$ReceiveByteEnables = 5;
-    localparam BridgeState$ReceiveChecksum = 6;
-    localparam BridgeState$WriteRequest = 7;
-    localparam BridgeState$BurstFetch = 8;
-    localparam BridgeState$BurstWrite = 9;
-    localparam BridgeState$ReadRequest = 10;
-    localparam BridgeState$ReadWait = 11;
-    localparam BridgeState$SendSync = 12;
-    localparam BridgeState$SendStatus = 13;
-    localparam BridgeState$SendData = 14;
-    localparam BridgeState$SendIrq = 15;
-    localparam BridgeState$SendChecksum = 16;
+    localparam BridgeState$ReceiveTag = 2;
+    localparam BridgeState$ReceiveAddress = 3;
+    localparam BridgeState$ReceiveCount = 4;
+    localparam BridgeState$ReceiveData = 5;
+    localparam BridgeState$ReceiveByteEnables = 6;
+    localparam BridgeState$ReceiveCrc = 7;
+    localparam BridgeState$WriteRequest = 8;
+    localparam BridgeState$BurstFetch = 9;
+    localparam BridgeState$BurstWrite = 10;
+    localparam BridgeState$ReadRequest = 11;
+    localparam BridgeState$ReadWait = 12;
+    localparam BridgeState$SendSync = 13;
+    localparam BridgeState$SendStatus = 14;
+    localparam BridgeState$SendTag = 15;
+    localparam BridgeState$SendData = 16;
+    localparam BridgeState$SendByte = 17;
+    localparam BridgeState$SendCrc = 18;
     
     // Stub signals
     reg  reset_sync$clock;
@@ -218,10 +220,12 @@ module top$core(clock,pll_locked,button_n,uart_rx,uart_tx,led,rmii_txd,rmii_tx_e
     reg  bridge$host_rvalid;
     reg  [31:0] bridge$host_rdata;
     wire  [15:0] bridge$frames_ok;
-    wire  [15:0] bridge$bad_checksum;
+    wire  [15:0] bridge$bad_crc;
     wire  [15:0] bridge$bad_command;
     wire  [15:0] bridge$discarded_bytes;
     wire  [15:0] bridge$framing_errors;
+    wire  [15:0] bridge$timeouts;
+    wire  [15:0] bridge$replays;
     wire  [4:0] bridge$state;
     reg  rmii$clock;
     reg  [7:0] rmii$mac_txd;
@@ -322,10 +326,12 @@ module top$core(clock,pll_locked,button_n,uart_rx,uart_tx,led,rmii_txd,rmii_tx_e
         .host_rvalid(bridge$host_rvalid),
         .host_rdata(bridge$host_rdata),
         .frames_ok(bridge$frames_ok),
-        .bad_checksum(bridge$bad_checksum),
+        .bad_crc(bridge$bad_crc),
         .bad_command(bridge$bad_command),
         .discarded_bytes(bridge$discarded_bytes),
         .framing_errors(bridge$framing_errors),
+        .timeouts(bridge$timeouts),
+        .replays(bridge$replays),
         .state(bridge$state)
     );
     top$core$rmii rmii(
@@ -425,7 +431,7 @@ module top$core(clock,pll_locked,button_n,uart_rx,uart_tx,led,rmii_txd,rmii_tx_e
         if (soc$obs_iommu_state == IommuState$FaultStart) begin
             fault$d = 1'b1;
         end
-        error_sum = bridge$bad_checksum[(32'h0)+:(8)] + bridge$bad_command[(32'h0)+:(8)] + bridge$framing_errors[(32'h0)+:(8)];
+        error_sum = bridge$bad_crc[(32'h0)+:(8)] + bridge$bad_command[(32'h0)+:(8)] + bridge$framing_errors[(32'h0)+:(8)] + bridge$timeouts[(32'h0)+:(8)];
         if (error_sum != error_base$q) begin
             bridge_error$d = 1'b1;
         end
@@ -472,7 +478,7 @@ module top$core(clock,pll_locked,button_n,uart_rx,uart_tx,led,rmii_txd,rmii_tx_e
 endmodule // top$core
 
 
-module top$core$bridge(clock,divisor,rxd,txd,irq,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_rvalid,host_rdata,frames_ok,bad_checksum,bad_command,discarded_bytes,framing_errors,state);
+module top$core$bridge(clock,divisor,rxd,txd,irq,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_rvalid,host_rdata,frames_ok,bad_crc,bad_command,discarded_bytes,framing_errors,timeouts,replays,state);
     
     // Module arguments
     input wire  clock;
@@ -489,10 +495,12 @@ module top$core$bridge(clock,divisor,rxd,txd,irq,host_addr,host_wdata,host_be,ho
     input wire  host_rvalid;
     input wire  [31:0] host_rdata;
     output reg  [15:0] frames_ok;
-    output reg  [15:0] bad_checksum;
+    output reg  [15:0] bad_crc;
     output reg  [15:0] bad_command;
     output reg  [15:0] discarded_bytes;
     output reg  [15:0] framing_errors;
+    output reg  [15:0] timeouts;
+    output reg  [15:0] replays;
     output reg  [4:0] state;
     
     // Constant declarations
@@ -503,30 +511,36 @@ module top$core$bridge(clock,divisor,rxd,txd,irq,host_addr,host_wdata,host_be,ho
     localparam  k_read_burst = 8'h3;
     localparam  k_write_burst = 8'h4;
     localparam  k_irq_status = 8'h5;
+    localparam  k_nop = 8'h6;
     localparam  k_ok = 8'h0;
-    localparam  k_bad_checksum = 8'h1;
+    localparam  k_bad_crc = 8'h1;
     localparam  k_bad_command = 8'h2;
     localparam  k_max_burst = 8'h40;
     localparam  k_irq_line = 8'h1;
+    localparam  k_crc_init = 16'hffff;
+    localparam  k_crc_residue = 16'h0;
+    localparam  k_timeout_shift = 5'b111;
     
     // Enums
     localparam BridgeState$WaitSync = 0;
     localparam BridgeState$ReceiveCommand = 1;
-    localparam BridgeState$ReceiveAddress = 2;
-    localparam BridgeState$ReceiveCount = 3;
-    localparam BridgeState$ReceiveData = 4;
-    localparam BridgeState$ReceiveByteEnables = 5;
-    localparam BridgeState$ReceiveChecksum = 6;
-    localparam BridgeState$WriteRequest = 7;
-    localparam BridgeState$BurstFetch = 8;
-    localparam BridgeState$BurstWrite = 9;
-    localparam BridgeState$ReadRequest = 10;
-    localparam BridgeState$ReadWait = 11;
-    localparam BridgeState$SendSync = 12;
-    localparam BridgeState$SendStatus = 13;
-    localparam BridgeState$SendData = 14;
-    localparam BridgeState$SendIrq = 15;
-    localparam BridgeState$SendChecksum = 16;
+    localparam BridgeState$ReceiveTag = 2;
+    localparam BridgeState$ReceiveAddress = 3;
+    localparam BridgeState$ReceiveCount = 4;
+    localparam BridgeState$ReceiveData = 5;
+    localparam BridgeState$ReceiveByteEnables = 6;
+    localparam BridgeState$ReceiveCrc = 7;
+    localparam BridgeState$WriteRequest = 8;
+    localparam BridgeState$BurstFetch = 9;
+    localparam BridgeState$BurstWrite = 10;
+    localparam BridgeState$ReadRequest = 11;
+    localparam BridgeState$ReadWait = 12;
+    localparam BridgeState$SendSync = 13;
+    localparam BridgeState$SendStatus = 14;
+    localparam BridgeState$SendTag = 15;
+    localparam BridgeState$SendData = 16;
+    localparam BridgeState$SendByte = 17;
+    localparam BridgeState$SendCrc = 18;
     
     // Stub signals
     reg  rx$clock;
@@ -554,6 +568,9 @@ module top$core$bridge(clock,divisor,rxd,txd,irq,host_addr,host_wdata,host_be,ho
     reg  [7:0] cmd$d;
     wire  [7:0] cmd$q;
     reg  cmd$clock;
+    reg  [7:0] tag$d;
+    wire  [7:0] tag$q;
+    reg  tag$clock;
     reg  [31:0] addr$d;
     wire  [31:0] addr$q;
     reg  addr$clock;
@@ -572,18 +589,39 @@ module top$core$bridge(clock,divisor,rxd,txd,irq,host_addr,host_wdata,host_be,ho
     reg  [1:0] byte_index$d;
     wire  [1:0] byte_index$q;
     reg  byte_index$clock;
-    reg  [7:0] sum$d;
-    wire  [7:0] sum$q;
-    reg  sum$clock;
+    reg  [15:0] crc$d;
+    wire  [15:0] crc$q;
+    reg  crc$clock;
+    reg  [15:0] body_crc$d;
+    wire  [15:0] body_crc$q;
+    reg  body_crc$clock;
     reg  [7:0] status$d;
     wire  [7:0] status$q;
     reg  status$clock;
+    reg  replay$d;
+    wire  replay$q;
+    reg  replay$clock;
+    reg  last_valid$d;
+    wire  last_valid$q;
+    reg  last_valid$clock;
+    reg  [7:0] last_tag$d;
+    wire  [7:0] last_tag$q;
+    reg  last_tag$clock;
+    reg  [15:0] last_crc$d;
+    wire  [15:0] last_crc$q;
+    reg  last_crc$clock;
+    reg  [31:0] last_data$d;
+    wire  [31:0] last_data$q;
+    reg  last_data$clock;
+    reg  [23:0] idle_cycles$d;
+    wire  [23:0] idle_cycles$q;
+    reg  idle_cycles$clock;
     reg  [15:0] n_frames_ok$d;
     wire  [15:0] n_frames_ok$q;
     reg  n_frames_ok$clock;
-    reg  [15:0] n_bad_checksum$d;
-    wire  [15:0] n_bad_checksum$q;
-    reg  n_bad_checksum$clock;
+    reg  [15:0] n_bad_crc$d;
+    wire  [15:0] n_bad_crc$q;
+    reg  n_bad_crc$clock;
     reg  [15:0] n_bad_command$d;
     wire  [15:0] n_bad_command$q;
     reg  n_bad_command$clock;
@@ -593,10 +631,25 @@ module top$core$bridge(clock,divisor,rxd,txd,irq,host_addr,host_wdata,host_be,ho
     reg  [15:0] n_framing_errors$d;
     wire  [15:0] n_framing_errors$q;
     reg  n_framing_errors$clock;
+    reg  [15:0] n_timeouts$d;
+    wire  [15:0] n_timeouts$q;
+    reg  n_timeouts$clock;
+    reg  [15:0] n_replays$d;
+    wire  [15:0] n_replays$q;
+    reg  n_replays$clock;
     
     // Local signals
     reg  [7:0] rx_byte;
-    reg  [7:0] sum_with_byte;
+    reg  [7:0] crc_byte;
+    reg  [7:0] crc_x;
+    reg  [7:0] crc_fold;
+    reg  [15:0] crc_fold_wide;
+    reg  [15:0] crc_with_byte;
+    reg  replay_hit;
+    reg  remembered_cmd;
+    reg  [7:0] irq_byte;
+    reg  [23:0] timeout_cycles;
+    reg  timed_out;
     reg  [31:0] data_with_byte;
     reg  [31:0] addr_with_byte;
     reg  field_done;
@@ -644,6 +697,11 @@ module top$core$bridge(clock,divisor,rxd,txd,irq,host_addr,host_wdata,host_be,ho
         .q(cmd$q),
         .clock(cmd$clock)
     );
+    top$core$bridge$tag tag(
+        .d(tag$d),
+        .q(tag$q),
+        .clock(tag$clock)
+    );
     top$core$bridge$addr addr(
         .d(addr$d),
         .q(addr$q),
@@ -674,25 +732,60 @@ module top$core$bridge(clock,divisor,rxd,txd,irq,host_addr,host_wdata,host_be,ho
         .q(byte_index$q),
         .clock(byte_index$clock)
     );
-    top$core$bridge$sum sum(
-        .d(sum$d),
-        .q(sum$q),
-        .clock(sum$clock)
+    top$core$bridge$crc crc(
+        .d(crc$d),
+        .q(crc$q),
+        .clock(crc$clock)
+    );
+    top$core$bridge$body_crc body_crc(
+        .d(body_crc$d),
+        .q(body_crc$q),
+        .clock(body_crc$clock)
     );
     top$core$bridge$status status(
         .d(status$d),
         .q(status$q),
         .clock(status$clock)
     );
+    top$core$bridge$replay replay(
+        .d(replay$d),
+        .q(replay$q),
+        .clock(replay$clock)
+    );
+    top$core$bridge$last_valid last_valid(
+        .d(last_valid$d),
+        .q(last_valid$q),
+        .clock(last_valid$clock)
+    );
+    top$core$bridge$last_tag last_tag(
+        .d(last_tag$d),
+        .q(last_tag$q),
+        .clock(last_tag$clock)
+    );
+    top$core$bridge$last_crc last_crc(
+        .d(last_crc$d),
+        .q(last_crc$q),
+        .clock(last_crc$clock)
+    );
+    top$core$bridge$last_data last_data(
+        .d(last_data$d),
+        .q(last_data$q),
+        .clock(last_data$clock)
+    );
+    top$core$bridge$idle_cycles idle_cycles(
+        .d(idle_cycles$d),
+        .q(idle_cycles$q),
+        .clock(idle_cycles$clock)
+    );
     top$core$bridge$n_frames_ok n_frames_ok(
         .d(n_frames_ok$d),
         .q(n_frames_ok$q),
         .clock(n_frames_ok$clock)
     );
-    top$core$bridge$n_bad_checksum n_bad_checksum(
-        .d(n_bad_checksum$d),
-        .q(n_bad_checksum$q),
-        .clock(n_bad_checksum$clock)
+    top$core$bridge$n_bad_crc n_bad_crc(
+        .d(n_bad_crc$d),
+        .q(n_bad_crc$q),
+        .clock(n_bad_crc$clock)
     );
     top$core$bridge$n_bad_command n_bad_command(
         .d(n_bad_command$d),
@@ -709,39 +802,69 @@ module top$core$bridge(clock,divisor,rxd,txd,irq,host_addr,host_wdata,host_be,ho
         .q(n_framing_errors$q),
         .clock(n_framing_errors$clock)
     );
+    top$core$bridge$n_timeouts n_timeouts(
+        .d(n_timeouts$d),
+        .q(n_timeouts$q),
+        .clock(n_timeouts$clock)
+    );
+    top$core$bridge$n_replays n_replays(
+        .d(n_replays$d),
+        .q(n_replays$q),
+        .clock(n_replays$clock)
+    );
     
     // Update code
     always @(*) begin
         fsm$clock = clock;
         cmd$clock = clock;
+        tag$clock = clock;
         addr$clock = clock;
         data$clock = clock;
         be$clock = clock;
         count$clock = clock;
         word$clock = clock;
         byte_index$clock = clock;
-        sum$clock = clock;
+        crc$clock = clock;
+        body_crc$clock = clock;
         status$clock = clock;
+        replay$clock = clock;
+        last_valid$clock = clock;
+        last_tag$clock = clock;
+        last_crc$clock = clock;
+        last_data$clock = clock;
+        idle_cycles$clock = clock;
         n_frames_ok$clock = clock;
-        n_bad_checksum$clock = clock;
+        n_bad_crc$clock = clock;
         n_bad_command$clock = clock;
         n_discarded$clock = clock;
         n_framing_errors$clock = clock;
+        n_timeouts$clock = clock;
+        n_replays$clock = clock;
         fsm$d = fsm$q;
         cmd$d = cmd$q;
+        tag$d = tag$q;
         addr$d = addr$q;
         data$d = data$q;
         be$d = be$q;
         count$d = count$q;
         word$d = word$q;
         byte_index$d = byte_index$q;
-        sum$d = sum$q;
+        crc$d = crc$q;
+        body_crc$d = body_crc$q;
         status$d = status$q;
+        replay$d = replay$q;
+        last_valid$d = last_valid$q;
+        last_tag$d = last_tag$q;
+        last_crc$d = last_crc$q;
+        last_data$d = last_data$q;
+        idle_cycles$d = idle_cycles$q;
         n_frames_ok$d = n_frames_ok$q;
-        n_bad_checksum$d = n_bad_checksum$q;
+        n_bad_crc$d = n_bad_crc$q;
         n_bad_command$d = n_bad_command$q;
         n_discarded$d = n_discarded$q;
         n_framing_errors$d = n_framing_errors$q;
+        n_timeouts$d = n_timeouts$q;
+        n_replays$d = n_replays$q;
         rx$clock = clock;
         tx$clock = clock;
         rx$divisor = divisor;
@@ -749,10 +872,12 @@ module top$core$bridge(clock,divisor,rxd,txd,irq,host_addr,host_wdata,host_be,ho
         rx$rxd = rxd;
         txd = tx$txd;
         frames_ok = n_frames_ok$q;
-        bad_checksum = n_bad_checksum$q;
+        bad_crc = n_bad_crc$q;
         bad_command = n_bad_command$q;
         discarded_bytes = n_discarded$q;
         framing_errors = n_framing_errors$q;
+        timeouts = n_timeouts$q;
+        replays = n_replays$q;
         state = fsm$q;
         host_addr = addr$q;
         host_wdata = data$q;
@@ -760,12 +885,32 @@ module top$core$bridge(clock,divisor,rxd,txd,irq,host_addr,host_wdata,host_be,ho
         host_we = 1'b0;
         host_req = 1'b0;
         rx_byte = rx$data;
-        sum_with_byte = sum$q + rx$data;
+        crc_byte = rx_byte;
+        if (fsm$q == BridgeState$SendStatus) begin
+            crc_byte = status$q;
+        end
+        if (fsm$q == BridgeState$SendTag) begin
+            crc_byte = tag$q;
+        end
+        if ((fsm$q == BridgeState$SendData) | (fsm$q == BridgeState$SendByte)) begin
+            crc_byte = data$q[(32'h0)+:(8)];
+        end
+        crc_x = crc$q[(32'h8)+:(8)] ^ crc_byte;
+        crc_fold = crc_x ^ (crc_x >> 32'h4);
+        crc_fold_wide = ((crc_fold) & 16'hffff);
+        crc_with_byte = (crc$q << 32'h8) ^ (crc_fold_wide << 32'hc) ^ (crc_fold_wide << 32'h5) ^ crc_fold_wide;
         data_with_byte = (data$q >> 32'h8) | (((rx$data) & 32'hffffffff) << 32'h18);
         addr_with_byte = (addr$q >> 32'h8) | (((rx$data) & 32'hffffffff) << 32'h18);
         field_done = byte_index$q == 32'h3;
         word_next = word$q + 32'h1;
         burst_done = word_next == count$q;
+        remembered_cmd = (cmd$q == k_read32) | (cmd$q == k_write32) | (cmd$q == k_write_burst) | (cmd$q == k_irq_status);
+        replay_hit = last_valid$q & remembered_cmd & (tag$q == last_tag$q) & (body_crc$q == last_crc$q);
+        irq_byte = 32'h0;
+        if (irq) begin
+            irq_byte = k_irq_line;
+        end
+        timeout_cycles = ((divisor) & 24'hffffff) << k_timeout_shift;
         tx_byte = 32'h0;
         tx_go = 1'b0;
         receiving = 1'b0;
@@ -784,7 +929,7 @@ module top$core$bridge(clock,divisor,rxd,txd,irq,host_addr,host_wdata,host_be,ho
                         discard = 1'b1;
                         if (rx_byte == k_sync) begin
                             discard = 1'b0;
-                            sum$d = 32'h0;
+                            crc$d = k_crc_init;
                             fsm$d = BridgeState$ReceiveCommand;
                         end
                     end
@@ -794,19 +939,28 @@ module top$core$bridge(clock,divisor,rxd,txd,irq,host_addr,host_wdata,host_be,ho
                     receiving = 1'b1;
                     if (rx$valid) begin
                         cmd$d = rx_byte;
-                        sum$d = sum_with_byte;
+                        crc$d = crc_with_byte;
+                        fsm$d = BridgeState$ReceiveTag;
+                    end
+                end
+            BridgeState$ReceiveTag:
+                begin
+                    receiving = 1'b1;
+                    if (rx$valid) begin
+                        tag$d = rx_byte;
+                        crc$d = crc_with_byte;
                         byte_index$d = 32'h0;
                         word$d = 32'h0;
                         count$d = 32'h1;
                         be$d = 32'hf;
                         reject_command = 1'b1;
-                        if ((rx_byte == k_read32) | (rx_byte == k_write32) | (rx_byte == k_read_burst) | (rx_byte == k_write_burst)) begin
+                        if ((cmd$q == k_read32) | (cmd$q == k_write32) | (cmd$q == k_read_burst) | (cmd$q == k_write_burst)) begin
                             reject_command = 1'b0;
                             fsm$d = BridgeState$ReceiveAddress;
                         end
-                        if (rx_byte == k_irq_status) begin
+                        if ((cmd$q == k_irq_status) | (cmd$q == k_nop)) begin
                             reject_command = 1'b0;
-                            fsm$d = BridgeState$ReceiveChecksum;
+                            fsm$d = BridgeState$ReceiveCrc;
                         end
                     end
                 end
@@ -815,12 +969,12 @@ module top$core$bridge(clock,divisor,rxd,txd,irq,host_addr,host_wdata,host_be,ho
                     receiving = 1'b1;
                     if (rx$valid) begin
                         addr$d = addr_with_byte;
-                        sum$d = sum_with_byte;
+                        crc$d = crc_with_byte;
                         byte_index$d = byte_index$q + 32'h1;
                         if (field_done) begin
                             fsm$d = BridgeState$ReceiveCount;
                             if (cmd$q == k_read32) begin
-                                fsm$d = BridgeState$ReceiveChecksum;
+                                fsm$d = BridgeState$ReceiveCrc;
                             end
                             if (cmd$q == k_write32) begin
                                 fsm$d = BridgeState$ReceiveData;
@@ -832,7 +986,7 @@ module top$core$bridge(clock,divisor,rxd,txd,irq,host_addr,host_wdata,host_be,ho
                 begin
                     receiving = 1'b1;
                     if (rx$valid) begin
-                        sum$d = sum_with_byte;
+                        crc$d = crc_with_byte;
                         count$d = rx_byte[(32'h0)+:(7)];
                         if ((rx_byte == 32'h0) | (rx_byte > k_max_burst)) begin
                             reject_command = 1'b1;
@@ -840,7 +994,7 @@ module top$core$bridge(clock,divisor,rxd,txd,irq,host_addr,host_wdata,host_be,ho
                         else begin
                             fsm$d = BridgeState$ReceiveData;
                             if (cmd$q == k_read_burst) begin
-                                fsm$d = BridgeState$ReceiveChecksum;
+                                fsm$d = BridgeState$ReceiveCrc;
                             end
                         end
                     end
@@ -850,7 +1004,7 @@ module top$core$bridge(clock,divisor,rxd,txd,irq,host_addr,host_wdata,host_be,ho
                     receiving = 1'b1;
                     if (rx$valid) begin
                         data$d = data_with_byte;
-                        sum$d = sum_with_byte;
+                        crc$d = crc_with_byte;
                         byte_index$d = byte_index$q + 32'h1;
                         if (field_done) begin
                             if (cmd$q == k_write32) begin
@@ -860,7 +1014,7 @@ module top$core$bridge(clock,divisor,rxd,txd,irq,host_addr,host_wdata,host_be,ho
                                 buffer$write_enable = 1'b1;
                                 word$d = word_next;
                                 if (burst_done) begin
-                                    fsm$d = BridgeState$ReceiveChecksum;
+                                    fsm$d = BridgeState$ReceiveCrc;
                                 end
                             end
                         end
@@ -870,30 +1024,59 @@ module top$core$bridge(clock,divisor,rxd,txd,irq,host_addr,host_wdata,host_be,ho
                 begin
                     receiving = 1'b1;
                     if (rx$valid) begin
-                        sum$d = sum_with_byte;
+                        crc$d = crc_with_byte;
                         be$d = rx_byte[(32'h0)+:(4)];
-                        fsm$d = BridgeState$ReceiveChecksum;
+                        fsm$d = BridgeState$ReceiveCrc;
                     end
                 end
-            BridgeState$ReceiveChecksum:
+            BridgeState$ReceiveCrc:
                 begin
                     receiving = 1'b1;
                     if (rx$valid) begin
-                        word$d = 32'h0;
-                        fsm$d = BridgeState$SendSync;
-                        if (sum_with_byte == 32'h0) begin
-                            status$d = k_ok;
-                            n_frames_ok$d = n_frames_ok$q + 32'h1;
-                            if (cmd$q == k_write32) begin
-                                fsm$d = BridgeState$WriteRequest;
-                            end
-                            if (cmd$q == k_write_burst) begin
-                                fsm$d = BridgeState$BurstFetch;
-                            end
+                        crc$d = crc_with_byte;
+                        byte_index$d = byte_index$q + 32'h1;
+                        if (~byte_index$q[32'h0]) begin
+                            body_crc$d = crc$q;
                         end
                         else begin
-                            status$d = k_bad_checksum;
-                            n_bad_checksum$d = n_bad_checksum$q + 32'h1;
+                            word$d = 32'h0;
+                            byte_index$d = 32'h0;
+                            replay$d = 1'b0;
+                            fsm$d = BridgeState$SendSync;
+                            if (crc_with_byte == k_crc_residue) begin
+                                status$d = k_ok;
+                                if (cmd$q == k_nop) begin
+                                    data$d = ((last_tag$q) & 32'hffffffff);
+                                    n_frames_ok$d = n_frames_ok$q + 32'h1;
+                                end
+                                else if (replay_hit) begin
+                                    replay$d = 1'b1;
+                                    data$d = last_data$q;
+                                    n_replays$d = n_replays$q + 32'h1;
+                                end
+                                else begin
+                                    n_frames_ok$d = n_frames_ok$q + 32'h1;
+                                    if (remembered_cmd) begin
+                                        last_valid$d = 1'b1;
+                                        last_tag$d = tag$q;
+                                        last_crc$d = body_crc$q;
+                                    end
+                                    if (cmd$q == k_write32) begin
+                                        fsm$d = BridgeState$WriteRequest;
+                                    end
+                                    if (cmd$q == k_write_burst) begin
+                                        fsm$d = BridgeState$BurstFetch;
+                                    end
+                                    if (cmd$q == k_irq_status) begin
+                                        data$d = ((irq_byte) & 32'hffffffff);
+                                        last_data$d = ((irq_byte) & 32'hffffffff);
+                                    end
+                                end
+                            end
+                            else begin
+                                status$d = k_bad_crc;
+                                n_bad_crc$d = n_bad_crc$q + 32'h1;
+                            end
                         end
                     end
                 end
@@ -939,6 +1122,9 @@ module top$core$bridge(clock,divisor,rxd,txd,irq,host_addr,host_wdata,host_be,ho
                     discard = rx$valid;
                     if (host_rvalid) begin
                         data$d = host_rdata;
+                        if (cmd$q == k_read32) begin
+                            last_data$d = host_rdata;
+                        end
                         addr$d = addr$q + 32'h4;
                         byte_index$d = 32'h0;
                         fsm$d = BridgeState$SendData;
@@ -950,7 +1136,7 @@ module top$core$bridge(clock,divisor,rxd,txd,irq,host_addr,host_wdata,host_be,ho
                     if (~tx$busy) begin
                         tx_go = 1'b1;
                         tx_byte = k_reply_sync;
-                        sum$d = 32'h0;
+                        crc$d = k_crc_init;
                         fsm$d = BridgeState$SendStatus;
                     end
                 end
@@ -960,14 +1146,28 @@ module top$core$bridge(clock,divisor,rxd,txd,irq,host_addr,host_wdata,host_be,ho
                     if (~tx$busy) begin
                         tx_go = 1'b1;
                         tx_byte = status$q;
-                        sum$d = status$q;
-                        fsm$d = BridgeState$SendChecksum;
+                        crc$d = crc_with_byte;
+                        fsm$d = BridgeState$SendTag;
+                    end
+                end
+            BridgeState$SendTag:
+                begin
+                    discard = rx$valid;
+                    if (~tx$busy) begin
+                        tx_go = 1'b1;
+                        tx_byte = tag$q;
+                        crc$d = crc_with_byte;
+                        byte_index$d = 32'h0;
+                        fsm$d = BridgeState$SendCrc;
                         if (status$q == k_ok) begin
                             if ((cmd$q == k_read32) | (cmd$q == k_read_burst)) begin
                                 fsm$d = BridgeState$ReadRequest;
+                                if (replay$q) begin
+                                    fsm$d = BridgeState$SendData;
+                                end
                             end
-                            if (cmd$q == k_irq_status) begin
-                                fsm$d = BridgeState$SendIrq;
+                            if ((cmd$q == k_irq_status) | (cmd$q == k_nop)) begin
+                                fsm$d = BridgeState$SendByte;
                             end
                         end
                     end
@@ -978,37 +1178,40 @@ module top$core$bridge(clock,divisor,rxd,txd,irq,host_addr,host_wdata,host_be,ho
                     if (~tx$busy) begin
                         tx_go = 1'b1;
                         tx_byte = data$q[(32'h0)+:(8)];
-                        sum$d = sum$q + data$q[(32'h0)+:(8)];
+                        crc$d = crc_with_byte;
                         data$d = data$q >> 32'h8;
                         byte_index$d = byte_index$q + 32'h1;
                         if (field_done) begin
                             word$d = word_next;
                             fsm$d = BridgeState$ReadRequest;
                             if (burst_done) begin
-                                fsm$d = BridgeState$SendChecksum;
+                                fsm$d = BridgeState$SendCrc;
                             end
                         end
                     end
                 end
-            BridgeState$SendIrq:
+            BridgeState$SendByte:
                 begin
                     discard = rx$valid;
                     if (~tx$busy) begin
                         tx_go = 1'b1;
-                        if (irq) begin
-                            tx_byte = k_irq_line;
-                        end
-                        sum$d = sum$q + tx_byte;
-                        fsm$d = BridgeState$SendChecksum;
+                        tx_byte = data$q[(32'h0)+:(8)];
+                        crc$d = crc_with_byte;
+                        fsm$d = BridgeState$SendCrc;
                     end
                 end
-            BridgeState$SendChecksum:
+            BridgeState$SendCrc:
                 begin
                     discard = rx$valid;
                     if (~tx$busy) begin
                         tx_go = 1'b1;
-                        tx_byte = ~sum$q + 32'h1;
-                        fsm$d = BridgeState$WaitSync;
+                        byte_index$d = byte_index$q + 32'h1;
+                        tx_byte = crc$q[(32'h8)+:(8)];
+                        if (byte_index$q[32'h0]) begin
+                            tx_byte = crc$q[(32'h0)+:(8)];
+                            byte_index$d = 32'h0;
+                            fsm$d = BridgeState$WaitSync;
+                        end
                     end
                 end
         endcase
@@ -1021,6 +1224,15 @@ module top$core$bridge(clock,divisor,rxd,txd,irq,host_addr,host_wdata,host_be,ho
         end
         if (discard) begin
             n_discarded$d = n_discarded$q + 32'h1;
+        end
+        idle_cycles$d = 32'h0;
+        if (receiving & ~rx$valid) begin
+            idle_cycles$d = idle_cycles$q + 32'h1;
+        end
+        timed_out = receiving & (idle_cycles$q == timeout_cycles);
+        if (timed_out) begin
+            n_timeouts$d = n_timeouts$q + 32'h1;
+            fsm$d = BridgeState$WaitSync;
         end
         if (rx$framing_error) begin
             n_framing_errors$d = n_framing_errors$q + 32'h1;
@@ -1069,6 +1281,25 @@ module top$core$bridge$be(d,q,clock);
     end
           
 endmodule // top$core$bridge$be
+
+
+module top$core$bridge$body_crc(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$bridge$body_crc
 
 
 module top$core$bridge$buffer(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
@@ -1157,6 +1388,25 @@ module top$core$bridge$count(d,q,clock);
 endmodule // top$core$bridge$count
 
 
+module top$core$bridge$crc(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$bridge$crc
+
+
 module top$core$bridge$data(d,q,clock);
     
     // Module arguments
@@ -1186,21 +1436,23 @@ module top$core$bridge$fsm(d,q,clock);
     // Enums
     localparam BridgeState$WaitSync = 0;
     localparam BridgeState$ReceiveCommand = 1;
-    localparam BridgeState$ReceiveAddress = 2;
-    localparam BridgeState$ReceiveCount = 3;
-    localparam BridgeState$ReceiveData = 4;
-    localparam BridgeState$ReceiveByteEnables = 5;
-    localparam BridgeState$ReceiveChecksum = 6;
-    localparam BridgeState$WriteRequest = 7;
-    localparam BridgeState$BurstFetch = 8;
-    localparam BridgeState$BurstWrite = 9;
-    localparam BridgeState$ReadRequest = 10;
-    localparam BridgeState$ReadWait = 11;
-    localparam BridgeState$SendSync = 12;
-    localparam BridgeState$SendStatus = 13;
-    localparam BridgeState$SendData = 14;
-    localparam BridgeState$SendIrq = 15;
-    localparam BridgeState$SendChecksum = 16;
+    localparam BridgeState$ReceiveTag = 2;
+    localparam BridgeState$ReceiveAddress = 3;
+    localparam BridgeState$ReceiveCount = 4;
+    localparam BridgeState$ReceiveData = 5;
+    localparam BridgeState$ReceiveByteEnables = 6;
+    localparam BridgeState$ReceiveCrc = 7;
+    localparam BridgeState$WriteRequest = 8;
+    localparam BridgeState$BurstFetch = 9;
+    localparam BridgeState$BurstWrite = 10;
+    localparam BridgeState$ReadRequest = 11;
+    localparam BridgeState$ReadWait = 12;
+    localparam BridgeState$SendSync = 13;
+    localparam BridgeState$SendStatus = 14;
+    localparam BridgeState$SendTag = 15;
+    localparam BridgeState$SendData = 16;
+    localparam BridgeState$SendByte = 17;
+    localparam BridgeState$SendCrc = 18;
     
     // Update code (custom)
     initial begin
@@ -1214,7 +1466,26 @@ module top$core$bridge$fsm(d,q,clock);
 endmodule // top$core$bridge$fsm
 
 
-module top$core$bridge$n_bad_checksum(d,q,clock);
+module top$core$bridge$idle_cycles(d,q,clock);
+    
+    // Module arguments
+    input wire  [23:0] d;
+    output reg  [23:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 24'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$bridge$idle_cycles
+
+
+module top$core$bridge$last_crc(d,q,clock);
     
     // Module arguments
     input wire  [15:0] d;
@@ -1230,7 +1501,64 @@ module top$core$bridge$n_bad_checksum(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$bridge$n_bad_checksum
+endmodule // top$core$bridge$last_crc
+
+
+module top$core$bridge$last_data(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$bridge$last_data
+
+
+module top$core$bridge$last_tag(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$bridge$last_tag
+
+
+module top$core$bridge$last_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$bridge$last_valid
 
 
 module top$core$bridge$n_bad_command(d,q,clock);
@@ -1250,6 +1578,25 @@ module top$core$bridge$n_bad_command(d,q,clock);
     end
           
 endmodule // top$core$bridge$n_bad_command
+
+
+module top$core$bridge$n_bad_crc(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$bridge$n_bad_crc
 
 
 module top$core$bridge$n_discarded(d,q,clock);
@@ -1307,6 +1654,63 @@ module top$core$bridge$n_framing_errors(d,q,clock);
     end
           
 endmodule // top$core$bridge$n_framing_errors
+
+
+module top$core$bridge$n_replays(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$bridge$n_replays
+
+
+module top$core$bridge$n_timeouts(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$bridge$n_timeouts
+
+
+module top$core$bridge$replay(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$bridge$replay
 
 
 module top$core$bridge$rx(clock,divisor,rxd,valid,data,framing_error);
@@ -1660,7 +2064,7 @@ module top$core$bridge$status(d,q,clock);
 endmodule // top$core$bridge$status
 
 
-module top$core$bridge$sum(d,q,clock);
+module top$core$bridge$tag(d,q,clock);
     
     // Module arguments
     input wire  [7:0] d;
@@ -1676,7 +2080,7 @@ module top$core$bridge$sum(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$bridge$sum
+endmodule // top$core$bridge$tag
 
 
 module top$core$bridge$tx(clock,divisor,start,data,txd,busy);

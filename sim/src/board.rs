@@ -67,13 +67,20 @@ impl Board {
     /// The driver's device: the UART bridge protocol over the simulated line, with the
     /// simulation's cycle count as the board clock.
     pub fn device(&self) -> UartDevice<BoardPort> {
-        UartDevice::with_clock(self.port(), Box::new(SimClock(self.sim.clone())))
+        UartDevice::with_clock(self.port(), Box::new(self.clock()))
+    }
+
+    /// The simulation's cycle counter, as a [`UartDevice`]'s clock (for a device over a port
+    /// of the test's own, e.g. one that damages bytes).
+    pub fn clock(&self) -> SimClock {
+        SimClock(self.sim.clone())
     }
 
     /// The raw line (for tests that send their own bytes).
     pub fn port(&self) -> BoardPort {
-        // The longest reply (a 64-word burst, 259 bytes of 10 bits), with room for a DMA
-        // burst holding the bus before the bridge's access.
+        // The longest reply (a 64-word burst, 261 bytes of 10 bits), with room for a DMA
+        // burst holding the bus before the bridge's access. It is also the resync's quiet
+        // time: far above the bridge's inter-byte timeout (128 bit times).
         let divisor = uart_divisor(self.board) as u64;
         BoardPort {
             sim: self.sim.clone(),
@@ -123,8 +130,8 @@ impl Default for Board {
 }
 
 /// The host's end of the simulated UART line. Writing queues bytes (they go out as cycles
-/// run, and `flush` runs until they are out); reading runs the board until bytes arrive, and fails with `TimedOut` after
-/// `timeout_cycles` without one, like a serial port's read timeout.
+/// run, and `flush` runs until they are out); reading runs the board until bytes arrive, and
+/// fails with `TimedOut` after `timeout_cycles` without one, like a serial port's read timeout.
 pub struct BoardPort {
     sim: Shared,
     pub timeout_cycles: u64,

@@ -187,6 +187,41 @@ pub fn reports_dir() -> std::path::PathBuf {
     dir
 }
 
+/// The UART bridge's wire protocol as Markdown, generated from `regs::uart_bridge` (the
+/// README's protocol table).
+pub fn uart_protocol_markdown() -> String {
+    use regs::uart_bridge::*;
+    let mut s = format!(
+        "Protocol version {PROTOCOL_VERSION}. Frame: `SYNC` ({SYNC:#04x}), CMD, TAG, fields, \
+         CRC (2). Reply: `REPLY_SYNC` ({REPLY_SYNC:#04x}), STATUS, TAG, payload (OK only), \
+         CRC (2). CRC-16/CCITT-FALSE (polynomial 0x1021, init {CRC_INIT:#06x}, not reflected, \
+         no final XOR) over every byte after the sync byte, most significant byte first; fields \
+         little endian. Inter-byte timeout {INTERBYTE_TIMEOUT_BITS} bit times. At most \
+         {MAX_BURST_WORDS} words a burst.\n\n"
+    );
+    s += "| CMD | name | fields after TAG | OK reply payload | frame bytes | sent again |\n\
+          |---|---|---|---|---:|---|\n";
+    for (code, name, fields, payload) in COMMANDS {
+        let len = |n| frame_len(code, n).unwrap();
+        let bytes = if matches!(code, CMD_WRITE_BURST) {
+            format!("{}–{}", len(1), len(MAX_BURST_WORDS))
+        } else {
+            len(1).to_string()
+        };
+        let again = match code {
+            CMD_NOP => "answered again",
+            c if is_replayed(c) => "answered from memory",
+            _ => "executed again",
+        };
+        s += &format!("| `{code:#04x}` | {name} | {fields} | {payload} | {bytes} | {again} |\n");
+    }
+    s += "\n| STATUS | name | meaning |\n|---|---|---|\n";
+    for (code, name, meaning) in STATUSES {
+        s += &format!("| `{code:#04x}` | {name} | {meaning} |\n");
+    }
+    s
+}
+
 /// The register map as Markdown, generated from [`regs::REGISTERS`] (the README's table).
 pub fn register_map_markdown() -> String {
     use regs::{SocConfig, CSR_BASE, REGISTERS};

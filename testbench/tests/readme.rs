@@ -34,3 +34,18 @@ fn readme_board_pin_tables_are_current() {
         );
     }
 }
+
+#[test]
+fn readme_uart_protocol_table_is_current() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let block = readme
+        .split("<!-- uart-protocol:begin -->\n")
+        .nth(1)
+        .and_then(|s| s.split("<!-- uart-protocol:end -->").next())
+        .expect("README.md has a uart-protocol block");
+    assert!(
+        block.trim() == testbench::uart_protocol_markdown().trim(),
+        "README UART protocol table is stale: run `cargo run -p testbench --bin regmap`"
+    );
+}

@@ -28,7 +28,7 @@
 //! | 3 | the SoC's interrupt line is high |
 //! | 4 | fault: the IOMMU reported a fault since the last reset (sticky) |
 //! | 5 | UART: a start bit on either line |
-//! | 6 | bridge error: a frame with a bad checksum or command, or a framing error, since the last reset (sticky) |
+//! | 6 | bridge error: a frame with a bad CRC or command, a framing error or an inter-byte timeout, since the last reset (sticky) |
 //! | 7 | reset is held |
 
 use super::reset::ResetSync;
@@ -173,9 +173,10 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for BoardCore<A, W, Q
         if self.soc.obs_iommu_state.val() == IommuState::FaultStart {
             self.fault.d.next = true;
         }
-        self.error_sum.next = self.bridge.bad_checksum.val().get_bits::<8>(0)
+        self.error_sum.next = self.bridge.bad_crc.val().get_bits::<8>(0)
             + self.bridge.bad_command.val().get_bits::<8>(0)
-            + self.bridge.framing_errors.val().get_bits::<8>(0);
+            + self.bridge.framing_errors.val().get_bits::<8>(0)
+            + self.bridge.timeouts.val().get_bits::<8>(0);
         if self.error_sum.val() != self.error_base.q.val() {
             self.bridge_error.d.next = true;
         }

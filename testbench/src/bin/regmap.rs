@@ -1,12 +1,19 @@
 //! Writes the register map (generated from the `regs` crate) into README.md between
 //! `<!-- regmap:begin -->` and `<!-- regmap:end -->`, and each board's pin table (from
-//! `rtl::board`) between `<!-- pins-BOARD:begin -->` and `<!-- pins-BOARD:end -->`.
+//! `rtl::board`) between `<!-- pins-BOARD:begin -->` and `<!-- pins-BOARD:end -->`, and the
+//! UART bridge's protocol table between `<!-- uart-protocol:begin -->` and its end marker.
 //! `cargo run -p testbench --bin regmap`
 
 fn main() {
     let table = testbench::register_map_markdown();
     print!("{table}");
-    let mut blocks = vec![("regmap".to_string(), table)];
+    let mut blocks = vec![
+        ("regmap".to_string(), table),
+        (
+            "uart-protocol".to_string(),
+            testbench::uart_protocol_markdown(),
+        ),
+    ];
     for board in regs::board::BOARDS {
         blocks.push((
             format!("pins-{}", board.name),
