@@ -21,6 +21,10 @@ pub const POLL_INTERVAL_CYCLES: u64 = 16;
 /// stuck or starved, and the timeout error says which.
 pub const DEFAULT_TIMEOUT_CYCLES: u64 = 10_000_000;
 
+/// Cycles [`Dmac::abort`] allows the channel to stop. The hardware stops in the cycle of the
+/// `CTRL.ABORT` write; this only bounds the driver's own `STATUS` reads.
+pub const ABORT_TIMEOUT_CYCLES: u64 = 1_000;
+
 /// Host-port address of channel 0's register `offset` (tests of register writes use it).
 #[cfg(test)]
 fn reg(offset: u32) -> u32 {
@@ -54,6 +58,19 @@ pub struct Outcome {
     pub rejected_start: bool,
 }
 
+/// What [`Dmac::abort`] left.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Aborted {
+    /// `BYTES_DONE`: whole words copied before the channel stopped.
+    pub bytes: u32,
+    /// `DESC_DONE`: descriptors completed (written back) before it stopped.
+    pub descriptors: u32,
+    /// The run had already ended by itself (`DONE`) when the abort came.
+    pub completed: bool,
+    /// `STATUS` after the abort (`ERR` with cause [`Cause::Aborted`] when it stopped a run).
+    pub status: u32,
+}
+
 /// Why a DMAC operation failed.
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
 pub enum DmacError {
@@ -81,16 +98,23 @@ pub enum DmacError {
     /// `STATUS.ERR` with a cause code that [`Cause`] does not know.
     #[error("DMA transfer failed with unknown cause code {code} at {addr:#010x}")]
     UnknownCause { code: u32, addr: u32 },
-    /// Neither `DONE` nor `ERR` within the allowed cycles. The transfer is still
-    /// outstanding: [`Dmac::wait`] may be called again.
-    #[error("DMAC timed out after {waited} cycles (STATUS={status:#x}, BYTES_DONE={bytes_done}): {state}")]
+    /// Neither `DONE` nor `ERR` within the allowed cycles. From [`Dmac::wait`] the transfer
+    /// is still outstanding (`aborted` false): `wait` may be called again, or
+    /// [`Dmac::abort`]. [`Dmac::memcpy`] and [`Dmac::run_chain`] abort it (`aborted` true;
+    /// `bytes_done` is then what the aborted run copied, whole words).
+    #[error("DMAC timed out after {waited} cycles (STATUS={status:#x}, BYTES_DONE={bytes_done}, aborted {aborted}): {state}")]
     Timeout {
         waited: u64,
         status: u32,
         bytes_done: u32,
         /// [`Device::describe_state`] at the timeout: what the hardware was stuck in.
         state: String,
+        /// The channel was stopped with `CTRL.ABORT` and is idle.
+        aborted: bool,
     },
+    /// `CTRL.ABORT` did not stop the channel within [`ABORT_TIMEOUT_CYCLES`].
+    #[error("DMAC still busy after ABORT (STATUS={status:#x}): {state}")]
+    AbortFailed { status: u32, state: String },
     /// The interrupt line was high but `STATUS` showed neither `DONE` nor `ERR`.
     #[error("interrupt without DMAC completion (STATUS={status:#x}): {state}")]
     SpuriousIrq { status: u32, state: String },
@@ -267,7 +291,66 @@ impl Dmac {
         })
     }
 
-    /// [`start`](Self::start) then [`wait`](Self::wait) with the configured timeout.
+    /// Stops the running transfer (`CTRL.ABORT`): the channel ends between two whole-word
+    /// beats in the cycle of the write. Waits until `STATUS.BUSY` is clear, clears the
+    /// end-of-run bits and forgets the run. A run that had already finished is reported as
+    /// it ended (`completed`).
+    pub fn abort(&mut self, dev: &mut dyn Device) -> Result<Aborted, DmacError> {
+        dev.write32(self.reg(dmac::CTRL), ctrl::ABORT);
+        let t0 = dev.now();
+        let st = loop {
+            let st = dev.read32(self.reg(dmac::STATUS));
+            if st & status::BUSY == 0 {
+                break st;
+            }
+            if dev.now() - t0 >= ABORT_TIMEOUT_CYCLES {
+                let state = dev.describe_state();
+                return Err(DmacError::AbortFailed { status: st, state });
+            }
+            dev.advance(POLL_INTERVAL_CYCLES);
+        };
+        self.run = None;
+        let out = Aborted {
+            bytes: dev.read32(self.reg(dmac::BYTES_DONE)),
+            descriptors: dev.read32(self.reg(dmac::DESC_DONE)),
+            completed: st & status::DONE != 0,
+            status: st,
+        };
+        let ended = st & (status::DONE | status::ERR | status::REJECTED_START);
+        if ended != 0 {
+            dev.write32(self.reg(dmac::STATUS), ended);
+        }
+        Ok(out)
+    }
+
+    /// [`wait`](Self::wait) with the configured timeout; on a timeout the run is aborted.
+    fn wait_or_abort(
+        &mut self,
+        dev: &mut dyn Device,
+        completion: Completion,
+    ) -> Result<Outcome, DmacError> {
+        match self.wait(dev, completion, self.timeout_cycles) {
+            Err(DmacError::Timeout {
+                waited,
+                status,
+                state,
+                ..
+            }) => {
+                let stopped = self.abort(dev)?;
+                Err(DmacError::Timeout {
+                    waited,
+                    status,
+                    bytes_done: stopped.bytes,
+                    state,
+                    aborted: true,
+                })
+            }
+            other => other,
+        }
+    }
+
+    /// [`start`](Self::start) then [`wait`](Self::wait) with the configured timeout, after
+    /// which a run still going is aborted ([`DmacError::Timeout`] with `aborted`).
     pub fn memcpy(
         &mut self,
         dev: &mut dyn Device,
@@ -277,11 +360,12 @@ impl Dmac {
         completion: Completion,
     ) -> Result<Outcome, DmacError> {
         self.start(dev, src, dst, len, completion == Completion::Irq)?;
-        self.wait(dev, completion, self.timeout_cycles)
+        self.wait_or_abort(dev, completion)
     }
 
-    /// Writes `chain` to RAM, runs it and waits with the configured timeout. Per-descriptor
-    /// results are then available from [`Chain::read_back`].
+    /// Writes `chain` to RAM, runs it and waits with the configured timeout (then aborts it,
+    /// as [`memcpy`](Self::memcpy)). Per-descriptor results are then available from
+    /// [`Chain::read_back`].
     pub fn run_chain(
         &mut self,
         dev: &mut dyn Device,
@@ -290,7 +374,7 @@ impl Dmac {
     ) -> Result<Outcome, DmacError> {
         let head = chain.write(dev)?;
         self.start_chain(dev, head, completion == Completion::Irq)?;
-        self.wait(dev, completion, self.timeout_cycles)
+        self.wait_or_abort(dev, completion)
     }
 
     /// Refuses a busy channel and clears stale end-of-run bits.
@@ -323,6 +407,7 @@ fn timeout(dev: &mut dyn Device, base: u32, t0: u64) -> DmacError {
         status,
         bytes_done,
         state: dev.describe_state(),
+        aborted: false,
     }
 }
 
@@ -706,6 +791,60 @@ mod tests {
         );
         // Only the W1C bits are written back; clearing ERR clears the cause with it.
         assert_eq!(dev.writes().last(), Some(&(reg(dmac::STATUS), status::ERR)));
+    }
+
+    #[test]
+    fn an_abort_that_does_not_stop_the_channel_is_an_error() {
+        let mut dev = dev();
+        let mut dmac = Dmac::new();
+        dmac.start(&mut dev, 0, 0x100, 16, false).unwrap();
+        dev.set_reg(reg(dmac::STATUS), status::BUSY);
+        let err = dmac.abort(&mut dev).unwrap_err();
+        assert!(matches!(
+            err,
+            DmacError::AbortFailed {
+                status: status::BUSY,
+                ..
+            }
+        ));
+        assert!(dev.writes().contains(&(reg(dmac::CTRL), ctrl::ABORT)));
+    }
+
+    #[test]
+    fn memcpy_aborts_a_run_that_times_out() {
+        let mut dev = dev();
+        let mut dmac = Dmac::new().with_timeout(100);
+        // The mock's STATUS does not move: BUSY through the wait. The ABORT write is what a
+        // stopped channel then shows: ERR with cause Aborted.
+        dev.set_reg(reg(dmac::STATUS), status::BUSY);
+        dev.set_reg(reg(dmac::BYTES_DONE), 8);
+        let aborted = status::ERR | (Cause::Aborted as u32) << status::CAUSE_SHIFT;
+        // start() refuses a busy channel, so start by hand.
+        dmac.run = Some(Run {
+            start: 0,
+            irq: false,
+        });
+        let Err(DmacError::Timeout { waited, .. }) = dmac.wait(&mut dev, Completion::Poll, 100)
+        else {
+            panic!("expected a timeout");
+        };
+        assert!(waited >= 100);
+        dev.set_reg(reg(dmac::STATUS), aborted);
+        let out = dmac.abort(&mut dev).unwrap();
+        assert_eq!(
+            out,
+            Aborted {
+                bytes: 8,
+                descriptors: 0,
+                completed: false,
+                status: aborted
+            }
+        );
+        assert_eq!(dev.writes().last(), Some(&(reg(dmac::STATUS), status::ERR)));
+        assert!(matches!(
+            dmac.wait(&mut dev, Completion::Poll, 10),
+            Err(DmacError::NotStarted)
+        ));
     }
 
     #[test]

@@ -380,6 +380,11 @@ pub mod dmac {
         pub const IRQ_EN: u32 = 1 << 1;
         /// Descriptor-chain (scatter-gather) mode instead of SRC/DST/LEN.
         pub const CHAIN: u32 = 1 << 2;
+        /// Write 1 to stop a running transfer (reads 0): the channel ends at once, between two
+        /// whole-word beats (a beat granted in the same cycle completes; one not yet granted is
+        /// withdrawn), with `STATUS.ERR` and cause [`super::Cause::Aborted`]. Ignored while
+        /// idle; with `START` in the same write, `START` is ignored.
+        pub const ABORT: u32 = 1 << 3;
     }
 
     pub mod status {
@@ -413,10 +418,14 @@ pub mod dmac {
         BadDescriptor = 5,
         /// The IOMMU refused an access (ERR_ADDR is its IOVA; the fault record says why).
         IommuFault = 6,
+        /// Software wrote `CTRL.ABORT`: ERR_ADDR is the source address of the first word not
+        /// copied (register mode) or the descriptor the channel was in (chain mode); BYTES_DONE
+        /// counts the whole words written.
+        Aborted = 7,
     }
 
     impl Cause {
-        pub const ALL: [Cause; 7] = [
+        pub const ALL: [Cause; 8] = [
             Cause::None,
             Cause::ZeroLength,
             Cause::Unaligned,
@@ -424,6 +433,7 @@ pub mod dmac {
             Cause::ChainLimit,
             Cause::BadDescriptor,
             Cause::IommuFault,
+            Cause::Aborted,
         ];
 
         pub fn from_code(code: u32) -> Option<Cause> {
@@ -439,6 +449,7 @@ pub mod dmac {
                 Cause::ChainLimit => "chain limit",
                 Cause::BadDescriptor => "bad descriptor",
                 Cause::IommuFault => "IOMMU fault",
+                Cause::Aborted => "aborted",
             }
         }
     }
@@ -1584,7 +1595,7 @@ pub const REGISTERS: &[Register] = &[
     reg!(DMAC, dmac, SRC, Rw, 0, "Source byte address (register mode)."),
     reg!(DMAC, dmac, DST, Rw, 0, "Destination byte address (register mode)."),
     reg!(DMAC, dmac, LEN, Rw, 0, "Length in bytes (register mode), non-zero multiple of 4."),
-    reg!(DMAC, dmac, CTRL, Rw, 0, "Bit 0 START (write 1), bit 1 IRQ_EN, bit 2 CHAIN (descriptor mode)."),
+    reg!(DMAC, dmac, CTRL, Rw, 0, "Bit 0 START (write 1), bit 1 IRQ_EN, bit 2 CHAIN (descriptor mode), bit 3 ABORT (write 1: stop the running transfer between two words; ERR with cause 7)."),
     reg!(DMAC, dmac, STATUS, Rw1c, 0, "Bit 0 BUSY, bit 1 DONE, bit 2 ERR, bit 3 REJECTED_START (start while busy); bits 11:8 error cause."),
     reg!(DMAC, dmac, DESC, Rw, 0, "Chain mode: first descriptor (16-byte aligned, not 0)."),
     reg!(DMAC, dmac, CHAIN_LIMIT, Rw, dmac::CHAIN_LIMIT_RESET, "Chain mode: most descriptors per run."),

@@ -359,6 +359,7 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
             self.mux.up_fault.next = self.iommu.up_fault.val();
             self.mux.up_rvalid.next = self.iommu.up_rvalid.val();
             self.mux.up_rdata.next = self.iommu.up_rdata.val();
+            self.mux.answer_pending.next = self.iommu.state.val() != IommuState::Idle;
             self.iommu_irq.next = self.iommu.irq.val();
             self.dma_physical.next = self.iommu.mode_bare.val();
         } else {
@@ -372,6 +373,9 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
             self.mux.up_fault.next = self.bypass_fault.q.val();
             self.mux.up_rvalid.next = self.bypass_rvalid.q.val();
             self.mux.up_rdata.next = self.ram.rdata.val();
+            // The bypass answers a request in its cycle or, with a fault, the next one, while
+            // the mux still has the port locked to the channel that asked.
+            self.mux.answer_pending.next = false;
             self.iommu_irq.next = false;
             self.dma_physical.next = true;
         }
@@ -606,6 +610,7 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
             self.dmac_regs[i].err_count.next = self.memcpy[i].err_count.val();
             self.dmac_regs[i].rejected_starts.next = self.memcpy[i].rejected_starts.val();
             self.memcpy[i].start.next = self.dmac_regs[i].start.val();
+            self.memcpy[i].abort.next = self.dmac_regs[i].abort.val();
             self.memcpy[i].chain.next = self.dmac_regs[i].chain.val();
             self.memcpy[i].src.next = self.dmac_regs[i].src.val();
             self.memcpy[i].dst.next = self.dmac_regs[i].dst.val();

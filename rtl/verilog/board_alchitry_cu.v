@@ -3465,6 +3465,7 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
     wire  [31:0] arbiter$dma_longest_hold;
     reg  memcpy$0$clock;
     reg  memcpy$0$start;
+    reg  memcpy$0$abort;
     reg  memcpy$0$chain;
     reg  [31:0] memcpy$0$src;
     reg  [31:0] memcpy$0$dst;
@@ -3498,6 +3499,7 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
     reg  [32:0] memcpy$0$addr_limit;
     reg  memcpy$1$clock;
     reg  memcpy$1$start;
+    reg  memcpy$1$abort;
     reg  memcpy$1$chain;
     reg  [31:0] memcpy$1$src;
     reg  [31:0] memcpy$1$dst;
@@ -3543,6 +3545,7 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
     wire  [31:0] dmac_regs$0$desc;
     wire  [31:0] dmac_regs$0$chain_limit;
     wire  dmac_regs$0$start;
+    wire  dmac_regs$0$abort;
     wire  dmac_regs$0$clear_done;
     wire  dmac_regs$0$clear_err;
     wire  dmac_regs$0$clear_rejected;
@@ -3571,6 +3574,7 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
     wire  [31:0] dmac_regs$1$desc;
     wire  [31:0] dmac_regs$1$chain_limit;
     wire  dmac_regs$1$start;
+    wire  dmac_regs$1$abort;
     wire  dmac_regs$1$clear_done;
     wire  dmac_regs$1$clear_err;
     wire  dmac_regs$1$clear_rejected;
@@ -3629,6 +3633,7 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
     reg  mux$up_fault;
     reg  mux$up_rvalid;
     reg  [31:0] mux$up_rdata;
+    reg  mux$answer_pending;
     wire  [3:0] mux$owner;
     reg  nic$clock;
     reg  nic$sel;
@@ -3804,6 +3809,7 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
     top$core$soc$memcpy$0 memcpy$0(
         .clock(memcpy$0$clock),
         .start(memcpy$0$start),
+        .abort(memcpy$0$abort),
         .chain(memcpy$0$chain),
         .src(memcpy$0$src),
         .dst(memcpy$0$dst),
@@ -3839,6 +3845,7 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
     top$core$soc$memcpy$1 memcpy$1(
         .clock(memcpy$1$clock),
         .start(memcpy$1$start),
+        .abort(memcpy$1$abort),
         .chain(memcpy$1$chain),
         .src(memcpy$1$src),
         .dst(memcpy$1$dst),
@@ -3886,6 +3893,7 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
         .desc(dmac_regs$0$desc),
         .chain_limit(dmac_regs$0$chain_limit),
         .start(dmac_regs$0$start),
+        .abort(dmac_regs$0$abort),
         .clear_done(dmac_regs$0$clear_done),
         .clear_err(dmac_regs$0$clear_err),
         .clear_rejected(dmac_regs$0$clear_rejected),
@@ -3916,6 +3924,7 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
         .desc(dmac_regs$1$desc),
         .chain_limit(dmac_regs$1$chain_limit),
         .start(dmac_regs$1$start),
+        .abort(dmac_regs$1$abort),
         .clear_done(dmac_regs$1$clear_done),
         .clear_err(dmac_regs$1$clear_err),
         .clear_rejected(dmac_regs$1$clear_rejected),
@@ -3976,6 +3985,7 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
         .up_fault(mux$up_fault),
         .up_rvalid(mux$up_rvalid),
         .up_rdata(mux$up_rdata),
+        .answer_pending(mux$answer_pending),
         .owner(mux$owner)
     );
     top$core$soc$nic nic(
@@ -4177,6 +4187,7 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
             mux$up_fault = iommu$up_fault;
             mux$up_rvalid = iommu$up_rvalid;
             mux$up_rdata = iommu$up_rdata;
+            mux$answer_pending = iommu$state != IommuState$Idle;
             iommu_irq = iommu$irq;
             dma_physical = iommu$mode_bare;
         end
@@ -4190,6 +4201,7 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
             mux$up_fault = bypass_fault$q;
             mux$up_rvalid = bypass_rvalid$q;
             mux$up_rdata = ram$rdata;
+            mux$answer_pending = 1'b0;
             iommu_irq = 1'b0;
             dma_physical = 1'b1;
         end
@@ -4418,6 +4430,7 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
         dmac_regs$0$err_count = memcpy$0$err_count;
         dmac_regs$0$rejected_starts = memcpy$0$rejected_starts;
         memcpy$0$start = dmac_regs$0$start;
+        memcpy$0$abort = dmac_regs$0$abort;
         memcpy$0$chain = dmac_regs$0$chain;
         memcpy$0$src = dmac_regs$0$src;
         memcpy$0$dst = dmac_regs$0$dst;
@@ -4443,6 +4456,7 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
         dmac_regs$1$err_count = memcpy$1$err_count;
         dmac_regs$1$rejected_starts = memcpy$1$rejected_starts;
         memcpy$1$start = dmac_regs$1$start;
+        memcpy$1$abort = dmac_regs$1$abort;
         memcpy$1$chain = dmac_regs$1$chain;
         memcpy$1$src = dmac_regs$1$src;
         memcpy$1$dst = dmac_regs$1$dst;
@@ -5455,7 +5469,7 @@ module top$core$soc$dmac_read_pending$1(d,q,clock);
 endmodule // top$core$soc$dmac_read_pending$1
 
 
-module top$core$soc$dmac_regs$0(clock,sel,offset,we,wdata,rdata,irq,src,dst,len,chain,desc,chain_limit,start,clear_done,clear_err,clear_rejected,busy,done,err,rejected,cause,cur_desc,desc_done,bytes_done,err_addr,err_count,rejected_starts);
+module top$core$soc$dmac_regs$0(clock,sel,offset,we,wdata,rdata,irq,src,dst,len,chain,desc,chain_limit,start,abort,clear_done,clear_err,clear_rejected,busy,done,err,rejected,cause,cur_desc,desc_done,bytes_done,err_addr,err_count,rejected_starts);
     
     // Module arguments
     input wire  clock;
@@ -5472,6 +5486,7 @@ module top$core$soc$dmac_regs$0(clock,sel,offset,we,wdata,rdata,irq,src,dst,len,
     output reg  [31:0] desc;
     output reg  [31:0] chain_limit;
     output reg  start;
+    output reg  abort;
     output reg  clear_done;
     output reg  clear_err;
     output reg  clear_rejected;
@@ -5504,6 +5519,7 @@ module top$core$soc$dmac_regs$0(clock,sel,offset,we,wdata,rdata,irq,src,dst,len,
     localparam  k_ctrl_start = 32'h1;
     localparam  k_ctrl_irq_en = 32'h2;
     localparam  k_ctrl_chain = 32'h4;
+    localparam  k_ctrl_abort = 32'h8;
     localparam  k_st_busy = 32'h1;
     localparam  k_st_done = 32'h2;
     localparam  k_st_err = 32'h4;
@@ -5612,6 +5628,7 @@ module top$core$soc$dmac_regs$0(clock,sel,offset,we,wdata,rdata,irq,src,dst,len,
         irq = r_irq_en$q & (done | err);
         write = sel & we;
         start = 1'b0;
+        abort = 1'b0;
         clear_done = 1'b0;
         clear_err = 1'b0;
         clear_rejected = 1'b0;
@@ -5630,6 +5647,7 @@ module top$core$soc$dmac_regs$0(clock,sel,offset,we,wdata,rdata,irq,src,dst,len,
                 r_chain$d = (wdata & k_ctrl_chain) != 32'h0;
                 chain = (wdata & k_ctrl_chain) != 32'h0;
                 start = (wdata & k_ctrl_start) != 32'h0;
+                abort = (wdata & k_ctrl_abort) != 32'h0;
             end
             if (offset == a_status) begin
                 clear_done = (wdata & k_st_done) != 32'h0;
@@ -5895,7 +5913,7 @@ module top$core$soc$dmac_regs$0$r_src(d,q,clock);
 endmodule // top$core$soc$dmac_regs$0$r_src
 
 
-module top$core$soc$dmac_regs$1(clock,sel,offset,we,wdata,rdata,irq,src,dst,len,chain,desc,chain_limit,start,clear_done,clear_err,clear_rejected,busy,done,err,rejected,cause,cur_desc,desc_done,bytes_done,err_addr,err_count,rejected_starts);
+module top$core$soc$dmac_regs$1(clock,sel,offset,we,wdata,rdata,irq,src,dst,len,chain,desc,chain_limit,start,abort,clear_done,clear_err,clear_rejected,busy,done,err,rejected,cause,cur_desc,desc_done,bytes_done,err_addr,err_count,rejected_starts);
     
     // Module arguments
     input wire  clock;
@@ -5912,6 +5930,7 @@ module top$core$soc$dmac_regs$1(clock,sel,offset,we,wdata,rdata,irq,src,dst,len,
     output reg  [31:0] desc;
     output reg  [31:0] chain_limit;
     output reg  start;
+    output reg  abort;
     output reg  clear_done;
     output reg  clear_err;
     output reg  clear_rejected;
@@ -5944,6 +5963,7 @@ module top$core$soc$dmac_regs$1(clock,sel,offset,we,wdata,rdata,irq,src,dst,len,
     localparam  k_ctrl_start = 32'h1;
     localparam  k_ctrl_irq_en = 32'h2;
     localparam  k_ctrl_chain = 32'h4;
+    localparam  k_ctrl_abort = 32'h8;
     localparam  k_st_busy = 32'h1;
     localparam  k_st_done = 32'h2;
     localparam  k_st_err = 32'h4;
@@ -6052,6 +6072,7 @@ module top$core$soc$dmac_regs$1(clock,sel,offset,we,wdata,rdata,irq,src,dst,len,
         irq = r_irq_en$q & (done | err);
         write = sel & we;
         start = 1'b0;
+        abort = 1'b0;
         clear_done = 1'b0;
         clear_err = 1'b0;
         clear_rejected = 1'b0;
@@ -6070,6 +6091,7 @@ module top$core$soc$dmac_regs$1(clock,sel,offset,we,wdata,rdata,irq,src,dst,len,
                 r_chain$d = (wdata & k_ctrl_chain) != 32'h0;
                 chain = (wdata & k_ctrl_chain) != 32'h0;
                 start = (wdata & k_ctrl_start) != 32'h0;
+                abort = (wdata & k_ctrl_abort) != 32'h0;
             end
             if (offset == a_status) begin
                 clear_done = (wdata & k_st_done) != 32'h0;
@@ -10817,11 +10839,12 @@ module top$core$soc$iommu_read_pending(d,q,clock);
 endmodule // top$core$soc$iommu_read_pending
 
 
-module top$core$soc$memcpy$0(clock,start,chain,src,dst,len,desc_head,chain_limit,clear_done,clear_err,clear_rejected,busy,done,err,rejected_start,cause,cur_desc,desc_done,bytes_done,err_addr,err_count,rejected_starts,state,bus_req,bus_addr,bus_we,bus_wdata,bus_last,bus_grant,bus_rvalid,bus_rdata,bus_fault,addr_limit);
+module top$core$soc$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,clear_done,clear_err,clear_rejected,busy,done,err,rejected_start,cause,cur_desc,desc_done,bytes_done,err_addr,err_count,rejected_starts,state,bus_req,bus_addr,bus_we,bus_wdata,bus_last,bus_grant,bus_rvalid,bus_rdata,bus_fault,addr_limit);
     
     // Module arguments
     input wire  clock;
     input wire  start;
+    input wire  abort;
     input wire  chain;
     input wire  [31:0] src;
     input wire  [31:0] dst;
@@ -10870,6 +10893,7 @@ module top$core$soc$memcpy$0(clock,start,chain,src,dst,len,desc_head,chain_limit
     localparam  cause_chain_limit = 4'h4;
     localparam  cause_bad_descriptor = 4'h5;
     localparam  cause_iommu_fault = 4'h6;
+    localparam  cause_aborted = 4'h7;
     
     // Enums
     localparam MemcpyState$Idle = 0;
@@ -11159,7 +11183,7 @@ module top$core$soc$memcpy$0(clock,start,chain,src,dst,len,desc_head,chain_limit
         case (fsm$q)
             MemcpyState$Idle:
                 begin
-                    if (start) begin
+                    if (start & ~abort) begin
                         r_done$d = 1'b0;
                         r_err$d = 1'b0;
                         r_cause$d = cause_none;
@@ -11327,7 +11351,7 @@ module top$core$soc$memcpy$0(clock,start,chain,src,dst,len,desc_head,chain_limit
                     end
                 end
         endcase
-        if (bus_fault) begin
+        if (bus_fault & bus_req) begin
             if (fsm$q != MemcpyState$WriteBackError) begin
                 r_cause$d = cause_iommu_fault;
                 r_err_addr$d = bus_addr;
@@ -11340,6 +11364,22 @@ module top$core$soc$memcpy$0(clock,start,chain,src,dst,len,desc_head,chain_limit
                 r_err_count$d = (r_err_count$q + 32'h1) & counter_mask;
                 fsm$d = MemcpyState$Idle;
             end
+        end
+        if (abort & (fsm$q != MemcpyState$Idle)) begin
+            r_err$d = 1'b1;
+            r_cause$d = cause_aborted;
+            if (chain_mode$q) begin
+                r_err_addr$d = desc_addr$q;
+            end
+            else if ((fsm$q == MemcpyState$Write) & ~bus_grant) begin
+                r_err_addr$d = cur_src$q - 32'h4;
+            end
+            else begin
+                r_err_addr$d = cur_src$q;
+            end
+            r_err_count$d = (r_err_count$q + 32'h1) & counter_mask;
+            r_done$d = 1'b0;
+            fsm$d = MemcpyState$Idle;
         end
         if (start & (fsm$q != MemcpyState$Idle)) begin
             r_rejected$d = 1'b1;
@@ -11740,11 +11780,12 @@ module top$core$soc$memcpy$0$remaining(d,q,clock);
 endmodule // top$core$soc$memcpy$0$remaining
 
 
-module top$core$soc$memcpy$1(clock,start,chain,src,dst,len,desc_head,chain_limit,clear_done,clear_err,clear_rejected,busy,done,err,rejected_start,cause,cur_desc,desc_done,bytes_done,err_addr,err_count,rejected_starts,state,bus_req,bus_addr,bus_we,bus_wdata,bus_last,bus_grant,bus_rvalid,bus_rdata,bus_fault,addr_limit);
+module top$core$soc$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,clear_done,clear_err,clear_rejected,busy,done,err,rejected_start,cause,cur_desc,desc_done,bytes_done,err_addr,err_count,rejected_starts,state,bus_req,bus_addr,bus_we,bus_wdata,bus_last,bus_grant,bus_rvalid,bus_rdata,bus_fault,addr_limit);
     
     // Module arguments
     input wire  clock;
     input wire  start;
+    input wire  abort;
     input wire  chain;
     input wire  [31:0] src;
     input wire  [31:0] dst;
@@ -11793,6 +11834,7 @@ module top$core$soc$memcpy$1(clock,start,chain,src,dst,len,desc_head,chain_limit
     localparam  cause_chain_limit = 4'h4;
     localparam  cause_bad_descriptor = 4'h5;
     localparam  cause_iommu_fault = 4'h6;
+    localparam  cause_aborted = 4'h7;
     
     // Enums
     localparam MemcpyState$Idle = 0;
@@ -12082,7 +12124,7 @@ module top$core$soc$memcpy$1(clock,start,chain,src,dst,len,desc_head,chain_limit
         case (fsm$q)
             MemcpyState$Idle:
                 begin
-                    if (start) begin
+                    if (start & ~abort) begin
                         r_done$d = 1'b0;
                         r_err$d = 1'b0;
                         r_cause$d = cause_none;
@@ -12250,7 +12292,7 @@ module top$core$soc$memcpy$1(clock,start,chain,src,dst,len,desc_head,chain_limit
                     end
                 end
         endcase
-        if (bus_fault) begin
+        if (bus_fault & bus_req) begin
             if (fsm$q != MemcpyState$WriteBackError) begin
                 r_cause$d = cause_iommu_fault;
                 r_err_addr$d = bus_addr;
@@ -12263,6 +12305,22 @@ module top$core$soc$memcpy$1(clock,start,chain,src,dst,len,desc_head,chain_limit
                 r_err_count$d = (r_err_count$q + 32'h1) & counter_mask;
                 fsm$d = MemcpyState$Idle;
             end
+        end
+        if (abort & (fsm$q != MemcpyState$Idle)) begin
+            r_err$d = 1'b1;
+            r_cause$d = cause_aborted;
+            if (chain_mode$q) begin
+                r_err_addr$d = desc_addr$q;
+            end
+            else if ((fsm$q == MemcpyState$Write) & ~bus_grant) begin
+                r_err_addr$d = cur_src$q - 32'h4;
+            end
+            else begin
+                r_err_addr$d = cur_src$q;
+            end
+            r_err_count$d = (r_err_count$q + 32'h1) & counter_mask;
+            r_done$d = 1'b0;
+            fsm$d = MemcpyState$Idle;
         end
         if (start & (fsm$q != MemcpyState$Idle)) begin
             r_rejected$d = 1'b1;
@@ -12663,7 +12721,7 @@ module top$core$soc$memcpy$1$remaining(d,q,clock);
 endmodule // top$core$soc$memcpy$1$remaining
 
 
-module top$core$soc$mux(clock,req$0,req$1,req$2,req$3,addr$0,addr$1,addr$2,addr$3,we$0,we$1,we$2,we$3,wdata$0,wdata$1,wdata$2,wdata$3,last$0,last$1,last$2,last$3,grant$0,grant$1,grant$2,grant$3,fault$0,fault$1,fault$2,fault$3,rvalid$0,rvalid$1,rvalid$2,rvalid$3,rdata,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_fault,up_rvalid,up_rdata,owner);
+module top$core$soc$mux(clock,req$0,req$1,req$2,req$3,addr$0,addr$1,addr$2,addr$3,we$0,we$1,we$2,we$3,wdata$0,wdata$1,wdata$2,wdata$3,last$0,last$1,last$2,last$3,grant$0,grant$1,grant$2,grant$3,fault$0,fault$1,fault$2,fault$3,rvalid$0,rvalid$1,rvalid$2,rvalid$3,rdata,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_fault,up_rvalid,up_rdata,answer_pending,owner);
     
     // Module arguments
     input wire  clock;
@@ -12710,6 +12768,7 @@ module top$core$soc$mux(clock,req$0,req$1,req$2,req$3,addr$0,addr$1,addr$2,addr$
     input wire  up_fault;
     input wire  up_rvalid;
     input wire  [31:0] up_rdata;
+    input wire  answer_pending;
     output reg  [3:0] owner;
     
     // Constant declarations
@@ -12732,8 +12791,12 @@ module top$core$soc$mux(clock,req$0,req$1,req$2,req$3,addr$0,addr$1,addr$2,addr$
     reg  [3:0] read_owner$d;
     wire  [3:0] read_owner$q;
     reg  read_owner$clock;
+    reg  draining$d;
+    wire  draining$q;
+    reg  draining$clock;
     
     // Local signals
+    reg  fault_in;
     reg  [3:0] sel;
     reg  found;
     reg  sel_req;
@@ -12759,6 +12822,11 @@ module top$core$soc$mux(clock,req$0,req$1,req$2,req$3,addr$0,addr$1,addr$2,addr$
         .q(read_owner$q),
         .clock(read_owner$clock)
     );
+    top$core$soc$mux$draining draining(
+        .d(draining$d),
+        .q(draining$q),
+        .clock(draining$clock)
+    );
     
     // Update code
     always @(*) begin
@@ -12766,10 +12834,12 @@ module top$core$soc$mux(clock,req$0,req$1,req$2,req$3,addr$0,addr$1,addr$2,addr$
         lock_owner$clock = clock;
         next_first$clock = clock;
         read_owner$clock = clock;
+        draining$clock = clock;
         locked$d = locked$q;
         lock_owner$d = lock_owner$q;
         next_first$d = next_first$q;
         read_owner$d = read_owner$q;
+        draining$d = draining$q;
         found = 1'b0;
         sel = next_first$q;
         if (~found & req$0 & (next_first$q <= 0)) begin
@@ -12814,6 +12884,7 @@ module top$core$soc$mux(clock,req$0,req$1,req$2,req$3,addr$0,addr$1,addr$2,addr$
         up_wdata = 32'h0;
         up_last = 1'b0;
         up_dev = 32'h0;
+        fault_in = up_fault & ~draining$q;
         grant$0 = 1'b0;
         fault$0 = 1'b0;
         rvalid$0 = up_rvalid & (read_owner$q == 0);
@@ -12825,7 +12896,7 @@ module top$core$soc$mux(clock,req$0,req$1,req$2,req$3,addr$0,addr$1,addr$2,addr$
             up_last = last$0;
             up_dev = device_id$0;
             grant$0 = up_grant;
-            fault$0 = up_fault;
+            fault$0 = fault_in;
         end
         grant$1 = 1'b0;
         fault$1 = 1'b0;
@@ -12838,7 +12909,7 @@ module top$core$soc$mux(clock,req$0,req$1,req$2,req$3,addr$0,addr$1,addr$2,addr$
             up_last = last$1;
             up_dev = device_id$1;
             grant$1 = up_grant;
-            fault$1 = up_fault;
+            fault$1 = fault_in;
         end
         grant$2 = 1'b0;
         fault$2 = 1'b0;
@@ -12851,7 +12922,7 @@ module top$core$soc$mux(clock,req$0,req$1,req$2,req$3,addr$0,addr$1,addr$2,addr$
             up_last = last$2;
             up_dev = device_id$2;
             grant$2 = up_grant;
-            fault$2 = up_fault;
+            fault$2 = fault_in;
         end
         grant$3 = 1'b0;
         fault$3 = 1'b0;
@@ -12864,14 +12935,15 @@ module top$core$soc$mux(clock,req$0,req$1,req$2,req$3,addr$0,addr$1,addr$2,addr$
             up_last = last$3;
             up_dev = device_id$3;
             grant$3 = up_grant;
-            fault$3 = up_fault;
+            fault$3 = fault_in;
         end
-        up_req = sel_req;
+        up_req = sel_req & ~draining$q;
+        draining$d = answer_pending & (draining$q | (locked$q & ~sel_req));
         rdata = up_rdata;
         if (up_grant) begin
             read_owner$d = sel;
         end
-        if ((up_grant & up_last) | up_fault | ~sel_req) begin
+        if ((up_grant & up_last) | fault_in | ~sel_req) begin
             locked$d = 1'b0;
             if (sel_req) begin
                 if (sel == last_index) begin
@@ -12889,6 +12961,25 @@ module top$core$soc$mux(clock,req$0,req$1,req$2,req$3,addr$0,addr$1,addr$2,addr$
     end
     
 endmodule // top$core$soc$mux
+
+
+module top$core$soc$mux$draining(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$mux$draining
 
 
 module top$core$soc$mux$lock_owner(d,q,clock);

@@ -132,6 +132,7 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     wire  [31:0] arbiter$dma_longest_hold;
     reg  memcpy$0$clock;
     reg  memcpy$0$start;
+    reg  memcpy$0$abort;
     reg  memcpy$0$chain;
     reg  [31:0] memcpy$0$src;
     reg  [31:0] memcpy$0$dst;
@@ -165,6 +166,7 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     reg  [32:0] memcpy$0$addr_limit;
     reg  memcpy$1$clock;
     reg  memcpy$1$start;
+    reg  memcpy$1$abort;
     reg  memcpy$1$chain;
     reg  [31:0] memcpy$1$src;
     reg  [31:0] memcpy$1$dst;
@@ -210,6 +212,7 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     wire  [31:0] dmac_regs$0$desc;
     wire  [31:0] dmac_regs$0$chain_limit;
     wire  dmac_regs$0$start;
+    wire  dmac_regs$0$abort;
     wire  dmac_regs$0$clear_done;
     wire  dmac_regs$0$clear_err;
     wire  dmac_regs$0$clear_rejected;
@@ -238,6 +241,7 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     wire  [31:0] dmac_regs$1$desc;
     wire  [31:0] dmac_regs$1$chain_limit;
     wire  dmac_regs$1$start;
+    wire  dmac_regs$1$abort;
     wire  dmac_regs$1$clear_done;
     wire  dmac_regs$1$clear_err;
     wire  dmac_regs$1$clear_rejected;
@@ -296,6 +300,7 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     reg  mux$up_fault;
     reg  mux$up_rvalid;
     reg  [31:0] mux$up_rdata;
+    reg  mux$answer_pending;
     wire  [3:0] mux$owner;
     reg  nic$clock;
     reg  nic$sel;
@@ -471,6 +476,7 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     top$memcpy$0 memcpy$0(
         .clock(memcpy$0$clock),
         .start(memcpy$0$start),
+        .abort(memcpy$0$abort),
         .chain(memcpy$0$chain),
         .src(memcpy$0$src),
         .dst(memcpy$0$dst),
@@ -506,6 +512,7 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     top$memcpy$1 memcpy$1(
         .clock(memcpy$1$clock),
         .start(memcpy$1$start),
+        .abort(memcpy$1$abort),
         .chain(memcpy$1$chain),
         .src(memcpy$1$src),
         .dst(memcpy$1$dst),
@@ -553,6 +560,7 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         .desc(dmac_regs$0$desc),
         .chain_limit(dmac_regs$0$chain_limit),
         .start(dmac_regs$0$start),
+        .abort(dmac_regs$0$abort),
         .clear_done(dmac_regs$0$clear_done),
         .clear_err(dmac_regs$0$clear_err),
         .clear_rejected(dmac_regs$0$clear_rejected),
@@ -583,6 +591,7 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         .desc(dmac_regs$1$desc),
         .chain_limit(dmac_regs$1$chain_limit),
         .start(dmac_regs$1$start),
+        .abort(dmac_regs$1$abort),
         .clear_done(dmac_regs$1$clear_done),
         .clear_err(dmac_regs$1$clear_err),
         .clear_rejected(dmac_regs$1$clear_rejected),
@@ -643,6 +652,7 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         .up_fault(mux$up_fault),
         .up_rvalid(mux$up_rvalid),
         .up_rdata(mux$up_rdata),
+        .answer_pending(mux$answer_pending),
         .owner(mux$owner)
     );
     top$nic nic(
@@ -844,6 +854,7 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
             mux$up_fault = iommu$up_fault;
             mux$up_rvalid = iommu$up_rvalid;
             mux$up_rdata = iommu$up_rdata;
+            mux$answer_pending = iommu$state != IommuState$Idle;
             iommu_irq = iommu$irq;
             dma_physical = iommu$mode_bare;
         end
@@ -857,6 +868,7 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
             mux$up_fault = bypass_fault$q;
             mux$up_rvalid = bypass_rvalid$q;
             mux$up_rdata = ram$rdata;
+            mux$answer_pending = 1'b0;
             iommu_irq = 1'b0;
             dma_physical = 1'b1;
         end
@@ -1085,6 +1097,7 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         dmac_regs$0$err_count = memcpy$0$err_count;
         dmac_regs$0$rejected_starts = memcpy$0$rejected_starts;
         memcpy$0$start = dmac_regs$0$start;
+        memcpy$0$abort = dmac_regs$0$abort;
         memcpy$0$chain = dmac_regs$0$chain;
         memcpy$0$src = dmac_regs$0$src;
         memcpy$0$dst = dmac_regs$0$dst;
@@ -1110,6 +1123,7 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         dmac_regs$1$err_count = memcpy$1$err_count;
         dmac_regs$1$rejected_starts = memcpy$1$rejected_starts;
         memcpy$1$start = dmac_regs$1$start;
+        memcpy$1$abort = dmac_regs$1$abort;
         memcpy$1$chain = dmac_regs$1$chain;
         memcpy$1$src = dmac_regs$1$src;
         memcpy$1$dst = dmac_regs$1$dst;
@@ -2122,7 +2136,7 @@ module top$dmac_read_pending$1(d,q,clock);
 endmodule // top$dmac_read_pending$1
 
 
-module top$dmac_regs$0(clock,sel,offset,we,wdata,rdata,irq,src,dst,len,chain,desc,chain_limit,start,clear_done,clear_err,clear_rejected,busy,done,err,rejected,cause,cur_desc,desc_done,bytes_done,err_addr,err_count,rejected_starts);
+module top$dmac_regs$0(clock,sel,offset,we,wdata,rdata,irq,src,dst,len,chain,desc,chain_limit,start,abort,clear_done,clear_err,clear_rejected,busy,done,err,rejected,cause,cur_desc,desc_done,bytes_done,err_addr,err_count,rejected_starts);
     
     // Module arguments
     input wire  clock;
@@ -2139,6 +2153,7 @@ module top$dmac_regs$0(clock,sel,offset,we,wdata,rdata,irq,src,dst,len,chain,des
     output reg  [31:0] desc;
     output reg  [31:0] chain_limit;
     output reg  start;
+    output reg  abort;
     output reg  clear_done;
     output reg  clear_err;
     output reg  clear_rejected;
@@ -2171,6 +2186,7 @@ module top$dmac_regs$0(clock,sel,offset,we,wdata,rdata,irq,src,dst,len,chain,des
     localparam  k_ctrl_start = 32'h1;
     localparam  k_ctrl_irq_en = 32'h2;
     localparam  k_ctrl_chain = 32'h4;
+    localparam  k_ctrl_abort = 32'h8;
     localparam  k_st_busy = 32'h1;
     localparam  k_st_done = 32'h2;
     localparam  k_st_err = 32'h4;
@@ -2279,6 +2295,7 @@ module top$dmac_regs$0(clock,sel,offset,we,wdata,rdata,irq,src,dst,len,chain,des
         irq = r_irq_en$q & (done | err);
         write = sel & we;
         start = 1'b0;
+        abort = 1'b0;
         clear_done = 1'b0;
         clear_err = 1'b0;
         clear_rejected = 1'b0;
@@ -2297,6 +2314,7 @@ module top$dmac_regs$0(clock,sel,offset,we,wdata,rdata,irq,src,dst,len,chain,des
                 r_chain$d = (wdata & k_ctrl_chain) != 32'h0;
                 chain = (wdata & k_ctrl_chain) != 32'h0;
                 start = (wdata & k_ctrl_start) != 32'h0;
+                abort = (wdata & k_ctrl_abort) != 32'h0;
             end
             if (offset == a_status) begin
                 clear_done = (wdata & k_st_done) != 32'h0;
@@ -2562,7 +2580,7 @@ module top$dmac_regs$0$r_src(d,q,clock);
 endmodule // top$dmac_regs$0$r_src
 
 
-module top$dmac_regs$1(clock,sel,offset,we,wdata,rdata,irq,src,dst,len,chain,desc,chain_limit,start,clear_done,clear_err,clear_rejected,busy,done,err,rejected,cause,cur_desc,desc_done,bytes_done,err_addr,err_count,rejected_starts);
+module top$dmac_regs$1(clock,sel,offset,we,wdata,rdata,irq,src,dst,len,chain,desc,chain_limit,start,abort,clear_done,clear_err,clear_rejected,busy,done,err,rejected,cause,cur_desc,desc_done,bytes_done,err_addr,err_count,rejected_starts);
     
     // Module arguments
     input wire  clock;
@@ -2579,6 +2597,7 @@ module top$dmac_regs$1(clock,sel,offset,we,wdata,rdata,irq,src,dst,len,chain,des
     output reg  [31:0] desc;
     output reg  [31:0] chain_limit;
     output reg  start;
+    output reg  abort;
     output reg  clear_done;
     output reg  clear_err;
     output reg  clear_rejected;
@@ -2611,6 +2630,7 @@ module top$dmac_regs$1(clock,sel,offset,we,wdata,rdata,irq,src,dst,len,chain,des
     localparam  k_ctrl_start = 32'h1;
     localparam  k_ctrl_irq_en = 32'h2;
     localparam  k_ctrl_chain = 32'h4;
+    localparam  k_ctrl_abort = 32'h8;
     localparam  k_st_busy = 32'h1;
     localparam  k_st_done = 32'h2;
     localparam  k_st_err = 32'h4;
@@ -2719,6 +2739,7 @@ module top$dmac_regs$1(clock,sel,offset,we,wdata,rdata,irq,src,dst,len,chain,des
         irq = r_irq_en$q & (done | err);
         write = sel & we;
         start = 1'b0;
+        abort = 1'b0;
         clear_done = 1'b0;
         clear_err = 1'b0;
         clear_rejected = 1'b0;
@@ -2737,6 +2758,7 @@ module top$dmac_regs$1(clock,sel,offset,we,wdata,rdata,irq,src,dst,len,chain,des
                 r_chain$d = (wdata & k_ctrl_chain) != 32'h0;
                 chain = (wdata & k_ctrl_chain) != 32'h0;
                 start = (wdata & k_ctrl_start) != 32'h0;
+                abort = (wdata & k_ctrl_abort) != 32'h0;
             end
             if (offset == a_status) begin
                 clear_done = (wdata & k_st_done) != 32'h0;
@@ -7484,11 +7506,12 @@ module top$iommu_read_pending(d,q,clock);
 endmodule // top$iommu_read_pending
 
 
-module top$memcpy$0(clock,start,chain,src,dst,len,desc_head,chain_limit,clear_done,clear_err,clear_rejected,busy,done,err,rejected_start,cause,cur_desc,desc_done,bytes_done,err_addr,err_count,rejected_starts,state,bus_req,bus_addr,bus_we,bus_wdata,bus_last,bus_grant,bus_rvalid,bus_rdata,bus_fault,addr_limit);
+module top$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,clear_done,clear_err,clear_rejected,busy,done,err,rejected_start,cause,cur_desc,desc_done,bytes_done,err_addr,err_count,rejected_starts,state,bus_req,bus_addr,bus_we,bus_wdata,bus_last,bus_grant,bus_rvalid,bus_rdata,bus_fault,addr_limit);
     
     // Module arguments
     input wire  clock;
     input wire  start;
+    input wire  abort;
     input wire  chain;
     input wire  [31:0] src;
     input wire  [31:0] dst;
@@ -7537,6 +7560,7 @@ module top$memcpy$0(clock,start,chain,src,dst,len,desc_head,chain_limit,clear_do
     localparam  cause_chain_limit = 4'h4;
     localparam  cause_bad_descriptor = 4'h5;
     localparam  cause_iommu_fault = 4'h6;
+    localparam  cause_aborted = 4'h7;
     
     // Enums
     localparam MemcpyState$Idle = 0;
@@ -7826,7 +7850,7 @@ module top$memcpy$0(clock,start,chain,src,dst,len,desc_head,chain_limit,clear_do
         case (fsm$q)
             MemcpyState$Idle:
                 begin
-                    if (start) begin
+                    if (start & ~abort) begin
                         r_done$d = 1'b0;
                         r_err$d = 1'b0;
                         r_cause$d = cause_none;
@@ -7994,7 +8018,7 @@ module top$memcpy$0(clock,start,chain,src,dst,len,desc_head,chain_limit,clear_do
                     end
                 end
         endcase
-        if (bus_fault) begin
+        if (bus_fault & bus_req) begin
             if (fsm$q != MemcpyState$WriteBackError) begin
                 r_cause$d = cause_iommu_fault;
                 r_err_addr$d = bus_addr;
@@ -8007,6 +8031,22 @@ module top$memcpy$0(clock,start,chain,src,dst,len,desc_head,chain_limit,clear_do
                 r_err_count$d = (r_err_count$q + 32'h1) & counter_mask;
                 fsm$d = MemcpyState$Idle;
             end
+        end
+        if (abort & (fsm$q != MemcpyState$Idle)) begin
+            r_err$d = 1'b1;
+            r_cause$d = cause_aborted;
+            if (chain_mode$q) begin
+                r_err_addr$d = desc_addr$q;
+            end
+            else if ((fsm$q == MemcpyState$Write) & ~bus_grant) begin
+                r_err_addr$d = cur_src$q - 32'h4;
+            end
+            else begin
+                r_err_addr$d = cur_src$q;
+            end
+            r_err_count$d = (r_err_count$q + 32'h1) & counter_mask;
+            r_done$d = 1'b0;
+            fsm$d = MemcpyState$Idle;
         end
         if (start & (fsm$q != MemcpyState$Idle)) begin
             r_rejected$d = 1'b1;
@@ -8407,11 +8447,12 @@ module top$memcpy$0$remaining(d,q,clock);
 endmodule // top$memcpy$0$remaining
 
 
-module top$memcpy$1(clock,start,chain,src,dst,len,desc_head,chain_limit,clear_done,clear_err,clear_rejected,busy,done,err,rejected_start,cause,cur_desc,desc_done,bytes_done,err_addr,err_count,rejected_starts,state,bus_req,bus_addr,bus_we,bus_wdata,bus_last,bus_grant,bus_rvalid,bus_rdata,bus_fault,addr_limit);
+module top$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,clear_done,clear_err,clear_rejected,busy,done,err,rejected_start,cause,cur_desc,desc_done,bytes_done,err_addr,err_count,rejected_starts,state,bus_req,bus_addr,bus_we,bus_wdata,bus_last,bus_grant,bus_rvalid,bus_rdata,bus_fault,addr_limit);
     
     // Module arguments
     input wire  clock;
     input wire  start;
+    input wire  abort;
     input wire  chain;
     input wire  [31:0] src;
     input wire  [31:0] dst;
@@ -8460,6 +8501,7 @@ module top$memcpy$1(clock,start,chain,src,dst,len,desc_head,chain_limit,clear_do
     localparam  cause_chain_limit = 4'h4;
     localparam  cause_bad_descriptor = 4'h5;
     localparam  cause_iommu_fault = 4'h6;
+    localparam  cause_aborted = 4'h7;
     
     // Enums
     localparam MemcpyState$Idle = 0;
@@ -8749,7 +8791,7 @@ module top$memcpy$1(clock,start,chain,src,dst,len,desc_head,chain_limit,clear_do
         case (fsm$q)
             MemcpyState$Idle:
                 begin
-                    if (start) begin
+                    if (start & ~abort) begin
                         r_done$d = 1'b0;
                         r_err$d = 1'b0;
                         r_cause$d = cause_none;
@@ -8917,7 +8959,7 @@ module top$memcpy$1(clock,start,chain,src,dst,len,desc_head,chain_limit,clear_do
                     end
                 end
         endcase
-        if (bus_fault) begin
+        if (bus_fault & bus_req) begin
             if (fsm$q != MemcpyState$WriteBackError) begin
                 r_cause$d = cause_iommu_fault;
                 r_err_addr$d = bus_addr;
@@ -8930,6 +8972,22 @@ module top$memcpy$1(clock,start,chain,src,dst,len,desc_head,chain_limit,clear_do
                 r_err_count$d = (r_err_count$q + 32'h1) & counter_mask;
                 fsm$d = MemcpyState$Idle;
             end
+        end
+        if (abort & (fsm$q != MemcpyState$Idle)) begin
+            r_err$d = 1'b1;
+            r_cause$d = cause_aborted;
+            if (chain_mode$q) begin
+                r_err_addr$d = desc_addr$q;
+            end
+            else if ((fsm$q == MemcpyState$Write) & ~bus_grant) begin
+                r_err_addr$d = cur_src$q - 32'h4;
+            end
+            else begin
+                r_err_addr$d = cur_src$q;
+            end
+            r_err_count$d = (r_err_count$q + 32'h1) & counter_mask;
+            r_done$d = 1'b0;
+            fsm$d = MemcpyState$Idle;
         end
         if (start & (fsm$q != MemcpyState$Idle)) begin
             r_rejected$d = 1'b1;
@@ -9330,7 +9388,7 @@ module top$memcpy$1$remaining(d,q,clock);
 endmodule // top$memcpy$1$remaining
 
 
-module top$mux(clock,req$0,req$1,req$2,req$3,addr$0,addr$1,addr$2,addr$3,we$0,we$1,we$2,we$3,wdata$0,wdata$1,wdata$2,wdata$3,last$0,last$1,last$2,last$3,grant$0,grant$1,grant$2,grant$3,fault$0,fault$1,fault$2,fault$3,rvalid$0,rvalid$1,rvalid$2,rvalid$3,rdata,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_fault,up_rvalid,up_rdata,owner);
+module top$mux(clock,req$0,req$1,req$2,req$3,addr$0,addr$1,addr$2,addr$3,we$0,we$1,we$2,we$3,wdata$0,wdata$1,wdata$2,wdata$3,last$0,last$1,last$2,last$3,grant$0,grant$1,grant$2,grant$3,fault$0,fault$1,fault$2,fault$3,rvalid$0,rvalid$1,rvalid$2,rvalid$3,rdata,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_fault,up_rvalid,up_rdata,answer_pending,owner);
     
     // Module arguments
     input wire  clock;
@@ -9377,6 +9435,7 @@ module top$mux(clock,req$0,req$1,req$2,req$3,addr$0,addr$1,addr$2,addr$3,we$0,we
     input wire  up_fault;
     input wire  up_rvalid;
     input wire  [31:0] up_rdata;
+    input wire  answer_pending;
     output reg  [3:0] owner;
     
     // Constant declarations
@@ -9399,8 +9458,12 @@ module top$mux(clock,req$0,req$1,req$2,req$3,addr$0,addr$1,addr$2,addr$3,we$0,we
     reg  [3:0] read_owner$d;
     wire  [3:0] read_owner$q;
     reg  read_owner$clock;
+    reg  draining$d;
+    wire  draining$q;
+    reg  draining$clock;
     
     // Local signals
+    reg  fault_in;
     reg  [3:0] sel;
     reg  found;
     reg  sel_req;
@@ -9426,6 +9489,11 @@ module top$mux(clock,req$0,req$1,req$2,req$3,addr$0,addr$1,addr$2,addr$3,we$0,we
         .q(read_owner$q),
         .clock(read_owner$clock)
     );
+    top$mux$draining draining(
+        .d(draining$d),
+        .q(draining$q),
+        .clock(draining$clock)
+    );
     
     // Update code
     always @(*) begin
@@ -9433,10 +9501,12 @@ module top$mux(clock,req$0,req$1,req$2,req$3,addr$0,addr$1,addr$2,addr$3,we$0,we
         lock_owner$clock = clock;
         next_first$clock = clock;
         read_owner$clock = clock;
+        draining$clock = clock;
         locked$d = locked$q;
         lock_owner$d = lock_owner$q;
         next_first$d = next_first$q;
         read_owner$d = read_owner$q;
+        draining$d = draining$q;
         found = 1'b0;
         sel = next_first$q;
         if (~found & req$0 & (next_first$q <= 0)) begin
@@ -9481,6 +9551,7 @@ module top$mux(clock,req$0,req$1,req$2,req$3,addr$0,addr$1,addr$2,addr$3,we$0,we
         up_wdata = 32'h0;
         up_last = 1'b0;
         up_dev = 32'h0;
+        fault_in = up_fault & ~draining$q;
         grant$0 = 1'b0;
         fault$0 = 1'b0;
         rvalid$0 = up_rvalid & (read_owner$q == 0);
@@ -9492,7 +9563,7 @@ module top$mux(clock,req$0,req$1,req$2,req$3,addr$0,addr$1,addr$2,addr$3,we$0,we
             up_last = last$0;
             up_dev = device_id$0;
             grant$0 = up_grant;
-            fault$0 = up_fault;
+            fault$0 = fault_in;
         end
         grant$1 = 1'b0;
         fault$1 = 1'b0;
@@ -9505,7 +9576,7 @@ module top$mux(clock,req$0,req$1,req$2,req$3,addr$0,addr$1,addr$2,addr$3,we$0,we
             up_last = last$1;
             up_dev = device_id$1;
             grant$1 = up_grant;
-            fault$1 = up_fault;
+            fault$1 = fault_in;
         end
         grant$2 = 1'b0;
         fault$2 = 1'b0;
@@ -9518,7 +9589,7 @@ module top$mux(clock,req$0,req$1,req$2,req$3,addr$0,addr$1,addr$2,addr$3,we$0,we
             up_last = last$2;
             up_dev = device_id$2;
             grant$2 = up_grant;
-            fault$2 = up_fault;
+            fault$2 = fault_in;
         end
         grant$3 = 1'b0;
         fault$3 = 1'b0;
@@ -9531,14 +9602,15 @@ module top$mux(clock,req$0,req$1,req$2,req$3,addr$0,addr$1,addr$2,addr$3,we$0,we
             up_last = last$3;
             up_dev = device_id$3;
             grant$3 = up_grant;
-            fault$3 = up_fault;
+            fault$3 = fault_in;
         end
-        up_req = sel_req;
+        up_req = sel_req & ~draining$q;
+        draining$d = answer_pending & (draining$q | (locked$q & ~sel_req));
         rdata = up_rdata;
         if (up_grant) begin
             read_owner$d = sel;
         end
-        if ((up_grant & up_last) | up_fault | ~sel_req) begin
+        if ((up_grant & up_last) | fault_in | ~sel_req) begin
             locked$d = 1'b0;
             if (sel_req) begin
                 if (sel == last_index) begin
@@ -9556,6 +9628,25 @@ module top$mux(clock,req$0,req$1,req$2,req$3,addr$0,addr$1,addr$2,addr$3,we$0,we
     end
     
 endmodule // top$mux
+
+
+module top$mux$draining(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$mux$draining
 
 
 module top$mux$lock_owner(d,q,clock);

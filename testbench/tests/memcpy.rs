@@ -7,7 +7,8 @@ use driver::dmac::{Chain, Completion, Dmac, DmacError};
 use driver::Device;
 use pretty_assertions::assert_eq;
 use rand::{Rng, SeedableRng};
-use regs::dmac::{desc, Cause};
+use regs::csr;
+use regs::dmac::{self, ctrl, desc, status, Cause};
 use sim::Soc;
 use testbench::{cpu_load, new_soc, stray_dma_writes};
 
@@ -288,32 +289,117 @@ fn a_looping_chain_ends_at_the_chain_limit() {
 }
 
 #[test]
-fn a_starved_transfer_times_out_naming_the_stuck_state() {
+fn a_starved_transfer_times_out_naming_the_stuck_state_and_is_aborted() {
     // Transparent mode and a CPU that wants the bus every cycle: the DMA never gets a beat.
     let mut soc = new_soc();
     arb::set_mode(&mut soc, ArbMode::CycleSteal { bound: None });
     soc.set_cpu_workload(cpu_load(100, 1));
+    let before = read(&mut soc, 0x4_0000, 64);
     let mut dmac = Dmac::new().with_timeout(5_000);
     let err = dmac
         .memcpy(&mut soc, 0x1_0000, 0x4_0000, 64, Completion::Irq)
         .unwrap_err();
-    match err {
+    let copied = match err {
         // One word got through while the driver's CSR writes left the RAM bus idle.
         DmacError::Timeout {
-            state, bytes_done, ..
+            state,
+            bytes_done,
+            aborted,
+            ..
         } => {
+            assert!(aborted, "the timeout path aborts the run");
             assert!(bytes_done < 64);
             assert_eq!(
                 state,
                 "DMAC in state Read (4), IOMMU in state Idle (0), NIC TX in state Idle (0), NIC RX in state Idle (0)"
             );
+            bytes_done
         }
         other => panic!("expected a timeout, got {other:?}"),
-    }
-    // Giving the DMA a steal bound lets it finish.
+    };
+    // Stopped between whole words: what was copied is the source, the rest untouched.
     soc.set_cpu_workload(cpu_load(0, 0));
+    assert_eq!(dmac.status(&mut soc) & status::BUSY, 0);
+    let src = read(&mut soc, 0x1_0000, 64);
+    let dst = read(&mut soc, 0x4_0000, 64);
+    let w = (copied / 4) as usize;
+    assert_eq!(dst[..w], src[..w]);
+    assert_eq!(dst[w..], before[w..]);
+    // The channel is free again: with a steal bound the copy goes through.
     arb::set_mode(&mut soc, ArbMode::CycleSteal { bound: Some(4) });
     soc.set_cpu_workload(cpu_load(100, 1));
-    let out = dmac.wait(&mut soc, Completion::Irq, 100_000).unwrap();
+    let out = dmac
+        .memcpy(&mut soc, 0x1_0000, 0x4_0000, 64, Completion::Irq)
+        .unwrap();
     assert_eq!(out.bytes, 64);
+}
+
+#[test]
+fn abort_stops_a_chain_that_loops_on_itself_within_a_cycle_of_the_write() {
+    // A descriptor whose NEXT is itself and CHAIN_LIMIT at its maximum: without ABORT it
+    // would hold the DMA side for 2^32 runs. Every arbitration mode, CPU at 50 %.
+    let modes = [
+        ArbMode::Burst { cap: 0 },
+        ArbMode::Burst { cap: 16 },
+        ArbMode::CycleSteal { bound: Some(8) },
+        ArbMode::CycleSteal { bound: None },
+    ];
+    for mode in modes {
+        let mut soc = new_soc();
+        arb::set_mode(&mut soc, mode);
+        let head = 0x8000;
+        let pattern: Vec<u32> = (0..64).map(|i| 0xC0DE_0000 | i).collect();
+        soc.write_words(0x1_0000, &pattern);
+        soc.write_words(0x2_0000, &[0xDEAD_BEEF; 64]);
+        soc.write_words(head, &[0x1_0000, 0x2_0000, 256, head]);
+        let dmac = Dmac::new();
+        dmac.set_chain_limit(&mut soc, u32::MAX);
+        soc.set_cpu_workload(cpu_load(50, 3));
+        soc.set_write_log(true);
+        soc.host_write(csr(dmac::channel_block(0), dmac::DESC), head, 0xF);
+        soc.host_write(
+            csr(dmac::channel_block(0), dmac::CTRL),
+            ctrl::START | ctrl::CHAIN,
+            0xF,
+        );
+        soc.run(20_000);
+        assert!(
+            dmac.status(&mut soc) & status::BUSY != 0,
+            "{mode:?}: still looping"
+        );
+        // The ABORT write, and the cycle it was taken in.
+        soc.host_write(csr(dmac::channel_block(0), dmac::CTRL), ctrl::ABORT, 0xF);
+        let at = soc.now() - 1;
+        let writes = soc.take_write_log();
+        let last_dma_write = writes.iter().rev().find(|w| w.dma).expect("it was copying");
+        assert!(
+            last_dma_write.cycle <= at,
+            "{mode:?}: a DMA write in cycle {} after the abort in {at}",
+            last_dma_write.cycle
+        );
+        assert_eq!(soc.dma_state(), 0, "{mode:?}: idle after the abort");
+        soc.run(1_000);
+        assert!(
+            soc.take_write_log().iter().all(|w| !w.dma),
+            "{mode:?}: the bus is quiet"
+        );
+        soc.set_cpu_workload(cpu_load(0, 0));
+        let st = dmac.status(&mut soc);
+        assert_eq!(
+            (
+                st & status::ERR,
+                (st & status::CAUSE_MASK) >> status::CAUSE_SHIFT
+            ),
+            (status::ERR, Cause::Aborted as u32),
+            "{mode:?}"
+        );
+        assert_eq!(
+            soc.read32(csr(dmac::channel_block(0), dmac::ERR_ADDR)),
+            head,
+            "{mode:?}"
+        );
+        // Whole words only: the destination holds the source, word for word, wherever
+        // the copy stopped (every pass copies the same 256 bytes).
+        assert_eq!(read(&mut soc, 0x2_0000, 64), pattern, "{mode:?}");
+    }
 }

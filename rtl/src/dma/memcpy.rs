@@ -30,6 +30,18 @@
 //! address is valid) and the run ends with `err`. A chain longer than `chain_limit` (a loop)
 //! ends with `ChainLimit`. A `start` while busy is ignored and flagged.
 //!
+//! **Abort.** An `abort` pulse (CTRL.ABORT) ends a running transfer in the same cycle,
+//! whatever the state: a beat granted in that cycle completes (a write beat writes its whole
+//! word), a request not yet granted is withdrawn, so memory holds every word of the copy or
+//! none of it, never a part. The run ends with `err` and cause `Aborted`; `err_addr` is the
+//! source of the first word not copied (register mode) or the descriptor it was in (chain
+//! mode). The channel mux keeps a withdrawn request's late answer (a fault the IOMMU was
+//! still recording) away from every channel. `abort` while idle does nothing, and wins over
+//! a `start` in the same cycle.
+//!
+//! A fault (`bus_fault`) counts only while the channel is requesting: the answer to a
+//! withdrawn request is not this run's.
+//!
 //! Descriptor write-back (`DONE`) happens after the descriptor's last data write: both go
 //! through the same in-order bus, so the data is in memory before the software can see `DONE`.
 //!
@@ -61,6 +73,8 @@ pub struct Memcpy {
     // ---- CSR side ----
     /// One-cycle pulse: CTRL was written with START.
     pub start: Signal<In, Bit>,
+    /// One-cycle pulse: CTRL was written with ABORT.
+    pub abort: Signal<In, Bit>,
     pub chain: Signal<In, Bit>,
     pub src: Signal<In, Bits<32>>,
     pub dst: Signal<In, Bits<32>>,
@@ -142,6 +156,7 @@ pub struct Memcpy {
     cause_chain_limit: Constant<Bits<4>>,
     cause_bad_descriptor: Constant<Bits<4>>,
     cause_iommu_fault: Constant<Bits<4>>,
+    cause_aborted: Constant<Bits<4>>,
 }
 
 fn k32(v: u32) -> Constant<Bits<32>> {
@@ -164,6 +179,7 @@ impl Memcpy {
         Self {
             clock: Default::default(),
             start: Default::default(),
+            abort: Default::default(),
             chain: Default::default(),
             src: Default::default(),
             dst: Default::default(),
@@ -237,6 +253,7 @@ impl Memcpy {
             cause_chain_limit: cause(Cause::ChainLimit),
             cause_bad_descriptor: cause(Cause::BadDescriptor),
             cause_iommu_fault: cause(Cause::IommuFault),
+            cause_aborted: cause(Cause::Aborted),
         }
     }
 }
@@ -351,7 +368,7 @@ impl Logic for Memcpy {
 
         match self.fsm.q.val() {
             MemcpyState::Idle => {
-                if self.start.val() {
+                if self.start.val() & !self.abort.val() {
                     self.r_done.d.next = false;
                     self.r_err.d.next = false;
                     self.r_cause.d.next = self.cause_none.val();
@@ -520,7 +537,7 @@ impl Logic for Memcpy {
         // Nothing of it reached memory. A copy in chain mode still gets ERR written back into
         // its descriptor (that write is translated too; if it faults as well, the run just
         // ends). Any other bus phase ends the run at once.
-        if self.bus_fault.val() {
+        if self.bus_fault.val() & self.bus_req.val() {
             // A failed error write-back keeps the cause and address of the original error.
             if self.fsm.q.val() != MemcpyState::WriteBackError {
                 self.r_cause.d.next = self.cause_iommu_fault.val();
@@ -536,6 +553,24 @@ impl Logic for Memcpy {
                 self.r_err_count.d.next = (self.r_err_count.q.val() + 1) & self.counter_mask.val();
                 self.fsm.d.next = MemcpyState::Idle;
             }
+        }
+
+        // ---- abort: the run ends now, between whole-word beats (a beat granted this cycle
+        // has happened; a request not granted is withdrawn with the state change) ----
+        if self.abort.val() & (self.fsm.q.val() != MemcpyState::Idle) {
+            self.r_err.d.next = true;
+            self.r_cause.d.next = self.cause_aborted.val();
+            if self.chain_mode.q.val() {
+                self.r_err_addr.d.next = self.desc_addr.q.val();
+            } else if (self.fsm.q.val() == MemcpyState::Write) & !self.bus_grant.val() {
+                // The word read last is not written: it is the first one not copied.
+                self.r_err_addr.d.next = self.cur_src.q.val() - 4;
+            } else {
+                self.r_err_addr.d.next = self.cur_src.q.val();
+            }
+            self.r_err_count.d.next = (self.r_err_count.q.val() + 1) & self.counter_mask.val();
+            self.r_done.d.next = false;
+            self.fsm.d.next = MemcpyState::Idle;
         }
 
         // ---- a start while busy is ignored, flagged and counted ----
@@ -828,6 +863,116 @@ mod tests {
             "5 errors wrap past 3 to 1"
         );
         assert_eq!(b.uut.rejected_starts.val().to_u64(), 5 - 4);
+    }
+
+    /// One cycle with `abort` high; returns whether the channel was busy going into it.
+    fn abort_now(b: &mut Bench) -> bool {
+        settle(&mut b.uut);
+        let busy = b.uut.busy.val();
+        b.uut.abort.next = true;
+        b.cycle();
+        b.uut.abort.next = false;
+        settle(&mut b.uut);
+        busy
+    }
+
+    #[test]
+    fn abort_in_any_cycle_ends_the_run_at_once_between_whole_words() {
+        let (src, dst, len) = (0x000, 0x800, 256);
+        for grant_p in [1.0, 0.5] {
+            for k in 0..(2 * len / 4 + 8) as u64 {
+                let mut b = Bench::new(20 + k, grant_p);
+                let before = b.mem.clone();
+                b.regs(src, dst, len);
+                b.start(false);
+                for _ in 0..k {
+                    b.cycle();
+                }
+                let was_busy = abort_now(&mut b);
+                let ctx = format!("abort after {k} cycles, p = {grant_p}");
+                assert!(!b.uut.busy.val() && !b.uut.bus_req.val(), "{ctx}: stopped");
+                let copied = b.uut.bytes_done.val().to_u64() as u32;
+                if was_busy {
+                    assert!(b.uut.err.val() && !b.uut.done.val(), "{ctx}");
+                    assert_eq!(b.cause(), Cause::Aborted as u64, "{ctx}");
+                    assert_eq!(b.uut.err_addr.val().to_u32(), src + copied, "{ctx}");
+                } else {
+                    assert!(b.uut.done.val() && !b.uut.err.val(), "{ctx}: done before");
+                }
+                // The first `copied` bytes are the source's, the rest untouched: no partial
+                // word, no word past the count.
+                let (s, d, w) = (
+                    (src / 4) as usize,
+                    (dst / 4) as usize,
+                    (copied / 4) as usize,
+                );
+                let n = (len / 4) as usize;
+                assert_eq!(&b.mem[d..d + w], &before[s..s + w], "{ctx}");
+                assert_eq!(&b.mem[d + w..d + n], &before[d + w..d + n], "{ctx}");
+                assert_eq!(b.writes.len(), w, "{ctx}: one write per word copied");
+                for _ in 0..20 {
+                    b.cycle();
+                }
+                assert_eq!(b.writes.len(), w, "{ctx}: nothing after");
+            }
+        }
+    }
+
+    #[test]
+    fn abort_stops_a_chain_that_loops_on_itself() {
+        // A descriptor whose NEXT is itself, with a chain limit that would take 2^32 runs.
+        let mut b = Bench::new(8, 0.7);
+        put_desc(&mut b, 0x100, 0x400, 0x800, 32, 0x100);
+        b.uut.chain_limit.next = (u32::MAX as u64).into();
+        b.uut.desc_head.next = 0x100.into();
+        b.start(true);
+        for _ in 0..5_000 {
+            b.cycle();
+        }
+        settle(&mut b.uut);
+        assert!(b.uut.busy.val(), "still looping");
+        let loops = b.uut.desc_done.val().to_u64();
+        assert!(loops > 20, "{loops}");
+        assert!(abort_now(&mut b));
+        assert!(!b.uut.busy.val() && b.uut.err.val());
+        assert_eq!(b.cause(), Cause::Aborted as u64);
+        assert_eq!(b.uut.err_addr.val().to_u32(), 0x100);
+        let writes = b.writes.len();
+        for _ in 0..100 {
+            b.cycle();
+        }
+        assert_eq!(b.writes.len(), writes, "quiet after the abort");
+        // The channel starts again normally afterwards.
+        b.uut.clear_err.next = true;
+        b.cycle();
+        b.uut.clear_err.next = false;
+        b.regs(0x400, 0xC00, 16);
+        b.start(false);
+        b.run_to_idle();
+        assert!(b.uut.done.val() && !b.uut.err.val());
+    }
+
+    #[test]
+    fn abort_while_idle_does_nothing_and_wins_over_a_start_in_the_same_cycle() {
+        let mut b = Bench::new(9, 1.0);
+        assert!(!abort_now(&mut b));
+        assert!(!b.uut.err.val() && !b.uut.busy.val());
+        b.regs(0, 0x800, 64);
+        b.uut.start.next = true;
+        assert!(!abort_now(&mut b));
+        assert!(!b.uut.busy.val() && !b.uut.err.val());
+        assert!(b.writes.is_empty());
+    }
+
+    #[test]
+    fn a_fault_for_a_request_no_longer_made_is_not_this_runs() {
+        // The mux drops such faults; the channel ignores one anyway while not requesting.
+        let mut b = Bench::new(9, 1.0);
+        b.uut.bus_fault.next = true;
+        b.cycle();
+        b.uut.bus_fault.next = false;
+        settle(&mut b.uut);
+        assert!(!b.uut.err.val());
     }
 
     #[test]

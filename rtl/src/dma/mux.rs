@@ -15,6 +15,12 @@
 //! interleave and the arbiter's burst rules hold per channel. Between bursts the channel after
 //! the last owner goes first (round robin). Read data returns one cycle after a grant, to the
 //! channel whose read was granted.
+//!
+//! **A withdrawn request** (a channel aborted or reset while it waited) may still be owed an
+//! answer: the IOMMU may be walking for it or writing its fault record (`answer_pending`:
+//! the IOMMU is not idle). The mux then closes the port (`up_req` low) until the IOMMU is
+//! idle again and drops any fault it reports meanwhile, so that late answer can never be
+//! taken for the next request of that channel or of another one.
 
 use rust_hdl::prelude::*;
 
@@ -42,6 +48,8 @@ pub struct ChannelMux<const N: usize> {
     pub up_fault: Signal<In, Bit>,
     pub up_rvalid: Signal<In, Bit>,
     pub up_rdata: Signal<In, Bits<32>>,
+    /// The IOMMU is not idle: it may still answer a request already passed up.
+    pub answer_pending: Signal<In, Bit>,
     /// The channel whose request is on the port this cycle.
     pub owner: Signal<Out, Bits<4>>,
     // ==== implementation ====
@@ -50,6 +58,11 @@ pub struct ChannelMux<const N: usize> {
     /// The channel that goes first when the port is free.
     next_first: DFF<Bits<4>>,
     read_owner: DFF<Bits<4>>,
+    /// The owner withdrew its request while an answer to it was pending: the port is closed
+    /// and faults are dropped until `answer_pending` falls.
+    draining: DFF<Bit>,
+    /// `up_fault`, unless it answers a withdrawn request.
+    fault_in: Signal<Local, Bit>,
     sel: Signal<Local, Bits<4>>,
     found: Signal<Local, Bit>,
     sel_req: Signal<Local, Bit>,
@@ -82,11 +95,14 @@ impl<const N: usize> ChannelMux<N> {
             up_fault: Default::default(),
             up_rvalid: Default::default(),
             up_rdata: Default::default(),
+            answer_pending: Default::default(),
             owner: Default::default(),
             locked: Default::default(),
             lock_owner: Default::default(),
             next_first: Default::default(),
             read_owner: Default::default(),
+            draining: Default::default(),
+            fault_in: Default::default(),
             sel: Default::default(),
             found: Default::default(),
             sel_req: Default::default(),
@@ -99,7 +115,7 @@ impl<const N: usize> ChannelMux<N> {
 impl<const N: usize> Logic for ChannelMux<N> {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, locked, lock_owner, next_first, read_owner);
+        dff_setup!(self, clock, locked, lock_owner, next_first, read_owner, draining);
         // ---- who owns the port this cycle ----
         // Round robin: the first requester at or after `next_first`, else the first one.
         // (`found` is a local: later loop iterations see the value set by earlier ones.)
@@ -129,6 +145,7 @@ impl<const N: usize> Logic for ChannelMux<N> {
         self.up_wdata.next = 0.into();
         self.up_last.next = false;
         self.up_dev.next = 0.into();
+        self.fault_in.next = self.up_fault.val() & !self.draining.q.val();
         for i in 0..N {
             self.grant[i].next = false;
             self.fault[i].next = false;
@@ -141,17 +158,19 @@ impl<const N: usize> Logic for ChannelMux<N> {
                 self.up_last.next = self.last[i].val();
                 self.up_dev.next = self.device_id[i].val();
                 self.grant[i].next = self.up_grant.val();
-                self.fault[i].next = self.up_fault.val();
+                self.fault[i].next = self.fault_in.val();
             }
         }
-        self.up_req.next = self.sel_req.val();
+        self.up_req.next = self.sel_req.val() & !self.draining.q.val();
+        self.draining.d.next = self.answer_pending.val()
+            & (self.draining.q.val() | (self.locked.q.val() & !self.sel_req.val()));
         self.rdata.next = self.up_rdata.val();
 
         // ---- lock per burst, round robin between bursts ----
         if self.up_grant.val() {
             self.read_owner.d.next = self.sel.val();
         }
-        if (self.up_grant.val() & self.up_last.val()) | self.up_fault.val() | !self.sel_req.val() {
+        if (self.up_grant.val() & self.up_last.val()) | self.fault_in.val() | !self.sel_req.val() {
             self.locked.d.next = false;
             if self.sel_req.val() {
                 if self.sel.val() == self.last_index.val() {
@@ -273,6 +292,63 @@ mod tests {
         m.up_fault.next = false;
         settle(&mut m);
         assert_eq!(m.owner.val().index(), 0);
+    }
+
+    #[test]
+    fn a_withdrawn_request_closes_the_port_until_the_iommu_is_idle() {
+        // Channel 0 asks; the IOMMU starts walking for it (no answer yet); channel 0 is
+        // aborted and stops asking. The fault the IOMMU then reports for the old request must
+        // reach nobody, and neither channel's new request may go up before the IOMMU is idle.
+        let mut m = ChannelMux::<2>::new([0, 1]);
+        m.connect_all();
+        m.req[0].next = true;
+        settle(&mut m);
+        clock_edge(&mut m, |m| &mut m.clock);
+        m.answer_pending.next = true;
+        m.req[0].next = false;
+        settle(&mut m);
+        clock_edge(&mut m, |m| &mut m.clock);
+        // Both ask again while the IOMMU is still busy with the withdrawn request.
+        m.req[0].next = true;
+        m.req[1].next = true;
+        for _ in 0..4 {
+            settle(&mut m);
+            assert!(!m.up_req.val(), "the port is closed");
+            clock_edge(&mut m, |m| &mut m.clock);
+        }
+        m.up_fault.next = true;
+        settle(&mut m);
+        assert!(
+            !m.fault[0].val() && !m.fault[1].val(),
+            "the late fault is dropped"
+        );
+        clock_edge(&mut m, |m| &mut m.clock);
+        m.up_fault.next = false;
+        m.answer_pending.next = false;
+        settle(&mut m);
+        assert!(
+            !m.up_req.val(),
+            "closed until the IOMMU was idle for a cycle"
+        );
+        clock_edge(&mut m, |m| &mut m.clock);
+        settle(&mut m);
+        assert!(m.up_req.val(), "open again");
+    }
+
+    #[test]
+    fn a_request_withdrawn_while_the_iommu_is_idle_releases_the_port_at_once() {
+        let mut m = ChannelMux::<2>::new([0, 1]);
+        m.connect_all();
+        m.req[0].next = true;
+        settle(&mut m);
+        clock_edge(&mut m, |m| &mut m.clock);
+        m.req[0].next = false;
+        m.req[1].next = true;
+        settle(&mut m);
+        clock_edge(&mut m, |m| &mut m.clock);
+        settle(&mut m);
+        assert!(m.up_req.val());
+        assert_eq!(m.owner.val().index(), 1);
     }
 
     #[test]

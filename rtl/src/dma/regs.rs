@@ -5,7 +5,7 @@
 //!              ┌──────────────────────┐
 //!  sel      ──►│ decode offset        ├──► rdata (registered: valid the cycle after a read)
 //!  offset   ──►│ (regs::dmac offsets) ├──► src, dst, len, desc, chain_limit, chain
-//!  we, wdata──►│                      ├──► start, clear_done / clear_err / clear_rejected
+//!  we, wdata──►│                      ├──► start, abort, clear_done / clear_err / clear_rejected
 //!  channel  ──►│ read mux             ├──► irq = CTRL.IRQ_EN & (DONE | ERR)
 //!  status      └──────────────────────┘
 //! ```
@@ -35,6 +35,8 @@ pub struct DmacRegs {
     pub desc: Signal<Out, Bits<32>>,
     pub chain_limit: Signal<Out, Bits<32>>,
     pub start: Signal<Out, Bit>,
+    /// One cycle: CTRL was written with ABORT.
+    pub abort: Signal<Out, Bit>,
     pub clear_done: Signal<Out, Bit>,
     pub clear_err: Signal<Out, Bit>,
     pub clear_rejected: Signal<Out, Bit>,
@@ -79,6 +81,7 @@ pub struct DmacRegs {
     k_ctrl_start: Constant<Bits<32>>,
     k_ctrl_irq_en: Constant<Bits<32>>,
     k_ctrl_chain: Constant<Bits<32>>,
+    k_ctrl_abort: Constant<Bits<32>>,
     k_st_busy: Constant<Bits<32>>,
     k_st_done: Constant<Bits<32>>,
     k_st_err: Constant<Bits<32>>,
@@ -111,6 +114,7 @@ impl Default for DmacRegs {
             desc: Default::default(),
             chain_limit: Default::default(),
             start: Default::default(),
+            abort: Default::default(),
             clear_done: Default::default(),
             clear_err: Default::default(),
             clear_rejected: Default::default(),
@@ -153,6 +157,7 @@ impl Default for DmacRegs {
             k_ctrl_start: k(dmac::ctrl::START),
             k_ctrl_irq_en: k(dmac::ctrl::IRQ_EN),
             k_ctrl_chain: k(dmac::ctrl::CHAIN),
+            k_ctrl_abort: k(dmac::ctrl::ABORT),
             k_st_busy: k(dmac::status::BUSY),
             k_st_done: k(dmac::status::DONE),
             k_st_err: k(dmac::status::ERR),
@@ -189,6 +194,7 @@ impl Logic for DmacRegs {
         // ---- writes ----
         self.write.next = self.sel.val() & self.we.val();
         self.start.next = false;
+        self.abort.next = false;
         self.clear_done.next = false;
         self.clear_err.next = false;
         self.clear_rejected.next = false;
@@ -209,6 +215,7 @@ impl Logic for DmacRegs {
                 // value being written now.
                 self.chain.next = (self.wdata.val() & self.k_ctrl_chain.val()) != 0;
                 self.start.next = (self.wdata.val() & self.k_ctrl_start.val()) != 0;
+                self.abort.next = (self.wdata.val() & self.k_ctrl_abort.val()) != 0;
             }
             if self.offset.val() == self.a_status.val() {
                 self.clear_done.next = (self.wdata.val() & self.k_st_done.val()) != 0;
