@@ -18560,6 +18560,7 @@ module top$nic$tx_dma(clock,soft_reset,enable,tdbal,tdlen,tdt,head_write,head_wd
     reg  [31:0] len;
     reg  [7:0] cmd;
     reg  [32:0] end_addr;
+    reg  [15:0] fifo_used;
     reg  [31:0] fifo_free;
     reg  malformed;
     reg  [1:0] first_byte;
@@ -18709,7 +18710,8 @@ module top$nic$tx_dma(clock,soft_reset,enable,tdbal,tdlen,tdt,head_write,head_wd
         len = d_len_cmd$q & k_len_mask;
         cmd = d_len_cmd$q[(32'h18)+:(8)];
         end_addr = ((d_addr$q) & 33'h1ffffffff) + ((len) & 33'h1ffffffff);
-        fifo_free = capacity - ((wr_ptr$q - fifo_rd_ptr) & 32'hffffffff);
+        fifo_used = wr_ptr$q - fifo_rd_ptr;
+        fifo_free = capacity - ((fifo_used) & 32'hffffffff);
         malformed = d_hi$q | (end_addr[32'h20] & (end_addr[(32'h0)+:(32)] != 32'h0)) | ((frame_bytes$q + len) > capacity) | (((cmd & k_eop) != 32'h0) & ((frame_bytes$q + len) == 32'h0));
         if (recv_addr$q == (d_addr$q & word_mask)) begin
             first_byte = d_addr$q[(32'h0)+:(2)];

@@ -124,6 +124,9 @@ pub struct TxDma {
     len: Signal<Local, Bits<32>>,
     cmd: Signal<Local, Bits<8>>,
     end_addr: Signal<Local, Bits<33>>,
+    /// Bytes in the FIFO (this engine's frames not yet taken by the MAC), 16 bits like the
+    /// pointers.
+    fifo_used: Signal<Local, Bits<16>>,
     fifo_free: Signal<Local, Bits<32>>,
     malformed: Signal<Local, Bit>,
     first_byte: Signal<Local, Bits<2>>,
@@ -215,6 +218,7 @@ impl TxDma {
             len: Default::default(),
             cmd: Default::default(),
             end_addr: Default::default(),
+            fifo_used: Default::default(),
             fifo_free: Default::default(),
             malformed: Default::default(),
             first_byte: Default::default(),
@@ -280,8 +284,13 @@ impl Logic for TxDma {
         self.cmd.next = self.d_len_cmd.q.val().get_bits::<8>(24);
         self.end_addr.next =
             bit_cast::<33, 32>(self.d_addr.q.val()) + bit_cast::<33, 32>(self.len.val());
-        self.fifo_free.next =
-            self.capacity.val() - bit_cast::<32, 16>(self.wr_ptr.q.val() - self.fifo_rd_ptr.val());
+        // The 16-bit difference in a 16-bit signal: written inside the 32-bit expression, the
+        // Verilog rust-hdl emits computes it at 32 bits and does not wrap, so once `wr_ptr`
+        // had wrapped past 2^16 and the MAC's pointer had not, the FIFO looked almost empty
+        // and new frames overwrote ones not yet sent (the simulator of rust-hdl wraps, which
+        // is why only the Verilator model showed it).
+        self.fifo_used.next = self.wr_ptr.q.val() - self.fifo_rd_ptr.val();
+        self.fifo_free.next = self.capacity.val() - bit_cast::<32, 16>(self.fifo_used.val());
         self.malformed.next = self.d_hi.q.val()
             | (self.end_addr.val().get_bit(32) & (self.end_addr.val().get_bits::<32>(0) != 0))
             | ((self.frame_bytes.q.val() + self.len.val()) > self.capacity.val())
