@@ -234,6 +234,8 @@ pub struct IommuCounters {
     pub faults_dropped: u64,
     pub commands: u64,
     pub dc_fetches: u64,
+    /// Device-context fetches and walks abandoned by a `DDTP` write and redone.
+    pub walks_restarted: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -710,6 +712,7 @@ impl Iommu {
             faults_dropped: rd(hw::FAULTS_DROPPED),
             commands: rd(hw::COMMANDS),
             dc_fetches: rd(hw::DC_FETCHES),
+            walks_restarted: rd(hw::WALKS_RESTARTED),
         }
     }
 
@@ -1129,6 +1132,7 @@ mod tests {
         dev.set_reg(reg(hw::CAPS), hw::caps(16));
         dev.set_reg(reg(hw::IOTLB_HITS), 7);
         dev.set_reg(reg(hw::DC_FETCHES), 2);
+        dev.set_reg(reg(hw::WALKS_RESTARTED), 3);
         assert_eq!(
             iommu.caps(&mut dev),
             IommuCaps {
@@ -1143,6 +1147,7 @@ mod tests {
             IommuCounters {
                 iotlb_hits: 7,
                 dc_fetches: 2,
+                walks_restarted: 3,
                 ..IommuCounters::default()
             }
         );

@@ -479,7 +479,9 @@ pub mod dmac {
 /// * The device context is 8 bytes ([`dc`]), not the spec's 32-byte base format.
 /// * `IOTINVAL.VMA` selects a device with its GV/GSCID fields: the IOTLB is tagged by device
 ///   ID, and each device's address space is named by its device ID.
-/// * Writing `DDTP` flushes the device-context cache and the IOTLB.
+/// * Writing `DDTP` flushes the device-context cache and the IOTLB, and abandons a device-context
+///   fetch or page walk in flight (counted in [`iommu::WALKS_RESTARTED`]): nothing read under an
+///   older `DDTP` is cached, used or reported. `DDTP` may be written at any time.
 pub mod iommu {
     /// RO. Bits 7:0 version (0x10 = 1.0 as in the spec), bit 8 Sv32; bits 23:16 IOTLB entries,
     /// bits 27:24 device-ID bits (this design's own fields, in bits the spec reserves here).
@@ -519,8 +521,12 @@ pub mod iommu {
     pub const COMMANDS: u32 = 0x114;
     /// RO. Device-context fetches (device-context cache misses).
     pub const DC_FETCHES: u32 = 0x118;
-    /// WO. Bit 0: clear the counters above.
+    /// WO. Bit 0: clear the IOMMU's counters (those above and [`WALKS_RESTARTED`]).
     pub const CNT_CTRL: u32 = 0x11C;
+    /// RO. Device-context fetches and page walks abandoned because `DDTP` was written while
+    /// they were in flight; the device's access was then translated again under the new
+    /// `DDTP` (nothing fetched under the old one is cached, used or reported).
+    pub const WALKS_RESTARTED: u32 = 0x120;
 
     /// `CAPS` value for a design with `iotlb_entries` IOTLB entries.
     pub const fn caps(iotlb_entries: u32) -> u32 {
@@ -1345,6 +1351,7 @@ pub const REGISTERS: &[Register] = &[
     reg!(IOMMU, iommu, COMMANDS, Ro, 0, "Commands executed."),
     reg!(IOMMU, iommu, DC_FETCHES, Ro, 0, "Device-context fetches (DC cache misses)."),
     reg!(IOMMU, iommu, CNT_CTRL, Wo, 0, "Bit 0: clear the IOMMU counters."),
+    reg!(IOMMU, iommu, WALKS_RESTARTED, Ro, 0, "Device-context fetches and page walks abandoned by a DDTP write (the access is translated again under the new DDTP)."),
 ];
 
 /// Full host-port address of a register: `csr(block::DMAC, dmac::SRC)`.

@@ -3079,6 +3079,7 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
     localparam  a_dropped = 12'h110;
     localparam  a_commands = 12'h114;
     localparam  a_dc_fetches = 12'h118;
+    localparam  a_restarted = 12'h120;
     localparam  a_cnt_ctrl = 12'h11c;
     localparam  k_mode_off = 4'h0;
     localparam  k_mode_bare = 4'h1;
@@ -3225,6 +3226,9 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
     reg  [31:0] cnt_dc_fetches$d;
     wire  [31:0] cnt_dc_fetches$q;
     reg  cnt_dc_fetches$clock;
+    reg  [31:0] cnt_restarted$d;
+    wire  [31:0] cnt_restarted$q;
+    reg  cnt_restarted$clock;
     reg  dc_valid$0$d;
     wire  dc_valid$0$q;
     reg  dc_valid$0$clock;
@@ -3315,6 +3319,9 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
     reg  retried$d;
     wire  retried$q;
     reg  retried$clock;
+    reg  stale$d;
+    wire  stale$q;
+    reg  stale$clock;
     
     // Local signals
     reg  write;
@@ -3350,6 +3357,8 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
     reg  [2:0] cmd_func3;
     reg  own_req;
     reg  walking;
+    reg  walk_start;
+    reg  abandon;
     reg  clear_counters;
     reg  ddtp_write;
     
@@ -3523,6 +3532,11 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
         .q(cnt_dc_fetches$q),
         .clock(cnt_dc_fetches$clock)
     );
+    top$iommu$cnt_restarted cnt_restarted(
+        .d(cnt_restarted$d),
+        .q(cnt_restarted$q),
+        .clock(cnt_restarted$clock)
+    );
     top$iommu$dc_valid$0 dc_valid$0(
         .d(dc_valid$0$d),
         .q(dc_valid$0$q),
@@ -3673,6 +3687,11 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
         .q(retried$q),
         .clock(retried$clock)
     );
+    top$iommu$stale stale(
+        .d(stale$d),
+        .q(stale$q),
+        .clock(stale$clock)
+    );
     
     // Update code
     always @(*) begin
@@ -3705,6 +3724,7 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
         cnt_dropped$clock = clock;
         cnt_commands$clock = clock;
         cnt_dc_fetches$clock = clock;
+        cnt_restarted$clock = clock;
         fsm$clock = clock;
         req_dev$clock = clock;
         req_iova$clock = clock;
@@ -3719,6 +3739,7 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
         own_rvalid$clock = clock;
         dev_rvalid$clock = clock;
         retried$clock = clock;
+        stale$clock = clock;
         r_rdata$d = r_rdata$q;
         ddtp_mode$d = ddtp_mode$q;
         ddtp_ppn$d = ddtp_ppn$q;
@@ -3748,6 +3769,7 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
         cnt_dropped$d = cnt_dropped$q;
         cnt_commands$d = cnt_commands$q;
         cnt_dc_fetches$d = cnt_dc_fetches$q;
+        cnt_restarted$d = cnt_restarted$q;
         fsm$d = fsm$q;
         req_dev$d = req_dev$q;
         req_iova$d = req_iova$q;
@@ -3762,6 +3784,7 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
         own_rvalid$d = own_rvalid$q;
         dev_rvalid$d = dev_rvalid$q;
         retried$d = retried$q;
+        stale$d = stale$q;
         iotlb$clock = clock;
         dc_valid$0$clock = clock;
         dc_sv32$0$clock = clock;
@@ -3936,6 +3959,8 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
         iotlb$inv_by_addr = word0$q[32'ha];
         iotlb$inv_vpn = word2$q[(32'ha)+:(20)];
         walking = 1'b0;
+        walk_start = 1'b0;
+        abandon = 1'b0;
         if (own_rvalid$q) begin
             received$d = received$q + 32'h1;
         end
@@ -4052,6 +4077,7 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
                             else begin
                                 issued$d = 32'h0;
                                 received$d = 32'h0;
+                                walk_start = 1'b1;
                                 fsm$d = IommuState$DcFetch;
                             end
                         end
@@ -4063,6 +4089,7 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
                                 fsm$d = IommuState$FaultStart;
                             end
                             else begin
+                                walk_start = 1'b1;
                                 fsm$d = IommuState$PteRead1;
                             end
                         end
@@ -4089,7 +4116,10 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
             IommuState$DcCheck:
                 begin
                     walking = 1'b1;
-                    if (~word0$q[32'h0]) begin
+                    if (stale$q) begin
+                        abandon = 1'b1;
+                    end
+                    else if (~word0$q[32'h0]) begin
                         f_cause$d = c_ddt_invalid;
                         fsm$d = IommuState$FaultStart;
                     end
@@ -4128,16 +4158,24 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
             IommuState$PteRead1:
                 begin
                     walking = 1'b1;
-                    own_req = 1'b1;
                     dn_addr = (((table_ppn$q) & 32'hffffffff) << 32'hc) + (((req_iova$q[(32'h16)+:(10)]) & 32'hffffffff) << 32'h2);
-                    if (dn_grant) begin
-                        fsm$d = IommuState$PteWait1;
+                    if (stale$q) begin
+                        abandon = 1'b1;
+                    end
+                    else begin
+                        own_req = 1'b1;
+                        if (dn_grant) begin
+                            fsm$d = IommuState$PteWait1;
+                        end
                     end
                 end
             IommuState$PteWait1:
                 begin
                     walking = 1'b1;
-                    if (pte_bad) begin
+                    if (stale$q) begin
+                        abandon = 1'b1;
+                    end
+                    else if (pte_bad) begin
                         f_cause$d = req_page_cause;
                         fsm$d = IommuState$FaultStart;
                     end
@@ -4173,16 +4211,24 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
             IommuState$PteRead0:
                 begin
                     walking = 1'b1;
-                    own_req = 1'b1;
                     dn_addr = (((table_ppn$q) & 32'hffffffff) << 32'hc) + (((req_iova$q[(32'hc)+:(10)]) & 32'hffffffff) << 32'h2);
-                    if (dn_grant) begin
-                        fsm$d = IommuState$PteWait0;
+                    if (stale$q) begin
+                        abandon = 1'b1;
+                    end
+                    else begin
+                        own_req = 1'b1;
+                        if (dn_grant) begin
+                            fsm$d = IommuState$PteWait0;
+                        end
                     end
                 end
             IommuState$PteWait0:
                 begin
                     walking = 1'b1;
-                    if (pte_bad | ~pte_leaf | ~pte_perm_ok) begin
+                    if (stale$q) begin
+                        abandon = 1'b1;
+                    end
+                    else if (pte_bad | ~pte_leaf | ~pte_perm_ok) begin
                         f_cause$d = req_page_cause;
                         fsm$d = IommuState$FaultStart;
                     end
@@ -4355,6 +4401,16 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
                     fsm$d = IommuState$Idle;
                 end
         endcase
+        if (abandon) begin
+            cnt_restarted$d = (cnt_restarted$q + 32'h1) & counter_mask;
+            fsm$d = IommuState$Idle;
+        end
+        if (ddtp_write & (walking | walk_start)) begin
+            stale$d = 1'b1;
+        end
+        else if (fsm$q == IommuState$Idle) begin
+            stale$d = 1'b0;
+        end
         if (own_req) begin
             dn_req = 1'b1;
         end
@@ -4385,6 +4441,7 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
             cnt_dropped$d = 32'h0;
             cnt_commands$d = 32'h0;
             cnt_dc_fetches$d = 32'h0;
+            cnt_restarted$d = 32'h0;
         end
         read_value = 32'h0;
         if (offset == a_caps) begin
@@ -4440,6 +4497,9 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
         end
         if (offset == a_dc_fetches) begin
             read_value = cnt_dc_fetches$q;
+        end
+        if (offset == a_restarted) begin
+            read_value = cnt_restarted$q;
         end
         if (sel & ~we) begin
             r_rdata$d = read_value;
@@ -4618,6 +4678,25 @@ module top$iommu$cnt_misses(d,q,clock);
     end
           
 endmodule // top$iommu$cnt_misses
+
+
+module top$iommu$cnt_restarted(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$cnt_restarted
 
 
 module top$iommu$cnt_walk_cycles(d,q,clock);
@@ -7289,6 +7368,25 @@ module top$iommu$retried(d,q,clock);
     end
           
 endmodule // top$iommu$retried
+
+
+module top$iommu$stale(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$stale
 
 
 module top$iommu$table_ppn(d,q,clock);

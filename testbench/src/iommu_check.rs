@@ -27,6 +27,35 @@ pub enum DeviceView {
     Sv32 { root_ppn: u32 },
 }
 
+impl DeviceView {
+    /// How the IOMMU must treat device `dev` with `ddtp` in force and the device directory
+    /// in `ram`: the reference decode of `DDTP` and the device context (`regs::iommu::dc`),
+    /// independent of the rtl and the driver. A context that is not valid, has reserved
+    /// bits set, or lies outside RAM blocks the device (its accesses fault).
+    pub fn from_tables(ram: &[u32], ddtp: u32, dev: u8) -> DeviceView {
+        use regs::iommu::{dc, ddtp as d};
+        match ddtp & d::MODE_MASK {
+            d::MODE_BARE => DeviceView::Bare,
+            d::MODE_1LVL => {
+                let at = ((ddtp >> d::PPN_SHIFT) as usize) * 1024 + 2 * dev as usize;
+                let (Some(&tc), Some(&fsc)) = (ram.get(at), ram.get(at + 1)) else {
+                    return DeviceView::Blocked;
+                };
+                if tc & dc::TC_V == 0 || tc & dc::TC_RESERVED != 0 || fsc & dc::FSC_RESERVED != 0 {
+                    DeviceView::Blocked
+                } else if fsc & dc::FSC_SV32 == 0 {
+                    DeviceView::Bare
+                } else {
+                    DeviceView::Sv32 {
+                        root_ppn: fsc & dc::FSC_PPN_MASK,
+                    }
+                }
+            }
+            _ => DeviceView::Blocked,
+        }
+    }
+}
+
 /// A physical range a device may access, from the driver's bookkeeping.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Allowed {

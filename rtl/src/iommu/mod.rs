@@ -37,8 +37,22 @@
 //!   then writes DATA to ADDR and/or raises CIP), advance `CQH`. An unknown command sets
 //!   CMD_ILL and stops the queue there.
 //!
-//! Writing `DDTP` flushes the device-context cache and the IOTLB; software changes it while
-//! DMA is idle.
+//! **Changing the tables under DMA.** Nothing the walker read under an older `DDTP` is ever
+//! cached, used for a grant or reported as a fault. Writing `DDTP` flushes the device-context
+//! cache and the IOTLB at once (a hit granted in the cycle of the write belongs to the old
+//! value, like any access before it), and marks a device-context fetch or page walk in
+//! flight, or starting in that cycle, `stale`: at its next step (a PTE read not yet issued,
+//! or the check of what it read) it returns to Idle without installing or faulting, counted
+//! in `WALKS_RESTARTED`, and the device's request, still waiting for its grant, is translated
+//! again under the new `DDTP`. Software sees nothing else: `DDTP` may be written at any time,
+//! and no BUSY bit holds the write back. A fault or install decided in the cycle of the write
+//! itself belongs to the old value (an install is then flushed at the same edge; a fault is
+//! reported, being an answer to an access made under the old tables).
+//! Commands and walks are run by the one state machine, so an `IOTINVAL.VMA` or
+//! `IODIR.INVAL_DDT` never overlaps a walk: a walk that read the old entry finishes first and
+//! the command removes what it installed before the device's next access is translated
+//! (commands go before device requests), so after an `IOFENCE.C` behind the command has
+//! completed, only the new tables are used.
 //!
 //! **PPN width.** The walker's table PPN and the IOTLB's entries keep only the PPN bits a page
 //! inside RAM needs: a table or page outside RAM faults before it is used or installed (an
@@ -155,6 +169,7 @@ pub struct Iommu<const N: usize> {
     cnt_dropped: DFF<Bits<32>>,
     cnt_commands: DFF<Bits<32>>,
     cnt_dc_fetches: DFF<Bits<32>>,
+    cnt_restarted: DFF<Bits<32>>,
     // ==== device-context cache, one entry per device ID ====
     dc_valid: [DFF<Bit>; DEVICES],
     dc_sv32: [DFF<Bit>; DEVICES],
@@ -178,6 +193,9 @@ pub struct Iommu<const N: usize> {
     dev_rvalid: DFF<Bit>,
     /// The device's request walked and is being retried: its hit is not counted again.
     retried: DFF<Bit>,
+    /// `DDTP` was written after the device-context fetch or page walk in flight began: what
+    /// it read belongs to the old tables, so it ends without installing or faulting.
+    stale: DFF<Bit>,
     // ==== combinational ====
     write: Signal<Local, Bit>,
     read_value: Signal<Local, Bits<32>>,
@@ -212,6 +230,10 @@ pub struct Iommu<const N: usize> {
     cmd_func3: Signal<Local, Bits<3>>,
     own_req: Signal<Local, Bit>,
     walking: Signal<Local, Bit>,
+    /// Idle starts a device-context fetch or a page walk this cycle.
+    walk_start: Signal<Local, Bit>,
+    /// A stale fetch or walk ends here (back to Idle, nothing installed or reported).
+    abandon: Signal<Local, Bit>,
     clear_counters: Signal<Local, Bit>,
     ddtp_write: Signal<Local, Bit>,
     // ==== constants ====
@@ -241,6 +263,7 @@ pub struct Iommu<const N: usize> {
     a_dropped: Constant<RegOffset>,
     a_commands: Constant<RegOffset>,
     a_dc_fetches: Constant<RegOffset>,
+    a_restarted: Constant<RegOffset>,
     a_cnt_ctrl: Constant<RegOffset>,
     k_mode_off: Constant<Bits<4>>,
     k_mode_bare: Constant<Bits<4>>,
@@ -342,6 +365,7 @@ impl<const N: usize> Iommu<N> {
             cnt_dropped: Default::default(),
             cnt_commands: Default::default(),
             cnt_dc_fetches: Default::default(),
+            cnt_restarted: Default::default(),
             dc_valid: std::array::from_fn(|_| Default::default()),
             dc_sv32: std::array::from_fn(|_| Default::default()),
             dc_ppn: std::array::from_fn(|_| Default::default()),
@@ -360,6 +384,7 @@ impl<const N: usize> Iommu<N> {
             own_rvalid: Default::default(),
             dev_rvalid: Default::default(),
             retried: Default::default(),
+            stale: Default::default(),
             write: Default::default(),
             read_value: Default::default(),
             cur_dc_valid: Default::default(),
@@ -393,6 +418,8 @@ impl<const N: usize> Iommu<N> {
             cmd_func3: Default::default(),
             own_req: Default::default(),
             walking: Default::default(),
+            walk_start: Default::default(),
+            abandon: Default::default(),
             clear_counters: Default::default(),
             ddtp_write: Default::default(),
             ram_bytes: Constant::new((ram_bytes as u64).into()),
@@ -419,6 +446,7 @@ impl<const N: usize> Iommu<N> {
             a_dropped: off(r::FAULTS_DROPPED),
             a_commands: off(r::COMMANDS),
             a_dc_fetches: off(r::DC_FETCHES),
+            a_restarted: off(r::WALKS_RESTARTED),
             a_cnt_ctrl: off(r::CNT_CTRL),
             k_mode_off: Constant::new((ddtp::MODE_OFF as u64).into()),
             k_mode_bare: Constant::new((ddtp::MODE_BARE as u64).into()),
@@ -496,6 +524,7 @@ impl<const N: usize> Logic for Iommu<N> {
             cnt_dropped,
             cnt_commands,
             cnt_dc_fetches,
+            cnt_restarted,
             fsm,
             req_dev,
             req_iova,
@@ -509,7 +538,8 @@ impl<const N: usize> Logic for Iommu<N> {
             word2,
             own_rvalid,
             dev_rvalid,
-            retried
+            retried,
+            stale
         );
         clock!(self, clock, iotlb);
         for i in 0..DEVICES {
@@ -667,6 +697,8 @@ impl<const N: usize> Logic for Iommu<N> {
         self.iotlb.inv_by_addr.next = self.word0.q.val().get_bit(10);
         self.iotlb.inv_vpn.next = self.word2.q.val().get_bits::<20>(10);
         self.walking.next = false;
+        self.walk_start.next = false;
+        self.abandon.next = false;
         if self.own_rvalid.q.val() {
             self.received.d.next = self.received.q.val() + 1;
         }
@@ -786,6 +818,7 @@ impl<const N: usize> Logic for Iommu<N> {
                         } else {
                             self.issued.d.next = 0.into();
                             self.received.d.next = 0.into();
+                            self.walk_start.next = true;
                             self.fsm.d.next = IommuState::DcFetch;
                         }
                     } else if self.need_walk.val() {
@@ -796,6 +829,7 @@ impl<const N: usize> Logic for Iommu<N> {
                             self.f_cause.d.next = self.access_cause.val();
                             self.fsm.d.next = IommuState::FaultStart;
                         } else {
+                            self.walk_start.next = true;
                             self.fsm.d.next = IommuState::PteRead1;
                         }
                     }
@@ -821,7 +855,9 @@ impl<const N: usize> Logic for Iommu<N> {
             }
             IommuState::DcCheck => {
                 self.walking.next = true;
-                if !self.word0.q.val().get_bit(0) {
+                if self.stale.q.val() {
+                    self.abandon.next = true;
+                } else if !self.word0.q.val().get_bit(0) {
                     self.f_cause.d.next = self.c_ddt_invalid.val();
                     self.fsm.d.next = IommuState::FaultStart;
                 } else if ((self.word0.q.val() & self.k_tc_reserved.val()) != 0)
@@ -845,16 +881,22 @@ impl<const N: usize> Logic for Iommu<N> {
             }
             IommuState::PteRead1 => {
                 self.walking.next = true;
-                self.own_req.next = true;
                 self.dn_addr.next = (bit_cast::<32, 22>(self.table_ppn.q.val()) << 12)
                     + (bit_cast::<32, 10>(self.req_iova.q.val().get_bits::<10>(22)) << 2);
-                if self.dn_grant.val() {
-                    self.fsm.d.next = IommuState::PteWait1;
+                if self.stale.q.val() {
+                    self.abandon.next = true;
+                } else {
+                    self.own_req.next = true;
+                    if self.dn_grant.val() {
+                        self.fsm.d.next = IommuState::PteWait1;
+                    }
                 }
             }
             IommuState::PteWait1 => {
                 self.walking.next = true;
-                if self.pte_bad.val() {
+                if self.stale.q.val() {
+                    self.abandon.next = true;
+                } else if self.pte_bad.val() {
                     self.f_cause.d.next = self.req_page_cause.val();
                     self.fsm.d.next = IommuState::FaultStart;
                 } else if self.pte_leaf.val() {
@@ -885,16 +927,22 @@ impl<const N: usize> Logic for Iommu<N> {
             }
             IommuState::PteRead0 => {
                 self.walking.next = true;
-                self.own_req.next = true;
                 self.dn_addr.next = (bit_cast::<32, 22>(self.table_ppn.q.val()) << 12)
                     + (bit_cast::<32, 10>(self.req_iova.q.val().get_bits::<10>(12)) << 2);
-                if self.dn_grant.val() {
-                    self.fsm.d.next = IommuState::PteWait0;
+                if self.stale.q.val() {
+                    self.abandon.next = true;
+                } else {
+                    self.own_req.next = true;
+                    if self.dn_grant.val() {
+                        self.fsm.d.next = IommuState::PteWait0;
+                    }
                 }
             }
             IommuState::PteWait0 => {
                 self.walking.next = true;
-                if self.pte_bad.val() | !self.pte_leaf.val() | !self.pte_perm_ok.val() {
+                if self.stale.q.val() {
+                    self.abandon.next = true;
+                } else if self.pte_bad.val() | !self.pte_leaf.val() | !self.pte_perm_ok.val() {
                     self.f_cause.d.next = self.req_page_cause.val();
                     self.fsm.d.next = IommuState::FaultStart;
                 } else if self.dn_rdata.val().get_bits::<22>(10) >= self.ram_pages.val() {
@@ -1064,6 +1112,17 @@ impl<const N: usize> Logic for Iommu<N> {
                 self.fsm.d.next = IommuState::Idle;
             }
         }
+        if self.abandon.val() {
+            self.cnt_restarted.d.next = (self.cnt_restarted.q.val() + 1) & self.counter_mask.val();
+            self.fsm.d.next = IommuState::Idle;
+        }
+        // A DDTP write makes the fetch or walk in flight (or starting now) stale; the next
+        // one Idle starts is fresh.
+        if self.ddtp_write.val() & (self.walking.val() | self.walk_start.val()) {
+            self.stale.d.next = true;
+        } else if self.fsm.q.val() == IommuState::Idle {
+            self.stale.d.next = false;
+        }
         if self.own_req.val() {
             self.dn_req.next = true;
         }
@@ -1096,6 +1155,7 @@ impl<const N: usize> Logic for Iommu<N> {
             self.cnt_dropped.d.next = 0.into();
             self.cnt_commands.d.next = 0.into();
             self.cnt_dc_fetches.d.next = 0.into();
+            self.cnt_restarted.d.next = 0.into();
         }
 
         // ---- register reads (data the cycle after) ----
@@ -1167,6 +1227,9 @@ impl<const N: usize> Logic for Iommu<N> {
         }
         if self.offset.val() == self.a_dc_fetches.val() {
             self.read_value.next = self.cnt_dc_fetches.q.val();
+        }
+        if self.offset.val() == self.a_restarted.val() {
+            self.read_value.next = self.cnt_restarted.q.val();
         }
         if self.sel.val() & !self.we.val() {
             self.r_rdata.d.next = self.read_value.val();

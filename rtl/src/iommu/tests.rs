@@ -995,6 +995,81 @@ fn iodir_inval_ddt_makes_the_next_access_fetch_the_context_again() {
     assert_eq!(b.read_reg(r::COMMANDS), 2);
 }
 
+/// A second device directory for the DDTP tests, in the last data page: device 0 there is
+/// translated through device 1's root table.
+const DDT2: u32 = 0xF000;
+
+#[test]
+fn a_ddtp_write_in_any_cycle_of_a_walk_restarts_it_under_the_new_table() {
+    // Device 0 reads `page`: under DDT it goes to DATA, under DDT2 to DATA + 0x1000. DDTP
+    // changes k cycles into the access, through the device-context fetch and both PTE reads
+    // (with every grant, and with a bus that grants at random).
+    let page = 0x0000_1000;
+    let mut trials_restarted = 0;
+    for grant_p in [1.0, 0.5] {
+        for k in 0..24 {
+            let mut b = Bench::translated(50 + k, grant_p);
+            b.map_page(ROOT[0], L0[0], page, DATA, RW);
+            b.map_page(ROOT[1], L0[1], page, DATA + 0x1000, RW);
+            for w in 0..1024 {
+                b.poke(DDT2 + 4 * w, 0);
+            }
+            b.poke(DDT2 + dc::TC, dc::TC_V);
+            b.poke(DDT2 + dc::FSC, dc::fsc_sv32(ROOT[1]));
+            b.take_beats();
+            let u = &mut b.uut;
+            u.up_req.next = true;
+            u.up_dev.next = 0.into();
+            u.up_addr.next = (page as u64).into();
+            u.up_we.next = false;
+            u.up_last.next = true;
+            let mut granted = None;
+            let mut written = None;
+            for cycle in 0..BOUND as u64 {
+                let s = if cycle == k {
+                    written = Some(b.now);
+                    let u = &mut b.uut;
+                    u.sel.next = true;
+                    u.we.next = true;
+                    u.offset.next = (r::DDTP as u64).into();
+                    u.wdata.next = (ddtp::new(ddtp::MODE_1LVL, DDT2) as u64).into();
+                    let s = b.cycle();
+                    b.uut.sel.next = false;
+                    b.uut.we.next = false;
+                    s
+                } else {
+                    b.cycle()
+                };
+                assert!(!s.fault, "k = {k}: no fault expected");
+                if s.grant {
+                    granted = Some((b.now - 1, s.pa));
+                    break;
+                }
+            }
+            b.uut.up_req.next = false;
+            let (at, pa) = granted.expect("the access is granted");
+            // Under the DDTP in force in the cycle of the grant.
+            let expected = match written {
+                Some(w) if at > w => DATA + 0x1000,
+                _ => DATA,
+            };
+            assert_eq!(pa, expected, "k = {k}, p = {grant_p}: grant in cycle {at}");
+            b.cycle();
+            let restarted = b.read_reg(r::WALKS_RESTARTED);
+            // Only a write before the grant can have found a fetch or walk in flight (one
+            // that completes in the cycle of the write is flushed, not restarted).
+            if restarted > 0 {
+                assert!(written.is_some_and(|w| w < at), "k = {k}, p = {grant_p}");
+                trials_restarted += 1;
+            }
+        }
+    }
+    assert!(
+        trials_restarted >= 16,
+        "{trials_restarted} trials restarted a walk"
+    );
+}
+
 #[test]
 fn iofence_writes_its_data_and_wsi_raises_fence_w_ip_and_cip() {
     let mut b = Bench::translated(10, 1.0);
