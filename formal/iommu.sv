@@ -15,7 +15,7 @@
 //     tables that software does not rewrite, while DDTP may change at any cycle;
 //   * dn_rdata: the RAM answers one cycle after the beat (registered read, rtl/src/ram.rs), so
 //     after a granted read it is the image's word at that read's address (the RAM's index is
-//     address bits 12:2, as in the SoC). After any other cycle it is free (the SoC's RAM then
+//     address bits AW+1:2, as in the SoC). After any other cycle it is free (the SoC's RAM then
 //     shows what the CPU addressed; the IOMMU must not use it);
 //   * dn_grant: free (any arbitration), assumed only to follow a request: the arbiter never
 //     grants a side that does not request (proved in formal/arbiter.sv, arbiter_safety);
@@ -32,7 +32,8 @@
 `default_nettype none
 
 module iommu_translation #(
-    parameter integer RAM_BYTES = 8192, // the generated IOMMU's RAM size (formal.py checks it)
+    // formal.py sets both from the generated IOMMU's `ram_bytes`.
+    parameter integer RAM_BYTES = 8192, // host RAM at address 0
     parameter integer AW = 11           // log2(RAM_BYTES / 4): the RAM's word index width
 ) (
     input wire clock,

@@ -351,10 +351,9 @@ def assertion_line(where):
 
 
 def assertion_label(where):
-    """`file:line comment` of a failed assertion (the comment after it in the wrapper)."""
+    """(file:line, comment) of a failed assertion (the comment after it in the wrapper)."""
     place, text = assertion_line(where)
-    comment = text.split("//", 1)[1].strip() if "//" in text else ""
-    return f"{place} {comment}".strip()
+    return place, text.split("//", 1)[1].strip() if "//" in text else ""
 
 
 def main():
@@ -461,17 +460,20 @@ def main():
             # The proof's own engine: BMC, and for a k-induction proof also the induction step
             # (a mutant that breaks an unbounded property only after 2^32 cycles fails there).
             res = check(p, smt2, mdir, env, solver, tag=m.name)
-            where = f" ({assertion_label(res['failed'])})" if res["failed"] else ""
+            place, label = assertion_label(res["failed"]) if res["failed"] else ("", "")
             if res["status"] == "FAILED":
-                shown = f"caught at cycle {res['step']}{where}"
+                shown = f"caught at cycle {res['step']}"
             elif res["status"] == "INDUCTION FAILED":
-                shown = f"caught by induction{where}"
+                shown = "caught by induction"
             else:
                 shown = {"PASSED": f"SURVIVED (depth {p.depth})"}.get(res["status"],
                                                                      res["status"])
                 failures += 1
-            print(f"{m.name:<32}{p.name:<22}{shown:<58}{res['seconds']:>7.1f}", flush=True)
-            mrows.append((m, shown, res["seconds"]))
+            where = f" ({place} {label})" if place else ""
+            print(f"{m.name:<32}{p.name:<22}{shown + where:<58}{res['seconds']:>7.1f}",
+                  flush=True)
+            # The README's table names the property, not the wrapper's line number.
+            mrows.append((m, shown + (f" ({label})" if label else ""), res["seconds"]))
 
     total = time.monotonic() - t_all
     print(f"\nformal: {len(proofs)} proofs, {len(mrows)} mutants, {total:.0f} s; "
