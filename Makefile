@@ -4,15 +4,17 @@
 CARGO ?= cargo
 OUT   ?= out
 
-.PHONY: help setup sim forward test bench study lint synth fpga fpga-all prog verilog fmt clippy check waves clean
+.PHONY: help setup sim forward test bench study lint formal formal-readme synth fpga fpga-all prog verilog fmt clippy check waves clean
 
 help:
 	@echo "make sim      run the default scenario, write $(OUT)/sim.fst + $(OUT)/sim.gtkw, print a summary"
 	@echo "make forward  RX_PCAP=in.pcap [TX_PCAP=out.pcap]: the NIC's io-forward app on frames from a pcap file"
-	@echo "make test     the whole test suite (cargo test, Verilator lint, iCE40 synthesis check)"
+	@echo "make test     the whole test suite (cargo test, Verilator lint, formal proofs, iCE40 synthesis check)"
 	@echo "make bench    performance report: DMA efficiency, IOMMU cost, NIC line rate, co-simulation speed vs C++/Icarus/rust-hdl"
 	@echo "make study    arbitration study: reports/arbitration.{json,md,svg}, the NIC under CPU load: reports/nic_study.{json,md}"
 	@echo "make lint     verilator --lint-only -Wall on the generated Verilog"
+	@echo "make formal   formal proofs of the arbiter and the IOMMU (yosys-smtbmc), and their mutants"
+	@echo "make formal-readme  make formal, then its table into the README"
 	@echo "make synth    yosys synth_ice40 on the SoC alone (FPGA configuration), prints LUT/FF/BRAM"
 	@echo "make fpga     BOARD=alchitry-cu|icebreaker: bitstream (yosys, nextpnr-ice40, icepack, icetime) and reports/fpga_BOARD.{bin,json,md}"
 	@echo "make fpga-all both boards' bitstreams, then the README's resource/timing table"
@@ -41,6 +43,7 @@ test:
 	$(CARGO) test --workspace
 	$(CARGO) test -p sim --features trace --test dmanic_sim
 	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory formal
 	bash scripts/fpga.sh alchitry-cu
 
 bench:
@@ -60,6 +63,17 @@ lint:
 	verilator --lint-only -Wall --top-module top rtl/lint.vlt rtl/verilog/soc_fpga_small.v
 	verilator --lint-only -Wall --top-module top rtl/lint.vlt rtl/verilog/board_alchitry_cu.v
 	@echo "lint: clean"
+
+# The formal proofs: scripts/formal.py on the blocks gen-formal writes into $(OUT)/formal
+# (wrappers with the properties: formal/*.sv). Exit status non-zero if a proof fails or a
+# mutant survives.
+formal:
+	@bash scripts/setup.sh formal
+	$(CARGO) run -q -p rtl --bin gen-formal -- $(OUT)/formal
+	python3 scripts/formal.py --dir $(OUT)/formal --summary $(OUT)/formal/summary.md
+
+formal-readme: formal
+	python3 scripts/readme_block.py formal $(OUT)/formal/summary.md
 
 synth:
 	@bash scripts/setup.sh test
