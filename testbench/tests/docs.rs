@@ -147,18 +147,14 @@ fn citation_errors(file: &str, text: &str, pages: &BTreeMap<String, Vec<String>>
             continue;
         };
         match quoted_section(rest) {
-            None => {}
             Some(Err(())) => errors.push(format!(
                 "{file}:{line}: the section quoted after docs/{name}.md is not closed"
             )),
-            Some(Ok(section)) => {
-                if !page_headings.iter().any(|h| *h == section) {
-                    errors.push(format!(
-                        "{file}:{line}: cites section \"{section}\" of docs/{name}.md, which has \
-                         no such heading"
-                    ));
-                }
-            }
+            Some(Ok(section)) if !page_headings.contains(&section) => errors.push(format!(
+                "{file}:{line}: cites section \"{section}\" of docs/{name}.md, which has no \
+                 such heading"
+            )),
+            _ => {}
         }
     }
     errors
