@@ -1,4 +1,4 @@
-//! Control of the IOMMU (DESIGN.md §3; registers and memory layouts in [`regs::iommu`]).
+//! Control of the IOMMU (docs/iommu.md; registers and memory layouts in [`regs::iommu`]).
 //!
 //! ```text
 //!  DDTP ──► device directory table (1 page): one 8-byte device context per device ID

@@ -478,7 +478,7 @@ pub mod dmac {
     }
 }
 
-/// IOMMU block (DESIGN.md §3): a subset of the RISC-V IOMMU with Sv32 first-stage tables.
+/// IOMMU block (docs/iommu.md): a subset of the RISC-V IOMMU with Sv32 first-stage tables.
 ///
 /// Register offsets and field positions follow the RISC-V IOMMU Architecture Specification's
 /// memory-mapped register layout (`ddtp` 0x10, `cqb` 0x18, `cqh` 0x20, `cqt` 0x24, `fqb` 0x28,
@@ -768,7 +768,7 @@ pub mod iommu {
     }
 }
 
-/// NIC block (DESIGN.md §5): the Intel 8254x (e1000) register subset, at the 8254x offsets
+/// NIC block (docs/nic.md): the Intel 8254x (e1000) register subset, at the 8254x offsets
 /// (relative to [`block::NIC`]), legacy 16-byte descriptors, and this design's few additions.
 ///
 /// Source for offsets and bit positions: Intel "PCI/PCI-X Family of Gigabit Ethernet

@@ -1,11 +1,11 @@
 //! The IOMMU scoreboard: every DMA-side bus beat the harness logged (`Soc::set_dma_log`) is
 //! checked against the reference model ([`crate::iommu_model`]) and against the driver's
-//! mappings (the shadow-memory check of DESIGN.md §7.1).
+//! mappings (the shadow-memory check, docs/verification.md, "1. Shadow memory").
 //!
 //! * A **device beat** of a translated device must carry exactly the physical address the
-//!   reference walk gives for its IOVA and access type (§7.2: no untranslated address from a
-//!   translated device); a faulting access must never appear on the bus. A Bare (passthrough)
-//!   device's beat carries its IOVA unchanged.
+//!   reference walk gives for its IOVA and access type (docs/verification.md, "2. No
+//!   untranslated address from a translated device"); a faulting access must never appear on
+//!   the bus. A Bare (passthrough) device's beat carries its IOVA unchanged.
 //! * **Shadow memory**: a device beat may only touch physical memory the driver mapped for that
 //!   device with a compatible direction at the time (`allowed`), unless the test says the device
 //!   is unprotected (Bare), where the point is to show what it can reach.

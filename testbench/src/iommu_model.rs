@@ -1,5 +1,6 @@
-//! Reference model of the IOMMU's Sv32 translation (DESIGN.md §3): what the hardware walker must
-//! answer for one device access, and which page-table words it reads to get there.
+//! Reference model of the IOMMU's Sv32 translation (docs/iommu.md, "The Sv32 walk"): what the
+//! hardware walker must answer for one device access, and which page-table words it reads to
+//! get there.
 //!
 //! The walk is the RISC-V privileged architecture's "Virtual Address Translation Process" for
 //! Sv32 (LEVELS = 2, PTESIZE = 4, PAGESIZE = 4096), with these choices for a DMA requester:

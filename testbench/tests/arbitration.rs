@@ -1,7 +1,9 @@
-//! Bus arbitration through the whole SoC, checked from the observation pins: the bounds of
-//! DESIGN.md §7.4 (cycle stealing bounds the CPU's wait; a burst never exceeds its cap; bursts
-//! end at 4 KiB boundaries), the counters of §7.5 (the CSR counters equal what the pins showed),
-//! and the CPU model's promise that a CPU keeps running from its cache while DMA has the bus.
+//! Bus arbitration through the whole SoC (docs/arbiter.md), checked from the observation pins:
+//! the bounds of docs/verification.md, "4. Arbitration bounds" (cycle stealing bounds the
+//! CPU's wait; a burst never exceeds its cap; bursts end at 4 KiB boundaries), the counters of
+//! docs/verification.md, "5. Counters agree with the pins" (the CSR counters equal what the
+//! pins showed), and the CPU model's promise that a CPU keeps running from its cache while DMA
+//! has the bus.
 
 use driver::arb::{self, ArbMode};
 use driver::dmac::{Completion, Dmac};

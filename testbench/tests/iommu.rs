@@ -1,7 +1,8 @@
 //! IOMMU system tests: the memcpy channel through the Linux-style DMA API on the Verilator
 //! model. Every test logs every DMA-side bus beat from the pins and checks each one against
-//! the reference Sv32 walk and against the driver's live mappings (shadow memory, DESIGN.md
-//! §7.1 and §7.2), and checks that no IOMMU write leaves its queues.
+//! the reference Sv32 walk and against the driver's live mappings (docs/verification.md,
+//! "1. Shadow memory" and "2. No untranslated address from a translated device"), and checks
+//! that no IOMMU write leaves its queues.
 
 use driver::dma::{Dma, DmaAddr, DmaConfig, DmaDirection, DomainType, Invalidation, IommuPolicy};
 use driver::dmac::{Completion, Dmac, DmacError, Outcome};

@@ -1,9 +1,9 @@
 //! NIC system tests: the e1000-style driver runs the NIC on the Verilator model, frames go
 //! through the MAC (loopback or the PHY pins driven by the PHY model), and every test checks:
 //! frames byte-exact against a scoreboard, the TX pins' framing and timing, the statistics
-//! against what the testbench counted, and the shadow-memory invariant (DESIGN.md §7.1): every
-//! NIC bus beat lands in a buffer the driver had mapped for that direction, and the IOMMU
-//! writes only its fault queue.
+//! against what the testbench counted, and the shadow-memory invariant (docs/verification.md,
+//! "1. Shadow memory"): every NIC bus beat lands in a buffer the driver had mapped for that
+//! direction, and the IOMMU writes only its fault queue.
 
 use driver::dma::{Dma, DmaConfig, IommuPolicy, PhysRange};
 use driver::iommu::DeviceId;
@@ -149,7 +149,8 @@ impl Rig {
         self.soc.read32(csr(block::NIC, offset))
     }
 
-    /// DESIGN.md §7.1 over every DMA-side beat since the last call.
+    /// The shadow-memory check (docs/verification.md, "1. Shadow memory") over every DMA-side
+    /// beat since the last call.
     fn check_shadow(&mut self) {
         let beats = self.soc.take_dma_log();
         let iommu_writable = iommu_writable(&mut self.soc);

@@ -23,9 +23,10 @@
 //! 3. **Close with frames in flight**: `close` succeeds, no mapping is left, and the NIC does
 //!    not touch memory afterwards; the second session reopens the NIC on the same SoC.
 //!
-//! Throughout, the shadow-memory invariant (DESIGN.md §7.1), stricter than in `nic.rs`: each
-//! NIC bus beat lands in a range the driver had mapped for that direction *at that cycle*
-//! (from the start of the driver call that mapped it to the end of the one that unmapped it).
+//! Throughout, the shadow-memory invariant (docs/verification.md, "1. Shadow memory"),
+//! stricter than in `nic.rs`: each NIC bus beat lands in a range the driver had mapped for that
+//! direction *at that cycle* (from the start of the driver call that mapped it to the end of the
+//! one that unmapped it).
 //!
 //! Register abuse in the paced phase: a TDT or RDT write outside the ring (refused by the NIC:
 //! nothing is lost or sent twice, and the next poll reports `RINGERR`), and a `DDTP` rewrite
@@ -249,7 +250,8 @@ impl Rig {
         }
     }
 
-    /// DESIGN.md §7.1 over every DMA-side beat since the last call, against the windows.
+    /// The shadow-memory check (docs/verification.md, "1. Shadow memory") over every DMA-side
+    /// beat since the last call, against the windows.
     fn check_shadow(&mut self) {
         let beats = self.soc.take_dma_log();
         let iommu_writable = iommu_writable(&mut self.soc);

@@ -1,4 +1,4 @@
-//! Round-robin between the DMA channels in front of the IOMMU (DESIGN.md §4).
+//! Round-robin between the DMA channels in front of the IOMMU (docs/dma.md, "The channel mux").
 //!
 //! ```text
 //!  channel i: req[i], addr[i], we[i], wdata[i], last[i] ──►┌───────────┐──► up_req/addr/we/wdata/last

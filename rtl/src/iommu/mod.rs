@@ -1,4 +1,4 @@
-//! The IOMMU (DESIGN.md §3): every DMA requester's address goes through it on its way to the
+//! The IOMMU (docs/iommu.md): every DMA requester's address goes through it on its way to the
 //! arbiter. A subset of the RISC-V IOMMU with Sv32 first-stage page tables; registers, device
 //! context, fault record and commands are laid out in `regs::iommu`.
 //!

@@ -1,4 +1,4 @@
-//! The descriptor-ring NIC (DESIGN.md §5): e1000-style TX and RX rings walked by two DMA
+//! The descriptor-ring NIC (docs/nic.md): e1000-style TX and RX rings walked by two DMA
 //! engines, FIFOs between them and the MAC, and the 8254x register subset with interrupt
 //! moderation.
 
