@@ -9,7 +9,7 @@ OUT   ?= out
 help:
 	@echo "make sim      run the default scenario, write $(OUT)/sim.fst + $(OUT)/sim.gtkw, print a summary"
 	@echo "make forward  RX_PCAP=in.pcap [TX_PCAP=out.pcap]: the NIC's io-forward app on frames from a pcap file"
-	@echo "make test     the whole test suite (cargo test, Verilator lint, formal proofs, iCE40 synthesis check)"
+	@echo "make test     the whole test suite (cargo test, Verilator lint, formal proofs, the Alchitry Cu bitstream)"
 	@echo "make bench    performance report: DMA efficiency, IOMMU cost, NIC line rate, co-simulation speed vs C++/Icarus/rust-hdl"
 	@echo "make study    arbitration study: reports/arbitration.{json,md,svg}, the NIC under CPU load: reports/nic_study.{json,md}"
 	@echo "make lint     verilator --lint-only -Wall on the generated Verilog"

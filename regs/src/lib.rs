@@ -617,7 +617,8 @@ pub mod iommu {
         pub const FENCE_W_IP: u32 = 1 << 11;
         /// RO. The queue is active.
         pub const CQON: u32 = 1 << 16;
-        /// RO. A command is being executed.
+        /// RO. Commands are waiting to be executed (CQH != CQT, the queue on and not stopped),
+        /// whether or not the walker has started on them.
         pub const BUSY: u32 = 1 << 17;
     }
 
@@ -1571,7 +1572,7 @@ pub const REGISTERS: &[Register] = &[
     reg!(NIC, nic, DMAERR_ADDR, Ro, 0, "IOVA of the last refused NIC access."),
     reg!(NIC, nic, TXFIFO_BYTES, Ro, SocConfig::SIM.nic_fifo_bytes(), "TX FIFO size in bytes (build parameter, 16384 in simulation, 2048 on the FPGA; the longest frame TX can send)."),
     reg!(NIC, nic, RXFIFO_BYTES, Ro, SocConfig::SIM.nic_fifo_bytes(), "RX FIFO size in bytes (build parameter, 16384 in simulation, 2048 on the FPGA)."),
-    reg!(NIC, nic, ENGINE_STATE, Ro, 0, "Bits 3:0 TX engine state, bits 11:8 RX engine state (names in the README)."),
+    reg!(NIC, nic, ENGINE_STATE, Ro, 0, "Bits 3:0 TX engine state, bits 11:8 RX engine state (names in regs::nic::TX_STATE_NAMES / RX_STATE_NAMES and docs/nic.md)."),
     reg!(NIC, nic, RINGERR, Rw1c, 0, "Sticky ring register errors, write 1 to clear: bit 0 TDT, 1 TDH, 2 TDLEN, 3 RDT, 4 RDH, 5 RDLEN (a head or tail write outside the ring, ignored; a length write that left the head or tail outside). Each sets ICR.RING."),
     reg!(NIC, nic, RINGERRC, Ro, 0, "Ring register errors (RINGERR events) counted (clear on read, saturating)."),
     reg!(SYS, sys, ID, Ro, sys::ID_VALUE, "Identification: \"DMNC\"."),

@@ -1,12 +1,15 @@
-//! The SoC top: host port, address decode, CSR block, arbiter, memcpy DMA channel, host RAM.
+//! The SoC top: host port, address decode, CSR block, arbiter, the DMA masters (memcpy
+//! channels and the NIC's ring engines) behind the channel mux and the IOMMU, host RAM
+//! (docs/soc.md).
 //!
 //! ```text
-//!  host_addr/wdata/be/we/req ──► decode ──┬─ RAM ──► arbiter.cpu ─┐
-//!  host_ready ◄───────────────────────────┤                       ├─► bus mux ─► ram (2^A words)
-//!  host_rvalid/rdata ◄── read routing ◄───┼─ CSR ──► csr          │       │
-//!                                         └─ else: HOST_ERRORS++  │       ▼ rdata
-//!                          memcpy (bus master) ──► arbiter.dma ───┘   to CPU or DMA
-//!  irq ◄── CTRL.IRQ_EN & (DONE | ERR)
+//!  host_addr/wdata/be/we/req ──► decode ──┬─ RAM ──────────────► arbiter.cpu ─┐
+//!  host_ready ◄───────────────────────────┤                                   ├─► bus mux ─► ram (2^A words)
+//!  host_rvalid/rdata ◄── read routing ◄───┼─ CSR, DMAC n, IOMMU, NIC windows   │       │
+//!                                         └─ else: HOST_ERRORS++              │       ▼ rdata
+//!  memcpy 0, memcpy 1, NIC TX, NIC RX ──► channel mux ──► IOMMU ──► arbiter.dma ┘   to CPU or DMA
+//!  irq ◄── DMAC channels | IOMMU | NIC
+//!  phy_* ◄──► NIC MAC (GMII-like pins)
 //!  obs_* ◄── this cycle's bus beat, requests and grants (for the testbench)
 //! ```
 //!
@@ -16,7 +19,7 @@
 //! wait for the arbiter. Unmapped accesses read 0, write nothing and count in SYS.HOST_ERRORS.
 //!
 //! **Build options** ([`SocConfig`], one per build: `SIM` for simulation, `FPGA`,
-//! `FPGA_SMALL`). The sizes are the const generics `A`, `W`, `Q`; the rest become `Constant`
+//! `FPGA_CU`, `FPGA_SMALL`). The sizes are the const generics `A`, `W`, `Q`; the rest become `Constant`
 //! fields, so an option that is off leaves logic nobody reads and synthesis removes it:
 //! * `counter_bits`: the width of every statistics and performance counter (the NIC's
 //!   statistics, the arbiter's, the IOMMU's, the memcpy channels' ERR_COUNT and

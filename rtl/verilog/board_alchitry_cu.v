@@ -7453,7 +7453,10 @@ module top$core$soc$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_
             IommuState$DcFetch:
                 begin
                     walking = 1'b1;
-                    own_req = issued$q != 32'h2;
+                    own_req = (issued$q != 32'h2) & ~stale$q;
+                    if (stale$q) begin
+                        abandon = 1'b1;
+                    end
                     dn_addr = (((ddtp_ppn$q) & 32'hffffffff) << 32'hc) + (((req_dev$q) & 32'hffffffff) << 32'h3) + (((issued$q) & 32'hffffffff) << 32'h2);
                     if (dn_grant) begin
                         issued$d = issued$q + 32'h1;

@@ -41,8 +41,8 @@
 //! cached, used for a grant or reported as a fault. Writing `DDTP` flushes the device-context
 //! cache and the IOTLB at once (a hit granted in the cycle of the write belongs to the old
 //! value, like any access before it), and marks a device-context fetch or page walk in
-//! flight, or starting in that cycle, `stale`: at its next step (a PTE read not yet issued,
-//! or the check of what it read) it returns to Idle without installing or faulting, counted
+//! flight, or starting in that cycle, `stale`: in its next cycle it returns to Idle (issuing
+//! no further read) without installing or faulting, counted
 //! in `WALKS_RESTARTED`, and the device's request, still waiting for its grant, is translated
 //! again under the new `DDTP`. Software sees nothing else: `DDTP` may be written at any time,
 //! and no BUSY bit holds the write back. A fault or install decided in the cycle of the write
@@ -837,7 +837,12 @@ impl<const N: usize> Logic for Iommu<N> {
             }
             IommuState::DcFetch => {
                 self.walking.next = true;
-                self.own_req.next = self.issued.q.val() != 2;
+                // A stale fetch stops at once: no read of the new table's address (never
+                // range-checked against RAM) and nothing kept of what was read.
+                self.own_req.next = (self.issued.q.val() != 2) & !self.stale.q.val();
+                if self.stale.q.val() {
+                    self.abandon.next = true;
+                }
                 self.dn_addr.next = (bit_cast::<32, 22>(self.ddtp_ppn.q.val()) << 12)
                     + (bit_cast::<32, 2>(self.req_dev.q.val()) << 3)
                     + (bit_cast::<32, 4>(self.issued.q.val()) << 2);

@@ -31,9 +31,9 @@
 //!
 //! **Register width.** With `narrow_registers` (`regs::SocConfig::narrow_registers`, the FPGA
 //! builds) the configuration registers keep only the bits the NIC acts on and the others read
-//! 0 (reset value) and ignore writes: RDLEN, RDT, TDLEN, TDT bits 15:0 (rings of up to 4095
-//! descriptors; the engines' heads, RDH and TDH, are 16 bits too); ITR, RDTR, RADV, TIDV,
-//! TADV bits 15:0; TIPG bits 9:0; CTRL.SLU (FD reads 1); RCTL EN, SBP, LPE, LBM, RDMTS,
+//! 0 (reset value) and ignore writes: RDLEN, RDT, TDLEN, TDT bits 15:0 (rings of up to 4088
+//! descriptors, as the lengths' bits 6:0 are ignored; the engines' heads, RDH and TDH, are 16
+//! bits too); ITR, RDTR, RADV, TIDV, TADV bits 15:0; TIPG bits 9:0; CTRL.SLU (FD reads 1); RCTL EN, SBP, LPE, LBM, RDMTS,
 //! BSIZE, BSEX, SECRC; TCTL EN, PSP; RDBAH and TDBAH read 0. Without it (simulation) every bit
 //! reads back as written. Synthesis removes the flip-flops of the bits that are kept constant.
 //!

@@ -24,8 +24,9 @@
 //!
 //! Malformed descriptors (buffer address high half non-zero, a buffer that wraps the 32-bit
 //! space, a frame longer than the FIFO, an EOP frame of zero bytes) and refused buffer reads
-//! drop the frame: its bytes are discarded from the FIFO, every descriptor of it still gets DD
-//! (with STA_ERR) and `ev_drop` pulses once. A refused descriptor fetch or write-back halts the
+//! drop the frame: its bytes are discarded from the FIFO, every descriptor of it with RS from
+//! the bad one on is written back with DD and STA_ERR (those before it already got DD without
+//! ERR), and `ev_drop` pulses once. A refused descriptor fetch or write-back halts the
 //! engine (`halted`, `c_dma_err`) until `restart`; the head stays on that descriptor, and the
 //! restart fetches and reads it again (its bytes count once in the frame).
 //!
