@@ -4,12 +4,13 @@
 CARGO ?= cargo
 OUT   ?= out
 
-.PHONY: help setup sim forward test bench study lint formal formal-readme synth fpga fpga-all prog verilog fmt clippy check waves clean
+.PHONY: help setup sim forward test soak soak-readme bench study lint formal formal-readme synth fpga fpga-all prog verilog fmt clippy check waves clean
 
 help:
 	@echo "make sim      run the default scenario, write $(OUT)/sim.fst + $(OUT)/sim.gtkw, print a summary"
 	@echo "make forward  RX_PCAP=in.pcap [TX_PCAP=out.pcap]: the NIC's io-forward app on frames from a pcap file"
 	@echo "make test     the whole test suite (cargo test, Verilator lint, formal proofs, the Alchitry Cu bitstream)"
+	@echo "make soak     SOAK_SECS=600 [SOAK_MIX=hostile|default]: every randomized suite with new seeds for that long, then what it checked"
 	@echo "make bench    performance report: DMA efficiency, IOMMU cost, NIC line rate, co-simulation speed vs C++/Icarus/rust-hdl"
 	@echo "make study    arbitration study: reports/arbitration.{json,md,svg}, the NIC under CPU load: reports/nic_study.{json,md}"
 	@echo "make lint     verilator --lint-only -Wall on the generated Verilog"
@@ -45,6 +46,16 @@ test:
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory formal
 	bash scripts/fpga.sh alchitry-cu
+
+# The randomized suites with new seeds for SOAK_SECS seconds in all (scripts/soak.sh), then
+# their counts; `make soak-readme` also puts the table into the README.
+SOAK_SECS ?= 600
+SOAK_MIX ?= hostile
+soak:
+	SOAK_SECS=$(SOAK_SECS) SOAK_MIX=$(SOAK_MIX) OUT=$(OUT) bash scripts/soak.sh
+
+soak-readme: soak
+	python3 scripts/readme_block.py soak $(OUT)/soak/summary.md
 
 bench:
 	@bash scripts/setup.sh bench

@@ -31,47 +31,79 @@ fn read(soc: &mut Soc, addr: u32, words: usize) -> Vec<u32> {
     out
 }
 
-#[test]
-fn register_mode_copies_are_byte_exact_for_random_sizes_offsets_and_modes() {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(0xD3A);
+/// One seed of the random register-mode copies: four copies, one per arbitration mode, of
+/// random sizes and offsets under CPU load, with the interrupt or polling. In the hostile
+/// mix (`DMANIC_SOAK_MIX=hostile`) half of them are aborted at a random cycle: the
+/// destination must then hold whole source words up to `BYTES_DONE` and nothing after.
+fn register_copies(seed: u64, tally: &mut soak::Tally, hostile: bool) {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0xD3A_0000 + seed);
     let mut soc = new_soc();
     soc.set_write_log(true);
     let mut dmac = Dmac::new();
-    for i in 0..48 {
-        let mode = MODES[i % MODES.len()];
+    for (k, &mode) in MODES.iter().enumerate() {
+        let i = 4 * seed as usize + k;
         arb::set_mode(&mut soc, mode);
         soc.set_cpu_workload(cpu_load([0, 30, 60][i % 3], i as u32 + 1));
         let words = rng.gen_range(1..1500usize);
         let src = 4 * rng.gen_range(0..0x1_0000u32);
         let dst = 0x8_0000 + 4 * rng.gen_range(0..0x1_0000u32);
         let data = fill_random(&mut soc, &mut rng, src, words);
-        let guard_before = read(&mut soc, dst - 4, 1)[0];
-        let guard_after = read(&mut soc, dst + 4 * words as u32, 1)[0];
+        let before = read(&mut soc, dst - 4, words + 2);
         soc.take_write_log();
-        let completion = if i % 2 == 0 {
+        let completion = if i.is_multiple_of(2) {
             Completion::Irq
         } else {
             Completion::Poll
         };
-        let out = dmac
-            .memcpy(&mut soc, src, dst, 4 * words as u32, completion)
-            .unwrap_or_else(|e| panic!("copy {i} ({mode:?}): {e}"));
-        assert_eq!(out.bytes, 4 * words as u32);
+        let abort_after =
+            (hostile && rng.gen_bool(0.5)).then(|| rng.gen_range(0..4 * words as u64));
+        let copied = match abort_after {
+            None => {
+                let out = dmac
+                    .memcpy(&mut soc, src, dst, 4 * words as u32, completion)
+                    .unwrap_or_else(|e| panic!("copy {i} ({mode:?}): {e}"));
+                assert_eq!(out.bytes, 4 * words as u32);
+                words
+            }
+            Some(cycles) => {
+                dmac.start(&mut soc, src, dst, 4 * words as u32, false)
+                    .unwrap();
+                soc.run(cycles);
+                let out = dmac.abort(&mut soc).unwrap();
+                tally.add("aborts", 1);
+                (out.bytes / 4) as usize
+            }
+        };
         let log = soc.take_write_log();
+        tally.add(
+            "dma_write_beats_checked",
+            log.iter().filter(|w| w.dma).count() as u64,
+        );
         assert_eq!(
-            stray_dma_writes(&log, std::slice::from_ref(&(dst..dst + 4 * words as u32))),
+            stray_dma_writes(&log, std::slice::from_ref(&(dst..dst + 4 * copied as u32))),
             vec![],
             "copy {i}"
         );
         soc.set_cpu_workload(cpu_load(0, 0));
+        let mut want = before;
+        want[1..1 + copied].copy_from_slice(&data[..copied]);
         assert_eq!(
-            read(&mut soc, dst, words),
-            data,
-            "copy {i}: {words} words {src:#x} -> {dst:#x}, {mode:?}"
+            read(&mut soc, dst - 4, words + 2),
+            want,
+            "copy {i}: {words} words {src:#x} -> {dst:#x}, {mode:?}, {copied} copied"
         );
-        assert_eq!(read(&mut soc, dst - 4, 1)[0], guard_before);
-        assert_eq!(read(&mut soc, dst + 4 * words as u32, 1)[0], guard_after);
+        tally.add("copies", 1);
     }
+}
+
+#[test]
+fn register_mode_copies_are_byte_exact_for_random_sizes_offsets_and_modes() {
+    soak::Suite::new(
+        "memcpy_register",
+        "cargo test -p testbench --test memcpy register_mode_copies_are_byte_exact_for_random_sizes_offsets_and_modes -- --exact",
+        0..12,
+    )
+    .run(register_copies);
 }
 
 #[test]
@@ -89,11 +121,17 @@ fn copy_across_page_boundaries_is_exact() {
 
 #[test]
 fn random_chains_copy_every_descriptor_and_mark_it_done() {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(0xC4A1);
-    let mut soc = new_soc();
-    soc.set_write_log(true);
-    let mut dmac = Dmac::new();
-    for round in 0..6 {
+    soak::Suite::new(
+        "memcpy_chain",
+        "cargo test -p testbench --test memcpy random_chains_copy_every_descriptor_and_mark_it_done -- --exact",
+        0..6,
+    )
+    .run(|seed, tally, _| {
+        let round = seed as usize;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(0xC4A1_0000 + seed);
+        let mut soc = new_soc();
+        soc.set_write_log(true);
+        let mut dmac = Dmac::new();
         arb::set_mode(&mut soc, MODES[round % MODES.len()]);
         soc.set_cpu_workload(cpu_load(40, round as u32 + 9));
         let mut chain = Chain::new();
@@ -112,20 +150,17 @@ fn random_chains_copy_every_descriptor_and_mark_it_done() {
             allowed.push(at + desc::LEN_STATUS..at + desc::LEN_STATUS + 4);
         }
         soc.take_write_log();
-        let out = dmac
-            .run_chain(
-                &mut soc,
-                &chain,
-                if round % 2 == 0 {
-                    Completion::Irq
-                } else {
-                    Completion::Poll
-                },
-            )
-            .unwrap();
+        let completion = if round.is_multiple_of(2) {
+            Completion::Irq
+        } else {
+            Completion::Poll
+        };
+        let out = dmac.run_chain(&mut soc, &chain, completion).unwrap();
         assert_eq!(out.descriptors, n as u32);
         assert_eq!(out.bytes as u64, chain.total_bytes());
-        assert_eq!(stray_dma_writes(&soc.take_write_log(), &allowed), vec![]);
+        let log = soc.take_write_log();
+        tally.add("dma_write_beats_checked", log.iter().filter(|w| w.dma).count() as u64);
+        assert_eq!(stray_dma_writes(&log, &allowed), vec![]);
         soc.set_cpu_workload(cpu_load(0, 0));
         for (dst, data) in expected {
             assert_eq!(read(&mut soc, dst, data.len()), data, "round {round}");
@@ -133,7 +168,8 @@ fn random_chains_copy_every_descriptor_and_mark_it_done() {
         for st in chain.read_back(&mut soc) {
             assert!(st.done && !st.err, "{st:?}");
         }
-    }
+        tally.add("descriptors", n as u64);
+    });
 }
 
 /// Starts a register-mode copy with bad arguments and checks the error, that nothing was

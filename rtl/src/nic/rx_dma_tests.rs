@@ -892,7 +892,12 @@ impl Model {
 
 #[test]
 fn rx_random_stress_matches_a_model_of_the_ring() {
-    for seed in 0..6u64 {
+    soak::Suite::new(
+        "rx_ring_block",
+        "cargo test -p rtl --lib nic::rx_dma::tests::rx_random_stress_matches_a_model_of_the_ring -- --exact",
+        0..6,
+    )
+    .run(|seed, tally, _hostile| {
         let buf_bytes = [256, 512, 1024, 2048][seed as usize % 4];
         let slots = 8;
         let mut b = Bench::new(200 + seed, slots, buf_bytes);
@@ -1009,7 +1014,8 @@ fn rx_random_stress_matches_a_model_of_the_ring() {
                 "seed {seed}: write at {a:#x} outside the ring and the buffers"
             );
         }
-    }
+            tally.add("rx_frames_checked", sent as u64);
+    });
 }
 
 #[test]

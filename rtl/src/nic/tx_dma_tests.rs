@@ -1040,7 +1040,12 @@ fn random_desc(rng: &mut StdRng, next_buf: &mut u32, refused: &Range<u64>) -> De
 
 #[test]
 fn tx_random_stress_matches_a_model_of_the_ring() {
-    for seed in 0..6 {
+    soak::Suite::new(
+        "tx_ring_block",
+        "cargo test -p rtl --lib nic::tx_dma::tests::tx_random_stress_matches_a_model_of_the_ring -- --exact",
+        0..6,
+    )
+    .run(|seed, tally, _hostile| {
         let mut b = Bench::new(100 + seed);
         b.grant_p = b.rng.gen_range(0.3..1.0);
         b.drain_p = b.rng.gen_range(0.2..1.0);
@@ -1112,7 +1117,8 @@ fn tx_random_stress_matches_a_model_of_the_ring() {
             );
         }
         assert!(exp.sent.len() > 30, "seed {seed}: too few good frames");
-    }
+            tally.add("tx_frames_checked", frames as u64);
+    });
 }
 
 #[test]
