@@ -1474,6 +1474,8 @@ pub enum Access {
     Rw1c,
     /// Read; any write clears.
     RoWc,
+    /// Read clears (the 8254x statistics and `ICR`); writes are ignored.
+    Rc,
 }
 
 impl Access {
@@ -1484,6 +1486,29 @@ impl Access {
             Access::Wo => "WO",
             Access::Rw1c => "RW1C",
             Access::RoWc => "RO, write clears",
+            Access::Rc => "RC",
+        }
+    }
+
+    /// Every access kind, for the register map's legend.
+    pub const ALL: [Access; 6] = [
+        Access::Ro,
+        Access::Rw,
+        Access::Wo,
+        Access::Rw1c,
+        Access::Rc,
+        Access::RoWc,
+    ];
+
+    /// What the kind means to software.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Access::Ro => "read only, writes ignored",
+            Access::Rw => "read and write",
+            Access::Wo => "write only",
+            Access::Rw1c => "read, writing 1 to a bit clears it",
+            Access::Rc => "a read returns the value and clears it, writes ignored",
+            Access::RoWc => "read, any write clears it",
         }
     }
 }
@@ -1525,7 +1550,7 @@ macro_rules! reg {
 pub const REGISTERS: &[Register] = &[
     reg!(NIC, nic, CTRL, Rw, nic::ctrl::FD, "Bit 0 FD (reads 1), bit 6 SLU (set link up), bit 26 RST (self-clearing NIC reset). On the FPGA this and the other configuration registers keep only their documented fields; other bits read 0."),
     reg!(NIC, nic, STATUS, Ro, nic::status::FD | nic::status::SPEED_1000, "Bit 0 FD, bit 1 LU (= CTRL.SLU), bits 7:6 speed (10 = 1000 Mb/s)."),
-    reg!(NIC, nic, ICR, Ro, 0, "Interrupt causes, read to clear: 0 TXDW, 1 TXQE, 4 RXDMT0, 6 RXO, 7 RXT0, 24 DMAC, 25 IOMMU, 26 NIC_DMA, 27 RING."),
+    reg!(NIC, nic, ICR, Rc, 0, "Interrupt causes, read to clear: 0 TXDW, 1 TXQE, 4 RXDMT0, 6 RXO, 7 RXT0, 24 DMAC, 25 IOMMU, 26 NIC_DMA, 27 RING."),
     reg!(NIC, nic, ITR, Rw, 0, "Bits 15:0: minimum interval between interrupts in units of 32 cycles (256 ns at 125 MHz); 0 = no moderation."),
     reg!(NIC, nic, ICS, Wo, 0, "Write 1s to set ICR causes (software-raised interrupt)."),
     reg!(NIC, nic, IMS, Rw, 0, "Interrupt mask: write 1s to enable causes; read gives the mask."),
@@ -1547,34 +1572,34 @@ pub const REGISTERS: &[Register] = &[
     reg!(NIC, nic, TDT, Rw, 0, "TX tail: one past the last descriptor software queued. A value outside the ring (not 0 and ≥ TDLEN/16) is ignored and flagged (RINGERR): the engine never runs past what software queued."),
     reg!(NIC, nic, TIDV, Rw, 0, "TX interrupt delay for descriptors with IDE, units of 128 cycles."),
     reg!(NIC, nic, TADV, Rw, 0, "TX absolute interrupt delay for descriptors with IDE, units of 128 cycles; 0 = off."),
-    reg!(NIC, nic, CRCERRS, Ro, 0, "Frames with a bad FCS (clear on read). Every statistic saturates at the build's counter width: 32 bits in simulation, 16 on the FPGA."),
-    reg!(NIC, nic, RXERRC, Ro, 0, "Frames with rx_er (clear on read)."),
-    reg!(NIC, nic, MPC, Ro, 0, "Missed packets: dropped because the RX FIFO was full (clear on read)."),
-    reg!(NIC, nic, GPRC, Ro, 0, "Good packets received (clear on read)."),
-    reg!(NIC, nic, GPTC, Ro, 0, "Good packets transmitted (clear on read)."),
-    reg!(NIC, nic, GORCL, Ro, 0, "Good octets received, FCS included; saturates at the counter width (32 bits in simulation, 16 on the FPGA; clear on read)."),
+    reg!(NIC, nic, CRCERRS, Rc, 0, "Frames with a bad FCS (clear on read). Every statistic saturates at the build's counter width: 32 bits in simulation, 16 on the FPGA."),
+    reg!(NIC, nic, RXERRC, Rc, 0, "Frames with rx_er (clear on read)."),
+    reg!(NIC, nic, MPC, Rc, 0, "Missed packets: dropped because the RX FIFO was full (clear on read)."),
+    reg!(NIC, nic, GPRC, Rc, 0, "Good packets received (clear on read)."),
+    reg!(NIC, nic, GPTC, Rc, 0, "Good packets transmitted (clear on read)."),
+    reg!(NIC, nic, GORCL, Rc, 0, "Good octets received, FCS included; saturates at the counter width (32 bits in simulation, 16 on the FPGA; clear on read)."),
     reg!(NIC, nic, GORCH, Ro, 0, "Reads 0 (the counters are at most 32 bits)."),
-    reg!(NIC, nic, GOTCL, Ro, 0, "Good octets transmitted, FCS included; saturates at the counter width (clear on read)."),
+    reg!(NIC, nic, GOTCL, Rc, 0, "Good octets transmitted, FCS included; saturates at the counter width (clear on read)."),
     reg!(NIC, nic, GOTCH, Ro, 0, "Reads 0 (the counters are at most 32 bits)."),
-    reg!(NIC, nic, RNBC, Ro, 0, "Frames that found no free RX descriptor and had to wait (clear on read)."),
-    reg!(NIC, nic, RUC, Ro, 0, "Runt frames, < 64 bytes with FCS (clear on read)."),
-    reg!(NIC, nic, ROC, Ro, 0, "Oversize frames, > 1518 bytes with FCS and LPE off (clear on read)."),
-    reg!(NIC, nic, TORL, Ro, 0, "Octets of every frame received; saturates at the counter width (clear on read)."),
+    reg!(NIC, nic, RNBC, Rc, 0, "Frames that found no free RX descriptor and had to wait (clear on read)."),
+    reg!(NIC, nic, RUC, Rc, 0, "Runt frames, < 64 bytes with FCS (clear on read)."),
+    reg!(NIC, nic, ROC, Rc, 0, "Oversize frames, > 1518 bytes with FCS and LPE off (clear on read)."),
+    reg!(NIC, nic, TORL, Rc, 0, "Octets of every frame received; saturates at the counter width (clear on read)."),
     reg!(NIC, nic, TORH, Ro, 0, "Reads 0 (the counters are at most 32 bits)."),
-    reg!(NIC, nic, TOTL, Ro, 0, "Octets transmitted; saturates at the counter width (clear on read)."),
+    reg!(NIC, nic, TOTL, Rc, 0, "Octets transmitted; saturates at the counter width (clear on read)."),
     reg!(NIC, nic, TOTH, Ro, 0, "Reads 0 (the counters are at most 32 bits)."),
-    reg!(NIC, nic, TPR, Ro, 0, "Every frame received after an SFD (clear on read)."),
-    reg!(NIC, nic, TPT, Ro, 0, "Frames transmitted (clear on read)."),
-    reg!(NIC, nic, TDEC, Ro, 0, "TX frames dropped: malformed descriptor or refused buffer read (clear on read)."),
-    reg!(NIC, nic, RDFC, Ro, 0, "RX frames dropped because the IOMMU refused a buffer write (clear on read)."),
-    reg!(NIC, nic, IRQC, Ro, 0, "Interrupts delivered: rising edges of the NIC interrupt (clear on read)."),
+    reg!(NIC, nic, TPR, Rc, 0, "Every frame received after an SFD (clear on read)."),
+    reg!(NIC, nic, TPT, Rc, 0, "Frames transmitted (clear on read)."),
+    reg!(NIC, nic, TDEC, Rc, 0, "TX frames dropped: malformed descriptor or refused buffer read (clear on read)."),
+    reg!(NIC, nic, RDFC, Rc, 0, "RX frames dropped because the IOMMU refused a buffer write (clear on read)."),
+    reg!(NIC, nic, IRQC, Rc, 0, "Interrupts delivered: rising edges of the NIC interrupt (clear on read)."),
     reg!(NIC, nic, DMAERR, Rw1c, 0, "Bit 0 TX ring halted, bit 1 RX ring halted on a refused descriptor access; write 1 to restart."),
     reg!(NIC, nic, DMAERR_ADDR, Ro, 0, "IOVA of the last refused NIC access."),
     reg!(NIC, nic, TXFIFO_BYTES, Ro, SocConfig::SIM.nic_fifo_bytes(), "TX FIFO size in bytes (build parameter, 16384 in simulation, 2048 on the FPGA; the longest frame TX can send)."),
     reg!(NIC, nic, RXFIFO_BYTES, Ro, SocConfig::SIM.nic_fifo_bytes(), "RX FIFO size in bytes (build parameter, 16384 in simulation, 2048 on the FPGA)."),
     reg!(NIC, nic, ENGINE_STATE, Ro, 0, "Bits 3:0 TX engine state, bits 11:8 RX engine state (names in regs::nic::TX_STATE_NAMES / RX_STATE_NAMES and docs/nic.md)."),
     reg!(NIC, nic, RINGERR, Rw1c, 0, "Sticky ring register errors, write 1 to clear: bit 0 TDT, 1 TDH, 2 TDLEN, 3 RDT, 4 RDH, 5 RDLEN (a head or tail write outside the ring, ignored; a length write that left the head or tail outside). Each sets ICR.RING."),
-    reg!(NIC, nic, RINGERRC, Ro, 0, "Ring register errors (RINGERR events) counted (clear on read, saturating)."),
+    reg!(NIC, nic, RINGERRC, Rc, 0, "Ring register errors (RINGERR events) counted (clear on read, saturating)."),
     reg!(SYS, sys, ID, Ro, sys::ID_VALUE, "Identification: \"DMNC\"."),
     reg!(SYS, sys, VERSION, Ro, sys::VERSION_VALUE, "Design version (major.minor in 31:16.15:0)."),
     reg!(SYS, sys, RAM_BYTES, Ro, 0, "Size of host RAM in bytes (build parameter)."),

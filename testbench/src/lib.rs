@@ -231,6 +231,11 @@ pub fn register_map_markdown() -> String {
         SocConfig::SIM.bytes() / 1024,
         SocConfig::FPGA.bytes() / 1024
     );
+    let legend: Vec<String> = regs::Access::ALL
+        .iter()
+        .map(|a| format!("**{}**: {}", a.name(), a.meaning()))
+        .collect();
+    s += &format!("Access: {}.\n\n", legend.join("; "));
     s += "| address | register | access | reset | description |\n|---|---|---|---|---|\n";
     for r in REGISTERS {
         let reset = if (r.block, r.name) == ("SYS", "RAM_BYTES") {
