@@ -20,7 +20,7 @@ help:
 	@echo "make fpga     BOARD=alchitry-cu|icebreaker: bitstream (yosys, nextpnr-ice40, icepack, icetime) and reports/fpga_BOARD.{bin,json,md}"
 	@echo "make fpga-all both boards' bitstreams, then the README's resource/timing table"
 	@echo "make prog     BOARD=...: flash reports/fpga_BOARD.bin with iceprog"
-	@echo "make verilog  regenerate rtl/verilog/*.v from the rust-hdl sources"
+	@echo "make verilog  regenerate the committed rtl/verilog/*.v from the rust-hdl sources"
 	@echo "make check    cargo fmt --check + clippy -D warnings"
 	@echo "make waves    open the last waveform in GTKWave"
 	@echo "make setup    install every system tool the targets use"
@@ -69,9 +69,10 @@ study:
 
 lint:
 	@bash scripts/setup.sh sim
+	$(CARGO) run -q -p rtl --bin gen-verilog -- --fpga $(OUT)/verilog
 	verilator --lint-only -Wall --top-module top rtl/lint.vlt rtl/verilog/soc_sim.v
-	verilator --lint-only -Wall --top-module top rtl/lint.vlt rtl/verilog/soc_fpga.v
-	verilator --lint-only -Wall --top-module top rtl/lint.vlt rtl/verilog/soc_fpga_small.v
+	verilator --lint-only -Wall --top-module top rtl/lint.vlt $(OUT)/verilog/soc_fpga.v
+	verilator --lint-only -Wall --top-module top rtl/lint.vlt $(OUT)/verilog/soc_fpga_small.v
 	verilator --lint-only -Wall --top-module top rtl/lint.vlt rtl/verilog/board_alchitry_cu.v
 	@echo "lint: clean"
 

@@ -3,8 +3,10 @@
 # reports/synth.json with) the cells it maps to. Fails if yosys fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-src=rtl/verilog/soc_fpga.v
 mkdir -p reports out
+# The FPGA configuration is generated here, not committed (rtl::FPGA_VERILOG_FILES).
+cargo run -q -p rtl --bin gen-verilog -- --fpga out/verilog
+src=out/verilog/soc_fpga.v
 yosys -q -l out/synth.log -p "synth_ice40 -top top -json out/soc_fpga.json; tee -q -o out/synth_stat.txt stat" "$src"
 count() { awk -v c="$1" '$1 == c { s += $2 } END { print s + 0 }' out/synth_stat.txt; }
 luts=$(count SB_LUT4)
