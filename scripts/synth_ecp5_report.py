@@ -61,6 +61,36 @@ def block_of_cell(cell):
     return ".".join(best) or "top"
 
 
+# The lines of each module in top.v, for the nets nextpnr can trace to a line ("sources").
+module_lines = []  # (first line, last line, module)
+current = None
+for n, line in enumerate(text.splitlines(), 1):
+    if line.startswith("module "):
+        current, first = line[len("module "):].split("(")[0], n
+    elif line.startswith("endmodule") and current:
+        module_lines.append((first, n, current))
+        current = None
+
+
+def block_of_sources(sources):
+    """The block of the first source line in top.v (yosys keeps it on the nets an expression
+    drives: an adder's carry chain, a comparison), or None."""
+    for src in sources or []:
+        m = re.search(r"top\.v:(\d+)\.", src)
+        if not m:
+            continue
+        n = int(m[1])
+        for first, last, module in module_lines:
+            if first <= n <= last:
+                parts = module.split("$")[1:]
+                while "top$" + "$".join(parts) in register_modules and len(parts) > 1:
+                    parts = parts[:-1]
+                if parts[:1] == ["core"]:
+                    parts = parts[1:]
+                return ".".join(parts) or "top"
+    return None
+
+
 def register_of(cell):
     """core.soc.nic.tx_dma.d_addr.q_TRELLIS_FF_Q_1 → nic.tx_dma.d_addr (the register's path)."""
     name = re.sub(r"(\.q)?_TRELLIS_FF_Q(_\d+)?$", "", cell)
@@ -137,6 +167,9 @@ timing_met = all(c["met"] for c in clocks.values())
 def critical_path(clock_net):
     """The clock's own (posedge → posedge) critical path, as nextpnr lists it.
 
+    A cell's block is that of the Verilog line of the net it drives where nextpnr knows it (the
+    carry chains), else the one its name gives (`block_of_cell`).
+
     Logic levels: every LUT and wide-LUT mux step (PFUMX, L6MUX21) counts one, and every carry
     chain (an adder or comparator in CCU2C cells) counts one however long it ripples; the
     ripple steps (FCI → FCO) are counted apart as carry cells."""
@@ -147,10 +180,17 @@ def critical_path(clock_net):
         return None
     cells, logic_ns, routing_ns, other_ns = [], 0.0, 0.0, 0.0
     lut_steps = carry_chains = carry_ripple = 0
+    at = 0.0  # the path's time after each step
     for s in p["path"]:
         kind, delay = s["type"], s["delay"]
+        at += delay
         if kind == "routing":
             routing_ns += delay
+            # The net a cell drives, traced to its Verilog line, names the cell's block better
+            # than the cell's own name does.
+            block = block_of_sources(s.get("sources"))
+            if block and cells and not cells[-1]["from_source"] and cells[-1]["step"] != "clk-to-q":
+                cells[-1]["block"], cells[-1]["from_source"] = block, True
             continue
         if kind != "logic":  # clk-skew, clk-to-q, setup
             other_ns += delay
@@ -161,6 +201,8 @@ def critical_path(clock_net):
         src, dst = s["from"]["port"], s["to"]["port"]
         if kind == "logic" and src == "FCI" and dst == "FCO":
             carry_ripple += 1
+            if cells:
+                cells[-1]["at_ns"] = round(at, 2)
             continue
         if kind == "logic" and dst == "FCO":
             carry_chains += 1
@@ -174,11 +216,30 @@ def critical_path(clock_net):
             what = kind
         cell = s["from"]["cell"]
         cells.append({"step": what, "ports": f"{src}->{dst}", "delay_ns": round(delay, 3),
-                      "cell": shorten(cell), "block": block_of_cell(cell)})
-    blocks = []
+                      "cell": shorten(cell), "block": block_of_cell(cell), "from_source": False,
+                      "at_ns": round(at, 2)})
+    # A chain's last cell (its carry out, or a cell nextpnr split the chain with) is the chain's.
+    chain_block = None
     for c in cells:
-        if c["block"] and (not blocks or blocks[-1] != c["block"]):
+        if c["step"] == "carry chain":
+            chain_block = c["block"]
+        elif c["step"] == "carry out" and chain_block:
+            c["block"] = chain_block
+    for c in cells:
+        del c["from_source"]
+    # The blocks in path order, each visit with the time spent in it (its cells and the
+    # routing into them).
+    blocks, visits, left = [], [], 0.0
+    for c in cells:
+        if not c["block"]:
+            continue
+        if not visits or visits[-1]["block"] != c["block"]:
+            if visits:
+                left = visits[-1]["until_ns"]
+            visits.append({"block": c["block"], "ns": 0.0, "until_ns": 0.0})
             blocks.append(c["block"])
+        visits[-1]["until_ns"] = c["at_ns"]
+        visits[-1]["ns"] = round(c["at_ns"] - left, 2)
     start = next(s for s in p["path"] if s["type"] == "clk-to-q")["from"]["cell"]
     end = p["path"][-1]["to"]
     return {
@@ -189,7 +250,7 @@ def critical_path(clock_net):
         "routing_ns": round(routing_ns, 2), "clock_ns": round(other_ns, 2),
         "logic_levels": lut_steps + carry_chains, "lut_and_mux_steps": lut_steps,
         "carry_chains": carry_chains, "carry_ripple_cells": carry_ripple,
-        "blocks": blocks, "cells": cells,
+        "blocks": blocks, "visits": visits, "cells": cells,
     }
 
 
@@ -254,7 +315,7 @@ for name, c in clocks.items():
               f"{p['carry_chains']} carry chains of {p['carry_ripple_cells']} ripple cells in all)")
         print(f"    from {p['start']['register']}  ({p['start']['cell']})")
         print(f"    to   {p['end']['register']}, input {p['end']['port']}  ({p['end']['cell']})")
-        print(f"    through {' → '.join(p['blocks'])}")
+        print("    through " + " → ".join(f"{v['block']} ({v['ns']:.1f})" for v in p["visits"]) + " ns")
 
 md = [f"**{env['BOARD']}** ({part}, nextpnr `{options}`): the whole SoC "
       f"(`SocConfig::FPGA`: UART bridge, memcpy, IOMMU with an 8-entry IOTLB, NIC) and the RMII "
@@ -278,8 +339,8 @@ for name, c in clocks.items():
                   f"{p['routing_ns']:.2f} ns routing), {p['logic_levels']} logic levels "
                   f"({p['lut_and_mux_steps']} LUT/mux steps and {p['carry_chains']} carry chains), "
                   f"from register `{p['start']['register']}` to `{p['end']['register']}` "
-                  f"(its {p['end']['port']} input), through the blocks "
-                  + " → ".join(f"`{b}`" for b in p["blocks"]) + ".")
+                  f"(its {p['end']['port']} input), through the blocks (ns in each) "
+                  + " → ".join(f"`{v['block']}` {v['ns']:.1f}" for v in p["visits"]) + ".")
 md.append("")
 md.append("Took " + ", ".join(f"{k} {v:.0f} s" for k, v in elapsed.items()) +
           f" on {os.cpu_count()} cores (YoWASP cache warm: scripts/setup.sh ecp5 compiles the "
