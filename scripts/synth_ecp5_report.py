@@ -161,6 +161,9 @@ for clock, f in sorted(r["fmax"].items()):
     }
 if not clocks:
     sys.exit("synth-ecp5: nextpnr's report has no clock")
+if env["CLOCK_PORT"] not in clocks:
+    print(f"synth-ecp5: warning: nextpnr timed the clocks {', '.join(clocks)}, not the top's "
+          f"{env['CLOCK_PORT']}", file=sys.stderr)
 timing_met = all(c["met"] for c in clocks.values())
 
 
