@@ -4,7 +4,7 @@
 CARGO ?= cargo
 OUT   ?= out
 
-.PHONY: help setup sim forward test soak soak-readme bench study lint formal formal-readme synth fpga fpga-all prog verilog fmt clippy check waves clean
+.PHONY: help setup sim forward test soak soak-readme bench study lint formal formal-readme synth synth-ecp5 synth-ecp5-readme fpga fpga-all prog verilog fmt clippy check waves clean
 
 help:
 	@echo "make sim      run the default scenario, write $(OUT)/sim.fst + $(OUT)/sim.gtkw, print a summary"
@@ -17,6 +17,10 @@ help:
 	@echo "make formal   formal proofs of the arbiter and the IOMMU (yosys-smtbmc), and their mutants"
 	@echo "make formal-readme  make formal, then its table into the README"
 	@echo "make synth    yosys synth_ice40 on the SoC alone (FPGA configuration), prints LUT/FF/BRAM"
+	@echo "make synth-ecp5  [ECP5_FREQ_MHZ=50] [ECP5_REQUIRE=1]: the whole SoC with NIC and IOMMU through Yosys and nextpnr-ecp5"
+	@echo "              (YoWASP, .venv/fpga) for an LFE5U-25F-6BG381C: reports/synth_ecp5.{json,md}, LUT4/FF/EBR, Fmax, critical path;"
+	@echo "              a timing miss fails only with ECP5_REQUIRE=1"
+	@echo "make synth-ecp5-readme  make synth-ecp5, then its block into the README"
 	@echo "make fpga     BOARD=alchitry-cu|icebreaker: bitstream (yosys, nextpnr-ice40, icepack, icetime) and reports/fpga_BOARD.{bin,json,md}"
 	@echo "make fpga-all both boards' bitstreams, then the README's resource/timing table"
 	@echo "make prog     BOARD=...: flash reports/fpga_BOARD.bin with iceprog"
@@ -90,6 +94,18 @@ formal-readme: formal
 synth:
 	@bash scripts/setup.sh test
 	bash scripts/synth.sh
+
+# The whole SoC for a Lattice ECP5 (LFE5U-25F-6BG381C) with the YoWASP Yosys and nextpnr-ecp5
+# (scripts/synth_ecp5.sh installs them into .venv/fpga). Not in `make test` (it takes minutes);
+# once the design meets 50 MHz, `ECP5_REQUIRE=1 $(MAKE) --no-print-directory synth-ecp5` there
+# makes a miss fail the build. ECP5_FREQ_MHZ empty: the top's own clock (50 MHz, regs::board::ECP5_25K).
+ECP5_FREQ_MHZ ?=
+ECP5_REQUIRE ?= 0
+synth-ecp5:
+	ECP5_FREQ_MHZ=$(ECP5_FREQ_MHZ) ECP5_REQUIRE=$(ECP5_REQUIRE) bash scripts/synth_ecp5.sh
+
+synth-ecp5-readme: synth-ecp5
+	python3 scripts/readme_block.py synth-ecp5 reports/synth_ecp5.md
 
 BOARD ?= alchitry-cu
 fpga:

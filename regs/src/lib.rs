@@ -170,8 +170,8 @@ pub mod board {
         pub core_hz: u32,
         /// The UART bridge's line speed (8N1).
         pub baud: u32,
-        /// Whether the board top drives the RMII PHY (forwards its reference clock): needs the
-        /// NIC and a 50 MHz core clock.
+        /// Whether the board top drives the RMII PHY (forwards its reference clock, or, on
+        /// [`ECP5_25K`], runs on the PHY's): needs the NIC and a 50 MHz core clock.
         pub rmii: bool,
         pub soc: SocConfig,
         /// Logic cells the SoC may use: the budget (75 % of the device's).
@@ -222,6 +222,28 @@ pub mod board {
     };
 
     pub const BOARDS: &[Board] = &[ALCHITRY_CU, ICEBREAKER];
+
+    /// Not a board but the ECP5 synthesis target of `make synth-ecp5`: a Lattice
+    /// LFE5U-25F-6BG381C (`device` and `package` are nextpnr-ecp5's `--25k --package
+    /// CABGA381`; its speed grade is the rtl crate's `board::ecp5::SPEED`) with the whole SoC,
+    /// [`SocConfig::FPGA`], NIC included, and the RMII adapter. The core runs on the PHY
+    /// module's 50 MHz RMII reference clock (a LAN8720 module whose own oscillator drives
+    /// REF_CLK), brought in on a pin: no PLL and no vendor primitive. Out of context: no pin
+    /// locations, no bitstream. `lc_budget` counts LUT4s here (75 % of the part's 24288). Not in
+    /// [`BOARDS`] (`make fpga` is the iCE40 flow).
+    pub const ECP5_25K: Board = Board {
+        name: "ecp5-25k",
+        device: "25k",
+        package: "CABGA381",
+        osc_hz: 50_000_000,
+        pll: None,
+        core_hz: 50_000_000,
+        baud: 1_000_000,
+        rmii: true,
+        soc: SocConfig::FPGA,
+        lc_budget: 24288 * 3 / 4,
+        fmax_target_hz: 50_000_000,
+    };
 
     pub fn by_name(name: &str) -> Option<Board> {
         BOARDS.iter().copied().find(|b| b.name == name)

@@ -2,11 +2,13 @@
 //! adapter, for the boards in `regs::board`, plus their pin constraint (PCF) files.
 //!
 //! [`generate`] writes what `make fpga BOARD=...` builds: the board's Verilog (module `top`),
-//! its PCF, and `board.env` (the board's parameters for scripts/fpga.sh).
+//! its PCF, and `board.env` (the board's parameters for scripts/fpga.sh). [`generate_ecp5`]
+//! writes the ECP5 synthesis top's (`make synth-ecp5`, [`ecp5`]).
 
 pub mod alchitry_cu;
 pub mod clocking;
 pub mod core;
+pub mod ecp5;
 pub mod icebreaker;
 pub mod pcf;
 pub mod reset;
@@ -47,6 +49,9 @@ pub fn board_verilog_with(board: Board, soc: regs::SocConfig) -> String {
             verilog_of(alchitry_cu::AlchitryCuTop::<11, 9, 4>::with_soc(soc))
         }
         ("icebreaker", (11, 9, 4)) => verilog_of(icebreaker::IcebreakerTop::<11, 9, 4>::new()),
+        ("ecp5-25k", (11, 9, 4)) if soc == regs::board::ECP5_25K.soc => {
+            verilog_of(ecp5::Ecp5Top::<11, 9, 4>::new())
+        }
         (name, (a, w, q)) => panic!(
             "no top for board {name} with RAM 2^{a} words, NIC FIFOs 2^{w} words, {q} frames; \
              add it to rtl::board::board_verilog"
@@ -89,6 +94,17 @@ pub fn generate(board: Board) -> BoardFiles {
         verilog: board_verilog(board),
         pcf: pcf::pcf(board.name, board_pins(board)),
         env,
+    }
+}
+
+/// What `make synth-ecp5` needs: the ECP5 top's Verilog and its `board.env` (no pin file: out
+/// of context, nextpnr places the pins).
+pub fn generate_ecp5() -> BoardFiles {
+    let board = regs::board::ECP5_25K;
+    BoardFiles {
+        verilog: board_verilog(board),
+        pcf: String::new(),
+        env: ecp5::env(),
     }
 }
 

