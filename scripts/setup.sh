@@ -4,7 +4,8 @@
 #   scripts/setup.sh sim     Verilator (below), make, g++, zlib's headers
 #   scripts/setup.sh test    what sim needs, yosys, iverilog, tshark (checks the forward app's
 #                            pcap FCS), and what formal needs
-#   scripts/setup.sh bench   what sim needs, iverilog
+#   scripts/setup.sh bench   what sim needs, iverilog, valgrind (callgrind counts the simulator's
+#                            host instructions per cycle)
 #   scripts/setup.sh fpga    yosys, nextpnr-ice40, icestorm (icepack, icetime, iceprog) and
 #                            icetime's chip database
 #   scripts/setup.sh formal  yosys (with yosys-smtbmc), python3-venv, and the Yices 2 SMT solver
@@ -36,11 +37,11 @@ verilator=0
 case "${1:-all}" in
   sim)    verilator=1 ;;
   test)   verilator=1; want=(yosys iverilog tshark python3-venv); formal=1 ;;
-  bench)  verilator=1; want=(iverilog) ;;
+  bench)  verilator=1; want=(iverilog valgrind) ;;
   fpga)   want=(yosys nextpnr-ice40 icepack icestorm-chipdb) ;;
   formal) want=(yosys python3-venv); formal=1 ;;
-  all)    verilator=1; want=(yosys iverilog nextpnr-ice40 icepack icestorm-chipdb gtkwave tshark
-                python3-venv); formal=1 ;;
+  all)    verilator=1; want=(yosys iverilog valgrind nextpnr-ice40 icepack icestorm-chipdb gtkwave
+                tshark python3-venv); formal=1 ;;
   *) echo "usage: $0 [sim|test|bench|fpga|formal|all]" >&2; exit 2 ;;
 esac
 
