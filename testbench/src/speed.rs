@@ -30,6 +30,13 @@
 //! run in turn, [`ROUNDS`] times ((a) and (b) [`EXTRA_VERILATOR_ROUNDS`] more), and each keeps
 //! its fastest run (the machine may be shared).
 //!
+//! **Host instructions per simulated cycle** of (a) and (b), a figure that does not depend on
+//! the machine's load: [`count_instructions`] runs each loop once more, [`COUNTED_ITERATIONS`]
+//! times, in a child process under valgrind's callgrind, which counts only the instructions
+//! executed inside the loop's function (`--collect-atstart=no --toggle-collect=`, on
+//! [`dmanic_counted_loop_a`] and [`dmanic_counted_loop_b`]). The program running it must call
+//! [`counted_loop_main`] first in its `main` (the bench does).
+//!
 //! Icarus runs `soc_sim.v` exactly as generated. (rust-hdl's `always @(*)` blocks assign a
 //! default and then override it; an input between two blocks written that way toggles on every
 //! evaluation in an event-driven simulator, so the SoC keeps such signals to one assignment —
@@ -96,6 +103,13 @@ pub struct SpeedRow {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SpeedReport {
     pub rows: Vec<SpeedRow>,
+    /// The Verilator that built the model of (a) and (b): its `--version` and where it comes
+    /// from ([`sim::VERILATOR`], [`sim::VERILATOR_ORIGIN`]).
+    pub verilator: String,
+    pub verilator_origin: String,
+    /// Host instructions per cycle of (a) and (b), when counted ([`count_instructions`]; the
+    /// bench does, [`measure`] does not).
+    pub instructions: Option<InstructionReport>,
     /// (b) / (a) in cycles per second: the median over rounds in which (a) and (b) ran back
     /// to back (see [`measure`]).
     pub ratio_rust_vs_cpp: f64,
@@ -185,6 +199,9 @@ pub fn measure(quick: bool) -> Result<SpeedReport, String> {
     let rate_a = rows[0].cycles_per_s;
     paired.sort_by(f64::total_cmp);
     Ok(SpeedReport {
+        verilator: sim::VERILATOR.into(),
+        verilator_origin: sim::VERILATOR_ORIGIN.into(),
+        instructions: None,
         ratio_rust_vs_cpp: paired[paired.len() / 2],
         paired_ratios_rust_vs_cpp: paired,
         ratio_icarus_vs_cpp: rows[2].cycles_per_s / rate_a,
@@ -208,21 +225,41 @@ pub fn markdown(report: &SpeedReport) -> String {
          `rtl/verilog/soc_sim.v`): register-mode memcpy of {LEN} B from {SRC:#x} to {DST:#x}, \
          completion by interrupt, no CPU workload, repeated. Every simulator took \
          {per_iteration} cycles per iteration and copied the data. Wall time is the timed \
-         loop only (the fastest of the runs).\n\n\
-         | Simulator | Iterations | Cycles | Cycles/iteration | Wall time (s) | Cycles/s | vs (a) |\n\
-         |---|---:|---:|---:|---:|---:|---:|\n"
+         loop only (the fastest of the runs). The model of (a) and (b) was built by {} ({}).\n\n\
+         | Simulator | Iterations | Cycles | Cycles/iteration | Wall time (s) | Cycles/s | Host instructions/cycle | vs (a) |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|\n",
+        report.verilator, report.verilator_origin
     );
+    let counted = |simulator: &str| {
+        let rows = report.instructions.as_ref().map(|i| i.rows.as_slice());
+        rows.unwrap_or_default()
+            .iter()
+            .find(|c| c.simulator == simulator)
+            .map_or_else(|| "–".to_owned(), |c| format!("{:.0}", c.per_cycle))
+    };
     for r in &report.rows {
         let iterations = r.cycles.checked_div(r.cycles_per_iteration).unwrap_or(0);
         s += &format!(
-            "| {} | {} | {} | {} | {:.3} | {} | {} |\n",
+            "| {} | {} | {} | {} | {:.3} | {} | {} | {} |\n",
             r.simulator,
             iterations,
             r.cycles,
             r.cycles_per_iteration,
             r.seconds,
             si(r.cycles_per_s),
+            counted(&r.simulator),
             ratio(r.cycles_per_s / rate_a)
+        );
+    }
+    if let Some(i) = &report.instructions {
+        s += &format!(
+            "\nHost instructions/cycle: every instruction the host executed inside the loop \
+             ({} iterations, {} cycles, model and harness and, for (b), the Rust driver), \
+             counted by {} `--tool=callgrind` and divided by the cycles; the same for every run \
+             of the same build, unlike the wall times.\n",
+            i.iterations,
+            i.rows.first().map_or(0, |r| r.cycles),
+            i.tool
         );
     }
     let paired = &report.paired_ratios_rust_vs_cpp;
@@ -357,23 +394,27 @@ fn verilator_cpp(iterations: u32) -> Result<Run, String> {
     // count to compare it with.
     let one = soc.bench_memcpy_loop(SRC, DST, LEN, 1);
     let dst = read_back(&mut soc);
-    Run::new(
-        "(a) Verilator, loop in C++",
-        iterations,
-        cycles,
-        time,
-        (one, one),
-        &dst,
-    )
+    Run::new(NAME_A, iterations, cycles, time, (one, one), &dst)
 }
+
+const NAME_A: &str = "(a) Verilator, loop in C++";
+const NAME_B: &str = "(b) Verilator, driven from Rust";
 
 /// (b): the same sequence from Rust, one `Device` call per register access.
 fn verilator_rust(iterations: u32) -> Result<Run, String> {
-    let name = "(b) Verilator, driven from Rust";
-    let r = DmacRegs::from_regs();
     let mut soc = verilator_soc();
-    let (mut min, mut max) = (u64::MAX, 0);
     let t = Instant::now();
+    let (cycles, per_iteration) = rust_loop(&mut soc, iterations)?;
+    let time = t.elapsed();
+    let dst = read_back(&mut soc);
+    Run::new(NAME_B, iterations, cycles, time, per_iteration, &dst)
+}
+
+/// (b)'s loop: the cycles it took, and the fewest and most of one iteration.
+#[inline(always)]
+fn rust_loop(soc: &mut Soc, iterations: u32) -> Result<(u64, (u64, u64)), String> {
+    let r = DmacRegs::from_regs();
+    let (mut min, mut max) = (u64::MAX, 0);
     let start = soc.now();
     for _ in 0..iterations {
         let begin = soc.now();
@@ -382,16 +423,165 @@ fn verilator_rust(iterations: u32) -> Result<Run, String> {
         soc.write32(r.len, LEN);
         soc.write32(r.ctrl, r.ctrl_start_irq);
         if !soc.wait_irq(STALL_BOUND) {
-            return Err(format!("{name}: no interrupt; {}", soc.describe_state()));
+            return Err(format!("{NAME_B}: no interrupt; {}", soc.describe_state()));
         }
         soc.write32(r.status, r.status_clear);
         let took = soc.now() - begin;
         (min, max) = (min.min(took), max.max(took));
     }
-    let cycles = soc.now() - start;
-    let time = t.elapsed();
-    let dst = read_back(&mut soc);
-    Run::new(name, iterations, cycles, time, (min, max), &dst)
+    Ok((soc.now() - start, (min, max)))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Host instructions per cycle of (a) and (b), counted by callgrind
+
+/// Iterations of each counted loop.
+pub const COUNTED_ITERATIONS: u32 = 20;
+/// The first argument that makes a program run one counted loop ([`counted_loop_main`]).
+pub const COUNTED_LOOP_ARG: &str = "--dmanic-counted-loop";
+
+/// One loop's count.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InstructionCount {
+    /// The row of the speed table: (a) or (b).
+    pub simulator: String,
+    pub cycles: u64,
+    /// Host instructions executed inside the loop (callgrind's `Ir`).
+    pub instructions: u64,
+    pub per_cycle: f64,
+}
+
+/// (a)'s and (b)'s counts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InstructionReport {
+    /// valgrind's `--version`.
+    pub tool: String,
+    pub iterations: u32,
+    pub rows: Vec<InstructionCount>,
+}
+
+/// (a)'s loop, the function callgrind counts in (named for its `--toggle-collect`).
+#[no_mangle]
+#[inline(never)]
+pub fn dmanic_counted_loop_a(soc: &mut Soc, iterations: u32) -> u64 {
+    soc.bench_memcpy_loop(SRC, DST, LEN, iterations)
+}
+
+/// (b)'s loop, the function callgrind counts in.
+#[no_mangle]
+#[inline(never)]
+pub fn dmanic_counted_loop_b(soc: &mut Soc, iterations: u32) -> Result<u64, String> {
+    rust_loop(soc, iterations).map(|(cycles, _)| cycles)
+}
+
+/// In a program started by [`count_instructions`] (first argument [`COUNTED_LOOP_ARG`], then
+/// `a` or `b` and the iterations): runs that loop on a new model, prints `cycles N`, checks the
+/// copy and exits. Otherwise returns at once.
+pub fn counted_loop_main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [flag, which, iterations] = args.as_slice() else {
+        return;
+    };
+    if flag != COUNTED_LOOP_ARG {
+        return;
+    }
+    let run = || -> Result<u64, String> {
+        let iterations: u32 = iterations
+            .parse()
+            .map_err(|e| format!("{iterations}: {e}"))?;
+        let mut soc = verilator_soc();
+        let cycles = match which.as_str() {
+            "a" => dmanic_counted_loop_a(&mut soc, iterations),
+            "b" => dmanic_counted_loop_b(&mut soc, iterations)?,
+            _ => return Err(format!("no loop {which:?}")),
+        };
+        let (dst, want) = (read_back(&mut soc), pattern());
+        if dst != want {
+            return Err("the copy did not happen".into());
+        }
+        Ok(cycles)
+    };
+    match run() {
+        Ok(cycles) => {
+            println!("cycles {cycles}");
+            std::process::exit(0)
+        }
+        Err(e) => {
+            eprintln!("counted loop {which}: {e}");
+            std::process::exit(1)
+        }
+    }
+}
+
+/// Counts (a)'s and (b)'s host instructions per cycle: this program (which must call
+/// [`counted_loop_main`]) again, once per loop, under `valgrind --tool=callgrind`, collecting
+/// only inside the loop's function. Fails if valgrind is missing or the two loops simulated a
+/// different number of cycles.
+pub fn count_instructions() -> Result<InstructionReport, String> {
+    let version = Command::new("valgrind")
+        .arg("--version")
+        .output()
+        .map_err(|e| format!("valgrind: {e} (`bash scripts/setup.sh bench` installs it)"))?;
+    let tool = String::from_utf8_lossy(&version.stdout).trim().to_owned();
+    let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
+    let dir = TempDir::new()?;
+    let mut rows = vec![];
+    for (which, name) in [("a", NAME_A), ("b", NAME_B)] {
+        let out_file = dir.0.join(format!("callgrind.{which}"));
+        let out = Command::new("valgrind")
+            .arg("--tool=callgrind")
+            .arg(format!("--callgrind-out-file={}", out_file.display()))
+            .arg("--collect-atstart=no")
+            .arg(format!("--toggle-collect=dmanic_counted_loop_{which}"))
+            .arg(&exe)
+            .args([COUNTED_LOOP_ARG, which, &COUNTED_ITERATIONS.to_string()])
+            .output()
+            .map_err(|e| format!("valgrind: {e}"))?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let cycles = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("cycles ")?.parse::<u64>().ok());
+        let (Some(cycles), true) = (cycles, out.status.success()) else {
+            return Err(format!(
+                "valgrind on loop {which} ended ({}):\n{stdout}\n{}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        };
+        let text = std::fs::read_to_string(&out_file)
+            .map_err(|e| format!("{}: {e}", out_file.display()))?;
+        let instructions = callgrind_total(&text)
+            .ok_or_else(|| format!("no `totals:` line in {}", out_file.display()))?;
+        if instructions == 0 {
+            return Err(format!(
+                "callgrind counted nothing in dmanic_counted_loop_{which} (symbol not found?)"
+            ));
+        }
+        rows.push(InstructionCount {
+            simulator: name.into(),
+            cycles,
+            instructions,
+            per_cycle: instructions as f64 / cycles as f64,
+        });
+    }
+    if rows[0].cycles != rows[1].cycles {
+        return Err(format!(
+            "counted loops: (a) took {} cycles, (b) {}",
+            rows[0].cycles, rows[1].cycles
+        ));
+    }
+    Ok(InstructionReport {
+        tool,
+        iterations: COUNTED_ITERATIONS,
+        rows,
+    })
+}
+
+/// The `totals:` line of a callgrind output file with one event (`Ir`).
+fn callgrind_total(text: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix("totals:"))
+        .and_then(|t| t.split_whitespace().next()?.parse().ok())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -768,6 +958,14 @@ fn rust_hdl(iterations: u32) -> Result<Run, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn callgrind_total_reads_the_totals_line() {
+        let text = "version: 1\ncreator: callgrind-3.19.0\nevents: Ir\nfn=(1) f\n0 5\n\
+                    summary: 1234\n\n\ntotals: 1234\n";
+        assert_eq!(callgrind_total(text), Some(1234));
+        assert_eq!(callgrind_total("events: Ir\n"), None);
+    }
 
     #[test]
     fn quick_measure_agrees_across_simulators() {

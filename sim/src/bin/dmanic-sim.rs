@@ -200,6 +200,11 @@ fn scenario(soc: &mut Soc, args: &Args, report: &mut Report) -> Result<(), Failu
         info.version_minor(),
         info.ram_bytes / 1024
     ));
+    report.header.push(format!(
+        "model: built by {} ({})",
+        sim::VERILATOR,
+        sim::VERILATOR_ORIGIN
+    ));
 
     // Page 0 stays unused (no buffer at address 0); the workload owns the top 64 KiB.
     let mut mm = PageAllocator::new(info.ram_bytes)?;

@@ -5,7 +5,9 @@
 //! - burst mode, uncapped, CPU idle, ≥ 1 KiB: ≥ 0.97 bus beats per cycle;
 //! - cycle-steal mode: CPU worst-case wait ≤ steal bound + 1 at every load;
 //! - co-simulation driven from Rust ≥ 90 % of the speed of the same loop in C++ (and, for
-//!   comparison, Icarus Verilog and rust-hdl's own simulator on the same stimulus);
+//!   comparison, Icarus Verilog and rust-hdl's own simulator on the same stimulus), with the
+//!   host instructions per simulated cycle of both Verilator loops (callgrind, in a second run
+//!   of this program: see `testbench::speed::count_instructions`);
 //! - the iCE40 synthesis cell counts of the FPGA configuration.
 
 use serde::Serialize;
@@ -37,6 +39,8 @@ struct Report {
 }
 
 fn main() {
+    // When this program is the one count_instructions runs under callgrind: one loop, then exit.
+    speed::counted_loop_main();
     let mut failures = vec![];
     let mut soc = new_soc();
 
@@ -84,10 +88,14 @@ fn main() {
         }
     }
 
-    let speed = speed::measure(false).unwrap_or_else(|e| {
+    let mut speed = speed::measure(false).unwrap_or_else(|e| {
         eprintln!("simulator speed: {e}");
         std::process::exit(1);
     });
+    match speed::count_instructions() {
+        Ok(counts) => speed.instructions = Some(counts),
+        Err(e) => failures.push(format!("host instructions per cycle not counted: {e}")),
+    }
     if speed.ratio_rust_vs_cpp < 0.90 {
         failures.push(format!(
             "Rust-driven co-simulation at {:.1} % of the C++ loop < 90 %",
