@@ -40,36 +40,12 @@ die() { echo "synth-ecp5: $*" >&2; exit 1; }
 
 FPGA_VENV=$venv bash scripts/setup.sh ecp5
 
-# Time in milliseconds (bash 5: EPOCHREALTIME, with the locale's decimal separator).
-now_ms() { local t=${EPOCHREALTIME//[.,]/}; echo $((t / 1000)); }
+# now_ms, secs, run_step (as scripts/fpga.sh, with a tick every 30 s).
+STEP_TICK=30
+# shellcheck source=scripts/steps.sh
+source scripts/steps.sh
 t_start=$(now_ms)
-secs() { printf '%d.%d' $(($1 / 1000)) $(($1 % 1000 / 100)); }
 
-# --- running a step (as scripts/fpga.sh) ------------------------------------------------------
-# run_step NAME OUTPUT CMD...: runs CMD in the background with its output in OUTPUT, prints the
-# elapsed time every 30 s, and leaves the exit code in step_rc and the milliseconds in
-# step_ms[NAME].
-declare -A step_ms=()
-tool_pid=""
-trap '[ -n "$tool_pid" ] && kill "$tool_pid" 2>/dev/null; true' EXIT
-run_step() {
-  local name=$1 output=$2; shift 2
-  local t0 tick=30
-  t0=$(now_ms)
-  "$@" >"$output" 2>&1 &
-  tool_pid=$!
-  while kill -0 "$tool_pid" 2>/dev/null; do
-    sleep 0.2
-    if [ $(($(now_ms) - t0)) -ge $((tick * 1000)) ]; then
-      printf ' %ds' "$tick"
-      tick=$((tick + 30))
-    fi
-  done
-  step_rc=0
-  wait "$tool_pid" || step_rc=$?
-  tool_pid=""
-  step_ms[$name]=$(($(now_ms) - t0))
-}
 step_failed() { # LOG NAME: the last lines of LOG and the exit
   echo " FAILED after $(secs "${step_ms[$2]}") s (exit $step_rc)"
   echo "---- last 30 lines of $1 ----"
