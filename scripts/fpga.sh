@@ -31,23 +31,10 @@ bash scripts/setup.sh fpga
 
 die() { echo "fpga: $*" >&2; exit 1; }
 
-# now_ms, secs, run_step (a tick every 10 s).
+# now_ms, secs, run_step (a tick every 10 s), step_failed, step_done.
 # shellcheck source=scripts/steps.sh
 source scripts/steps.sh
 t_start=$(now_ms)
-
-# step_failed LOG NAME [OUTPUT]: the last lines of LOG (or of the tool's OUTPUT if it left no
-# log), where it is, and the exit.
-step_failed() {
-  local log=$1
-  [ -s "$log" ] || log=${3:-$1}
-  echo " FAILED after $(secs "${step_ms[$2]}") s (exit $step_rc)"
-  echo "---- last 30 lines of $log ----"
-  tail -n 30 "$log" 2>/dev/null || true
-  echo "----"
-  die "$2 failed, full log: $log"
-}
-step_done() { echo " done in $(secs "${step_ms[$1]}") s${2:+ ($2)}"; }
 
 # --- 0. generate ------------------------------------------------------------------------------
 mkdir -p "$out"

@@ -30,3 +30,16 @@ run_step() {
   tool_pid=""
   step_ms[$name]=$(($(now_ms) - t0))
 }
+
+# step_failed LOG NAME [OUTPUT]: the last lines of LOG (or of the tool's OUTPUT if it left no
+# log), where it is, and the exit through the sourcing script's `die`.
+step_failed() {
+  local log=$1
+  [ -s "$log" ] || log=${3:-$1}
+  echo " FAILED after $(secs "${step_ms[$2]}") s (exit $step_rc)"
+  echo "---- last 30 lines of $log ----"
+  tail -n 30 "$log" 2>/dev/null || true
+  echo "----"
+  die "$2 failed, full log: $log"
+}
+step_done() { echo " done in $(secs "${step_ms[$1]}") s${2:+ ($2)}"; }

@@ -40,20 +40,11 @@ die() { echo "synth-ecp5: $*" >&2; exit 1; }
 
 FPGA_VENV=$venv bash scripts/setup.sh ecp5
 
-# now_ms, secs, run_step (as scripts/fpga.sh, with a tick every 30 s).
+# now_ms, secs, run_step (as scripts/fpga.sh, with a tick every 30 s), step_failed, step_done.
 STEP_TICK=30
 # shellcheck source=scripts/steps.sh
 source scripts/steps.sh
 t_start=$(now_ms)
-
-step_failed() { # LOG NAME: the last lines of LOG and the exit
-  echo " FAILED after $(secs "${step_ms[$2]}") s (exit $step_rc)"
-  echo "---- last 30 lines of $1 ----"
-  tail -n 30 "$1" 2>/dev/null || true
-  echo "----"
-  die "$2 failed, full log: $1"
-}
-step_done() { echo " done in $(secs "${step_ms[$1]}") s${2:+ ($2)}"; }
 
 # --- 0. generate ------------------------------------------------------------------------------
 mkdir -p "$out"
