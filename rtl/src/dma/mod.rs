@@ -3,4 +3,5 @@
 
 pub mod memcpy;
 pub mod mux;
+pub mod port;
 pub mod regs;
