@@ -5,3 +5,4 @@ pub mod memcpy;
 pub mod mux;
 pub mod port;
 pub mod regs;
+pub mod stage;

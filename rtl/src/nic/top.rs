@@ -28,6 +28,7 @@ use super::lane_buffer::LaneBuffer;
 use super::regs::NicRegs;
 use super::rx_dma::{RxDma, RxState, RX_Q_DELIVER_SHIFT, RX_Q_ERRORS_SHIFT};
 use super::tx_dma::{TxDma, TxState, TX_Q_IFCS_BIT};
+use crate::dma::port::DmaPort;
 use crate::mac::rx::MacRx;
 use crate::mac::tx::MacTx;
 use regs::nic::{rctl, rx_desc, tctl};
@@ -47,25 +48,11 @@ pub struct Nic<const W: usize, const Q: usize> {
     /// Interrupt lines of the other blocks, latched as ICR causes.
     pub dmac_irq: Signal<In, Bit>,
     pub iommu_irq: Signal<In, Bit>,
-    // ---- ring DMA: one channel-mux port per engine (txb_*, rxb_*) ----
-    pub txb_req: Signal<Out, Bit>,
-    pub txb_addr: Signal<Out, Bits<32>>,
-    pub txb_we: Signal<Out, Bit>,
-    pub txb_wdata: Signal<Out, Bits<32>>,
-    pub txb_last: Signal<Out, Bit>,
-    pub txb_grant: Signal<In, Bit>,
-    pub txb_fault: Signal<In, Bit>,
-    pub txb_rvalid: Signal<In, Bit>,
-    pub txb_rdata: Signal<In, Bits<32>>,
-    pub rxb_req: Signal<Out, Bit>,
-    pub rxb_addr: Signal<Out, Bits<32>>,
-    pub rxb_we: Signal<Out, Bit>,
-    pub rxb_wdata: Signal<Out, Bits<32>>,
-    pub rxb_last: Signal<Out, Bit>,
-    pub rxb_grant: Signal<In, Bit>,
-    pub rxb_fault: Signal<In, Bit>,
-    pub rxb_rvalid: Signal<In, Bit>,
-    pub rxb_rdata: Signal<In, Bits<32>>,
+    // ---- ring DMA: one channel-mux port per engine ----
+    /// The TX ring engine's DMA port.
+    pub tx_bus: DmaPort,
+    /// The RX ring engine's DMA port.
+    pub rx_bus: DmaPort,
     // ---- PHY pins (GMII-like) ----
     pub phy_txd: Signal<Out, Bits<8>>,
     pub phy_tx_en: Signal<Out, Bit>,
@@ -160,24 +147,8 @@ impl<const W: usize, const Q: usize> Nic<W, Q> {
             irq: Default::default(),
             dmac_irq: Default::default(),
             iommu_irq: Default::default(),
-            txb_req: Default::default(),
-            txb_addr: Default::default(),
-            txb_we: Default::default(),
-            txb_wdata: Default::default(),
-            txb_last: Default::default(),
-            txb_grant: Default::default(),
-            txb_fault: Default::default(),
-            txb_rvalid: Default::default(),
-            txb_rdata: Default::default(),
-            rxb_req: Default::default(),
-            rxb_addr: Default::default(),
-            rxb_we: Default::default(),
-            rxb_wdata: Default::default(),
-            rxb_last: Default::default(),
-            rxb_grant: Default::default(),
-            rxb_fault: Default::default(),
-            rxb_rvalid: Default::default(),
-            rxb_rdata: Default::default(),
+            tx_bus: Default::default(),
+            rx_bus: Default::default(),
             phy_txd: Default::default(),
             phy_tx_en: Default::default(),
             phy_tx_er: Default::default(),
@@ -281,15 +252,7 @@ impl<const W: usize, const Q: usize> Logic for Nic<W, Q> {
         self.tx_dma.restart.next = self.regs.restart_tx.val();
         self.tx_dma.fifo_rd_ptr.next = self.tx_rd_ptr.q.val();
         self.tx_dma.q_full.next = self.tx_q.full.val();
-        self.txb_req.next = self.tx_dma.bus_req.val();
-        self.txb_addr.next = self.tx_dma.bus_addr.val();
-        self.txb_we.next = self.tx_dma.bus_we.val();
-        self.txb_wdata.next = self.tx_dma.bus_wdata.val();
-        self.txb_last.next = self.tx_dma.bus_last.val();
-        self.tx_dma.bus_grant.next = self.txb_grant.val();
-        self.tx_dma.bus_fault.next = self.txb_fault.val();
-        self.tx_dma.bus_rvalid.next = self.txb_rvalid.val();
-        self.tx_dma.bus_rdata.next = self.txb_rdata.val();
+        DmaPort::link(&mut self.tx_bus, &mut self.tx_dma.dma);
         self.tx_buf.wr_pos.next = self.tx_dma.fifo_wr_pos.val();
         self.tx_buf.wr_data.next = self.tx_dma.fifo_wr_data.val();
         self.tx_buf.wr_mask.next = self.tx_dma.fifo_wr_mask.val();
@@ -435,15 +398,7 @@ impl<const W: usize, const Q: usize> Logic for Nic<W, Q> {
         self.rx_q.pop.next = self.rx_dma.q_pop.val();
         self.rx_buf.rd_pos.next = self.rx_dma.fifo_rd_pos.val();
         self.rx_dma.fifo_rd_data.next = self.rx_buf.rd_data.val();
-        self.rxb_req.next = self.rx_dma.bus_req.val();
-        self.rxb_addr.next = self.rx_dma.bus_addr.val();
-        self.rxb_we.next = self.rx_dma.bus_we.val();
-        self.rxb_wdata.next = self.rx_dma.bus_wdata.val();
-        self.rxb_last.next = self.rx_dma.bus_last.val();
-        self.rx_dma.bus_grant.next = self.rxb_grant.val();
-        self.rx_dma.bus_fault.next = self.rxb_fault.val();
-        self.rx_dma.bus_rvalid.next = self.rxb_rvalid.val();
-        self.rx_dma.bus_rdata.next = self.rxb_rdata.val();
+        DmaPort::link(&mut self.rx_bus, &mut self.rx_dma.dma);
         self.regs.ev_rx_good.next = self.rx_dma.ev_good.val();
         self.regs.ev_rx_good_bytes.next = self.rx_dma.ev_good_bytes.val();
         self.regs.ev_rx_dma_drop.next = self.rx_dma.ev_dma_drop.val();
