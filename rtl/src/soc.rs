@@ -37,6 +37,7 @@
 //! `phy_tx_ce`/`phy_rx_ce` are the MACs' clock enables (one byte per cycle with the enable
 //! high, see [`crate::nic::top`]); the simulation ties both high.
 
+use crate::arb_regs::ArbRegs;
 use crate::arbiter::Arbiter;
 use crate::csr::Csr;
 use crate::dma::memcpy::{Memcpy, MemcpyState};
@@ -113,6 +114,7 @@ pub struct Soc<const A: usize, const W: usize, const Q: usize> {
     // ==== blocks ====
     ram: ByteRam<A>,
     arbiter: Arbiter,
+    arb_regs: ArbRegs,
     memcpy: [Memcpy; CHANNELS],
     dmac_regs: [DmacRegs; CHANNELS],
     mux: ChannelMux<MUX_PORTS>,
@@ -126,6 +128,7 @@ pub struct Soc<const A: usize, const W: usize, const Q: usize> {
     host_is_ram: Signal<Local, Bit>,
     host_is_csr: Signal<Local, Bit>,
     host_is_iommu: Signal<Local, Bit>,
+    host_is_arb: Signal<Local, Bit>,
     host_is_nic: Signal<Local, Bit>,
     host_is_dmac: [Signal<Local, Bit>; CHANNELS],
     dmac_read_any: Signal<Local, Bit>,
@@ -151,6 +154,7 @@ pub struct Soc<const A: usize, const W: usize, const Q: usize> {
     cpu_read_pending: DFF<Bit>,
     csr_read_pending: DFF<Bit>,
     iommu_read_pending: DFF<Bit>,
+    arb_read_pending: DFF<Bit>,
     nic_read_pending: DFF<Bit>,
     dmac_read_pending: [DFF<Bit>; CHANNELS],
     other_read_pending: DFF<Bit>,
@@ -159,6 +163,7 @@ pub struct Soc<const A: usize, const W: usize, const Q: usize> {
     csr_mask: Constant<Bits<32>>,
     csr_base: Constant<Bits<32>>,
     iommu_window: Constant<Bits<6>>,
+    arb_window: Constant<Bits<6>>,
     irq_dmac_shift: [Constant<Bits<5>>; CHANNELS],
     irq_iommu_shift: Constant<Bits<5>>,
     irq_nic_shift: Constant<Bits<5>>,
@@ -240,6 +245,7 @@ impl<const A: usize, const W: usize, const Q: usize> Soc<A, W, Q> {
             obs_nic_rx_state: Default::default(),
             ram: Default::default(),
             arbiter: Arbiter::new(counter_max),
+            arb_regs: Default::default(),
             // Channel n is IOMMU device n; both NIC engines are the NIC device.
             memcpy: std::array::from_fn(|n| Memcpy::new(counter_max, n as u32)),
             dmac_regs: std::array::from_fn(|_| Default::default()),
@@ -251,6 +257,7 @@ impl<const A: usize, const W: usize, const Q: usize> Soc<A, W, Q> {
             host_is_ram: Default::default(),
             host_is_csr: Default::default(),
             host_is_iommu: Default::default(),
+            host_is_arb: Default::default(),
             host_is_nic: Default::default(),
             host_is_dmac: std::array::from_fn(|_| Default::default()),
             dmac_read_any: Default::default(),
@@ -272,6 +279,7 @@ impl<const A: usize, const W: usize, const Q: usize> Soc<A, W, Q> {
             cpu_read_pending: Default::default(),
             csr_read_pending: Default::default(),
             iommu_read_pending: Default::default(),
+            arb_read_pending: Default::default(),
             nic_read_pending: Default::default(),
             dmac_read_pending: std::array::from_fn(|_| Default::default()),
             other_read_pending: Default::default(),
@@ -280,6 +288,7 @@ impl<const A: usize, const W: usize, const Q: usize> Soc<A, W, Q> {
             csr_mask: Constant::new((!(regs::CSR_WINDOW_BYTES - 1) as u64).into()),
             csr_base: Constant::new((regs::CSR_BASE as u64).into()),
             iommu_window: Constant::new(((regs::block::IOMMU >> 12) as u64).into()),
+            arb_window: Constant::new(((regs::block::ARB >> 12) as u64).into()),
             irq_dmac_shift: std::array::from_fn(|n| {
                 Constant::new((regs::sys::irq::DMAC_CHANNELS[n].trailing_zeros() as u64).into())
             }),
@@ -308,12 +317,13 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
             cpu_read_pending,
             csr_read_pending,
             iommu_read_pending,
+            arb_read_pending,
             nic_read_pending,
             other_read_pending,
             host_errors,
             dma_resp
         );
-        clock!(self, clock, ram, arbiter, mux, stage, iommu, csr, nic);
+        clock!(self, clock, ram, arbiter, arb_regs, mux, stage, iommu, csr, nic);
         for i in 0..CHANNELS {
             self.memcpy[i].clock.next = self.clock.val();
             self.dmac_regs[i].clock.next = self.clock.val();
@@ -325,6 +335,8 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
         self.host_is_csr.next = (self.host_addr.val() & self.csr_mask.val()) == self.csr_base.val();
         self.host_is_iommu.next = self.host_is_csr.val()
             & (self.host_addr.val().get_bits::<6>(12) == self.iommu_window.val());
+        self.host_is_arb.next = self.host_is_csr.val()
+            & (self.host_addr.val().get_bits::<6>(12) == self.arb_window.val());
         self.host_is_nic.next = self.host_is_csr.val()
             & (self.host_addr.val().get_bits::<2>(16) == self.nic_window.val());
         for i in 0..CHANNELS {
@@ -386,10 +398,18 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
         self.arbiter.cpu_req.next = self.host_req.val() & self.host_is_ram.val();
         self.arbiter.dma_req.next = self.dn_req.val();
         self.arbiter.dma_last.next = self.dn_last.val();
-        self.arbiter.cycle_steal.next = self.csr.arb_cycle_steal.val();
-        self.arbiter.burst_cap.next = self.csr.arb_burst_cap.val();
-        self.arbiter.steal_bound.next = self.csr.arb_steal_bound.val();
-        self.arbiter.clear_counters.next = self.csr.arb_clear.val();
+        self.arbiter.cycle_steal.next = self.arb_regs.cycle_steal.val();
+        self.arbiter.burst_cap.next = self.arb_regs.burst_cap.val();
+        self.arbiter.steal_bound.next = self.arb_regs.steal_bound.val();
+        self.arbiter.clear_counters.next = self.arb_regs.clear.val();
+        // ---- the arbiter's registers (block ARB) ----
+        self.arb_regs.sel.next = self.host_req.val() & self.host_is_arb.val();
+        self.arb_regs.offset.next = self.host_addr.val().get_bits::<12>(0);
+        self.arb_regs.we.next = self.host_we.val();
+        self.arb_regs.wdata.next = self.host_wdata.val();
+        for i in 0..8 {
+            self.arb_regs.counters[i].next = self.arbiter.counters[i].val();
+        }
 
         // ---- the RAM bus: one beat per cycle, to whoever was granted ----
         if self.arbiter.dma_grant.val() {
@@ -413,6 +433,8 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
             self.host_req.val() & self.host_is_csr.val() & !self.host_we.val();
         self.iommu_read_pending.d.next =
             self.host_req.val() & self.host_is_iommu.val() & !self.host_we.val();
+        self.arb_read_pending.d.next =
+            self.host_req.val() & self.host_is_arb.val() & !self.host_we.val();
         self.nic_read_pending.d.next =
             self.host_req.val() & self.host_is_nic.val() & !self.host_we.val();
         for i in 0..CHANNELS {
@@ -531,6 +553,8 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
             } else {
                 self.host_rdata.next = 0.into();
             }
+        } else if self.arb_read_pending.q.val() {
+            self.host_rdata.next = self.arb_regs.rdata.val();
         } else if self.nic_read_pending.q.val() {
             self.host_rdata.next = self.nic_rdata.val();
         } else if self.dmac_read_any.val() {
@@ -589,14 +613,6 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
         self.iommu.offset.next = self.host_addr.val().get_bits::<12>(0);
         self.iommu.we.next = self.host_we.val();
         self.iommu.wdata.next = self.host_wdata.val();
-        self.csr.arb_total_cycles.next = self.arbiter.total_cycles.val();
-        self.csr.arb_cpu_req_cycles.next = self.arbiter.cpu_req_cycles.val();
-        self.csr.arb_cpu_stall_cycles.next = self.arbiter.cpu_stall_cycles.val();
-        self.csr.arb_cpu_worst_wait.next = self.arbiter.cpu_worst_wait.val();
-        self.csr.arb_dma_beats.next = self.arbiter.dma_beats.val();
-        self.csr.arb_dma_wait_cycles.next = self.arbiter.dma_wait_cycles.val();
-        self.csr.arb_idle_cycles.next = self.arbiter.idle_cycles.val();
-        self.csr.arb_dma_longest_hold.next = self.arbiter.dma_longest_hold.val();
         // ---- memcpy channel registers ----
         for i in 0..CHANNELS {
             self.dmac_regs[i].sel.next =
