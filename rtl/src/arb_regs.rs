@@ -91,7 +91,14 @@ impl Default for ArbRegs {
 impl Logic for ArbRegs {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, r_rdata, r_cycle_steal, r_burst_cap, r_steal_bound);
+        dff_setup!(
+            self,
+            clock,
+            r_rdata,
+            r_cycle_steal,
+            r_burst_cap,
+            r_steal_bound
+        );
         self.rdata.next = self.r_rdata.q.val();
         self.cycle_steal.next = self.r_cycle_steal.q.val();
         self.burst_cap.next = self.r_burst_cap.q.val();
@@ -170,7 +177,11 @@ mod tests {
         assert!(r.cycle_steal.val());
         assert_eq!(access(&mut r, arb::MODE, None), arb::MODE_CYCLE_STEAL);
         access(&mut r, arb::MODE, Some(7));
-        assert_eq!(access(&mut r, arb::MODE, None), arb::MODE_BURST, "7 selects burst");
+        assert_eq!(
+            access(&mut r, arb::MODE, None),
+            arb::MODE_BURST,
+            "7 selects burst"
+        );
         access(&mut r, arb::BURST_CAP, Some(16));
         access(&mut r, arb::STEAL_BOUND, Some(8));
         assert_eq!(r.burst_cap.val().index(), 16);

@@ -114,14 +114,7 @@ impl Arbiter {
 impl Logic for Arbiter {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(
-            self,
-            clock,
-            burst_beats,
-            dma_turn,
-            dma_waited,
-            stole
-        );
+        dff_setup!(self, clock, burst_beats, dma_turn, dma_waited, stole);
         for i in 0..6 {
             self.count[i].clock.next = self.clock.val();
             self.count[i].clear.next = self.clear_counters.val();
@@ -258,7 +251,10 @@ mod tests {
 
     /// The index of the counter at register offset `offset` in the `counters` output.
     fn at(offset: u32) -> usize {
-        regs::arb::COUNTERS.iter().position(|&o| o == offset).unwrap()
+        regs::arb::COUNTERS
+            .iter()
+            .position(|&o| o == offset)
+            .unwrap()
     }
 
     fn run_random(cycle_steal: bool, cap: u32, bound: u32, cpu_load: f64, seed: u64) {
@@ -303,10 +299,19 @@ mod tests {
         }
         settle(&mut uut);
         assert_eq!(uut.counters[at(regs::arb::TOTAL_CYCLES)].val().to_u64(), n);
-        assert_eq!(uut.counters[at(regs::arb::CPU_STALL_CYCLES)].val().to_u64(), stalls);
-        assert_eq!(uut.counters[at(regs::arb::CPU_WORST_WAIT)].val().to_u64(), worst);
+        assert_eq!(
+            uut.counters[at(regs::arb::CPU_STALL_CYCLES)].val().to_u64(),
+            stalls
+        );
+        assert_eq!(
+            uut.counters[at(regs::arb::CPU_WORST_WAIT)].val().to_u64(),
+            worst
+        );
         assert_eq!(uut.counters[at(regs::arb::DMA_BEATS)].val().to_u64(), beats);
-        assert_eq!(uut.counters[at(regs::arb::DMA_LONGEST_HOLD)].val().to_u64(), longest);
+        assert_eq!(
+            uut.counters[at(regs::arb::DMA_LONGEST_HOLD)].val().to_u64(),
+            longest
+        );
         if cycle_steal {
             assert!(worst <= 1, "cycle stealing let the CPU wait {worst} cycles");
         } else if cap != 0 {
@@ -319,7 +324,10 @@ mod tests {
         settle(&mut uut);
         clock_edge(&mut uut, |u| &mut u.clock);
         assert_eq!(uut.counters[at(regs::arb::TOTAL_CYCLES)].val().to_u64(), 0);
-        assert_eq!(uut.counters[at(regs::arb::CPU_WORST_WAIT)].val().to_u64(), 0);
+        assert_eq!(
+            uut.counters[at(regs::arb::CPU_WORST_WAIT)].val().to_u64(),
+            0
+        );
     }
 
     #[test]
@@ -349,12 +357,32 @@ mod tests {
             clock_edge(&mut uut, |u| &mut u.clock);
         }
         settle(&mut uut);
-        assert_eq!(uut.counters[at(regs::arb::TOTAL_CYCLES)].val().to_u64(), 21 - 16, "wrapped past 15");
-        assert_eq!(uut.counters[at(regs::arb::CPU_REQ_CYCLES)].val().to_u64(), 21 - 16);
-        assert_eq!(uut.counters[at(regs::arb::DMA_BEATS)].val().to_u64(), 20 - 16);
-        assert_eq!(uut.counters[at(regs::arb::CPU_STALL_CYCLES)].val().to_u64(), 20 - 16);
-        assert_eq!(uut.counters[at(regs::arb::CPU_WORST_WAIT)].val().to_u64(), 15, "the run wraps too");
-        assert_eq!(uut.counters[at(regs::arb::DMA_LONGEST_HOLD)].val().to_u64(), 15);
+        assert_eq!(
+            uut.counters[at(regs::arb::TOTAL_CYCLES)].val().to_u64(),
+            21 - 16,
+            "wrapped past 15"
+        );
+        assert_eq!(
+            uut.counters[at(regs::arb::CPU_REQ_CYCLES)].val().to_u64(),
+            21 - 16
+        );
+        assert_eq!(
+            uut.counters[at(regs::arb::DMA_BEATS)].val().to_u64(),
+            20 - 16
+        );
+        assert_eq!(
+            uut.counters[at(regs::arb::CPU_STALL_CYCLES)].val().to_u64(),
+            20 - 16
+        );
+        assert_eq!(
+            uut.counters[at(regs::arb::CPU_WORST_WAIT)].val().to_u64(),
+            15,
+            "the run wraps too"
+        );
+        assert_eq!(
+            uut.counters[at(regs::arb::DMA_LONGEST_HOLD)].val().to_u64(),
+            15
+        );
     }
 
     #[test]

@@ -126,14 +126,6 @@ impl Logic for Csr {
         if self.offset.val() == self.a_sys_irq_status.val() {
             self.read_value.next = self.irq_status.val();
         }
-        }
-        }
-        }
-        }
-        }
-        }
-        }
-        }
         if self.sel.val() & !self.we.val() {
             self.r_rdata.d.next = self.read_value.val();
         }
