@@ -247,7 +247,7 @@ impl<const A: usize, const W: usize, const Q: usize> Soc<A, W, Q> {
             arbiter: Arbiter::new(counter_max),
             arb_regs: Default::default(),
             // Channel n is IOMMU device n; both NIC engines are the NIC device.
-            memcpy: std::array::from_fn(|n| Memcpy::new(counter_max, n as u32)),
+            memcpy: std::array::from_fn(|n| Memcpy::new(counter_max, n)),
             dmac_regs: std::array::from_fn(|_| Default::default()),
             mux: ChannelMux::new(),
             stage: Default::default(),

@@ -2,13 +2,22 @@
 //!
 //! The bench puts the engine between a host RAM (a map of 32-bit words) and a TX FIFO:
 //!
-//! - the bus grants a request with probability `grant_p` (else it stalls, and the engine must
-//!   hold the same request), returns read data one cycle after the grant (junk on `bus_rdata`
-//!   in every other cycle), applies a write at its grant, and answers `bus_fault` instead of a
-//!   grant for any beat whose word lies in a refused range (or, with `flaky_p`, at random on
-//!   the descriptor ring: a transient refusal);
+//! - the bus is a DMA target following the port's contract (`dma::port`): `ready` is high with
+//!   probability `ready_p` (low in the cycle of a fault response), a beat accepted at `t` is
+//!   answered in order at `t + lat` plus a random delay of up to `extra` cycles (at most one
+//!   response a cycle; junk on `rdata` and `fault` when `resp` is low), and performed at its
+//!   response: a write then lands in memory, a read returns the word. A beat whose word lies
+//!   in a refused range, a write to a read-only range, or (with `flaky_p`) a descriptor-ring
+//!   beat at random is answered with `fault` and `rdata` = its address, and so is every beat
+//!   accepted up to the cycle of that fault response (the strict rule: a beat accepted later is
+//!   performed, so an engine that goes on issuing is caught by the memory checks);
+//! - every cycle the bench checks that the request does not depend on `ready`, `resp`,
+//!   `fault` or `rdata` (settled with both values), that a request not accepted is presented
+//!   again unless the engine saw a fault or an abort, and that `ev_drop` and `c_dma_err` come
+//!   with no beat in flight;
 //! - the FIFO is a byte array written through `fifo_wr_*` by position; every byte written must
-//!   lie in the free part (past the committed frames, within the capacity);
+//!   lie in the free part (past the committed frames, within the capacity), only in
+//!   `ReadData`, within the current descriptor's reserved bytes;
 //! - the MAC takes the queued frames a byte per cycle with probability `drain_p`, reading
 //!   them from the FIFO at its read pointer (`fifo_rd_ptr`), and pops the frame queue (depth
 //!   `frame_queue::DEPTH`, `q_full`) when a frame is done.
@@ -73,7 +82,15 @@ impl Desc {
     }
 }
 
-/// One bus beat: a granted one, or the request the engine presents.
+/// A beat the bus accepted and has not answered yet.
+#[derive(Clone, Copy, Debug)]
+struct InFlight {
+    beat: Beat,
+    accepted: u64,
+    due: u64,
+}
+
+/// One bus beat: a performed one, or the request the engine presents.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Beat {
     addr: u32,
@@ -106,19 +123,33 @@ struct Bench {
     uut: TxDma,
     rng: StdRng,
     mem: HashMap<u32, u32>,
-    grant_p: f64,
+    /// Probability of `ready` in a cycle.
+    ready_p: f64,
+    /// Fewest cycles from acceptance to response.
+    lat: u64,
+    /// Most extra (random) cycles of a response.
+    extra: u64,
+    inflight: VecDeque<InFlight>,
+    /// Cycle of the last response scheduled.
+    last_due: u64,
+    /// Cycle of the last fault response not in the shadow of another.
+    fault_resp_at: Option<u64>,
+    /// Cycles in which a beat was accepted.
+    accept_cycles: Vec<u64>,
     /// Byte ranges whose beats the bus refuses.
     refused: Vec<Range<u64>>,
     /// Byte ranges whose write beats the bus refuses (a read-only mapping).
     read_only: Vec<Range<u64>>,
     /// Probability of a transient refusal of a descriptor-ring beat.
     flaky_p: f64,
-    read_pending: Option<u32>,
-    /// The request of the last cycle, if it was neither granted nor refused.
+    /// The request of the last cycle, if it was not accepted (and not withdrawn for a cause).
     held: Option<Beat>,
+    /// Performed beats, in order.
     beats: Vec<Beat>,
-    /// Addresses of refused beats.
+    /// Addresses of beats refused for their own sake (not in a fault's shadow).
     faults: Vec<u32>,
+    /// Beats refused in the shadow of a fault.
+    shadow_faults: usize,
     // ---- FIFO, MAC, frame queue ----
     /// FIFO capacity in bytes.
     cap: u32,
@@ -156,14 +187,20 @@ impl Bench {
             uut,
             rng: StdRng::seed_from_u64(seed),
             mem: HashMap::new(),
-            grant_p: 1.0,
+            ready_p: 1.0,
+            lat: 1,
+            extra: 3,
+            inflight: VecDeque::new(),
+            last_due: 0,
+            fault_resp_at: None,
+            accept_cycles: vec![],
             refused: vec![],
             read_only: vec![],
             flaky_p: 0.0,
-            read_pending: None,
             held: None,
             beats: vec![],
             faults: vec![],
+            shadow_faults: 0,
             cap,
             fifo: vec![0; cap as usize],
             rd_ptr: 0,
@@ -273,23 +310,87 @@ impl Bench {
             .collect()
     }
 
+    /// The request the engine presents, if any.
+    fn request(&self) -> Option<Beat> {
+        let d = &self.uut.dma;
+        d.valid.val().then(|| Beat {
+            addr: d.addr.val().to_u64() as u32,
+            we: d.we.val(),
+            // Don't care on a read.
+            wdata: if d.we.val() {
+                d.wdata.val().to_u64() as u32
+            } else {
+                0
+            },
+            last: d.last.val(),
+        })
+    }
+
     fn cycle(&mut self) {
-        let u = &mut self.uut;
-        match self.read_pending.take() {
-            Some(a) => {
-                u.bus_rvalid.next = true;
-                u.bus_rdata.next = (self.mem.get(&a).copied().unwrap_or(junk(a)) as u64).into();
-            }
-            None => {
-                u.bus_rvalid.next = false;
-                u.bus_rdata.next = (self.rng.gen::<u32>() as u64).into();
+        let now = self.cycle;
+        // ---- the response of this cycle ----
+        let mut response: Option<(bool, u32)> = None;
+        if self.inflight.front().is_some_and(|f| f.due <= now) {
+            let f = self.inflight.pop_front().unwrap();
+            let r = f.beat;
+            let on_ring = (RING..RING + 16 * SLOTS).contains(&r.addr);
+            let shadow = self.fault_resp_at.is_some_and(|t| f.accepted <= t);
+            let refused = self.refuses(r.addr)
+                || (r.we && in_ranges(&self.read_only, r.addr))
+                || (on_ring && self.flaky_p > 0.0 && self.rng.gen_bool(self.flaky_p));
+            if shadow {
+                self.shadow_faults += 1;
+                response = Some((true, r.addr));
+            } else if refused {
+                self.faults.push(r.addr);
+                self.fault_resp_at = Some(now);
+                response = Some((true, r.addr));
+            } else {
+                self.beats.push(r);
+                if r.we {
+                    self.write_word(r.addr, r.wdata);
+                    response = Some((false, self.rng.gen()));
+                } else {
+                    response = Some((false, self.word(r.addr)));
+                }
             }
         }
+        let fault_resp = response.is_some_and(|(f, _)| f);
+        let ready = !fault_resp && (self.ready_p >= 1.0 || self.rng.gen_bool(self.ready_p));
+        let junk_rdata: u32 = self.rng.gen();
+        let junk_fault: bool = self.rng.gen();
+        let u = &mut self.uut;
         u.fifo_rd_ptr.next = (self.rd_ptr as u64).into();
         u.q_full.next = self.queue.len() == DEPTH;
-        u.bus_grant.next = false;
-        u.bus_fault.next = false;
+
+        // ---- the request depends on none of ready, resp, fault, rdata ----
+        u.dma.ready.next = false;
+        u.dma.resp.next = false;
+        u.dma.fault.next = junk_fault;
+        u.dma.rdata.next = (junk_rdata as u64).into();
         settle(u);
+        let without = self.request();
+        let u = &mut self.uut;
+        u.dma.ready.next = true;
+        u.dma.resp.next = response.is_some();
+        u.dma.fault.next = response.map_or(!junk_fault, |(f, _)| f);
+        u.dma.rdata.next = (response.map_or(!junk_rdata, |(_, d)| d) as u64).into();
+        settle(u);
+        let req = self.request();
+        assert_eq!(
+            without, req,
+            "cycle {now}: the request depends on ready or the response"
+        );
+        let u = &mut self.uut;
+        u.dma.ready.next = ready;
+        settle(u);
+        assert_eq!(self.request(), req);
+        let u = &self.uut;
+        assert_eq!(
+            u.dma.dev.val().to_u64() as u32,
+            regs::iommu::DEVICE_NIC,
+            "dev"
+        );
         let code = u.state_code.val().to_u64() as usize;
         assert_eq!(
             regs::nic::TX_STATE_NAMES[code],
@@ -297,44 +398,35 @@ impl Bench {
             "state_code"
         );
         self.states_seen.insert(code);
+        let aborting = !u.enable.val() || u.soft_reset.val();
 
-        // ---- bus ----
-        let req = u.bus_req.val().then(|| Beat {
-            addr: u.bus_addr.val().to_u64() as u32,
-            we: u.bus_we.val(),
-            // Don't care on a read.
-            wdata: if u.bus_we.val() {
-                u.bus_wdata.val().to_u64() as u32
-            } else {
-                0
-            },
-            last: u.bus_last.val(),
-        });
+        // ---- request channel ----
         if let Some(h) = self.held.take() {
-            assert_eq!(req, Some(h), "a request changed before its grant");
+            if !aborting {
+                assert_eq!(req, Some(h), "cycle {now}: a request withdrawn or changed");
+            }
         }
         if let Some(r) = req {
-            let on_ring = (RING..RING + 16 * SLOTS).contains(&r.addr);
-            if self.grant_p < 1.0 && !self.rng.gen_bool(self.grant_p) {
+            assert_eq!(r.addr & 3, 0, "unaligned beat");
+            if ready {
+                let due =
+                    (now + self.lat + self.rng.gen_range(0..=self.extra)).max(self.last_due + 1);
+                self.last_due = due;
+                self.inflight.push_back(InFlight {
+                    beat: r,
+                    accepted: now,
+                    due,
+                });
+                self.accept_cycles.push(now);
+            } else if !fault_resp {
                 self.held = Some(r);
-            } else if self.refuses(r.addr)
-                || (r.we && in_ranges(&self.read_only, r.addr))
-                || (on_ring && self.rng.gen_bool(self.flaky_p))
-            {
-                self.uut.bus_fault.next = true;
-                self.faults.push(r.addr);
-            } else {
-                self.uut.bus_grant.next = true;
-                self.beats.push(r);
-                if r.we {
-                    assert_eq!(r.addr & 3, 0, "unaligned write");
-                    self.write_word(r.addr, r.wdata);
-                } else {
-                    assert_eq!(r.addr & 3, 0, "unaligned read");
-                    self.read_pending = Some(r.addr);
-                }
             }
-            settle(&mut self.uut);
+        }
+        if self.uut.ev_drop.val() || self.uut.c_dma_err.val() {
+            assert!(
+                self.inflight.is_empty(),
+                "cycle {now}: an error reported with beats in flight"
+            );
         }
         let u = &mut self.uut;
 
@@ -343,9 +435,22 @@ impl Bench {
         let pos = u.fifo_wr_pos.val().to_u64() as u16;
         let data = (u.fifo_wr_data.val().to_u64() as u32).to_le_bytes();
         let used = self.committed_end.wrapping_sub(self.rd_ptr);
+        if mask != 0 {
+            assert_eq!(
+                u.state.val(),
+                TxState::ReadData,
+                "a FIFO write outside ReadData"
+            );
+        }
+        let wr_ptr = u.wr_ptr.q.val().to_u64() as u16;
+        let len = u.len.val().to_u64() as u16;
         for (k, byte) in data.iter().enumerate() {
             if mask & (1 << k) != 0 {
                 let p = pos.wrapping_add(k as u16);
+                assert!(
+                    p.wrapping_sub(wr_ptr) < len,
+                    "FIFO byte {p} outside the descriptor's reserved bytes"
+                );
                 let off = p.wrapping_sub(self.rd_ptr);
                 assert!(
                     off >= used && (off as u32) < self.cap,
@@ -467,7 +572,7 @@ fn tx_single_descriptor_frame_is_copied_to_the_fifo_and_committed() {
     let mut b = Bench::new(1);
     b.drain_p = 0.0;
     for i in 0..48u32 {
-        b.grant_p = if i % 2 == 0 { 1.0 } else { 0.5 };
+        b.ready_p = if i % 2 == 0 { 1.0 } else { 0.5 };
         let align = b.rng.gen_range(0..4);
         let len = b.rng.gen_range(1..=200);
         let ifcs = b.rng.gen_bool(0.5);
@@ -488,7 +593,7 @@ fn tx_single_descriptor_frame_is_copied_to_the_fifo_and_committed() {
 fn tx_multi_descriptor_frame_is_one_queue_entry_with_eop_on_the_last() {
     let mut b = Bench::new(2);
     b.drain_p = 0.0;
-    b.grant_p = 0.7;
+    b.ready_p = 0.7;
     let descs = [
         Desc::new(BUFS + 1, 7, 0),
         Desc::new(BUFS + 0x103, 1, 0),
@@ -546,7 +651,7 @@ fn tx_rs_with_ide_signals_the_delayed_txdw() {
 #[test]
 fn tx_no_rs_means_no_write_back() {
     let mut b = Bench::new(5);
-    b.grant_p = 0.6;
+    b.ready_p = 0.6;
     let descs = [
         Desc::new(BUFS + 1, 30, 0),
         Desc::new(BUFS + 0x100, 30, CMD_EOP | CMD_IFCS),
@@ -750,7 +855,7 @@ fn tx_malformed_descriptor_drops_the_whole_frame_with_sta_err() {
     ];
     for (what, descs, bad) in cases {
         let mut b = Bench::new(10);
-        b.grant_p = 0.7;
+        b.ready_p = 0.7;
         for d in &descs {
             b.fill(d);
         }
@@ -784,7 +889,7 @@ fn tx_malformed_descriptor_drops_the_whole_frame_with_sta_err() {
 #[test]
 fn tx_refused_buffer_read_drops_the_frame_and_the_engine_goes_on() {
     let mut b = Bench::new(11);
-    b.grant_p = 0.6;
+    b.ready_p = 0.6;
     let descs = [
         Desc::new(BUFS + 1, 40, CMD_RS),
         Desc::new(BUFS + 0x100, 64, CMD_RS),
@@ -821,7 +926,7 @@ fn tx_refused_buffer_read_drops_the_frame_and_the_engine_goes_on() {
 #[test]
 fn tx_refused_descriptor_fetch_halts_until_restart() {
     let mut b = Bench::new(12);
-    b.grant_p = 0.7;
+    b.ready_p = 0.7;
     let descs = [
         Desc::new(BUFS, 20, CMD_EOP | CMD_RS),
         Desc::new(BUFS + 0x101, 30, CMD_RS),
@@ -841,7 +946,7 @@ fn tx_refused_descriptor_fetch_halts_until_restart() {
     assert_eq!(b.faults, vec![refused]);
     assert_eq!(b.uut.err_addr.val().to_u64() as u32, refused);
     assert_eq!(b.tdh(), 2, "the head stays on the refused descriptor");
-    assert!(!b.uut.bus_req.val());
+    assert!(!b.uut.dma.valid.val());
     assert_eq!(b.sent.len(), 1);
     // Software fixes the mapping and restarts: the frame goes out once, whole.
     b.refused.clear();
@@ -896,7 +1001,7 @@ fn tx_refused_write_back_halts_and_the_frame_goes_out_once_after_restart() {
 fn tx_bursts_end_at_page_boundaries() {
     // A FIFO big enough for a buffer of two pages and more.
     let mut b = Bench::with_fifo(14, 16 << 10);
-    b.grant_p = 0.5;
+    b.ready_p = 0.5;
     b.drain_p = 0.0;
     let descs = [
         Desc::new(BUFS + PAGE - 13, 100, CMD_RS),
@@ -935,7 +1040,7 @@ fn tx_bursts_end_at_page_boundaries() {
 #[test]
 fn tx_never_reads_outside_the_buffer_words() {
     let mut b = Bench::new(15);
-    b.grant_p = 0.6;
+    b.ready_p = 0.6;
     b.drain_p = 1.0;
     let mut descs = vec![
         // Ends exactly at 2^32: not malformed, and nothing past it is read.
@@ -1047,7 +1152,7 @@ fn tx_random_stress_matches_a_model_of_the_ring() {
     )
     .run(|seed, tally, _hostile| {
         let mut b = Bench::new(100 + seed);
-        b.grant_p = b.rng.gen_range(0.3..1.0);
+        b.ready_p = b.rng.gen_range(0.3..1.0);
         b.drain_p = b.rng.gen_range(0.2..1.0);
         b.flaky_p = if seed % 2 == 1 { 0.01 } else { 0.0 };
         let refused = 0x7000_0000u64..0x7000_1000;
