@@ -23468,10 +23468,8 @@ module top$nic$tx_dma(clock,soft_reset,enable,tdbal,tdlen,tdt,head_write,head_wd
         c_dma_err = 1'b0;
         finish = 1'b0;
         abort = soft_reset;
-        if (~enable) begin
-            if ((fsm$q == TxState$FetchDesc) | (fsm$q == TxState$CheckDesc) | (fsm$q == TxState$WaitSpace) | (fsm$q == TxState$ReadData) | ((fsm$q == TxState$WriteBack) & iss_more$q)) begin
-                abort = 1'b1;
-            end
+        if (~enable & ((fsm$q == TxState$FetchDesc) | (fsm$q == TxState$CheckDesc) | (fsm$q == TxState$WaitSpace) | (fsm$q == TxState$ReadData) | ((fsm$q == TxState$WriteBack) & iss_more$q))) begin
+            abort = 1'b1;
         end
         if (abort) begin
             fsm$d = TxState$Idle;
