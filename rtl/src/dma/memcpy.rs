@@ -90,7 +90,7 @@ use rust_hdl::prelude::*;
 /// Words of the read-ahead buffer: reads in flight + words held never exceed it. Four keep an
 /// unobstructed copy at one beat per cycle for a response latency of up to 3 cycles (the
 /// SoC's); a power of two, at most 8.
-pub const READ_AHEAD: usize = 4;
+pub const READ_AHEAD: usize = regs::dmac::READ_AHEAD as usize;
 
 /// Beats accepted and not yet answered, at most (reads and writes): a power of two, at most 8.
 pub const MAX_OUTSTANDING: usize = 8;
