@@ -157,6 +157,10 @@ pub struct Soc<const A: usize, const W: usize, const Q: usize> {
     arb_read_pending: DFF<Bit>,
     nic_read_pending: DFF<Bit>,
     dmac_read_pending: [DFF<Bit>; CHANNELS],
+    /// A running channel's CTRL.ABORT, one cycle after the write: the path from the host
+    /// port then ends at this register, not at the channel's request and the DMA port behind
+    /// it (an abort pulls the request low in the cycle it arrives).
+    dmac_abort: [DFF<Bit>; CHANNELS],
     other_read_pending: DFF<Bit>,
     host_errors: DFF<Bits<32>>,
     ram_bytes: Constant<Bits<32>>,
@@ -282,6 +286,7 @@ impl<const A: usize, const W: usize, const Q: usize> Soc<A, W, Q> {
             arb_read_pending: Default::default(),
             nic_read_pending: Default::default(),
             dmac_read_pending: std::array::from_fn(|_| Default::default()),
+            dmac_abort: std::array::from_fn(|_| Default::default()),
             other_read_pending: Default::default(),
             host_errors: Default::default(),
             ram_bytes: Constant::new((ram_bytes as u64).into()),
@@ -328,6 +333,7 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
             self.memcpy[i].clock.next = self.clock.val();
             self.dmac_regs[i].clock.next = self.clock.val();
             self.dmac_read_pending[i].clock.next = self.clock.val();
+            self.dmac_abort[i].clock.next = self.clock.val();
         }
 
         // ---- address decode ----
@@ -631,8 +637,12 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
             self.dmac_regs[i].err_addr.next = self.memcpy[i].err_addr.val();
             self.dmac_regs[i].err_count.next = self.memcpy[i].err_count.val();
             self.dmac_regs[i].rejected_starts.next = self.memcpy[i].rejected_starts.val();
-            self.memcpy[i].start.next = self.dmac_regs[i].start.val();
-            self.memcpy[i].abort.next = self.dmac_regs[i].abort.val();
+            // ABORT wins over a START in the same write; an ABORT of an idle channel does
+            // nothing (so it cannot meet the next START a cycle later).
+            self.memcpy[i].start.next =
+                self.dmac_regs[i].start.val() & !self.dmac_regs[i].abort.val();
+            self.dmac_abort[i].d.next = self.dmac_regs[i].abort.val() & self.memcpy[i].busy.val();
+            self.memcpy[i].abort.next = self.dmac_abort[i].q.val();
             self.memcpy[i].chain.next = self.dmac_regs[i].chain.val();
             self.memcpy[i].src.next = self.dmac_regs[i].src.val();
             self.memcpy[i].dst.next = self.dmac_regs[i].dst.val();

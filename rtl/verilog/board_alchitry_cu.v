@@ -3790,6 +3790,12 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
     reg  dmac_read_pending$1$d;
     wire  dmac_read_pending$1$q;
     reg  dmac_read_pending$1$clock;
+    reg  dmac_abort$0$d;
+    wire  dmac_abort$0$q;
+    reg  dmac_abort$0$clock;
+    reg  dmac_abort$1$d;
+    wire  dmac_abort$1$q;
+    reg  dmac_abort$1$clock;
     reg  other_read_pending$d;
     wire  other_read_pending$q;
     reg  other_read_pending$clock;
@@ -4212,6 +4218,16 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
         .q(dmac_read_pending$1$q),
         .clock(dmac_read_pending$1$clock)
     );
+    top$core$soc$dmac_abort$0 dmac_abort$0(
+        .d(dmac_abort$0$d),
+        .q(dmac_abort$0$q),
+        .clock(dmac_abort$0$clock)
+    );
+    top$core$soc$dmac_abort$1 dmac_abort$1(
+        .d(dmac_abort$1$d),
+        .q(dmac_abort$1$q),
+        .clock(dmac_abort$1$clock)
+    );
     top$core$soc$other_read_pending other_read_pending(
         .d(other_read_pending$d),
         .q(other_read_pending$q),
@@ -4252,9 +4268,11 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
         memcpy$0$clock = clock;
         dmac_regs$0$clock = clock;
         dmac_read_pending$0$clock = clock;
+        dmac_abort$0$clock = clock;
         memcpy$1$clock = clock;
         dmac_regs$1$clock = clock;
         dmac_read_pending$1$clock = clock;
+        dmac_abort$1$clock = clock;
         host_is_ram = host_addr < ram_bytes;
         host_is_csr = (host_addr & csr_mask) == csr_base;
         host_is_iommu = host_is_csr & (host_addr[(32'hc)+:(6)] == iommu_window);
@@ -4548,8 +4566,9 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
         dmac_regs$0$err_addr = memcpy$0$err_addr;
         dmac_regs$0$err_count = memcpy$0$err_count;
         dmac_regs$0$rejected_starts = memcpy$0$rejected_starts;
-        memcpy$0$start = dmac_regs$0$start;
-        memcpy$0$abort = dmac_regs$0$abort;
+        memcpy$0$start = dmac_regs$0$start & ~dmac_regs$0$abort;
+        dmac_abort$0$d = dmac_regs$0$abort & memcpy$0$busy;
+        memcpy$0$abort = dmac_abort$0$q;
         memcpy$0$chain = dmac_regs$0$chain;
         memcpy$0$src = dmac_regs$0$src;
         memcpy$0$dst = dmac_regs$0$dst;
@@ -4574,8 +4593,9 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
         dmac_regs$1$err_addr = memcpy$1$err_addr;
         dmac_regs$1$err_count = memcpy$1$err_count;
         dmac_regs$1$rejected_starts = memcpy$1$rejected_starts;
-        memcpy$1$start = dmac_regs$1$start;
-        memcpy$1$abort = dmac_regs$1$abort;
+        memcpy$1$start = dmac_regs$1$start & ~dmac_regs$1$abort;
+        dmac_abort$1$d = dmac_regs$1$abort & memcpy$1$busy;
+        memcpy$1$abort = dmac_abort$1$q;
         memcpy$1$chain = dmac_regs$1$chain;
         memcpy$1$src = dmac_regs$1$src;
         memcpy$1$dst = dmac_regs$1$dst;
@@ -5931,6 +5951,44 @@ module top$core$soc$dma_resp(d,q,clock);
     end
           
 endmodule // top$core$soc$dma_resp
+
+
+module top$core$soc$dmac_abort$0(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$dmac_abort$0
+
+
+module top$core$soc$dmac_abort$1(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$dmac_abort$1
 
 
 module top$core$soc$dmac_read_pending$0(d,q,clock);
@@ -16783,6 +16841,9 @@ module top$core$soc$nic(clock,sel,offset,we,wdata,rdata,irq,dmac_irq,iommu_irq,t
     wire  mac_rx$err_long;
     wire  mac_rx$err_rxer;
     wire  [1:0] mac_rx$state;
+    reg  datapath_reset$d;
+    wire  datapath_reset$q;
+    reg  datapath_reset$clock;
     reg  [15:0] tx_rd_ptr$d;
     wire  [15:0] tx_rd_ptr$q;
     reg  tx_rd_ptr$clock;
@@ -17020,6 +17081,11 @@ module top$core$soc$nic(clock,sel,offset,we,wdata,rdata,irq,dmac_irq,iommu_irq,t
         .err_rxer(mac_rx$err_rxer),
         .state(mac_rx$state)
     );
+    top$core$soc$nic$datapath_reset datapath_reset(
+        .d(datapath_reset$d),
+        .q(datapath_reset$q),
+        .clock(datapath_reset$clock)
+    );
     top$core$soc$nic$tx_rd_ptr tx_rd_ptr(
         .d(tx_rd_ptr$d),
         .q(tx_rd_ptr$q),
@@ -17047,10 +17113,12 @@ module top$core$soc$nic(clock,sel,offset,we,wdata,rdata,irq,dmac_irq,iommu_irq,t
         rx_wr_ptr$clock = clock;
         rx_commit$clock = clock;
         rx_overflow$clock = clock;
+        datapath_reset$clock = clock;
         tx_rd_ptr$d = tx_rd_ptr$q;
         rx_wr_ptr$d = rx_wr_ptr$q;
         rx_commit$d = rx_commit$q;
         rx_overflow$d = rx_overflow$q;
+        datapath_reset$d = datapath_reset$q;
         regs$clock = clock;
         tx_dma$clock = clock;
         rx_dma$clock = clock;
@@ -17081,7 +17149,7 @@ module top$core$soc$nic(clock,sel,offset,we,wdata,rdata,irq,dmac_irq,iommu_irq,t
             regs$dmaerr_addr = tx_dma$err_addr;
         end
         loopback = (regs$rctl & k_rctl_lbm_mask) == k_rctl_lbm_mac;
-        tx_dma$soft_reset = regs$nic_reset;
+        tx_dma$soft_reset = datapath_reset$q;
         tx_dma$enable = (regs$tctl & k_tctl_en) != 32'h0;
         tx_dma$tdbal = regs$tdbal;
         tx_dma$tdlen = regs$tdlen;
@@ -17096,9 +17164,9 @@ module top$core$soc$nic(clock,sel,offset,we,wdata,rdata,irq,dmac_irq,iommu_irq,t
         tx_buf$wr_mask = tx_dma$fifo_wr_mask;
         tx_q$push = tx_dma$q_push;
         tx_q$push_data = tx_dma$q_push_data;
-        tx_q$flush = regs$nic_reset;
+        tx_q$flush = datapath_reset$q;
         mac_tx$ce = phy_tx_ce;
-        mac_tx$reset = regs$nic_reset;
+        mac_tx$reset = datapath_reset$q;
         mac_tx$enable = (regs$tctl & k_tctl_en) != 32'h0;
         mac_tx$frame_ready = tx_q$valid;
         mac_tx$frame_len = tx_q$head[(32'h0)+:(16)];
@@ -17136,7 +17204,7 @@ module top$core$soc$nic(clock,sel,offset,we,wdata,rdata,irq,dmac_irq,iommu_irq,t
             mac_rx$rx_er = phy_rx_er;
             mac_rx$ce = phy_rx_ce;
         end
-        mac_rx$reset = regs$nic_reset;
+        mac_rx$reset = datapath_reset$q;
         mac_rx$enable = (regs$rctl & k_rctl_en) != 32'h0;
         if ((regs$rctl & k_rctl_lpe) != 32'h0) begin
             mac_rx$max_len = max_long_frame;
@@ -17183,7 +17251,7 @@ module top$core$soc$nic(clock,sel,offset,we,wdata,rdata,irq,dmac_irq,iommu_irq,t
         end
         rx_q$push = 1'b0;
         rx_q$push_data = ((mac_rx$frame_len) & 40'hffffffffff) | (((rx_deliver) & 40'hffffffffff) << 32'h10) | (((rx_errors) & 40'hffffffffff) << 32'h20);
-        rx_q$flush = regs$nic_reset;
+        rx_q$flush = datapath_reset$q;
         regs$ev_missed = 1'b0;
         regs$c_rxo = 1'b0;
         if (mac_rx$frame_end) begin
@@ -17231,7 +17299,8 @@ module top$core$soc$nic(clock,sel,offset,we,wdata,rdata,irq,dmac_irq,iommu_irq,t
                 buf_bytes = k_buf$3;
             end
         end
-        rx_dma$soft_reset = regs$nic_reset;
+        rx_dma$soft_reset = datapath_reset$q;
+        datapath_reset$d = regs$nic_reset;
         rx_dma$enable = (regs$rctl & k_rctl_en) != 32'h0;
         rx_dma$rdbal = regs$rdbal;
         rx_dma$rdlen = regs$rdlen;
@@ -17252,7 +17321,7 @@ module top$core$soc$nic(clock,sel,offset,we,wdata,rdata,irq,dmac_irq,iommu_irq,t
         regs$ev_no_buffer = rx_dma$ev_no_buffer;
         regs$c_rx_frame = rx_dma$c_rx_frame;
         regs$c_rxdmt0 = rx_dma$c_rxdmt0;
-        if (regs$nic_reset) begin
+        if (datapath_reset$q) begin
             tx_rd_ptr$d = 32'h0;
             rx_wr_ptr$d = 32'h0;
             rx_commit$d = 32'h0;
@@ -17263,6 +17332,25 @@ module top$core$soc$nic(clock,sel,offset,we,wdata,rdata,irq,dmac_irq,iommu_irq,t
     end
     
 endmodule // top$core$soc$nic
+
+
+module top$core$soc$nic$datapath_reset(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$nic$datapath_reset
 
 
 module top$core$soc$nic$mac_rx(clock,ce,enable,reset,max_len,rxd,rx_dv,rx_er,frame_start,byte_valid,byte_data,frame_end,frame_len,err_crc,err_runt,err_long,err_rxer,state);

@@ -82,6 +82,11 @@ pub struct Nic<const W: usize, const Q: usize> {
     mac_tx: MacTx,
     mac_rx: MacRx,
     // ==== FIFO pointers ====
+    /// CTRL.RST for the datapath (ring engines, FIFOs, frame queues, MACs), one cycle after
+    /// the write (the registers reset in the cycle of the write): the path from the host port
+    /// ends at this register instead of running through the engines' requests into the DMA
+    /// port.
+    datapath_reset: DFF<Bit>,
     tx_rd_ptr: DFF<Bits<16>>,
     rx_wr_ptr: DFF<Bits<16>>,
     rx_commit: DFF<Bits<16>>,
@@ -168,6 +173,7 @@ impl<const W: usize, const Q: usize> Nic<W, Q> {
             rx_q: Default::default(),
             mac_tx: Default::default(),
             mac_rx: Default::default(),
+            datapath_reset: Default::default(),
             tx_rd_ptr: Default::default(),
             rx_wr_ptr: Default::default(),
             rx_commit: Default::default(),
@@ -215,7 +221,15 @@ impl<const W: usize, const Q: usize> Default for Nic<W, Q> {
 impl<const W: usize, const Q: usize> Logic for Nic<W, Q> {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, tx_rd_ptr, rx_wr_ptr, rx_commit, rx_overflow);
+        dff_setup!(
+            self,
+            clock,
+            tx_rd_ptr,
+            rx_wr_ptr,
+            rx_commit,
+            rx_overflow,
+            datapath_reset
+        );
         clock!(self, clock, regs, tx_dma, rx_dma, tx_buf, rx_buf, tx_q, rx_q, mac_tx, mac_rx);
 
         // ---- registers ----
@@ -242,7 +256,7 @@ impl<const W: usize, const Q: usize> Logic for Nic<W, Q> {
             (self.regs.rctl.val() & self.k_rctl_lbm_mask.val()) == self.k_rctl_lbm_mac.val();
 
         // ---- TX: ring engine → FIFO → MAC ----
-        self.tx_dma.soft_reset.next = self.regs.nic_reset.val();
+        self.tx_dma.soft_reset.next = self.datapath_reset.q.val();
         self.tx_dma.enable.next = (self.regs.tctl.val() & self.k_tctl_en.val()) != 0;
         self.tx_dma.tdbal.next = self.regs.tdbal.val();
         self.tx_dma.tdlen.next = self.regs.tdlen.val();
@@ -258,11 +272,11 @@ impl<const W: usize, const Q: usize> Logic for Nic<W, Q> {
         self.tx_buf.wr_mask.next = self.tx_dma.fifo_wr_mask.val();
         self.tx_q.push.next = self.tx_dma.q_push.val();
         self.tx_q.push_data.next = self.tx_dma.q_push_data.val();
-        self.tx_q.flush.next = self.regs.nic_reset.val();
+        self.tx_q.flush.next = self.datapath_reset.q.val();
 
         self.mac_tx.ce.next = self.phy_tx_ce.val();
         // CTRL.RST empties the FIFO: the MAC must not go on reading a frame from it.
-        self.mac_tx.reset.next = self.regs.nic_reset.val();
+        self.mac_tx.reset.next = self.datapath_reset.q.val();
         self.mac_tx.enable.next = (self.regs.tctl.val() & self.k_tctl_en.val()) != 0;
         self.mac_tx.frame_ready.next = self.tx_q.valid.val();
         self.mac_tx.frame_len.next = self.tx_q.head.val().get_bits::<16>(0);
@@ -303,7 +317,7 @@ impl<const W: usize, const Q: usize> Logic for Nic<W, Q> {
             self.mac_rx.ce.next = self.phy_rx_ce.val();
         }
         // CTRL.RST empties the FIFO: the rest of a frame being received must not be stored.
-        self.mac_rx.reset.next = self.regs.nic_reset.val();
+        self.mac_rx.reset.next = self.datapath_reset.q.val();
         self.mac_rx.enable.next = (self.regs.rctl.val() & self.k_rctl_en.val()) != 0;
         if (self.regs.rctl.val() & self.k_rctl_lpe.val()) != 0 {
             self.mac_rx.max_len.next = self.max_long_frame.val();
@@ -349,7 +363,7 @@ impl<const W: usize, const Q: usize> Logic for Nic<W, Q> {
         self.rx_q.push_data.next = bit_cast::<40, 16>(self.mac_rx.frame_len.val())
             | (bit_cast::<40, 16>(self.rx_deliver.val()) << 16)
             | (bit_cast::<40, 8>(self.rx_errors.val()) << 32);
-        self.rx_q.flush.next = self.regs.nic_reset.val();
+        self.rx_q.flush.next = self.datapath_reset.q.val();
         self.regs.ev_missed.next = false;
         self.regs.c_rxo.next = false;
         if self.mac_rx.frame_end.val() {
@@ -383,7 +397,8 @@ impl<const W: usize, const Q: usize> Logic for Nic<W, Q> {
                 }
             }
         }
-        self.rx_dma.soft_reset.next = self.regs.nic_reset.val();
+        self.rx_dma.soft_reset.next = self.datapath_reset.q.val();
+        self.datapath_reset.d.next = self.regs.nic_reset.val();
         self.rx_dma.enable.next = (self.regs.rctl.val() & self.k_rctl_en.val()) != 0;
         self.rx_dma.rdbal.next = self.regs.rdbal.val();
         self.rx_dma.rdlen.next = self.regs.rdlen.val();
@@ -406,7 +421,7 @@ impl<const W: usize, const Q: usize> Logic for Nic<W, Q> {
         self.regs.c_rx_frame.next = self.rx_dma.c_rx_frame.val();
         self.regs.c_rxdmt0.next = self.rx_dma.c_rxdmt0.val();
 
-        if self.regs.nic_reset.val() {
+        if self.datapath_reset.q.val() {
             self.tx_rd_ptr.d.next = 0.into();
             self.rx_wr_ptr.d.next = 0.into();
             self.rx_commit.d.next = 0.into();
