@@ -586,6 +586,9 @@ module top$core$bridge(clock,divisor,rxd,txd,irq,host_addr,host_wdata,host_be,ho
     reg  [6:0] word$d;
     wire  [6:0] word$q;
     reg  word$clock;
+    reg  loaded$d;
+    wire  loaded$q;
+    reg  loaded$clock;
     reg  [1:0] byte_index$d;
     wire  [1:0] byte_index$q;
     reg  byte_index$clock;
@@ -727,6 +730,11 @@ module top$core$bridge(clock,divisor,rxd,txd,irq,host_addr,host_wdata,host_be,ho
         .q(word$q),
         .clock(word$clock)
     );
+    top$core$bridge$loaded loaded(
+        .d(loaded$d),
+        .q(loaded$q),
+        .clock(loaded$clock)
+    );
     top$core$bridge$byte_index byte_index(
         .d(byte_index$d),
         .q(byte_index$q),
@@ -823,6 +831,7 @@ module top$core$bridge(clock,divisor,rxd,txd,irq,host_addr,host_wdata,host_be,ho
         be$clock = clock;
         count$clock = clock;
         word$clock = clock;
+        loaded$clock = clock;
         byte_index$clock = clock;
         crc$clock = clock;
         body_crc$clock = clock;
@@ -848,6 +857,7 @@ module top$core$bridge(clock,divisor,rxd,txd,irq,host_addr,host_wdata,host_be,ho
         be$d = be$q;
         count$d = count$q;
         word$d = word$q;
+        loaded$d = loaded$q;
         byte_index$d = byte_index$q;
         crc$d = crc$q;
         body_crc$d = body_crc$q;
@@ -1097,10 +1107,16 @@ module top$core$bridge(clock,divisor,rxd,txd,irq,host_addr,host_wdata,host_be,ho
             BridgeState$BurstWrite:
                 begin
                     discard = rx$valid;
-                    host_req = 1'b1;
-                    host_we = 1'b1;
-                    host_wdata = buffer$read_data;
-                    if (host_ready) begin
+                    if (~loaded$q) begin
+                        data$d = buffer$read_data;
+                        loaded$d = 1'b1;
+                    end
+                    else begin
+                        host_req = 1'b1;
+                        host_we = 1'b1;
+                    end
+                    if (loaded$q & host_ready) begin
+                        loaded$d = 1'b0;
                         addr$d = addr$q + 32'h4;
                         word$d = word_next;
                         fsm$d = BridgeState$BurstFetch;
@@ -1559,6 +1575,25 @@ module top$core$bridge$last_valid(d,q,clock);
     end
           
 endmodule // top$core$bridge$last_valid
+
+
+module top$core$bridge$loaded(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$bridge$loaded
 
 
 module top$core$bridge$n_bad_command(d,q,clock);
