@@ -137,7 +137,7 @@ pub struct Soc<const A: usize, const W: usize, const Q: usize> {
     dmac_irq_bits: Signal<Local, Bits<32>>,
     nic_irq: Signal<Local, Bit>,
     nic_rdata: Signal<Local, Bits<32>>,
-    // ---- the DMA side after the IOMMU, or after its bypass when it is not built ----
+    // ---- the DMA side after the IOMMU, or after the DMA stage when it is not built ----
     dn_req: Signal<Local, Bit>,
     dn_last: Signal<Local, Bit>,
     dn_addr: Signal<Local, Bits<32>>,

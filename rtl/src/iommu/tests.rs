@@ -1,10 +1,11 @@
 //! Block test of the IOMMU on rust-hdl's simulator.
 //!
 //! The bench owns an `Iommu<4>` (a small IOTLB, so replacement happens) over a 64 KiB RAM
-//! modelled as words. The bus side grants each request with a probability and returns read
-//! data on `dn_rdata` one cycle after the grant (any other cycle it carries junk, so the block
-//! cannot depend on it); every granted beat is logged. A device presents one request at a
-//! time and holds it until `up_grant` or `up_fault`.
+//! modelled as words. The bus side grants each request on `dn` with a probability and answers
+//! one cycle after the grant with `dn.resp` and the read data on `dn.rdata` (any other cycle
+//! it carries junk, so the block cannot depend on it); every granted beat is logged. The
+//! device side drives `up` as an initiator of the DMA port: beats accepted on `up.ready`,
+//! answers in order on `up.resp`/`up.fault`.
 //!
 //! Expected values are derived by hand from the RISC-V rules the block's doc comment lists,
 //! except in the random test, which asks [`reference`]: a local re-derivation of
