@@ -19,8 +19,9 @@
 //! word `wdata`, `dev` the initiator's device ID (the IOMMU's device context index), `last`
 //! marks the beat after which the initiator's next address is in another 4 KiB page, or the
 //! end of a unit of work (a descriptor fetch, a buffer, a write-back): the channel mux keeps
-//! the port with one initiator until it has accepted a `last` beat, and the arbiter ends a
-//! burst after one.
+//! the port with one initiator until it has accepted a `last` beat (or the initiator stops
+//! asking and its beats are answered: a pause, which ends the arbiter's burst too), and the
+//! arbiter ends a burst after one.
 //!
 //! - An initiator's request fields are functions of its own registers (its `abort` input may
 //!   pull `valid` low): **never of `ready`, `resp`, `fault` or `rdata` in the same cycle**.
