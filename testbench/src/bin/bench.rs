@@ -164,7 +164,9 @@ fn main() {
             )
         }
         None => {
-            failures.push("no ECP5 timing report (reports/synth_ecp5.json): run make synth-ecp5".into());
+            failures.push(
+                "no ECP5 timing report (reports/synth_ecp5.json): run make synth-ecp5".into(),
+            );
             String::new()
         }
     };
