@@ -269,7 +269,7 @@ mod tests {
             }
         }
         fn addr(p: usize, k: u32) -> u32 {
-            (p as u32) << 20 | 4 * k
+            ((p as u32) << 20) | (4 * k)
         }
         fn valid(&self) -> bool {
             !self.stopped && !self.paused && self.in_flight.len() < self.window
