@@ -40,9 +40,7 @@ module arbiter_safety (
     arbiter uut (
         .clock(clock), .cpu_req(cpu_req), .dma_req(dma_req), .dma_last(dma_last),
         .cycle_steal(cycle_steal), .burst_cap(burst_cap), .steal_bound(steal_bound),
-        .clear_counters(clear_counters), .cpu_grant(cpu_grant), .dma_grant(dma_grant),
-        .total_cycles(), .cpu_req_cycles(), .cpu_stall_cycles(), .cpu_worst_wait(),
-        .dma_beats(), .dma_wait_cycles(), .idle_cycles(), .dma_longest_hold()
+        .clear_counters(clear_counters), .cpu_grant(cpu_grant), .dma_grant(dma_grant)
     );
 
     wire cpu_stall = cpu_req && !cpu_grant;
@@ -85,9 +83,7 @@ module arbiter_steal_bound (
     arbiter uut (
         .clock(clock), .cpu_req(cpu_req), .dma_req(dma_req), .dma_last(dma_last),
         .cycle_steal(1'b1), .burst_cap(burst_cap), .steal_bound(steal_bound),
-        .clear_counters(clear_counters), .cpu_grant(cpu_grant), .dma_grant(dma_grant),
-        .total_cycles(), .cpu_req_cycles(), .cpu_stall_cycles(), .cpu_worst_wait(),
-        .dma_beats(), .dma_wait_cycles(), .idle_cycles(), .dma_longest_hold()
+        .clear_counters(clear_counters), .cpu_grant(cpu_grant), .dma_grant(dma_grant)
     );
 
     // Length of the DMA's current wait, counting this cycle (saturates at 255, never wraps).
@@ -121,9 +117,7 @@ module arbiter_burst_cap (
     arbiter uut (
         .clock(clock), .cpu_req(cpu_req), .dma_req(dma_req), .dma_last(dma_last),
         .cycle_steal(1'b0), .burst_cap(burst_cap), .steal_bound(steal_bound),
-        .clear_counters(clear_counters), .cpu_grant(cpu_grant), .dma_grant(dma_grant),
-        .total_cycles(), .cpu_req_cycles(), .cpu_stall_cycles(), .cpu_worst_wait(),
-        .dma_beats(), .dma_wait_cycles(), .idle_cycles(), .dma_longest_hold()
+        .clear_counters(clear_counters), .cpu_grant(cpu_grant), .dma_grant(dma_grant)
     );
 
     reg [7:0] cpu_wait_before;

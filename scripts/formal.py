@@ -57,9 +57,10 @@ class Mutant:
 
 ARBITER_TRACE = ("cycle_steal", "steal_bound", "burst_cap", "cpu_req", "dma_req", "dma_last",
                  "cpu_grant", "dma_grant")
-IOMMU_TRACE = ("ddtp_write", "ddtp_mode", "ddtp_ppn", "state", "up_req", "up_dev", "up_addr",
-               "up_we", "up_grant", "up_fault", "dn_req", "dn_grant", "dn_addr", "dn_we",
-               "dn_rdata", "tc", "fsc", "ref_ok", "ref_pa")
+IOMMU_TRACE = ("ddtp_write", "ddtp_mode", "ddtp_ppn", "state", "up_valid", "up_ready", "up_dev",
+               "up_addr", "up_we", "up_resp", "up_fault", "dn_valid", "dn_ready", "dn_addr",
+               "dn_we", "dev_beat", "dn_iova", "dn_dev", "dn_rdata", "tc", "fsc", "ref_ok",
+               "ref_pa")
 
 PROOFS = [
     Proof("arbiter_safety", "arbiter.v", "arbiter.sv", "k-induction", depth=20, induction=4,
@@ -76,9 +77,10 @@ PROOFS = [
     # 2-core machine 16 cycles take about 90 s), at least 12.
     Proof("iommu_translation", "iommu.v", "iommu.sv", "bmc", depth=24, budget=150, min_depth=12,
           trace=IOMMU_TRACE,
-          what="every granted device beat: physical address and permission of the reference "
-               "walk under the DDTP in force (DDTP writes, commands, register writes at any "
-               "cycle; constant memory image)"),
+          what="every device beat granted on dn: physical address and permission of the "
+               "reference walk of its IOVA and device under the DDTP in force (DDTP writes, "
+               "commands, register writes at any cycle; constant memory image); device-side "
+               "responses only for accepted beats, ready low with a fault response"),
 ]
 
 MUTANTS = [
@@ -106,19 +108,19 @@ MUTANTS = [
            "((burst_beats$q + 32'h1) >= burst_cap)", "((burst_beats$q + 32'h1) > burst_cap)",
            "burst mode: a burst runs one beat past the cap (CPU wait <= cap)"),
     Mutant("iommu_read_without_accessed", "iommu_translation",
-           "pte_perm_ok = dn_rdata[32'h1] & dn_rdata[32'h6];",
-           "pte_perm_ok = dn_rdata[32'h1];",
+           "pte_perm_ok = dn$rdata[32'h1] & dn$rdata[32'h6];",
+           "pte_perm_ok = dn$rdata[32'h1];",
            "the walk allows a read through a leaf PTE whose A bit is clear (permission)"),
     Mutant("iommu_leaf_vpn1", "iommu_translation",
            "(((table_ppn$q) & 32'hffffffff) << 32'hc) + (((req_iova$q[(32'hc)+:(10)])",
            "(((table_ppn$q) & 32'hffffffff) << 32'hc) + (((req_iova$q[(32'h16)+:(10)])",
            "the level-0 PTE is indexed by VPN[1] instead of VPN[0] (address)"),
     Mutant("iommu_page_offset_bit11", "iommu_translation",
-           "<< 32'hc) | ((up_addr[(32'h0)+:(12)]) & 32'hffffffff);",
-           "<< 32'hc) | ((up_addr[(32'h0)+:(11)]) & 32'hffffffff);",
+           "<< 32'hc) | ((lk_addr[(32'h0)+:(12)]) & 32'hffffffff);",
+           "<< 32'hc) | ((lk_addr[(32'h0)+:(11)]) & 32'hffffffff);",
            "an IOTLB hit drops bit 11 of the page offset (physical address)"),
     Mutant("iommu_bare_past_ram", "iommu_translation",
-           "if (up_addr < ram_bytes) begin", "if (up_addr <= ram_bytes) begin",
+           "if (lk_addr < ram_bytes) begin", "if (lk_addr <= ram_bytes) begin",
            "Bare mode lets through the first address past RAM (range check)"),
     Mutant("iommu_ddtp_race", "iommu_translation",
            "if (ddtp_write & (walking | walk_start)) begin", "if (1'b0) begin",
@@ -130,6 +132,15 @@ MUTANTS = [
            "        if (ddtp_write) begin\n            dc_valid$0$d = 1'b0;",
            "        if (1'b0) begin\n            dc_valid$0$d = 1'b0;",
            "a DDTP write flushes neither the device-context cache nor the IOTLB"),
+    Mutant("iommu_ddtp_no_replay", "iommu_translation",
+           "        if (ddtp_write) begin\n            flush_s2 = 1'b1;",
+           "        if (1'b0) begin\n            flush_s2 = 1'b1;",
+           "a DDTP write does not make S2 look its beat up again: a beat looked up under the "
+           "old DDTP goes out after the write"),
+    Mutant("iommu_ready_with_fault", "iommu_translation",
+           "up$ready = (b_count$q != 32'h2) & ~flt_resp$q;",
+           "up$ready = b_count$q != 32'h2;",
+           "up.ready stays high in the cycle of a fault response"),
 ]
 
 

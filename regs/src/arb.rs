@@ -29,3 +29,16 @@ pub const MODE_BURST: u32 = 0;
 pub const MODE_CYCLE_STEAL: u32 = 1;
 pub const STEAL_NEVER: u32 = 0xFFFF_FFFF;
 pub const CNT_CLEAR: u32 = 1 << 0;
+
+/// The counters' offsets in the order the arbiter's `counters` output array holds them
+/// (`rtl/src/arbiter.rs`): consecutive words from [`TOTAL_CYCLES`].
+pub const COUNTERS: [u32; 8] = [
+    TOTAL_CYCLES,
+    CPU_REQ_CYCLES,
+    CPU_STALL_CYCLES,
+    CPU_WORST_WAIT,
+    DMA_BEATS,
+    DMA_WAIT_CYCLES,
+    IDLE_CYCLES,
+    DMA_LONGEST_HOLD,
+];

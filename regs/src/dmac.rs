@@ -40,6 +40,9 @@ pub const REJECTED_STARTS: u32 = 0x2C;
 pub const CUR_DESC: u32 = 0x30;
 
 pub const CHAIN_LIMIT_RESET: u32 = 1024;
+/// Words a channel reads ahead of its writes (its read-ahead buffer, docs/dma.md "The memcpy
+/// channel"): a write that faults may follow up to this many reads of the same copy.
+pub const READ_AHEAD: u32 = 4;
 
 /// The channel's FSM states by their encoding on the `obs_dma_state` pin (the rtl's
 /// `MemcpyState` enum; a test there keeps the two in step). For messages about a stuck run.

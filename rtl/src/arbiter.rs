@@ -5,9 +5,9 @@
 //!  cpu_req     ──►│                       ├──► cpu_grant   (combinational: this cycle's beat)
 //!  dma_req     ──►│  burst / cycle-steal  ├──► dma_grant
 //!  dma_last    ──►│                       │
-//!  cycle_steal ──►│                       ├──► total_cycles, cpu_req_cycles, cpu_stall_cycles,
-//!  burst_cap   ──►│                       │    cpu_worst_wait, dma_beats, dma_wait_cycles,
-//!  steal_bound ──►│                       │    idle_cycles, dma_longest_hold
+//!  cycle_steal ──►│                       ├──► counters[8]: total_cycles, cpu_req_cycles,
+//!  burst_cap   ──►│                       │    cpu_stall_cycles, cpu_worst_wait, dma_beats,
+//!  steal_bound ──►│                       │    dma_wait_cycles, idle_cycles, dma_longest_hold
 //!  clear_counters►│                       │
 //!                 └───────────────────────┘
 //! ```
@@ -26,13 +26,12 @@
 //! request waits at most one cycle. `steal_bound` = [`regs::arb::STEAL_NEVER`] never steals
 //! (transparent mode: the DMA can starve).
 //!
-//! The counters count from the last `clear_counters` pulse and wrap at `counter_max` + 1
-//! (the build's counter width, `regs::SocConfig::counter_bits`: 2^32 in simulation). Each
-//! counter's next value is ANDed with `counter_max`, so in a narrow build the flip-flops above
-//! the width have a constant 0 input and synthesis removes them with their adder bits; the bits
-//! above read 0. The run lengths behind `cpu_worst_wait` and `dma_longest_hold` wrap the same
-//! way. The arbitration state (`burst_beats`, `dma_waited`) is not a counter and stays 32 bits.
+//! The counters are the register-file cells of `crate::regfile` (six `Counter`s, two
+//! `LongestRun`s): they count from the last `clear_counters` pulse and wrap at the build's
+//! counter width (`regs::SocConfig::counter_bits`: 32 bits in simulation). The arbitration
+//! state (`burst_beats`, `dma_waited`) is not a counter and stays 32 bits.
 
+use crate::regfile::{Counter, LongestRun};
 use rust_hdl::prelude::*;
 
 #[derive(LogicBlock)]
@@ -48,14 +47,10 @@ pub struct Arbiter {
     pub clear_counters: Signal<In, Bit>,
     pub cpu_grant: Signal<Out, Bit>,
     pub dma_grant: Signal<Out, Bit>,
-    pub total_cycles: Signal<Out, Bits<32>>,
-    pub cpu_req_cycles: Signal<Out, Bits<32>>,
-    pub cpu_stall_cycles: Signal<Out, Bits<32>>,
-    pub cpu_worst_wait: Signal<Out, Bits<32>>,
-    pub dma_beats: Signal<Out, Bits<32>>,
-    pub dma_wait_cycles: Signal<Out, Bits<32>>,
-    pub idle_cycles: Signal<Out, Bits<32>>,
-    pub dma_longest_hold: Signal<Out, Bits<32>>,
+    /// The counters, in the order of `regs::arb::COUNTERS` (TOTAL_CYCLES, CPU_REQ_CYCLES,
+    /// CPU_STALL_CYCLES, CPU_WORST_WAIT, DMA_BEATS, DMA_WAIT_CYCLES, IDLE_CYCLES,
+    /// DMA_LONGEST_HOLD): the register block `ArbRegs` reads them by index.
+    pub counters: [Signal<Out, Bits<32>>; 8],
     // Arbitration state.
     /// Beats of the DMA burst in progress (0 = between bursts).
     burst_beats: DFF<Bits<32>>,
@@ -66,19 +61,12 @@ pub struct Arbiter {
     /// Cycle-steal mode: last cycle's DMA beat was taken from a waiting CPU.
     stole: DFF<Bit>,
     steal_never: Constant<Bits<32>>,
-    /// `counter_max`: every counter's next value is ANDed with it.
-    counter_mask: Constant<Bits<32>>,
-    // Counter state.
-    cpu_wait_run: DFF<Bits<32>>,
-    hold_run: DFF<Bits<32>>,
-    c_total: DFF<Bits<32>>,
-    c_cpu_req: DFF<Bits<32>>,
-    c_cpu_stall: DFF<Bits<32>>,
-    c_cpu_worst: DFF<Bits<32>>,
-    c_dma_beats: DFF<Bits<32>>,
-    c_dma_wait: DFF<Bits<32>>,
-    c_idle: DFF<Bits<32>>,
-    c_dma_hold: DFF<Bits<32>>,
+    /// TOTAL_CYCLES, CPU_REQ_CYCLES, CPU_STALL_CYCLES, DMA_BEATS, DMA_WAIT_CYCLES,
+    /// IDLE_CYCLES.
+    count: [Counter; 6],
+    /// CPU_WORST_WAIT, DMA_LONGEST_HOLD.
+    longest: [LongestRun; 2],
+    stall: Signal<Local, Bit>,
     dma_wins: Signal<Local, Bit>,
     burst_ends: Signal<Local, Bit>,
 }
@@ -108,30 +96,15 @@ impl Arbiter {
             clear_counters: Default::default(),
             cpu_grant: Default::default(),
             dma_grant: Default::default(),
-            total_cycles: Default::default(),
-            cpu_req_cycles: Default::default(),
-            cpu_stall_cycles: Default::default(),
-            cpu_worst_wait: Default::default(),
-            dma_beats: Default::default(),
-            dma_wait_cycles: Default::default(),
-            idle_cycles: Default::default(),
-            dma_longest_hold: Default::default(),
+            counters: std::array::from_fn(|_| Default::default()),
             burst_beats: Default::default(),
             dma_turn: Default::default(),
             dma_waited: Default::default(),
             stole: Default::default(),
             steal_never: Constant::new((regs::arb::STEAL_NEVER as u64).into()),
-            counter_mask: Constant::new((counter_max as u64).into()),
-            cpu_wait_run: Default::default(),
-            hold_run: Default::default(),
-            c_total: Default::default(),
-            c_cpu_req: Default::default(),
-            c_cpu_stall: Default::default(),
-            c_cpu_worst: Default::default(),
-            c_dma_beats: Default::default(),
-            c_dma_wait: Default::default(),
-            c_idle: Default::default(),
-            c_dma_hold: Default::default(),
+            count: std::array::from_fn(|_| Counter::new(counter_max)),
+            longest: std::array::from_fn(|_| LongestRun::new(counter_max)),
+            stall: Default::default(),
             dma_wins: Default::default(),
             burst_ends: Default::default(),
         }
@@ -141,24 +114,15 @@ impl Arbiter {
 impl Logic for Arbiter {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(
-            self,
-            clock,
-            burst_beats,
-            dma_turn,
-            dma_waited,
-            stole,
-            cpu_wait_run,
-            hold_run,
-            c_total,
-            c_cpu_req,
-            c_cpu_stall,
-            c_cpu_worst,
-            c_dma_beats,
-            c_dma_wait,
-            c_idle,
-            c_dma_hold
-        );
+        dff_setup!(self, clock, burst_beats, dma_turn, dma_waited, stole);
+        for i in 0..6 {
+            self.count[i].clock.next = self.clock.val();
+            self.count[i].clear.next = self.clear_counters.val();
+        }
+        for i in 0..2 {
+            self.longest[i].clock.next = self.clock.val();
+            self.longest[i].clear.next = self.clear_counters.val();
+        }
         // ---- who gets this cycle ----
         if self.cycle_steal.val() {
             self.dma_wins.next = self.dma_req.val()
@@ -201,60 +165,26 @@ impl Logic for Arbiter {
             self.dma_waited.d.next = 0.into();
         }
 
-        // ---- counters ----
-        self.total_cycles.next = self.c_total.q.val();
-        self.cpu_req_cycles.next = self.c_cpu_req.q.val();
-        self.cpu_stall_cycles.next = self.c_cpu_stall.q.val();
-        self.cpu_worst_wait.next = self.c_cpu_worst.q.val();
-        self.dma_beats.next = self.c_dma_beats.q.val();
-        self.dma_wait_cycles.next = self.c_dma_wait.q.val();
-        self.idle_cycles.next = self.c_idle.q.val();
-        self.dma_longest_hold.next = self.c_dma_hold.q.val();
-        if self.clear_counters.val() {
-            self.cpu_wait_run.d.next = 0.into();
-            self.hold_run.d.next = 0.into();
-            self.c_total.d.next = 0.into();
-            self.c_cpu_req.d.next = 0.into();
-            self.c_cpu_stall.d.next = 0.into();
-            self.c_cpu_worst.d.next = 0.into();
-            self.c_dma_beats.d.next = 0.into();
-            self.c_dma_wait.d.next = 0.into();
-            self.c_idle.d.next = 0.into();
-            self.c_dma_hold.d.next = 0.into();
-        } else {
-            self.c_total.d.next = (self.c_total.q.val() + 1) & self.counter_mask.val();
-            if self.cpu_req.val() {
-                self.c_cpu_req.d.next = (self.c_cpu_req.q.val() + 1) & self.counter_mask.val();
-            }
-            if self.cpu_req.val() & self.dma_wins.val() {
-                self.c_cpu_stall.d.next = (self.c_cpu_stall.q.val() + 1) & self.counter_mask.val();
-                self.cpu_wait_run.d.next =
-                    (self.cpu_wait_run.q.val() + 1) & self.counter_mask.val();
-                if ((self.cpu_wait_run.q.val() + 1) & self.counter_mask.val())
-                    > self.c_cpu_worst.q.val()
-                {
-                    self.c_cpu_worst.d.next =
-                        (self.cpu_wait_run.q.val() + 1) & self.counter_mask.val();
-                }
-                self.hold_run.d.next = (self.hold_run.q.val() + 1) & self.counter_mask.val();
-                if ((self.hold_run.q.val() + 1) & self.counter_mask.val()) > self.c_dma_hold.q.val()
-                {
-                    self.c_dma_hold.d.next = (self.hold_run.q.val() + 1) & self.counter_mask.val();
-                }
-            } else {
-                self.cpu_wait_run.d.next = 0.into();
-                self.hold_run.d.next = 0.into();
-            }
-            if self.dma_wins.val() {
-                self.c_dma_beats.d.next = (self.c_dma_beats.q.val() + 1) & self.counter_mask.val();
-            }
-            if self.dma_req.val() & !self.dma_wins.val() {
-                self.c_dma_wait.d.next = (self.c_dma_wait.q.val() + 1) & self.counter_mask.val();
-            }
-            if !self.cpu_req.val() & !self.dma_wins.val() {
-                self.c_idle.d.next = (self.c_idle.q.val() + 1) & self.counter_mask.val();
-            }
-        }
+        // ---- counters (regs::arb::COUNTERS order at the output) ----
+        // A stall cycle is a DMA beat while the CPU requests: CPU_WORST_WAIT and
+        // DMA_LONGEST_HOLD are the longest run of the same condition (docs/arbiter.md).
+        self.stall.next = self.cpu_req.val() & self.dma_wins.val();
+        self.count[0].inc.next = true;
+        self.count[1].inc.next = self.cpu_req.val();
+        self.count[2].inc.next = self.stall.val();
+        self.count[3].inc.next = self.dma_wins.val();
+        self.count[4].inc.next = self.dma_req.val() & !self.dma_wins.val();
+        self.count[5].inc.next = !self.cpu_req.val() & !self.dma_wins.val();
+        self.longest[0].run.next = self.stall.val();
+        self.longest[1].run.next = self.stall.val();
+        self.counters[0].next = self.count[0].value.val();
+        self.counters[1].next = self.count[1].value.val();
+        self.counters[2].next = self.count[2].value.val();
+        self.counters[3].next = self.longest[0].value.val();
+        self.counters[4].next = self.count[3].value.val();
+        self.counters[5].next = self.count[4].value.val();
+        self.counters[6].next = self.count[5].value.val();
+        self.counters[7].next = self.longest[1].value.val();
     }
 }
 
@@ -319,6 +249,14 @@ mod tests {
     use crate::testing::{clock_edge, settle};
     use rand::{Rng, SeedableRng};
 
+    /// The index of the counter at register offset `offset` in the `counters` output.
+    fn at(offset: u32) -> usize {
+        regs::arb::COUNTERS
+            .iter()
+            .position(|&o| o == offset)
+            .unwrap()
+    }
+
     fn run_random(cycle_steal: bool, cap: u32, bound: u32, cpu_load: f64, seed: u64) {
         let mut uut = Arbiter::default();
         uut.connect_all();
@@ -360,11 +298,20 @@ mod tests {
             clock_edge(&mut uut, |u| &mut u.clock);
         }
         settle(&mut uut);
-        assert_eq!(uut.total_cycles.val().to_u64(), n);
-        assert_eq!(uut.cpu_stall_cycles.val().to_u64(), stalls);
-        assert_eq!(uut.cpu_worst_wait.val().to_u64(), worst);
-        assert_eq!(uut.dma_beats.val().to_u64(), beats);
-        assert_eq!(uut.dma_longest_hold.val().to_u64(), longest);
+        assert_eq!(uut.counters[at(regs::arb::TOTAL_CYCLES)].val().to_u64(), n);
+        assert_eq!(
+            uut.counters[at(regs::arb::CPU_STALL_CYCLES)].val().to_u64(),
+            stalls
+        );
+        assert_eq!(
+            uut.counters[at(regs::arb::CPU_WORST_WAIT)].val().to_u64(),
+            worst
+        );
+        assert_eq!(uut.counters[at(regs::arb::DMA_BEATS)].val().to_u64(), beats);
+        assert_eq!(
+            uut.counters[at(regs::arb::DMA_LONGEST_HOLD)].val().to_u64(),
+            longest
+        );
         if cycle_steal {
             assert!(worst <= 1, "cycle stealing let the CPU wait {worst} cycles");
         } else if cap != 0 {
@@ -376,8 +323,11 @@ mod tests {
         uut.clear_counters.next = true;
         settle(&mut uut);
         clock_edge(&mut uut, |u| &mut u.clock);
-        assert_eq!(uut.total_cycles.val().to_u64(), 0);
-        assert_eq!(uut.cpu_worst_wait.val().to_u64(), 0);
+        assert_eq!(uut.counters[at(regs::arb::TOTAL_CYCLES)].val().to_u64(), 0);
+        assert_eq!(
+            uut.counters[at(regs::arb::CPU_WORST_WAIT)].val().to_u64(),
+            0
+        );
     }
 
     #[test]
@@ -407,12 +357,32 @@ mod tests {
             clock_edge(&mut uut, |u| &mut u.clock);
         }
         settle(&mut uut);
-        assert_eq!(uut.total_cycles.val().to_u64(), 21 - 16, "wrapped past 15");
-        assert_eq!(uut.cpu_req_cycles.val().to_u64(), 21 - 16);
-        assert_eq!(uut.dma_beats.val().to_u64(), 20 - 16);
-        assert_eq!(uut.cpu_stall_cycles.val().to_u64(), 20 - 16);
-        assert_eq!(uut.cpu_worst_wait.val().to_u64(), 15, "the run wraps too");
-        assert_eq!(uut.dma_longest_hold.val().to_u64(), 15);
+        assert_eq!(
+            uut.counters[at(regs::arb::TOTAL_CYCLES)].val().to_u64(),
+            21 - 16,
+            "wrapped past 15"
+        );
+        assert_eq!(
+            uut.counters[at(regs::arb::CPU_REQ_CYCLES)].val().to_u64(),
+            21 - 16
+        );
+        assert_eq!(
+            uut.counters[at(regs::arb::DMA_BEATS)].val().to_u64(),
+            20 - 16
+        );
+        assert_eq!(
+            uut.counters[at(regs::arb::CPU_STALL_CYCLES)].val().to_u64(),
+            20 - 16
+        );
+        assert_eq!(
+            uut.counters[at(regs::arb::CPU_WORST_WAIT)].val().to_u64(),
+            15,
+            "the run wraps too"
+        );
+        assert_eq!(
+            uut.counters[at(regs::arb::DMA_LONGEST_HOLD)].val().to_u64(),
+            15
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! [`soc::Soc`] wires the blocks; [`generate_verilog_for`] turns it into the Verilog that the
 //! `sim` crate compiles with Verilator and `make synth` feeds to yosys.
 
+pub mod arb_regs;
 pub mod arbiter;
 pub mod board;
 pub mod csr;
@@ -20,6 +21,7 @@ pub mod iommu;
 pub mod mac;
 pub mod nic;
 pub mod ram;
+pub mod regfile;
 pub mod soc;
 pub mod uart;
 

@@ -37,11 +37,13 @@
 //! `phy_tx_ce`/`phy_rx_ce` are the MACs' clock enables (one byte per cycle with the enable
 //! high, see [`crate::nic::top`]); the simulation ties both high.
 
+use crate::arb_regs::ArbRegs;
 use crate::arbiter::Arbiter;
 use crate::csr::Csr;
 use crate::dma::memcpy::{Memcpy, MemcpyState};
 use crate::dma::mux::ChannelMux;
 use crate::dma::regs::DmacRegs;
+use crate::dma::stage::DmaStage;
 use crate::iommu::iotlb::DEFAULT_ENTRIES;
 use crate::iommu::{Iommu, IommuState};
 use crate::nic::rx_dma::RxState;
@@ -112,9 +114,13 @@ pub struct Soc<const A: usize, const W: usize, const Q: usize> {
     // ==== blocks ====
     ram: ByteRam<A>,
     arbiter: Arbiter,
+    arb_regs: ArbRegs,
     memcpy: [Memcpy; CHANNELS],
     dmac_regs: [DmacRegs; CHANNELS],
     mux: ChannelMux<MUX_PORTS>,
+    /// In a build without an IOMMU: the register between the mux and the arbiter, refusing
+    /// addresses outside RAM as the IOMMU's Bare mode does.
+    stage: DmaStage,
     nic: Nic<W, Q>,
     iommu: Iommu<DEFAULT_ENTRIES>,
     csr: Csr,
@@ -122,6 +128,7 @@ pub struct Soc<const A: usize, const W: usize, const Q: usize> {
     host_is_ram: Signal<Local, Bit>,
     host_is_csr: Signal<Local, Bit>,
     host_is_iommu: Signal<Local, Bit>,
+    host_is_arb: Signal<Local, Bit>,
     host_is_nic: Signal<Local, Bit>,
     host_is_dmac: [Signal<Local, Bit>; CHANNELS],
     dmac_read_any: Signal<Local, Bit>,
@@ -130,7 +137,7 @@ pub struct Soc<const A: usize, const W: usize, const Q: usize> {
     dmac_irq_bits: Signal<Local, Bits<32>>,
     nic_irq: Signal<Local, Bit>,
     nic_rdata: Signal<Local, Bits<32>>,
-    // ---- the DMA side after the IOMMU, or after its bypass when it is not built ----
+    // ---- the DMA side after the IOMMU, or after the DMA stage when it is not built ----
     dn_req: Signal<Local, Bit>,
     dn_last: Signal<Local, Bit>,
     dn_addr: Signal<Local, Bits<32>>,
@@ -139,26 +146,28 @@ pub struct Soc<const A: usize, const W: usize, const Q: usize> {
     iommu_irq: Signal<Local, Bit>,
     /// Device addresses are physical (no IOMMU, or its global mode is Bare).
     dma_physical: Signal<Local, Bit>,
-    /// Bypass: the request is inside RAM.
-    bypass_inside: Signal<Local, Bit>,
-    /// Bypass: a read was granted last cycle (its data is on the RAM's output now).
-    bypass_rvalid: DFF<Bit>,
-    /// Bypass: a request outside RAM is refused with a one-cycle fault, as the IOMMU's Bare
-    /// mode does (cause 5/7 there), so a device can never wrap around into RAM.
-    bypass_fault: DFF<Bit>,
+    /// The arbiter's answer on the DMA side: a beat was granted last cycle (a read's data is
+    /// on the RAM's output now). The DMA port's fixed latency of one cycle behind the grant.
+    dma_resp: DFF<Bit>,
     bus_addr: Signal<Local, Bits<32>>,
     bus_we: Signal<Local, Bit>,
     cpu_read_pending: DFF<Bit>,
     csr_read_pending: DFF<Bit>,
     iommu_read_pending: DFF<Bit>,
+    arb_read_pending: DFF<Bit>,
     nic_read_pending: DFF<Bit>,
     dmac_read_pending: [DFF<Bit>; CHANNELS],
+    /// A running channel's CTRL.ABORT, one cycle after the write: the path from the host
+    /// port then ends at this register, not at the channel's request and the DMA port behind
+    /// it (an abort pulls the request low in the cycle it arrives).
+    dmac_abort: [DFF<Bit>; CHANNELS],
     other_read_pending: DFF<Bit>,
     host_errors: DFF<Bits<32>>,
     ram_bytes: Constant<Bits<32>>,
     csr_mask: Constant<Bits<32>>,
     csr_base: Constant<Bits<32>>,
     iommu_window: Constant<Bits<6>>,
+    arb_window: Constant<Bits<6>>,
     irq_dmac_shift: [Constant<Bits<5>>; CHANNELS],
     irq_iommu_shift: Constant<Bits<5>>,
     irq_nic_shift: Constant<Bits<5>>,
@@ -240,22 +249,19 @@ impl<const A: usize, const W: usize, const Q: usize> Soc<A, W, Q> {
             obs_nic_rx_state: Default::default(),
             ram: Default::default(),
             arbiter: Arbiter::new(counter_max),
-            memcpy: std::array::from_fn(|_| Memcpy::new(counter_max)),
-            dmac_regs: std::array::from_fn(|_| Default::default()),
+            arb_regs: Default::default(),
             // Channel n is IOMMU device n; both NIC engines are the NIC device.
-            mux: ChannelMux::new(std::array::from_fn(|n| {
-                if n < CHANNELS {
-                    n as u32
-                } else {
-                    regs::iommu::DEVICE_NIC
-                }
-            })),
+            memcpy: std::array::from_fn(|n| Memcpy::new(counter_max, n)),
+            dmac_regs: std::array::from_fn(|_| Default::default()),
+            mux: ChannelMux::new(),
+            stage: Default::default(),
             nic: Nic::new(counter_max, config.narrow_registers),
             iommu: Iommu::new(ram_bytes, counter_max),
             csr: Csr::new(ram_bytes),
             host_is_ram: Default::default(),
             host_is_csr: Default::default(),
             host_is_iommu: Default::default(),
+            host_is_arb: Default::default(),
             host_is_nic: Default::default(),
             host_is_dmac: std::array::from_fn(|_| Default::default()),
             dmac_read_any: Default::default(),
@@ -271,22 +277,23 @@ impl<const A: usize, const W: usize, const Q: usize> Soc<A, W, Q> {
             dn_wdata: Default::default(),
             iommu_irq: Default::default(),
             dma_physical: Default::default(),
-            bypass_inside: Default::default(),
-            bypass_rvalid: Default::default(),
-            bypass_fault: Default::default(),
+            dma_resp: Default::default(),
             bus_addr: Default::default(),
             bus_we: Default::default(),
             cpu_read_pending: Default::default(),
             csr_read_pending: Default::default(),
             iommu_read_pending: Default::default(),
+            arb_read_pending: Default::default(),
             nic_read_pending: Default::default(),
             dmac_read_pending: std::array::from_fn(|_| Default::default()),
+            dmac_abort: std::array::from_fn(|_| Default::default()),
             other_read_pending: Default::default(),
             host_errors: Default::default(),
             ram_bytes: Constant::new((ram_bytes as u64).into()),
             csr_mask: Constant::new((!(regs::CSR_WINDOW_BYTES - 1) as u64).into()),
             csr_base: Constant::new((regs::CSR_BASE as u64).into()),
             iommu_window: Constant::new(((regs::block::IOMMU >> 12) as u64).into()),
+            arb_window: Constant::new(((regs::block::ARB >> 12) as u64).into()),
             irq_dmac_shift: std::array::from_fn(|n| {
                 Constant::new((regs::sys::irq::DMAC_CHANNELS[n].trailing_zeros() as u64).into())
             }),
@@ -315,17 +322,18 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
             cpu_read_pending,
             csr_read_pending,
             iommu_read_pending,
+            arb_read_pending,
             nic_read_pending,
             other_read_pending,
             host_errors,
-            bypass_rvalid,
-            bypass_fault
+            dma_resp
         );
-        clock!(self, clock, ram, arbiter, mux, iommu, csr, nic);
+        clock!(self, clock, ram, arbiter, arb_regs, mux, stage, iommu, csr, nic);
         for i in 0..CHANNELS {
             self.memcpy[i].clock.next = self.clock.val();
             self.dmac_regs[i].clock.next = self.clock.val();
             self.dmac_read_pending[i].clock.next = self.clock.val();
+            self.dmac_abort[i].clock.next = self.clock.val();
         }
 
         // ---- address decode ----
@@ -333,6 +341,8 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
         self.host_is_csr.next = (self.host_addr.val() & self.csr_mask.val()) == self.csr_base.val();
         self.host_is_iommu.next = self.host_is_csr.val()
             & (self.host_addr.val().get_bits::<6>(12) == self.iommu_window.val());
+        self.host_is_arb.next = self.host_is_csr.val()
+            & (self.host_addr.val().get_bits::<6>(12) == self.arb_window.val());
         self.host_is_nic.next = self.host_is_csr.val()
             & (self.host_addr.val().get_bits::<2>(16) == self.nic_window.val());
         for i in 0..CHANNELS {
@@ -340,45 +350,52 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
                 & (self.host_addr.val().get_bits::<10>(8) == self.dmac_window[i].val());
         }
 
-        // ---- the IOMMU, or (SocConfig::iommu false) a bypass that passes physical addresses
-        // inside RAM and refuses the others; nothing then reads the IOMMU's outputs ----
-        self.iommu.up_req.next = self.mux.up_req.val() & self.iommu_built.val();
-        self.iommu.up_addr.next = self.mux.up_addr.val();
-        self.iommu.up_we.next = self.mux.up_we.val();
-        self.iommu.up_wdata.next = self.mux.up_wdata.val();
-        self.iommu.up_last.next = self.mux.up_last.val();
-        self.iommu.up_dev.next = self.mux.up_dev.val();
-        self.bypass_inside.next = bit_cast::<33, 32>(self.mux.up_addr.val()) < self.ram_limit.val();
-        self.bypass_rvalid.d.next = self.arbiter.dma_grant.val() & !self.mux.up_we.val();
-        self.bypass_fault.d.next =
-            self.mux.up_req.val() & !self.bypass_inside.val() & !self.bypass_fault.q.val();
+        // ---- the IOMMU, or (SocConfig::iommu false) the DMA stage, between the channel mux
+        // and the arbiter; nothing reads the one that is not built ----
+        self.iommu.up.valid.next = self.mux.up.valid.val() & self.iommu_built.val();
+        self.iommu.up.addr.next = self.mux.up.addr.val();
+        self.iommu.up.we.next = self.mux.up.we.val();
+        self.iommu.up.wdata.next = self.mux.up.wdata.val();
+        self.iommu.up.last.next = self.mux.up.last.val();
+        self.iommu.up.dev.next = self.mux.up.dev.val();
+        self.stage.up.valid.next = self.mux.up.valid.val() & !self.iommu_built.val();
+        self.stage.up.addr.next = self.mux.up.addr.val();
+        self.stage.up.we.next = self.mux.up.we.val();
+        self.stage.up.wdata.next = self.mux.up.wdata.val();
+        self.stage.up.last.next = self.mux.up.last.val();
+        self.stage.up.dev.next = self.mux.up.dev.val();
+        self.stage.ram_limit.next = self.ram_limit.val();
+        self.dma_resp.d.next = self.arbiter.dma_grant.val();
+        self.iommu.dn.ready.next = self.arbiter.dma_grant.val() & self.iommu_built.val();
+        self.iommu.dn.resp.next = self.dma_resp.q.val() & self.iommu_built.val();
+        self.iommu.dn.fault.next = false;
+        self.iommu.dn.rdata.next = self.ram.rdata.val();
+        self.stage.dn.ready.next = self.arbiter.dma_grant.val() & !self.iommu_built.val();
+        self.stage.dn.resp.next = self.dma_resp.q.val() & !self.iommu_built.val();
+        self.stage.dn.fault.next = false;
+        self.stage.dn.rdata.next = self.ram.rdata.val();
         if self.iommu_built.val() {
-            self.dn_req.next = self.iommu.dn_req.val();
-            self.dn_last.next = self.iommu.dn_last.val();
-            self.dn_addr.next = self.iommu.dn_addr.val();
-            self.dn_we.next = self.iommu.dn_we.val();
-            self.dn_wdata.next = self.iommu.dn_wdata.val();
-            self.mux.up_grant.next = self.iommu.up_grant.val();
-            self.mux.up_fault.next = self.iommu.up_fault.val();
-            self.mux.up_rvalid.next = self.iommu.up_rvalid.val();
-            self.mux.up_rdata.next = self.iommu.up_rdata.val();
-            self.mux.answer_pending.next = self.iommu.state.val() != IommuState::Idle;
+            self.dn_req.next = self.iommu.dn.valid.val();
+            self.dn_last.next = self.iommu.dn.last.val();
+            self.dn_addr.next = self.iommu.dn.addr.val();
+            self.dn_we.next = self.iommu.dn.we.val();
+            self.dn_wdata.next = self.iommu.dn.wdata.val();
+            self.mux.up.ready.next = self.iommu.up.ready.val();
+            self.mux.up.resp.next = self.iommu.up.resp.val();
+            self.mux.up.fault.next = self.iommu.up.fault.val();
+            self.mux.up.rdata.next = self.iommu.up.rdata.val();
             self.iommu_irq.next = self.iommu.irq.val();
             self.dma_physical.next = self.iommu.mode_bare.val();
         } else {
-            self.dn_req.next =
-                self.mux.up_req.val() & self.bypass_inside.val() & !self.bypass_fault.q.val();
-            self.dn_last.next = self.mux.up_last.val();
-            self.dn_addr.next = self.mux.up_addr.val();
-            self.dn_we.next = self.mux.up_we.val();
-            self.dn_wdata.next = self.mux.up_wdata.val();
-            self.mux.up_grant.next = self.arbiter.dma_grant.val();
-            self.mux.up_fault.next = self.bypass_fault.q.val();
-            self.mux.up_rvalid.next = self.bypass_rvalid.q.val();
-            self.mux.up_rdata.next = self.ram.rdata.val();
-            // The bypass answers a request in its cycle or, with a fault, the next one, while
-            // the mux still has the port locked to the channel that asked.
-            self.mux.answer_pending.next = false;
+            self.dn_req.next = self.stage.dn.valid.val();
+            self.dn_last.next = self.stage.dn.last.val();
+            self.dn_addr.next = self.stage.dn.addr.val();
+            self.dn_we.next = self.stage.dn.we.val();
+            self.dn_wdata.next = self.stage.dn.wdata.val();
+            self.mux.up.ready.next = self.stage.up.ready.val();
+            self.mux.up.resp.next = self.stage.up.resp.val();
+            self.mux.up.fault.next = self.stage.up.fault.val();
+            self.mux.up.rdata.next = self.stage.up.rdata.val();
             self.iommu_irq.next = false;
             self.dma_physical.next = true;
         }
@@ -387,10 +404,18 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
         self.arbiter.cpu_req.next = self.host_req.val() & self.host_is_ram.val();
         self.arbiter.dma_req.next = self.dn_req.val();
         self.arbiter.dma_last.next = self.dn_last.val();
-        self.arbiter.cycle_steal.next = self.csr.arb_cycle_steal.val();
-        self.arbiter.burst_cap.next = self.csr.arb_burst_cap.val();
-        self.arbiter.steal_bound.next = self.csr.arb_steal_bound.val();
-        self.arbiter.clear_counters.next = self.csr.arb_clear.val();
+        self.arbiter.cycle_steal.next = self.arb_regs.cycle_steal.val();
+        self.arbiter.burst_cap.next = self.arb_regs.burst_cap.val();
+        self.arbiter.steal_bound.next = self.arb_regs.steal_bound.val();
+        self.arbiter.clear_counters.next = self.arb_regs.clear.val();
+        // ---- the arbiter's registers (block ARB) ----
+        self.arb_regs.sel.next = self.host_req.val() & self.host_is_arb.val();
+        self.arb_regs.offset.next = self.host_addr.val().get_bits::<12>(0);
+        self.arb_regs.we.next = self.host_we.val();
+        self.arb_regs.wdata.next = self.host_wdata.val();
+        for i in 0..8 {
+            self.arb_regs.counters[i].next = self.arbiter.counters[i].val();
+        }
 
         // ---- the RAM bus: one beat per cycle, to whoever was granted ----
         if self.arbiter.dma_grant.val() {
@@ -414,6 +439,8 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
             self.host_req.val() & self.host_is_csr.val() & !self.host_we.val();
         self.iommu_read_pending.d.next =
             self.host_req.val() & self.host_is_iommu.val() & !self.host_we.val();
+        self.arb_read_pending.d.next =
+            self.host_req.val() & self.host_is_arb.val() & !self.host_we.val();
         self.nic_read_pending.d.next =
             self.host_req.val() & self.host_is_nic.val() & !self.host_we.val();
         for i in 0..CHANNELS {
@@ -424,30 +451,30 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
             & !self.host_is_csr.val()
             & !self.host_is_ram.val()
             & !self.host_we.val();
-        self.iommu.dn_grant.next = self.arbiter.dma_grant.val() & self.iommu_built.val();
-        self.iommu.dn_rdata.next = self.ram.rdata.val();
 
         // ---- the memcpy channels (channel n is device n), round robin, then the IOMMU ----
         // A channel that is not built (n >= dma_channels) gives the mux constant 0s: nothing
         // reads its logic, and synthesis removes it.
         for i in 0..CHANNELS {
             if self.dmac_built[i].val() {
-                self.mux.req[i].next = self.memcpy[i].bus_req.val();
-                self.mux.addr[i].next = self.memcpy[i].bus_addr.val();
-                self.mux.we[i].next = self.memcpy[i].bus_we.val();
-                self.mux.wdata[i].next = self.memcpy[i].bus_wdata.val();
-                self.mux.last[i].next = self.memcpy[i].bus_last.val();
+                self.mux.ports[i].valid.next = self.memcpy[i].dma.valid.val();
+                self.mux.ports[i].addr.next = self.memcpy[i].dma.addr.val();
+                self.mux.ports[i].we.next = self.memcpy[i].dma.we.val();
+                self.mux.ports[i].wdata.next = self.memcpy[i].dma.wdata.val();
+                self.mux.ports[i].last.next = self.memcpy[i].dma.last.val();
+                self.mux.ports[i].dev.next = self.memcpy[i].dma.dev.val();
             } else {
-                self.mux.req[i].next = false;
-                self.mux.addr[i].next = 0.into();
-                self.mux.we[i].next = false;
-                self.mux.wdata[i].next = 0.into();
-                self.mux.last[i].next = false;
+                self.mux.ports[i].valid.next = false;
+                self.mux.ports[i].addr.next = 0.into();
+                self.mux.ports[i].we.next = false;
+                self.mux.ports[i].wdata.next = 0.into();
+                self.mux.ports[i].last.next = false;
+                self.mux.ports[i].dev.next = 0.into();
             }
-            self.memcpy[i].bus_grant.next = self.mux.grant[i].val();
-            self.memcpy[i].bus_fault.next = self.mux.fault[i].val();
-            self.memcpy[i].bus_rvalid.next = self.mux.rvalid[i].val();
-            self.memcpy[i].bus_rdata.next = self.mux.rdata.val();
+            self.memcpy[i].dma.ready.next = self.mux.ports[i].ready.val();
+            self.memcpy[i].dma.resp.next = self.mux.ports[i].resp.val();
+            self.memcpy[i].dma.fault.next = self.mux.ports[i].fault.val();
+            self.memcpy[i].dma.rdata.next = self.mux.ports[i].rdata.val();
             if self.dma_physical.val() {
                 self.memcpy[i].addr_limit.next = self.ram_limit.val();
             } else {
@@ -458,16 +485,18 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
         // Without the NIC (SocConfig::nic false) its outputs are replaced by constant 0s here,
         // at the PHY pins and in the read and interrupt paths: nothing reads the block.
         if self.nic_built.val() {
-            self.mux.req[2].next = self.nic.txb_req.val();
-            self.mux.addr[2].next = self.nic.txb_addr.val();
-            self.mux.we[2].next = self.nic.txb_we.val();
-            self.mux.wdata[2].next = self.nic.txb_wdata.val();
-            self.mux.last[2].next = self.nic.txb_last.val();
-            self.mux.req[3].next = self.nic.rxb_req.val();
-            self.mux.addr[3].next = self.nic.rxb_addr.val();
-            self.mux.we[3].next = self.nic.rxb_we.val();
-            self.mux.wdata[3].next = self.nic.rxb_wdata.val();
-            self.mux.last[3].next = self.nic.rxb_last.val();
+            self.mux.ports[2].valid.next = self.nic.tx_bus.valid.val();
+            self.mux.ports[2].addr.next = self.nic.tx_bus.addr.val();
+            self.mux.ports[2].we.next = self.nic.tx_bus.we.val();
+            self.mux.ports[2].wdata.next = self.nic.tx_bus.wdata.val();
+            self.mux.ports[2].last.next = self.nic.tx_bus.last.val();
+            self.mux.ports[2].dev.next = self.nic.tx_bus.dev.val();
+            self.mux.ports[3].valid.next = self.nic.rx_bus.valid.val();
+            self.mux.ports[3].addr.next = self.nic.rx_bus.addr.val();
+            self.mux.ports[3].we.next = self.nic.rx_bus.we.val();
+            self.mux.ports[3].wdata.next = self.nic.rx_bus.wdata.val();
+            self.mux.ports[3].last.next = self.nic.rx_bus.last.val();
+            self.mux.ports[3].dev.next = self.nic.rx_bus.dev.val();
             self.nic_irq.next = self.nic.irq.val();
             self.nic_rdata.next = self.nic.rdata.val();
             self.phy_txd.next = self.nic.phy_txd.val();
@@ -476,16 +505,18 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
             self.obs_nic_tx_state.next = self.nic.tx_state.val();
             self.obs_nic_rx_state.next = self.nic.rx_state.val();
         } else {
-            self.mux.req[2].next = false;
-            self.mux.addr[2].next = 0.into();
-            self.mux.we[2].next = false;
-            self.mux.wdata[2].next = 0.into();
-            self.mux.last[2].next = false;
-            self.mux.req[3].next = false;
-            self.mux.addr[3].next = 0.into();
-            self.mux.we[3].next = false;
-            self.mux.wdata[3].next = 0.into();
-            self.mux.last[3].next = false;
+            self.mux.ports[2].valid.next = false;
+            self.mux.ports[2].addr.next = 0.into();
+            self.mux.ports[2].we.next = false;
+            self.mux.ports[2].wdata.next = 0.into();
+            self.mux.ports[2].last.next = false;
+            self.mux.ports[2].dev.next = 0.into();
+            self.mux.ports[3].valid.next = false;
+            self.mux.ports[3].addr.next = 0.into();
+            self.mux.ports[3].we.next = false;
+            self.mux.ports[3].wdata.next = 0.into();
+            self.mux.ports[3].last.next = false;
+            self.mux.ports[3].dev.next = 0.into();
             self.nic_irq.next = false;
             self.nic_rdata.next = 0.into();
             self.phy_txd.next = 0.into();
@@ -494,14 +525,14 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
             self.obs_nic_tx_state.next = TxState::Idle;
             self.obs_nic_rx_state.next = RxState::Idle;
         }
-        self.nic.txb_grant.next = self.mux.grant[2].val();
-        self.nic.txb_fault.next = self.mux.fault[2].val();
-        self.nic.txb_rvalid.next = self.mux.rvalid[2].val();
-        self.nic.txb_rdata.next = self.mux.rdata.val();
-        self.nic.rxb_grant.next = self.mux.grant[3].val();
-        self.nic.rxb_fault.next = self.mux.fault[3].val();
-        self.nic.rxb_rvalid.next = self.mux.rvalid[3].val();
-        self.nic.rxb_rdata.next = self.mux.rdata.val();
+        self.nic.tx_bus.ready.next = self.mux.ports[2].ready.val();
+        self.nic.tx_bus.resp.next = self.mux.ports[2].resp.val();
+        self.nic.tx_bus.fault.next = self.mux.ports[2].fault.val();
+        self.nic.tx_bus.rdata.next = self.mux.ports[2].rdata.val();
+        self.nic.rx_bus.ready.next = self.mux.ports[3].ready.val();
+        self.nic.rx_bus.resp.next = self.mux.ports[3].resp.val();
+        self.nic.rx_bus.fault.next = self.mux.ports[3].fault.val();
+        self.nic.rx_bus.rdata.next = self.mux.ports[3].rdata.val();
         // ---- host port ----
         self.host_ready.next =
             self.arbiter.cpu_grant.val() | (self.host_req.val() & !self.host_is_ram.val());
@@ -528,6 +559,8 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
             } else {
                 self.host_rdata.next = 0.into();
             }
+        } else if self.arb_read_pending.q.val() {
+            self.host_rdata.next = self.arb_regs.rdata.val();
         } else if self.nic_read_pending.q.val() {
             self.host_rdata.next = self.nic_rdata.val();
         } else if self.dmac_read_any.val() {
@@ -586,14 +619,6 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
         self.iommu.offset.next = self.host_addr.val().get_bits::<12>(0);
         self.iommu.we.next = self.host_we.val();
         self.iommu.wdata.next = self.host_wdata.val();
-        self.csr.arb_total_cycles.next = self.arbiter.total_cycles.val();
-        self.csr.arb_cpu_req_cycles.next = self.arbiter.cpu_req_cycles.val();
-        self.csr.arb_cpu_stall_cycles.next = self.arbiter.cpu_stall_cycles.val();
-        self.csr.arb_cpu_worst_wait.next = self.arbiter.cpu_worst_wait.val();
-        self.csr.arb_dma_beats.next = self.arbiter.dma_beats.val();
-        self.csr.arb_dma_wait_cycles.next = self.arbiter.dma_wait_cycles.val();
-        self.csr.arb_idle_cycles.next = self.arbiter.idle_cycles.val();
-        self.csr.arb_dma_longest_hold.next = self.arbiter.dma_longest_hold.val();
         // ---- memcpy channel registers ----
         for i in 0..CHANNELS {
             self.dmac_regs[i].sel.next =
@@ -612,8 +637,13 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
             self.dmac_regs[i].err_addr.next = self.memcpy[i].err_addr.val();
             self.dmac_regs[i].err_count.next = self.memcpy[i].err_count.val();
             self.dmac_regs[i].rejected_starts.next = self.memcpy[i].rejected_starts.val();
-            self.memcpy[i].start.next = self.dmac_regs[i].start.val();
-            self.memcpy[i].abort.next = self.dmac_regs[i].abort.val();
+            // ABORT wins over a START in the same write. An ABORT reaches only a channel that
+            // was busy at the write and still is: one of an idle channel, or of a run that
+            // ended in the cycle of the write, cannot meet the next START a cycle later.
+            self.memcpy[i].start.next =
+                self.dmac_regs[i].start.val() & !self.dmac_regs[i].abort.val();
+            self.dmac_abort[i].d.next = self.dmac_regs[i].abort.val() & self.memcpy[i].busy.val();
+            self.memcpy[i].abort.next = self.dmac_abort[i].q.val() & self.memcpy[i].busy.val();
             self.memcpy[i].chain.next = self.dmac_regs[i].chain.val();
             self.memcpy[i].src.next = self.dmac_regs[i].src.val();
             self.memcpy[i].dst.next = self.dmac_regs[i].dst.val();
@@ -641,18 +671,20 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
             self.obs_dma1_state.next = MemcpyState::Idle;
         }
         self.obs_dma_owner.next = self.mux.owner.val();
-        self.obs_dma_iova.next = self.mux.up_addr.val();
-        self.obs_dma_dev.next = self.mux.up_dev.val();
         if self.iommu_built.val() {
             self.obs_iommu_beat.next = self.iommu.own_beat.val();
             self.obs_dev_beat.next = self.iommu.dev_beat.val();
             self.obs_iommu_state.next = self.iommu.state.val();
             self.obs_iotlb_occupancy.next = self.iommu.iotlb_occupancy.val();
+            self.obs_dma_iova.next = self.iommu.dn_iova.val();
+            self.obs_dma_dev.next = self.iommu.dn_dev.val();
         } else {
             self.obs_iommu_beat.next = false;
             self.obs_dev_beat.next = self.arbiter.dma_grant.val();
             self.obs_iommu_state.next = IommuState::Idle;
             self.obs_iotlb_occupancy.next = 0.into();
+            self.obs_dma_iova.next = self.stage.dn.addr.val();
+            self.obs_dma_dev.next = self.stage.dn.dev.val();
         }
     }
 }

@@ -1,5 +1,5 @@
 //! The iCEBreaker's SoC (`SocConfig::FPGA_SMALL`: no NIC, no IOMMU) in rust-hdl's simulator,
-//! through its host port: the memcpy channel copies through the IOMMU bypass, the IOMMU's and
+//! through its host port: the memcpy channel copies through the DMA stage (no IOMMU), the IOMMU's and
 //! the NIC's windows read 0 and ignore writes, and a copy that would leave RAM is refused
 //! without touching it (nothing wraps around into RAM).
 
@@ -91,7 +91,7 @@ impl Host {
 }
 
 #[test]
-fn memcpy_runs_through_the_iommu_bypass_and_never_leaves_ram() {
+fn memcpy_runs_through_the_dma_stage_and_never_leaves_ram() {
     let mut h = Host::new();
     let ram = SocConfig::FPGA_SMALL.bytes();
     let words: Vec<u32> = (0..16u32)

@@ -49,6 +49,7 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     localparam  csr_mask = 32'hfffc0000;
     localparam  csr_base = 32'h40000000;
     localparam  iommu_window = 6'b100011;
+    localparam  arb_window = 6'b100001;
     localparam  irq_dmac_shift$0 = 5'b0;
     localparam  irq_dmac_shift$1 = 5'b10;
     localparam  irq_iommu_shift = 5'b1;
@@ -122,14 +123,32 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     reg  arbiter$clear_counters;
     wire  arbiter$cpu_grant;
     wire  arbiter$dma_grant;
-    wire  [31:0] arbiter$total_cycles;
-    wire  [31:0] arbiter$cpu_req_cycles;
-    wire  [31:0] arbiter$cpu_stall_cycles;
-    wire  [31:0] arbiter$cpu_worst_wait;
-    wire  [31:0] arbiter$dma_beats;
-    wire  [31:0] arbiter$dma_wait_cycles;
-    wire  [31:0] arbiter$idle_cycles;
-    wire  [31:0] arbiter$dma_longest_hold;
+    wire  [31:0] arbiter$counters$0;
+    wire  [31:0] arbiter$counters$1;
+    wire  [31:0] arbiter$counters$2;
+    wire  [31:0] arbiter$counters$3;
+    wire  [31:0] arbiter$counters$4;
+    wire  [31:0] arbiter$counters$5;
+    wire  [31:0] arbiter$counters$6;
+    wire  [31:0] arbiter$counters$7;
+    reg  arb_regs$clock;
+    reg  arb_regs$sel;
+    reg  [11:0] arb_regs$offset;
+    reg  arb_regs$we;
+    reg  [31:0] arb_regs$wdata;
+    wire  [31:0] arb_regs$rdata;
+    wire  arb_regs$cycle_steal;
+    wire  [31:0] arb_regs$burst_cap;
+    wire  [31:0] arb_regs$steal_bound;
+    wire  arb_regs$clear;
+    reg  [31:0] arb_regs$counters$0;
+    reg  [31:0] arb_regs$counters$1;
+    reg  [31:0] arb_regs$counters$2;
+    reg  [31:0] arb_regs$counters$3;
+    reg  [31:0] arb_regs$counters$4;
+    reg  [31:0] arb_regs$counters$5;
+    reg  [31:0] arb_regs$counters$6;
+    reg  [31:0] arb_regs$counters$7;
     reg  memcpy$0$clock;
     reg  memcpy$0$start;
     reg  memcpy$0$abort;
@@ -154,15 +173,16 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     wire  [31:0] memcpy$0$err_count;
     wire  [31:0] memcpy$0$rejected_starts;
     wire  [2:0] memcpy$0$state;
-    wire  memcpy$0$bus_req;
-    wire  [31:0] memcpy$0$bus_addr;
-    wire  memcpy$0$bus_we;
-    wire  [31:0] memcpy$0$bus_wdata;
-    wire  memcpy$0$bus_last;
-    reg  memcpy$0$bus_grant;
-    reg  memcpy$0$bus_rvalid;
-    reg  [31:0] memcpy$0$bus_rdata;
-    reg  memcpy$0$bus_fault;
+    wire  memcpy$0$dma$valid;
+    wire  [31:0] memcpy$0$dma$addr;
+    wire  memcpy$0$dma$we;
+    wire  [31:0] memcpy$0$dma$wdata;
+    wire  memcpy$0$dma$last;
+    wire  [1:0] memcpy$0$dma$dev;
+    reg  memcpy$0$dma$ready;
+    reg  memcpy$0$dma$resp;
+    reg  memcpy$0$dma$fault;
+    reg  [31:0] memcpy$0$dma$rdata;
     reg  [32:0] memcpy$0$addr_limit;
     reg  memcpy$1$clock;
     reg  memcpy$1$start;
@@ -188,15 +208,16 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     wire  [31:0] memcpy$1$err_count;
     wire  [31:0] memcpy$1$rejected_starts;
     wire  [2:0] memcpy$1$state;
-    wire  memcpy$1$bus_req;
-    wire  [31:0] memcpy$1$bus_addr;
-    wire  memcpy$1$bus_we;
-    wire  [31:0] memcpy$1$bus_wdata;
-    wire  memcpy$1$bus_last;
-    reg  memcpy$1$bus_grant;
-    reg  memcpy$1$bus_rvalid;
-    reg  [31:0] memcpy$1$bus_rdata;
-    reg  memcpy$1$bus_fault;
+    wire  memcpy$1$dma$valid;
+    wire  [31:0] memcpy$1$dma$addr;
+    wire  memcpy$1$dma$we;
+    wire  [31:0] memcpy$1$dma$wdata;
+    wire  memcpy$1$dma$last;
+    wire  [1:0] memcpy$1$dma$dev;
+    reg  memcpy$1$dma$ready;
+    reg  memcpy$1$dma$resp;
+    reg  memcpy$1$dma$fault;
+    reg  [31:0] memcpy$1$dma$rdata;
     reg  [32:0] memcpy$1$addr_limit;
     reg  dmac_regs$0$clock;
     reg  dmac_regs$0$sel;
@@ -257,51 +278,79 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     reg  [31:0] dmac_regs$1$err_count;
     reg  [31:0] dmac_regs$1$rejected_starts;
     reg  mux$clock;
-    reg  mux$req$0;
-    reg  mux$req$1;
-    reg  mux$req$2;
-    reg  mux$req$3;
-    reg  [31:0] mux$addr$0;
-    reg  [31:0] mux$addr$1;
-    reg  [31:0] mux$addr$2;
-    reg  [31:0] mux$addr$3;
-    reg  mux$we$0;
-    reg  mux$we$1;
-    reg  mux$we$2;
-    reg  mux$we$3;
-    reg  [31:0] mux$wdata$0;
-    reg  [31:0] mux$wdata$1;
-    reg  [31:0] mux$wdata$2;
-    reg  [31:0] mux$wdata$3;
-    reg  mux$last$0;
-    reg  mux$last$1;
-    reg  mux$last$2;
-    reg  mux$last$3;
-    wire  mux$grant$0;
-    wire  mux$grant$1;
-    wire  mux$grant$2;
-    wire  mux$grant$3;
-    wire  mux$fault$0;
-    wire  mux$fault$1;
-    wire  mux$fault$2;
-    wire  mux$fault$3;
-    wire  mux$rvalid$0;
-    wire  mux$rvalid$1;
-    wire  mux$rvalid$2;
-    wire  mux$rvalid$3;
-    wire  [31:0] mux$rdata;
-    wire  mux$up_req;
-    wire  [31:0] mux$up_addr;
-    wire  mux$up_we;
-    wire  [31:0] mux$up_wdata;
-    wire  mux$up_last;
-    wire  [1:0] mux$up_dev;
-    reg  mux$up_grant;
-    reg  mux$up_fault;
-    reg  mux$up_rvalid;
-    reg  [31:0] mux$up_rdata;
-    reg  mux$answer_pending;
+    reg  mux$ports$0$valid;
+    reg  [31:0] mux$ports$0$addr;
+    reg  mux$ports$0$we;
+    reg  [31:0] mux$ports$0$wdata;
+    reg  mux$ports$0$last;
+    reg  [1:0] mux$ports$0$dev;
+    wire  mux$ports$0$ready;
+    wire  mux$ports$0$resp;
+    wire  mux$ports$0$fault;
+    wire  [31:0] mux$ports$0$rdata;
+    reg  mux$ports$1$valid;
+    reg  [31:0] mux$ports$1$addr;
+    reg  mux$ports$1$we;
+    reg  [31:0] mux$ports$1$wdata;
+    reg  mux$ports$1$last;
+    reg  [1:0] mux$ports$1$dev;
+    wire  mux$ports$1$ready;
+    wire  mux$ports$1$resp;
+    wire  mux$ports$1$fault;
+    wire  [31:0] mux$ports$1$rdata;
+    reg  mux$ports$2$valid;
+    reg  [31:0] mux$ports$2$addr;
+    reg  mux$ports$2$we;
+    reg  [31:0] mux$ports$2$wdata;
+    reg  mux$ports$2$last;
+    reg  [1:0] mux$ports$2$dev;
+    wire  mux$ports$2$ready;
+    wire  mux$ports$2$resp;
+    wire  mux$ports$2$fault;
+    wire  [31:0] mux$ports$2$rdata;
+    reg  mux$ports$3$valid;
+    reg  [31:0] mux$ports$3$addr;
+    reg  mux$ports$3$we;
+    reg  [31:0] mux$ports$3$wdata;
+    reg  mux$ports$3$last;
+    reg  [1:0] mux$ports$3$dev;
+    wire  mux$ports$3$ready;
+    wire  mux$ports$3$resp;
+    wire  mux$ports$3$fault;
+    wire  [31:0] mux$ports$3$rdata;
+    wire  mux$up$valid;
+    wire  [31:0] mux$up$addr;
+    wire  mux$up$we;
+    wire  [31:0] mux$up$wdata;
+    wire  mux$up$last;
+    wire  [1:0] mux$up$dev;
+    reg  mux$up$ready;
+    reg  mux$up$resp;
+    reg  mux$up$fault;
+    reg  [31:0] mux$up$rdata;
     wire  [3:0] mux$owner;
+    reg  stage$clock;
+    reg  stage$up$valid;
+    reg  [31:0] stage$up$addr;
+    reg  stage$up$we;
+    reg  [31:0] stage$up$wdata;
+    reg  stage$up$last;
+    reg  [1:0] stage$up$dev;
+    wire  stage$up$ready;
+    wire  stage$up$resp;
+    wire  stage$up$fault;
+    wire  [31:0] stage$up$rdata;
+    wire  stage$dn$valid;
+    wire  [31:0] stage$dn$addr;
+    wire  stage$dn$we;
+    wire  [31:0] stage$dn$wdata;
+    wire  stage$dn$last;
+    wire  [1:0] stage$dn$dev;
+    reg  stage$dn$ready;
+    reg  stage$dn$resp;
+    reg  stage$dn$fault;
+    reg  [31:0] stage$dn$rdata;
+    reg  [32:0] stage$ram_limit;
     reg  nic$clock;
     reg  nic$sel;
     reg  [15:0] nic$offset;
@@ -311,24 +360,26 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     wire  nic$irq;
     reg  nic$dmac_irq;
     reg  nic$iommu_irq;
-    wire  nic$txb_req;
-    wire  [31:0] nic$txb_addr;
-    wire  nic$txb_we;
-    wire  [31:0] nic$txb_wdata;
-    wire  nic$txb_last;
-    reg  nic$txb_grant;
-    reg  nic$txb_fault;
-    reg  nic$txb_rvalid;
-    reg  [31:0] nic$txb_rdata;
-    wire  nic$rxb_req;
-    wire  [31:0] nic$rxb_addr;
-    wire  nic$rxb_we;
-    wire  [31:0] nic$rxb_wdata;
-    wire  nic$rxb_last;
-    reg  nic$rxb_grant;
-    reg  nic$rxb_fault;
-    reg  nic$rxb_rvalid;
-    reg  [31:0] nic$rxb_rdata;
+    wire  nic$tx_bus$valid;
+    wire  [31:0] nic$tx_bus$addr;
+    wire  nic$tx_bus$we;
+    wire  [31:0] nic$tx_bus$wdata;
+    wire  nic$tx_bus$last;
+    wire  [1:0] nic$tx_bus$dev;
+    reg  nic$tx_bus$ready;
+    reg  nic$tx_bus$resp;
+    reg  nic$tx_bus$fault;
+    reg  [31:0] nic$tx_bus$rdata;
+    wire  nic$rx_bus$valid;
+    wire  [31:0] nic$rx_bus$addr;
+    wire  nic$rx_bus$we;
+    wire  [31:0] nic$rx_bus$wdata;
+    wire  nic$rx_bus$last;
+    wire  [1:0] nic$rx_bus$dev;
+    reg  nic$rx_bus$ready;
+    reg  nic$rx_bus$resp;
+    reg  nic$rx_bus$fault;
+    reg  [31:0] nic$rx_bus$rdata;
     wire  [7:0] nic$phy_txd;
     wire  nic$phy_tx_en;
     wire  nic$phy_tx_er;
@@ -340,23 +391,28 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     wire  [2:0] nic$tx_state;
     wire  [3:0] nic$rx_state;
     reg  iommu$clock;
-    reg  iommu$up_req;
-    reg  [31:0] iommu$up_addr;
-    reg  iommu$up_we;
-    reg  [31:0] iommu$up_wdata;
-    reg  iommu$up_last;
-    reg  [1:0] iommu$up_dev;
-    wire  iommu$up_grant;
-    wire  iommu$up_fault;
-    wire  iommu$up_rvalid;
-    wire  [31:0] iommu$up_rdata;
-    wire  iommu$dn_req;
-    wire  [31:0] iommu$dn_addr;
-    wire  iommu$dn_we;
-    wire  [31:0] iommu$dn_wdata;
-    wire  iommu$dn_last;
-    reg  iommu$dn_grant;
-    reg  [31:0] iommu$dn_rdata;
+    reg  iommu$up$valid;
+    reg  [31:0] iommu$up$addr;
+    reg  iommu$up$we;
+    reg  [31:0] iommu$up$wdata;
+    reg  iommu$up$last;
+    reg  [1:0] iommu$up$dev;
+    wire  iommu$up$ready;
+    wire  iommu$up$resp;
+    wire  iommu$up$fault;
+    wire  [31:0] iommu$up$rdata;
+    wire  iommu$dn$valid;
+    wire  [31:0] iommu$dn$addr;
+    wire  iommu$dn$we;
+    wire  [31:0] iommu$dn$wdata;
+    wire  iommu$dn$last;
+    wire  [1:0] iommu$dn$dev;
+    reg  iommu$dn$ready;
+    reg  iommu$dn$resp;
+    reg  iommu$dn$fault;
+    reg  [31:0] iommu$dn$rdata;
+    wire  [31:0] iommu$dn_iova;
+    wire  [1:0] iommu$dn_dev;
     reg  iommu$sel;
     reg  [11:0] iommu$offset;
     reg  iommu$we;
@@ -374,27 +430,12 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     reg  csr$we;
     reg  [31:0] csr$wdata;
     wire  [31:0] csr$rdata;
-    wire  csr$arb_cycle_steal;
-    wire  [31:0] csr$arb_burst_cap;
-    wire  [31:0] csr$arb_steal_bound;
-    wire  csr$arb_clear;
     wire  csr$host_errors_clear;
     reg  [31:0] csr$host_errors;
     reg  [31:0] csr$irq_status;
-    reg  [31:0] csr$arb_total_cycles;
-    reg  [31:0] csr$arb_cpu_req_cycles;
-    reg  [31:0] csr$arb_cpu_stall_cycles;
-    reg  [31:0] csr$arb_cpu_worst_wait;
-    reg  [31:0] csr$arb_dma_beats;
-    reg  [31:0] csr$arb_dma_wait_cycles;
-    reg  [31:0] csr$arb_idle_cycles;
-    reg  [31:0] csr$arb_dma_longest_hold;
-    reg  bypass_rvalid$d;
-    wire  bypass_rvalid$q;
-    reg  bypass_rvalid$clock;
-    reg  bypass_fault$d;
-    wire  bypass_fault$q;
-    reg  bypass_fault$clock;
+    reg  dma_resp$d;
+    wire  dma_resp$q;
+    reg  dma_resp$clock;
     reg  cpu_read_pending$d;
     wire  cpu_read_pending$q;
     reg  cpu_read_pending$clock;
@@ -404,6 +445,9 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     reg  iommu_read_pending$d;
     wire  iommu_read_pending$q;
     reg  iommu_read_pending$clock;
+    reg  arb_read_pending$d;
+    wire  arb_read_pending$q;
+    reg  arb_read_pending$clock;
     reg  nic_read_pending$d;
     wire  nic_read_pending$q;
     reg  nic_read_pending$clock;
@@ -413,6 +457,12 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     reg  dmac_read_pending$1$d;
     wire  dmac_read_pending$1$q;
     reg  dmac_read_pending$1$clock;
+    reg  dmac_abort$0$d;
+    wire  dmac_abort$0$q;
+    reg  dmac_abort$0$clock;
+    reg  dmac_abort$1$d;
+    wire  dmac_abort$1$q;
+    reg  dmac_abort$1$clock;
     reg  other_read_pending$d;
     wire  other_read_pending$q;
     reg  other_read_pending$clock;
@@ -424,6 +474,7 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     reg  host_is_ram;
     reg  host_is_csr;
     reg  host_is_iommu;
+    reg  host_is_arb;
     reg  host_is_nic;
     reg  host_is_dmac$0;
     reg  host_is_dmac$1;
@@ -440,7 +491,6 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     reg  [31:0] dn_wdata;
     reg  iommu_irq;
     reg  dma_physical;
-    reg  bypass_inside;
     reg  [31:0] bus_addr;
     reg  bus_we;
     
@@ -464,14 +514,34 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         .clear_counters(arbiter$clear_counters),
         .cpu_grant(arbiter$cpu_grant),
         .dma_grant(arbiter$dma_grant),
-        .total_cycles(arbiter$total_cycles),
-        .cpu_req_cycles(arbiter$cpu_req_cycles),
-        .cpu_stall_cycles(arbiter$cpu_stall_cycles),
-        .cpu_worst_wait(arbiter$cpu_worst_wait),
-        .dma_beats(arbiter$dma_beats),
-        .dma_wait_cycles(arbiter$dma_wait_cycles),
-        .idle_cycles(arbiter$idle_cycles),
-        .dma_longest_hold(arbiter$dma_longest_hold)
+        .counters$0(arbiter$counters$0),
+        .counters$1(arbiter$counters$1),
+        .counters$2(arbiter$counters$2),
+        .counters$3(arbiter$counters$3),
+        .counters$4(arbiter$counters$4),
+        .counters$5(arbiter$counters$5),
+        .counters$6(arbiter$counters$6),
+        .counters$7(arbiter$counters$7)
+    );
+    top$arb_regs arb_regs(
+        .clock(arb_regs$clock),
+        .sel(arb_regs$sel),
+        .offset(arb_regs$offset),
+        .we(arb_regs$we),
+        .wdata(arb_regs$wdata),
+        .rdata(arb_regs$rdata),
+        .cycle_steal(arb_regs$cycle_steal),
+        .burst_cap(arb_regs$burst_cap),
+        .steal_bound(arb_regs$steal_bound),
+        .clear(arb_regs$clear),
+        .counters$0(arb_regs$counters$0),
+        .counters$1(arb_regs$counters$1),
+        .counters$2(arb_regs$counters$2),
+        .counters$3(arb_regs$counters$3),
+        .counters$4(arb_regs$counters$4),
+        .counters$5(arb_regs$counters$5),
+        .counters$6(arb_regs$counters$6),
+        .counters$7(arb_regs$counters$7)
     );
     top$memcpy$0 memcpy$0(
         .clock(memcpy$0$clock),
@@ -498,15 +568,16 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         .err_count(memcpy$0$err_count),
         .rejected_starts(memcpy$0$rejected_starts),
         .state(memcpy$0$state),
-        .bus_req(memcpy$0$bus_req),
-        .bus_addr(memcpy$0$bus_addr),
-        .bus_we(memcpy$0$bus_we),
-        .bus_wdata(memcpy$0$bus_wdata),
-        .bus_last(memcpy$0$bus_last),
-        .bus_grant(memcpy$0$bus_grant),
-        .bus_rvalid(memcpy$0$bus_rvalid),
-        .bus_rdata(memcpy$0$bus_rdata),
-        .bus_fault(memcpy$0$bus_fault),
+        .dma$valid(memcpy$0$dma$valid),
+        .dma$addr(memcpy$0$dma$addr),
+        .dma$we(memcpy$0$dma$we),
+        .dma$wdata(memcpy$0$dma$wdata),
+        .dma$last(memcpy$0$dma$last),
+        .dma$dev(memcpy$0$dma$dev),
+        .dma$ready(memcpy$0$dma$ready),
+        .dma$resp(memcpy$0$dma$resp),
+        .dma$fault(memcpy$0$dma$fault),
+        .dma$rdata(memcpy$0$dma$rdata),
         .addr_limit(memcpy$0$addr_limit)
     );
     top$memcpy$1 memcpy$1(
@@ -534,15 +605,16 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         .err_count(memcpy$1$err_count),
         .rejected_starts(memcpy$1$rejected_starts),
         .state(memcpy$1$state),
-        .bus_req(memcpy$1$bus_req),
-        .bus_addr(memcpy$1$bus_addr),
-        .bus_we(memcpy$1$bus_we),
-        .bus_wdata(memcpy$1$bus_wdata),
-        .bus_last(memcpy$1$bus_last),
-        .bus_grant(memcpy$1$bus_grant),
-        .bus_rvalid(memcpy$1$bus_rvalid),
-        .bus_rdata(memcpy$1$bus_rdata),
-        .bus_fault(memcpy$1$bus_fault),
+        .dma$valid(memcpy$1$dma$valid),
+        .dma$addr(memcpy$1$dma$addr),
+        .dma$we(memcpy$1$dma$we),
+        .dma$wdata(memcpy$1$dma$wdata),
+        .dma$last(memcpy$1$dma$last),
+        .dma$dev(memcpy$1$dma$dev),
+        .dma$ready(memcpy$1$dma$ready),
+        .dma$resp(memcpy$1$dma$resp),
+        .dma$fault(memcpy$1$dma$fault),
+        .dma$rdata(memcpy$1$dma$rdata),
         .addr_limit(memcpy$1$addr_limit)
     );
     top$dmac_regs$0 dmac_regs$0(
@@ -609,51 +681,81 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     );
     top$mux mux(
         .clock(mux$clock),
-        .req$0(mux$req$0),
-        .req$1(mux$req$1),
-        .req$2(mux$req$2),
-        .req$3(mux$req$3),
-        .addr$0(mux$addr$0),
-        .addr$1(mux$addr$1),
-        .addr$2(mux$addr$2),
-        .addr$3(mux$addr$3),
-        .we$0(mux$we$0),
-        .we$1(mux$we$1),
-        .we$2(mux$we$2),
-        .we$3(mux$we$3),
-        .wdata$0(mux$wdata$0),
-        .wdata$1(mux$wdata$1),
-        .wdata$2(mux$wdata$2),
-        .wdata$3(mux$wdata$3),
-        .last$0(mux$last$0),
-        .last$1(mux$last$1),
-        .last$2(mux$last$2),
-        .last$3(mux$last$3),
-        .grant$0(mux$grant$0),
-        .grant$1(mux$grant$1),
-        .grant$2(mux$grant$2),
-        .grant$3(mux$grant$3),
-        .fault$0(mux$fault$0),
-        .fault$1(mux$fault$1),
-        .fault$2(mux$fault$2),
-        .fault$3(mux$fault$3),
-        .rvalid$0(mux$rvalid$0),
-        .rvalid$1(mux$rvalid$1),
-        .rvalid$2(mux$rvalid$2),
-        .rvalid$3(mux$rvalid$3),
-        .rdata(mux$rdata),
-        .up_req(mux$up_req),
-        .up_addr(mux$up_addr),
-        .up_we(mux$up_we),
-        .up_wdata(mux$up_wdata),
-        .up_last(mux$up_last),
-        .up_dev(mux$up_dev),
-        .up_grant(mux$up_grant),
-        .up_fault(mux$up_fault),
-        .up_rvalid(mux$up_rvalid),
-        .up_rdata(mux$up_rdata),
-        .answer_pending(mux$answer_pending),
+        .ports$0$valid(mux$ports$0$valid),
+        .ports$0$addr(mux$ports$0$addr),
+        .ports$0$we(mux$ports$0$we),
+        .ports$0$wdata(mux$ports$0$wdata),
+        .ports$0$last(mux$ports$0$last),
+        .ports$0$dev(mux$ports$0$dev),
+        .ports$0$ready(mux$ports$0$ready),
+        .ports$0$resp(mux$ports$0$resp),
+        .ports$0$fault(mux$ports$0$fault),
+        .ports$0$rdata(mux$ports$0$rdata),
+        .ports$1$valid(mux$ports$1$valid),
+        .ports$1$addr(mux$ports$1$addr),
+        .ports$1$we(mux$ports$1$we),
+        .ports$1$wdata(mux$ports$1$wdata),
+        .ports$1$last(mux$ports$1$last),
+        .ports$1$dev(mux$ports$1$dev),
+        .ports$1$ready(mux$ports$1$ready),
+        .ports$1$resp(mux$ports$1$resp),
+        .ports$1$fault(mux$ports$1$fault),
+        .ports$1$rdata(mux$ports$1$rdata),
+        .ports$2$valid(mux$ports$2$valid),
+        .ports$2$addr(mux$ports$2$addr),
+        .ports$2$we(mux$ports$2$we),
+        .ports$2$wdata(mux$ports$2$wdata),
+        .ports$2$last(mux$ports$2$last),
+        .ports$2$dev(mux$ports$2$dev),
+        .ports$2$ready(mux$ports$2$ready),
+        .ports$2$resp(mux$ports$2$resp),
+        .ports$2$fault(mux$ports$2$fault),
+        .ports$2$rdata(mux$ports$2$rdata),
+        .ports$3$valid(mux$ports$3$valid),
+        .ports$3$addr(mux$ports$3$addr),
+        .ports$3$we(mux$ports$3$we),
+        .ports$3$wdata(mux$ports$3$wdata),
+        .ports$3$last(mux$ports$3$last),
+        .ports$3$dev(mux$ports$3$dev),
+        .ports$3$ready(mux$ports$3$ready),
+        .ports$3$resp(mux$ports$3$resp),
+        .ports$3$fault(mux$ports$3$fault),
+        .ports$3$rdata(mux$ports$3$rdata),
+        .up$valid(mux$up$valid),
+        .up$addr(mux$up$addr),
+        .up$we(mux$up$we),
+        .up$wdata(mux$up$wdata),
+        .up$last(mux$up$last),
+        .up$dev(mux$up$dev),
+        .up$ready(mux$up$ready),
+        .up$resp(mux$up$resp),
+        .up$fault(mux$up$fault),
+        .up$rdata(mux$up$rdata),
         .owner(mux$owner)
+    );
+    top$stage stage(
+        .clock(stage$clock),
+        .up$valid(stage$up$valid),
+        .up$addr(stage$up$addr),
+        .up$we(stage$up$we),
+        .up$wdata(stage$up$wdata),
+        .up$last(stage$up$last),
+        .up$dev(stage$up$dev),
+        .up$ready(stage$up$ready),
+        .up$resp(stage$up$resp),
+        .up$fault(stage$up$fault),
+        .up$rdata(stage$up$rdata),
+        .dn$valid(stage$dn$valid),
+        .dn$addr(stage$dn$addr),
+        .dn$we(stage$dn$we),
+        .dn$wdata(stage$dn$wdata),
+        .dn$last(stage$dn$last),
+        .dn$dev(stage$dn$dev),
+        .dn$ready(stage$dn$ready),
+        .dn$resp(stage$dn$resp),
+        .dn$fault(stage$dn$fault),
+        .dn$rdata(stage$dn$rdata),
+        .ram_limit(stage$ram_limit)
     );
     top$nic nic(
         .clock(nic$clock),
@@ -665,24 +767,26 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         .irq(nic$irq),
         .dmac_irq(nic$dmac_irq),
         .iommu_irq(nic$iommu_irq),
-        .txb_req(nic$txb_req),
-        .txb_addr(nic$txb_addr),
-        .txb_we(nic$txb_we),
-        .txb_wdata(nic$txb_wdata),
-        .txb_last(nic$txb_last),
-        .txb_grant(nic$txb_grant),
-        .txb_fault(nic$txb_fault),
-        .txb_rvalid(nic$txb_rvalid),
-        .txb_rdata(nic$txb_rdata),
-        .rxb_req(nic$rxb_req),
-        .rxb_addr(nic$rxb_addr),
-        .rxb_we(nic$rxb_we),
-        .rxb_wdata(nic$rxb_wdata),
-        .rxb_last(nic$rxb_last),
-        .rxb_grant(nic$rxb_grant),
-        .rxb_fault(nic$rxb_fault),
-        .rxb_rvalid(nic$rxb_rvalid),
-        .rxb_rdata(nic$rxb_rdata),
+        .tx_bus$valid(nic$tx_bus$valid),
+        .tx_bus$addr(nic$tx_bus$addr),
+        .tx_bus$we(nic$tx_bus$we),
+        .tx_bus$wdata(nic$tx_bus$wdata),
+        .tx_bus$last(nic$tx_bus$last),
+        .tx_bus$dev(nic$tx_bus$dev),
+        .tx_bus$ready(nic$tx_bus$ready),
+        .tx_bus$resp(nic$tx_bus$resp),
+        .tx_bus$fault(nic$tx_bus$fault),
+        .tx_bus$rdata(nic$tx_bus$rdata),
+        .rx_bus$valid(nic$rx_bus$valid),
+        .rx_bus$addr(nic$rx_bus$addr),
+        .rx_bus$we(nic$rx_bus$we),
+        .rx_bus$wdata(nic$rx_bus$wdata),
+        .rx_bus$last(nic$rx_bus$last),
+        .rx_bus$dev(nic$rx_bus$dev),
+        .rx_bus$ready(nic$rx_bus$ready),
+        .rx_bus$resp(nic$rx_bus$resp),
+        .rx_bus$fault(nic$rx_bus$fault),
+        .rx_bus$rdata(nic$rx_bus$rdata),
         .phy_txd(nic$phy_txd),
         .phy_tx_en(nic$phy_tx_en),
         .phy_tx_er(nic$phy_tx_er),
@@ -696,23 +800,28 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     );
     top$iommu iommu(
         .clock(iommu$clock),
-        .up_req(iommu$up_req),
-        .up_addr(iommu$up_addr),
-        .up_we(iommu$up_we),
-        .up_wdata(iommu$up_wdata),
-        .up_last(iommu$up_last),
-        .up_dev(iommu$up_dev),
-        .up_grant(iommu$up_grant),
-        .up_fault(iommu$up_fault),
-        .up_rvalid(iommu$up_rvalid),
-        .up_rdata(iommu$up_rdata),
-        .dn_req(iommu$dn_req),
-        .dn_addr(iommu$dn_addr),
-        .dn_we(iommu$dn_we),
-        .dn_wdata(iommu$dn_wdata),
-        .dn_last(iommu$dn_last),
-        .dn_grant(iommu$dn_grant),
-        .dn_rdata(iommu$dn_rdata),
+        .up$valid(iommu$up$valid),
+        .up$addr(iommu$up$addr),
+        .up$we(iommu$up$we),
+        .up$wdata(iommu$up$wdata),
+        .up$last(iommu$up$last),
+        .up$dev(iommu$up$dev),
+        .up$ready(iommu$up$ready),
+        .up$resp(iommu$up$resp),
+        .up$fault(iommu$up$fault),
+        .up$rdata(iommu$up$rdata),
+        .dn$valid(iommu$dn$valid),
+        .dn$addr(iommu$dn$addr),
+        .dn$we(iommu$dn$we),
+        .dn$wdata(iommu$dn$wdata),
+        .dn$last(iommu$dn$last),
+        .dn$dev(iommu$dn$dev),
+        .dn$ready(iommu$dn$ready),
+        .dn$resp(iommu$dn$resp),
+        .dn$fault(iommu$dn$fault),
+        .dn$rdata(iommu$dn$rdata),
+        .dn_iova(iommu$dn_iova),
+        .dn_dev(iommu$dn_dev),
         .sel(iommu$sel),
         .offset(iommu$offset),
         .we(iommu$we),
@@ -732,31 +841,14 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         .we(csr$we),
         .wdata(csr$wdata),
         .rdata(csr$rdata),
-        .arb_cycle_steal(csr$arb_cycle_steal),
-        .arb_burst_cap(csr$arb_burst_cap),
-        .arb_steal_bound(csr$arb_steal_bound),
-        .arb_clear(csr$arb_clear),
         .host_errors_clear(csr$host_errors_clear),
         .host_errors(csr$host_errors),
-        .irq_status(csr$irq_status),
-        .arb_total_cycles(csr$arb_total_cycles),
-        .arb_cpu_req_cycles(csr$arb_cpu_req_cycles),
-        .arb_cpu_stall_cycles(csr$arb_cpu_stall_cycles),
-        .arb_cpu_worst_wait(csr$arb_cpu_worst_wait),
-        .arb_dma_beats(csr$arb_dma_beats),
-        .arb_dma_wait_cycles(csr$arb_dma_wait_cycles),
-        .arb_idle_cycles(csr$arb_idle_cycles),
-        .arb_dma_longest_hold(csr$arb_dma_longest_hold)
+        .irq_status(csr$irq_status)
     );
-    top$bypass_rvalid bypass_rvalid(
-        .d(bypass_rvalid$d),
-        .q(bypass_rvalid$q),
-        .clock(bypass_rvalid$clock)
-    );
-    top$bypass_fault bypass_fault(
-        .d(bypass_fault$d),
-        .q(bypass_fault$q),
-        .clock(bypass_fault$clock)
+    top$dma_resp dma_resp(
+        .d(dma_resp$d),
+        .q(dma_resp$q),
+        .clock(dma_resp$clock)
     );
     top$cpu_read_pending cpu_read_pending(
         .d(cpu_read_pending$d),
@@ -773,6 +865,11 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         .q(iommu_read_pending$q),
         .clock(iommu_read_pending$clock)
     );
+    top$arb_read_pending arb_read_pending(
+        .d(arb_read_pending$d),
+        .q(arb_read_pending$q),
+        .clock(arb_read_pending$clock)
+    );
     top$nic_read_pending nic_read_pending(
         .d(nic_read_pending$d),
         .q(nic_read_pending$q),
@@ -787,6 +884,16 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         .d(dmac_read_pending$1$d),
         .q(dmac_read_pending$1$q),
         .clock(dmac_read_pending$1$clock)
+    );
+    top$dmac_abort$0 dmac_abort$0(
+        .d(dmac_abort$0$d),
+        .q(dmac_abort$0$q),
+        .clock(dmac_abort$0$clock)
+    );
+    top$dmac_abort$1 dmac_abort$1(
+        .d(dmac_abort$1$d),
+        .q(dmac_abort$1$q),
+        .clock(dmac_abort$1$clock)
     );
     top$other_read_pending other_read_pending(
         .d(other_read_pending$d),
@@ -804,81 +911,109 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         cpu_read_pending$clock = clock;
         csr_read_pending$clock = clock;
         iommu_read_pending$clock = clock;
+        arb_read_pending$clock = clock;
         nic_read_pending$clock = clock;
         other_read_pending$clock = clock;
         host_errors$clock = clock;
-        bypass_rvalid$clock = clock;
-        bypass_fault$clock = clock;
+        dma_resp$clock = clock;
         cpu_read_pending$d = cpu_read_pending$q;
         csr_read_pending$d = csr_read_pending$q;
         iommu_read_pending$d = iommu_read_pending$q;
+        arb_read_pending$d = arb_read_pending$q;
         nic_read_pending$d = nic_read_pending$q;
         other_read_pending$d = other_read_pending$q;
         host_errors$d = host_errors$q;
-        bypass_rvalid$d = bypass_rvalid$q;
-        bypass_fault$d = bypass_fault$q;
+        dma_resp$d = dma_resp$q;
         ram$clock = clock;
         arbiter$clock = clock;
+        arb_regs$clock = clock;
         mux$clock = clock;
+        stage$clock = clock;
         iommu$clock = clock;
         csr$clock = clock;
         nic$clock = clock;
         memcpy$0$clock = clock;
         dmac_regs$0$clock = clock;
         dmac_read_pending$0$clock = clock;
+        dmac_abort$0$clock = clock;
         memcpy$1$clock = clock;
         dmac_regs$1$clock = clock;
         dmac_read_pending$1$clock = clock;
+        dmac_abort$1$clock = clock;
         host_is_ram = host_addr < ram_bytes;
         host_is_csr = (host_addr & csr_mask) == csr_base;
         host_is_iommu = host_is_csr & (host_addr[(32'hc)+:(6)] == iommu_window);
+        host_is_arb = host_is_csr & (host_addr[(32'hc)+:(6)] == arb_window);
         host_is_nic = host_is_csr & (host_addr[(32'h10)+:(2)] == nic_window);
         host_is_dmac$0 = host_is_csr & (host_addr[(32'h8)+:(10)] == dmac_window$0);
         host_is_dmac$1 = host_is_csr & (host_addr[(32'h8)+:(10)] == dmac_window$1);
-        iommu$up_req = mux$up_req & iommu_built;
-        iommu$up_addr = mux$up_addr;
-        iommu$up_we = mux$up_we;
-        iommu$up_wdata = mux$up_wdata;
-        iommu$up_last = mux$up_last;
-        iommu$up_dev = mux$up_dev;
-        bypass_inside = ((mux$up_addr) & 33'h1ffffffff) < ram_limit;
-        bypass_rvalid$d = arbiter$dma_grant & ~mux$up_we;
-        bypass_fault$d = mux$up_req & ~bypass_inside & ~bypass_fault$q;
+        iommu$up$valid = mux$up$valid & iommu_built;
+        iommu$up$addr = mux$up$addr;
+        iommu$up$we = mux$up$we;
+        iommu$up$wdata = mux$up$wdata;
+        iommu$up$last = mux$up$last;
+        iommu$up$dev = mux$up$dev;
+        stage$up$valid = mux$up$valid & ~iommu_built;
+        stage$up$addr = mux$up$addr;
+        stage$up$we = mux$up$we;
+        stage$up$wdata = mux$up$wdata;
+        stage$up$last = mux$up$last;
+        stage$up$dev = mux$up$dev;
+        stage$ram_limit = ram_limit;
+        dma_resp$d = arbiter$dma_grant;
+        iommu$dn$ready = arbiter$dma_grant & iommu_built;
+        iommu$dn$resp = dma_resp$q & iommu_built;
+        iommu$dn$fault = 1'b0;
+        iommu$dn$rdata = ram$rdata;
+        stage$dn$ready = arbiter$dma_grant & ~iommu_built;
+        stage$dn$resp = dma_resp$q & ~iommu_built;
+        stage$dn$fault = 1'b0;
+        stage$dn$rdata = ram$rdata;
         if (iommu_built) begin
-            dn_req = iommu$dn_req;
-            dn_last = iommu$dn_last;
-            dn_addr = iommu$dn_addr;
-            dn_we = iommu$dn_we;
-            dn_wdata = iommu$dn_wdata;
-            mux$up_grant = iommu$up_grant;
-            mux$up_fault = iommu$up_fault;
-            mux$up_rvalid = iommu$up_rvalid;
-            mux$up_rdata = iommu$up_rdata;
-            mux$answer_pending = iommu$state != IommuState$Idle;
+            dn_req = iommu$dn$valid;
+            dn_last = iommu$dn$last;
+            dn_addr = iommu$dn$addr;
+            dn_we = iommu$dn$we;
+            dn_wdata = iommu$dn$wdata;
+            mux$up$ready = iommu$up$ready;
+            mux$up$resp = iommu$up$resp;
+            mux$up$fault = iommu$up$fault;
+            mux$up$rdata = iommu$up$rdata;
             iommu_irq = iommu$irq;
             dma_physical = iommu$mode_bare;
         end
         else begin
-            dn_req = mux$up_req & bypass_inside & ~bypass_fault$q;
-            dn_last = mux$up_last;
-            dn_addr = mux$up_addr;
-            dn_we = mux$up_we;
-            dn_wdata = mux$up_wdata;
-            mux$up_grant = arbiter$dma_grant;
-            mux$up_fault = bypass_fault$q;
-            mux$up_rvalid = bypass_rvalid$q;
-            mux$up_rdata = ram$rdata;
-            mux$answer_pending = 1'b0;
+            dn_req = stage$dn$valid;
+            dn_last = stage$dn$last;
+            dn_addr = stage$dn$addr;
+            dn_we = stage$dn$we;
+            dn_wdata = stage$dn$wdata;
+            mux$up$ready = stage$up$ready;
+            mux$up$resp = stage$up$resp;
+            mux$up$fault = stage$up$fault;
+            mux$up$rdata = stage$up$rdata;
             iommu_irq = 1'b0;
             dma_physical = 1'b1;
         end
         arbiter$cpu_req = host_req & host_is_ram;
         arbiter$dma_req = dn_req;
         arbiter$dma_last = dn_last;
-        arbiter$cycle_steal = csr$arb_cycle_steal;
-        arbiter$burst_cap = csr$arb_burst_cap;
-        arbiter$steal_bound = csr$arb_steal_bound;
-        arbiter$clear_counters = csr$arb_clear;
+        arbiter$cycle_steal = arb_regs$cycle_steal;
+        arbiter$burst_cap = arb_regs$burst_cap;
+        arbiter$steal_bound = arb_regs$steal_bound;
+        arbiter$clear_counters = arb_regs$clear;
+        arb_regs$sel = host_req & host_is_arb;
+        arb_regs$offset = host_addr[(32'h0)+:(12)];
+        arb_regs$we = host_we;
+        arb_regs$wdata = host_wdata;
+        arb_regs$counters$0 = arbiter$counters$0;
+        arb_regs$counters$1 = arbiter$counters$1;
+        arb_regs$counters$2 = arbiter$counters$2;
+        arb_regs$counters$3 = arbiter$counters$3;
+        arb_regs$counters$4 = arbiter$counters$4;
+        arb_regs$counters$5 = arbiter$counters$5;
+        arb_regs$counters$6 = arbiter$counters$6;
+        arb_regs$counters$7 = arbiter$counters$7;
         if (arbiter$dma_grant) begin
             bus_addr = dn_addr;
             bus_we = dn_we;
@@ -896,30 +1031,31 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         cpu_read_pending$d = arbiter$cpu_grant & ~host_we;
         csr_read_pending$d = host_req & host_is_csr & ~host_we;
         iommu_read_pending$d = host_req & host_is_iommu & ~host_we;
+        arb_read_pending$d = host_req & host_is_arb & ~host_we;
         nic_read_pending$d = host_req & host_is_nic & ~host_we;
         dmac_read_pending$0$d = host_req & host_is_dmac$0 & ~host_we;
         dmac_read_pending$1$d = host_req & host_is_dmac$1 & ~host_we;
         other_read_pending$d = host_req & ~host_is_csr & ~host_is_ram & ~host_we;
-        iommu$dn_grant = arbiter$dma_grant & iommu_built;
-        iommu$dn_rdata = ram$rdata;
         if (dmac_built$0) begin
-            mux$req$0 = memcpy$0$bus_req;
-            mux$addr$0 = memcpy$0$bus_addr;
-            mux$we$0 = memcpy$0$bus_we;
-            mux$wdata$0 = memcpy$0$bus_wdata;
-            mux$last$0 = memcpy$0$bus_last;
+            mux$ports$0$valid = memcpy$0$dma$valid;
+            mux$ports$0$addr = memcpy$0$dma$addr;
+            mux$ports$0$we = memcpy$0$dma$we;
+            mux$ports$0$wdata = memcpy$0$dma$wdata;
+            mux$ports$0$last = memcpy$0$dma$last;
+            mux$ports$0$dev = memcpy$0$dma$dev;
         end
         else begin
-            mux$req$0 = 1'b0;
-            mux$addr$0 = 32'h0;
-            mux$we$0 = 1'b0;
-            mux$wdata$0 = 32'h0;
-            mux$last$0 = 1'b0;
+            mux$ports$0$valid = 1'b0;
+            mux$ports$0$addr = 32'h0;
+            mux$ports$0$we = 1'b0;
+            mux$ports$0$wdata = 32'h0;
+            mux$ports$0$last = 1'b0;
+            mux$ports$0$dev = 32'h0;
         end
-        memcpy$0$bus_grant = mux$grant$0;
-        memcpy$0$bus_fault = mux$fault$0;
-        memcpy$0$bus_rvalid = mux$rvalid$0;
-        memcpy$0$bus_rdata = mux$rdata;
+        memcpy$0$dma$ready = mux$ports$0$ready;
+        memcpy$0$dma$resp = mux$ports$0$resp;
+        memcpy$0$dma$fault = mux$ports$0$fault;
+        memcpy$0$dma$rdata = mux$ports$0$rdata;
         if (dma_physical) begin
             memcpy$0$addr_limit = ram_limit;
         end
@@ -927,23 +1063,25 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
             memcpy$0$addr_limit = iova_limit;
         end
         if (dmac_built$1) begin
-            mux$req$1 = memcpy$1$bus_req;
-            mux$addr$1 = memcpy$1$bus_addr;
-            mux$we$1 = memcpy$1$bus_we;
-            mux$wdata$1 = memcpy$1$bus_wdata;
-            mux$last$1 = memcpy$1$bus_last;
+            mux$ports$1$valid = memcpy$1$dma$valid;
+            mux$ports$1$addr = memcpy$1$dma$addr;
+            mux$ports$1$we = memcpy$1$dma$we;
+            mux$ports$1$wdata = memcpy$1$dma$wdata;
+            mux$ports$1$last = memcpy$1$dma$last;
+            mux$ports$1$dev = memcpy$1$dma$dev;
         end
         else begin
-            mux$req$1 = 1'b0;
-            mux$addr$1 = 32'h0;
-            mux$we$1 = 1'b0;
-            mux$wdata$1 = 32'h0;
-            mux$last$1 = 1'b0;
+            mux$ports$1$valid = 1'b0;
+            mux$ports$1$addr = 32'h0;
+            mux$ports$1$we = 1'b0;
+            mux$ports$1$wdata = 32'h0;
+            mux$ports$1$last = 1'b0;
+            mux$ports$1$dev = 32'h0;
         end
-        memcpy$1$bus_grant = mux$grant$1;
-        memcpy$1$bus_fault = mux$fault$1;
-        memcpy$1$bus_rvalid = mux$rvalid$1;
-        memcpy$1$bus_rdata = mux$rdata;
+        memcpy$1$dma$ready = mux$ports$1$ready;
+        memcpy$1$dma$resp = mux$ports$1$resp;
+        memcpy$1$dma$fault = mux$ports$1$fault;
+        memcpy$1$dma$rdata = mux$ports$1$rdata;
         if (dma_physical) begin
             memcpy$1$addr_limit = ram_limit;
         end
@@ -951,16 +1089,18 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
             memcpy$1$addr_limit = iova_limit;
         end
         if (nic_built) begin
-            mux$req$2 = nic$txb_req;
-            mux$addr$2 = nic$txb_addr;
-            mux$we$2 = nic$txb_we;
-            mux$wdata$2 = nic$txb_wdata;
-            mux$last$2 = nic$txb_last;
-            mux$req$3 = nic$rxb_req;
-            mux$addr$3 = nic$rxb_addr;
-            mux$we$3 = nic$rxb_we;
-            mux$wdata$3 = nic$rxb_wdata;
-            mux$last$3 = nic$rxb_last;
+            mux$ports$2$valid = nic$tx_bus$valid;
+            mux$ports$2$addr = nic$tx_bus$addr;
+            mux$ports$2$we = nic$tx_bus$we;
+            mux$ports$2$wdata = nic$tx_bus$wdata;
+            mux$ports$2$last = nic$tx_bus$last;
+            mux$ports$2$dev = nic$tx_bus$dev;
+            mux$ports$3$valid = nic$rx_bus$valid;
+            mux$ports$3$addr = nic$rx_bus$addr;
+            mux$ports$3$we = nic$rx_bus$we;
+            mux$ports$3$wdata = nic$rx_bus$wdata;
+            mux$ports$3$last = nic$rx_bus$last;
+            mux$ports$3$dev = nic$rx_bus$dev;
             nic_irq = nic$irq;
             nic_rdata = nic$rdata;
             phy_txd = nic$phy_txd;
@@ -970,16 +1110,18 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
             obs_nic_rx_state = nic$rx_state;
         end
         else begin
-            mux$req$2 = 1'b0;
-            mux$addr$2 = 32'h0;
-            mux$we$2 = 1'b0;
-            mux$wdata$2 = 32'h0;
-            mux$last$2 = 1'b0;
-            mux$req$3 = 1'b0;
-            mux$addr$3 = 32'h0;
-            mux$we$3 = 1'b0;
-            mux$wdata$3 = 32'h0;
-            mux$last$3 = 1'b0;
+            mux$ports$2$valid = 1'b0;
+            mux$ports$2$addr = 32'h0;
+            mux$ports$2$we = 1'b0;
+            mux$ports$2$wdata = 32'h0;
+            mux$ports$2$last = 1'b0;
+            mux$ports$2$dev = 32'h0;
+            mux$ports$3$valid = 1'b0;
+            mux$ports$3$addr = 32'h0;
+            mux$ports$3$we = 1'b0;
+            mux$ports$3$wdata = 32'h0;
+            mux$ports$3$last = 1'b0;
+            mux$ports$3$dev = 32'h0;
             nic_irq = 1'b0;
             nic_rdata = 32'h0;
             phy_txd = 32'h0;
@@ -988,14 +1130,14 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
             obs_nic_tx_state = TxState$Idle;
             obs_nic_rx_state = RxState$Idle;
         end
-        nic$txb_grant = mux$grant$2;
-        nic$txb_fault = mux$fault$2;
-        nic$txb_rvalid = mux$rvalid$2;
-        nic$txb_rdata = mux$rdata;
-        nic$rxb_grant = mux$grant$3;
-        nic$rxb_fault = mux$fault$3;
-        nic$rxb_rvalid = mux$rvalid$3;
-        nic$rxb_rdata = mux$rdata;
+        nic$tx_bus$ready = mux$ports$2$ready;
+        nic$tx_bus$resp = mux$ports$2$resp;
+        nic$tx_bus$fault = mux$ports$2$fault;
+        nic$tx_bus$rdata = mux$ports$2$rdata;
+        nic$rx_bus$ready = mux$ports$3$ready;
+        nic$rx_bus$resp = mux$ports$3$resp;
+        nic$rx_bus$fault = mux$ports$3$fault;
+        nic$rx_bus$rdata = mux$ports$3$rdata;
         host_ready = arbiter$cpu_grant | (host_req & ~host_is_ram);
         dmac_read_any = 1'b0;
         dmac_rdata = 32'h0;
@@ -1022,6 +1164,9 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
             else begin
                 host_rdata = 32'h0;
             end
+        end
+        else if (arb_read_pending$q) begin
+            host_rdata = arb_regs$rdata;
         end
         else if (nic_read_pending$q) begin
             host_rdata = nic_rdata;
@@ -1073,14 +1218,6 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         iommu$offset = host_addr[(32'h0)+:(12)];
         iommu$we = host_we;
         iommu$wdata = host_wdata;
-        csr$arb_total_cycles = arbiter$total_cycles;
-        csr$arb_cpu_req_cycles = arbiter$cpu_req_cycles;
-        csr$arb_cpu_stall_cycles = arbiter$cpu_stall_cycles;
-        csr$arb_cpu_worst_wait = arbiter$cpu_worst_wait;
-        csr$arb_dma_beats = arbiter$dma_beats;
-        csr$arb_dma_wait_cycles = arbiter$dma_wait_cycles;
-        csr$arb_idle_cycles = arbiter$idle_cycles;
-        csr$arb_dma_longest_hold = arbiter$dma_longest_hold;
         dmac_regs$0$sel = host_req & host_is_dmac$0 & dmac_built$0;
         dmac_regs$0$offset = host_addr[(32'h0)+:(8)];
         dmac_regs$0$we = host_we;
@@ -1096,8 +1233,9 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         dmac_regs$0$err_addr = memcpy$0$err_addr;
         dmac_regs$0$err_count = memcpy$0$err_count;
         dmac_regs$0$rejected_starts = memcpy$0$rejected_starts;
-        memcpy$0$start = dmac_regs$0$start;
-        memcpy$0$abort = dmac_regs$0$abort;
+        memcpy$0$start = dmac_regs$0$start & ~dmac_regs$0$abort;
+        dmac_abort$0$d = dmac_regs$0$abort & memcpy$0$busy;
+        memcpy$0$abort = dmac_abort$0$q & memcpy$0$busy;
         memcpy$0$chain = dmac_regs$0$chain;
         memcpy$0$src = dmac_regs$0$src;
         memcpy$0$dst = dmac_regs$0$dst;
@@ -1122,8 +1260,9 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         dmac_regs$1$err_addr = memcpy$1$err_addr;
         dmac_regs$1$err_count = memcpy$1$err_count;
         dmac_regs$1$rejected_starts = memcpy$1$rejected_starts;
-        memcpy$1$start = dmac_regs$1$start;
-        memcpy$1$abort = dmac_regs$1$abort;
+        memcpy$1$start = dmac_regs$1$start & ~dmac_regs$1$abort;
+        dmac_abort$1$d = dmac_regs$1$abort & memcpy$1$busy;
+        memcpy$1$abort = dmac_abort$1$q & memcpy$1$busy;
         memcpy$1$chain = dmac_regs$1$chain;
         memcpy$1$src = dmac_regs$1$src;
         memcpy$1$dst = dmac_regs$1$dst;
@@ -1149,26 +1288,305 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
             obs_dma1_state = MemcpyState$Idle;
         end
         obs_dma_owner = mux$owner;
-        obs_dma_iova = mux$up_addr;
-        obs_dma_dev = mux$up_dev;
         if (iommu_built) begin
             obs_iommu_beat = iommu$own_beat;
             obs_dev_beat = iommu$dev_beat;
             obs_iommu_state = iommu$state;
             obs_iotlb_occupancy = iommu$iotlb_occupancy;
+            obs_dma_iova = iommu$dn_iova;
+            obs_dma_dev = iommu$dn_dev;
         end
         else begin
             obs_iommu_beat = 1'b0;
             obs_dev_beat = arbiter$dma_grant;
             obs_iommu_state = IommuState$Idle;
             obs_iotlb_occupancy = 32'h0;
+            obs_dma_iova = stage$dn$addr;
+            obs_dma_dev = stage$dn$dev;
         end
     end
     
 endmodule // top
 
 
-module top$arbiter(clock,cpu_req,dma_req,dma_last,cycle_steal,burst_cap,steal_bound,clear_counters,cpu_grant,dma_grant,total_cycles,cpu_req_cycles,cpu_stall_cycles,cpu_worst_wait,dma_beats,dma_wait_cycles,idle_cycles,dma_longest_hold);
+module top$arb_read_pending(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arb_read_pending
+
+
+module top$arb_regs(clock,sel,offset,we,wdata,rdata,cycle_steal,burst_cap,steal_bound,clear,counters$0,counters$1,counters$2,counters$3,counters$4,counters$5,counters$6,counters$7);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  sel;
+    input wire  [11:0] offset;
+    input wire  we;
+    input wire  [31:0] wdata;
+    output reg  [31:0] rdata;
+    output reg  cycle_steal;
+    output reg  [31:0] burst_cap;
+    output reg  [31:0] steal_bound;
+    output reg  clear;
+    input wire  [31:0] counters$0;
+    input wire  [31:0] counters$1;
+    input wire  [31:0] counters$2;
+    input wire  [31:0] counters$3;
+    input wire  [31:0] counters$4;
+    input wire  [31:0] counters$5;
+    input wire  [31:0] counters$6;
+    input wire  [31:0] counters$7;
+    
+    // Constant declarations
+    localparam  a_mode = 12'h0;
+    localparam  a_burst_cap = 12'h4;
+    localparam  a_steal_bound = 12'h8;
+    localparam  a_cnt_ctrl = 12'hc;
+    localparam  a_counters$0 = 12'h10;
+    localparam  a_counters$1 = 12'h14;
+    localparam  a_counters$2 = 12'h18;
+    localparam  a_counters$3 = 12'h1c;
+    localparam  a_counters$4 = 12'h20;
+    localparam  a_counters$5 = 12'h24;
+    localparam  a_counters$6 = 12'h28;
+    localparam  a_counters$7 = 12'h2c;
+    localparam  k_mode_cycle_steal = 32'h1;
+    localparam  k_cnt_clear = 32'h1;
+    
+    // Stub signals
+    reg  [31:0] r_rdata$d;
+    wire  [31:0] r_rdata$q;
+    reg  r_rdata$clock;
+    reg  r_cycle_steal$d;
+    wire  r_cycle_steal$q;
+    reg  r_cycle_steal$clock;
+    reg  [31:0] r_burst_cap$d;
+    wire  [31:0] r_burst_cap$q;
+    reg  r_burst_cap$clock;
+    reg  [31:0] r_steal_bound$d;
+    wire  [31:0] r_steal_bound$q;
+    reg  r_steal_bound$clock;
+    
+    // Local signals
+    reg  write;
+    reg  [31:0] read_value;
+    
+    // Sub module instances
+    top$arb_regs$r_rdata r_rdata(
+        .d(r_rdata$d),
+        .q(r_rdata$q),
+        .clock(r_rdata$clock)
+    );
+    top$arb_regs$r_cycle_steal r_cycle_steal(
+        .d(r_cycle_steal$d),
+        .q(r_cycle_steal$q),
+        .clock(r_cycle_steal$clock)
+    );
+    top$arb_regs$r_burst_cap r_burst_cap(
+        .d(r_burst_cap$d),
+        .q(r_burst_cap$q),
+        .clock(r_burst_cap$clock)
+    );
+    top$arb_regs$r_steal_bound r_steal_bound(
+        .d(r_steal_bound$d),
+        .q(r_steal_bound$q),
+        .clock(r_steal_bound$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_rdata$clock = clock;
+        r_cycle_steal$clock = clock;
+        r_burst_cap$clock = clock;
+        r_steal_bound$clock = clock;
+        r_rdata$d = r_rdata$q;
+        r_cycle_steal$d = r_cycle_steal$q;
+        r_burst_cap$d = r_burst_cap$q;
+        r_steal_bound$d = r_steal_bound$q;
+        rdata = r_rdata$q;
+        cycle_steal = r_cycle_steal$q;
+        burst_cap = r_burst_cap$q;
+        steal_bound = r_steal_bound$q;
+        write = sel & we;
+        clear = 1'b0;
+        if (write) begin
+            if (offset == a_mode) begin
+                r_cycle_steal$d = wdata == k_mode_cycle_steal;
+            end
+            if (offset == a_burst_cap) begin
+                r_burst_cap$d = wdata;
+            end
+            if (offset == a_steal_bound) begin
+                r_steal_bound$d = wdata;
+            end
+            if (offset == a_cnt_ctrl) begin
+                clear = (wdata & k_cnt_clear) != 32'h0;
+            end
+        end
+        read_value = 32'h0;
+        if ((offset == a_mode) & r_cycle_steal$q) begin
+            read_value = k_mode_cycle_steal;
+        end
+        if (offset == a_burst_cap) begin
+            read_value = r_burst_cap$q;
+        end
+        if (offset == a_steal_bound) begin
+            read_value = r_steal_bound$q;
+        end
+        if (offset == a_counters$0) begin
+            read_value = counters$0;
+        end
+        if (offset == a_counters$1) begin
+            read_value = counters$1;
+        end
+        if (offset == a_counters$2) begin
+            read_value = counters$2;
+        end
+        if (offset == a_counters$3) begin
+            read_value = counters$3;
+        end
+        if (offset == a_counters$4) begin
+            read_value = counters$4;
+        end
+        if (offset == a_counters$5) begin
+            read_value = counters$5;
+        end
+        if (offset == a_counters$6) begin
+            read_value = counters$6;
+        end
+        if (offset == a_counters$7) begin
+            read_value = counters$7;
+        end
+        if (sel & ~we) begin
+            r_rdata$d = read_value;
+        end
+    end
+    
+endmodule // top$arb_regs
+
+
+module top$arb_regs$r_burst_cap(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arb_regs$r_burst_cap
+
+
+module top$arb_regs$r_cycle_steal(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arb_regs$r_cycle_steal
+
+
+module top$arb_regs$r_rdata(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arb_regs$r_rdata
+
+
+module top$arb_regs$r_steal_bound(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 32'hffffffff;
+    
+    // Stub signals
+    reg  [31:0] dff$d;
+    wire  [31:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$arb_regs$r_steal_bound$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$arb_regs$r_steal_bound
+
+
+module top$arb_regs$r_steal_bound$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arb_regs$r_steal_bound$dff
+
+
+module top$arbiter(clock,cpu_req,dma_req,dma_last,cycle_steal,burst_cap,steal_bound,clear_counters,cpu_grant,dma_grant,counters$0,counters$1,counters$2,counters$3,counters$4,counters$5,counters$6,counters$7);
     
     // Module arguments
     input wire  clock;
@@ -1181,18 +1599,17 @@ module top$arbiter(clock,cpu_req,dma_req,dma_last,cycle_steal,burst_cap,steal_bo
     input wire  clear_counters;
     output reg  cpu_grant;
     output reg  dma_grant;
-    output reg  [31:0] total_cycles;
-    output reg  [31:0] cpu_req_cycles;
-    output reg  [31:0] cpu_stall_cycles;
-    output reg  [31:0] cpu_worst_wait;
-    output reg  [31:0] dma_beats;
-    output reg  [31:0] dma_wait_cycles;
-    output reg  [31:0] idle_cycles;
-    output reg  [31:0] dma_longest_hold;
+    output reg  [31:0] counters$0;
+    output reg  [31:0] counters$1;
+    output reg  [31:0] counters$2;
+    output reg  [31:0] counters$3;
+    output reg  [31:0] counters$4;
+    output reg  [31:0] counters$5;
+    output reg  [31:0] counters$6;
+    output reg  [31:0] counters$7;
     
     // Constant declarations
     localparam  steal_never = 32'hffffffff;
-    localparam  counter_mask = 32'hffffffff;
     
     // Stub signals
     reg  [31:0] burst_beats$d;
@@ -1207,38 +1624,41 @@ module top$arbiter(clock,cpu_req,dma_req,dma_last,cycle_steal,burst_cap,steal_bo
     reg  stole$d;
     wire  stole$q;
     reg  stole$clock;
-    reg  [31:0] cpu_wait_run$d;
-    wire  [31:0] cpu_wait_run$q;
-    reg  cpu_wait_run$clock;
-    reg  [31:0] hold_run$d;
-    wire  [31:0] hold_run$q;
-    reg  hold_run$clock;
-    reg  [31:0] c_total$d;
-    wire  [31:0] c_total$q;
-    reg  c_total$clock;
-    reg  [31:0] c_cpu_req$d;
-    wire  [31:0] c_cpu_req$q;
-    reg  c_cpu_req$clock;
-    reg  [31:0] c_cpu_stall$d;
-    wire  [31:0] c_cpu_stall$q;
-    reg  c_cpu_stall$clock;
-    reg  [31:0] c_cpu_worst$d;
-    wire  [31:0] c_cpu_worst$q;
-    reg  c_cpu_worst$clock;
-    reg  [31:0] c_dma_beats$d;
-    wire  [31:0] c_dma_beats$q;
-    reg  c_dma_beats$clock;
-    reg  [31:0] c_dma_wait$d;
-    wire  [31:0] c_dma_wait$q;
-    reg  c_dma_wait$clock;
-    reg  [31:0] c_idle$d;
-    wire  [31:0] c_idle$q;
-    reg  c_idle$clock;
-    reg  [31:0] c_dma_hold$d;
-    wire  [31:0] c_dma_hold$q;
-    reg  c_dma_hold$clock;
+    reg  count$0$clock;
+    reg  count$0$inc;
+    reg  count$0$clear;
+    wire  [31:0] count$0$value;
+    reg  count$1$clock;
+    reg  count$1$inc;
+    reg  count$1$clear;
+    wire  [31:0] count$1$value;
+    reg  count$2$clock;
+    reg  count$2$inc;
+    reg  count$2$clear;
+    wire  [31:0] count$2$value;
+    reg  count$3$clock;
+    reg  count$3$inc;
+    reg  count$3$clear;
+    wire  [31:0] count$3$value;
+    reg  count$4$clock;
+    reg  count$4$inc;
+    reg  count$4$clear;
+    wire  [31:0] count$4$value;
+    reg  count$5$clock;
+    reg  count$5$inc;
+    reg  count$5$clear;
+    wire  [31:0] count$5$value;
+    reg  longest$0$clock;
+    reg  longest$0$run;
+    reg  longest$0$clear;
+    wire  [31:0] longest$0$value;
+    reg  longest$1$clock;
+    reg  longest$1$run;
+    reg  longest$1$clear;
+    wire  [31:0] longest$1$value;
     
     // Local signals
+    reg  stall;
     reg  dma_wins;
     reg  burst_ends;
     
@@ -1263,55 +1683,53 @@ module top$arbiter(clock,cpu_req,dma_req,dma_last,cycle_steal,burst_cap,steal_bo
         .q(stole$q),
         .clock(stole$clock)
     );
-    top$arbiter$cpu_wait_run cpu_wait_run(
-        .d(cpu_wait_run$d),
-        .q(cpu_wait_run$q),
-        .clock(cpu_wait_run$clock)
+    top$arbiter$count$0 count$0(
+        .clock(count$0$clock),
+        .inc(count$0$inc),
+        .clear(count$0$clear),
+        .value(count$0$value)
     );
-    top$arbiter$hold_run hold_run(
-        .d(hold_run$d),
-        .q(hold_run$q),
-        .clock(hold_run$clock)
+    top$arbiter$count$1 count$1(
+        .clock(count$1$clock),
+        .inc(count$1$inc),
+        .clear(count$1$clear),
+        .value(count$1$value)
     );
-    top$arbiter$c_total c_total(
-        .d(c_total$d),
-        .q(c_total$q),
-        .clock(c_total$clock)
+    top$arbiter$count$2 count$2(
+        .clock(count$2$clock),
+        .inc(count$2$inc),
+        .clear(count$2$clear),
+        .value(count$2$value)
     );
-    top$arbiter$c_cpu_req c_cpu_req(
-        .d(c_cpu_req$d),
-        .q(c_cpu_req$q),
-        .clock(c_cpu_req$clock)
+    top$arbiter$count$3 count$3(
+        .clock(count$3$clock),
+        .inc(count$3$inc),
+        .clear(count$3$clear),
+        .value(count$3$value)
     );
-    top$arbiter$c_cpu_stall c_cpu_stall(
-        .d(c_cpu_stall$d),
-        .q(c_cpu_stall$q),
-        .clock(c_cpu_stall$clock)
+    top$arbiter$count$4 count$4(
+        .clock(count$4$clock),
+        .inc(count$4$inc),
+        .clear(count$4$clear),
+        .value(count$4$value)
     );
-    top$arbiter$c_cpu_worst c_cpu_worst(
-        .d(c_cpu_worst$d),
-        .q(c_cpu_worst$q),
-        .clock(c_cpu_worst$clock)
+    top$arbiter$count$5 count$5(
+        .clock(count$5$clock),
+        .inc(count$5$inc),
+        .clear(count$5$clear),
+        .value(count$5$value)
     );
-    top$arbiter$c_dma_beats c_dma_beats(
-        .d(c_dma_beats$d),
-        .q(c_dma_beats$q),
-        .clock(c_dma_beats$clock)
+    top$arbiter$longest$0 longest$0(
+        .clock(longest$0$clock),
+        .run(longest$0$run),
+        .clear(longest$0$clear),
+        .value(longest$0$value)
     );
-    top$arbiter$c_dma_wait c_dma_wait(
-        .d(c_dma_wait$d),
-        .q(c_dma_wait$q),
-        .clock(c_dma_wait$clock)
-    );
-    top$arbiter$c_idle c_idle(
-        .d(c_idle$d),
-        .q(c_idle$q),
-        .clock(c_idle$clock)
-    );
-    top$arbiter$c_dma_hold c_dma_hold(
-        .d(c_dma_hold$d),
-        .q(c_dma_hold$q),
-        .clock(c_dma_hold$clock)
+    top$arbiter$longest$1 longest$1(
+        .clock(longest$1$clock),
+        .run(longest$1$run),
+        .clear(longest$1$clear),
+        .value(longest$1$value)
     );
     
     // Update code
@@ -1320,30 +1738,26 @@ module top$arbiter(clock,cpu_req,dma_req,dma_last,cycle_steal,burst_cap,steal_bo
         dma_turn$clock = clock;
         dma_waited$clock = clock;
         stole$clock = clock;
-        cpu_wait_run$clock = clock;
-        hold_run$clock = clock;
-        c_total$clock = clock;
-        c_cpu_req$clock = clock;
-        c_cpu_stall$clock = clock;
-        c_cpu_worst$clock = clock;
-        c_dma_beats$clock = clock;
-        c_dma_wait$clock = clock;
-        c_idle$clock = clock;
-        c_dma_hold$clock = clock;
         burst_beats$d = burst_beats$q;
         dma_turn$d = dma_turn$q;
         dma_waited$d = dma_waited$q;
         stole$d = stole$q;
-        cpu_wait_run$d = cpu_wait_run$q;
-        hold_run$d = hold_run$q;
-        c_total$d = c_total$q;
-        c_cpu_req$d = c_cpu_req$q;
-        c_cpu_stall$d = c_cpu_stall$q;
-        c_cpu_worst$d = c_cpu_worst$q;
-        c_dma_beats$d = c_dma_beats$q;
-        c_dma_wait$d = c_dma_wait$q;
-        c_idle$d = c_idle$q;
-        c_dma_hold$d = c_dma_hold$q;
+        count$0$clock = clock;
+        count$0$clear = clear_counters;
+        count$1$clock = clock;
+        count$1$clear = clear_counters;
+        count$2$clock = clock;
+        count$2$clear = clear_counters;
+        count$3$clock = clock;
+        count$3$clear = clear_counters;
+        count$4$clock = clock;
+        count$4$clear = clear_counters;
+        count$5$clock = clock;
+        count$5$clear = clear_counters;
+        longest$0$clock = clock;
+        longest$0$clear = clear_counters;
+        longest$1$clock = clock;
+        longest$1$clear = clear_counters;
         if (cycle_steal) begin
             dma_wins = dma_req & (~cpu_req | ((dma_waited$q >= steal_bound) & (steal_bound != steal_never) & ~stole$q));
         end
@@ -1377,56 +1791,23 @@ module top$arbiter(clock,cpu_req,dma_req,dma_last,cycle_steal,burst_cap,steal_bo
         else begin
             dma_waited$d = 32'h0;
         end
-        total_cycles = c_total$q;
-        cpu_req_cycles = c_cpu_req$q;
-        cpu_stall_cycles = c_cpu_stall$q;
-        cpu_worst_wait = c_cpu_worst$q;
-        dma_beats = c_dma_beats$q;
-        dma_wait_cycles = c_dma_wait$q;
-        idle_cycles = c_idle$q;
-        dma_longest_hold = c_dma_hold$q;
-        if (clear_counters) begin
-            cpu_wait_run$d = 32'h0;
-            hold_run$d = 32'h0;
-            c_total$d = 32'h0;
-            c_cpu_req$d = 32'h0;
-            c_cpu_stall$d = 32'h0;
-            c_cpu_worst$d = 32'h0;
-            c_dma_beats$d = 32'h0;
-            c_dma_wait$d = 32'h0;
-            c_idle$d = 32'h0;
-            c_dma_hold$d = 32'h0;
-        end
-        else begin
-            c_total$d = (c_total$q + 32'h1) & counter_mask;
-            if (cpu_req) begin
-                c_cpu_req$d = (c_cpu_req$q + 32'h1) & counter_mask;
-            end
-            if (cpu_req & dma_wins) begin
-                c_cpu_stall$d = (c_cpu_stall$q + 32'h1) & counter_mask;
-                cpu_wait_run$d = (cpu_wait_run$q + 32'h1) & counter_mask;
-                if (((cpu_wait_run$q + 32'h1) & counter_mask) > c_cpu_worst$q) begin
-                    c_cpu_worst$d = (cpu_wait_run$q + 32'h1) & counter_mask;
-                end
-                hold_run$d = (hold_run$q + 32'h1) & counter_mask;
-                if (((hold_run$q + 32'h1) & counter_mask) > c_dma_hold$q) begin
-                    c_dma_hold$d = (hold_run$q + 32'h1) & counter_mask;
-                end
-            end
-            else begin
-                cpu_wait_run$d = 32'h0;
-                hold_run$d = 32'h0;
-            end
-            if (dma_wins) begin
-                c_dma_beats$d = (c_dma_beats$q + 32'h1) & counter_mask;
-            end
-            if (dma_req & ~dma_wins) begin
-                c_dma_wait$d = (c_dma_wait$q + 32'h1) & counter_mask;
-            end
-            if (~cpu_req & ~dma_wins) begin
-                c_idle$d = (c_idle$q + 32'h1) & counter_mask;
-            end
-        end
+        stall = cpu_req & dma_wins;
+        count$0$inc = 1'b1;
+        count$1$inc = cpu_req;
+        count$2$inc = stall;
+        count$3$inc = dma_wins;
+        count$4$inc = dma_req & ~dma_wins;
+        count$5$inc = ~cpu_req & ~dma_wins;
+        longest$0$run = stall;
+        longest$1$run = stall;
+        counters$0 = count$0$value;
+        counters$1 = count$1$value;
+        counters$2 = count$2$value;
+        counters$3 = longest$0$value;
+        counters$4 = count$3$value;
+        counters$5 = count$4$value;
+        counters$6 = count$5$value;
+        counters$7 = longest$1$value;
     end
     
 endmodule // top$arbiter
@@ -1451,7 +1832,46 @@ module top$arbiter$burst_beats(d,q,clock);
 endmodule // top$arbiter$burst_beats
 
 
-module top$arbiter$c_cpu_req(d,q,clock);
+module top$arbiter$count$0(clock,inc,clear,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    input wire  clear;
+    output reg  [31:0] value;
+    
+    // Constant declarations
+    localparam  mask = 32'hffffffff;
+    
+    // Stub signals
+    reg  [31:0] count$d;
+    wire  [31:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$arbiter$count$0$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        value = count$q;
+        if (clear) begin
+            count$d = 32'h0;
+        end
+        else if (inc) begin
+            count$d = (count$q + 32'h1) & mask;
+        end
+    end
+    
+endmodule // top$arbiter$count$0
+
+
+module top$arbiter$count$0$count(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -1467,10 +1887,49 @@ module top$arbiter$c_cpu_req(d,q,clock);
        q <= d;
     end
           
-endmodule // top$arbiter$c_cpu_req
+endmodule // top$arbiter$count$0$count
 
 
-module top$arbiter$c_cpu_stall(d,q,clock);
+module top$arbiter$count$1(clock,inc,clear,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    input wire  clear;
+    output reg  [31:0] value;
+    
+    // Constant declarations
+    localparam  mask = 32'hffffffff;
+    
+    // Stub signals
+    reg  [31:0] count$d;
+    wire  [31:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$arbiter$count$1$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        value = count$q;
+        if (clear) begin
+            count$d = 32'h0;
+        end
+        else if (inc) begin
+            count$d = (count$q + 32'h1) & mask;
+        end
+    end
+    
+endmodule // top$arbiter$count$1
+
+
+module top$arbiter$count$1$count(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -1486,10 +1945,49 @@ module top$arbiter$c_cpu_stall(d,q,clock);
        q <= d;
     end
           
-endmodule // top$arbiter$c_cpu_stall
+endmodule // top$arbiter$count$1$count
 
 
-module top$arbiter$c_cpu_worst(d,q,clock);
+module top$arbiter$count$2(clock,inc,clear,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    input wire  clear;
+    output reg  [31:0] value;
+    
+    // Constant declarations
+    localparam  mask = 32'hffffffff;
+    
+    // Stub signals
+    reg  [31:0] count$d;
+    wire  [31:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$arbiter$count$2$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        value = count$q;
+        if (clear) begin
+            count$d = 32'h0;
+        end
+        else if (inc) begin
+            count$d = (count$q + 32'h1) & mask;
+        end
+    end
+    
+endmodule // top$arbiter$count$2
+
+
+module top$arbiter$count$2$count(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -1505,10 +2003,49 @@ module top$arbiter$c_cpu_worst(d,q,clock);
        q <= d;
     end
           
-endmodule // top$arbiter$c_cpu_worst
+endmodule // top$arbiter$count$2$count
 
 
-module top$arbiter$c_dma_beats(d,q,clock);
+module top$arbiter$count$3(clock,inc,clear,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    input wire  clear;
+    output reg  [31:0] value;
+    
+    // Constant declarations
+    localparam  mask = 32'hffffffff;
+    
+    // Stub signals
+    reg  [31:0] count$d;
+    wire  [31:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$arbiter$count$3$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        value = count$q;
+        if (clear) begin
+            count$d = 32'h0;
+        end
+        else if (inc) begin
+            count$d = (count$q + 32'h1) & mask;
+        end
+    end
+    
+endmodule // top$arbiter$count$3
+
+
+module top$arbiter$count$3$count(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -1524,10 +2061,49 @@ module top$arbiter$c_dma_beats(d,q,clock);
        q <= d;
     end
           
-endmodule // top$arbiter$c_dma_beats
+endmodule // top$arbiter$count$3$count
 
 
-module top$arbiter$c_dma_hold(d,q,clock);
+module top$arbiter$count$4(clock,inc,clear,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    input wire  clear;
+    output reg  [31:0] value;
+    
+    // Constant declarations
+    localparam  mask = 32'hffffffff;
+    
+    // Stub signals
+    reg  [31:0] count$d;
+    wire  [31:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$arbiter$count$4$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        value = count$q;
+        if (clear) begin
+            count$d = 32'h0;
+        end
+        else if (inc) begin
+            count$d = (count$q + 32'h1) & mask;
+        end
+    end
+    
+endmodule // top$arbiter$count$4
+
+
+module top$arbiter$count$4$count(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -1543,10 +2119,49 @@ module top$arbiter$c_dma_hold(d,q,clock);
        q <= d;
     end
           
-endmodule // top$arbiter$c_dma_hold
+endmodule // top$arbiter$count$4$count
 
 
-module top$arbiter$c_dma_wait(d,q,clock);
+module top$arbiter$count$5(clock,inc,clear,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    input wire  clear;
+    output reg  [31:0] value;
+    
+    // Constant declarations
+    localparam  mask = 32'hffffffff;
+    
+    // Stub signals
+    reg  [31:0] count$d;
+    wire  [31:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$arbiter$count$5$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        value = count$q;
+        if (clear) begin
+            count$d = 32'h0;
+        end
+        else if (inc) begin
+            count$d = (count$q + 32'h1) & mask;
+        end
+    end
+    
+endmodule // top$arbiter$count$5
+
+
+module top$arbiter$count$5$count(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -1562,64 +2177,7 @@ module top$arbiter$c_dma_wait(d,q,clock);
        q <= d;
     end
           
-endmodule // top$arbiter$c_dma_wait
-
-
-module top$arbiter$c_idle(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$arbiter$c_idle
-
-
-module top$arbiter$c_total(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$arbiter$c_total
-
-
-module top$arbiter$cpu_wait_run(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$arbiter$cpu_wait_run
+endmodule // top$arbiter$count$5$count
 
 
 module top$arbiter$dma_turn(d,q,clock);
@@ -1660,7 +2218,67 @@ module top$arbiter$dma_waited(d,q,clock);
 endmodule // top$arbiter$dma_waited
 
 
-module top$arbiter$hold_run(d,q,clock);
+module top$arbiter$longest$0(clock,run,clear,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  run;
+    input wire  clear;
+    output reg  [31:0] value;
+    
+    // Constant declarations
+    localparam  mask = 32'hffffffff;
+    
+    // Stub signals
+    reg  [31:0] current$d;
+    wire  [31:0] current$q;
+    reg  current$clock;
+    reg  [31:0] longest$d;
+    wire  [31:0] longest$q;
+    reg  longest$clock;
+    
+    // Local signals
+    reg  [31:0] next_run;
+    
+    // Sub module instances
+    top$arbiter$longest$0$current current(
+        .d(current$d),
+        .q(current$q),
+        .clock(current$clock)
+    );
+    top$arbiter$longest$0$longest longest(
+        .d(longest$d),
+        .q(longest$q),
+        .clock(longest$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        current$clock = clock;
+        longest$clock = clock;
+        current$d = current$q;
+        longest$d = longest$q;
+        value = longest$q;
+        next_run = (current$q + 32'h1) & mask;
+        if (clear) begin
+            current$d = 32'h0;
+            longest$d = 32'h0;
+        end
+        else if (run) begin
+            current$d = next_run;
+            if (next_run > longest$q) begin
+                longest$d = next_run;
+            end
+        end
+        else begin
+            current$d = 32'h0;
+        end
+    end
+    
+endmodule // top$arbiter$longest$0
+
+
+module top$arbiter$longest$0$current(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -1676,7 +2294,124 @@ module top$arbiter$hold_run(d,q,clock);
        q <= d;
     end
           
-endmodule // top$arbiter$hold_run
+endmodule // top$arbiter$longest$0$current
+
+
+module top$arbiter$longest$0$longest(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$longest$0$longest
+
+
+module top$arbiter$longest$1(clock,run,clear,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  run;
+    input wire  clear;
+    output reg  [31:0] value;
+    
+    // Constant declarations
+    localparam  mask = 32'hffffffff;
+    
+    // Stub signals
+    reg  [31:0] current$d;
+    wire  [31:0] current$q;
+    reg  current$clock;
+    reg  [31:0] longest$d;
+    wire  [31:0] longest$q;
+    reg  longest$clock;
+    
+    // Local signals
+    reg  [31:0] next_run;
+    
+    // Sub module instances
+    top$arbiter$longest$1$current current(
+        .d(current$d),
+        .q(current$q),
+        .clock(current$clock)
+    );
+    top$arbiter$longest$1$longest longest(
+        .d(longest$d),
+        .q(longest$q),
+        .clock(longest$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        current$clock = clock;
+        longest$clock = clock;
+        current$d = current$q;
+        longest$d = longest$q;
+        value = longest$q;
+        next_run = (current$q + 32'h1) & mask;
+        if (clear) begin
+            current$d = 32'h0;
+            longest$d = 32'h0;
+        end
+        else if (run) begin
+            current$d = next_run;
+            if (next_run > longest$q) begin
+                longest$d = next_run;
+            end
+        end
+        else begin
+            current$d = 32'h0;
+        end
+    end
+    
+endmodule // top$arbiter$longest$1
+
+
+module top$arbiter$longest$1$current(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$longest$1$current
+
+
+module top$arbiter$longest$1$longest(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$longest$1$longest
 
 
 module top$arbiter$stole(d,q,clock);
@@ -1698,44 +2433,6 @@ module top$arbiter$stole(d,q,clock);
 endmodule // top$arbiter$stole
 
 
-module top$bypass_fault(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bypass_fault
-
-
-module top$bypass_rvalid(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bypass_rvalid
-
-
 module top$cpu_read_pending(d,q,clock);
     
     // Module arguments
@@ -1755,7 +2452,7 @@ module top$cpu_read_pending(d,q,clock);
 endmodule // top$cpu_read_pending
 
 
-module top$csr(clock,sel,offset,we,wdata,rdata,arb_cycle_steal,arb_burst_cap,arb_steal_bound,arb_clear,host_errors_clear,host_errors,irq_status,arb_total_cycles,arb_cpu_req_cycles,arb_cpu_stall_cycles,arb_cpu_worst_wait,arb_dma_beats,arb_dma_wait_cycles,arb_idle_cycles,arb_dma_longest_hold);
+module top$csr(clock,sel,offset,we,wdata,rdata,host_errors_clear,host_errors,irq_status);
     
     // Module arguments
     input wire  clock;
@@ -1764,21 +2461,9 @@ module top$csr(clock,sel,offset,we,wdata,rdata,arb_cycle_steal,arb_burst_cap,arb
     input wire  we;
     input wire  [31:0] wdata;
     output reg  [31:0] rdata;
-    output reg  arb_cycle_steal;
-    output reg  [31:0] arb_burst_cap;
-    output reg  [31:0] arb_steal_bound;
-    output reg  arb_clear;
     output reg  host_errors_clear;
     input wire  [31:0] host_errors;
     input wire  [31:0] irq_status;
-    input wire  [31:0] arb_total_cycles;
-    input wire  [31:0] arb_cpu_req_cycles;
-    input wire  [31:0] arb_cpu_stall_cycles;
-    input wire  [31:0] arb_cpu_worst_wait;
-    input wire  [31:0] arb_dma_beats;
-    input wire  [31:0] arb_dma_wait_cycles;
-    input wire  [31:0] arb_idle_cycles;
-    input wire  [31:0] arb_dma_longest_hold;
     
     // Constant declarations
     localparam  a_sys_id = 18'b100000000000000000;
@@ -1787,23 +2472,9 @@ module top$csr(clock,sel,offset,we,wdata,rdata,arb_cycle_steal,arb_burst_cap,arb
     localparam  a_sys_scratch = 18'b100000000000001100;
     localparam  a_sys_host_errors = 18'b100000000000010000;
     localparam  a_sys_irq_status = 18'b100000000000010100;
-    localparam  a_arb_mode = 18'b100001000000000000;
-    localparam  a_arb_burst_cap = 18'b100001000000000100;
-    localparam  a_arb_steal_bound = 18'b100001000000001000;
-    localparam  a_arb_cnt_ctrl = 18'b100001000000001100;
-    localparam  a_arb_total_cycles = 18'b100001000000010000;
-    localparam  a_arb_cpu_req_cycles = 18'b100001000000010100;
-    localparam  a_arb_cpu_stall_cycles = 18'b100001000000011000;
-    localparam  a_arb_cpu_worst_wait = 18'b100001000000011100;
-    localparam  a_arb_dma_beats = 18'b100001000000100000;
-    localparam  a_arb_dma_wait_cycles = 18'b100001000000100100;
-    localparam  a_arb_idle_cycles = 18'b100001000000101000;
-    localparam  a_arb_dma_longest_hold = 18'b100001000000101100;
     localparam  k_id = 32'h444d4e43;
     localparam  k_version = 32'h10000;
     localparam  k_ram_bytes = 32'h100000;
-    localparam  k_mode_cycle_steal = 32'h1;
-    localparam  k_cnt_clear = 32'h1;
     
     // Stub signals
     reg  [31:0] r_rdata$d;
@@ -1812,15 +2483,6 @@ module top$csr(clock,sel,offset,we,wdata,rdata,arb_cycle_steal,arb_burst_cap,arb
     reg  [31:0] r_scratch$d;
     wire  [31:0] r_scratch$q;
     reg  r_scratch$clock;
-    reg  r_cycle_steal$d;
-    wire  r_cycle_steal$q;
-    reg  r_cycle_steal$clock;
-    reg  [31:0] r_burst_cap$d;
-    wire  [31:0] r_burst_cap$q;
-    reg  r_burst_cap$clock;
-    reg  [31:0] r_steal_bound$d;
-    wire  [31:0] r_steal_bound$q;
-    reg  r_steal_bound$clock;
     
     // Local signals
     reg  write;
@@ -1837,40 +2499,15 @@ module top$csr(clock,sel,offset,we,wdata,rdata,arb_cycle_steal,arb_burst_cap,arb
         .q(r_scratch$q),
         .clock(r_scratch$clock)
     );
-    top$csr$r_cycle_steal r_cycle_steal(
-        .d(r_cycle_steal$d),
-        .q(r_cycle_steal$q),
-        .clock(r_cycle_steal$clock)
-    );
-    top$csr$r_burst_cap r_burst_cap(
-        .d(r_burst_cap$d),
-        .q(r_burst_cap$q),
-        .clock(r_burst_cap$clock)
-    );
-    top$csr$r_steal_bound r_steal_bound(
-        .d(r_steal_bound$d),
-        .q(r_steal_bound$q),
-        .clock(r_steal_bound$clock)
-    );
     
     // Update code
     always @(*) begin
         r_rdata$clock = clock;
         r_scratch$clock = clock;
-        r_cycle_steal$clock = clock;
-        r_burst_cap$clock = clock;
-        r_steal_bound$clock = clock;
         r_rdata$d = r_rdata$q;
         r_scratch$d = r_scratch$q;
-        r_cycle_steal$d = r_cycle_steal$q;
-        r_burst_cap$d = r_burst_cap$q;
-        r_steal_bound$d = r_steal_bound$q;
         rdata = r_rdata$q;
-        arb_cycle_steal = r_cycle_steal$q;
-        arb_burst_cap = r_burst_cap$q;
-        arb_steal_bound = r_steal_bound$q;
         write = sel & we;
-        arb_clear = 1'b0;
         host_errors_clear = 1'b0;
         if (write) begin
             if (offset == a_sys_scratch) begin
@@ -1878,18 +2515,6 @@ module top$csr(clock,sel,offset,we,wdata,rdata,arb_cycle_steal,arb_burst_cap,arb
             end
             if (offset == a_sys_host_errors) begin
                 host_errors_clear = 1'b1;
-            end
-            if (offset == a_arb_mode) begin
-                r_cycle_steal$d = wdata == k_mode_cycle_steal;
-            end
-            if (offset == a_arb_burst_cap) begin
-                r_burst_cap$d = wdata;
-            end
-            if (offset == a_arb_steal_bound) begin
-                r_steal_bound$d = wdata;
-            end
-            if (offset == a_arb_cnt_ctrl) begin
-                arb_clear = (wdata & k_cnt_clear) != 32'h0;
             end
         end
         read_value = 32'h0;
@@ -1911,83 +2536,12 @@ module top$csr(clock,sel,offset,we,wdata,rdata,arb_cycle_steal,arb_burst_cap,arb
         if (offset == a_sys_irq_status) begin
             read_value = irq_status;
         end
-        if ((offset == a_arb_mode) & r_cycle_steal$q) begin
-            read_value = k_mode_cycle_steal;
-        end
-        if (offset == a_arb_burst_cap) begin
-            read_value = r_burst_cap$q;
-        end
-        if (offset == a_arb_steal_bound) begin
-            read_value = r_steal_bound$q;
-        end
-        if (offset == a_arb_total_cycles) begin
-            read_value = arb_total_cycles;
-        end
-        if (offset == a_arb_cpu_req_cycles) begin
-            read_value = arb_cpu_req_cycles;
-        end
-        if (offset == a_arb_cpu_stall_cycles) begin
-            read_value = arb_cpu_stall_cycles;
-        end
-        if (offset == a_arb_cpu_worst_wait) begin
-            read_value = arb_cpu_worst_wait;
-        end
-        if (offset == a_arb_dma_beats) begin
-            read_value = arb_dma_beats;
-        end
-        if (offset == a_arb_dma_wait_cycles) begin
-            read_value = arb_dma_wait_cycles;
-        end
-        if (offset == a_arb_idle_cycles) begin
-            read_value = arb_idle_cycles;
-        end
-        if (offset == a_arb_dma_longest_hold) begin
-            read_value = arb_dma_longest_hold;
-        end
         if (sel & ~we) begin
             r_rdata$d = read_value;
         end
     end
     
 endmodule // top$csr
-
-
-module top$csr$r_burst_cap(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$csr$r_burst_cap
-
-
-module top$csr$r_cycle_steal(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$csr$r_cycle_steal
 
 
 module top$csr$r_rdata(d,q,clock);
@@ -2028,57 +2582,6 @@ module top$csr$r_scratch(d,q,clock);
 endmodule // top$csr$r_scratch
 
 
-module top$csr$r_steal_bound(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Constant declarations
-    localparam  init = 32'hffffffff;
-    
-    // Stub signals
-    reg  [31:0] dff$d;
-    wire  [31:0] dff$q;
-    reg  dff$clock;
-    
-    // Sub module instances
-    top$csr$r_steal_bound$dff dff(
-        .d(dff$d),
-        .q(dff$q),
-        .clock(dff$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        dff$clock = clock;
-        q = dff$q ^ init;
-        dff$d = d ^ init;
-    end
-    
-endmodule // top$csr$r_steal_bound
-
-
-module top$csr$r_steal_bound$dff(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$csr$r_steal_bound$dff
-
-
 module top$csr_read_pending(d,q,clock);
     
     // Module arguments
@@ -2096,6 +2599,63 @@ module top$csr_read_pending(d,q,clock);
     end
           
 endmodule // top$csr_read_pending
+
+
+module top$dma_resp(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma_resp
+
+
+module top$dmac_abort$0(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dmac_abort$0
+
+
+module top$dmac_abort$1(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dmac_abort$1
 
 
 module top$dmac_read_pending$0(d,q,clock);
@@ -3043,27 +3603,32 @@ module top$host_errors(d,q,clock);
 endmodule // top$host_errors
 
 
-module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_fault,up_rvalid,up_rdata,dn_req,dn_addr,dn_we,dn_wdata,dn_last,dn_grant,dn_rdata,sel,offset,we,wdata,rdata,irq,mode_bare,state,own_beat,dev_beat,iotlb_occupancy);
+module top$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,up$ready,up$resp,up$fault,up$rdata,dn$valid,dn$addr,dn$we,dn$wdata,dn$last,dn$dev,dn$ready,dn$resp,dn$fault,dn$rdata,dn_iova,dn_dev,sel,offset,we,wdata,rdata,irq,mode_bare,state,own_beat,dev_beat,iotlb_occupancy);
     
     // Module arguments
     input wire  clock;
-    input wire  up_req;
-    input wire  [31:0] up_addr;
-    input wire  up_we;
-    input wire  [31:0] up_wdata;
-    input wire  up_last;
-    input wire  [1:0] up_dev;
-    output reg  up_grant;
-    output reg  up_fault;
-    output reg  up_rvalid;
-    output reg  [31:0] up_rdata;
-    output reg  dn_req;
-    output reg  [31:0] dn_addr;
-    output reg  dn_we;
-    output reg  [31:0] dn_wdata;
-    output reg  dn_last;
-    input wire  dn_grant;
-    input wire  [31:0] dn_rdata;
+    input wire  up$valid;
+    input wire  [31:0] up$addr;
+    input wire  up$we;
+    input wire  [31:0] up$wdata;
+    input wire  up$last;
+    input wire  [1:0] up$dev;
+    output reg  up$ready;
+    output reg  up$resp;
+    output reg  up$fault;
+    output reg  [31:0] up$rdata;
+    output reg  dn$valid;
+    output reg  [31:0] dn$addr;
+    output reg  dn$we;
+    output reg  [31:0] dn$wdata;
+    output reg  dn$last;
+    output reg  [1:0] dn$dev;
+    input wire  dn$ready;
+    input wire  dn$resp;
+    input wire  dn$fault;
+    input wire  [31:0] dn$rdata;
+    output reg  [31:0] dn_iova;
+    output reg  [1:0] dn_dev;
     input wire  sel;
     input wire  [11:0] offset;
     input wire  we;
@@ -3335,17 +3900,109 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
     reg  own_rvalid$d;
     wire  own_rvalid$q;
     reg  own_rvalid$clock;
-    reg  dev_rvalid$d;
-    wire  dev_rvalid$q;
-    reg  dev_rvalid$clock;
     reg  retried$d;
     wire  retried$q;
     reg  retried$clock;
     reg  stale$d;
     wire  stale$q;
     reg  stale$clock;
+    reg  [1:0] b_count$d;
+    wire  [1:0] b_count$q;
+    reg  b_count$clock;
+    reg  [31:0] b0_addr$d;
+    wire  [31:0] b0_addr$q;
+    reg  b0_addr$clock;
+    reg  b0_we$d;
+    wire  b0_we$q;
+    reg  b0_we$clock;
+    reg  [31:0] b0_wdata$d;
+    wire  [31:0] b0_wdata$q;
+    reg  b0_wdata$clock;
+    reg  b0_last$d;
+    wire  b0_last$q;
+    reg  b0_last$clock;
+    reg  [1:0] b0_dev$d;
+    wire  [1:0] b0_dev$q;
+    reg  b0_dev$clock;
+    reg  [31:0] b1_addr$d;
+    wire  [31:0] b1_addr$q;
+    reg  b1_addr$clock;
+    reg  b1_we$d;
+    wire  b1_we$q;
+    reg  b1_we$clock;
+    reg  [31:0] b1_wdata$d;
+    wire  [31:0] b1_wdata$q;
+    reg  b1_wdata$clock;
+    reg  b1_last$d;
+    wire  b1_last$q;
+    reg  b1_last$clock;
+    reg  [1:0] b1_dev$d;
+    wire  [1:0] b1_dev$q;
+    reg  b1_dev$clock;
+    reg  s2_valid$d;
+    wire  s2_valid$q;
+    reg  s2_valid$clock;
+    reg  [31:0] s2_wdata$d;
+    wire  [31:0] s2_wdata$q;
+    reg  s2_wdata$clock;
+    reg  s2_last$d;
+    wire  s2_last$q;
+    reg  s2_last$clock;
+    reg  s2_fresh$d;
+    wire  s2_fresh$q;
+    reg  s2_fresh$clock;
+    reg  s2_go$d;
+    wire  s2_go$q;
+    reg  s2_go$clock;
+    reg  s2_hit$d;
+    wire  s2_hit$q;
+    reg  s2_hit$clock;
+    reg  [31:0] s2_pa$d;
+    wire  [31:0] s2_pa$q;
+    reg  s2_pa$clock;
+    reg  s2_fault$d;
+    wire  s2_fault$q;
+    reg  s2_fault$clock;
+    reg  [11:0] s2_cause$d;
+    wire  [11:0] s2_cause$q;
+    reg  s2_cause$clock;
+    reg  s2_need_dc$d;
+    wire  s2_need_dc$q;
+    reg  s2_need_dc$clock;
+    reg  s2_need_walk$d;
+    wire  s2_need_walk$q;
+    reg  s2_need_walk$clock;
+    reg  [21:0] s2_root_ppn$d;
+    wire  [21:0] s2_root_ppn$q;
+    reg  s2_root_ppn$clock;
+    reg  s2_root_outside$d;
+    wire  s2_root_outside$q;
+    reg  s2_root_outside$clock;
+    reg  [1:0] poison$d;
+    wire  [1:0] poison$q;
+    reg  poison$clock;
+    reg  dev_resp$d;
+    wire  dev_resp$q;
+    reg  dev_resp$clock;
+    reg  flt_resp$d;
+    wire  flt_resp$q;
+    reg  flt_resp$clock;
+    reg  [31:0] flt_iova$d;
+    wire  [31:0] flt_iova$q;
+    reg  flt_iova$clock;
     
     // Local signals
+    reg  [31:0] lk_addr;
+    reg  lk_we;
+    reg  [1:0] lk_dev;
+    reg  lk_s2;
+    reg  s2_exit_nogrant;
+    reg  poison_exit;
+    reg  dev_go;
+    reg  s2_leave;
+    reg  accept;
+    reg  pop;
+    reg  flush_s2;
     reg  write;
     reg  [31:0] read_value;
     reg  cur_dc_valid;
@@ -3699,11 +4356,6 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
         .q(own_rvalid$q),
         .clock(own_rvalid$clock)
     );
-    top$iommu$dev_rvalid dev_rvalid(
-        .d(dev_rvalid$d),
-        .q(dev_rvalid$q),
-        .clock(dev_rvalid$clock)
-    );
     top$iommu$retried retried(
         .d(retried$d),
         .q(retried$q),
@@ -3713,6 +4365,146 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
         .d(stale$d),
         .q(stale$q),
         .clock(stale$clock)
+    );
+    top$iommu$b_count b_count(
+        .d(b_count$d),
+        .q(b_count$q),
+        .clock(b_count$clock)
+    );
+    top$iommu$b0_addr b0_addr(
+        .d(b0_addr$d),
+        .q(b0_addr$q),
+        .clock(b0_addr$clock)
+    );
+    top$iommu$b0_we b0_we(
+        .d(b0_we$d),
+        .q(b0_we$q),
+        .clock(b0_we$clock)
+    );
+    top$iommu$b0_wdata b0_wdata(
+        .d(b0_wdata$d),
+        .q(b0_wdata$q),
+        .clock(b0_wdata$clock)
+    );
+    top$iommu$b0_last b0_last(
+        .d(b0_last$d),
+        .q(b0_last$q),
+        .clock(b0_last$clock)
+    );
+    top$iommu$b0_dev b0_dev(
+        .d(b0_dev$d),
+        .q(b0_dev$q),
+        .clock(b0_dev$clock)
+    );
+    top$iommu$b1_addr b1_addr(
+        .d(b1_addr$d),
+        .q(b1_addr$q),
+        .clock(b1_addr$clock)
+    );
+    top$iommu$b1_we b1_we(
+        .d(b1_we$d),
+        .q(b1_we$q),
+        .clock(b1_we$clock)
+    );
+    top$iommu$b1_wdata b1_wdata(
+        .d(b1_wdata$d),
+        .q(b1_wdata$q),
+        .clock(b1_wdata$clock)
+    );
+    top$iommu$b1_last b1_last(
+        .d(b1_last$d),
+        .q(b1_last$q),
+        .clock(b1_last$clock)
+    );
+    top$iommu$b1_dev b1_dev(
+        .d(b1_dev$d),
+        .q(b1_dev$q),
+        .clock(b1_dev$clock)
+    );
+    top$iommu$s2_valid s2_valid(
+        .d(s2_valid$d),
+        .q(s2_valid$q),
+        .clock(s2_valid$clock)
+    );
+    top$iommu$s2_wdata s2_wdata(
+        .d(s2_wdata$d),
+        .q(s2_wdata$q),
+        .clock(s2_wdata$clock)
+    );
+    top$iommu$s2_last s2_last(
+        .d(s2_last$d),
+        .q(s2_last$q),
+        .clock(s2_last$clock)
+    );
+    top$iommu$s2_fresh s2_fresh(
+        .d(s2_fresh$d),
+        .q(s2_fresh$q),
+        .clock(s2_fresh$clock)
+    );
+    top$iommu$s2_go s2_go(
+        .d(s2_go$d),
+        .q(s2_go$q),
+        .clock(s2_go$clock)
+    );
+    top$iommu$s2_hit s2_hit(
+        .d(s2_hit$d),
+        .q(s2_hit$q),
+        .clock(s2_hit$clock)
+    );
+    top$iommu$s2_pa s2_pa(
+        .d(s2_pa$d),
+        .q(s2_pa$q),
+        .clock(s2_pa$clock)
+    );
+    top$iommu$s2_fault s2_fault(
+        .d(s2_fault$d),
+        .q(s2_fault$q),
+        .clock(s2_fault$clock)
+    );
+    top$iommu$s2_cause s2_cause(
+        .d(s2_cause$d),
+        .q(s2_cause$q),
+        .clock(s2_cause$clock)
+    );
+    top$iommu$s2_need_dc s2_need_dc(
+        .d(s2_need_dc$d),
+        .q(s2_need_dc$q),
+        .clock(s2_need_dc$clock)
+    );
+    top$iommu$s2_need_walk s2_need_walk(
+        .d(s2_need_walk$d),
+        .q(s2_need_walk$q),
+        .clock(s2_need_walk$clock)
+    );
+    top$iommu$s2_root_ppn s2_root_ppn(
+        .d(s2_root_ppn$d),
+        .q(s2_root_ppn$q),
+        .clock(s2_root_ppn$clock)
+    );
+    top$iommu$s2_root_outside s2_root_outside(
+        .d(s2_root_outside$d),
+        .q(s2_root_outside$q),
+        .clock(s2_root_outside$clock)
+    );
+    top$iommu$poison poison(
+        .d(poison$d),
+        .q(poison$q),
+        .clock(poison$clock)
+    );
+    top$iommu$dev_resp dev_resp(
+        .d(dev_resp$d),
+        .q(dev_resp$q),
+        .clock(dev_resp$clock)
+    );
+    top$iommu$flt_resp flt_resp(
+        .d(flt_resp$d),
+        .q(flt_resp$q),
+        .clock(flt_resp$clock)
+    );
+    top$iommu$flt_iova flt_iova(
+        .d(flt_iova$d),
+        .q(flt_iova$q),
+        .clock(flt_iova$clock)
     );
     
     // Update code
@@ -3759,9 +4551,36 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
         word1$clock = clock;
         word2$clock = clock;
         own_rvalid$clock = clock;
-        dev_rvalid$clock = clock;
         retried$clock = clock;
         stale$clock = clock;
+        b_count$clock = clock;
+        b0_addr$clock = clock;
+        b0_we$clock = clock;
+        b0_wdata$clock = clock;
+        b0_last$clock = clock;
+        b0_dev$clock = clock;
+        b1_addr$clock = clock;
+        b1_we$clock = clock;
+        b1_wdata$clock = clock;
+        b1_last$clock = clock;
+        b1_dev$clock = clock;
+        s2_valid$clock = clock;
+        s2_wdata$clock = clock;
+        s2_last$clock = clock;
+        s2_fresh$clock = clock;
+        s2_go$clock = clock;
+        s2_hit$clock = clock;
+        s2_pa$clock = clock;
+        s2_fault$clock = clock;
+        s2_cause$clock = clock;
+        s2_need_dc$clock = clock;
+        s2_need_walk$clock = clock;
+        s2_root_ppn$clock = clock;
+        s2_root_outside$clock = clock;
+        poison$clock = clock;
+        dev_resp$clock = clock;
+        flt_resp$clock = clock;
+        flt_iova$clock = clock;
         r_rdata$d = r_rdata$q;
         ddtp_mode$d = ddtp_mode$q;
         ddtp_ppn$d = ddtp_ppn$q;
@@ -3804,9 +4623,36 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
         word1$d = word1$q;
         word2$d = word2$q;
         own_rvalid$d = own_rvalid$q;
-        dev_rvalid$d = dev_rvalid$q;
         retried$d = retried$q;
         stale$d = stale$q;
+        b_count$d = b_count$q;
+        b0_addr$d = b0_addr$q;
+        b0_we$d = b0_we$q;
+        b0_wdata$d = b0_wdata$q;
+        b0_last$d = b0_last$q;
+        b0_dev$d = b0_dev$q;
+        b1_addr$d = b1_addr$q;
+        b1_we$d = b1_we$q;
+        b1_wdata$d = b1_wdata$q;
+        b1_last$d = b1_last$q;
+        b1_dev$d = b1_dev$q;
+        s2_valid$d = s2_valid$q;
+        s2_wdata$d = s2_wdata$q;
+        s2_last$d = s2_last$q;
+        s2_fresh$d = s2_fresh$q;
+        s2_go$d = s2_go$q;
+        s2_hit$d = s2_hit$q;
+        s2_pa$d = s2_pa$q;
+        s2_fault$d = s2_fault$q;
+        s2_cause$d = s2_cause$q;
+        s2_need_dc$d = s2_need_dc$q;
+        s2_need_walk$d = s2_need_walk$q;
+        s2_root_ppn$d = s2_root_ppn$q;
+        s2_root_outside$d = s2_root_outside$q;
+        poison$d = poison$q;
+        dev_resp$d = dev_resp$q;
+        flt_resp$d = flt_resp$q;
+        flt_iova$d = flt_iova$q;
         iotlb$clock = clock;
         dc_valid$0$clock = clock;
         dc_sv32$0$clock = clock;
@@ -3845,8 +4691,19 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
         irq = cip$q | fip$q;
         mode_bare = ddtp_mode$q == k_mode_bare;
         rdata = r_rdata$q;
-        up_rvalid = dev_rvalid$q;
-        up_rdata = dn_rdata;
+        up$resp = dev_resp$q | flt_resp$q;
+        up$fault = flt_resp$q;
+        if (flt_resp$q) begin
+            up$rdata = flt_iova$q;
+        end
+        else begin
+            up$rdata = dn$rdata;
+        end
+        up$ready = (b_count$q != 32'h2) & ~flt_resp$q;
+        accept = up$valid & up$ready;
+        dn$dev = 32'h0;
+        dn_iova = req_iova$q;
+        dn_dev = req_dev$q;
         if (cq_log2szm1$q >= 32'h7) begin
             cq_mask = 32'hff;
         end
@@ -3867,37 +4724,50 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
         rec_end = (((fq_ppn$q) & 34'h3ffffffff) << 32'hc) + (((fqt$q) & 34'h3ffffffff) << 32'h5) + 32'h20;
         cmd_opcode = word0$q[(32'h0)+:(7)];
         cmd_func3 = word0$q[(32'h7)+:(3)];
+        poison_exit = s2_valid$q & (poison$q != 32'h0) & (fsm$q != IommuState$FaultDone);
+        s2_exit_nogrant = poison_exit | (fsm$q == IommuState$FaultDone);
+        lk_s2 = s2_valid$q & ~s2_fresh$q & ~s2_exit_nogrant;
+        if (lk_s2) begin
+            lk_addr = req_iova$q;
+            lk_we = req_we$q;
+            lk_dev = req_dev$q;
+        end
+        else begin
+            lk_addr = b0_addr$q;
+            lk_we = b0_we$q;
+            lk_dev = b0_dev$q;
+        end
         cur_dc_valid = 1'b0;
         cur_dc_sv32 = 1'b0;
         cur_dc_ppn = 32'h0;
         cur_dc_outside = 1'b0;
-        if (up_dev == 0) begin
+        if (lk_dev == 0) begin
             cur_dc_valid = dc_valid$0$q;
             cur_dc_sv32 = dc_sv32$0$q;
             cur_dc_ppn = dc_ppn$0$q;
             cur_dc_outside = dc_outside$0$q;
         end
-        if (up_dev == 1) begin
+        if (lk_dev == 1) begin
             cur_dc_valid = dc_valid$1$q;
             cur_dc_sv32 = dc_sv32$1$q;
             cur_dc_ppn = dc_ppn$1$q;
             cur_dc_outside = dc_outside$1$q;
         end
-        if (up_dev == 2) begin
+        if (lk_dev == 2) begin
             cur_dc_valid = dc_valid$2$q;
             cur_dc_sv32 = dc_sv32$2$q;
             cur_dc_ppn = dc_ppn$2$q;
             cur_dc_outside = dc_outside$2$q;
         end
-        if (up_dev == 3) begin
+        if (lk_dev == 3) begin
             cur_dc_valid = dc_valid$3$q;
             cur_dc_sv32 = dc_sv32$3$q;
             cur_dc_ppn = dc_ppn$3$q;
             cur_dc_outside = dc_outside$3$q;
         end
-        iotlb$dev = up_dev;
-        iotlb$vpn = up_addr[(32'hc)+:(20)];
-        if (up_we) begin
+        iotlb$dev = lk_dev;
+        iotlb$vpn = lk_addr[(32'hc)+:(20)];
+        if (lk_we) begin
             access_cause = c_write_access;
             page_cause = c_write_page;
         end
@@ -3915,7 +4785,7 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
         end
         pass_ok = 1'b0;
         pass_hit = 1'b0;
-        pass_pa = up_addr;
+        pass_pa = lk_addr;
         x_fault = 1'b0;
         x_cause = access_cause;
         need_dc = 1'b0;
@@ -3925,7 +4795,7 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
             x_cause = c_all_disallowed;
         end
         else if ((ddtp_mode$q == k_mode_bare) | (cur_dc_valid & ~cur_dc_sv32)) begin
-            if (up_addr < ram_bytes) begin
+            if (lk_addr < ram_bytes) begin
                 pass_ok = 1'b1;
             end
             else begin
@@ -3938,7 +4808,7 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
         else if (~iotlb$hit) begin
             need_walk = 1'b1;
         end
-        else if (~((up_we & iotlb$w & iotlb$d) | (~up_we & iotlb$r))) begin
+        else if (~((lk_we & iotlb$w & iotlb$d) | (~lk_we & iotlb$r))) begin
             x_fault = 1'b1;
             x_cause = page_cause;
         end
@@ -3948,33 +4818,33 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
         else begin
             pass_ok = 1'b1;
             pass_hit = 1'b1;
-            pass_pa = (((iotlb$ppn) & 32'hffffffff) << 32'hc) | ((up_addr[(32'h0)+:(12)]) & 32'hffffffff);
+            pass_pa = (((iotlb$ppn) & 32'hffffffff) << 32'hc) | ((lk_addr[(32'h0)+:(12)]) & 32'hffffffff);
         end
-        pte_leaf = dn_rdata[32'h1] | dn_rdata[32'h3];
-        pte_bad = ~dn_rdata[32'h0] | (dn_rdata[32'h2] & ~dn_rdata[32'h1]);
+        pte_leaf = dn$rdata[32'h1] | dn$rdata[32'h3];
+        pte_bad = ~dn$rdata[32'h0] | (dn$rdata[32'h2] & ~dn$rdata[32'h1]);
         if (req_we$q) begin
-            pte_perm_ok = dn_rdata[32'h2] & dn_rdata[32'h6] & dn_rdata[32'h7];
+            pte_perm_ok = dn$rdata[32'h2] & dn$rdata[32'h6] & dn$rdata[32'h7];
         end
         else begin
-            pte_perm_ok = dn_rdata[32'h1] & dn_rdata[32'h6];
+            pte_perm_ok = dn$rdata[32'h1] & dn$rdata[32'h6];
         end
-        super_ppn = (dn_rdata[(32'ha)+:(22)] & 32'h3ffc00) | ((req_iova$q[(32'hc)+:(10)]) & 22'h3fffff);
+        super_ppn = (dn$rdata[(32'ha)+:(22)] & 32'h3ffc00) | ((req_iova$q[(32'hc)+:(10)]) & 22'h3fffff);
         own_req = 1'b0;
-        dn_req = 1'b0;
-        dn_addr = 32'h0;
-        dn_we = 1'b0;
-        dn_wdata = 32'h0;
-        dn_last = 1'b0;
-        up_grant = 1'b0;
-        up_fault = 1'b0;
+        dn$valid = 1'b0;
+        dn$addr = 32'h0;
+        dn$we = 1'b0;
+        dn$wdata = 32'h0;
+        dn$last = 1'b0;
+        dev_go = 1'b0;
+        flush_s2 = 1'b0;
         iotlb$install = 1'b0;
         iotlb$i_dev = req_dev$q;
         iotlb$i_vpn = req_iova$q[(32'hc)+:(20)];
         iotlb$i_super = 1'b0;
-        iotlb$i_ppn = dn_rdata[(32'ha)+:(22)];
-        iotlb$i_r = dn_rdata[32'h1];
-        iotlb$i_w = dn_rdata[32'h2];
-        iotlb$i_d = dn_rdata[32'h7];
+        iotlb$i_ppn = dn$rdata[(32'ha)+:(22)];
+        iotlb$i_r = dn$rdata[32'h1];
+        iotlb$i_w = dn$rdata[32'h2];
+        iotlb$i_d = dn$rdata[32'h7];
         iotlb$inv = 1'b0;
         iotlb$inv_by_dev = word1$q[32'h1];
         iotlb$inv_dev = word1$q[(32'hc)+:(2)];
@@ -4071,26 +4941,22 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
                             fsm$d = IommuState$CmdFetch;
                         end
                     end
-                    else if (up_req) begin
-                        req_dev$d = up_dev;
-                        req_iova$d = up_addr;
-                        req_we$d = up_we;
-                        if (pass_ok) begin
-                            dn_req = 1'b1;
-                            dn_addr = pass_pa;
-                            dn_we = up_we;
-                            dn_wdata = up_wdata;
-                            dn_last = up_last;
-                            up_grant = dn_grant;
-                            if (dn_grant & pass_hit & ~retried$q) begin
+                    else if (s2_valid$q & s2_fresh$q & (poison$q == 32'h0)) begin
+                        if (s2_go$q) begin
+                            dev_go = 1'b1;
+                            dn$addr = s2_pa$q;
+                            dn$we = req_we$q;
+                            dn$wdata = s2_wdata$q;
+                            dn$last = s2_last$q;
+                            if (dn$ready & s2_hit$q & ~retried$q) begin
                                 cnt_hits$d = (cnt_hits$q + 32'h1) & counter_mask;
                             end
                         end
-                        else if (x_fault) begin
-                            f_cause$d = x_cause;
+                        else if (s2_fault$q) begin
+                            f_cause$d = s2_cause$q;
                             fsm$d = IommuState$FaultStart;
                         end
-                        else if (need_dc) begin
+                        else if (s2_need_dc$q) begin
                             cnt_dc_fetches$d = (cnt_dc_fetches$q + 32'h1) & counter_mask;
                             if (ddtp_ppn$q >= ram_pages) begin
                                 f_cause$d = c_ddt_load;
@@ -4103,11 +4969,11 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
                                 fsm$d = IommuState$DcFetch;
                             end
                         end
-                        else if (need_walk) begin
+                        else if (s2_need_walk$q) begin
                             cnt_misses$d = (cnt_misses$q + 32'h1) & counter_mask;
-                            table_ppn$d = cur_dc_ppn;
-                            if (cur_dc_outside) begin
-                                f_cause$d = access_cause;
+                            table_ppn$d = s2_root_ppn$q;
+                            if (s2_root_outside$q) begin
+                                f_cause$d = req_access_cause;
                                 fsm$d = IommuState$FaultStart;
                             end
                             else begin
@@ -4124,16 +4990,16 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
                     if (stale$q) begin
                         abandon = 1'b1;
                     end
-                    dn_addr = (((ddtp_ppn$q) & 32'hffffffff) << 32'hc) + (((req_dev$q) & 32'hffffffff) << 32'h3) + (((issued$q) & 32'hffffffff) << 32'h2);
-                    if (dn_grant) begin
+                    dn$addr = (((ddtp_ppn$q) & 32'hffffffff) << 32'hc) + (((req_dev$q) & 32'hffffffff) << 32'h3) + (((issued$q) & 32'hffffffff) << 32'h2);
+                    if (dn$ready) begin
                         issued$d = issued$q + 32'h1;
                     end
                     if (own_rvalid$q) begin
                         if (received$q == 32'h0) begin
-                            word0$d = dn_rdata;
+                            word0$d = dn$rdata;
                         end
                         else begin
-                            word1$d = dn_rdata;
+                            word1$d = dn$rdata;
                             fsm$d = IommuState$DcCheck;
                         end
                     end
@@ -4177,19 +5043,20 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
                             dc_ppn$3$d = word1$q[(32'h0)+:(22)] & ram_ppn_mask;
                             dc_outside$3$d = word1$q[(32'h0)+:(22)] >= ram_pages;
                         end
+                        flush_s2 = 1'b1;
                         fsm$d = IommuState$Idle;
                     end
                 end
             IommuState$PteRead1:
                 begin
                     walking = 1'b1;
-                    dn_addr = (((table_ppn$q) & 32'hffffffff) << 32'hc) + (((req_iova$q[(32'h16)+:(10)]) & 32'hffffffff) << 32'h2);
+                    dn$addr = (((table_ppn$q) & 32'hffffffff) << 32'hc) + (((req_iova$q[(32'h16)+:(10)]) & 32'hffffffff) << 32'h2);
                     if (stale$q) begin
                         abandon = 1'b1;
                     end
                     else begin
                         own_req = 1'b1;
-                        if (dn_grant) begin
+                        if (dn$ready) begin
                             fsm$d = IommuState$PteWait1;
                         end
                     end
@@ -4205,7 +5072,7 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
                         fsm$d = IommuState$FaultStart;
                     end
                     else if (pte_leaf) begin
-                        if (dn_rdata[(32'ha)+:(10)] != 32'h0) begin
+                        if (dn$rdata[(32'ha)+:(10)] != 32'h0) begin
                             f_cause$d = req_page_cause;
                             fsm$d = IommuState$FaultStart;
                         end
@@ -4221,28 +5088,29 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
                             iotlb$install = 1'b1;
                             iotlb$i_super = 1'b1;
                             retried$d = 1'b1;
+                            flush_s2 = 1'b1;
                             fsm$d = IommuState$Idle;
                         end
                     end
-                    else if (dn_rdata[(32'ha)+:(22)] >= ram_pages) begin
+                    else if (dn$rdata[(32'ha)+:(22)] >= ram_pages) begin
                         f_cause$d = req_access_cause;
                         fsm$d = IommuState$FaultStart;
                     end
                     else begin
-                        table_ppn$d = dn_rdata[(32'ha)+:(22)] & ram_ppn_mask;
+                        table_ppn$d = dn$rdata[(32'ha)+:(22)] & ram_ppn_mask;
                         fsm$d = IommuState$PteRead0;
                     end
                 end
             IommuState$PteRead0:
                 begin
                     walking = 1'b1;
-                    dn_addr = (((table_ppn$q) & 32'hffffffff) << 32'hc) + (((req_iova$q[(32'hc)+:(10)]) & 32'hffffffff) << 32'h2);
+                    dn$addr = (((table_ppn$q) & 32'hffffffff) << 32'hc) + (((req_iova$q[(32'hc)+:(10)]) & 32'hffffffff) << 32'h2);
                     if (stale$q) begin
                         abandon = 1'b1;
                     end
                     else begin
                         own_req = 1'b1;
-                        if (dn_grant) begin
+                        if (dn$ready) begin
                             fsm$d = IommuState$PteWait0;
                         end
                     end
@@ -4257,13 +5125,14 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
                         f_cause$d = req_page_cause;
                         fsm$d = IommuState$FaultStart;
                     end
-                    else if (dn_rdata[(32'ha)+:(22)] >= ram_pages) begin
+                    else if (dn$rdata[(32'ha)+:(22)] >= ram_pages) begin
                         f_cause$d = req_access_cause;
                         fsm$d = IommuState$FaultStart;
                     end
                     else begin
                         iotlb$install = 1'b1;
                         retried$d = 1'b1;
+                        flush_s2 = 1'b1;
                         fsm$d = IommuState$Idle;
                     end
                 end
@@ -4302,24 +5171,24 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
             IommuState$FaultWrite:
                 begin
                     own_req = 1'b1;
-                    dn_we = 1'b1;
-                    dn_addr = (((fq_ppn$q) & 32'hffffffff) << 32'hc) + (((fqt$q) & 32'hffffffff) << 32'h5) + (((issued$q) & 32'hffffffff) << 32'h2);
-                    dn_last = issued$q == 32'h7;
+                    dn$we = 1'b1;
+                    dn$addr = (((fq_ppn$q) & 32'hffffffff) << 32'hc) + (((fqt$q) & 32'hffffffff) << 32'h5) + (((issued$q) & 32'hffffffff) << 32'h2);
+                    dn$last = issued$q == 32'h7;
                     if (issued$q == 32'h0) begin
-                        dn_wdata = ((f_cause$q) & 32'hffffffff);
+                        dn$wdata = ((f_cause$q) & 32'hffffffff);
                     end
                     if (issued$q == 32'h1) begin
                         if (req_we$q) begin
-                            dn_wdata = k_ttyp_write | (((req_dev$q) & 32'hffffffff) << 32'h8);
+                            dn$wdata = k_ttyp_write | (((req_dev$q) & 32'hffffffff) << 32'h8);
                         end
                         else begin
-                            dn_wdata = k_ttyp_read | (((req_dev$q) & 32'hffffffff) << 32'h8);
+                            dn$wdata = k_ttyp_read | (((req_dev$q) & 32'hffffffff) << 32'h8);
                         end
                     end
                     if (issued$q == 32'h4) begin
-                        dn_wdata = req_iova$q;
+                        dn$wdata = req_iova$q;
                     end
-                    if (dn_grant) begin
+                    if (dn$ready) begin
                         issued$d = issued$q + 32'h1;
                         if (issued$q == 32'h7) begin
                             fqt$d = fq_next;
@@ -4332,26 +5201,26 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
                 end
             IommuState$FaultDone:
                 begin
-                    up_fault = 1'b1;
+                    poison$d = b_count$q + ((accept) & 2'h3);
                     fsm$d = IommuState$Idle;
                 end
             IommuState$CmdFetch:
                 begin
                     own_req = issued$q != 32'h4;
-                    dn_addr = (((cq_ppn$q) & 32'hffffffff) << 32'hc) + (((cqh$q) & 32'hffffffff) << 32'h4) + (((issued$q) & 32'hffffffff) << 32'h2);
-                    dn_last = issued$q == 32'h3;
-                    if (dn_grant) begin
+                    dn$addr = (((cq_ppn$q) & 32'hffffffff) << 32'hc) + (((cqh$q) & 32'hffffffff) << 32'h4) + (((issued$q) & 32'hffffffff) << 32'h2);
+                    dn$last = issued$q == 32'h3;
+                    if (dn$ready) begin
                         issued$d = issued$q + 32'h1;
                     end
                     if (own_rvalid$q) begin
                         if (received$q == 32'h0) begin
-                            word0$d = dn_rdata;
+                            word0$d = dn$rdata;
                         end
                         if (received$q == 32'h1) begin
-                            word1$d = dn_rdata;
+                            word1$d = dn$rdata;
                         end
                         if (received$q == 32'h2) begin
-                            word2$d = dn_rdata;
+                            word2$d = dn$rdata;
                         end
                         if (received$q == 32'h3) begin
                             fsm$d = IommuState$CmdExec;
@@ -4362,6 +5231,7 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
                 begin
                     if ((cmd_opcode == k_op_iotinval) & (cmd_func3 == 32'h0)) begin
                         iotlb$inv = 1'b1;
+                        flush_s2 = 1'b1;
                         fsm$d = IommuState$CmdDone;
                     end
                     else if ((cmd_opcode == k_op_iodir) & (cmd_func3 == 32'h0)) begin
@@ -4377,6 +5247,7 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
                         if (~word1$q[32'h1] | (word1$q[(32'h8)+:(2)] == 3)) begin
                             dc_valid$3$d = 1'b0;
                         end
+                        flush_s2 = 1'b1;
                         fsm$d = IommuState$CmdDone;
                     end
                     else if ((cmd_opcode == k_op_iofence) & (cmd_func3 == 32'h0)) begin
@@ -4405,11 +5276,11 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
             IommuState$FenceWrite:
                 begin
                     own_req = 1'b1;
-                    dn_we = 1'b1;
-                    dn_last = 1'b1;
-                    dn_addr = (word2$q >> 32'h2) << 32'h2;
-                    dn_wdata = word1$q;
-                    if (dn_grant) begin
+                    dn$we = 1'b1;
+                    dn$last = 1'b1;
+                    dn$addr = (word2$q >> 32'h2) << 32'h2;
+                    dn$wdata = word1$q;
+                    if (dn$ready) begin
                         fsm$d = IommuState$CmdDone;
                     end
                 end
@@ -4427,6 +5298,7 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
                 end
         endcase
         if (abandon) begin
+            flush_s2 = 1'b1;
             cnt_restarted$d = (cnt_restarted$q + 32'h1) & counter_mask;
             fsm$d = IommuState$Idle;
         end
@@ -4437,15 +5309,83 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
             stale$d = 1'b0;
         end
         if (own_req) begin
-            dn_req = 1'b1;
+            dn$valid = 1'b1;
         end
-        if (up_grant | up_fault) begin
+        if (dev_go) begin
+            dn$valid = 1'b1;
+        end
+        own_beat = own_req & dn$ready;
+        dev_beat = dev_go & dn$ready;
+        own_rvalid$d = own_req & dn$ready & ~dn$we;
+        s2_leave = dev_beat | s2_exit_nogrant;
+        pop = (b_count$q != 32'h0) & (~s2_valid$q | s2_leave);
+        dev_resp$d = dev_beat;
+        flt_resp$d = s2_exit_nogrant;
+        flt_iova$d = req_iova$q;
+        if (poison_exit) begin
+            poison$d = poison$q - 32'h1;
+        end
+        if (s2_leave) begin
             retried$d = 1'b0;
         end
-        own_beat = own_req & dn_grant;
-        dev_beat = up_grant;
-        own_rvalid$d = own_req & dn_grant & ~dn_we;
-        dev_rvalid$d = up_grant & ~up_we;
+        if (ddtp_write) begin
+            flush_s2 = 1'b1;
+        end
+        if (pop | lk_s2) begin
+            s2_go$d = pass_ok;
+            s2_hit$d = pass_hit;
+            s2_pa$d = pass_pa;
+            s2_fault$d = x_fault;
+            s2_cause$d = x_cause;
+            s2_need_dc$d = need_dc;
+            s2_need_walk$d = need_walk;
+            s2_root_ppn$d = cur_dc_ppn;
+            s2_root_outside$d = cur_dc_outside;
+        end
+        if (pop) begin
+            s2_valid$d = 1'b1;
+            req_iova$d = b0_addr$q;
+            req_we$d = b0_we$q;
+            req_dev$d = b0_dev$q;
+            s2_wdata$d = b0_wdata$q;
+            s2_last$d = b0_last$q;
+            s2_fresh$d = ~flush_s2;
+            retried$d = 1'b0;
+        end
+        else if (s2_leave) begin
+            s2_valid$d = 1'b0;
+            s2_fresh$d = 1'b0;
+        end
+        else if (lk_s2 & (fsm$q == IommuState$Idle)) begin
+            s2_fresh$d = ~flush_s2;
+        end
+        else if (flush_s2) begin
+            s2_fresh$d = 1'b0;
+        end
+        b_count$d = b_count$q + ((accept) & 2'h3) - ((pop) & 2'h3);
+        if (pop) begin
+            b0_addr$d = b1_addr$q;
+            b0_we$d = b1_we$q;
+            b0_wdata$d = b1_wdata$q;
+            b0_last$d = b1_last$q;
+            b0_dev$d = b1_dev$q;
+        end
+        if (accept) begin
+            if ((b_count$q == 32'h0) | ((b_count$q == 32'h1) & pop)) begin
+                b0_addr$d = up$addr;
+                b0_we$d = up$we;
+                b0_wdata$d = up$wdata;
+                b0_last$d = up$last;
+                b0_dev$d = up$dev;
+            end
+            else begin
+                b1_addr$d = up$addr;
+                b1_we$d = up$we;
+                b1_wdata$d = up$wdata;
+                b1_last$d = up$last;
+                b1_dev$d = up$dev;
+            end
+        end
         if (walking) begin
             cnt_walk_cycles$d = (cnt_walk_cycles$q + 32'h1) & counter_mask;
         end
@@ -4532,6 +5472,215 @@ module top$iommu(clock,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_
     end
     
 endmodule // top$iommu
+
+
+module top$iommu$b0_addr(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$b0_addr
+
+
+module top$iommu$b0_dev(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$b0_dev
+
+
+module top$iommu$b0_last(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$b0_last
+
+
+module top$iommu$b0_wdata(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$b0_wdata
+
+
+module top$iommu$b0_we(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$b0_we
+
+
+module top$iommu$b1_addr(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$b1_addr
+
+
+module top$iommu$b1_dev(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$b1_dev
+
+
+module top$iommu$b1_last(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$b1_last
+
+
+module top$iommu$b1_wdata(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$b1_wdata
+
+
+module top$iommu$b1_we(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$b1_we
+
+
+module top$iommu$b_count(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$b_count
 
 
 module top$iommu$cie(d,q,clock);
@@ -5231,7 +6380,7 @@ module top$iommu$ddtp_ppn(d,q,clock);
 endmodule // top$iommu$ddtp_ppn
 
 
-module top$iommu$dev_rvalid(d,q,clock);
+module top$iommu$dev_resp(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -5247,7 +6396,7 @@ module top$iommu$dev_rvalid(d,q,clock);
        q <= d;
     end
           
-endmodule // top$iommu$dev_rvalid
+endmodule // top$iommu$dev_resp
 
 
 module top$iommu$f_cause(d,q,clock);
@@ -5324,6 +6473,44 @@ module top$iommu$fip(d,q,clock);
     end
           
 endmodule // top$iommu$fip
+
+
+module top$iommu$flt_iova(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$flt_iova
+
+
+module top$iommu$flt_resp(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$flt_resp
 
 
 module top$iommu$fq_log2szm1(d,q,clock);
@@ -7281,6 +8468,25 @@ module top$iommu$own_rvalid(d,q,clock);
 endmodule // top$iommu$own_rvalid
 
 
+module top$iommu$poison(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$poison
+
+
 module top$iommu$r_rdata(d,q,clock);
     
     // Module arguments
@@ -7393,6 +8599,253 @@ module top$iommu$retried(d,q,clock);
     end
           
 endmodule // top$iommu$retried
+
+
+module top$iommu$s2_cause(d,q,clock);
+    
+    // Module arguments
+    input wire  [11:0] d;
+    output reg  [11:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 12'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$s2_cause
+
+
+module top$iommu$s2_fault(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$s2_fault
+
+
+module top$iommu$s2_fresh(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$s2_fresh
+
+
+module top$iommu$s2_go(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$s2_go
+
+
+module top$iommu$s2_hit(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$s2_hit
+
+
+module top$iommu$s2_last(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$s2_last
+
+
+module top$iommu$s2_need_dc(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$s2_need_dc
+
+
+module top$iommu$s2_need_walk(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$s2_need_walk
+
+
+module top$iommu$s2_pa(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$s2_pa
+
+
+module top$iommu$s2_root_outside(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$s2_root_outside
+
+
+module top$iommu$s2_root_ppn(d,q,clock);
+    
+    // Module arguments
+    input wire  [21:0] d;
+    output reg  [21:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 22'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$s2_root_ppn
+
+
+module top$iommu$s2_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$s2_valid
+
+
+module top$iommu$s2_wdata(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$iommu$s2_wdata
 
 
 module top$iommu$stale(d,q,clock);
@@ -7509,7 +8962,7 @@ module top$iommu_read_pending(d,q,clock);
 endmodule // top$iommu_read_pending
 
 
-module top$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,clear_done,clear_err,clear_rejected,busy,done,err,rejected_start,cause,cur_desc,desc_done,bytes_done,err_addr,err_count,rejected_starts,state,bus_req,bus_addr,bus_we,bus_wdata,bus_last,bus_grant,bus_rvalid,bus_rdata,bus_fault,addr_limit);
+module top$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,clear_done,clear_err,clear_rejected,busy,done,err,rejected_start,cause,cur_desc,desc_done,bytes_done,err_addr,err_count,rejected_starts,state,dma$valid,dma$addr,dma$we,dma$wdata,dma$last,dma$dev,dma$ready,dma$resp,dma$fault,dma$rdata,addr_limit);
     
     // Module arguments
     input wire  clock;
@@ -7536,25 +8989,31 @@ module top$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
     output reg  [31:0] err_count;
     output reg  [31:0] rejected_starts;
     output reg  [2:0] state;
-    output reg  bus_req;
-    output reg  [31:0] bus_addr;
-    output reg  bus_we;
-    output reg  [31:0] bus_wdata;
-    output reg  bus_last;
-    input wire  bus_grant;
-    input wire  bus_rvalid;
-    input wire  [31:0] bus_rdata;
-    input wire  bus_fault;
+    output reg  dma$valid;
+    output reg  [31:0] dma$addr;
+    output reg  dma$we;
+    output reg  [31:0] dma$wdata;
+    output reg  dma$last;
+    output reg  [1:0] dma$dev;
+    input wire  dma$ready;
+    input wire  dma$resp;
+    input wire  dma$fault;
+    input wire  [31:0] dma$rdata;
     input wire  [32:0] addr_limit;
     
     // Constant declarations
+    localparam  device = 2'b0;
+    localparam  read_ahead = 4'h4;
+    localparam  max_outstanding = 4'h8;
+    localparam  buf_last = 3'b11;
+    localparam  kind_last = 3'b111;
+    localparam  page_last_word = 10'b1111111111;
     localparam  desc_bytes = 33'h10;
     localparam  len_mask = 32'hffffff;
     localparam  desc_done_bit = 32'h1000000;
     localparam  desc_err_bit = 32'h2000000;
     localparam  desc_len_status = 32'h8;
     localparam  desc_cause_shift = 5'b11100;
-    localparam  page_mask = 32'hfff;
     localparam  counter_mask = 32'hffffffff;
     localparam  cause_none = 4'h0;
     localparam  cause_zero_length = 4'h1;
@@ -7588,6 +9047,24 @@ module top$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
     reg  [31:0] remaining$d;
     wire  [31:0] remaining$q;
     reg  remaining$clock;
+    reg  [31:0] wr_remaining$d;
+    wire  [31:0] wr_remaining$q;
+    reg  wr_remaining$clock;
+    reg  [31:0] base_src$d;
+    wire  [31:0] base_src$q;
+    reg  base_src$clock;
+    reg  rd_active$d;
+    wire  rd_active$q;
+    reg  rd_active$clock;
+    reg  rd_last$d;
+    wire  rd_last$q;
+    reg  rd_last$clock;
+    reg  wr_active$d;
+    wire  wr_active$q;
+    reg  wr_active$clock;
+    reg  wr_last$d;
+    wire  wr_last$q;
+    reg  wr_last$clock;
     reg  [31:0] desc_addr$d;
     wire  [31:0] desc_addr$q;
     reg  desc_addr$clock;
@@ -7603,9 +9080,69 @@ module top$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
     reg  [2:0] fetch_received$d;
     wire  [2:0] fetch_received$q;
     reg  fetch_received$clock;
-    reg  [31:0] hold$d;
-    wire  [31:0] hold$q;
-    reg  hold$clock;
+    reg  [31:0] buf$0$d;
+    wire  [31:0] buf$0$q;
+    reg  buf$0$clock;
+    reg  [31:0] buf$1$d;
+    wire  [31:0] buf$1$q;
+    reg  buf$1$clock;
+    reg  [31:0] buf$2$d;
+    wire  [31:0] buf$2$q;
+    reg  buf$2$clock;
+    reg  [31:0] buf$3$d;
+    wire  [31:0] buf$3$q;
+    reg  buf$3$clock;
+    reg  [2:0] buf_head$d;
+    wire  [2:0] buf_head$q;
+    reg  buf_head$clock;
+    reg  [2:0] buf_tail$d;
+    wire  [2:0] buf_tail$q;
+    reg  buf_tail$clock;
+    reg  [3:0] buf_count$d;
+    wire  [3:0] buf_count$q;
+    reg  buf_count$clock;
+    reg  [3:0] ra_used$d;
+    wire  [3:0] ra_used$q;
+    reg  ra_used$clock;
+    reg  [3:0] outstanding$d;
+    wire  [3:0] outstanding$q;
+    reg  outstanding$clock;
+    reg  kind_read$0$d;
+    wire  kind_read$0$q;
+    reg  kind_read$0$clock;
+    reg  kind_read$1$d;
+    wire  kind_read$1$q;
+    reg  kind_read$1$clock;
+    reg  kind_read$2$d;
+    wire  kind_read$2$q;
+    reg  kind_read$2$clock;
+    reg  kind_read$3$d;
+    wire  kind_read$3$q;
+    reg  kind_read$3$clock;
+    reg  kind_read$4$d;
+    wire  kind_read$4$q;
+    reg  kind_read$4$clock;
+    reg  kind_read$5$d;
+    wire  kind_read$5$q;
+    reg  kind_read$5$clock;
+    reg  kind_read$6$d;
+    wire  kind_read$6$q;
+    reg  kind_read$6$clock;
+    reg  kind_read$7$d;
+    wire  kind_read$7$q;
+    reg  kind_read$7$clock;
+    reg  [2:0] kind_in$d;
+    wire  [2:0] kind_in$q;
+    reg  kind_in$clock;
+    reg  [2:0] kind_out$d;
+    wire  [2:0] kind_out$q;
+    reg  kind_out$clock;
+    reg  halt$d;
+    wire  halt$q;
+    reg  halt$clock;
+    reg  aborting$d;
+    wire  aborting$q;
+    reg  aborting$clock;
     reg  chain_mode$d;
     wire  chain_mode$q;
     reg  chain_mode$clock;
@@ -7645,6 +9182,20 @@ module top$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
     reg  candidate_ok;
     reg  [3:0] fields_cause;
     reg  [31:0] fields_err_addr;
+    reg  [31:0] head_word;
+    reg  may_issue;
+    reg  issue_write;
+    reg  issue_read;
+    reg  accepted;
+    reg  got_resp;
+    reg  got_fault;
+    reg  resp_is_read;
+    reg  push_word;
+    reg  copying;
+    reg  pop_word;
+    reg  abort_now;
+    reg  go_on;
+    reg  drained;
     
     // Sub module instances
     top$memcpy$0$fsm fsm(
@@ -7666,6 +9217,36 @@ module top$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
         .d(remaining$d),
         .q(remaining$q),
         .clock(remaining$clock)
+    );
+    top$memcpy$0$wr_remaining wr_remaining(
+        .d(wr_remaining$d),
+        .q(wr_remaining$q),
+        .clock(wr_remaining$clock)
+    );
+    top$memcpy$0$base_src base_src(
+        .d(base_src$d),
+        .q(base_src$q),
+        .clock(base_src$clock)
+    );
+    top$memcpy$0$rd_active rd_active(
+        .d(rd_active$d),
+        .q(rd_active$q),
+        .clock(rd_active$clock)
+    );
+    top$memcpy$0$rd_last rd_last(
+        .d(rd_last$d),
+        .q(rd_last$q),
+        .clock(rd_last$clock)
+    );
+    top$memcpy$0$wr_active wr_active(
+        .d(wr_active$d),
+        .q(wr_active$q),
+        .clock(wr_active$clock)
+    );
+    top$memcpy$0$wr_last wr_last(
+        .d(wr_last$d),
+        .q(wr_last$q),
+        .clock(wr_last$clock)
     );
     top$memcpy$0$desc_addr desc_addr(
         .d(desc_addr$d),
@@ -7692,10 +9273,110 @@ module top$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
         .q(fetch_received$q),
         .clock(fetch_received$clock)
     );
-    top$memcpy$0$hold hold(
-        .d(hold$d),
-        .q(hold$q),
-        .clock(hold$clock)
+    top$memcpy$0$buf$0 buf$0(
+        .d(buf$0$d),
+        .q(buf$0$q),
+        .clock(buf$0$clock)
+    );
+    top$memcpy$0$buf$1 buf$1(
+        .d(buf$1$d),
+        .q(buf$1$q),
+        .clock(buf$1$clock)
+    );
+    top$memcpy$0$buf$2 buf$2(
+        .d(buf$2$d),
+        .q(buf$2$q),
+        .clock(buf$2$clock)
+    );
+    top$memcpy$0$buf$3 buf$3(
+        .d(buf$3$d),
+        .q(buf$3$q),
+        .clock(buf$3$clock)
+    );
+    top$memcpy$0$buf_head buf_head(
+        .d(buf_head$d),
+        .q(buf_head$q),
+        .clock(buf_head$clock)
+    );
+    top$memcpy$0$buf_tail buf_tail(
+        .d(buf_tail$d),
+        .q(buf_tail$q),
+        .clock(buf_tail$clock)
+    );
+    top$memcpy$0$buf_count buf_count(
+        .d(buf_count$d),
+        .q(buf_count$q),
+        .clock(buf_count$clock)
+    );
+    top$memcpy$0$ra_used ra_used(
+        .d(ra_used$d),
+        .q(ra_used$q),
+        .clock(ra_used$clock)
+    );
+    top$memcpy$0$outstanding outstanding(
+        .d(outstanding$d),
+        .q(outstanding$q),
+        .clock(outstanding$clock)
+    );
+    top$memcpy$0$kind_read$0 kind_read$0(
+        .d(kind_read$0$d),
+        .q(kind_read$0$q),
+        .clock(kind_read$0$clock)
+    );
+    top$memcpy$0$kind_read$1 kind_read$1(
+        .d(kind_read$1$d),
+        .q(kind_read$1$q),
+        .clock(kind_read$1$clock)
+    );
+    top$memcpy$0$kind_read$2 kind_read$2(
+        .d(kind_read$2$d),
+        .q(kind_read$2$q),
+        .clock(kind_read$2$clock)
+    );
+    top$memcpy$0$kind_read$3 kind_read$3(
+        .d(kind_read$3$d),
+        .q(kind_read$3$q),
+        .clock(kind_read$3$clock)
+    );
+    top$memcpy$0$kind_read$4 kind_read$4(
+        .d(kind_read$4$d),
+        .q(kind_read$4$q),
+        .clock(kind_read$4$clock)
+    );
+    top$memcpy$0$kind_read$5 kind_read$5(
+        .d(kind_read$5$d),
+        .q(kind_read$5$q),
+        .clock(kind_read$5$clock)
+    );
+    top$memcpy$0$kind_read$6 kind_read$6(
+        .d(kind_read$6$d),
+        .q(kind_read$6$q),
+        .clock(kind_read$6$clock)
+    );
+    top$memcpy$0$kind_read$7 kind_read$7(
+        .d(kind_read$7$d),
+        .q(kind_read$7$q),
+        .clock(kind_read$7$clock)
+    );
+    top$memcpy$0$kind_in kind_in(
+        .d(kind_in$d),
+        .q(kind_in$q),
+        .clock(kind_in$clock)
+    );
+    top$memcpy$0$kind_out kind_out(
+        .d(kind_out$d),
+        .q(kind_out$q),
+        .clock(kind_out$clock)
+    );
+    top$memcpy$0$halt halt(
+        .d(halt$d),
+        .q(halt$q),
+        .clock(halt$clock)
+    );
+    top$memcpy$0$aborting aborting(
+        .d(aborting$d),
+        .q(aborting$q),
+        .clock(aborting$clock)
     );
     top$memcpy$0$chain_mode chain_mode(
         .d(chain_mode$d),
@@ -7754,12 +9435,26 @@ module top$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
         cur_src$clock = clock;
         cur_dst$clock = clock;
         remaining$clock = clock;
+        wr_remaining$clock = clock;
+        base_src$clock = clock;
+        rd_active$clock = clock;
+        rd_last$clock = clock;
+        wr_active$clock = clock;
+        wr_last$clock = clock;
         desc_addr$clock = clock;
         next_desc$clock = clock;
         desc_len$clock = clock;
         fetch_issued$clock = clock;
         fetch_received$clock = clock;
-        hold$clock = clock;
+        buf_head$clock = clock;
+        buf_tail$clock = clock;
+        buf_count$clock = clock;
+        ra_used$clock = clock;
+        outstanding$clock = clock;
+        kind_in$clock = clock;
+        kind_out$clock = clock;
+        halt$clock = clock;
+        aborting$clock = clock;
         chain_mode$clock = clock;
         r_done$clock = clock;
         r_err$clock = clock;
@@ -7774,12 +9469,26 @@ module top$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
         cur_src$d = cur_src$q;
         cur_dst$d = cur_dst$q;
         remaining$d = remaining$q;
+        wr_remaining$d = wr_remaining$q;
+        base_src$d = base_src$q;
+        rd_active$d = rd_active$q;
+        rd_last$d = rd_last$q;
+        wr_active$d = wr_active$q;
+        wr_last$d = wr_last$q;
         desc_addr$d = desc_addr$q;
         next_desc$d = next_desc$q;
         desc_len$d = desc_len$q;
         fetch_issued$d = fetch_issued$q;
         fetch_received$d = fetch_received$q;
-        hold$d = hold$q;
+        buf_head$d = buf_head$q;
+        buf_tail$d = buf_tail$q;
+        buf_count$d = buf_count$q;
+        ra_used$d = ra_used$q;
+        outstanding$d = outstanding$q;
+        kind_in$d = kind_in$q;
+        kind_out$d = kind_out$q;
+        halt$d = halt$q;
+        aborting$d = aborting$q;
         chain_mode$d = chain_mode$q;
         r_done$d = r_done$q;
         r_err$d = r_err$q;
@@ -7790,6 +9499,30 @@ module top$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
         r_bytes_done$d = r_bytes_done$q;
         r_err_count$d = r_err_count$q;
         r_rejected_starts$d = r_rejected_starts$q;
+        buf$0$clock = clock;
+        buf$0$d = buf$0$q;
+        buf$1$clock = clock;
+        buf$1$d = buf$1$q;
+        buf$2$clock = clock;
+        buf$2$d = buf$2$q;
+        buf$3$clock = clock;
+        buf$3$d = buf$3$q;
+        kind_read$0$clock = clock;
+        kind_read$0$d = kind_read$0$q;
+        kind_read$1$clock = clock;
+        kind_read$1$d = kind_read$1$q;
+        kind_read$2$clock = clock;
+        kind_read$2$d = kind_read$2$q;
+        kind_read$3$clock = clock;
+        kind_read$3$d = kind_read$3$q;
+        kind_read$4$clock = clock;
+        kind_read$4$d = kind_read$4$q;
+        kind_read$5$clock = clock;
+        kind_read$5$d = kind_read$5$q;
+        kind_read$6$clock = clock;
+        kind_read$6$d = kind_read$6$q;
+        kind_read$7$clock = clock;
+        kind_read$7$d = kind_read$7$q;
         state = fsm$q;
         busy = fsm$q != MemcpyState$Idle;
         done = r_done$q;
@@ -7842,13 +9575,193 @@ module top$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
         else begin
             fields_cause = cause_none;
         end
-        bus_req = 1'b0;
-        bus_addr = cur_src$q;
-        bus_we = 1'b0;
-        bus_wdata = hold$q;
-        bus_last = 1'b0;
-        if (bus_rvalid) begin
-            hold$d = bus_rdata;
+        abort_now = abort & (fsm$q != MemcpyState$Idle);
+        may_issue = ~halt$q & ~abort & (outstanding$q != max_outstanding);
+        head_word = buf$0$q;
+        if (buf_head$q == 0) begin
+            head_word = buf$0$q;
+        end
+        if (buf_head$q == 1) begin
+            head_word = buf$1$q;
+        end
+        if (buf_head$q == 2) begin
+            head_word = buf$2$q;
+        end
+        if (buf_head$q == 3) begin
+            head_word = buf$3$q;
+        end
+        issue_write = buf_count$q != 32'h0;
+        issue_read = ~issue_write & rd_active$q & (ra_used$q != read_ahead);
+        dma$dev = device;
+        dma$valid = 1'b0;
+        dma$addr = cur_src$q;
+        dma$we = 1'b0;
+        dma$wdata = head_word;
+        dma$last = 1'b0;
+        case (fsm$q)
+            MemcpyState$FetchDesc:
+                begin
+                    dma$valid = may_issue & (fetch_issued$q != 32'h4);
+                    dma$addr = desc_addr$q | (((fetch_issued$q) & 32'hffffffff) << 32'h2);
+                    dma$last = fetch_issued$q == 32'h3;
+                end
+            MemcpyState$Read:
+                begin
+                    dma$valid = may_issue & (issue_write | issue_read);
+                    if (issue_write) begin
+                        dma$we = 1'b1;
+                        dma$addr = cur_dst$q;
+                        dma$last = wr_last$q | (cur_dst$q[(32'h2)+:(10)] == page_last_word);
+                    end
+                    else begin
+                        dma$last = cur_src$q[(32'h2)+:(10)] == page_last_word;
+                    end
+                end
+            MemcpyState$Write:
+                begin
+                    dma$valid = may_issue & issue_write;
+                    dma$we = 1'b1;
+                    dma$addr = cur_dst$q;
+                    dma$last = wr_last$q | (cur_dst$q[(32'h2)+:(10)] == page_last_word);
+                end
+            MemcpyState$WriteBack:
+                begin
+                    dma$valid = may_issue & (fetch_issued$q == 32'h0);
+                    dma$we = 1'b1;
+                    dma$last = 1'b1;
+                    dma$addr = desc_addr$q | desc_len_status;
+                    dma$wdata = desc_len$q | desc_done_bit;
+                end
+            MemcpyState$WriteBackError:
+                begin
+                    dma$valid = may_issue & (fetch_issued$q == 32'h0);
+                    dma$we = 1'b1;
+                    dma$last = 1'b1;
+                    dma$addr = desc_addr$q | desc_len_status;
+                    dma$wdata = desc_len$q | desc_err_bit | (((r_cause$q) & 32'hffffffff) << desc_cause_shift);
+                end
+            MemcpyState$Idle:
+                begin
+                end
+            MemcpyState$CheckRegs:
+                begin
+                end
+            MemcpyState$CheckDesc:
+                begin
+                end
+        endcase
+        accepted = dma$valid & dma$ready;
+        got_resp = dma$resp & (outstanding$q != 32'h0);
+        got_fault = got_resp & dma$fault;
+        resp_is_read = 1'b0;
+        if (kind_out$q == 0) begin
+            resp_is_read = kind_read$0$q;
+        end
+        if (kind_out$q == 1) begin
+            resp_is_read = kind_read$1$q;
+        end
+        if (kind_out$q == 2) begin
+            resp_is_read = kind_read$2$q;
+        end
+        if (kind_out$q == 3) begin
+            resp_is_read = kind_read$3$q;
+        end
+        if (kind_out$q == 4) begin
+            resp_is_read = kind_read$4$q;
+        end
+        if (kind_out$q == 5) begin
+            resp_is_read = kind_read$5$q;
+        end
+        if (kind_out$q == 6) begin
+            resp_is_read = kind_read$6$q;
+        end
+        if (kind_out$q == 7) begin
+            resp_is_read = kind_read$7$q;
+        end
+        if (accepted) begin
+            if (kind_in$q == 0) begin
+                kind_read$0$d = ~dma$we;
+            end
+            if (kind_in$q == 1) begin
+                kind_read$1$d = ~dma$we;
+            end
+            if (kind_in$q == 2) begin
+                kind_read$2$d = ~dma$we;
+            end
+            if (kind_in$q == 3) begin
+                kind_read$3$d = ~dma$we;
+            end
+            if (kind_in$q == 4) begin
+                kind_read$4$d = ~dma$we;
+            end
+            if (kind_in$q == 5) begin
+                kind_read$5$d = ~dma$we;
+            end
+            if (kind_in$q == 6) begin
+                kind_read$6$d = ~dma$we;
+            end
+            if (kind_in$q == 7) begin
+                kind_read$7$d = ~dma$we;
+            end
+            if (kind_in$q == kind_last) begin
+                kind_in$d = 32'h0;
+            end
+            else begin
+                kind_in$d = kind_in$q + 32'h1;
+            end
+        end
+        if (got_resp) begin
+            if (kind_out$q == kind_last) begin
+                kind_out$d = 32'h0;
+            end
+            else begin
+                kind_out$d = kind_out$q + 32'h1;
+            end
+        end
+        if (accepted & ~got_resp) begin
+            outstanding$d = outstanding$q + 32'h1;
+        end
+        if (~accepted & got_resp) begin
+            outstanding$d = outstanding$q - 32'h1;
+        end
+        drained = ~accepted & ((outstanding$q == 32'h0) | ((outstanding$q == 32'h1) & got_resp));
+        go_on = ~halt$q & ~abort_now & ~got_fault;
+        copying = (fsm$q == MemcpyState$Read) | (fsm$q == MemcpyState$Write);
+        pop_word = copying & accepted & dma$we;
+        push_word = copying & got_resp & ~dma$fault & resp_is_read;
+        if (push_word) begin
+            if (buf_tail$q == 0) begin
+                buf$0$d = dma$rdata;
+            end
+            if (buf_tail$q == 1) begin
+                buf$1$d = dma$rdata;
+            end
+            if (buf_tail$q == 2) begin
+                buf$2$d = dma$rdata;
+            end
+            if (buf_tail$q == 3) begin
+                buf$3$d = dma$rdata;
+            end
+            if (buf_tail$q == buf_last) begin
+                buf_tail$d = 32'h0;
+            end
+            else begin
+                buf_tail$d = buf_tail$q + 32'h1;
+            end
+        end
+        if (pop_word) begin
+            if (buf_head$q == buf_last) begin
+                buf_head$d = 32'h0;
+            end
+            else begin
+                buf_head$d = buf_head$q + 32'h1;
+            end
+        end
+        if (push_word & ~pop_word) begin
+            buf_count$d = buf_count$q + 32'h1;
+        end
+        if (~push_word & pop_word) begin
+            buf_count$d = buf_count$q - 32'h1;
         end
         case (fsm$q)
             MemcpyState$Idle:
@@ -7862,6 +9775,8 @@ module top$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
                         chain_mode$d = chain;
                         fetch_issued$d = 32'h0;
                         fetch_received$d = 32'h0;
+                        halt$d = 1'b0;
+                        aborting$d = 1'b0;
                         if (chain) begin
                             desc_addr$d = desc_head;
                             if (~candidate_ok) begin
@@ -7882,6 +9797,7 @@ module top$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
                         end
                         else begin
                             cur_src$d = src;
+                            base_src$d = src;
                             cur_dst$d = dst;
                             remaining$d = len;
                             fsm$d = MemcpyState$CheckRegs;
@@ -7903,27 +9819,26 @@ module top$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
                 end
             MemcpyState$FetchDesc:
                 begin
-                    bus_req = fetch_issued$q != 32'h4;
-                    bus_addr = desc_addr$q + (((fetch_issued$q) & 32'hffffffff) << 32'h2);
-                    bus_last = fetch_issued$q == 32'h3;
-                    if (bus_grant) begin
+                    if (accepted) begin
                         fetch_issued$d = fetch_issued$q + 32'h1;
                     end
-                    if (bus_rvalid) begin
+                    if (got_resp & ~dma$fault) begin
                         fetch_received$d = fetch_received$q + 32'h1;
                         if (fetch_received$q == 32'h0) begin
-                            cur_src$d = bus_rdata;
+                            cur_src$d = dma$rdata;
                         end
                         if (fetch_received$q == 32'h1) begin
-                            cur_dst$d = bus_rdata;
+                            cur_dst$d = dma$rdata;
                         end
                         if (fetch_received$q == 32'h2) begin
-                            remaining$d = bus_rdata & len_mask;
-                            desc_len$d = bus_rdata & len_mask;
+                            remaining$d = dma$rdata & len_mask;
+                            desc_len$d = dma$rdata & len_mask;
                         end
                         if (fetch_received$q == 32'h3) begin
-                            next_desc$d = bus_rdata;
-                            fsm$d = MemcpyState$CheckDesc;
+                            next_desc$d = dma$rdata;
+                            if (go_on) begin
+                                fsm$d = MemcpyState$CheckDesc;
+                            end
                         end
                     end
                 end
@@ -7935,52 +9850,32 @@ module top$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
                     else begin
                         r_cause$d = fields_cause;
                         r_err_addr$d = desc_addr$q;
+                        fetch_issued$d = 32'h0;
                         fsm$d = MemcpyState$WriteBackError;
                     end
                 end
             MemcpyState$Read:
                 begin
-                    bus_req = 1'b1;
-                    bus_addr = cur_src$q;
-                    if (bus_grant) begin
+                    if (accepted & ~dma$we) begin
                         cur_src$d = cur_src$q + 32'h4;
-                        fsm$d = MemcpyState$Write;
-                    end
-                end
-            MemcpyState$Write:
-                begin
-                    bus_req = 1'b1;
-                    bus_we = 1'b1;
-                    bus_addr = cur_dst$q;
-                    if (bus_rvalid) begin
-                        bus_wdata = bus_rdata;
-                    end
-                    bus_last = (((cur_dst$q + 32'h4) & page_mask) == 32'h0) | ((cur_src$q & page_mask) == 32'h0) | (remaining$q == 32'h4);
-                    if (bus_grant) begin
-                        cur_dst$d = cur_dst$q + 32'h4;
                         remaining$d = remaining$q - 32'h4;
-                        r_bytes_done$d = r_bytes_done$q + 32'h4;
-                        if (remaining$q != 32'h4) begin
-                            fsm$d = MemcpyState$Read;
-                        end
-                        else if (chain_mode$q) begin
-                            fsm$d = MemcpyState$WriteBack;
-                        end
-                        else begin
-                            r_done$d = 1'b1;
-                            fsm$d = MemcpyState$Idle;
+                        rd_last$d = remaining$q == 32'h8;
+                        ra_used$d = ra_used$q + 32'h1;
+                        if (rd_last$q) begin
+                            rd_active$d = 1'b0;
+                            fsm$d = MemcpyState$Write;
                         end
                     end
                 end
             MemcpyState$WriteBack:
                 begin
-                    bus_req = 1'b1;
-                    bus_we = 1'b1;
-                    bus_last = 1'b1;
-                    bus_addr = desc_addr$q + desc_len_status;
-                    bus_wdata = desc_len$q | desc_done_bit;
-                    if (bus_grant) begin
+                    if (accepted) begin
+                        fetch_issued$d = 32'h1;
+                    end
+                    if (got_resp & ~dma$fault) begin
                         r_desc_done$d = r_desc_done$q + 32'h1;
+                    end
+                    if (got_resp & go_on) begin
                         fetch_issued$d = 32'h0;
                         fetch_received$d = 32'h0;
                         if (next_desc$q == 32'h0) begin
@@ -8009,24 +9904,65 @@ module top$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
                 end
             MemcpyState$WriteBackError:
                 begin
-                    bus_req = 1'b1;
-                    bus_we = 1'b1;
-                    bus_last = 1'b1;
-                    bus_addr = desc_addr$q + desc_len_status;
-                    bus_wdata = desc_len$q | desc_err_bit | (((r_cause$q) & 32'hffffffff) << desc_cause_shift);
-                    if (bus_grant) begin
+                    if (accepted) begin
+                        fetch_issued$d = 32'h1;
+                    end
+                    if (got_resp & ~halt$q & ~abort_now) begin
                         r_err$d = 1'b1;
                         r_err_count$d = (r_err_count$q + 32'h1) & counter_mask;
                         fsm$d = MemcpyState$Idle;
                     end
                 end
+            MemcpyState$Write:
+                begin
+                end
         endcase
-        if (bus_fault & bus_req) begin
-            if (fsm$q != MemcpyState$WriteBackError) begin
-                r_cause$d = cause_iommu_fault;
-                r_err_addr$d = bus_addr;
+        if ((fsm$q == MemcpyState$CheckRegs) | (fsm$q == MemcpyState$CheckDesc)) begin
+            wr_remaining$d = remaining$q;
+            rd_active$d = 1'b1;
+            wr_active$d = 1'b1;
+            rd_last$d = remaining$q == 32'h4;
+            wr_last$d = remaining$q == 32'h4;
+            buf_head$d = 32'h0;
+            buf_tail$d = 32'h0;
+            buf_count$d = 32'h0;
+            ra_used$d = 32'h0;
+        end
+        if (copying) begin
+            if (pop_word) begin
+                cur_dst$d = cur_dst$q + 32'h4;
+                wr_remaining$d = wr_remaining$q - 32'h4;
+                wr_last$d = wr_remaining$q == 32'h8;
+                ra_used$d = ra_used$q - 32'h1;
+                if (wr_last$q) begin
+                    wr_active$d = 1'b0;
+                end
             end
+            if (got_resp & ~dma$fault & ~resp_is_read) begin
+                r_bytes_done$d = r_bytes_done$q + 32'h4;
+            end
+            if (~wr_active$q & drained & go_on) begin
+                if (chain_mode$q) begin
+                    fetch_issued$d = 32'h0;
+                    fsm$d = MemcpyState$WriteBack;
+                end
+                else begin
+                    r_done$d = 1'b1;
+                    fsm$d = MemcpyState$Idle;
+                end
+            end
+        end
+        if (got_fault & (fsm$q != MemcpyState$WriteBackError)) begin
+            halt$d = 1'b1;
+            if (~halt$q & ~abort_now) begin
+                r_cause$d = cause_iommu_fault;
+                r_err_addr$d = dma$rdata;
+            end
+        end
+        if (halt$q & ~aborting$q & ~abort_now & (outstanding$q == 32'h0)) begin
+            halt$d = 1'b0;
             if (chain_mode$q & ((fsm$q == MemcpyState$Read) | (fsm$q == MemcpyState$Write))) begin
+                fetch_issued$d = 32'h0;
                 fsm$d = MemcpyState$WriteBackError;
             end
             else begin
@@ -8035,17 +9971,20 @@ module top$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
                 fsm$d = MemcpyState$Idle;
             end
         end
-        if (abort & (fsm$q != MemcpyState$Idle)) begin
+        if (abort_now) begin
+            halt$d = 1'b1;
+            aborting$d = 1'b1;
+        end
+        if ((aborting$q | abort_now) & (outstanding$q == 32'h0)) begin
+            halt$d = 1'b0;
+            aborting$d = 1'b0;
             r_err$d = 1'b1;
             r_cause$d = cause_aborted;
             if (chain_mode$q) begin
                 r_err_addr$d = desc_addr$q;
             end
-            else if ((fsm$q == MemcpyState$Write) & ~bus_grant) begin
-                r_err_addr$d = cur_src$q - 32'h4;
-            end
             else begin
-                r_err_addr$d = cur_src$q;
+                r_err_addr$d = base_src$q + r_bytes_done$q;
             end
             r_err_count$d = (r_err_count$q + 32'h1) & counter_mask;
             r_done$d = 1'b0;
@@ -8058,6 +9997,177 @@ module top$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
     end
     
 endmodule // top$memcpy$0
+
+
+module top$memcpy$0$aborting(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$0$aborting
+
+
+module top$memcpy$0$base_src(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$0$base_src
+
+
+module top$memcpy$0$buf$0(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$0$buf$0
+
+
+module top$memcpy$0$buf$1(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$0$buf$1
+
+
+module top$memcpy$0$buf$2(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$0$buf$2
+
+
+module top$memcpy$0$buf$3(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$0$buf$3
+
+
+module top$memcpy$0$buf_count(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$0$buf_count
+
+
+module top$memcpy$0$buf_head(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$0$buf_head
+
+
+module top$memcpy$0$buf_tail(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$0$buf_tail
 
 
 module top$memcpy$0$chain_mode(d,q,clock);
@@ -8222,23 +10332,213 @@ module top$memcpy$0$fsm(d,q,clock);
 endmodule // top$memcpy$0$fsm
 
 
-module top$memcpy$0$hold(d,q,clock);
+module top$memcpy$0$halt(d,q,clock);
     
     // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
+    input wire  d;
+    output reg  q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 32'h0;
+       q = 1'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // top$memcpy$0$hold
+endmodule // top$memcpy$0$halt
+
+
+module top$memcpy$0$kind_in(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$0$kind_in
+
+
+module top$memcpy$0$kind_out(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$0$kind_out
+
+
+module top$memcpy$0$kind_read$0(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$0$kind_read$0
+
+
+module top$memcpy$0$kind_read$1(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$0$kind_read$1
+
+
+module top$memcpy$0$kind_read$2(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$0$kind_read$2
+
+
+module top$memcpy$0$kind_read$3(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$0$kind_read$3
+
+
+module top$memcpy$0$kind_read$4(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$0$kind_read$4
+
+
+module top$memcpy$0$kind_read$5(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$0$kind_read$5
+
+
+module top$memcpy$0$kind_read$6(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$0$kind_read$6
+
+
+module top$memcpy$0$kind_read$7(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$0$kind_read$7
 
 
 module top$memcpy$0$next_desc(d,q,clock);
@@ -8258,6 +10558,25 @@ module top$memcpy$0$next_desc(d,q,clock);
     end
           
 endmodule // top$memcpy$0$next_desc
+
+
+module top$memcpy$0$outstanding(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$0$outstanding
 
 
 module top$memcpy$0$r_bytes_done(d,q,clock);
@@ -8431,6 +10750,63 @@ module top$memcpy$0$r_rejected_starts(d,q,clock);
 endmodule // top$memcpy$0$r_rejected_starts
 
 
+module top$memcpy$0$ra_used(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$0$ra_used
+
+
+module top$memcpy$0$rd_active(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$0$rd_active
+
+
+module top$memcpy$0$rd_last(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$0$rd_last
+
+
 module top$memcpy$0$remaining(d,q,clock);
     
     // Module arguments
@@ -8450,7 +10826,64 @@ module top$memcpy$0$remaining(d,q,clock);
 endmodule // top$memcpy$0$remaining
 
 
-module top$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,clear_done,clear_err,clear_rejected,busy,done,err,rejected_start,cause,cur_desc,desc_done,bytes_done,err_addr,err_count,rejected_starts,state,bus_req,bus_addr,bus_we,bus_wdata,bus_last,bus_grant,bus_rvalid,bus_rdata,bus_fault,addr_limit);
+module top$memcpy$0$wr_active(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$0$wr_active
+
+
+module top$memcpy$0$wr_last(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$0$wr_last
+
+
+module top$memcpy$0$wr_remaining(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$0$wr_remaining
+
+
+module top$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,clear_done,clear_err,clear_rejected,busy,done,err,rejected_start,cause,cur_desc,desc_done,bytes_done,err_addr,err_count,rejected_starts,state,dma$valid,dma$addr,dma$we,dma$wdata,dma$last,dma$dev,dma$ready,dma$resp,dma$fault,dma$rdata,addr_limit);
     
     // Module arguments
     input wire  clock;
@@ -8477,25 +10910,31 @@ module top$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
     output reg  [31:0] err_count;
     output reg  [31:0] rejected_starts;
     output reg  [2:0] state;
-    output reg  bus_req;
-    output reg  [31:0] bus_addr;
-    output reg  bus_we;
-    output reg  [31:0] bus_wdata;
-    output reg  bus_last;
-    input wire  bus_grant;
-    input wire  bus_rvalid;
-    input wire  [31:0] bus_rdata;
-    input wire  bus_fault;
+    output reg  dma$valid;
+    output reg  [31:0] dma$addr;
+    output reg  dma$we;
+    output reg  [31:0] dma$wdata;
+    output reg  dma$last;
+    output reg  [1:0] dma$dev;
+    input wire  dma$ready;
+    input wire  dma$resp;
+    input wire  dma$fault;
+    input wire  [31:0] dma$rdata;
     input wire  [32:0] addr_limit;
     
     // Constant declarations
+    localparam  device = 2'b1;
+    localparam  read_ahead = 4'h4;
+    localparam  max_outstanding = 4'h8;
+    localparam  buf_last = 3'b11;
+    localparam  kind_last = 3'b111;
+    localparam  page_last_word = 10'b1111111111;
     localparam  desc_bytes = 33'h10;
     localparam  len_mask = 32'hffffff;
     localparam  desc_done_bit = 32'h1000000;
     localparam  desc_err_bit = 32'h2000000;
     localparam  desc_len_status = 32'h8;
     localparam  desc_cause_shift = 5'b11100;
-    localparam  page_mask = 32'hfff;
     localparam  counter_mask = 32'hffffffff;
     localparam  cause_none = 4'h0;
     localparam  cause_zero_length = 4'h1;
@@ -8529,6 +10968,24 @@ module top$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
     reg  [31:0] remaining$d;
     wire  [31:0] remaining$q;
     reg  remaining$clock;
+    reg  [31:0] wr_remaining$d;
+    wire  [31:0] wr_remaining$q;
+    reg  wr_remaining$clock;
+    reg  [31:0] base_src$d;
+    wire  [31:0] base_src$q;
+    reg  base_src$clock;
+    reg  rd_active$d;
+    wire  rd_active$q;
+    reg  rd_active$clock;
+    reg  rd_last$d;
+    wire  rd_last$q;
+    reg  rd_last$clock;
+    reg  wr_active$d;
+    wire  wr_active$q;
+    reg  wr_active$clock;
+    reg  wr_last$d;
+    wire  wr_last$q;
+    reg  wr_last$clock;
     reg  [31:0] desc_addr$d;
     wire  [31:0] desc_addr$q;
     reg  desc_addr$clock;
@@ -8544,9 +11001,69 @@ module top$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
     reg  [2:0] fetch_received$d;
     wire  [2:0] fetch_received$q;
     reg  fetch_received$clock;
-    reg  [31:0] hold$d;
-    wire  [31:0] hold$q;
-    reg  hold$clock;
+    reg  [31:0] buf$0$d;
+    wire  [31:0] buf$0$q;
+    reg  buf$0$clock;
+    reg  [31:0] buf$1$d;
+    wire  [31:0] buf$1$q;
+    reg  buf$1$clock;
+    reg  [31:0] buf$2$d;
+    wire  [31:0] buf$2$q;
+    reg  buf$2$clock;
+    reg  [31:0] buf$3$d;
+    wire  [31:0] buf$3$q;
+    reg  buf$3$clock;
+    reg  [2:0] buf_head$d;
+    wire  [2:0] buf_head$q;
+    reg  buf_head$clock;
+    reg  [2:0] buf_tail$d;
+    wire  [2:0] buf_tail$q;
+    reg  buf_tail$clock;
+    reg  [3:0] buf_count$d;
+    wire  [3:0] buf_count$q;
+    reg  buf_count$clock;
+    reg  [3:0] ra_used$d;
+    wire  [3:0] ra_used$q;
+    reg  ra_used$clock;
+    reg  [3:0] outstanding$d;
+    wire  [3:0] outstanding$q;
+    reg  outstanding$clock;
+    reg  kind_read$0$d;
+    wire  kind_read$0$q;
+    reg  kind_read$0$clock;
+    reg  kind_read$1$d;
+    wire  kind_read$1$q;
+    reg  kind_read$1$clock;
+    reg  kind_read$2$d;
+    wire  kind_read$2$q;
+    reg  kind_read$2$clock;
+    reg  kind_read$3$d;
+    wire  kind_read$3$q;
+    reg  kind_read$3$clock;
+    reg  kind_read$4$d;
+    wire  kind_read$4$q;
+    reg  kind_read$4$clock;
+    reg  kind_read$5$d;
+    wire  kind_read$5$q;
+    reg  kind_read$5$clock;
+    reg  kind_read$6$d;
+    wire  kind_read$6$q;
+    reg  kind_read$6$clock;
+    reg  kind_read$7$d;
+    wire  kind_read$7$q;
+    reg  kind_read$7$clock;
+    reg  [2:0] kind_in$d;
+    wire  [2:0] kind_in$q;
+    reg  kind_in$clock;
+    reg  [2:0] kind_out$d;
+    wire  [2:0] kind_out$q;
+    reg  kind_out$clock;
+    reg  halt$d;
+    wire  halt$q;
+    reg  halt$clock;
+    reg  aborting$d;
+    wire  aborting$q;
+    reg  aborting$clock;
     reg  chain_mode$d;
     wire  chain_mode$q;
     reg  chain_mode$clock;
@@ -8586,6 +11103,20 @@ module top$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
     reg  candidate_ok;
     reg  [3:0] fields_cause;
     reg  [31:0] fields_err_addr;
+    reg  [31:0] head_word;
+    reg  may_issue;
+    reg  issue_write;
+    reg  issue_read;
+    reg  accepted;
+    reg  got_resp;
+    reg  got_fault;
+    reg  resp_is_read;
+    reg  push_word;
+    reg  copying;
+    reg  pop_word;
+    reg  abort_now;
+    reg  go_on;
+    reg  drained;
     
     // Sub module instances
     top$memcpy$1$fsm fsm(
@@ -8607,6 +11138,36 @@ module top$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
         .d(remaining$d),
         .q(remaining$q),
         .clock(remaining$clock)
+    );
+    top$memcpy$1$wr_remaining wr_remaining(
+        .d(wr_remaining$d),
+        .q(wr_remaining$q),
+        .clock(wr_remaining$clock)
+    );
+    top$memcpy$1$base_src base_src(
+        .d(base_src$d),
+        .q(base_src$q),
+        .clock(base_src$clock)
+    );
+    top$memcpy$1$rd_active rd_active(
+        .d(rd_active$d),
+        .q(rd_active$q),
+        .clock(rd_active$clock)
+    );
+    top$memcpy$1$rd_last rd_last(
+        .d(rd_last$d),
+        .q(rd_last$q),
+        .clock(rd_last$clock)
+    );
+    top$memcpy$1$wr_active wr_active(
+        .d(wr_active$d),
+        .q(wr_active$q),
+        .clock(wr_active$clock)
+    );
+    top$memcpy$1$wr_last wr_last(
+        .d(wr_last$d),
+        .q(wr_last$q),
+        .clock(wr_last$clock)
     );
     top$memcpy$1$desc_addr desc_addr(
         .d(desc_addr$d),
@@ -8633,10 +11194,110 @@ module top$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
         .q(fetch_received$q),
         .clock(fetch_received$clock)
     );
-    top$memcpy$1$hold hold(
-        .d(hold$d),
-        .q(hold$q),
-        .clock(hold$clock)
+    top$memcpy$1$buf$0 buf$0(
+        .d(buf$0$d),
+        .q(buf$0$q),
+        .clock(buf$0$clock)
+    );
+    top$memcpy$1$buf$1 buf$1(
+        .d(buf$1$d),
+        .q(buf$1$q),
+        .clock(buf$1$clock)
+    );
+    top$memcpy$1$buf$2 buf$2(
+        .d(buf$2$d),
+        .q(buf$2$q),
+        .clock(buf$2$clock)
+    );
+    top$memcpy$1$buf$3 buf$3(
+        .d(buf$3$d),
+        .q(buf$3$q),
+        .clock(buf$3$clock)
+    );
+    top$memcpy$1$buf_head buf_head(
+        .d(buf_head$d),
+        .q(buf_head$q),
+        .clock(buf_head$clock)
+    );
+    top$memcpy$1$buf_tail buf_tail(
+        .d(buf_tail$d),
+        .q(buf_tail$q),
+        .clock(buf_tail$clock)
+    );
+    top$memcpy$1$buf_count buf_count(
+        .d(buf_count$d),
+        .q(buf_count$q),
+        .clock(buf_count$clock)
+    );
+    top$memcpy$1$ra_used ra_used(
+        .d(ra_used$d),
+        .q(ra_used$q),
+        .clock(ra_used$clock)
+    );
+    top$memcpy$1$outstanding outstanding(
+        .d(outstanding$d),
+        .q(outstanding$q),
+        .clock(outstanding$clock)
+    );
+    top$memcpy$1$kind_read$0 kind_read$0(
+        .d(kind_read$0$d),
+        .q(kind_read$0$q),
+        .clock(kind_read$0$clock)
+    );
+    top$memcpy$1$kind_read$1 kind_read$1(
+        .d(kind_read$1$d),
+        .q(kind_read$1$q),
+        .clock(kind_read$1$clock)
+    );
+    top$memcpy$1$kind_read$2 kind_read$2(
+        .d(kind_read$2$d),
+        .q(kind_read$2$q),
+        .clock(kind_read$2$clock)
+    );
+    top$memcpy$1$kind_read$3 kind_read$3(
+        .d(kind_read$3$d),
+        .q(kind_read$3$q),
+        .clock(kind_read$3$clock)
+    );
+    top$memcpy$1$kind_read$4 kind_read$4(
+        .d(kind_read$4$d),
+        .q(kind_read$4$q),
+        .clock(kind_read$4$clock)
+    );
+    top$memcpy$1$kind_read$5 kind_read$5(
+        .d(kind_read$5$d),
+        .q(kind_read$5$q),
+        .clock(kind_read$5$clock)
+    );
+    top$memcpy$1$kind_read$6 kind_read$6(
+        .d(kind_read$6$d),
+        .q(kind_read$6$q),
+        .clock(kind_read$6$clock)
+    );
+    top$memcpy$1$kind_read$7 kind_read$7(
+        .d(kind_read$7$d),
+        .q(kind_read$7$q),
+        .clock(kind_read$7$clock)
+    );
+    top$memcpy$1$kind_in kind_in(
+        .d(kind_in$d),
+        .q(kind_in$q),
+        .clock(kind_in$clock)
+    );
+    top$memcpy$1$kind_out kind_out(
+        .d(kind_out$d),
+        .q(kind_out$q),
+        .clock(kind_out$clock)
+    );
+    top$memcpy$1$halt halt(
+        .d(halt$d),
+        .q(halt$q),
+        .clock(halt$clock)
+    );
+    top$memcpy$1$aborting aborting(
+        .d(aborting$d),
+        .q(aborting$q),
+        .clock(aborting$clock)
     );
     top$memcpy$1$chain_mode chain_mode(
         .d(chain_mode$d),
@@ -8695,12 +11356,26 @@ module top$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
         cur_src$clock = clock;
         cur_dst$clock = clock;
         remaining$clock = clock;
+        wr_remaining$clock = clock;
+        base_src$clock = clock;
+        rd_active$clock = clock;
+        rd_last$clock = clock;
+        wr_active$clock = clock;
+        wr_last$clock = clock;
         desc_addr$clock = clock;
         next_desc$clock = clock;
         desc_len$clock = clock;
         fetch_issued$clock = clock;
         fetch_received$clock = clock;
-        hold$clock = clock;
+        buf_head$clock = clock;
+        buf_tail$clock = clock;
+        buf_count$clock = clock;
+        ra_used$clock = clock;
+        outstanding$clock = clock;
+        kind_in$clock = clock;
+        kind_out$clock = clock;
+        halt$clock = clock;
+        aborting$clock = clock;
         chain_mode$clock = clock;
         r_done$clock = clock;
         r_err$clock = clock;
@@ -8715,12 +11390,26 @@ module top$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
         cur_src$d = cur_src$q;
         cur_dst$d = cur_dst$q;
         remaining$d = remaining$q;
+        wr_remaining$d = wr_remaining$q;
+        base_src$d = base_src$q;
+        rd_active$d = rd_active$q;
+        rd_last$d = rd_last$q;
+        wr_active$d = wr_active$q;
+        wr_last$d = wr_last$q;
         desc_addr$d = desc_addr$q;
         next_desc$d = next_desc$q;
         desc_len$d = desc_len$q;
         fetch_issued$d = fetch_issued$q;
         fetch_received$d = fetch_received$q;
-        hold$d = hold$q;
+        buf_head$d = buf_head$q;
+        buf_tail$d = buf_tail$q;
+        buf_count$d = buf_count$q;
+        ra_used$d = ra_used$q;
+        outstanding$d = outstanding$q;
+        kind_in$d = kind_in$q;
+        kind_out$d = kind_out$q;
+        halt$d = halt$q;
+        aborting$d = aborting$q;
         chain_mode$d = chain_mode$q;
         r_done$d = r_done$q;
         r_err$d = r_err$q;
@@ -8731,6 +11420,30 @@ module top$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
         r_bytes_done$d = r_bytes_done$q;
         r_err_count$d = r_err_count$q;
         r_rejected_starts$d = r_rejected_starts$q;
+        buf$0$clock = clock;
+        buf$0$d = buf$0$q;
+        buf$1$clock = clock;
+        buf$1$d = buf$1$q;
+        buf$2$clock = clock;
+        buf$2$d = buf$2$q;
+        buf$3$clock = clock;
+        buf$3$d = buf$3$q;
+        kind_read$0$clock = clock;
+        kind_read$0$d = kind_read$0$q;
+        kind_read$1$clock = clock;
+        kind_read$1$d = kind_read$1$q;
+        kind_read$2$clock = clock;
+        kind_read$2$d = kind_read$2$q;
+        kind_read$3$clock = clock;
+        kind_read$3$d = kind_read$3$q;
+        kind_read$4$clock = clock;
+        kind_read$4$d = kind_read$4$q;
+        kind_read$5$clock = clock;
+        kind_read$5$d = kind_read$5$q;
+        kind_read$6$clock = clock;
+        kind_read$6$d = kind_read$6$q;
+        kind_read$7$clock = clock;
+        kind_read$7$d = kind_read$7$q;
         state = fsm$q;
         busy = fsm$q != MemcpyState$Idle;
         done = r_done$q;
@@ -8783,13 +11496,193 @@ module top$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
         else begin
             fields_cause = cause_none;
         end
-        bus_req = 1'b0;
-        bus_addr = cur_src$q;
-        bus_we = 1'b0;
-        bus_wdata = hold$q;
-        bus_last = 1'b0;
-        if (bus_rvalid) begin
-            hold$d = bus_rdata;
+        abort_now = abort & (fsm$q != MemcpyState$Idle);
+        may_issue = ~halt$q & ~abort & (outstanding$q != max_outstanding);
+        head_word = buf$0$q;
+        if (buf_head$q == 0) begin
+            head_word = buf$0$q;
+        end
+        if (buf_head$q == 1) begin
+            head_word = buf$1$q;
+        end
+        if (buf_head$q == 2) begin
+            head_word = buf$2$q;
+        end
+        if (buf_head$q == 3) begin
+            head_word = buf$3$q;
+        end
+        issue_write = buf_count$q != 32'h0;
+        issue_read = ~issue_write & rd_active$q & (ra_used$q != read_ahead);
+        dma$dev = device;
+        dma$valid = 1'b0;
+        dma$addr = cur_src$q;
+        dma$we = 1'b0;
+        dma$wdata = head_word;
+        dma$last = 1'b0;
+        case (fsm$q)
+            MemcpyState$FetchDesc:
+                begin
+                    dma$valid = may_issue & (fetch_issued$q != 32'h4);
+                    dma$addr = desc_addr$q | (((fetch_issued$q) & 32'hffffffff) << 32'h2);
+                    dma$last = fetch_issued$q == 32'h3;
+                end
+            MemcpyState$Read:
+                begin
+                    dma$valid = may_issue & (issue_write | issue_read);
+                    if (issue_write) begin
+                        dma$we = 1'b1;
+                        dma$addr = cur_dst$q;
+                        dma$last = wr_last$q | (cur_dst$q[(32'h2)+:(10)] == page_last_word);
+                    end
+                    else begin
+                        dma$last = cur_src$q[(32'h2)+:(10)] == page_last_word;
+                    end
+                end
+            MemcpyState$Write:
+                begin
+                    dma$valid = may_issue & issue_write;
+                    dma$we = 1'b1;
+                    dma$addr = cur_dst$q;
+                    dma$last = wr_last$q | (cur_dst$q[(32'h2)+:(10)] == page_last_word);
+                end
+            MemcpyState$WriteBack:
+                begin
+                    dma$valid = may_issue & (fetch_issued$q == 32'h0);
+                    dma$we = 1'b1;
+                    dma$last = 1'b1;
+                    dma$addr = desc_addr$q | desc_len_status;
+                    dma$wdata = desc_len$q | desc_done_bit;
+                end
+            MemcpyState$WriteBackError:
+                begin
+                    dma$valid = may_issue & (fetch_issued$q == 32'h0);
+                    dma$we = 1'b1;
+                    dma$last = 1'b1;
+                    dma$addr = desc_addr$q | desc_len_status;
+                    dma$wdata = desc_len$q | desc_err_bit | (((r_cause$q) & 32'hffffffff) << desc_cause_shift);
+                end
+            MemcpyState$Idle:
+                begin
+                end
+            MemcpyState$CheckRegs:
+                begin
+                end
+            MemcpyState$CheckDesc:
+                begin
+                end
+        endcase
+        accepted = dma$valid & dma$ready;
+        got_resp = dma$resp & (outstanding$q != 32'h0);
+        got_fault = got_resp & dma$fault;
+        resp_is_read = 1'b0;
+        if (kind_out$q == 0) begin
+            resp_is_read = kind_read$0$q;
+        end
+        if (kind_out$q == 1) begin
+            resp_is_read = kind_read$1$q;
+        end
+        if (kind_out$q == 2) begin
+            resp_is_read = kind_read$2$q;
+        end
+        if (kind_out$q == 3) begin
+            resp_is_read = kind_read$3$q;
+        end
+        if (kind_out$q == 4) begin
+            resp_is_read = kind_read$4$q;
+        end
+        if (kind_out$q == 5) begin
+            resp_is_read = kind_read$5$q;
+        end
+        if (kind_out$q == 6) begin
+            resp_is_read = kind_read$6$q;
+        end
+        if (kind_out$q == 7) begin
+            resp_is_read = kind_read$7$q;
+        end
+        if (accepted) begin
+            if (kind_in$q == 0) begin
+                kind_read$0$d = ~dma$we;
+            end
+            if (kind_in$q == 1) begin
+                kind_read$1$d = ~dma$we;
+            end
+            if (kind_in$q == 2) begin
+                kind_read$2$d = ~dma$we;
+            end
+            if (kind_in$q == 3) begin
+                kind_read$3$d = ~dma$we;
+            end
+            if (kind_in$q == 4) begin
+                kind_read$4$d = ~dma$we;
+            end
+            if (kind_in$q == 5) begin
+                kind_read$5$d = ~dma$we;
+            end
+            if (kind_in$q == 6) begin
+                kind_read$6$d = ~dma$we;
+            end
+            if (kind_in$q == 7) begin
+                kind_read$7$d = ~dma$we;
+            end
+            if (kind_in$q == kind_last) begin
+                kind_in$d = 32'h0;
+            end
+            else begin
+                kind_in$d = kind_in$q + 32'h1;
+            end
+        end
+        if (got_resp) begin
+            if (kind_out$q == kind_last) begin
+                kind_out$d = 32'h0;
+            end
+            else begin
+                kind_out$d = kind_out$q + 32'h1;
+            end
+        end
+        if (accepted & ~got_resp) begin
+            outstanding$d = outstanding$q + 32'h1;
+        end
+        if (~accepted & got_resp) begin
+            outstanding$d = outstanding$q - 32'h1;
+        end
+        drained = ~accepted & ((outstanding$q == 32'h0) | ((outstanding$q == 32'h1) & got_resp));
+        go_on = ~halt$q & ~abort_now & ~got_fault;
+        copying = (fsm$q == MemcpyState$Read) | (fsm$q == MemcpyState$Write);
+        pop_word = copying & accepted & dma$we;
+        push_word = copying & got_resp & ~dma$fault & resp_is_read;
+        if (push_word) begin
+            if (buf_tail$q == 0) begin
+                buf$0$d = dma$rdata;
+            end
+            if (buf_tail$q == 1) begin
+                buf$1$d = dma$rdata;
+            end
+            if (buf_tail$q == 2) begin
+                buf$2$d = dma$rdata;
+            end
+            if (buf_tail$q == 3) begin
+                buf$3$d = dma$rdata;
+            end
+            if (buf_tail$q == buf_last) begin
+                buf_tail$d = 32'h0;
+            end
+            else begin
+                buf_tail$d = buf_tail$q + 32'h1;
+            end
+        end
+        if (pop_word) begin
+            if (buf_head$q == buf_last) begin
+                buf_head$d = 32'h0;
+            end
+            else begin
+                buf_head$d = buf_head$q + 32'h1;
+            end
+        end
+        if (push_word & ~pop_word) begin
+            buf_count$d = buf_count$q + 32'h1;
+        end
+        if (~push_word & pop_word) begin
+            buf_count$d = buf_count$q - 32'h1;
         end
         case (fsm$q)
             MemcpyState$Idle:
@@ -8803,6 +11696,8 @@ module top$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
                         chain_mode$d = chain;
                         fetch_issued$d = 32'h0;
                         fetch_received$d = 32'h0;
+                        halt$d = 1'b0;
+                        aborting$d = 1'b0;
                         if (chain) begin
                             desc_addr$d = desc_head;
                             if (~candidate_ok) begin
@@ -8823,6 +11718,7 @@ module top$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
                         end
                         else begin
                             cur_src$d = src;
+                            base_src$d = src;
                             cur_dst$d = dst;
                             remaining$d = len;
                             fsm$d = MemcpyState$CheckRegs;
@@ -8844,27 +11740,26 @@ module top$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
                 end
             MemcpyState$FetchDesc:
                 begin
-                    bus_req = fetch_issued$q != 32'h4;
-                    bus_addr = desc_addr$q + (((fetch_issued$q) & 32'hffffffff) << 32'h2);
-                    bus_last = fetch_issued$q == 32'h3;
-                    if (bus_grant) begin
+                    if (accepted) begin
                         fetch_issued$d = fetch_issued$q + 32'h1;
                     end
-                    if (bus_rvalid) begin
+                    if (got_resp & ~dma$fault) begin
                         fetch_received$d = fetch_received$q + 32'h1;
                         if (fetch_received$q == 32'h0) begin
-                            cur_src$d = bus_rdata;
+                            cur_src$d = dma$rdata;
                         end
                         if (fetch_received$q == 32'h1) begin
-                            cur_dst$d = bus_rdata;
+                            cur_dst$d = dma$rdata;
                         end
                         if (fetch_received$q == 32'h2) begin
-                            remaining$d = bus_rdata & len_mask;
-                            desc_len$d = bus_rdata & len_mask;
+                            remaining$d = dma$rdata & len_mask;
+                            desc_len$d = dma$rdata & len_mask;
                         end
                         if (fetch_received$q == 32'h3) begin
-                            next_desc$d = bus_rdata;
-                            fsm$d = MemcpyState$CheckDesc;
+                            next_desc$d = dma$rdata;
+                            if (go_on) begin
+                                fsm$d = MemcpyState$CheckDesc;
+                            end
                         end
                     end
                 end
@@ -8876,52 +11771,32 @@ module top$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
                     else begin
                         r_cause$d = fields_cause;
                         r_err_addr$d = desc_addr$q;
+                        fetch_issued$d = 32'h0;
                         fsm$d = MemcpyState$WriteBackError;
                     end
                 end
             MemcpyState$Read:
                 begin
-                    bus_req = 1'b1;
-                    bus_addr = cur_src$q;
-                    if (bus_grant) begin
+                    if (accepted & ~dma$we) begin
                         cur_src$d = cur_src$q + 32'h4;
-                        fsm$d = MemcpyState$Write;
-                    end
-                end
-            MemcpyState$Write:
-                begin
-                    bus_req = 1'b1;
-                    bus_we = 1'b1;
-                    bus_addr = cur_dst$q;
-                    if (bus_rvalid) begin
-                        bus_wdata = bus_rdata;
-                    end
-                    bus_last = (((cur_dst$q + 32'h4) & page_mask) == 32'h0) | ((cur_src$q & page_mask) == 32'h0) | (remaining$q == 32'h4);
-                    if (bus_grant) begin
-                        cur_dst$d = cur_dst$q + 32'h4;
                         remaining$d = remaining$q - 32'h4;
-                        r_bytes_done$d = r_bytes_done$q + 32'h4;
-                        if (remaining$q != 32'h4) begin
-                            fsm$d = MemcpyState$Read;
-                        end
-                        else if (chain_mode$q) begin
-                            fsm$d = MemcpyState$WriteBack;
-                        end
-                        else begin
-                            r_done$d = 1'b1;
-                            fsm$d = MemcpyState$Idle;
+                        rd_last$d = remaining$q == 32'h8;
+                        ra_used$d = ra_used$q + 32'h1;
+                        if (rd_last$q) begin
+                            rd_active$d = 1'b0;
+                            fsm$d = MemcpyState$Write;
                         end
                     end
                 end
             MemcpyState$WriteBack:
                 begin
-                    bus_req = 1'b1;
-                    bus_we = 1'b1;
-                    bus_last = 1'b1;
-                    bus_addr = desc_addr$q + desc_len_status;
-                    bus_wdata = desc_len$q | desc_done_bit;
-                    if (bus_grant) begin
+                    if (accepted) begin
+                        fetch_issued$d = 32'h1;
+                    end
+                    if (got_resp & ~dma$fault) begin
                         r_desc_done$d = r_desc_done$q + 32'h1;
+                    end
+                    if (got_resp & go_on) begin
                         fetch_issued$d = 32'h0;
                         fetch_received$d = 32'h0;
                         if (next_desc$q == 32'h0) begin
@@ -8950,24 +11825,65 @@ module top$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
                 end
             MemcpyState$WriteBackError:
                 begin
-                    bus_req = 1'b1;
-                    bus_we = 1'b1;
-                    bus_last = 1'b1;
-                    bus_addr = desc_addr$q + desc_len_status;
-                    bus_wdata = desc_len$q | desc_err_bit | (((r_cause$q) & 32'hffffffff) << desc_cause_shift);
-                    if (bus_grant) begin
+                    if (accepted) begin
+                        fetch_issued$d = 32'h1;
+                    end
+                    if (got_resp & ~halt$q & ~abort_now) begin
                         r_err$d = 1'b1;
                         r_err_count$d = (r_err_count$q + 32'h1) & counter_mask;
                         fsm$d = MemcpyState$Idle;
                     end
                 end
+            MemcpyState$Write:
+                begin
+                end
         endcase
-        if (bus_fault & bus_req) begin
-            if (fsm$q != MemcpyState$WriteBackError) begin
-                r_cause$d = cause_iommu_fault;
-                r_err_addr$d = bus_addr;
+        if ((fsm$q == MemcpyState$CheckRegs) | (fsm$q == MemcpyState$CheckDesc)) begin
+            wr_remaining$d = remaining$q;
+            rd_active$d = 1'b1;
+            wr_active$d = 1'b1;
+            rd_last$d = remaining$q == 32'h4;
+            wr_last$d = remaining$q == 32'h4;
+            buf_head$d = 32'h0;
+            buf_tail$d = 32'h0;
+            buf_count$d = 32'h0;
+            ra_used$d = 32'h0;
+        end
+        if (copying) begin
+            if (pop_word) begin
+                cur_dst$d = cur_dst$q + 32'h4;
+                wr_remaining$d = wr_remaining$q - 32'h4;
+                wr_last$d = wr_remaining$q == 32'h8;
+                ra_used$d = ra_used$q - 32'h1;
+                if (wr_last$q) begin
+                    wr_active$d = 1'b0;
+                end
             end
+            if (got_resp & ~dma$fault & ~resp_is_read) begin
+                r_bytes_done$d = r_bytes_done$q + 32'h4;
+            end
+            if (~wr_active$q & drained & go_on) begin
+                if (chain_mode$q) begin
+                    fetch_issued$d = 32'h0;
+                    fsm$d = MemcpyState$WriteBack;
+                end
+                else begin
+                    r_done$d = 1'b1;
+                    fsm$d = MemcpyState$Idle;
+                end
+            end
+        end
+        if (got_fault & (fsm$q != MemcpyState$WriteBackError)) begin
+            halt$d = 1'b1;
+            if (~halt$q & ~abort_now) begin
+                r_cause$d = cause_iommu_fault;
+                r_err_addr$d = dma$rdata;
+            end
+        end
+        if (halt$q & ~aborting$q & ~abort_now & (outstanding$q == 32'h0)) begin
+            halt$d = 1'b0;
             if (chain_mode$q & ((fsm$q == MemcpyState$Read) | (fsm$q == MemcpyState$Write))) begin
+                fetch_issued$d = 32'h0;
                 fsm$d = MemcpyState$WriteBackError;
             end
             else begin
@@ -8976,17 +11892,20 @@ module top$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
                 fsm$d = MemcpyState$Idle;
             end
         end
-        if (abort & (fsm$q != MemcpyState$Idle)) begin
+        if (abort_now) begin
+            halt$d = 1'b1;
+            aborting$d = 1'b1;
+        end
+        if ((aborting$q | abort_now) & (outstanding$q == 32'h0)) begin
+            halt$d = 1'b0;
+            aborting$d = 1'b0;
             r_err$d = 1'b1;
             r_cause$d = cause_aborted;
             if (chain_mode$q) begin
                 r_err_addr$d = desc_addr$q;
             end
-            else if ((fsm$q == MemcpyState$Write) & ~bus_grant) begin
-                r_err_addr$d = cur_src$q - 32'h4;
-            end
             else begin
-                r_err_addr$d = cur_src$q;
+                r_err_addr$d = base_src$q + r_bytes_done$q;
             end
             r_err_count$d = (r_err_count$q + 32'h1) & counter_mask;
             r_done$d = 1'b0;
@@ -8999,6 +11918,177 @@ module top$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
     end
     
 endmodule // top$memcpy$1
+
+
+module top$memcpy$1$aborting(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$1$aborting
+
+
+module top$memcpy$1$base_src(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$1$base_src
+
+
+module top$memcpy$1$buf$0(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$1$buf$0
+
+
+module top$memcpy$1$buf$1(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$1$buf$1
+
+
+module top$memcpy$1$buf$2(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$1$buf$2
+
+
+module top$memcpy$1$buf$3(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$1$buf$3
+
+
+module top$memcpy$1$buf_count(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$1$buf_count
+
+
+module top$memcpy$1$buf_head(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$1$buf_head
+
+
+module top$memcpy$1$buf_tail(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$1$buf_tail
 
 
 module top$memcpy$1$chain_mode(d,q,clock);
@@ -9163,23 +12253,213 @@ module top$memcpy$1$fsm(d,q,clock);
 endmodule // top$memcpy$1$fsm
 
 
-module top$memcpy$1$hold(d,q,clock);
+module top$memcpy$1$halt(d,q,clock);
     
     // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
+    input wire  d;
+    output reg  q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 32'h0;
+       q = 1'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // top$memcpy$1$hold
+endmodule // top$memcpy$1$halt
+
+
+module top$memcpy$1$kind_in(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$1$kind_in
+
+
+module top$memcpy$1$kind_out(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$1$kind_out
+
+
+module top$memcpy$1$kind_read$0(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$1$kind_read$0
+
+
+module top$memcpy$1$kind_read$1(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$1$kind_read$1
+
+
+module top$memcpy$1$kind_read$2(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$1$kind_read$2
+
+
+module top$memcpy$1$kind_read$3(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$1$kind_read$3
+
+
+module top$memcpy$1$kind_read$4(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$1$kind_read$4
+
+
+module top$memcpy$1$kind_read$5(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$1$kind_read$5
+
+
+module top$memcpy$1$kind_read$6(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$1$kind_read$6
+
+
+module top$memcpy$1$kind_read$7(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$1$kind_read$7
 
 
 module top$memcpy$1$next_desc(d,q,clock);
@@ -9199,6 +12479,25 @@ module top$memcpy$1$next_desc(d,q,clock);
     end
           
 endmodule // top$memcpy$1$next_desc
+
+
+module top$memcpy$1$outstanding(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$1$outstanding
 
 
 module top$memcpy$1$r_bytes_done(d,q,clock);
@@ -9372,6 +12671,63 @@ module top$memcpy$1$r_rejected_starts(d,q,clock);
 endmodule // top$memcpy$1$r_rejected_starts
 
 
+module top$memcpy$1$ra_used(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$1$ra_used
+
+
+module top$memcpy$1$rd_active(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$1$rd_active
+
+
+module top$memcpy$1$rd_last(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$1$rd_last
+
+
 module top$memcpy$1$remaining(d,q,clock);
     
     // Module arguments
@@ -9391,249 +12747,7 @@ module top$memcpy$1$remaining(d,q,clock);
 endmodule // top$memcpy$1$remaining
 
 
-module top$mux(clock,req$0,req$1,req$2,req$3,addr$0,addr$1,addr$2,addr$3,we$0,we$1,we$2,we$3,wdata$0,wdata$1,wdata$2,wdata$3,last$0,last$1,last$2,last$3,grant$0,grant$1,grant$2,grant$3,fault$0,fault$1,fault$2,fault$3,rvalid$0,rvalid$1,rvalid$2,rvalid$3,rdata,up_req,up_addr,up_we,up_wdata,up_last,up_dev,up_grant,up_fault,up_rvalid,up_rdata,answer_pending,owner);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  req$0;
-    input wire  req$1;
-    input wire  req$2;
-    input wire  req$3;
-    input wire  [31:0] addr$0;
-    input wire  [31:0] addr$1;
-    input wire  [31:0] addr$2;
-    input wire  [31:0] addr$3;
-    input wire  we$0;
-    input wire  we$1;
-    input wire  we$2;
-    input wire  we$3;
-    input wire  [31:0] wdata$0;
-    input wire  [31:0] wdata$1;
-    input wire  [31:0] wdata$2;
-    input wire  [31:0] wdata$3;
-    input wire  last$0;
-    input wire  last$1;
-    input wire  last$2;
-    input wire  last$3;
-    output reg  grant$0;
-    output reg  grant$1;
-    output reg  grant$2;
-    output reg  grant$3;
-    output reg  fault$0;
-    output reg  fault$1;
-    output reg  fault$2;
-    output reg  fault$3;
-    output reg  rvalid$0;
-    output reg  rvalid$1;
-    output reg  rvalid$2;
-    output reg  rvalid$3;
-    output reg  [31:0] rdata;
-    output reg  up_req;
-    output reg  [31:0] up_addr;
-    output reg  up_we;
-    output reg  [31:0] up_wdata;
-    output reg  up_last;
-    output reg  [1:0] up_dev;
-    input wire  up_grant;
-    input wire  up_fault;
-    input wire  up_rvalid;
-    input wire  [31:0] up_rdata;
-    input wire  answer_pending;
-    output reg  [3:0] owner;
-    
-    // Constant declarations
-    localparam  device_id$0 = 2'b0;
-    localparam  device_id$1 = 2'b1;
-    localparam  device_id$2 = 2'b10;
-    localparam  device_id$3 = 2'b10;
-    localparam  last_index = 4'h3;
-    
-    // Stub signals
-    reg  locked$d;
-    wire  locked$q;
-    reg  locked$clock;
-    reg  [3:0] lock_owner$d;
-    wire  [3:0] lock_owner$q;
-    reg  lock_owner$clock;
-    reg  [3:0] next_first$d;
-    wire  [3:0] next_first$q;
-    reg  next_first$clock;
-    reg  [3:0] read_owner$d;
-    wire  [3:0] read_owner$q;
-    reg  read_owner$clock;
-    reg  draining$d;
-    wire  draining$q;
-    reg  draining$clock;
-    
-    // Local signals
-    reg  fault_in;
-    reg  [3:0] sel;
-    reg  found;
-    reg  sel_req;
-    
-    // Sub module instances
-    top$mux$locked locked(
-        .d(locked$d),
-        .q(locked$q),
-        .clock(locked$clock)
-    );
-    top$mux$lock_owner lock_owner(
-        .d(lock_owner$d),
-        .q(lock_owner$q),
-        .clock(lock_owner$clock)
-    );
-    top$mux$next_first next_first(
-        .d(next_first$d),
-        .q(next_first$q),
-        .clock(next_first$clock)
-    );
-    top$mux$read_owner read_owner(
-        .d(read_owner$d),
-        .q(read_owner$q),
-        .clock(read_owner$clock)
-    );
-    top$mux$draining draining(
-        .d(draining$d),
-        .q(draining$q),
-        .clock(draining$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        locked$clock = clock;
-        lock_owner$clock = clock;
-        next_first$clock = clock;
-        read_owner$clock = clock;
-        draining$clock = clock;
-        locked$d = locked$q;
-        lock_owner$d = lock_owner$q;
-        next_first$d = next_first$q;
-        read_owner$d = read_owner$q;
-        draining$d = draining$q;
-        found = 1'b0;
-        sel = next_first$q;
-        if (~found & req$0 & (next_first$q <= 0)) begin
-            sel = 0;
-            found = 1'b1;
-        end
-        if (~found & req$1 & (next_first$q <= 1)) begin
-            sel = 1;
-            found = 1'b1;
-        end
-        if (~found & req$2 & (next_first$q <= 2)) begin
-            sel = 2;
-            found = 1'b1;
-        end
-        if (~found & req$3 & (next_first$q <= 3)) begin
-            sel = 3;
-            found = 1'b1;
-        end
-        if (~found & req$0) begin
-            sel = 0;
-            found = 1'b1;
-        end
-        if (~found & req$1) begin
-            sel = 1;
-            found = 1'b1;
-        end
-        if (~found & req$2) begin
-            sel = 2;
-            found = 1'b1;
-        end
-        if (~found & req$3) begin
-            sel = 3;
-            found = 1'b1;
-        end
-        if (locked$q) begin
-            sel = lock_owner$q;
-        end
-        owner = sel;
-        sel_req = 1'b0;
-        up_addr = 32'h0;
-        up_we = 1'b0;
-        up_wdata = 32'h0;
-        up_last = 1'b0;
-        up_dev = 32'h0;
-        fault_in = up_fault & ~draining$q;
-        grant$0 = 1'b0;
-        fault$0 = 1'b0;
-        rvalid$0 = up_rvalid & (read_owner$q == 0);
-        if (sel == 0) begin
-            sel_req = req$0;
-            up_addr = addr$0;
-            up_we = we$0;
-            up_wdata = wdata$0;
-            up_last = last$0;
-            up_dev = device_id$0;
-            grant$0 = up_grant;
-            fault$0 = fault_in;
-        end
-        grant$1 = 1'b0;
-        fault$1 = 1'b0;
-        rvalid$1 = up_rvalid & (read_owner$q == 1);
-        if (sel == 1) begin
-            sel_req = req$1;
-            up_addr = addr$1;
-            up_we = we$1;
-            up_wdata = wdata$1;
-            up_last = last$1;
-            up_dev = device_id$1;
-            grant$1 = up_grant;
-            fault$1 = fault_in;
-        end
-        grant$2 = 1'b0;
-        fault$2 = 1'b0;
-        rvalid$2 = up_rvalid & (read_owner$q == 2);
-        if (sel == 2) begin
-            sel_req = req$2;
-            up_addr = addr$2;
-            up_we = we$2;
-            up_wdata = wdata$2;
-            up_last = last$2;
-            up_dev = device_id$2;
-            grant$2 = up_grant;
-            fault$2 = fault_in;
-        end
-        grant$3 = 1'b0;
-        fault$3 = 1'b0;
-        rvalid$3 = up_rvalid & (read_owner$q == 3);
-        if (sel == 3) begin
-            sel_req = req$3;
-            up_addr = addr$3;
-            up_we = we$3;
-            up_wdata = wdata$3;
-            up_last = last$3;
-            up_dev = device_id$3;
-            grant$3 = up_grant;
-            fault$3 = fault_in;
-        end
-        up_req = sel_req & ~draining$q;
-        draining$d = answer_pending & (draining$q | (locked$q & ~sel_req));
-        rdata = up_rdata;
-        if (up_grant) begin
-            read_owner$d = sel;
-        end
-        if ((up_grant & up_last) | fault_in | ~sel_req) begin
-            locked$d = 1'b0;
-            if (sel_req) begin
-                if (sel == last_index) begin
-                    next_first$d = 32'h0;
-                end
-                else begin
-                    next_first$d = sel + 32'h1;
-                end
-            end
-        end
-        else begin
-            locked$d = 1'b1;
-            lock_owner$d = sel;
-        end
-    end
-    
-endmodule // top$mux
-
-
-module top$mux$draining(d,q,clock);
+module top$memcpy$1$wr_active(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -9649,10 +12763,381 @@ module top$mux$draining(d,q,clock);
        q <= d;
     end
           
-endmodule // top$mux$draining
+endmodule // top$memcpy$1$wr_active
 
 
-module top$mux$lock_owner(d,q,clock);
+module top$memcpy$1$wr_last(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$1$wr_last
+
+
+module top$memcpy$1$wr_remaining(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$1$wr_remaining
+
+
+module top$mux(clock,ports$0$valid,ports$0$addr,ports$0$we,ports$0$wdata,ports$0$last,ports$0$dev,ports$0$ready,ports$0$resp,ports$0$fault,ports$0$rdata,ports$1$valid,ports$1$addr,ports$1$we,ports$1$wdata,ports$1$last,ports$1$dev,ports$1$ready,ports$1$resp,ports$1$fault,ports$1$rdata,ports$2$valid,ports$2$addr,ports$2$we,ports$2$wdata,ports$2$last,ports$2$dev,ports$2$ready,ports$2$resp,ports$2$fault,ports$2$rdata,ports$3$valid,ports$3$addr,ports$3$we,ports$3$wdata,ports$3$last,ports$3$dev,ports$3$ready,ports$3$resp,ports$3$fault,ports$3$rdata,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,up$ready,up$resp,up$fault,up$rdata,owner);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  ports$0$valid;
+    input wire  [31:0] ports$0$addr;
+    input wire  ports$0$we;
+    input wire  [31:0] ports$0$wdata;
+    input wire  ports$0$last;
+    input wire  [1:0] ports$0$dev;
+    output reg  ports$0$ready;
+    output reg  ports$0$resp;
+    output reg  ports$0$fault;
+    output reg  [31:0] ports$0$rdata;
+    input wire  ports$1$valid;
+    input wire  [31:0] ports$1$addr;
+    input wire  ports$1$we;
+    input wire  [31:0] ports$1$wdata;
+    input wire  ports$1$last;
+    input wire  [1:0] ports$1$dev;
+    output reg  ports$1$ready;
+    output reg  ports$1$resp;
+    output reg  ports$1$fault;
+    output reg  [31:0] ports$1$rdata;
+    input wire  ports$2$valid;
+    input wire  [31:0] ports$2$addr;
+    input wire  ports$2$we;
+    input wire  [31:0] ports$2$wdata;
+    input wire  ports$2$last;
+    input wire  [1:0] ports$2$dev;
+    output reg  ports$2$ready;
+    output reg  ports$2$resp;
+    output reg  ports$2$fault;
+    output reg  [31:0] ports$2$rdata;
+    input wire  ports$3$valid;
+    input wire  [31:0] ports$3$addr;
+    input wire  ports$3$we;
+    input wire  [31:0] ports$3$wdata;
+    input wire  ports$3$last;
+    input wire  [1:0] ports$3$dev;
+    output reg  ports$3$ready;
+    output reg  ports$3$resp;
+    output reg  ports$3$fault;
+    output reg  [31:0] ports$3$rdata;
+    output reg  up$valid;
+    output reg  [31:0] up$addr;
+    output reg  up$we;
+    output reg  [31:0] up$wdata;
+    output reg  up$last;
+    output reg  [1:0] up$dev;
+    input wire  up$ready;
+    input wire  up$resp;
+    input wire  up$fault;
+    input wire  [31:0] up$rdata;
+    output reg  [3:0] owner;
+    
+    // Constant declarations
+    localparam  last_index = 4'h3;
+    
+    // Stub signals
+    reg  locked$d;
+    wire  locked$q;
+    reg  locked$clock;
+    reg  [3:0] cur$d;
+    wire  [3:0] cur$q;
+    reg  cur$clock;
+    reg  ended$d;
+    wire  ended$q;
+    reg  ended$clock;
+    reg  closed$d;
+    wire  closed$q;
+    reg  closed$clock;
+    reg  [3:0] next_first$d;
+    wire  [3:0] next_first$q;
+    reg  next_first$clock;
+    reg  [3:0] outstanding$d;
+    wire  [3:0] outstanding$q;
+    reg  outstanding$clock;
+    
+    // Local signals
+    reg  [3:0] rr_sel;
+    reg  rr_found;
+    reg  [3:0] sel;
+    reg  open;
+    reg  others_req;
+    reg  cur_valid;
+    reg  free;
+    reg  drained;
+    reg  accept;
+    reg  sel_valid;
+    reg  fault_resp;
+    
+    // Sub module instances
+    top$mux$locked locked(
+        .d(locked$d),
+        .q(locked$q),
+        .clock(locked$clock)
+    );
+    top$mux$cur cur(
+        .d(cur$d),
+        .q(cur$q),
+        .clock(cur$clock)
+    );
+    top$mux$ended ended(
+        .d(ended$d),
+        .q(ended$q),
+        .clock(ended$clock)
+    );
+    top$mux$closed closed(
+        .d(closed$d),
+        .q(closed$q),
+        .clock(closed$clock)
+    );
+    top$mux$next_first next_first(
+        .d(next_first$d),
+        .q(next_first$q),
+        .clock(next_first$clock)
+    );
+    top$mux$outstanding outstanding(
+        .d(outstanding$d),
+        .q(outstanding$q),
+        .clock(outstanding$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        locked$clock = clock;
+        cur$clock = clock;
+        ended$clock = clock;
+        closed$clock = clock;
+        next_first$clock = clock;
+        outstanding$clock = clock;
+        locked$d = locked$q;
+        cur$d = cur$q;
+        ended$d = ended$q;
+        closed$d = closed$q;
+        next_first$d = next_first$q;
+        outstanding$d = outstanding$q;
+        drained = outstanding$q == 32'h0;
+        fault_resp = up$resp & up$fault;
+        rr_found = 1'b0;
+        rr_sel = next_first$q;
+        if (~rr_found & ports$0$valid & (next_first$q <= 0)) begin
+            rr_sel = 0;
+            rr_found = 1'b1;
+        end
+        if (~rr_found & ports$1$valid & (next_first$q <= 1)) begin
+            rr_sel = 1;
+            rr_found = 1'b1;
+        end
+        if (~rr_found & ports$2$valid & (next_first$q <= 2)) begin
+            rr_sel = 2;
+            rr_found = 1'b1;
+        end
+        if (~rr_found & ports$3$valid & (next_first$q <= 3)) begin
+            rr_sel = 3;
+            rr_found = 1'b1;
+        end
+        if (~rr_found & ports$0$valid) begin
+            rr_sel = 0;
+            rr_found = 1'b1;
+        end
+        if (~rr_found & ports$1$valid) begin
+            rr_sel = 1;
+            rr_found = 1'b1;
+        end
+        if (~rr_found & ports$2$valid) begin
+            rr_sel = 2;
+            rr_found = 1'b1;
+        end
+        if (~rr_found & ports$3$valid) begin
+            rr_sel = 3;
+            rr_found = 1'b1;
+        end
+        others_req = 1'b0;
+        cur_valid = 1'b0;
+        if (cur$q == 0) begin
+            cur_valid = ports$0$valid;
+        end
+        else if (ports$0$valid) begin
+            others_req = 1'b1;
+        end
+        if (cur$q == 1) begin
+            cur_valid = ports$1$valid;
+        end
+        else if (ports$1$valid) begin
+            others_req = 1'b1;
+        end
+        if (cur$q == 2) begin
+            cur_valid = ports$2$valid;
+        end
+        else if (ports$2$valid) begin
+            others_req = 1'b1;
+        end
+        if (cur$q == 3) begin
+            cur_valid = ports$3$valid;
+        end
+        else if (ports$3$valid) begin
+            others_req = 1'b1;
+        end
+        free = ~locked$q | (drained & (ended$q | ~cur_valid));
+        sel = cur$q;
+        open = 1'b1;
+        if (free) begin
+            sel = rr_sel;
+        end
+        else if (closed$q) begin
+            open = 1'b0;
+        end
+        else if (ended$q & others_req) begin
+            open = 1'b0;
+        end
+        sel_valid = 1'b0;
+        up$addr = 32'h0;
+        up$we = 1'b0;
+        up$wdata = 32'h0;
+        up$last = 1'b0;
+        up$dev = 32'h0;
+        ports$0$ready = 1'b0;
+        ports$0$resp = up$resp & (cur$q == 0);
+        ports$0$fault = up$fault;
+        ports$0$rdata = up$rdata;
+        if (sel == 0) begin
+            sel_valid = ports$0$valid & open;
+            up$addr = ports$0$addr;
+            up$we = ports$0$we;
+            up$wdata = ports$0$wdata;
+            up$last = ports$0$last;
+            up$dev = ports$0$dev;
+            ports$0$ready = up$ready & open;
+        end
+        ports$1$ready = 1'b0;
+        ports$1$resp = up$resp & (cur$q == 1);
+        ports$1$fault = up$fault;
+        ports$1$rdata = up$rdata;
+        if (sel == 1) begin
+            sel_valid = ports$1$valid & open;
+            up$addr = ports$1$addr;
+            up$we = ports$1$we;
+            up$wdata = ports$1$wdata;
+            up$last = ports$1$last;
+            up$dev = ports$1$dev;
+            ports$1$ready = up$ready & open;
+        end
+        ports$2$ready = 1'b0;
+        ports$2$resp = up$resp & (cur$q == 2);
+        ports$2$fault = up$fault;
+        ports$2$rdata = up$rdata;
+        if (sel == 2) begin
+            sel_valid = ports$2$valid & open;
+            up$addr = ports$2$addr;
+            up$we = ports$2$we;
+            up$wdata = ports$2$wdata;
+            up$last = ports$2$last;
+            up$dev = ports$2$dev;
+            ports$2$ready = up$ready & open;
+        end
+        ports$3$ready = 1'b0;
+        ports$3$resp = up$resp & (cur$q == 3);
+        ports$3$fault = up$fault;
+        ports$3$rdata = up$rdata;
+        if (sel == 3) begin
+            sel_valid = ports$3$valid & open;
+            up$addr = ports$3$addr;
+            up$we = ports$3$we;
+            up$wdata = ports$3$wdata;
+            up$last = ports$3$last;
+            up$dev = ports$3$dev;
+            ports$3$ready = up$ready & open;
+        end
+        up$valid = sel_valid;
+        owner = sel;
+        accept = sel_valid & up$ready;
+        if (accept & ~up$resp) begin
+            outstanding$d = outstanding$q + 32'h1;
+        end
+        else if (~accept & up$resp) begin
+            outstanding$d = outstanding$q - 32'h1;
+        end
+        if (accept) begin
+            locked$d = 1'b1;
+            cur$d = sel;
+            ended$d = up$last;
+            if (up$last) begin
+                if (sel == last_index) begin
+                    next_first$d = 32'h0;
+                end
+                else begin
+                    next_first$d = sel + 32'h1;
+                end
+            end
+        end
+        else if (free) begin
+            locked$d = 1'b0;
+            ended$d = 1'b0;
+        end
+        if (fault_resp) begin
+            ended$d = 1'b1;
+            closed$d = 1'b1;
+            if (cur$q == last_index) begin
+                next_first$d = 32'h0;
+            end
+            else begin
+                next_first$d = cur$q + 32'h1;
+            end
+        end
+        else if (drained) begin
+            closed$d = 1'b0;
+        end
+    end
+    
+endmodule // top$mux
+
+
+module top$mux$closed(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$mux$closed
+
+
+module top$mux$cur(d,q,clock);
     
     // Module arguments
     input wire  [3:0] d;
@@ -9668,7 +13153,26 @@ module top$mux$lock_owner(d,q,clock);
        q <= d;
     end
           
-endmodule // top$mux$lock_owner
+endmodule // top$mux$cur
+
+
+module top$mux$ended(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$mux$ended
 
 
 module top$mux$locked(d,q,clock);
@@ -9709,7 +13213,7 @@ module top$mux$next_first(d,q,clock);
 endmodule // top$mux$next_first
 
 
-module top$mux$read_owner(d,q,clock);
+module top$mux$outstanding(d,q,clock);
     
     // Module arguments
     input wire  [3:0] d;
@@ -9725,10 +13229,10 @@ module top$mux$read_owner(d,q,clock);
        q <= d;
     end
           
-endmodule // top$mux$read_owner
+endmodule // top$mux$outstanding
 
 
-module top$nic(clock,sel,offset,we,wdata,rdata,irq,dmac_irq,iommu_irq,txb_req,txb_addr,txb_we,txb_wdata,txb_last,txb_grant,txb_fault,txb_rvalid,txb_rdata,rxb_req,rxb_addr,rxb_we,rxb_wdata,rxb_last,rxb_grant,rxb_fault,rxb_rvalid,rxb_rdata,phy_txd,phy_tx_en,phy_tx_er,phy_rxd,phy_rx_dv,phy_rx_er,phy_tx_ce,phy_rx_ce,tx_state,rx_state);
+module top$nic(clock,sel,offset,we,wdata,rdata,irq,dmac_irq,iommu_irq,tx_bus$valid,tx_bus$addr,tx_bus$we,tx_bus$wdata,tx_bus$last,tx_bus$dev,tx_bus$ready,tx_bus$resp,tx_bus$fault,tx_bus$rdata,rx_bus$valid,rx_bus$addr,rx_bus$we,rx_bus$wdata,rx_bus$last,rx_bus$dev,rx_bus$ready,rx_bus$resp,rx_bus$fault,rx_bus$rdata,phy_txd,phy_tx_en,phy_tx_er,phy_rxd,phy_rx_dv,phy_rx_er,phy_tx_ce,phy_rx_ce,tx_state,rx_state);
     
     // Module arguments
     input wire  clock;
@@ -9740,24 +13244,26 @@ module top$nic(clock,sel,offset,we,wdata,rdata,irq,dmac_irq,iommu_irq,txb_req,tx
     output reg  irq;
     input wire  dmac_irq;
     input wire  iommu_irq;
-    output reg  txb_req;
-    output reg  [31:0] txb_addr;
-    output reg  txb_we;
-    output reg  [31:0] txb_wdata;
-    output reg  txb_last;
-    input wire  txb_grant;
-    input wire  txb_fault;
-    input wire  txb_rvalid;
-    input wire  [31:0] txb_rdata;
-    output reg  rxb_req;
-    output reg  [31:0] rxb_addr;
-    output reg  rxb_we;
-    output reg  [31:0] rxb_wdata;
-    output reg  rxb_last;
-    input wire  rxb_grant;
-    input wire  rxb_fault;
-    input wire  rxb_rvalid;
-    input wire  [31:0] rxb_rdata;
+    output wire  tx_bus$valid;
+    output wire  [31:0] tx_bus$addr;
+    output wire  tx_bus$we;
+    output wire  [31:0] tx_bus$wdata;
+    output wire  tx_bus$last;
+    output wire  [1:0] tx_bus$dev;
+    input wire  tx_bus$ready;
+    input wire  tx_bus$resp;
+    input wire  tx_bus$fault;
+    input wire  [31:0] tx_bus$rdata;
+    output wire  rx_bus$valid;
+    output wire  [31:0] rx_bus$addr;
+    output wire  rx_bus$we;
+    output wire  [31:0] rx_bus$wdata;
+    output wire  rx_bus$last;
+    output wire  [1:0] rx_bus$dev;
+    input wire  rx_bus$ready;
+    input wire  rx_bus$resp;
+    input wire  rx_bus$fault;
+    input wire  [31:0] rx_bus$rdata;
     output reg  [7:0] phy_txd;
     output reg  phy_tx_en;
     output reg  phy_tx_er;
@@ -9896,15 +13402,6 @@ module top$nic(clock,sel,offset,we,wdata,rdata,irq,dmac_irq,iommu_irq,txb_req,tx
     wire  tx_dma$q_push;
     wire  [39:0] tx_dma$q_push_data;
     reg  tx_dma$q_full;
-    wire  tx_dma$bus_req;
-    wire  [31:0] tx_dma$bus_addr;
-    wire  tx_dma$bus_we;
-    wire  [31:0] tx_dma$bus_wdata;
-    wire  tx_dma$bus_last;
-    reg  tx_dma$bus_grant;
-    reg  tx_dma$bus_fault;
-    reg  tx_dma$bus_rvalid;
-    reg  [31:0] tx_dma$bus_rdata;
     wire  [31:0] tx_dma$tdh;
     wire  [2:0] tx_dma$state;
     wire  [3:0] tx_dma$state_code;
@@ -9932,15 +13429,6 @@ module top$nic(clock,sel,offset,we,wdata,rdata,irq,dmac_irq,iommu_irq,txb_req,tx
     wire  [15:0] rx_dma$fifo_rd_ptr;
     wire  [15:0] rx_dma$fifo_rd_pos;
     reg  [31:0] rx_dma$fifo_rd_data;
-    wire  rx_dma$bus_req;
-    wire  [31:0] rx_dma$bus_addr;
-    wire  rx_dma$bus_we;
-    wire  [31:0] rx_dma$bus_wdata;
-    wire  rx_dma$bus_last;
-    reg  rx_dma$bus_grant;
-    reg  rx_dma$bus_fault;
-    reg  rx_dma$bus_rvalid;
-    reg  [31:0] rx_dma$bus_rdata;
     wire  [31:0] rx_dma$rdh;
     wire  [3:0] rx_dma$state;
     wire  [3:0] rx_dma$state_code;
@@ -10020,6 +13508,9 @@ module top$nic(clock,sel,offset,we,wdata,rdata,irq,dmac_irq,iommu_irq,txb_req,tx
     wire  mac_rx$err_long;
     wire  mac_rx$err_rxer;
     wire  [1:0] mac_rx$state;
+    reg  datapath_reset$d;
+    wire  datapath_reset$q;
+    reg  datapath_reset$clock;
     reg  [15:0] tx_rd_ptr$d;
     wire  [15:0] tx_rd_ptr$q;
     reg  tx_rd_ptr$clock;
@@ -10116,15 +13607,16 @@ module top$nic(clock,sel,offset,we,wdata,rdata,irq,dmac_irq,iommu_irq,txb_req,tx
         .q_push(tx_dma$q_push),
         .q_push_data(tx_dma$q_push_data),
         .q_full(tx_dma$q_full),
-        .bus_req(tx_dma$bus_req),
-        .bus_addr(tx_dma$bus_addr),
-        .bus_we(tx_dma$bus_we),
-        .bus_wdata(tx_dma$bus_wdata),
-        .bus_last(tx_dma$bus_last),
-        .bus_grant(tx_dma$bus_grant),
-        .bus_fault(tx_dma$bus_fault),
-        .bus_rvalid(tx_dma$bus_rvalid),
-        .bus_rdata(tx_dma$bus_rdata),
+        .dma$valid(tx_bus$valid),
+        .dma$addr(tx_bus$addr),
+        .dma$we(tx_bus$we),
+        .dma$wdata(tx_bus$wdata),
+        .dma$last(tx_bus$last),
+        .dma$dev(tx_bus$dev),
+        .dma$ready(tx_bus$ready),
+        .dma$resp(tx_bus$resp),
+        .dma$fault(tx_bus$fault),
+        .dma$rdata(tx_bus$rdata),
         .tdh(tx_dma$tdh),
         .state(tx_dma$state),
         .state_code(tx_dma$state_code),
@@ -10154,15 +13646,16 @@ module top$nic(clock,sel,offset,we,wdata,rdata,irq,dmac_irq,iommu_irq,txb_req,tx
         .fifo_rd_ptr(rx_dma$fifo_rd_ptr),
         .fifo_rd_pos(rx_dma$fifo_rd_pos),
         .fifo_rd_data(rx_dma$fifo_rd_data),
-        .bus_req(rx_dma$bus_req),
-        .bus_addr(rx_dma$bus_addr),
-        .bus_we(rx_dma$bus_we),
-        .bus_wdata(rx_dma$bus_wdata),
-        .bus_last(rx_dma$bus_last),
-        .bus_grant(rx_dma$bus_grant),
-        .bus_fault(rx_dma$bus_fault),
-        .bus_rvalid(rx_dma$bus_rvalid),
-        .bus_rdata(rx_dma$bus_rdata),
+        .dma$valid(rx_bus$valid),
+        .dma$addr(rx_bus$addr),
+        .dma$we(rx_bus$we),
+        .dma$wdata(rx_bus$wdata),
+        .dma$last(rx_bus$last),
+        .dma$dev(rx_bus$dev),
+        .dma$ready(rx_bus$ready),
+        .dma$resp(rx_bus$resp),
+        .dma$fault(rx_bus$fault),
+        .dma$rdata(rx_bus$rdata),
         .rdh(rx_dma$rdh),
         .state(rx_dma$state),
         .state_code(rx_dma$state_code),
@@ -10255,6 +13748,11 @@ module top$nic(clock,sel,offset,we,wdata,rdata,irq,dmac_irq,iommu_irq,txb_req,tx
         .err_rxer(mac_rx$err_rxer),
         .state(mac_rx$state)
     );
+    top$nic$datapath_reset datapath_reset(
+        .d(datapath_reset$d),
+        .q(datapath_reset$q),
+        .clock(datapath_reset$clock)
+    );
     top$nic$tx_rd_ptr tx_rd_ptr(
         .d(tx_rd_ptr$d),
         .q(tx_rd_ptr$q),
@@ -10282,10 +13780,12 @@ module top$nic(clock,sel,offset,we,wdata,rdata,irq,dmac_irq,iommu_irq,txb_req,tx
         rx_wr_ptr$clock = clock;
         rx_commit$clock = clock;
         rx_overflow$clock = clock;
+        datapath_reset$clock = clock;
         tx_rd_ptr$d = tx_rd_ptr$q;
         rx_wr_ptr$d = rx_wr_ptr$q;
         rx_commit$d = rx_commit$q;
         rx_overflow$d = rx_overflow$q;
+        datapath_reset$d = datapath_reset$q;
         regs$clock = clock;
         tx_dma$clock = clock;
         rx_dma$clock = clock;
@@ -10316,7 +13816,7 @@ module top$nic(clock,sel,offset,we,wdata,rdata,irq,dmac_irq,iommu_irq,txb_req,tx
             regs$dmaerr_addr = tx_dma$err_addr;
         end
         loopback = (regs$rctl & k_rctl_lbm_mask) == k_rctl_lbm_mac;
-        tx_dma$soft_reset = regs$nic_reset;
+        tx_dma$soft_reset = datapath_reset$q;
         tx_dma$enable = (regs$tctl & k_tctl_en) != 32'h0;
         tx_dma$tdbal = regs$tdbal;
         tx_dma$tdlen = regs$tdlen;
@@ -10326,23 +13826,14 @@ module top$nic(clock,sel,offset,we,wdata,rdata,irq,dmac_irq,iommu_irq,txb_req,tx
         tx_dma$restart = regs$restart_tx;
         tx_dma$fifo_rd_ptr = tx_rd_ptr$q;
         tx_dma$q_full = tx_q$full;
-        txb_req = tx_dma$bus_req;
-        txb_addr = tx_dma$bus_addr;
-        txb_we = tx_dma$bus_we;
-        txb_wdata = tx_dma$bus_wdata;
-        txb_last = tx_dma$bus_last;
-        tx_dma$bus_grant = txb_grant;
-        tx_dma$bus_fault = txb_fault;
-        tx_dma$bus_rvalid = txb_rvalid;
-        tx_dma$bus_rdata = txb_rdata;
         tx_buf$wr_pos = tx_dma$fifo_wr_pos;
         tx_buf$wr_data = tx_dma$fifo_wr_data;
         tx_buf$wr_mask = tx_dma$fifo_wr_mask;
         tx_q$push = tx_dma$q_push;
         tx_q$push_data = tx_dma$q_push_data;
-        tx_q$flush = regs$nic_reset;
+        tx_q$flush = datapath_reset$q;
         mac_tx$ce = phy_tx_ce;
-        mac_tx$reset = regs$nic_reset;
+        mac_tx$reset = datapath_reset$q;
         mac_tx$enable = (regs$tctl & k_tctl_en) != 32'h0;
         mac_tx$frame_ready = tx_q$valid;
         mac_tx$frame_len = tx_q$head[(32'h0)+:(16)];
@@ -10380,7 +13871,7 @@ module top$nic(clock,sel,offset,we,wdata,rdata,irq,dmac_irq,iommu_irq,txb_req,tx
             mac_rx$rx_er = phy_rx_er;
             mac_rx$ce = phy_rx_ce;
         end
-        mac_rx$reset = regs$nic_reset;
+        mac_rx$reset = datapath_reset$q;
         mac_rx$enable = (regs$rctl & k_rctl_en) != 32'h0;
         if ((regs$rctl & k_rctl_lpe) != 32'h0) begin
             mac_rx$max_len = max_long_frame;
@@ -10427,7 +13918,7 @@ module top$nic(clock,sel,offset,we,wdata,rdata,irq,dmac_irq,iommu_irq,txb_req,tx
         end
         rx_q$push = 1'b0;
         rx_q$push_data = ((mac_rx$frame_len) & 40'hffffffffff) | (((rx_deliver) & 40'hffffffffff) << 32'h10) | (((rx_errors) & 40'hffffffffff) << 32'h20);
-        rx_q$flush = regs$nic_reset;
+        rx_q$flush = datapath_reset$q;
         regs$ev_missed = 1'b0;
         regs$c_rxo = 1'b0;
         if (mac_rx$frame_end) begin
@@ -10475,7 +13966,8 @@ module top$nic(clock,sel,offset,we,wdata,rdata,irq,dmac_irq,iommu_irq,txb_req,tx
                 buf_bytes = k_buf$3;
             end
         end
-        rx_dma$soft_reset = regs$nic_reset;
+        rx_dma$soft_reset = datapath_reset$q;
+        datapath_reset$d = regs$nic_reset;
         rx_dma$enable = (regs$rctl & k_rctl_en) != 32'h0;
         rx_dma$rdbal = regs$rdbal;
         rx_dma$rdlen = regs$rdlen;
@@ -10490,22 +13982,13 @@ module top$nic(clock,sel,offset,we,wdata,rdata,irq,dmac_irq,iommu_irq,txb_req,tx
         rx_q$pop = rx_dma$q_pop;
         rx_buf$rd_pos = rx_dma$fifo_rd_pos;
         rx_dma$fifo_rd_data = rx_buf$rd_data;
-        rxb_req = rx_dma$bus_req;
-        rxb_addr = rx_dma$bus_addr;
-        rxb_we = rx_dma$bus_we;
-        rxb_wdata = rx_dma$bus_wdata;
-        rxb_last = rx_dma$bus_last;
-        rx_dma$bus_grant = rxb_grant;
-        rx_dma$bus_fault = rxb_fault;
-        rx_dma$bus_rvalid = rxb_rvalid;
-        rx_dma$bus_rdata = rxb_rdata;
         regs$ev_rx_good = rx_dma$ev_good;
         regs$ev_rx_good_bytes = rx_dma$ev_good_bytes;
         regs$ev_rx_dma_drop = rx_dma$ev_dma_drop;
         regs$ev_no_buffer = rx_dma$ev_no_buffer;
         regs$c_rx_frame = rx_dma$c_rx_frame;
         regs$c_rxdmt0 = rx_dma$c_rxdmt0;
-        if (regs$nic_reset) begin
+        if (datapath_reset$q) begin
             tx_rd_ptr$d = 32'h0;
             rx_wr_ptr$d = 32'h0;
             rx_commit$d = 32'h0;
@@ -10516,6 +13999,25 @@ module top$nic(clock,sel,offset,we,wdata,rdata,irq,dmac_irq,iommu_irq,txb_req,tx
     end
     
 endmodule // top$nic
+
+
+module top$nic$datapath_reset(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$datapath_reset
 
 
 module top$nic$mac_rx(clock,ce,enable,reset,max_len,rxd,rx_dv,rx_er,frame_start,byte_valid,byte_data,frame_end,frame_len,err_crc,err_runt,err_long,err_rxer,state);
@@ -16896,7 +20398,7 @@ module top$nic$rx_commit(d,q,clock);
 endmodule // top$nic$rx_commit
 
 
-module top$nic$rx_dma(clock,soft_reset,enable,rdbal,rdlen,rdt,head_write,head_wdata,restart,buf_bytes,rdmts,q_valid,q_head,q_pop,fifo_rd_ptr,fifo_rd_pos,fifo_rd_data,bus_req,bus_addr,bus_we,bus_wdata,bus_last,bus_grant,bus_fault,bus_rvalid,bus_rdata,rdh,state,state_code,halted,err_addr,ev_good,ev_good_bytes,ev_dma_drop,ev_no_buffer,c_rx_frame,c_rxdmt0,c_dma_err);
+module top$nic$rx_dma(clock,soft_reset,enable,rdbal,rdlen,rdt,head_write,head_wdata,restart,buf_bytes,rdmts,q_valid,q_head,q_pop,fifo_rd_ptr,fifo_rd_pos,fifo_rd_data,dma$valid,dma$addr,dma$we,dma$wdata,dma$last,dma$dev,dma$ready,dma$resp,dma$fault,dma$rdata,rdh,state,state_code,halted,err_addr,ev_good,ev_good_bytes,ev_dma_drop,ev_no_buffer,c_rx_frame,c_rxdmt0,c_dma_err);
     
     // Module arguments
     input wire  clock;
@@ -16916,15 +20418,16 @@ module top$nic$rx_dma(clock,soft_reset,enable,rdbal,rdlen,rdt,head_write,head_wd
     output reg  [15:0] fifo_rd_ptr;
     output reg  [15:0] fifo_rd_pos;
     input wire  [31:0] fifo_rd_data;
-    output reg  bus_req;
-    output reg  [31:0] bus_addr;
-    output reg  bus_we;
-    output reg  [31:0] bus_wdata;
-    output reg  bus_last;
-    input wire  bus_grant;
-    input wire  bus_fault;
-    input wire  bus_rvalid;
-    input wire  [31:0] bus_rdata;
+    output reg  dma$valid;
+    output reg  [31:0] dma$addr;
+    output reg  dma$we;
+    output reg  [31:0] dma$wdata;
+    output reg  dma$last;
+    output reg  [1:0] dma$dev;
+    input wire  dma$ready;
+    input wire  dma$resp;
+    input wire  dma$fault;
+    input wire  [31:0] dma$rdata;
     output reg  [31:0] rdh;
     output reg  [3:0] state;
     output reg  [3:0] state_code;
@@ -16943,8 +20446,11 @@ module top$nic$rx_dma(clock,soft_reset,enable,rdbal,rdlen,rdt,head_write,head_wd
     localparam  k_eop = 32'h2;
     localparam  k_err_dma = 8'h4;
     localparam  k_len_offset = 32'h8;
-    localparam  k_status_offset = 32'hc;
+    localparam  k_dev = 2'b10;
     localparam  page_mask = 32'hfff;
+    localparam  k_page_last = 32'hffc;
+    localparam  k_page_last_but_one = 32'hff8;
+    localparam  k_max_in_flight = 3'b100;
     localparam  index_mask = 32'hffffffff;
     
     // Enums
@@ -16980,9 +20486,24 @@ module top$nic$rx_dma(clock,soft_reset,enable,rdbal,rdlen,rdt,head_write,head_wd
     reg  [1:0] received$d;
     wire  [1:0] received$q;
     reg  received$clock;
+    reg  [2:0] outstanding$d;
+    wire  [2:0] outstanding$q;
+    reg  outstanding$clock;
+    reg  stop$d;
+    wire  stop$q;
+    reg  stop$clock;
+    reg  fault_data$d;
+    wire  fault_data$q;
+    reg  fault_data$clock;
     reg  [31:0] cur_addr$d;
     wire  [31:0] cur_addr$q;
     reg  cur_addr$clock;
+    reg  last_q$d;
+    wire  last_q$q;
+    reg  last_q$clock;
+    reg  [31:0] wb_data$d;
+    wire  [31:0] wb_data$q;
+    reg  wb_data$clock;
     reg  [15:0] rd_ptr$d;
     wire  [15:0] rd_ptr$q;
     reg  rd_ptr$clock;
@@ -17023,6 +20544,16 @@ module top$nic$rx_dma(clock,soft_reset,enable,rdbal,rdlen,rdt,head_write,head_wd
     reg  eop;
     reg  [31:0] status_word;
     reg  [31:0] tail_mask;
+    reg  [31:0] head_desc;
+    reg  [31:0] next_desc;
+    reg  [31:0] wb_addr;
+    reg  want;
+    reg  accepted;
+    reg  room;
+    reg  resp_ok;
+    reg  resp_fault;
+    reg  drained;
+    reg  wb_done;
     
     // Sub module instances
     top$nic$rx_dma$fsm fsm(
@@ -17060,10 +20591,35 @@ module top$nic$rx_dma(clock,soft_reset,enable,rdbal,rdlen,rdt,head_write,head_wd
         .q(received$q),
         .clock(received$clock)
     );
+    top$nic$rx_dma$outstanding outstanding(
+        .d(outstanding$d),
+        .q(outstanding$q),
+        .clock(outstanding$clock)
+    );
+    top$nic$rx_dma$stop stop(
+        .d(stop$d),
+        .q(stop$q),
+        .clock(stop$clock)
+    );
+    top$nic$rx_dma$fault_data fault_data(
+        .d(fault_data$d),
+        .q(fault_data$q),
+        .clock(fault_data$clock)
+    );
     top$nic$rx_dma$cur_addr cur_addr(
         .d(cur_addr$d),
         .q(cur_addr$q),
         .clock(cur_addr$clock)
+    );
+    top$nic$rx_dma$last_q last_q(
+        .d(last_q$d),
+        .q(last_q$q),
+        .clock(last_q$clock)
+    );
+    top$nic$rx_dma$wb_data wb_data(
+        .d(wb_data$d),
+        .q(wb_data$q),
+        .clock(wb_data$clock)
     );
     top$nic$rx_dma$rd_ptr rd_ptr(
         .d(rd_ptr$d),
@@ -17120,7 +20676,12 @@ module top$nic$rx_dma(clock,soft_reset,enable,rdbal,rdlen,rdt,head_write,head_wd
         d_hi$clock = clock;
         issued$clock = clock;
         received$clock = clock;
+        outstanding$clock = clock;
+        stop$clock = clock;
+        fault_data$clock = clock;
         cur_addr$clock = clock;
+        last_q$clock = clock;
+        wb_data$clock = clock;
         rd_ptr$clock = clock;
         fpos$clock = clock;
         remaining$clock = clock;
@@ -17137,7 +20698,12 @@ module top$nic$rx_dma(clock,soft_reset,enable,rdbal,rdlen,rdt,head_write,head_wd
         d_hi$d = d_hi$q;
         issued$d = issued$q;
         received$d = received$q;
+        outstanding$d = outstanding$q;
+        stop$d = stop$q;
+        fault_data$d = fault_data$q;
         cur_addr$d = cur_addr$q;
+        last_q$d = last_q$q;
+        wb_data$d = wb_data$q;
         rd_ptr$d = rd_ptr$q;
         fpos$d = fpos$q;
         remaining$d = remaining$q;
@@ -17168,6 +20734,9 @@ module top$nic$rx_dma(clock,soft_reset,enable,rdbal,rdlen,rdt,head_write,head_wd
         if (rdmts == 32'h2) begin
             threshold = count >> 32'h3;
         end
+        head_desc = rdbal + (head$q << 32'h4);
+        next_desc = rdbal + (next_head << 32'h4);
+        wb_addr = desc_addr$q + k_len_offset;
         q_stored = q_head[(32'h0)+:(16)];
         if (remaining$q > buf_bytes) begin
             fill = buf_bytes;
@@ -17191,11 +20760,48 @@ module top$nic$rx_dma(clock,soft_reset,enable,rdbal,rdlen,rdt,head_write,head_wd
         if (chunk_left$q == 32'h1) begin
             tail_mask = 64'hff;
         end
-        bus_req = 1'b0;
-        bus_we = 1'b0;
-        bus_addr = cur_addr$q;
-        bus_wdata = fifo_rd_data & tail_mask;
-        bus_last = 1'b0;
+        room = outstanding$q != k_max_in_flight;
+        want = 1'b0;
+        dma$we = 1'b0;
+        dma$addr = cur_addr$q;
+        dma$wdata = wb_data$q;
+        dma$last = 1'b0;
+        dma$dev = k_dev;
+        case (fsm$q)
+            RxState$FetchDesc:
+                begin
+                    want = (issued$q != 32'h2) & ~stop$q;
+                    dma$last = issued$q == 32'h1;
+                end
+            RxState$WriteData:
+                begin
+                    want = ~stop$q & room;
+                    dma$we = 1'b1;
+                    dma$wdata = fifo_rd_data & tail_mask;
+                    dma$last = last_q$q;
+                end
+            RxState$WriteBack:
+                begin
+                    want = (issued$q != 32'h2) & ~stop$q & room;
+                    dma$we = 1'b1;
+                    dma$last = issued$q == 32'h1;
+                end
+            default:
+                begin
+                end
+        endcase
+        dma$valid = want & ~soft_reset;
+        accepted = dma$valid & dma$ready;
+        resp_ok = dma$resp & ~dma$fault;
+        resp_fault = dma$resp & dma$fault;
+        drained = stop$q & (outstanding$q == 32'h0);
+        wb_done = (issued$q == 32'h2) & ((outstanding$q == 32'h0) | ((outstanding$q == 32'h1) & resp_ok));
+        if (accepted & ~dma$resp) begin
+            outstanding$d = outstanding$q + 32'h1;
+        end
+        if (~accepted & dma$resp) begin
+            outstanding$d = outstanding$q - 32'h1;
+        end
         fifo_rd_pos = fpos$q;
         q_pop = 1'b0;
         ev_good = 1'b0;
@@ -17211,13 +20817,15 @@ module top$nic$rx_dma(clock,soft_reset,enable,rdbal,rdlen,rdt,head_write,head_wd
                     if (r_halted$q) begin
                         fsm$d = RxState$Halted;
                     end
-                    else if (enable & q_valid) begin
+                    else if (enable & q_valid & (outstanding$q == 32'h0)) begin
                         remaining$d = q_head[(32'h10)+:(16)];
                         errors$d = q_head[(32'h20)+:(8)];
                         fpos$d = rd_ptr$q;
-                        desc_addr$d = rdbal + (head$q << 32'h4);
+                        desc_addr$d = head_desc;
+                        cur_addr$d = head_desc;
                         issued$d = 32'h0;
                         received$d = 32'h0;
+                        stop$d = 1'b0;
                         if ((head$q == rdt) | ~ring_ok) begin
                             ev_no_buffer = 1'b1;
                             waited$d = 1'b1;
@@ -17232,7 +20840,8 @@ module top$nic$rx_dma(clock,soft_reset,enable,rdbal,rdlen,rdt,head_write,head_wd
             RxState$WaitDesc:
                 begin
                     if (enable & (head$q != rdt) & ring_ok) begin
-                        desc_addr$d = rdbal + (head$q << 32'h4);
+                        desc_addr$d = head_desc;
+                        cur_addr$d = head_desc;
                         issued$d = 32'h0;
                         received$d = 32'h0;
                         fsm$d = RxState$FetchDesc;
@@ -17240,25 +20849,27 @@ module top$nic$rx_dma(clock,soft_reset,enable,rdbal,rdlen,rdt,head_write,head_wd
                 end
             RxState$FetchDesc:
                 begin
-                    bus_req = issued$q != 32'h2;
-                    bus_addr = desc_addr$q + (((issued$q) & 32'hffffffff) << 32'h2);
-                    bus_last = issued$q == 32'h1;
-                    if (bus_grant) begin
+                    if (accepted) begin
                         issued$d = issued$q + 32'h1;
+                        cur_addr$d = cur_addr$q + 32'h4;
                     end
-                    if (bus_rvalid) begin
+                    if (resp_ok & ~stop$q) begin
                         received$d = received$q + 32'h1;
                         if (received$q == 32'h0) begin
-                            d_addr$d = bus_rdata;
+                            d_addr$d = dma$rdata;
                         end
                         if (received$q == 32'h1) begin
-                            d_hi$d = bus_rdata != 32'h0;
+                            d_hi$d = dma$rdata != 32'h0;
                             fsm$d = RxState$CheckDesc;
                         end
                     end
-                    if (bus_fault) begin
+                    if (resp_fault & ~stop$q) begin
+                        stop$d = 1'b1;
+                        r_err_addr$d = dma$rdata;
+                    end
+                    if (drained) begin
+                        stop$d = 1'b0;
                         r_halted$d = 1'b1;
-                        r_err_addr$d = bus_addr;
                         c_dma_err = 1'b1;
                         ev_dma_drop = 1'b1;
                         fsm$d = RxState$Release;
@@ -17266,40 +20877,48 @@ module top$nic$rx_dma(clock,soft_reset,enable,rdbal,rdlen,rdt,head_write,head_wd
                 end
             RxState$CheckDesc:
                 begin
-                    cur_addr$d = d_addr$q;
                     chunk$d = fill;
                     chunk_left$d = fill;
+                    last_q$d = ((d_addr$q & page_mask) == k_page_last) | (fill <= 32'h4);
+                    issued$d = 32'h0;
                     if (d_hi$q | (d_addr$q[(32'h0)+:(2)] != 32'h0) | (fill_end[32'h20] & (fill_end[(32'h0)+:(32)] != 32'h0))) begin
                         r_err_addr$d = desc_addr$q;
                         fsm$d = RxState$Discard;
                     end
                     else if (remaining$q == 32'h0) begin
+                        cur_addr$d = wb_addr;
+                        wb_data$d = 32'h0;
                         fsm$d = RxState$WriteBack;
                     end
                     else begin
+                        cur_addr$d = d_addr$q;
                         fsm$d = RxState$WriteData;
                     end
-                    issued$d = 32'h0;
                 end
             RxState$WriteData:
                 begin
-                    bus_req = 1'b1;
-                    bus_we = 1'b1;
-                    bus_last = (((cur_addr$q + 32'h4) & page_mask) == 32'h0) | (chunk_left$q <= 32'h4);
-                    if (bus_grant) begin
+                    if (accepted) begin
                         fifo_rd_pos = fpos$q + 32'h4;
                         fpos$d = fpos$q + 32'h4;
                         cur_addr$d = cur_addr$q + 32'h4;
+                        last_q$d = ((cur_addr$q & page_mask) == k_page_last_but_one) | (chunk_left$q <= 32'h8);
                         if (chunk_left$q <= 32'h4) begin
                             chunk_left$d = 32'h0;
+                            cur_addr$d = wb_addr;
+                            wb_data$d = ((chunk$q) & 32'hffffffff);
                             fsm$d = RxState$WriteBack;
                         end
                         else begin
                             chunk_left$d = chunk_left$q - 32'h4;
                         end
                     end
-                    if (bus_fault) begin
-                        r_err_addr$d = cur_addr$q;
+                    if (resp_fault & ~stop$q) begin
+                        stop$d = 1'b1;
+                        fault_data$d = 1'b1;
+                        r_err_addr$d = dma$rdata;
+                    end
+                    if (drained) begin
+                        stop$d = 1'b0;
                         fsm$d = RxState$Discard;
                     end
                 end
@@ -17310,63 +20929,68 @@ module top$nic$rx_dma(clock,soft_reset,enable,rdbal,rdlen,rdt,head_write,head_wd
                     chunk$d = 32'h0;
                     remaining$d = 32'h0;
                     issued$d = 32'h0;
+                    cur_addr$d = wb_addr;
+                    wb_data$d = 32'h0;
                     fsm$d = RxState$WriteBack;
                 end
             RxState$WriteBack:
                 begin
-                    bus_req = 1'b1;
-                    bus_we = 1'b1;
-                    bus_last = issued$q == 32'h1;
-                    if (issued$q == 32'h0) begin
-                        bus_addr = desc_addr$q + k_len_offset;
-                        bus_wdata = ((chunk$q) & 32'hffffffff);
-                    end
-                    else begin
-                        bus_addr = desc_addr$q + k_status_offset;
-                        bus_wdata = status_word;
-                    end
-                    if (bus_grant) begin
+                    if (accepted) begin
                         issued$d = issued$q + 32'h1;
-                        if (issued$q == 32'h1) begin
-                            head$d = next_head & index_mask;
-                            remaining$d = remaining$q - chunk$q;
-                            if (free_after == threshold) begin
-                                c_rxdmt0 = 1'b1;
-                            end
-                            desc_addr$d = rdbal + (next_head << 32'h4);
-                            issued$d = 32'h0;
-                            received$d = 32'h0;
-                            if (eop) begin
-                                c_rx_frame = 1'b1;
-                                if (errors$q == 32'h0) begin
-                                    ev_good = 1'b1;
-                                end
-                                fsm$d = RxState$Release;
-                            end
-                            else if (next_head == rdt) begin
-                                if (~waited$q) begin
-                                    ev_no_buffer = 1'b1;
-                                end
-                                waited$d = 1'b1;
-                                fsm$d = RxState$WaitDesc;
-                            end
-                            else begin
-                                fsm$d = RxState$FetchDesc;
-                            end
+                        cur_addr$d = cur_addr$q + 32'h4;
+                        wb_data$d = status_word;
+                    end
+                    if (resp_fault & ~stop$q) begin
+                        stop$d = 1'b1;
+                        fault_data$d = outstanding$q > ((issued$q) & 3'h7);
+                        r_err_addr$d = dma$rdata;
+                    end
+                    if (drained) begin
+                        stop$d = 1'b0;
+                        if (fault_data$q) begin
+                            fsm$d = RxState$Discard;
+                        end
+                        else begin
+                            r_halted$d = 1'b1;
+                            c_dma_err = 1'b1;
+                            ev_dma_drop = 1'b1;
+                            fsm$d = RxState$Release;
                         end
                     end
-                    if (bus_fault) begin
-                        r_halted$d = 1'b1;
-                        r_err_addr$d = bus_addr;
-                        c_dma_err = 1'b1;
-                        ev_dma_drop = 1'b1;
-                        fsm$d = RxState$Release;
+                    else if (~stop$q & wb_done) begin
+                        head$d = next_head & index_mask;
+                        remaining$d = remaining$q - chunk$q;
+                        if (free_after == threshold) begin
+                            c_rxdmt0 = 1'b1;
+                        end
+                        desc_addr$d = next_desc;
+                        cur_addr$d = next_desc;
+                        issued$d = 32'h0;
+                        received$d = 32'h0;
+                        if (eop) begin
+                            c_rx_frame = 1'b1;
+                            if (errors$q == 32'h0) begin
+                                ev_good = 1'b1;
+                            end
+                            fsm$d = RxState$Release;
+                        end
+                        else if (next_head == rdt) begin
+                            if (~waited$q) begin
+                                ev_no_buffer = 1'b1;
+                            end
+                            waited$d = 1'b1;
+                            fsm$d = RxState$WaitDesc;
+                        end
+                        else begin
+                            fsm$d = RxState$FetchDesc;
+                        end
                     end
                 end
             RxState$Release:
                 begin
                     rd_ptr$d = rd_ptr$q + q_stored;
                     q_pop = 1'b1;
+                    fault_data$d = 1'b0;
                     fsm$d = RxState$Idle;
                 end
             RxState$Halted:
@@ -17389,6 +21013,8 @@ module top$nic$rx_dma(clock,soft_reset,enable,rdbal,rdlen,rdt,head_write,head_wd
             head$d = 32'h0;
             rd_ptr$d = 32'h0;
             r_halted$d = 1'b0;
+            stop$d = 1'b0;
+            fault_data$d = 1'b0;
         end
         fifo_rd_ptr = rd_ptr$q;
         rdh = head$q;
@@ -17572,6 +21198,25 @@ module top$nic$rx_dma$errors(d,q,clock);
 endmodule // top$nic$rx_dma$errors
 
 
+module top$nic$rx_dma$fault_data(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$rx_dma$fault_data
+
+
 module top$nic$rx_dma$fpos(d,q,clock);
     
     // Module arguments
@@ -17657,6 +21302,44 @@ module top$nic$rx_dma$issued(d,q,clock);
     end
           
 endmodule // top$nic$rx_dma$issued
+
+
+module top$nic$rx_dma$last_q(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$rx_dma$last_q
+
+
+module top$nic$rx_dma$outstanding(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$rx_dma$outstanding
 
 
 module top$nic$rx_dma$r_err_addr(d,q,clock);
@@ -17754,6 +21437,25 @@ module top$nic$rx_dma$remaining(d,q,clock);
 endmodule // top$nic$rx_dma$remaining
 
 
+module top$nic$rx_dma$stop(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$rx_dma$stop
+
+
 module top$nic$rx_dma$waited(d,q,clock);
     
     // Module arguments
@@ -17771,6 +21473,25 @@ module top$nic$rx_dma$waited(d,q,clock);
     end
           
 endmodule // top$nic$rx_dma$waited
+
+
+module top$nic$rx_dma$wb_data(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$rx_dma$wb_data
 
 
 module top$nic$rx_overflow(d,q,clock);
@@ -19414,7 +23135,7 @@ module top$nic$tx_buf$rd_off(d,q,clock);
 endmodule // top$nic$tx_buf$rd_off
 
 
-module top$nic$tx_dma(clock,soft_reset,enable,tdbal,tdlen,tdt,head_write,head_wdata,restart,fifo_rd_ptr,fifo_wr_pos,fifo_wr_data,fifo_wr_mask,q_push,q_push_data,q_full,bus_req,bus_addr,bus_we,bus_wdata,bus_last,bus_grant,bus_fault,bus_rvalid,bus_rdata,tdh,state,state_code,halted,err_addr,ev_drop,c_txdw,c_txdw_delayed,c_txqe,c_dma_err);
+module top$nic$tx_dma(clock,soft_reset,enable,tdbal,tdlen,tdt,head_write,head_wdata,restart,fifo_rd_ptr,fifo_wr_pos,fifo_wr_data,fifo_wr_mask,q_push,q_push_data,q_full,dma$valid,dma$addr,dma$we,dma$wdata,dma$last,dma$dev,dma$ready,dma$resp,dma$fault,dma$rdata,tdh,state,state_code,halted,err_addr,ev_drop,c_txdw,c_txdw_delayed,c_txqe,c_dma_err);
     
     // Module arguments
     input wire  clock;
@@ -19433,15 +23154,16 @@ module top$nic$tx_dma(clock,soft_reset,enable,tdbal,tdlen,tdt,head_write,head_wd
     output reg  q_push;
     output reg  [39:0] q_push_data;
     input wire  q_full;
-    output reg  bus_req;
-    output reg  [31:0] bus_addr;
-    output reg  bus_we;
-    output reg  [31:0] bus_wdata;
-    output reg  bus_last;
-    input wire  bus_grant;
-    input wire  bus_fault;
-    input wire  bus_rvalid;
-    input wire  [31:0] bus_rdata;
+    output reg  dma$valid;
+    output reg  [31:0] dma$addr;
+    output reg  dma$we;
+    output reg  [31:0] dma$wdata;
+    output reg  dma$last;
+    output reg  [1:0] dma$dev;
+    input wire  dma$ready;
+    input wire  dma$resp;
+    input wire  dma$fault;
+    input wire  [31:0] dma$rdata;
     output reg  [31:0] tdh;
     output reg  [2:0] state;
     output reg  [3:0] state_code;
@@ -19455,6 +23177,8 @@ module top$nic$tx_dma(clock,soft_reset,enable,tdbal,tdlen,tdt,head_write,head_wd
     
     // Constant declarations
     localparam  capacity = 32'h4000;
+    localparam  dev_id = 2'b10;
+    localparam  k_max_in_flight = 4'hf;
     localparam  k_eop = 8'h1;
     localparam  k_ifcs = 8'h2;
     localparam  k_rs = 8'h8;
@@ -19463,7 +23187,7 @@ module top$nic$tx_dma(clock,soft_reset,enable,tdbal,tdlen,tdt,head_write,head_wd
     localparam  k_sta_err = 32'h8;
     localparam  k_len_mask = 32'hffff;
     localparam  k_sta_offset = 32'hc;
-    localparam  page_mask = 32'hfff;
+    localparam  page_last_word = 10'b1111111111;
     localparam  index_mask = 32'hffffffff;
     localparam  word_mask = 32'hfffffffc;
     localparam  all_lanes = 4'hf;
@@ -19502,18 +23226,42 @@ module top$nic$tx_dma(clock,soft_reset,enable,tdbal,tdlen,tdt,head_write,head_wd
     reg  [31:0] d_sta$d;
     wire  [31:0] d_sta$q;
     reg  d_sta$clock;
-    reg  [2:0] issued$d;
-    wire  [2:0] issued$q;
-    reg  issued$clock;
-    reg  [2:0] received$d;
-    wire  [2:0] received$q;
-    reg  received$clock;
     reg  [31:0] issue_addr$d;
     wire  [31:0] issue_addr$q;
     reg  issue_addr$clock;
-    reg  [31:0] recv_addr$d;
-    wire  [31:0] recv_addr$q;
-    reg  recv_addr$clock;
+    reg  [15:0] iss_left$d;
+    wire  [15:0] iss_left$q;
+    reg  iss_left$clock;
+    reg  iss_one$d;
+    wire  iss_one$q;
+    reg  iss_one$clock;
+    reg  iss_more$d;
+    wire  iss_more$q;
+    reg  iss_more$clock;
+    reg  [15:0] rcv_left$d;
+    wire  [15:0] rcv_left$q;
+    reg  rcv_left$clock;
+    reg  rcv_one$d;
+    wire  rcv_one$q;
+    reg  rcv_one$clock;
+    reg  rcv_first$d;
+    wire  rcv_first$q;
+    reg  rcv_first$clock;
+    reg  [3:0] first_mask$d;
+    wire  [3:0] first_mask$q;
+    reg  first_mask$clock;
+    reg  [3:0] last_mask$d;
+    wire  [3:0] last_mask$q;
+    reg  last_mask$clock;
+    reg  [3:0] outstanding$d;
+    wire  [3:0] outstanding$q;
+    reg  outstanding$clock;
+    reg  faulted$d;
+    wire  faulted$q;
+    reg  faulted$clock;
+    reg  [31:0] fault_addr$d;
+    wire  [31:0] fault_addr$q;
+    reg  fault_addr$clock;
     reg  [15:0] fpos$d;
     wire  [15:0] fpos$q;
     reg  fpos$clock;
@@ -19542,14 +23290,17 @@ module top$nic$tx_dma(clock,soft_reset,enable,tdbal,tdlen,tdt,head_write,head_wd
     reg  ring_ok;
     reg  [31:0] len;
     reg  [7:0] cmd;
+    reg  rs;
     reg  [32:0] end_addr;
+    reg  [31:0] nwords;
     reg  [15:0] fifo_used;
     reg  [31:0] fifo_free;
     reg  malformed;
-    reg  [1:0] first_byte;
-    reg  [32:0] bytes_left;
+    reg  [1:0] end_lane;
     reg  [3:0] mask_lo;
     reg  [3:0] mask_hi;
+    reg  accept;
+    reg  abort;
     reg  finish;
     
     // Sub module instances
@@ -19588,25 +23339,65 @@ module top$nic$tx_dma(clock,soft_reset,enable,tdbal,tdlen,tdt,head_write,head_wd
         .q(d_sta$q),
         .clock(d_sta$clock)
     );
-    top$nic$tx_dma$issued issued(
-        .d(issued$d),
-        .q(issued$q),
-        .clock(issued$clock)
-    );
-    top$nic$tx_dma$received received(
-        .d(received$d),
-        .q(received$q),
-        .clock(received$clock)
-    );
     top$nic$tx_dma$issue_addr issue_addr(
         .d(issue_addr$d),
         .q(issue_addr$q),
         .clock(issue_addr$clock)
     );
-    top$nic$tx_dma$recv_addr recv_addr(
-        .d(recv_addr$d),
-        .q(recv_addr$q),
-        .clock(recv_addr$clock)
+    top$nic$tx_dma$iss_left iss_left(
+        .d(iss_left$d),
+        .q(iss_left$q),
+        .clock(iss_left$clock)
+    );
+    top$nic$tx_dma$iss_one iss_one(
+        .d(iss_one$d),
+        .q(iss_one$q),
+        .clock(iss_one$clock)
+    );
+    top$nic$tx_dma$iss_more iss_more(
+        .d(iss_more$d),
+        .q(iss_more$q),
+        .clock(iss_more$clock)
+    );
+    top$nic$tx_dma$rcv_left rcv_left(
+        .d(rcv_left$d),
+        .q(rcv_left$q),
+        .clock(rcv_left$clock)
+    );
+    top$nic$tx_dma$rcv_one rcv_one(
+        .d(rcv_one$d),
+        .q(rcv_one$q),
+        .clock(rcv_one$clock)
+    );
+    top$nic$tx_dma$rcv_first rcv_first(
+        .d(rcv_first$d),
+        .q(rcv_first$q),
+        .clock(rcv_first$clock)
+    );
+    top$nic$tx_dma$first_mask first_mask(
+        .d(first_mask$d),
+        .q(first_mask$q),
+        .clock(first_mask$clock)
+    );
+    top$nic$tx_dma$last_mask last_mask(
+        .d(last_mask$d),
+        .q(last_mask$q),
+        .clock(last_mask$clock)
+    );
+    top$nic$tx_dma$outstanding outstanding(
+        .d(outstanding$d),
+        .q(outstanding$q),
+        .clock(outstanding$clock)
+    );
+    top$nic$tx_dma$faulted faulted(
+        .d(faulted$d),
+        .q(faulted$q),
+        .clock(faulted$clock)
+    );
+    top$nic$tx_dma$fault_addr fault_addr(
+        .d(fault_addr$d),
+        .q(fault_addr$q),
+        .clock(fault_addr$clock)
     );
     top$nic$tx_dma$fpos fpos(
         .d(fpos$d),
@@ -19653,10 +23444,18 @@ module top$nic$tx_dma(clock,soft_reset,enable,tdbal,tdlen,tdt,head_write,head_wd
         d_hi$clock = clock;
         d_len_cmd$clock = clock;
         d_sta$clock = clock;
-        issued$clock = clock;
-        received$clock = clock;
         issue_addr$clock = clock;
-        recv_addr$clock = clock;
+        iss_left$clock = clock;
+        iss_one$clock = clock;
+        iss_more$clock = clock;
+        rcv_left$clock = clock;
+        rcv_one$clock = clock;
+        rcv_first$clock = clock;
+        first_mask$clock = clock;
+        last_mask$clock = clock;
+        outstanding$clock = clock;
+        faulted$clock = clock;
+        fault_addr$clock = clock;
         fpos$clock = clock;
         wr_ptr$clock = clock;
         frame_start$clock = clock;
@@ -19671,10 +23470,18 @@ module top$nic$tx_dma(clock,soft_reset,enable,tdbal,tdlen,tdt,head_write,head_wd
         d_hi$d = d_hi$q;
         d_len_cmd$d = d_len_cmd$q;
         d_sta$d = d_sta$q;
-        issued$d = issued$q;
-        received$d = received$q;
         issue_addr$d = issue_addr$q;
-        recv_addr$d = recv_addr$q;
+        iss_left$d = iss_left$q;
+        iss_one$d = iss_one$q;
+        iss_more$d = iss_more$q;
+        rcv_left$d = rcv_left$q;
+        rcv_one$d = rcv_one$q;
+        rcv_first$d = rcv_first$q;
+        first_mask$d = first_mask$q;
+        last_mask$d = last_mask$q;
+        outstanding$d = outstanding$q;
+        faulted$d = faulted$q;
+        fault_addr$d = fault_addr$q;
         fpos$d = fpos$q;
         wr_ptr$d = wr_ptr$q;
         frame_start$d = frame_start$q;
@@ -19692,38 +23499,50 @@ module top$nic$tx_dma(clock,soft_reset,enable,tdbal,tdlen,tdt,head_write,head_wd
         end
         len = d_len_cmd$q & k_len_mask;
         cmd = d_len_cmd$q[(32'h18)+:(8)];
+        rs = (cmd & k_rs) != 32'h0;
         end_addr = ((d_addr$q) & 33'h1ffffffff) + ((len) & 33'h1ffffffff);
+        nwords = (len + ((d_addr$q[(32'h0)+:(2)]) & 32'hffffffff) + 32'h3) >> 32'h2;
         fifo_used = wr_ptr$q - fifo_rd_ptr;
         fifo_free = capacity - ((fifo_used) & 32'hffffffff);
         malformed = d_hi$q | (end_addr[32'h20] & (end_addr[(32'h0)+:(32)] != 32'h0)) | ((frame_bytes$q + len) > capacity) | (((cmd & k_eop) != 32'h0) & ((frame_bytes$q + len) == 32'h0));
-        if (recv_addr$q == (d_addr$q & word_mask)) begin
-            first_byte = d_addr$q[(32'h0)+:(2)];
+        end_lane = d_addr$q[(32'h0)+:(2)] + len[(32'h0)+:(2)];
+        mask_lo = all_lanes;
+        if (rcv_first$q) begin
+            mask_lo = first_mask$q;
         end
-        else begin
-            first_byte = 32'h0;
+        mask_hi = all_lanes;
+        if (rcv_one$q) begin
+            mask_hi = last_mask$q;
         end
-        mask_lo = all_lanes << first_byte;
-        bytes_left = end_addr - ((recv_addr$q) & 33'h1ffffffff);
-        mask_hi = 32'hf;
-        if (bytes_left == 32'h3) begin
-            mask_hi = 32'h7;
-        end
-        if (bytes_left == 32'h2) begin
-            mask_hi = 32'h3;
-        end
-        if (bytes_left == 32'h1) begin
-            mask_hi = 32'h1;
-        end
-        bus_req = 1'b0;
-        bus_we = 1'b0;
-        bus_addr = issue_addr$q;
-        bus_wdata = (d_sta$q & sta_keep) | k_sta_dd;
+        dma$valid = iss_more$q & (outstanding$q != k_max_in_flight) & ~faulted$q & enable & ~soft_reset;
+        dma$addr = issue_addr$q;
+        dma$we = fsm$q == TxState$WriteBack;
+        dma$wdata = (d_sta$q & sta_keep) | k_sta_dd;
         if (dropping$q) begin
-            bus_wdata = (d_sta$q & sta_keep) | k_sta_dd | k_sta_err;
+            dma$wdata = (d_sta$q & sta_keep) | k_sta_dd | k_sta_err;
         end
-        bus_last = 1'b0;
+        dma$last = iss_one$q | (issue_addr$q[(32'h2)+:(10)] == page_last_word);
+        dma$dev = dev_id;
+        accept = dma$valid & dma$ready;
+        if (accept) begin
+            issue_addr$d = issue_addr$q + 32'h4;
+            iss_left$d = iss_left$q - 32'h1;
+            iss_one$d = iss_left$q == 32'h2;
+            iss_more$d = ~iss_one$q;
+        end
+        if (dma$resp) begin
+            rcv_left$d = rcv_left$q - 32'h1;
+            rcv_one$d = rcv_left$q == 32'h2;
+            rcv_first$d = 1'b0;
+        end
+        if (accept & ~dma$resp) begin
+            outstanding$d = outstanding$q + 32'h1;
+        end
+        if (~accept & dma$resp) begin
+            outstanding$d = outstanding$q - 32'h1;
+        end
         fifo_wr_pos = fpos$q;
-        fifo_wr_data = bus_rdata;
+        fifo_wr_data = dma$rdata;
         fifo_wr_mask = 32'h0;
         q_push = 1'b0;
         q_push_data = ((frame_bytes$q) & 40'hffffffffff);
@@ -19736,172 +23555,229 @@ module top$nic$tx_dma(clock,soft_reset,enable,tdbal,tdlen,tdt,head_write,head_wd
         c_txqe = 1'b0;
         c_dma_err = 1'b0;
         finish = 1'b0;
-        case (fsm$q)
-            TxState$Idle:
-                begin
-                    if (r_halted$q) begin
-                        fsm$d = TxState$Halted;
-                    end
-                    else if (enable & (head$q != tdt) & ring_ok) begin
-                        desc_addr$d = tdbal + (head$q << 32'h4);
-                        issued$d = 32'h0;
-                        received$d = 32'h0;
-                        fsm$d = TxState$FetchDesc;
-                    end
-                end
-            TxState$FetchDesc:
-                begin
-                    bus_req = issued$q != 32'h4;
-                    bus_addr = desc_addr$q + (((issued$q) & 32'hffffffff) << 32'h2);
-                    bus_last = issued$q == 32'h3;
-                    if (bus_grant) begin
-                        issued$d = issued$q + 32'h1;
-                    end
-                    if (bus_rvalid) begin
-                        received$d = received$q + 32'h1;
-                        if (received$q == 32'h0) begin
-                            d_addr$d = bus_rdata;
+        abort = soft_reset;
+        if (~enable & ((fsm$q == TxState$FetchDesc) | (fsm$q == TxState$CheckDesc) | (fsm$q == TxState$WaitSpace) | (fsm$q == TxState$ReadData) | ((fsm$q == TxState$WriteBack) & iss_more$q))) begin
+            abort = 1'b1;
+        end
+        if (abort) begin
+            fsm$d = TxState$Idle;
+            iss_more$d = 1'b0;
+            faulted$d = 1'b0;
+            if ((fsm$q == TxState$WriteBack) & ~dropping$q) begin
+                wr_ptr$d = wr_ptr$q - len[(32'h0)+:(16)];
+                frame_bytes$d = frame_bytes$q - len;
+            end
+        end
+        else begin
+            case (fsm$q)
+                TxState$Idle:
+                    begin
+                        if (r_halted$q) begin
+                            fsm$d = TxState$Halted;
                         end
-                        if (received$q == 32'h1) begin
-                            d_hi$d = bus_rdata != 32'h0;
-                        end
-                        if (received$q == 32'h2) begin
-                            d_len_cmd$d = bus_rdata;
-                        end
-                        if (received$q == 32'h3) begin
-                            d_sta$d = bus_rdata;
-                            fsm$d = TxState$CheckDesc;
+                        else if (enable & (head$q != tdt) & ring_ok & (outstanding$q == 32'h0)) begin
+                            desc_addr$d = tdbal + (head$q << 32'h4);
+                            issue_addr$d = tdbal + (head$q << 32'h4);
+                            iss_left$d = 32'h4;
+                            iss_one$d = 1'b0;
+                            iss_more$d = 1'b1;
+                            rcv_left$d = 32'h4;
+                            rcv_one$d = 1'b0;
+                            faulted$d = 1'b0;
+                            fsm$d = TxState$FetchDesc;
                         end
                     end
-                    if (bus_fault) begin
-                        r_halted$d = 1'b1;
-                        r_err_addr$d = bus_addr;
-                        c_dma_err = 1'b1;
-                        fsm$d = TxState$Halted;
-                    end
-                end
-            TxState$CheckDesc:
-                begin
-                    if (malformed) begin
-                        if (~dropping$q) begin
-                            ev_drop = 1'b1;
+                TxState$FetchDesc:
+                    begin
+                        if (dma$resp & ~faulted$q) begin
+                            if (dma$fault) begin
+                                faulted$d = 1'b1;
+                                fault_addr$d = dma$rdata;
+                            end
+                            else begin
+                                if (rcv_left$q == 32'h4) begin
+                                    d_addr$d = dma$rdata;
+                                end
+                                if (rcv_left$q == 32'h3) begin
+                                    d_hi$d = dma$rdata != 32'h0;
+                                end
+                                if (rcv_left$q == 32'h2) begin
+                                    d_len_cmd$d = dma$rdata;
+                                end
+                                if (rcv_one$q) begin
+                                    d_sta$d = dma$rdata;
+                                    fsm$d = TxState$CheckDesc;
+                                end
+                            end
                         end
-                        dropping$d = 1'b1;
-                        fsm$d = TxState$WriteBack;
+                        if (faulted$q & (outstanding$q == 32'h0)) begin
+                            faulted$d = 1'b0;
+                            iss_more$d = 1'b0;
+                            r_halted$d = 1'b1;
+                            r_err_addr$d = fault_addr$q;
+                            c_dma_err = 1'b1;
+                            fsm$d = TxState$Halted;
+                        end
                     end
-                    else if (dropping$q | (len == 32'h0)) begin
-                        fsm$d = TxState$WriteBack;
+                TxState$CheckDesc:
+                    begin
+                        if (malformed) begin
+                            if (~dropping$q) begin
+                                ev_drop = 1'b1;
+                            end
+                            dropping$d = 1'b1;
+                        end
+                        if (malformed | dropping$q | (len == 32'h0)) begin
+                            issue_addr$d = desc_addr$q + k_sta_offset;
+                            iss_left$d = 32'h1;
+                            iss_one$d = 1'b1;
+                            iss_more$d = rs;
+                            rcv_left$d = 32'h1;
+                            rcv_one$d = 1'b1;
+                            fsm$d = TxState$WriteBack;
+                        end
+                        else begin
+                            issue_addr$d = d_addr$q & word_mask;
+                            iss_left$d = nwords[(32'h0)+:(16)];
+                            iss_one$d = nwords == 32'h1;
+                            rcv_left$d = nwords[(32'h0)+:(16)];
+                            rcv_one$d = nwords == 32'h1;
+                            rcv_first$d = 1'b1;
+                            first_mask$d = all_lanes << d_addr$q[(32'h0)+:(2)];
+                            last_mask$d = 32'hf;
+                            if (end_lane == 32'h1) begin
+                                last_mask$d = 32'h1;
+                            end
+                            if (end_lane == 32'h2) begin
+                                last_mask$d = 32'h3;
+                            end
+                            if (end_lane == 32'h3) begin
+                                last_mask$d = 32'h7;
+                            end
+                            fpos$d = wr_ptr$q - ((d_addr$q[(32'h0)+:(2)]) & 16'hffff);
+                            fsm$d = TxState$WaitSpace;
+                        end
                     end
-                    else begin
-                        issue_addr$d = d_addr$q & word_mask;
-                        recv_addr$d = d_addr$q & word_mask;
-                        fpos$d = wr_ptr$q - ((d_addr$q[(32'h0)+:(2)]) & 16'hffff);
-                        fsm$d = TxState$WaitSpace;
+                TxState$WaitSpace:
+                    begin
+                        if (fifo_free >= len) begin
+                            iss_more$d = 1'b1;
+                            fsm$d = TxState$ReadData;
+                        end
                     end
-                end
-            TxState$WaitSpace:
-                begin
-                    if (fifo_free >= len) begin
-                        fsm$d = TxState$ReadData;
-                    end
-                end
-            TxState$ReadData:
-                begin
-                    bus_req = (((issue_addr$q) & 33'h1ffffffff) < end_addr) & (issue_addr$q >= (d_addr$q & word_mask));
-                    bus_addr = issue_addr$q;
-                    bus_last = (((issue_addr$q + 32'h4) & page_mask) == 32'h0) | ((((issue_addr$q) & 33'h1ffffffff) + 32'h4) >= end_addr);
-                    if (bus_grant) begin
-                        issue_addr$d = issue_addr$q + 32'h4;
-                    end
-                    if (bus_rvalid) begin
-                        fifo_wr_mask = mask_lo & mask_hi;
-                        fpos$d = fpos$q + 32'h4;
-                        recv_addr$d = recv_addr$q + 32'h4;
-                        if (bytes_left <= 32'h4) begin
-                            wr_ptr$d = wr_ptr$q + len[(32'h0)+:(16)];
-                            frame_bytes$d = frame_bytes$q + len;
+                TxState$ReadData:
+                    begin
+                        if (dma$resp & ~faulted$q) begin
+                            if (dma$fault) begin
+                                faulted$d = 1'b1;
+                                fault_addr$d = dma$rdata;
+                            end
+                            else begin
+                                fifo_wr_mask = mask_lo & mask_hi;
+                                fpos$d = fpos$q + 32'h4;
+                                if (rcv_one$q) begin
+                                    wr_ptr$d = wr_ptr$q + len[(32'h0)+:(16)];
+                                    frame_bytes$d = frame_bytes$q + len;
+                                    issue_addr$d = desc_addr$q + k_sta_offset;
+                                    iss_left$d = 32'h1;
+                                    iss_one$d = 1'b1;
+                                    iss_more$d = rs;
+                                    rcv_left$d = 32'h1;
+                                    rcv_one$d = 1'b1;
+                                    fsm$d = TxState$WriteBack;
+                                end
+                            end
+                        end
+                        if (faulted$q & (outstanding$q == 32'h0)) begin
+                            if (~dropping$q) begin
+                                ev_drop = 1'b1;
+                            end
+                            dropping$d = 1'b1;
+                            r_err_addr$d = fault_addr$q;
+                            faulted$d = 1'b0;
+                            issue_addr$d = desc_addr$q + k_sta_offset;
+                            iss_left$d = 32'h1;
+                            iss_one$d = 1'b1;
+                            iss_more$d = rs;
+                            rcv_left$d = 32'h1;
+                            rcv_one$d = 1'b1;
                             fsm$d = TxState$WriteBack;
                         end
                     end
-                    if (bus_fault) begin
-                        if (~dropping$q) begin
-                            ev_drop = 1'b1;
-                        end
-                        dropping$d = 1'b1;
-                        r_err_addr$d = issue_addr$q;
-                        fsm$d = TxState$WriteBack;
-                    end
-                end
-            TxState$WriteBack:
-                begin
-                    if ((cmd & k_rs) != 32'h0) begin
-                        bus_req = 1'b1;
-                        bus_we = 1'b1;
-                        bus_last = 1'b1;
-                        bus_addr = desc_addr$q + k_sta_offset;
-                        if (bus_grant) begin
-                            finish = 1'b1;
-                            if ((cmd & k_ide) != 32'h0) begin
-                                c_txdw_delayed = 1'b1;
+                TxState$WriteBack:
+                    begin
+                        if (rs) begin
+                            if (dma$resp & ~faulted$q) begin
+                                if (dma$fault) begin
+                                    faulted$d = 1'b1;
+                                    fault_addr$d = dma$rdata;
+                                end
+                                else begin
+                                    finish = 1'b1;
+                                    if ((cmd & k_ide) != 32'h0) begin
+                                        c_txdw_delayed = 1'b1;
+                                    end
+                                    else begin
+                                        c_txdw = 1'b1;
+                                    end
+                                end
                             end
-                            else begin
-                                c_txdw = 1'b1;
+                            if (faulted$q & (outstanding$q == 32'h0)) begin
+                                faulted$d = 1'b0;
+                                r_halted$d = 1'b1;
+                                r_err_addr$d = fault_addr$q;
+                                c_dma_err = 1'b1;
+                                fsm$d = TxState$Halted;
+                                if (~dropping$q) begin
+                                    wr_ptr$d = wr_ptr$q - len[(32'h0)+:(16)];
+                                    frame_bytes$d = frame_bytes$q - len;
+                                end
                             end
-                        end
-                        if (bus_fault) begin
-                            r_halted$d = 1'b1;
-                            r_err_addr$d = bus_addr;
-                            c_dma_err = 1'b1;
-                            fsm$d = TxState$Halted;
-                            if (~dropping$q) begin
-                                wr_ptr$d = wr_ptr$q - len[(32'h0)+:(16)];
-                                frame_bytes$d = frame_bytes$q - len;
-                            end
-                        end
-                    end
-                    else begin
-                        finish = 1'b1;
-                    end
-                    if (finish) begin
-                        head$d = next_head & index_mask;
-                        if (next_head == tdt) begin
-                            c_txqe = 1'b1;
-                        end
-                        if ((cmd & k_eop) != 32'h0) begin
-                            fsm$d = TxState$Commit;
                         end
                         else begin
+                            finish = 1'b1;
+                        end
+                        if (finish) begin
+                            head$d = next_head & index_mask;
+                            if (next_head == tdt) begin
+                                c_txqe = 1'b1;
+                            end
+                            if ((cmd & k_eop) != 32'h0) begin
+                                fsm$d = TxState$Commit;
+                            end
+                            else begin
+                                fsm$d = TxState$Idle;
+                            end
+                        end
+                    end
+                TxState$Commit:
+                    begin
+                        if (dropping$q) begin
+                            wr_ptr$d = frame_start$q;
+                            frame_bytes$d = 32'h0;
+                            dropping$d = 1'b0;
+                            fsm$d = TxState$Idle;
+                        end
+                        else if (~q_full) begin
+                            q_push = 1'b1;
+                            frame_start$d = wr_ptr$q;
+                            frame_bytes$d = 32'h0;
                             fsm$d = TxState$Idle;
                         end
                     end
-                end
-            TxState$Commit:
-                begin
-                    if (dropping$q) begin
-                        wr_ptr$d = frame_start$q;
-                        frame_bytes$d = 32'h0;
-                        dropping$d = 1'b0;
+                TxState$Halted:
+                    begin
+                        if (restart) begin
+                            r_halted$d = 1'b0;
+                            fsm$d = TxState$Idle;
+                        end
+                    end
+                default:
+                    begin
                         fsm$d = TxState$Idle;
                     end
-                    else if (~q_full) begin
-                        q_push = 1'b1;
-                        frame_start$d = wr_ptr$q;
-                        frame_bytes$d = 32'h0;
-                        fsm$d = TxState$Idle;
-                    end
-                end
-            TxState$Halted:
-                begin
-                    if (restart) begin
-                        r_halted$d = 1'b0;
-                        fsm$d = TxState$Idle;
-                    end
-                end
-            default:
-                begin
-                    fsm$d = TxState$Idle;
-                end
-        endcase
+            endcase
+        end
         if (head_write) begin
             head$d = head_wdata & index_mask;
         end
@@ -20071,6 +23947,63 @@ module top$nic$tx_dma$dropping(d,q,clock);
 endmodule // top$nic$tx_dma$dropping
 
 
+module top$nic$tx_dma$fault_addr(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$tx_dma$fault_addr
+
+
+module top$nic$tx_dma$faulted(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$tx_dma$faulted
+
+
+module top$nic$tx_dma$first_mask(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$tx_dma$first_mask
+
+
 module top$nic$tx_dma$fpos(d,q,clock);
     
     // Module arguments
@@ -20176,6 +24109,63 @@ module top$nic$tx_dma$head(d,q,clock);
 endmodule // top$nic$tx_dma$head
 
 
+module top$nic$tx_dma$iss_left(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$tx_dma$iss_left
+
+
+module top$nic$tx_dma$iss_more(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$tx_dma$iss_more
+
+
+module top$nic$tx_dma$iss_one(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$tx_dma$iss_one
+
+
 module top$nic$tx_dma$issue_addr(d,q,clock);
     
     // Module arguments
@@ -20195,23 +24185,42 @@ module top$nic$tx_dma$issue_addr(d,q,clock);
 endmodule // top$nic$tx_dma$issue_addr
 
 
-module top$nic$tx_dma$issued(d,q,clock);
+module top$nic$tx_dma$last_mask(d,q,clock);
     
     // Module arguments
-    input wire  [2:0] d;
-    output reg  [2:0] q;
+    input wire  [3:0] d;
+    output reg  [3:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 3'h0;
+       q = 4'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // top$nic$tx_dma$issued
+endmodule // top$nic$tx_dma$last_mask
+
+
+module top$nic$tx_dma$outstanding(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$tx_dma$outstanding
 
 
 module top$nic$tx_dma$r_err_addr(d,q,clock);
@@ -20252,42 +24261,61 @@ module top$nic$tx_dma$r_halted(d,q,clock);
 endmodule // top$nic$tx_dma$r_halted
 
 
-module top$nic$tx_dma$received(d,q,clock);
+module top$nic$tx_dma$rcv_first(d,q,clock);
     
     // Module arguments
-    input wire  [2:0] d;
-    output reg  [2:0] q;
+    input wire  d;
+    output reg  q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 3'h0;
+       q = 1'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // top$nic$tx_dma$received
+endmodule // top$nic$tx_dma$rcv_first
 
 
-module top$nic$tx_dma$recv_addr(d,q,clock);
+module top$nic$tx_dma$rcv_left(d,q,clock);
     
     // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
+    input wire  [15:0] d;
+    output reg  [15:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 32'h0;
+       q = 16'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // top$nic$tx_dma$recv_addr
+endmodule // top$nic$tx_dma$rcv_left
+
+
+module top$nic$tx_dma$rcv_one(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$tx_dma$rcv_one
 
 
 module top$nic$tx_dma$wr_ptr(d,q,clock);
@@ -21862,3 +25890,571 @@ module top$ram$lane3(read_address,read_clock,read_data,write_address,write_clock
     end
                 
 endmodule // top$ram$lane3
+
+
+module top$stage(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,up$ready,up$resp,up$fault,up$rdata,dn$valid,dn$addr,dn$we,dn$wdata,dn$last,dn$dev,dn$ready,dn$resp,dn$fault,dn$rdata,ram_limit);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  up$valid;
+    input wire  [31:0] up$addr;
+    input wire  up$we;
+    input wire  [31:0] up$wdata;
+    input wire  up$last;
+    input wire  [1:0] up$dev;
+    output reg  up$ready;
+    output reg  up$resp;
+    output reg  up$fault;
+    output reg  [31:0] up$rdata;
+    output reg  dn$valid;
+    output reg  [31:0] dn$addr;
+    output reg  dn$we;
+    output reg  [31:0] dn$wdata;
+    output reg  dn$last;
+    output reg  [1:0] dn$dev;
+    input wire  dn$ready;
+    input wire  dn$resp;
+    input wire  dn$fault;
+    input wire  [31:0] dn$rdata;
+    input wire  [32:0] ram_limit;
+    
+    // Stub signals
+    reg  [1:0] count$d;
+    wire  [1:0] count$q;
+    reg  count$clock;
+    reg  [31:0] addr$0$d;
+    wire  [31:0] addr$0$q;
+    reg  addr$0$clock;
+    reg  [31:0] addr$1$d;
+    wire  [31:0] addr$1$q;
+    reg  addr$1$clock;
+    reg  we$0$d;
+    wire  we$0$q;
+    reg  we$0$clock;
+    reg  we$1$d;
+    wire  we$1$q;
+    reg  we$1$clock;
+    reg  [31:0] wdata$0$d;
+    wire  [31:0] wdata$0$q;
+    reg  wdata$0$clock;
+    reg  [31:0] wdata$1$d;
+    wire  [31:0] wdata$1$q;
+    reg  wdata$1$clock;
+    reg  last$0$d;
+    wire  last$0$q;
+    reg  last$0$clock;
+    reg  last$1$d;
+    wire  last$1$q;
+    reg  last$1$clock;
+    reg  [1:0] dev$0$d;
+    wire  [1:0] dev$0$q;
+    reg  dev$0$clock;
+    reg  [1:0] dev$1$d;
+    wire  [1:0] dev$1$q;
+    reg  dev$1$clock;
+    reg  inside$0$d;
+    wire  inside$0$q;
+    reg  inside$0$clock;
+    reg  inside$1$d;
+    wire  inside$1$q;
+    reg  inside$1$clock;
+    reg  fault_out$d;
+    wire  fault_out$q;
+    reg  fault_out$clock;
+    reg  [31:0] fault_addr$d;
+    wire  [31:0] fault_addr$q;
+    reg  fault_addr$clock;
+    reg  poisoned$d;
+    wire  poisoned$q;
+    reg  poisoned$clock;
+    
+    // Local signals
+    reg  accept;
+    reg  pop;
+    reg  refuse;
+    reg  in_inside;
+    
+    // Sub module instances
+    top$stage$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    top$stage$addr$0 addr$0(
+        .d(addr$0$d),
+        .q(addr$0$q),
+        .clock(addr$0$clock)
+    );
+    top$stage$addr$1 addr$1(
+        .d(addr$1$d),
+        .q(addr$1$q),
+        .clock(addr$1$clock)
+    );
+    top$stage$we$0 we$0(
+        .d(we$0$d),
+        .q(we$0$q),
+        .clock(we$0$clock)
+    );
+    top$stage$we$1 we$1(
+        .d(we$1$d),
+        .q(we$1$q),
+        .clock(we$1$clock)
+    );
+    top$stage$wdata$0 wdata$0(
+        .d(wdata$0$d),
+        .q(wdata$0$q),
+        .clock(wdata$0$clock)
+    );
+    top$stage$wdata$1 wdata$1(
+        .d(wdata$1$d),
+        .q(wdata$1$q),
+        .clock(wdata$1$clock)
+    );
+    top$stage$last$0 last$0(
+        .d(last$0$d),
+        .q(last$0$q),
+        .clock(last$0$clock)
+    );
+    top$stage$last$1 last$1(
+        .d(last$1$d),
+        .q(last$1$q),
+        .clock(last$1$clock)
+    );
+    top$stage$dev$0 dev$0(
+        .d(dev$0$d),
+        .q(dev$0$q),
+        .clock(dev$0$clock)
+    );
+    top$stage$dev$1 dev$1(
+        .d(dev$1$d),
+        .q(dev$1$q),
+        .clock(dev$1$clock)
+    );
+    top$stage$inside$0 inside$0(
+        .d(inside$0$d),
+        .q(inside$0$q),
+        .clock(inside$0$clock)
+    );
+    top$stage$inside$1 inside$1(
+        .d(inside$1$d),
+        .q(inside$1$q),
+        .clock(inside$1$clock)
+    );
+    top$stage$fault_out fault_out(
+        .d(fault_out$d),
+        .q(fault_out$q),
+        .clock(fault_out$clock)
+    );
+    top$stage$fault_addr fault_addr(
+        .d(fault_addr$d),
+        .q(fault_addr$q),
+        .clock(fault_addr$clock)
+    );
+    top$stage$poisoned poisoned(
+        .d(poisoned$d),
+        .q(poisoned$q),
+        .clock(poisoned$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        fault_out$clock = clock;
+        fault_addr$clock = clock;
+        poisoned$clock = clock;
+        count$d = count$q;
+        fault_out$d = fault_out$q;
+        fault_addr$d = fault_addr$q;
+        poisoned$d = poisoned$q;
+        addr$0$clock = clock;
+        we$0$clock = clock;
+        wdata$0$clock = clock;
+        last$0$clock = clock;
+        dev$0$clock = clock;
+        inside$0$clock = clock;
+        addr$0$d = addr$0$q;
+        we$0$d = we$0$q;
+        wdata$0$d = wdata$0$q;
+        last$0$d = last$0$q;
+        dev$0$d = dev$0$q;
+        inside$0$d = inside$0$q;
+        addr$1$clock = clock;
+        we$1$clock = clock;
+        wdata$1$clock = clock;
+        last$1$clock = clock;
+        dev$1$clock = clock;
+        inside$1$clock = clock;
+        addr$1$d = addr$1$q;
+        we$1$d = we$1$q;
+        wdata$1$d = wdata$1$q;
+        last$1$d = last$1$q;
+        dev$1$d = dev$1$q;
+        inside$1$d = inside$1$q;
+        up$ready = (count$q != 32'h2) & ~fault_out$q;
+        accept = up$valid & up$ready;
+        in_inside = ((up$addr) & 33'h1ffffffff) < ram_limit;
+        refuse = (count$q != 32'h0) & (poisoned$q | ~inside$0$q);
+        dn$valid = (count$q != 32'h0) & ~refuse;
+        dn$addr = addr$0$q;
+        dn$we = we$0$q;
+        dn$wdata = wdata$0$q;
+        dn$last = last$0$q;
+        dn$dev = dev$0$q;
+        pop = refuse | (dn$valid & dn$ready);
+        fault_out$d = refuse;
+        if (refuse) begin
+            fault_addr$d = addr$0$q;
+        end
+        if (refuse) begin
+            poisoned$d = 1'b1;
+        end
+        else if ((count$q == 32'h0) & ~fault_out$q) begin
+            poisoned$d = 1'b0;
+        end
+        up$resp = dn$resp | fault_out$q;
+        up$fault = fault_out$q;
+        if (fault_out$q) begin
+            up$rdata = fault_addr$q;
+        end
+        else begin
+            up$rdata = dn$rdata;
+        end
+        if (pop) begin
+            addr$0$d = addr$1$q;
+            we$0$d = we$1$q;
+            wdata$0$d = wdata$1$q;
+            last$0$d = last$1$q;
+            dev$0$d = dev$1$q;
+            inside$0$d = inside$1$q;
+        end
+        if (accept) begin
+            if ((count$q == 32'h0) | ((count$q == 32'h1) & pop)) begin
+                addr$0$d = up$addr;
+                we$0$d = up$we;
+                wdata$0$d = up$wdata;
+                last$0$d = up$last;
+                dev$0$d = up$dev;
+                inside$0$d = in_inside;
+            end
+            else begin
+                addr$1$d = up$addr;
+                we$1$d = up$we;
+                wdata$1$d = up$wdata;
+                last$1$d = up$last;
+                dev$1$d = up$dev;
+                inside$1$d = in_inside;
+            end
+        end
+        if (accept & ~pop) begin
+            count$d = count$q + 32'h1;
+        end
+        else if (~accept & pop) begin
+            count$d = count$q - 32'h1;
+        end
+    end
+    
+endmodule // top$stage
+
+
+module top$stage$addr$0(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$stage$addr$0
+
+
+module top$stage$addr$1(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$stage$addr$1
+
+
+module top$stage$count(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$stage$count
+
+
+module top$stage$dev$0(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$stage$dev$0
+
+
+module top$stage$dev$1(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$stage$dev$1
+
+
+module top$stage$fault_addr(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$stage$fault_addr
+
+
+module top$stage$fault_out(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$stage$fault_out
+
+
+module top$stage$inside$0(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$stage$inside$0
+
+
+module top$stage$inside$1(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$stage$inside$1
+
+
+module top$stage$last$0(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$stage$last$0
+
+
+module top$stage$last$1(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$stage$last$1
+
+
+module top$stage$poisoned(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$stage$poisoned
+
+
+module top$stage$wdata$0(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$stage$wdata$0
+
+
+module top$stage$wdata$1(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$stage$wdata$1
+
+
+module top$stage$we$0(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$stage$we$0
+
+
+module top$stage$we$1(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$stage$we$1

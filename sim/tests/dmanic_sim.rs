@@ -150,7 +150,7 @@ fn traced_run_writes_a_save_file_whose_signals_are_in_the_fst() {
         traces,
         "same signals, opened at the fault"
     );
-    assert!(traces.contains(&"TOP.top.arbiter.total_cycles[31:0]".to_string()));
+    assert!(traces.contains(&"TOP.top.arbiter.counters$0[31:0]".to_string()));
     assert!(traces.contains(&"TOP.top.phy_txd[7:0]".to_string()));
     // The NIC view has the same signals, with the NIC group on top.
     let nic_view = std::fs::read_to_string(dir.join("nic.gtkw")).unwrap();

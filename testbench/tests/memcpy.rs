@@ -371,7 +371,7 @@ fn a_starved_transfer_times_out_naming_the_stuck_state_and_is_aborted() {
 }
 
 #[test]
-fn abort_stops_a_chain_that_loops_on_itself_within_a_cycle_of_the_write() {
+fn abort_stops_a_chain_that_loops_on_itself_with_only_the_beats_in_flight_after_the_write() {
     // A descriptor whose NEXT is itself and CHAIN_LIMIT at its maximum: without ABORT it
     // would hold the DMA side for 2^32 runs. Every arbitration mode, CPU at 50 %.
     let modes = [
@@ -403,17 +403,27 @@ fn abort_stops_a_chain_that_loops_on_itself_within_a_cycle_of_the_write() {
             dmac.status(&mut soc) & status::BUSY != 0,
             "{mode:?}: still looping"
         );
-        // The ABORT write, and the cycle it was taken in.
+        // The ABORT write, and the cycle it was taken in. From that cycle the channel issues
+        // nothing; the beats already accepted (at most the IOMMU's 3: its 2-entry buffer and
+        // S2, docs/iommu.md) complete, whole words, and then the channel is idle.
         soc.host_write(csr(dmac::channel_block(0), dmac::CTRL), ctrl::ABORT, 0xF);
         let at = soc.now() - 1;
+        let mut waited = 0;
+        while soc.dma_state() != 0 {
+            assert!(
+                waited < 200,
+                "{mode:?}: still busy 200 cycles after the abort"
+            );
+            soc.run(1);
+            waited += 1;
+        }
         let writes = soc.take_write_log();
-        let last_dma_write = writes.iter().rev().find(|w| w.dma).expect("it was copying");
+        assert!(writes.iter().any(|w| w.dma), "{mode:?}: it was copying");
+        let late = writes.iter().filter(|w| w.dma && w.cycle > at).count();
         assert!(
-            last_dma_write.cycle <= at,
-            "{mode:?}: a DMA write in cycle {} after the abort in {at}",
-            last_dma_write.cycle
+            late <= 3,
+            "{mode:?}: {late} DMA writes after the abort in cycle {at}, more than were in flight"
         );
-        assert_eq!(soc.dma_state(), 0, "{mode:?}: idle after the abort");
         soc.run(1_000);
         assert!(
             soc.take_write_log().iter().all(|w| !w.dma),

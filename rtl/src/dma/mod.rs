@@ -3,4 +3,6 @@
 
 pub mod memcpy;
 pub mod mux;
+pub mod port;
 pub mod regs;
+pub mod stage;

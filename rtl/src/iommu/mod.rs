@@ -3,21 +3,61 @@
 //! context, fault record and commands are laid out in `regs::iommu`.
 //!
 //! ```text
-//!   device side (IOVA)                                   bus side (PA, arbiter's DMA port)
-//!  up_req/addr/we/wdata/last/dev ─►┌────────────────────┐─► dn_req/addr/we/wdata/last
-//!  up_grant ◄──────────────────────│ Idle: translate     │◄─ dn_grant
-//!  up_fault ◄──────────────────────│  (Off / Bare / DC   │◄─ dn_rdata
-//!  up_rvalid/rdata ◄───────────────│   cache + IOTLB)    │
-//!                                  │ walker FSM: DC      │   its own beats (DC, PTE, fault
-//!  sel/offset/we/wdata ─► regs ───►│  fetch, PTE walk,   │   record, command, fence) go out
-//!  rdata ◄──────────────── (RISC-V │  fault record,      │   on the same port with physical
-//!                           offsets)│  command queue      │   addresses
-//!  irq ◄── IPSR (CIP | FIP)        └────────────────────┘
+//!  device side: up (DmaTarget, IOVAs)                       bus side: dn (DmaPort, PAs)
+//!                ┌────────┐   S1    ┌──────────────┐   S2   ┌────────────┐
+//!  up.valid ────►│ input  │ head ──►│ lookup: mode,│──reg──►│ go / fault │──► dn.valid,addr,
+//!  addr,we,wdata │ buffer │         │ DC cache,    │        │ / walker   │    we,wdata,last
+//!  last,dev      │2 entries│ ◄─┐    │ IOTLB, RAM   │        │ (S2 held)  │◄── dn.ready
+//!  up.ready ◄─reg┤        │    │    │ range, perm  │        └─────┬──────┘    (= grant)
+//!                └────────┘    └────┤ replay: S2's │◄── S2 ──────┘ replay
+//!                                   │ own beat     │
+//!  up.resp, fault ◄── registers: dev beat granted last cycle, or a fault (S2's, poison)
+//!  up.rdata ◄──────── dn.rdata (read data), or the faulting IOVA
+//!                   ┌───────────────────────────────────┐
+//!  sel/offset/we ──►│ regs (RISC-V offsets), walker FSM: │── own beats on dn (DC, PTE,
+//!  wdata, rdata ◄───│ DC fetch, PTE walk, fault record,  │   record, command, fence)
+//!  irq ◄── IPSR     │ command queue                      │── mode_bare, state, own_beat,
+//!                   └───────────────────────────────────┘   dev_beat, dn_iova, dn_dev,
+//!                                                            iotlb_occupancy
 //! ```
 //!
-//! **The fast path.** In `Idle` a device request is translated combinationally: global Bare,
-//! or a cached Bare device context, or an IOTLB hit with the needed permission, drives the bus
-//! port in the same cycle with the physical address. A hit adds no cycle to a DMA access.
+//! **The pipeline.** A device beat accepted on `up` goes into a 2-entry input buffer; `up.ready`
+//! is a register function (buffer not full, and low in the cycle of a fault response). The
+//! buffer's head is S1: the mode, the device-context cache, the IOTLB, the RAM range and the
+//! permission are looked up from it and the decision is registered into S2 with the beat
+//! (go with the physical address, fault with its cause, needs a device-context fetch, needs a
+//! walk). S2 needs little logic: in `Idle`, with no command pending (commands still go before
+//! device beats), a go drives `dn` (valid, PA, `last` the beat's own), a fault starts the
+//! fault record, a miss starts the walker. S2 leaves when `dn.ready` grants its beat, and the
+//! head moves up in the same cycle, so hits stream at **one beat per cycle**. Latency with an
+//! idle arbiter: accepted in t, looked up in t + 1, granted in t + 2, answered in t + 3 (3
+//! cycles, `HIT_LATENCY` in the tests; a beat that walks a 2-level table: 15).
+//!
+//! **Responses.** A device beat granted on `dn` in t is answered in t + 1 (`up.resp`, the
+//! RAM's word passed through from `dn.rdata`); a fault decided for S2 is answered the cycle
+//! after its record is written (or dropped), with `up.fault` and `rdata` = its IOVA. One
+//! response per cycle at most, in order (everything leaves through S2).
+//!
+//! **Walk and replay.** The walker runs with S2 held (S2 presents nothing while the walker
+//! owns `dn`); when it returns (context cached, leaf installed, or a stale walk abandoned) S2
+//! is looked up again (*replay*: S2's IOVA recirculates into the lookup, one cycle) and then
+//! decides. S2's decision is also thrown away (replayed) after every command that changes
+//! the IOTLB or the device-context cache (`IOTINVAL.VMA`, `IODIR.INVAL_DDT`) and after every
+//! `DDTP` write, including a lookup made in the very cycle of the change: no beat looked up
+//! before an invalidation or a `DDTP` change is let out after it.
+//!
+//! **Poison.** After a fault, every beat accepted before the fault response was presented (in
+//! the buffer, or accepted in the cycle the fault is done) is answered with a fault too,
+//! without a record and without being counted in `FAULTS`, and never reaches `dn`; beats
+//! accepted after the fault response are translated normally. (No counter: the register map
+//! has none for them; the device counts them as its own outstanding beats.)
+//!
+//! **What changed from the unpipelined IOMMU.** It translated a request combinationally in
+//! `Idle` and drove the bus in the same cycle (`up_grant` was the arbiter's grant: a hit added
+//! no cycle). Now every beat takes at least 3 cycles to its response but hits go back to
+//! back; the walker's retry is a replay cycle (a walked beat takes 4 cycles more than before:
+//! buffer, S2, and one replay per slow path); a fault poisons the beats behind it; a
+//! `DDTP` write or an invalidation also replays S2.
 //!
 //! **The slow paths** take the request off the bus (the device waits: no grant):
 //! * device context not cached: read the 8-byte context at `DDT + dev * 8` (fault 257 if outside
@@ -29,8 +69,9 @@
 //! * a fault (any of the above, mode Off = 256, a physical address outside RAM = 5/7): the
 //!   access is not performed. The 32-byte record goes into the fault queue if it is on, not
 //!   full and inside RAM (else it is counted as dropped and FQOF / FQMF set; while either is
-//!   set, later records are dropped too, as the specification says); then `up_fault`
-//!   pulses for one cycle and the device ends its transfer with an error. The record is in
+//!   set, later records are dropped too, as the specification says); then the fault
+//!   response goes to the device (`up.resp` + `up.fault`), which ends its transfer with an
+//!   error. The record is in
 //!   memory before the device sees the fault.
 //! * a command at `CQH != CQT` has priority over device requests (commands are few and short):
 //!   fetch 16 bytes, execute (IOTINVAL.VMA, IODIR.INVAL_DDT take effect at once; IOFENCE.C
@@ -43,16 +84,16 @@
 //! value, like any access before it), and marks a device-context fetch or page walk in
 //! flight, or starting in that cycle, `stale`: in its next cycle it returns to Idle (issuing
 //! no further read) without installing or faulting, counted
-//! in `WALKS_RESTARTED`, and the device's request, still waiting for its grant, is translated
-//! again under the new `DDTP`. Software sees nothing else: `DDTP` may be written at any time,
+//! in `WALKS_RESTARTED`, and the device's beat, held in S2, is looked up again (replay) under
+//! the new `DDTP`; so is a beat in S2 that had been looked up before the write. Software sees nothing else: `DDTP` may be written at any time,
 //! and no BUSY bit holds the write back. A fault or install decided in the cycle of the write
 //! itself belongs to the old value (an install is then flushed at the same edge; a fault is
 //! reported, being an answer to an access made under the old tables).
 //! Commands and walks are run by the one state machine, so an `IOTINVAL.VMA` or
 //! `IODIR.INVAL_DDT` never overlaps a walk: a walk that read the old entry finishes first and
 //! the command removes what it installed before the device's next access is translated
-//! (commands go before device requests), so after an `IOFENCE.C` behind the command has
-//! completed, only the new tables are used.
+//! (commands go before device beats, and S2 is looked up again after the command), so after
+//! an `IOFENCE.C` behind the command has completed, only the new tables are used.
 //!
 //! **PPN width.** The walker's table PPN and the IOTLB's entries keep only the PPN bits a page
 //! inside RAM needs: a table or page outside RAM faults before it is used or installed (an
@@ -67,6 +108,7 @@
 
 pub mod iotlb;
 
+use crate::dma::port::{DmaPort, DmaTarget};
 use iotlb::Iotlb;
 use regs::iommu::{cmd, cqcsr, dc, ddtp, fault, fqcsr, ipsr, qb};
 use regs::iommu_cause::FaultCause;
@@ -100,25 +142,14 @@ const DEVICES: usize = 1 << regs::iommu::DEVICE_ID_BITS;
 #[derive(LogicBlock)]
 pub struct Iommu<const N: usize> {
     pub clock: Signal<In, Clock>,
-    // ---- device side ----
-    pub up_req: Signal<In, Bit>,
-    pub up_addr: Signal<In, Bits<32>>,
-    pub up_we: Signal<In, Bit>,
-    pub up_wdata: Signal<In, Bits<32>>,
-    pub up_last: Signal<In, Bit>,
-    pub up_dev: Signal<In, Bits<2>>,
-    pub up_grant: Signal<Out, Bit>,
-    pub up_fault: Signal<Out, Bit>,
-    pub up_rvalid: Signal<Out, Bit>,
-    pub up_rdata: Signal<Out, Bits<32>>,
-    // ---- bus side ----
-    pub dn_req: Signal<Out, Bit>,
-    pub dn_addr: Signal<Out, Bits<32>>,
-    pub dn_we: Signal<Out, Bit>,
-    pub dn_wdata: Signal<Out, Bits<32>>,
-    pub dn_last: Signal<Out, Bit>,
-    pub dn_grant: Signal<In, Bit>,
-    pub dn_rdata: Signal<In, Bits<32>>,
+    // ---- device side (target: the channel mux's beats, with IOVAs) ----
+    pub up: DmaTarget,
+    // ---- bus side (initiator: the arbiter's DMA port, physical addresses) ----
+    pub dn: DmaPort,
+    /// The IOVA of the device beat S2 presents on `dn` (valid with `dev_beat`).
+    pub dn_iova: Signal<Out, Bits<32>>,
+    /// The device ID of the device beat S2 presents on `dn` (valid with `dev_beat`).
+    pub dn_dev: Signal<Out, Bits<2>>,
     // ---- registers ----
     pub sel: Signal<In, Bit>,
     pub offset: Signal<In, RegOffset>,
@@ -133,7 +164,7 @@ pub struct Iommu<const N: usize> {
     pub state: Signal<Out, IommuState>,
     /// This cycle's granted bus beat is the IOMMU's own (DC, PTE, record, command, fence).
     pub own_beat: Signal<Out, Bit>,
-    /// This cycle's granted bus beat is a translated device beat.
+    /// This cycle's granted bus beat is a translated device beat (S2's: `dn_iova`, `dn_dev`).
     pub dev_beat: Signal<Out, Bit>,
     /// Valid IOTLB entries.
     pub iotlb_occupancy: Signal<Out, Bits<8>>,
@@ -190,13 +221,63 @@ pub struct Iommu<const N: usize> {
     word1: DFF<Bits<32>>,
     word2: DFF<Bits<32>>,
     own_rvalid: DFF<Bit>,
-    dev_rvalid: DFF<Bit>,
     /// The device's request walked and is being retried: its hit is not counted again.
     retried: DFF<Bit>,
     /// `DDTP` was written after the device-context fetch or page walk in flight began: what
     /// it read belongs to the old tables, so it ends without installing or faulting.
     stale: DFF<Bit>,
+    // ==== the device pipeline: input buffer (2 entries, b0 the head = S1) ====
+    b_count: DFF<Bits<2>>,
+    b0_addr: DFF<Bits<32>>,
+    b0_we: DFF<Bit>,
+    b0_wdata: DFF<Bits<32>>,
+    b0_last: DFF<Bit>,
+    b0_dev: DFF<Bits<2>>,
+    b1_addr: DFF<Bits<32>>,
+    b1_we: DFF<Bit>,
+    b1_wdata: DFF<Bits<32>>,
+    b1_last: DFF<Bit>,
+    b1_dev: DFF<Bits<2>>,
+    // ==== S2: the beat (`req_iova`, `req_we`, `req_dev` above, shared with the walker) and
+    // what the lookup decided for it ====
+    s2_valid: DFF<Bit>,
+    s2_wdata: DFF<Bits<32>>,
+    s2_last: DFF<Bit>,
+    /// The decision below was looked up after the last change of the caches or of `DDTP`:
+    /// S2 may act on it. Cleared by a walk's end, an invalidation, a `DDTP` write (replay).
+    s2_fresh: DFF<Bit>,
+    s2_go: DFF<Bit>,
+    s2_hit: DFF<Bit>,
+    s2_pa: DFF<Bits<32>>,
+    s2_fault: DFF<Bit>,
+    s2_cause: DFF<Bits<12>>,
+    s2_need_dc: DFF<Bit>,
+    s2_need_walk: DFF<Bit>,
+    s2_root_ppn: DFF<Bits<22>>,
+    s2_root_outside: DFF<Bit>,
+    /// Beats still to answer with a fault without a record (poison after a fault).
+    poison: DFF<Bits<2>>,
+    // ==== responses to `up` ====
+    /// A device beat was granted on `dn` last cycle: its response (data on `dn.rdata`) now.
+    dev_resp: DFF<Bit>,
+    /// A fault response now (the faulting beat or a poisoned one), `rdata` = `flt_iova`.
+    flt_resp: DFF<Bit>,
+    flt_iova: DFF<Bits<32>>,
     // ==== combinational ====
+    /// The lookup's beat: S2 (replay) or the buffer head.
+    lk_addr: Signal<Local, Bits<32>>,
+    lk_we: Signal<Local, Bit>,
+    lk_dev: Signal<Local, Bits<2>>,
+    lk_s2: Signal<Local, Bit>,
+    /// S2 leaves without the arbiter's grant (fault done, poisoned).
+    s2_exit_nogrant: Signal<Local, Bit>,
+    poison_exit: Signal<Local, Bit>,
+    dev_go: Signal<Local, Bit>,
+    s2_leave: Signal<Local, Bit>,
+    accept: Signal<Local, Bit>,
+    pop: Signal<Local, Bit>,
+    /// The caches or DDTP change at this edge: nothing looked up now or before may be used.
+    flush_s2: Signal<Local, Bit>,
     write: Signal<Local, Bit>,
     read_value: Signal<Local, Bits<32>>,
     cur_dc_valid: Signal<Local, Bit>,
@@ -307,23 +388,10 @@ impl<const N: usize> Iommu<N> {
         );
         Self {
             clock: Default::default(),
-            up_req: Default::default(),
-            up_addr: Default::default(),
-            up_we: Default::default(),
-            up_wdata: Default::default(),
-            up_last: Default::default(),
-            up_dev: Default::default(),
-            up_grant: Default::default(),
-            up_fault: Default::default(),
-            up_rvalid: Default::default(),
-            up_rdata: Default::default(),
-            dn_req: Default::default(),
-            dn_addr: Default::default(),
-            dn_we: Default::default(),
-            dn_wdata: Default::default(),
-            dn_last: Default::default(),
-            dn_grant: Default::default(),
-            dn_rdata: Default::default(),
+            up: Default::default(),
+            dn: Default::default(),
+            dn_iova: Default::default(),
+            dn_dev: Default::default(),
             sel: Default::default(),
             offset: Default::default(),
             we: Default::default(),
@@ -382,9 +450,47 @@ impl<const N: usize> Iommu<N> {
             word1: Default::default(),
             word2: Default::default(),
             own_rvalid: Default::default(),
-            dev_rvalid: Default::default(),
             retried: Default::default(),
             stale: Default::default(),
+            b_count: Default::default(),
+            b0_addr: Default::default(),
+            b0_we: Default::default(),
+            b0_wdata: Default::default(),
+            b0_last: Default::default(),
+            b0_dev: Default::default(),
+            b1_addr: Default::default(),
+            b1_we: Default::default(),
+            b1_wdata: Default::default(),
+            b1_last: Default::default(),
+            b1_dev: Default::default(),
+            s2_valid: Default::default(),
+            s2_wdata: Default::default(),
+            s2_last: Default::default(),
+            s2_fresh: Default::default(),
+            s2_go: Default::default(),
+            s2_hit: Default::default(),
+            s2_pa: Default::default(),
+            s2_fault: Default::default(),
+            s2_cause: Default::default(),
+            s2_need_dc: Default::default(),
+            s2_need_walk: Default::default(),
+            s2_root_ppn: Default::default(),
+            s2_root_outside: Default::default(),
+            poison: Default::default(),
+            dev_resp: Default::default(),
+            flt_resp: Default::default(),
+            flt_iova: Default::default(),
+            lk_addr: Default::default(),
+            lk_we: Default::default(),
+            lk_dev: Default::default(),
+            lk_s2: Default::default(),
+            s2_exit_nogrant: Default::default(),
+            poison_exit: Default::default(),
+            dev_go: Default::default(),
+            s2_leave: Default::default(),
+            accept: Default::default(),
+            pop: Default::default(),
+            flush_s2: Default::default(),
             write: Default::default(),
             read_value: Default::default(),
             cur_dc_valid: Default::default(),
@@ -537,9 +643,36 @@ impl<const N: usize> Logic for Iommu<N> {
             word1,
             word2,
             own_rvalid,
-            dev_rvalid,
             retried,
-            stale
+            stale,
+            b_count,
+            b0_addr,
+            b0_we,
+            b0_wdata,
+            b0_last,
+            b0_dev,
+            b1_addr,
+            b1_we,
+            b1_wdata,
+            b1_last,
+            b1_dev,
+            s2_valid,
+            s2_wdata,
+            s2_last,
+            s2_fresh,
+            s2_go,
+            s2_hit,
+            s2_pa,
+            s2_fault,
+            s2_cause,
+            s2_need_dc,
+            s2_need_walk,
+            s2_root_ppn,
+            s2_root_outside,
+            poison,
+            dev_resp,
+            flt_resp,
+            flt_iova
         );
         clock!(self, clock, iotlb);
         for i in 0..DEVICES {
@@ -559,8 +692,22 @@ impl<const N: usize> Logic for Iommu<N> {
         self.irq.next = self.cip.q.val() | self.fip.q.val();
         self.mode_bare.next = self.ddtp_mode.q.val() == self.k_mode_bare.val();
         self.rdata.next = self.r_rdata.q.val();
-        self.up_rvalid.next = self.dev_rvalid.q.val();
-        self.up_rdata.next = self.dn_rdata.val();
+
+        // ---- responses to the device side: registers, but for the RAM's read data ----
+        self.up.resp.next = self.dev_resp.q.val() | self.flt_resp.q.val();
+        self.up.fault.next = self.flt_resp.q.val();
+        if self.flt_resp.q.val() {
+            self.up.rdata.next = self.flt_iova.q.val();
+        } else {
+            self.up.rdata.next = self.dn.rdata.val();
+        }
+        // Registers only: room in the buffer, and not in the cycle of a fault response.
+        self.up.ready.next = (self.b_count.q.val() != 2) & !self.flt_resp.q.val();
+        self.accept.next = self.up.valid.val() & self.up.ready.val();
+        // The bus side: S2's beat (the walker's own beats override below).
+        self.dn.dev.next = 0.into();
+        self.dn_iova.next = self.req_iova.q.val();
+        self.dn_dev.next = self.req_dev.q.val();
 
         // ---- queues ----
         // Index masks 2^(LOG2SZM1 + 1) - 1: queues of up to 256 entries.
@@ -593,22 +740,40 @@ impl<const N: usize> Logic for Iommu<N> {
         self.cmd_opcode.next = self.word0.q.val().get_bits::<7>(0);
         self.cmd_func3.next = self.word0.q.val().get_bits::<3>(7);
 
-        // ---- the device's request, translated combinationally ----
+        // ---- S1: the lookup, registered into S2 ----
+        // S2 leaves without a grant when its fault is done or it is poisoned; S2 that stays
+        // and is not fresh is looked up again (replay), else the buffer head is.
+        self.poison_exit.next = self.s2_valid.q.val()
+            & (self.poison.q.val() != 0)
+            & (self.fsm.q.val() != IommuState::FaultDone);
+        self.s2_exit_nogrant.next =
+            self.poison_exit.val() | (self.fsm.q.val() == IommuState::FaultDone);
+        self.lk_s2.next =
+            self.s2_valid.q.val() & !self.s2_fresh.q.val() & !self.s2_exit_nogrant.val();
+        if self.lk_s2.val() {
+            self.lk_addr.next = self.req_iova.q.val();
+            self.lk_we.next = self.req_we.q.val();
+            self.lk_dev.next = self.req_dev.q.val();
+        } else {
+            self.lk_addr.next = self.b0_addr.q.val();
+            self.lk_we.next = self.b0_we.q.val();
+            self.lk_dev.next = self.b0_dev.q.val();
+        }
         self.cur_dc_valid.next = false;
         self.cur_dc_sv32.next = false;
         self.cur_dc_ppn.next = 0.into();
         self.cur_dc_outside.next = false;
         for i in 0..DEVICES {
-            if self.up_dev.val().index() == i {
+            if self.lk_dev.val().index() == i {
                 self.cur_dc_valid.next = self.dc_valid[i].q.val();
                 self.cur_dc_sv32.next = self.dc_sv32[i].q.val();
                 self.cur_dc_ppn.next = self.dc_ppn[i].q.val();
                 self.cur_dc_outside.next = self.dc_outside[i].q.val();
             }
         }
-        self.iotlb.dev.next = self.up_dev.val();
-        self.iotlb.vpn.next = self.up_addr.val().get_bits::<20>(12);
-        if self.up_we.val() {
+        self.iotlb.dev.next = self.lk_dev.val();
+        self.iotlb.vpn.next = self.lk_addr.val().get_bits::<20>(12);
+        if self.lk_we.val() {
             self.access_cause.next = self.c_write_access.val();
             self.page_cause.next = self.c_write_page.val();
         } else {
@@ -624,7 +789,7 @@ impl<const N: usize> Logic for Iommu<N> {
         }
         self.pass_ok.next = false;
         self.pass_hit.next = false;
-        self.pass_pa.next = self.up_addr.val();
+        self.pass_pa.next = self.lk_addr.val();
         self.x_fault.next = false;
         self.x_cause.next = self.access_cause.val();
         self.need_dc.next = false;
@@ -636,7 +801,7 @@ impl<const N: usize> Logic for Iommu<N> {
             | (self.cur_dc_valid.val() & !self.cur_dc_sv32.val())
         {
             // Bare, globally or for this device: the IOVA is the physical address.
-            if self.up_addr.val() < self.ram_bytes.val() {
+            if self.lk_addr.val() < self.ram_bytes.val() {
                 self.pass_ok.next = true;
             } else {
                 self.x_fault.next = true;
@@ -645,8 +810,8 @@ impl<const N: usize> Logic for Iommu<N> {
             self.need_dc.next = true;
         } else if !self.iotlb.hit.val() {
             self.need_walk.next = true;
-        } else if !((self.up_we.val() & self.iotlb.w.val() & self.iotlb.d.val())
-            | (!self.up_we.val() & self.iotlb.r.val()))
+        } else if !((self.lk_we.val() & self.iotlb.w.val() & self.iotlb.d.val())
+            | (!self.lk_we.val() & self.iotlb.r.val()))
         {
             self.x_fault.next = true;
             self.x_cause.next = self.page_cause.val();
@@ -656,41 +821,41 @@ impl<const N: usize> Logic for Iommu<N> {
             self.pass_ok.next = true;
             self.pass_hit.next = true;
             self.pass_pa.next = (bit_cast::<32, 22>(self.iotlb.ppn.val()) << 12)
-                | bit_cast::<32, 12>(self.up_addr.val().get_bits::<12>(0));
+                | bit_cast::<32, 12>(self.lk_addr.val().get_bits::<12>(0));
         }
 
         // ---- the PTE read last cycle (on dn_rdata in PteWait*) ----
-        self.pte_leaf.next = self.dn_rdata.val().get_bit(1) | self.dn_rdata.val().get_bit(3);
+        self.pte_leaf.next = self.dn.rdata.val().get_bit(1) | self.dn.rdata.val().get_bit(3);
         // V = 0, or W without R.
-        self.pte_bad.next = !self.dn_rdata.val().get_bit(0)
-            | (self.dn_rdata.val().get_bit(2) & !self.dn_rdata.val().get_bit(1));
+        self.pte_bad.next = !self.dn.rdata.val().get_bit(0)
+            | (self.dn.rdata.val().get_bit(2) & !self.dn.rdata.val().get_bit(1));
         if self.req_we.q.val() {
-            self.pte_perm_ok.next = self.dn_rdata.val().get_bit(2)
-                & self.dn_rdata.val().get_bit(6)
-                & self.dn_rdata.val().get_bit(7);
+            self.pte_perm_ok.next = self.dn.rdata.val().get_bit(2)
+                & self.dn.rdata.val().get_bit(6)
+                & self.dn.rdata.val().get_bit(7);
         } else {
-            self.pte_perm_ok.next = self.dn_rdata.val().get_bit(1) & self.dn_rdata.val().get_bit(6);
+            self.pte_perm_ok.next = self.dn.rdata.val().get_bit(1) & self.dn.rdata.val().get_bit(6);
         }
-        self.super_ppn.next = (self.dn_rdata.val().get_bits::<22>(10) & 0x3F_FC00)
+        self.super_ppn.next = (self.dn.rdata.val().get_bits::<22>(10) & 0x3F_FC00)
             | bit_cast::<22, 10>(self.req_iova.q.val().get_bits::<10>(12));
 
         // ---- bus port defaults: nothing ----
         self.own_req.next = false;
-        self.dn_req.next = false;
-        self.dn_addr.next = 0.into();
-        self.dn_we.next = false;
-        self.dn_wdata.next = 0.into();
-        self.dn_last.next = false;
-        self.up_grant.next = false;
-        self.up_fault.next = false;
+        self.dn.valid.next = false;
+        self.dn.addr.next = 0.into();
+        self.dn.we.next = false;
+        self.dn.wdata.next = 0.into();
+        self.dn.last.next = false;
+        self.dev_go.next = false;
+        self.flush_s2.next = false;
         self.iotlb.install.next = false;
         self.iotlb.i_dev.next = self.req_dev.q.val();
         self.iotlb.i_vpn.next = self.req_iova.q.val().get_bits::<20>(12);
         self.iotlb.i_super.next = false;
-        self.iotlb.i_ppn.next = self.dn_rdata.val().get_bits::<22>(10);
-        self.iotlb.i_r.next = self.dn_rdata.val().get_bit(1);
-        self.iotlb.i_w.next = self.dn_rdata.val().get_bit(2);
-        self.iotlb.i_d.next = self.dn_rdata.val().get_bit(7);
+        self.iotlb.i_ppn.next = self.dn.rdata.val().get_bits::<22>(10);
+        self.iotlb.i_r.next = self.dn.rdata.val().get_bit(1);
+        self.iotlb.i_w.next = self.dn.rdata.val().get_bit(2);
+        self.iotlb.i_d.next = self.dn.rdata.val().get_bit(7);
         self.iotlb.inv.next = false;
         self.iotlb.inv_by_dev.next = self.word1.q.val().get_bit(1);
         self.iotlb.inv_dev.next = self.word1.q.val().get_bits::<2>(12);
@@ -791,25 +956,23 @@ impl<const N: usize> Logic for Iommu<N> {
                         self.received.d.next = 0.into();
                         self.fsm.d.next = IommuState::CmdFetch;
                     }
-                } else if self.up_req.val() {
-                    self.req_dev.d.next = self.up_dev.val();
-                    self.req_iova.d.next = self.up_addr.val();
-                    self.req_we.d.next = self.up_we.val();
-                    if self.pass_ok.val() {
-                        self.dn_req.next = true;
-                        self.dn_addr.next = self.pass_pa.val();
-                        self.dn_we.next = self.up_we.val();
-                        self.dn_wdata.next = self.up_wdata.val();
-                        self.dn_last.next = self.up_last.val();
-                        self.up_grant.next = self.dn_grant.val();
-                        if self.dn_grant.val() & self.pass_hit.val() & !self.retried.q.val() {
+                } else if self.s2_valid.q.val() & self.s2_fresh.q.val() & (self.poison.q.val() == 0)
+                {
+                    // S2 decides: the lookup did the work, a few registered bits are left.
+                    if self.s2_go.q.val() {
+                        self.dev_go.next = true;
+                        self.dn.addr.next = self.s2_pa.q.val();
+                        self.dn.we.next = self.req_we.q.val();
+                        self.dn.wdata.next = self.s2_wdata.q.val();
+                        self.dn.last.next = self.s2_last.q.val();
+                        if self.dn.ready.val() & self.s2_hit.q.val() & !self.retried.q.val() {
                             self.cnt_hits.d.next =
                                 (self.cnt_hits.q.val() + 1) & self.counter_mask.val();
                         }
-                    } else if self.x_fault.val() {
-                        self.f_cause.d.next = self.x_cause.val();
+                    } else if self.s2_fault.q.val() {
+                        self.f_cause.d.next = self.s2_cause.q.val();
                         self.fsm.d.next = IommuState::FaultStart;
-                    } else if self.need_dc.val() {
+                    } else if self.s2_need_dc.q.val() {
                         self.cnt_dc_fetches.d.next =
                             (self.cnt_dc_fetches.q.val() + 1) & self.counter_mask.val();
                         if self.ddtp_ppn.q.val() >= self.ram_pages.val() {
@@ -821,12 +984,12 @@ impl<const N: usize> Logic for Iommu<N> {
                             self.walk_start.next = true;
                             self.fsm.d.next = IommuState::DcFetch;
                         }
-                    } else if self.need_walk.val() {
+                    } else if self.s2_need_walk.q.val() {
                         self.cnt_misses.d.next =
                             (self.cnt_misses.q.val() + 1) & self.counter_mask.val();
-                        self.table_ppn.d.next = self.cur_dc_ppn.val();
-                        if self.cur_dc_outside.val() {
-                            self.f_cause.d.next = self.access_cause.val();
+                        self.table_ppn.d.next = self.s2_root_ppn.q.val();
+                        if self.s2_root_outside.q.val() {
+                            self.f_cause.d.next = self.req_access_cause.val();
                             self.fsm.d.next = IommuState::FaultStart;
                         } else {
                             self.walk_start.next = true;
@@ -843,17 +1006,17 @@ impl<const N: usize> Logic for Iommu<N> {
                 if self.stale.q.val() {
                     self.abandon.next = true;
                 }
-                self.dn_addr.next = (bit_cast::<32, 22>(self.ddtp_ppn.q.val()) << 12)
+                self.dn.addr.next = (bit_cast::<32, 22>(self.ddtp_ppn.q.val()) << 12)
                     + (bit_cast::<32, 2>(self.req_dev.q.val()) << 3)
                     + (bit_cast::<32, 4>(self.issued.q.val()) << 2);
-                if self.dn_grant.val() {
+                if self.dn.ready.val() {
                     self.issued.d.next = self.issued.q.val() + 1;
                 }
                 if self.own_rvalid.q.val() {
                     if self.received.q.val() == 0 {
-                        self.word0.d.next = self.dn_rdata.val();
+                        self.word0.d.next = self.dn.rdata.val();
                     } else {
-                        self.word1.d.next = self.dn_rdata.val();
+                        self.word1.d.next = self.dn.rdata.val();
                         self.fsm.d.next = IommuState::DcCheck;
                     }
                 }
@@ -881,18 +1044,20 @@ impl<const N: usize> Logic for Iommu<N> {
                                 self.word1.q.val().get_bits::<22>(0) >= self.ram_pages.val();
                         }
                     }
+                    // The context is cached: S2 is looked up again.
+                    self.flush_s2.next = true;
                     self.fsm.d.next = IommuState::Idle;
                 }
             }
             IommuState::PteRead1 => {
                 self.walking.next = true;
-                self.dn_addr.next = (bit_cast::<32, 22>(self.table_ppn.q.val()) << 12)
+                self.dn.addr.next = (bit_cast::<32, 22>(self.table_ppn.q.val()) << 12)
                     + (bit_cast::<32, 10>(self.req_iova.q.val().get_bits::<10>(22)) << 2);
                 if self.stale.q.val() {
                     self.abandon.next = true;
                 } else {
                     self.own_req.next = true;
-                    if self.dn_grant.val() {
+                    if self.dn.ready.val() {
                         self.fsm.d.next = IommuState::PteWait1;
                     }
                 }
@@ -905,7 +1070,7 @@ impl<const N: usize> Logic for Iommu<N> {
                     self.f_cause.d.next = self.req_page_cause.val();
                     self.fsm.d.next = IommuState::FaultStart;
                 } else if self.pte_leaf.val() {
-                    if self.dn_rdata.val().get_bits::<10>(10) != 0 {
+                    if self.dn.rdata.val().get_bits::<10>(10) != 0 {
                         // Misaligned superpage.
                         self.f_cause.d.next = self.req_page_cause.val();
                         self.fsm.d.next = IommuState::FaultStart;
@@ -919,26 +1084,27 @@ impl<const N: usize> Logic for Iommu<N> {
                         self.iotlb.install.next = true;
                         self.iotlb.i_super.next = true;
                         self.retried.d.next = true;
+                        self.flush_s2.next = true;
                         self.fsm.d.next = IommuState::Idle;
                     }
-                } else if self.dn_rdata.val().get_bits::<22>(10) >= self.ram_pages.val() {
+                } else if self.dn.rdata.val().get_bits::<22>(10) >= self.ram_pages.val() {
                     self.f_cause.d.next = self.req_access_cause.val();
                     self.fsm.d.next = IommuState::FaultStart;
                 } else {
                     self.table_ppn.d.next =
-                        self.dn_rdata.val().get_bits::<22>(10) & self.ram_ppn_mask.val();
+                        self.dn.rdata.val().get_bits::<22>(10) & self.ram_ppn_mask.val();
                     self.fsm.d.next = IommuState::PteRead0;
                 }
             }
             IommuState::PteRead0 => {
                 self.walking.next = true;
-                self.dn_addr.next = (bit_cast::<32, 22>(self.table_ppn.q.val()) << 12)
+                self.dn.addr.next = (bit_cast::<32, 22>(self.table_ppn.q.val()) << 12)
                     + (bit_cast::<32, 10>(self.req_iova.q.val().get_bits::<10>(12)) << 2);
                 if self.stale.q.val() {
                     self.abandon.next = true;
                 } else {
                     self.own_req.next = true;
-                    if self.dn_grant.val() {
+                    if self.dn.ready.val() {
                         self.fsm.d.next = IommuState::PteWait0;
                     }
                 }
@@ -950,12 +1116,13 @@ impl<const N: usize> Logic for Iommu<N> {
                 } else if self.pte_bad.val() | !self.pte_leaf.val() | !self.pte_perm_ok.val() {
                     self.f_cause.d.next = self.req_page_cause.val();
                     self.fsm.d.next = IommuState::FaultStart;
-                } else if self.dn_rdata.val().get_bits::<22>(10) >= self.ram_pages.val() {
+                } else if self.dn.rdata.val().get_bits::<22>(10) >= self.ram_pages.val() {
                     self.f_cause.d.next = self.req_access_cause.val();
                     self.fsm.d.next = IommuState::FaultStart;
                 } else {
                     self.iotlb.install.next = true;
                     self.retried.d.next = true;
+                    self.flush_s2.next = true;
                     self.fsm.d.next = IommuState::Idle;
                 }
             }
@@ -994,27 +1161,27 @@ impl<const N: usize> Logic for Iommu<N> {
             }
             IommuState::FaultWrite => {
                 self.own_req.next = true;
-                self.dn_we.next = true;
-                self.dn_addr.next = (bit_cast::<32, 22>(self.fq_ppn.q.val()) << 12)
+                self.dn.we.next = true;
+                self.dn.addr.next = (bit_cast::<32, 22>(self.fq_ppn.q.val()) << 12)
                     + (bit_cast::<32, 8>(self.fqt.q.val()) << 5)
                     + (bit_cast::<32, 4>(self.issued.q.val()) << 2);
-                self.dn_last.next = self.issued.q.val() == 7;
+                self.dn.last.next = self.issued.q.val() == 7;
                 if self.issued.q.val() == 0 {
-                    self.dn_wdata.next = bit_cast::<32, 12>(self.f_cause.q.val());
+                    self.dn.wdata.next = bit_cast::<32, 12>(self.f_cause.q.val());
                 }
                 if self.issued.q.val() == 1 {
                     if self.req_we.q.val() {
-                        self.dn_wdata.next = self.k_ttyp_write.val()
+                        self.dn.wdata.next = self.k_ttyp_write.val()
                             | (bit_cast::<32, 2>(self.req_dev.q.val()) << 8);
                     } else {
-                        self.dn_wdata.next =
+                        self.dn.wdata.next =
                             self.k_ttyp_read.val() | (bit_cast::<32, 2>(self.req_dev.q.val()) << 8);
                     }
                 }
                 if self.issued.q.val() == 4 {
-                    self.dn_wdata.next = self.req_iova.q.val();
+                    self.dn.wdata.next = self.req_iova.q.val();
                 }
-                if self.dn_grant.val() {
+                if self.dn.ready.val() {
                     self.issued.d.next = self.issued.q.val() + 1;
                     if self.issued.q.val() == 7 {
                         self.fqt.d.next = self.fq_next.val();
@@ -1026,27 +1193,30 @@ impl<const N: usize> Logic for Iommu<N> {
                 }
             }
             IommuState::FaultDone => {
-                self.up_fault.next = true;
+                // S2 leaves (below) and its fault response goes out next cycle; every beat
+                // accepted until then (in the buffer, or accepted now) is poisoned.
+                self.poison.d.next =
+                    self.b_count.q.val() + bit_cast::<2, 1>(self.accept.val().into());
                 self.fsm.d.next = IommuState::Idle;
             }
             IommuState::CmdFetch => {
                 self.own_req.next = self.issued.q.val() != 4;
-                self.dn_addr.next = (bit_cast::<32, 22>(self.cq_ppn.q.val()) << 12)
+                self.dn.addr.next = (bit_cast::<32, 22>(self.cq_ppn.q.val()) << 12)
                     + (bit_cast::<32, 8>(self.cqh.q.val()) << 4)
                     + (bit_cast::<32, 4>(self.issued.q.val()) << 2);
-                self.dn_last.next = self.issued.q.val() == 3;
-                if self.dn_grant.val() {
+                self.dn.last.next = self.issued.q.val() == 3;
+                if self.dn.ready.val() {
                     self.issued.d.next = self.issued.q.val() + 1;
                 }
                 if self.own_rvalid.q.val() {
                     if self.received.q.val() == 0 {
-                        self.word0.d.next = self.dn_rdata.val();
+                        self.word0.d.next = self.dn.rdata.val();
                     }
                     if self.received.q.val() == 1 {
-                        self.word1.d.next = self.dn_rdata.val();
+                        self.word1.d.next = self.dn.rdata.val();
                     }
                     if self.received.q.val() == 2 {
-                        self.word2.d.next = self.dn_rdata.val();
+                        self.word2.d.next = self.dn.rdata.val();
                     }
                     if self.received.q.val() == 3 {
                         self.fsm.d.next = IommuState::CmdExec;
@@ -1057,6 +1227,7 @@ impl<const N: usize> Logic for Iommu<N> {
                 if (self.cmd_opcode.val() == self.k_op_iotinval.val()) & (self.cmd_func3.val() == 0)
                 {
                     self.iotlb.inv.next = true;
+                    self.flush_s2.next = true;
                     self.fsm.d.next = IommuState::CmdDone;
                 } else if (self.cmd_opcode.val() == self.k_op_iodir.val())
                     & (self.cmd_func3.val() == 0)
@@ -1068,6 +1239,7 @@ impl<const N: usize> Logic for Iommu<N> {
                             self.dc_valid[i].d.next = false;
                         }
                     }
+                    self.flush_s2.next = true;
                     self.fsm.d.next = IommuState::CmdDone;
                 } else if (self.cmd_opcode.val() == self.k_op_iofence.val())
                     & (self.cmd_func3.val() == 0)
@@ -1094,11 +1266,11 @@ impl<const N: usize> Logic for Iommu<N> {
             }
             IommuState::FenceWrite => {
                 self.own_req.next = true;
-                self.dn_we.next = true;
-                self.dn_last.next = true;
-                self.dn_addr.next = (self.word2.q.val() >> 2) << 2;
-                self.dn_wdata.next = self.word1.q.val();
-                if self.dn_grant.val() {
+                self.dn.we.next = true;
+                self.dn.last.next = true;
+                self.dn.addr.next = (self.word2.q.val() >> 2) << 2;
+                self.dn.wdata.next = self.word1.q.val();
+                if self.dn.ready.val() {
                     self.fsm.d.next = IommuState::CmdDone;
                 }
             }
@@ -1118,6 +1290,7 @@ impl<const N: usize> Logic for Iommu<N> {
             }
         }
         if self.abandon.val() {
+            self.flush_s2.next = true;
             self.cnt_restarted.d.next = (self.cnt_restarted.q.val() + 1) & self.counter_mask.val();
             self.fsm.d.next = IommuState::Idle;
         }
@@ -1129,15 +1302,87 @@ impl<const N: usize> Logic for Iommu<N> {
             self.stale.d.next = false;
         }
         if self.own_req.val() {
-            self.dn_req.next = true;
+            self.dn.valid.next = true;
         }
-        if self.up_grant.val() | self.up_fault.val() {
+        if self.dev_go.val() {
+            self.dn.valid.next = true;
+        }
+        self.own_beat.next = self.own_req.val() & self.dn.ready.val();
+        self.dev_beat.next = self.dev_go.val() & self.dn.ready.val();
+        self.own_rvalid.d.next = self.own_req.val() & self.dn.ready.val() & !self.dn.we.val();
+
+        // ---- the device pipeline's registers ----
+        self.s2_leave.next = self.dev_beat.val() | self.s2_exit_nogrant.val();
+        self.pop.next =
+            (self.b_count.q.val() != 0) & (!self.s2_valid.q.val() | self.s2_leave.val());
+        self.dev_resp.d.next = self.dev_beat.val();
+        self.flt_resp.d.next = self.s2_exit_nogrant.val();
+        self.flt_iova.d.next = self.req_iova.q.val();
+        if self.poison_exit.val() {
+            self.poison.d.next = self.poison.q.val() - 1;
+        }
+        if self.s2_leave.val() {
             self.retried.d.next = false;
         }
-        self.own_beat.next = self.own_req.val() & self.dn_grant.val();
-        self.dev_beat.next = self.up_grant.val();
-        self.own_rvalid.d.next = self.own_req.val() & self.dn_grant.val() & !self.dn_we.val();
-        self.dev_rvalid.d.next = self.up_grant.val() & !self.up_we.val();
+        // A DDTP write flushes the caches at this edge: nothing looked up before it is used.
+        if self.ddtp_write.val() {
+            self.flush_s2.next = true;
+        }
+        if self.pop.val() | self.lk_s2.val() {
+            // S2 takes the lookup: the head's (moving in) or its own (replay).
+            self.s2_go.d.next = self.pass_ok.val();
+            self.s2_hit.d.next = self.pass_hit.val();
+            self.s2_pa.d.next = self.pass_pa.val();
+            self.s2_fault.d.next = self.x_fault.val();
+            self.s2_cause.d.next = self.x_cause.val();
+            self.s2_need_dc.d.next = self.need_dc.val();
+            self.s2_need_walk.d.next = self.need_walk.val();
+            self.s2_root_ppn.d.next = self.cur_dc_ppn.val();
+            self.s2_root_outside.d.next = self.cur_dc_outside.val();
+        }
+        if self.pop.val() {
+            self.s2_valid.d.next = true;
+            self.req_iova.d.next = self.b0_addr.q.val();
+            self.req_we.d.next = self.b0_we.q.val();
+            self.req_dev.d.next = self.b0_dev.q.val();
+            self.s2_wdata.d.next = self.b0_wdata.q.val();
+            self.s2_last.d.next = self.b0_last.q.val();
+            self.s2_fresh.d.next = !self.flush_s2.val();
+            self.retried.d.next = false;
+        } else if self.s2_leave.val() {
+            self.s2_valid.d.next = false;
+            self.s2_fresh.d.next = false;
+        } else if self.lk_s2.val() & (self.fsm.q.val() == IommuState::Idle) {
+            // Replay: one cycle, in Idle (after a walk, an invalidation, a DDTP write).
+            self.s2_fresh.d.next = !self.flush_s2.val();
+        } else if self.flush_s2.val() {
+            self.s2_fresh.d.next = false;
+        }
+        // The buffer: the head moves to S2, an accepted beat goes behind what is left.
+        self.b_count.d.next = self.b_count.q.val() + bit_cast::<2, 1>(self.accept.val().into())
+            - bit_cast::<2, 1>(self.pop.val().into());
+        if self.pop.val() {
+            self.b0_addr.d.next = self.b1_addr.q.val();
+            self.b0_we.d.next = self.b1_we.q.val();
+            self.b0_wdata.d.next = self.b1_wdata.q.val();
+            self.b0_last.d.next = self.b1_last.q.val();
+            self.b0_dev.d.next = self.b1_dev.q.val();
+        }
+        if self.accept.val() {
+            if (self.b_count.q.val() == 0) | ((self.b_count.q.val() == 1) & self.pop.val()) {
+                self.b0_addr.d.next = self.up.addr.val();
+                self.b0_we.d.next = self.up.we.val();
+                self.b0_wdata.d.next = self.up.wdata.val();
+                self.b0_last.d.next = self.up.last.val();
+                self.b0_dev.d.next = self.up.dev.val();
+            } else {
+                self.b1_addr.d.next = self.up.addr.val();
+                self.b1_we.d.next = self.up.we.val();
+                self.b1_wdata.d.next = self.up.wdata.val();
+                self.b1_last.d.next = self.up.last.val();
+                self.b1_dev.d.next = self.up.dev.val();
+            }
+        }
         if self.walking.val() {
             self.cnt_walk_cycles.d.next =
                 (self.cnt_walk_cycles.q.val() + 1) & self.counter_mask.val();

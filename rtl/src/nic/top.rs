@@ -28,6 +28,7 @@ use super::lane_buffer::LaneBuffer;
 use super::regs::NicRegs;
 use super::rx_dma::{RxDma, RxState, RX_Q_DELIVER_SHIFT, RX_Q_ERRORS_SHIFT};
 use super::tx_dma::{TxDma, TxState, TX_Q_IFCS_BIT};
+use crate::dma::port::DmaPort;
 use crate::mac::rx::MacRx;
 use crate::mac::tx::MacTx;
 use regs::nic::{rctl, rx_desc, tctl};
@@ -47,25 +48,11 @@ pub struct Nic<const W: usize, const Q: usize> {
     /// Interrupt lines of the other blocks, latched as ICR causes.
     pub dmac_irq: Signal<In, Bit>,
     pub iommu_irq: Signal<In, Bit>,
-    // ---- ring DMA: one channel-mux port per engine (txb_*, rxb_*) ----
-    pub txb_req: Signal<Out, Bit>,
-    pub txb_addr: Signal<Out, Bits<32>>,
-    pub txb_we: Signal<Out, Bit>,
-    pub txb_wdata: Signal<Out, Bits<32>>,
-    pub txb_last: Signal<Out, Bit>,
-    pub txb_grant: Signal<In, Bit>,
-    pub txb_fault: Signal<In, Bit>,
-    pub txb_rvalid: Signal<In, Bit>,
-    pub txb_rdata: Signal<In, Bits<32>>,
-    pub rxb_req: Signal<Out, Bit>,
-    pub rxb_addr: Signal<Out, Bits<32>>,
-    pub rxb_we: Signal<Out, Bit>,
-    pub rxb_wdata: Signal<Out, Bits<32>>,
-    pub rxb_last: Signal<Out, Bit>,
-    pub rxb_grant: Signal<In, Bit>,
-    pub rxb_fault: Signal<In, Bit>,
-    pub rxb_rvalid: Signal<In, Bit>,
-    pub rxb_rdata: Signal<In, Bits<32>>,
+    // ---- ring DMA: one channel-mux port per engine ----
+    /// The TX ring engine's DMA port.
+    pub tx_bus: DmaPort,
+    /// The RX ring engine's DMA port.
+    pub rx_bus: DmaPort,
     // ---- PHY pins (GMII-like) ----
     pub phy_txd: Signal<Out, Bits<8>>,
     pub phy_tx_en: Signal<Out, Bit>,
@@ -95,6 +82,11 @@ pub struct Nic<const W: usize, const Q: usize> {
     mac_tx: MacTx,
     mac_rx: MacRx,
     // ==== FIFO pointers ====
+    /// CTRL.RST for the datapath (ring engines, FIFOs, frame queues, MACs), one cycle after
+    /// the write (the registers reset in the cycle of the write): the path from the host port
+    /// ends at this register instead of running through the engines' requests into the DMA
+    /// port.
+    datapath_reset: DFF<Bit>,
     tx_rd_ptr: DFF<Bits<16>>,
     rx_wr_ptr: DFF<Bits<16>>,
     rx_commit: DFF<Bits<16>>,
@@ -160,24 +152,8 @@ impl<const W: usize, const Q: usize> Nic<W, Q> {
             irq: Default::default(),
             dmac_irq: Default::default(),
             iommu_irq: Default::default(),
-            txb_req: Default::default(),
-            txb_addr: Default::default(),
-            txb_we: Default::default(),
-            txb_wdata: Default::default(),
-            txb_last: Default::default(),
-            txb_grant: Default::default(),
-            txb_fault: Default::default(),
-            txb_rvalid: Default::default(),
-            txb_rdata: Default::default(),
-            rxb_req: Default::default(),
-            rxb_addr: Default::default(),
-            rxb_we: Default::default(),
-            rxb_wdata: Default::default(),
-            rxb_last: Default::default(),
-            rxb_grant: Default::default(),
-            rxb_fault: Default::default(),
-            rxb_rvalid: Default::default(),
-            rxb_rdata: Default::default(),
+            tx_bus: Default::default(),
+            rx_bus: Default::default(),
             phy_txd: Default::default(),
             phy_tx_en: Default::default(),
             phy_tx_er: Default::default(),
@@ -197,6 +173,7 @@ impl<const W: usize, const Q: usize> Nic<W, Q> {
             rx_q: Default::default(),
             mac_tx: Default::default(),
             mac_rx: Default::default(),
+            datapath_reset: Default::default(),
             tx_rd_ptr: Default::default(),
             rx_wr_ptr: Default::default(),
             rx_commit: Default::default(),
@@ -244,7 +221,15 @@ impl<const W: usize, const Q: usize> Default for Nic<W, Q> {
 impl<const W: usize, const Q: usize> Logic for Nic<W, Q> {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, tx_rd_ptr, rx_wr_ptr, rx_commit, rx_overflow);
+        dff_setup!(
+            self,
+            clock,
+            tx_rd_ptr,
+            rx_wr_ptr,
+            rx_commit,
+            rx_overflow,
+            datapath_reset
+        );
         clock!(self, clock, regs, tx_dma, rx_dma, tx_buf, rx_buf, tx_q, rx_q, mac_tx, mac_rx);
 
         // ---- registers ----
@@ -271,7 +256,7 @@ impl<const W: usize, const Q: usize> Logic for Nic<W, Q> {
             (self.regs.rctl.val() & self.k_rctl_lbm_mask.val()) == self.k_rctl_lbm_mac.val();
 
         // ---- TX: ring engine → FIFO → MAC ----
-        self.tx_dma.soft_reset.next = self.regs.nic_reset.val();
+        self.tx_dma.soft_reset.next = self.datapath_reset.q.val();
         self.tx_dma.enable.next = (self.regs.tctl.val() & self.k_tctl_en.val()) != 0;
         self.tx_dma.tdbal.next = self.regs.tdbal.val();
         self.tx_dma.tdlen.next = self.regs.tdlen.val();
@@ -281,25 +266,17 @@ impl<const W: usize, const Q: usize> Logic for Nic<W, Q> {
         self.tx_dma.restart.next = self.regs.restart_tx.val();
         self.tx_dma.fifo_rd_ptr.next = self.tx_rd_ptr.q.val();
         self.tx_dma.q_full.next = self.tx_q.full.val();
-        self.txb_req.next = self.tx_dma.bus_req.val();
-        self.txb_addr.next = self.tx_dma.bus_addr.val();
-        self.txb_we.next = self.tx_dma.bus_we.val();
-        self.txb_wdata.next = self.tx_dma.bus_wdata.val();
-        self.txb_last.next = self.tx_dma.bus_last.val();
-        self.tx_dma.bus_grant.next = self.txb_grant.val();
-        self.tx_dma.bus_fault.next = self.txb_fault.val();
-        self.tx_dma.bus_rvalid.next = self.txb_rvalid.val();
-        self.tx_dma.bus_rdata.next = self.txb_rdata.val();
+        DmaPort::link(&mut self.tx_bus, &mut self.tx_dma.dma);
         self.tx_buf.wr_pos.next = self.tx_dma.fifo_wr_pos.val();
         self.tx_buf.wr_data.next = self.tx_dma.fifo_wr_data.val();
         self.tx_buf.wr_mask.next = self.tx_dma.fifo_wr_mask.val();
         self.tx_q.push.next = self.tx_dma.q_push.val();
         self.tx_q.push_data.next = self.tx_dma.q_push_data.val();
-        self.tx_q.flush.next = self.regs.nic_reset.val();
+        self.tx_q.flush.next = self.datapath_reset.q.val();
 
         self.mac_tx.ce.next = self.phy_tx_ce.val();
         // CTRL.RST empties the FIFO: the MAC must not go on reading a frame from it.
-        self.mac_tx.reset.next = self.regs.nic_reset.val();
+        self.mac_tx.reset.next = self.datapath_reset.q.val();
         self.mac_tx.enable.next = (self.regs.tctl.val() & self.k_tctl_en.val()) != 0;
         self.mac_tx.frame_ready.next = self.tx_q.valid.val();
         self.mac_tx.frame_len.next = self.tx_q.head.val().get_bits::<16>(0);
@@ -340,7 +317,7 @@ impl<const W: usize, const Q: usize> Logic for Nic<W, Q> {
             self.mac_rx.ce.next = self.phy_rx_ce.val();
         }
         // CTRL.RST empties the FIFO: the rest of a frame being received must not be stored.
-        self.mac_rx.reset.next = self.regs.nic_reset.val();
+        self.mac_rx.reset.next = self.datapath_reset.q.val();
         self.mac_rx.enable.next = (self.regs.rctl.val() & self.k_rctl_en.val()) != 0;
         if (self.regs.rctl.val() & self.k_rctl_lpe.val()) != 0 {
             self.mac_rx.max_len.next = self.max_long_frame.val();
@@ -386,7 +363,7 @@ impl<const W: usize, const Q: usize> Logic for Nic<W, Q> {
         self.rx_q.push_data.next = bit_cast::<40, 16>(self.mac_rx.frame_len.val())
             | (bit_cast::<40, 16>(self.rx_deliver.val()) << 16)
             | (bit_cast::<40, 8>(self.rx_errors.val()) << 32);
-        self.rx_q.flush.next = self.regs.nic_reset.val();
+        self.rx_q.flush.next = self.datapath_reset.q.val();
         self.regs.ev_missed.next = false;
         self.regs.c_rxo.next = false;
         if self.mac_rx.frame_end.val() {
@@ -420,7 +397,8 @@ impl<const W: usize, const Q: usize> Logic for Nic<W, Q> {
                 }
             }
         }
-        self.rx_dma.soft_reset.next = self.regs.nic_reset.val();
+        self.rx_dma.soft_reset.next = self.datapath_reset.q.val();
+        self.datapath_reset.d.next = self.regs.nic_reset.val();
         self.rx_dma.enable.next = (self.regs.rctl.val() & self.k_rctl_en.val()) != 0;
         self.rx_dma.rdbal.next = self.regs.rdbal.val();
         self.rx_dma.rdlen.next = self.regs.rdlen.val();
@@ -435,15 +413,7 @@ impl<const W: usize, const Q: usize> Logic for Nic<W, Q> {
         self.rx_q.pop.next = self.rx_dma.q_pop.val();
         self.rx_buf.rd_pos.next = self.rx_dma.fifo_rd_pos.val();
         self.rx_dma.fifo_rd_data.next = self.rx_buf.rd_data.val();
-        self.rxb_req.next = self.rx_dma.bus_req.val();
-        self.rxb_addr.next = self.rx_dma.bus_addr.val();
-        self.rxb_we.next = self.rx_dma.bus_we.val();
-        self.rxb_wdata.next = self.rx_dma.bus_wdata.val();
-        self.rxb_last.next = self.rx_dma.bus_last.val();
-        self.rx_dma.bus_grant.next = self.rxb_grant.val();
-        self.rx_dma.bus_fault.next = self.rxb_fault.val();
-        self.rx_dma.bus_rvalid.next = self.rxb_rvalid.val();
-        self.rx_dma.bus_rdata.next = self.rxb_rdata.val();
+        DmaPort::link(&mut self.rx_bus, &mut self.rx_dma.dma);
         self.regs.ev_rx_good.next = self.rx_dma.ev_good.val();
         self.regs.ev_rx_good_bytes.next = self.rx_dma.ev_good_bytes.val();
         self.regs.ev_rx_dma_drop.next = self.rx_dma.ev_dma_drop.val();
@@ -451,7 +421,7 @@ impl<const W: usize, const Q: usize> Logic for Nic<W, Q> {
         self.regs.c_rx_frame.next = self.rx_dma.c_rx_frame.val();
         self.regs.c_rxdmt0.next = self.rx_dma.c_rxdmt0.val();
 
-        if self.regs.nic_reset.val() {
+        if self.datapath_reset.q.val() {
             self.tx_rd_ptr.d.next = 0.into();
             self.rx_wr_ptr.d.next = 0.into();
             self.rx_commit.d.next = 0.into();

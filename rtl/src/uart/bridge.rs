@@ -73,7 +73,7 @@ pub enum BridgeState {
     WriteRequest,
     /// Burst write: the buffer reads the next word (registered read).
     BurstFetch,
-    /// Burst write: that word on the host port.
+    /// Burst write: that word into `data` (one cycle), then from there on the host port.
     BurstWrite,
     ReadRequest,
     /// The read was taken; waiting for `host_rvalid`.
@@ -135,6 +135,9 @@ pub struct UartBridge {
     count: DFF<Bits<7>>,
     /// Words of this command received, written or sent.
     word: DFF<Bits<7>>,
+    /// Burst write: the buffer's word is in `data` (the host port's write data then comes
+    /// from a register, not from the buffer RAM's output).
+    loaded: DFF<Bit>,
     /// Byte of the current field or word.
     byte_index: DFF<Bits<2>>,
     /// CRC register of the frame's bytes after `SYNC`, then of the reply's after `REPLY_SYNC`.
@@ -243,6 +246,7 @@ impl Default for UartBridge {
             be: Default::default(),
             count: Default::default(),
             word: Default::default(),
+            loaded: Default::default(),
             byte_index: Default::default(),
             crc: Default::default(),
             body_crc: Default::default(),
@@ -315,6 +319,7 @@ impl Logic for UartBridge {
             be,
             count,
             word,
+            loaded,
             byte_index,
             crc,
             body_crc,
@@ -583,10 +588,16 @@ impl Logic for UartBridge {
             }
             BridgeState::BurstWrite => {
                 self.discard.next = self.rx.valid.val();
-                self.host_req.next = true;
-                self.host_we.next = true;
-                self.host_wdata.next = self.buffer.read_data.val();
-                if self.host_ready.val() {
+                if !self.loaded.q.val() {
+                    // First cycle: the buffer's word into `data`; the request follows.
+                    self.data.d.next = self.buffer.read_data.val();
+                    self.loaded.d.next = true;
+                } else {
+                    self.host_req.next = true;
+                    self.host_we.next = true;
+                }
+                if self.loaded.q.val() & self.host_ready.val() {
+                    self.loaded.d.next = false;
                     self.addr.d.next = self.addr.q.val() + 4;
                     self.word.d.next = self.word_next.val();
                     self.fsm.d.next = BridgeState::BurstFetch;
