@@ -133,19 +133,11 @@ fn main() {
     if !synth_ok {
         failures.push("yosys synth_ice40 failed".into());
     }
-    let synthesis: serde_json::Value =
-        std::fs::read_to_string(testbench::reports_dir().join("synth.json"))
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or(serde_json::Value::Null);
+    let synthesis = read_report("synth.json");
 
     // The ECP5 timing of the whole SoC: `make bench` runs `make synth-ecp5` first (it takes
     // minutes, so this binary reads its report rather than running it).
-    let ecp5: serde_json::Value =
-        std::fs::read_to_string(testbench::reports_dir().join("synth_ecp5.json"))
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or(serde_json::Value::Null);
+    let ecp5 = read_report("synth_ecp5.json");
     let ecp5_line = match ecp5["fmax"]["rmii_ref_clk"]["achieved_mhz"].as_f64() {
         Some(mhz) => {
             let need = ecp5["target_mhz"].as_f64().unwrap_or(50.0);
@@ -229,4 +221,12 @@ fn main() {
     if !report.failures.is_empty() {
         std::process::exit(1);
     }
+}
+
+/// A JSON report another step wrote into `reports/`, or `Null` if it is missing or unreadable.
+fn read_report(name: &str) -> serde_json::Value {
+    std::fs::read_to_string(testbench::reports_dir().join(name))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(serde_json::Value::Null)
 }
