@@ -637,12 +637,12 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
             self.dmac_regs[i].err_addr.next = self.memcpy[i].err_addr.val();
             self.dmac_regs[i].err_count.next = self.memcpy[i].err_count.val();
             self.dmac_regs[i].rejected_starts.next = self.memcpy[i].rejected_starts.val();
-            // ABORT wins over a START in the same write. An ABORT reaches only a channel that
-            // was busy at the write and still is: one of an idle channel, or of a run that
-            // ended in the cycle of the write, cannot meet the next START a cycle later.
+            // ABORT wins over a START in the same write. The delayed ABORT reaches the channel
+            // only while it is busy: one of an idle channel, or of a run that ended in the
+            // cycle of the write, cannot meet the next START a cycle later.
             self.memcpy[i].start.next =
                 self.dmac_regs[i].start.val() & !self.dmac_regs[i].abort.val();
-            self.dmac_abort[i].d.next = self.dmac_regs[i].abort.val() & self.memcpy[i].busy.val();
+            self.dmac_abort[i].d.next = self.dmac_regs[i].abort.val();
             self.memcpy[i].abort.next = self.dmac_abort[i].q.val() & self.memcpy[i].busy.val();
             self.memcpy[i].chain.next = self.dmac_regs[i].chain.val();
             self.memcpy[i].src.next = self.dmac_regs[i].src.val();

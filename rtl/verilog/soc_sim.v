@@ -1234,7 +1234,7 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         dmac_regs$0$err_count = memcpy$0$err_count;
         dmac_regs$0$rejected_starts = memcpy$0$rejected_starts;
         memcpy$0$start = dmac_regs$0$start & ~dmac_regs$0$abort;
-        dmac_abort$0$d = dmac_regs$0$abort & memcpy$0$busy;
+        dmac_abort$0$d = dmac_regs$0$abort;
         memcpy$0$abort = dmac_abort$0$q & memcpy$0$busy;
         memcpy$0$chain = dmac_regs$0$chain;
         memcpy$0$src = dmac_regs$0$src;
@@ -1261,7 +1261,7 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         dmac_regs$1$err_count = memcpy$1$err_count;
         dmac_regs$1$rejected_starts = memcpy$1$rejected_starts;
         memcpy$1$start = dmac_regs$1$start & ~dmac_regs$1$abort;
-        dmac_abort$1$d = dmac_regs$1$abort & memcpy$1$busy;
+        dmac_abort$1$d = dmac_regs$1$abort;
         memcpy$1$abort = dmac_abort$1$q & memcpy$1$busy;
         memcpy$1$chain = dmac_regs$1$chain;
         memcpy$1$src = dmac_regs$1$src;
