@@ -18,6 +18,7 @@ pub mod board;
 pub mod csr;
 pub mod dma;
 pub mod iommu;
+pub mod lutram;
 pub mod mac;
 pub mod nic;
 pub mod ram;

@@ -24899,18 +24899,12 @@ module top$core$soc$nic$rx_q(clock,push,push_data,pop,flush,valid,head,full,coun
     localparam  depth = 6'b100;
     
     // Stub signals
-    reg  [39:0] entry$0$d;
-    wire  [39:0] entry$0$q;
-    reg  entry$0$clock;
-    reg  [39:0] entry$1$d;
-    wire  [39:0] entry$1$q;
-    reg  entry$1$clock;
-    reg  [39:0] entry$2$d;
-    wire  [39:0] entry$2$q;
-    reg  entry$2$clock;
-    reg  [39:0] entry$3$d;
-    wire  [39:0] entry$3$q;
-    reg  entry$3$clock;
+    reg  entry$clock;
+    reg  entry$write_enable;
+    reg  [4:0] entry$write_address;
+    reg  [39:0] entry$write_data;
+    reg  [4:0] entry$read_address;
+    wire  [39:0] entry$read_data;
     reg  [4:0] rd$d;
     wire  [4:0] rd$q;
     reg  rd$clock;
@@ -24926,25 +24920,13 @@ module top$core$soc$nic$rx_q(clock,push,push_data,pop,flush,valid,head,full,coun
     reg  do_pop;
     
     // Sub module instances
-    top$core$soc$nic$rx_q$entry$0 entry$0(
-        .d(entry$0$d),
-        .q(entry$0$q),
-        .clock(entry$0$clock)
-    );
-    top$core$soc$nic$rx_q$entry$1 entry$1(
-        .d(entry$1$d),
-        .q(entry$1$q),
-        .clock(entry$1$clock)
-    );
-    top$core$soc$nic$rx_q$entry$2 entry$2(
-        .d(entry$2$d),
-        .q(entry$2$q),
-        .clock(entry$2$clock)
-    );
-    top$core$soc$nic$rx_q$entry$3 entry$3(
-        .d(entry$3$d),
-        .q(entry$3$q),
-        .clock(entry$3$clock)
+    top$core$soc$nic$rx_q$entry entry(
+        .clock(entry$clock),
+        .write_enable(entry$write_enable),
+        .write_address(entry$write_address),
+        .write_data(entry$write_data),
+        .read_address(entry$read_address),
+        .read_data(entry$read_data)
     );
     top$core$soc$nic$rx_q$rd rd(
         .d(rd$d),
@@ -24970,44 +24952,17 @@ module top$core$soc$nic$rx_q(clock,push,push_data,pop,flush,valid,head,full,coun
         rd$d = rd$q;
         wr$d = wr$q;
         n$d = n$q;
-        entry$0$clock = clock;
-        entry$0$d = entry$0$q;
-        entry$1$clock = clock;
-        entry$1$d = entry$1$q;
-        entry$2$clock = clock;
-        entry$2$d = entry$2$q;
-        entry$3$clock = clock;
-        entry$3$d = entry$3$q;
         valid = n$q != 32'h0;
         full = n$q == depth;
         count = n$q;
-        head = 32'h0;
-        if (rd$q == 0) begin
-            head = entry$0$q;
-        end
-        if (rd$q == 1) begin
-            head = entry$1$q;
-        end
-        if (rd$q == 2) begin
-            head = entry$2$q;
-        end
-        if (rd$q == 3) begin
-            head = entry$3$q;
-        end
         do_push = push & (n$q != depth);
         do_pop = pop & (n$q != 32'h0);
-        if (do_push & (wr$q == 0)) begin
-            entry$0$d = push_data;
-        end
-        if (do_push & (wr$q == 1)) begin
-            entry$1$d = push_data;
-        end
-        if (do_push & (wr$q == 2)) begin
-            entry$2$d = push_data;
-        end
-        if (do_push & (wr$q == 3)) begin
-            entry$3$d = push_data;
-        end
+        entry$clock = clock;
+        entry$write_enable = do_push;
+        entry$write_address = wr$q;
+        entry$write_data = push_data;
+        entry$read_address = rd$q;
+        head = entry$read_data;
         if (do_push) begin
             if (wr$q == last) begin
                 wr$d = 32'h0;
@@ -25040,80 +24995,31 @@ module top$core$soc$nic$rx_q(clock,push,push_data,pop,flush,valid,head,full,coun
 endmodule // top$core$soc$nic$rx_q
 
 
-module top$core$soc$nic$rx_q$entry$0(d,q,clock);
+module top$core$soc$nic$rx_q$entry(clock,write_enable,write_address,write_data,read_address,read_data);
     
     // Module arguments
-    input wire  [39:0] d;
-    output reg  [39:0] q;
     input wire  clock;
+    input wire  write_enable;
+    input wire  [4:0] write_address;
+    input wire  [39:0] write_data;
+    input wire  [4:0] read_address;
+    output reg  [39:0] read_data;
     
     // Update code (custom)
+    reg [39:0] mem [0:3];
+    integer i;
     initial begin
-       q = 40'h0;
+       for (i = 0; i < 4; i = i + 1) mem[i] = 40'd0;
     end
     
     always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$nic$rx_q$entry$0
-
-
-module top$core$soc$nic$rx_q$entry$1(d,q,clock);
-    
-    // Module arguments
-    input wire  [39:0] d;
-    output reg  [39:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 40'h0;
+       if (write_enable && write_address < 4) mem[write_address] <= write_data;
     end
     
-    always @(posedge clock) begin
-       q <= d;
+    always @(*) begin
+       read_data = (read_address < 4) ? mem[read_address] : 40'd0;
     end
-          
-endmodule // top$core$soc$nic$rx_q$entry$1
-
-
-module top$core$soc$nic$rx_q$entry$2(d,q,clock);
-    
-    // Module arguments
-    input wire  [39:0] d;
-    output reg  [39:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 40'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$nic$rx_q$entry$2
-
-
-module top$core$soc$nic$rx_q$entry$3(d,q,clock);
-    
-    // Module arguments
-    input wire  [39:0] d;
-    output reg  [39:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 40'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$nic$rx_q$entry$3
+endmodule // top$core$soc$nic$rx_q$entry
 
 
 module top$core$soc$nic$rx_q$n(d,q,clock);
@@ -26743,18 +26649,12 @@ module top$core$soc$nic$tx_q(clock,push,push_data,pop,flush,valid,head,full,coun
     localparam  depth = 6'b100;
     
     // Stub signals
-    reg  [39:0] entry$0$d;
-    wire  [39:0] entry$0$q;
-    reg  entry$0$clock;
-    reg  [39:0] entry$1$d;
-    wire  [39:0] entry$1$q;
-    reg  entry$1$clock;
-    reg  [39:0] entry$2$d;
-    wire  [39:0] entry$2$q;
-    reg  entry$2$clock;
-    reg  [39:0] entry$3$d;
-    wire  [39:0] entry$3$q;
-    reg  entry$3$clock;
+    reg  entry$clock;
+    reg  entry$write_enable;
+    reg  [4:0] entry$write_address;
+    reg  [39:0] entry$write_data;
+    reg  [4:0] entry$read_address;
+    wire  [39:0] entry$read_data;
     reg  [4:0] rd$d;
     wire  [4:0] rd$q;
     reg  rd$clock;
@@ -26770,25 +26670,13 @@ module top$core$soc$nic$tx_q(clock,push,push_data,pop,flush,valid,head,full,coun
     reg  do_pop;
     
     // Sub module instances
-    top$core$soc$nic$tx_q$entry$0 entry$0(
-        .d(entry$0$d),
-        .q(entry$0$q),
-        .clock(entry$0$clock)
-    );
-    top$core$soc$nic$tx_q$entry$1 entry$1(
-        .d(entry$1$d),
-        .q(entry$1$q),
-        .clock(entry$1$clock)
-    );
-    top$core$soc$nic$tx_q$entry$2 entry$2(
-        .d(entry$2$d),
-        .q(entry$2$q),
-        .clock(entry$2$clock)
-    );
-    top$core$soc$nic$tx_q$entry$3 entry$3(
-        .d(entry$3$d),
-        .q(entry$3$q),
-        .clock(entry$3$clock)
+    top$core$soc$nic$tx_q$entry entry(
+        .clock(entry$clock),
+        .write_enable(entry$write_enable),
+        .write_address(entry$write_address),
+        .write_data(entry$write_data),
+        .read_address(entry$read_address),
+        .read_data(entry$read_data)
     );
     top$core$soc$nic$tx_q$rd rd(
         .d(rd$d),
@@ -26814,44 +26702,17 @@ module top$core$soc$nic$tx_q(clock,push,push_data,pop,flush,valid,head,full,coun
         rd$d = rd$q;
         wr$d = wr$q;
         n$d = n$q;
-        entry$0$clock = clock;
-        entry$0$d = entry$0$q;
-        entry$1$clock = clock;
-        entry$1$d = entry$1$q;
-        entry$2$clock = clock;
-        entry$2$d = entry$2$q;
-        entry$3$clock = clock;
-        entry$3$d = entry$3$q;
         valid = n$q != 32'h0;
         full = n$q == depth;
         count = n$q;
-        head = 32'h0;
-        if (rd$q == 0) begin
-            head = entry$0$q;
-        end
-        if (rd$q == 1) begin
-            head = entry$1$q;
-        end
-        if (rd$q == 2) begin
-            head = entry$2$q;
-        end
-        if (rd$q == 3) begin
-            head = entry$3$q;
-        end
         do_push = push & (n$q != depth);
         do_pop = pop & (n$q != 32'h0);
-        if (do_push & (wr$q == 0)) begin
-            entry$0$d = push_data;
-        end
-        if (do_push & (wr$q == 1)) begin
-            entry$1$d = push_data;
-        end
-        if (do_push & (wr$q == 2)) begin
-            entry$2$d = push_data;
-        end
-        if (do_push & (wr$q == 3)) begin
-            entry$3$d = push_data;
-        end
+        entry$clock = clock;
+        entry$write_enable = do_push;
+        entry$write_address = wr$q;
+        entry$write_data = push_data;
+        entry$read_address = rd$q;
+        head = entry$read_data;
         if (do_push) begin
             if (wr$q == last) begin
                 wr$d = 32'h0;
@@ -26884,80 +26745,31 @@ module top$core$soc$nic$tx_q(clock,push,push_data,pop,flush,valid,head,full,coun
 endmodule // top$core$soc$nic$tx_q
 
 
-module top$core$soc$nic$tx_q$entry$0(d,q,clock);
+module top$core$soc$nic$tx_q$entry(clock,write_enable,write_address,write_data,read_address,read_data);
     
     // Module arguments
-    input wire  [39:0] d;
-    output reg  [39:0] q;
     input wire  clock;
+    input wire  write_enable;
+    input wire  [4:0] write_address;
+    input wire  [39:0] write_data;
+    input wire  [4:0] read_address;
+    output reg  [39:0] read_data;
     
     // Update code (custom)
+    reg [39:0] mem [0:3];
+    integer i;
     initial begin
-       q = 40'h0;
+       for (i = 0; i < 4; i = i + 1) mem[i] = 40'd0;
     end
     
     always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$nic$tx_q$entry$0
-
-
-module top$core$soc$nic$tx_q$entry$1(d,q,clock);
-    
-    // Module arguments
-    input wire  [39:0] d;
-    output reg  [39:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 40'h0;
+       if (write_enable && write_address < 4) mem[write_address] <= write_data;
     end
     
-    always @(posedge clock) begin
-       q <= d;
+    always @(*) begin
+       read_data = (read_address < 4) ? mem[read_address] : 40'd0;
     end
-          
-endmodule // top$core$soc$nic$tx_q$entry$1
-
-
-module top$core$soc$nic$tx_q$entry$2(d,q,clock);
-    
-    // Module arguments
-    input wire  [39:0] d;
-    output reg  [39:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 40'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$nic$tx_q$entry$2
-
-
-module top$core$soc$nic$tx_q$entry$3(d,q,clock);
-    
-    // Module arguments
-    input wire  [39:0] d;
-    output reg  [39:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 40'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$nic$tx_q$entry$3
+endmodule // top$core$soc$nic$tx_q$entry
 
 
 module top$core$soc$nic$tx_q$n(d,q,clock);

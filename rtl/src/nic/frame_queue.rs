@@ -5,15 +5,19 @@
 //! ```text
 //!  push, push_data[40] ──►┌──────────────┐──► valid, head[40]  (show-ahead)
 //!                         │  D entries   │◄── pop
-//!              full   ◄───┤  (registers) ├──► count
+//!              full   ◄───┤  (LUT RAM)   ├──► count
 //!  flush ────────────────►└──────────────┘
 //! ```
 //! A push while full and a pop while empty are ignored (the users check `full`/`valid`). Push
 //! and pop in the same cycle both happen. `flush` empties the queue (NIC reset). The depth `D`
 //! (1 to 32) is a build parameter (`regs::SocConfig::nic_frame_queue_depth`): it bounds how
-//! many complete frames can wait in a FIFO, whatever their size.
+//! many complete frames can wait in a FIFO, whatever their size. The entries are a
+//! [`LutRam`] (one indexed write and one indexed read per cycle, not `D` registers with a
+//! comparator each), the pointers and the count registers.
 
 use rust_hdl::prelude::*;
+
+use crate::lutram::LutRam;
 
 /// The depth the ring engines' block tests model (the smallest build's).
 pub const DEPTH: usize = 4;
@@ -29,7 +33,7 @@ pub struct FrameQueue<const D: usize> {
     pub head: Signal<Out, Bits<40>>,
     pub full: Signal<Out, Bit>,
     pub count: Signal<Out, Bits<6>>,
-    entry: [DFF<Bits<40>>; D],
+    entry: LutRam<Bits<40>, 5>,
     rd: DFF<Bits<5>>,
     wr: DFF<Bits<5>>,
     n: DFF<Bits<6>>,
@@ -52,7 +56,7 @@ impl<const D: usize> FrameQueue<D> {
             head: Default::default(),
             full: Default::default(),
             count: Default::default(),
-            entry: std::array::from_fn(|_| Default::default()),
+            entry: LutRam::new(D),
             rd: Default::default(),
             wr: Default::default(),
             n: Default::default(),
@@ -74,26 +78,17 @@ impl<const D: usize> Logic for FrameQueue<D> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(self, clock, rd, wr, n);
-        for i in 0..D {
-            self.entry[i].clock.next = self.clock.val();
-            self.entry[i].d.next = self.entry[i].q.val();
-        }
         self.valid.next = self.n.q.val() != 0;
         self.full.next = self.n.q.val() == self.depth.val();
         self.count.next = self.n.q.val();
-        self.head.next = 0.into();
-        for i in 0..D {
-            if self.rd.q.val().index() == i {
-                self.head.next = self.entry[i].q.val();
-            }
-        }
         self.do_push.next = self.push.val() & (self.n.q.val() != self.depth.val());
         self.do_pop.next = self.pop.val() & (self.n.q.val() != 0);
-        for i in 0..D {
-            if self.do_push.val() & (self.wr.q.val().index() == i) {
-                self.entry[i].d.next = self.push_data.val();
-            }
-        }
+        self.entry.clock.next = self.clock.val();
+        self.entry.write_enable.next = self.do_push.val();
+        self.entry.write_address.next = self.wr.q.val();
+        self.entry.write_data.next = self.push_data.val();
+        self.entry.read_address.next = self.rd.q.val();
+        self.head.next = self.entry.read_data.val();
         if self.do_push.val() {
             if self.wr.q.val() == self.last.val() {
                 self.wr.d.next = 0.into();
