@@ -43,6 +43,20 @@ pub const CNT_CTRL: u32 = 0x11C;
 /// `DDTP` (nothing fetched under the old one is cached, used or reported).
 pub const WALKS_RESTARTED: u32 = 0x120;
 
+/// The counters, in the order of the IOMMU's counter cells (`counters[i]` in
+/// `rtl/src/iommu/mod.rs` counts what `COUNTERS[i]` reads): hits, misses, walk cycles,
+/// faults, faults dropped, commands, device-context fetches, walks restarted.
+pub const COUNTERS: [u32; 8] = [
+    IOTLB_HITS,
+    IOTLB_MISSES,
+    WALK_CYCLES,
+    FAULTS,
+    FAULTS_DROPPED,
+    COMMANDS,
+    DC_FETCHES,
+    WALKS_RESTARTED,
+];
+
 /// `CAPS` value for a design with `iotlb_entries` IOTLB entries.
 pub const fn caps(iotlb_entries: u32) -> u32 {
     0x10 | (1 << 8) | (iotlb_entries << 16) | (DEVICE_ID_BITS << 24)

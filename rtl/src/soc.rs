@@ -50,6 +50,7 @@ use crate::nic::rx_dma::RxState;
 use crate::nic::top::Nic;
 use crate::nic::tx_dma::TxState;
 use crate::ram::ByteRam;
+use crate::regfile::Counter;
 use regs::SocConfig;
 use rust_hdl::prelude::*;
 
@@ -162,7 +163,8 @@ pub struct Soc<const A: usize, const W: usize, const Q: usize> {
     /// it (an abort pulls the request low in the cycle it arrives).
     dmac_abort: [DFF<Bit>; CHANNELS],
     other_read_pending: DFF<Bit>,
-    host_errors: DFF<Bits<32>>,
+    /// SYS.HOST_ERRORS, a counter cell (`crate::regfile::Counter`).
+    host_errors: Counter,
     ram_bytes: Constant<Bits<32>>,
     csr_mask: Constant<Bits<32>>,
     csr_base: Constant<Bits<32>>,
@@ -180,8 +182,6 @@ pub struct Soc<const A: usize, const W: usize, const Q: usize> {
     dmac_built: [Constant<Bit>; CHANNELS],
     nic_built: Constant<Bit>,
     iommu_built: Constant<Bit>,
-    /// `counter_max`: HOST_ERRORS's next value is ANDed with it.
-    counter_mask: Constant<Bits<32>>,
 }
 
 impl<const A: usize, const W: usize, const Q: usize> Soc<A, W, Q> {
@@ -288,7 +288,7 @@ impl<const A: usize, const W: usize, const Q: usize> Soc<A, W, Q> {
             dmac_read_pending: std::array::from_fn(|_| Default::default()),
             dmac_abort: std::array::from_fn(|_| Default::default()),
             other_read_pending: Default::default(),
-            host_errors: Default::default(),
+            host_errors: Counter::new(counter_max),
             ram_bytes: Constant::new((ram_bytes as u64).into()),
             csr_mask: Constant::new((!(regs::CSR_WINDOW_BYTES - 1) as u64).into()),
             csr_base: Constant::new((regs::CSR_BASE as u64).into()),
@@ -308,7 +308,6 @@ impl<const A: usize, const W: usize, const Q: usize> Soc<A, W, Q> {
             dmac_built: std::array::from_fn(|n| Constant::new(n < config.dma_channels)),
             nic_built: Constant::new(config.nic),
             iommu_built: Constant::new(config.iommu),
-            counter_mask: Constant::new((counter_max as u64).into()),
         }
     }
 }
@@ -325,7 +324,6 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
             arb_read_pending,
             nic_read_pending,
             other_read_pending,
-            host_errors,
             dma_resp
         );
         clock!(self, clock, ram, arbiter, arb_regs, mux, stage, iommu, csr, nic);
@@ -570,11 +568,10 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
         } else {
             self.host_rdata.next = 0.into();
         }
-        if self.csr.host_errors_clear.val() {
-            self.host_errors.d.next = 0.into();
-        } else if self.host_req.val() & !self.host_is_csr.val() & !self.host_is_ram.val() {
-            self.host_errors.d.next = (self.host_errors.q.val() + 1) & self.counter_mask.val();
-        }
+        self.host_errors.clock.next = self.clock.val();
+        self.host_errors.clear.next = self.csr.host_errors_clear.val();
+        self.host_errors.inc.next =
+            self.host_req.val() & !self.host_is_csr.val() & !self.host_is_ram.val();
 
         // ---- interrupt ----
         self.dmac_irq_any.next = false;
@@ -595,7 +592,7 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
         self.csr.offset.next = self.host_addr.val().get_bits::<CSR_BITS>(0);
         self.csr.we.next = self.host_we.val();
         self.csr.wdata.next = self.host_wdata.val();
-        self.csr.host_errors.next = self.host_errors.q.val();
+        self.csr.host_errors.next = self.host_errors.value.val();
         // One assignment, no default-then-override: event-driven simulators (Icarus) would
         // otherwise see this input toggle on every evaluation and ping-pong with the CSR block.
         self.csr.irq_status.next = self.dmac_irq_bits.val()

@@ -3431,7 +3431,6 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
     localparam  dmac_built$1 = 1'b0;
     localparam  nic_built = 1'b1;
     localparam  iommu_built = 1'b1;
-    localparam  counter_mask = 32'hffff;
     
     // Enums
     localparam MemcpyState$Idle = 0;
@@ -3834,9 +3833,10 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
     reg  other_read_pending$d;
     wire  other_read_pending$q;
     reg  other_read_pending$clock;
-    reg  [31:0] host_errors$d;
-    wire  [31:0] host_errors$q;
     reg  host_errors$clock;
+    reg  host_errors$inc;
+    reg  host_errors$clear;
+    wire  [31:0] host_errors$value;
     
     // Local signals
     reg  host_is_ram;
@@ -4269,9 +4269,10 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
         .clock(other_read_pending$clock)
     );
     top$core$soc$host_errors host_errors(
-        .d(host_errors$d),
-        .q(host_errors$q),
-        .clock(host_errors$clock)
+        .clock(host_errors$clock),
+        .inc(host_errors$inc),
+        .clear(host_errors$clear),
+        .value(host_errors$value)
     );
     
     // Update code
@@ -4282,7 +4283,6 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
         arb_read_pending$clock = clock;
         nic_read_pending$clock = clock;
         other_read_pending$clock = clock;
-        host_errors$clock = clock;
         dma_resp$clock = clock;
         cpu_read_pending$d = cpu_read_pending$q;
         csr_read_pending$d = csr_read_pending$q;
@@ -4290,7 +4290,6 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
         arb_read_pending$d = arb_read_pending$q;
         nic_read_pending$d = nic_read_pending$q;
         other_read_pending$d = other_read_pending$q;
-        host_errors$d = host_errors$q;
         dma_resp$d = dma_resp$q;
         ram$clock = clock;
         arbiter$clock = clock;
@@ -4548,12 +4547,9 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
         else begin
             host_rdata = 32'h0;
         end
-        if (csr$host_errors_clear) begin
-            host_errors$d = 32'h0;
-        end
-        else if (host_req & ~host_is_csr & ~host_is_ram) begin
-            host_errors$d = (host_errors$q + 32'h1) & counter_mask;
-        end
+        host_errors$clock = clock;
+        host_errors$clear = csr$host_errors_clear;
+        host_errors$inc = host_req & ~host_is_csr & ~host_is_ram;
         dmac_irq_any = 1'b0;
         dmac_irq_bits = 32'h0;
         if (dmac_regs$0$irq & dmac_built$0) begin
@@ -4571,7 +4567,7 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
         csr$offset = host_addr[(32'h0)+:(18)];
         csr$we = host_we;
         csr$wdata = host_wdata;
-        csr$host_errors = host_errors$q;
+        csr$host_errors = host_errors$value;
         csr$irq_status = dmac_irq_bits | (((iommu_irq) & 32'hffffffff) << irq_iommu_shift) | (((nic_irq) & 32'hffffffff) << irq_nic_shift);
         nic$sel = host_req & host_is_nic & nic_built;
         nic$offset = host_addr[(32'h0)+:(16)];
@@ -6952,7 +6948,46 @@ module top$core$soc$dmac_regs$1$r_src(d,q,clock);
 endmodule // top$core$soc$dmac_regs$1$r_src
 
 
-module top$core$soc$host_errors(d,q,clock);
+module top$core$soc$host_errors(clock,inc,clear,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    input wire  clear;
+    output reg  [31:0] value;
+    
+    // Constant declarations
+    localparam  mask = 32'hffff;
+    
+    // Stub signals
+    reg  [31:0] count$d;
+    wire  [31:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$core$soc$host_errors$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        value = count$q;
+        if (clear) begin
+            count$d = 32'h0;
+        end
+        else if (inc) begin
+            count$d = (count$q + 32'h1) & mask;
+        end
+    end
+    
+endmodule // top$core$soc$host_errors
+
+
+module top$core$soc$host_errors$count(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -6968,7 +7003,7 @@ module top$core$soc$host_errors(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$soc$host_errors
+endmodule // top$core$soc$host_errors$count
 
 
 module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,up$ready,up$resp,up$fault,up$rdata,dn$valid,dn$addr,dn$we,dn$wdata,dn$last,dn$dev,dn$ready,dn$resp,dn$fault,dn$rdata,dn_iova,dn_dev,sel,offset,we,wdata,rdata,irq,mode_bare,state,own_beat,dev_beat,iotlb_occupancy);
@@ -7014,7 +7049,6 @@ module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,u
     localparam  ram_bytes34 = 34'h2000;
     localparam  ram_pages = 22'h2;
     localparam  ram_ppn_mask = 22'h1;
-    localparam  counter_mask = 32'hffff;
     localparam  k_caps = 32'h2080110;
     localparam  a_caps = 12'h0;
     localparam  a_ddtp = 12'h10;
@@ -7027,14 +7061,14 @@ module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,u
     localparam  a_cqcsr = 12'h48;
     localparam  a_fqcsr = 12'h4c;
     localparam  a_ipsr = 12'h54;
-    localparam  a_hits = 12'h100;
-    localparam  a_misses = 12'h104;
-    localparam  a_walk_cycles = 12'h108;
-    localparam  a_faults = 12'h10c;
-    localparam  a_dropped = 12'h110;
-    localparam  a_commands = 12'h114;
-    localparam  a_dc_fetches = 12'h118;
-    localparam  a_restarted = 12'h120;
+    localparam  a_counters$0 = 12'h100;
+    localparam  a_counters$1 = 12'h104;
+    localparam  a_counters$2 = 12'h108;
+    localparam  a_counters$3 = 12'h10c;
+    localparam  a_counters$4 = 12'h110;
+    localparam  a_counters$5 = 12'h114;
+    localparam  a_counters$6 = 12'h118;
+    localparam  a_counters$7 = 12'h120;
     localparam  a_cnt_ctrl = 12'h11c;
     localparam  k_mode_off = 4'h0;
     localparam  k_mode_bare = 4'h1;
@@ -7160,30 +7194,38 @@ module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,u
     reg  fip$d;
     wire  fip$q;
     reg  fip$clock;
-    reg  [31:0] cnt_hits$d;
-    wire  [31:0] cnt_hits$q;
-    reg  cnt_hits$clock;
-    reg  [31:0] cnt_misses$d;
-    wire  [31:0] cnt_misses$q;
-    reg  cnt_misses$clock;
-    reg  [31:0] cnt_walk_cycles$d;
-    wire  [31:0] cnt_walk_cycles$q;
-    reg  cnt_walk_cycles$clock;
-    reg  [31:0] cnt_faults$d;
-    wire  [31:0] cnt_faults$q;
-    reg  cnt_faults$clock;
-    reg  [31:0] cnt_dropped$d;
-    wire  [31:0] cnt_dropped$q;
-    reg  cnt_dropped$clock;
-    reg  [31:0] cnt_commands$d;
-    wire  [31:0] cnt_commands$q;
-    reg  cnt_commands$clock;
-    reg  [31:0] cnt_dc_fetches$d;
-    wire  [31:0] cnt_dc_fetches$q;
-    reg  cnt_dc_fetches$clock;
-    reg  [31:0] cnt_restarted$d;
-    wire  [31:0] cnt_restarted$q;
-    reg  cnt_restarted$clock;
+    reg  counters$0$clock;
+    reg  counters$0$inc;
+    reg  counters$0$clear;
+    wire  [31:0] counters$0$value;
+    reg  counters$1$clock;
+    reg  counters$1$inc;
+    reg  counters$1$clear;
+    wire  [31:0] counters$1$value;
+    reg  counters$2$clock;
+    reg  counters$2$inc;
+    reg  counters$2$clear;
+    wire  [31:0] counters$2$value;
+    reg  counters$3$clock;
+    reg  counters$3$inc;
+    reg  counters$3$clear;
+    wire  [31:0] counters$3$value;
+    reg  counters$4$clock;
+    reg  counters$4$inc;
+    reg  counters$4$clear;
+    wire  [31:0] counters$4$value;
+    reg  counters$5$clock;
+    reg  counters$5$inc;
+    reg  counters$5$clear;
+    wire  [31:0] counters$5$value;
+    reg  counters$6$clock;
+    reg  counters$6$inc;
+    reg  counters$6$clear;
+    wire  [31:0] counters$6$value;
+    reg  counters$7$clock;
+    reg  counters$7$inc;
+    reg  counters$7$clear;
+    wire  [31:0] counters$7$value;
     reg  dc_valid$0$d;
     wire  dc_valid$0$q;
     reg  dc_valid$0$clock;
@@ -7544,45 +7586,53 @@ module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,u
         .q(fip$q),
         .clock(fip$clock)
     );
-    top$core$soc$iommu$cnt_hits cnt_hits(
-        .d(cnt_hits$d),
-        .q(cnt_hits$q),
-        .clock(cnt_hits$clock)
+    top$core$soc$iommu$counters$0 counters$0(
+        .clock(counters$0$clock),
+        .inc(counters$0$inc),
+        .clear(counters$0$clear),
+        .value(counters$0$value)
     );
-    top$core$soc$iommu$cnt_misses cnt_misses(
-        .d(cnt_misses$d),
-        .q(cnt_misses$q),
-        .clock(cnt_misses$clock)
+    top$core$soc$iommu$counters$1 counters$1(
+        .clock(counters$1$clock),
+        .inc(counters$1$inc),
+        .clear(counters$1$clear),
+        .value(counters$1$value)
     );
-    top$core$soc$iommu$cnt_walk_cycles cnt_walk_cycles(
-        .d(cnt_walk_cycles$d),
-        .q(cnt_walk_cycles$q),
-        .clock(cnt_walk_cycles$clock)
+    top$core$soc$iommu$counters$2 counters$2(
+        .clock(counters$2$clock),
+        .inc(counters$2$inc),
+        .clear(counters$2$clear),
+        .value(counters$2$value)
     );
-    top$core$soc$iommu$cnt_faults cnt_faults(
-        .d(cnt_faults$d),
-        .q(cnt_faults$q),
-        .clock(cnt_faults$clock)
+    top$core$soc$iommu$counters$3 counters$3(
+        .clock(counters$3$clock),
+        .inc(counters$3$inc),
+        .clear(counters$3$clear),
+        .value(counters$3$value)
     );
-    top$core$soc$iommu$cnt_dropped cnt_dropped(
-        .d(cnt_dropped$d),
-        .q(cnt_dropped$q),
-        .clock(cnt_dropped$clock)
+    top$core$soc$iommu$counters$4 counters$4(
+        .clock(counters$4$clock),
+        .inc(counters$4$inc),
+        .clear(counters$4$clear),
+        .value(counters$4$value)
     );
-    top$core$soc$iommu$cnt_commands cnt_commands(
-        .d(cnt_commands$d),
-        .q(cnt_commands$q),
-        .clock(cnt_commands$clock)
+    top$core$soc$iommu$counters$5 counters$5(
+        .clock(counters$5$clock),
+        .inc(counters$5$inc),
+        .clear(counters$5$clear),
+        .value(counters$5$value)
     );
-    top$core$soc$iommu$cnt_dc_fetches cnt_dc_fetches(
-        .d(cnt_dc_fetches$d),
-        .q(cnt_dc_fetches$q),
-        .clock(cnt_dc_fetches$clock)
+    top$core$soc$iommu$counters$6 counters$6(
+        .clock(counters$6$clock),
+        .inc(counters$6$inc),
+        .clear(counters$6$clear),
+        .value(counters$6$value)
     );
-    top$core$soc$iommu$cnt_restarted cnt_restarted(
-        .d(cnt_restarted$d),
-        .q(cnt_restarted$q),
-        .clock(cnt_restarted$clock)
+    top$core$soc$iommu$counters$7 counters$7(
+        .clock(counters$7$clock),
+        .inc(counters$7$inc),
+        .clear(counters$7$clear),
+        .value(counters$7$value)
     );
     top$core$soc$iommu$dc_valid$0 dc_valid$0(
         .d(dc_valid$0$d),
@@ -7899,14 +7949,6 @@ module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,u
         fqof$clock = clock;
         cip$clock = clock;
         fip$clock = clock;
-        cnt_hits$clock = clock;
-        cnt_misses$clock = clock;
-        cnt_walk_cycles$clock = clock;
-        cnt_faults$clock = clock;
-        cnt_dropped$clock = clock;
-        cnt_commands$clock = clock;
-        cnt_dc_fetches$clock = clock;
-        cnt_restarted$clock = clock;
         fsm$clock = clock;
         req_dev$clock = clock;
         req_iova$clock = clock;
@@ -7971,14 +8013,6 @@ module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,u
         fqof$d = fqof$q;
         cip$d = cip$q;
         fip$d = fip$q;
-        cnt_hits$d = cnt_hits$q;
-        cnt_misses$d = cnt_misses$q;
-        cnt_walk_cycles$d = cnt_walk_cycles$q;
-        cnt_faults$d = cnt_faults$q;
-        cnt_dropped$d = cnt_dropped$q;
-        cnt_commands$d = cnt_commands$q;
-        cnt_dc_fetches$d = cnt_dc_fetches$q;
-        cnt_restarted$d = cnt_restarted$q;
         fsm$d = fsm$q;
         req_dev$d = req_dev$q;
         req_iova$d = req_iova$q;
@@ -8226,6 +8260,22 @@ module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,u
         end
         write = sel & we;
         clear_counters = 1'b0;
+        counters$0$clock = clock;
+        counters$0$inc = 1'b0;
+        counters$1$clock = clock;
+        counters$1$inc = 1'b0;
+        counters$2$clock = clock;
+        counters$2$inc = 1'b0;
+        counters$3$clock = clock;
+        counters$3$inc = 1'b0;
+        counters$4$clock = clock;
+        counters$4$inc = 1'b0;
+        counters$5$clock = clock;
+        counters$5$inc = 1'b0;
+        counters$6$clock = clock;
+        counters$6$inc = 1'b0;
+        counters$7$clock = clock;
+        counters$7$inc = 1'b0;
         ddtp_write = 1'b0;
         if (write) begin
             if ((offset == a_ddtp) & (wdata[(32'h0)+:(4)] <= k_mode_1lvl)) begin
@@ -8317,7 +8367,7 @@ module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,u
                             dn$wdata = s2_wdata$q;
                             dn$last = s2_last$q;
                             if (dn$ready & s2_hit$q & ~retried$q) begin
-                                cnt_hits$d = (cnt_hits$q + 32'h1) & counter_mask;
+                                counters$0$inc = 1'b1;
                             end
                         end
                         else if (s2_fault$q) begin
@@ -8325,7 +8375,7 @@ module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,u
                             fsm$d = IommuState$FaultStart;
                         end
                         else if (s2_need_dc$q) begin
-                            cnt_dc_fetches$d = (cnt_dc_fetches$q + 32'h1) & counter_mask;
+                            counters$6$inc = 1'b1;
                             if (ddtp_ppn$q >= ram_pages) begin
                                 f_cause$d = c_ddt_load;
                                 fsm$d = IommuState$FaultStart;
@@ -8338,7 +8388,7 @@ module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,u
                             end
                         end
                         else if (s2_need_walk$q) begin
-                            cnt_misses$d = (cnt_misses$q + 32'h1) & counter_mask;
+                            counters$1$inc = 1'b1;
                             table_ppn$d = s2_root_ppn$q;
                             if (s2_root_outside$q) begin
                                 f_cause$d = req_access_cause;
@@ -8506,18 +8556,18 @@ module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,u
                 end
             IommuState$FaultStart:
                 begin
-                    cnt_faults$d = (cnt_faults$q + 32'h1) & counter_mask;
+                    counters$3$inc = 1'b1;
                     issued$d = 32'h0;
                     if (~fqen$q) begin
-                        cnt_dropped$d = (cnt_dropped$q + 32'h1) & counter_mask;
+                        counters$4$inc = 1'b1;
                         fsm$d = IommuState$FaultDone;
                     end
                     else if (fqof$q | fqmf$q) begin
-                        cnt_dropped$d = (cnt_dropped$q + 32'h1) & counter_mask;
+                        counters$4$inc = 1'b1;
                         fsm$d = IommuState$FaultDone;
                     end
                     else if (fq_full) begin
-                        cnt_dropped$d = (cnt_dropped$q + 32'h1) & counter_mask;
+                        counters$4$inc = 1'b1;
                         fqof$d = 1'b1;
                         if (fie$q) begin
                             fip$d = 1'b1;
@@ -8525,7 +8575,7 @@ module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,u
                         fsm$d = IommuState$FaultDone;
                     end
                     else if (rec_end > ram_bytes34) begin
-                        cnt_dropped$d = (cnt_dropped$q + 32'h1) & counter_mask;
+                        counters$4$inc = 1'b1;
                         fqmf$d = 1'b1;
                         if (fie$q) begin
                             fip$d = 1'b1;
@@ -8655,7 +8705,7 @@ module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,u
             IommuState$CmdDone:
                 begin
                     cqh$d = cq_next;
-                    cnt_commands$d = (cnt_commands$q + 32'h1) & counter_mask;
+                    counters$5$inc = 1'b1;
                     if ((cmd_opcode == k_op_iofence) & word0$q[32'hb]) begin
                         fence_w_ip$d = 1'b1;
                         if (cie$q) begin
@@ -8667,7 +8717,7 @@ module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,u
         endcase
         if (abandon) begin
             flush_s2 = 1'b1;
-            cnt_restarted$d = (cnt_restarted$q + 32'h1) & counter_mask;
+            counters$7$inc = 1'b1;
             fsm$d = IommuState$Idle;
         end
         if (ddtp_write & (walking | walk_start)) begin
@@ -8755,7 +8805,7 @@ module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,u
             end
         end
         if (walking) begin
-            cnt_walk_cycles$d = (cnt_walk_cycles$q + 32'h1) & counter_mask;
+            counters$2$inc = 1'b1;
         end
         if (ddtp_write) begin
             dc_valid$0$d = 1'b0;
@@ -8766,16 +8816,14 @@ module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,u
             iotlb$inv_by_dev = 1'b0;
             iotlb$inv_by_addr = 1'b0;
         end
-        if (clear_counters) begin
-            cnt_hits$d = 32'h0;
-            cnt_misses$d = 32'h0;
-            cnt_walk_cycles$d = 32'h0;
-            cnt_faults$d = 32'h0;
-            cnt_dropped$d = 32'h0;
-            cnt_commands$d = 32'h0;
-            cnt_dc_fetches$d = 32'h0;
-            cnt_restarted$d = 32'h0;
-        end
+        counters$0$clear = clear_counters;
+        counters$1$clear = clear_counters;
+        counters$2$clear = clear_counters;
+        counters$3$clear = clear_counters;
+        counters$4$clear = clear_counters;
+        counters$5$clear = clear_counters;
+        counters$6$clear = clear_counters;
+        counters$7$clear = clear_counters;
         read_value = 32'h0;
         if (offset == a_caps) begin
             read_value = k_caps;
@@ -8810,29 +8858,29 @@ module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,u
         if (offset == a_ipsr) begin
             read_value = ((cip$q) & 32'hffffffff) | (((fip$q) & 32'hffffffff) << 32'h1);
         end
-        if (offset == a_hits) begin
-            read_value = cnt_hits$q;
+        if (offset == a_counters$0) begin
+            read_value = counters$0$value;
         end
-        if (offset == a_misses) begin
-            read_value = cnt_misses$q;
+        if (offset == a_counters$1) begin
+            read_value = counters$1$value;
         end
-        if (offset == a_walk_cycles) begin
-            read_value = cnt_walk_cycles$q;
+        if (offset == a_counters$2) begin
+            read_value = counters$2$value;
         end
-        if (offset == a_faults) begin
-            read_value = cnt_faults$q;
+        if (offset == a_counters$3) begin
+            read_value = counters$3$value;
         end
-        if (offset == a_dropped) begin
-            read_value = cnt_dropped$q;
+        if (offset == a_counters$4) begin
+            read_value = counters$4$value;
         end
-        if (offset == a_commands) begin
-            read_value = cnt_commands$q;
+        if (offset == a_counters$5) begin
+            read_value = counters$5$value;
         end
-        if (offset == a_dc_fetches) begin
-            read_value = cnt_dc_fetches$q;
+        if (offset == a_counters$6) begin
+            read_value = counters$6$value;
         end
-        if (offset == a_restarted) begin
-            read_value = cnt_restarted$q;
+        if (offset == a_counters$7) begin
+            read_value = counters$7$value;
         end
         if (sel & ~we) begin
             r_rdata$d = read_value;
@@ -9108,7 +9156,46 @@ module top$core$soc$iommu$cmd_ill(d,q,clock);
 endmodule // top$core$soc$iommu$cmd_ill
 
 
-module top$core$soc$iommu$cnt_commands(d,q,clock);
+module top$core$soc$iommu$counters$0(clock,inc,clear,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    input wire  clear;
+    output reg  [31:0] value;
+    
+    // Constant declarations
+    localparam  mask = 32'hffff;
+    
+    // Stub signals
+    reg  [31:0] count$d;
+    wire  [31:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$core$soc$iommu$counters$0$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        value = count$q;
+        if (clear) begin
+            count$d = 32'h0;
+        end
+        else if (inc) begin
+            count$d = (count$q + 32'h1) & mask;
+        end
+    end
+    
+endmodule // top$core$soc$iommu$counters$0
+
+
+module top$core$soc$iommu$counters$0$count(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -9124,10 +9211,49 @@ module top$core$soc$iommu$cnt_commands(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$soc$iommu$cnt_commands
+endmodule // top$core$soc$iommu$counters$0$count
 
 
-module top$core$soc$iommu$cnt_dc_fetches(d,q,clock);
+module top$core$soc$iommu$counters$1(clock,inc,clear,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    input wire  clear;
+    output reg  [31:0] value;
+    
+    // Constant declarations
+    localparam  mask = 32'hffff;
+    
+    // Stub signals
+    reg  [31:0] count$d;
+    wire  [31:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$core$soc$iommu$counters$1$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        value = count$q;
+        if (clear) begin
+            count$d = 32'h0;
+        end
+        else if (inc) begin
+            count$d = (count$q + 32'h1) & mask;
+        end
+    end
+    
+endmodule // top$core$soc$iommu$counters$1
+
+
+module top$core$soc$iommu$counters$1$count(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -9143,10 +9269,49 @@ module top$core$soc$iommu$cnt_dc_fetches(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$soc$iommu$cnt_dc_fetches
+endmodule // top$core$soc$iommu$counters$1$count
 
 
-module top$core$soc$iommu$cnt_dropped(d,q,clock);
+module top$core$soc$iommu$counters$2(clock,inc,clear,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    input wire  clear;
+    output reg  [31:0] value;
+    
+    // Constant declarations
+    localparam  mask = 32'hffff;
+    
+    // Stub signals
+    reg  [31:0] count$d;
+    wire  [31:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$core$soc$iommu$counters$2$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        value = count$q;
+        if (clear) begin
+            count$d = 32'h0;
+        end
+        else if (inc) begin
+            count$d = (count$q + 32'h1) & mask;
+        end
+    end
+    
+endmodule // top$core$soc$iommu$counters$2
+
+
+module top$core$soc$iommu$counters$2$count(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -9162,10 +9327,49 @@ module top$core$soc$iommu$cnt_dropped(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$soc$iommu$cnt_dropped
+endmodule // top$core$soc$iommu$counters$2$count
 
 
-module top$core$soc$iommu$cnt_faults(d,q,clock);
+module top$core$soc$iommu$counters$3(clock,inc,clear,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    input wire  clear;
+    output reg  [31:0] value;
+    
+    // Constant declarations
+    localparam  mask = 32'hffff;
+    
+    // Stub signals
+    reg  [31:0] count$d;
+    wire  [31:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$core$soc$iommu$counters$3$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        value = count$q;
+        if (clear) begin
+            count$d = 32'h0;
+        end
+        else if (inc) begin
+            count$d = (count$q + 32'h1) & mask;
+        end
+    end
+    
+endmodule // top$core$soc$iommu$counters$3
+
+
+module top$core$soc$iommu$counters$3$count(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -9181,10 +9385,49 @@ module top$core$soc$iommu$cnt_faults(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$soc$iommu$cnt_faults
+endmodule // top$core$soc$iommu$counters$3$count
 
 
-module top$core$soc$iommu$cnt_hits(d,q,clock);
+module top$core$soc$iommu$counters$4(clock,inc,clear,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    input wire  clear;
+    output reg  [31:0] value;
+    
+    // Constant declarations
+    localparam  mask = 32'hffff;
+    
+    // Stub signals
+    reg  [31:0] count$d;
+    wire  [31:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$core$soc$iommu$counters$4$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        value = count$q;
+        if (clear) begin
+            count$d = 32'h0;
+        end
+        else if (inc) begin
+            count$d = (count$q + 32'h1) & mask;
+        end
+    end
+    
+endmodule // top$core$soc$iommu$counters$4
+
+
+module top$core$soc$iommu$counters$4$count(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -9200,10 +9443,49 @@ module top$core$soc$iommu$cnt_hits(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$soc$iommu$cnt_hits
+endmodule // top$core$soc$iommu$counters$4$count
 
 
-module top$core$soc$iommu$cnt_misses(d,q,clock);
+module top$core$soc$iommu$counters$5(clock,inc,clear,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    input wire  clear;
+    output reg  [31:0] value;
+    
+    // Constant declarations
+    localparam  mask = 32'hffff;
+    
+    // Stub signals
+    reg  [31:0] count$d;
+    wire  [31:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$core$soc$iommu$counters$5$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        value = count$q;
+        if (clear) begin
+            count$d = 32'h0;
+        end
+        else if (inc) begin
+            count$d = (count$q + 32'h1) & mask;
+        end
+    end
+    
+endmodule // top$core$soc$iommu$counters$5
+
+
+module top$core$soc$iommu$counters$5$count(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -9219,10 +9501,49 @@ module top$core$soc$iommu$cnt_misses(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$soc$iommu$cnt_misses
+endmodule // top$core$soc$iommu$counters$5$count
 
 
-module top$core$soc$iommu$cnt_restarted(d,q,clock);
+module top$core$soc$iommu$counters$6(clock,inc,clear,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    input wire  clear;
+    output reg  [31:0] value;
+    
+    // Constant declarations
+    localparam  mask = 32'hffff;
+    
+    // Stub signals
+    reg  [31:0] count$d;
+    wire  [31:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$core$soc$iommu$counters$6$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        value = count$q;
+        if (clear) begin
+            count$d = 32'h0;
+        end
+        else if (inc) begin
+            count$d = (count$q + 32'h1) & mask;
+        end
+    end
+    
+endmodule // top$core$soc$iommu$counters$6
+
+
+module top$core$soc$iommu$counters$6$count(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -9238,10 +9559,49 @@ module top$core$soc$iommu$cnt_restarted(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$soc$iommu$cnt_restarted
+endmodule // top$core$soc$iommu$counters$6$count
 
 
-module top$core$soc$iommu$cnt_walk_cycles(d,q,clock);
+module top$core$soc$iommu$counters$7(clock,inc,clear,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    input wire  clear;
+    output reg  [31:0] value;
+    
+    // Constant declarations
+    localparam  mask = 32'hffff;
+    
+    // Stub signals
+    reg  [31:0] count$d;
+    wire  [31:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$core$soc$iommu$counters$7$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        value = count$q;
+        if (clear) begin
+            count$d = 32'h0;
+        end
+        else if (inc) begin
+            count$d = (count$q + 32'h1) & mask;
+        end
+    end
+    
+endmodule // top$core$soc$iommu$counters$7
+
+
+module top$core$soc$iommu$counters$7$count(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -9257,7 +9617,7 @@ module top$core$soc$iommu$cnt_walk_cycles(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$soc$iommu$cnt_walk_cycles
+endmodule // top$core$soc$iommu$counters$7$count
 
 
 module top$core$soc$iommu$cq_log2szm1(d,q,clock);
@@ -12382,7 +12742,6 @@ module top$core$soc$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain
     localparam  desc_err_bit = 32'h2000000;
     localparam  desc_len_status = 32'h8;
     localparam  desc_cause_shift = 5'b11100;
-    localparam  counter_mask = 32'hffff;
     localparam  cause_none = 4'h0;
     localparam  cause_zero_length = 4'h1;
     localparam  cause_unaligned = 4'h2;
@@ -12535,12 +12894,14 @@ module top$core$soc$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain
     reg  [31:0] r_bytes_done$d;
     wire  [31:0] r_bytes_done$q;
     reg  r_bytes_done$clock;
-    reg  [31:0] r_err_count$d;
-    wire  [31:0] r_err_count$q;
-    reg  r_err_count$clock;
-    reg  [31:0] r_rejected_starts$d;
-    wire  [31:0] r_rejected_starts$q;
-    reg  r_rejected_starts$clock;
+    reg  n_err$clock;
+    reg  n_err$inc;
+    reg  n_err$clear;
+    wire  [31:0] n_err$value;
+    reg  n_rejected$clock;
+    reg  n_rejected$inc;
+    reg  n_rejected$clear;
+    wire  [31:0] n_rejected$value;
     
     // Local signals
     reg  [32:0] src_end;
@@ -12786,15 +13147,17 @@ module top$core$soc$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain
         .q(r_bytes_done$q),
         .clock(r_bytes_done$clock)
     );
-    top$core$soc$memcpy$0$r_err_count r_err_count(
-        .d(r_err_count$d),
-        .q(r_err_count$q),
-        .clock(r_err_count$clock)
+    top$core$soc$memcpy$0$n_err n_err(
+        .clock(n_err$clock),
+        .inc(n_err$inc),
+        .clear(n_err$clear),
+        .value(n_err$value)
     );
-    top$core$soc$memcpy$0$r_rejected_starts r_rejected_starts(
-        .d(r_rejected_starts$d),
-        .q(r_rejected_starts$q),
-        .clock(r_rejected_starts$clock)
+    top$core$soc$memcpy$0$n_rejected n_rejected(
+        .clock(n_rejected$clock),
+        .inc(n_rejected$inc),
+        .clear(n_rejected$clear),
+        .value(n_rejected$value)
     );
     
     // Update code
@@ -12831,8 +13194,6 @@ module top$core$soc$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain
         r_err_addr$clock = clock;
         r_desc_done$clock = clock;
         r_bytes_done$clock = clock;
-        r_err_count$clock = clock;
-        r_rejected_starts$clock = clock;
         fsm$d = fsm$q;
         cur_src$d = cur_src$q;
         cur_dst$d = cur_dst$q;
@@ -12865,8 +13226,12 @@ module top$core$soc$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain
         r_err_addr$d = r_err_addr$q;
         r_desc_done$d = r_desc_done$q;
         r_bytes_done$d = r_bytes_done$q;
-        r_err_count$d = r_err_count$q;
-        r_rejected_starts$d = r_rejected_starts$q;
+        n_err$clock = clock;
+        n_err$inc = 1'b0;
+        n_err$clear = 1'b0;
+        n_rejected$clock = clock;
+        n_rejected$inc = 1'b0;
+        n_rejected$clear = 1'b0;
         buf$0$clock = clock;
         buf$0$d = buf$0$q;
         buf$1$clock = clock;
@@ -12901,8 +13266,8 @@ module top$core$soc$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain
         desc_done = r_desc_done$q;
         bytes_done = r_bytes_done$q;
         err_addr = r_err_addr$q;
-        err_count = r_err_count$q;
-        rejected_starts = r_rejected_starts$q;
+        err_count = n_err$value;
+        rejected_starts = n_rejected$value;
         if (clear_done) begin
             r_done$d = 1'b0;
         end
@@ -13151,13 +13516,13 @@ module top$core$soc$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain
                                 r_err$d = 1'b1;
                                 r_cause$d = cause_bad_descriptor;
                                 r_err_addr$d = desc_head;
-                                r_err_count$d = (r_err_count$q + 32'h1) & counter_mask;
+                                n_err$inc = 1'b1;
                             end
                             else if (chain_limit == 32'h0) begin
                                 r_err$d = 1'b1;
                                 r_cause$d = cause_chain_limit;
                                 r_err_addr$d = desc_head;
-                                r_err_count$d = (r_err_count$q + 32'h1) & counter_mask;
+                                n_err$inc = 1'b1;
                             end
                             else begin
                                 fsm$d = MemcpyState$FetchDesc;
@@ -13181,7 +13546,7 @@ module top$core$soc$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain
                         r_err$d = 1'b1;
                         r_cause$d = fields_cause;
                         r_err_addr$d = fields_err_addr;
-                        r_err_count$d = (r_err_count$q + 32'h1) & counter_mask;
+                        n_err$inc = 1'b1;
                         fsm$d = MemcpyState$Idle;
                     end
                 end
@@ -13254,14 +13619,14 @@ module top$core$soc$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain
                             r_err$d = 1'b1;
                             r_cause$d = cause_chain_limit;
                             r_err_addr$d = next_desc$q;
-                            r_err_count$d = (r_err_count$q + 32'h1) & counter_mask;
+                            n_err$inc = 1'b1;
                             fsm$d = MemcpyState$Idle;
                         end
                         else if (~candidate_ok) begin
                             r_err$d = 1'b1;
                             r_cause$d = cause_bad_descriptor;
                             r_err_addr$d = next_desc$q;
-                            r_err_count$d = (r_err_count$q + 32'h1) & counter_mask;
+                            n_err$inc = 1'b1;
                             fsm$d = MemcpyState$Idle;
                         end
                         else begin
@@ -13277,7 +13642,7 @@ module top$core$soc$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain
                     end
                     if (got_resp & ~halt$q & ~abort_now) begin
                         r_err$d = 1'b1;
-                        r_err_count$d = (r_err_count$q + 32'h1) & counter_mask;
+                        n_err$inc = 1'b1;
                         fsm$d = MemcpyState$Idle;
                     end
                 end
@@ -13335,7 +13700,7 @@ module top$core$soc$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain
             end
             else begin
                 r_err$d = 1'b1;
-                r_err_count$d = (r_err_count$q + 32'h1) & counter_mask;
+                n_err$inc = 1'b1;
                 fsm$d = MemcpyState$Idle;
             end
         end
@@ -13354,13 +13719,13 @@ module top$core$soc$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain
             else begin
                 r_err_addr$d = base_src$q + r_bytes_done$q;
             end
-            r_err_count$d = (r_err_count$q + 32'h1) & counter_mask;
+            n_err$inc = 1'b1;
             r_done$d = 1'b0;
             fsm$d = MemcpyState$Idle;
         end
         if (start & (fsm$q != MemcpyState$Idle)) begin
             r_rejected$d = 1'b1;
-            r_rejected_starts$d = (r_rejected_starts$q + 32'h1) & counter_mask;
+            n_rejected$inc = 1'b1;
         end
     end
     
@@ -13909,6 +14274,122 @@ module top$core$soc$memcpy$0$kind_read$7(d,q,clock);
 endmodule // top$core$soc$memcpy$0$kind_read$7
 
 
+module top$core$soc$memcpy$0$n_err(clock,inc,clear,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    input wire  clear;
+    output reg  [31:0] value;
+    
+    // Constant declarations
+    localparam  mask = 32'hffff;
+    
+    // Stub signals
+    reg  [31:0] count$d;
+    wire  [31:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$core$soc$memcpy$0$n_err$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        value = count$q;
+        if (clear) begin
+            count$d = 32'h0;
+        end
+        else if (inc) begin
+            count$d = (count$q + 32'h1) & mask;
+        end
+    end
+    
+endmodule // top$core$soc$memcpy$0$n_err
+
+
+module top$core$soc$memcpy$0$n_err$count(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$memcpy$0$n_err$count
+
+
+module top$core$soc$memcpy$0$n_rejected(clock,inc,clear,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    input wire  clear;
+    output reg  [31:0] value;
+    
+    // Constant declarations
+    localparam  mask = 32'hffff;
+    
+    // Stub signals
+    reg  [31:0] count$d;
+    wire  [31:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$core$soc$memcpy$0$n_rejected$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        value = count$q;
+        if (clear) begin
+            count$d = 32'h0;
+        end
+        else if (inc) begin
+            count$d = (count$q + 32'h1) & mask;
+        end
+    end
+    
+endmodule // top$core$soc$memcpy$0$n_rejected
+
+
+module top$core$soc$memcpy$0$n_rejected$count(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$memcpy$0$n_rejected$count
+
+
 module top$core$soc$memcpy$0$next_desc(d,q,clock);
     
     // Module arguments
@@ -14061,25 +14542,6 @@ module top$core$soc$memcpy$0$r_err_addr(d,q,clock);
 endmodule // top$core$soc$memcpy$0$r_err_addr
 
 
-module top$core$soc$memcpy$0$r_err_count(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$memcpy$0$r_err_count
-
-
 module top$core$soc$memcpy$0$r_rejected(d,q,clock);
     
     // Module arguments
@@ -14097,25 +14559,6 @@ module top$core$soc$memcpy$0$r_rejected(d,q,clock);
     end
           
 endmodule // top$core$soc$memcpy$0$r_rejected
-
-
-module top$core$soc$memcpy$0$r_rejected_starts(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$memcpy$0$r_rejected_starts
 
 
 module top$core$soc$memcpy$0$ra_used(d,q,clock);
@@ -14303,7 +14746,6 @@ module top$core$soc$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain
     localparam  desc_err_bit = 32'h2000000;
     localparam  desc_len_status = 32'h8;
     localparam  desc_cause_shift = 5'b11100;
-    localparam  counter_mask = 32'hffff;
     localparam  cause_none = 4'h0;
     localparam  cause_zero_length = 4'h1;
     localparam  cause_unaligned = 4'h2;
@@ -14456,12 +14898,14 @@ module top$core$soc$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain
     reg  [31:0] r_bytes_done$d;
     wire  [31:0] r_bytes_done$q;
     reg  r_bytes_done$clock;
-    reg  [31:0] r_err_count$d;
-    wire  [31:0] r_err_count$q;
-    reg  r_err_count$clock;
-    reg  [31:0] r_rejected_starts$d;
-    wire  [31:0] r_rejected_starts$q;
-    reg  r_rejected_starts$clock;
+    reg  n_err$clock;
+    reg  n_err$inc;
+    reg  n_err$clear;
+    wire  [31:0] n_err$value;
+    reg  n_rejected$clock;
+    reg  n_rejected$inc;
+    reg  n_rejected$clear;
+    wire  [31:0] n_rejected$value;
     
     // Local signals
     reg  [32:0] src_end;
@@ -14707,15 +15151,17 @@ module top$core$soc$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain
         .q(r_bytes_done$q),
         .clock(r_bytes_done$clock)
     );
-    top$core$soc$memcpy$1$r_err_count r_err_count(
-        .d(r_err_count$d),
-        .q(r_err_count$q),
-        .clock(r_err_count$clock)
+    top$core$soc$memcpy$1$n_err n_err(
+        .clock(n_err$clock),
+        .inc(n_err$inc),
+        .clear(n_err$clear),
+        .value(n_err$value)
     );
-    top$core$soc$memcpy$1$r_rejected_starts r_rejected_starts(
-        .d(r_rejected_starts$d),
-        .q(r_rejected_starts$q),
-        .clock(r_rejected_starts$clock)
+    top$core$soc$memcpy$1$n_rejected n_rejected(
+        .clock(n_rejected$clock),
+        .inc(n_rejected$inc),
+        .clear(n_rejected$clear),
+        .value(n_rejected$value)
     );
     
     // Update code
@@ -14752,8 +15198,6 @@ module top$core$soc$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain
         r_err_addr$clock = clock;
         r_desc_done$clock = clock;
         r_bytes_done$clock = clock;
-        r_err_count$clock = clock;
-        r_rejected_starts$clock = clock;
         fsm$d = fsm$q;
         cur_src$d = cur_src$q;
         cur_dst$d = cur_dst$q;
@@ -14786,8 +15230,12 @@ module top$core$soc$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain
         r_err_addr$d = r_err_addr$q;
         r_desc_done$d = r_desc_done$q;
         r_bytes_done$d = r_bytes_done$q;
-        r_err_count$d = r_err_count$q;
-        r_rejected_starts$d = r_rejected_starts$q;
+        n_err$clock = clock;
+        n_err$inc = 1'b0;
+        n_err$clear = 1'b0;
+        n_rejected$clock = clock;
+        n_rejected$inc = 1'b0;
+        n_rejected$clear = 1'b0;
         buf$0$clock = clock;
         buf$0$d = buf$0$q;
         buf$1$clock = clock;
@@ -14822,8 +15270,8 @@ module top$core$soc$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain
         desc_done = r_desc_done$q;
         bytes_done = r_bytes_done$q;
         err_addr = r_err_addr$q;
-        err_count = r_err_count$q;
-        rejected_starts = r_rejected_starts$q;
+        err_count = n_err$value;
+        rejected_starts = n_rejected$value;
         if (clear_done) begin
             r_done$d = 1'b0;
         end
@@ -15072,13 +15520,13 @@ module top$core$soc$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain
                                 r_err$d = 1'b1;
                                 r_cause$d = cause_bad_descriptor;
                                 r_err_addr$d = desc_head;
-                                r_err_count$d = (r_err_count$q + 32'h1) & counter_mask;
+                                n_err$inc = 1'b1;
                             end
                             else if (chain_limit == 32'h0) begin
                                 r_err$d = 1'b1;
                                 r_cause$d = cause_chain_limit;
                                 r_err_addr$d = desc_head;
-                                r_err_count$d = (r_err_count$q + 32'h1) & counter_mask;
+                                n_err$inc = 1'b1;
                             end
                             else begin
                                 fsm$d = MemcpyState$FetchDesc;
@@ -15102,7 +15550,7 @@ module top$core$soc$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain
                         r_err$d = 1'b1;
                         r_cause$d = fields_cause;
                         r_err_addr$d = fields_err_addr;
-                        r_err_count$d = (r_err_count$q + 32'h1) & counter_mask;
+                        n_err$inc = 1'b1;
                         fsm$d = MemcpyState$Idle;
                     end
                 end
@@ -15175,14 +15623,14 @@ module top$core$soc$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain
                             r_err$d = 1'b1;
                             r_cause$d = cause_chain_limit;
                             r_err_addr$d = next_desc$q;
-                            r_err_count$d = (r_err_count$q + 32'h1) & counter_mask;
+                            n_err$inc = 1'b1;
                             fsm$d = MemcpyState$Idle;
                         end
                         else if (~candidate_ok) begin
                             r_err$d = 1'b1;
                             r_cause$d = cause_bad_descriptor;
                             r_err_addr$d = next_desc$q;
-                            r_err_count$d = (r_err_count$q + 32'h1) & counter_mask;
+                            n_err$inc = 1'b1;
                             fsm$d = MemcpyState$Idle;
                         end
                         else begin
@@ -15198,7 +15646,7 @@ module top$core$soc$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain
                     end
                     if (got_resp & ~halt$q & ~abort_now) begin
                         r_err$d = 1'b1;
-                        r_err_count$d = (r_err_count$q + 32'h1) & counter_mask;
+                        n_err$inc = 1'b1;
                         fsm$d = MemcpyState$Idle;
                     end
                 end
@@ -15256,7 +15704,7 @@ module top$core$soc$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain
             end
             else begin
                 r_err$d = 1'b1;
-                r_err_count$d = (r_err_count$q + 32'h1) & counter_mask;
+                n_err$inc = 1'b1;
                 fsm$d = MemcpyState$Idle;
             end
         end
@@ -15275,13 +15723,13 @@ module top$core$soc$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain
             else begin
                 r_err_addr$d = base_src$q + r_bytes_done$q;
             end
-            r_err_count$d = (r_err_count$q + 32'h1) & counter_mask;
+            n_err$inc = 1'b1;
             r_done$d = 1'b0;
             fsm$d = MemcpyState$Idle;
         end
         if (start & (fsm$q != MemcpyState$Idle)) begin
             r_rejected$d = 1'b1;
-            r_rejected_starts$d = (r_rejected_starts$q + 32'h1) & counter_mask;
+            n_rejected$inc = 1'b1;
         end
     end
     
@@ -15830,6 +16278,122 @@ module top$core$soc$memcpy$1$kind_read$7(d,q,clock);
 endmodule // top$core$soc$memcpy$1$kind_read$7
 
 
+module top$core$soc$memcpy$1$n_err(clock,inc,clear,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    input wire  clear;
+    output reg  [31:0] value;
+    
+    // Constant declarations
+    localparam  mask = 32'hffff;
+    
+    // Stub signals
+    reg  [31:0] count$d;
+    wire  [31:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$core$soc$memcpy$1$n_err$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        value = count$q;
+        if (clear) begin
+            count$d = 32'h0;
+        end
+        else if (inc) begin
+            count$d = (count$q + 32'h1) & mask;
+        end
+    end
+    
+endmodule // top$core$soc$memcpy$1$n_err
+
+
+module top$core$soc$memcpy$1$n_err$count(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$memcpy$1$n_err$count
+
+
+module top$core$soc$memcpy$1$n_rejected(clock,inc,clear,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    input wire  clear;
+    output reg  [31:0] value;
+    
+    // Constant declarations
+    localparam  mask = 32'hffff;
+    
+    // Stub signals
+    reg  [31:0] count$d;
+    wire  [31:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$core$soc$memcpy$1$n_rejected$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        value = count$q;
+        if (clear) begin
+            count$d = 32'h0;
+        end
+        else if (inc) begin
+            count$d = (count$q + 32'h1) & mask;
+        end
+    end
+    
+endmodule // top$core$soc$memcpy$1$n_rejected
+
+
+module top$core$soc$memcpy$1$n_rejected$count(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$memcpy$1$n_rejected$count
+
+
 module top$core$soc$memcpy$1$next_desc(d,q,clock);
     
     // Module arguments
@@ -15982,25 +16546,6 @@ module top$core$soc$memcpy$1$r_err_addr(d,q,clock);
 endmodule // top$core$soc$memcpy$1$r_err_addr
 
 
-module top$core$soc$memcpy$1$r_err_count(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$memcpy$1$r_err_count
-
-
 module top$core$soc$memcpy$1$r_rejected(d,q,clock);
     
     // Module arguments
@@ -16018,25 +16563,6 @@ module top$core$soc$memcpy$1$r_rejected(d,q,clock);
     end
           
 endmodule // top$core$soc$memcpy$1$r_rejected
-
-
-module top$core$soc$memcpy$1$r_rejected_starts(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$memcpy$1$r_rejected_starts
 
 
 module top$core$soc$memcpy$1$ra_used(d,q,clock);

@@ -63,7 +63,6 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     localparam  dmac_built$1 = 1'b1;
     localparam  nic_built = 1'b1;
     localparam  iommu_built = 1'b1;
-    localparam  counter_mask = 32'hffffffff;
     
     // Enums
     localparam MemcpyState$Idle = 0;
@@ -466,9 +465,10 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     reg  other_read_pending$d;
     wire  other_read_pending$q;
     reg  other_read_pending$clock;
-    reg  [31:0] host_errors$d;
-    wire  [31:0] host_errors$q;
     reg  host_errors$clock;
+    reg  host_errors$inc;
+    reg  host_errors$clear;
+    wire  [31:0] host_errors$value;
     
     // Local signals
     reg  host_is_ram;
@@ -901,9 +901,10 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         .clock(other_read_pending$clock)
     );
     top$host_errors host_errors(
-        .d(host_errors$d),
-        .q(host_errors$q),
-        .clock(host_errors$clock)
+        .clock(host_errors$clock),
+        .inc(host_errors$inc),
+        .clear(host_errors$clear),
+        .value(host_errors$value)
     );
     
     // Update code
@@ -914,7 +915,6 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         arb_read_pending$clock = clock;
         nic_read_pending$clock = clock;
         other_read_pending$clock = clock;
-        host_errors$clock = clock;
         dma_resp$clock = clock;
         cpu_read_pending$d = cpu_read_pending$q;
         csr_read_pending$d = csr_read_pending$q;
@@ -922,7 +922,6 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         arb_read_pending$d = arb_read_pending$q;
         nic_read_pending$d = nic_read_pending$q;
         other_read_pending$d = other_read_pending$q;
-        host_errors$d = host_errors$q;
         dma_resp$d = dma_resp$q;
         ram$clock = clock;
         arbiter$clock = clock;
@@ -1180,12 +1179,9 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         else begin
             host_rdata = 32'h0;
         end
-        if (csr$host_errors_clear) begin
-            host_errors$d = 32'h0;
-        end
-        else if (host_req & ~host_is_csr & ~host_is_ram) begin
-            host_errors$d = (host_errors$q + 32'h1) & counter_mask;
-        end
+        host_errors$clock = clock;
+        host_errors$clear = csr$host_errors_clear;
+        host_errors$inc = host_req & ~host_is_csr & ~host_is_ram;
         dmac_irq_any = 1'b0;
         dmac_irq_bits = 32'h0;
         if (dmac_regs$0$irq & dmac_built$0) begin
@@ -1203,7 +1199,7 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         csr$offset = host_addr[(32'h0)+:(18)];
         csr$we = host_we;
         csr$wdata = host_wdata;
-        csr$host_errors = host_errors$q;
+        csr$host_errors = host_errors$value;
         csr$irq_status = dmac_irq_bits | (((iommu_irq) & 32'hffffffff) << irq_iommu_shift) | (((nic_irq) & 32'hffffffff) << irq_nic_shift);
         nic$sel = host_req & host_is_nic & nic_built;
         nic$offset = host_addr[(32'h0)+:(16)];
@@ -3584,7 +3580,46 @@ module top$dmac_regs$1$r_src(d,q,clock);
 endmodule // top$dmac_regs$1$r_src
 
 
-module top$host_errors(d,q,clock);
+module top$host_errors(clock,inc,clear,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    input wire  clear;
+    output reg  [31:0] value;
+    
+    // Constant declarations
+    localparam  mask = 32'hffffffff;
+    
+    // Stub signals
+    reg  [31:0] count$d;
+    wire  [31:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$host_errors$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        value = count$q;
+        if (clear) begin
+            count$d = 32'h0;
+        end
+        else if (inc) begin
+            count$d = (count$q + 32'h1) & mask;
+        end
+    end
+    
+endmodule // top$host_errors
+
+
+module top$host_errors$count(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -3600,7 +3635,7 @@ module top$host_errors(d,q,clock);
        q <= d;
     end
           
-endmodule // top$host_errors
+endmodule // top$host_errors$count
 
 
 module top$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,up$ready,up$resp,up$fault,up$rdata,dn$valid,dn$addr,dn$we,dn$wdata,dn$last,dn$dev,dn$ready,dn$resp,dn$fault,dn$rdata,dn_iova,dn_dev,sel,offset,we,wdata,rdata,irq,mode_bare,state,own_beat,dev_beat,iotlb_occupancy);
@@ -3646,7 +3681,6 @@ module top$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,up$ready,u
     localparam  ram_bytes34 = 34'h100000;
     localparam  ram_pages = 22'h100;
     localparam  ram_ppn_mask = 22'hff;
-    localparam  counter_mask = 32'hffffffff;
     localparam  k_caps = 32'h2080110;
     localparam  a_caps = 12'h0;
     localparam  a_ddtp = 12'h10;
@@ -3659,14 +3693,14 @@ module top$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,up$ready,u
     localparam  a_cqcsr = 12'h48;
     localparam  a_fqcsr = 12'h4c;
     localparam  a_ipsr = 12'h54;
-    localparam  a_hits = 12'h100;
-    localparam  a_misses = 12'h104;
-    localparam  a_walk_cycles = 12'h108;
-    localparam  a_faults = 12'h10c;
-    localparam  a_dropped = 12'h110;
-    localparam  a_commands = 12'h114;
-    localparam  a_dc_fetches = 12'h118;
-    localparam  a_restarted = 12'h120;
+    localparam  a_counters$0 = 12'h100;
+    localparam  a_counters$1 = 12'h104;
+    localparam  a_counters$2 = 12'h108;
+    localparam  a_counters$3 = 12'h10c;
+    localparam  a_counters$4 = 12'h110;
+    localparam  a_counters$5 = 12'h114;
+    localparam  a_counters$6 = 12'h118;
+    localparam  a_counters$7 = 12'h120;
     localparam  a_cnt_ctrl = 12'h11c;
     localparam  k_mode_off = 4'h0;
     localparam  k_mode_bare = 4'h1;
@@ -3792,30 +3826,38 @@ module top$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,up$ready,u
     reg  fip$d;
     wire  fip$q;
     reg  fip$clock;
-    reg  [31:0] cnt_hits$d;
-    wire  [31:0] cnt_hits$q;
-    reg  cnt_hits$clock;
-    reg  [31:0] cnt_misses$d;
-    wire  [31:0] cnt_misses$q;
-    reg  cnt_misses$clock;
-    reg  [31:0] cnt_walk_cycles$d;
-    wire  [31:0] cnt_walk_cycles$q;
-    reg  cnt_walk_cycles$clock;
-    reg  [31:0] cnt_faults$d;
-    wire  [31:0] cnt_faults$q;
-    reg  cnt_faults$clock;
-    reg  [31:0] cnt_dropped$d;
-    wire  [31:0] cnt_dropped$q;
-    reg  cnt_dropped$clock;
-    reg  [31:0] cnt_commands$d;
-    wire  [31:0] cnt_commands$q;
-    reg  cnt_commands$clock;
-    reg  [31:0] cnt_dc_fetches$d;
-    wire  [31:0] cnt_dc_fetches$q;
-    reg  cnt_dc_fetches$clock;
-    reg  [31:0] cnt_restarted$d;
-    wire  [31:0] cnt_restarted$q;
-    reg  cnt_restarted$clock;
+    reg  counters$0$clock;
+    reg  counters$0$inc;
+    reg  counters$0$clear;
+    wire  [31:0] counters$0$value;
+    reg  counters$1$clock;
+    reg  counters$1$inc;
+    reg  counters$1$clear;
+    wire  [31:0] counters$1$value;
+    reg  counters$2$clock;
+    reg  counters$2$inc;
+    reg  counters$2$clear;
+    wire  [31:0] counters$2$value;
+    reg  counters$3$clock;
+    reg  counters$3$inc;
+    reg  counters$3$clear;
+    wire  [31:0] counters$3$value;
+    reg  counters$4$clock;
+    reg  counters$4$inc;
+    reg  counters$4$clear;
+    wire  [31:0] counters$4$value;
+    reg  counters$5$clock;
+    reg  counters$5$inc;
+    reg  counters$5$clear;
+    wire  [31:0] counters$5$value;
+    reg  counters$6$clock;
+    reg  counters$6$inc;
+    reg  counters$6$clear;
+    wire  [31:0] counters$6$value;
+    reg  counters$7$clock;
+    reg  counters$7$inc;
+    reg  counters$7$clear;
+    wire  [31:0] counters$7$value;
     reg  dc_valid$0$d;
     wire  dc_valid$0$q;
     reg  dc_valid$0$clock;
@@ -4176,45 +4218,53 @@ module top$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,up$ready,u
         .q(fip$q),
         .clock(fip$clock)
     );
-    top$iommu$cnt_hits cnt_hits(
-        .d(cnt_hits$d),
-        .q(cnt_hits$q),
-        .clock(cnt_hits$clock)
+    top$iommu$counters$0 counters$0(
+        .clock(counters$0$clock),
+        .inc(counters$0$inc),
+        .clear(counters$0$clear),
+        .value(counters$0$value)
     );
-    top$iommu$cnt_misses cnt_misses(
-        .d(cnt_misses$d),
-        .q(cnt_misses$q),
-        .clock(cnt_misses$clock)
+    top$iommu$counters$1 counters$1(
+        .clock(counters$1$clock),
+        .inc(counters$1$inc),
+        .clear(counters$1$clear),
+        .value(counters$1$value)
     );
-    top$iommu$cnt_walk_cycles cnt_walk_cycles(
-        .d(cnt_walk_cycles$d),
-        .q(cnt_walk_cycles$q),
-        .clock(cnt_walk_cycles$clock)
+    top$iommu$counters$2 counters$2(
+        .clock(counters$2$clock),
+        .inc(counters$2$inc),
+        .clear(counters$2$clear),
+        .value(counters$2$value)
     );
-    top$iommu$cnt_faults cnt_faults(
-        .d(cnt_faults$d),
-        .q(cnt_faults$q),
-        .clock(cnt_faults$clock)
+    top$iommu$counters$3 counters$3(
+        .clock(counters$3$clock),
+        .inc(counters$3$inc),
+        .clear(counters$3$clear),
+        .value(counters$3$value)
     );
-    top$iommu$cnt_dropped cnt_dropped(
-        .d(cnt_dropped$d),
-        .q(cnt_dropped$q),
-        .clock(cnt_dropped$clock)
+    top$iommu$counters$4 counters$4(
+        .clock(counters$4$clock),
+        .inc(counters$4$inc),
+        .clear(counters$4$clear),
+        .value(counters$4$value)
     );
-    top$iommu$cnt_commands cnt_commands(
-        .d(cnt_commands$d),
-        .q(cnt_commands$q),
-        .clock(cnt_commands$clock)
+    top$iommu$counters$5 counters$5(
+        .clock(counters$5$clock),
+        .inc(counters$5$inc),
+        .clear(counters$5$clear),
+        .value(counters$5$value)
     );
-    top$iommu$cnt_dc_fetches cnt_dc_fetches(
-        .d(cnt_dc_fetches$d),
-        .q(cnt_dc_fetches$q),
-        .clock(cnt_dc_fetches$clock)
+    top$iommu$counters$6 counters$6(
+        .clock(counters$6$clock),
+        .inc(counters$6$inc),
+        .clear(counters$6$clear),
+        .value(counters$6$value)
     );
-    top$iommu$cnt_restarted cnt_restarted(
-        .d(cnt_restarted$d),
-        .q(cnt_restarted$q),
-        .clock(cnt_restarted$clock)
+    top$iommu$counters$7 counters$7(
+        .clock(counters$7$clock),
+        .inc(counters$7$inc),
+        .clear(counters$7$clear),
+        .value(counters$7$value)
     );
     top$iommu$dc_valid$0 dc_valid$0(
         .d(dc_valid$0$d),
@@ -4531,14 +4581,6 @@ module top$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,up$ready,u
         fqof$clock = clock;
         cip$clock = clock;
         fip$clock = clock;
-        cnt_hits$clock = clock;
-        cnt_misses$clock = clock;
-        cnt_walk_cycles$clock = clock;
-        cnt_faults$clock = clock;
-        cnt_dropped$clock = clock;
-        cnt_commands$clock = clock;
-        cnt_dc_fetches$clock = clock;
-        cnt_restarted$clock = clock;
         fsm$clock = clock;
         req_dev$clock = clock;
         req_iova$clock = clock;
@@ -4603,14 +4645,6 @@ module top$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,up$ready,u
         fqof$d = fqof$q;
         cip$d = cip$q;
         fip$d = fip$q;
-        cnt_hits$d = cnt_hits$q;
-        cnt_misses$d = cnt_misses$q;
-        cnt_walk_cycles$d = cnt_walk_cycles$q;
-        cnt_faults$d = cnt_faults$q;
-        cnt_dropped$d = cnt_dropped$q;
-        cnt_commands$d = cnt_commands$q;
-        cnt_dc_fetches$d = cnt_dc_fetches$q;
-        cnt_restarted$d = cnt_restarted$q;
         fsm$d = fsm$q;
         req_dev$d = req_dev$q;
         req_iova$d = req_iova$q;
@@ -4858,6 +4892,22 @@ module top$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,up$ready,u
         end
         write = sel & we;
         clear_counters = 1'b0;
+        counters$0$clock = clock;
+        counters$0$inc = 1'b0;
+        counters$1$clock = clock;
+        counters$1$inc = 1'b0;
+        counters$2$clock = clock;
+        counters$2$inc = 1'b0;
+        counters$3$clock = clock;
+        counters$3$inc = 1'b0;
+        counters$4$clock = clock;
+        counters$4$inc = 1'b0;
+        counters$5$clock = clock;
+        counters$5$inc = 1'b0;
+        counters$6$clock = clock;
+        counters$6$inc = 1'b0;
+        counters$7$clock = clock;
+        counters$7$inc = 1'b0;
         ddtp_write = 1'b0;
         if (write) begin
             if ((offset == a_ddtp) & (wdata[(32'h0)+:(4)] <= k_mode_1lvl)) begin
@@ -4949,7 +4999,7 @@ module top$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,up$ready,u
                             dn$wdata = s2_wdata$q;
                             dn$last = s2_last$q;
                             if (dn$ready & s2_hit$q & ~retried$q) begin
-                                cnt_hits$d = (cnt_hits$q + 32'h1) & counter_mask;
+                                counters$0$inc = 1'b1;
                             end
                         end
                         else if (s2_fault$q) begin
@@ -4957,7 +5007,7 @@ module top$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,up$ready,u
                             fsm$d = IommuState$FaultStart;
                         end
                         else if (s2_need_dc$q) begin
-                            cnt_dc_fetches$d = (cnt_dc_fetches$q + 32'h1) & counter_mask;
+                            counters$6$inc = 1'b1;
                             if (ddtp_ppn$q >= ram_pages) begin
                                 f_cause$d = c_ddt_load;
                                 fsm$d = IommuState$FaultStart;
@@ -4970,7 +5020,7 @@ module top$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,up$ready,u
                             end
                         end
                         else if (s2_need_walk$q) begin
-                            cnt_misses$d = (cnt_misses$q + 32'h1) & counter_mask;
+                            counters$1$inc = 1'b1;
                             table_ppn$d = s2_root_ppn$q;
                             if (s2_root_outside$q) begin
                                 f_cause$d = req_access_cause;
@@ -5138,18 +5188,18 @@ module top$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,up$ready,u
                 end
             IommuState$FaultStart:
                 begin
-                    cnt_faults$d = (cnt_faults$q + 32'h1) & counter_mask;
+                    counters$3$inc = 1'b1;
                     issued$d = 32'h0;
                     if (~fqen$q) begin
-                        cnt_dropped$d = (cnt_dropped$q + 32'h1) & counter_mask;
+                        counters$4$inc = 1'b1;
                         fsm$d = IommuState$FaultDone;
                     end
                     else if (fqof$q | fqmf$q) begin
-                        cnt_dropped$d = (cnt_dropped$q + 32'h1) & counter_mask;
+                        counters$4$inc = 1'b1;
                         fsm$d = IommuState$FaultDone;
                     end
                     else if (fq_full) begin
-                        cnt_dropped$d = (cnt_dropped$q + 32'h1) & counter_mask;
+                        counters$4$inc = 1'b1;
                         fqof$d = 1'b1;
                         if (fie$q) begin
                             fip$d = 1'b1;
@@ -5157,7 +5207,7 @@ module top$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,up$ready,u
                         fsm$d = IommuState$FaultDone;
                     end
                     else if (rec_end > ram_bytes34) begin
-                        cnt_dropped$d = (cnt_dropped$q + 32'h1) & counter_mask;
+                        counters$4$inc = 1'b1;
                         fqmf$d = 1'b1;
                         if (fie$q) begin
                             fip$d = 1'b1;
@@ -5287,7 +5337,7 @@ module top$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,up$ready,u
             IommuState$CmdDone:
                 begin
                     cqh$d = cq_next;
-                    cnt_commands$d = (cnt_commands$q + 32'h1) & counter_mask;
+                    counters$5$inc = 1'b1;
                     if ((cmd_opcode == k_op_iofence) & word0$q[32'hb]) begin
                         fence_w_ip$d = 1'b1;
                         if (cie$q) begin
@@ -5299,7 +5349,7 @@ module top$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,up$ready,u
         endcase
         if (abandon) begin
             flush_s2 = 1'b1;
-            cnt_restarted$d = (cnt_restarted$q + 32'h1) & counter_mask;
+            counters$7$inc = 1'b1;
             fsm$d = IommuState$Idle;
         end
         if (ddtp_write & (walking | walk_start)) begin
@@ -5387,7 +5437,7 @@ module top$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,up$ready,u
             end
         end
         if (walking) begin
-            cnt_walk_cycles$d = (cnt_walk_cycles$q + 32'h1) & counter_mask;
+            counters$2$inc = 1'b1;
         end
         if (ddtp_write) begin
             dc_valid$0$d = 1'b0;
@@ -5398,16 +5448,14 @@ module top$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,up$ready,u
             iotlb$inv_by_dev = 1'b0;
             iotlb$inv_by_addr = 1'b0;
         end
-        if (clear_counters) begin
-            cnt_hits$d = 32'h0;
-            cnt_misses$d = 32'h0;
-            cnt_walk_cycles$d = 32'h0;
-            cnt_faults$d = 32'h0;
-            cnt_dropped$d = 32'h0;
-            cnt_commands$d = 32'h0;
-            cnt_dc_fetches$d = 32'h0;
-            cnt_restarted$d = 32'h0;
-        end
+        counters$0$clear = clear_counters;
+        counters$1$clear = clear_counters;
+        counters$2$clear = clear_counters;
+        counters$3$clear = clear_counters;
+        counters$4$clear = clear_counters;
+        counters$5$clear = clear_counters;
+        counters$6$clear = clear_counters;
+        counters$7$clear = clear_counters;
         read_value = 32'h0;
         if (offset == a_caps) begin
             read_value = k_caps;
@@ -5442,29 +5490,29 @@ module top$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,up$ready,u
         if (offset == a_ipsr) begin
             read_value = ((cip$q) & 32'hffffffff) | (((fip$q) & 32'hffffffff) << 32'h1);
         end
-        if (offset == a_hits) begin
-            read_value = cnt_hits$q;
+        if (offset == a_counters$0) begin
+            read_value = counters$0$value;
         end
-        if (offset == a_misses) begin
-            read_value = cnt_misses$q;
+        if (offset == a_counters$1) begin
+            read_value = counters$1$value;
         end
-        if (offset == a_walk_cycles) begin
-            read_value = cnt_walk_cycles$q;
+        if (offset == a_counters$2) begin
+            read_value = counters$2$value;
         end
-        if (offset == a_faults) begin
-            read_value = cnt_faults$q;
+        if (offset == a_counters$3) begin
+            read_value = counters$3$value;
         end
-        if (offset == a_dropped) begin
-            read_value = cnt_dropped$q;
+        if (offset == a_counters$4) begin
+            read_value = counters$4$value;
         end
-        if (offset == a_commands) begin
-            read_value = cnt_commands$q;
+        if (offset == a_counters$5) begin
+            read_value = counters$5$value;
         end
-        if (offset == a_dc_fetches) begin
-            read_value = cnt_dc_fetches$q;
+        if (offset == a_counters$6) begin
+            read_value = counters$6$value;
         end
-        if (offset == a_restarted) begin
-            read_value = cnt_restarted$q;
+        if (offset == a_counters$7) begin
+            read_value = counters$7$value;
         end
         if (sel & ~we) begin
             r_rdata$d = read_value;
@@ -5740,7 +5788,46 @@ module top$iommu$cmd_ill(d,q,clock);
 endmodule // top$iommu$cmd_ill
 
 
-module top$iommu$cnt_commands(d,q,clock);
+module top$iommu$counters$0(clock,inc,clear,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    input wire  clear;
+    output reg  [31:0] value;
+    
+    // Constant declarations
+    localparam  mask = 32'hffffffff;
+    
+    // Stub signals
+    reg  [31:0] count$d;
+    wire  [31:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$iommu$counters$0$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        value = count$q;
+        if (clear) begin
+            count$d = 32'h0;
+        end
+        else if (inc) begin
+            count$d = (count$q + 32'h1) & mask;
+        end
+    end
+    
+endmodule // top$iommu$counters$0
+
+
+module top$iommu$counters$0$count(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -5756,10 +5843,49 @@ module top$iommu$cnt_commands(d,q,clock);
        q <= d;
     end
           
-endmodule // top$iommu$cnt_commands
+endmodule // top$iommu$counters$0$count
 
 
-module top$iommu$cnt_dc_fetches(d,q,clock);
+module top$iommu$counters$1(clock,inc,clear,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    input wire  clear;
+    output reg  [31:0] value;
+    
+    // Constant declarations
+    localparam  mask = 32'hffffffff;
+    
+    // Stub signals
+    reg  [31:0] count$d;
+    wire  [31:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$iommu$counters$1$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        value = count$q;
+        if (clear) begin
+            count$d = 32'h0;
+        end
+        else if (inc) begin
+            count$d = (count$q + 32'h1) & mask;
+        end
+    end
+    
+endmodule // top$iommu$counters$1
+
+
+module top$iommu$counters$1$count(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -5775,10 +5901,49 @@ module top$iommu$cnt_dc_fetches(d,q,clock);
        q <= d;
     end
           
-endmodule // top$iommu$cnt_dc_fetches
+endmodule // top$iommu$counters$1$count
 
 
-module top$iommu$cnt_dropped(d,q,clock);
+module top$iommu$counters$2(clock,inc,clear,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    input wire  clear;
+    output reg  [31:0] value;
+    
+    // Constant declarations
+    localparam  mask = 32'hffffffff;
+    
+    // Stub signals
+    reg  [31:0] count$d;
+    wire  [31:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$iommu$counters$2$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        value = count$q;
+        if (clear) begin
+            count$d = 32'h0;
+        end
+        else if (inc) begin
+            count$d = (count$q + 32'h1) & mask;
+        end
+    end
+    
+endmodule // top$iommu$counters$2
+
+
+module top$iommu$counters$2$count(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -5794,10 +5959,49 @@ module top$iommu$cnt_dropped(d,q,clock);
        q <= d;
     end
           
-endmodule // top$iommu$cnt_dropped
+endmodule // top$iommu$counters$2$count
 
 
-module top$iommu$cnt_faults(d,q,clock);
+module top$iommu$counters$3(clock,inc,clear,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    input wire  clear;
+    output reg  [31:0] value;
+    
+    // Constant declarations
+    localparam  mask = 32'hffffffff;
+    
+    // Stub signals
+    reg  [31:0] count$d;
+    wire  [31:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$iommu$counters$3$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        value = count$q;
+        if (clear) begin
+            count$d = 32'h0;
+        end
+        else if (inc) begin
+            count$d = (count$q + 32'h1) & mask;
+        end
+    end
+    
+endmodule // top$iommu$counters$3
+
+
+module top$iommu$counters$3$count(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -5813,10 +6017,49 @@ module top$iommu$cnt_faults(d,q,clock);
        q <= d;
     end
           
-endmodule // top$iommu$cnt_faults
+endmodule // top$iommu$counters$3$count
 
 
-module top$iommu$cnt_hits(d,q,clock);
+module top$iommu$counters$4(clock,inc,clear,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    input wire  clear;
+    output reg  [31:0] value;
+    
+    // Constant declarations
+    localparam  mask = 32'hffffffff;
+    
+    // Stub signals
+    reg  [31:0] count$d;
+    wire  [31:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$iommu$counters$4$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        value = count$q;
+        if (clear) begin
+            count$d = 32'h0;
+        end
+        else if (inc) begin
+            count$d = (count$q + 32'h1) & mask;
+        end
+    end
+    
+endmodule // top$iommu$counters$4
+
+
+module top$iommu$counters$4$count(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -5832,10 +6075,49 @@ module top$iommu$cnt_hits(d,q,clock);
        q <= d;
     end
           
-endmodule // top$iommu$cnt_hits
+endmodule // top$iommu$counters$4$count
 
 
-module top$iommu$cnt_misses(d,q,clock);
+module top$iommu$counters$5(clock,inc,clear,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    input wire  clear;
+    output reg  [31:0] value;
+    
+    // Constant declarations
+    localparam  mask = 32'hffffffff;
+    
+    // Stub signals
+    reg  [31:0] count$d;
+    wire  [31:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$iommu$counters$5$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        value = count$q;
+        if (clear) begin
+            count$d = 32'h0;
+        end
+        else if (inc) begin
+            count$d = (count$q + 32'h1) & mask;
+        end
+    end
+    
+endmodule // top$iommu$counters$5
+
+
+module top$iommu$counters$5$count(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -5851,10 +6133,49 @@ module top$iommu$cnt_misses(d,q,clock);
        q <= d;
     end
           
-endmodule // top$iommu$cnt_misses
+endmodule // top$iommu$counters$5$count
 
 
-module top$iommu$cnt_restarted(d,q,clock);
+module top$iommu$counters$6(clock,inc,clear,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    input wire  clear;
+    output reg  [31:0] value;
+    
+    // Constant declarations
+    localparam  mask = 32'hffffffff;
+    
+    // Stub signals
+    reg  [31:0] count$d;
+    wire  [31:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$iommu$counters$6$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        value = count$q;
+        if (clear) begin
+            count$d = 32'h0;
+        end
+        else if (inc) begin
+            count$d = (count$q + 32'h1) & mask;
+        end
+    end
+    
+endmodule // top$iommu$counters$6
+
+
+module top$iommu$counters$6$count(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -5870,10 +6191,49 @@ module top$iommu$cnt_restarted(d,q,clock);
        q <= d;
     end
           
-endmodule // top$iommu$cnt_restarted
+endmodule // top$iommu$counters$6$count
 
 
-module top$iommu$cnt_walk_cycles(d,q,clock);
+module top$iommu$counters$7(clock,inc,clear,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    input wire  clear;
+    output reg  [31:0] value;
+    
+    // Constant declarations
+    localparam  mask = 32'hffffffff;
+    
+    // Stub signals
+    reg  [31:0] count$d;
+    wire  [31:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$iommu$counters$7$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        value = count$q;
+        if (clear) begin
+            count$d = 32'h0;
+        end
+        else if (inc) begin
+            count$d = (count$q + 32'h1) & mask;
+        end
+    end
+    
+endmodule // top$iommu$counters$7
+
+
+module top$iommu$counters$7$count(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -5889,7 +6249,7 @@ module top$iommu$cnt_walk_cycles(d,q,clock);
        q <= d;
     end
           
-endmodule // top$iommu$cnt_walk_cycles
+endmodule // top$iommu$counters$7$count
 
 
 module top$iommu$cq_log2szm1(d,q,clock);
@@ -9014,7 +9374,6 @@ module top$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
     localparam  desc_err_bit = 32'h2000000;
     localparam  desc_len_status = 32'h8;
     localparam  desc_cause_shift = 5'b11100;
-    localparam  counter_mask = 32'hffffffff;
     localparam  cause_none = 4'h0;
     localparam  cause_zero_length = 4'h1;
     localparam  cause_unaligned = 4'h2;
@@ -9167,12 +9526,14 @@ module top$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
     reg  [31:0] r_bytes_done$d;
     wire  [31:0] r_bytes_done$q;
     reg  r_bytes_done$clock;
-    reg  [31:0] r_err_count$d;
-    wire  [31:0] r_err_count$q;
-    reg  r_err_count$clock;
-    reg  [31:0] r_rejected_starts$d;
-    wire  [31:0] r_rejected_starts$q;
-    reg  r_rejected_starts$clock;
+    reg  n_err$clock;
+    reg  n_err$inc;
+    reg  n_err$clear;
+    wire  [31:0] n_err$value;
+    reg  n_rejected$clock;
+    reg  n_rejected$inc;
+    reg  n_rejected$clear;
+    wire  [31:0] n_rejected$value;
     
     // Local signals
     reg  [32:0] src_end;
@@ -9418,15 +9779,17 @@ module top$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
         .q(r_bytes_done$q),
         .clock(r_bytes_done$clock)
     );
-    top$memcpy$0$r_err_count r_err_count(
-        .d(r_err_count$d),
-        .q(r_err_count$q),
-        .clock(r_err_count$clock)
+    top$memcpy$0$n_err n_err(
+        .clock(n_err$clock),
+        .inc(n_err$inc),
+        .clear(n_err$clear),
+        .value(n_err$value)
     );
-    top$memcpy$0$r_rejected_starts r_rejected_starts(
-        .d(r_rejected_starts$d),
-        .q(r_rejected_starts$q),
-        .clock(r_rejected_starts$clock)
+    top$memcpy$0$n_rejected n_rejected(
+        .clock(n_rejected$clock),
+        .inc(n_rejected$inc),
+        .clear(n_rejected$clear),
+        .value(n_rejected$value)
     );
     
     // Update code
@@ -9463,8 +9826,6 @@ module top$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
         r_err_addr$clock = clock;
         r_desc_done$clock = clock;
         r_bytes_done$clock = clock;
-        r_err_count$clock = clock;
-        r_rejected_starts$clock = clock;
         fsm$d = fsm$q;
         cur_src$d = cur_src$q;
         cur_dst$d = cur_dst$q;
@@ -9497,8 +9858,12 @@ module top$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
         r_err_addr$d = r_err_addr$q;
         r_desc_done$d = r_desc_done$q;
         r_bytes_done$d = r_bytes_done$q;
-        r_err_count$d = r_err_count$q;
-        r_rejected_starts$d = r_rejected_starts$q;
+        n_err$clock = clock;
+        n_err$inc = 1'b0;
+        n_err$clear = 1'b0;
+        n_rejected$clock = clock;
+        n_rejected$inc = 1'b0;
+        n_rejected$clear = 1'b0;
         buf$0$clock = clock;
         buf$0$d = buf$0$q;
         buf$1$clock = clock;
@@ -9533,8 +9898,8 @@ module top$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
         desc_done = r_desc_done$q;
         bytes_done = r_bytes_done$q;
         err_addr = r_err_addr$q;
-        err_count = r_err_count$q;
-        rejected_starts = r_rejected_starts$q;
+        err_count = n_err$value;
+        rejected_starts = n_rejected$value;
         if (clear_done) begin
             r_done$d = 1'b0;
         end
@@ -9783,13 +10148,13 @@ module top$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
                                 r_err$d = 1'b1;
                                 r_cause$d = cause_bad_descriptor;
                                 r_err_addr$d = desc_head;
-                                r_err_count$d = (r_err_count$q + 32'h1) & counter_mask;
+                                n_err$inc = 1'b1;
                             end
                             else if (chain_limit == 32'h0) begin
                                 r_err$d = 1'b1;
                                 r_cause$d = cause_chain_limit;
                                 r_err_addr$d = desc_head;
-                                r_err_count$d = (r_err_count$q + 32'h1) & counter_mask;
+                                n_err$inc = 1'b1;
                             end
                             else begin
                                 fsm$d = MemcpyState$FetchDesc;
@@ -9813,7 +10178,7 @@ module top$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
                         r_err$d = 1'b1;
                         r_cause$d = fields_cause;
                         r_err_addr$d = fields_err_addr;
-                        r_err_count$d = (r_err_count$q + 32'h1) & counter_mask;
+                        n_err$inc = 1'b1;
                         fsm$d = MemcpyState$Idle;
                     end
                 end
@@ -9886,14 +10251,14 @@ module top$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
                             r_err$d = 1'b1;
                             r_cause$d = cause_chain_limit;
                             r_err_addr$d = next_desc$q;
-                            r_err_count$d = (r_err_count$q + 32'h1) & counter_mask;
+                            n_err$inc = 1'b1;
                             fsm$d = MemcpyState$Idle;
                         end
                         else if (~candidate_ok) begin
                             r_err$d = 1'b1;
                             r_cause$d = cause_bad_descriptor;
                             r_err_addr$d = next_desc$q;
-                            r_err_count$d = (r_err_count$q + 32'h1) & counter_mask;
+                            n_err$inc = 1'b1;
                             fsm$d = MemcpyState$Idle;
                         end
                         else begin
@@ -9909,7 +10274,7 @@ module top$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
                     end
                     if (got_resp & ~halt$q & ~abort_now) begin
                         r_err$d = 1'b1;
-                        r_err_count$d = (r_err_count$q + 32'h1) & counter_mask;
+                        n_err$inc = 1'b1;
                         fsm$d = MemcpyState$Idle;
                     end
                 end
@@ -9967,7 +10332,7 @@ module top$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
             end
             else begin
                 r_err$d = 1'b1;
-                r_err_count$d = (r_err_count$q + 32'h1) & counter_mask;
+                n_err$inc = 1'b1;
                 fsm$d = MemcpyState$Idle;
             end
         end
@@ -9986,13 +10351,13 @@ module top$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
             else begin
                 r_err_addr$d = base_src$q + r_bytes_done$q;
             end
-            r_err_count$d = (r_err_count$q + 32'h1) & counter_mask;
+            n_err$inc = 1'b1;
             r_done$d = 1'b0;
             fsm$d = MemcpyState$Idle;
         end
         if (start & (fsm$q != MemcpyState$Idle)) begin
             r_rejected$d = 1'b1;
-            r_rejected_starts$d = (r_rejected_starts$q + 32'h1) & counter_mask;
+            n_rejected$inc = 1'b1;
         end
     end
     
@@ -10541,6 +10906,122 @@ module top$memcpy$0$kind_read$7(d,q,clock);
 endmodule // top$memcpy$0$kind_read$7
 
 
+module top$memcpy$0$n_err(clock,inc,clear,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    input wire  clear;
+    output reg  [31:0] value;
+    
+    // Constant declarations
+    localparam  mask = 32'hffffffff;
+    
+    // Stub signals
+    reg  [31:0] count$d;
+    wire  [31:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$memcpy$0$n_err$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        value = count$q;
+        if (clear) begin
+            count$d = 32'h0;
+        end
+        else if (inc) begin
+            count$d = (count$q + 32'h1) & mask;
+        end
+    end
+    
+endmodule // top$memcpy$0$n_err
+
+
+module top$memcpy$0$n_err$count(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$0$n_err$count
+
+
+module top$memcpy$0$n_rejected(clock,inc,clear,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    input wire  clear;
+    output reg  [31:0] value;
+    
+    // Constant declarations
+    localparam  mask = 32'hffffffff;
+    
+    // Stub signals
+    reg  [31:0] count$d;
+    wire  [31:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$memcpy$0$n_rejected$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        value = count$q;
+        if (clear) begin
+            count$d = 32'h0;
+        end
+        else if (inc) begin
+            count$d = (count$q + 32'h1) & mask;
+        end
+    end
+    
+endmodule // top$memcpy$0$n_rejected
+
+
+module top$memcpy$0$n_rejected$count(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$0$n_rejected$count
+
+
 module top$memcpy$0$next_desc(d,q,clock);
     
     // Module arguments
@@ -10693,25 +11174,6 @@ module top$memcpy$0$r_err_addr(d,q,clock);
 endmodule // top$memcpy$0$r_err_addr
 
 
-module top$memcpy$0$r_err_count(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$memcpy$0$r_err_count
-
-
 module top$memcpy$0$r_rejected(d,q,clock);
     
     // Module arguments
@@ -10729,25 +11191,6 @@ module top$memcpy$0$r_rejected(d,q,clock);
     end
           
 endmodule // top$memcpy$0$r_rejected
-
-
-module top$memcpy$0$r_rejected_starts(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$memcpy$0$r_rejected_starts
 
 
 module top$memcpy$0$ra_used(d,q,clock);
@@ -10935,7 +11378,6 @@ module top$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
     localparam  desc_err_bit = 32'h2000000;
     localparam  desc_len_status = 32'h8;
     localparam  desc_cause_shift = 5'b11100;
-    localparam  counter_mask = 32'hffffffff;
     localparam  cause_none = 4'h0;
     localparam  cause_zero_length = 4'h1;
     localparam  cause_unaligned = 4'h2;
@@ -11088,12 +11530,14 @@ module top$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
     reg  [31:0] r_bytes_done$d;
     wire  [31:0] r_bytes_done$q;
     reg  r_bytes_done$clock;
-    reg  [31:0] r_err_count$d;
-    wire  [31:0] r_err_count$q;
-    reg  r_err_count$clock;
-    reg  [31:0] r_rejected_starts$d;
-    wire  [31:0] r_rejected_starts$q;
-    reg  r_rejected_starts$clock;
+    reg  n_err$clock;
+    reg  n_err$inc;
+    reg  n_err$clear;
+    wire  [31:0] n_err$value;
+    reg  n_rejected$clock;
+    reg  n_rejected$inc;
+    reg  n_rejected$clear;
+    wire  [31:0] n_rejected$value;
     
     // Local signals
     reg  [32:0] src_end;
@@ -11339,15 +11783,17 @@ module top$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
         .q(r_bytes_done$q),
         .clock(r_bytes_done$clock)
     );
-    top$memcpy$1$r_err_count r_err_count(
-        .d(r_err_count$d),
-        .q(r_err_count$q),
-        .clock(r_err_count$clock)
+    top$memcpy$1$n_err n_err(
+        .clock(n_err$clock),
+        .inc(n_err$inc),
+        .clear(n_err$clear),
+        .value(n_err$value)
     );
-    top$memcpy$1$r_rejected_starts r_rejected_starts(
-        .d(r_rejected_starts$d),
-        .q(r_rejected_starts$q),
-        .clock(r_rejected_starts$clock)
+    top$memcpy$1$n_rejected n_rejected(
+        .clock(n_rejected$clock),
+        .inc(n_rejected$inc),
+        .clear(n_rejected$clear),
+        .value(n_rejected$value)
     );
     
     // Update code
@@ -11384,8 +11830,6 @@ module top$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
         r_err_addr$clock = clock;
         r_desc_done$clock = clock;
         r_bytes_done$clock = clock;
-        r_err_count$clock = clock;
-        r_rejected_starts$clock = clock;
         fsm$d = fsm$q;
         cur_src$d = cur_src$q;
         cur_dst$d = cur_dst$q;
@@ -11418,8 +11862,12 @@ module top$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
         r_err_addr$d = r_err_addr$q;
         r_desc_done$d = r_desc_done$q;
         r_bytes_done$d = r_bytes_done$q;
-        r_err_count$d = r_err_count$q;
-        r_rejected_starts$d = r_rejected_starts$q;
+        n_err$clock = clock;
+        n_err$inc = 1'b0;
+        n_err$clear = 1'b0;
+        n_rejected$clock = clock;
+        n_rejected$inc = 1'b0;
+        n_rejected$clear = 1'b0;
         buf$0$clock = clock;
         buf$0$d = buf$0$q;
         buf$1$clock = clock;
@@ -11454,8 +11902,8 @@ module top$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
         desc_done = r_desc_done$q;
         bytes_done = r_bytes_done$q;
         err_addr = r_err_addr$q;
-        err_count = r_err_count$q;
-        rejected_starts = r_rejected_starts$q;
+        err_count = n_err$value;
+        rejected_starts = n_rejected$value;
         if (clear_done) begin
             r_done$d = 1'b0;
         end
@@ -11704,13 +12152,13 @@ module top$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
                                 r_err$d = 1'b1;
                                 r_cause$d = cause_bad_descriptor;
                                 r_err_addr$d = desc_head;
-                                r_err_count$d = (r_err_count$q + 32'h1) & counter_mask;
+                                n_err$inc = 1'b1;
                             end
                             else if (chain_limit == 32'h0) begin
                                 r_err$d = 1'b1;
                                 r_cause$d = cause_chain_limit;
                                 r_err_addr$d = desc_head;
-                                r_err_count$d = (r_err_count$q + 32'h1) & counter_mask;
+                                n_err$inc = 1'b1;
                             end
                             else begin
                                 fsm$d = MemcpyState$FetchDesc;
@@ -11734,7 +12182,7 @@ module top$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
                         r_err$d = 1'b1;
                         r_cause$d = fields_cause;
                         r_err_addr$d = fields_err_addr;
-                        r_err_count$d = (r_err_count$q + 32'h1) & counter_mask;
+                        n_err$inc = 1'b1;
                         fsm$d = MemcpyState$Idle;
                     end
                 end
@@ -11807,14 +12255,14 @@ module top$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
                             r_err$d = 1'b1;
                             r_cause$d = cause_chain_limit;
                             r_err_addr$d = next_desc$q;
-                            r_err_count$d = (r_err_count$q + 32'h1) & counter_mask;
+                            n_err$inc = 1'b1;
                             fsm$d = MemcpyState$Idle;
                         end
                         else if (~candidate_ok) begin
                             r_err$d = 1'b1;
                             r_cause$d = cause_bad_descriptor;
                             r_err_addr$d = next_desc$q;
-                            r_err_count$d = (r_err_count$q + 32'h1) & counter_mask;
+                            n_err$inc = 1'b1;
                             fsm$d = MemcpyState$Idle;
                         end
                         else begin
@@ -11830,7 +12278,7 @@ module top$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
                     end
                     if (got_resp & ~halt$q & ~abort_now) begin
                         r_err$d = 1'b1;
-                        r_err_count$d = (r_err_count$q + 32'h1) & counter_mask;
+                        n_err$inc = 1'b1;
                         fsm$d = MemcpyState$Idle;
                     end
                 end
@@ -11888,7 +12336,7 @@ module top$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
             end
             else begin
                 r_err$d = 1'b1;
-                r_err_count$d = (r_err_count$q + 32'h1) & counter_mask;
+                n_err$inc = 1'b1;
                 fsm$d = MemcpyState$Idle;
             end
         end
@@ -11907,13 +12355,13 @@ module top$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
             else begin
                 r_err_addr$d = base_src$q + r_bytes_done$q;
             end
-            r_err_count$d = (r_err_count$q + 32'h1) & counter_mask;
+            n_err$inc = 1'b1;
             r_done$d = 1'b0;
             fsm$d = MemcpyState$Idle;
         end
         if (start & (fsm$q != MemcpyState$Idle)) begin
             r_rejected$d = 1'b1;
-            r_rejected_starts$d = (r_rejected_starts$q + 32'h1) & counter_mask;
+            n_rejected$inc = 1'b1;
         end
     end
     
@@ -12462,6 +12910,122 @@ module top$memcpy$1$kind_read$7(d,q,clock);
 endmodule // top$memcpy$1$kind_read$7
 
 
+module top$memcpy$1$n_err(clock,inc,clear,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    input wire  clear;
+    output reg  [31:0] value;
+    
+    // Constant declarations
+    localparam  mask = 32'hffffffff;
+    
+    // Stub signals
+    reg  [31:0] count$d;
+    wire  [31:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$memcpy$1$n_err$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        value = count$q;
+        if (clear) begin
+            count$d = 32'h0;
+        end
+        else if (inc) begin
+            count$d = (count$q + 32'h1) & mask;
+        end
+    end
+    
+endmodule // top$memcpy$1$n_err
+
+
+module top$memcpy$1$n_err$count(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$1$n_err$count
+
+
+module top$memcpy$1$n_rejected(clock,inc,clear,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    input wire  clear;
+    output reg  [31:0] value;
+    
+    // Constant declarations
+    localparam  mask = 32'hffffffff;
+    
+    // Stub signals
+    reg  [31:0] count$d;
+    wire  [31:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$memcpy$1$n_rejected$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        value = count$q;
+        if (clear) begin
+            count$d = 32'h0;
+        end
+        else if (inc) begin
+            count$d = (count$q + 32'h1) & mask;
+        end
+    end
+    
+endmodule // top$memcpy$1$n_rejected
+
+
+module top$memcpy$1$n_rejected$count(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$memcpy$1$n_rejected$count
+
+
 module top$memcpy$1$next_desc(d,q,clock);
     
     // Module arguments
@@ -12614,25 +13178,6 @@ module top$memcpy$1$r_err_addr(d,q,clock);
 endmodule // top$memcpy$1$r_err_addr
 
 
-module top$memcpy$1$r_err_count(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$memcpy$1$r_err_count
-
-
 module top$memcpy$1$r_rejected(d,q,clock);
     
     // Module arguments
@@ -12650,25 +13195,6 @@ module top$memcpy$1$r_rejected(d,q,clock);
     end
           
 endmodule // top$memcpy$1$r_rejected
-
-
-module top$memcpy$1$r_rejected_starts(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$memcpy$1$r_rejected_starts
 
 
 module top$memcpy$1$ra_used(d,q,clock);

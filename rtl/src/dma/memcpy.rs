@@ -78,12 +78,12 @@
 //! Descriptor write-back (`DONE`) is issued after the responses of the descriptor's data
 //! writes have come back, so the data is in memory before the software can see `DONE`.
 //!
-//! The counters `err_count` and `rejected_starts` are `counter_max` wide (the build's
-//! `regs::SocConfig::counter_bits`) and wrap to 0 after it; their increments are ANDed with
-//! `counter_max`, so a narrow build's upper flip-flops have a constant input and synthesis
-//! removes them. `desc_done` and `bytes_done` are progress, not statistics: always 32 bits.
+//! The counters `err_count` and `rejected_starts` are register-file counter cells
+//! (`crate::regfile::Counter`, docs/soc.md, "Counters"), `counter_max` wide (the build's
+//! `regs::SocConfig::counter_bits`), wrapping to 0 after it. `desc_done` and `bytes_done` are progress, not statistics: always 32 bits.
 
 use super::port::DmaPort;
+use crate::regfile::Counter;
 use regs::dmac::{desc, Cause};
 use rust_hdl::prelude::*;
 
@@ -198,8 +198,9 @@ pub struct Memcpy {
     r_err_addr: DFF<Bits<32>>,
     r_desc_done: DFF<Bits<32>>,
     r_bytes_done: DFF<Bits<32>>,
-    r_err_count: DFF<Bits<32>>,
-    r_rejected_starts: DFF<Bits<32>>,
+    /// Counter cells (`crate::regfile::Counter`, never cleared: ERR_COUNT, REJECTED_STARTS).
+    n_err: Counter,
+    n_rejected: Counter,
     // Checks, computed every cycle on the current working registers.
     src_end: Signal<Local, Bits<33>>,
     dst_end: Signal<Local, Bits<33>>,
@@ -238,8 +239,6 @@ pub struct Memcpy {
     desc_err_bit: Constant<Bits<32>>,
     desc_len_status: Constant<Bits<32>>,
     desc_cause_shift: Constant<Bits<5>>,
-    /// `counter_max`: the counters' next values are ANDed with it.
-    counter_mask: Constant<Bits<32>>,
     cause_none: Constant<Bits<4>>,
     cause_zero_length: Constant<Bits<4>>,
     cause_unaligned: Constant<Bits<4>>,
@@ -330,8 +329,8 @@ impl Memcpy {
             r_err_addr: Default::default(),
             r_desc_done: Default::default(),
             r_bytes_done: Default::default(),
-            r_err_count: Default::default(),
-            r_rejected_starts: Default::default(),
+            n_err: Counter::new(counter_max),
+            n_rejected: Counter::new(counter_max),
             src_end: Default::default(),
             dst_end: Default::default(),
             candidate_desc: Default::default(),
@@ -365,7 +364,6 @@ impl Memcpy {
             desc_err_bit: k32(desc::ERR),
             desc_len_status: k32(desc::LEN_STATUS),
             desc_cause_shift: Constant::new((desc::CAUSE_SHIFT as u64).into()),
-            counter_mask: k32(counter_max),
             cause_none: cause(Cause::None),
             cause_zero_length: cause(Cause::ZeroLength),
             cause_unaligned: cause(Cause::Unaligned),
@@ -422,10 +420,14 @@ impl Logic for Memcpy {
             r_cause,
             r_err_addr,
             r_desc_done,
-            r_bytes_done,
-            r_err_count,
-            r_rejected_starts
+            r_bytes_done
         );
+        self.n_err.clock.next = self.clock.val();
+        self.n_err.inc.next = false;
+        self.n_err.clear.next = false;
+        self.n_rejected.clock.next = self.clock.val();
+        self.n_rejected.inc.next = false;
+        self.n_rejected.clear.next = false;
         for i in 0..READ_AHEAD {
             self.buf[i].clock.next = self.clock.val();
             self.buf[i].d.next = self.buf[i].q.val();
@@ -445,8 +447,8 @@ impl Logic for Memcpy {
         self.desc_done.next = self.r_desc_done.q.val();
         self.bytes_done.next = self.r_bytes_done.q.val();
         self.err_addr.next = self.r_err_addr.q.val();
-        self.err_count.next = self.r_err_count.q.val();
-        self.rejected_starts.next = self.r_rejected_starts.q.val();
+        self.err_count.next = self.n_err.value.val();
+        self.rejected_starts.next = self.n_rejected.value.val();
 
         // ---- software clears (write 1 to clear); hardware sets below win ----
         if self.clear_done.val() {
@@ -663,14 +665,12 @@ impl Logic for Memcpy {
                             self.r_err.d.next = true;
                             self.r_cause.d.next = self.cause_bad_descriptor.val();
                             self.r_err_addr.d.next = self.desc_head.val();
-                            self.r_err_count.d.next =
-                                (self.r_err_count.q.val() + 1) & self.counter_mask.val();
+                            self.n_err.inc.next = true;
                         } else if self.chain_limit.val() == 0 {
                             self.r_err.d.next = true;
                             self.r_cause.d.next = self.cause_chain_limit.val();
                             self.r_err_addr.d.next = self.desc_head.val();
-                            self.r_err_count.d.next =
-                                (self.r_err_count.q.val() + 1) & self.counter_mask.val();
+                            self.n_err.inc.next = true;
                         } else {
                             self.fsm.d.next = MemcpyState::FetchDesc;
                         }
@@ -690,8 +690,7 @@ impl Logic for Memcpy {
                     self.r_err.d.next = true;
                     self.r_cause.d.next = self.fields_cause.val();
                     self.r_err_addr.d.next = self.fields_err_addr.val();
-                    self.r_err_count.d.next =
-                        (self.r_err_count.q.val() + 1) & self.counter_mask.val();
+                    self.n_err.inc.next = true;
                     self.fsm.d.next = MemcpyState::Idle;
                 }
             }
@@ -759,15 +758,13 @@ impl Logic for Memcpy {
                         self.r_err.d.next = true;
                         self.r_cause.d.next = self.cause_chain_limit.val();
                         self.r_err_addr.d.next = self.next_desc.q.val();
-                        self.r_err_count.d.next =
-                            (self.r_err_count.q.val() + 1) & self.counter_mask.val();
+                        self.n_err.inc.next = true;
                         self.fsm.d.next = MemcpyState::Idle;
                     } else if !self.candidate_ok.val() {
                         self.r_err.d.next = true;
                         self.r_cause.d.next = self.cause_bad_descriptor.val();
                         self.r_err_addr.d.next = self.next_desc.q.val();
-                        self.r_err_count.d.next =
-                            (self.r_err_count.q.val() + 1) & self.counter_mask.val();
+                        self.n_err.inc.next = true;
                         self.fsm.d.next = MemcpyState::Idle;
                     } else {
                         self.desc_addr.d.next = self.next_desc.q.val();
@@ -782,8 +779,7 @@ impl Logic for Memcpy {
                 // Its response ends the run, a fault too (the original cause stays).
                 if self.got_resp.val() & !self.halt.q.val() & !self.abort_now.val() {
                     self.r_err.d.next = true;
-                    self.r_err_count.d.next =
-                        (self.r_err_count.q.val() + 1) & self.counter_mask.val();
+                    self.n_err.inc.next = true;
                     self.fsm.d.next = MemcpyState::Idle;
                 }
             }
@@ -856,7 +852,7 @@ impl Logic for Memcpy {
                 self.fsm.d.next = MemcpyState::WriteBackError;
             } else {
                 self.r_err.d.next = true;
-                self.r_err_count.d.next = (self.r_err_count.q.val() + 1) & self.counter_mask.val();
+                self.n_err.inc.next = true;
                 self.fsm.d.next = MemcpyState::Idle;
             }
         }
@@ -878,7 +874,7 @@ impl Logic for Memcpy {
                 // The first word whose write was not performed.
                 self.r_err_addr.d.next = self.base_src.q.val() + self.r_bytes_done.q.val();
             }
-            self.r_err_count.d.next = (self.r_err_count.q.val() + 1) & self.counter_mask.val();
+            self.n_err.inc.next = true;
             self.r_done.d.next = false;
             self.fsm.d.next = MemcpyState::Idle;
         }
@@ -886,8 +882,7 @@ impl Logic for Memcpy {
         // ---- a start while busy is ignored, flagged and counted ----
         if self.start.val() & (self.fsm.q.val() != MemcpyState::Idle) {
             self.r_rejected.d.next = true;
-            self.r_rejected_starts.d.next =
-                (self.r_rejected_starts.q.val() + 1) & self.counter_mask.val();
+            self.n_rejected.inc.next = true;
         }
     }
 }

@@ -101,14 +101,15 @@
 //! device contexts keep the same bits of their root PPN and one bit that says it is outside
 //! RAM. The registers (DDTP, CQB, FQB) keep all 22 bits.
 //!
-//! **Counters** (IOTLB_HITS .. DC_FETCHES) are `counter_max` wide (the build's
-//! `regs::SocConfig::counter_bits`: 32 in simulation) and wrap to 0 after `counter_max`. Each
-//! increment is ANDed with `counter_max`, so in a narrow build the flip-flops above the width
-//! have a constant 0 input and synthesis removes them; those bits read 0.
+//! **Counters** (`regs::iommu::COUNTERS`: IOTLB_HITS .. DC_FETCHES, WALKS_RESTARTED) are an
+//! array of the register-file counter cells (`crate::regfile::Counter`, docs/soc.md,
+//! "Counters"): `counter_max` wide (the build's `regs::SocConfig::counter_bits`: 32 in
+//! simulation), wrapping to 0 after `counter_max`, cleared by CNT_CTRL bit 0.
 
 pub mod iotlb;
 
 use crate::dma::port::{DmaPort, DmaTarget};
+use crate::regfile::Counter;
 use iotlb::Iotlb;
 use regs::iommu::{cmd, cqcsr, dc, ddtp, fault, fqcsr, ipsr, qb};
 use regs::iommu_cause::FaultCause;
@@ -193,14 +194,9 @@ pub struct Iommu<const N: usize> {
     fqof: DFF<Bit>,
     cip: DFF<Bit>,
     fip: DFF<Bit>,
-    cnt_hits: DFF<Bits<32>>,
-    cnt_misses: DFF<Bits<32>>,
-    cnt_walk_cycles: DFF<Bits<32>>,
-    cnt_faults: DFF<Bits<32>>,
-    cnt_dropped: DFF<Bits<32>>,
-    cnt_commands: DFF<Bits<32>>,
-    cnt_dc_fetches: DFF<Bits<32>>,
-    cnt_restarted: DFF<Bits<32>>,
+    /// The counter cells, in `regs::iommu::COUNTERS` order: 0 hits, 1 misses, 2 walk
+    /// cycles, 3 faults, 4 faults dropped, 5 commands, 6 DC fetches, 7 walks restarted.
+    counters: [Counter; 8],
     // ==== device-context cache, one entry per device ID ====
     dc_valid: [DFF<Bit>; DEVICES],
     dc_sv32: [DFF<Bit>; DEVICES],
@@ -323,8 +319,6 @@ pub struct Iommu<const N: usize> {
     ram_pages: Constant<Bits<22>>,
     /// The PPN bits a page inside RAM needs (the walker's table PPN and the IOTLB keep these).
     ram_ppn_mask: Constant<Bits<22>>,
-    /// `counter_max`: every counter's next value is ANDed with it.
-    counter_mask: Constant<Bits<32>>,
     k_caps: Constant<Bits<32>>,
     a_caps: Constant<RegOffset>,
     a_ddtp: Constant<RegOffset>,
@@ -337,14 +331,8 @@ pub struct Iommu<const N: usize> {
     a_cqcsr: Constant<RegOffset>,
     a_fqcsr: Constant<RegOffset>,
     a_ipsr: Constant<RegOffset>,
-    a_hits: Constant<RegOffset>,
-    a_misses: Constant<RegOffset>,
-    a_walk_cycles: Constant<RegOffset>,
-    a_faults: Constant<RegOffset>,
-    a_dropped: Constant<RegOffset>,
-    a_commands: Constant<RegOffset>,
-    a_dc_fetches: Constant<RegOffset>,
-    a_restarted: Constant<RegOffset>,
+    /// The counters' offsets (`regs::iommu::COUNTERS`).
+    a_counters: [Constant<RegOffset>; 8],
     a_cnt_ctrl: Constant<RegOffset>,
     k_mode_off: Constant<Bits<4>>,
     k_mode_bare: Constant<Bits<4>>,
@@ -426,14 +414,7 @@ impl<const N: usize> Iommu<N> {
             fqof: Default::default(),
             cip: Default::default(),
             fip: Default::default(),
-            cnt_hits: Default::default(),
-            cnt_misses: Default::default(),
-            cnt_walk_cycles: Default::default(),
-            cnt_faults: Default::default(),
-            cnt_dropped: Default::default(),
-            cnt_commands: Default::default(),
-            cnt_dc_fetches: Default::default(),
-            cnt_restarted: Default::default(),
+            counters: std::array::from_fn(|_| Counter::new(counter_max)),
             dc_valid: std::array::from_fn(|_| Default::default()),
             dc_sv32: std::array::from_fn(|_| Default::default()),
             dc_ppn: std::array::from_fn(|_| Default::default()),
@@ -532,7 +513,6 @@ impl<const N: usize> Iommu<N> {
             ram_bytes34: Constant::new((ram_bytes as u64).into()),
             ram_pages: Constant::new(((ram_bytes >> 12) as u64).into()),
             ram_ppn_mask: Constant::new((ram_ppn_mask as u64).into()),
-            counter_mask: Constant::new((counter_max as u64).into()),
             k_caps: Constant::new((r::caps(N as u32) as u64).into()),
             a_caps: off(r::CAPS),
             a_ddtp: off(r::DDTP),
@@ -545,14 +525,7 @@ impl<const N: usize> Iommu<N> {
             a_cqcsr: off(r::CQCSR),
             a_fqcsr: off(r::FQCSR),
             a_ipsr: off(r::IPSR),
-            a_hits: off(r::IOTLB_HITS),
-            a_misses: off(r::IOTLB_MISSES),
-            a_walk_cycles: off(r::WALK_CYCLES),
-            a_faults: off(r::FAULTS),
-            a_dropped: off(r::FAULTS_DROPPED),
-            a_commands: off(r::COMMANDS),
-            a_dc_fetches: off(r::DC_FETCHES),
-            a_restarted: off(r::WALKS_RESTARTED),
+            a_counters: r::COUNTERS.map(off),
             a_cnt_ctrl: off(r::CNT_CTRL),
             k_mode_off: Constant::new((ddtp::MODE_OFF as u64).into()),
             k_mode_bare: Constant::new((ddtp::MODE_BARE as u64).into()),
@@ -623,14 +596,6 @@ impl<const N: usize> Logic for Iommu<N> {
             fqof,
             cip,
             fip,
-            cnt_hits,
-            cnt_misses,
-            cnt_walk_cycles,
-            cnt_faults,
-            cnt_dropped,
-            cnt_commands,
-            cnt_dc_fetches,
-            cnt_restarted,
             fsm,
             req_dev,
             req_iova,
@@ -872,6 +837,10 @@ impl<const N: usize> Logic for Iommu<N> {
         // cycle wins over a software write-1-to-clear (no event is lost) ----
         self.write.next = self.sel.val() & self.we.val();
         self.clear_counters.next = false;
+        for i in 0..8 {
+            self.counters[i].clock.next = self.clock.val();
+            self.counters[i].inc.next = false;
+        }
         self.ddtp_write.next = false;
         if self.write.val() {
             if (self.offset.val() == self.a_ddtp.val())
@@ -966,15 +935,13 @@ impl<const N: usize> Logic for Iommu<N> {
                         self.dn.wdata.next = self.s2_wdata.q.val();
                         self.dn.last.next = self.s2_last.q.val();
                         if self.dn.ready.val() & self.s2_hit.q.val() & !self.retried.q.val() {
-                            self.cnt_hits.d.next =
-                                (self.cnt_hits.q.val() + 1) & self.counter_mask.val();
+                            self.counters[0].inc.next = true;
                         }
                     } else if self.s2_fault.q.val() {
                         self.f_cause.d.next = self.s2_cause.q.val();
                         self.fsm.d.next = IommuState::FaultStart;
                     } else if self.s2_need_dc.q.val() {
-                        self.cnt_dc_fetches.d.next =
-                            (self.cnt_dc_fetches.q.val() + 1) & self.counter_mask.val();
+                        self.counters[6].inc.next = true;
                         if self.ddtp_ppn.q.val() >= self.ram_pages.val() {
                             self.f_cause.d.next = self.c_ddt_load.val();
                             self.fsm.d.next = IommuState::FaultStart;
@@ -985,8 +952,7 @@ impl<const N: usize> Logic for Iommu<N> {
                             self.fsm.d.next = IommuState::DcFetch;
                         }
                     } else if self.s2_need_walk.q.val() {
-                        self.cnt_misses.d.next =
-                            (self.cnt_misses.q.val() + 1) & self.counter_mask.val();
+                        self.counters[1].inc.next = true;
                         self.table_ppn.d.next = self.s2_root_ppn.q.val();
                         if self.s2_root_outside.q.val() {
                             self.f_cause.d.next = self.req_access_cause.val();
@@ -1127,29 +1093,25 @@ impl<const N: usize> Logic for Iommu<N> {
                 }
             }
             IommuState::FaultStart => {
-                self.cnt_faults.d.next = (self.cnt_faults.q.val() + 1) & self.counter_mask.val();
+                self.counters[3].inc.next = true;
                 self.issued.d.next = 0.into();
                 if !self.fqen.q.val() {
-                    self.cnt_dropped.d.next =
-                        (self.cnt_dropped.q.val() + 1) & self.counter_mask.val();
+                    self.counters[4].inc.next = true;
                     self.fsm.d.next = IommuState::FaultDone;
                 } else if self.fqof.q.val() | self.fqmf.q.val() {
                     // As in the specification: no records until software clears FQOF / FQMF.
-                    self.cnt_dropped.d.next =
-                        (self.cnt_dropped.q.val() + 1) & self.counter_mask.val();
+                    self.counters[4].inc.next = true;
                     self.fsm.d.next = IommuState::FaultDone;
                 } else if self.fq_full.val() {
                     // Never overwrite an unread record: drop this one and say so.
-                    self.cnt_dropped.d.next =
-                        (self.cnt_dropped.q.val() + 1) & self.counter_mask.val();
+                    self.counters[4].inc.next = true;
                     self.fqof.d.next = true;
                     if self.fie.q.val() {
                         self.fip.d.next = true;
                     }
                     self.fsm.d.next = IommuState::FaultDone;
                 } else if self.rec_end.val() > self.ram_bytes34.val() {
-                    self.cnt_dropped.d.next =
-                        (self.cnt_dropped.q.val() + 1) & self.counter_mask.val();
+                    self.counters[4].inc.next = true;
                     self.fqmf.d.next = true;
                     if self.fie.q.val() {
                         self.fip.d.next = true;
@@ -1276,8 +1238,7 @@ impl<const N: usize> Logic for Iommu<N> {
             }
             IommuState::CmdDone => {
                 self.cqh.d.next = self.cq_next.val();
-                self.cnt_commands.d.next =
-                    (self.cnt_commands.q.val() + 1) & self.counter_mask.val();
+                self.counters[5].inc.next = true;
                 if (self.cmd_opcode.val() == self.k_op_iofence.val())
                     & self.word0.q.val().get_bit(11)
                 {
@@ -1291,7 +1252,7 @@ impl<const N: usize> Logic for Iommu<N> {
         }
         if self.abandon.val() {
             self.flush_s2.next = true;
-            self.cnt_restarted.d.next = (self.cnt_restarted.q.val() + 1) & self.counter_mask.val();
+            self.counters[7].inc.next = true;
             self.fsm.d.next = IommuState::Idle;
         }
         // A DDTP write makes the fetch or walk in flight (or starting now) stale; the next
@@ -1384,8 +1345,7 @@ impl<const N: usize> Logic for Iommu<N> {
             }
         }
         if self.walking.val() {
-            self.cnt_walk_cycles.d.next =
-                (self.cnt_walk_cycles.q.val() + 1) & self.counter_mask.val();
+            self.counters[2].inc.next = true;
         }
 
         // A DDTP write flushes both caches; after the state machine, so it always wins.
@@ -1397,15 +1357,8 @@ impl<const N: usize> Logic for Iommu<N> {
             self.iotlb.inv_by_dev.next = false;
             self.iotlb.inv_by_addr.next = false;
         }
-        if self.clear_counters.val() {
-            self.cnt_hits.d.next = 0.into();
-            self.cnt_misses.d.next = 0.into();
-            self.cnt_walk_cycles.d.next = 0.into();
-            self.cnt_faults.d.next = 0.into();
-            self.cnt_dropped.d.next = 0.into();
-            self.cnt_commands.d.next = 0.into();
-            self.cnt_dc_fetches.d.next = 0.into();
-            self.cnt_restarted.d.next = 0.into();
+        for i in 0..8 {
+            self.counters[i].clear.next = self.clear_counters.val();
         }
 
         // ---- register reads (data the cycle after) ----
@@ -1457,29 +1410,10 @@ impl<const N: usize> Logic for Iommu<N> {
             self.read_value.next = bit_cast::<32, 1>(self.cip.q.val().into())
                 | (bit_cast::<32, 1>(self.fip.q.val().into()) << 1);
         }
-        if self.offset.val() == self.a_hits.val() {
-            self.read_value.next = self.cnt_hits.q.val();
-        }
-        if self.offset.val() == self.a_misses.val() {
-            self.read_value.next = self.cnt_misses.q.val();
-        }
-        if self.offset.val() == self.a_walk_cycles.val() {
-            self.read_value.next = self.cnt_walk_cycles.q.val();
-        }
-        if self.offset.val() == self.a_faults.val() {
-            self.read_value.next = self.cnt_faults.q.val();
-        }
-        if self.offset.val() == self.a_dropped.val() {
-            self.read_value.next = self.cnt_dropped.q.val();
-        }
-        if self.offset.val() == self.a_commands.val() {
-            self.read_value.next = self.cnt_commands.q.val();
-        }
-        if self.offset.val() == self.a_dc_fetches.val() {
-            self.read_value.next = self.cnt_dc_fetches.q.val();
-        }
-        if self.offset.val() == self.a_restarted.val() {
-            self.read_value.next = self.cnt_restarted.q.val();
+        for i in 0..8 {
+            if self.offset.val() == self.a_counters[i].val() {
+                self.read_value.next = self.counters[i].value.val();
+            }
         }
         if self.sel.val() & !self.we.val() {
             self.r_rdata.d.next = self.read_value.val();
