@@ -7049,30 +7049,8 @@ module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,u
     localparam  ram_bytes34 = 34'h2000;
     localparam  ram_pages = 22'h2;
     localparam  ram_ppn_mask = 22'h1;
-    localparam  k_caps = 32'h2080110;
-    localparam  a_caps = 12'h0;
-    localparam  a_ddtp = 12'h10;
-    localparam  a_cqb = 12'h18;
-    localparam  a_cqh = 12'h20;
-    localparam  a_cqt = 12'h24;
-    localparam  a_fqb = 12'h28;
-    localparam  a_fqh = 12'h30;
-    localparam  a_fqt = 12'h34;
-    localparam  a_cqcsr = 12'h48;
-    localparam  a_fqcsr = 12'h4c;
-    localparam  a_ipsr = 12'h54;
-    localparam  a_counters$0 = 12'h100;
-    localparam  a_counters$1 = 12'h104;
-    localparam  a_counters$2 = 12'h108;
-    localparam  a_counters$3 = 12'h10c;
-    localparam  a_counters$4 = 12'h110;
-    localparam  a_counters$5 = 12'h114;
-    localparam  a_counters$6 = 12'h118;
-    localparam  a_counters$7 = 12'h120;
-    localparam  a_cnt_ctrl = 12'h11c;
     localparam  k_mode_off = 4'h0;
     localparam  k_mode_bare = 4'h1;
-    localparam  k_mode_1lvl = 4'h2;
     localparam  k_tc_reserved = 32'hfffffffe;
     localparam  k_fsc_reserved = 32'h7fc00000;
     localparam  c_read_access = 12'h5;
@@ -7128,104 +7106,39 @@ module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,u
     reg  iotlb$inv_by_addr;
     reg  [19:0] iotlb$inv_vpn;
     wire  [7:0] iotlb$occupancy;
-    reg  [31:0] r_rdata$d;
-    wire  [31:0] r_rdata$q;
-    reg  r_rdata$clock;
-    reg  [3:0] ddtp_mode$d;
-    wire  [3:0] ddtp_mode$q;
-    reg  ddtp_mode$clock;
-    reg  [21:0] ddtp_ppn$d;
-    wire  [21:0] ddtp_ppn$q;
-    reg  ddtp_ppn$clock;
-    reg  [4:0] cq_log2szm1$d;
-    wire  [4:0] cq_log2szm1$q;
-    reg  cq_log2szm1$clock;
-    reg  [21:0] cq_ppn$d;
-    wire  [21:0] cq_ppn$q;
-    reg  cq_ppn$clock;
-    reg  [7:0] cqh$d;
-    wire  [7:0] cqh$q;
-    reg  cqh$clock;
-    reg  [7:0] cqt$d;
-    wire  [7:0] cqt$q;
-    reg  cqt$clock;
-    reg  [4:0] fq_log2szm1$d;
-    wire  [4:0] fq_log2szm1$q;
-    reg  fq_log2szm1$clock;
-    reg  [21:0] fq_ppn$d;
-    wire  [21:0] fq_ppn$q;
-    reg  fq_ppn$clock;
-    reg  [7:0] fqh$d;
-    wire  [7:0] fqh$q;
-    reg  fqh$clock;
-    reg  [7:0] fqt$d;
-    wire  [7:0] fqt$q;
-    reg  fqt$clock;
-    reg  cqen$d;
-    wire  cqen$q;
-    reg  cqen$clock;
-    reg  cie$d;
-    wire  cie$q;
-    reg  cie$clock;
-    reg  cqmf$d;
-    wire  cqmf$q;
-    reg  cqmf$clock;
-    reg  cmd_ill$d;
-    wire  cmd_ill$q;
-    reg  cmd_ill$clock;
-    reg  fence_w_ip$d;
-    wire  fence_w_ip$q;
-    reg  fence_w_ip$clock;
-    reg  fqen$d;
-    wire  fqen$q;
-    reg  fqen$clock;
-    reg  fie$d;
-    wire  fie$q;
-    reg  fie$clock;
-    reg  fqmf$d;
-    wire  fqmf$q;
-    reg  fqmf$clock;
-    reg  fqof$d;
-    wire  fqof$q;
-    reg  fqof$clock;
-    reg  cip$d;
-    wire  cip$q;
-    reg  cip$clock;
-    reg  fip$d;
-    wire  fip$q;
-    reg  fip$clock;
-    reg  counters$0$clock;
-    reg  counters$0$inc;
-    reg  counters$0$clear;
-    wire  [31:0] counters$0$value;
-    reg  counters$1$clock;
-    reg  counters$1$inc;
-    reg  counters$1$clear;
-    wire  [31:0] counters$1$value;
-    reg  counters$2$clock;
-    reg  counters$2$inc;
-    reg  counters$2$clear;
-    wire  [31:0] counters$2$value;
-    reg  counters$3$clock;
-    reg  counters$3$inc;
-    reg  counters$3$clear;
-    wire  [31:0] counters$3$value;
-    reg  counters$4$clock;
-    reg  counters$4$inc;
-    reg  counters$4$clear;
-    wire  [31:0] counters$4$value;
-    reg  counters$5$clock;
-    reg  counters$5$inc;
-    reg  counters$5$clear;
-    wire  [31:0] counters$5$value;
-    reg  counters$6$clock;
-    reg  counters$6$inc;
-    reg  counters$6$clear;
-    wire  [31:0] counters$6$value;
-    reg  counters$7$clock;
-    reg  counters$7$inc;
-    reg  counters$7$clear;
-    wire  [31:0] counters$7$value;
+    reg  regs$clock;
+    reg  regs$sel;
+    reg  [11:0] regs$offset;
+    reg  regs$we;
+    reg  [31:0] regs$wdata;
+    wire  [31:0] regs$rdata;
+    reg  regs$cq_done;
+    reg  regs$cq_memory_fault;
+    reg  regs$cq_illegal;
+    reg  regs$cq_fence_wip;
+    reg  regs$fq_recorded;
+    reg  regs$fq_overflow;
+    reg  regs$fq_memory_fault;
+    reg  regs$count$0;
+    reg  regs$count$1;
+    reg  regs$count$2;
+    reg  regs$count$3;
+    reg  regs$count$4;
+    reg  regs$count$5;
+    reg  regs$count$6;
+    reg  regs$count$7;
+    wire  [3:0] regs$ddtp_mode;
+    wire  [21:0] regs$ddtp_ppn;
+    wire  regs$ddtp_write;
+    wire  [21:0] regs$cq_ppn;
+    wire  [7:0] regs$cqh;
+    wire  regs$cmd_pending;
+    wire  [21:0] regs$fq_ppn;
+    wire  [7:0] regs$fqt;
+    wire  regs$fqen;
+    wire  regs$fq_stopped;
+    wire  regs$fq_full;
+    wire  regs$irq;
     reg  dc_valid$0$d;
     wire  dc_valid$0$q;
     reg  dc_valid$0$clock;
@@ -7413,8 +7326,6 @@ module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,u
     reg  accept;
     reg  pop;
     reg  flush_s2;
-    reg  write;
-    reg  [31:0] read_value;
     reg  cur_dc_valid;
     reg  cur_dc_sv32;
     reg  [21:0] cur_dc_ppn;
@@ -7434,10 +7345,6 @@ module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,u
     reg  pte_bad;
     reg  pte_perm_ok;
     reg  [21:0] super_ppn;
-    reg  [7:0] cq_mask;
-    reg  [7:0] fq_mask;
-    reg  [7:0] cq_next;
-    reg  [7:0] fq_next;
     reg  cmd_pending;
     reg  [33:0] cmd_end;
     reg  [33:0] rec_end;
@@ -7448,7 +7355,6 @@ module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,u
     reg  walking;
     reg  walk_start;
     reg  abandon;
-    reg  clear_counters;
     reg  ddtp_write;
     
     // Sub module instances
@@ -7476,163 +7382,40 @@ module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,u
         .inv_vpn(iotlb$inv_vpn),
         .occupancy(iotlb$occupancy)
     );
-    top$core$soc$iommu$r_rdata r_rdata(
-        .d(r_rdata$d),
-        .q(r_rdata$q),
-        .clock(r_rdata$clock)
-    );
-    top$core$soc$iommu$ddtp_mode ddtp_mode(
-        .d(ddtp_mode$d),
-        .q(ddtp_mode$q),
-        .clock(ddtp_mode$clock)
-    );
-    top$core$soc$iommu$ddtp_ppn ddtp_ppn(
-        .d(ddtp_ppn$d),
-        .q(ddtp_ppn$q),
-        .clock(ddtp_ppn$clock)
-    );
-    top$core$soc$iommu$cq_log2szm1 cq_log2szm1(
-        .d(cq_log2szm1$d),
-        .q(cq_log2szm1$q),
-        .clock(cq_log2szm1$clock)
-    );
-    top$core$soc$iommu$cq_ppn cq_ppn(
-        .d(cq_ppn$d),
-        .q(cq_ppn$q),
-        .clock(cq_ppn$clock)
-    );
-    top$core$soc$iommu$cqh cqh(
-        .d(cqh$d),
-        .q(cqh$q),
-        .clock(cqh$clock)
-    );
-    top$core$soc$iommu$cqt cqt(
-        .d(cqt$d),
-        .q(cqt$q),
-        .clock(cqt$clock)
-    );
-    top$core$soc$iommu$fq_log2szm1 fq_log2szm1(
-        .d(fq_log2szm1$d),
-        .q(fq_log2szm1$q),
-        .clock(fq_log2szm1$clock)
-    );
-    top$core$soc$iommu$fq_ppn fq_ppn(
-        .d(fq_ppn$d),
-        .q(fq_ppn$q),
-        .clock(fq_ppn$clock)
-    );
-    top$core$soc$iommu$fqh fqh(
-        .d(fqh$d),
-        .q(fqh$q),
-        .clock(fqh$clock)
-    );
-    top$core$soc$iommu$fqt fqt(
-        .d(fqt$d),
-        .q(fqt$q),
-        .clock(fqt$clock)
-    );
-    top$core$soc$iommu$cqen cqen(
-        .d(cqen$d),
-        .q(cqen$q),
-        .clock(cqen$clock)
-    );
-    top$core$soc$iommu$cie cie(
-        .d(cie$d),
-        .q(cie$q),
-        .clock(cie$clock)
-    );
-    top$core$soc$iommu$cqmf cqmf(
-        .d(cqmf$d),
-        .q(cqmf$q),
-        .clock(cqmf$clock)
-    );
-    top$core$soc$iommu$cmd_ill cmd_ill(
-        .d(cmd_ill$d),
-        .q(cmd_ill$q),
-        .clock(cmd_ill$clock)
-    );
-    top$core$soc$iommu$fence_w_ip fence_w_ip(
-        .d(fence_w_ip$d),
-        .q(fence_w_ip$q),
-        .clock(fence_w_ip$clock)
-    );
-    top$core$soc$iommu$fqen fqen(
-        .d(fqen$d),
-        .q(fqen$q),
-        .clock(fqen$clock)
-    );
-    top$core$soc$iommu$fie fie(
-        .d(fie$d),
-        .q(fie$q),
-        .clock(fie$clock)
-    );
-    top$core$soc$iommu$fqmf fqmf(
-        .d(fqmf$d),
-        .q(fqmf$q),
-        .clock(fqmf$clock)
-    );
-    top$core$soc$iommu$fqof fqof(
-        .d(fqof$d),
-        .q(fqof$q),
-        .clock(fqof$clock)
-    );
-    top$core$soc$iommu$cip cip(
-        .d(cip$d),
-        .q(cip$q),
-        .clock(cip$clock)
-    );
-    top$core$soc$iommu$fip fip(
-        .d(fip$d),
-        .q(fip$q),
-        .clock(fip$clock)
-    );
-    top$core$soc$iommu$counters$0 counters$0(
-        .clock(counters$0$clock),
-        .inc(counters$0$inc),
-        .clear(counters$0$clear),
-        .value(counters$0$value)
-    );
-    top$core$soc$iommu$counters$1 counters$1(
-        .clock(counters$1$clock),
-        .inc(counters$1$inc),
-        .clear(counters$1$clear),
-        .value(counters$1$value)
-    );
-    top$core$soc$iommu$counters$2 counters$2(
-        .clock(counters$2$clock),
-        .inc(counters$2$inc),
-        .clear(counters$2$clear),
-        .value(counters$2$value)
-    );
-    top$core$soc$iommu$counters$3 counters$3(
-        .clock(counters$3$clock),
-        .inc(counters$3$inc),
-        .clear(counters$3$clear),
-        .value(counters$3$value)
-    );
-    top$core$soc$iommu$counters$4 counters$4(
-        .clock(counters$4$clock),
-        .inc(counters$4$inc),
-        .clear(counters$4$clear),
-        .value(counters$4$value)
-    );
-    top$core$soc$iommu$counters$5 counters$5(
-        .clock(counters$5$clock),
-        .inc(counters$5$inc),
-        .clear(counters$5$clear),
-        .value(counters$5$value)
-    );
-    top$core$soc$iommu$counters$6 counters$6(
-        .clock(counters$6$clock),
-        .inc(counters$6$inc),
-        .clear(counters$6$clear),
-        .value(counters$6$value)
-    );
-    top$core$soc$iommu$counters$7 counters$7(
-        .clock(counters$7$clock),
-        .inc(counters$7$inc),
-        .clear(counters$7$clear),
-        .value(counters$7$value)
+    top$core$soc$iommu$regs regs(
+        .clock(regs$clock),
+        .sel(regs$sel),
+        .offset(regs$offset),
+        .we(regs$we),
+        .wdata(regs$wdata),
+        .rdata(regs$rdata),
+        .cq_done(regs$cq_done),
+        .cq_memory_fault(regs$cq_memory_fault),
+        .cq_illegal(regs$cq_illegal),
+        .cq_fence_wip(regs$cq_fence_wip),
+        .fq_recorded(regs$fq_recorded),
+        .fq_overflow(regs$fq_overflow),
+        .fq_memory_fault(regs$fq_memory_fault),
+        .count$0(regs$count$0),
+        .count$1(regs$count$1),
+        .count$2(regs$count$2),
+        .count$3(regs$count$3),
+        .count$4(regs$count$4),
+        .count$5(regs$count$5),
+        .count$6(regs$count$6),
+        .count$7(regs$count$7),
+        .ddtp_mode(regs$ddtp_mode),
+        .ddtp_ppn(regs$ddtp_ppn),
+        .ddtp_write(regs$ddtp_write),
+        .cq_ppn(regs$cq_ppn),
+        .cqh(regs$cqh),
+        .cmd_pending(regs$cmd_pending),
+        .fq_ppn(regs$fq_ppn),
+        .fqt(regs$fqt),
+        .fqen(regs$fqen),
+        .fq_stopped(regs$fq_stopped),
+        .fq_full(regs$fq_full),
+        .irq(regs$irq)
     );
     top$core$soc$iommu$dc_valid$0 dc_valid$0(
         .d(dc_valid$0$d),
@@ -7927,28 +7710,6 @@ module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,u
     
     // Update code
     always @(*) begin
-        r_rdata$clock = clock;
-        ddtp_mode$clock = clock;
-        ddtp_ppn$clock = clock;
-        cq_log2szm1$clock = clock;
-        cq_ppn$clock = clock;
-        cqh$clock = clock;
-        cqt$clock = clock;
-        fq_log2szm1$clock = clock;
-        fq_ppn$clock = clock;
-        fqh$clock = clock;
-        fqt$clock = clock;
-        cqen$clock = clock;
-        cie$clock = clock;
-        cqmf$clock = clock;
-        cmd_ill$clock = clock;
-        fence_w_ip$clock = clock;
-        fqen$clock = clock;
-        fie$clock = clock;
-        fqmf$clock = clock;
-        fqof$clock = clock;
-        cip$clock = clock;
-        fip$clock = clock;
         fsm$clock = clock;
         req_dev$clock = clock;
         req_iova$clock = clock;
@@ -7991,28 +7752,6 @@ module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,u
         dev_resp$clock = clock;
         flt_resp$clock = clock;
         flt_iova$clock = clock;
-        r_rdata$d = r_rdata$q;
-        ddtp_mode$d = ddtp_mode$q;
-        ddtp_ppn$d = ddtp_ppn$q;
-        cq_log2szm1$d = cq_log2szm1$q;
-        cq_ppn$d = cq_ppn$q;
-        cqh$d = cqh$q;
-        cqt$d = cqt$q;
-        fq_log2szm1$d = fq_log2szm1$q;
-        fq_ppn$d = fq_ppn$q;
-        fqh$d = fqh$q;
-        fqt$d = fqt$q;
-        cqen$d = cqen$q;
-        cie$d = cie$q;
-        cqmf$d = cqmf$q;
-        cmd_ill$d = cmd_ill$q;
-        fence_w_ip$d = fence_w_ip$q;
-        fqen$d = fqen$q;
-        fie$d = fie$q;
-        fqmf$d = fqmf$q;
-        fqof$d = fqof$q;
-        cip$d = cip$q;
-        fip$d = fip$q;
         fsm$d = fsm$q;
         req_dev$d = req_dev$q;
         req_iova$d = req_iova$q;
@@ -8056,6 +7795,29 @@ module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,u
         flt_resp$d = flt_resp$q;
         flt_iova$d = flt_iova$q;
         iotlb$clock = clock;
+        regs$clock = clock;
+        regs$sel = sel;
+        regs$offset = offset;
+        regs$we = we;
+        regs$wdata = wdata;
+        regs$cq_done = 1'b0;
+        regs$cq_memory_fault = 1'b0;
+        regs$cq_illegal = 1'b0;
+        regs$cq_fence_wip = 1'b0;
+        regs$fq_recorded = 1'b0;
+        regs$fq_overflow = 1'b0;
+        regs$fq_memory_fault = 1'b0;
+        regs$count$0 = 1'b0;
+        regs$count$1 = 1'b0;
+        regs$count$2 = 1'b0;
+        regs$count$3 = 1'b0;
+        regs$count$4 = 1'b0;
+        regs$count$5 = 1'b0;
+        regs$count$6 = 1'b0;
+        regs$count$7 = 1'b0;
+        ddtp_write = regs$ddtp_write;
+        cmd_pending = regs$cmd_pending;
+        fq_full = regs$fq_full;
         dc_valid$0$clock = clock;
         dc_sv32$0$clock = clock;
         dc_ppn$0$clock = clock;
@@ -8090,9 +7852,9 @@ module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,u
         dc_outside$3$d = dc_outside$3$q;
         state = fsm$q;
         iotlb_occupancy = iotlb$occupancy;
-        irq = cip$q | fip$q;
-        mode_bare = ddtp_mode$q == k_mode_bare;
-        rdata = r_rdata$q;
+        irq = regs$irq;
+        mode_bare = regs$ddtp_mode == k_mode_bare;
+        rdata = regs$rdata;
         up$resp = dev_resp$q | flt_resp$q;
         up$fault = flt_resp$q;
         if (flt_resp$q) begin
@@ -8106,24 +7868,8 @@ module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,u
         dn$dev = 32'h0;
         dn_iova = req_iova$q;
         dn_dev = req_dev$q;
-        if (cq_log2szm1$q >= 32'h7) begin
-            cq_mask = 32'hff;
-        end
-        else begin
-            cq_mask = (((32'h2) & 8'hff) << ((cq_log2szm1$q) & 8'hff)) - 32'h1;
-        end
-        if (fq_log2szm1$q >= 32'h7) begin
-            fq_mask = 32'hff;
-        end
-        else begin
-            fq_mask = (((32'h2) & 8'hff) << ((fq_log2szm1$q) & 8'hff)) - 32'h1;
-        end
-        cq_next = (cqh$q + 32'h1) & cq_mask;
-        fq_next = (fqt$q + 32'h1) & fq_mask;
-        fq_full = fq_next == fqh$q;
-        cmd_pending = cqen$q & (cqh$q != cqt$q) & ~cmd_ill$q & ~cqmf$q;
-        cmd_end = (((cq_ppn$q) & 34'h3ffffffff) << 32'hc) + (((cqh$q) & 34'h3ffffffff) << 32'h4) + 32'h10;
-        rec_end = (((fq_ppn$q) & 34'h3ffffffff) << 32'hc) + (((fqt$q) & 34'h3ffffffff) << 32'h5) + 32'h20;
+        cmd_end = (((regs$cq_ppn) & 34'h3ffffffff) << 32'hc) + (((regs$cqh) & 34'h3ffffffff) << 32'h4) + 32'h10;
+        rec_end = (((regs$fq_ppn) & 34'h3ffffffff) << 32'hc) + (((regs$fqt) & 34'h3ffffffff) << 32'h5) + 32'h20;
         cmd_opcode = word0$q[(32'h0)+:(7)];
         cmd_func3 = word0$q[(32'h7)+:(3)];
         poison_exit = s2_valid$q & (poison$q != 32'h0) & (fsm$q != IommuState$FaultDone);
@@ -8192,11 +7938,11 @@ module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,u
         x_cause = access_cause;
         need_dc = 1'b0;
         need_walk = 1'b0;
-        if (ddtp_mode$q == k_mode_off) begin
+        if (regs$ddtp_mode == k_mode_off) begin
             x_fault = 1'b1;
             x_cause = c_all_disallowed;
         end
-        else if ((ddtp_mode$q == k_mode_bare) | (cur_dc_valid & ~cur_dc_sv32)) begin
+        else if ((regs$ddtp_mode == k_mode_bare) | (cur_dc_valid & ~cur_dc_sv32)) begin
             if (lk_addr < ram_bytes) begin
                 pass_ok = 1'b1;
             end
@@ -8258,100 +8004,12 @@ module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,u
         if (own_rvalid$q) begin
             received$d = received$q + 32'h1;
         end
-        write = sel & we;
-        clear_counters = 1'b0;
-        counters$0$clock = clock;
-        counters$0$inc = 1'b0;
-        counters$1$clock = clock;
-        counters$1$inc = 1'b0;
-        counters$2$clock = clock;
-        counters$2$inc = 1'b0;
-        counters$3$clock = clock;
-        counters$3$inc = 1'b0;
-        counters$4$clock = clock;
-        counters$4$inc = 1'b0;
-        counters$5$clock = clock;
-        counters$5$inc = 1'b0;
-        counters$6$clock = clock;
-        counters$6$inc = 1'b0;
-        counters$7$clock = clock;
-        counters$7$inc = 1'b0;
-        ddtp_write = 1'b0;
-        if (write) begin
-            if ((offset == a_ddtp) & (wdata[(32'h0)+:(4)] <= k_mode_1lvl)) begin
-                ddtp_mode$d = wdata[(32'h0)+:(4)];
-                ddtp_ppn$d = wdata[(32'ha)+:(22)];
-                ddtp_write = 1'b1;
-            end
-            if (offset == a_cqb) begin
-                cq_log2szm1$d = wdata[(32'h0)+:(5)];
-                cq_ppn$d = wdata[(32'ha)+:(22)];
-            end
-            if (offset == a_cqt) begin
-                cqt$d = wdata[(32'h0)+:(8)] & cq_mask;
-            end
-            if (offset == a_fqb) begin
-                fq_log2szm1$d = wdata[(32'h0)+:(5)];
-                fq_ppn$d = wdata[(32'ha)+:(22)];
-            end
-            if (offset == a_fqh) begin
-                fqh$d = wdata[(32'h0)+:(8)] & fq_mask;
-            end
-            if (offset == a_cqcsr) begin
-                cqen$d = wdata[32'h0];
-                cie$d = wdata[32'h1];
-                if (wdata[32'h0] & ~cqen$q) begin
-                    cqh$d = 32'h0;
-                    cqmf$d = 1'b0;
-                    cmd_ill$d = 1'b0;
-                    fence_w_ip$d = 1'b0;
-                end
-                if (wdata[32'h8]) begin
-                    cqmf$d = 1'b0;
-                end
-                if (wdata[32'ha]) begin
-                    cmd_ill$d = 1'b0;
-                end
-                if (wdata[32'hb]) begin
-                    fence_w_ip$d = 1'b0;
-                end
-            end
-            if (offset == a_fqcsr) begin
-                fqen$d = wdata[32'h0];
-                fie$d = wdata[32'h1];
-                if (wdata[32'h0] & ~fqen$q) begin
-                    fqt$d = 32'h0;
-                    fqof$d = 1'b0;
-                    fqmf$d = 1'b0;
-                end
-                if (wdata[32'h8]) begin
-                    fqmf$d = 1'b0;
-                end
-                if (wdata[32'h9]) begin
-                    fqof$d = 1'b0;
-                end
-            end
-            if (offset == a_ipsr) begin
-                if (wdata[32'h0]) begin
-                    cip$d = 1'b0;
-                end
-                if (wdata[32'h1]) begin
-                    fip$d = 1'b0;
-                end
-            end
-            if (offset == a_cnt_ctrl) begin
-                clear_counters = wdata[32'h0];
-            end
-        end
         case (fsm$q)
             IommuState$Idle:
                 begin
                     if (cmd_pending) begin
                         if (cmd_end > ((ram_bytes) & 34'h3ffffffff)) begin
-                            cqmf$d = 1'b1;
-                            if (cie$q) begin
-                                cip$d = 1'b1;
-                            end
+                            regs$cq_memory_fault = 1'b1;
                         end
                         else begin
                             issued$d = 32'h0;
@@ -8367,7 +8025,7 @@ module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,u
                             dn$wdata = s2_wdata$q;
                             dn$last = s2_last$q;
                             if (dn$ready & s2_hit$q & ~retried$q) begin
-                                counters$0$inc = 1'b1;
+                                regs$count$0 = 1'b1;
                             end
                         end
                         else if (s2_fault$q) begin
@@ -8375,8 +8033,8 @@ module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,u
                             fsm$d = IommuState$FaultStart;
                         end
                         else if (s2_need_dc$q) begin
-                            counters$6$inc = 1'b1;
-                            if (ddtp_ppn$q >= ram_pages) begin
+                            regs$count$6 = 1'b1;
+                            if (regs$ddtp_ppn >= ram_pages) begin
                                 f_cause$d = c_ddt_load;
                                 fsm$d = IommuState$FaultStart;
                             end
@@ -8388,7 +8046,7 @@ module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,u
                             end
                         end
                         else if (s2_need_walk$q) begin
-                            counters$1$inc = 1'b1;
+                            regs$count$1 = 1'b1;
                             table_ppn$d = s2_root_ppn$q;
                             if (s2_root_outside$q) begin
                                 f_cause$d = req_access_cause;
@@ -8408,7 +8066,7 @@ module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,u
                     if (stale$q) begin
                         abandon = 1'b1;
                     end
-                    dn$addr = (((ddtp_ppn$q) & 32'hffffffff) << 32'hc) + (((req_dev$q) & 32'hffffffff) << 32'h3) + (((issued$q) & 32'hffffffff) << 32'h2);
+                    dn$addr = (((regs$ddtp_ppn) & 32'hffffffff) << 32'hc) + (((req_dev$q) & 32'hffffffff) << 32'h3) + (((issued$q) & 32'hffffffff) << 32'h2);
                     if (dn$ready) begin
                         issued$d = issued$q + 32'h1;
                     end
@@ -8556,30 +8214,24 @@ module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,u
                 end
             IommuState$FaultStart:
                 begin
-                    counters$3$inc = 1'b1;
+                    regs$count$3 = 1'b1;
                     issued$d = 32'h0;
-                    if (~fqen$q) begin
-                        counters$4$inc = 1'b1;
+                    if (~regs$fqen) begin
+                        regs$count$4 = 1'b1;
                         fsm$d = IommuState$FaultDone;
                     end
-                    else if (fqof$q | fqmf$q) begin
-                        counters$4$inc = 1'b1;
+                    else if (regs$fq_stopped) begin
+                        regs$count$4 = 1'b1;
                         fsm$d = IommuState$FaultDone;
                     end
                     else if (fq_full) begin
-                        counters$4$inc = 1'b1;
-                        fqof$d = 1'b1;
-                        if (fie$q) begin
-                            fip$d = 1'b1;
-                        end
+                        regs$count$4 = 1'b1;
+                        regs$fq_overflow = 1'b1;
                         fsm$d = IommuState$FaultDone;
                     end
                     else if (rec_end > ram_bytes34) begin
-                        counters$4$inc = 1'b1;
-                        fqmf$d = 1'b1;
-                        if (fie$q) begin
-                            fip$d = 1'b1;
-                        end
+                        regs$count$4 = 1'b1;
+                        regs$fq_memory_fault = 1'b1;
                         fsm$d = IommuState$FaultDone;
                     end
                     else begin
@@ -8590,7 +8242,7 @@ module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,u
                 begin
                     own_req = 1'b1;
                     dn$we = 1'b1;
-                    dn$addr = (((fq_ppn$q) & 32'hffffffff) << 32'hc) + (((fqt$q) & 32'hffffffff) << 32'h5) + (((issued$q) & 32'hffffffff) << 32'h2);
+                    dn$addr = (((regs$fq_ppn) & 32'hffffffff) << 32'hc) + (((regs$fqt) & 32'hffffffff) << 32'h5) + (((issued$q) & 32'hffffffff) << 32'h2);
                     dn$last = issued$q == 32'h7;
                     if (issued$q == 32'h0) begin
                         dn$wdata = ((f_cause$q) & 32'hffffffff);
@@ -8609,10 +8261,7 @@ module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,u
                     if (dn$ready) begin
                         issued$d = issued$q + 32'h1;
                         if (issued$q == 32'h7) begin
-                            fqt$d = fq_next;
-                            if (fie$q) begin
-                                fip$d = 1'b1;
-                            end
+                            regs$fq_recorded = 1'b1;
                             fsm$d = IommuState$FaultDone;
                         end
                     end
@@ -8625,7 +8274,7 @@ module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,u
             IommuState$CmdFetch:
                 begin
                     own_req = issued$q != 32'h4;
-                    dn$addr = (((cq_ppn$q) & 32'hffffffff) << 32'hc) + (((cqh$q) & 32'hffffffff) << 32'h4) + (((issued$q) & 32'hffffffff) << 32'h2);
+                    dn$addr = (((regs$cq_ppn) & 32'hffffffff) << 32'hc) + (((regs$cqh) & 32'hffffffff) << 32'h4) + (((issued$q) & 32'hffffffff) << 32'h2);
                     dn$last = issued$q == 32'h3;
                     if (dn$ready) begin
                         issued$d = issued$q + 32'h1;
@@ -8673,10 +8322,7 @@ module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,u
                             fsm$d = IommuState$CmdDone;
                         end
                         else if (word2$q >= ram_bytes) begin
-                            cqmf$d = 1'b1;
-                            if (cie$q) begin
-                                cip$d = 1'b1;
-                            end
+                            regs$cq_memory_fault = 1'b1;
                             fsm$d = IommuState$Idle;
                         end
                         else begin
@@ -8684,10 +8330,7 @@ module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,u
                         end
                     end
                     else begin
-                        cmd_ill$d = 1'b1;
-                        if (cie$q) begin
-                            cip$d = 1'b1;
-                        end
+                        regs$cq_illegal = 1'b1;
                         fsm$d = IommuState$Idle;
                     end
                 end
@@ -8704,20 +8347,17 @@ module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,u
                 end
             IommuState$CmdDone:
                 begin
-                    cqh$d = cq_next;
-                    counters$5$inc = 1'b1;
+                    regs$cq_done = 1'b1;
+                    regs$count$5 = 1'b1;
                     if ((cmd_opcode == k_op_iofence) & word0$q[32'hb]) begin
-                        fence_w_ip$d = 1'b1;
-                        if (cie$q) begin
-                            cip$d = 1'b1;
-                        end
+                        regs$cq_fence_wip = 1'b1;
                     end
                     fsm$d = IommuState$Idle;
                 end
         endcase
         if (abandon) begin
             flush_s2 = 1'b1;
-            counters$7$inc = 1'b1;
+            regs$count$7 = 1'b1;
             fsm$d = IommuState$Idle;
         end
         if (ddtp_write & (walking | walk_start)) begin
@@ -8805,7 +8445,7 @@ module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,u
             end
         end
         if (walking) begin
-            counters$2$inc = 1'b1;
+            regs$count$2 = 1'b1;
         end
         if (ddtp_write) begin
             dc_valid$0$d = 1'b0;
@@ -8815,75 +8455,6 @@ module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,u
             iotlb$inv = 1'b1;
             iotlb$inv_by_dev = 1'b0;
             iotlb$inv_by_addr = 1'b0;
-        end
-        counters$0$clear = clear_counters;
-        counters$1$clear = clear_counters;
-        counters$2$clear = clear_counters;
-        counters$3$clear = clear_counters;
-        counters$4$clear = clear_counters;
-        counters$5$clear = clear_counters;
-        counters$6$clear = clear_counters;
-        counters$7$clear = clear_counters;
-        read_value = 32'h0;
-        if (offset == a_caps) begin
-            read_value = k_caps;
-        end
-        if (offset == a_ddtp) begin
-            read_value = ((ddtp_mode$q) & 32'hffffffff) | (((ddtp_ppn$q) & 32'hffffffff) << 32'ha);
-        end
-        if (offset == a_cqb) begin
-            read_value = ((cq_log2szm1$q) & 32'hffffffff) | (((cq_ppn$q) & 32'hffffffff) << 32'ha);
-        end
-        if (offset == a_cqh) begin
-            read_value = ((cqh$q) & 32'hffffffff);
-        end
-        if (offset == a_cqt) begin
-            read_value = ((cqt$q) & 32'hffffffff);
-        end
-        if (offset == a_fqb) begin
-            read_value = ((fq_log2szm1$q) & 32'hffffffff) | (((fq_ppn$q) & 32'hffffffff) << 32'ha);
-        end
-        if (offset == a_fqh) begin
-            read_value = ((fqh$q) & 32'hffffffff);
-        end
-        if (offset == a_fqt) begin
-            read_value = ((fqt$q) & 32'hffffffff);
-        end
-        if (offset == a_cqcsr) begin
-            read_value = ((cqen$q) & 32'hffffffff) | (((cie$q) & 32'hffffffff) << 32'h1) | (((cqmf$q) & 32'hffffffff) << 32'h8) | (((cmd_ill$q) & 32'hffffffff) << 32'ha) | (((fence_w_ip$q) & 32'hffffffff) << 32'hb) | (((cqen$q) & 32'hffffffff) << 32'h10) | (((cmd_pending) & 32'hffffffff) << 32'h11);
-        end
-        if (offset == a_fqcsr) begin
-            read_value = ((fqen$q) & 32'hffffffff) | (((fie$q) & 32'hffffffff) << 32'h1) | (((fqmf$q) & 32'hffffffff) << 32'h8) | (((fqof$q) & 32'hffffffff) << 32'h9) | (((fqen$q) & 32'hffffffff) << 32'h10);
-        end
-        if (offset == a_ipsr) begin
-            read_value = ((cip$q) & 32'hffffffff) | (((fip$q) & 32'hffffffff) << 32'h1);
-        end
-        if (offset == a_counters$0) begin
-            read_value = counters$0$value;
-        end
-        if (offset == a_counters$1) begin
-            read_value = counters$1$value;
-        end
-        if (offset == a_counters$2) begin
-            read_value = counters$2$value;
-        end
-        if (offset == a_counters$3) begin
-            read_value = counters$3$value;
-        end
-        if (offset == a_counters$4) begin
-            read_value = counters$4$value;
-        end
-        if (offset == a_counters$5) begin
-            read_value = counters$5$value;
-        end
-        if (offset == a_counters$6) begin
-            read_value = counters$6$value;
-        end
-        if (offset == a_counters$7) begin
-            read_value = counters$7$value;
-        end
-        if (sel & ~we) begin
-            r_rdata$d = read_value;
         end
     end
     
@@ -9097,641 +8668,6 @@ module top$core$soc$iommu$b_count(d,q,clock);
     end
           
 endmodule // top$core$soc$iommu$b_count
-
-
-module top$core$soc$iommu$cie(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$iommu$cie
-
-
-module top$core$soc$iommu$cip(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$iommu$cip
-
-
-module top$core$soc$iommu$cmd_ill(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$iommu$cmd_ill
-
-
-module top$core$soc$iommu$counters$0(clock,inc,clear,value);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  inc;
-    input wire  clear;
-    output reg  [31:0] value;
-    
-    // Constant declarations
-    localparam  mask = 32'hffff;
-    
-    // Stub signals
-    reg  [31:0] count$d;
-    wire  [31:0] count$q;
-    reg  count$clock;
-    
-    // Sub module instances
-    top$core$soc$iommu$counters$0$count count(
-        .d(count$d),
-        .q(count$q),
-        .clock(count$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        count$clock = clock;
-        count$d = count$q;
-        value = count$q;
-        if (clear) begin
-            count$d = 32'h0;
-        end
-        else if (inc) begin
-            count$d = (count$q + 32'h1) & mask;
-        end
-    end
-    
-endmodule // top$core$soc$iommu$counters$0
-
-
-module top$core$soc$iommu$counters$0$count(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$iommu$counters$0$count
-
-
-module top$core$soc$iommu$counters$1(clock,inc,clear,value);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  inc;
-    input wire  clear;
-    output reg  [31:0] value;
-    
-    // Constant declarations
-    localparam  mask = 32'hffff;
-    
-    // Stub signals
-    reg  [31:0] count$d;
-    wire  [31:0] count$q;
-    reg  count$clock;
-    
-    // Sub module instances
-    top$core$soc$iommu$counters$1$count count(
-        .d(count$d),
-        .q(count$q),
-        .clock(count$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        count$clock = clock;
-        count$d = count$q;
-        value = count$q;
-        if (clear) begin
-            count$d = 32'h0;
-        end
-        else if (inc) begin
-            count$d = (count$q + 32'h1) & mask;
-        end
-    end
-    
-endmodule // top$core$soc$iommu$counters$1
-
-
-module top$core$soc$iommu$counters$1$count(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$iommu$counters$1$count
-
-
-module top$core$soc$iommu$counters$2(clock,inc,clear,value);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  inc;
-    input wire  clear;
-    output reg  [31:0] value;
-    
-    // Constant declarations
-    localparam  mask = 32'hffff;
-    
-    // Stub signals
-    reg  [31:0] count$d;
-    wire  [31:0] count$q;
-    reg  count$clock;
-    
-    // Sub module instances
-    top$core$soc$iommu$counters$2$count count(
-        .d(count$d),
-        .q(count$q),
-        .clock(count$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        count$clock = clock;
-        count$d = count$q;
-        value = count$q;
-        if (clear) begin
-            count$d = 32'h0;
-        end
-        else if (inc) begin
-            count$d = (count$q + 32'h1) & mask;
-        end
-    end
-    
-endmodule // top$core$soc$iommu$counters$2
-
-
-module top$core$soc$iommu$counters$2$count(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$iommu$counters$2$count
-
-
-module top$core$soc$iommu$counters$3(clock,inc,clear,value);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  inc;
-    input wire  clear;
-    output reg  [31:0] value;
-    
-    // Constant declarations
-    localparam  mask = 32'hffff;
-    
-    // Stub signals
-    reg  [31:0] count$d;
-    wire  [31:0] count$q;
-    reg  count$clock;
-    
-    // Sub module instances
-    top$core$soc$iommu$counters$3$count count(
-        .d(count$d),
-        .q(count$q),
-        .clock(count$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        count$clock = clock;
-        count$d = count$q;
-        value = count$q;
-        if (clear) begin
-            count$d = 32'h0;
-        end
-        else if (inc) begin
-            count$d = (count$q + 32'h1) & mask;
-        end
-    end
-    
-endmodule // top$core$soc$iommu$counters$3
-
-
-module top$core$soc$iommu$counters$3$count(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$iommu$counters$3$count
-
-
-module top$core$soc$iommu$counters$4(clock,inc,clear,value);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  inc;
-    input wire  clear;
-    output reg  [31:0] value;
-    
-    // Constant declarations
-    localparam  mask = 32'hffff;
-    
-    // Stub signals
-    reg  [31:0] count$d;
-    wire  [31:0] count$q;
-    reg  count$clock;
-    
-    // Sub module instances
-    top$core$soc$iommu$counters$4$count count(
-        .d(count$d),
-        .q(count$q),
-        .clock(count$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        count$clock = clock;
-        count$d = count$q;
-        value = count$q;
-        if (clear) begin
-            count$d = 32'h0;
-        end
-        else if (inc) begin
-            count$d = (count$q + 32'h1) & mask;
-        end
-    end
-    
-endmodule // top$core$soc$iommu$counters$4
-
-
-module top$core$soc$iommu$counters$4$count(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$iommu$counters$4$count
-
-
-module top$core$soc$iommu$counters$5(clock,inc,clear,value);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  inc;
-    input wire  clear;
-    output reg  [31:0] value;
-    
-    // Constant declarations
-    localparam  mask = 32'hffff;
-    
-    // Stub signals
-    reg  [31:0] count$d;
-    wire  [31:0] count$q;
-    reg  count$clock;
-    
-    // Sub module instances
-    top$core$soc$iommu$counters$5$count count(
-        .d(count$d),
-        .q(count$q),
-        .clock(count$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        count$clock = clock;
-        count$d = count$q;
-        value = count$q;
-        if (clear) begin
-            count$d = 32'h0;
-        end
-        else if (inc) begin
-            count$d = (count$q + 32'h1) & mask;
-        end
-    end
-    
-endmodule // top$core$soc$iommu$counters$5
-
-
-module top$core$soc$iommu$counters$5$count(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$iommu$counters$5$count
-
-
-module top$core$soc$iommu$counters$6(clock,inc,clear,value);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  inc;
-    input wire  clear;
-    output reg  [31:0] value;
-    
-    // Constant declarations
-    localparam  mask = 32'hffff;
-    
-    // Stub signals
-    reg  [31:0] count$d;
-    wire  [31:0] count$q;
-    reg  count$clock;
-    
-    // Sub module instances
-    top$core$soc$iommu$counters$6$count count(
-        .d(count$d),
-        .q(count$q),
-        .clock(count$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        count$clock = clock;
-        count$d = count$q;
-        value = count$q;
-        if (clear) begin
-            count$d = 32'h0;
-        end
-        else if (inc) begin
-            count$d = (count$q + 32'h1) & mask;
-        end
-    end
-    
-endmodule // top$core$soc$iommu$counters$6
-
-
-module top$core$soc$iommu$counters$6$count(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$iommu$counters$6$count
-
-
-module top$core$soc$iommu$counters$7(clock,inc,clear,value);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  inc;
-    input wire  clear;
-    output reg  [31:0] value;
-    
-    // Constant declarations
-    localparam  mask = 32'hffff;
-    
-    // Stub signals
-    reg  [31:0] count$d;
-    wire  [31:0] count$q;
-    reg  count$clock;
-    
-    // Sub module instances
-    top$core$soc$iommu$counters$7$count count(
-        .d(count$d),
-        .q(count$q),
-        .clock(count$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        count$clock = clock;
-        count$d = count$q;
-        value = count$q;
-        if (clear) begin
-            count$d = 32'h0;
-        end
-        else if (inc) begin
-            count$d = (count$q + 32'h1) & mask;
-        end
-    end
-    
-endmodule // top$core$soc$iommu$counters$7
-
-
-module top$core$soc$iommu$counters$7$count(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$iommu$counters$7$count
-
-
-module top$core$soc$iommu$cq_log2szm1(d,q,clock);
-    
-    // Module arguments
-    input wire  [4:0] d;
-    output reg  [4:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 5'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$iommu$cq_log2szm1
-
-
-module top$core$soc$iommu$cq_ppn(d,q,clock);
-    
-    // Module arguments
-    input wire  [21:0] d;
-    output reg  [21:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 22'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$iommu$cq_ppn
-
-
-module top$core$soc$iommu$cqen(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$iommu$cqen
-
-
-module top$core$soc$iommu$cqh(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$iommu$cqh
-
-
-module top$core$soc$iommu$cqmf(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$iommu$cqmf
-
-
-module top$core$soc$iommu$cqt(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$iommu$cqt
 
 
 module top$core$soc$iommu$dc_outside$0(d,q,clock);
@@ -10038,76 +8974,6 @@ module top$core$soc$iommu$dc_valid$3(d,q,clock);
 endmodule // top$core$soc$iommu$dc_valid$3
 
 
-module top$core$soc$iommu$ddtp_mode(d,q,clock);
-    
-    // Module arguments
-    input wire  [3:0] d;
-    output reg  [3:0] q;
-    input wire  clock;
-    
-    // Constant declarations
-    localparam  init = 4'h1;
-    
-    // Stub signals
-    reg  [3:0] dff$d;
-    wire  [3:0] dff$q;
-    reg  dff$clock;
-    
-    // Sub module instances
-    top$core$soc$iommu$ddtp_mode$dff dff(
-        .d(dff$d),
-        .q(dff$q),
-        .clock(dff$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        dff$clock = clock;
-        q = dff$q ^ init;
-        dff$d = d ^ init;
-    end
-    
-endmodule // top$core$soc$iommu$ddtp_mode
-
-
-module top$core$soc$iommu$ddtp_mode$dff(d,q,clock);
-    
-    // Module arguments
-    input wire  [3:0] d;
-    output reg  [3:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 4'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$iommu$ddtp_mode$dff
-
-
-module top$core$soc$iommu$ddtp_ppn(d,q,clock);
-    
-    // Module arguments
-    input wire  [21:0] d;
-    output reg  [21:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 22'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$iommu$ddtp_ppn
-
-
 module top$core$soc$iommu$dev_resp(d,q,clock);
     
     // Module arguments
@@ -10146,63 +9012,6 @@ module top$core$soc$iommu$f_cause(d,q,clock);
 endmodule // top$core$soc$iommu$f_cause
 
 
-module top$core$soc$iommu$fence_w_ip(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$iommu$fence_w_ip
-
-
-module top$core$soc$iommu$fie(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$iommu$fie
-
-
-module top$core$soc$iommu$fip(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$iommu$fip
-
-
 module top$core$soc$iommu$flt_iova(d,q,clock);
     
     // Module arguments
@@ -10239,139 +9048,6 @@ module top$core$soc$iommu$flt_resp(d,q,clock);
     end
           
 endmodule // top$core$soc$iommu$flt_resp
-
-
-module top$core$soc$iommu$fq_log2szm1(d,q,clock);
-    
-    // Module arguments
-    input wire  [4:0] d;
-    output reg  [4:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 5'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$iommu$fq_log2szm1
-
-
-module top$core$soc$iommu$fq_ppn(d,q,clock);
-    
-    // Module arguments
-    input wire  [21:0] d;
-    output reg  [21:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 22'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$iommu$fq_ppn
-
-
-module top$core$soc$iommu$fqen(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$iommu$fqen
-
-
-module top$core$soc$iommu$fqh(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$iommu$fqh
-
-
-module top$core$soc$iommu$fqmf(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$iommu$fqmf
-
-
-module top$core$soc$iommu$fqof(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$iommu$fqof
-
-
-module top$core$soc$iommu$fqt(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$iommu$fqt
 
 
 module top$core$soc$iommu$fsm(d,q,clock);
@@ -12215,25 +10891,6 @@ module top$core$soc$iommu$poison(d,q,clock);
 endmodule // top$core$soc$iommu$poison
 
 
-module top$core$soc$iommu$r_rdata(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$iommu$r_rdata
-
-
 module top$core$soc$iommu$received(d,q,clock);
     
     // Module arguments
@@ -12251,6 +10908,1506 @@ module top$core$soc$iommu$received(d,q,clock);
     end
           
 endmodule // top$core$soc$iommu$received
+
+
+module top$core$soc$iommu$regs(clock,sel,offset,we,wdata,rdata,cq_done,cq_memory_fault,cq_illegal,cq_fence_wip,fq_recorded,fq_overflow,fq_memory_fault,count$0,count$1,count$2,count$3,count$4,count$5,count$6,count$7,ddtp_mode,ddtp_ppn,ddtp_write,cq_ppn,cqh,cmd_pending,fq_ppn,fqt,fqen,fq_stopped,fq_full,irq);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  sel;
+    input wire  [11:0] offset;
+    input wire  we;
+    input wire  [31:0] wdata;
+    output reg  [31:0] rdata;
+    input wire  cq_done;
+    input wire  cq_memory_fault;
+    input wire  cq_illegal;
+    input wire  cq_fence_wip;
+    input wire  fq_recorded;
+    input wire  fq_overflow;
+    input wire  fq_memory_fault;
+    input wire  count$0;
+    input wire  count$1;
+    input wire  count$2;
+    input wire  count$3;
+    input wire  count$4;
+    input wire  count$5;
+    input wire  count$6;
+    input wire  count$7;
+    output reg  [3:0] ddtp_mode;
+    output reg  [21:0] ddtp_ppn;
+    output reg  ddtp_write;
+    output reg  [21:0] cq_ppn;
+    output reg  [7:0] cqh;
+    output reg  cmd_pending;
+    output reg  [21:0] fq_ppn;
+    output reg  [7:0] fqt;
+    output reg  fqen;
+    output reg  fq_stopped;
+    output reg  fq_full;
+    output reg  irq;
+    
+    // Constant declarations
+    localparam  k_caps = 32'h2080110;
+    localparam  k_mode_1lvl = 4'h2;
+    localparam  a_caps = 12'h0;
+    localparam  a_ddtp = 12'h10;
+    localparam  a_cqb = 12'h18;
+    localparam  a_cqh = 12'h20;
+    localparam  a_cqt = 12'h24;
+    localparam  a_fqb = 12'h28;
+    localparam  a_fqh = 12'h30;
+    localparam  a_fqt = 12'h34;
+    localparam  a_cqcsr = 12'h48;
+    localparam  a_fqcsr = 12'h4c;
+    localparam  a_ipsr = 12'h54;
+    localparam  a_counters$0 = 12'h100;
+    localparam  a_counters$1 = 12'h104;
+    localparam  a_counters$2 = 12'h108;
+    localparam  a_counters$3 = 12'h10c;
+    localparam  a_counters$4 = 12'h110;
+    localparam  a_counters$5 = 12'h114;
+    localparam  a_counters$6 = 12'h118;
+    localparam  a_counters$7 = 12'h120;
+    localparam  a_cnt_ctrl = 12'h11c;
+    
+    // Stub signals
+    reg  [31:0] r_rdata$d;
+    wire  [31:0] r_rdata$q;
+    reg  r_rdata$clock;
+    reg  [3:0] r_ddtp_mode$d;
+    wire  [3:0] r_ddtp_mode$q;
+    reg  r_ddtp_mode$clock;
+    reg  [21:0] r_ddtp_ppn$d;
+    wire  [21:0] r_ddtp_ppn$q;
+    reg  r_ddtp_ppn$clock;
+    reg  [4:0] cq_log2szm1$d;
+    wire  [4:0] cq_log2szm1$q;
+    reg  cq_log2szm1$clock;
+    reg  [21:0] r_cq_ppn$d;
+    wire  [21:0] r_cq_ppn$q;
+    reg  r_cq_ppn$clock;
+    reg  [7:0] r_cqh$d;
+    wire  [7:0] r_cqh$q;
+    reg  r_cqh$clock;
+    reg  [7:0] cqt$d;
+    wire  [7:0] cqt$q;
+    reg  cqt$clock;
+    reg  [4:0] fq_log2szm1$d;
+    wire  [4:0] fq_log2szm1$q;
+    reg  fq_log2szm1$clock;
+    reg  [21:0] r_fq_ppn$d;
+    wire  [21:0] r_fq_ppn$q;
+    reg  r_fq_ppn$clock;
+    reg  [7:0] fqh$d;
+    wire  [7:0] fqh$q;
+    reg  fqh$clock;
+    reg  [7:0] r_fqt$d;
+    wire  [7:0] r_fqt$q;
+    reg  r_fqt$clock;
+    reg  cqen$d;
+    wire  cqen$q;
+    reg  cqen$clock;
+    reg  cie$d;
+    wire  cie$q;
+    reg  cie$clock;
+    reg  cqmf$d;
+    wire  cqmf$q;
+    reg  cqmf$clock;
+    reg  cmd_ill$d;
+    wire  cmd_ill$q;
+    reg  cmd_ill$clock;
+    reg  fence_w_ip$d;
+    wire  fence_w_ip$q;
+    reg  fence_w_ip$clock;
+    reg  r_fqen$d;
+    wire  r_fqen$q;
+    reg  r_fqen$clock;
+    reg  fie$d;
+    wire  fie$q;
+    reg  fie$clock;
+    reg  fqmf$d;
+    wire  fqmf$q;
+    reg  fqmf$clock;
+    reg  fqof$d;
+    wire  fqof$q;
+    reg  fqof$clock;
+    reg  cip$d;
+    wire  cip$q;
+    reg  cip$clock;
+    reg  fip$d;
+    wire  fip$q;
+    reg  fip$clock;
+    reg  counters$0$clock;
+    reg  counters$0$inc;
+    reg  counters$0$clear;
+    wire  [31:0] counters$0$value;
+    reg  counters$1$clock;
+    reg  counters$1$inc;
+    reg  counters$1$clear;
+    wire  [31:0] counters$1$value;
+    reg  counters$2$clock;
+    reg  counters$2$inc;
+    reg  counters$2$clear;
+    wire  [31:0] counters$2$value;
+    reg  counters$3$clock;
+    reg  counters$3$inc;
+    reg  counters$3$clear;
+    wire  [31:0] counters$3$value;
+    reg  counters$4$clock;
+    reg  counters$4$inc;
+    reg  counters$4$clear;
+    wire  [31:0] counters$4$value;
+    reg  counters$5$clock;
+    reg  counters$5$inc;
+    reg  counters$5$clear;
+    wire  [31:0] counters$5$value;
+    reg  counters$6$clock;
+    reg  counters$6$inc;
+    reg  counters$6$clear;
+    wire  [31:0] counters$6$value;
+    reg  counters$7$clock;
+    reg  counters$7$inc;
+    reg  counters$7$clear;
+    wire  [31:0] counters$7$value;
+    
+    // Local signals
+    reg  write;
+    reg  clear_counters;
+    reg  [31:0] read_value;
+    reg  [7:0] cq_mask;
+    reg  [7:0] fq_mask;
+    reg  [7:0] fq_next;
+    
+    // Sub module instances
+    top$core$soc$iommu$regs$r_rdata r_rdata(
+        .d(r_rdata$d),
+        .q(r_rdata$q),
+        .clock(r_rdata$clock)
+    );
+    top$core$soc$iommu$regs$r_ddtp_mode r_ddtp_mode(
+        .d(r_ddtp_mode$d),
+        .q(r_ddtp_mode$q),
+        .clock(r_ddtp_mode$clock)
+    );
+    top$core$soc$iommu$regs$r_ddtp_ppn r_ddtp_ppn(
+        .d(r_ddtp_ppn$d),
+        .q(r_ddtp_ppn$q),
+        .clock(r_ddtp_ppn$clock)
+    );
+    top$core$soc$iommu$regs$cq_log2szm1 cq_log2szm1(
+        .d(cq_log2szm1$d),
+        .q(cq_log2szm1$q),
+        .clock(cq_log2szm1$clock)
+    );
+    top$core$soc$iommu$regs$r_cq_ppn r_cq_ppn(
+        .d(r_cq_ppn$d),
+        .q(r_cq_ppn$q),
+        .clock(r_cq_ppn$clock)
+    );
+    top$core$soc$iommu$regs$r_cqh r_cqh(
+        .d(r_cqh$d),
+        .q(r_cqh$q),
+        .clock(r_cqh$clock)
+    );
+    top$core$soc$iommu$regs$cqt cqt(
+        .d(cqt$d),
+        .q(cqt$q),
+        .clock(cqt$clock)
+    );
+    top$core$soc$iommu$regs$fq_log2szm1 fq_log2szm1(
+        .d(fq_log2szm1$d),
+        .q(fq_log2szm1$q),
+        .clock(fq_log2szm1$clock)
+    );
+    top$core$soc$iommu$regs$r_fq_ppn r_fq_ppn(
+        .d(r_fq_ppn$d),
+        .q(r_fq_ppn$q),
+        .clock(r_fq_ppn$clock)
+    );
+    top$core$soc$iommu$regs$fqh fqh(
+        .d(fqh$d),
+        .q(fqh$q),
+        .clock(fqh$clock)
+    );
+    top$core$soc$iommu$regs$r_fqt r_fqt(
+        .d(r_fqt$d),
+        .q(r_fqt$q),
+        .clock(r_fqt$clock)
+    );
+    top$core$soc$iommu$regs$cqen cqen(
+        .d(cqen$d),
+        .q(cqen$q),
+        .clock(cqen$clock)
+    );
+    top$core$soc$iommu$regs$cie cie(
+        .d(cie$d),
+        .q(cie$q),
+        .clock(cie$clock)
+    );
+    top$core$soc$iommu$regs$cqmf cqmf(
+        .d(cqmf$d),
+        .q(cqmf$q),
+        .clock(cqmf$clock)
+    );
+    top$core$soc$iommu$regs$cmd_ill cmd_ill(
+        .d(cmd_ill$d),
+        .q(cmd_ill$q),
+        .clock(cmd_ill$clock)
+    );
+    top$core$soc$iommu$regs$fence_w_ip fence_w_ip(
+        .d(fence_w_ip$d),
+        .q(fence_w_ip$q),
+        .clock(fence_w_ip$clock)
+    );
+    top$core$soc$iommu$regs$r_fqen r_fqen(
+        .d(r_fqen$d),
+        .q(r_fqen$q),
+        .clock(r_fqen$clock)
+    );
+    top$core$soc$iommu$regs$fie fie(
+        .d(fie$d),
+        .q(fie$q),
+        .clock(fie$clock)
+    );
+    top$core$soc$iommu$regs$fqmf fqmf(
+        .d(fqmf$d),
+        .q(fqmf$q),
+        .clock(fqmf$clock)
+    );
+    top$core$soc$iommu$regs$fqof fqof(
+        .d(fqof$d),
+        .q(fqof$q),
+        .clock(fqof$clock)
+    );
+    top$core$soc$iommu$regs$cip cip(
+        .d(cip$d),
+        .q(cip$q),
+        .clock(cip$clock)
+    );
+    top$core$soc$iommu$regs$fip fip(
+        .d(fip$d),
+        .q(fip$q),
+        .clock(fip$clock)
+    );
+    top$core$soc$iommu$regs$counters$0 counters$0(
+        .clock(counters$0$clock),
+        .inc(counters$0$inc),
+        .clear(counters$0$clear),
+        .value(counters$0$value)
+    );
+    top$core$soc$iommu$regs$counters$1 counters$1(
+        .clock(counters$1$clock),
+        .inc(counters$1$inc),
+        .clear(counters$1$clear),
+        .value(counters$1$value)
+    );
+    top$core$soc$iommu$regs$counters$2 counters$2(
+        .clock(counters$2$clock),
+        .inc(counters$2$inc),
+        .clear(counters$2$clear),
+        .value(counters$2$value)
+    );
+    top$core$soc$iommu$regs$counters$3 counters$3(
+        .clock(counters$3$clock),
+        .inc(counters$3$inc),
+        .clear(counters$3$clear),
+        .value(counters$3$value)
+    );
+    top$core$soc$iommu$regs$counters$4 counters$4(
+        .clock(counters$4$clock),
+        .inc(counters$4$inc),
+        .clear(counters$4$clear),
+        .value(counters$4$value)
+    );
+    top$core$soc$iommu$regs$counters$5 counters$5(
+        .clock(counters$5$clock),
+        .inc(counters$5$inc),
+        .clear(counters$5$clear),
+        .value(counters$5$value)
+    );
+    top$core$soc$iommu$regs$counters$6 counters$6(
+        .clock(counters$6$clock),
+        .inc(counters$6$inc),
+        .clear(counters$6$clear),
+        .value(counters$6$value)
+    );
+    top$core$soc$iommu$regs$counters$7 counters$7(
+        .clock(counters$7$clock),
+        .inc(counters$7$inc),
+        .clear(counters$7$clear),
+        .value(counters$7$value)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_rdata$clock = clock;
+        r_ddtp_mode$clock = clock;
+        r_ddtp_ppn$clock = clock;
+        cq_log2szm1$clock = clock;
+        r_cq_ppn$clock = clock;
+        r_cqh$clock = clock;
+        cqt$clock = clock;
+        fq_log2szm1$clock = clock;
+        r_fq_ppn$clock = clock;
+        fqh$clock = clock;
+        r_fqt$clock = clock;
+        cqen$clock = clock;
+        cie$clock = clock;
+        cqmf$clock = clock;
+        cmd_ill$clock = clock;
+        fence_w_ip$clock = clock;
+        r_fqen$clock = clock;
+        fie$clock = clock;
+        fqmf$clock = clock;
+        fqof$clock = clock;
+        cip$clock = clock;
+        fip$clock = clock;
+        r_rdata$d = r_rdata$q;
+        r_ddtp_mode$d = r_ddtp_mode$q;
+        r_ddtp_ppn$d = r_ddtp_ppn$q;
+        cq_log2szm1$d = cq_log2szm1$q;
+        r_cq_ppn$d = r_cq_ppn$q;
+        r_cqh$d = r_cqh$q;
+        cqt$d = cqt$q;
+        fq_log2szm1$d = fq_log2szm1$q;
+        r_fq_ppn$d = r_fq_ppn$q;
+        fqh$d = fqh$q;
+        r_fqt$d = r_fqt$q;
+        cqen$d = cqen$q;
+        cie$d = cie$q;
+        cqmf$d = cqmf$q;
+        cmd_ill$d = cmd_ill$q;
+        fence_w_ip$d = fence_w_ip$q;
+        r_fqen$d = r_fqen$q;
+        fie$d = fie$q;
+        fqmf$d = fqmf$q;
+        fqof$d = fqof$q;
+        cip$d = cip$q;
+        fip$d = fip$q;
+        counters$0$clock = clock;
+        counters$0$inc = count$0;
+        counters$1$clock = clock;
+        counters$1$inc = count$1;
+        counters$2$clock = clock;
+        counters$2$inc = count$2;
+        counters$3$clock = clock;
+        counters$3$inc = count$3;
+        counters$4$clock = clock;
+        counters$4$inc = count$4;
+        counters$5$clock = clock;
+        counters$5$inc = count$5;
+        counters$6$clock = clock;
+        counters$6$inc = count$6;
+        counters$7$clock = clock;
+        counters$7$inc = count$7;
+        rdata = r_rdata$q;
+        irq = cip$q | fip$q;
+        ddtp_mode = r_ddtp_mode$q;
+        ddtp_ppn = r_ddtp_ppn$q;
+        cq_ppn = r_cq_ppn$q;
+        cqh = r_cqh$q;
+        fq_ppn = r_fq_ppn$q;
+        fqt = r_fqt$q;
+        fqen = r_fqen$q;
+        fq_stopped = fqof$q | fqmf$q;
+        if (cq_log2szm1$q >= 32'h7) begin
+            cq_mask = 32'hff;
+        end
+        else begin
+            cq_mask = (((32'h2) & 8'hff) << ((cq_log2szm1$q) & 8'hff)) - 32'h1;
+        end
+        if (fq_log2szm1$q >= 32'h7) begin
+            fq_mask = 32'hff;
+        end
+        else begin
+            fq_mask = (((32'h2) & 8'hff) << ((fq_log2szm1$q) & 8'hff)) - 32'h1;
+        end
+        fq_next = (r_fqt$q + 32'h1) & fq_mask;
+        fq_full = fq_next == fqh$q;
+        cmd_pending = cqen$q & (r_cqh$q != cqt$q) & ~cmd_ill$q & ~cqmf$q;
+        write = sel & we;
+        clear_counters = 1'b0;
+        ddtp_write = 1'b0;
+        if (write) begin
+            if ((offset == a_ddtp) & (wdata[(32'h0)+:(4)] <= k_mode_1lvl)) begin
+                r_ddtp_mode$d = wdata[(32'h0)+:(4)];
+                r_ddtp_ppn$d = wdata[(32'ha)+:(22)];
+                ddtp_write = 1'b1;
+            end
+            if (offset == a_cqb) begin
+                cq_log2szm1$d = wdata[(32'h0)+:(5)];
+                r_cq_ppn$d = wdata[(32'ha)+:(22)];
+            end
+            if (offset == a_cqt) begin
+                cqt$d = wdata[(32'h0)+:(8)] & cq_mask;
+            end
+            if (offset == a_fqb) begin
+                fq_log2szm1$d = wdata[(32'h0)+:(5)];
+                r_fq_ppn$d = wdata[(32'ha)+:(22)];
+            end
+            if (offset == a_fqh) begin
+                fqh$d = wdata[(32'h0)+:(8)] & fq_mask;
+            end
+            if (offset == a_cqcsr) begin
+                cqen$d = wdata[32'h0];
+                cie$d = wdata[32'h1];
+                if (wdata[32'h0] & ~cqen$q) begin
+                    r_cqh$d = 32'h0;
+                    cqmf$d = 1'b0;
+                    cmd_ill$d = 1'b0;
+                    fence_w_ip$d = 1'b0;
+                end
+                if (wdata[32'h8]) begin
+                    cqmf$d = 1'b0;
+                end
+                if (wdata[32'ha]) begin
+                    cmd_ill$d = 1'b0;
+                end
+                if (wdata[32'hb]) begin
+                    fence_w_ip$d = 1'b0;
+                end
+            end
+            if (offset == a_fqcsr) begin
+                r_fqen$d = wdata[32'h0];
+                fie$d = wdata[32'h1];
+                if (wdata[32'h0] & ~r_fqen$q) begin
+                    r_fqt$d = 32'h0;
+                    fqof$d = 1'b0;
+                    fqmf$d = 1'b0;
+                end
+                if (wdata[32'h8]) begin
+                    fqmf$d = 1'b0;
+                end
+                if (wdata[32'h9]) begin
+                    fqof$d = 1'b0;
+                end
+            end
+            if (offset == a_ipsr) begin
+                if (wdata[32'h0]) begin
+                    cip$d = 1'b0;
+                end
+                if (wdata[32'h1]) begin
+                    fip$d = 1'b0;
+                end
+            end
+            if (offset == a_cnt_ctrl) begin
+                clear_counters = wdata[32'h0];
+            end
+        end
+        counters$0$clear = clear_counters;
+        counters$1$clear = clear_counters;
+        counters$2$clear = clear_counters;
+        counters$3$clear = clear_counters;
+        counters$4$clear = clear_counters;
+        counters$5$clear = clear_counters;
+        counters$6$clear = clear_counters;
+        counters$7$clear = clear_counters;
+        if (cq_done) begin
+            r_cqh$d = (r_cqh$q + 32'h1) & cq_mask;
+        end
+        if (cq_memory_fault) begin
+            cqmf$d = 1'b1;
+        end
+        if (cq_illegal) begin
+            cmd_ill$d = 1'b1;
+        end
+        if (cq_fence_wip) begin
+            fence_w_ip$d = 1'b1;
+        end
+        if ((cq_memory_fault | cq_illegal | cq_fence_wip) & cie$q) begin
+            cip$d = 1'b1;
+        end
+        if (fq_recorded) begin
+            r_fqt$d = fq_next;
+        end
+        if (fq_overflow) begin
+            fqof$d = 1'b1;
+        end
+        if (fq_memory_fault) begin
+            fqmf$d = 1'b1;
+        end
+        if ((fq_recorded | fq_overflow | fq_memory_fault) & fie$q) begin
+            fip$d = 1'b1;
+        end
+        read_value = 32'h0;
+        if (offset == a_caps) begin
+            read_value = k_caps;
+        end
+        if (offset == a_ddtp) begin
+            read_value = ((r_ddtp_mode$q) & 32'hffffffff) | (((r_ddtp_ppn$q) & 32'hffffffff) << 32'ha);
+        end
+        if (offset == a_cqb) begin
+            read_value = ((cq_log2szm1$q) & 32'hffffffff) | (((r_cq_ppn$q) & 32'hffffffff) << 32'ha);
+        end
+        if (offset == a_cqh) begin
+            read_value = ((r_cqh$q) & 32'hffffffff);
+        end
+        if (offset == a_cqt) begin
+            read_value = ((cqt$q) & 32'hffffffff);
+        end
+        if (offset == a_fqb) begin
+            read_value = ((fq_log2szm1$q) & 32'hffffffff) | (((r_fq_ppn$q) & 32'hffffffff) << 32'ha);
+        end
+        if (offset == a_fqh) begin
+            read_value = ((fqh$q) & 32'hffffffff);
+        end
+        if (offset == a_fqt) begin
+            read_value = ((r_fqt$q) & 32'hffffffff);
+        end
+        if (offset == a_cqcsr) begin
+            read_value = ((cqen$q) & 32'hffffffff) | (((cie$q) & 32'hffffffff) << 32'h1) | (((cqmf$q) & 32'hffffffff) << 32'h8) | (((cmd_ill$q) & 32'hffffffff) << 32'ha) | (((fence_w_ip$q) & 32'hffffffff) << 32'hb) | (((cqen$q) & 32'hffffffff) << 32'h10) | (((cmd_pending) & 32'hffffffff) << 32'h11);
+        end
+        if (offset == a_fqcsr) begin
+            read_value = ((r_fqen$q) & 32'hffffffff) | (((fie$q) & 32'hffffffff) << 32'h1) | (((fqmf$q) & 32'hffffffff) << 32'h8) | (((fqof$q) & 32'hffffffff) << 32'h9) | (((r_fqen$q) & 32'hffffffff) << 32'h10);
+        end
+        if (offset == a_ipsr) begin
+            read_value = ((cip$q) & 32'hffffffff) | (((fip$q) & 32'hffffffff) << 32'h1);
+        end
+        if (offset == a_counters$0) begin
+            read_value = counters$0$value;
+        end
+        if (offset == a_counters$1) begin
+            read_value = counters$1$value;
+        end
+        if (offset == a_counters$2) begin
+            read_value = counters$2$value;
+        end
+        if (offset == a_counters$3) begin
+            read_value = counters$3$value;
+        end
+        if (offset == a_counters$4) begin
+            read_value = counters$4$value;
+        end
+        if (offset == a_counters$5) begin
+            read_value = counters$5$value;
+        end
+        if (offset == a_counters$6) begin
+            read_value = counters$6$value;
+        end
+        if (offset == a_counters$7) begin
+            read_value = counters$7$value;
+        end
+        if (sel & ~we) begin
+            r_rdata$d = read_value;
+        end
+    end
+    
+endmodule // top$core$soc$iommu$regs
+
+
+module top$core$soc$iommu$regs$cie(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$iommu$regs$cie
+
+
+module top$core$soc$iommu$regs$cip(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$iommu$regs$cip
+
+
+module top$core$soc$iommu$regs$cmd_ill(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$iommu$regs$cmd_ill
+
+
+module top$core$soc$iommu$regs$counters$0(clock,inc,clear,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    input wire  clear;
+    output reg  [31:0] value;
+    
+    // Constant declarations
+    localparam  mask = 32'hffff;
+    
+    // Stub signals
+    reg  [31:0] count$d;
+    wire  [31:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$core$soc$iommu$regs$counters$0$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        value = count$q;
+        if (clear) begin
+            count$d = 32'h0;
+        end
+        else if (inc) begin
+            count$d = (count$q + 32'h1) & mask;
+        end
+    end
+    
+endmodule // top$core$soc$iommu$regs$counters$0
+
+
+module top$core$soc$iommu$regs$counters$0$count(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$iommu$regs$counters$0$count
+
+
+module top$core$soc$iommu$regs$counters$1(clock,inc,clear,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    input wire  clear;
+    output reg  [31:0] value;
+    
+    // Constant declarations
+    localparam  mask = 32'hffff;
+    
+    // Stub signals
+    reg  [31:0] count$d;
+    wire  [31:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$core$soc$iommu$regs$counters$1$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        value = count$q;
+        if (clear) begin
+            count$d = 32'h0;
+        end
+        else if (inc) begin
+            count$d = (count$q + 32'h1) & mask;
+        end
+    end
+    
+endmodule // top$core$soc$iommu$regs$counters$1
+
+
+module top$core$soc$iommu$regs$counters$1$count(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$iommu$regs$counters$1$count
+
+
+module top$core$soc$iommu$regs$counters$2(clock,inc,clear,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    input wire  clear;
+    output reg  [31:0] value;
+    
+    // Constant declarations
+    localparam  mask = 32'hffff;
+    
+    // Stub signals
+    reg  [31:0] count$d;
+    wire  [31:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$core$soc$iommu$regs$counters$2$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        value = count$q;
+        if (clear) begin
+            count$d = 32'h0;
+        end
+        else if (inc) begin
+            count$d = (count$q + 32'h1) & mask;
+        end
+    end
+    
+endmodule // top$core$soc$iommu$regs$counters$2
+
+
+module top$core$soc$iommu$regs$counters$2$count(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$iommu$regs$counters$2$count
+
+
+module top$core$soc$iommu$regs$counters$3(clock,inc,clear,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    input wire  clear;
+    output reg  [31:0] value;
+    
+    // Constant declarations
+    localparam  mask = 32'hffff;
+    
+    // Stub signals
+    reg  [31:0] count$d;
+    wire  [31:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$core$soc$iommu$regs$counters$3$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        value = count$q;
+        if (clear) begin
+            count$d = 32'h0;
+        end
+        else if (inc) begin
+            count$d = (count$q + 32'h1) & mask;
+        end
+    end
+    
+endmodule // top$core$soc$iommu$regs$counters$3
+
+
+module top$core$soc$iommu$regs$counters$3$count(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$iommu$regs$counters$3$count
+
+
+module top$core$soc$iommu$regs$counters$4(clock,inc,clear,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    input wire  clear;
+    output reg  [31:0] value;
+    
+    // Constant declarations
+    localparam  mask = 32'hffff;
+    
+    // Stub signals
+    reg  [31:0] count$d;
+    wire  [31:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$core$soc$iommu$regs$counters$4$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        value = count$q;
+        if (clear) begin
+            count$d = 32'h0;
+        end
+        else if (inc) begin
+            count$d = (count$q + 32'h1) & mask;
+        end
+    end
+    
+endmodule // top$core$soc$iommu$regs$counters$4
+
+
+module top$core$soc$iommu$regs$counters$4$count(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$iommu$regs$counters$4$count
+
+
+module top$core$soc$iommu$regs$counters$5(clock,inc,clear,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    input wire  clear;
+    output reg  [31:0] value;
+    
+    // Constant declarations
+    localparam  mask = 32'hffff;
+    
+    // Stub signals
+    reg  [31:0] count$d;
+    wire  [31:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$core$soc$iommu$regs$counters$5$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        value = count$q;
+        if (clear) begin
+            count$d = 32'h0;
+        end
+        else if (inc) begin
+            count$d = (count$q + 32'h1) & mask;
+        end
+    end
+    
+endmodule // top$core$soc$iommu$regs$counters$5
+
+
+module top$core$soc$iommu$regs$counters$5$count(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$iommu$regs$counters$5$count
+
+
+module top$core$soc$iommu$regs$counters$6(clock,inc,clear,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    input wire  clear;
+    output reg  [31:0] value;
+    
+    // Constant declarations
+    localparam  mask = 32'hffff;
+    
+    // Stub signals
+    reg  [31:0] count$d;
+    wire  [31:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$core$soc$iommu$regs$counters$6$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        value = count$q;
+        if (clear) begin
+            count$d = 32'h0;
+        end
+        else if (inc) begin
+            count$d = (count$q + 32'h1) & mask;
+        end
+    end
+    
+endmodule // top$core$soc$iommu$regs$counters$6
+
+
+module top$core$soc$iommu$regs$counters$6$count(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$iommu$regs$counters$6$count
+
+
+module top$core$soc$iommu$regs$counters$7(clock,inc,clear,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    input wire  clear;
+    output reg  [31:0] value;
+    
+    // Constant declarations
+    localparam  mask = 32'hffff;
+    
+    // Stub signals
+    reg  [31:0] count$d;
+    wire  [31:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$core$soc$iommu$regs$counters$7$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        value = count$q;
+        if (clear) begin
+            count$d = 32'h0;
+        end
+        else if (inc) begin
+            count$d = (count$q + 32'h1) & mask;
+        end
+    end
+    
+endmodule // top$core$soc$iommu$regs$counters$7
+
+
+module top$core$soc$iommu$regs$counters$7$count(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$iommu$regs$counters$7$count
+
+
+module top$core$soc$iommu$regs$cq_log2szm1(d,q,clock);
+    
+    // Module arguments
+    input wire  [4:0] d;
+    output reg  [4:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 5'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$iommu$regs$cq_log2szm1
+
+
+module top$core$soc$iommu$regs$cqen(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$iommu$regs$cqen
+
+
+module top$core$soc$iommu$regs$cqmf(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$iommu$regs$cqmf
+
+
+module top$core$soc$iommu$regs$cqt(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$iommu$regs$cqt
+
+
+module top$core$soc$iommu$regs$fence_w_ip(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$iommu$regs$fence_w_ip
+
+
+module top$core$soc$iommu$regs$fie(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$iommu$regs$fie
+
+
+module top$core$soc$iommu$regs$fip(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$iommu$regs$fip
+
+
+module top$core$soc$iommu$regs$fq_log2szm1(d,q,clock);
+    
+    // Module arguments
+    input wire  [4:0] d;
+    output reg  [4:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 5'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$iommu$regs$fq_log2szm1
+
+
+module top$core$soc$iommu$regs$fqh(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$iommu$regs$fqh
+
+
+module top$core$soc$iommu$regs$fqmf(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$iommu$regs$fqmf
+
+
+module top$core$soc$iommu$regs$fqof(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$iommu$regs$fqof
+
+
+module top$core$soc$iommu$regs$r_cq_ppn(d,q,clock);
+    
+    // Module arguments
+    input wire  [21:0] d;
+    output reg  [21:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 22'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$iommu$regs$r_cq_ppn
+
+
+module top$core$soc$iommu$regs$r_cqh(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$iommu$regs$r_cqh
+
+
+module top$core$soc$iommu$regs$r_ddtp_mode(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 4'h1;
+    
+    // Stub signals
+    reg  [3:0] dff$d;
+    wire  [3:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$core$soc$iommu$regs$r_ddtp_mode$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$core$soc$iommu$regs$r_ddtp_mode
+
+
+module top$core$soc$iommu$regs$r_ddtp_mode$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$iommu$regs$r_ddtp_mode$dff
+
+
+module top$core$soc$iommu$regs$r_ddtp_ppn(d,q,clock);
+    
+    // Module arguments
+    input wire  [21:0] d;
+    output reg  [21:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 22'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$iommu$regs$r_ddtp_ppn
+
+
+module top$core$soc$iommu$regs$r_fq_ppn(d,q,clock);
+    
+    // Module arguments
+    input wire  [21:0] d;
+    output reg  [21:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 22'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$iommu$regs$r_fq_ppn
+
+
+module top$core$soc$iommu$regs$r_fqen(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$iommu$regs$r_fqen
+
+
+module top$core$soc$iommu$regs$r_fqt(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$iommu$regs$r_fqt
+
+
+module top$core$soc$iommu$regs$r_rdata(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$iommu$regs$r_rdata
 
 
 module top$core$soc$iommu$req_dev(d,q,clock);

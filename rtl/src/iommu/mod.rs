@@ -13,12 +13,13 @@
 //!                                   │ own beat     │
 //!  up.resp, fault ◄── registers: dev beat granted last cycle, or a fault (S2's, poison)
 //!  up.rdata ◄──────── dn.rdata (read data), or the faulting IOVA
-//!                   ┌───────────────────────────────────┐
-//!  sel/offset/we ──►│ regs (RISC-V offsets), walker FSM: │── own beats on dn (DC, PTE,
-//!  wdata, rdata ◄───│ DC fetch, PTE walk, fault record,  │   record, command, fence)
-//!  irq ◄── IPSR     │ command queue                      │── mode_bare, state, own_beat,
-//!                   └───────────────────────────────────┘   dev_beat, dn_iova, dn_dev,
-//!                                                            iotlb_occupancy
+//!                   ┌──────────────────┐ config  ┌──────────────────────┐
+//!  sel/offset/we ──►│ IommuRegs        ├────────►│ walker FSM: DC fetch,│── own beats on dn (DC,
+//!  wdata, rdata ◄───│ (registers.rs):  │         │ PTE walk, fault      │   PTE, record, command,
+//!  irq ◄── CIP|FIP  │ RISC-V offsets,  │◄────────┤ record, command      │   fence)
+//!                   │ counters[8]      │ events  │ queue                │── mode_bare, state,
+//!                   └──────────────────┘         └──────────────────────┘   own_beat, dev_beat,
+//!                                                              dn_iova, dn_dev, iotlb_occupancy
 //! ```
 //!
 //! **The pipeline.** A device beat accepted on `up` goes into a 2-entry input buffer; `up.ready`
@@ -101,17 +102,18 @@
 //! device contexts keep the same bits of their root PPN and one bit that says it is outside
 //! RAM. The registers (DDTP, CQB, FQB) keep all 22 bits.
 //!
-//! **Counters** (`regs::iommu::COUNTERS`: IOTLB_HITS .. DC_FETCHES, WALKS_RESTARTED) are an
-//! array of the register-file counter cells (`crate::regfile::Counter`, docs/soc.md,
-//! "Counters"): `counter_max` wide (the build's `regs::SocConfig::counter_bits`: 32 in
+//! **Registers and counters** are the block `registers::IommuRegs` (docs/iommu.md, "Queues and
+//! registers"); the counters (`regs::iommu::COUNTERS`) are an array of the register-file counter
+//! cells there, `counter_max` wide (the build's `regs::SocConfig::counter_bits`: 32 in
 //! simulation), wrapping to 0 after `counter_max`, cleared by CNT_CTRL bit 0.
 
 pub mod iotlb;
+pub mod registers;
 
 use crate::dma::port::{DmaPort, DmaTarget};
-use crate::regfile::Counter;
 use iotlb::Iotlb;
-use regs::iommu::{cmd, cqcsr, dc, ddtp, fault, fqcsr, ipsr, qb};
+use registers::IommuRegs;
+use regs::iommu::{cmd, dc, ddtp, fault, ipsr};
 use regs::iommu_cause::FaultCause;
 use rust_hdl::prelude::*;
 
@@ -171,32 +173,8 @@ pub struct Iommu<const N: usize> {
     pub iotlb_occupancy: Signal<Out, Bits<8>>,
     // ==== blocks ====
     iotlb: Iotlb<N>,
-    // ==== registers ====
-    r_rdata: DFF<Bits<32>>,
-    ddtp_mode: DFFWithInit<Bits<4>>,
-    ddtp_ppn: DFF<Bits<22>>,
-    cq_log2szm1: DFF<Bits<5>>,
-    cq_ppn: DFF<Bits<22>>,
-    cqh: DFF<Bits<8>>,
-    cqt: DFF<Bits<8>>,
-    fq_log2szm1: DFF<Bits<5>>,
-    fq_ppn: DFF<Bits<22>>,
-    fqh: DFF<Bits<8>>,
-    fqt: DFF<Bits<8>>,
-    cqen: DFF<Bit>,
-    cie: DFF<Bit>,
-    cqmf: DFF<Bit>,
-    cmd_ill: DFF<Bit>,
-    fence_w_ip: DFF<Bit>,
-    fqen: DFF<Bit>,
-    fie: DFF<Bit>,
-    fqmf: DFF<Bit>,
-    fqof: DFF<Bit>,
-    cip: DFF<Bit>,
-    fip: DFF<Bit>,
-    /// The counter cells, in `regs::iommu::COUNTERS` order: 0 hits, 1 misses, 2 walk
-    /// cycles, 3 faults, 4 faults dropped, 5 commands, 6 DC fetches, 7 walks restarted.
-    counters: [Counter; 8],
+    // ==== registers (the software-visible ones) ====
+    regs: IommuRegs<N>,
     // ==== device-context cache, one entry per device ID ====
     dc_valid: [DFF<Bit>; DEVICES],
     dc_sv32: [DFF<Bit>; DEVICES],
@@ -274,8 +252,6 @@ pub struct Iommu<const N: usize> {
     pop: Signal<Local, Bit>,
     /// The caches or DDTP change at this edge: nothing looked up now or before may be used.
     flush_s2: Signal<Local, Bit>,
-    write: Signal<Local, Bit>,
-    read_value: Signal<Local, Bits<32>>,
     cur_dc_valid: Signal<Local, Bit>,
     cur_dc_sv32: Signal<Local, Bit>,
     cur_dc_ppn: Signal<Local, Bits<22>>,
@@ -295,10 +271,6 @@ pub struct Iommu<const N: usize> {
     pte_bad: Signal<Local, Bit>,
     pte_perm_ok: Signal<Local, Bit>,
     super_ppn: Signal<Local, Bits<22>>,
-    cq_mask: Signal<Local, Bits<8>>,
-    fq_mask: Signal<Local, Bits<8>>,
-    cq_next: Signal<Local, Bits<8>>,
-    fq_next: Signal<Local, Bits<8>>,
     cmd_pending: Signal<Local, Bit>,
     cmd_end: Signal<Local, Bits<34>>,
     rec_end: Signal<Local, Bits<34>>,
@@ -311,7 +283,6 @@ pub struct Iommu<const N: usize> {
     walk_start: Signal<Local, Bit>,
     /// A stale fetch or walk ends here (back to Idle, nothing installed or reported).
     abandon: Signal<Local, Bit>,
-    clear_counters: Signal<Local, Bit>,
     ddtp_write: Signal<Local, Bit>,
     // ==== constants ====
     ram_bytes: Constant<Bits<32>>,
@@ -319,24 +290,8 @@ pub struct Iommu<const N: usize> {
     ram_pages: Constant<Bits<22>>,
     /// The PPN bits a page inside RAM needs (the walker's table PPN and the IOTLB keep these).
     ram_ppn_mask: Constant<Bits<22>>,
-    k_caps: Constant<Bits<32>>,
-    a_caps: Constant<RegOffset>,
-    a_ddtp: Constant<RegOffset>,
-    a_cqb: Constant<RegOffset>,
-    a_cqh: Constant<RegOffset>,
-    a_cqt: Constant<RegOffset>,
-    a_fqb: Constant<RegOffset>,
-    a_fqh: Constant<RegOffset>,
-    a_fqt: Constant<RegOffset>,
-    a_cqcsr: Constant<RegOffset>,
-    a_fqcsr: Constant<RegOffset>,
-    a_ipsr: Constant<RegOffset>,
-    /// The counters' offsets (`regs::iommu::COUNTERS`).
-    a_counters: [Constant<RegOffset>; 8],
-    a_cnt_ctrl: Constant<RegOffset>,
     k_mode_off: Constant<Bits<4>>,
     k_mode_bare: Constant<Bits<4>>,
-    k_mode_1lvl: Constant<Bits<4>>,
     k_tc_reserved: Constant<Bits<32>>,
     k_fsc_reserved: Constant<Bits<32>>,
     c_read_access: Constant<Bits<12>>,
@@ -354,10 +309,6 @@ pub struct Iommu<const N: usize> {
     k_ttyp_write: Constant<Bits<32>>,
 }
 
-fn off(o: u32) -> Constant<RegOffset> {
-    Constant::new((o as u64).into())
-}
-
 fn cause(c: FaultCause) -> Constant<Bits<12>> {
     Constant::new((c.code() as u64).into())
 }
@@ -366,7 +317,6 @@ impl<const N: usize> Iommu<N> {
     /// An IOMMU for a host RAM of `ram_bytes` bytes (a multiple of 4 KiB) at address 0, whose
     /// counters hold up to `counter_max` (`2^counter_bits - 1`) and then wrap to 0.
     pub fn new(ram_bytes: u32, counter_max: u32) -> Self {
-        use regs::iommu as r;
         assert!(ram_bytes.is_multiple_of(regs::PAGE_BYTES));
         // Every PPN the walker follows or installs is below the RAM's page count.
         let ram_ppn_mask = (ram_bytes >> 12).next_power_of_two() - 1;
@@ -392,29 +342,7 @@ impl<const N: usize> Iommu<N> {
             dev_beat: Default::default(),
             iotlb_occupancy: Default::default(),
             iotlb: Iotlb::new(ram_ppn_mask),
-            r_rdata: Default::default(),
-            ddtp_mode: DFFWithInit::new((ddtp::MODE_BARE as u64).into()),
-            ddtp_ppn: Default::default(),
-            cq_log2szm1: Default::default(),
-            cq_ppn: Default::default(),
-            cqh: Default::default(),
-            cqt: Default::default(),
-            fq_log2szm1: Default::default(),
-            fq_ppn: Default::default(),
-            fqh: Default::default(),
-            fqt: Default::default(),
-            cqen: Default::default(),
-            cie: Default::default(),
-            cqmf: Default::default(),
-            cmd_ill: Default::default(),
-            fence_w_ip: Default::default(),
-            fqen: Default::default(),
-            fie: Default::default(),
-            fqmf: Default::default(),
-            fqof: Default::default(),
-            cip: Default::default(),
-            fip: Default::default(),
-            counters: std::array::from_fn(|_| Counter::new(counter_max)),
+            regs: IommuRegs::new(counter_max),
             dc_valid: std::array::from_fn(|_| Default::default()),
             dc_sv32: std::array::from_fn(|_| Default::default()),
             dc_ppn: std::array::from_fn(|_| Default::default()),
@@ -472,8 +400,6 @@ impl<const N: usize> Iommu<N> {
             accept: Default::default(),
             pop: Default::default(),
             flush_s2: Default::default(),
-            write: Default::default(),
-            read_value: Default::default(),
             cur_dc_valid: Default::default(),
             cur_dc_sv32: Default::default(),
             cur_dc_ppn: Default::default(),
@@ -493,10 +419,6 @@ impl<const N: usize> Iommu<N> {
             pte_bad: Default::default(),
             pte_perm_ok: Default::default(),
             super_ppn: Default::default(),
-            cq_mask: Default::default(),
-            fq_mask: Default::default(),
-            cq_next: Default::default(),
-            fq_next: Default::default(),
             cmd_pending: Default::default(),
             cmd_end: Default::default(),
             rec_end: Default::default(),
@@ -507,29 +429,13 @@ impl<const N: usize> Iommu<N> {
             walking: Default::default(),
             walk_start: Default::default(),
             abandon: Default::default(),
-            clear_counters: Default::default(),
             ddtp_write: Default::default(),
             ram_bytes: Constant::new((ram_bytes as u64).into()),
             ram_bytes34: Constant::new((ram_bytes as u64).into()),
             ram_pages: Constant::new(((ram_bytes >> 12) as u64).into()),
             ram_ppn_mask: Constant::new((ram_ppn_mask as u64).into()),
-            k_caps: Constant::new((r::caps(N as u32) as u64).into()),
-            a_caps: off(r::CAPS),
-            a_ddtp: off(r::DDTP),
-            a_cqb: off(r::CQB),
-            a_cqh: off(r::CQH),
-            a_cqt: off(r::CQT),
-            a_fqb: off(r::FQB),
-            a_fqh: off(r::FQH),
-            a_fqt: off(r::FQT),
-            a_cqcsr: off(r::CQCSR),
-            a_fqcsr: off(r::FQCSR),
-            a_ipsr: off(r::IPSR),
-            a_counters: r::COUNTERS.map(off),
-            a_cnt_ctrl: off(r::CNT_CTRL),
             k_mode_off: Constant::new((ddtp::MODE_OFF as u64).into()),
             k_mode_bare: Constant::new((ddtp::MODE_BARE as u64).into()),
-            k_mode_1lvl: Constant::new((ddtp::MODE_1LVL as u64).into()),
             k_tc_reserved: Constant::new((dc::TC_RESERVED as u64).into()),
             k_fsc_reserved: Constant::new((dc::FSC_RESERVED as u64).into()),
             c_read_access: cause(FaultCause::ReadAccessFault),
@@ -550,14 +456,9 @@ impl<const N: usize> Iommu<N> {
 }
 
 // The field positions the logic below hard-codes (rust-hdl kernels take no const paths); a
-// change in `regs` fails the build here instead of silently mis-decoding.
+// change in `regs` fails the build here instead of silently mis-decoding (the registers'
+// own are in `registers.rs`).
 const _: () = {
-    assert!(ddtp::PPN_SHIFT == 10 && qb::PPN_SHIFT == 10 && qb::LOG2SZM1_MASK == 0x1F);
-    assert!(cqcsr::CQEN == 1 && cqcsr::CIE == 2 && cqcsr::CQMF == 1 << 8);
-    assert!(cqcsr::CMD_ILL == 1 << 10 && cqcsr::FENCE_W_IP == 1 << 11);
-    assert!(cqcsr::CQON == 1 << 16 && cqcsr::BUSY == 1 << 17);
-    assert!(fqcsr::FQEN == 1 && fqcsr::FIE == 2 && fqcsr::FQMF == 1 << 8);
-    assert!(fqcsr::FQOF == 1 << 9 && fqcsr::FQON == 1 << 16);
     assert!(ipsr::CIP == 1 && ipsr::FIP == 2);
     assert!(dc::BYTES == 8 && dc::TC == 0 && dc::FSC == 4 && dc::TC_V == 1);
     assert!(dc::FSC_SV32 == 1 << 31 && dc::FSC_PPN_MASK == 0x3F_FFFF);
@@ -574,28 +475,6 @@ impl<const N: usize> Logic for Iommu<N> {
         dff_setup!(
             self,
             clock,
-            r_rdata,
-            ddtp_mode,
-            ddtp_ppn,
-            cq_log2szm1,
-            cq_ppn,
-            cqh,
-            cqt,
-            fq_log2szm1,
-            fq_ppn,
-            fqh,
-            fqt,
-            cqen,
-            cie,
-            cqmf,
-            cmd_ill,
-            fence_w_ip,
-            fqen,
-            fie,
-            fqmf,
-            fqof,
-            cip,
-            fip,
             fsm,
             req_dev,
             req_iova,
@@ -639,7 +518,25 @@ impl<const N: usize> Logic for Iommu<N> {
             flt_resp,
             flt_iova
         );
-        clock!(self, clock, iotlb);
+        clock!(self, clock, iotlb, regs);
+        // ---- the register block: the host port, and the events below (default none) ----
+        self.regs.sel.next = self.sel.val();
+        self.regs.offset.next = self.offset.val();
+        self.regs.we.next = self.we.val();
+        self.regs.wdata.next = self.wdata.val();
+        self.regs.cq_done.next = false;
+        self.regs.cq_memory_fault.next = false;
+        self.regs.cq_illegal.next = false;
+        self.regs.cq_fence_wip.next = false;
+        self.regs.fq_recorded.next = false;
+        self.regs.fq_overflow.next = false;
+        self.regs.fq_memory_fault.next = false;
+        for i in 0..8 {
+            self.regs.count[i].next = false;
+        }
+        self.ddtp_write.next = self.regs.ddtp_write.val();
+        self.cmd_pending.next = self.regs.cmd_pending.val();
+        self.fq_full.next = self.regs.fq_full.val();
         for i in 0..DEVICES {
             self.dc_valid[i].clock.next = self.clock.val();
             self.dc_sv32[i].clock.next = self.clock.val();
@@ -654,9 +551,9 @@ impl<const N: usize> Logic for Iommu<N> {
         // ---- status outputs ----
         self.state.next = self.fsm.q.val();
         self.iotlb_occupancy.next = self.iotlb.occupancy.val();
-        self.irq.next = self.cip.q.val() | self.fip.q.val();
-        self.mode_bare.next = self.ddtp_mode.q.val() == self.k_mode_bare.val();
-        self.rdata.next = self.r_rdata.q.val();
+        self.irq.next = self.regs.irq.val();
+        self.mode_bare.next = self.regs.ddtp_mode.val() == self.k_mode_bare.val();
+        self.rdata.next = self.regs.rdata.val();
 
         // ---- responses to the device side: registers, but for the RAM's read data ----
         self.up.resp.next = self.dev_resp.q.val() | self.flt_resp.q.val();
@@ -675,32 +572,12 @@ impl<const N: usize> Logic for Iommu<N> {
         self.dn_dev.next = self.req_dev.q.val();
 
         // ---- queues ----
-        // Index masks 2^(LOG2SZM1 + 1) - 1: queues of up to 256 entries.
-        if self.cq_log2szm1.q.val() >= 7 {
-            self.cq_mask.next = 0xFF.into();
-        } else {
-            self.cq_mask.next =
-                (bit_cast::<8, 2>(2.into()) << bit_cast::<8, 5>(self.cq_log2szm1.q.val())) - 1;
-        }
-        if self.fq_log2szm1.q.val() >= 7 {
-            self.fq_mask.next = 0xFF.into();
-        } else {
-            self.fq_mask.next =
-                (bit_cast::<8, 2>(2.into()) << bit_cast::<8, 5>(self.fq_log2szm1.q.val())) - 1;
-        }
-        self.cq_next.next = (self.cqh.q.val() + 1) & self.cq_mask.val();
-        self.fq_next.next = (self.fqt.q.val() + 1) & self.fq_mask.val();
-        self.fq_full.next = self.fq_next.val() == self.fqh.q.val();
-        self.cmd_pending.next = self.cqen.q.val()
-            & (self.cqh.q.val() != self.cqt.q.val())
-            & !self.cmd_ill.q.val()
-            & !self.cqmf.q.val();
         // End of the command at CQH and of the record slot at FQT, in the 34-bit PA space.
-        self.cmd_end.next = (bit_cast::<34, 22>(self.cq_ppn.q.val()) << 12)
-            + (bit_cast::<34, 8>(self.cqh.q.val()) << 4)
+        self.cmd_end.next = (bit_cast::<34, 22>(self.regs.cq_ppn.val()) << 12)
+            + (bit_cast::<34, 8>(self.regs.cqh.val()) << 4)
             + 16;
-        self.rec_end.next = (bit_cast::<34, 22>(self.fq_ppn.q.val()) << 12)
-            + (bit_cast::<34, 8>(self.fqt.q.val()) << 5)
+        self.rec_end.next = (bit_cast::<34, 22>(self.regs.fq_ppn.val()) << 12)
+            + (bit_cast::<34, 8>(self.regs.fqt.val()) << 5)
             + 32;
         self.cmd_opcode.next = self.word0.q.val().get_bits::<7>(0);
         self.cmd_func3.next = self.word0.q.val().get_bits::<3>(7);
@@ -759,10 +636,10 @@ impl<const N: usize> Logic for Iommu<N> {
         self.x_cause.next = self.access_cause.val();
         self.need_dc.next = false;
         self.need_walk.next = false;
-        if self.ddtp_mode.q.val() == self.k_mode_off.val() {
+        if self.regs.ddtp_mode.val() == self.k_mode_off.val() {
             self.x_fault.next = true;
             self.x_cause.next = self.c_all_disallowed.val();
-        } else if (self.ddtp_mode.q.val() == self.k_mode_bare.val())
+        } else if (self.regs.ddtp_mode.val() == self.k_mode_bare.val())
             | (self.cur_dc_valid.val() & !self.cur_dc_sv32.val())
         {
             // Bare, globally or for this device: the IOVA is the physical address.
@@ -833,93 +710,11 @@ impl<const N: usize> Logic for Iommu<N> {
             self.received.d.next = self.received.q.val() + 1;
         }
 
-        // ---- register writes: before the state machine, so that a hardware set in the same
-        // cycle wins over a software write-1-to-clear (no event is lost) ----
-        self.write.next = self.sel.val() & self.we.val();
-        self.clear_counters.next = false;
-        for i in 0..8 {
-            self.counters[i].clock.next = self.clock.val();
-            self.counters[i].inc.next = false;
-        }
-        self.ddtp_write.next = false;
-        if self.write.val() {
-            if (self.offset.val() == self.a_ddtp.val())
-                & (self.wdata.val().get_bits::<4>(0) <= self.k_mode_1lvl.val())
-            {
-                self.ddtp_mode.d.next = self.wdata.val().get_bits::<4>(0);
-                self.ddtp_ppn.d.next = self.wdata.val().get_bits::<22>(10);
-                self.ddtp_write.next = true;
-            }
-            if self.offset.val() == self.a_cqb.val() {
-                self.cq_log2szm1.d.next = self.wdata.val().get_bits::<5>(0);
-                self.cq_ppn.d.next = self.wdata.val().get_bits::<22>(10);
-            }
-            if self.offset.val() == self.a_cqt.val() {
-                self.cqt.d.next = self.wdata.val().get_bits::<8>(0) & self.cq_mask.val();
-            }
-            if self.offset.val() == self.a_fqb.val() {
-                self.fq_log2szm1.d.next = self.wdata.val().get_bits::<5>(0);
-                self.fq_ppn.d.next = self.wdata.val().get_bits::<22>(10);
-            }
-            if self.offset.val() == self.a_fqh.val() {
-                self.fqh.d.next = self.wdata.val().get_bits::<8>(0) & self.fq_mask.val();
-            }
-            if self.offset.val() == self.a_cqcsr.val() {
-                self.cqen.d.next = self.wdata.val().get_bit(0);
-                self.cie.d.next = self.wdata.val().get_bit(1);
-                // CQEN 0 -> 1 resets CQH and the error and fence flags (as in the spec).
-                if self.wdata.val().get_bit(0) & !self.cqen.q.val() {
-                    self.cqh.d.next = 0.into();
-                    self.cqmf.d.next = false;
-                    self.cmd_ill.d.next = false;
-                    self.fence_w_ip.d.next = false;
-                }
-                if self.wdata.val().get_bit(8) {
-                    self.cqmf.d.next = false;
-                }
-                if self.wdata.val().get_bit(10) {
-                    self.cmd_ill.d.next = false;
-                }
-                if self.wdata.val().get_bit(11) {
-                    self.fence_w_ip.d.next = false;
-                }
-            }
-            if self.offset.val() == self.a_fqcsr.val() {
-                self.fqen.d.next = self.wdata.val().get_bit(0);
-                self.fie.d.next = self.wdata.val().get_bit(1);
-                // FQEN 0 -> 1 resets FQT, FQOF and FQMF (as in the spec).
-                if self.wdata.val().get_bit(0) & !self.fqen.q.val() {
-                    self.fqt.d.next = 0.into();
-                    self.fqof.d.next = false;
-                    self.fqmf.d.next = false;
-                }
-                if self.wdata.val().get_bit(8) {
-                    self.fqmf.d.next = false;
-                }
-                if self.wdata.val().get_bit(9) {
-                    self.fqof.d.next = false;
-                }
-            }
-            if self.offset.val() == self.a_ipsr.val() {
-                if self.wdata.val().get_bit(0) {
-                    self.cip.d.next = false;
-                }
-                if self.wdata.val().get_bit(1) {
-                    self.fip.d.next = false;
-                }
-            }
-            if self.offset.val() == self.a_cnt_ctrl.val() {
-                self.clear_counters.next = self.wdata.val().get_bit(0);
-            }
-        }
         match self.fsm.q.val() {
             IommuState::Idle => {
                 if self.cmd_pending.val() {
                     if self.cmd_end.val() > bit_cast::<34, 32>(self.ram_bytes.val()) {
-                        self.cqmf.d.next = true;
-                        if self.cie.q.val() {
-                            self.cip.d.next = true;
-                        }
+                        self.regs.cq_memory_fault.next = true;
                     } else {
                         self.issued.d.next = 0.into();
                         self.received.d.next = 0.into();
@@ -935,14 +730,14 @@ impl<const N: usize> Logic for Iommu<N> {
                         self.dn.wdata.next = self.s2_wdata.q.val();
                         self.dn.last.next = self.s2_last.q.val();
                         if self.dn.ready.val() & self.s2_hit.q.val() & !self.retried.q.val() {
-                            self.counters[0].inc.next = true;
+                            self.regs.count[0].next = true;
                         }
                     } else if self.s2_fault.q.val() {
                         self.f_cause.d.next = self.s2_cause.q.val();
                         self.fsm.d.next = IommuState::FaultStart;
                     } else if self.s2_need_dc.q.val() {
-                        self.counters[6].inc.next = true;
-                        if self.ddtp_ppn.q.val() >= self.ram_pages.val() {
+                        self.regs.count[6].next = true;
+                        if self.regs.ddtp_ppn.val() >= self.ram_pages.val() {
                             self.f_cause.d.next = self.c_ddt_load.val();
                             self.fsm.d.next = IommuState::FaultStart;
                         } else {
@@ -952,7 +747,7 @@ impl<const N: usize> Logic for Iommu<N> {
                             self.fsm.d.next = IommuState::DcFetch;
                         }
                     } else if self.s2_need_walk.q.val() {
-                        self.counters[1].inc.next = true;
+                        self.regs.count[1].next = true;
                         self.table_ppn.d.next = self.s2_root_ppn.q.val();
                         if self.s2_root_outside.q.val() {
                             self.f_cause.d.next = self.req_access_cause.val();
@@ -972,7 +767,7 @@ impl<const N: usize> Logic for Iommu<N> {
                 if self.stale.q.val() {
                     self.abandon.next = true;
                 }
-                self.dn.addr.next = (bit_cast::<32, 22>(self.ddtp_ppn.q.val()) << 12)
+                self.dn.addr.next = (bit_cast::<32, 22>(self.regs.ddtp_ppn.val()) << 12)
                     + (bit_cast::<32, 2>(self.req_dev.q.val()) << 3)
                     + (bit_cast::<32, 4>(self.issued.q.val()) << 2);
                 if self.dn.ready.val() {
@@ -1093,29 +888,23 @@ impl<const N: usize> Logic for Iommu<N> {
                 }
             }
             IommuState::FaultStart => {
-                self.counters[3].inc.next = true;
+                self.regs.count[3].next = true;
                 self.issued.d.next = 0.into();
-                if !self.fqen.q.val() {
-                    self.counters[4].inc.next = true;
+                if !self.regs.fqen.val() {
+                    self.regs.count[4].next = true;
                     self.fsm.d.next = IommuState::FaultDone;
-                } else if self.fqof.q.val() | self.fqmf.q.val() {
+                } else if self.regs.fq_stopped.val() {
                     // As in the specification: no records until software clears FQOF / FQMF.
-                    self.counters[4].inc.next = true;
+                    self.regs.count[4].next = true;
                     self.fsm.d.next = IommuState::FaultDone;
                 } else if self.fq_full.val() {
                     // Never overwrite an unread record: drop this one and say so.
-                    self.counters[4].inc.next = true;
-                    self.fqof.d.next = true;
-                    if self.fie.q.val() {
-                        self.fip.d.next = true;
-                    }
+                    self.regs.count[4].next = true;
+                    self.regs.fq_overflow.next = true;
                     self.fsm.d.next = IommuState::FaultDone;
                 } else if self.rec_end.val() > self.ram_bytes34.val() {
-                    self.counters[4].inc.next = true;
-                    self.fqmf.d.next = true;
-                    if self.fie.q.val() {
-                        self.fip.d.next = true;
-                    }
+                    self.regs.count[4].next = true;
+                    self.regs.fq_memory_fault.next = true;
                     self.fsm.d.next = IommuState::FaultDone;
                 } else {
                     self.fsm.d.next = IommuState::FaultWrite;
@@ -1124,8 +913,8 @@ impl<const N: usize> Logic for Iommu<N> {
             IommuState::FaultWrite => {
                 self.own_req.next = true;
                 self.dn.we.next = true;
-                self.dn.addr.next = (bit_cast::<32, 22>(self.fq_ppn.q.val()) << 12)
-                    + (bit_cast::<32, 8>(self.fqt.q.val()) << 5)
+                self.dn.addr.next = (bit_cast::<32, 22>(self.regs.fq_ppn.val()) << 12)
+                    + (bit_cast::<32, 8>(self.regs.fqt.val()) << 5)
                     + (bit_cast::<32, 4>(self.issued.q.val()) << 2);
                 self.dn.last.next = self.issued.q.val() == 7;
                 if self.issued.q.val() == 0 {
@@ -1146,10 +935,7 @@ impl<const N: usize> Logic for Iommu<N> {
                 if self.dn.ready.val() {
                     self.issued.d.next = self.issued.q.val() + 1;
                     if self.issued.q.val() == 7 {
-                        self.fqt.d.next = self.fq_next.val();
-                        if self.fie.q.val() {
-                            self.fip.d.next = true;
-                        }
+                        self.regs.fq_recorded.next = true;
                         self.fsm.d.next = IommuState::FaultDone;
                     }
                 }
@@ -1163,8 +949,8 @@ impl<const N: usize> Logic for Iommu<N> {
             }
             IommuState::CmdFetch => {
                 self.own_req.next = self.issued.q.val() != 4;
-                self.dn.addr.next = (bit_cast::<32, 22>(self.cq_ppn.q.val()) << 12)
-                    + (bit_cast::<32, 8>(self.cqh.q.val()) << 4)
+                self.dn.addr.next = (bit_cast::<32, 22>(self.regs.cq_ppn.val()) << 12)
+                    + (bit_cast::<32, 8>(self.regs.cqh.val()) << 4)
                     + (bit_cast::<32, 4>(self.issued.q.val()) << 2);
                 self.dn.last.next = self.issued.q.val() == 3;
                 if self.dn.ready.val() {
@@ -1209,20 +995,14 @@ impl<const N: usize> Logic for Iommu<N> {
                     if !self.word0.q.val().get_bit(10) {
                         self.fsm.d.next = IommuState::CmdDone;
                     } else if self.word2.q.val() >= self.ram_bytes.val() {
-                        self.cqmf.d.next = true;
-                        if self.cie.q.val() {
-                            self.cip.d.next = true;
-                        }
+                        self.regs.cq_memory_fault.next = true;
                         self.fsm.d.next = IommuState::Idle;
                     } else {
                         self.fsm.d.next = IommuState::FenceWrite;
                     }
                 } else {
                     // Unknown command: stop here, CQH keeps pointing at it.
-                    self.cmd_ill.d.next = true;
-                    if self.cie.q.val() {
-                        self.cip.d.next = true;
-                    }
+                    self.regs.cq_illegal.next = true;
                     self.fsm.d.next = IommuState::Idle;
                 }
             }
@@ -1237,22 +1017,19 @@ impl<const N: usize> Logic for Iommu<N> {
                 }
             }
             IommuState::CmdDone => {
-                self.cqh.d.next = self.cq_next.val();
-                self.counters[5].inc.next = true;
+                self.regs.cq_done.next = true;
+                self.regs.count[5].next = true;
                 if (self.cmd_opcode.val() == self.k_op_iofence.val())
                     & self.word0.q.val().get_bit(11)
                 {
-                    self.fence_w_ip.d.next = true;
-                    if self.cie.q.val() {
-                        self.cip.d.next = true;
-                    }
+                    self.regs.cq_fence_wip.next = true;
                 }
                 self.fsm.d.next = IommuState::Idle;
             }
         }
         if self.abandon.val() {
             self.flush_s2.next = true;
-            self.counters[7].inc.next = true;
+            self.regs.count[7].next = true;
             self.fsm.d.next = IommuState::Idle;
         }
         // A DDTP write makes the fetch or walk in flight (or starting now) stale; the next
@@ -1345,7 +1122,7 @@ impl<const N: usize> Logic for Iommu<N> {
             }
         }
         if self.walking.val() {
-            self.counters[2].inc.next = true;
+            self.regs.count[2].next = true;
         }
 
         // A DDTP write flushes both caches; after the state machine, so it always wins.
@@ -1356,67 +1133,6 @@ impl<const N: usize> Logic for Iommu<N> {
             self.iotlb.inv.next = true;
             self.iotlb.inv_by_dev.next = false;
             self.iotlb.inv_by_addr.next = false;
-        }
-        for i in 0..8 {
-            self.counters[i].clear.next = self.clear_counters.val();
-        }
-
-        // ---- register reads (data the cycle after) ----
-        self.read_value.next = 0.into();
-        if self.offset.val() == self.a_caps.val() {
-            self.read_value.next = self.k_caps.val();
-        }
-        if self.offset.val() == self.a_ddtp.val() {
-            self.read_value.next = bit_cast::<32, 4>(self.ddtp_mode.q.val())
-                | (bit_cast::<32, 22>(self.ddtp_ppn.q.val()) << 10);
-        }
-        if self.offset.val() == self.a_cqb.val() {
-            self.read_value.next = bit_cast::<32, 5>(self.cq_log2szm1.q.val())
-                | (bit_cast::<32, 22>(self.cq_ppn.q.val()) << 10);
-        }
-        if self.offset.val() == self.a_cqh.val() {
-            self.read_value.next = bit_cast::<32, 8>(self.cqh.q.val());
-        }
-        if self.offset.val() == self.a_cqt.val() {
-            self.read_value.next = bit_cast::<32, 8>(self.cqt.q.val());
-        }
-        if self.offset.val() == self.a_fqb.val() {
-            self.read_value.next = bit_cast::<32, 5>(self.fq_log2szm1.q.val())
-                | (bit_cast::<32, 22>(self.fq_ppn.q.val()) << 10);
-        }
-        if self.offset.val() == self.a_fqh.val() {
-            self.read_value.next = bit_cast::<32, 8>(self.fqh.q.val());
-        }
-        if self.offset.val() == self.a_fqt.val() {
-            self.read_value.next = bit_cast::<32, 8>(self.fqt.q.val());
-        }
-        if self.offset.val() == self.a_cqcsr.val() {
-            self.read_value.next = bit_cast::<32, 1>(self.cqen.q.val().into())
-                | (bit_cast::<32, 1>(self.cie.q.val().into()) << 1)
-                | (bit_cast::<32, 1>(self.cqmf.q.val().into()) << 8)
-                | (bit_cast::<32, 1>(self.cmd_ill.q.val().into()) << 10)
-                | (bit_cast::<32, 1>(self.fence_w_ip.q.val().into()) << 11)
-                | (bit_cast::<32, 1>(self.cqen.q.val().into()) << 16)
-                | (bit_cast::<32, 1>(self.cmd_pending.val().into()) << 17);
-        }
-        if self.offset.val() == self.a_fqcsr.val() {
-            self.read_value.next = bit_cast::<32, 1>(self.fqen.q.val().into())
-                | (bit_cast::<32, 1>(self.fie.q.val().into()) << 1)
-                | (bit_cast::<32, 1>(self.fqmf.q.val().into()) << 8)
-                | (bit_cast::<32, 1>(self.fqof.q.val().into()) << 9)
-                | (bit_cast::<32, 1>(self.fqen.q.val().into()) << 16);
-        }
-        if self.offset.val() == self.a_ipsr.val() {
-            self.read_value.next = bit_cast::<32, 1>(self.cip.q.val().into())
-                | (bit_cast::<32, 1>(self.fip.q.val().into()) << 1);
-        }
-        for i in 0..8 {
-            if self.offset.val() == self.a_counters[i].val() {
-                self.read_value.next = self.counters[i].value.val();
-            }
-        }
-        if self.sel.val() & !self.we.val() {
-            self.r_rdata.d.next = self.read_value.val();
         }
     }
 }
