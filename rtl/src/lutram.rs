@@ -78,7 +78,10 @@ impl<T: Synth, const A: usize> Logic for LutRam<T, A> {
         } else {
             (
                 format!(" && write_address < {depth}"),
-                format!("(read_address < {depth}) ? mem[read_address] : {}'d0", T::BITS),
+                format!(
+                    "(read_address < {depth}) ? mem[read_address] : {}'d0",
+                    T::BITS
+                ),
             )
         };
         Verilog::Custom(format!(
