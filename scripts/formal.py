@@ -24,6 +24,7 @@ import re
 import shutil
 import signal
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 import sys
 import time
 
@@ -367,6 +368,51 @@ def assertion_label(where):
     return place, text.split("//", 1)[1].strip() if "//" in text else ""
 
 
+def mutant_phase(proofs, args, gen, work, env, solver):
+    """Every mutant against its proof. Returns (printed lines, summary rows, failures); the
+    caller prints the lines (the phase may run beside the proofs, in a thread)."""
+    out, mrows, failures = [], [], 0
+    mdir = work / "mutants"
+    mdir.mkdir(exist_ok=True)
+    for m in MUTANTS:
+        p = next((p for p in proofs if p.name == m.proof), None)
+        if p is None or (args.mutants and m.name not in args.mutants):
+            continue
+        text = (gen / p.source).read_text()
+        n = text.count(m.old)
+        if n != 1:
+            out.append(f"{m.name:<32}{p.name:<22}{'ERROR: pattern found ' + str(n) + ' times':<58}")
+            failures += 1
+            mrows.append((m, f"pattern found {n} times"))
+            continue
+        msrc = mdir / f"{m.name}.v"
+        msrc.write_text(text.replace(m.old, m.new))
+        try:
+            smt2, _ = build_smt2(p, msrc, mdir, env, tag=m.name)
+        except ToolError as e:
+            out.append(f"formal: mutant {m.name}: {e}")
+            failures += 1
+            mrows.append((m, "ERROR"))
+            continue
+        # The proof's own engine: BMC, and for a k-induction proof also the induction step
+        # (a mutant that breaks an unbounded property only after 2^32 cycles fails there).
+        res = check(p, smt2, mdir, env, solver, tag=m.name)
+        place, label = assertion_label(res["failed"]) if res["failed"] else ("", "")
+        if res["status"] == "FAILED":
+            shown = f"caught at cycle {res['step']}"
+        elif res["status"] == "INDUCTION FAILED":
+            shown = "caught by induction"
+        else:
+            shown = {"PASSED": f"SURVIVED (depth {p.depth})"}.get(res["status"],
+                                                                 res["status"])
+            failures += 1
+        where = f" ({place} {label})" if place else ""
+        out.append(f"{m.name:<32}{p.name:<22}{shown + where:<58}{res['seconds']:>7.1f}")
+        # The README's table names the property, not the wrapper's line number.
+        mrows.append((m, shown + (f" ({label})" if label else ""), res["seconds"]))
+    return out, mrows, failures
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dir", default=str(ROOT / "out" / "formal"))
@@ -376,6 +422,8 @@ def main():
     ap.add_argument("--iommu-depth", type=int,
                     help="BMC depth of iommu_translation, exactly (no time budget)")
     ap.add_argument("--summary", help="write a Markdown table of the results here")
+    ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
+                    help="2: run the mutants beside the proofs (default with 2 or more cores)")
     args = ap.parse_args()
     solver = os.environ.get("FORMAL_SOLVER", "yices")
     if solver not in ("yices", "z3"):
@@ -406,6 +454,13 @@ def main():
     failures = 0
     rows, mrows = [], []
 
+    # The mutants run beside the proofs when there is a second core (the IOMMU proof alone
+    # spends its whole time budget on one): their lines are printed after the proofs.
+    mutants, pool = None, None
+    if not args.no_mutants:
+        pool = ThreadPoolExecutor(max_workers=1)
+        if args.jobs > 1:
+            mutants = pool.submit(mutant_phase, proofs, args, gen, work, env, solver)
     print(f"{'proof':<22}{'engine':<13}{'depth':>7}{'state bits':>12}  {'result':<18}{'s':>7}")
     built = {}
     for p in proofs:
@@ -444,47 +499,15 @@ def main():
             elif res["status"] != "INDUCTION FAILED":
                 print(f"    see {work / (p.name + '.bmc.log')}")
 
-    if not args.no_mutants:
+    if pool is not None and mutants is None:
+        mutants = pool.submit(mutant_phase, proofs, args, gen, work, env, solver)
+    if mutants is not None:
+        lines, mrows, mfailures = mutants.result()
+        pool.shutdown()
+        failures += mfailures
         print(f"\n{'mutant':<32}{'proof':<22}{'result':<58}{'s':>7}")
-        mdir = work / "mutants"
-        mdir.mkdir(exist_ok=True)
-        for m in MUTANTS:
-            p = next((p for p in proofs if p.name == m.proof), None)
-            if p is None or (args.mutants and m.name not in args.mutants):
-                continue
-            text = (gen / p.source).read_text()
-            n = text.count(m.old)
-            if n != 1:
-                print(f"{m.name:<32}{p.name:<22}{'ERROR: pattern found ' + str(n) + ' times':<58}")
-                failures += 1
-                mrows.append((m, f"pattern found {n} times"))
-                continue
-            msrc = mdir / f"{m.name}.v"
-            msrc.write_text(text.replace(m.old, m.new))
-            try:
-                smt2, _ = build_smt2(p, msrc, mdir, env, tag=m.name)
-            except ToolError as e:
-                print(f"formal: mutant {m.name}: {e}", file=sys.stderr)
-                failures += 1
-                mrows.append((m, "ERROR"))
-                continue
-            # The proof's own engine: BMC, and for a k-induction proof also the induction step
-            # (a mutant that breaks an unbounded property only after 2^32 cycles fails there).
-            res = check(p, smt2, mdir, env, solver, tag=m.name)
-            place, label = assertion_label(res["failed"]) if res["failed"] else ("", "")
-            if res["status"] == "FAILED":
-                shown = f"caught at cycle {res['step']}"
-            elif res["status"] == "INDUCTION FAILED":
-                shown = "caught by induction"
-            else:
-                shown = {"PASSED": f"SURVIVED (depth {p.depth})"}.get(res["status"],
-                                                                     res["status"])
-                failures += 1
-            where = f" ({place} {label})" if place else ""
-            print(f"{m.name:<32}{p.name:<22}{shown + where:<58}{res['seconds']:>7.1f}",
-                  flush=True)
-            # The README's table names the property, not the wrapper's line number.
-            mrows.append((m, shown + (f" ({label})" if label else ""), res["seconds"]))
+        for line in lines:
+            print(line)
 
     total = time.monotonic() - t_all
     print(f"\nformal: {len(proofs)} proofs, {len(mrows)} mutants, {total:.0f} s; "
