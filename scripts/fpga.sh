@@ -46,7 +46,7 @@ elif ! has_gen_board; then
 else
   printf '[0/5] gen-board %s %s ...' "$board" "$out"
   run_step generate "$out/gen-board.log" \
-    cargo run --release -q -p rtl --bin gen-board -- "$board" "$out"
+    cargo run -q -p rtl --bin gen-board -- "$board" "$out"
   [ "$step_rc" -eq 0 ] || step_failed "$out/gen-board.log" generate
   step_done generate
 fi

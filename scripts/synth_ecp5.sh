@@ -53,7 +53,7 @@ if [ "${ECP5_SKIP_GEN:-0}" = 1 ]; then
 else
   printf '[0/3] gen-board ecp5-25k %s ...' "$out"
   run_step generate "$out/gen-board.log" \
-    cargo run --release -q -p rtl --bin gen-board -- ecp5-25k "$out"
+    cargo run -q -p rtl --bin gen-board -- ecp5-25k "$out"
   [ "$step_rc" -eq 0 ] || step_failed "$out/gen-board.log" generate
   step_done generate
 fi
