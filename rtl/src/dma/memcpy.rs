@@ -80,7 +80,9 @@
 //!
 //! The counters `err_count` and `rejected_starts` are register-file counter cells
 //! (`crate::regfile::Counter`, docs/soc.md, "Counters"), `counter_max` wide (the build's
-//! `regs::SocConfig::counter_bits`), wrapping to 0 after it. `desc_done` and `bytes_done` are progress, not statistics: always 32 bits.
+//! `regs::SocConfig::counter_bits`), wrapping to 0 after it (the cell checks that
+//! `counter_max` is 2^n - 1). `desc_done` and `bytes_done` are progress, not statistics:
+//! always 32 bits.
 
 use super::port::DmaPort;
 use crate::regfile::Counter;
@@ -263,10 +265,6 @@ impl Memcpy {
     /// IOMMU device context: channel n is device n) on `dma.dev`; its address range comes
     /// from the `addr_limit` input.
     pub fn new(counter_max: u32, device_id: usize) -> Self {
-        assert!(
-            counter_max.wrapping_add(1).is_power_of_two() || counter_max == u32::MAX,
-            "counter_max must be 2^n - 1"
-        );
         assert!(device_id < 4, "device_id {device_id}: 0 to 3");
         Self {
             clock: Default::default(),

@@ -113,7 +113,7 @@ pub mod registers;
 use crate::dma::port::{DmaPort, DmaTarget};
 use iotlb::Iotlb;
 use registers::IommuRegs;
-use regs::iommu::{cmd, dc, ddtp, fault, ipsr};
+use regs::iommu::{cmd, dc, ddtp, fault};
 use regs::iommu_cause::FaultCause;
 use rust_hdl::prelude::*;
 
@@ -320,10 +320,6 @@ impl<const N: usize> Iommu<N> {
         assert!(ram_bytes.is_multiple_of(regs::PAGE_BYTES));
         // Every PPN the walker follows or installs is below the RAM's page count.
         let ram_ppn_mask = (ram_bytes >> 12).next_power_of_two() - 1;
-        assert!(
-            counter_max.wrapping_add(1).is_power_of_two() || counter_max == u32::MAX,
-            "counter_max must be 2^n - 1"
-        );
         Self {
             clock: Default::default(),
             up: Default::default(),
@@ -459,7 +455,6 @@ impl<const N: usize> Iommu<N> {
 // change in `regs` fails the build here instead of silently mis-decoding (the registers'
 // own are in `registers.rs`).
 const _: () = {
-    assert!(ipsr::CIP == 1 && ipsr::FIP == 2);
     assert!(dc::BYTES == 8 && dc::TC == 0 && dc::FSC == 4 && dc::TC_V == 1);
     assert!(dc::FSC_SV32 == 1 << 31 && dc::FSC_PPN_MASK == 0x3F_FFFF);
     assert!(fault::WORDS == 8 && fault::IOTVAL_WORD == 4 && fault::DID_SHIFT == 8);

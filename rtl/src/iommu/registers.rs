@@ -21,7 +21,7 @@
 
 use super::RegOffset;
 use crate::regfile::Counter;
-use regs::iommu::{self as r, cqcsr, ddtp, fqcsr, qb};
+use regs::iommu::{self as r, cqcsr, ddtp, fqcsr, ipsr, qb};
 use rust_hdl::prelude::*;
 
 #[derive(LogicBlock)]
@@ -132,6 +132,7 @@ const _: () = {
     assert!(cqcsr::CQON == 1 << 16 && cqcsr::BUSY == 1 << 17);
     assert!(fqcsr::FQEN == 1 && fqcsr::FIE == 2 && fqcsr::FQMF == 1 << 8);
     assert!(fqcsr::FQOF == 1 << 9 && fqcsr::FQON == 1 << 16);
+    assert!(ipsr::CIP == 1 && ipsr::FIP == 2);
 };
 
 impl<const N: usize> IommuRegs<N> {
@@ -595,6 +596,6 @@ mod tests {
     }
 
     fn ipsr_fip() -> u32 {
-        regs::iommu::ipsr::FIP
+        ipsr::FIP
     }
 }

@@ -26,7 +26,7 @@ use pretty_assertions::assert_eq;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use regs::iommu as r;
-use regs::iommu::{cqcsr, fqcsr, qb};
+use regs::iommu::{cqcsr, fqcsr, ipsr, qb};
 use regs::sv32::{self, pte};
 
 const RAM_BYTES: u32 = 64 << 10;
