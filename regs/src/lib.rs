@@ -490,6 +490,35 @@ mod tests {
         }
     }
 
+    /// The NIC's cell arrays cover exactly the table's read-write registers (but the ring
+    /// heads, which the engines own, and IMS, the interrupt mask's set view) and its
+    /// read-to-clear registers (but ICR).
+    #[test]
+    fn nic_cell_arrays_match_the_register_table() {
+        extern crate std;
+        use std::vec::Vec;
+        let nic_regs = |access: Access| -> Vec<u32> {
+            let mut v: Vec<u32> = REGISTERS
+                .iter()
+                .filter(|r| r.block_offset == block::NIC && r.access == access)
+                .map(|r| r.offset)
+                .collect();
+            v.sort();
+            v
+        };
+        let sorted = |a: &[u32]| {
+            let mut v = a.to_vec();
+            v.sort();
+            v
+        };
+        let mut rw = nic_regs(Access::Rw);
+        rw.retain(|&o| ![nic::RDH, nic::TDH, nic::IMS].contains(&o));
+        assert_eq!(sorted(&nic::CONFIG), rw);
+        let mut rc = nic_regs(Access::Rc);
+        rc.retain(|&o| o != nic::ICR);
+        assert_eq!(sorted(&nic::STATS), rc);
+    }
+
     #[test]
     fn causes_round_trip() {
         for c in dmac::Cause::ALL {

@@ -80,6 +80,21 @@ pub const RINGERR: u32 = 0x4F20;
 /// Ring register errors counted (clear on read, saturating like the statistics).
 pub const RINGERRC: u32 = 0x4F24;
 
+/// The software-written configuration registers, in the order of the NIC register block's
+/// array of register cells (`cfg[i]` in `rtl/src/nic/regs.rs` holds `CONFIG[i]`).
+pub const CONFIG: [u32; 17] = [
+    CTRL, ITR, RCTL, TCTL, TIPG, RDBAL, RDBAH, RDLEN, RDT, RDTR, RADV, TDBAL, TDBAH, TDLEN, TDT,
+    TIDV, TADV,
+];
+
+/// The statistics counters (clear on read, saturating), in the order of the NIC register
+/// block's array of counter cells (`stats[i]` counts what `STATS[i]` reads). The high halves
+/// (GORCH, GOTCH, TORH, TOTH) are not counters: they read 0.
+pub const STATS: [u32; 18] = [
+    CRCERRS, RXERRC, MPC, GPRC, GPTC, GORCL, GOTCL, RNBC, RUC, ROC, TORL, TOTL, TPR, TPT, TDEC,
+    RDFC, IRQC, RINGERRC,
+];
+
 /// Clock cycles per ITR unit (256 ns at 125 MHz).
 pub const ITR_UNIT_CYCLES: u32 = 32;
 /// Clock cycles per RDTR/RADV/TIDV/TADV unit (1.024 µs at 125 MHz).

@@ -19380,269 +19380,269 @@ module top$core$soc$nic$regs(clock,sel,offset,we,wdata,rdata,nic_reset,ctrl_slu,
     localparam  k_rxfifo_bytes = 32'h800;
     
     // Stub signals
-    reg  r_ctrl$clock;
-    reg  r_ctrl$reset;
-    reg  r_ctrl$write;
-    reg  [15:0] r_ctrl$offset;
-    reg  [31:0] r_ctrl$wdata;
-    wire  [31:0] r_ctrl$value;
-    wire  [31:0] r_ctrl$rdata;
-    reg  r_itr$clock;
-    reg  r_itr$reset;
-    reg  r_itr$write;
-    reg  [15:0] r_itr$offset;
-    reg  [31:0] r_itr$wdata;
-    wire  [31:0] r_itr$value;
-    wire  [31:0] r_itr$rdata;
-    reg  r_rctl$clock;
-    reg  r_rctl$reset;
-    reg  r_rctl$write;
-    reg  [15:0] r_rctl$offset;
-    reg  [31:0] r_rctl$wdata;
-    wire  [31:0] r_rctl$value;
-    wire  [31:0] r_rctl$rdata;
-    reg  r_tctl$clock;
-    reg  r_tctl$reset;
-    reg  r_tctl$write;
-    reg  [15:0] r_tctl$offset;
-    reg  [31:0] r_tctl$wdata;
-    wire  [31:0] r_tctl$value;
-    wire  [31:0] r_tctl$rdata;
-    reg  r_tipg$clock;
-    reg  r_tipg$reset;
-    reg  r_tipg$write;
-    reg  [15:0] r_tipg$offset;
-    reg  [31:0] r_tipg$wdata;
-    wire  [31:0] r_tipg$value;
-    wire  [31:0] r_tipg$rdata;
-    reg  r_rdbal$clock;
-    reg  r_rdbal$reset;
-    reg  r_rdbal$write;
-    reg  [15:0] r_rdbal$offset;
-    reg  [31:0] r_rdbal$wdata;
-    wire  [31:0] r_rdbal$value;
-    wire  [31:0] r_rdbal$rdata;
-    reg  r_rdbah$clock;
-    reg  r_rdbah$reset;
-    reg  r_rdbah$write;
-    reg  [15:0] r_rdbah$offset;
-    reg  [31:0] r_rdbah$wdata;
-    wire  [31:0] r_rdbah$value;
-    wire  [31:0] r_rdbah$rdata;
-    reg  r_rdlen$clock;
-    reg  r_rdlen$reset;
-    reg  r_rdlen$write;
-    reg  [15:0] r_rdlen$offset;
-    reg  [31:0] r_rdlen$wdata;
-    wire  [31:0] r_rdlen$value;
-    wire  [31:0] r_rdlen$rdata;
-    reg  r_rdt$clock;
-    reg  r_rdt$reset;
-    reg  r_rdt$write;
-    reg  [15:0] r_rdt$offset;
-    reg  [31:0] r_rdt$wdata;
-    wire  [31:0] r_rdt$value;
-    wire  [31:0] r_rdt$rdata;
-    reg  r_rdtr$clock;
-    reg  r_rdtr$reset;
-    reg  r_rdtr$write;
-    reg  [15:0] r_rdtr$offset;
-    reg  [31:0] r_rdtr$wdata;
-    wire  [31:0] r_rdtr$value;
-    wire  [31:0] r_rdtr$rdata;
-    reg  r_radv$clock;
-    reg  r_radv$reset;
-    reg  r_radv$write;
-    reg  [15:0] r_radv$offset;
-    reg  [31:0] r_radv$wdata;
-    wire  [31:0] r_radv$value;
-    wire  [31:0] r_radv$rdata;
-    reg  r_tdbal$clock;
-    reg  r_tdbal$reset;
-    reg  r_tdbal$write;
-    reg  [15:0] r_tdbal$offset;
-    reg  [31:0] r_tdbal$wdata;
-    wire  [31:0] r_tdbal$value;
-    wire  [31:0] r_tdbal$rdata;
-    reg  r_tdbah$clock;
-    reg  r_tdbah$reset;
-    reg  r_tdbah$write;
-    reg  [15:0] r_tdbah$offset;
-    reg  [31:0] r_tdbah$wdata;
-    wire  [31:0] r_tdbah$value;
-    wire  [31:0] r_tdbah$rdata;
-    reg  r_tdlen$clock;
-    reg  r_tdlen$reset;
-    reg  r_tdlen$write;
-    reg  [15:0] r_tdlen$offset;
-    reg  [31:0] r_tdlen$wdata;
-    wire  [31:0] r_tdlen$value;
-    wire  [31:0] r_tdlen$rdata;
-    reg  r_tdt$clock;
-    reg  r_tdt$reset;
-    reg  r_tdt$write;
-    reg  [15:0] r_tdt$offset;
-    reg  [31:0] r_tdt$wdata;
-    wire  [31:0] r_tdt$value;
-    wire  [31:0] r_tdt$rdata;
-    reg  r_tidv$clock;
-    reg  r_tidv$reset;
-    reg  r_tidv$write;
-    reg  [15:0] r_tidv$offset;
-    reg  [31:0] r_tidv$wdata;
-    wire  [31:0] r_tidv$value;
-    wire  [31:0] r_tidv$rdata;
-    reg  r_tadv$clock;
-    reg  r_tadv$reset;
-    reg  r_tadv$write;
-    reg  [15:0] r_tadv$offset;
-    reg  [31:0] r_tadv$wdata;
-    wire  [31:0] r_tadv$value;
-    wire  [31:0] r_tadv$rdata;
-    reg  crcerrs$clock;
-    reg  crcerrs$reset;
-    reg  crcerrs$read;
-    reg  [15:0] crcerrs$offset;
-    reg  crcerrs$inc;
-    reg  [15:0] crcerrs$amount;
-    wire  [31:0] crcerrs$count;
-    wire  [31:0] crcerrs$rdata;
-    reg  rxerrc$clock;
-    reg  rxerrc$reset;
-    reg  rxerrc$read;
-    reg  [15:0] rxerrc$offset;
-    reg  rxerrc$inc;
-    reg  [15:0] rxerrc$amount;
-    wire  [31:0] rxerrc$count;
-    wire  [31:0] rxerrc$rdata;
-    reg  mpc$clock;
-    reg  mpc$reset;
-    reg  mpc$read;
-    reg  [15:0] mpc$offset;
-    reg  mpc$inc;
-    reg  [15:0] mpc$amount;
-    wire  [31:0] mpc$count;
-    wire  [31:0] mpc$rdata;
-    reg  gprc$clock;
-    reg  gprc$reset;
-    reg  gprc$read;
-    reg  [15:0] gprc$offset;
-    reg  gprc$inc;
-    reg  [15:0] gprc$amount;
-    wire  [31:0] gprc$count;
-    wire  [31:0] gprc$rdata;
-    reg  gptc$clock;
-    reg  gptc$reset;
-    reg  gptc$read;
-    reg  [15:0] gptc$offset;
-    reg  gptc$inc;
-    reg  [15:0] gptc$amount;
-    wire  [31:0] gptc$count;
-    wire  [31:0] gptc$rdata;
-    reg  gorcl$clock;
-    reg  gorcl$reset;
-    reg  gorcl$read;
-    reg  [15:0] gorcl$offset;
-    reg  gorcl$inc;
-    reg  [15:0] gorcl$amount;
-    wire  [31:0] gorcl$count;
-    wire  [31:0] gorcl$rdata;
-    reg  gotcl$clock;
-    reg  gotcl$reset;
-    reg  gotcl$read;
-    reg  [15:0] gotcl$offset;
-    reg  gotcl$inc;
-    reg  [15:0] gotcl$amount;
-    wire  [31:0] gotcl$count;
-    wire  [31:0] gotcl$rdata;
-    reg  rnbc$clock;
-    reg  rnbc$reset;
-    reg  rnbc$read;
-    reg  [15:0] rnbc$offset;
-    reg  rnbc$inc;
-    reg  [15:0] rnbc$amount;
-    wire  [31:0] rnbc$count;
-    wire  [31:0] rnbc$rdata;
-    reg  ruc$clock;
-    reg  ruc$reset;
-    reg  ruc$read;
-    reg  [15:0] ruc$offset;
-    reg  ruc$inc;
-    reg  [15:0] ruc$amount;
-    wire  [31:0] ruc$count;
-    wire  [31:0] ruc$rdata;
-    reg  roc$clock;
-    reg  roc$reset;
-    reg  roc$read;
-    reg  [15:0] roc$offset;
-    reg  roc$inc;
-    reg  [15:0] roc$amount;
-    wire  [31:0] roc$count;
-    wire  [31:0] roc$rdata;
-    reg  torl$clock;
-    reg  torl$reset;
-    reg  torl$read;
-    reg  [15:0] torl$offset;
-    reg  torl$inc;
-    reg  [15:0] torl$amount;
-    wire  [31:0] torl$count;
-    wire  [31:0] torl$rdata;
-    reg  totl$clock;
-    reg  totl$reset;
-    reg  totl$read;
-    reg  [15:0] totl$offset;
-    reg  totl$inc;
-    reg  [15:0] totl$amount;
-    wire  [31:0] totl$count;
-    wire  [31:0] totl$rdata;
-    reg  tpr$clock;
-    reg  tpr$reset;
-    reg  tpr$read;
-    reg  [15:0] tpr$offset;
-    reg  tpr$inc;
-    reg  [15:0] tpr$amount;
-    wire  [31:0] tpr$count;
-    wire  [31:0] tpr$rdata;
-    reg  tpt$clock;
-    reg  tpt$reset;
-    reg  tpt$read;
-    reg  [15:0] tpt$offset;
-    reg  tpt$inc;
-    reg  [15:0] tpt$amount;
-    wire  [31:0] tpt$count;
-    wire  [31:0] tpt$rdata;
-    reg  tdec$clock;
-    reg  tdec$reset;
-    reg  tdec$read;
-    reg  [15:0] tdec$offset;
-    reg  tdec$inc;
-    reg  [15:0] tdec$amount;
-    wire  [31:0] tdec$count;
-    wire  [31:0] tdec$rdata;
-    reg  rdfc$clock;
-    reg  rdfc$reset;
-    reg  rdfc$read;
-    reg  [15:0] rdfc$offset;
-    reg  rdfc$inc;
-    reg  [15:0] rdfc$amount;
-    wire  [31:0] rdfc$count;
-    wire  [31:0] rdfc$rdata;
-    reg  irqc$clock;
-    reg  irqc$reset;
-    reg  irqc$read;
-    reg  [15:0] irqc$offset;
-    reg  irqc$inc;
-    reg  [15:0] irqc$amount;
-    wire  [31:0] irqc$count;
-    wire  [31:0] irqc$rdata;
-    reg  ringerrc$clock;
-    reg  ringerrc$reset;
-    reg  ringerrc$read;
-    reg  [15:0] ringerrc$offset;
-    reg  ringerrc$inc;
-    reg  [15:0] ringerrc$amount;
-    wire  [31:0] ringerrc$count;
-    wire  [31:0] ringerrc$rdata;
+    reg  cfg$0$clock;
+    reg  cfg$0$reset;
+    reg  cfg$0$write;
+    reg  [15:0] cfg$0$offset;
+    reg  [31:0] cfg$0$wdata;
+    wire  [31:0] cfg$0$value;
+    wire  [31:0] cfg$0$rdata;
+    reg  cfg$1$clock;
+    reg  cfg$1$reset;
+    reg  cfg$1$write;
+    reg  [15:0] cfg$1$offset;
+    reg  [31:0] cfg$1$wdata;
+    wire  [31:0] cfg$1$value;
+    wire  [31:0] cfg$1$rdata;
+    reg  cfg$2$clock;
+    reg  cfg$2$reset;
+    reg  cfg$2$write;
+    reg  [15:0] cfg$2$offset;
+    reg  [31:0] cfg$2$wdata;
+    wire  [31:0] cfg$2$value;
+    wire  [31:0] cfg$2$rdata;
+    reg  cfg$3$clock;
+    reg  cfg$3$reset;
+    reg  cfg$3$write;
+    reg  [15:0] cfg$3$offset;
+    reg  [31:0] cfg$3$wdata;
+    wire  [31:0] cfg$3$value;
+    wire  [31:0] cfg$3$rdata;
+    reg  cfg$4$clock;
+    reg  cfg$4$reset;
+    reg  cfg$4$write;
+    reg  [15:0] cfg$4$offset;
+    reg  [31:0] cfg$4$wdata;
+    wire  [31:0] cfg$4$value;
+    wire  [31:0] cfg$4$rdata;
+    reg  cfg$5$clock;
+    reg  cfg$5$reset;
+    reg  cfg$5$write;
+    reg  [15:0] cfg$5$offset;
+    reg  [31:0] cfg$5$wdata;
+    wire  [31:0] cfg$5$value;
+    wire  [31:0] cfg$5$rdata;
+    reg  cfg$6$clock;
+    reg  cfg$6$reset;
+    reg  cfg$6$write;
+    reg  [15:0] cfg$6$offset;
+    reg  [31:0] cfg$6$wdata;
+    wire  [31:0] cfg$6$value;
+    wire  [31:0] cfg$6$rdata;
+    reg  cfg$7$clock;
+    reg  cfg$7$reset;
+    reg  cfg$7$write;
+    reg  [15:0] cfg$7$offset;
+    reg  [31:0] cfg$7$wdata;
+    wire  [31:0] cfg$7$value;
+    wire  [31:0] cfg$7$rdata;
+    reg  cfg$8$clock;
+    reg  cfg$8$reset;
+    reg  cfg$8$write;
+    reg  [15:0] cfg$8$offset;
+    reg  [31:0] cfg$8$wdata;
+    wire  [31:0] cfg$8$value;
+    wire  [31:0] cfg$8$rdata;
+    reg  cfg$9$clock;
+    reg  cfg$9$reset;
+    reg  cfg$9$write;
+    reg  [15:0] cfg$9$offset;
+    reg  [31:0] cfg$9$wdata;
+    wire  [31:0] cfg$9$value;
+    wire  [31:0] cfg$9$rdata;
+    reg  cfg$10$clock;
+    reg  cfg$10$reset;
+    reg  cfg$10$write;
+    reg  [15:0] cfg$10$offset;
+    reg  [31:0] cfg$10$wdata;
+    wire  [31:0] cfg$10$value;
+    wire  [31:0] cfg$10$rdata;
+    reg  cfg$11$clock;
+    reg  cfg$11$reset;
+    reg  cfg$11$write;
+    reg  [15:0] cfg$11$offset;
+    reg  [31:0] cfg$11$wdata;
+    wire  [31:0] cfg$11$value;
+    wire  [31:0] cfg$11$rdata;
+    reg  cfg$12$clock;
+    reg  cfg$12$reset;
+    reg  cfg$12$write;
+    reg  [15:0] cfg$12$offset;
+    reg  [31:0] cfg$12$wdata;
+    wire  [31:0] cfg$12$value;
+    wire  [31:0] cfg$12$rdata;
+    reg  cfg$13$clock;
+    reg  cfg$13$reset;
+    reg  cfg$13$write;
+    reg  [15:0] cfg$13$offset;
+    reg  [31:0] cfg$13$wdata;
+    wire  [31:0] cfg$13$value;
+    wire  [31:0] cfg$13$rdata;
+    reg  cfg$14$clock;
+    reg  cfg$14$reset;
+    reg  cfg$14$write;
+    reg  [15:0] cfg$14$offset;
+    reg  [31:0] cfg$14$wdata;
+    wire  [31:0] cfg$14$value;
+    wire  [31:0] cfg$14$rdata;
+    reg  cfg$15$clock;
+    reg  cfg$15$reset;
+    reg  cfg$15$write;
+    reg  [15:0] cfg$15$offset;
+    reg  [31:0] cfg$15$wdata;
+    wire  [31:0] cfg$15$value;
+    wire  [31:0] cfg$15$rdata;
+    reg  cfg$16$clock;
+    reg  cfg$16$reset;
+    reg  cfg$16$write;
+    reg  [15:0] cfg$16$offset;
+    reg  [31:0] cfg$16$wdata;
+    wire  [31:0] cfg$16$value;
+    wire  [31:0] cfg$16$rdata;
+    reg  stats$0$clock;
+    reg  stats$0$reset;
+    reg  stats$0$read;
+    reg  [15:0] stats$0$offset;
+    reg  stats$0$inc;
+    reg  [15:0] stats$0$amount;
+    wire  [31:0] stats$0$count;
+    wire  [31:0] stats$0$rdata;
+    reg  stats$1$clock;
+    reg  stats$1$reset;
+    reg  stats$1$read;
+    reg  [15:0] stats$1$offset;
+    reg  stats$1$inc;
+    reg  [15:0] stats$1$amount;
+    wire  [31:0] stats$1$count;
+    wire  [31:0] stats$1$rdata;
+    reg  stats$2$clock;
+    reg  stats$2$reset;
+    reg  stats$2$read;
+    reg  [15:0] stats$2$offset;
+    reg  stats$2$inc;
+    reg  [15:0] stats$2$amount;
+    wire  [31:0] stats$2$count;
+    wire  [31:0] stats$2$rdata;
+    reg  stats$3$clock;
+    reg  stats$3$reset;
+    reg  stats$3$read;
+    reg  [15:0] stats$3$offset;
+    reg  stats$3$inc;
+    reg  [15:0] stats$3$amount;
+    wire  [31:0] stats$3$count;
+    wire  [31:0] stats$3$rdata;
+    reg  stats$4$clock;
+    reg  stats$4$reset;
+    reg  stats$4$read;
+    reg  [15:0] stats$4$offset;
+    reg  stats$4$inc;
+    reg  [15:0] stats$4$amount;
+    wire  [31:0] stats$4$count;
+    wire  [31:0] stats$4$rdata;
+    reg  stats$5$clock;
+    reg  stats$5$reset;
+    reg  stats$5$read;
+    reg  [15:0] stats$5$offset;
+    reg  stats$5$inc;
+    reg  [15:0] stats$5$amount;
+    wire  [31:0] stats$5$count;
+    wire  [31:0] stats$5$rdata;
+    reg  stats$6$clock;
+    reg  stats$6$reset;
+    reg  stats$6$read;
+    reg  [15:0] stats$6$offset;
+    reg  stats$6$inc;
+    reg  [15:0] stats$6$amount;
+    wire  [31:0] stats$6$count;
+    wire  [31:0] stats$6$rdata;
+    reg  stats$7$clock;
+    reg  stats$7$reset;
+    reg  stats$7$read;
+    reg  [15:0] stats$7$offset;
+    reg  stats$7$inc;
+    reg  [15:0] stats$7$amount;
+    wire  [31:0] stats$7$count;
+    wire  [31:0] stats$7$rdata;
+    reg  stats$8$clock;
+    reg  stats$8$reset;
+    reg  stats$8$read;
+    reg  [15:0] stats$8$offset;
+    reg  stats$8$inc;
+    reg  [15:0] stats$8$amount;
+    wire  [31:0] stats$8$count;
+    wire  [31:0] stats$8$rdata;
+    reg  stats$9$clock;
+    reg  stats$9$reset;
+    reg  stats$9$read;
+    reg  [15:0] stats$9$offset;
+    reg  stats$9$inc;
+    reg  [15:0] stats$9$amount;
+    wire  [31:0] stats$9$count;
+    wire  [31:0] stats$9$rdata;
+    reg  stats$10$clock;
+    reg  stats$10$reset;
+    reg  stats$10$read;
+    reg  [15:0] stats$10$offset;
+    reg  stats$10$inc;
+    reg  [15:0] stats$10$amount;
+    wire  [31:0] stats$10$count;
+    wire  [31:0] stats$10$rdata;
+    reg  stats$11$clock;
+    reg  stats$11$reset;
+    reg  stats$11$read;
+    reg  [15:0] stats$11$offset;
+    reg  stats$11$inc;
+    reg  [15:0] stats$11$amount;
+    wire  [31:0] stats$11$count;
+    wire  [31:0] stats$11$rdata;
+    reg  stats$12$clock;
+    reg  stats$12$reset;
+    reg  stats$12$read;
+    reg  [15:0] stats$12$offset;
+    reg  stats$12$inc;
+    reg  [15:0] stats$12$amount;
+    wire  [31:0] stats$12$count;
+    wire  [31:0] stats$12$rdata;
+    reg  stats$13$clock;
+    reg  stats$13$reset;
+    reg  stats$13$read;
+    reg  [15:0] stats$13$offset;
+    reg  stats$13$inc;
+    reg  [15:0] stats$13$amount;
+    wire  [31:0] stats$13$count;
+    wire  [31:0] stats$13$rdata;
+    reg  stats$14$clock;
+    reg  stats$14$reset;
+    reg  stats$14$read;
+    reg  [15:0] stats$14$offset;
+    reg  stats$14$inc;
+    reg  [15:0] stats$14$amount;
+    wire  [31:0] stats$14$count;
+    wire  [31:0] stats$14$rdata;
+    reg  stats$15$clock;
+    reg  stats$15$reset;
+    reg  stats$15$read;
+    reg  [15:0] stats$15$offset;
+    reg  stats$15$inc;
+    reg  [15:0] stats$15$amount;
+    wire  [31:0] stats$15$count;
+    wire  [31:0] stats$15$rdata;
+    reg  stats$16$clock;
+    reg  stats$16$reset;
+    reg  stats$16$read;
+    reg  [15:0] stats$16$offset;
+    reg  stats$16$inc;
+    reg  [15:0] stats$16$amount;
+    wire  [31:0] stats$16$count;
+    wire  [31:0] stats$16$rdata;
+    reg  stats$17$clock;
+    reg  stats$17$reset;
+    reg  stats$17$read;
+    reg  [15:0] stats$17$offset;
+    reg  stats$17$inc;
+    reg  [15:0] stats$17$amount;
+    wire  [31:0] stats$17$count;
+    wire  [31:0] stats$17$rdata;
     reg  [31:0] ringerr$d;
     wire  [31:0] ringerr$q;
     reg  ringerr$clock;
@@ -19705,338 +19705,338 @@ module top$core$soc$nic$regs(clock,sel,offset,we,wdata,rdata,nic_reset,ctrl_slu,
     reg  irq_rises;
     
     // Sub module instances
-    top$core$soc$nic$regs$r_ctrl r_ctrl(
-        .clock(r_ctrl$clock),
-        .reset(r_ctrl$reset),
-        .write(r_ctrl$write),
-        .offset(r_ctrl$offset),
-        .wdata(r_ctrl$wdata),
-        .value(r_ctrl$value),
-        .rdata(r_ctrl$rdata)
+    top$core$soc$nic$regs$cfg$0 cfg$0(
+        .clock(cfg$0$clock),
+        .reset(cfg$0$reset),
+        .write(cfg$0$write),
+        .offset(cfg$0$offset),
+        .wdata(cfg$0$wdata),
+        .value(cfg$0$value),
+        .rdata(cfg$0$rdata)
     );
-    top$core$soc$nic$regs$r_itr r_itr(
-        .clock(r_itr$clock),
-        .reset(r_itr$reset),
-        .write(r_itr$write),
-        .offset(r_itr$offset),
-        .wdata(r_itr$wdata),
-        .value(r_itr$value),
-        .rdata(r_itr$rdata)
+    top$core$soc$nic$regs$cfg$1 cfg$1(
+        .clock(cfg$1$clock),
+        .reset(cfg$1$reset),
+        .write(cfg$1$write),
+        .offset(cfg$1$offset),
+        .wdata(cfg$1$wdata),
+        .value(cfg$1$value),
+        .rdata(cfg$1$rdata)
     );
-    top$core$soc$nic$regs$r_rctl r_rctl(
-        .clock(r_rctl$clock),
-        .reset(r_rctl$reset),
-        .write(r_rctl$write),
-        .offset(r_rctl$offset),
-        .wdata(r_rctl$wdata),
-        .value(r_rctl$value),
-        .rdata(r_rctl$rdata)
+    top$core$soc$nic$regs$cfg$2 cfg$2(
+        .clock(cfg$2$clock),
+        .reset(cfg$2$reset),
+        .write(cfg$2$write),
+        .offset(cfg$2$offset),
+        .wdata(cfg$2$wdata),
+        .value(cfg$2$value),
+        .rdata(cfg$2$rdata)
     );
-    top$core$soc$nic$regs$r_tctl r_tctl(
-        .clock(r_tctl$clock),
-        .reset(r_tctl$reset),
-        .write(r_tctl$write),
-        .offset(r_tctl$offset),
-        .wdata(r_tctl$wdata),
-        .value(r_tctl$value),
-        .rdata(r_tctl$rdata)
+    top$core$soc$nic$regs$cfg$3 cfg$3(
+        .clock(cfg$3$clock),
+        .reset(cfg$3$reset),
+        .write(cfg$3$write),
+        .offset(cfg$3$offset),
+        .wdata(cfg$3$wdata),
+        .value(cfg$3$value),
+        .rdata(cfg$3$rdata)
     );
-    top$core$soc$nic$regs$r_tipg r_tipg(
-        .clock(r_tipg$clock),
-        .reset(r_tipg$reset),
-        .write(r_tipg$write),
-        .offset(r_tipg$offset),
-        .wdata(r_tipg$wdata),
-        .value(r_tipg$value),
-        .rdata(r_tipg$rdata)
+    top$core$soc$nic$regs$cfg$4 cfg$4(
+        .clock(cfg$4$clock),
+        .reset(cfg$4$reset),
+        .write(cfg$4$write),
+        .offset(cfg$4$offset),
+        .wdata(cfg$4$wdata),
+        .value(cfg$4$value),
+        .rdata(cfg$4$rdata)
     );
-    top$core$soc$nic$regs$r_rdbal r_rdbal(
-        .clock(r_rdbal$clock),
-        .reset(r_rdbal$reset),
-        .write(r_rdbal$write),
-        .offset(r_rdbal$offset),
-        .wdata(r_rdbal$wdata),
-        .value(r_rdbal$value),
-        .rdata(r_rdbal$rdata)
+    top$core$soc$nic$regs$cfg$5 cfg$5(
+        .clock(cfg$5$clock),
+        .reset(cfg$5$reset),
+        .write(cfg$5$write),
+        .offset(cfg$5$offset),
+        .wdata(cfg$5$wdata),
+        .value(cfg$5$value),
+        .rdata(cfg$5$rdata)
     );
-    top$core$soc$nic$regs$r_rdbah r_rdbah(
-        .clock(r_rdbah$clock),
-        .reset(r_rdbah$reset),
-        .write(r_rdbah$write),
-        .offset(r_rdbah$offset),
-        .wdata(r_rdbah$wdata),
-        .value(r_rdbah$value),
-        .rdata(r_rdbah$rdata)
+    top$core$soc$nic$regs$cfg$6 cfg$6(
+        .clock(cfg$6$clock),
+        .reset(cfg$6$reset),
+        .write(cfg$6$write),
+        .offset(cfg$6$offset),
+        .wdata(cfg$6$wdata),
+        .value(cfg$6$value),
+        .rdata(cfg$6$rdata)
     );
-    top$core$soc$nic$regs$r_rdlen r_rdlen(
-        .clock(r_rdlen$clock),
-        .reset(r_rdlen$reset),
-        .write(r_rdlen$write),
-        .offset(r_rdlen$offset),
-        .wdata(r_rdlen$wdata),
-        .value(r_rdlen$value),
-        .rdata(r_rdlen$rdata)
+    top$core$soc$nic$regs$cfg$7 cfg$7(
+        .clock(cfg$7$clock),
+        .reset(cfg$7$reset),
+        .write(cfg$7$write),
+        .offset(cfg$7$offset),
+        .wdata(cfg$7$wdata),
+        .value(cfg$7$value),
+        .rdata(cfg$7$rdata)
     );
-    top$core$soc$nic$regs$r_rdt r_rdt(
-        .clock(r_rdt$clock),
-        .reset(r_rdt$reset),
-        .write(r_rdt$write),
-        .offset(r_rdt$offset),
-        .wdata(r_rdt$wdata),
-        .value(r_rdt$value),
-        .rdata(r_rdt$rdata)
+    top$core$soc$nic$regs$cfg$8 cfg$8(
+        .clock(cfg$8$clock),
+        .reset(cfg$8$reset),
+        .write(cfg$8$write),
+        .offset(cfg$8$offset),
+        .wdata(cfg$8$wdata),
+        .value(cfg$8$value),
+        .rdata(cfg$8$rdata)
     );
-    top$core$soc$nic$regs$r_rdtr r_rdtr(
-        .clock(r_rdtr$clock),
-        .reset(r_rdtr$reset),
-        .write(r_rdtr$write),
-        .offset(r_rdtr$offset),
-        .wdata(r_rdtr$wdata),
-        .value(r_rdtr$value),
-        .rdata(r_rdtr$rdata)
+    top$core$soc$nic$regs$cfg$9 cfg$9(
+        .clock(cfg$9$clock),
+        .reset(cfg$9$reset),
+        .write(cfg$9$write),
+        .offset(cfg$9$offset),
+        .wdata(cfg$9$wdata),
+        .value(cfg$9$value),
+        .rdata(cfg$9$rdata)
     );
-    top$core$soc$nic$regs$r_radv r_radv(
-        .clock(r_radv$clock),
-        .reset(r_radv$reset),
-        .write(r_radv$write),
-        .offset(r_radv$offset),
-        .wdata(r_radv$wdata),
-        .value(r_radv$value),
-        .rdata(r_radv$rdata)
+    top$core$soc$nic$regs$cfg$10 cfg$10(
+        .clock(cfg$10$clock),
+        .reset(cfg$10$reset),
+        .write(cfg$10$write),
+        .offset(cfg$10$offset),
+        .wdata(cfg$10$wdata),
+        .value(cfg$10$value),
+        .rdata(cfg$10$rdata)
     );
-    top$core$soc$nic$regs$r_tdbal r_tdbal(
-        .clock(r_tdbal$clock),
-        .reset(r_tdbal$reset),
-        .write(r_tdbal$write),
-        .offset(r_tdbal$offset),
-        .wdata(r_tdbal$wdata),
-        .value(r_tdbal$value),
-        .rdata(r_tdbal$rdata)
+    top$core$soc$nic$regs$cfg$11 cfg$11(
+        .clock(cfg$11$clock),
+        .reset(cfg$11$reset),
+        .write(cfg$11$write),
+        .offset(cfg$11$offset),
+        .wdata(cfg$11$wdata),
+        .value(cfg$11$value),
+        .rdata(cfg$11$rdata)
     );
-    top$core$soc$nic$regs$r_tdbah r_tdbah(
-        .clock(r_tdbah$clock),
-        .reset(r_tdbah$reset),
-        .write(r_tdbah$write),
-        .offset(r_tdbah$offset),
-        .wdata(r_tdbah$wdata),
-        .value(r_tdbah$value),
-        .rdata(r_tdbah$rdata)
+    top$core$soc$nic$regs$cfg$12 cfg$12(
+        .clock(cfg$12$clock),
+        .reset(cfg$12$reset),
+        .write(cfg$12$write),
+        .offset(cfg$12$offset),
+        .wdata(cfg$12$wdata),
+        .value(cfg$12$value),
+        .rdata(cfg$12$rdata)
     );
-    top$core$soc$nic$regs$r_tdlen r_tdlen(
-        .clock(r_tdlen$clock),
-        .reset(r_tdlen$reset),
-        .write(r_tdlen$write),
-        .offset(r_tdlen$offset),
-        .wdata(r_tdlen$wdata),
-        .value(r_tdlen$value),
-        .rdata(r_tdlen$rdata)
+    top$core$soc$nic$regs$cfg$13 cfg$13(
+        .clock(cfg$13$clock),
+        .reset(cfg$13$reset),
+        .write(cfg$13$write),
+        .offset(cfg$13$offset),
+        .wdata(cfg$13$wdata),
+        .value(cfg$13$value),
+        .rdata(cfg$13$rdata)
     );
-    top$core$soc$nic$regs$r_tdt r_tdt(
-        .clock(r_tdt$clock),
-        .reset(r_tdt$reset),
-        .write(r_tdt$write),
-        .offset(r_tdt$offset),
-        .wdata(r_tdt$wdata),
-        .value(r_tdt$value),
-        .rdata(r_tdt$rdata)
+    top$core$soc$nic$regs$cfg$14 cfg$14(
+        .clock(cfg$14$clock),
+        .reset(cfg$14$reset),
+        .write(cfg$14$write),
+        .offset(cfg$14$offset),
+        .wdata(cfg$14$wdata),
+        .value(cfg$14$value),
+        .rdata(cfg$14$rdata)
     );
-    top$core$soc$nic$regs$r_tidv r_tidv(
-        .clock(r_tidv$clock),
-        .reset(r_tidv$reset),
-        .write(r_tidv$write),
-        .offset(r_tidv$offset),
-        .wdata(r_tidv$wdata),
-        .value(r_tidv$value),
-        .rdata(r_tidv$rdata)
+    top$core$soc$nic$regs$cfg$15 cfg$15(
+        .clock(cfg$15$clock),
+        .reset(cfg$15$reset),
+        .write(cfg$15$write),
+        .offset(cfg$15$offset),
+        .wdata(cfg$15$wdata),
+        .value(cfg$15$value),
+        .rdata(cfg$15$rdata)
     );
-    top$core$soc$nic$regs$r_tadv r_tadv(
-        .clock(r_tadv$clock),
-        .reset(r_tadv$reset),
-        .write(r_tadv$write),
-        .offset(r_tadv$offset),
-        .wdata(r_tadv$wdata),
-        .value(r_tadv$value),
-        .rdata(r_tadv$rdata)
+    top$core$soc$nic$regs$cfg$16 cfg$16(
+        .clock(cfg$16$clock),
+        .reset(cfg$16$reset),
+        .write(cfg$16$write),
+        .offset(cfg$16$offset),
+        .wdata(cfg$16$wdata),
+        .value(cfg$16$value),
+        .rdata(cfg$16$rdata)
     );
-    top$core$soc$nic$regs$crcerrs crcerrs(
-        .clock(crcerrs$clock),
-        .reset(crcerrs$reset),
-        .read(crcerrs$read),
-        .offset(crcerrs$offset),
-        .inc(crcerrs$inc),
-        .amount(crcerrs$amount),
-        .count(crcerrs$count),
-        .rdata(crcerrs$rdata)
+    top$core$soc$nic$regs$stats$0 stats$0(
+        .clock(stats$0$clock),
+        .reset(stats$0$reset),
+        .read(stats$0$read),
+        .offset(stats$0$offset),
+        .inc(stats$0$inc),
+        .amount(stats$0$amount),
+        .count(stats$0$count),
+        .rdata(stats$0$rdata)
     );
-    top$core$soc$nic$regs$rxerrc rxerrc(
-        .clock(rxerrc$clock),
-        .reset(rxerrc$reset),
-        .read(rxerrc$read),
-        .offset(rxerrc$offset),
-        .inc(rxerrc$inc),
-        .amount(rxerrc$amount),
-        .count(rxerrc$count),
-        .rdata(rxerrc$rdata)
+    top$core$soc$nic$regs$stats$1 stats$1(
+        .clock(stats$1$clock),
+        .reset(stats$1$reset),
+        .read(stats$1$read),
+        .offset(stats$1$offset),
+        .inc(stats$1$inc),
+        .amount(stats$1$amount),
+        .count(stats$1$count),
+        .rdata(stats$1$rdata)
     );
-    top$core$soc$nic$regs$mpc mpc(
-        .clock(mpc$clock),
-        .reset(mpc$reset),
-        .read(mpc$read),
-        .offset(mpc$offset),
-        .inc(mpc$inc),
-        .amount(mpc$amount),
-        .count(mpc$count),
-        .rdata(mpc$rdata)
+    top$core$soc$nic$regs$stats$2 stats$2(
+        .clock(stats$2$clock),
+        .reset(stats$2$reset),
+        .read(stats$2$read),
+        .offset(stats$2$offset),
+        .inc(stats$2$inc),
+        .amount(stats$2$amount),
+        .count(stats$2$count),
+        .rdata(stats$2$rdata)
     );
-    top$core$soc$nic$regs$gprc gprc(
-        .clock(gprc$clock),
-        .reset(gprc$reset),
-        .read(gprc$read),
-        .offset(gprc$offset),
-        .inc(gprc$inc),
-        .amount(gprc$amount),
-        .count(gprc$count),
-        .rdata(gprc$rdata)
+    top$core$soc$nic$regs$stats$3 stats$3(
+        .clock(stats$3$clock),
+        .reset(stats$3$reset),
+        .read(stats$3$read),
+        .offset(stats$3$offset),
+        .inc(stats$3$inc),
+        .amount(stats$3$amount),
+        .count(stats$3$count),
+        .rdata(stats$3$rdata)
     );
-    top$core$soc$nic$regs$gptc gptc(
-        .clock(gptc$clock),
-        .reset(gptc$reset),
-        .read(gptc$read),
-        .offset(gptc$offset),
-        .inc(gptc$inc),
-        .amount(gptc$amount),
-        .count(gptc$count),
-        .rdata(gptc$rdata)
+    top$core$soc$nic$regs$stats$4 stats$4(
+        .clock(stats$4$clock),
+        .reset(stats$4$reset),
+        .read(stats$4$read),
+        .offset(stats$4$offset),
+        .inc(stats$4$inc),
+        .amount(stats$4$amount),
+        .count(stats$4$count),
+        .rdata(stats$4$rdata)
     );
-    top$core$soc$nic$regs$gorcl gorcl(
-        .clock(gorcl$clock),
-        .reset(gorcl$reset),
-        .read(gorcl$read),
-        .offset(gorcl$offset),
-        .inc(gorcl$inc),
-        .amount(gorcl$amount),
-        .count(gorcl$count),
-        .rdata(gorcl$rdata)
+    top$core$soc$nic$regs$stats$5 stats$5(
+        .clock(stats$5$clock),
+        .reset(stats$5$reset),
+        .read(stats$5$read),
+        .offset(stats$5$offset),
+        .inc(stats$5$inc),
+        .amount(stats$5$amount),
+        .count(stats$5$count),
+        .rdata(stats$5$rdata)
     );
-    top$core$soc$nic$regs$gotcl gotcl(
-        .clock(gotcl$clock),
-        .reset(gotcl$reset),
-        .read(gotcl$read),
-        .offset(gotcl$offset),
-        .inc(gotcl$inc),
-        .amount(gotcl$amount),
-        .count(gotcl$count),
-        .rdata(gotcl$rdata)
+    top$core$soc$nic$regs$stats$6 stats$6(
+        .clock(stats$6$clock),
+        .reset(stats$6$reset),
+        .read(stats$6$read),
+        .offset(stats$6$offset),
+        .inc(stats$6$inc),
+        .amount(stats$6$amount),
+        .count(stats$6$count),
+        .rdata(stats$6$rdata)
     );
-    top$core$soc$nic$regs$rnbc rnbc(
-        .clock(rnbc$clock),
-        .reset(rnbc$reset),
-        .read(rnbc$read),
-        .offset(rnbc$offset),
-        .inc(rnbc$inc),
-        .amount(rnbc$amount),
-        .count(rnbc$count),
-        .rdata(rnbc$rdata)
+    top$core$soc$nic$regs$stats$7 stats$7(
+        .clock(stats$7$clock),
+        .reset(stats$7$reset),
+        .read(stats$7$read),
+        .offset(stats$7$offset),
+        .inc(stats$7$inc),
+        .amount(stats$7$amount),
+        .count(stats$7$count),
+        .rdata(stats$7$rdata)
     );
-    top$core$soc$nic$regs$ruc ruc(
-        .clock(ruc$clock),
-        .reset(ruc$reset),
-        .read(ruc$read),
-        .offset(ruc$offset),
-        .inc(ruc$inc),
-        .amount(ruc$amount),
-        .count(ruc$count),
-        .rdata(ruc$rdata)
+    top$core$soc$nic$regs$stats$8 stats$8(
+        .clock(stats$8$clock),
+        .reset(stats$8$reset),
+        .read(stats$8$read),
+        .offset(stats$8$offset),
+        .inc(stats$8$inc),
+        .amount(stats$8$amount),
+        .count(stats$8$count),
+        .rdata(stats$8$rdata)
     );
-    top$core$soc$nic$regs$roc roc(
-        .clock(roc$clock),
-        .reset(roc$reset),
-        .read(roc$read),
-        .offset(roc$offset),
-        .inc(roc$inc),
-        .amount(roc$amount),
-        .count(roc$count),
-        .rdata(roc$rdata)
+    top$core$soc$nic$regs$stats$9 stats$9(
+        .clock(stats$9$clock),
+        .reset(stats$9$reset),
+        .read(stats$9$read),
+        .offset(stats$9$offset),
+        .inc(stats$9$inc),
+        .amount(stats$9$amount),
+        .count(stats$9$count),
+        .rdata(stats$9$rdata)
     );
-    top$core$soc$nic$regs$torl torl(
-        .clock(torl$clock),
-        .reset(torl$reset),
-        .read(torl$read),
-        .offset(torl$offset),
-        .inc(torl$inc),
-        .amount(torl$amount),
-        .count(torl$count),
-        .rdata(torl$rdata)
+    top$core$soc$nic$regs$stats$10 stats$10(
+        .clock(stats$10$clock),
+        .reset(stats$10$reset),
+        .read(stats$10$read),
+        .offset(stats$10$offset),
+        .inc(stats$10$inc),
+        .amount(stats$10$amount),
+        .count(stats$10$count),
+        .rdata(stats$10$rdata)
     );
-    top$core$soc$nic$regs$totl totl(
-        .clock(totl$clock),
-        .reset(totl$reset),
-        .read(totl$read),
-        .offset(totl$offset),
-        .inc(totl$inc),
-        .amount(totl$amount),
-        .count(totl$count),
-        .rdata(totl$rdata)
+    top$core$soc$nic$regs$stats$11 stats$11(
+        .clock(stats$11$clock),
+        .reset(stats$11$reset),
+        .read(stats$11$read),
+        .offset(stats$11$offset),
+        .inc(stats$11$inc),
+        .amount(stats$11$amount),
+        .count(stats$11$count),
+        .rdata(stats$11$rdata)
     );
-    top$core$soc$nic$regs$tpr tpr(
-        .clock(tpr$clock),
-        .reset(tpr$reset),
-        .read(tpr$read),
-        .offset(tpr$offset),
-        .inc(tpr$inc),
-        .amount(tpr$amount),
-        .count(tpr$count),
-        .rdata(tpr$rdata)
+    top$core$soc$nic$regs$stats$12 stats$12(
+        .clock(stats$12$clock),
+        .reset(stats$12$reset),
+        .read(stats$12$read),
+        .offset(stats$12$offset),
+        .inc(stats$12$inc),
+        .amount(stats$12$amount),
+        .count(stats$12$count),
+        .rdata(stats$12$rdata)
     );
-    top$core$soc$nic$regs$tpt tpt(
-        .clock(tpt$clock),
-        .reset(tpt$reset),
-        .read(tpt$read),
-        .offset(tpt$offset),
-        .inc(tpt$inc),
-        .amount(tpt$amount),
-        .count(tpt$count),
-        .rdata(tpt$rdata)
+    top$core$soc$nic$regs$stats$13 stats$13(
+        .clock(stats$13$clock),
+        .reset(stats$13$reset),
+        .read(stats$13$read),
+        .offset(stats$13$offset),
+        .inc(stats$13$inc),
+        .amount(stats$13$amount),
+        .count(stats$13$count),
+        .rdata(stats$13$rdata)
     );
-    top$core$soc$nic$regs$tdec tdec(
-        .clock(tdec$clock),
-        .reset(tdec$reset),
-        .read(tdec$read),
-        .offset(tdec$offset),
-        .inc(tdec$inc),
-        .amount(tdec$amount),
-        .count(tdec$count),
-        .rdata(tdec$rdata)
+    top$core$soc$nic$regs$stats$14 stats$14(
+        .clock(stats$14$clock),
+        .reset(stats$14$reset),
+        .read(stats$14$read),
+        .offset(stats$14$offset),
+        .inc(stats$14$inc),
+        .amount(stats$14$amount),
+        .count(stats$14$count),
+        .rdata(stats$14$rdata)
     );
-    top$core$soc$nic$regs$rdfc rdfc(
-        .clock(rdfc$clock),
-        .reset(rdfc$reset),
-        .read(rdfc$read),
-        .offset(rdfc$offset),
-        .inc(rdfc$inc),
-        .amount(rdfc$amount),
-        .count(rdfc$count),
-        .rdata(rdfc$rdata)
+    top$core$soc$nic$regs$stats$15 stats$15(
+        .clock(stats$15$clock),
+        .reset(stats$15$reset),
+        .read(stats$15$read),
+        .offset(stats$15$offset),
+        .inc(stats$15$inc),
+        .amount(stats$15$amount),
+        .count(stats$15$count),
+        .rdata(stats$15$rdata)
     );
-    top$core$soc$nic$regs$irqc irqc(
-        .clock(irqc$clock),
-        .reset(irqc$reset),
-        .read(irqc$read),
-        .offset(irqc$offset),
-        .inc(irqc$inc),
-        .amount(irqc$amount),
-        .count(irqc$count),
-        .rdata(irqc$rdata)
+    top$core$soc$nic$regs$stats$16 stats$16(
+        .clock(stats$16$clock),
+        .reset(stats$16$reset),
+        .read(stats$16$read),
+        .offset(stats$16$offset),
+        .inc(stats$16$inc),
+        .amount(stats$16$amount),
+        .count(stats$16$count),
+        .rdata(stats$16$rdata)
     );
-    top$core$soc$nic$regs$ringerrc ringerrc(
-        .clock(ringerrc$clock),
-        .reset(ringerrc$reset),
-        .read(ringerrc$read),
-        .offset(ringerrc$offset),
-        .inc(ringerrc$inc),
-        .amount(ringerrc$amount),
-        .count(ringerrc$count),
-        .rdata(ringerrc$rdata)
+    top$core$soc$nic$regs$stats$17 stats$17(
+        .clock(stats$17$clock),
+        .reset(stats$17$reset),
+        .read(stats$17$read),
+        .offset(stats$17$offset),
+        .inc(stats$17$inc),
+        .amount(stats$17$amount),
+        .count(stats$17$count),
+        .rdata(stats$17$rdata)
     );
     top$core$soc$nic$regs$ringerr ringerr(
         .d(ringerr$d),
@@ -20117,16 +20117,16 @@ module top$core$soc$nic$regs(clock,sel,offset,we,wdata,rdata,nic_reset,ctrl_slu,
         read = sel & ~we;
         nic_reset = write & (offset == a_ctrl) & ((wdata & k_ctrl_rst) != 32'h0);
         head_wdata = wdata;
-        tx_count = r_tdlen$value >> 32'h4;
-        rx_count = r_rdlen$value >> 32'h4;
+        tx_count = cfg$13$value >> 32'h4;
+        rx_count = cfg$7$value >> 32'h4;
         ring_wdata = wdata & k_ring_bits;
         len_wdata_count = (wdata & k_len_bits) >> 32'h4;
         bad_tdt = write & (offset == a_tdt) & (ring_wdata != 32'h0) & (ring_wdata >= tx_count);
         bad_tdh = write & (offset == a_tdh) & (ring_wdata != 32'h0) & (ring_wdata >= tx_count);
         bad_rdt = write & (offset == a_rdt) & (ring_wdata != 32'h0) & (ring_wdata >= rx_count);
         bad_rdh = write & (offset == a_rdh) & (ring_wdata != 32'h0) & (ring_wdata >= rx_count);
-        bad_tdlen = write & (offset == a_tdlen) & (((r_tdt$value != 32'h0) & (r_tdt$value >= len_wdata_count)) | ((tdh != 32'h0) & (tdh >= len_wdata_count)));
-        bad_rdlen = write & (offset == a_rdlen) & (((r_rdt$value != 32'h0) & (r_rdt$value >= len_wdata_count)) | ((rdh != 32'h0) & (rdh >= len_wdata_count)));
+        bad_tdlen = write & (offset == a_tdlen) & (((cfg$14$value != 32'h0) & (cfg$14$value >= len_wdata_count)) | ((tdh != 32'h0) & (tdh >= len_wdata_count)));
+        bad_rdlen = write & (offset == a_rdlen) & (((cfg$8$value != 32'h0) & (cfg$8$value >= len_wdata_count)) | ((rdh != 32'h0) & (rdh >= len_wdata_count)));
         ring_errors = 32'h0;
         if (bad_tdt) begin
             ring_errors = ring_errors | k_ringerr_tdt;
@@ -20155,219 +20155,230 @@ module top$core$soc$nic$regs(clock,sel,offset,we,wdata,rdata,nic_reset,ctrl_slu,
         if (nic_reset) begin
             ringerr$d = 32'h0;
         end
-        ringerrc$clock = clock;
-        ringerrc$reset = nic_reset;
-        ringerrc$read = read;
-        ringerrc$offset = offset;
-        ringerrc$inc = ring_errors != 32'h0;
-        ringerrc$amount = 32'h1;
+        stats$17$inc = ring_errors != 32'h0;
         rdh_write = write & (offset == a_rdh) & ~bad_rdh;
         tdh_write = write & (offset == a_tdh) & ~bad_tdh;
         restart_tx = write & (offset == a_dmaerr) & ((wdata & k_dmaerr_tx) != 32'h0);
         restart_rx = write & (offset == a_dmaerr) & ((wdata & k_dmaerr_rx) != 32'h0);
-        r_ctrl$clock = clock;
-        r_ctrl$reset = nic_reset;
-        r_ctrl$write = write;
-        r_ctrl$offset = offset;
-        r_ctrl$wdata = wdata;
-        r_itr$clock = clock;
-        r_itr$reset = nic_reset;
-        r_itr$write = write;
-        r_itr$offset = offset;
-        r_itr$wdata = wdata;
-        r_rctl$clock = clock;
-        r_rctl$reset = nic_reset;
-        r_rctl$write = write;
-        r_rctl$offset = offset;
-        r_rctl$wdata = wdata;
-        r_tctl$clock = clock;
-        r_tctl$reset = nic_reset;
-        r_tctl$write = write;
-        r_tctl$offset = offset;
-        r_tctl$wdata = wdata;
-        r_tipg$clock = clock;
-        r_tipg$reset = nic_reset;
-        r_tipg$write = write;
-        r_tipg$offset = offset;
-        r_tipg$wdata = wdata;
-        r_rdbal$clock = clock;
-        r_rdbal$reset = nic_reset;
-        r_rdbal$write = write;
-        r_rdbal$offset = offset;
-        r_rdbal$wdata = wdata;
-        r_rdbah$clock = clock;
-        r_rdbah$reset = nic_reset;
-        r_rdbah$write = write;
-        r_rdbah$offset = offset;
-        r_rdbah$wdata = wdata;
-        r_rdlen$clock = clock;
-        r_rdlen$reset = nic_reset;
-        r_rdlen$write = write;
-        r_rdlen$offset = offset;
-        r_rdlen$wdata = wdata;
-        r_rdt$clock = clock;
-        r_rdt$reset = nic_reset;
-        r_rdt$write = write & ~bad_rdt;
-        r_rdt$offset = offset;
-        r_rdt$wdata = wdata;
-        r_rdtr$clock = clock;
-        r_rdtr$reset = nic_reset;
-        r_rdtr$write = write;
-        r_rdtr$offset = offset;
-        r_rdtr$wdata = wdata;
-        r_radv$clock = clock;
-        r_radv$reset = nic_reset;
-        r_radv$write = write;
-        r_radv$offset = offset;
-        r_radv$wdata = wdata;
-        r_tdbal$clock = clock;
-        r_tdbal$reset = nic_reset;
-        r_tdbal$write = write;
-        r_tdbal$offset = offset;
-        r_tdbal$wdata = wdata;
-        r_tdbah$clock = clock;
-        r_tdbah$reset = nic_reset;
-        r_tdbah$write = write;
-        r_tdbah$offset = offset;
-        r_tdbah$wdata = wdata;
-        r_tdlen$clock = clock;
-        r_tdlen$reset = nic_reset;
-        r_tdlen$write = write;
-        r_tdlen$offset = offset;
-        r_tdlen$wdata = wdata;
-        r_tdt$clock = clock;
-        r_tdt$reset = nic_reset;
-        r_tdt$write = write & ~bad_tdt;
-        r_tdt$offset = offset;
-        r_tdt$wdata = wdata;
-        r_tidv$clock = clock;
-        r_tidv$reset = nic_reset;
-        r_tidv$write = write;
-        r_tidv$offset = offset;
-        r_tidv$wdata = wdata;
-        r_tadv$clock = clock;
-        r_tadv$reset = nic_reset;
-        r_tadv$write = write;
-        r_tadv$offset = offset;
-        r_tadv$wdata = wdata;
-        ctrl_slu = (r_ctrl$value & k_ctrl_slu) != 32'h0;
-        rctl = r_rctl$value;
-        tctl = r_tctl$value;
-        ipg = r_tipg$value[(32'h0)+:(10)];
-        rdbal = r_rdbal$value;
-        rdbah = r_rdbah$value;
-        rdlen = r_rdlen$value;
-        rdt = r_rdt$value;
-        tdbal = r_tdbal$value;
-        tdbah = r_tdbah$value;
-        tdlen = r_tdlen$value;
-        tdt = r_tdt$value;
-        crcerrs$clock = clock;
-        crcerrs$reset = nic_reset;
-        crcerrs$read = read;
-        crcerrs$offset = offset;
-        crcerrs$inc = ev_crc_err;
-        crcerrs$amount = 32'h1;
-        rxerrc$clock = clock;
-        rxerrc$reset = nic_reset;
-        rxerrc$read = read;
-        rxerrc$offset = offset;
-        rxerrc$inc = ev_rx_er;
-        rxerrc$amount = 32'h1;
-        mpc$clock = clock;
-        mpc$reset = nic_reset;
-        mpc$read = read;
-        mpc$offset = offset;
-        mpc$inc = ev_missed;
-        mpc$amount = 32'h1;
-        gprc$clock = clock;
-        gprc$reset = nic_reset;
-        gprc$read = read;
-        gprc$offset = offset;
-        gprc$inc = ev_rx_good;
-        gprc$amount = 32'h1;
-        gorcl$clock = clock;
-        gorcl$reset = nic_reset;
-        gorcl$read = read;
-        gorcl$offset = offset;
-        gorcl$inc = ev_rx_good;
-        gorcl$amount = ev_rx_good_bytes;
-        gptc$clock = clock;
-        gptc$reset = nic_reset;
-        gptc$read = read;
-        gptc$offset = offset;
-        gptc$inc = ev_tx_good;
-        gptc$amount = 32'h1;
-        gotcl$clock = clock;
-        gotcl$reset = nic_reset;
-        gotcl$read = read;
-        gotcl$offset = offset;
-        gotcl$inc = ev_tx_good;
-        gotcl$amount = ev_tx_good_bytes;
-        tpt$clock = clock;
-        tpt$reset = nic_reset;
-        tpt$read = read;
-        tpt$offset = offset;
-        tpt$inc = ev_tx_good;
-        tpt$amount = 32'h1;
-        totl$clock = clock;
-        totl$reset = nic_reset;
-        totl$read = read;
-        totl$offset = offset;
-        totl$inc = ev_tx_good;
-        totl$amount = ev_tx_good_bytes;
-        tpr$clock = clock;
-        tpr$reset = nic_reset;
-        tpr$read = read;
-        tpr$offset = offset;
-        tpr$inc = ev_rx_frame;
-        tpr$amount = 32'h1;
-        torl$clock = clock;
-        torl$reset = nic_reset;
-        torl$read = read;
-        torl$offset = offset;
-        torl$inc = ev_rx_frame;
-        torl$amount = ev_rx_frame_bytes;
-        rnbc$clock = clock;
-        rnbc$reset = nic_reset;
-        rnbc$read = read;
-        rnbc$offset = offset;
-        rnbc$inc = ev_no_buffer;
-        rnbc$amount = 32'h1;
-        ruc$clock = clock;
-        ruc$reset = nic_reset;
-        ruc$read = read;
-        ruc$offset = offset;
-        ruc$inc = ev_runt;
-        ruc$amount = 32'h1;
-        roc$clock = clock;
-        roc$reset = nic_reset;
-        roc$read = read;
-        roc$offset = offset;
-        roc$inc = ev_oversize;
-        roc$amount = 32'h1;
-        tdec$clock = clock;
-        tdec$reset = nic_reset;
-        tdec$read = read;
-        tdec$offset = offset;
-        tdec$inc = ev_tx_drop;
-        tdec$amount = 32'h1;
-        rdfc$clock = clock;
-        rdfc$reset = nic_reset;
-        rdfc$read = read;
-        rdfc$offset = offset;
-        rdfc$inc = ev_rx_dma_drop;
-        rdfc$amount = 32'h1;
+        cfg$0$clock = clock;
+        cfg$0$reset = nic_reset;
+        cfg$0$write = write;
+        cfg$0$offset = offset;
+        cfg$0$wdata = wdata;
+        cfg$1$clock = clock;
+        cfg$1$reset = nic_reset;
+        cfg$1$write = write;
+        cfg$1$offset = offset;
+        cfg$1$wdata = wdata;
+        cfg$2$clock = clock;
+        cfg$2$reset = nic_reset;
+        cfg$2$write = write;
+        cfg$2$offset = offset;
+        cfg$2$wdata = wdata;
+        cfg$3$clock = clock;
+        cfg$3$reset = nic_reset;
+        cfg$3$write = write;
+        cfg$3$offset = offset;
+        cfg$3$wdata = wdata;
+        cfg$4$clock = clock;
+        cfg$4$reset = nic_reset;
+        cfg$4$write = write;
+        cfg$4$offset = offset;
+        cfg$4$wdata = wdata;
+        cfg$5$clock = clock;
+        cfg$5$reset = nic_reset;
+        cfg$5$write = write;
+        cfg$5$offset = offset;
+        cfg$5$wdata = wdata;
+        cfg$6$clock = clock;
+        cfg$6$reset = nic_reset;
+        cfg$6$write = write;
+        cfg$6$offset = offset;
+        cfg$6$wdata = wdata;
+        cfg$7$clock = clock;
+        cfg$7$reset = nic_reset;
+        cfg$7$write = write;
+        cfg$7$offset = offset;
+        cfg$7$wdata = wdata;
+        cfg$8$clock = clock;
+        cfg$8$reset = nic_reset;
+        cfg$8$write = write;
+        cfg$8$offset = offset;
+        cfg$8$wdata = wdata;
+        cfg$9$clock = clock;
+        cfg$9$reset = nic_reset;
+        cfg$9$write = write;
+        cfg$9$offset = offset;
+        cfg$9$wdata = wdata;
+        cfg$10$clock = clock;
+        cfg$10$reset = nic_reset;
+        cfg$10$write = write;
+        cfg$10$offset = offset;
+        cfg$10$wdata = wdata;
+        cfg$11$clock = clock;
+        cfg$11$reset = nic_reset;
+        cfg$11$write = write;
+        cfg$11$offset = offset;
+        cfg$11$wdata = wdata;
+        cfg$12$clock = clock;
+        cfg$12$reset = nic_reset;
+        cfg$12$write = write;
+        cfg$12$offset = offset;
+        cfg$12$wdata = wdata;
+        cfg$13$clock = clock;
+        cfg$13$reset = nic_reset;
+        cfg$13$write = write;
+        cfg$13$offset = offset;
+        cfg$13$wdata = wdata;
+        cfg$14$clock = clock;
+        cfg$14$reset = nic_reset;
+        cfg$14$write = write;
+        cfg$14$offset = offset;
+        cfg$14$wdata = wdata;
+        cfg$15$clock = clock;
+        cfg$15$reset = nic_reset;
+        cfg$15$write = write;
+        cfg$15$offset = offset;
+        cfg$15$wdata = wdata;
+        cfg$16$clock = clock;
+        cfg$16$reset = nic_reset;
+        cfg$16$write = write;
+        cfg$16$offset = offset;
+        cfg$16$wdata = wdata;
+        cfg$8$write = write & ~bad_rdt;
+        cfg$14$write = write & ~bad_tdt;
+        ctrl_slu = (cfg$0$value & k_ctrl_slu) != 32'h0;
+        rctl = cfg$2$value;
+        tctl = cfg$3$value;
+        ipg = cfg$4$value[(32'h0)+:(10)];
+        rdbal = cfg$5$value;
+        rdbah = cfg$6$value;
+        rdlen = cfg$7$value;
+        rdt = cfg$8$value;
+        tdbal = cfg$11$value;
+        tdbah = cfg$12$value;
+        tdlen = cfg$13$value;
+        tdt = cfg$14$value;
+        stats$0$clock = clock;
+        stats$0$reset = nic_reset;
+        stats$0$read = read;
+        stats$0$offset = offset;
+        stats$0$amount = 32'h1;
+        stats$1$clock = clock;
+        stats$1$reset = nic_reset;
+        stats$1$read = read;
+        stats$1$offset = offset;
+        stats$1$amount = 32'h1;
+        stats$2$clock = clock;
+        stats$2$reset = nic_reset;
+        stats$2$read = read;
+        stats$2$offset = offset;
+        stats$2$amount = 32'h1;
+        stats$3$clock = clock;
+        stats$3$reset = nic_reset;
+        stats$3$read = read;
+        stats$3$offset = offset;
+        stats$3$amount = 32'h1;
+        stats$4$clock = clock;
+        stats$4$reset = nic_reset;
+        stats$4$read = read;
+        stats$4$offset = offset;
+        stats$4$amount = 32'h1;
+        stats$5$clock = clock;
+        stats$5$reset = nic_reset;
+        stats$5$read = read;
+        stats$5$offset = offset;
+        stats$5$amount = 32'h1;
+        stats$6$clock = clock;
+        stats$6$reset = nic_reset;
+        stats$6$read = read;
+        stats$6$offset = offset;
+        stats$6$amount = 32'h1;
+        stats$7$clock = clock;
+        stats$7$reset = nic_reset;
+        stats$7$read = read;
+        stats$7$offset = offset;
+        stats$7$amount = 32'h1;
+        stats$8$clock = clock;
+        stats$8$reset = nic_reset;
+        stats$8$read = read;
+        stats$8$offset = offset;
+        stats$8$amount = 32'h1;
+        stats$9$clock = clock;
+        stats$9$reset = nic_reset;
+        stats$9$read = read;
+        stats$9$offset = offset;
+        stats$9$amount = 32'h1;
+        stats$10$clock = clock;
+        stats$10$reset = nic_reset;
+        stats$10$read = read;
+        stats$10$offset = offset;
+        stats$10$amount = 32'h1;
+        stats$11$clock = clock;
+        stats$11$reset = nic_reset;
+        stats$11$read = read;
+        stats$11$offset = offset;
+        stats$11$amount = 32'h1;
+        stats$12$clock = clock;
+        stats$12$reset = nic_reset;
+        stats$12$read = read;
+        stats$12$offset = offset;
+        stats$12$amount = 32'h1;
+        stats$13$clock = clock;
+        stats$13$reset = nic_reset;
+        stats$13$read = read;
+        stats$13$offset = offset;
+        stats$13$amount = 32'h1;
+        stats$14$clock = clock;
+        stats$14$reset = nic_reset;
+        stats$14$read = read;
+        stats$14$offset = offset;
+        stats$14$amount = 32'h1;
+        stats$15$clock = clock;
+        stats$15$reset = nic_reset;
+        stats$15$read = read;
+        stats$15$offset = offset;
+        stats$15$amount = 32'h1;
+        stats$16$clock = clock;
+        stats$16$reset = nic_reset;
+        stats$16$read = read;
+        stats$16$offset = offset;
+        stats$16$amount = 32'h1;
+        stats$17$clock = clock;
+        stats$17$reset = nic_reset;
+        stats$17$read = read;
+        stats$17$offset = offset;
+        stats$17$amount = 32'h1;
+        stats$0$inc = ev_crc_err;
+        stats$1$inc = ev_rx_er;
+        stats$2$inc = ev_missed;
+        stats$3$inc = ev_rx_good;
+        stats$4$inc = ev_tx_good;
+        stats$5$inc = ev_rx_good;
+        stats$5$amount = ev_rx_good_bytes;
+        stats$6$inc = ev_tx_good;
+        stats$6$amount = ev_tx_good_bytes;
+        stats$7$inc = ev_no_buffer;
+        stats$8$inc = ev_runt;
+        stats$9$inc = ev_oversize;
+        stats$10$inc = ev_rx_frame;
+        stats$10$amount = ev_rx_frame_bytes;
+        stats$11$inc = ev_tx_good;
+        stats$11$amount = ev_tx_good_bytes;
+        stats$12$inc = ev_rx_frame;
+        stats$13$inc = ev_tx_good;
+        stats$14$inc = ev_tx_drop;
+        stats$15$inc = ev_rx_dma_drop;
         tx_delay$clock = clock;
         tx_delay$reset = nic_reset;
         tx_delay$start = c_txdw_delayed;
-        tx_delay$packet = r_tidv$value;
-        tx_delay$absolute = r_tadv$value;
+        tx_delay$packet = cfg$15$value;
+        tx_delay$absolute = cfg$16$value;
         rx_delay$clock = clock;
         rx_delay$reset = nic_reset;
         rx_delay$start = c_rx_frame;
-        rx_delay$packet = r_rdtr$value;
-        rx_delay$absolute = r_radv$value;
+        rx_delay$packet = cfg$9$value;
+        rx_delay$absolute = cfg$10$value;
         dmac_level$d = c_dmac;
         iommu_level$d = c_iommu;
         new_causes = 32'h0;
@@ -20418,7 +20429,7 @@ module top$core$soc$nic$regs(clock,sel,offset,we,wdata,rdata,nic_reset,ctrl_slu,
         end
         icr_causes$d = icr_next;
         ims_mask$d = ims_next;
-        itr_cycles = ((r_itr$value[(32'h0)+:(16)]) & 21'h1fffff) << k_itr_shift;
+        itr_cycles = ((cfg$1$value[(32'h0)+:(16)]) & 21'h1fffff) << k_itr_shift;
         irq_pending = (icr_next & ims_next) != 32'h0;
         irq_rises = irq_pending & ~irq_line$q & (itr_timer$q == 32'h0);
         if (itr_timer$q != 32'h0) begin
@@ -20432,12 +20443,7 @@ module top$core$soc$nic$regs(clock,sel,offset,we,wdata,rdata,nic_reset,ctrl_slu,
         end
         irq_line$d = irq_pending & (irq_line$q | irq_rises);
         irq = irq_line$q;
-        irqc$clock = clock;
-        irqc$reset = nic_reset;
-        irqc$read = read;
-        irqc$offset = offset;
-        irqc$inc = irq_rises;
-        irqc$amount = 32'h1;
+        stats$16$inc = irq_rises;
         status_word = k_status_fixed;
         if (ctrl_slu) begin
             status_word = status_word | k_status_lu;
@@ -20449,7 +20455,42 @@ module top$core$soc$nic$regs(clock,sel,offset,we,wdata,rdata,nic_reset,ctrl_slu,
         if (rx_halted) begin
             dmaerr_word = dmaerr_word | k_dmaerr_rx;
         end
-        read_value = r_ctrl$rdata | r_itr$rdata | r_rctl$rdata | r_tctl$rdata | r_tipg$rdata | r_rdbal$rdata | r_rdbah$rdata | r_rdlen$rdata | r_rdt$rdata | r_rdtr$rdata | r_radv$rdata | r_tdbal$rdata | r_tdbah$rdata | r_tdlen$rdata | r_tdt$rdata | r_tidv$rdata | r_tadv$rdata | crcerrs$rdata | rxerrc$rdata | mpc$rdata | gprc$rdata | gptc$rdata | gorcl$rdata | gotcl$rdata | rnbc$rdata | ruc$rdata | roc$rdata | torl$rdata | totl$rdata | tpr$rdata | tpt$rdata | tdec$rdata | rdfc$rdata | irqc$rdata | ringerrc$rdata;
+        read_value = 32'h0;
+        read_value = read_value | cfg$0$rdata;
+        read_value = read_value | cfg$1$rdata;
+        read_value = read_value | cfg$2$rdata;
+        read_value = read_value | cfg$3$rdata;
+        read_value = read_value | cfg$4$rdata;
+        read_value = read_value | cfg$5$rdata;
+        read_value = read_value | cfg$6$rdata;
+        read_value = read_value | cfg$7$rdata;
+        read_value = read_value | cfg$8$rdata;
+        read_value = read_value | cfg$9$rdata;
+        read_value = read_value | cfg$10$rdata;
+        read_value = read_value | cfg$11$rdata;
+        read_value = read_value | cfg$12$rdata;
+        read_value = read_value | cfg$13$rdata;
+        read_value = read_value | cfg$14$rdata;
+        read_value = read_value | cfg$15$rdata;
+        read_value = read_value | cfg$16$rdata;
+        read_value = read_value | stats$0$rdata;
+        read_value = read_value | stats$1$rdata;
+        read_value = read_value | stats$2$rdata;
+        read_value = read_value | stats$3$rdata;
+        read_value = read_value | stats$4$rdata;
+        read_value = read_value | stats$5$rdata;
+        read_value = read_value | stats$6$rdata;
+        read_value = read_value | stats$7$rdata;
+        read_value = read_value | stats$8$rdata;
+        read_value = read_value | stats$9$rdata;
+        read_value = read_value | stats$10$rdata;
+        read_value = read_value | stats$11$rdata;
+        read_value = read_value | stats$12$rdata;
+        read_value = read_value | stats$13$rdata;
+        read_value = read_value | stats$14$rdata;
+        read_value = read_value | stats$15$rdata;
+        read_value = read_value | stats$16$rdata;
+        read_value = read_value | stats$17$rdata;
         if (offset == a_status) begin
             read_value = status_word;
         end
@@ -20492,71 +20533,91 @@ module top$core$soc$nic$regs(clock,sel,offset,we,wdata,rdata,nic_reset,ctrl_slu,
 endmodule // top$core$soc$nic$regs
 
 
-module top$core$soc$nic$regs$crcerrs(clock,reset,read,offset,inc,amount,count,rdata);
+module top$core$soc$nic$regs$cfg$0(clock,reset,write,offset,wdata,value,rdata);
     
     // Module arguments
     input wire  clock;
     input wire  reset;
-    input wire  read;
+    input wire  write;
     input wire  [15:0] offset;
-    input wire  inc;
-    input wire  [15:0] amount;
-    output reg  [31:0] count;
+    input wire  [31:0] wdata;
+    output reg  [31:0] value;
     output reg  [31:0] rdata;
     
     // Constant declarations
-    localparam  address = 16'h4000;
-    localparam  saturated = 32'hffff;
-    localparam  overflow_bits = 32'hffff0000;
+    localparam  address = 16'h0;
+    localparam  reset_value = 32'h1;
+    localparam  read_only = 32'hffffffbf;
     
     // Stub signals
-    reg  [31:0] r_count$d;
-    wire  [31:0] r_count$q;
-    reg  r_count$clock;
+    reg  [31:0] r_value$d;
+    wire  [31:0] r_value$q;
+    reg  r_value$clock;
     
     // Local signals
     reg  hit;
-    reg  [32:0] sum;
     
     // Sub module instances
-    top$core$soc$nic$regs$crcerrs$r_count r_count(
-        .d(r_count$d),
-        .q(r_count$q),
-        .clock(r_count$clock)
+    top$core$soc$nic$regs$cfg$0$r_value r_value(
+        .d(r_value$d),
+        .q(r_value$q),
+        .clock(r_value$clock)
     );
     
     // Update code
     always @(*) begin
-        r_count$clock = clock;
-        r_count$d = r_count$q;
-        count = r_count$q;
+        r_value$clock = clock;
+        r_value$d = r_value$q;
+        value = r_value$q;
         hit = offset == address;
-        sum = ((r_count$q) & 33'h1ffffffff);
-        if (read & hit) begin
-            sum = 32'h0;
-        end
-        if (inc) begin
-            sum = sum + ((amount) & 33'h1ffffffff);
-        end
         if (reset) begin
-            r_count$d = 32'h0;
+            r_value$d = reset_value;
         end
-        else if (sum[32'h20] | ((sum[(32'h0)+:(32)] & overflow_bits) != 32'h0)) begin
-            r_count$d = saturated;
-        end
-        else begin
-            r_count$d = sum[(32'h0)+:(32)] & saturated;
+        else if (write & hit) begin
+            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
         end
         rdata = 32'h0;
         if (hit) begin
-            rdata = r_count$q;
+            rdata = r_value$q;
         end
     end
     
-endmodule // top$core$soc$nic$regs$crcerrs
+endmodule // top$core$soc$nic$regs$cfg$0
 
 
-module top$core$soc$nic$regs$crcerrs$r_count(d,q,clock);
+module top$core$soc$nic$regs$cfg$0$r_value(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 32'h1;
+    
+    // Stub signals
+    reg  [31:0] dff$d;
+    wire  [31:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$core$soc$nic$regs$cfg$0$r_value$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$core$soc$nic$regs$cfg$0$r_value
+
+
+module top$core$soc$nic$regs$cfg$0$r_value$dff(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -20572,7 +20633,1655 @@ module top$core$soc$nic$regs$crcerrs$r_count(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$soc$nic$regs$crcerrs$r_count
+endmodule // top$core$soc$nic$regs$cfg$0$r_value$dff
+
+
+module top$core$soc$nic$regs$cfg$1(clock,reset,write,offset,wdata,value,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  write;
+    input wire  [15:0] offset;
+    input wire  [31:0] wdata;
+    output reg  [31:0] value;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'hc4;
+    localparam  reset_value = 32'h0;
+    localparam  read_only = 32'hffff0000;
+    
+    // Stub signals
+    reg  [31:0] r_value$d;
+    wire  [31:0] r_value$q;
+    reg  r_value$clock;
+    
+    // Local signals
+    reg  hit;
+    
+    // Sub module instances
+    top$core$soc$nic$regs$cfg$1$r_value r_value(
+        .d(r_value$d),
+        .q(r_value$q),
+        .clock(r_value$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_value$clock = clock;
+        r_value$d = r_value$q;
+        value = r_value$q;
+        hit = offset == address;
+        if (reset) begin
+            r_value$d = reset_value;
+        end
+        else if (write & hit) begin
+            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_value$q;
+        end
+    end
+    
+endmodule // top$core$soc$nic$regs$cfg$1
+
+
+module top$core$soc$nic$regs$cfg$1$r_value(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] dff$d;
+    wire  [31:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$core$soc$nic$regs$cfg$1$r_value$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$core$soc$nic$regs$cfg$1$r_value
+
+
+module top$core$soc$nic$regs$cfg$1$r_value$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$nic$regs$cfg$1$r_value$dff
+
+
+module top$core$soc$nic$regs$cfg$10(clock,reset,write,offset,wdata,value,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  write;
+    input wire  [15:0] offset;
+    input wire  [31:0] wdata;
+    output reg  [31:0] value;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h282c;
+    localparam  reset_value = 32'h0;
+    localparam  read_only = 32'hffff0000;
+    
+    // Stub signals
+    reg  [31:0] r_value$d;
+    wire  [31:0] r_value$q;
+    reg  r_value$clock;
+    
+    // Local signals
+    reg  hit;
+    
+    // Sub module instances
+    top$core$soc$nic$regs$cfg$10$r_value r_value(
+        .d(r_value$d),
+        .q(r_value$q),
+        .clock(r_value$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_value$clock = clock;
+        r_value$d = r_value$q;
+        value = r_value$q;
+        hit = offset == address;
+        if (reset) begin
+            r_value$d = reset_value;
+        end
+        else if (write & hit) begin
+            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_value$q;
+        end
+    end
+    
+endmodule // top$core$soc$nic$regs$cfg$10
+
+
+module top$core$soc$nic$regs$cfg$10$r_value(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] dff$d;
+    wire  [31:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$core$soc$nic$regs$cfg$10$r_value$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$core$soc$nic$regs$cfg$10$r_value
+
+
+module top$core$soc$nic$regs$cfg$10$r_value$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$nic$regs$cfg$10$r_value$dff
+
+
+module top$core$soc$nic$regs$cfg$11(clock,reset,write,offset,wdata,value,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  write;
+    input wire  [15:0] offset;
+    input wire  [31:0] wdata;
+    output reg  [31:0] value;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h3800;
+    localparam  reset_value = 32'h0;
+    localparam  read_only = 32'hf;
+    
+    // Stub signals
+    reg  [31:0] r_value$d;
+    wire  [31:0] r_value$q;
+    reg  r_value$clock;
+    
+    // Local signals
+    reg  hit;
+    
+    // Sub module instances
+    top$core$soc$nic$regs$cfg$11$r_value r_value(
+        .d(r_value$d),
+        .q(r_value$q),
+        .clock(r_value$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_value$clock = clock;
+        r_value$d = r_value$q;
+        value = r_value$q;
+        hit = offset == address;
+        if (reset) begin
+            r_value$d = reset_value;
+        end
+        else if (write & hit) begin
+            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_value$q;
+        end
+    end
+    
+endmodule // top$core$soc$nic$regs$cfg$11
+
+
+module top$core$soc$nic$regs$cfg$11$r_value(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] dff$d;
+    wire  [31:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$core$soc$nic$regs$cfg$11$r_value$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$core$soc$nic$regs$cfg$11$r_value
+
+
+module top$core$soc$nic$regs$cfg$11$r_value$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$nic$regs$cfg$11$r_value$dff
+
+
+module top$core$soc$nic$regs$cfg$12(clock,reset,write,offset,wdata,value,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  write;
+    input wire  [15:0] offset;
+    input wire  [31:0] wdata;
+    output reg  [31:0] value;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h3804;
+    localparam  reset_value = 32'h0;
+    localparam  read_only = 32'hffffffff;
+    
+    // Stub signals
+    reg  [31:0] r_value$d;
+    wire  [31:0] r_value$q;
+    reg  r_value$clock;
+    
+    // Local signals
+    reg  hit;
+    
+    // Sub module instances
+    top$core$soc$nic$regs$cfg$12$r_value r_value(
+        .d(r_value$d),
+        .q(r_value$q),
+        .clock(r_value$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_value$clock = clock;
+        r_value$d = r_value$q;
+        value = r_value$q;
+        hit = offset == address;
+        if (reset) begin
+            r_value$d = reset_value;
+        end
+        else if (write & hit) begin
+            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_value$q;
+        end
+    end
+    
+endmodule // top$core$soc$nic$regs$cfg$12
+
+
+module top$core$soc$nic$regs$cfg$12$r_value(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] dff$d;
+    wire  [31:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$core$soc$nic$regs$cfg$12$r_value$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$core$soc$nic$regs$cfg$12$r_value
+
+
+module top$core$soc$nic$regs$cfg$12$r_value$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$nic$regs$cfg$12$r_value$dff
+
+
+module top$core$soc$nic$regs$cfg$13(clock,reset,write,offset,wdata,value,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  write;
+    input wire  [15:0] offset;
+    input wire  [31:0] wdata;
+    output reg  [31:0] value;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h3808;
+    localparam  reset_value = 32'h0;
+    localparam  read_only = 32'hffff007f;
+    
+    // Stub signals
+    reg  [31:0] r_value$d;
+    wire  [31:0] r_value$q;
+    reg  r_value$clock;
+    
+    // Local signals
+    reg  hit;
+    
+    // Sub module instances
+    top$core$soc$nic$regs$cfg$13$r_value r_value(
+        .d(r_value$d),
+        .q(r_value$q),
+        .clock(r_value$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_value$clock = clock;
+        r_value$d = r_value$q;
+        value = r_value$q;
+        hit = offset == address;
+        if (reset) begin
+            r_value$d = reset_value;
+        end
+        else if (write & hit) begin
+            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_value$q;
+        end
+    end
+    
+endmodule // top$core$soc$nic$regs$cfg$13
+
+
+module top$core$soc$nic$regs$cfg$13$r_value(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] dff$d;
+    wire  [31:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$core$soc$nic$regs$cfg$13$r_value$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$core$soc$nic$regs$cfg$13$r_value
+
+
+module top$core$soc$nic$regs$cfg$13$r_value$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$nic$regs$cfg$13$r_value$dff
+
+
+module top$core$soc$nic$regs$cfg$14(clock,reset,write,offset,wdata,value,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  write;
+    input wire  [15:0] offset;
+    input wire  [31:0] wdata;
+    output reg  [31:0] value;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h3818;
+    localparam  reset_value = 32'h0;
+    localparam  read_only = 32'hffff0000;
+    
+    // Stub signals
+    reg  [31:0] r_value$d;
+    wire  [31:0] r_value$q;
+    reg  r_value$clock;
+    
+    // Local signals
+    reg  hit;
+    
+    // Sub module instances
+    top$core$soc$nic$regs$cfg$14$r_value r_value(
+        .d(r_value$d),
+        .q(r_value$q),
+        .clock(r_value$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_value$clock = clock;
+        r_value$d = r_value$q;
+        value = r_value$q;
+        hit = offset == address;
+        if (reset) begin
+            r_value$d = reset_value;
+        end
+        else if (write & hit) begin
+            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_value$q;
+        end
+    end
+    
+endmodule // top$core$soc$nic$regs$cfg$14
+
+
+module top$core$soc$nic$regs$cfg$14$r_value(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] dff$d;
+    wire  [31:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$core$soc$nic$regs$cfg$14$r_value$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$core$soc$nic$regs$cfg$14$r_value
+
+
+module top$core$soc$nic$regs$cfg$14$r_value$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$nic$regs$cfg$14$r_value$dff
+
+
+module top$core$soc$nic$regs$cfg$15(clock,reset,write,offset,wdata,value,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  write;
+    input wire  [15:0] offset;
+    input wire  [31:0] wdata;
+    output reg  [31:0] value;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h3820;
+    localparam  reset_value = 32'h0;
+    localparam  read_only = 32'hffff0000;
+    
+    // Stub signals
+    reg  [31:0] r_value$d;
+    wire  [31:0] r_value$q;
+    reg  r_value$clock;
+    
+    // Local signals
+    reg  hit;
+    
+    // Sub module instances
+    top$core$soc$nic$regs$cfg$15$r_value r_value(
+        .d(r_value$d),
+        .q(r_value$q),
+        .clock(r_value$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_value$clock = clock;
+        r_value$d = r_value$q;
+        value = r_value$q;
+        hit = offset == address;
+        if (reset) begin
+            r_value$d = reset_value;
+        end
+        else if (write & hit) begin
+            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_value$q;
+        end
+    end
+    
+endmodule // top$core$soc$nic$regs$cfg$15
+
+
+module top$core$soc$nic$regs$cfg$15$r_value(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] dff$d;
+    wire  [31:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$core$soc$nic$regs$cfg$15$r_value$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$core$soc$nic$regs$cfg$15$r_value
+
+
+module top$core$soc$nic$regs$cfg$15$r_value$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$nic$regs$cfg$15$r_value$dff
+
+
+module top$core$soc$nic$regs$cfg$16(clock,reset,write,offset,wdata,value,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  write;
+    input wire  [15:0] offset;
+    input wire  [31:0] wdata;
+    output reg  [31:0] value;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h382c;
+    localparam  reset_value = 32'h0;
+    localparam  read_only = 32'hffff0000;
+    
+    // Stub signals
+    reg  [31:0] r_value$d;
+    wire  [31:0] r_value$q;
+    reg  r_value$clock;
+    
+    // Local signals
+    reg  hit;
+    
+    // Sub module instances
+    top$core$soc$nic$regs$cfg$16$r_value r_value(
+        .d(r_value$d),
+        .q(r_value$q),
+        .clock(r_value$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_value$clock = clock;
+        r_value$d = r_value$q;
+        value = r_value$q;
+        hit = offset == address;
+        if (reset) begin
+            r_value$d = reset_value;
+        end
+        else if (write & hit) begin
+            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_value$q;
+        end
+    end
+    
+endmodule // top$core$soc$nic$regs$cfg$16
+
+
+module top$core$soc$nic$regs$cfg$16$r_value(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] dff$d;
+    wire  [31:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$core$soc$nic$regs$cfg$16$r_value$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$core$soc$nic$regs$cfg$16$r_value
+
+
+module top$core$soc$nic$regs$cfg$16$r_value$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$nic$regs$cfg$16$r_value$dff
+
+
+module top$core$soc$nic$regs$cfg$2(clock,reset,write,offset,wdata,value,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  write;
+    input wire  [15:0] offset;
+    input wire  [31:0] wdata;
+    output reg  [31:0] value;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h100;
+    localparam  reset_value = 32'h0;
+    localparam  read_only = 32'hf9fcfc19;
+    
+    // Stub signals
+    reg  [31:0] r_value$d;
+    wire  [31:0] r_value$q;
+    reg  r_value$clock;
+    
+    // Local signals
+    reg  hit;
+    
+    // Sub module instances
+    top$core$soc$nic$regs$cfg$2$r_value r_value(
+        .d(r_value$d),
+        .q(r_value$q),
+        .clock(r_value$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_value$clock = clock;
+        r_value$d = r_value$q;
+        value = r_value$q;
+        hit = offset == address;
+        if (reset) begin
+            r_value$d = reset_value;
+        end
+        else if (write & hit) begin
+            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_value$q;
+        end
+    end
+    
+endmodule // top$core$soc$nic$regs$cfg$2
+
+
+module top$core$soc$nic$regs$cfg$2$r_value(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] dff$d;
+    wire  [31:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$core$soc$nic$regs$cfg$2$r_value$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$core$soc$nic$regs$cfg$2$r_value
+
+
+module top$core$soc$nic$regs$cfg$2$r_value$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$nic$regs$cfg$2$r_value$dff
+
+
+module top$core$soc$nic$regs$cfg$3(clock,reset,write,offset,wdata,value,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  write;
+    input wire  [15:0] offset;
+    input wire  [31:0] wdata;
+    output reg  [31:0] value;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h400;
+    localparam  reset_value = 32'h0;
+    localparam  read_only = 32'hfffffff5;
+    
+    // Stub signals
+    reg  [31:0] r_value$d;
+    wire  [31:0] r_value$q;
+    reg  r_value$clock;
+    
+    // Local signals
+    reg  hit;
+    
+    // Sub module instances
+    top$core$soc$nic$regs$cfg$3$r_value r_value(
+        .d(r_value$d),
+        .q(r_value$q),
+        .clock(r_value$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_value$clock = clock;
+        r_value$d = r_value$q;
+        value = r_value$q;
+        hit = offset == address;
+        if (reset) begin
+            r_value$d = reset_value;
+        end
+        else if (write & hit) begin
+            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_value$q;
+        end
+    end
+    
+endmodule // top$core$soc$nic$regs$cfg$3
+
+
+module top$core$soc$nic$regs$cfg$3$r_value(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] dff$d;
+    wire  [31:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$core$soc$nic$regs$cfg$3$r_value$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$core$soc$nic$regs$cfg$3$r_value
+
+
+module top$core$soc$nic$regs$cfg$3$r_value$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$nic$regs$cfg$3$r_value$dff
+
+
+module top$core$soc$nic$regs$cfg$4(clock,reset,write,offset,wdata,value,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  write;
+    input wire  [15:0] offset;
+    input wire  [31:0] wdata;
+    output reg  [31:0] value;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h410;
+    localparam  reset_value = 32'hc;
+    localparam  read_only = 32'hfffffc00;
+    
+    // Stub signals
+    reg  [31:0] r_value$d;
+    wire  [31:0] r_value$q;
+    reg  r_value$clock;
+    
+    // Local signals
+    reg  hit;
+    
+    // Sub module instances
+    top$core$soc$nic$regs$cfg$4$r_value r_value(
+        .d(r_value$d),
+        .q(r_value$q),
+        .clock(r_value$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_value$clock = clock;
+        r_value$d = r_value$q;
+        value = r_value$q;
+        hit = offset == address;
+        if (reset) begin
+            r_value$d = reset_value;
+        end
+        else if (write & hit) begin
+            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_value$q;
+        end
+    end
+    
+endmodule // top$core$soc$nic$regs$cfg$4
+
+
+module top$core$soc$nic$regs$cfg$4$r_value(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 32'hc;
+    
+    // Stub signals
+    reg  [31:0] dff$d;
+    wire  [31:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$core$soc$nic$regs$cfg$4$r_value$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$core$soc$nic$regs$cfg$4$r_value
+
+
+module top$core$soc$nic$regs$cfg$4$r_value$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$nic$regs$cfg$4$r_value$dff
+
+
+module top$core$soc$nic$regs$cfg$5(clock,reset,write,offset,wdata,value,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  write;
+    input wire  [15:0] offset;
+    input wire  [31:0] wdata;
+    output reg  [31:0] value;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h2800;
+    localparam  reset_value = 32'h0;
+    localparam  read_only = 32'hf;
+    
+    // Stub signals
+    reg  [31:0] r_value$d;
+    wire  [31:0] r_value$q;
+    reg  r_value$clock;
+    
+    // Local signals
+    reg  hit;
+    
+    // Sub module instances
+    top$core$soc$nic$regs$cfg$5$r_value r_value(
+        .d(r_value$d),
+        .q(r_value$q),
+        .clock(r_value$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_value$clock = clock;
+        r_value$d = r_value$q;
+        value = r_value$q;
+        hit = offset == address;
+        if (reset) begin
+            r_value$d = reset_value;
+        end
+        else if (write & hit) begin
+            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_value$q;
+        end
+    end
+    
+endmodule // top$core$soc$nic$regs$cfg$5
+
+
+module top$core$soc$nic$regs$cfg$5$r_value(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] dff$d;
+    wire  [31:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$core$soc$nic$regs$cfg$5$r_value$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$core$soc$nic$regs$cfg$5$r_value
+
+
+module top$core$soc$nic$regs$cfg$5$r_value$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$nic$regs$cfg$5$r_value$dff
+
+
+module top$core$soc$nic$regs$cfg$6(clock,reset,write,offset,wdata,value,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  write;
+    input wire  [15:0] offset;
+    input wire  [31:0] wdata;
+    output reg  [31:0] value;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h2804;
+    localparam  reset_value = 32'h0;
+    localparam  read_only = 32'hffffffff;
+    
+    // Stub signals
+    reg  [31:0] r_value$d;
+    wire  [31:0] r_value$q;
+    reg  r_value$clock;
+    
+    // Local signals
+    reg  hit;
+    
+    // Sub module instances
+    top$core$soc$nic$regs$cfg$6$r_value r_value(
+        .d(r_value$d),
+        .q(r_value$q),
+        .clock(r_value$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_value$clock = clock;
+        r_value$d = r_value$q;
+        value = r_value$q;
+        hit = offset == address;
+        if (reset) begin
+            r_value$d = reset_value;
+        end
+        else if (write & hit) begin
+            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_value$q;
+        end
+    end
+    
+endmodule // top$core$soc$nic$regs$cfg$6
+
+
+module top$core$soc$nic$regs$cfg$6$r_value(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] dff$d;
+    wire  [31:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$core$soc$nic$regs$cfg$6$r_value$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$core$soc$nic$regs$cfg$6$r_value
+
+
+module top$core$soc$nic$regs$cfg$6$r_value$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$nic$regs$cfg$6$r_value$dff
+
+
+module top$core$soc$nic$regs$cfg$7(clock,reset,write,offset,wdata,value,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  write;
+    input wire  [15:0] offset;
+    input wire  [31:0] wdata;
+    output reg  [31:0] value;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h2808;
+    localparam  reset_value = 32'h0;
+    localparam  read_only = 32'hffff007f;
+    
+    // Stub signals
+    reg  [31:0] r_value$d;
+    wire  [31:0] r_value$q;
+    reg  r_value$clock;
+    
+    // Local signals
+    reg  hit;
+    
+    // Sub module instances
+    top$core$soc$nic$regs$cfg$7$r_value r_value(
+        .d(r_value$d),
+        .q(r_value$q),
+        .clock(r_value$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_value$clock = clock;
+        r_value$d = r_value$q;
+        value = r_value$q;
+        hit = offset == address;
+        if (reset) begin
+            r_value$d = reset_value;
+        end
+        else if (write & hit) begin
+            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_value$q;
+        end
+    end
+    
+endmodule // top$core$soc$nic$regs$cfg$7
+
+
+module top$core$soc$nic$regs$cfg$7$r_value(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] dff$d;
+    wire  [31:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$core$soc$nic$regs$cfg$7$r_value$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$core$soc$nic$regs$cfg$7$r_value
+
+
+module top$core$soc$nic$regs$cfg$7$r_value$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$nic$regs$cfg$7$r_value$dff
+
+
+module top$core$soc$nic$regs$cfg$8(clock,reset,write,offset,wdata,value,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  write;
+    input wire  [15:0] offset;
+    input wire  [31:0] wdata;
+    output reg  [31:0] value;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h2818;
+    localparam  reset_value = 32'h0;
+    localparam  read_only = 32'hffff0000;
+    
+    // Stub signals
+    reg  [31:0] r_value$d;
+    wire  [31:0] r_value$q;
+    reg  r_value$clock;
+    
+    // Local signals
+    reg  hit;
+    
+    // Sub module instances
+    top$core$soc$nic$regs$cfg$8$r_value r_value(
+        .d(r_value$d),
+        .q(r_value$q),
+        .clock(r_value$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_value$clock = clock;
+        r_value$d = r_value$q;
+        value = r_value$q;
+        hit = offset == address;
+        if (reset) begin
+            r_value$d = reset_value;
+        end
+        else if (write & hit) begin
+            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_value$q;
+        end
+    end
+    
+endmodule // top$core$soc$nic$regs$cfg$8
+
+
+module top$core$soc$nic$regs$cfg$8$r_value(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] dff$d;
+    wire  [31:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$core$soc$nic$regs$cfg$8$r_value$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$core$soc$nic$regs$cfg$8$r_value
+
+
+module top$core$soc$nic$regs$cfg$8$r_value$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$nic$regs$cfg$8$r_value$dff
+
+
+module top$core$soc$nic$regs$cfg$9(clock,reset,write,offset,wdata,value,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  write;
+    input wire  [15:0] offset;
+    input wire  [31:0] wdata;
+    output reg  [31:0] value;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h2820;
+    localparam  reset_value = 32'h0;
+    localparam  read_only = 32'hffff0000;
+    
+    // Stub signals
+    reg  [31:0] r_value$d;
+    wire  [31:0] r_value$q;
+    reg  r_value$clock;
+    
+    // Local signals
+    reg  hit;
+    
+    // Sub module instances
+    top$core$soc$nic$regs$cfg$9$r_value r_value(
+        .d(r_value$d),
+        .q(r_value$q),
+        .clock(r_value$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_value$clock = clock;
+        r_value$d = r_value$q;
+        value = r_value$q;
+        hit = offset == address;
+        if (reset) begin
+            r_value$d = reset_value;
+        end
+        else if (write & hit) begin
+            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_value$q;
+        end
+    end
+    
+endmodule // top$core$soc$nic$regs$cfg$9
+
+
+module top$core$soc$nic$regs$cfg$9$r_value(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] dff$d;
+    wire  [31:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$core$soc$nic$regs$cfg$9$r_value$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$core$soc$nic$regs$cfg$9$r_value
+
+
+module top$core$soc$nic$regs$cfg$9$r_value$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$nic$regs$cfg$9$r_value$dff
 
 
 module top$core$soc$nic$regs$dmac_level(d,q,clock);
@@ -20592,338 +22301,6 @@ module top$core$soc$nic$regs$dmac_level(d,q,clock);
     end
           
 endmodule // top$core$soc$nic$regs$dmac_level
-
-
-module top$core$soc$nic$regs$gorcl(clock,reset,read,offset,inc,amount,count,rdata);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  reset;
-    input wire  read;
-    input wire  [15:0] offset;
-    input wire  inc;
-    input wire  [15:0] amount;
-    output reg  [31:0] count;
-    output reg  [31:0] rdata;
-    
-    // Constant declarations
-    localparam  address = 16'h4088;
-    localparam  saturated = 32'hffff;
-    localparam  overflow_bits = 32'hffff0000;
-    
-    // Stub signals
-    reg  [31:0] r_count$d;
-    wire  [31:0] r_count$q;
-    reg  r_count$clock;
-    
-    // Local signals
-    reg  hit;
-    reg  [32:0] sum;
-    
-    // Sub module instances
-    top$core$soc$nic$regs$gorcl$r_count r_count(
-        .d(r_count$d),
-        .q(r_count$q),
-        .clock(r_count$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        r_count$clock = clock;
-        r_count$d = r_count$q;
-        count = r_count$q;
-        hit = offset == address;
-        sum = ((r_count$q) & 33'h1ffffffff);
-        if (read & hit) begin
-            sum = 32'h0;
-        end
-        if (inc) begin
-            sum = sum + ((amount) & 33'h1ffffffff);
-        end
-        if (reset) begin
-            r_count$d = 32'h0;
-        end
-        else if (sum[32'h20] | ((sum[(32'h0)+:(32)] & overflow_bits) != 32'h0)) begin
-            r_count$d = saturated;
-        end
-        else begin
-            r_count$d = sum[(32'h0)+:(32)] & saturated;
-        end
-        rdata = 32'h0;
-        if (hit) begin
-            rdata = r_count$q;
-        end
-    end
-    
-endmodule // top$core$soc$nic$regs$gorcl
-
-
-module top$core$soc$nic$regs$gorcl$r_count(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$nic$regs$gorcl$r_count
-
-
-module top$core$soc$nic$regs$gotcl(clock,reset,read,offset,inc,amount,count,rdata);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  reset;
-    input wire  read;
-    input wire  [15:0] offset;
-    input wire  inc;
-    input wire  [15:0] amount;
-    output reg  [31:0] count;
-    output reg  [31:0] rdata;
-    
-    // Constant declarations
-    localparam  address = 16'h4090;
-    localparam  saturated = 32'hffff;
-    localparam  overflow_bits = 32'hffff0000;
-    
-    // Stub signals
-    reg  [31:0] r_count$d;
-    wire  [31:0] r_count$q;
-    reg  r_count$clock;
-    
-    // Local signals
-    reg  hit;
-    reg  [32:0] sum;
-    
-    // Sub module instances
-    top$core$soc$nic$regs$gotcl$r_count r_count(
-        .d(r_count$d),
-        .q(r_count$q),
-        .clock(r_count$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        r_count$clock = clock;
-        r_count$d = r_count$q;
-        count = r_count$q;
-        hit = offset == address;
-        sum = ((r_count$q) & 33'h1ffffffff);
-        if (read & hit) begin
-            sum = 32'h0;
-        end
-        if (inc) begin
-            sum = sum + ((amount) & 33'h1ffffffff);
-        end
-        if (reset) begin
-            r_count$d = 32'h0;
-        end
-        else if (sum[32'h20] | ((sum[(32'h0)+:(32)] & overflow_bits) != 32'h0)) begin
-            r_count$d = saturated;
-        end
-        else begin
-            r_count$d = sum[(32'h0)+:(32)] & saturated;
-        end
-        rdata = 32'h0;
-        if (hit) begin
-            rdata = r_count$q;
-        end
-    end
-    
-endmodule // top$core$soc$nic$regs$gotcl
-
-
-module top$core$soc$nic$regs$gotcl$r_count(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$nic$regs$gotcl$r_count
-
-
-module top$core$soc$nic$regs$gprc(clock,reset,read,offset,inc,amount,count,rdata);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  reset;
-    input wire  read;
-    input wire  [15:0] offset;
-    input wire  inc;
-    input wire  [15:0] amount;
-    output reg  [31:0] count;
-    output reg  [31:0] rdata;
-    
-    // Constant declarations
-    localparam  address = 16'h4074;
-    localparam  saturated = 32'hffff;
-    localparam  overflow_bits = 32'hffff0000;
-    
-    // Stub signals
-    reg  [31:0] r_count$d;
-    wire  [31:0] r_count$q;
-    reg  r_count$clock;
-    
-    // Local signals
-    reg  hit;
-    reg  [32:0] sum;
-    
-    // Sub module instances
-    top$core$soc$nic$regs$gprc$r_count r_count(
-        .d(r_count$d),
-        .q(r_count$q),
-        .clock(r_count$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        r_count$clock = clock;
-        r_count$d = r_count$q;
-        count = r_count$q;
-        hit = offset == address;
-        sum = ((r_count$q) & 33'h1ffffffff);
-        if (read & hit) begin
-            sum = 32'h0;
-        end
-        if (inc) begin
-            sum = sum + ((amount) & 33'h1ffffffff);
-        end
-        if (reset) begin
-            r_count$d = 32'h0;
-        end
-        else if (sum[32'h20] | ((sum[(32'h0)+:(32)] & overflow_bits) != 32'h0)) begin
-            r_count$d = saturated;
-        end
-        else begin
-            r_count$d = sum[(32'h0)+:(32)] & saturated;
-        end
-        rdata = 32'h0;
-        if (hit) begin
-            rdata = r_count$q;
-        end
-    end
-    
-endmodule // top$core$soc$nic$regs$gprc
-
-
-module top$core$soc$nic$regs$gprc$r_count(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$nic$regs$gprc$r_count
-
-
-module top$core$soc$nic$regs$gptc(clock,reset,read,offset,inc,amount,count,rdata);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  reset;
-    input wire  read;
-    input wire  [15:0] offset;
-    input wire  inc;
-    input wire  [15:0] amount;
-    output reg  [31:0] count;
-    output reg  [31:0] rdata;
-    
-    // Constant declarations
-    localparam  address = 16'h4080;
-    localparam  saturated = 32'hffff;
-    localparam  overflow_bits = 32'hffff0000;
-    
-    // Stub signals
-    reg  [31:0] r_count$d;
-    wire  [31:0] r_count$q;
-    reg  r_count$clock;
-    
-    // Local signals
-    reg  hit;
-    reg  [32:0] sum;
-    
-    // Sub module instances
-    top$core$soc$nic$regs$gptc$r_count r_count(
-        .d(r_count$d),
-        .q(r_count$q),
-        .clock(r_count$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        r_count$clock = clock;
-        r_count$d = r_count$q;
-        count = r_count$q;
-        hit = offset == address;
-        sum = ((r_count$q) & 33'h1ffffffff);
-        if (read & hit) begin
-            sum = 32'h0;
-        end
-        if (inc) begin
-            sum = sum + ((amount) & 33'h1ffffffff);
-        end
-        if (reset) begin
-            r_count$d = 32'h0;
-        end
-        else if (sum[32'h20] | ((sum[(32'h0)+:(32)] & overflow_bits) != 32'h0)) begin
-            r_count$d = saturated;
-        end
-        else begin
-            r_count$d = sum[(32'h0)+:(32)] & saturated;
-        end
-        rdata = 32'h0;
-        if (hit) begin
-            rdata = r_count$q;
-        end
-    end
-    
-endmodule // top$core$soc$nic$regs$gptc
-
-
-module top$core$soc$nic$regs$gptc$r_count(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$nic$regs$gptc$r_count
 
 
 module top$core$soc$nic$regs$icr_causes(d,q,clock);
@@ -21002,89 +22379,6 @@ module top$core$soc$nic$regs$irq_line(d,q,clock);
 endmodule // top$core$soc$nic$regs$irq_line
 
 
-module top$core$soc$nic$regs$irqc(clock,reset,read,offset,inc,amount,count,rdata);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  reset;
-    input wire  read;
-    input wire  [15:0] offset;
-    input wire  inc;
-    input wire  [15:0] amount;
-    output reg  [31:0] count;
-    output reg  [31:0] rdata;
-    
-    // Constant declarations
-    localparam  address = 16'h4f08;
-    localparam  saturated = 32'hffff;
-    localparam  overflow_bits = 32'hffff0000;
-    
-    // Stub signals
-    reg  [31:0] r_count$d;
-    wire  [31:0] r_count$q;
-    reg  r_count$clock;
-    
-    // Local signals
-    reg  hit;
-    reg  [32:0] sum;
-    
-    // Sub module instances
-    top$core$soc$nic$regs$irqc$r_count r_count(
-        .d(r_count$d),
-        .q(r_count$q),
-        .clock(r_count$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        r_count$clock = clock;
-        r_count$d = r_count$q;
-        count = r_count$q;
-        hit = offset == address;
-        sum = ((r_count$q) & 33'h1ffffffff);
-        if (read & hit) begin
-            sum = 32'h0;
-        end
-        if (inc) begin
-            sum = sum + ((amount) & 33'h1ffffffff);
-        end
-        if (reset) begin
-            r_count$d = 32'h0;
-        end
-        else if (sum[32'h20] | ((sum[(32'h0)+:(32)] & overflow_bits) != 32'h0)) begin
-            r_count$d = saturated;
-        end
-        else begin
-            r_count$d = sum[(32'h0)+:(32)] & saturated;
-        end
-        rdata = 32'h0;
-        if (hit) begin
-            rdata = r_count$q;
-        end
-    end
-    
-endmodule // top$core$soc$nic$regs$irqc
-
-
-module top$core$soc$nic$regs$irqc$r_count(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$nic$regs$irqc$r_count
-
-
 module top$core$soc$nic$regs$itr_timer(d,q,clock);
     
     // Module arguments
@@ -21102,501 +22396,6 @@ module top$core$soc$nic$regs$itr_timer(d,q,clock);
     end
           
 endmodule // top$core$soc$nic$regs$itr_timer
-
-
-module top$core$soc$nic$regs$mpc(clock,reset,read,offset,inc,amount,count,rdata);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  reset;
-    input wire  read;
-    input wire  [15:0] offset;
-    input wire  inc;
-    input wire  [15:0] amount;
-    output reg  [31:0] count;
-    output reg  [31:0] rdata;
-    
-    // Constant declarations
-    localparam  address = 16'h4010;
-    localparam  saturated = 32'hffff;
-    localparam  overflow_bits = 32'hffff0000;
-    
-    // Stub signals
-    reg  [31:0] r_count$d;
-    wire  [31:0] r_count$q;
-    reg  r_count$clock;
-    
-    // Local signals
-    reg  hit;
-    reg  [32:0] sum;
-    
-    // Sub module instances
-    top$core$soc$nic$regs$mpc$r_count r_count(
-        .d(r_count$d),
-        .q(r_count$q),
-        .clock(r_count$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        r_count$clock = clock;
-        r_count$d = r_count$q;
-        count = r_count$q;
-        hit = offset == address;
-        sum = ((r_count$q) & 33'h1ffffffff);
-        if (read & hit) begin
-            sum = 32'h0;
-        end
-        if (inc) begin
-            sum = sum + ((amount) & 33'h1ffffffff);
-        end
-        if (reset) begin
-            r_count$d = 32'h0;
-        end
-        else if (sum[32'h20] | ((sum[(32'h0)+:(32)] & overflow_bits) != 32'h0)) begin
-            r_count$d = saturated;
-        end
-        else begin
-            r_count$d = sum[(32'h0)+:(32)] & saturated;
-        end
-        rdata = 32'h0;
-        if (hit) begin
-            rdata = r_count$q;
-        end
-    end
-    
-endmodule // top$core$soc$nic$regs$mpc
-
-
-module top$core$soc$nic$regs$mpc$r_count(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$nic$regs$mpc$r_count
-
-
-module top$core$soc$nic$regs$r_ctrl(clock,reset,write,offset,wdata,value,rdata);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  reset;
-    input wire  write;
-    input wire  [15:0] offset;
-    input wire  [31:0] wdata;
-    output reg  [31:0] value;
-    output reg  [31:0] rdata;
-    
-    // Constant declarations
-    localparam  address = 16'h0;
-    localparam  reset_value = 32'h1;
-    localparam  read_only = 32'hffffffbf;
-    
-    // Stub signals
-    reg  [31:0] r_value$d;
-    wire  [31:0] r_value$q;
-    reg  r_value$clock;
-    
-    // Local signals
-    reg  hit;
-    
-    // Sub module instances
-    top$core$soc$nic$regs$r_ctrl$r_value r_value(
-        .d(r_value$d),
-        .q(r_value$q),
-        .clock(r_value$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        r_value$clock = clock;
-        r_value$d = r_value$q;
-        value = r_value$q;
-        hit = offset == address;
-        if (reset) begin
-            r_value$d = reset_value;
-        end
-        else if (write & hit) begin
-            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
-        end
-        rdata = 32'h0;
-        if (hit) begin
-            rdata = r_value$q;
-        end
-    end
-    
-endmodule // top$core$soc$nic$regs$r_ctrl
-
-
-module top$core$soc$nic$regs$r_ctrl$r_value(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Constant declarations
-    localparam  init = 32'h1;
-    
-    // Stub signals
-    reg  [31:0] dff$d;
-    wire  [31:0] dff$q;
-    reg  dff$clock;
-    
-    // Sub module instances
-    top$core$soc$nic$regs$r_ctrl$r_value$dff dff(
-        .d(dff$d),
-        .q(dff$q),
-        .clock(dff$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        dff$clock = clock;
-        q = dff$q ^ init;
-        dff$d = d ^ init;
-    end
-    
-endmodule // top$core$soc$nic$regs$r_ctrl$r_value
-
-
-module top$core$soc$nic$regs$r_ctrl$r_value$dff(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$nic$regs$r_ctrl$r_value$dff
-
-
-module top$core$soc$nic$regs$r_itr(clock,reset,write,offset,wdata,value,rdata);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  reset;
-    input wire  write;
-    input wire  [15:0] offset;
-    input wire  [31:0] wdata;
-    output reg  [31:0] value;
-    output reg  [31:0] rdata;
-    
-    // Constant declarations
-    localparam  address = 16'hc4;
-    localparam  reset_value = 32'h0;
-    localparam  read_only = 32'hffff0000;
-    
-    // Stub signals
-    reg  [31:0] r_value$d;
-    wire  [31:0] r_value$q;
-    reg  r_value$clock;
-    
-    // Local signals
-    reg  hit;
-    
-    // Sub module instances
-    top$core$soc$nic$regs$r_itr$r_value r_value(
-        .d(r_value$d),
-        .q(r_value$q),
-        .clock(r_value$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        r_value$clock = clock;
-        r_value$d = r_value$q;
-        value = r_value$q;
-        hit = offset == address;
-        if (reset) begin
-            r_value$d = reset_value;
-        end
-        else if (write & hit) begin
-            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
-        end
-        rdata = 32'h0;
-        if (hit) begin
-            rdata = r_value$q;
-        end
-    end
-    
-endmodule // top$core$soc$nic$regs$r_itr
-
-
-module top$core$soc$nic$regs$r_itr$r_value(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Constant declarations
-    localparam  init = 32'h0;
-    
-    // Stub signals
-    reg  [31:0] dff$d;
-    wire  [31:0] dff$q;
-    reg  dff$clock;
-    
-    // Sub module instances
-    top$core$soc$nic$regs$r_itr$r_value$dff dff(
-        .d(dff$d),
-        .q(dff$q),
-        .clock(dff$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        dff$clock = clock;
-        q = dff$q ^ init;
-        dff$d = d ^ init;
-    end
-    
-endmodule // top$core$soc$nic$regs$r_itr$r_value
-
-
-module top$core$soc$nic$regs$r_itr$r_value$dff(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$nic$regs$r_itr$r_value$dff
-
-
-module top$core$soc$nic$regs$r_radv(clock,reset,write,offset,wdata,value,rdata);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  reset;
-    input wire  write;
-    input wire  [15:0] offset;
-    input wire  [31:0] wdata;
-    output reg  [31:0] value;
-    output reg  [31:0] rdata;
-    
-    // Constant declarations
-    localparam  address = 16'h282c;
-    localparam  reset_value = 32'h0;
-    localparam  read_only = 32'hffff0000;
-    
-    // Stub signals
-    reg  [31:0] r_value$d;
-    wire  [31:0] r_value$q;
-    reg  r_value$clock;
-    
-    // Local signals
-    reg  hit;
-    
-    // Sub module instances
-    top$core$soc$nic$regs$r_radv$r_value r_value(
-        .d(r_value$d),
-        .q(r_value$q),
-        .clock(r_value$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        r_value$clock = clock;
-        r_value$d = r_value$q;
-        value = r_value$q;
-        hit = offset == address;
-        if (reset) begin
-            r_value$d = reset_value;
-        end
-        else if (write & hit) begin
-            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
-        end
-        rdata = 32'h0;
-        if (hit) begin
-            rdata = r_value$q;
-        end
-    end
-    
-endmodule // top$core$soc$nic$regs$r_radv
-
-
-module top$core$soc$nic$regs$r_radv$r_value(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Constant declarations
-    localparam  init = 32'h0;
-    
-    // Stub signals
-    reg  [31:0] dff$d;
-    wire  [31:0] dff$q;
-    reg  dff$clock;
-    
-    // Sub module instances
-    top$core$soc$nic$regs$r_radv$r_value$dff dff(
-        .d(dff$d),
-        .q(dff$q),
-        .clock(dff$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        dff$clock = clock;
-        q = dff$q ^ init;
-        dff$d = d ^ init;
-    end
-    
-endmodule // top$core$soc$nic$regs$r_radv$r_value
-
-
-module top$core$soc$nic$regs$r_radv$r_value$dff(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$nic$regs$r_radv$r_value$dff
-
-
-module top$core$soc$nic$regs$r_rctl(clock,reset,write,offset,wdata,value,rdata);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  reset;
-    input wire  write;
-    input wire  [15:0] offset;
-    input wire  [31:0] wdata;
-    output reg  [31:0] value;
-    output reg  [31:0] rdata;
-    
-    // Constant declarations
-    localparam  address = 16'h100;
-    localparam  reset_value = 32'h0;
-    localparam  read_only = 32'hf9fcfc19;
-    
-    // Stub signals
-    reg  [31:0] r_value$d;
-    wire  [31:0] r_value$q;
-    reg  r_value$clock;
-    
-    // Local signals
-    reg  hit;
-    
-    // Sub module instances
-    top$core$soc$nic$regs$r_rctl$r_value r_value(
-        .d(r_value$d),
-        .q(r_value$q),
-        .clock(r_value$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        r_value$clock = clock;
-        r_value$d = r_value$q;
-        value = r_value$q;
-        hit = offset == address;
-        if (reset) begin
-            r_value$d = reset_value;
-        end
-        else if (write & hit) begin
-            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
-        end
-        rdata = 32'h0;
-        if (hit) begin
-            rdata = r_value$q;
-        end
-    end
-    
-endmodule // top$core$soc$nic$regs$r_rctl
-
-
-module top$core$soc$nic$regs$r_rctl$r_value(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Constant declarations
-    localparam  init = 32'h0;
-    
-    // Stub signals
-    reg  [31:0] dff$d;
-    wire  [31:0] dff$q;
-    reg  dff$clock;
-    
-    // Sub module instances
-    top$core$soc$nic$regs$r_rctl$r_value$dff dff(
-        .d(dff$d),
-        .q(dff$q),
-        .clock(dff$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        dff$clock = clock;
-        q = dff$q ^ init;
-        dff$d = d ^ init;
-    end
-    
-endmodule // top$core$soc$nic$regs$r_rctl$r_value
-
-
-module top$core$soc$nic$regs$r_rctl$r_value$dff(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$nic$regs$r_rctl$r_value$dff
 
 
 module top$core$soc$nic$regs$r_rdata(d,q,clock);
@@ -21618,1428 +22417,6 @@ module top$core$soc$nic$regs$r_rdata(d,q,clock);
 endmodule // top$core$soc$nic$regs$r_rdata
 
 
-module top$core$soc$nic$regs$r_rdbah(clock,reset,write,offset,wdata,value,rdata);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  reset;
-    input wire  write;
-    input wire  [15:0] offset;
-    input wire  [31:0] wdata;
-    output reg  [31:0] value;
-    output reg  [31:0] rdata;
-    
-    // Constant declarations
-    localparam  address = 16'h2804;
-    localparam  reset_value = 32'h0;
-    localparam  read_only = 32'hffffffff;
-    
-    // Stub signals
-    reg  [31:0] r_value$d;
-    wire  [31:0] r_value$q;
-    reg  r_value$clock;
-    
-    // Local signals
-    reg  hit;
-    
-    // Sub module instances
-    top$core$soc$nic$regs$r_rdbah$r_value r_value(
-        .d(r_value$d),
-        .q(r_value$q),
-        .clock(r_value$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        r_value$clock = clock;
-        r_value$d = r_value$q;
-        value = r_value$q;
-        hit = offset == address;
-        if (reset) begin
-            r_value$d = reset_value;
-        end
-        else if (write & hit) begin
-            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
-        end
-        rdata = 32'h0;
-        if (hit) begin
-            rdata = r_value$q;
-        end
-    end
-    
-endmodule // top$core$soc$nic$regs$r_rdbah
-
-
-module top$core$soc$nic$regs$r_rdbah$r_value(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Constant declarations
-    localparam  init = 32'h0;
-    
-    // Stub signals
-    reg  [31:0] dff$d;
-    wire  [31:0] dff$q;
-    reg  dff$clock;
-    
-    // Sub module instances
-    top$core$soc$nic$regs$r_rdbah$r_value$dff dff(
-        .d(dff$d),
-        .q(dff$q),
-        .clock(dff$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        dff$clock = clock;
-        q = dff$q ^ init;
-        dff$d = d ^ init;
-    end
-    
-endmodule // top$core$soc$nic$regs$r_rdbah$r_value
-
-
-module top$core$soc$nic$regs$r_rdbah$r_value$dff(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$nic$regs$r_rdbah$r_value$dff
-
-
-module top$core$soc$nic$regs$r_rdbal(clock,reset,write,offset,wdata,value,rdata);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  reset;
-    input wire  write;
-    input wire  [15:0] offset;
-    input wire  [31:0] wdata;
-    output reg  [31:0] value;
-    output reg  [31:0] rdata;
-    
-    // Constant declarations
-    localparam  address = 16'h2800;
-    localparam  reset_value = 32'h0;
-    localparam  read_only = 32'hf;
-    
-    // Stub signals
-    reg  [31:0] r_value$d;
-    wire  [31:0] r_value$q;
-    reg  r_value$clock;
-    
-    // Local signals
-    reg  hit;
-    
-    // Sub module instances
-    top$core$soc$nic$regs$r_rdbal$r_value r_value(
-        .d(r_value$d),
-        .q(r_value$q),
-        .clock(r_value$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        r_value$clock = clock;
-        r_value$d = r_value$q;
-        value = r_value$q;
-        hit = offset == address;
-        if (reset) begin
-            r_value$d = reset_value;
-        end
-        else if (write & hit) begin
-            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
-        end
-        rdata = 32'h0;
-        if (hit) begin
-            rdata = r_value$q;
-        end
-    end
-    
-endmodule // top$core$soc$nic$regs$r_rdbal
-
-
-module top$core$soc$nic$regs$r_rdbal$r_value(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Constant declarations
-    localparam  init = 32'h0;
-    
-    // Stub signals
-    reg  [31:0] dff$d;
-    wire  [31:0] dff$q;
-    reg  dff$clock;
-    
-    // Sub module instances
-    top$core$soc$nic$regs$r_rdbal$r_value$dff dff(
-        .d(dff$d),
-        .q(dff$q),
-        .clock(dff$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        dff$clock = clock;
-        q = dff$q ^ init;
-        dff$d = d ^ init;
-    end
-    
-endmodule // top$core$soc$nic$regs$r_rdbal$r_value
-
-
-module top$core$soc$nic$regs$r_rdbal$r_value$dff(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$nic$regs$r_rdbal$r_value$dff
-
-
-module top$core$soc$nic$regs$r_rdlen(clock,reset,write,offset,wdata,value,rdata);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  reset;
-    input wire  write;
-    input wire  [15:0] offset;
-    input wire  [31:0] wdata;
-    output reg  [31:0] value;
-    output reg  [31:0] rdata;
-    
-    // Constant declarations
-    localparam  address = 16'h2808;
-    localparam  reset_value = 32'h0;
-    localparam  read_only = 32'hffff007f;
-    
-    // Stub signals
-    reg  [31:0] r_value$d;
-    wire  [31:0] r_value$q;
-    reg  r_value$clock;
-    
-    // Local signals
-    reg  hit;
-    
-    // Sub module instances
-    top$core$soc$nic$regs$r_rdlen$r_value r_value(
-        .d(r_value$d),
-        .q(r_value$q),
-        .clock(r_value$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        r_value$clock = clock;
-        r_value$d = r_value$q;
-        value = r_value$q;
-        hit = offset == address;
-        if (reset) begin
-            r_value$d = reset_value;
-        end
-        else if (write & hit) begin
-            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
-        end
-        rdata = 32'h0;
-        if (hit) begin
-            rdata = r_value$q;
-        end
-    end
-    
-endmodule // top$core$soc$nic$regs$r_rdlen
-
-
-module top$core$soc$nic$regs$r_rdlen$r_value(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Constant declarations
-    localparam  init = 32'h0;
-    
-    // Stub signals
-    reg  [31:0] dff$d;
-    wire  [31:0] dff$q;
-    reg  dff$clock;
-    
-    // Sub module instances
-    top$core$soc$nic$regs$r_rdlen$r_value$dff dff(
-        .d(dff$d),
-        .q(dff$q),
-        .clock(dff$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        dff$clock = clock;
-        q = dff$q ^ init;
-        dff$d = d ^ init;
-    end
-    
-endmodule // top$core$soc$nic$regs$r_rdlen$r_value
-
-
-module top$core$soc$nic$regs$r_rdlen$r_value$dff(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$nic$regs$r_rdlen$r_value$dff
-
-
-module top$core$soc$nic$regs$r_rdt(clock,reset,write,offset,wdata,value,rdata);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  reset;
-    input wire  write;
-    input wire  [15:0] offset;
-    input wire  [31:0] wdata;
-    output reg  [31:0] value;
-    output reg  [31:0] rdata;
-    
-    // Constant declarations
-    localparam  address = 16'h2818;
-    localparam  reset_value = 32'h0;
-    localparam  read_only = 32'hffff0000;
-    
-    // Stub signals
-    reg  [31:0] r_value$d;
-    wire  [31:0] r_value$q;
-    reg  r_value$clock;
-    
-    // Local signals
-    reg  hit;
-    
-    // Sub module instances
-    top$core$soc$nic$regs$r_rdt$r_value r_value(
-        .d(r_value$d),
-        .q(r_value$q),
-        .clock(r_value$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        r_value$clock = clock;
-        r_value$d = r_value$q;
-        value = r_value$q;
-        hit = offset == address;
-        if (reset) begin
-            r_value$d = reset_value;
-        end
-        else if (write & hit) begin
-            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
-        end
-        rdata = 32'h0;
-        if (hit) begin
-            rdata = r_value$q;
-        end
-    end
-    
-endmodule // top$core$soc$nic$regs$r_rdt
-
-
-module top$core$soc$nic$regs$r_rdt$r_value(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Constant declarations
-    localparam  init = 32'h0;
-    
-    // Stub signals
-    reg  [31:0] dff$d;
-    wire  [31:0] dff$q;
-    reg  dff$clock;
-    
-    // Sub module instances
-    top$core$soc$nic$regs$r_rdt$r_value$dff dff(
-        .d(dff$d),
-        .q(dff$q),
-        .clock(dff$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        dff$clock = clock;
-        q = dff$q ^ init;
-        dff$d = d ^ init;
-    end
-    
-endmodule // top$core$soc$nic$regs$r_rdt$r_value
-
-
-module top$core$soc$nic$regs$r_rdt$r_value$dff(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$nic$regs$r_rdt$r_value$dff
-
-
-module top$core$soc$nic$regs$r_rdtr(clock,reset,write,offset,wdata,value,rdata);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  reset;
-    input wire  write;
-    input wire  [15:0] offset;
-    input wire  [31:0] wdata;
-    output reg  [31:0] value;
-    output reg  [31:0] rdata;
-    
-    // Constant declarations
-    localparam  address = 16'h2820;
-    localparam  reset_value = 32'h0;
-    localparam  read_only = 32'hffff0000;
-    
-    // Stub signals
-    reg  [31:0] r_value$d;
-    wire  [31:0] r_value$q;
-    reg  r_value$clock;
-    
-    // Local signals
-    reg  hit;
-    
-    // Sub module instances
-    top$core$soc$nic$regs$r_rdtr$r_value r_value(
-        .d(r_value$d),
-        .q(r_value$q),
-        .clock(r_value$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        r_value$clock = clock;
-        r_value$d = r_value$q;
-        value = r_value$q;
-        hit = offset == address;
-        if (reset) begin
-            r_value$d = reset_value;
-        end
-        else if (write & hit) begin
-            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
-        end
-        rdata = 32'h0;
-        if (hit) begin
-            rdata = r_value$q;
-        end
-    end
-    
-endmodule // top$core$soc$nic$regs$r_rdtr
-
-
-module top$core$soc$nic$regs$r_rdtr$r_value(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Constant declarations
-    localparam  init = 32'h0;
-    
-    // Stub signals
-    reg  [31:0] dff$d;
-    wire  [31:0] dff$q;
-    reg  dff$clock;
-    
-    // Sub module instances
-    top$core$soc$nic$regs$r_rdtr$r_value$dff dff(
-        .d(dff$d),
-        .q(dff$q),
-        .clock(dff$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        dff$clock = clock;
-        q = dff$q ^ init;
-        dff$d = d ^ init;
-    end
-    
-endmodule // top$core$soc$nic$regs$r_rdtr$r_value
-
-
-module top$core$soc$nic$regs$r_rdtr$r_value$dff(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$nic$regs$r_rdtr$r_value$dff
-
-
-module top$core$soc$nic$regs$r_tadv(clock,reset,write,offset,wdata,value,rdata);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  reset;
-    input wire  write;
-    input wire  [15:0] offset;
-    input wire  [31:0] wdata;
-    output reg  [31:0] value;
-    output reg  [31:0] rdata;
-    
-    // Constant declarations
-    localparam  address = 16'h382c;
-    localparam  reset_value = 32'h0;
-    localparam  read_only = 32'hffff0000;
-    
-    // Stub signals
-    reg  [31:0] r_value$d;
-    wire  [31:0] r_value$q;
-    reg  r_value$clock;
-    
-    // Local signals
-    reg  hit;
-    
-    // Sub module instances
-    top$core$soc$nic$regs$r_tadv$r_value r_value(
-        .d(r_value$d),
-        .q(r_value$q),
-        .clock(r_value$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        r_value$clock = clock;
-        r_value$d = r_value$q;
-        value = r_value$q;
-        hit = offset == address;
-        if (reset) begin
-            r_value$d = reset_value;
-        end
-        else if (write & hit) begin
-            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
-        end
-        rdata = 32'h0;
-        if (hit) begin
-            rdata = r_value$q;
-        end
-    end
-    
-endmodule // top$core$soc$nic$regs$r_tadv
-
-
-module top$core$soc$nic$regs$r_tadv$r_value(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Constant declarations
-    localparam  init = 32'h0;
-    
-    // Stub signals
-    reg  [31:0] dff$d;
-    wire  [31:0] dff$q;
-    reg  dff$clock;
-    
-    // Sub module instances
-    top$core$soc$nic$regs$r_tadv$r_value$dff dff(
-        .d(dff$d),
-        .q(dff$q),
-        .clock(dff$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        dff$clock = clock;
-        q = dff$q ^ init;
-        dff$d = d ^ init;
-    end
-    
-endmodule // top$core$soc$nic$regs$r_tadv$r_value
-
-
-module top$core$soc$nic$regs$r_tadv$r_value$dff(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$nic$regs$r_tadv$r_value$dff
-
-
-module top$core$soc$nic$regs$r_tctl(clock,reset,write,offset,wdata,value,rdata);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  reset;
-    input wire  write;
-    input wire  [15:0] offset;
-    input wire  [31:0] wdata;
-    output reg  [31:0] value;
-    output reg  [31:0] rdata;
-    
-    // Constant declarations
-    localparam  address = 16'h400;
-    localparam  reset_value = 32'h0;
-    localparam  read_only = 32'hfffffff5;
-    
-    // Stub signals
-    reg  [31:0] r_value$d;
-    wire  [31:0] r_value$q;
-    reg  r_value$clock;
-    
-    // Local signals
-    reg  hit;
-    
-    // Sub module instances
-    top$core$soc$nic$regs$r_tctl$r_value r_value(
-        .d(r_value$d),
-        .q(r_value$q),
-        .clock(r_value$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        r_value$clock = clock;
-        r_value$d = r_value$q;
-        value = r_value$q;
-        hit = offset == address;
-        if (reset) begin
-            r_value$d = reset_value;
-        end
-        else if (write & hit) begin
-            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
-        end
-        rdata = 32'h0;
-        if (hit) begin
-            rdata = r_value$q;
-        end
-    end
-    
-endmodule // top$core$soc$nic$regs$r_tctl
-
-
-module top$core$soc$nic$regs$r_tctl$r_value(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Constant declarations
-    localparam  init = 32'h0;
-    
-    // Stub signals
-    reg  [31:0] dff$d;
-    wire  [31:0] dff$q;
-    reg  dff$clock;
-    
-    // Sub module instances
-    top$core$soc$nic$regs$r_tctl$r_value$dff dff(
-        .d(dff$d),
-        .q(dff$q),
-        .clock(dff$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        dff$clock = clock;
-        q = dff$q ^ init;
-        dff$d = d ^ init;
-    end
-    
-endmodule // top$core$soc$nic$regs$r_tctl$r_value
-
-
-module top$core$soc$nic$regs$r_tctl$r_value$dff(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$nic$regs$r_tctl$r_value$dff
-
-
-module top$core$soc$nic$regs$r_tdbah(clock,reset,write,offset,wdata,value,rdata);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  reset;
-    input wire  write;
-    input wire  [15:0] offset;
-    input wire  [31:0] wdata;
-    output reg  [31:0] value;
-    output reg  [31:0] rdata;
-    
-    // Constant declarations
-    localparam  address = 16'h3804;
-    localparam  reset_value = 32'h0;
-    localparam  read_only = 32'hffffffff;
-    
-    // Stub signals
-    reg  [31:0] r_value$d;
-    wire  [31:0] r_value$q;
-    reg  r_value$clock;
-    
-    // Local signals
-    reg  hit;
-    
-    // Sub module instances
-    top$core$soc$nic$regs$r_tdbah$r_value r_value(
-        .d(r_value$d),
-        .q(r_value$q),
-        .clock(r_value$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        r_value$clock = clock;
-        r_value$d = r_value$q;
-        value = r_value$q;
-        hit = offset == address;
-        if (reset) begin
-            r_value$d = reset_value;
-        end
-        else if (write & hit) begin
-            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
-        end
-        rdata = 32'h0;
-        if (hit) begin
-            rdata = r_value$q;
-        end
-    end
-    
-endmodule // top$core$soc$nic$regs$r_tdbah
-
-
-module top$core$soc$nic$regs$r_tdbah$r_value(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Constant declarations
-    localparam  init = 32'h0;
-    
-    // Stub signals
-    reg  [31:0] dff$d;
-    wire  [31:0] dff$q;
-    reg  dff$clock;
-    
-    // Sub module instances
-    top$core$soc$nic$regs$r_tdbah$r_value$dff dff(
-        .d(dff$d),
-        .q(dff$q),
-        .clock(dff$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        dff$clock = clock;
-        q = dff$q ^ init;
-        dff$d = d ^ init;
-    end
-    
-endmodule // top$core$soc$nic$regs$r_tdbah$r_value
-
-
-module top$core$soc$nic$regs$r_tdbah$r_value$dff(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$nic$regs$r_tdbah$r_value$dff
-
-
-module top$core$soc$nic$regs$r_tdbal(clock,reset,write,offset,wdata,value,rdata);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  reset;
-    input wire  write;
-    input wire  [15:0] offset;
-    input wire  [31:0] wdata;
-    output reg  [31:0] value;
-    output reg  [31:0] rdata;
-    
-    // Constant declarations
-    localparam  address = 16'h3800;
-    localparam  reset_value = 32'h0;
-    localparam  read_only = 32'hf;
-    
-    // Stub signals
-    reg  [31:0] r_value$d;
-    wire  [31:0] r_value$q;
-    reg  r_value$clock;
-    
-    // Local signals
-    reg  hit;
-    
-    // Sub module instances
-    top$core$soc$nic$regs$r_tdbal$r_value r_value(
-        .d(r_value$d),
-        .q(r_value$q),
-        .clock(r_value$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        r_value$clock = clock;
-        r_value$d = r_value$q;
-        value = r_value$q;
-        hit = offset == address;
-        if (reset) begin
-            r_value$d = reset_value;
-        end
-        else if (write & hit) begin
-            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
-        end
-        rdata = 32'h0;
-        if (hit) begin
-            rdata = r_value$q;
-        end
-    end
-    
-endmodule // top$core$soc$nic$regs$r_tdbal
-
-
-module top$core$soc$nic$regs$r_tdbal$r_value(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Constant declarations
-    localparam  init = 32'h0;
-    
-    // Stub signals
-    reg  [31:0] dff$d;
-    wire  [31:0] dff$q;
-    reg  dff$clock;
-    
-    // Sub module instances
-    top$core$soc$nic$regs$r_tdbal$r_value$dff dff(
-        .d(dff$d),
-        .q(dff$q),
-        .clock(dff$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        dff$clock = clock;
-        q = dff$q ^ init;
-        dff$d = d ^ init;
-    end
-    
-endmodule // top$core$soc$nic$regs$r_tdbal$r_value
-
-
-module top$core$soc$nic$regs$r_tdbal$r_value$dff(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$nic$regs$r_tdbal$r_value$dff
-
-
-module top$core$soc$nic$regs$r_tdlen(clock,reset,write,offset,wdata,value,rdata);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  reset;
-    input wire  write;
-    input wire  [15:0] offset;
-    input wire  [31:0] wdata;
-    output reg  [31:0] value;
-    output reg  [31:0] rdata;
-    
-    // Constant declarations
-    localparam  address = 16'h3808;
-    localparam  reset_value = 32'h0;
-    localparam  read_only = 32'hffff007f;
-    
-    // Stub signals
-    reg  [31:0] r_value$d;
-    wire  [31:0] r_value$q;
-    reg  r_value$clock;
-    
-    // Local signals
-    reg  hit;
-    
-    // Sub module instances
-    top$core$soc$nic$regs$r_tdlen$r_value r_value(
-        .d(r_value$d),
-        .q(r_value$q),
-        .clock(r_value$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        r_value$clock = clock;
-        r_value$d = r_value$q;
-        value = r_value$q;
-        hit = offset == address;
-        if (reset) begin
-            r_value$d = reset_value;
-        end
-        else if (write & hit) begin
-            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
-        end
-        rdata = 32'h0;
-        if (hit) begin
-            rdata = r_value$q;
-        end
-    end
-    
-endmodule // top$core$soc$nic$regs$r_tdlen
-
-
-module top$core$soc$nic$regs$r_tdlen$r_value(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Constant declarations
-    localparam  init = 32'h0;
-    
-    // Stub signals
-    reg  [31:0] dff$d;
-    wire  [31:0] dff$q;
-    reg  dff$clock;
-    
-    // Sub module instances
-    top$core$soc$nic$regs$r_tdlen$r_value$dff dff(
-        .d(dff$d),
-        .q(dff$q),
-        .clock(dff$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        dff$clock = clock;
-        q = dff$q ^ init;
-        dff$d = d ^ init;
-    end
-    
-endmodule // top$core$soc$nic$regs$r_tdlen$r_value
-
-
-module top$core$soc$nic$regs$r_tdlen$r_value$dff(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$nic$regs$r_tdlen$r_value$dff
-
-
-module top$core$soc$nic$regs$r_tdt(clock,reset,write,offset,wdata,value,rdata);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  reset;
-    input wire  write;
-    input wire  [15:0] offset;
-    input wire  [31:0] wdata;
-    output reg  [31:0] value;
-    output reg  [31:0] rdata;
-    
-    // Constant declarations
-    localparam  address = 16'h3818;
-    localparam  reset_value = 32'h0;
-    localparam  read_only = 32'hffff0000;
-    
-    // Stub signals
-    reg  [31:0] r_value$d;
-    wire  [31:0] r_value$q;
-    reg  r_value$clock;
-    
-    // Local signals
-    reg  hit;
-    
-    // Sub module instances
-    top$core$soc$nic$regs$r_tdt$r_value r_value(
-        .d(r_value$d),
-        .q(r_value$q),
-        .clock(r_value$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        r_value$clock = clock;
-        r_value$d = r_value$q;
-        value = r_value$q;
-        hit = offset == address;
-        if (reset) begin
-            r_value$d = reset_value;
-        end
-        else if (write & hit) begin
-            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
-        end
-        rdata = 32'h0;
-        if (hit) begin
-            rdata = r_value$q;
-        end
-    end
-    
-endmodule // top$core$soc$nic$regs$r_tdt
-
-
-module top$core$soc$nic$regs$r_tdt$r_value(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Constant declarations
-    localparam  init = 32'h0;
-    
-    // Stub signals
-    reg  [31:0] dff$d;
-    wire  [31:0] dff$q;
-    reg  dff$clock;
-    
-    // Sub module instances
-    top$core$soc$nic$regs$r_tdt$r_value$dff dff(
-        .d(dff$d),
-        .q(dff$q),
-        .clock(dff$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        dff$clock = clock;
-        q = dff$q ^ init;
-        dff$d = d ^ init;
-    end
-    
-endmodule // top$core$soc$nic$regs$r_tdt$r_value
-
-
-module top$core$soc$nic$regs$r_tdt$r_value$dff(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$nic$regs$r_tdt$r_value$dff
-
-
-module top$core$soc$nic$regs$r_tidv(clock,reset,write,offset,wdata,value,rdata);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  reset;
-    input wire  write;
-    input wire  [15:0] offset;
-    input wire  [31:0] wdata;
-    output reg  [31:0] value;
-    output reg  [31:0] rdata;
-    
-    // Constant declarations
-    localparam  address = 16'h3820;
-    localparam  reset_value = 32'h0;
-    localparam  read_only = 32'hffff0000;
-    
-    // Stub signals
-    reg  [31:0] r_value$d;
-    wire  [31:0] r_value$q;
-    reg  r_value$clock;
-    
-    // Local signals
-    reg  hit;
-    
-    // Sub module instances
-    top$core$soc$nic$regs$r_tidv$r_value r_value(
-        .d(r_value$d),
-        .q(r_value$q),
-        .clock(r_value$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        r_value$clock = clock;
-        r_value$d = r_value$q;
-        value = r_value$q;
-        hit = offset == address;
-        if (reset) begin
-            r_value$d = reset_value;
-        end
-        else if (write & hit) begin
-            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
-        end
-        rdata = 32'h0;
-        if (hit) begin
-            rdata = r_value$q;
-        end
-    end
-    
-endmodule // top$core$soc$nic$regs$r_tidv
-
-
-module top$core$soc$nic$regs$r_tidv$r_value(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Constant declarations
-    localparam  init = 32'h0;
-    
-    // Stub signals
-    reg  [31:0] dff$d;
-    wire  [31:0] dff$q;
-    reg  dff$clock;
-    
-    // Sub module instances
-    top$core$soc$nic$regs$r_tidv$r_value$dff dff(
-        .d(dff$d),
-        .q(dff$q),
-        .clock(dff$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        dff$clock = clock;
-        q = dff$q ^ init;
-        dff$d = d ^ init;
-    end
-    
-endmodule // top$core$soc$nic$regs$r_tidv$r_value
-
-
-module top$core$soc$nic$regs$r_tidv$r_value$dff(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$nic$regs$r_tidv$r_value$dff
-
-
-module top$core$soc$nic$regs$r_tipg(clock,reset,write,offset,wdata,value,rdata);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  reset;
-    input wire  write;
-    input wire  [15:0] offset;
-    input wire  [31:0] wdata;
-    output reg  [31:0] value;
-    output reg  [31:0] rdata;
-    
-    // Constant declarations
-    localparam  address = 16'h410;
-    localparam  reset_value = 32'hc;
-    localparam  read_only = 32'hfffffc00;
-    
-    // Stub signals
-    reg  [31:0] r_value$d;
-    wire  [31:0] r_value$q;
-    reg  r_value$clock;
-    
-    // Local signals
-    reg  hit;
-    
-    // Sub module instances
-    top$core$soc$nic$regs$r_tipg$r_value r_value(
-        .d(r_value$d),
-        .q(r_value$q),
-        .clock(r_value$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        r_value$clock = clock;
-        r_value$d = r_value$q;
-        value = r_value$q;
-        hit = offset == address;
-        if (reset) begin
-            r_value$d = reset_value;
-        end
-        else if (write & hit) begin
-            r_value$d = (wdata & ~read_only) | (r_value$q & read_only);
-        end
-        rdata = 32'h0;
-        if (hit) begin
-            rdata = r_value$q;
-        end
-    end
-    
-endmodule // top$core$soc$nic$regs$r_tipg
-
-
-module top$core$soc$nic$regs$r_tipg$r_value(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Constant declarations
-    localparam  init = 32'hc;
-    
-    // Stub signals
-    reg  [31:0] dff$d;
-    wire  [31:0] dff$q;
-    reg  dff$clock;
-    
-    // Sub module instances
-    top$core$soc$nic$regs$r_tipg$r_value$dff dff(
-        .d(dff$d),
-        .q(dff$q),
-        .clock(dff$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        dff$clock = clock;
-        q = dff$q ^ init;
-        dff$d = d ^ init;
-    end
-    
-endmodule // top$core$soc$nic$regs$r_tipg$r_value
-
-
-module top$core$soc$nic$regs$r_tipg$r_value$dff(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$nic$regs$r_tipg$r_value$dff
-
-
-module top$core$soc$nic$regs$rdfc(clock,reset,read,offset,inc,amount,count,rdata);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  reset;
-    input wire  read;
-    input wire  [15:0] offset;
-    input wire  inc;
-    input wire  [15:0] amount;
-    output reg  [31:0] count;
-    output reg  [31:0] rdata;
-    
-    // Constant declarations
-    localparam  address = 16'h4f04;
-    localparam  saturated = 32'hffff;
-    localparam  overflow_bits = 32'hffff0000;
-    
-    // Stub signals
-    reg  [31:0] r_count$d;
-    wire  [31:0] r_count$q;
-    reg  r_count$clock;
-    
-    // Local signals
-    reg  hit;
-    reg  [32:0] sum;
-    
-    // Sub module instances
-    top$core$soc$nic$regs$rdfc$r_count r_count(
-        .d(r_count$d),
-        .q(r_count$q),
-        .clock(r_count$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        r_count$clock = clock;
-        r_count$d = r_count$q;
-        count = r_count$q;
-        hit = offset == address;
-        sum = ((r_count$q) & 33'h1ffffffff);
-        if (read & hit) begin
-            sum = 32'h0;
-        end
-        if (inc) begin
-            sum = sum + ((amount) & 33'h1ffffffff);
-        end
-        if (reset) begin
-            r_count$d = 32'h0;
-        end
-        else if (sum[32'h20] | ((sum[(32'h0)+:(32)] & overflow_bits) != 32'h0)) begin
-            r_count$d = saturated;
-        end
-        else begin
-            r_count$d = sum[(32'h0)+:(32)] & saturated;
-        end
-        rdata = 32'h0;
-        if (hit) begin
-            rdata = r_count$q;
-        end
-    end
-    
-endmodule // top$core$soc$nic$regs$rdfc
-
-
-module top$core$soc$nic$regs$rdfc$r_count(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$nic$regs$rdfc$r_count
-
-
 module top$core$soc$nic$regs$ringerr(d,q,clock);
     
     // Module arguments
@@ -23057,338 +22434,6 @@ module top$core$soc$nic$regs$ringerr(d,q,clock);
     end
           
 endmodule // top$core$soc$nic$regs$ringerr
-
-
-module top$core$soc$nic$regs$ringerrc(clock,reset,read,offset,inc,amount,count,rdata);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  reset;
-    input wire  read;
-    input wire  [15:0] offset;
-    input wire  inc;
-    input wire  [15:0] amount;
-    output reg  [31:0] count;
-    output reg  [31:0] rdata;
-    
-    // Constant declarations
-    localparam  address = 16'h4f24;
-    localparam  saturated = 32'hffff;
-    localparam  overflow_bits = 32'hffff0000;
-    
-    // Stub signals
-    reg  [31:0] r_count$d;
-    wire  [31:0] r_count$q;
-    reg  r_count$clock;
-    
-    // Local signals
-    reg  hit;
-    reg  [32:0] sum;
-    
-    // Sub module instances
-    top$core$soc$nic$regs$ringerrc$r_count r_count(
-        .d(r_count$d),
-        .q(r_count$q),
-        .clock(r_count$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        r_count$clock = clock;
-        r_count$d = r_count$q;
-        count = r_count$q;
-        hit = offset == address;
-        sum = ((r_count$q) & 33'h1ffffffff);
-        if (read & hit) begin
-            sum = 32'h0;
-        end
-        if (inc) begin
-            sum = sum + ((amount) & 33'h1ffffffff);
-        end
-        if (reset) begin
-            r_count$d = 32'h0;
-        end
-        else if (sum[32'h20] | ((sum[(32'h0)+:(32)] & overflow_bits) != 32'h0)) begin
-            r_count$d = saturated;
-        end
-        else begin
-            r_count$d = sum[(32'h0)+:(32)] & saturated;
-        end
-        rdata = 32'h0;
-        if (hit) begin
-            rdata = r_count$q;
-        end
-    end
-    
-endmodule // top$core$soc$nic$regs$ringerrc
-
-
-module top$core$soc$nic$regs$ringerrc$r_count(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$nic$regs$ringerrc$r_count
-
-
-module top$core$soc$nic$regs$rnbc(clock,reset,read,offset,inc,amount,count,rdata);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  reset;
-    input wire  read;
-    input wire  [15:0] offset;
-    input wire  inc;
-    input wire  [15:0] amount;
-    output reg  [31:0] count;
-    output reg  [31:0] rdata;
-    
-    // Constant declarations
-    localparam  address = 16'h40a0;
-    localparam  saturated = 32'hffff;
-    localparam  overflow_bits = 32'hffff0000;
-    
-    // Stub signals
-    reg  [31:0] r_count$d;
-    wire  [31:0] r_count$q;
-    reg  r_count$clock;
-    
-    // Local signals
-    reg  hit;
-    reg  [32:0] sum;
-    
-    // Sub module instances
-    top$core$soc$nic$regs$rnbc$r_count r_count(
-        .d(r_count$d),
-        .q(r_count$q),
-        .clock(r_count$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        r_count$clock = clock;
-        r_count$d = r_count$q;
-        count = r_count$q;
-        hit = offset == address;
-        sum = ((r_count$q) & 33'h1ffffffff);
-        if (read & hit) begin
-            sum = 32'h0;
-        end
-        if (inc) begin
-            sum = sum + ((amount) & 33'h1ffffffff);
-        end
-        if (reset) begin
-            r_count$d = 32'h0;
-        end
-        else if (sum[32'h20] | ((sum[(32'h0)+:(32)] & overflow_bits) != 32'h0)) begin
-            r_count$d = saturated;
-        end
-        else begin
-            r_count$d = sum[(32'h0)+:(32)] & saturated;
-        end
-        rdata = 32'h0;
-        if (hit) begin
-            rdata = r_count$q;
-        end
-    end
-    
-endmodule // top$core$soc$nic$regs$rnbc
-
-
-module top$core$soc$nic$regs$rnbc$r_count(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$nic$regs$rnbc$r_count
-
-
-module top$core$soc$nic$regs$roc(clock,reset,read,offset,inc,amount,count,rdata);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  reset;
-    input wire  read;
-    input wire  [15:0] offset;
-    input wire  inc;
-    input wire  [15:0] amount;
-    output reg  [31:0] count;
-    output reg  [31:0] rdata;
-    
-    // Constant declarations
-    localparam  address = 16'h40ac;
-    localparam  saturated = 32'hffff;
-    localparam  overflow_bits = 32'hffff0000;
-    
-    // Stub signals
-    reg  [31:0] r_count$d;
-    wire  [31:0] r_count$q;
-    reg  r_count$clock;
-    
-    // Local signals
-    reg  hit;
-    reg  [32:0] sum;
-    
-    // Sub module instances
-    top$core$soc$nic$regs$roc$r_count r_count(
-        .d(r_count$d),
-        .q(r_count$q),
-        .clock(r_count$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        r_count$clock = clock;
-        r_count$d = r_count$q;
-        count = r_count$q;
-        hit = offset == address;
-        sum = ((r_count$q) & 33'h1ffffffff);
-        if (read & hit) begin
-            sum = 32'h0;
-        end
-        if (inc) begin
-            sum = sum + ((amount) & 33'h1ffffffff);
-        end
-        if (reset) begin
-            r_count$d = 32'h0;
-        end
-        else if (sum[32'h20] | ((sum[(32'h0)+:(32)] & overflow_bits) != 32'h0)) begin
-            r_count$d = saturated;
-        end
-        else begin
-            r_count$d = sum[(32'h0)+:(32)] & saturated;
-        end
-        rdata = 32'h0;
-        if (hit) begin
-            rdata = r_count$q;
-        end
-    end
-    
-endmodule // top$core$soc$nic$regs$roc
-
-
-module top$core$soc$nic$regs$roc$r_count(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$nic$regs$roc$r_count
-
-
-module top$core$soc$nic$regs$ruc(clock,reset,read,offset,inc,amount,count,rdata);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  reset;
-    input wire  read;
-    input wire  [15:0] offset;
-    input wire  inc;
-    input wire  [15:0] amount;
-    output reg  [31:0] count;
-    output reg  [31:0] rdata;
-    
-    // Constant declarations
-    localparam  address = 16'h40a4;
-    localparam  saturated = 32'hffff;
-    localparam  overflow_bits = 32'hffff0000;
-    
-    // Stub signals
-    reg  [31:0] r_count$d;
-    wire  [31:0] r_count$q;
-    reg  r_count$clock;
-    
-    // Local signals
-    reg  hit;
-    reg  [32:0] sum;
-    
-    // Sub module instances
-    top$core$soc$nic$regs$ruc$r_count r_count(
-        .d(r_count$d),
-        .q(r_count$q),
-        .clock(r_count$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        r_count$clock = clock;
-        r_count$d = r_count$q;
-        count = r_count$q;
-        hit = offset == address;
-        sum = ((r_count$q) & 33'h1ffffffff);
-        if (read & hit) begin
-            sum = 32'h0;
-        end
-        if (inc) begin
-            sum = sum + ((amount) & 33'h1ffffffff);
-        end
-        if (reset) begin
-            r_count$d = 32'h0;
-        end
-        else if (sum[32'h20] | ((sum[(32'h0)+:(32)] & overflow_bits) != 32'h0)) begin
-            r_count$d = saturated;
-        end
-        else begin
-            r_count$d = sum[(32'h0)+:(32)] & saturated;
-        end
-        rdata = 32'h0;
-        if (hit) begin
-            rdata = r_count$q;
-        end
-    end
-    
-endmodule // top$core$soc$nic$regs$ruc
-
-
-module top$core$soc$nic$regs$ruc$r_count(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$nic$regs$ruc$r_count
 
 
 module top$core$soc$nic$regs$rx_delay(clock,reset,start,packet,absolute,expires);
@@ -23496,7 +22541,90 @@ module top$core$soc$nic$regs$rx_delay$packet_timer(d,q,clock);
 endmodule // top$core$soc$nic$regs$rx_delay$packet_timer
 
 
-module top$core$soc$nic$regs$rxerrc(clock,reset,read,offset,inc,amount,count,rdata);
+module top$core$soc$nic$regs$stats$0(clock,reset,read,offset,inc,amount,count,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  read;
+    input wire  [15:0] offset;
+    input wire  inc;
+    input wire  [15:0] amount;
+    output reg  [31:0] count;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h4000;
+    localparam  saturated = 32'hffff;
+    localparam  overflow_bits = 32'hffff0000;
+    
+    // Stub signals
+    reg  [31:0] r_count$d;
+    wire  [31:0] r_count$q;
+    reg  r_count$clock;
+    
+    // Local signals
+    reg  hit;
+    reg  [32:0] sum;
+    
+    // Sub module instances
+    top$core$soc$nic$regs$stats$0$r_count r_count(
+        .d(r_count$d),
+        .q(r_count$q),
+        .clock(r_count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_count$clock = clock;
+        r_count$d = r_count$q;
+        count = r_count$q;
+        hit = offset == address;
+        sum = ((r_count$q) & 33'h1ffffffff);
+        if (read & hit) begin
+            sum = 32'h0;
+        end
+        if (inc) begin
+            sum = sum + ((amount) & 33'h1ffffffff);
+        end
+        if (reset) begin
+            r_count$d = 32'h0;
+        end
+        else if (sum[32'h20] | ((sum[(32'h0)+:(32)] & overflow_bits) != 32'h0)) begin
+            r_count$d = saturated;
+        end
+        else begin
+            r_count$d = sum[(32'h0)+:(32)] & saturated;
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_count$q;
+        end
+    end
+    
+endmodule // top$core$soc$nic$regs$stats$0
+
+
+module top$core$soc$nic$regs$stats$0$r_count(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$nic$regs$stats$0$r_count
+
+
+module top$core$soc$nic$regs$stats$1(clock,reset,read,offset,inc,amount,count,rdata);
     
     // Module arguments
     input wire  clock;
@@ -23523,7 +22651,7 @@ module top$core$soc$nic$regs$rxerrc(clock,reset,read,offset,inc,amount,count,rda
     reg  [32:0] sum;
     
     // Sub module instances
-    top$core$soc$nic$regs$rxerrc$r_count r_count(
+    top$core$soc$nic$regs$stats$1$r_count r_count(
         .d(r_count$d),
         .q(r_count$q),
         .clock(r_count$clock)
@@ -23557,10 +22685,10 @@ module top$core$soc$nic$regs$rxerrc(clock,reset,read,offset,inc,amount,count,rda
         end
     end
     
-endmodule // top$core$soc$nic$regs$rxerrc
+endmodule // top$core$soc$nic$regs$stats$1
 
 
-module top$core$soc$nic$regs$rxerrc$r_count(d,q,clock);
+module top$core$soc$nic$regs$stats$1$r_count(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -23576,93 +22704,10 @@ module top$core$soc$nic$regs$rxerrc$r_count(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$soc$nic$regs$rxerrc$r_count
+endmodule // top$core$soc$nic$regs$stats$1$r_count
 
 
-module top$core$soc$nic$regs$tdec(clock,reset,read,offset,inc,amount,count,rdata);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  reset;
-    input wire  read;
-    input wire  [15:0] offset;
-    input wire  inc;
-    input wire  [15:0] amount;
-    output reg  [31:0] count;
-    output reg  [31:0] rdata;
-    
-    // Constant declarations
-    localparam  address = 16'h4f00;
-    localparam  saturated = 32'hffff;
-    localparam  overflow_bits = 32'hffff0000;
-    
-    // Stub signals
-    reg  [31:0] r_count$d;
-    wire  [31:0] r_count$q;
-    reg  r_count$clock;
-    
-    // Local signals
-    reg  hit;
-    reg  [32:0] sum;
-    
-    // Sub module instances
-    top$core$soc$nic$regs$tdec$r_count r_count(
-        .d(r_count$d),
-        .q(r_count$q),
-        .clock(r_count$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        r_count$clock = clock;
-        r_count$d = r_count$q;
-        count = r_count$q;
-        hit = offset == address;
-        sum = ((r_count$q) & 33'h1ffffffff);
-        if (read & hit) begin
-            sum = 32'h0;
-        end
-        if (inc) begin
-            sum = sum + ((amount) & 33'h1ffffffff);
-        end
-        if (reset) begin
-            r_count$d = 32'h0;
-        end
-        else if (sum[32'h20] | ((sum[(32'h0)+:(32)] & overflow_bits) != 32'h0)) begin
-            r_count$d = saturated;
-        end
-        else begin
-            r_count$d = sum[(32'h0)+:(32)] & saturated;
-        end
-        rdata = 32'h0;
-        if (hit) begin
-            rdata = r_count$q;
-        end
-    end
-    
-endmodule // top$core$soc$nic$regs$tdec
-
-
-module top$core$soc$nic$regs$tdec$r_count(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$soc$nic$regs$tdec$r_count
-
-
-module top$core$soc$nic$regs$torl(clock,reset,read,offset,inc,amount,count,rdata);
+module top$core$soc$nic$regs$stats$10(clock,reset,read,offset,inc,amount,count,rdata);
     
     // Module arguments
     input wire  clock;
@@ -23689,7 +22734,7 @@ module top$core$soc$nic$regs$torl(clock,reset,read,offset,inc,amount,count,rdata
     reg  [32:0] sum;
     
     // Sub module instances
-    top$core$soc$nic$regs$torl$r_count r_count(
+    top$core$soc$nic$regs$stats$10$r_count r_count(
         .d(r_count$d),
         .q(r_count$q),
         .clock(r_count$clock)
@@ -23723,10 +22768,10 @@ module top$core$soc$nic$regs$torl(clock,reset,read,offset,inc,amount,count,rdata
         end
     end
     
-endmodule // top$core$soc$nic$regs$torl
+endmodule // top$core$soc$nic$regs$stats$10
 
 
-module top$core$soc$nic$regs$torl$r_count(d,q,clock);
+module top$core$soc$nic$regs$stats$10$r_count(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -23742,10 +22787,10 @@ module top$core$soc$nic$regs$torl$r_count(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$soc$nic$regs$torl$r_count
+endmodule // top$core$soc$nic$regs$stats$10$r_count
 
 
-module top$core$soc$nic$regs$totl(clock,reset,read,offset,inc,amount,count,rdata);
+module top$core$soc$nic$regs$stats$11(clock,reset,read,offset,inc,amount,count,rdata);
     
     // Module arguments
     input wire  clock;
@@ -23772,7 +22817,7 @@ module top$core$soc$nic$regs$totl(clock,reset,read,offset,inc,amount,count,rdata
     reg  [32:0] sum;
     
     // Sub module instances
-    top$core$soc$nic$regs$totl$r_count r_count(
+    top$core$soc$nic$regs$stats$11$r_count r_count(
         .d(r_count$d),
         .q(r_count$q),
         .clock(r_count$clock)
@@ -23806,10 +22851,10 @@ module top$core$soc$nic$regs$totl(clock,reset,read,offset,inc,amount,count,rdata
         end
     end
     
-endmodule // top$core$soc$nic$regs$totl
+endmodule // top$core$soc$nic$regs$stats$11
 
 
-module top$core$soc$nic$regs$totl$r_count(d,q,clock);
+module top$core$soc$nic$regs$stats$11$r_count(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -23825,10 +22870,10 @@ module top$core$soc$nic$regs$totl$r_count(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$soc$nic$regs$totl$r_count
+endmodule // top$core$soc$nic$regs$stats$11$r_count
 
 
-module top$core$soc$nic$regs$tpr(clock,reset,read,offset,inc,amount,count,rdata);
+module top$core$soc$nic$regs$stats$12(clock,reset,read,offset,inc,amount,count,rdata);
     
     // Module arguments
     input wire  clock;
@@ -23855,7 +22900,7 @@ module top$core$soc$nic$regs$tpr(clock,reset,read,offset,inc,amount,count,rdata)
     reg  [32:0] sum;
     
     // Sub module instances
-    top$core$soc$nic$regs$tpr$r_count r_count(
+    top$core$soc$nic$regs$stats$12$r_count r_count(
         .d(r_count$d),
         .q(r_count$q),
         .clock(r_count$clock)
@@ -23889,10 +22934,10 @@ module top$core$soc$nic$regs$tpr(clock,reset,read,offset,inc,amount,count,rdata)
         end
     end
     
-endmodule // top$core$soc$nic$regs$tpr
+endmodule // top$core$soc$nic$regs$stats$12
 
 
-module top$core$soc$nic$regs$tpr$r_count(d,q,clock);
+module top$core$soc$nic$regs$stats$12$r_count(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -23908,10 +22953,10 @@ module top$core$soc$nic$regs$tpr$r_count(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$soc$nic$regs$tpr$r_count
+endmodule // top$core$soc$nic$regs$stats$12$r_count
 
 
-module top$core$soc$nic$regs$tpt(clock,reset,read,offset,inc,amount,count,rdata);
+module top$core$soc$nic$regs$stats$13(clock,reset,read,offset,inc,amount,count,rdata);
     
     // Module arguments
     input wire  clock;
@@ -23938,7 +22983,7 @@ module top$core$soc$nic$regs$tpt(clock,reset,read,offset,inc,amount,count,rdata)
     reg  [32:0] sum;
     
     // Sub module instances
-    top$core$soc$nic$regs$tpt$r_count r_count(
+    top$core$soc$nic$regs$stats$13$r_count r_count(
         .d(r_count$d),
         .q(r_count$q),
         .clock(r_count$clock)
@@ -23972,10 +23017,10 @@ module top$core$soc$nic$regs$tpt(clock,reset,read,offset,inc,amount,count,rdata)
         end
     end
     
-endmodule // top$core$soc$nic$regs$tpt
+endmodule // top$core$soc$nic$regs$stats$13
 
 
-module top$core$soc$nic$regs$tpt$r_count(d,q,clock);
+module top$core$soc$nic$regs$stats$13$r_count(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -23991,7 +23036,1003 @@ module top$core$soc$nic$regs$tpt$r_count(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$soc$nic$regs$tpt$r_count
+endmodule // top$core$soc$nic$regs$stats$13$r_count
+
+
+module top$core$soc$nic$regs$stats$14(clock,reset,read,offset,inc,amount,count,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  read;
+    input wire  [15:0] offset;
+    input wire  inc;
+    input wire  [15:0] amount;
+    output reg  [31:0] count;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h4f00;
+    localparam  saturated = 32'hffff;
+    localparam  overflow_bits = 32'hffff0000;
+    
+    // Stub signals
+    reg  [31:0] r_count$d;
+    wire  [31:0] r_count$q;
+    reg  r_count$clock;
+    
+    // Local signals
+    reg  hit;
+    reg  [32:0] sum;
+    
+    // Sub module instances
+    top$core$soc$nic$regs$stats$14$r_count r_count(
+        .d(r_count$d),
+        .q(r_count$q),
+        .clock(r_count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_count$clock = clock;
+        r_count$d = r_count$q;
+        count = r_count$q;
+        hit = offset == address;
+        sum = ((r_count$q) & 33'h1ffffffff);
+        if (read & hit) begin
+            sum = 32'h0;
+        end
+        if (inc) begin
+            sum = sum + ((amount) & 33'h1ffffffff);
+        end
+        if (reset) begin
+            r_count$d = 32'h0;
+        end
+        else if (sum[32'h20] | ((sum[(32'h0)+:(32)] & overflow_bits) != 32'h0)) begin
+            r_count$d = saturated;
+        end
+        else begin
+            r_count$d = sum[(32'h0)+:(32)] & saturated;
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_count$q;
+        end
+    end
+    
+endmodule // top$core$soc$nic$regs$stats$14
+
+
+module top$core$soc$nic$regs$stats$14$r_count(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$nic$regs$stats$14$r_count
+
+
+module top$core$soc$nic$regs$stats$15(clock,reset,read,offset,inc,amount,count,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  read;
+    input wire  [15:0] offset;
+    input wire  inc;
+    input wire  [15:0] amount;
+    output reg  [31:0] count;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h4f04;
+    localparam  saturated = 32'hffff;
+    localparam  overflow_bits = 32'hffff0000;
+    
+    // Stub signals
+    reg  [31:0] r_count$d;
+    wire  [31:0] r_count$q;
+    reg  r_count$clock;
+    
+    // Local signals
+    reg  hit;
+    reg  [32:0] sum;
+    
+    // Sub module instances
+    top$core$soc$nic$regs$stats$15$r_count r_count(
+        .d(r_count$d),
+        .q(r_count$q),
+        .clock(r_count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_count$clock = clock;
+        r_count$d = r_count$q;
+        count = r_count$q;
+        hit = offset == address;
+        sum = ((r_count$q) & 33'h1ffffffff);
+        if (read & hit) begin
+            sum = 32'h0;
+        end
+        if (inc) begin
+            sum = sum + ((amount) & 33'h1ffffffff);
+        end
+        if (reset) begin
+            r_count$d = 32'h0;
+        end
+        else if (sum[32'h20] | ((sum[(32'h0)+:(32)] & overflow_bits) != 32'h0)) begin
+            r_count$d = saturated;
+        end
+        else begin
+            r_count$d = sum[(32'h0)+:(32)] & saturated;
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_count$q;
+        end
+    end
+    
+endmodule // top$core$soc$nic$regs$stats$15
+
+
+module top$core$soc$nic$regs$stats$15$r_count(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$nic$regs$stats$15$r_count
+
+
+module top$core$soc$nic$regs$stats$16(clock,reset,read,offset,inc,amount,count,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  read;
+    input wire  [15:0] offset;
+    input wire  inc;
+    input wire  [15:0] amount;
+    output reg  [31:0] count;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h4f08;
+    localparam  saturated = 32'hffff;
+    localparam  overflow_bits = 32'hffff0000;
+    
+    // Stub signals
+    reg  [31:0] r_count$d;
+    wire  [31:0] r_count$q;
+    reg  r_count$clock;
+    
+    // Local signals
+    reg  hit;
+    reg  [32:0] sum;
+    
+    // Sub module instances
+    top$core$soc$nic$regs$stats$16$r_count r_count(
+        .d(r_count$d),
+        .q(r_count$q),
+        .clock(r_count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_count$clock = clock;
+        r_count$d = r_count$q;
+        count = r_count$q;
+        hit = offset == address;
+        sum = ((r_count$q) & 33'h1ffffffff);
+        if (read & hit) begin
+            sum = 32'h0;
+        end
+        if (inc) begin
+            sum = sum + ((amount) & 33'h1ffffffff);
+        end
+        if (reset) begin
+            r_count$d = 32'h0;
+        end
+        else if (sum[32'h20] | ((sum[(32'h0)+:(32)] & overflow_bits) != 32'h0)) begin
+            r_count$d = saturated;
+        end
+        else begin
+            r_count$d = sum[(32'h0)+:(32)] & saturated;
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_count$q;
+        end
+    end
+    
+endmodule // top$core$soc$nic$regs$stats$16
+
+
+module top$core$soc$nic$regs$stats$16$r_count(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$nic$regs$stats$16$r_count
+
+
+module top$core$soc$nic$regs$stats$17(clock,reset,read,offset,inc,amount,count,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  read;
+    input wire  [15:0] offset;
+    input wire  inc;
+    input wire  [15:0] amount;
+    output reg  [31:0] count;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h4f24;
+    localparam  saturated = 32'hffff;
+    localparam  overflow_bits = 32'hffff0000;
+    
+    // Stub signals
+    reg  [31:0] r_count$d;
+    wire  [31:0] r_count$q;
+    reg  r_count$clock;
+    
+    // Local signals
+    reg  hit;
+    reg  [32:0] sum;
+    
+    // Sub module instances
+    top$core$soc$nic$regs$stats$17$r_count r_count(
+        .d(r_count$d),
+        .q(r_count$q),
+        .clock(r_count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_count$clock = clock;
+        r_count$d = r_count$q;
+        count = r_count$q;
+        hit = offset == address;
+        sum = ((r_count$q) & 33'h1ffffffff);
+        if (read & hit) begin
+            sum = 32'h0;
+        end
+        if (inc) begin
+            sum = sum + ((amount) & 33'h1ffffffff);
+        end
+        if (reset) begin
+            r_count$d = 32'h0;
+        end
+        else if (sum[32'h20] | ((sum[(32'h0)+:(32)] & overflow_bits) != 32'h0)) begin
+            r_count$d = saturated;
+        end
+        else begin
+            r_count$d = sum[(32'h0)+:(32)] & saturated;
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_count$q;
+        end
+    end
+    
+endmodule // top$core$soc$nic$regs$stats$17
+
+
+module top$core$soc$nic$regs$stats$17$r_count(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$nic$regs$stats$17$r_count
+
+
+module top$core$soc$nic$regs$stats$2(clock,reset,read,offset,inc,amount,count,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  read;
+    input wire  [15:0] offset;
+    input wire  inc;
+    input wire  [15:0] amount;
+    output reg  [31:0] count;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h4010;
+    localparam  saturated = 32'hffff;
+    localparam  overflow_bits = 32'hffff0000;
+    
+    // Stub signals
+    reg  [31:0] r_count$d;
+    wire  [31:0] r_count$q;
+    reg  r_count$clock;
+    
+    // Local signals
+    reg  hit;
+    reg  [32:0] sum;
+    
+    // Sub module instances
+    top$core$soc$nic$regs$stats$2$r_count r_count(
+        .d(r_count$d),
+        .q(r_count$q),
+        .clock(r_count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_count$clock = clock;
+        r_count$d = r_count$q;
+        count = r_count$q;
+        hit = offset == address;
+        sum = ((r_count$q) & 33'h1ffffffff);
+        if (read & hit) begin
+            sum = 32'h0;
+        end
+        if (inc) begin
+            sum = sum + ((amount) & 33'h1ffffffff);
+        end
+        if (reset) begin
+            r_count$d = 32'h0;
+        end
+        else if (sum[32'h20] | ((sum[(32'h0)+:(32)] & overflow_bits) != 32'h0)) begin
+            r_count$d = saturated;
+        end
+        else begin
+            r_count$d = sum[(32'h0)+:(32)] & saturated;
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_count$q;
+        end
+    end
+    
+endmodule // top$core$soc$nic$regs$stats$2
+
+
+module top$core$soc$nic$regs$stats$2$r_count(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$nic$regs$stats$2$r_count
+
+
+module top$core$soc$nic$regs$stats$3(clock,reset,read,offset,inc,amount,count,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  read;
+    input wire  [15:0] offset;
+    input wire  inc;
+    input wire  [15:0] amount;
+    output reg  [31:0] count;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h4074;
+    localparam  saturated = 32'hffff;
+    localparam  overflow_bits = 32'hffff0000;
+    
+    // Stub signals
+    reg  [31:0] r_count$d;
+    wire  [31:0] r_count$q;
+    reg  r_count$clock;
+    
+    // Local signals
+    reg  hit;
+    reg  [32:0] sum;
+    
+    // Sub module instances
+    top$core$soc$nic$regs$stats$3$r_count r_count(
+        .d(r_count$d),
+        .q(r_count$q),
+        .clock(r_count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_count$clock = clock;
+        r_count$d = r_count$q;
+        count = r_count$q;
+        hit = offset == address;
+        sum = ((r_count$q) & 33'h1ffffffff);
+        if (read & hit) begin
+            sum = 32'h0;
+        end
+        if (inc) begin
+            sum = sum + ((amount) & 33'h1ffffffff);
+        end
+        if (reset) begin
+            r_count$d = 32'h0;
+        end
+        else if (sum[32'h20] | ((sum[(32'h0)+:(32)] & overflow_bits) != 32'h0)) begin
+            r_count$d = saturated;
+        end
+        else begin
+            r_count$d = sum[(32'h0)+:(32)] & saturated;
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_count$q;
+        end
+    end
+    
+endmodule // top$core$soc$nic$regs$stats$3
+
+
+module top$core$soc$nic$regs$stats$3$r_count(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$nic$regs$stats$3$r_count
+
+
+module top$core$soc$nic$regs$stats$4(clock,reset,read,offset,inc,amount,count,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  read;
+    input wire  [15:0] offset;
+    input wire  inc;
+    input wire  [15:0] amount;
+    output reg  [31:0] count;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h4080;
+    localparam  saturated = 32'hffff;
+    localparam  overflow_bits = 32'hffff0000;
+    
+    // Stub signals
+    reg  [31:0] r_count$d;
+    wire  [31:0] r_count$q;
+    reg  r_count$clock;
+    
+    // Local signals
+    reg  hit;
+    reg  [32:0] sum;
+    
+    // Sub module instances
+    top$core$soc$nic$regs$stats$4$r_count r_count(
+        .d(r_count$d),
+        .q(r_count$q),
+        .clock(r_count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_count$clock = clock;
+        r_count$d = r_count$q;
+        count = r_count$q;
+        hit = offset == address;
+        sum = ((r_count$q) & 33'h1ffffffff);
+        if (read & hit) begin
+            sum = 32'h0;
+        end
+        if (inc) begin
+            sum = sum + ((amount) & 33'h1ffffffff);
+        end
+        if (reset) begin
+            r_count$d = 32'h0;
+        end
+        else if (sum[32'h20] | ((sum[(32'h0)+:(32)] & overflow_bits) != 32'h0)) begin
+            r_count$d = saturated;
+        end
+        else begin
+            r_count$d = sum[(32'h0)+:(32)] & saturated;
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_count$q;
+        end
+    end
+    
+endmodule // top$core$soc$nic$regs$stats$4
+
+
+module top$core$soc$nic$regs$stats$4$r_count(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$nic$regs$stats$4$r_count
+
+
+module top$core$soc$nic$regs$stats$5(clock,reset,read,offset,inc,amount,count,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  read;
+    input wire  [15:0] offset;
+    input wire  inc;
+    input wire  [15:0] amount;
+    output reg  [31:0] count;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h4088;
+    localparam  saturated = 32'hffff;
+    localparam  overflow_bits = 32'hffff0000;
+    
+    // Stub signals
+    reg  [31:0] r_count$d;
+    wire  [31:0] r_count$q;
+    reg  r_count$clock;
+    
+    // Local signals
+    reg  hit;
+    reg  [32:0] sum;
+    
+    // Sub module instances
+    top$core$soc$nic$regs$stats$5$r_count r_count(
+        .d(r_count$d),
+        .q(r_count$q),
+        .clock(r_count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_count$clock = clock;
+        r_count$d = r_count$q;
+        count = r_count$q;
+        hit = offset == address;
+        sum = ((r_count$q) & 33'h1ffffffff);
+        if (read & hit) begin
+            sum = 32'h0;
+        end
+        if (inc) begin
+            sum = sum + ((amount) & 33'h1ffffffff);
+        end
+        if (reset) begin
+            r_count$d = 32'h0;
+        end
+        else if (sum[32'h20] | ((sum[(32'h0)+:(32)] & overflow_bits) != 32'h0)) begin
+            r_count$d = saturated;
+        end
+        else begin
+            r_count$d = sum[(32'h0)+:(32)] & saturated;
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_count$q;
+        end
+    end
+    
+endmodule // top$core$soc$nic$regs$stats$5
+
+
+module top$core$soc$nic$regs$stats$5$r_count(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$nic$regs$stats$5$r_count
+
+
+module top$core$soc$nic$regs$stats$6(clock,reset,read,offset,inc,amount,count,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  read;
+    input wire  [15:0] offset;
+    input wire  inc;
+    input wire  [15:0] amount;
+    output reg  [31:0] count;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h4090;
+    localparam  saturated = 32'hffff;
+    localparam  overflow_bits = 32'hffff0000;
+    
+    // Stub signals
+    reg  [31:0] r_count$d;
+    wire  [31:0] r_count$q;
+    reg  r_count$clock;
+    
+    // Local signals
+    reg  hit;
+    reg  [32:0] sum;
+    
+    // Sub module instances
+    top$core$soc$nic$regs$stats$6$r_count r_count(
+        .d(r_count$d),
+        .q(r_count$q),
+        .clock(r_count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_count$clock = clock;
+        r_count$d = r_count$q;
+        count = r_count$q;
+        hit = offset == address;
+        sum = ((r_count$q) & 33'h1ffffffff);
+        if (read & hit) begin
+            sum = 32'h0;
+        end
+        if (inc) begin
+            sum = sum + ((amount) & 33'h1ffffffff);
+        end
+        if (reset) begin
+            r_count$d = 32'h0;
+        end
+        else if (sum[32'h20] | ((sum[(32'h0)+:(32)] & overflow_bits) != 32'h0)) begin
+            r_count$d = saturated;
+        end
+        else begin
+            r_count$d = sum[(32'h0)+:(32)] & saturated;
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_count$q;
+        end
+    end
+    
+endmodule // top$core$soc$nic$regs$stats$6
+
+
+module top$core$soc$nic$regs$stats$6$r_count(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$nic$regs$stats$6$r_count
+
+
+module top$core$soc$nic$regs$stats$7(clock,reset,read,offset,inc,amount,count,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  read;
+    input wire  [15:0] offset;
+    input wire  inc;
+    input wire  [15:0] amount;
+    output reg  [31:0] count;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h40a0;
+    localparam  saturated = 32'hffff;
+    localparam  overflow_bits = 32'hffff0000;
+    
+    // Stub signals
+    reg  [31:0] r_count$d;
+    wire  [31:0] r_count$q;
+    reg  r_count$clock;
+    
+    // Local signals
+    reg  hit;
+    reg  [32:0] sum;
+    
+    // Sub module instances
+    top$core$soc$nic$regs$stats$7$r_count r_count(
+        .d(r_count$d),
+        .q(r_count$q),
+        .clock(r_count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_count$clock = clock;
+        r_count$d = r_count$q;
+        count = r_count$q;
+        hit = offset == address;
+        sum = ((r_count$q) & 33'h1ffffffff);
+        if (read & hit) begin
+            sum = 32'h0;
+        end
+        if (inc) begin
+            sum = sum + ((amount) & 33'h1ffffffff);
+        end
+        if (reset) begin
+            r_count$d = 32'h0;
+        end
+        else if (sum[32'h20] | ((sum[(32'h0)+:(32)] & overflow_bits) != 32'h0)) begin
+            r_count$d = saturated;
+        end
+        else begin
+            r_count$d = sum[(32'h0)+:(32)] & saturated;
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_count$q;
+        end
+    end
+    
+endmodule // top$core$soc$nic$regs$stats$7
+
+
+module top$core$soc$nic$regs$stats$7$r_count(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$nic$regs$stats$7$r_count
+
+
+module top$core$soc$nic$regs$stats$8(clock,reset,read,offset,inc,amount,count,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  read;
+    input wire  [15:0] offset;
+    input wire  inc;
+    input wire  [15:0] amount;
+    output reg  [31:0] count;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h40a4;
+    localparam  saturated = 32'hffff;
+    localparam  overflow_bits = 32'hffff0000;
+    
+    // Stub signals
+    reg  [31:0] r_count$d;
+    wire  [31:0] r_count$q;
+    reg  r_count$clock;
+    
+    // Local signals
+    reg  hit;
+    reg  [32:0] sum;
+    
+    // Sub module instances
+    top$core$soc$nic$regs$stats$8$r_count r_count(
+        .d(r_count$d),
+        .q(r_count$q),
+        .clock(r_count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_count$clock = clock;
+        r_count$d = r_count$q;
+        count = r_count$q;
+        hit = offset == address;
+        sum = ((r_count$q) & 33'h1ffffffff);
+        if (read & hit) begin
+            sum = 32'h0;
+        end
+        if (inc) begin
+            sum = sum + ((amount) & 33'h1ffffffff);
+        end
+        if (reset) begin
+            r_count$d = 32'h0;
+        end
+        else if (sum[32'h20] | ((sum[(32'h0)+:(32)] & overflow_bits) != 32'h0)) begin
+            r_count$d = saturated;
+        end
+        else begin
+            r_count$d = sum[(32'h0)+:(32)] & saturated;
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_count$q;
+        end
+    end
+    
+endmodule // top$core$soc$nic$regs$stats$8
+
+
+module top$core$soc$nic$regs$stats$8$r_count(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$nic$regs$stats$8$r_count
+
+
+module top$core$soc$nic$regs$stats$9(clock,reset,read,offset,inc,amount,count,rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  read;
+    input wire  [15:0] offset;
+    input wire  inc;
+    input wire  [15:0] amount;
+    output reg  [31:0] count;
+    output reg  [31:0] rdata;
+    
+    // Constant declarations
+    localparam  address = 16'h40ac;
+    localparam  saturated = 32'hffff;
+    localparam  overflow_bits = 32'hffff0000;
+    
+    // Stub signals
+    reg  [31:0] r_count$d;
+    wire  [31:0] r_count$q;
+    reg  r_count$clock;
+    
+    // Local signals
+    reg  hit;
+    reg  [32:0] sum;
+    
+    // Sub module instances
+    top$core$soc$nic$regs$stats$9$r_count r_count(
+        .d(r_count$d),
+        .q(r_count$q),
+        .clock(r_count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        r_count$clock = clock;
+        r_count$d = r_count$q;
+        count = r_count$q;
+        hit = offset == address;
+        sum = ((r_count$q) & 33'h1ffffffff);
+        if (read & hit) begin
+            sum = 32'h0;
+        end
+        if (inc) begin
+            sum = sum + ((amount) & 33'h1ffffffff);
+        end
+        if (reset) begin
+            r_count$d = 32'h0;
+        end
+        else if (sum[32'h20] | ((sum[(32'h0)+:(32)] & overflow_bits) != 32'h0)) begin
+            r_count$d = saturated;
+        end
+        else begin
+            r_count$d = sum[(32'h0)+:(32)] & saturated;
+        end
+        rdata = 32'h0;
+        if (hit) begin
+            rdata = r_count$q;
+        end
+    end
+    
+endmodule // top$core$soc$nic$regs$stats$9
+
+
+module top$core$soc$nic$regs$stats$9$r_count(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$nic$regs$stats$9$r_count
 
 
 module top$core$soc$nic$regs$tx_delay(clock,reset,start,packet,absolute,expires);

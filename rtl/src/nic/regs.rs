@@ -107,6 +107,61 @@ const _: () = assert!(nic::ITR_UNIT_CYCLES.is_power_of_two());
 const _: () = assert!(nic::TIMER_UNIT_CYCLES.is_power_of_two());
 const _: () = assert!(tipg::IPGT_MASK.trailing_zeros() == 0);
 
+/// The indices `update` uses in `cfg` and `stats` (hdl_gen takes only literal indices, so
+/// the code writes the number with the register's name beside it), checked against
+/// `regs::nic::CONFIG` and `regs::nic::STATS` at compile time.
+const CONFIG_INDEX: [(usize, u32); 17] = [
+    (0, nic::CTRL),
+    (1, nic::ITR),
+    (2, nic::RCTL),
+    (3, nic::TCTL),
+    (4, nic::TIPG),
+    (5, nic::RDBAL),
+    (6, nic::RDBAH),
+    (7, nic::RDLEN),
+    (8, nic::RDT),
+    (9, nic::RDTR),
+    (10, nic::RADV),
+    (11, nic::TDBAL),
+    (12, nic::TDBAH),
+    (13, nic::TDLEN),
+    (14, nic::TDT),
+    (15, nic::TIDV),
+    (16, nic::TADV),
+];
+const STATS_INDEX: [(usize, u32); 18] = [
+    (0, nic::CRCERRS),
+    (1, nic::RXERRC),
+    (2, nic::MPC),
+    (3, nic::GPRC),
+    (4, nic::GPTC),
+    (5, nic::GORCL),
+    (6, nic::GOTCL),
+    (7, nic::RNBC),
+    (8, nic::RUC),
+    (9, nic::ROC),
+    (10, nic::TORL),
+    (11, nic::TOTL),
+    (12, nic::TPR),
+    (13, nic::TPT),
+    (14, nic::TDEC),
+    (15, nic::RDFC),
+    (16, nic::IRQC),
+    (17, nic::RINGERRC),
+];
+const _: () = {
+    let mut i = 0;
+    while i < CONFIG_INDEX.len() {
+        assert!(nic::CONFIG[CONFIG_INDEX[i].0] == CONFIG_INDEX[i].1);
+        i += 1;
+    }
+    let mut i = 0;
+    while i < STATS_INDEX.len() {
+        assert!(nic::STATS[STATS_INDEX[i].0] == STATS_INDEX[i].1);
+        i += 1;
+    }
+};
+
 /// The documented reset value of NIC register `offset` (from `regs::REGISTERS`).
 fn documented_reset(offset: u32) -> u32 {
     regs::REGISTERS
@@ -420,42 +475,11 @@ pub struct NicRegs {
     pub c_iommu: Signal<In, Bit>,
     pub irq: Signal<Out, Bit>,
     // ==== configuration registers ====
-    r_ctrl: ConfigReg,
-    r_itr: ConfigReg,
-    r_rctl: ConfigReg,
-    r_tctl: ConfigReg,
-    r_tipg: ConfigReg,
-    r_rdbal: ConfigReg,
-    r_rdbah: ConfigReg,
-    r_rdlen: ConfigReg,
-    r_rdt: ConfigReg,
-    r_rdtr: ConfigReg,
-    r_radv: ConfigReg,
-    r_tdbal: ConfigReg,
-    r_tdbah: ConfigReg,
-    r_tdlen: ConfigReg,
-    r_tdt: ConfigReg,
-    r_tidv: ConfigReg,
-    r_tadv: ConfigReg,
+    /// `cfg[i]` holds `regs::nic::CONFIG[i]`.
+    cfg: [ConfigReg; 17],
     // ==== statistics ====
-    crcerrs: StatCounter,
-    rxerrc: StatCounter,
-    mpc: StatCounter,
-    gprc: StatCounter,
-    gptc: StatCounter,
-    gorcl: StatCounter,
-    gotcl: StatCounter,
-    rnbc: StatCounter,
-    ruc: StatCounter,
-    roc: StatCounter,
-    torl: StatCounter,
-    totl: StatCounter,
-    tpr: StatCounter,
-    tpt: StatCounter,
-    tdec: StatCounter,
-    rdfc: StatCounter,
-    irqc: StatCounter,
-    ringerrc: StatCounter,
+    /// `stats[i]` counts what `regs::nic::STATS[i]` reads.
+    stats: [StatCounter; 18],
     // ==== ring register checks ====
     /// RINGERR: sticky, write 1 to clear.
     ringerr: DFF<Bits<32>>,
@@ -566,6 +590,20 @@ impl NicRegs {
         let unused = |used: u32| if narrow_registers { !used } else { 0 };
         let ring = unused(NARROW_RING_MASK);
         let interval = unused(nic::INTERVAL_MASK);
+        // The bits of each configuration register that keep their reset value.
+        let fixed = |offset: u32| match offset {
+            // FD reads 1 and RST reads 0 whatever is written (RST acts through nic_reset).
+            nic::CTRL => ctrl::FD | ctrl::RST | unused(ctrl::SLU),
+            nic::RCTL => unused(RCTL_FIELDS),
+            nic::TCTL => unused(tctl::EN | tctl::PSP),
+            nic::TIPG => unused(tipg::IPGT_MASK),
+            nic::RDBAL | nic::TDBAL => nic::RING_BASE_IGNORED,
+            nic::RDBAH | nic::TDBAH => unused(0),
+            nic::RDLEN | nic::TDLEN => ring | nic::RING_LEN_IGNORED,
+            nic::RDT | nic::TDT => ring,
+            nic::ITR | nic::RDTR | nic::RADV | nic::TIDV | nic::TADV => interval,
+            _ => unreachable!("{offset:#06x} is not in regs::nic::CONFIG"),
+        };
         Self {
             clock: Default::default(),
             sel: Default::default(),
@@ -622,42 +660,8 @@ impl NicRegs {
             c_dmac: Default::default(),
             c_iommu: Default::default(),
             irq: Default::default(),
-            // FD reads 1 and RST reads 0 whatever is written (RST acts through nic_reset).
-            r_ctrl: ConfigReg::new(nic::CTRL, ctrl::FD | ctrl::RST | unused(ctrl::SLU)),
-            r_itr: ConfigReg::new(nic::ITR, interval),
-            r_rctl: ConfigReg::new(nic::RCTL, unused(RCTL_FIELDS)),
-            r_tctl: ConfigReg::new(nic::TCTL, unused(tctl::EN | tctl::PSP)),
-            r_tipg: ConfigReg::new(nic::TIPG, unused(tipg::IPGT_MASK)),
-            r_rdbal: ConfigReg::new(nic::RDBAL, nic::RING_BASE_IGNORED),
-            r_rdbah: ConfigReg::new(nic::RDBAH, unused(0)),
-            r_rdlen: ConfigReg::new(nic::RDLEN, ring | nic::RING_LEN_IGNORED),
-            r_rdt: ConfigReg::new(nic::RDT, ring),
-            r_rdtr: ConfigReg::new(nic::RDTR, interval),
-            r_radv: ConfigReg::new(nic::RADV, interval),
-            r_tdbal: ConfigReg::new(nic::TDBAL, nic::RING_BASE_IGNORED),
-            r_tdbah: ConfigReg::new(nic::TDBAH, unused(0)),
-            r_tdlen: ConfigReg::new(nic::TDLEN, ring | nic::RING_LEN_IGNORED),
-            r_tdt: ConfigReg::new(nic::TDT, ring),
-            r_tidv: ConfigReg::new(nic::TIDV, interval),
-            r_tadv: ConfigReg::new(nic::TADV, interval),
-            crcerrs: StatCounter::new(nic::CRCERRS, counter_max),
-            rxerrc: StatCounter::new(nic::RXERRC, counter_max),
-            mpc: StatCounter::new(nic::MPC, counter_max),
-            gprc: StatCounter::new(nic::GPRC, counter_max),
-            gptc: StatCounter::new(nic::GPTC, counter_max),
-            gorcl: StatCounter::new(nic::GORCL, counter_max),
-            gotcl: StatCounter::new(nic::GOTCL, counter_max),
-            rnbc: StatCounter::new(nic::RNBC, counter_max),
-            ruc: StatCounter::new(nic::RUC, counter_max),
-            roc: StatCounter::new(nic::ROC, counter_max),
-            torl: StatCounter::new(nic::TORL, counter_max),
-            totl: StatCounter::new(nic::TOTL, counter_max),
-            tpr: StatCounter::new(nic::TPR, counter_max),
-            tpt: StatCounter::new(nic::TPT, counter_max),
-            tdec: StatCounter::new(nic::TDEC, counter_max),
-            rdfc: StatCounter::new(nic::RDFC, counter_max),
-            irqc: StatCounter::new(nic::IRQC, counter_max),
-            ringerrc: StatCounter::new(nic::RINGERRC, counter_max),
+            cfg: nic::CONFIG.map(|offset| ConfigReg::new(offset, fixed(offset))),
+            stats: nic::STATS.map(|offset| StatCounter::new(offset, counter_max)),
             ringerr: Default::default(),
             tx_count: Default::default(),
             rx_count: Default::default(),
@@ -768,8 +772,8 @@ impl Logic for NicRegs {
         self.head_wdata.next = self.wdata.val();
 
         // ---- ring register checks (regs::nic::ringerr) ----
-        self.tx_count.next = self.r_tdlen.value.val() >> 4;
-        self.rx_count.next = self.r_rdlen.value.val() >> 4;
+        self.tx_count.next = self.cfg[13].value.val() >> 4; // TDLEN
+        self.rx_count.next = self.cfg[7].value.val() >> 4; // RDLEN
         self.ring_wdata.next = self.wdata.val() & self.k_ring_bits.val();
         self.len_wdata_count.next = (self.wdata.val() & self.k_len_bits.val()) >> 4;
         self.bad_tdt.next = self.write.val()
@@ -790,13 +794,13 @@ impl Logic for NicRegs {
             & (self.ring_wdata.val() >= self.rx_count.val());
         self.bad_tdlen.next = self.write.val()
             & (self.offset.val() == self.a_tdlen.val())
-            & (((self.r_tdt.value.val() != 0)
-                & (self.r_tdt.value.val() >= self.len_wdata_count.val()))
+            & (((self.cfg[14].value.val() != 0)
+                & (self.cfg[14].value.val() >= self.len_wdata_count.val()))
                 | ((self.tdh.val() != 0) & (self.tdh.val() >= self.len_wdata_count.val())));
         self.bad_rdlen.next = self.write.val()
             & (self.offset.val() == self.a_rdlen.val())
-            & (((self.r_rdt.value.val() != 0)
-                & (self.r_rdt.value.val() >= self.len_wdata_count.val()))
+            & (((self.cfg[8].value.val() != 0)
+                & (self.cfg[8].value.val() >= self.len_wdata_count.val()))
                 | ((self.rdh.val() != 0) & (self.rdh.val() >= self.len_wdata_count.val())));
         self.ring_errors.next = 0.into();
         if self.bad_tdt.val() {
@@ -828,12 +832,7 @@ impl Logic for NicRegs {
         if self.nic_reset.val() {
             self.ringerr.d.next = 0.into();
         }
-        self.ringerrc.clock.next = self.clock.val();
-        self.ringerrc.reset.next = self.nic_reset.val();
-        self.ringerrc.read.next = self.read.val();
-        self.ringerrc.offset.next = self.offset.val();
-        self.ringerrc.inc.next = self.ring_errors.val() != 0;
-        self.ringerrc.amount.next = 1.into();
+        self.stats[17].inc.next = self.ring_errors.val() != 0; // RINGERRC
 
         // A refused head write never reaches its engine; a refused tail write never reaches
         // its register (below).
@@ -849,214 +848,71 @@ impl Logic for NicRegs {
             & ((self.wdata.val() & self.k_dmaerr_rx.val()) != 0);
 
         // ---- configuration registers ----
-        self.r_ctrl.clock.next = self.clock.val();
-        self.r_ctrl.reset.next = self.nic_reset.val();
-        self.r_ctrl.write.next = self.write.val();
-        self.r_ctrl.offset.next = self.offset.val();
-        self.r_ctrl.wdata.next = self.wdata.val();
-        self.r_itr.clock.next = self.clock.val();
-        self.r_itr.reset.next = self.nic_reset.val();
-        self.r_itr.write.next = self.write.val();
-        self.r_itr.offset.next = self.offset.val();
-        self.r_itr.wdata.next = self.wdata.val();
-        self.r_rctl.clock.next = self.clock.val();
-        self.r_rctl.reset.next = self.nic_reset.val();
-        self.r_rctl.write.next = self.write.val();
-        self.r_rctl.offset.next = self.offset.val();
-        self.r_rctl.wdata.next = self.wdata.val();
-        self.r_tctl.clock.next = self.clock.val();
-        self.r_tctl.reset.next = self.nic_reset.val();
-        self.r_tctl.write.next = self.write.val();
-        self.r_tctl.offset.next = self.offset.val();
-        self.r_tctl.wdata.next = self.wdata.val();
-        self.r_tipg.clock.next = self.clock.val();
-        self.r_tipg.reset.next = self.nic_reset.val();
-        self.r_tipg.write.next = self.write.val();
-        self.r_tipg.offset.next = self.offset.val();
-        self.r_tipg.wdata.next = self.wdata.val();
-        self.r_rdbal.clock.next = self.clock.val();
-        self.r_rdbal.reset.next = self.nic_reset.val();
-        self.r_rdbal.write.next = self.write.val();
-        self.r_rdbal.offset.next = self.offset.val();
-        self.r_rdbal.wdata.next = self.wdata.val();
-        self.r_rdbah.clock.next = self.clock.val();
-        self.r_rdbah.reset.next = self.nic_reset.val();
-        self.r_rdbah.write.next = self.write.val();
-        self.r_rdbah.offset.next = self.offset.val();
-        self.r_rdbah.wdata.next = self.wdata.val();
-        self.r_rdlen.clock.next = self.clock.val();
-        self.r_rdlen.reset.next = self.nic_reset.val();
-        self.r_rdlen.write.next = self.write.val();
-        self.r_rdlen.offset.next = self.offset.val();
-        self.r_rdlen.wdata.next = self.wdata.val();
-        self.r_rdt.clock.next = self.clock.val();
-        self.r_rdt.reset.next = self.nic_reset.val();
-        self.r_rdt.write.next = self.write.val() & !self.bad_rdt.val();
-        self.r_rdt.offset.next = self.offset.val();
-        self.r_rdt.wdata.next = self.wdata.val();
-        self.r_rdtr.clock.next = self.clock.val();
-        self.r_rdtr.reset.next = self.nic_reset.val();
-        self.r_rdtr.write.next = self.write.val();
-        self.r_rdtr.offset.next = self.offset.val();
-        self.r_rdtr.wdata.next = self.wdata.val();
-        self.r_radv.clock.next = self.clock.val();
-        self.r_radv.reset.next = self.nic_reset.val();
-        self.r_radv.write.next = self.write.val();
-        self.r_radv.offset.next = self.offset.val();
-        self.r_radv.wdata.next = self.wdata.val();
-        self.r_tdbal.clock.next = self.clock.val();
-        self.r_tdbal.reset.next = self.nic_reset.val();
-        self.r_tdbal.write.next = self.write.val();
-        self.r_tdbal.offset.next = self.offset.val();
-        self.r_tdbal.wdata.next = self.wdata.val();
-        self.r_tdbah.clock.next = self.clock.val();
-        self.r_tdbah.reset.next = self.nic_reset.val();
-        self.r_tdbah.write.next = self.write.val();
-        self.r_tdbah.offset.next = self.offset.val();
-        self.r_tdbah.wdata.next = self.wdata.val();
-        self.r_tdlen.clock.next = self.clock.val();
-        self.r_tdlen.reset.next = self.nic_reset.val();
-        self.r_tdlen.write.next = self.write.val();
-        self.r_tdlen.offset.next = self.offset.val();
-        self.r_tdlen.wdata.next = self.wdata.val();
-        self.r_tdt.clock.next = self.clock.val();
-        self.r_tdt.reset.next = self.nic_reset.val();
-        self.r_tdt.write.next = self.write.val() & !self.bad_tdt.val();
-        self.r_tdt.offset.next = self.offset.val();
-        self.r_tdt.wdata.next = self.wdata.val();
-        self.r_tidv.clock.next = self.clock.val();
-        self.r_tidv.reset.next = self.nic_reset.val();
-        self.r_tidv.write.next = self.write.val();
-        self.r_tidv.offset.next = self.offset.val();
-        self.r_tidv.wdata.next = self.wdata.val();
-        self.r_tadv.clock.next = self.clock.val();
-        self.r_tadv.reset.next = self.nic_reset.val();
-        self.r_tadv.write.next = self.write.val();
-        self.r_tadv.offset.next = self.offset.val();
-        self.r_tadv.wdata.next = self.wdata.val();
+        for i in 0..17 {
+            self.cfg[i].clock.next = self.clock.val();
+            self.cfg[i].reset.next = self.nic_reset.val();
+            self.cfg[i].write.next = self.write.val();
+            self.cfg[i].offset.next = self.offset.val();
+            self.cfg[i].wdata.next = self.wdata.val();
+        }
+        // A refused tail write never reaches its register.
+        self.cfg[8].write.next = self.write.val() & !self.bad_rdt.val(); // RDT
+        self.cfg[14].write.next = self.write.val() & !self.bad_tdt.val(); // TDT
 
-        self.ctrl_slu.next = (self.r_ctrl.value.val() & self.k_ctrl_slu.val()) != 0;
-        self.rctl.next = self.r_rctl.value.val();
-        self.tctl.next = self.r_tctl.value.val();
-        self.ipg.next = self.r_tipg.value.val().get_bits::<IPGT_BITS>(0);
-        self.rdbal.next = self.r_rdbal.value.val();
-        self.rdbah.next = self.r_rdbah.value.val();
-        self.rdlen.next = self.r_rdlen.value.val();
-        self.rdt.next = self.r_rdt.value.val();
-        self.tdbal.next = self.r_tdbal.value.val();
-        self.tdbah.next = self.r_tdbah.value.val();
-        self.tdlen.next = self.r_tdlen.value.val();
-        self.tdt.next = self.r_tdt.value.val();
+        // cfg[] and stats[] are in regs::nic::CONFIG and STATS order (CONFIG_INDEX, STATS_INDEX).
+        self.ctrl_slu.next = (self.cfg[0].value.val() & self.k_ctrl_slu.val()) != 0;
+        self.rctl.next = self.cfg[2].value.val();
+        self.tctl.next = self.cfg[3].value.val();
+        self.ipg.next = self.cfg[4].value.val().get_bits::<IPGT_BITS>(0);
+        self.rdbal.next = self.cfg[5].value.val();
+        self.rdbah.next = self.cfg[6].value.val();
+        self.rdlen.next = self.cfg[7].value.val();
+        self.rdt.next = self.cfg[8].value.val();
+        self.tdbal.next = self.cfg[11].value.val();
+        self.tdbah.next = self.cfg[12].value.val();
+        self.tdlen.next = self.cfg[13].value.val();
+        self.tdt.next = self.cfg[14].value.val();
 
         // ---- statistics ----
-        self.crcerrs.clock.next = self.clock.val();
-        self.crcerrs.reset.next = self.nic_reset.val();
-        self.crcerrs.read.next = self.read.val();
-        self.crcerrs.offset.next = self.offset.val();
-        self.crcerrs.inc.next = self.ev_crc_err.val();
-        self.crcerrs.amount.next = 1.into();
-        self.rxerrc.clock.next = self.clock.val();
-        self.rxerrc.reset.next = self.nic_reset.val();
-        self.rxerrc.read.next = self.read.val();
-        self.rxerrc.offset.next = self.offset.val();
-        self.rxerrc.inc.next = self.ev_rx_er.val();
-        self.rxerrc.amount.next = 1.into();
-        self.mpc.clock.next = self.clock.val();
-        self.mpc.reset.next = self.nic_reset.val();
-        self.mpc.read.next = self.read.val();
-        self.mpc.offset.next = self.offset.val();
-        self.mpc.inc.next = self.ev_missed.val();
-        self.mpc.amount.next = 1.into();
-        self.gprc.clock.next = self.clock.val();
-        self.gprc.reset.next = self.nic_reset.val();
-        self.gprc.read.next = self.read.val();
-        self.gprc.offset.next = self.offset.val();
-        self.gprc.inc.next = self.ev_rx_good.val();
-        self.gprc.amount.next = 1.into();
-        self.gorcl.clock.next = self.clock.val();
-        self.gorcl.reset.next = self.nic_reset.val();
-        self.gorcl.read.next = self.read.val();
-        self.gorcl.offset.next = self.offset.val();
-        self.gorcl.inc.next = self.ev_rx_good.val();
-        self.gorcl.amount.next = self.ev_rx_good_bytes.val();
-        self.gptc.clock.next = self.clock.val();
-        self.gptc.reset.next = self.nic_reset.val();
-        self.gptc.read.next = self.read.val();
-        self.gptc.offset.next = self.offset.val();
-        self.gptc.inc.next = self.ev_tx_good.val();
-        self.gptc.amount.next = 1.into();
-        self.gotcl.clock.next = self.clock.val();
-        self.gotcl.reset.next = self.nic_reset.val();
-        self.gotcl.read.next = self.read.val();
-        self.gotcl.offset.next = self.offset.val();
-        self.gotcl.inc.next = self.ev_tx_good.val();
-        self.gotcl.amount.next = self.ev_tx_good_bytes.val();
-        self.tpt.clock.next = self.clock.val();
-        self.tpt.reset.next = self.nic_reset.val();
-        self.tpt.read.next = self.read.val();
-        self.tpt.offset.next = self.offset.val();
-        self.tpt.inc.next = self.ev_tx_good.val();
-        self.tpt.amount.next = 1.into();
-        self.totl.clock.next = self.clock.val();
-        self.totl.reset.next = self.nic_reset.val();
-        self.totl.read.next = self.read.val();
-        self.totl.offset.next = self.offset.val();
-        self.totl.inc.next = self.ev_tx_good.val();
-        self.totl.amount.next = self.ev_tx_good_bytes.val();
-        self.tpr.clock.next = self.clock.val();
-        self.tpr.reset.next = self.nic_reset.val();
-        self.tpr.read.next = self.read.val();
-        self.tpr.offset.next = self.offset.val();
-        self.tpr.inc.next = self.ev_rx_frame.val();
-        self.tpr.amount.next = 1.into();
-        self.torl.clock.next = self.clock.val();
-        self.torl.reset.next = self.nic_reset.val();
-        self.torl.read.next = self.read.val();
-        self.torl.offset.next = self.offset.val();
-        self.torl.inc.next = self.ev_rx_frame.val();
-        self.torl.amount.next = self.ev_rx_frame_bytes.val();
-        self.rnbc.clock.next = self.clock.val();
-        self.rnbc.reset.next = self.nic_reset.val();
-        self.rnbc.read.next = self.read.val();
-        self.rnbc.offset.next = self.offset.val();
-        self.rnbc.inc.next = self.ev_no_buffer.val();
-        self.rnbc.amount.next = 1.into();
-        self.ruc.clock.next = self.clock.val();
-        self.ruc.reset.next = self.nic_reset.val();
-        self.ruc.read.next = self.read.val();
-        self.ruc.offset.next = self.offset.val();
-        self.ruc.inc.next = self.ev_runt.val();
-        self.ruc.amount.next = 1.into();
-        self.roc.clock.next = self.clock.val();
-        self.roc.reset.next = self.nic_reset.val();
-        self.roc.read.next = self.read.val();
-        self.roc.offset.next = self.offset.val();
-        self.roc.inc.next = self.ev_oversize.val();
-        self.roc.amount.next = 1.into();
-        self.tdec.clock.next = self.clock.val();
-        self.tdec.reset.next = self.nic_reset.val();
-        self.tdec.read.next = self.read.val();
-        self.tdec.offset.next = self.offset.val();
-        self.tdec.inc.next = self.ev_tx_drop.val();
-        self.tdec.amount.next = 1.into();
-        self.rdfc.clock.next = self.clock.val();
-        self.rdfc.reset.next = self.nic_reset.val();
-        self.rdfc.read.next = self.read.val();
-        self.rdfc.offset.next = self.offset.val();
-        self.rdfc.inc.next = self.ev_rx_dma_drop.val();
-        self.rdfc.amount.next = 1.into();
+        for i in 0..18 {
+            self.stats[i].clock.next = self.clock.val();
+            self.stats[i].reset.next = self.nic_reset.val();
+            self.stats[i].read.next = self.read.val();
+            self.stats[i].offset.next = self.offset.val();
+            self.stats[i].amount.next = 1.into();
+        }
+        self.stats[0].inc.next = self.ev_crc_err.val(); // CRCERRS
+        self.stats[1].inc.next = self.ev_rx_er.val(); // RXERRC
+        self.stats[2].inc.next = self.ev_missed.val(); // MPC
+        self.stats[3].inc.next = self.ev_rx_good.val(); // GPRC
+        self.stats[4].inc.next = self.ev_tx_good.val(); // GPTC
+        self.stats[5].inc.next = self.ev_rx_good.val(); // GORCL
+        self.stats[5].amount.next = self.ev_rx_good_bytes.val();
+        self.stats[6].inc.next = self.ev_tx_good.val(); // GOTCL
+        self.stats[6].amount.next = self.ev_tx_good_bytes.val();
+        self.stats[7].inc.next = self.ev_no_buffer.val(); // RNBC
+        self.stats[8].inc.next = self.ev_runt.val(); // RUC
+        self.stats[9].inc.next = self.ev_oversize.val(); // ROC
+        self.stats[10].inc.next = self.ev_rx_frame.val(); // TORL
+        self.stats[10].amount.next = self.ev_rx_frame_bytes.val();
+        self.stats[11].inc.next = self.ev_tx_good.val(); // TOTL
+        self.stats[11].amount.next = self.ev_tx_good_bytes.val();
+        self.stats[12].inc.next = self.ev_rx_frame.val(); // TPR
+        self.stats[13].inc.next = self.ev_tx_good.val(); // TPT
+        self.stats[14].inc.next = self.ev_tx_drop.val(); // TDEC
+        self.stats[15].inc.next = self.ev_rx_dma_drop.val(); // RDFC
 
         // ---- interrupt delays: TIDV/TADV for TXDW, RDTR/RADV for RXT0 ----
         self.tx_delay.clock.next = self.clock.val();
         self.tx_delay.reset.next = self.nic_reset.val();
         self.tx_delay.start.next = self.c_txdw_delayed.val();
-        self.tx_delay.packet.next = self.r_tidv.value.val();
-        self.tx_delay.absolute.next = self.r_tadv.value.val();
+        self.tx_delay.packet.next = self.cfg[15].value.val(); // TIDV
+        self.tx_delay.absolute.next = self.cfg[16].value.val(); // TADV
         self.rx_delay.clock.next = self.clock.val();
         self.rx_delay.reset.next = self.nic_reset.val();
         self.rx_delay.start.next = self.c_rx_frame.val();
-        self.rx_delay.packet.next = self.r_rdtr.value.val();
-        self.rx_delay.absolute.next = self.r_radv.value.val();
+        self.rx_delay.packet.next = self.cfg[9].value.val(); // RDTR
+        self.rx_delay.absolute.next = self.cfg[10].value.val(); // RADV
 
         // ---- interrupt causes (ICR), ICS, mask (IMS/IMC) ----
         self.dmac_level.d.next = self.c_dmac.val();
@@ -1113,7 +969,7 @@ impl Logic for NicRegs {
 
         // ---- moderation (ITR) and the interrupt line ----
         self.itr_cycles.next = bit_cast::<ITR_TIMER_BITS, INTERVAL_BITS>(
-            self.r_itr.value.val().get_bits::<INTERVAL_BITS>(0),
+            self.cfg[1].value.val().get_bits::<INTERVAL_BITS>(0), // ITR
         ) << self.k_itr_shift.val();
         self.irq_pending.next = (self.icr_next.val() & self.ims_next.val()) != 0;
         self.irq_rises.next =
@@ -1131,12 +987,7 @@ impl Logic for NicRegs {
             self.irq_pending.val() & (self.irq_line.q.val() | self.irq_rises.val());
         self.irq.next = self.irq_line.q.val();
         // IRQC counts the rising edges (written here: a local is written before it is read).
-        self.irqc.clock.next = self.clock.val();
-        self.irqc.reset.next = self.nic_reset.val();
-        self.irqc.read.next = self.read.val();
-        self.irqc.offset.next = self.offset.val();
-        self.irqc.inc.next = self.irq_rises.val();
-        self.irqc.amount.next = 1.into();
+        self.stats[16].inc.next = self.irq_rises.val(); // IRQC
 
         // ---- reads ----
         self.status_word.next = self.k_status_fixed.val();
@@ -1151,41 +1002,13 @@ impl Logic for NicRegs {
             self.dmaerr_word.next = self.dmaerr_word.val() | self.k_dmaerr_rx.val();
         }
         // The registers and counters give 0 unless addressed: OR them.
-        self.read_value.next = self.r_ctrl.rdata.val()
-            | self.r_itr.rdata.val()
-            | self.r_rctl.rdata.val()
-            | self.r_tctl.rdata.val()
-            | self.r_tipg.rdata.val()
-            | self.r_rdbal.rdata.val()
-            | self.r_rdbah.rdata.val()
-            | self.r_rdlen.rdata.val()
-            | self.r_rdt.rdata.val()
-            | self.r_rdtr.rdata.val()
-            | self.r_radv.rdata.val()
-            | self.r_tdbal.rdata.val()
-            | self.r_tdbah.rdata.val()
-            | self.r_tdlen.rdata.val()
-            | self.r_tdt.rdata.val()
-            | self.r_tidv.rdata.val()
-            | self.r_tadv.rdata.val()
-            | self.crcerrs.rdata.val()
-            | self.rxerrc.rdata.val()
-            | self.mpc.rdata.val()
-            | self.gprc.rdata.val()
-            | self.gptc.rdata.val()
-            | self.gorcl.rdata.val()
-            | self.gotcl.rdata.val()
-            | self.rnbc.rdata.val()
-            | self.ruc.rdata.val()
-            | self.roc.rdata.val()
-            | self.torl.rdata.val()
-            | self.totl.rdata.val()
-            | self.tpr.rdata.val()
-            | self.tpt.rdata.val()
-            | self.tdec.rdata.val()
-            | self.rdfc.rdata.val()
-            | self.irqc.rdata.val()
-            | self.ringerrc.rdata.val();
+        self.read_value.next = 0.into();
+        for i in 0..17 {
+            self.read_value.next = self.read_value.val() | self.cfg[i].rdata.val();
+        }
+        for i in 0..18 {
+            self.read_value.next = self.read_value.val() | self.stats[i].rdata.val();
+        }
         if self.offset.val() == self.a_status.val() {
             self.read_value.next = self.status_word.val();
         }
