@@ -4,7 +4,7 @@
 CARGO ?= cargo
 OUT   ?= out
 
-.PHONY: help setup sim forward test soak soak-readme bench study lint formal formal-readme synth synth-ecp5 synth-ecp5-readme fpga fpga-all prog verilog fmt clippy check waves clean
+.PHONY: help setup sim forward test test-fpga soak soak-readme bench study lint formal formal-readme synth synth-ecp5 synth-ecp5-readme fpga fpga-all prog verilog fmt clippy check waves clean
 
 help:
 	@echo "make sim      run the default scenario, write $(OUT)/sim.fst + $(OUT)/sim.gtkw, print a summary"
@@ -44,13 +44,29 @@ forward:
 	@bash scripts/setup.sh sim
 	$(CARGO) run --release -p sim --features trace --bin dmanic-sim -- --out $(OUT) --rx-pcap $(RX_PCAP) --tx-pcap $(TX_PCAP)
 
+# How the targets run the rtl crate's generators (gen-verilog, gen-formal, gen-board): `cargo
+# run -p rtl` by default. `make test` passes RTL_GEN=<target dir>/debug/, the binaries its `cargo
+# test --workspace` has just built: a build of rtl alone resolves other features of the
+# proc-macro crates rust-hdl uses, and would compile rust-hdl and rtl a second time (about 70 s
+# of a cold run on 2 cores).
+RTL_GEN ?=
+rtl_gen = $(if $(RTL_GEN),$(RTL_GEN)$(1),$(CARGO) run -q -p rtl --bin $(1) --)
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+
+# The waveform tests need the model with tracing compiled in; building every test on it saves a
+# second Verilator build (tracing costs the model about 13 % more host instructions per cycle
+# even when off, so `make bench` and `make sim`'s release builds are separate anyway). Formal and
+# the bitstream then run side by side: the formal run keeps its second core busy only while the
+# mutants run, and nextpnr uses one core.
 test:
 	@bash scripts/setup.sh test
-	$(CARGO) test --workspace
-	$(CARGO) test -p sim --features trace --test dmanic_sim
-	$(MAKE) --no-print-directory lint
-	$(MAKE) --no-print-directory formal
-	bash scripts/fpga.sh alchitry-cu
+	$(CARGO) test --workspace --features sim/trace
+	$(MAKE) --no-print-directory lint RTL_GEN=$(TARGET_DIR)/debug/
+	@echo "make test: make formal and the Alchitry Cu bitstream side by side; the output of each follows when it ends"
+	$(MAKE) --no-print-directory -j2 --output-sync=target formal test-fpga RTL_GEN=$(TARGET_DIR)/debug/
+
+test-fpga:
+	RTL_GEN=$(RTL_GEN) bash scripts/fpga.sh alchitry-cu
 
 # The randomized suites with new seeds for SOAK_SECS seconds in all (scripts/soak.sh), then
 # their counts; `make soak-readme` also puts the table into the README.
@@ -80,7 +96,7 @@ LINT_FILES = rtl/verilog/soc_sim.v $(OUT)/verilog/soc_fpga.v $(OUT)/verilog/soc_
              rtl/verilog/board_alchitry_cu.v
 lint:
 	@bash scripts/setup.sh sim
-	$(CARGO) run -q -p rtl --bin gen-verilog -- --fpga $(OUT)/verilog
+	$(call rtl_gen,gen-verilog) --fpga $(OUT)/verilog
 	@v="bash scripts/verilator.sh"; \
 	q=$$($$v --quiet-stats --version >/dev/null 2>&1 && echo --quiet-stats); \
 	w=; case "$$($$v --which)" in */.venv/*) ;; *) w=-Wno-UNOPTFLAT; \
@@ -97,7 +113,7 @@ lint:
 # mutant survives.
 formal:
 	@bash scripts/setup.sh formal
-	$(CARGO) run -q -p rtl --bin gen-formal -- $(OUT)/formal
+	$(call rtl_gen,gen-formal) $(OUT)/formal
 	python3 scripts/formal.py --dir $(OUT)/formal --summary $(OUT)/formal/summary.md
 
 formal-readme: formal
