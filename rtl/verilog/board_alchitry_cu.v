@@ -9818,9 +9818,6 @@ module top$core$soc$iommu$iotlb(clock,dev,vpn,hit,ppn,r,w,d,install,i_dev,i_vpn,
             data_ppn$0$d = i_ppn & ppn_mask;
             data_rwd$0$d = ((i_r) & 3'h7) | (((i_w) & 3'h7) << 32'h1) | (((i_d) & 3'h7) << 32'h2);
         end
-        if (inv & (~inv_by_dev | (tag_dev$0$q == inv_dev)) & (~inv_by_addr | ((tag_vpn$0$q[(32'ha)+:(10)] == inv_vpn[(32'ha)+:(10)]) & (tag_super$0$q | (tag_vpn$0$q[(32'h0)+:(10)] == inv_vpn[(32'h0)+:(10)]))))) begin
-            valid$0$d = 1'b0;
-        end
         if (install & (victim == 1)) begin
             valid$1$d = 1'b1;
             tag_dev$1$d = i_dev;
@@ -9828,9 +9825,6 @@ module top$core$soc$iommu$iotlb(clock,dev,vpn,hit,ppn,r,w,d,install,i_dev,i_vpn,
             tag_super$1$d = i_super;
             data_ppn$1$d = i_ppn & ppn_mask;
             data_rwd$1$d = ((i_r) & 3'h7) | (((i_w) & 3'h7) << 32'h1) | (((i_d) & 3'h7) << 32'h2);
-        end
-        if (inv & (~inv_by_dev | (tag_dev$1$q == inv_dev)) & (~inv_by_addr | ((tag_vpn$1$q[(32'ha)+:(10)] == inv_vpn[(32'ha)+:(10)]) & (tag_super$1$q | (tag_vpn$1$q[(32'h0)+:(10)] == inv_vpn[(32'h0)+:(10)]))))) begin
-            valid$1$d = 1'b0;
         end
         if (install & (victim == 2)) begin
             valid$2$d = 1'b1;
@@ -9840,9 +9834,6 @@ module top$core$soc$iommu$iotlb(clock,dev,vpn,hit,ppn,r,w,d,install,i_dev,i_vpn,
             data_ppn$2$d = i_ppn & ppn_mask;
             data_rwd$2$d = ((i_r) & 3'h7) | (((i_w) & 3'h7) << 32'h1) | (((i_d) & 3'h7) << 32'h2);
         end
-        if (inv & (~inv_by_dev | (tag_dev$2$q == inv_dev)) & (~inv_by_addr | ((tag_vpn$2$q[(32'ha)+:(10)] == inv_vpn[(32'ha)+:(10)]) & (tag_super$2$q | (tag_vpn$2$q[(32'h0)+:(10)] == inv_vpn[(32'h0)+:(10)]))))) begin
-            valid$2$d = 1'b0;
-        end
         if (install & (victim == 3)) begin
             valid$3$d = 1'b1;
             tag_dev$3$d = i_dev;
@@ -9850,9 +9841,6 @@ module top$core$soc$iommu$iotlb(clock,dev,vpn,hit,ppn,r,w,d,install,i_dev,i_vpn,
             tag_super$3$d = i_super;
             data_ppn$3$d = i_ppn & ppn_mask;
             data_rwd$3$d = ((i_r) & 3'h7) | (((i_w) & 3'h7) << 32'h1) | (((i_d) & 3'h7) << 32'h2);
-        end
-        if (inv & (~inv_by_dev | (tag_dev$3$q == inv_dev)) & (~inv_by_addr | ((tag_vpn$3$q[(32'ha)+:(10)] == inv_vpn[(32'ha)+:(10)]) & (tag_super$3$q | (tag_vpn$3$q[(32'h0)+:(10)] == inv_vpn[(32'h0)+:(10)]))))) begin
-            valid$3$d = 1'b0;
         end
         if (install & (victim == 4)) begin
             valid$4$d = 1'b1;
@@ -9862,9 +9850,6 @@ module top$core$soc$iommu$iotlb(clock,dev,vpn,hit,ppn,r,w,d,install,i_dev,i_vpn,
             data_ppn$4$d = i_ppn & ppn_mask;
             data_rwd$4$d = ((i_r) & 3'h7) | (((i_w) & 3'h7) << 32'h1) | (((i_d) & 3'h7) << 32'h2);
         end
-        if (inv & (~inv_by_dev | (tag_dev$4$q == inv_dev)) & (~inv_by_addr | ((tag_vpn$4$q[(32'ha)+:(10)] == inv_vpn[(32'ha)+:(10)]) & (tag_super$4$q | (tag_vpn$4$q[(32'h0)+:(10)] == inv_vpn[(32'h0)+:(10)]))))) begin
-            valid$4$d = 1'b0;
-        end
         if (install & (victim == 5)) begin
             valid$5$d = 1'b1;
             tag_dev$5$d = i_dev;
@@ -9872,9 +9857,6 @@ module top$core$soc$iommu$iotlb(clock,dev,vpn,hit,ppn,r,w,d,install,i_dev,i_vpn,
             tag_super$5$d = i_super;
             data_ppn$5$d = i_ppn & ppn_mask;
             data_rwd$5$d = ((i_r) & 3'h7) | (((i_w) & 3'h7) << 32'h1) | (((i_d) & 3'h7) << 32'h2);
-        end
-        if (inv & (~inv_by_dev | (tag_dev$5$q == inv_dev)) & (~inv_by_addr | ((tag_vpn$5$q[(32'ha)+:(10)] == inv_vpn[(32'ha)+:(10)]) & (tag_super$5$q | (tag_vpn$5$q[(32'h0)+:(10)] == inv_vpn[(32'h0)+:(10)]))))) begin
-            valid$5$d = 1'b0;
         end
         if (install & (victim == 6)) begin
             valid$6$d = 1'b1;
@@ -9884,9 +9866,6 @@ module top$core$soc$iommu$iotlb(clock,dev,vpn,hit,ppn,r,w,d,install,i_dev,i_vpn,
             data_ppn$6$d = i_ppn & ppn_mask;
             data_rwd$6$d = ((i_r) & 3'h7) | (((i_w) & 3'h7) << 32'h1) | (((i_d) & 3'h7) << 32'h2);
         end
-        if (inv & (~inv_by_dev | (tag_dev$6$q == inv_dev)) & (~inv_by_addr | ((tag_vpn$6$q[(32'ha)+:(10)] == inv_vpn[(32'ha)+:(10)]) & (tag_super$6$q | (tag_vpn$6$q[(32'h0)+:(10)] == inv_vpn[(32'h0)+:(10)]))))) begin
-            valid$6$d = 1'b0;
-        end
         if (install & (victim == 7)) begin
             valid$7$d = 1'b1;
             tag_dev$7$d = i_dev;
@@ -9895,8 +9874,31 @@ module top$core$soc$iommu$iotlb(clock,dev,vpn,hit,ppn,r,w,d,install,i_dev,i_vpn,
             data_ppn$7$d = i_ppn & ppn_mask;
             data_rwd$7$d = ((i_r) & 3'h7) | (((i_w) & 3'h7) << 32'h1) | (((i_d) & 3'h7) << 32'h2);
         end
-        if (inv & (~inv_by_dev | (tag_dev$7$q == inv_dev)) & (~inv_by_addr | ((tag_vpn$7$q[(32'ha)+:(10)] == inv_vpn[(32'ha)+:(10)]) & (tag_super$7$q | (tag_vpn$7$q[(32'h0)+:(10)] == inv_vpn[(32'h0)+:(10)]))))) begin
-            valid$7$d = 1'b0;
+        if (inv) begin
+            if ((~inv_by_dev | (tag_dev$0$q == inv_dev)) & (~inv_by_addr | ((tag_vpn$0$q[(32'ha)+:(10)] == inv_vpn[(32'ha)+:(10)]) & (tag_super$0$q | (tag_vpn$0$q[(32'h0)+:(10)] == inv_vpn[(32'h0)+:(10)]))))) begin
+                valid$0$d = 1'b0;
+            end
+            if ((~inv_by_dev | (tag_dev$1$q == inv_dev)) & (~inv_by_addr | ((tag_vpn$1$q[(32'ha)+:(10)] == inv_vpn[(32'ha)+:(10)]) & (tag_super$1$q | (tag_vpn$1$q[(32'h0)+:(10)] == inv_vpn[(32'h0)+:(10)]))))) begin
+                valid$1$d = 1'b0;
+            end
+            if ((~inv_by_dev | (tag_dev$2$q == inv_dev)) & (~inv_by_addr | ((tag_vpn$2$q[(32'ha)+:(10)] == inv_vpn[(32'ha)+:(10)]) & (tag_super$2$q | (tag_vpn$2$q[(32'h0)+:(10)] == inv_vpn[(32'h0)+:(10)]))))) begin
+                valid$2$d = 1'b0;
+            end
+            if ((~inv_by_dev | (tag_dev$3$q == inv_dev)) & (~inv_by_addr | ((tag_vpn$3$q[(32'ha)+:(10)] == inv_vpn[(32'ha)+:(10)]) & (tag_super$3$q | (tag_vpn$3$q[(32'h0)+:(10)] == inv_vpn[(32'h0)+:(10)]))))) begin
+                valid$3$d = 1'b0;
+            end
+            if ((~inv_by_dev | (tag_dev$4$q == inv_dev)) & (~inv_by_addr | ((tag_vpn$4$q[(32'ha)+:(10)] == inv_vpn[(32'ha)+:(10)]) & (tag_super$4$q | (tag_vpn$4$q[(32'h0)+:(10)] == inv_vpn[(32'h0)+:(10)]))))) begin
+                valid$4$d = 1'b0;
+            end
+            if ((~inv_by_dev | (tag_dev$5$q == inv_dev)) & (~inv_by_addr | ((tag_vpn$5$q[(32'ha)+:(10)] == inv_vpn[(32'ha)+:(10)]) & (tag_super$5$q | (tag_vpn$5$q[(32'h0)+:(10)] == inv_vpn[(32'h0)+:(10)]))))) begin
+                valid$5$d = 1'b0;
+            end
+            if ((~inv_by_dev | (tag_dev$6$q == inv_dev)) & (~inv_by_addr | ((tag_vpn$6$q[(32'ha)+:(10)] == inv_vpn[(32'ha)+:(10)]) & (tag_super$6$q | (tag_vpn$6$q[(32'h0)+:(10)] == inv_vpn[(32'h0)+:(10)]))))) begin
+                valid$6$d = 1'b0;
+            end
+            if ((~inv_by_dev | (tag_dev$7$q == inv_dev)) & (~inv_by_addr | ((tag_vpn$7$q[(32'ha)+:(10)] == inv_vpn[(32'ha)+:(10)]) & (tag_super$7$q | (tag_vpn$7$q[(32'h0)+:(10)] == inv_vpn[(32'h0)+:(10)]))))) begin
+                valid$7$d = 1'b0;
+            end
         end
     end
     

@@ -6450,9 +6450,6 @@ module top$iommu$iotlb(clock,dev,vpn,hit,ppn,r,w,d,install,i_dev,i_vpn,i_super,i
             data_ppn$0$d = i_ppn & ppn_mask;
             data_rwd$0$d = ((i_r) & 3'h7) | (((i_w) & 3'h7) << 32'h1) | (((i_d) & 3'h7) << 32'h2);
         end
-        if (inv & (~inv_by_dev | (tag_dev$0$q == inv_dev)) & (~inv_by_addr | ((tag_vpn$0$q[(32'ha)+:(10)] == inv_vpn[(32'ha)+:(10)]) & (tag_super$0$q | (tag_vpn$0$q[(32'h0)+:(10)] == inv_vpn[(32'h0)+:(10)]))))) begin
-            valid$0$d = 1'b0;
-        end
         if (install & (victim == 1)) begin
             valid$1$d = 1'b1;
             tag_dev$1$d = i_dev;
@@ -6460,9 +6457,6 @@ module top$iommu$iotlb(clock,dev,vpn,hit,ppn,r,w,d,install,i_dev,i_vpn,i_super,i
             tag_super$1$d = i_super;
             data_ppn$1$d = i_ppn & ppn_mask;
             data_rwd$1$d = ((i_r) & 3'h7) | (((i_w) & 3'h7) << 32'h1) | (((i_d) & 3'h7) << 32'h2);
-        end
-        if (inv & (~inv_by_dev | (tag_dev$1$q == inv_dev)) & (~inv_by_addr | ((tag_vpn$1$q[(32'ha)+:(10)] == inv_vpn[(32'ha)+:(10)]) & (tag_super$1$q | (tag_vpn$1$q[(32'h0)+:(10)] == inv_vpn[(32'h0)+:(10)]))))) begin
-            valid$1$d = 1'b0;
         end
         if (install & (victim == 2)) begin
             valid$2$d = 1'b1;
@@ -6472,9 +6466,6 @@ module top$iommu$iotlb(clock,dev,vpn,hit,ppn,r,w,d,install,i_dev,i_vpn,i_super,i
             data_ppn$2$d = i_ppn & ppn_mask;
             data_rwd$2$d = ((i_r) & 3'h7) | (((i_w) & 3'h7) << 32'h1) | (((i_d) & 3'h7) << 32'h2);
         end
-        if (inv & (~inv_by_dev | (tag_dev$2$q == inv_dev)) & (~inv_by_addr | ((tag_vpn$2$q[(32'ha)+:(10)] == inv_vpn[(32'ha)+:(10)]) & (tag_super$2$q | (tag_vpn$2$q[(32'h0)+:(10)] == inv_vpn[(32'h0)+:(10)]))))) begin
-            valid$2$d = 1'b0;
-        end
         if (install & (victim == 3)) begin
             valid$3$d = 1'b1;
             tag_dev$3$d = i_dev;
@@ -6482,9 +6473,6 @@ module top$iommu$iotlb(clock,dev,vpn,hit,ppn,r,w,d,install,i_dev,i_vpn,i_super,i
             tag_super$3$d = i_super;
             data_ppn$3$d = i_ppn & ppn_mask;
             data_rwd$3$d = ((i_r) & 3'h7) | (((i_w) & 3'h7) << 32'h1) | (((i_d) & 3'h7) << 32'h2);
-        end
-        if (inv & (~inv_by_dev | (tag_dev$3$q == inv_dev)) & (~inv_by_addr | ((tag_vpn$3$q[(32'ha)+:(10)] == inv_vpn[(32'ha)+:(10)]) & (tag_super$3$q | (tag_vpn$3$q[(32'h0)+:(10)] == inv_vpn[(32'h0)+:(10)]))))) begin
-            valid$3$d = 1'b0;
         end
         if (install & (victim == 4)) begin
             valid$4$d = 1'b1;
@@ -6494,9 +6482,6 @@ module top$iommu$iotlb(clock,dev,vpn,hit,ppn,r,w,d,install,i_dev,i_vpn,i_super,i
             data_ppn$4$d = i_ppn & ppn_mask;
             data_rwd$4$d = ((i_r) & 3'h7) | (((i_w) & 3'h7) << 32'h1) | (((i_d) & 3'h7) << 32'h2);
         end
-        if (inv & (~inv_by_dev | (tag_dev$4$q == inv_dev)) & (~inv_by_addr | ((tag_vpn$4$q[(32'ha)+:(10)] == inv_vpn[(32'ha)+:(10)]) & (tag_super$4$q | (tag_vpn$4$q[(32'h0)+:(10)] == inv_vpn[(32'h0)+:(10)]))))) begin
-            valid$4$d = 1'b0;
-        end
         if (install & (victim == 5)) begin
             valid$5$d = 1'b1;
             tag_dev$5$d = i_dev;
@@ -6504,9 +6489,6 @@ module top$iommu$iotlb(clock,dev,vpn,hit,ppn,r,w,d,install,i_dev,i_vpn,i_super,i
             tag_super$5$d = i_super;
             data_ppn$5$d = i_ppn & ppn_mask;
             data_rwd$5$d = ((i_r) & 3'h7) | (((i_w) & 3'h7) << 32'h1) | (((i_d) & 3'h7) << 32'h2);
-        end
-        if (inv & (~inv_by_dev | (tag_dev$5$q == inv_dev)) & (~inv_by_addr | ((tag_vpn$5$q[(32'ha)+:(10)] == inv_vpn[(32'ha)+:(10)]) & (tag_super$5$q | (tag_vpn$5$q[(32'h0)+:(10)] == inv_vpn[(32'h0)+:(10)]))))) begin
-            valid$5$d = 1'b0;
         end
         if (install & (victim == 6)) begin
             valid$6$d = 1'b1;
@@ -6516,9 +6498,6 @@ module top$iommu$iotlb(clock,dev,vpn,hit,ppn,r,w,d,install,i_dev,i_vpn,i_super,i
             data_ppn$6$d = i_ppn & ppn_mask;
             data_rwd$6$d = ((i_r) & 3'h7) | (((i_w) & 3'h7) << 32'h1) | (((i_d) & 3'h7) << 32'h2);
         end
-        if (inv & (~inv_by_dev | (tag_dev$6$q == inv_dev)) & (~inv_by_addr | ((tag_vpn$6$q[(32'ha)+:(10)] == inv_vpn[(32'ha)+:(10)]) & (tag_super$6$q | (tag_vpn$6$q[(32'h0)+:(10)] == inv_vpn[(32'h0)+:(10)]))))) begin
-            valid$6$d = 1'b0;
-        end
         if (install & (victim == 7)) begin
             valid$7$d = 1'b1;
             tag_dev$7$d = i_dev;
@@ -6527,8 +6506,31 @@ module top$iommu$iotlb(clock,dev,vpn,hit,ppn,r,w,d,install,i_dev,i_vpn,i_super,i
             data_ppn$7$d = i_ppn & ppn_mask;
             data_rwd$7$d = ((i_r) & 3'h7) | (((i_w) & 3'h7) << 32'h1) | (((i_d) & 3'h7) << 32'h2);
         end
-        if (inv & (~inv_by_dev | (tag_dev$7$q == inv_dev)) & (~inv_by_addr | ((tag_vpn$7$q[(32'ha)+:(10)] == inv_vpn[(32'ha)+:(10)]) & (tag_super$7$q | (tag_vpn$7$q[(32'h0)+:(10)] == inv_vpn[(32'h0)+:(10)]))))) begin
-            valid$7$d = 1'b0;
+        if (inv) begin
+            if ((~inv_by_dev | (tag_dev$0$q == inv_dev)) & (~inv_by_addr | ((tag_vpn$0$q[(32'ha)+:(10)] == inv_vpn[(32'ha)+:(10)]) & (tag_super$0$q | (tag_vpn$0$q[(32'h0)+:(10)] == inv_vpn[(32'h0)+:(10)]))))) begin
+                valid$0$d = 1'b0;
+            end
+            if ((~inv_by_dev | (tag_dev$1$q == inv_dev)) & (~inv_by_addr | ((tag_vpn$1$q[(32'ha)+:(10)] == inv_vpn[(32'ha)+:(10)]) & (tag_super$1$q | (tag_vpn$1$q[(32'h0)+:(10)] == inv_vpn[(32'h0)+:(10)]))))) begin
+                valid$1$d = 1'b0;
+            end
+            if ((~inv_by_dev | (tag_dev$2$q == inv_dev)) & (~inv_by_addr | ((tag_vpn$2$q[(32'ha)+:(10)] == inv_vpn[(32'ha)+:(10)]) & (tag_super$2$q | (tag_vpn$2$q[(32'h0)+:(10)] == inv_vpn[(32'h0)+:(10)]))))) begin
+                valid$2$d = 1'b0;
+            end
+            if ((~inv_by_dev | (tag_dev$3$q == inv_dev)) & (~inv_by_addr | ((tag_vpn$3$q[(32'ha)+:(10)] == inv_vpn[(32'ha)+:(10)]) & (tag_super$3$q | (tag_vpn$3$q[(32'h0)+:(10)] == inv_vpn[(32'h0)+:(10)]))))) begin
+                valid$3$d = 1'b0;
+            end
+            if ((~inv_by_dev | (tag_dev$4$q == inv_dev)) & (~inv_by_addr | ((tag_vpn$4$q[(32'ha)+:(10)] == inv_vpn[(32'ha)+:(10)]) & (tag_super$4$q | (tag_vpn$4$q[(32'h0)+:(10)] == inv_vpn[(32'h0)+:(10)]))))) begin
+                valid$4$d = 1'b0;
+            end
+            if ((~inv_by_dev | (tag_dev$5$q == inv_dev)) & (~inv_by_addr | ((tag_vpn$5$q[(32'ha)+:(10)] == inv_vpn[(32'ha)+:(10)]) & (tag_super$5$q | (tag_vpn$5$q[(32'h0)+:(10)] == inv_vpn[(32'h0)+:(10)]))))) begin
+                valid$5$d = 1'b0;
+            end
+            if ((~inv_by_dev | (tag_dev$6$q == inv_dev)) & (~inv_by_addr | ((tag_vpn$6$q[(32'ha)+:(10)] == inv_vpn[(32'ha)+:(10)]) & (tag_super$6$q | (tag_vpn$6$q[(32'h0)+:(10)] == inv_vpn[(32'h0)+:(10)]))))) begin
+                valid$6$d = 1'b0;
+            end
+            if ((~inv_by_dev | (tag_dev$7$q == inv_dev)) & (~inv_by_addr | ((tag_vpn$7$q[(32'ha)+:(10)] == inv_vpn[(32'ha)+:(10)]) & (tag_super$7$q | (tag_vpn$7$q[(32'h0)+:(10)] == inv_vpn[(32'h0)+:(10)]))))) begin
+                valid$7$d = 1'b0;
+            end
         end
     end
     
