@@ -80,7 +80,7 @@ module iommu_translation #(
         .dn$valid(dn_valid), .dn$addr(dn_addr), .dn$we(dn_we), .dn$wdata(dn_wdata),
         .dn$last(dn_last), .dn$dev(), .dn$ready(dn_ready), .dn$resp(granted),
         .dn$fault(1'b0), .dn$rdata(dn_rdata), .dn_iova(dn_iova), .dn_dev(dn_dev),
-        .sel(sel), .offset(offset), .we(we), .wdata(wdata), .rdata(),
+        .host$sel(sel), .host$offset(offset), .host$we(we), .host$wdata(wdata), .host$rdata(),
         .irq(), .mode_bare(), .state(state), .own_beat(own_beat), .dev_beat(dev_beat),
         .iotlb_occupancy()
     );

@@ -15,6 +15,7 @@
 //! 0 and ignore writes. Every access is accepted in the cycle it is presented. `MODE` keeps
 //! one bit: a write of `MODE_CYCLE_STEAL` selects cycle stealing, any other value burst.
 
+use crate::regfile::RegPort;
 use regs::arb;
 use rust_hdl::prelude::*;
 
@@ -24,11 +25,8 @@ type Off = Bits<12>;
 #[derive(LogicBlock)]
 pub struct ArbRegs {
     pub clock: Signal<In, Clock>,
-    pub sel: Signal<In, Bit>,
-    pub offset: Signal<In, Off>,
-    pub we: Signal<In, Bit>,
-    pub wdata: Signal<In, Bits<32>>,
-    pub rdata: Signal<Out, Bits<32>>,
+    /// Host side (`RegPort`: an access in the cycle `sel` is high, read data the cycle after).
+    pub host: RegPort<Off>,
     // ---- to the arbiter ----
     pub cycle_steal: Signal<Out, Bit>,
     pub burst_cap: Signal<Out, Bits<32>>,
@@ -61,11 +59,7 @@ impl Default for ArbRegs {
     fn default() -> Self {
         Self {
             clock: Default::default(),
-            sel: Default::default(),
-            offset: Default::default(),
-            we: Default::default(),
-            wdata: Default::default(),
-            rdata: Default::default(),
+            host: Default::default(),
             cycle_steal: Default::default(),
             burst_cap: Default::default(),
             steal_bound: Default::default(),
@@ -99,46 +93,46 @@ impl Logic for ArbRegs {
             r_burst_cap,
             r_steal_bound
         );
-        self.rdata.next = self.r_rdata.q.val();
+        self.host.rdata.next = self.r_rdata.q.val();
         self.cycle_steal.next = self.r_cycle_steal.q.val();
         self.burst_cap.next = self.r_burst_cap.q.val();
         self.steal_bound.next = self.r_steal_bound.q.val();
 
         // ---- writes ----
-        self.write.next = self.sel.val() & self.we.val();
+        self.write.next = self.host.sel.val() & self.host.we.val();
         self.clear.next = false;
         if self.write.val() {
-            if self.offset.val() == self.a_mode.val() {
-                self.r_cycle_steal.d.next = self.wdata.val() == self.k_mode_cycle_steal.val();
+            if self.host.offset.val() == self.a_mode.val() {
+                self.r_cycle_steal.d.next = self.host.wdata.val() == self.k_mode_cycle_steal.val();
             }
-            if self.offset.val() == self.a_burst_cap.val() {
-                self.r_burst_cap.d.next = self.wdata.val();
+            if self.host.offset.val() == self.a_burst_cap.val() {
+                self.r_burst_cap.d.next = self.host.wdata.val();
             }
-            if self.offset.val() == self.a_steal_bound.val() {
-                self.r_steal_bound.d.next = self.wdata.val();
+            if self.host.offset.val() == self.a_steal_bound.val() {
+                self.r_steal_bound.d.next = self.host.wdata.val();
             }
-            if self.offset.val() == self.a_cnt_ctrl.val() {
-                self.clear.next = (self.wdata.val() & self.k_cnt_clear.val()) != 0;
+            if self.host.offset.val() == self.a_cnt_ctrl.val() {
+                self.clear.next = (self.host.wdata.val() & self.k_cnt_clear.val()) != 0;
             }
         }
 
         // ---- reads ----
         self.read_value.next = 0.into();
-        if (self.offset.val() == self.a_mode.val()) & self.r_cycle_steal.q.val() {
+        if (self.host.offset.val() == self.a_mode.val()) & self.r_cycle_steal.q.val() {
             self.read_value.next = self.k_mode_cycle_steal.val();
         }
-        if self.offset.val() == self.a_burst_cap.val() {
+        if self.host.offset.val() == self.a_burst_cap.val() {
             self.read_value.next = self.r_burst_cap.q.val();
         }
-        if self.offset.val() == self.a_steal_bound.val() {
+        if self.host.offset.val() == self.a_steal_bound.val() {
             self.read_value.next = self.r_steal_bound.q.val();
         }
         for i in 0..8 {
-            if self.offset.val() == self.a_counters[i].val() {
+            if self.host.offset.val() == self.a_counters[i].val() {
                 self.read_value.next = self.counters[i].val();
             }
         }
-        if self.sel.val() & !self.we.val() {
+        if self.host.sel.val() & !self.host.we.val() {
             self.r_rdata.d.next = self.read_value.val();
         }
     }
@@ -151,15 +145,15 @@ mod tests {
     use pretty_assertions::assert_eq;
 
     fn access(r: &mut ArbRegs, offset: u32, write: Option<u32>) -> u32 {
-        r.sel.next = true;
-        r.offset.next = (offset as u64).into();
-        r.we.next = write.is_some();
-        r.wdata.next = (write.unwrap_or(0) as u64).into();
+        r.host.sel.next = true;
+        r.host.offset.next = (offset as u64).into();
+        r.host.we.next = write.is_some();
+        r.host.wdata.next = (write.unwrap_or(0) as u64).into();
         settle(r);
         clock_edge(r, |r| &mut r.clock);
-        r.sel.next = false;
+        r.host.sel.next = false;
         settle(r);
-        r.rdata.val().index() as u32
+        r.host.rdata.val().index() as u32
     }
 
     #[test]
@@ -191,13 +185,13 @@ mod tests {
         }
         assert_eq!(access(&mut r, 0x30, None), 0, "unimplemented");
         // CNT_CTRL: a pulse in the cycle of the write, only with the CLEAR bit.
-        r.sel.next = true;
-        r.we.next = true;
-        r.offset.next = (arb::CNT_CTRL as u64).into();
-        r.wdata.next = (arb::CNT_CLEAR as u64).into();
+        r.host.sel.next = true;
+        r.host.we.next = true;
+        r.host.offset.next = (arb::CNT_CTRL as u64).into();
+        r.host.wdata.next = (arb::CNT_CLEAR as u64).into();
         settle(&mut r);
         assert!(r.clear.val());
-        r.wdata.next = 2.into();
+        r.host.wdata.next = 2.into();
         settle(&mut r);
         assert!(!r.clear.val());
     }

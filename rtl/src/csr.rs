@@ -15,6 +15,7 @@
 //! the whole word (byte enables are ignored). Unimplemented offsets read 0 and ignore writes.
 //! Every access is accepted in the cycle it is presented.
 
+use crate::regfile::RegPort;
 use regs::{block as blk, sys};
 use rust_hdl::prelude::*;
 
@@ -23,11 +24,8 @@ type Off = Bits<{ regs::CSR_WINDOW_BITS }>;
 #[derive(LogicBlock)]
 pub struct Csr {
     pub clock: Signal<In, Clock>,
-    pub sel: Signal<In, Bit>,
-    pub offset: Signal<In, Off>,
-    pub we: Signal<In, Bit>,
-    pub wdata: Signal<In, Bits<32>>,
-    pub rdata: Signal<Out, Bits<32>>,
+    /// Host side (`RegPort`: an access in the cycle `sel` is high, read data the cycle after).
+    pub host: RegPort<Off>,
     // ---- configuration out ----
     pub host_errors_clear: Signal<Out, Bit>,
     // ---- status in ----
@@ -63,11 +61,7 @@ impl Csr {
     pub fn new(ram_bytes: u32) -> Self {
         Self {
             clock: Default::default(),
-            sel: Default::default(),
-            offset: Default::default(),
-            we: Default::default(),
-            wdata: Default::default(),
-            rdata: Default::default(),
+            host: Default::default(),
             host_errors_clear: Default::default(),
             host_errors: Default::default(),
             irq_status: Default::default(),
@@ -92,41 +86,41 @@ impl Logic for Csr {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(self, clock, r_rdata, r_scratch);
-        self.rdata.next = self.r_rdata.q.val();
+        self.host.rdata.next = self.r_rdata.q.val();
 
         // ---- writes ----
-        self.write.next = self.sel.val() & self.we.val();
+        self.write.next = self.host.sel.val() & self.host.we.val();
         self.host_errors_clear.next = false;
         if self.write.val() {
-            if self.offset.val() == self.a_sys_scratch.val() {
-                self.r_scratch.d.next = self.wdata.val();
+            if self.host.offset.val() == self.a_sys_scratch.val() {
+                self.r_scratch.d.next = self.host.wdata.val();
             }
-            if self.offset.val() == self.a_sys_host_errors.val() {
+            if self.host.offset.val() == self.a_sys_host_errors.val() {
                 self.host_errors_clear.next = true;
             }
         }
 
         // ---- reads ----
         self.read_value.next = 0.into();
-        if self.offset.val() == self.a_sys_id.val() {
+        if self.host.offset.val() == self.a_sys_id.val() {
             self.read_value.next = self.k_id.val();
         }
-        if self.offset.val() == self.a_sys_version.val() {
+        if self.host.offset.val() == self.a_sys_version.val() {
             self.read_value.next = self.k_version.val();
         }
-        if self.offset.val() == self.a_sys_ram_bytes.val() {
+        if self.host.offset.val() == self.a_sys_ram_bytes.val() {
             self.read_value.next = self.k_ram_bytes.val();
         }
-        if self.offset.val() == self.a_sys_scratch.val() {
+        if self.host.offset.val() == self.a_sys_scratch.val() {
             self.read_value.next = self.r_scratch.q.val();
         }
-        if self.offset.val() == self.a_sys_host_errors.val() {
+        if self.host.offset.val() == self.a_sys_host_errors.val() {
             self.read_value.next = self.host_errors.val();
         }
-        if self.offset.val() == self.a_sys_irq_status.val() {
+        if self.host.offset.val() == self.a_sys_irq_status.val() {
             self.read_value.next = self.irq_status.val();
         }
-        if self.sel.val() & !self.we.val() {
+        if self.host.sel.val() & !self.host.we.val() {
             self.r_rdata.d.next = self.read_value.val();
         }
     }

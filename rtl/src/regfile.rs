@@ -1,5 +1,6 @@
 //! The register-file cells the blocks build their statistics from: a counter and a
-//! longest-run counter, used in arrays (docs/soc.md, "Counters").
+//! longest-run counter, used in arrays (docs/soc.md, "Counters"); and [`RegPort`], the host
+//! side every register block takes from the SoC's address decode.
 //!
 //! ```text
 //!           ┌─────────┐                    ┌─────────────┐
@@ -14,6 +15,22 @@
 //! constant input and synthesis removes them with their adder bits; the bits above read 0.
 
 use rust_hdl::prelude::*;
+
+/// A register block's host side, declared once for every register block (each DMAC channel's,
+/// the arbiter's, SYS, the IOMMU's, the NIC's), with the width of its window's offsets as `T`.
+/// An access is taken in the cycle `sel` is high: `we` writes the whole word `wdata` at
+/// `offset`; a read returns its word on `rdata` in the next cycle (the blocks register it) and
+/// `rdata` holds it until the next read. Unimplemented offsets read 0 and ignore writes.
+#[derive(Clone, Debug, Default, LogicInterface)]
+pub struct RegPort<T: Synth> {
+    /// This block's window is addressed this cycle.
+    pub sel: Signal<In, Bit>,
+    /// Byte offset inside the window.
+    pub offset: Signal<In, T>,
+    pub we: Signal<In, Bit>,
+    pub wdata: Signal<In, Bits<32>>,
+    pub rdata: Signal<Out, Bits<32>>,
+}
 
 fn mask(counter_max: u32) -> Constant<Bits<32>> {
     assert!(

@@ -407,10 +407,10 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
         self.arbiter.steal_bound.next = self.arb_regs.steal_bound.val();
         self.arbiter.clear_counters.next = self.arb_regs.clear.val();
         // ---- the arbiter's registers (block ARB) ----
-        self.arb_regs.sel.next = self.host_req.val() & self.host_is_arb.val();
-        self.arb_regs.offset.next = self.host_addr.val().get_bits::<12>(0);
-        self.arb_regs.we.next = self.host_we.val();
-        self.arb_regs.wdata.next = self.host_wdata.val();
+        self.arb_regs.host.sel.next = self.host_req.val() & self.host_is_arb.val();
+        self.arb_regs.host.offset.next = self.host_addr.val().get_bits::<12>(0);
+        self.arb_regs.host.we.next = self.host_we.val();
+        self.arb_regs.host.wdata.next = self.host_wdata.val();
         for i in 0..8 {
             self.arb_regs.counters[i].next = self.arbiter.counters[i].val();
         }
@@ -496,7 +496,7 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
             self.mux.ports[3].last.next = self.nic.rx_bus.last.val();
             self.mux.ports[3].dev.next = self.nic.rx_bus.dev.val();
             self.nic_irq.next = self.nic.irq.val();
-            self.nic_rdata.next = self.nic.rdata.val();
+            self.nic_rdata.next = self.nic.host.rdata.val();
             self.phy_txd.next = self.nic.phy_txd.val();
             self.phy_tx_en.next = self.nic.phy_tx_en.val();
             self.phy_tx_er.next = self.nic.phy_tx_er.val();
@@ -542,7 +542,7 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
             if self.dmac_read_pending[i].q.val() {
                 self.dmac_read_any.next = true;
                 if self.dmac_built[i].val() {
-                    self.dmac_rdata.next = self.dmac_regs[i].rdata.val();
+                    self.dmac_rdata.next = self.dmac_regs[i].host.rdata.val();
                 }
             }
         }
@@ -553,18 +553,18 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
             self.host_rdata.next = self.ram.rdata.val();
         } else if self.iommu_read_pending.q.val() {
             if self.iommu_built.val() {
-                self.host_rdata.next = self.iommu.rdata.val();
+                self.host_rdata.next = self.iommu.host.rdata.val();
             } else {
                 self.host_rdata.next = 0.into();
             }
         } else if self.arb_read_pending.q.val() {
-            self.host_rdata.next = self.arb_regs.rdata.val();
+            self.host_rdata.next = self.arb_regs.host.rdata.val();
         } else if self.nic_read_pending.q.val() {
             self.host_rdata.next = self.nic_rdata.val();
         } else if self.dmac_read_any.val() {
             self.host_rdata.next = self.dmac_rdata.val();
         } else if self.csr_read_pending.q.val() {
-            self.host_rdata.next = self.csr.rdata.val();
+            self.host_rdata.next = self.csr.host.rdata.val();
         } else {
             self.host_rdata.next = 0.into();
         }
@@ -588,10 +588,10 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
         self.nic.iommu_irq.next = self.iommu_irq.val();
 
         // ---- CSR block ----
-        self.csr.sel.next = self.host_req.val() & self.host_is_csr.val();
-        self.csr.offset.next = self.host_addr.val().get_bits::<CSR_BITS>(0);
-        self.csr.we.next = self.host_we.val();
-        self.csr.wdata.next = self.host_wdata.val();
+        self.csr.host.sel.next = self.host_req.val() & self.host_is_csr.val();
+        self.csr.host.offset.next = self.host_addr.val().get_bits::<CSR_BITS>(0);
+        self.csr.host.we.next = self.host_we.val();
+        self.csr.host.wdata.next = self.host_wdata.val();
         self.csr.host_errors.next = self.host_errors.value.val();
         // One assignment, no default-then-override: event-driven simulators (Icarus) would
         // otherwise see this input toggle on every evaluation and ping-pong with the CSR block.
@@ -600,10 +600,11 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
             | (bit_cast::<32, 1>(self.nic_irq.val().into()) << self.irq_nic_shift.val());
 
         // ---- NIC registers and PHY pins ----
-        self.nic.sel.next = self.host_req.val() & self.host_is_nic.val() & self.nic_built.val();
-        self.nic.offset.next = self.host_addr.val().get_bits::<16>(0);
-        self.nic.we.next = self.host_we.val();
-        self.nic.wdata.next = self.host_wdata.val();
+        self.nic.host.sel.next =
+            self.host_req.val() & self.host_is_nic.val() & self.nic_built.val();
+        self.nic.host.offset.next = self.host_addr.val().get_bits::<16>(0);
+        self.nic.host.we.next = self.host_we.val();
+        self.nic.host.wdata.next = self.host_wdata.val();
         self.nic.phy_rxd.next = self.phy_rxd.val();
         self.nic.phy_rx_dv.next = self.phy_rx_dv.val();
         self.nic.phy_rx_er.next = self.phy_rx_er.val();
@@ -611,18 +612,18 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
         self.nic.phy_rx_ce.next = self.phy_rx_ce.val();
 
         // ---- IOMMU registers ----
-        self.iommu.sel.next =
+        self.iommu.host.sel.next =
             self.host_req.val() & self.host_is_iommu.val() & self.iommu_built.val();
-        self.iommu.offset.next = self.host_addr.val().get_bits::<12>(0);
-        self.iommu.we.next = self.host_we.val();
-        self.iommu.wdata.next = self.host_wdata.val();
+        self.iommu.host.offset.next = self.host_addr.val().get_bits::<12>(0);
+        self.iommu.host.we.next = self.host_we.val();
+        self.iommu.host.wdata.next = self.host_wdata.val();
         // ---- memcpy channel registers ----
         for i in 0..CHANNELS {
-            self.dmac_regs[i].sel.next =
+            self.dmac_regs[i].host.sel.next =
                 self.host_req.val() & self.host_is_dmac[i].val() & self.dmac_built[i].val();
-            self.dmac_regs[i].offset.next = self.host_addr.val().get_bits::<8>(0);
-            self.dmac_regs[i].we.next = self.host_we.val();
-            self.dmac_regs[i].wdata.next = self.host_wdata.val();
+            self.dmac_regs[i].host.offset.next = self.host_addr.val().get_bits::<8>(0);
+            self.dmac_regs[i].host.we.next = self.host_we.val();
+            self.dmac_regs[i].host.wdata.next = self.host_wdata.val();
             self.dmac_regs[i].busy.next = self.memcpy[i].busy.val();
             self.dmac_regs[i].done.next = self.memcpy[i].done.val();
             self.dmac_regs[i].err.next = self.memcpy[i].err.val();

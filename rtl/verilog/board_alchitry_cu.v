@@ -3499,11 +3499,11 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
     wire  [31:0] arbiter$counters$6;
     wire  [31:0] arbiter$counters$7;
     reg  arb_regs$clock;
-    reg  arb_regs$sel;
-    reg  [11:0] arb_regs$offset;
-    reg  arb_regs$we;
-    reg  [31:0] arb_regs$wdata;
-    wire  [31:0] arb_regs$rdata;
+    reg  arb_regs$host$sel;
+    reg  [11:0] arb_regs$host$offset;
+    reg  arb_regs$host$we;
+    reg  [31:0] arb_regs$host$wdata;
+    wire  [31:0] arb_regs$host$rdata;
     wire  arb_regs$cycle_steal;
     wire  [31:0] arb_regs$burst_cap;
     wire  [31:0] arb_regs$steal_bound;
@@ -3587,11 +3587,11 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
     reg  [31:0] memcpy$1$dma$rdata;
     reg  [32:0] memcpy$1$addr_limit;
     reg  dmac_regs$0$clock;
-    reg  dmac_regs$0$sel;
-    reg  [7:0] dmac_regs$0$offset;
-    reg  dmac_regs$0$we;
-    reg  [31:0] dmac_regs$0$wdata;
-    wire  [31:0] dmac_regs$0$rdata;
+    reg  dmac_regs$0$host$sel;
+    reg  [7:0] dmac_regs$0$host$offset;
+    reg  dmac_regs$0$host$we;
+    reg  [31:0] dmac_regs$0$host$wdata;
+    wire  [31:0] dmac_regs$0$host$rdata;
     wire  dmac_regs$0$irq;
     wire  [31:0] dmac_regs$0$src;
     wire  [31:0] dmac_regs$0$dst;
@@ -3616,11 +3616,11 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
     reg  [31:0] dmac_regs$0$err_count;
     reg  [31:0] dmac_regs$0$rejected_starts;
     reg  dmac_regs$1$clock;
-    reg  dmac_regs$1$sel;
-    reg  [7:0] dmac_regs$1$offset;
-    reg  dmac_regs$1$we;
-    reg  [31:0] dmac_regs$1$wdata;
-    wire  [31:0] dmac_regs$1$rdata;
+    reg  dmac_regs$1$host$sel;
+    reg  [7:0] dmac_regs$1$host$offset;
+    reg  dmac_regs$1$host$we;
+    reg  [31:0] dmac_regs$1$host$wdata;
+    wire  [31:0] dmac_regs$1$host$rdata;
     wire  dmac_regs$1$irq;
     wire  [31:0] dmac_regs$1$src;
     wire  [31:0] dmac_regs$1$dst;
@@ -3719,11 +3719,11 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
     reg  [31:0] stage$dn$rdata;
     reg  [32:0] stage$ram_limit;
     reg  nic$clock;
-    reg  nic$sel;
-    reg  [15:0] nic$offset;
-    reg  nic$we;
-    reg  [31:0] nic$wdata;
-    wire  [31:0] nic$rdata;
+    reg  nic$host$sel;
+    reg  [15:0] nic$host$offset;
+    reg  nic$host$we;
+    reg  [31:0] nic$host$wdata;
+    wire  [31:0] nic$host$rdata;
     wire  nic$irq;
     reg  nic$dmac_irq;
     reg  nic$iommu_irq;
@@ -3780,11 +3780,11 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
     reg  [31:0] iommu$dn$rdata;
     wire  [31:0] iommu$dn_iova;
     wire  [1:0] iommu$dn_dev;
-    reg  iommu$sel;
-    reg  [11:0] iommu$offset;
-    reg  iommu$we;
-    reg  [31:0] iommu$wdata;
-    wire  [31:0] iommu$rdata;
+    reg  iommu$host$sel;
+    reg  [11:0] iommu$host$offset;
+    reg  iommu$host$we;
+    reg  [31:0] iommu$host$wdata;
+    wire  [31:0] iommu$host$rdata;
     wire  iommu$irq;
     wire  iommu$mode_bare;
     wire  [3:0] iommu$state;
@@ -3792,11 +3792,11 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
     wire  iommu$dev_beat;
     wire  [7:0] iommu$iotlb_occupancy;
     reg  csr$clock;
-    reg  csr$sel;
-    reg  [17:0] csr$offset;
-    reg  csr$we;
-    reg  [31:0] csr$wdata;
-    wire  [31:0] csr$rdata;
+    reg  csr$host$sel;
+    reg  [17:0] csr$host$offset;
+    reg  csr$host$we;
+    reg  [31:0] csr$host$wdata;
+    wire  [31:0] csr$host$rdata;
     wire  csr$host_errors_clear;
     reg  [31:0] csr$host_errors;
     reg  [31:0] csr$irq_status;
@@ -3893,11 +3893,11 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
     );
     top$core$soc$arb_regs arb_regs(
         .clock(arb_regs$clock),
-        .sel(arb_regs$sel),
-        .offset(arb_regs$offset),
-        .we(arb_regs$we),
-        .wdata(arb_regs$wdata),
-        .rdata(arb_regs$rdata),
+        .host$sel(arb_regs$host$sel),
+        .host$offset(arb_regs$host$offset),
+        .host$we(arb_regs$host$we),
+        .host$wdata(arb_regs$host$wdata),
+        .host$rdata(arb_regs$host$rdata),
         .cycle_steal(arb_regs$cycle_steal),
         .burst_cap(arb_regs$burst_cap),
         .steal_bound(arb_regs$steal_bound),
@@ -3987,11 +3987,11 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
     );
     top$core$soc$dmac_regs$0 dmac_regs$0(
         .clock(dmac_regs$0$clock),
-        .sel(dmac_regs$0$sel),
-        .offset(dmac_regs$0$offset),
-        .we(dmac_regs$0$we),
-        .wdata(dmac_regs$0$wdata),
-        .rdata(dmac_regs$0$rdata),
+        .host$sel(dmac_regs$0$host$sel),
+        .host$offset(dmac_regs$0$host$offset),
+        .host$we(dmac_regs$0$host$we),
+        .host$wdata(dmac_regs$0$host$wdata),
+        .host$rdata(dmac_regs$0$host$rdata),
         .irq(dmac_regs$0$irq),
         .src(dmac_regs$0$src),
         .dst(dmac_regs$0$dst),
@@ -4018,11 +4018,11 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
     );
     top$core$soc$dmac_regs$1 dmac_regs$1(
         .clock(dmac_regs$1$clock),
-        .sel(dmac_regs$1$sel),
-        .offset(dmac_regs$1$offset),
-        .we(dmac_regs$1$we),
-        .wdata(dmac_regs$1$wdata),
-        .rdata(dmac_regs$1$rdata),
+        .host$sel(dmac_regs$1$host$sel),
+        .host$offset(dmac_regs$1$host$offset),
+        .host$we(dmac_regs$1$host$we),
+        .host$wdata(dmac_regs$1$host$wdata),
+        .host$rdata(dmac_regs$1$host$rdata),
         .irq(dmac_regs$1$irq),
         .src(dmac_regs$1$src),
         .dst(dmac_regs$1$dst),
@@ -4127,11 +4127,11 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
     );
     top$core$soc$nic nic(
         .clock(nic$clock),
-        .sel(nic$sel),
-        .offset(nic$offset),
-        .we(nic$we),
-        .wdata(nic$wdata),
-        .rdata(nic$rdata),
+        .host$sel(nic$host$sel),
+        .host$offset(nic$host$offset),
+        .host$we(nic$host$we),
+        .host$wdata(nic$host$wdata),
+        .host$rdata(nic$host$rdata),
         .irq(nic$irq),
         .dmac_irq(nic$dmac_irq),
         .iommu_irq(nic$iommu_irq),
@@ -4190,11 +4190,11 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
         .dn$rdata(iommu$dn$rdata),
         .dn_iova(iommu$dn_iova),
         .dn_dev(iommu$dn_dev),
-        .sel(iommu$sel),
-        .offset(iommu$offset),
-        .we(iommu$we),
-        .wdata(iommu$wdata),
-        .rdata(iommu$rdata),
+        .host$sel(iommu$host$sel),
+        .host$offset(iommu$host$offset),
+        .host$we(iommu$host$we),
+        .host$wdata(iommu$host$wdata),
+        .host$rdata(iommu$host$rdata),
         .irq(iommu$irq),
         .mode_bare(iommu$mode_bare),
         .state(iommu$state),
@@ -4204,11 +4204,11 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
     );
     top$core$soc$csr csr(
         .clock(csr$clock),
-        .sel(csr$sel),
-        .offset(csr$offset),
-        .we(csr$we),
-        .wdata(csr$wdata),
-        .rdata(csr$rdata),
+        .host$sel(csr$host$sel),
+        .host$offset(csr$host$offset),
+        .host$we(csr$host$we),
+        .host$wdata(csr$host$wdata),
+        .host$rdata(csr$host$rdata),
         .host_errors_clear(csr$host_errors_clear),
         .host_errors(csr$host_errors),
         .irq_status(csr$irq_status)
@@ -4369,10 +4369,10 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
         arbiter$burst_cap = arb_regs$burst_cap;
         arbiter$steal_bound = arb_regs$steal_bound;
         arbiter$clear_counters = arb_regs$clear;
-        arb_regs$sel = host_req & host_is_arb;
-        arb_regs$offset = host_addr[(32'h0)+:(12)];
-        arb_regs$we = host_we;
-        arb_regs$wdata = host_wdata;
+        arb_regs$host$sel = host_req & host_is_arb;
+        arb_regs$host$offset = host_addr[(32'h0)+:(12)];
+        arb_regs$host$we = host_we;
+        arb_regs$host$wdata = host_wdata;
         arb_regs$counters$0 = arbiter$counters$0;
         arb_regs$counters$1 = arbiter$counters$1;
         arb_regs$counters$2 = arbiter$counters$2;
@@ -4469,7 +4469,7 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
             mux$ports$3$last = nic$rx_bus$last;
             mux$ports$3$dev = nic$rx_bus$dev;
             nic_irq = nic$irq;
-            nic_rdata = nic$rdata;
+            nic_rdata = nic$host$rdata;
             phy_txd = nic$phy_txd;
             phy_tx_en = nic$phy_tx_en;
             phy_tx_er = nic$phy_tx_er;
@@ -4511,13 +4511,13 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
         if (dmac_read_pending$0$q) begin
             dmac_read_any = 1'b1;
             if (dmac_built$0) begin
-                dmac_rdata = dmac_regs$0$rdata;
+                dmac_rdata = dmac_regs$0$host$rdata;
             end
         end
         if (dmac_read_pending$1$q) begin
             dmac_read_any = 1'b1;
             if (dmac_built$1) begin
-                dmac_rdata = dmac_regs$1$rdata;
+                dmac_rdata = dmac_regs$1$host$rdata;
             end
         end
         host_rvalid = cpu_read_pending$q | csr_read_pending$q | other_read_pending$q;
@@ -4526,14 +4526,14 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
         end
         else if (iommu_read_pending$q) begin
             if (iommu_built) begin
-                host_rdata = iommu$rdata;
+                host_rdata = iommu$host$rdata;
             end
             else begin
                 host_rdata = 32'h0;
             end
         end
         else if (arb_read_pending$q) begin
-            host_rdata = arb_regs$rdata;
+            host_rdata = arb_regs$host$rdata;
         end
         else if (nic_read_pending$q) begin
             host_rdata = nic_rdata;
@@ -4542,7 +4542,7 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
             host_rdata = dmac_rdata;
         end
         else if (csr_read_pending$q) begin
-            host_rdata = csr$rdata;
+            host_rdata = csr$host$rdata;
         end
         else begin
             host_rdata = 32'h0;
@@ -4563,29 +4563,29 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
         irq = dmac_irq_any | iommu_irq | nic_irq;
         nic$dmac_irq = dmac_irq_any;
         nic$iommu_irq = iommu_irq;
-        csr$sel = host_req & host_is_csr;
-        csr$offset = host_addr[(32'h0)+:(18)];
-        csr$we = host_we;
-        csr$wdata = host_wdata;
+        csr$host$sel = host_req & host_is_csr;
+        csr$host$offset = host_addr[(32'h0)+:(18)];
+        csr$host$we = host_we;
+        csr$host$wdata = host_wdata;
         csr$host_errors = host_errors$value;
         csr$irq_status = dmac_irq_bits | (((iommu_irq) & 32'hffffffff) << irq_iommu_shift) | (((nic_irq) & 32'hffffffff) << irq_nic_shift);
-        nic$sel = host_req & host_is_nic & nic_built;
-        nic$offset = host_addr[(32'h0)+:(16)];
-        nic$we = host_we;
-        nic$wdata = host_wdata;
+        nic$host$sel = host_req & host_is_nic & nic_built;
+        nic$host$offset = host_addr[(32'h0)+:(16)];
+        nic$host$we = host_we;
+        nic$host$wdata = host_wdata;
         nic$phy_rxd = phy_rxd;
         nic$phy_rx_dv = phy_rx_dv;
         nic$phy_rx_er = phy_rx_er;
         nic$phy_tx_ce = phy_tx_ce;
         nic$phy_rx_ce = phy_rx_ce;
-        iommu$sel = host_req & host_is_iommu & iommu_built;
-        iommu$offset = host_addr[(32'h0)+:(12)];
-        iommu$we = host_we;
-        iommu$wdata = host_wdata;
-        dmac_regs$0$sel = host_req & host_is_dmac$0 & dmac_built$0;
-        dmac_regs$0$offset = host_addr[(32'h0)+:(8)];
-        dmac_regs$0$we = host_we;
-        dmac_regs$0$wdata = host_wdata;
+        iommu$host$sel = host_req & host_is_iommu & iommu_built;
+        iommu$host$offset = host_addr[(32'h0)+:(12)];
+        iommu$host$we = host_we;
+        iommu$host$wdata = host_wdata;
+        dmac_regs$0$host$sel = host_req & host_is_dmac$0 & dmac_built$0;
+        dmac_regs$0$host$offset = host_addr[(32'h0)+:(8)];
+        dmac_regs$0$host$we = host_we;
+        dmac_regs$0$host$wdata = host_wdata;
         dmac_regs$0$busy = memcpy$0$busy;
         dmac_regs$0$done = memcpy$0$done;
         dmac_regs$0$err = memcpy$0$err;
@@ -4609,10 +4609,10 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
         memcpy$0$clear_done = dmac_regs$0$clear_done;
         memcpy$0$clear_err = dmac_regs$0$clear_err;
         memcpy$0$clear_rejected = dmac_regs$0$clear_rejected;
-        dmac_regs$1$sel = host_req & host_is_dmac$1 & dmac_built$1;
-        dmac_regs$1$offset = host_addr[(32'h0)+:(8)];
-        dmac_regs$1$we = host_we;
-        dmac_regs$1$wdata = host_wdata;
+        dmac_regs$1$host$sel = host_req & host_is_dmac$1 & dmac_built$1;
+        dmac_regs$1$host$offset = host_addr[(32'h0)+:(8)];
+        dmac_regs$1$host$we = host_we;
+        dmac_regs$1$host$wdata = host_wdata;
         dmac_regs$1$busy = memcpy$1$busy;
         dmac_regs$1$done = memcpy$1$done;
         dmac_regs$1$err = memcpy$1$err;
@@ -4692,15 +4692,15 @@ module top$core$soc$arb_read_pending(d,q,clock);
 endmodule // top$core$soc$arb_read_pending
 
 
-module top$core$soc$arb_regs(clock,sel,offset,we,wdata,rdata,cycle_steal,burst_cap,steal_bound,clear,counters$0,counters$1,counters$2,counters$3,counters$4,counters$5,counters$6,counters$7);
+module top$core$soc$arb_regs(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,cycle_steal,burst_cap,steal_bound,clear,counters$0,counters$1,counters$2,counters$3,counters$4,counters$5,counters$6,counters$7);
     
     // Module arguments
     input wire  clock;
-    input wire  sel;
-    input wire  [11:0] offset;
-    input wire  we;
-    input wire  [31:0] wdata;
-    output reg  [31:0] rdata;
+    input wire  host$sel;
+    input wire  [11:0] host$offset;
+    input wire  host$we;
+    input wire  [31:0] host$wdata;
+    output reg  [31:0] host$rdata;
     output reg  cycle_steal;
     output reg  [31:0] burst_cap;
     output reg  [31:0] steal_bound;
@@ -4780,61 +4780,61 @@ module top$core$soc$arb_regs(clock,sel,offset,we,wdata,rdata,cycle_steal,burst_c
         r_cycle_steal$d = r_cycle_steal$q;
         r_burst_cap$d = r_burst_cap$q;
         r_steal_bound$d = r_steal_bound$q;
-        rdata = r_rdata$q;
+        host$rdata = r_rdata$q;
         cycle_steal = r_cycle_steal$q;
         burst_cap = r_burst_cap$q;
         steal_bound = r_steal_bound$q;
-        write = sel & we;
+        write = host$sel & host$we;
         clear = 1'b0;
         if (write) begin
-            if (offset == a_mode) begin
-                r_cycle_steal$d = wdata == k_mode_cycle_steal;
+            if (host$offset == a_mode) begin
+                r_cycle_steal$d = host$wdata == k_mode_cycle_steal;
             end
-            if (offset == a_burst_cap) begin
-                r_burst_cap$d = wdata;
+            if (host$offset == a_burst_cap) begin
+                r_burst_cap$d = host$wdata;
             end
-            if (offset == a_steal_bound) begin
-                r_steal_bound$d = wdata;
+            if (host$offset == a_steal_bound) begin
+                r_steal_bound$d = host$wdata;
             end
-            if (offset == a_cnt_ctrl) begin
-                clear = (wdata & k_cnt_clear) != 32'h0;
+            if (host$offset == a_cnt_ctrl) begin
+                clear = (host$wdata & k_cnt_clear) != 32'h0;
             end
         end
         read_value = 32'h0;
-        if ((offset == a_mode) & r_cycle_steal$q) begin
+        if ((host$offset == a_mode) & r_cycle_steal$q) begin
             read_value = k_mode_cycle_steal;
         end
-        if (offset == a_burst_cap) begin
+        if (host$offset == a_burst_cap) begin
             read_value = r_burst_cap$q;
         end
-        if (offset == a_steal_bound) begin
+        if (host$offset == a_steal_bound) begin
             read_value = r_steal_bound$q;
         end
-        if (offset == a_counters$0) begin
+        if (host$offset == a_counters$0) begin
             read_value = counters$0;
         end
-        if (offset == a_counters$1) begin
+        if (host$offset == a_counters$1) begin
             read_value = counters$1;
         end
-        if (offset == a_counters$2) begin
+        if (host$offset == a_counters$2) begin
             read_value = counters$2;
         end
-        if (offset == a_counters$3) begin
+        if (host$offset == a_counters$3) begin
             read_value = counters$3;
         end
-        if (offset == a_counters$4) begin
+        if (host$offset == a_counters$4) begin
             read_value = counters$4;
         end
-        if (offset == a_counters$5) begin
+        if (host$offset == a_counters$5) begin
             read_value = counters$5;
         end
-        if (offset == a_counters$6) begin
+        if (host$offset == a_counters$6) begin
             read_value = counters$6;
         end
-        if (offset == a_counters$7) begin
+        if (host$offset == a_counters$7) begin
             read_value = counters$7;
         end
-        if (sel & ~we) begin
+        if (host$sel & ~host$we) begin
             r_rdata$d = read_value;
         end
     end
@@ -5816,15 +5816,15 @@ module top$core$soc$cpu_read_pending(d,q,clock);
 endmodule // top$core$soc$cpu_read_pending
 
 
-module top$core$soc$csr(clock,sel,offset,we,wdata,rdata,host_errors_clear,host_errors,irq_status);
+module top$core$soc$csr(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,host_errors_clear,host_errors,irq_status);
     
     // Module arguments
     input wire  clock;
-    input wire  sel;
-    input wire  [17:0] offset;
-    input wire  we;
-    input wire  [31:0] wdata;
-    output reg  [31:0] rdata;
+    input wire  host$sel;
+    input wire  [17:0] host$offset;
+    input wire  host$we;
+    input wire  [31:0] host$wdata;
+    output reg  [31:0] host$rdata;
     output reg  host_errors_clear;
     input wire  [31:0] host_errors;
     input wire  [31:0] irq_status;
@@ -5870,37 +5870,37 @@ module top$core$soc$csr(clock,sel,offset,we,wdata,rdata,host_errors_clear,host_e
         r_scratch$clock = clock;
         r_rdata$d = r_rdata$q;
         r_scratch$d = r_scratch$q;
-        rdata = r_rdata$q;
-        write = sel & we;
+        host$rdata = r_rdata$q;
+        write = host$sel & host$we;
         host_errors_clear = 1'b0;
         if (write) begin
-            if (offset == a_sys_scratch) begin
-                r_scratch$d = wdata;
+            if (host$offset == a_sys_scratch) begin
+                r_scratch$d = host$wdata;
             end
-            if (offset == a_sys_host_errors) begin
+            if (host$offset == a_sys_host_errors) begin
                 host_errors_clear = 1'b1;
             end
         end
         read_value = 32'h0;
-        if (offset == a_sys_id) begin
+        if (host$offset == a_sys_id) begin
             read_value = k_id;
         end
-        if (offset == a_sys_version) begin
+        if (host$offset == a_sys_version) begin
             read_value = k_version;
         end
-        if (offset == a_sys_ram_bytes) begin
+        if (host$offset == a_sys_ram_bytes) begin
             read_value = k_ram_bytes;
         end
-        if (offset == a_sys_scratch) begin
+        if (host$offset == a_sys_scratch) begin
             read_value = r_scratch$q;
         end
-        if (offset == a_sys_host_errors) begin
+        if (host$offset == a_sys_host_errors) begin
             read_value = host_errors;
         end
-        if (offset == a_sys_irq_status) begin
+        if (host$offset == a_sys_irq_status) begin
             read_value = irq_status;
         end
-        if (sel & ~we) begin
+        if (host$sel & ~host$we) begin
             r_rdata$d = read_value;
         end
     end
@@ -6060,15 +6060,15 @@ module top$core$soc$dmac_read_pending$1(d,q,clock);
 endmodule // top$core$soc$dmac_read_pending$1
 
 
-module top$core$soc$dmac_regs$0(clock,sel,offset,we,wdata,rdata,irq,src,dst,len,chain,desc,chain_limit,start,abort,clear_done,clear_err,clear_rejected,busy,done,err,rejected,cause,cur_desc,desc_done,bytes_done,err_addr,err_count,rejected_starts);
+module top$core$soc$dmac_regs$0(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,src,dst,len,chain,desc,chain_limit,start,abort,clear_done,clear_err,clear_rejected,busy,done,err,rejected,cause,cur_desc,desc_done,bytes_done,err_addr,err_count,rejected_starts);
     
     // Module arguments
     input wire  clock;
-    input wire  sel;
-    input wire  [7:0] offset;
-    input wire  we;
-    input wire  [31:0] wdata;
-    output reg  [31:0] rdata;
+    input wire  host$sel;
+    input wire  [7:0] host$offset;
+    input wire  host$we;
+    input wire  [31:0] host$wdata;
+    output reg  [31:0] host$rdata;
     output reg  irq;
     output reg  [31:0] src;
     output reg  [31:0] dst;
@@ -6209,7 +6209,7 @@ module top$core$soc$dmac_regs$0(clock,sel,offset,we,wdata,rdata,irq,src,dst,len,
         r_chain$d = r_chain$q;
         r_desc$d = r_desc$q;
         r_chain_limit$d = r_chain_limit$q;
-        rdata = r_rdata$q;
+        host$rdata = r_rdata$q;
         src = r_src$q;
         dst = r_dst$q;
         len = r_len$q;
@@ -6217,39 +6217,39 @@ module top$core$soc$dmac_regs$0(clock,sel,offset,we,wdata,rdata,irq,src,dst,len,
         desc = r_desc$q;
         chain_limit = r_chain_limit$q;
         irq = r_irq_en$q & (done | err);
-        write = sel & we;
+        write = host$sel & host$we;
         start = 1'b0;
         abort = 1'b0;
         clear_done = 1'b0;
         clear_err = 1'b0;
         clear_rejected = 1'b0;
         if (write) begin
-            if (offset == a_src) begin
-                r_src$d = wdata;
+            if (host$offset == a_src) begin
+                r_src$d = host$wdata;
             end
-            if (offset == a_dst) begin
-                r_dst$d = wdata;
+            if (host$offset == a_dst) begin
+                r_dst$d = host$wdata;
             end
-            if (offset == a_len) begin
-                r_len$d = wdata;
+            if (host$offset == a_len) begin
+                r_len$d = host$wdata;
             end
-            if (offset == a_ctrl) begin
-                r_irq_en$d = (wdata & k_ctrl_irq_en) != 32'h0;
-                r_chain$d = (wdata & k_ctrl_chain) != 32'h0;
-                chain = (wdata & k_ctrl_chain) != 32'h0;
-                start = (wdata & k_ctrl_start) != 32'h0;
-                abort = (wdata & k_ctrl_abort) != 32'h0;
+            if (host$offset == a_ctrl) begin
+                r_irq_en$d = (host$wdata & k_ctrl_irq_en) != 32'h0;
+                r_chain$d = (host$wdata & k_ctrl_chain) != 32'h0;
+                chain = (host$wdata & k_ctrl_chain) != 32'h0;
+                start = (host$wdata & k_ctrl_start) != 32'h0;
+                abort = (host$wdata & k_ctrl_abort) != 32'h0;
             end
-            if (offset == a_status) begin
-                clear_done = (wdata & k_st_done) != 32'h0;
-                clear_err = (wdata & k_st_err) != 32'h0;
-                clear_rejected = (wdata & k_st_rejected) != 32'h0;
+            if (host$offset == a_status) begin
+                clear_done = (host$wdata & k_st_done) != 32'h0;
+                clear_err = (host$wdata & k_st_err) != 32'h0;
+                clear_rejected = (host$wdata & k_st_rejected) != 32'h0;
             end
-            if (offset == a_desc) begin
-                r_desc$d = wdata;
+            if (host$offset == a_desc) begin
+                r_desc$d = host$wdata;
             end
-            if (offset == a_chain_limit) begin
-                r_chain_limit$d = wdata;
+            if (host$offset == a_chain_limit) begin
+                r_chain_limit$d = host$wdata;
             end
         end
         ctrl_word = 32'h0;
@@ -6273,46 +6273,46 @@ module top$core$soc$dmac_regs$0(clock,sel,offset,we,wdata,rdata,irq,src,dst,len,
             status_word = status_word | k_st_rejected;
         end
         read_value = 32'h0;
-        if (offset == a_src) begin
+        if (host$offset == a_src) begin
             read_value = r_src$q;
         end
-        if (offset == a_dst) begin
+        if (host$offset == a_dst) begin
             read_value = r_dst$q;
         end
-        if (offset == a_len) begin
+        if (host$offset == a_len) begin
             read_value = r_len$q;
         end
-        if (offset == a_ctrl) begin
+        if (host$offset == a_ctrl) begin
             read_value = ctrl_word;
         end
-        if (offset == a_status) begin
+        if (host$offset == a_status) begin
             read_value = status_word;
         end
-        if (offset == a_desc) begin
+        if (host$offset == a_desc) begin
             read_value = r_desc$q;
         end
-        if (offset == a_chain_limit) begin
+        if (host$offset == a_chain_limit) begin
             read_value = r_chain_limit$q;
         end
-        if (offset == a_desc_done) begin
+        if (host$offset == a_desc_done) begin
             read_value = desc_done;
         end
-        if (offset == a_bytes_done) begin
+        if (host$offset == a_bytes_done) begin
             read_value = bytes_done;
         end
-        if (offset == a_err_addr) begin
+        if (host$offset == a_err_addr) begin
             read_value = err_addr;
         end
-        if (offset == a_err_count) begin
+        if (host$offset == a_err_count) begin
             read_value = err_count;
         end
-        if (offset == a_rejected_starts) begin
+        if (host$offset == a_rejected_starts) begin
             read_value = rejected_starts;
         end
-        if (offset == a_cur_desc) begin
+        if (host$offset == a_cur_desc) begin
             read_value = cur_desc;
         end
-        if (sel & ~we) begin
+        if (host$sel & ~host$we) begin
             r_rdata$d = read_value;
         end
     end
@@ -6504,15 +6504,15 @@ module top$core$soc$dmac_regs$0$r_src(d,q,clock);
 endmodule // top$core$soc$dmac_regs$0$r_src
 
 
-module top$core$soc$dmac_regs$1(clock,sel,offset,we,wdata,rdata,irq,src,dst,len,chain,desc,chain_limit,start,abort,clear_done,clear_err,clear_rejected,busy,done,err,rejected,cause,cur_desc,desc_done,bytes_done,err_addr,err_count,rejected_starts);
+module top$core$soc$dmac_regs$1(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,src,dst,len,chain,desc,chain_limit,start,abort,clear_done,clear_err,clear_rejected,busy,done,err,rejected,cause,cur_desc,desc_done,bytes_done,err_addr,err_count,rejected_starts);
     
     // Module arguments
     input wire  clock;
-    input wire  sel;
-    input wire  [7:0] offset;
-    input wire  we;
-    input wire  [31:0] wdata;
-    output reg  [31:0] rdata;
+    input wire  host$sel;
+    input wire  [7:0] host$offset;
+    input wire  host$we;
+    input wire  [31:0] host$wdata;
+    output reg  [31:0] host$rdata;
     output reg  irq;
     output reg  [31:0] src;
     output reg  [31:0] dst;
@@ -6653,7 +6653,7 @@ module top$core$soc$dmac_regs$1(clock,sel,offset,we,wdata,rdata,irq,src,dst,len,
         r_chain$d = r_chain$q;
         r_desc$d = r_desc$q;
         r_chain_limit$d = r_chain_limit$q;
-        rdata = r_rdata$q;
+        host$rdata = r_rdata$q;
         src = r_src$q;
         dst = r_dst$q;
         len = r_len$q;
@@ -6661,39 +6661,39 @@ module top$core$soc$dmac_regs$1(clock,sel,offset,we,wdata,rdata,irq,src,dst,len,
         desc = r_desc$q;
         chain_limit = r_chain_limit$q;
         irq = r_irq_en$q & (done | err);
-        write = sel & we;
+        write = host$sel & host$we;
         start = 1'b0;
         abort = 1'b0;
         clear_done = 1'b0;
         clear_err = 1'b0;
         clear_rejected = 1'b0;
         if (write) begin
-            if (offset == a_src) begin
-                r_src$d = wdata;
+            if (host$offset == a_src) begin
+                r_src$d = host$wdata;
             end
-            if (offset == a_dst) begin
-                r_dst$d = wdata;
+            if (host$offset == a_dst) begin
+                r_dst$d = host$wdata;
             end
-            if (offset == a_len) begin
-                r_len$d = wdata;
+            if (host$offset == a_len) begin
+                r_len$d = host$wdata;
             end
-            if (offset == a_ctrl) begin
-                r_irq_en$d = (wdata & k_ctrl_irq_en) != 32'h0;
-                r_chain$d = (wdata & k_ctrl_chain) != 32'h0;
-                chain = (wdata & k_ctrl_chain) != 32'h0;
-                start = (wdata & k_ctrl_start) != 32'h0;
-                abort = (wdata & k_ctrl_abort) != 32'h0;
+            if (host$offset == a_ctrl) begin
+                r_irq_en$d = (host$wdata & k_ctrl_irq_en) != 32'h0;
+                r_chain$d = (host$wdata & k_ctrl_chain) != 32'h0;
+                chain = (host$wdata & k_ctrl_chain) != 32'h0;
+                start = (host$wdata & k_ctrl_start) != 32'h0;
+                abort = (host$wdata & k_ctrl_abort) != 32'h0;
             end
-            if (offset == a_status) begin
-                clear_done = (wdata & k_st_done) != 32'h0;
-                clear_err = (wdata & k_st_err) != 32'h0;
-                clear_rejected = (wdata & k_st_rejected) != 32'h0;
+            if (host$offset == a_status) begin
+                clear_done = (host$wdata & k_st_done) != 32'h0;
+                clear_err = (host$wdata & k_st_err) != 32'h0;
+                clear_rejected = (host$wdata & k_st_rejected) != 32'h0;
             end
-            if (offset == a_desc) begin
-                r_desc$d = wdata;
+            if (host$offset == a_desc) begin
+                r_desc$d = host$wdata;
             end
-            if (offset == a_chain_limit) begin
-                r_chain_limit$d = wdata;
+            if (host$offset == a_chain_limit) begin
+                r_chain_limit$d = host$wdata;
             end
         end
         ctrl_word = 32'h0;
@@ -6717,46 +6717,46 @@ module top$core$soc$dmac_regs$1(clock,sel,offset,we,wdata,rdata,irq,src,dst,len,
             status_word = status_word | k_st_rejected;
         end
         read_value = 32'h0;
-        if (offset == a_src) begin
+        if (host$offset == a_src) begin
             read_value = r_src$q;
         end
-        if (offset == a_dst) begin
+        if (host$offset == a_dst) begin
             read_value = r_dst$q;
         end
-        if (offset == a_len) begin
+        if (host$offset == a_len) begin
             read_value = r_len$q;
         end
-        if (offset == a_ctrl) begin
+        if (host$offset == a_ctrl) begin
             read_value = ctrl_word;
         end
-        if (offset == a_status) begin
+        if (host$offset == a_status) begin
             read_value = status_word;
         end
-        if (offset == a_desc) begin
+        if (host$offset == a_desc) begin
             read_value = r_desc$q;
         end
-        if (offset == a_chain_limit) begin
+        if (host$offset == a_chain_limit) begin
             read_value = r_chain_limit$q;
         end
-        if (offset == a_desc_done) begin
+        if (host$offset == a_desc_done) begin
             read_value = desc_done;
         end
-        if (offset == a_bytes_done) begin
+        if (host$offset == a_bytes_done) begin
             read_value = bytes_done;
         end
-        if (offset == a_err_addr) begin
+        if (host$offset == a_err_addr) begin
             read_value = err_addr;
         end
-        if (offset == a_err_count) begin
+        if (host$offset == a_err_count) begin
             read_value = err_count;
         end
-        if (offset == a_rejected_starts) begin
+        if (host$offset == a_rejected_starts) begin
             read_value = rejected_starts;
         end
-        if (offset == a_cur_desc) begin
+        if (host$offset == a_cur_desc) begin
             read_value = cur_desc;
         end
-        if (sel & ~we) begin
+        if (host$sel & ~host$we) begin
             r_rdata$d = read_value;
         end
     end
@@ -7006,7 +7006,7 @@ module top$core$soc$host_errors$count(d,q,clock);
 endmodule // top$core$soc$host_errors$count
 
 
-module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,up$ready,up$resp,up$fault,up$rdata,dn$valid,dn$addr,dn$we,dn$wdata,dn$last,dn$dev,dn$ready,dn$resp,dn$fault,dn$rdata,dn_iova,dn_dev,sel,offset,we,wdata,rdata,irq,mode_bare,state,own_beat,dev_beat,iotlb_occupancy);
+module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,up$ready,up$resp,up$fault,up$rdata,dn$valid,dn$addr,dn$we,dn$wdata,dn$last,dn$dev,dn$ready,dn$resp,dn$fault,dn$rdata,dn_iova,dn_dev,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,mode_bare,state,own_beat,dev_beat,iotlb_occupancy);
     
     // Module arguments
     input wire  clock;
@@ -7032,11 +7032,11 @@ module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,u
     input wire  [31:0] dn$rdata;
     output reg  [31:0] dn_iova;
     output reg  [1:0] dn_dev;
-    input wire  sel;
-    input wire  [11:0] offset;
-    input wire  we;
-    input wire  [31:0] wdata;
-    output reg  [31:0] rdata;
+    input wire  host$sel;
+    input wire  [11:0] host$offset;
+    input wire  host$we;
+    input wire  [31:0] host$wdata;
+    output reg  [31:0] host$rdata;
     output reg  irq;
     output reg  mode_bare;
     output reg  [3:0] state;
@@ -7107,11 +7107,11 @@ module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,u
     reg  [19:0] iotlb$inv_vpn;
     wire  [7:0] iotlb$occupancy;
     reg  regs$clock;
-    reg  regs$sel;
-    reg  [11:0] regs$offset;
-    reg  regs$we;
-    reg  [31:0] regs$wdata;
-    wire  [31:0] regs$rdata;
+    reg  regs$host$sel;
+    reg  [11:0] regs$host$offset;
+    reg  regs$host$we;
+    reg  [31:0] regs$host$wdata;
+    wire  [31:0] regs$host$rdata;
     reg  regs$cq_done;
     reg  regs$cq_memory_fault;
     reg  regs$cq_illegal;
@@ -7384,11 +7384,11 @@ module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,u
     );
     top$core$soc$iommu$regs regs(
         .clock(regs$clock),
-        .sel(regs$sel),
-        .offset(regs$offset),
-        .we(regs$we),
-        .wdata(regs$wdata),
-        .rdata(regs$rdata),
+        .host$sel(regs$host$sel),
+        .host$offset(regs$host$offset),
+        .host$we(regs$host$we),
+        .host$wdata(regs$host$wdata),
+        .host$rdata(regs$host$rdata),
         .cq_done(regs$cq_done),
         .cq_memory_fault(regs$cq_memory_fault),
         .cq_illegal(regs$cq_illegal),
@@ -7796,10 +7796,10 @@ module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,u
         flt_iova$d = flt_iova$q;
         iotlb$clock = clock;
         regs$clock = clock;
-        regs$sel = sel;
-        regs$offset = offset;
-        regs$we = we;
-        regs$wdata = wdata;
+        regs$host$sel = host$sel;
+        regs$host$offset = host$offset;
+        regs$host$we = host$we;
+        regs$host$wdata = host$wdata;
         regs$cq_done = 1'b0;
         regs$cq_memory_fault = 1'b0;
         regs$cq_illegal = 1'b0;
@@ -7854,7 +7854,7 @@ module top$core$soc$iommu(clock,up$valid,up$addr,up$we,up$wdata,up$last,up$dev,u
         iotlb_occupancy = iotlb$occupancy;
         irq = regs$irq;
         mode_bare = regs$ddtp_mode == k_mode_bare;
-        rdata = regs$rdata;
+        host$rdata = regs$host$rdata;
         up$resp = dev_resp$q | flt_resp$q;
         up$fault = flt_resp$q;
         if (flt_resp$q) begin
@@ -10912,15 +10912,15 @@ module top$core$soc$iommu$received(d,q,clock);
 endmodule // top$core$soc$iommu$received
 
 
-module top$core$soc$iommu$regs(clock,sel,offset,we,wdata,rdata,cq_done,cq_memory_fault,cq_illegal,cq_fence_wip,fq_recorded,fq_overflow,fq_memory_fault,count$0,count$1,count$2,count$3,count$4,count$5,count$6,count$7,ddtp_mode,ddtp_ppn,ddtp_write,cq_ppn,cqh,cmd_pending,fq_ppn,fqt,fqen,fq_stopped,fq_full,irq);
+module top$core$soc$iommu$regs(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,cq_done,cq_memory_fault,cq_illegal,cq_fence_wip,fq_recorded,fq_overflow,fq_memory_fault,count$0,count$1,count$2,count$3,count$4,count$5,count$6,count$7,ddtp_mode,ddtp_ppn,ddtp_write,cq_ppn,cqh,cmd_pending,fq_ppn,fqt,fqen,fq_stopped,fq_full,irq);
     
     // Module arguments
     input wire  clock;
-    input wire  sel;
-    input wire  [11:0] offset;
-    input wire  we;
-    input wire  [31:0] wdata;
-    output reg  [31:0] rdata;
+    input wire  host$sel;
+    input wire  [11:0] host$offset;
+    input wire  host$we;
+    input wire  [31:0] host$wdata;
+    output reg  [31:0] host$rdata;
     input wire  cq_done;
     input wire  cq_memory_fault;
     input wire  cq_illegal;
@@ -11303,7 +11303,7 @@ module top$core$soc$iommu$regs(clock,sel,offset,we,wdata,rdata,cq_done,cq_memory
         counters$6$inc = count$6;
         counters$7$clock = clock;
         counters$7$inc = count$7;
-        rdata = r_rdata$q;
+        host$rdata = r_rdata$q;
         irq = cip$q | fip$q;
         ddtp_mode = r_ddtp_mode$q;
         ddtp_ppn = r_ddtp_ppn$q;
@@ -11328,73 +11328,73 @@ module top$core$soc$iommu$regs(clock,sel,offset,we,wdata,rdata,cq_done,cq_memory
         fq_next = (r_fqt$q + 32'h1) & fq_mask;
         fq_full = fq_next == fqh$q;
         cmd_pending = cqen$q & (r_cqh$q != cqt$q) & ~cmd_ill$q & ~cqmf$q;
-        write = sel & we;
+        write = host$sel & host$we;
         clear_counters = 1'b0;
         ddtp_write = 1'b0;
         if (write) begin
-            if ((offset == a_ddtp) & (wdata[(32'h0)+:(4)] <= k_mode_1lvl)) begin
-                r_ddtp_mode$d = wdata[(32'h0)+:(4)];
-                r_ddtp_ppn$d = wdata[(32'ha)+:(22)];
+            if ((host$offset == a_ddtp) & (host$wdata[(32'h0)+:(4)] <= k_mode_1lvl)) begin
+                r_ddtp_mode$d = host$wdata[(32'h0)+:(4)];
+                r_ddtp_ppn$d = host$wdata[(32'ha)+:(22)];
                 ddtp_write = 1'b1;
             end
-            if (offset == a_cqb) begin
-                cq_log2szm1$d = wdata[(32'h0)+:(5)];
-                r_cq_ppn$d = wdata[(32'ha)+:(22)];
+            if (host$offset == a_cqb) begin
+                cq_log2szm1$d = host$wdata[(32'h0)+:(5)];
+                r_cq_ppn$d = host$wdata[(32'ha)+:(22)];
             end
-            if (offset == a_cqt) begin
-                cqt$d = wdata[(32'h0)+:(8)] & cq_mask;
+            if (host$offset == a_cqt) begin
+                cqt$d = host$wdata[(32'h0)+:(8)] & cq_mask;
             end
-            if (offset == a_fqb) begin
-                fq_log2szm1$d = wdata[(32'h0)+:(5)];
-                r_fq_ppn$d = wdata[(32'ha)+:(22)];
+            if (host$offset == a_fqb) begin
+                fq_log2szm1$d = host$wdata[(32'h0)+:(5)];
+                r_fq_ppn$d = host$wdata[(32'ha)+:(22)];
             end
-            if (offset == a_fqh) begin
-                fqh$d = wdata[(32'h0)+:(8)] & fq_mask;
+            if (host$offset == a_fqh) begin
+                fqh$d = host$wdata[(32'h0)+:(8)] & fq_mask;
             end
-            if (offset == a_cqcsr) begin
-                cqen$d = wdata[32'h0];
-                cie$d = wdata[32'h1];
-                if (wdata[32'h0] & ~cqen$q) begin
+            if (host$offset == a_cqcsr) begin
+                cqen$d = host$wdata[32'h0];
+                cie$d = host$wdata[32'h1];
+                if (host$wdata[32'h0] & ~cqen$q) begin
                     r_cqh$d = 32'h0;
                     cqmf$d = 1'b0;
                     cmd_ill$d = 1'b0;
                     fence_w_ip$d = 1'b0;
                 end
-                if (wdata[32'h8]) begin
+                if (host$wdata[32'h8]) begin
                     cqmf$d = 1'b0;
                 end
-                if (wdata[32'ha]) begin
+                if (host$wdata[32'ha]) begin
                     cmd_ill$d = 1'b0;
                 end
-                if (wdata[32'hb]) begin
+                if (host$wdata[32'hb]) begin
                     fence_w_ip$d = 1'b0;
                 end
             end
-            if (offset == a_fqcsr) begin
-                r_fqen$d = wdata[32'h0];
-                fie$d = wdata[32'h1];
-                if (wdata[32'h0] & ~r_fqen$q) begin
+            if (host$offset == a_fqcsr) begin
+                r_fqen$d = host$wdata[32'h0];
+                fie$d = host$wdata[32'h1];
+                if (host$wdata[32'h0] & ~r_fqen$q) begin
                     r_fqt$d = 32'h0;
                     fqof$d = 1'b0;
                     fqmf$d = 1'b0;
                 end
-                if (wdata[32'h8]) begin
+                if (host$wdata[32'h8]) begin
                     fqmf$d = 1'b0;
                 end
-                if (wdata[32'h9]) begin
+                if (host$wdata[32'h9]) begin
                     fqof$d = 1'b0;
                 end
             end
-            if (offset == a_ipsr) begin
-                if (wdata[32'h0]) begin
+            if (host$offset == a_ipsr) begin
+                if (host$wdata[32'h0]) begin
                     cip$d = 1'b0;
                 end
-                if (wdata[32'h1]) begin
+                if (host$wdata[32'h1]) begin
                     fip$d = 1'b0;
                 end
             end
-            if (offset == a_cnt_ctrl) begin
-                clear_counters = wdata[32'h0];
+            if (host$offset == a_cnt_ctrl) begin
+                clear_counters = host$wdata[32'h0];
             end
         end
         counters$0$clear = clear_counters;
@@ -11433,64 +11433,64 @@ module top$core$soc$iommu$regs(clock,sel,offset,we,wdata,rdata,cq_done,cq_memory
             fip$d = 1'b1;
         end
         read_value = 32'h0;
-        if (offset == a_caps) begin
+        if (host$offset == a_caps) begin
             read_value = k_caps;
         end
-        if (offset == a_ddtp) begin
+        if (host$offset == a_ddtp) begin
             read_value = ((r_ddtp_mode$q) & 32'hffffffff) | (((r_ddtp_ppn$q) & 32'hffffffff) << 32'ha);
         end
-        if (offset == a_cqb) begin
+        if (host$offset == a_cqb) begin
             read_value = ((cq_log2szm1$q) & 32'hffffffff) | (((r_cq_ppn$q) & 32'hffffffff) << 32'ha);
         end
-        if (offset == a_cqh) begin
+        if (host$offset == a_cqh) begin
             read_value = ((r_cqh$q) & 32'hffffffff);
         end
-        if (offset == a_cqt) begin
+        if (host$offset == a_cqt) begin
             read_value = ((cqt$q) & 32'hffffffff);
         end
-        if (offset == a_fqb) begin
+        if (host$offset == a_fqb) begin
             read_value = ((fq_log2szm1$q) & 32'hffffffff) | (((r_fq_ppn$q) & 32'hffffffff) << 32'ha);
         end
-        if (offset == a_fqh) begin
+        if (host$offset == a_fqh) begin
             read_value = ((fqh$q) & 32'hffffffff);
         end
-        if (offset == a_fqt) begin
+        if (host$offset == a_fqt) begin
             read_value = ((r_fqt$q) & 32'hffffffff);
         end
-        if (offset == a_cqcsr) begin
+        if (host$offset == a_cqcsr) begin
             read_value = ((cqen$q) & 32'hffffffff) | (((cie$q) & 32'hffffffff) << 32'h1) | (((cqmf$q) & 32'hffffffff) << 32'h8) | (((cmd_ill$q) & 32'hffffffff) << 32'ha) | (((fence_w_ip$q) & 32'hffffffff) << 32'hb) | (((cqen$q) & 32'hffffffff) << 32'h10) | (((cmd_pending) & 32'hffffffff) << 32'h11);
         end
-        if (offset == a_fqcsr) begin
+        if (host$offset == a_fqcsr) begin
             read_value = ((r_fqen$q) & 32'hffffffff) | (((fie$q) & 32'hffffffff) << 32'h1) | (((fqmf$q) & 32'hffffffff) << 32'h8) | (((fqof$q) & 32'hffffffff) << 32'h9) | (((r_fqen$q) & 32'hffffffff) << 32'h10);
         end
-        if (offset == a_ipsr) begin
+        if (host$offset == a_ipsr) begin
             read_value = ((cip$q) & 32'hffffffff) | (((fip$q) & 32'hffffffff) << 32'h1);
         end
-        if (offset == a_counters$0) begin
+        if (host$offset == a_counters$0) begin
             read_value = counters$0$value;
         end
-        if (offset == a_counters$1) begin
+        if (host$offset == a_counters$1) begin
             read_value = counters$1$value;
         end
-        if (offset == a_counters$2) begin
+        if (host$offset == a_counters$2) begin
             read_value = counters$2$value;
         end
-        if (offset == a_counters$3) begin
+        if (host$offset == a_counters$3) begin
             read_value = counters$3$value;
         end
-        if (offset == a_counters$4) begin
+        if (host$offset == a_counters$4) begin
             read_value = counters$4$value;
         end
-        if (offset == a_counters$5) begin
+        if (host$offset == a_counters$5) begin
             read_value = counters$5$value;
         end
-        if (offset == a_counters$6) begin
+        if (host$offset == a_counters$6) begin
             read_value = counters$6$value;
         end
-        if (offset == a_counters$7) begin
+        if (host$offset == a_counters$7) begin
             read_value = counters$7$value;
         end
-        if (sel & ~we) begin
+        if (host$sel & ~host$we) begin
             r_rdata$d = read_value;
         end
     end
@@ -17285,15 +17285,15 @@ module top$core$soc$mux$outstanding(d,q,clock);
 endmodule // top$core$soc$mux$outstanding
 
 
-module top$core$soc$nic(clock,sel,offset,we,wdata,rdata,irq,dmac_irq,iommu_irq,tx_bus$valid,tx_bus$addr,tx_bus$we,tx_bus$wdata,tx_bus$last,tx_bus$dev,tx_bus$ready,tx_bus$resp,tx_bus$fault,tx_bus$rdata,rx_bus$valid,rx_bus$addr,rx_bus$we,rx_bus$wdata,rx_bus$last,rx_bus$dev,rx_bus$ready,rx_bus$resp,rx_bus$fault,rx_bus$rdata,phy_txd,phy_tx_en,phy_tx_er,phy_rxd,phy_rx_dv,phy_rx_er,phy_tx_ce,phy_rx_ce,tx_state,rx_state);
+module top$core$soc$nic(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,dmac_irq,iommu_irq,tx_bus$valid,tx_bus$addr,tx_bus$we,tx_bus$wdata,tx_bus$last,tx_bus$dev,tx_bus$ready,tx_bus$resp,tx_bus$fault,tx_bus$rdata,rx_bus$valid,rx_bus$addr,rx_bus$we,rx_bus$wdata,rx_bus$last,rx_bus$dev,rx_bus$ready,rx_bus$resp,rx_bus$fault,rx_bus$rdata,phy_txd,phy_tx_en,phy_tx_er,phy_rxd,phy_rx_dv,phy_rx_er,phy_tx_ce,phy_rx_ce,tx_state,rx_state);
     
     // Module arguments
     input wire  clock;
-    input wire  sel;
-    input wire  [15:0] offset;
-    input wire  we;
-    input wire  [31:0] wdata;
-    output reg  [31:0] rdata;
+    input wire  host$sel;
+    input wire  [15:0] host$offset;
+    input wire  host$we;
+    input wire  [31:0] host$wdata;
+    output reg  [31:0] host$rdata;
     output reg  irq;
     input wire  dmac_irq;
     input wire  iommu_irq;
@@ -17385,11 +17385,11 @@ module top$core$soc$nic(clock,sel,offset,we,wdata,rdata,irq,dmac_irq,iommu_irq,t
     
     // Stub signals
     reg  regs$clock;
-    reg  regs$sel;
-    reg  [15:0] regs$offset;
-    reg  regs$we;
-    reg  [31:0] regs$wdata;
-    wire  [31:0] regs$rdata;
+    reg  regs$host$sel;
+    reg  [15:0] regs$host$offset;
+    reg  regs$host$we;
+    reg  [31:0] regs$host$wdata;
+    wire  [31:0] regs$host$rdata;
     wire  regs$nic_reset;
     wire  regs$ctrl_slu;
     wire  [31:0] regs$rctl;
@@ -17588,11 +17588,11 @@ module top$core$soc$nic(clock,sel,offset,we,wdata,rdata,irq,dmac_irq,iommu_irq,t
     // Sub module instances
     top$core$soc$nic$regs regs(
         .clock(regs$clock),
-        .sel(regs$sel),
-        .offset(regs$offset),
-        .we(regs$we),
-        .wdata(regs$wdata),
-        .rdata(regs$rdata),
+        .host$sel(regs$host$sel),
+        .host$offset(regs$host$offset),
+        .host$we(regs$host$we),
+        .host$wdata(regs$host$wdata),
+        .host$rdata(regs$host$rdata),
         .nic_reset(regs$nic_reset),
         .ctrl_slu(regs$ctrl_slu),
         .rctl(regs$rctl),
@@ -17848,11 +17848,11 @@ module top$core$soc$nic(clock,sel,offset,we,wdata,rdata,irq,dmac_irq,iommu_irq,t
         rx_q$clock = clock;
         mac_tx$clock = clock;
         mac_rx$clock = clock;
-        regs$sel = sel;
-        regs$offset = offset;
-        regs$we = we;
-        regs$wdata = wdata;
-        rdata = regs$rdata;
+        regs$host$sel = host$sel;
+        regs$host$offset = host$offset;
+        regs$host$we = host$we;
+        regs$host$wdata = host$wdata;
+        host$rdata = regs$host$rdata;
         irq = regs$irq;
         regs$c_dmac = dmac_irq;
         regs$c_iommu = iommu_irq;
@@ -19272,15 +19272,15 @@ module top$core$soc$nic$mac_tx$wire_count(d,q,clock);
 endmodule // top$core$soc$nic$mac_tx$wire_count
 
 
-module top$core$soc$nic$regs(clock,sel,offset,we,wdata,rdata,nic_reset,ctrl_slu,rctl,tctl,ipg,rdbal,rdbah,rdlen,rdt,tdbal,tdbah,tdlen,tdt,rdh,tdh,rdh_write,tdh_write,head_wdata,tx_state,rx_state,tx_halted,rx_halted,dmaerr_addr,restart_tx,restart_rx,ev_crc_err,ev_rx_er,ev_missed,ev_rx_good,ev_rx_good_bytes,ev_tx_good,ev_tx_good_bytes,ev_rx_frame,ev_rx_frame_bytes,ev_no_buffer,ev_runt,ev_oversize,ev_tx_drop,ev_rx_dma_drop,c_txdw,c_txdw_delayed,c_rx_frame,c_txqe,c_rxdmt0,c_rxo,c_nic_dma,c_dmac,c_iommu,irq);
+module top$core$soc$nic$regs(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,nic_reset,ctrl_slu,rctl,tctl,ipg,rdbal,rdbah,rdlen,rdt,tdbal,tdbah,tdlen,tdt,rdh,tdh,rdh_write,tdh_write,head_wdata,tx_state,rx_state,tx_halted,rx_halted,dmaerr_addr,restart_tx,restart_rx,ev_crc_err,ev_rx_er,ev_missed,ev_rx_good,ev_rx_good_bytes,ev_tx_good,ev_tx_good_bytes,ev_rx_frame,ev_rx_frame_bytes,ev_no_buffer,ev_runt,ev_oversize,ev_tx_drop,ev_rx_dma_drop,c_txdw,c_txdw_delayed,c_rx_frame,c_txqe,c_rxdmt0,c_rxo,c_nic_dma,c_dmac,c_iommu,irq);
     
     // Module arguments
     input wire  clock;
-    input wire  sel;
-    input wire  [15:0] offset;
-    input wire  we;
-    input wire  [31:0] wdata;
-    output reg  [31:0] rdata;
+    input wire  host$sel;
+    input wire  [15:0] host$offset;
+    input wire  host$we;
+    input wire  [31:0] host$wdata;
+    output reg  [31:0] host$rdata;
     output reg  nic_reset;
     output reg  ctrl_slu;
     output reg  [31:0] rctl;
@@ -20115,20 +20115,20 @@ module top$core$soc$nic$regs(clock,sel,offset,we,wdata,rdata,nic_reset,ctrl_slu,
         iommu_level$d = iommu_level$q;
         ringerr$d = ringerr$q;
         r_rdata$d = r_rdata$q;
-        write = sel & we;
-        read = sel & ~we;
-        nic_reset = write & (offset == a_ctrl) & ((wdata & k_ctrl_rst) != 32'h0);
-        head_wdata = wdata;
+        write = host$sel & host$we;
+        read = host$sel & ~host$we;
+        nic_reset = write & (host$offset == a_ctrl) & ((host$wdata & k_ctrl_rst) != 32'h0);
+        head_wdata = host$wdata;
         tx_count = cfg$13$value >> 32'h4;
         rx_count = cfg$7$value >> 32'h4;
-        ring_wdata = wdata & k_ring_bits;
-        len_wdata_count = (wdata & k_len_bits) >> 32'h4;
-        bad_tdt = write & (offset == a_tdt) & (ring_wdata != 32'h0) & (ring_wdata >= tx_count);
-        bad_tdh = write & (offset == a_tdh) & (ring_wdata != 32'h0) & (ring_wdata >= tx_count);
-        bad_rdt = write & (offset == a_rdt) & (ring_wdata != 32'h0) & (ring_wdata >= rx_count);
-        bad_rdh = write & (offset == a_rdh) & (ring_wdata != 32'h0) & (ring_wdata >= rx_count);
-        bad_tdlen = write & (offset == a_tdlen) & (((cfg$14$value != 32'h0) & (cfg$14$value >= len_wdata_count)) | ((tdh != 32'h0) & (tdh >= len_wdata_count)));
-        bad_rdlen = write & (offset == a_rdlen) & (((cfg$8$value != 32'h0) & (cfg$8$value >= len_wdata_count)) | ((rdh != 32'h0) & (rdh >= len_wdata_count)));
+        ring_wdata = host$wdata & k_ring_bits;
+        len_wdata_count = (host$wdata & k_len_bits) >> 32'h4;
+        bad_tdt = write & (host$offset == a_tdt) & (ring_wdata != 32'h0) & (ring_wdata >= tx_count);
+        bad_tdh = write & (host$offset == a_tdh) & (ring_wdata != 32'h0) & (ring_wdata >= tx_count);
+        bad_rdt = write & (host$offset == a_rdt) & (ring_wdata != 32'h0) & (ring_wdata >= rx_count);
+        bad_rdh = write & (host$offset == a_rdh) & (ring_wdata != 32'h0) & (ring_wdata >= rx_count);
+        bad_tdlen = write & (host$offset == a_tdlen) & (((cfg$14$value != 32'h0) & (cfg$14$value >= len_wdata_count)) | ((tdh != 32'h0) & (tdh >= len_wdata_count)));
+        bad_rdlen = write & (host$offset == a_rdlen) & (((cfg$8$value != 32'h0) & (cfg$8$value >= len_wdata_count)) | ((rdh != 32'h0) & (rdh >= len_wdata_count)));
         ring_errors = 32'h0;
         if (bad_tdt) begin
             ring_errors = ring_errors | k_ringerr_tdt;
@@ -20148,8 +20148,8 @@ module top$core$soc$nic$regs(clock,sel,offset,we,wdata,rdata,nic_reset,ctrl_slu,
         if (bad_rdlen) begin
             ring_errors = ring_errors | k_ringerr_rdlen;
         end
-        if (write & (offset == a_ringerr)) begin
-            ringerr$d = ringerr$q & ~wdata;
+        if (write & (host$offset == a_ringerr)) begin
+            ringerr$d = ringerr$q & ~host$wdata;
         end
         if (ring_errors != 32'h0) begin
             ringerr$d = ringerr$q | ring_errors;
@@ -20158,95 +20158,95 @@ module top$core$soc$nic$regs(clock,sel,offset,we,wdata,rdata,nic_reset,ctrl_slu,
             ringerr$d = 32'h0;
         end
         stats$17$inc = ring_errors != 32'h0;
-        rdh_write = write & (offset == a_rdh) & ~bad_rdh;
-        tdh_write = write & (offset == a_tdh) & ~bad_tdh;
-        restart_tx = write & (offset == a_dmaerr) & ((wdata & k_dmaerr_tx) != 32'h0);
-        restart_rx = write & (offset == a_dmaerr) & ((wdata & k_dmaerr_rx) != 32'h0);
+        rdh_write = write & (host$offset == a_rdh) & ~bad_rdh;
+        tdh_write = write & (host$offset == a_tdh) & ~bad_tdh;
+        restart_tx = write & (host$offset == a_dmaerr) & ((host$wdata & k_dmaerr_tx) != 32'h0);
+        restart_rx = write & (host$offset == a_dmaerr) & ((host$wdata & k_dmaerr_rx) != 32'h0);
         cfg$0$clock = clock;
         cfg$0$reset = nic_reset;
         cfg$0$write = write;
-        cfg$0$offset = offset;
-        cfg$0$wdata = wdata;
+        cfg$0$offset = host$offset;
+        cfg$0$wdata = host$wdata;
         cfg$1$clock = clock;
         cfg$1$reset = nic_reset;
         cfg$1$write = write;
-        cfg$1$offset = offset;
-        cfg$1$wdata = wdata;
+        cfg$1$offset = host$offset;
+        cfg$1$wdata = host$wdata;
         cfg$2$clock = clock;
         cfg$2$reset = nic_reset;
         cfg$2$write = write;
-        cfg$2$offset = offset;
-        cfg$2$wdata = wdata;
+        cfg$2$offset = host$offset;
+        cfg$2$wdata = host$wdata;
         cfg$3$clock = clock;
         cfg$3$reset = nic_reset;
         cfg$3$write = write;
-        cfg$3$offset = offset;
-        cfg$3$wdata = wdata;
+        cfg$3$offset = host$offset;
+        cfg$3$wdata = host$wdata;
         cfg$4$clock = clock;
         cfg$4$reset = nic_reset;
         cfg$4$write = write;
-        cfg$4$offset = offset;
-        cfg$4$wdata = wdata;
+        cfg$4$offset = host$offset;
+        cfg$4$wdata = host$wdata;
         cfg$5$clock = clock;
         cfg$5$reset = nic_reset;
         cfg$5$write = write;
-        cfg$5$offset = offset;
-        cfg$5$wdata = wdata;
+        cfg$5$offset = host$offset;
+        cfg$5$wdata = host$wdata;
         cfg$6$clock = clock;
         cfg$6$reset = nic_reset;
         cfg$6$write = write;
-        cfg$6$offset = offset;
-        cfg$6$wdata = wdata;
+        cfg$6$offset = host$offset;
+        cfg$6$wdata = host$wdata;
         cfg$7$clock = clock;
         cfg$7$reset = nic_reset;
         cfg$7$write = write;
-        cfg$7$offset = offset;
-        cfg$7$wdata = wdata;
+        cfg$7$offset = host$offset;
+        cfg$7$wdata = host$wdata;
         cfg$8$clock = clock;
         cfg$8$reset = nic_reset;
         cfg$8$write = write;
-        cfg$8$offset = offset;
-        cfg$8$wdata = wdata;
+        cfg$8$offset = host$offset;
+        cfg$8$wdata = host$wdata;
         cfg$9$clock = clock;
         cfg$9$reset = nic_reset;
         cfg$9$write = write;
-        cfg$9$offset = offset;
-        cfg$9$wdata = wdata;
+        cfg$9$offset = host$offset;
+        cfg$9$wdata = host$wdata;
         cfg$10$clock = clock;
         cfg$10$reset = nic_reset;
         cfg$10$write = write;
-        cfg$10$offset = offset;
-        cfg$10$wdata = wdata;
+        cfg$10$offset = host$offset;
+        cfg$10$wdata = host$wdata;
         cfg$11$clock = clock;
         cfg$11$reset = nic_reset;
         cfg$11$write = write;
-        cfg$11$offset = offset;
-        cfg$11$wdata = wdata;
+        cfg$11$offset = host$offset;
+        cfg$11$wdata = host$wdata;
         cfg$12$clock = clock;
         cfg$12$reset = nic_reset;
         cfg$12$write = write;
-        cfg$12$offset = offset;
-        cfg$12$wdata = wdata;
+        cfg$12$offset = host$offset;
+        cfg$12$wdata = host$wdata;
         cfg$13$clock = clock;
         cfg$13$reset = nic_reset;
         cfg$13$write = write;
-        cfg$13$offset = offset;
-        cfg$13$wdata = wdata;
+        cfg$13$offset = host$offset;
+        cfg$13$wdata = host$wdata;
         cfg$14$clock = clock;
         cfg$14$reset = nic_reset;
         cfg$14$write = write;
-        cfg$14$offset = offset;
-        cfg$14$wdata = wdata;
+        cfg$14$offset = host$offset;
+        cfg$14$wdata = host$wdata;
         cfg$15$clock = clock;
         cfg$15$reset = nic_reset;
         cfg$15$write = write;
-        cfg$15$offset = offset;
-        cfg$15$wdata = wdata;
+        cfg$15$offset = host$offset;
+        cfg$15$wdata = host$wdata;
         cfg$16$clock = clock;
         cfg$16$reset = nic_reset;
         cfg$16$write = write;
-        cfg$16$offset = offset;
-        cfg$16$wdata = wdata;
+        cfg$16$offset = host$offset;
+        cfg$16$wdata = host$wdata;
         cfg$8$write = write & ~bad_rdt;
         cfg$14$write = write & ~bad_tdt;
         ctrl_slu = (cfg$0$value & k_ctrl_slu) != 32'h0;
@@ -20264,92 +20264,92 @@ module top$core$soc$nic$regs(clock,sel,offset,we,wdata,rdata,nic_reset,ctrl_slu,
         stats$0$clock = clock;
         stats$0$reset = nic_reset;
         stats$0$read = read;
-        stats$0$offset = offset;
+        stats$0$offset = host$offset;
         stats$0$amount = 32'h1;
         stats$1$clock = clock;
         stats$1$reset = nic_reset;
         stats$1$read = read;
-        stats$1$offset = offset;
+        stats$1$offset = host$offset;
         stats$1$amount = 32'h1;
         stats$2$clock = clock;
         stats$2$reset = nic_reset;
         stats$2$read = read;
-        stats$2$offset = offset;
+        stats$2$offset = host$offset;
         stats$2$amount = 32'h1;
         stats$3$clock = clock;
         stats$3$reset = nic_reset;
         stats$3$read = read;
-        stats$3$offset = offset;
+        stats$3$offset = host$offset;
         stats$3$amount = 32'h1;
         stats$4$clock = clock;
         stats$4$reset = nic_reset;
         stats$4$read = read;
-        stats$4$offset = offset;
+        stats$4$offset = host$offset;
         stats$4$amount = 32'h1;
         stats$5$clock = clock;
         stats$5$reset = nic_reset;
         stats$5$read = read;
-        stats$5$offset = offset;
+        stats$5$offset = host$offset;
         stats$5$amount = 32'h1;
         stats$6$clock = clock;
         stats$6$reset = nic_reset;
         stats$6$read = read;
-        stats$6$offset = offset;
+        stats$6$offset = host$offset;
         stats$6$amount = 32'h1;
         stats$7$clock = clock;
         stats$7$reset = nic_reset;
         stats$7$read = read;
-        stats$7$offset = offset;
+        stats$7$offset = host$offset;
         stats$7$amount = 32'h1;
         stats$8$clock = clock;
         stats$8$reset = nic_reset;
         stats$8$read = read;
-        stats$8$offset = offset;
+        stats$8$offset = host$offset;
         stats$8$amount = 32'h1;
         stats$9$clock = clock;
         stats$9$reset = nic_reset;
         stats$9$read = read;
-        stats$9$offset = offset;
+        stats$9$offset = host$offset;
         stats$9$amount = 32'h1;
         stats$10$clock = clock;
         stats$10$reset = nic_reset;
         stats$10$read = read;
-        stats$10$offset = offset;
+        stats$10$offset = host$offset;
         stats$10$amount = 32'h1;
         stats$11$clock = clock;
         stats$11$reset = nic_reset;
         stats$11$read = read;
-        stats$11$offset = offset;
+        stats$11$offset = host$offset;
         stats$11$amount = 32'h1;
         stats$12$clock = clock;
         stats$12$reset = nic_reset;
         stats$12$read = read;
-        stats$12$offset = offset;
+        stats$12$offset = host$offset;
         stats$12$amount = 32'h1;
         stats$13$clock = clock;
         stats$13$reset = nic_reset;
         stats$13$read = read;
-        stats$13$offset = offset;
+        stats$13$offset = host$offset;
         stats$13$amount = 32'h1;
         stats$14$clock = clock;
         stats$14$reset = nic_reset;
         stats$14$read = read;
-        stats$14$offset = offset;
+        stats$14$offset = host$offset;
         stats$14$amount = 32'h1;
         stats$15$clock = clock;
         stats$15$reset = nic_reset;
         stats$15$read = read;
-        stats$15$offset = offset;
+        stats$15$offset = host$offset;
         stats$15$amount = 32'h1;
         stats$16$clock = clock;
         stats$16$reset = nic_reset;
         stats$16$read = read;
-        stats$16$offset = offset;
+        stats$16$offset = host$offset;
         stats$16$amount = 32'h1;
         stats$17$clock = clock;
         stats$17$reset = nic_reset;
         stats$17$read = read;
-        stats$17$offset = offset;
+        stats$17$offset = host$offset;
         stats$17$amount = 32'h1;
         stats$0$inc = ev_crc_err;
         stats$1$inc = ev_rx_er;
@@ -20411,19 +20411,19 @@ module top$core$soc$nic$regs(clock,sel,offset,we,wdata,rdata,nic_reset,ctrl_slu,
         if (ring_errors != 32'h0) begin
             new_causes = new_causes | k_icr_ring;
         end
-        if (write & (offset == a_ics)) begin
-            new_causes = new_causes | (wdata & k_icr_all);
+        if (write & (host$offset == a_ics)) begin
+            new_causes = new_causes | (host$wdata & k_icr_all);
         end
         icr_next = icr_causes$q | new_causes;
-        if (read & (offset == a_icr)) begin
+        if (read & (host$offset == a_icr)) begin
             icr_next = new_causes;
         end
         ims_next = ims_mask$q;
-        if (write & (offset == a_ims)) begin
-            ims_next = ims_mask$q | (wdata & k_icr_all);
+        if (write & (host$offset == a_ims)) begin
+            ims_next = ims_mask$q | (host$wdata & k_icr_all);
         end
-        if (write & (offset == a_imc)) begin
-            ims_next = ims_mask$q & ~wdata;
+        if (write & (host$offset == a_imc)) begin
+            ims_next = ims_mask$q & ~host$wdata;
         end
         if (nic_reset) begin
             icr_next = 32'h0;
@@ -20493,43 +20493,43 @@ module top$core$soc$nic$regs(clock,sel,offset,we,wdata,rdata,nic_reset,ctrl_slu,
         read_value = read_value | stats$15$rdata;
         read_value = read_value | stats$16$rdata;
         read_value = read_value | stats$17$rdata;
-        if (offset == a_status) begin
+        if (host$offset == a_status) begin
             read_value = status_word;
         end
-        if (offset == a_icr) begin
+        if (host$offset == a_icr) begin
             read_value = icr_causes$q;
         end
-        if (offset == a_ims) begin
+        if (host$offset == a_ims) begin
             read_value = ims_mask$q;
         end
-        if (offset == a_rdh) begin
+        if (host$offset == a_rdh) begin
             read_value = rdh;
         end
-        if (offset == a_tdh) begin
+        if (host$offset == a_tdh) begin
             read_value = tdh;
         end
-        if (offset == a_dmaerr) begin
+        if (host$offset == a_dmaerr) begin
             read_value = dmaerr_word;
         end
-        if (offset == a_dmaerr_addr) begin
+        if (host$offset == a_dmaerr_addr) begin
             read_value = dmaerr_addr;
         end
-        if (offset == a_ringerr) begin
+        if (host$offset == a_ringerr) begin
             read_value = ringerr$q & k_ringerr_all;
         end
-        if (offset == a_txfifo_bytes) begin
+        if (host$offset == a_txfifo_bytes) begin
             read_value = k_txfifo_bytes;
         end
-        if (offset == a_rxfifo_bytes) begin
+        if (host$offset == a_rxfifo_bytes) begin
             read_value = k_rxfifo_bytes;
         end
-        if (offset == a_engine_state) begin
+        if (host$offset == a_engine_state) begin
             read_value = (((tx_state) & 32'hffffffff) << k_engine_tx_shift) | (((rx_state) & 32'hffffffff) << k_engine_rx_shift);
         end
         if (read) begin
             r_rdata$d = read_value;
         end
-        rdata = r_rdata$q;
+        host$rdata = r_rdata$q;
     end
     
 endmodule // top$core$soc$nic$regs

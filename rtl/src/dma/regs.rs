@@ -11,6 +11,7 @@
 //! ```
 //! Register writes take the whole word. Unimplemented offsets read 0 and ignore writes.
 
+use crate::regfile::RegPort;
 use regs::dmac;
 use rust_hdl::prelude::*;
 
@@ -20,12 +21,8 @@ pub type ChOffset = Bits<8>;
 #[derive(LogicBlock)]
 pub struct DmacRegs {
     pub clock: Signal<In, Clock>,
-    /// This channel's window is addressed this cycle.
-    pub sel: Signal<In, Bit>,
-    pub offset: Signal<In, ChOffset>,
-    pub we: Signal<In, Bit>,
-    pub wdata: Signal<In, Bits<32>>,
-    pub rdata: Signal<Out, Bits<32>>,
+    /// Host side (`RegPort`: an access in the cycle `sel` is high, read data the cycle after).
+    pub host: RegPort<ChOffset>,
     pub irq: Signal<Out, Bit>,
     // ---- configuration out ----
     pub src: Signal<Out, Bits<32>>,
@@ -101,11 +98,7 @@ impl Default for DmacRegs {
     fn default() -> Self {
         Self {
             clock: Default::default(),
-            sel: Default::default(),
-            offset: Default::default(),
-            we: Default::default(),
-            wdata: Default::default(),
-            rdata: Default::default(),
+            host: Default::default(),
             irq: Default::default(),
             src: Default::default(),
             dst: Default::default(),
@@ -182,7 +175,7 @@ impl Logic for DmacRegs {
             r_desc,
             r_chain_limit
         );
-        self.rdata.next = self.r_rdata.q.val();
+        self.host.rdata.next = self.r_rdata.q.val();
         self.src.next = self.r_src.q.val();
         self.dst.next = self.r_dst.q.val();
         self.len.next = self.r_len.q.val();
@@ -192,41 +185,41 @@ impl Logic for DmacRegs {
         self.irq.next = self.r_irq_en.q.val() & (self.done.val() | self.err.val());
 
         // ---- writes ----
-        self.write.next = self.sel.val() & self.we.val();
+        self.write.next = self.host.sel.val() & self.host.we.val();
         self.start.next = false;
         self.abort.next = false;
         self.clear_done.next = false;
         self.clear_err.next = false;
         self.clear_rejected.next = false;
         if self.write.val() {
-            if self.offset.val() == self.a_src.val() {
-                self.r_src.d.next = self.wdata.val();
+            if self.host.offset.val() == self.a_src.val() {
+                self.r_src.d.next = self.host.wdata.val();
             }
-            if self.offset.val() == self.a_dst.val() {
-                self.r_dst.d.next = self.wdata.val();
+            if self.host.offset.val() == self.a_dst.val() {
+                self.r_dst.d.next = self.host.wdata.val();
             }
-            if self.offset.val() == self.a_len.val() {
-                self.r_len.d.next = self.wdata.val();
+            if self.host.offset.val() == self.a_len.val() {
+                self.r_len.d.next = self.host.wdata.val();
             }
-            if self.offset.val() == self.a_ctrl.val() {
-                self.r_irq_en.d.next = (self.wdata.val() & self.k_ctrl_irq_en.val()) != 0;
-                self.r_chain.d.next = (self.wdata.val() & self.k_ctrl_chain.val()) != 0;
+            if self.host.offset.val() == self.a_ctrl.val() {
+                self.r_irq_en.d.next = (self.host.wdata.val() & self.k_ctrl_irq_en.val()) != 0;
+                self.r_chain.d.next = (self.host.wdata.val() & self.k_ctrl_chain.val()) != 0;
                 // The channel samples CHAIN with the start pulse, so the start must see the
                 // value being written now.
-                self.chain.next = (self.wdata.val() & self.k_ctrl_chain.val()) != 0;
-                self.start.next = (self.wdata.val() & self.k_ctrl_start.val()) != 0;
-                self.abort.next = (self.wdata.val() & self.k_ctrl_abort.val()) != 0;
+                self.chain.next = (self.host.wdata.val() & self.k_ctrl_chain.val()) != 0;
+                self.start.next = (self.host.wdata.val() & self.k_ctrl_start.val()) != 0;
+                self.abort.next = (self.host.wdata.val() & self.k_ctrl_abort.val()) != 0;
             }
-            if self.offset.val() == self.a_status.val() {
-                self.clear_done.next = (self.wdata.val() & self.k_st_done.val()) != 0;
-                self.clear_err.next = (self.wdata.val() & self.k_st_err.val()) != 0;
-                self.clear_rejected.next = (self.wdata.val() & self.k_st_rejected.val()) != 0;
+            if self.host.offset.val() == self.a_status.val() {
+                self.clear_done.next = (self.host.wdata.val() & self.k_st_done.val()) != 0;
+                self.clear_err.next = (self.host.wdata.val() & self.k_st_err.val()) != 0;
+                self.clear_rejected.next = (self.host.wdata.val() & self.k_st_rejected.val()) != 0;
             }
-            if self.offset.val() == self.a_desc.val() {
-                self.r_desc.d.next = self.wdata.val();
+            if self.host.offset.val() == self.a_desc.val() {
+                self.r_desc.d.next = self.host.wdata.val();
             }
-            if self.offset.val() == self.a_chain_limit.val() {
-                self.r_chain_limit.d.next = self.wdata.val();
+            if self.host.offset.val() == self.a_chain_limit.val() {
+                self.r_chain_limit.d.next = self.host.wdata.val();
             }
         }
 
@@ -252,46 +245,46 @@ impl Logic for DmacRegs {
             self.status_word.next = self.status_word.val() | self.k_st_rejected.val();
         }
         self.read_value.next = 0.into();
-        if self.offset.val() == self.a_src.val() {
+        if self.host.offset.val() == self.a_src.val() {
             self.read_value.next = self.r_src.q.val();
         }
-        if self.offset.val() == self.a_dst.val() {
+        if self.host.offset.val() == self.a_dst.val() {
             self.read_value.next = self.r_dst.q.val();
         }
-        if self.offset.val() == self.a_len.val() {
+        if self.host.offset.val() == self.a_len.val() {
             self.read_value.next = self.r_len.q.val();
         }
-        if self.offset.val() == self.a_ctrl.val() {
+        if self.host.offset.val() == self.a_ctrl.val() {
             self.read_value.next = self.ctrl_word.val();
         }
-        if self.offset.val() == self.a_status.val() {
+        if self.host.offset.val() == self.a_status.val() {
             self.read_value.next = self.status_word.val();
         }
-        if self.offset.val() == self.a_desc.val() {
+        if self.host.offset.val() == self.a_desc.val() {
             self.read_value.next = self.r_desc.q.val();
         }
-        if self.offset.val() == self.a_chain_limit.val() {
+        if self.host.offset.val() == self.a_chain_limit.val() {
             self.read_value.next = self.r_chain_limit.q.val();
         }
-        if self.offset.val() == self.a_desc_done.val() {
+        if self.host.offset.val() == self.a_desc_done.val() {
             self.read_value.next = self.desc_done.val();
         }
-        if self.offset.val() == self.a_bytes_done.val() {
+        if self.host.offset.val() == self.a_bytes_done.val() {
             self.read_value.next = self.bytes_done.val();
         }
-        if self.offset.val() == self.a_err_addr.val() {
+        if self.host.offset.val() == self.a_err_addr.val() {
             self.read_value.next = self.err_addr.val();
         }
-        if self.offset.val() == self.a_err_count.val() {
+        if self.host.offset.val() == self.a_err_count.val() {
             self.read_value.next = self.err_count.val();
         }
-        if self.offset.val() == self.a_rejected_starts.val() {
+        if self.host.offset.val() == self.a_rejected_starts.val() {
             self.read_value.next = self.rejected_starts.val();
         }
-        if self.offset.val() == self.a_cur_desc.val() {
+        if self.host.offset.val() == self.a_cur_desc.val() {
             self.read_value.next = self.cur_desc.val();
         }
-        if self.sel.val() & !self.we.val() {
+        if self.host.sel.val() & !self.host.we.val() {
             self.r_rdata.d.next = self.read_value.val();
         }
     }

@@ -111,6 +111,7 @@ pub mod iotlb;
 pub mod registers;
 
 use crate::dma::port::{DmaPort, DmaTarget};
+use crate::regfile::RegPort;
 use iotlb::Iotlb;
 use registers::IommuRegs;
 use regs::iommu::{cmd, dc, ddtp, fault};
@@ -154,11 +155,8 @@ pub struct Iommu<const N: usize> {
     /// The device ID of the device beat S2 presents on `dn` (valid with `dev_beat`).
     pub dn_dev: Signal<Out, Bits<2>>,
     // ---- registers ----
-    pub sel: Signal<In, Bit>,
-    pub offset: Signal<In, RegOffset>,
-    pub we: Signal<In, Bit>,
-    pub wdata: Signal<In, Bits<32>>,
-    pub rdata: Signal<Out, Bits<32>>,
+    /// Host side (`RegPort`: an access in the cycle `sel` is high, read data the cycle after).
+    pub host: RegPort<RegOffset>,
     // ---- status ----
     pub irq: Signal<Out, Bit>,
     /// Global mode is Bare: device addresses are physical (the memcpy channel then checks
@@ -326,11 +324,7 @@ impl<const N: usize> Iommu<N> {
             dn: Default::default(),
             dn_iova: Default::default(),
             dn_dev: Default::default(),
-            sel: Default::default(),
-            offset: Default::default(),
-            we: Default::default(),
-            wdata: Default::default(),
-            rdata: Default::default(),
+            host: Default::default(),
             irq: Default::default(),
             mode_bare: Default::default(),
             state: Default::default(),
@@ -515,10 +509,10 @@ impl<const N: usize> Logic for Iommu<N> {
         );
         clock!(self, clock, iotlb, regs);
         // ---- the register block: the host port, and the events below (default none) ----
-        self.regs.sel.next = self.sel.val();
-        self.regs.offset.next = self.offset.val();
-        self.regs.we.next = self.we.val();
-        self.regs.wdata.next = self.wdata.val();
+        self.regs.host.sel.next = self.host.sel.val();
+        self.regs.host.offset.next = self.host.offset.val();
+        self.regs.host.we.next = self.host.we.val();
+        self.regs.host.wdata.next = self.host.wdata.val();
         self.regs.cq_done.next = false;
         self.regs.cq_memory_fault.next = false;
         self.regs.cq_illegal.next = false;
@@ -548,7 +542,7 @@ impl<const N: usize> Logic for Iommu<N> {
         self.iotlb_occupancy.next = self.iotlb.occupancy.val();
         self.irq.next = self.regs.irq.val();
         self.mode_bare.next = self.regs.ddtp_mode.val() == self.k_mode_bare.val();
-        self.rdata.next = self.regs.rdata.val();
+        self.host.rdata.next = self.regs.host.rdata.val();
 
         // ---- responses to the device side: registers, but for the RAM's read data ----
         self.up.resp.next = self.dev_resp.q.val() | self.flt_resp.q.val();

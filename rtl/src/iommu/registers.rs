@@ -20,7 +20,7 @@
 //! record set FIP (with FIE).
 
 use super::RegOffset;
-use crate::regfile::Counter;
+use crate::regfile::{Counter, RegPort};
 use regs::iommu::{self as r, cqcsr, ddtp, fqcsr, ipsr, qb};
 use rust_hdl::prelude::*;
 
@@ -28,11 +28,8 @@ use rust_hdl::prelude::*;
 pub struct IommuRegs<const N: usize> {
     pub clock: Signal<In, Clock>,
     // ---- host side ----
-    pub sel: Signal<In, Bit>,
-    pub offset: Signal<In, RegOffset>,
-    pub we: Signal<In, Bit>,
-    pub wdata: Signal<In, Bits<32>>,
-    pub rdata: Signal<Out, Bits<32>>,
+    /// Host side (`RegPort`: an access in the cycle `sel` is high, read data the cycle after).
+    pub host: RegPort<RegOffset>,
     // ---- events from the walker ----
     /// A command completed: CQH advances.
     pub cq_done: Signal<In, Bit>,
@@ -141,11 +138,7 @@ impl<const N: usize> IommuRegs<N> {
     pub fn new(counter_max: u32) -> Self {
         Self {
             clock: Default::default(),
-            sel: Default::default(),
-            offset: Default::default(),
-            we: Default::default(),
-            wdata: Default::default(),
-            rdata: Default::default(),
+            host: Default::default(),
             cq_done: Default::default(),
             cq_memory_fault: Default::default(),
             cq_illegal: Default::default(),
@@ -248,7 +241,7 @@ impl<const N: usize> Logic for IommuRegs<N> {
             self.counters[i].inc.next = self.count[i].val();
         }
         // ---- outputs ----
-        self.rdata.next = self.r_rdata.q.val();
+        self.host.rdata.next = self.r_rdata.q.val();
         self.irq.next = self.cip.q.val() | self.fip.q.val();
         self.ddtp_mode.next = self.r_ddtp_mode.q.val();
         self.ddtp_ppn.next = self.r_ddtp_ppn.q.val();
@@ -279,77 +272,77 @@ impl<const N: usize> Logic for IommuRegs<N> {
             & !self.cqmf.q.val();
 
         // ---- software writes: first, so that a hardware event below wins ----
-        self.write.next = self.sel.val() & self.we.val();
+        self.write.next = self.host.sel.val() & self.host.we.val();
         self.clear_counters.next = false;
         self.ddtp_write.next = false;
         if self.write.val() {
-            if (self.offset.val() == self.a_ddtp.val())
-                & (self.wdata.val().get_bits::<4>(0) <= self.k_mode_1lvl.val())
+            if (self.host.offset.val() == self.a_ddtp.val())
+                & (self.host.wdata.val().get_bits::<4>(0) <= self.k_mode_1lvl.val())
             {
-                self.r_ddtp_mode.d.next = self.wdata.val().get_bits::<4>(0);
-                self.r_ddtp_ppn.d.next = self.wdata.val().get_bits::<22>(10);
+                self.r_ddtp_mode.d.next = self.host.wdata.val().get_bits::<4>(0);
+                self.r_ddtp_ppn.d.next = self.host.wdata.val().get_bits::<22>(10);
                 self.ddtp_write.next = true;
             }
-            if self.offset.val() == self.a_cqb.val() {
-                self.cq_log2szm1.d.next = self.wdata.val().get_bits::<5>(0);
-                self.r_cq_ppn.d.next = self.wdata.val().get_bits::<22>(10);
+            if self.host.offset.val() == self.a_cqb.val() {
+                self.cq_log2szm1.d.next = self.host.wdata.val().get_bits::<5>(0);
+                self.r_cq_ppn.d.next = self.host.wdata.val().get_bits::<22>(10);
             }
-            if self.offset.val() == self.a_cqt.val() {
-                self.cqt.d.next = self.wdata.val().get_bits::<8>(0) & self.cq_mask.val();
+            if self.host.offset.val() == self.a_cqt.val() {
+                self.cqt.d.next = self.host.wdata.val().get_bits::<8>(0) & self.cq_mask.val();
             }
-            if self.offset.val() == self.a_fqb.val() {
-                self.fq_log2szm1.d.next = self.wdata.val().get_bits::<5>(0);
-                self.r_fq_ppn.d.next = self.wdata.val().get_bits::<22>(10);
+            if self.host.offset.val() == self.a_fqb.val() {
+                self.fq_log2szm1.d.next = self.host.wdata.val().get_bits::<5>(0);
+                self.r_fq_ppn.d.next = self.host.wdata.val().get_bits::<22>(10);
             }
-            if self.offset.val() == self.a_fqh.val() {
-                self.fqh.d.next = self.wdata.val().get_bits::<8>(0) & self.fq_mask.val();
+            if self.host.offset.val() == self.a_fqh.val() {
+                self.fqh.d.next = self.host.wdata.val().get_bits::<8>(0) & self.fq_mask.val();
             }
-            if self.offset.val() == self.a_cqcsr.val() {
-                self.cqen.d.next = self.wdata.val().get_bit(0);
-                self.cie.d.next = self.wdata.val().get_bit(1);
+            if self.host.offset.val() == self.a_cqcsr.val() {
+                self.cqen.d.next = self.host.wdata.val().get_bit(0);
+                self.cie.d.next = self.host.wdata.val().get_bit(1);
                 // CQEN 0 -> 1 resets CQH and the error and fence flags (as in the spec).
-                if self.wdata.val().get_bit(0) & !self.cqen.q.val() {
+                if self.host.wdata.val().get_bit(0) & !self.cqen.q.val() {
                     self.r_cqh.d.next = 0.into();
                     self.cqmf.d.next = false;
                     self.cmd_ill.d.next = false;
                     self.fence_w_ip.d.next = false;
                 }
-                if self.wdata.val().get_bit(8) {
+                if self.host.wdata.val().get_bit(8) {
                     self.cqmf.d.next = false;
                 }
-                if self.wdata.val().get_bit(10) {
+                if self.host.wdata.val().get_bit(10) {
                     self.cmd_ill.d.next = false;
                 }
-                if self.wdata.val().get_bit(11) {
+                if self.host.wdata.val().get_bit(11) {
                     self.fence_w_ip.d.next = false;
                 }
             }
-            if self.offset.val() == self.a_fqcsr.val() {
-                self.r_fqen.d.next = self.wdata.val().get_bit(0);
-                self.fie.d.next = self.wdata.val().get_bit(1);
+            if self.host.offset.val() == self.a_fqcsr.val() {
+                self.r_fqen.d.next = self.host.wdata.val().get_bit(0);
+                self.fie.d.next = self.host.wdata.val().get_bit(1);
                 // FQEN 0 -> 1 resets FQT, FQOF and FQMF (as in the spec).
-                if self.wdata.val().get_bit(0) & !self.r_fqen.q.val() {
+                if self.host.wdata.val().get_bit(0) & !self.r_fqen.q.val() {
                     self.r_fqt.d.next = 0.into();
                     self.fqof.d.next = false;
                     self.fqmf.d.next = false;
                 }
-                if self.wdata.val().get_bit(8) {
+                if self.host.wdata.val().get_bit(8) {
                     self.fqmf.d.next = false;
                 }
-                if self.wdata.val().get_bit(9) {
+                if self.host.wdata.val().get_bit(9) {
                     self.fqof.d.next = false;
                 }
             }
-            if self.offset.val() == self.a_ipsr.val() {
-                if self.wdata.val().get_bit(0) {
+            if self.host.offset.val() == self.a_ipsr.val() {
+                if self.host.wdata.val().get_bit(0) {
                     self.cip.d.next = false;
                 }
-                if self.wdata.val().get_bit(1) {
+                if self.host.wdata.val().get_bit(1) {
                     self.fip.d.next = false;
                 }
             }
-            if self.offset.val() == self.a_cnt_ctrl.val() {
-                self.clear_counters.next = self.wdata.val().get_bit(0);
+            if self.host.offset.val() == self.a_cnt_ctrl.val() {
+                self.clear_counters.next = self.host.wdata.val().get_bit(0);
             }
         }
         for i in 0..8 {
@@ -391,34 +384,34 @@ impl<const N: usize> Logic for IommuRegs<N> {
 
         // ---- reads (data the cycle after) ----
         self.read_value.next = 0.into();
-        if self.offset.val() == self.a_caps.val() {
+        if self.host.offset.val() == self.a_caps.val() {
             self.read_value.next = self.k_caps.val();
         }
-        if self.offset.val() == self.a_ddtp.val() {
+        if self.host.offset.val() == self.a_ddtp.val() {
             self.read_value.next = bit_cast::<32, 4>(self.r_ddtp_mode.q.val())
                 | (bit_cast::<32, 22>(self.r_ddtp_ppn.q.val()) << 10);
         }
-        if self.offset.val() == self.a_cqb.val() {
+        if self.host.offset.val() == self.a_cqb.val() {
             self.read_value.next = bit_cast::<32, 5>(self.cq_log2szm1.q.val())
                 | (bit_cast::<32, 22>(self.r_cq_ppn.q.val()) << 10);
         }
-        if self.offset.val() == self.a_cqh.val() {
+        if self.host.offset.val() == self.a_cqh.val() {
             self.read_value.next = bit_cast::<32, 8>(self.r_cqh.q.val());
         }
-        if self.offset.val() == self.a_cqt.val() {
+        if self.host.offset.val() == self.a_cqt.val() {
             self.read_value.next = bit_cast::<32, 8>(self.cqt.q.val());
         }
-        if self.offset.val() == self.a_fqb.val() {
+        if self.host.offset.val() == self.a_fqb.val() {
             self.read_value.next = bit_cast::<32, 5>(self.fq_log2szm1.q.val())
                 | (bit_cast::<32, 22>(self.r_fq_ppn.q.val()) << 10);
         }
-        if self.offset.val() == self.a_fqh.val() {
+        if self.host.offset.val() == self.a_fqh.val() {
             self.read_value.next = bit_cast::<32, 8>(self.fqh.q.val());
         }
-        if self.offset.val() == self.a_fqt.val() {
+        if self.host.offset.val() == self.a_fqt.val() {
             self.read_value.next = bit_cast::<32, 8>(self.r_fqt.q.val());
         }
-        if self.offset.val() == self.a_cqcsr.val() {
+        if self.host.offset.val() == self.a_cqcsr.val() {
             self.read_value.next = bit_cast::<32, 1>(self.cqen.q.val().into())
                 | (bit_cast::<32, 1>(self.cie.q.val().into()) << 1)
                 | (bit_cast::<32, 1>(self.cqmf.q.val().into()) << 8)
@@ -427,23 +420,23 @@ impl<const N: usize> Logic for IommuRegs<N> {
                 | (bit_cast::<32, 1>(self.cqen.q.val().into()) << 16)
                 | (bit_cast::<32, 1>(self.cmd_pending.val().into()) << 17);
         }
-        if self.offset.val() == self.a_fqcsr.val() {
+        if self.host.offset.val() == self.a_fqcsr.val() {
             self.read_value.next = bit_cast::<32, 1>(self.r_fqen.q.val().into())
                 | (bit_cast::<32, 1>(self.fie.q.val().into()) << 1)
                 | (bit_cast::<32, 1>(self.fqmf.q.val().into()) << 8)
                 | (bit_cast::<32, 1>(self.fqof.q.val().into()) << 9)
                 | (bit_cast::<32, 1>(self.r_fqen.q.val().into()) << 16);
         }
-        if self.offset.val() == self.a_ipsr.val() {
+        if self.host.offset.val() == self.a_ipsr.val() {
             self.read_value.next = bit_cast::<32, 1>(self.cip.q.val().into())
                 | (bit_cast::<32, 1>(self.fip.q.val().into()) << 1);
         }
         for i in 0..8 {
-            if self.offset.val() == self.a_counters[i].val() {
+            if self.host.offset.val() == self.a_counters[i].val() {
                 self.read_value.next = self.counters[i].value.val();
             }
         }
-        if self.sel.val() & !self.we.val() {
+        if self.host.sel.val() & !self.host.we.val() {
             self.r_rdata.d.next = self.read_value.val();
         }
     }
@@ -469,8 +462,8 @@ mod tests {
         f(b);
         settle(b);
         clock_edge(b, |b| &mut b.clock);
-        b.sel.next = false;
-        b.we.next = false;
+        b.host.sel.next = false;
+        b.host.we.next = false;
         b.cq_done.next = false;
         b.cq_memory_fault.next = false;
         b.cq_illegal.next = false;
@@ -485,10 +478,10 @@ mod tests {
     }
 
     fn host(b: &mut Regs, offset: u32, write: Option<u32>) {
-        b.sel.next = true;
-        b.offset.next = (offset as u64).into();
-        b.we.next = write.is_some();
-        b.wdata.next = (write.unwrap_or(0) as u64).into();
+        b.host.sel.next = true;
+        b.host.offset.next = (offset as u64).into();
+        b.host.we.next = write.is_some();
+        b.host.wdata.next = (write.unwrap_or(0) as u64).into();
     }
 
     fn write(b: &mut Regs, offset: u32, value: u32) {
@@ -497,7 +490,7 @@ mod tests {
 
     fn read(b: &mut Regs, offset: u32) -> u32 {
         cycle(b, |b| host(b, offset, None));
-        b.rdata.val().index() as u32
+        b.host.rdata.val().index() as u32
     }
 
     #[test]

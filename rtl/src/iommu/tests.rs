@@ -444,25 +444,25 @@ impl Bench {
 
     fn write_reg(&mut self, offset: u32, value: u32) {
         let u = &mut self.uut;
-        u.sel.next = true;
-        u.we.next = true;
-        u.offset.next = (offset as u64).into();
-        u.wdata.next = (value as u64).into();
+        u.host.sel.next = true;
+        u.host.we.next = true;
+        u.host.offset.next = (offset as u64).into();
+        u.host.wdata.next = (value as u64).into();
         self.cycle();
-        self.uut.sel.next = false;
-        self.uut.we.next = false;
+        self.uut.host.sel.next = false;
+        self.uut.host.we.next = false;
     }
 
     /// The data comes the cycle after the read.
     fn read_reg(&mut self, offset: u32) -> u32 {
         let u = &mut self.uut;
-        u.sel.next = true;
-        u.we.next = false;
-        u.offset.next = (offset as u64).into();
+        u.host.sel.next = true;
+        u.host.we.next = false;
+        u.host.offset.next = (offset as u64).into();
         self.cycle();
-        self.uut.sel.next = false;
+        self.uut.host.sel.next = false;
         settle(&mut self.uut);
-        self.uut.rdata.val().to_u64() as u32
+        self.uut.host.rdata.val().to_u64() as u32
     }
 
     fn counters(&mut self) -> Counters {
@@ -558,8 +558,8 @@ impl Bench {
             self.present(offer.then(|| reqs[next]));
             hook(self, k);
             let s = self.cycle();
-            self.uut.sel.next = false;
-            self.uut.we.next = false;
+            self.uut.host.sel.next = false;
+            self.uut.host.we.next = false;
             if s.accepted {
                 next += 1;
                 outstanding += 1;
@@ -1270,10 +1270,10 @@ fn ddtp_write_inputs(b: &mut Bench, value: u32) {
 /// Sets the register port to write `value` at `offset` in the coming cycle.
 fn reg_write_inputs(b: &mut Bench, offset: u32, value: u32) {
     let u = &mut b.uut;
-    u.sel.next = true;
-    u.we.next = true;
-    u.offset.next = (offset as u64).into();
-    u.wdata.next = (value as u64).into();
+    u.host.sel.next = true;
+    u.host.we.next = true;
+    u.host.offset.next = (offset as u64).into();
+    u.host.wdata.next = (value as u64).into();
 }
 
 #[test]

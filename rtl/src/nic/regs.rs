@@ -20,8 +20,8 @@
 //!                  └─────────────────────────────────┘
 //! ```
 //!
-//! Host side: the protocol of `DmacRegs`. An access is taken in the cycle `sel` is high; a read
-//! returns its word on `rdata` in the next cycle. Writes take the whole word. Unimplemented
+//! Host side: `RegPort` (`rtl/src/regfile.rs`). An access is taken in the cycle `sel` is high; a
+//! read returns its word on `rdata` in the next cycle. Writes take the whole word. Unimplemented
 //! offsets read 0 and ignore writes. The pulse outputs (`nic_reset`, `rdh_write`, `tdh_write`,
 //! `restart_tx`, `restart_rx`) are high in the cycle of the write.
 //!
@@ -65,6 +65,7 @@
 //! cycle, so rising edges are more than ITR × 32 cycles apart. `irq` falls at the edge where
 //! ICR & IMS becomes 0 (ICR read, IMC). IRQC counts the rising edges.
 
+use crate::regfile::RegPort;
 use regs::nic::{self, ctrl, icr, rctl, tctl, tipg};
 use rust_hdl::prelude::*;
 
@@ -402,12 +403,8 @@ impl Logic for DelayTimer {
 pub struct NicRegs {
     pub clock: Signal<In, Clock>,
     // ---- host side ----
-    /// This block's window is addressed this cycle.
-    pub sel: Signal<In, Bit>,
-    pub offset: Signal<In, NicOffset>,
-    pub we: Signal<In, Bit>,
-    pub wdata: Signal<In, Bits<32>>,
-    pub rdata: Signal<Out, Bits<32>>,
+    /// Host side (`RegPort`: an access in the cycle `sel` is high, read data the cycle after).
+    pub host: RegPort<NicOffset>,
     // ---- configuration out ----
     /// One cycle: CTRL was written with RST.
     pub nic_reset: Signal<Out, Bit>,
@@ -606,11 +603,7 @@ impl NicRegs {
         };
         Self {
             clock: Default::default(),
-            sel: Default::default(),
-            offset: Default::default(),
-            we: Default::default(),
-            wdata: Default::default(),
-            rdata: Default::default(),
+            host: Default::default(),
             nic_reset: Default::default(),
             ctrl_slu: Default::default(),
             rctl: Default::default(),
@@ -764,41 +757,41 @@ impl Logic for NicRegs {
         );
 
         // ---- host access, reset and the pulses of writes ----
-        self.write.next = self.sel.val() & self.we.val();
-        self.read.next = self.sel.val() & !self.we.val();
+        self.write.next = self.host.sel.val() & self.host.we.val();
+        self.read.next = self.host.sel.val() & !self.host.we.val();
         self.nic_reset.next = self.write.val()
-            & (self.offset.val() == self.a_ctrl.val())
-            & ((self.wdata.val() & self.k_ctrl_rst.val()) != 0);
-        self.head_wdata.next = self.wdata.val();
+            & (self.host.offset.val() == self.a_ctrl.val())
+            & ((self.host.wdata.val() & self.k_ctrl_rst.val()) != 0);
+        self.head_wdata.next = self.host.wdata.val();
 
         // ---- ring register checks (regs::nic::ringerr) ----
         self.tx_count.next = self.cfg[13].value.val() >> 4; // TDLEN
         self.rx_count.next = self.cfg[7].value.val() >> 4; // RDLEN
-        self.ring_wdata.next = self.wdata.val() & self.k_ring_bits.val();
-        self.len_wdata_count.next = (self.wdata.val() & self.k_len_bits.val()) >> 4;
+        self.ring_wdata.next = self.host.wdata.val() & self.k_ring_bits.val();
+        self.len_wdata_count.next = (self.host.wdata.val() & self.k_len_bits.val()) >> 4;
         self.bad_tdt.next = self.write.val()
-            & (self.offset.val() == self.a_tdt.val())
+            & (self.host.offset.val() == self.a_tdt.val())
             & (self.ring_wdata.val() != 0)
             & (self.ring_wdata.val() >= self.tx_count.val());
         self.bad_tdh.next = self.write.val()
-            & (self.offset.val() == self.a_tdh.val())
+            & (self.host.offset.val() == self.a_tdh.val())
             & (self.ring_wdata.val() != 0)
             & (self.ring_wdata.val() >= self.tx_count.val());
         self.bad_rdt.next = self.write.val()
-            & (self.offset.val() == self.a_rdt.val())
+            & (self.host.offset.val() == self.a_rdt.val())
             & (self.ring_wdata.val() != 0)
             & (self.ring_wdata.val() >= self.rx_count.val());
         self.bad_rdh.next = self.write.val()
-            & (self.offset.val() == self.a_rdh.val())
+            & (self.host.offset.val() == self.a_rdh.val())
             & (self.ring_wdata.val() != 0)
             & (self.ring_wdata.val() >= self.rx_count.val());
         self.bad_tdlen.next = self.write.val()
-            & (self.offset.val() == self.a_tdlen.val())
+            & (self.host.offset.val() == self.a_tdlen.val())
             & (((self.cfg[14].value.val() != 0)
                 & (self.cfg[14].value.val() >= self.len_wdata_count.val()))
                 | ((self.tdh.val() != 0) & (self.tdh.val() >= self.len_wdata_count.val())));
         self.bad_rdlen.next = self.write.val()
-            & (self.offset.val() == self.a_rdlen.val())
+            & (self.host.offset.val() == self.a_rdlen.val())
             & (((self.cfg[8].value.val() != 0)
                 & (self.cfg[8].value.val() >= self.len_wdata_count.val()))
                 | ((self.rdh.val() != 0) & (self.rdh.val() >= self.len_wdata_count.val())));
@@ -823,8 +816,8 @@ impl Logic for NicRegs {
         }
         // A new error wins over a same-cycle write-1-to-clear (it cannot be one: one write
         // per cycle), and the reset clears everything.
-        if self.write.val() & (self.offset.val() == self.a_ringerr.val()) {
-            self.ringerr.d.next = self.ringerr.q.val() & !self.wdata.val();
+        if self.write.val() & (self.host.offset.val() == self.a_ringerr.val()) {
+            self.ringerr.d.next = self.ringerr.q.val() & !self.host.wdata.val();
         }
         if self.ring_errors.val() != 0 {
             self.ringerr.d.next = self.ringerr.q.val() | self.ring_errors.val();
@@ -837,23 +830,23 @@ impl Logic for NicRegs {
         // A refused head write never reaches its engine; a refused tail write never reaches
         // its register (below).
         self.rdh_write.next =
-            self.write.val() & (self.offset.val() == self.a_rdh.val()) & !self.bad_rdh.val();
+            self.write.val() & (self.host.offset.val() == self.a_rdh.val()) & !self.bad_rdh.val();
         self.tdh_write.next =
-            self.write.val() & (self.offset.val() == self.a_tdh.val()) & !self.bad_tdh.val();
+            self.write.val() & (self.host.offset.val() == self.a_tdh.val()) & !self.bad_tdh.val();
         self.restart_tx.next = self.write.val()
-            & (self.offset.val() == self.a_dmaerr.val())
-            & ((self.wdata.val() & self.k_dmaerr_tx.val()) != 0);
+            & (self.host.offset.val() == self.a_dmaerr.val())
+            & ((self.host.wdata.val() & self.k_dmaerr_tx.val()) != 0);
         self.restart_rx.next = self.write.val()
-            & (self.offset.val() == self.a_dmaerr.val())
-            & ((self.wdata.val() & self.k_dmaerr_rx.val()) != 0);
+            & (self.host.offset.val() == self.a_dmaerr.val())
+            & ((self.host.wdata.val() & self.k_dmaerr_rx.val()) != 0);
 
         // ---- configuration registers ----
         for i in 0..17 {
             self.cfg[i].clock.next = self.clock.val();
             self.cfg[i].reset.next = self.nic_reset.val();
             self.cfg[i].write.next = self.write.val();
-            self.cfg[i].offset.next = self.offset.val();
-            self.cfg[i].wdata.next = self.wdata.val();
+            self.cfg[i].offset.next = self.host.offset.val();
+            self.cfg[i].wdata.next = self.host.wdata.val();
         }
         // A refused tail write never reaches its register.
         self.cfg[8].write.next = self.write.val() & !self.bad_rdt.val(); // RDT
@@ -878,7 +871,7 @@ impl Logic for NicRegs {
             self.stats[i].clock.next = self.clock.val();
             self.stats[i].reset.next = self.nic_reset.val();
             self.stats[i].read.next = self.read.val();
-            self.stats[i].offset.next = self.offset.val();
+            self.stats[i].offset.next = self.host.offset.val();
             self.stats[i].amount.next = 1.into();
         }
         self.stats[0].inc.next = self.ev_crc_err.val(); // CRCERRS
@@ -945,20 +938,21 @@ impl Logic for NicRegs {
         if self.ring_errors.val() != 0 {
             self.new_causes.next = self.new_causes.val() | self.k_icr_ring.val();
         }
-        if self.write.val() & (self.offset.val() == self.a_ics.val()) {
+        if self.write.val() & (self.host.offset.val() == self.a_ics.val()) {
             self.new_causes.next =
-                self.new_causes.val() | (self.wdata.val() & self.k_icr_all.val());
+                self.new_causes.val() | (self.host.wdata.val() & self.k_icr_all.val());
         }
         self.icr_next.next = self.icr_causes.q.val() | self.new_causes.val();
-        if self.read.val() & (self.offset.val() == self.a_icr.val()) {
+        if self.read.val() & (self.host.offset.val() == self.a_icr.val()) {
             self.icr_next.next = self.new_causes.val();
         }
         self.ims_next.next = self.ims_mask.q.val();
-        if self.write.val() & (self.offset.val() == self.a_ims.val()) {
-            self.ims_next.next = self.ims_mask.q.val() | (self.wdata.val() & self.k_icr_all.val());
+        if self.write.val() & (self.host.offset.val() == self.a_ims.val()) {
+            self.ims_next.next =
+                self.ims_mask.q.val() | (self.host.wdata.val() & self.k_icr_all.val());
         }
-        if self.write.val() & (self.offset.val() == self.a_imc.val()) {
-            self.ims_next.next = self.ims_mask.q.val() & !self.wdata.val();
+        if self.write.val() & (self.host.offset.val() == self.a_imc.val()) {
+            self.ims_next.next = self.ims_mask.q.val() & !self.host.wdata.val();
         }
         if self.nic_reset.val() {
             self.icr_next.next = 0.into();
@@ -1009,37 +1003,37 @@ impl Logic for NicRegs {
         for i in 0..18 {
             self.read_value.next = self.read_value.val() | self.stats[i].rdata.val();
         }
-        if self.offset.val() == self.a_status.val() {
+        if self.host.offset.val() == self.a_status.val() {
             self.read_value.next = self.status_word.val();
         }
-        if self.offset.val() == self.a_icr.val() {
+        if self.host.offset.val() == self.a_icr.val() {
             self.read_value.next = self.icr_causes.q.val();
         }
-        if self.offset.val() == self.a_ims.val() {
+        if self.host.offset.val() == self.a_ims.val() {
             self.read_value.next = self.ims_mask.q.val();
         }
-        if self.offset.val() == self.a_rdh.val() {
+        if self.host.offset.val() == self.a_rdh.val() {
             self.read_value.next = self.rdh.val();
         }
-        if self.offset.val() == self.a_tdh.val() {
+        if self.host.offset.val() == self.a_tdh.val() {
             self.read_value.next = self.tdh.val();
         }
-        if self.offset.val() == self.a_dmaerr.val() {
+        if self.host.offset.val() == self.a_dmaerr.val() {
             self.read_value.next = self.dmaerr_word.val();
         }
-        if self.offset.val() == self.a_dmaerr_addr.val() {
+        if self.host.offset.val() == self.a_dmaerr_addr.val() {
             self.read_value.next = self.dmaerr_addr.val();
         }
-        if self.offset.val() == self.a_ringerr.val() {
+        if self.host.offset.val() == self.a_ringerr.val() {
             self.read_value.next = self.ringerr.q.val() & self.k_ringerr_all.val();
         }
-        if self.offset.val() == self.a_txfifo_bytes.val() {
+        if self.host.offset.val() == self.a_txfifo_bytes.val() {
             self.read_value.next = self.k_txfifo_bytes.val();
         }
-        if self.offset.val() == self.a_rxfifo_bytes.val() {
+        if self.host.offset.val() == self.a_rxfifo_bytes.val() {
             self.read_value.next = self.k_rxfifo_bytes.val();
         }
-        if self.offset.val() == self.a_engine_state.val() {
+        if self.host.offset.val() == self.a_engine_state.val() {
             self.read_value.next = (bit_cast::<32, ENGINE_STATE_BITS>(self.tx_state.val())
                 << self.k_engine_tx_shift.val())
                 | (bit_cast::<32, ENGINE_STATE_BITS>(self.rx_state.val())
@@ -1048,7 +1042,7 @@ impl Logic for NicRegs {
         if self.read.val() {
             self.r_rdata.d.next = self.read_value.val();
         }
-        self.rdata.next = self.r_rdata.q.val();
+        self.host.rdata.next = self.r_rdata.q.val();
     }
 }
 
@@ -1173,7 +1167,7 @@ mod tests {
                 host(u, offset, None);
                 also(u);
             });
-            self.uut.rdata.val().to_u32()
+            self.uut.host.rdata.val().to_u32()
         }
 
         fn irq(&self) -> bool {
@@ -1183,15 +1177,15 @@ mod tests {
 
     /// Present a host access: a write of `wdata`, or a read.
     fn host(u: &mut NicRegs, offset: u32, wdata: Option<u32>) {
-        u.sel.next = true;
-        u.offset.next = (offset as u64).into();
-        u.we.next = wdata.is_some();
-        u.wdata.next = (wdata.unwrap_or(0) as u64).into();
+        u.host.sel.next = true;
+        u.host.offset.next = (offset as u64).into();
+        u.host.we.next = wdata.is_some();
+        u.host.wdata.next = (wdata.unwrap_or(0) as u64).into();
     }
 
     fn idle_pulses(u: &mut NicRegs) {
-        u.sel.next = false;
-        u.we.next = false;
+        u.host.sel.next = false;
+        u.host.we.next = false;
         u.ev_crc_err.next = false;
         u.ev_rx_er.next = false;
         u.ev_missed.next = false;
@@ -1702,12 +1696,12 @@ mod tests {
         b.write(RCTL, nic::rctl::EN);
         b.cycle_checked(
             |u| host(u, RCTL, None),
-            |u| assert_eq!(u.rdata.val().to_u32(), 0, "not yet"),
+            |u| assert_eq!(u.host.rdata.val().to_u32(), 0, "not yet"),
         );
-        assert_eq!(b.uut.rdata.val().to_u32(), nic::rctl::EN);
+        assert_eq!(b.uut.host.rdata.val().to_u32(), nic::rctl::EN);
         b.write(RCTL, 0);
         assert_eq!(
-            b.uut.rdata.val().to_u32(),
+            b.uut.host.rdata.val().to_u32(),
             nic::rctl::EN,
             "a write leaves rdata"
         );
@@ -2261,7 +2255,11 @@ mod tests {
             });
             assert_eq!(b.irq(), model.irq, "irq after cycle {now} ({inputs:?})");
             if let Some(value) = expected {
-                assert_eq!(b.uut.rdata.val().to_u32(), value, "read in cycle {now}");
+                assert_eq!(
+                    b.uut.host.rdata.val().to_u32(),
+                    value,
+                    "read in cycle {now}"
+                );
             }
         }
         assert!(model.rises > 100, "the stimulus interrupts often");

@@ -31,6 +31,7 @@ use super::tx_dma::{TxDma, TxState, TX_Q_IFCS_BIT};
 use crate::dma::port::DmaPort;
 use crate::mac::rx::MacRx;
 use crate::mac::tx::MacTx;
+use crate::regfile::RegPort;
 use regs::nic::{rctl, rx_desc, tctl};
 use rust_hdl::prelude::*;
 
@@ -39,11 +40,8 @@ use rust_hdl::prelude::*;
 pub struct Nic<const W: usize, const Q: usize> {
     pub clock: Signal<In, Clock>,
     // ---- host side ----
-    pub sel: Signal<In, Bit>,
-    pub offset: Signal<In, Bits<16>>,
-    pub we: Signal<In, Bit>,
-    pub wdata: Signal<In, Bits<32>>,
-    pub rdata: Signal<Out, Bits<32>>,
+    /// Host side (`RegPort`: an access in the cycle `sel` is high, read data the cycle after).
+    pub host: RegPort<Bits<16>>,
     pub irq: Signal<Out, Bit>,
     /// Interrupt lines of the other blocks, latched as ICR causes.
     pub dmac_irq: Signal<In, Bit>,
@@ -144,11 +142,7 @@ impl<const W: usize, const Q: usize> Nic<W, Q> {
         let k8 = |v: u32| Constant::new((v as u64).into());
         Self {
             clock: Default::default(),
-            sel: Default::default(),
-            offset: Default::default(),
-            we: Default::default(),
-            wdata: Default::default(),
-            rdata: Default::default(),
+            host: Default::default(),
             irq: Default::default(),
             dmac_irq: Default::default(),
             iommu_irq: Default::default(),
@@ -233,11 +227,11 @@ impl<const W: usize, const Q: usize> Logic for Nic<W, Q> {
         clock!(self, clock, regs, tx_dma, rx_dma, tx_buf, rx_buf, tx_q, rx_q, mac_tx, mac_rx);
 
         // ---- registers ----
-        self.regs.sel.next = self.sel.val();
-        self.regs.offset.next = self.offset.val();
-        self.regs.we.next = self.we.val();
-        self.regs.wdata.next = self.wdata.val();
-        self.rdata.next = self.regs.rdata.val();
+        self.regs.host.sel.next = self.host.sel.val();
+        self.regs.host.offset.next = self.host.offset.val();
+        self.regs.host.we.next = self.host.we.val();
+        self.regs.host.wdata.next = self.host.wdata.val();
+        self.host.rdata.next = self.regs.host.rdata.val();
         self.irq.next = self.regs.irq.val();
         self.regs.c_dmac.next = self.dmac_irq.val();
         self.regs.c_iommu.next = self.iommu_irq.val();
