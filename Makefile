@@ -45,13 +45,13 @@ forward:
 	$(CARGO) run --release -p sim --features trace --bin dmanic-sim -- --out $(OUT) --rx-pcap $(RX_PCAP) --tx-pcap $(TX_PCAP)
 
 # How the targets run the rtl crate's generators (gen-verilog, gen-formal, gen-board): `cargo
-# run -p rtl` by default. `make test` passes RTL_GEN=<target dir>/debug/, the binaries its `cargo
-# test --workspace` has just built: a build of rtl alone resolves other features of the
-# proc-macro crates rust-hdl uses, and would compile rust-hdl and rtl a second time (about 70 s
-# of a cold run on 2 cores).
+# run -p rtl` by default. `make test` passes RTL_GEN=<target dir>/debug/ (the directory cargo
+# metadata names, so CARGO_TARGET_DIR and cargo's config count), the binaries its `cargo test
+# --workspace` has just built: a build of rtl alone resolves other features of the proc-macro
+# crates rust-hdl uses, and would compile rust-hdl and rtl a second time (about 70 s of a
+# cold run on 2 cores).
 RTL_GEN ?=
 rtl_gen = $(if $(RTL_GEN),$(RTL_GEN)$(1),$(CARGO) run -q -p rtl --bin $(1) --)
-TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 
 # The waveform tests need the model with tracing compiled in; building every test on it saves a
 # second Verilator build (tracing costs the model about 13 % more host instructions per cycle
@@ -61,9 +61,10 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 test:
 	@bash scripts/setup.sh test
 	$(CARGO) test --workspace --features sim/trace
-	$(MAKE) --no-print-directory lint RTL_GEN=$(TARGET_DIR)/debug/
-	@echo "make test: make formal and the Alchitry Cu bitstream side by side; the output of each follows when it ends"
-	$(MAKE) --no-print-directory -j2 --output-sync=target formal test-fpga RTL_GEN=$(TARGET_DIR)/debug/
+	@gen="$$($(CARGO) metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/debug/"; \
+	echo "make lint RTL_GEN=$$gen"; $(MAKE) --no-print-directory lint RTL_GEN="$$gen" || exit 1; \
+	echo "make test: make formal and the Alchitry Cu bitstream side by side (RTL_GEN=$$gen); the output of each follows when it ends"; \
+	$(MAKE) --no-print-directory -j2 --output-sync=target formal test-fpga RTL_GEN="$$gen"
 
 test-fpga:
 	RTL_GEN=$(RTL_GEN) bash scripts/fpga.sh alchitry-cu

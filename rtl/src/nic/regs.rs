@@ -108,9 +108,11 @@ const _: () = assert!(nic::ITR_UNIT_CYCLES.is_power_of_two());
 const _: () = assert!(nic::TIMER_UNIT_CYCLES.is_power_of_two());
 const _: () = assert!(tipg::IPGT_MASK.trailing_zeros() == 0);
 
-/// The indices `update` uses in `cfg` and `stats` (hdl_gen takes only literal indices, so
-/// the code writes the number with the register's name beside it), checked against
-/// `regs::nic::CONFIG` and `regs::nic::STATS` at compile time.
+/// Which literal index in `cfg` and `stats` is which register. `update` must write numbers
+/// (hdl_gen takes no named constants as indices) and names the register beside each in a
+/// comment, which nothing checks; these tables are checked against `regs::nic::CONFIG` and
+/// `regs::nic::STATS` at compile time, so reordering either list fails the build here, and
+/// the block tests exercise every register and counter by its offset.
 const CONFIG_INDEX: [(usize, u32); 17] = [
     (0, nic::CTRL),
     (1, nic::ITR),
