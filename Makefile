@@ -8,7 +8,8 @@ OUT   ?= out
 
 help:
 	@echo "make sim      run the default scenario, write $(OUT)/sim.fst + $(OUT)/sim.gtkw, print a summary"
-	@echo "make forward  RX_PCAP=in.pcap [TX_PCAP=out.pcap]: the NIC's io-forward app on frames from a pcap file"
+	@echo "make forward  RX_PCAP=in.pcap [TX_PCAP=out.pcap] [FORWARD_ARGS='--fcs present --no-pad --max-frame 9018']:"
+	@echo "              the NIC's io-forward app on frames from a libpcap or pcapng file"
 	@echo "make test     the whole test suite (cargo test, Verilator lint, formal proofs, the Alchitry Cu bitstream)"
 	@echo "make soak     SOAK_SECS=600 [SOAK_MIX=hostile|default]: every randomized suite with new seeds for that long, then what it checked"
 	@echo "make bench    performance report: DMA efficiency, IOMMU cost, NIC line rate, co-simulation speed vs C++/Icarus/rust-hdl,"
@@ -39,10 +40,11 @@ sim:
 
 RX_PCAP ?=
 TX_PCAP ?= $(OUT)/forward.pcap
+FORWARD_ARGS ?=
 forward:
-	@test -n "$(RX_PCAP)" || { echo "usage: make forward RX_PCAP=in.pcap [TX_PCAP=out.pcap]" >&2; exit 2; }
+	@test -n "$(RX_PCAP)" || { echo "usage: make forward RX_PCAP=in.pcap [TX_PCAP=out.pcap] [FORWARD_ARGS=...]" >&2; exit 2; }
 	@bash scripts/setup.sh sim
-	$(CARGO) run --release -p sim --features trace --bin dmanic-sim -- --out $(OUT) --rx-pcap $(RX_PCAP) --tx-pcap $(TX_PCAP)
+	$(CARGO) run --release -p sim --features trace --bin dmanic-sim -- --out "$(OUT)" --rx-pcap "$(RX_PCAP)" --tx-pcap "$(TX_PCAP)" $(FORWARD_ARGS)
 
 # How the targets run the rtl crate's generators (gen-verilog, gen-formal, gen-board): `cargo
 # run -p rtl` by default. `make test` passes RTL_GEN=<target dir>/debug/ (the directory cargo

@@ -1194,6 +1194,8 @@ pub struct ForwardStats {
     pub dropped_bad: usize,
     /// Good frames dropped because the TX ring was full.
     pub dropped_ring_full: usize,
+    /// Good frames longer than `forward_once`'s `max_frame`, not forwarded.
+    pub dropped_too_long: usize,
     /// Good frames [`Nic::xmit`] refused for another reason (in `errors`).
     pub dropped_other: usize,
     /// TX frames the poll cleaned.
@@ -1206,13 +1208,16 @@ pub struct ForwardStats {
 
 /// io-forward, as testpmd's: one [`Nic::poll`] of `budget`, then every good frame is sent
 /// back out unchanged, without its FCS (the TX side appends a fresh one with IFCS). Bad
-/// frames and frames that find the TX ring full are dropped and counted.
+/// frames, frames longer than `max_frame` bytes with their FCS (a limit below the MAC's, as
+/// RCTL.LPE allows frames up to [`nic::MAX_LONG_FRAME`]) and frames that find the TX ring full
+/// are dropped and counted.
 pub fn forward_once(
     nic: &mut Nic,
     dev: &mut dyn Device,
     mm: &mut PageAllocator,
     dma: &mut Dma,
     budget: usize,
+    max_frame: usize,
 ) -> ForwardStats {
     let polled = nic.poll(dev, mm, dma, budget);
     let mut fs = ForwardStats {
@@ -1228,6 +1233,10 @@ pub fn forward_once(
             continue;
         }
         let data = nic.payload(f).to_vec();
+        if data.len() + nic::FCS_BYTES as usize > max_frame {
+            fs.dropped_too_long += 1;
+            continue;
+        }
         match nic.xmit(dev, mm, dma, &data) {
             Ok(()) => fs.forwarded += 1,
             Err(NicError::RingFull { .. }) => fs.dropped_ring_full += 1,
@@ -1260,6 +1269,8 @@ mod tests {
     }
     const DD: u32 = rx_desc::STA_DD;
     const EOP: u32 = rx_desc::STA_EOP;
+    /// No `max_frame` limit for `forward_once`.
+    const MAX: usize = usize::MAX;
 
     /// The mock with the NIC's reset values, a self-clearing `CTRL.RST`, link up, and
     /// read-to-clear `ICR` and statistics.
@@ -2132,7 +2143,7 @@ mod tests {
         let good = frame(68, 1);
         s.hw_receive(0, &good, DD | EOP, 0);
         s.hw_receive(1, &frame(68, 2), DD | EOP, rx_desc::ERR_CE);
-        let fs = forward_once(&mut s.nic, &mut s.dev, &mut s.mm, &mut s.dma, 8);
+        let fs = forward_once(&mut s.nic, &mut s.dev, &mut s.mm, &mut s.dma, 8, MAX);
         assert_eq!(
             (
                 fs.received,
@@ -2150,13 +2161,25 @@ mod tests {
     }
 
     #[test]
+    fn forward_once_drops_good_frames_longer_than_max_frame() {
+        let mut s = up(NicConfig { tidv: 0, ..small() });
+        // 68 and 69 bytes with FCS (the NIC strips it: SECRC).
+        s.hw_receive(0, &frame(64, 1), DD | EOP, 0);
+        s.hw_receive(1, &frame(65, 2), DD | EOP, 0);
+        let fs = forward_once(&mut s.nic, &mut s.dev, &mut s.mm, &mut s.dma, 8, 68);
+        assert_eq!((fs.received, fs.forwarded, fs.dropped_too_long), (2, 1, 1));
+        let w = s.desc_words(s.tx().desc_pa(0));
+        assert_eq!(w[2] & tx_desc::LEN_MASK, 64);
+    }
+
+    #[test]
     fn forward_once_counts_frames_that_find_the_tx_ring_full() {
         let mut s = up(small());
         for k in 0..7 {
             s.xmit(&frame(60, k)).unwrap();
         }
         s.hw_receive(0, &frame(60, 9), DD | EOP, 0);
-        let fs = forward_once(&mut s.nic, &mut s.dev, &mut s.mm, &mut s.dma, 8);
+        let fs = forward_once(&mut s.nic, &mut s.dev, &mut s.mm, &mut s.dma, 8, MAX);
         assert_eq!((fs.received, fs.forwarded, fs.dropped_ring_full), (1, 0, 1));
         assert_eq!(fs.errors, vec![]);
     }

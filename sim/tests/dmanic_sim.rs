@@ -295,3 +295,258 @@ fn bad_arguments_are_refused() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
     }
 }
+
+/// Runs the forward app on `input` with `args`; its output capture and the process output.
+fn forward_run(dir: &Path, input: &Path, args: &[&str]) -> (PathBuf, Output) {
+    let output = dir.join("out.pcap");
+    let out = Command::new(BIN)
+        .arg("--rx-pcap")
+        .arg(input)
+        .arg("--tx-pcap")
+        .arg(&output)
+        .args(args)
+        .arg("--no-trace")
+        .output()
+        .unwrap();
+    (output, out)
+}
+
+/// tshark's fields `fields` for every frame of `pcap` (with the FCS checked), one line per
+/// frame, or `None` without tshark.
+fn tshark_fields(pcap: &Path, fields: &[&str]) -> Option<Vec<String>> {
+    if !on_path("tshark") {
+        eprintln!("note: tshark not found; the frames are not checked by Wireshark's dissectors");
+        return None;
+    }
+    let mut cmd = Command::new("tshark");
+    cmd.arg("-r")
+        .arg(pcap)
+        .args(["-o", "eth.fcs:Always", "-o", "eth.check_fcs:TRUE"])
+        .args(["-T", "fields", "-E", "separator=,"]);
+    for f in fields {
+        cmd.args(["-e", f]);
+    }
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "tshark: {}", text(&out));
+    Some(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect(),
+    )
+}
+
+#[test]
+fn forward_keeps_a_bad_fcs_bad_in_a_capture_with_fcs() {
+    use sim::frames::{with_fcs, FrameGen};
+    let dir = scratch("forward-fcs");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut gen = FrameGen::new(<rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(4));
+    // A wire capture: every frame with its FCS, the longest untagged one included, and one
+    // corrupted in transit.
+    let mut frames: Vec<Vec<u8>> = [60usize, 1514, 200, 500, 64]
+        .iter()
+        .map(|&l| with_fcs(&gen.frame(l)))
+        .collect();
+    frames[2][40] ^= 0x10;
+    let input = dir.join("wire.pcap");
+    let at: Vec<u64> = (0..frames.len() as u64).map(|i| i * 3000).collect();
+    sim::pcap::write_frames(&input, &frames, &at).unwrap();
+    let (output, out) = forward_run(&dir, &input, &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for want in [
+        "FCS: 4 of 5 frames end in a good FCS, so they carry one",
+        "expected: 4 forwarded; dropped: 1 bad FCS (CRCERRS), 0 runt (RUC), 0 oversize (ROC)",
+        "CRCERRS 1 RUC 0 ROC 0",
+    ] {
+        assert!(stdout.contains(want), "{want:?} not in\n{stdout}");
+    }
+    let sent: Vec<Vec<u8>> = sim::pcap::read_frames(&output)
+        .unwrap()
+        .into_iter()
+        .map(|f| f.data)
+        .collect();
+    let want: Vec<Vec<u8>> = [0, 1, 3, 4].iter().map(|&i| frames[i].clone()).collect();
+    assert_eq!(sent, want, "the good frames, unchanged, FCS included");
+    if let Some(status) = tshark_fields(&input, &["eth.fcs.status"]) {
+        assert_eq!(status, ["1", "1", "0", "1", "1"], "tshark on the input");
+    }
+    if let Some(status) = tshark_fields(&output, &["eth.fcs.status"]) {
+        assert_eq!(status, ["1"; 4], "tshark on the output");
+    }
+    // Told there is no FCS, the app would append one to every frame: the 1514 + 4 byte frame
+    // becomes oversize, and the bad frame's FCS is covered by a good one (what --fcs auto
+    // prevents). The NIC's counters agree with the model either way.
+    let (_, out) = forward_run(&dir, &input, &["--fcs", "absent"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("CRCERRS 0 RUC 0 ROC 1"), "{stdout}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// An ARP request (42 bytes) and a TCP SYN (54 bytes) as a sending host captures them: no FCS,
+/// no padding.
+fn host_capture_frames() -> Vec<Vec<u8>> {
+    let me = [0x02, 0, 0, 0, 0, 1];
+    let peer = [0x02, 0, 0, 0, 0, 2];
+    let mut arp = vec![0xFF; 6];
+    arp.extend(me);
+    arp.extend([0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, 1]);
+    arp.extend(me);
+    arp.extend([10, 0, 0, 1]);
+    arp.extend([0; 6]);
+    arp.extend([10, 0, 0, 2]);
+    let mut syn = peer.to_vec();
+    syn.extend(me);
+    syn.extend([0x08, 0x00]);
+    // IPv4: 20 bytes header + 20 bytes TCP, protocol 6, 10.0.0.1 -> 10.0.0.2.
+    syn.extend([
+        0x45, 0, 0, 40, 0, 1, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+    ]);
+    // TCP: 12345 -> 80, seq 1, data offset 5, SYN, window 1024.
+    syn.extend([
+        0x30, 0x39, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 4, 0, 0, 0, 0, 0,
+    ]);
+    assert_eq!((arp.len(), syn.len()), (42, 54));
+    vec![arp, syn]
+}
+
+#[test]
+fn forward_pads_short_frames_from_a_host_capture_unless_told_not_to() {
+    use sim::frames::with_fcs;
+    let dir = scratch("forward-pad");
+    std::fs::create_dir_all(&dir).unwrap();
+    let frames = host_capture_frames();
+    let input = dir.join("host.pcap");
+    sim::pcap::write_frames(&input, &frames, &[0, 5000]).unwrap();
+    let (output, out) = forward_run(&dir, &input, &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("0 of 2 frames end in a good FCS, so they carry none")
+            && stdout.contains("frames under 60 bytes without FCS: 2, 2 padded to 60"),
+        "{stdout}"
+    );
+    let sent: Vec<Vec<u8>> = sim::pcap::read_frames(&output)
+        .unwrap()
+        .into_iter()
+        .map(|f| f.data)
+        .collect();
+    let padded: Vec<Vec<u8>> = frames
+        .iter()
+        .map(|f| {
+            let mut p = f.clone();
+            p.resize(60, 0);
+            with_fcs(&p)
+        })
+        .collect();
+    assert_eq!(sent, padded, "padded to 60 bytes before the FCS");
+    if let Some(lines) = tshark_fields(
+        &output,
+        &[
+            "eth.fcs.status",
+            "arp.opcode",
+            "tcp.flags.syn",
+            "tcp.dstport",
+        ],
+    ) {
+        assert_eq!(
+            lines,
+            ["1,1,,", "1,,1,80"],
+            "tshark: FCS, ARP request, SYN to port 80"
+        );
+    }
+    // --no-pad: both go out as runts and the MAC drops them, as expected: exit status 0.
+    let (output, out) = forward_run(&dir, &input, &["--no-pad"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("0 bad FCS (CRCERRS), 2 runt (RUC)") && stdout.contains("RUC 2"),
+        "{stdout}"
+    );
+    assert_eq!(sim::pcap::read_frames(&output).unwrap(), vec![]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn forward_replays_pcapng_and_a_jumbo_frame_with_max_frame() {
+    use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
+    use pcap_file::pcapng::blocks::interface_description::{
+        InterfaceDescriptionBlock, InterfaceDescriptionOption,
+    };
+    use pcap_file::pcapng::PcapNgWriter;
+    use sim::frames::{with_fcs, FrameGen};
+    use std::borrow::Cow;
+    use std::time::Duration;
+    let dir = scratch("forward-ng");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut gen = FrameGen::new(<rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(5));
+    // A 9000-byte jumbo (9004 with its FCS) between two ordinary frames; the interface
+    // declares no FCS (if_fcslen 0).
+    let frames: Vec<Vec<u8>> = [100usize, 9000, 700]
+        .iter()
+        .map(|&l| gen.frame(l))
+        .collect();
+    let input = dir.join("jumbo.pcapng");
+    let mut w = PcapNgWriter::new(std::fs::File::create(&input).unwrap()).unwrap();
+    w.write_pcapng_block(InterfaceDescriptionBlock {
+        linktype: pcap_file::DataLink::ETHERNET,
+        snaplen: 0,
+        options: vec![InterfaceDescriptionOption::IfFcsLen(0)],
+    })
+    .unwrap();
+    for (i, f) in frames.iter().enumerate() {
+        w.write_pcapng_block(EnhancedPacketBlock {
+            interface_id: 0,
+            timestamp: Duration::from_nanos(i as u64 * 100),
+            original_len: f.len() as u32,
+            data: Cow::Borrowed(f),
+            options: vec![],
+        })
+        .unwrap();
+    }
+    drop(w);
+    let (output, out) = forward_run(&dir, &input, &["--max-frame", "9018"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("(pcapng)")
+            && stdout.contains("the file declares 3 frames' FCS (0 with, 3 without)")
+            && stdout.contains("RCTL.LPE on"),
+        "{stdout}"
+    );
+    let sent: Vec<Vec<u8>> = sim::pcap::read_frames(&output)
+        .unwrap()
+        .into_iter()
+        .map(|f| f.data)
+        .collect();
+    let want: Vec<Vec<u8>> = frames.iter().map(|f| with_fcs(f)).collect();
+    assert_eq!(sent.len(), 3);
+    assert_eq!(sent, want, "all three, the jumbo included");
+    if let Some(lines) = tshark_fields(&output, &["eth.fcs.status", "frame.len"]) {
+        assert_eq!(
+            lines,
+            ["1,104", "1,9004", "1,704"],
+            "tshark: FCS and length"
+        );
+    }
+    // Without --max-frame (LPE off) the jumbo is oversize: counted in ROC and expected lost.
+    let (output, out) = forward_run(&dir, &input, &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("1 oversize (ROC)") && stdout.contains("ROC 1"),
+        "{stdout}"
+    );
+    assert_eq!(sim::pcap::read_frames(&output).unwrap().len(), 2);
+    // --max-frame below the jumbo, with LPE on: the MAC takes it, the app drops it.
+    let (_, out) = forward_run(&dir, &input, &["--max-frame", "2000"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("1 over --max-frame") && stdout.contains("dropped 1 (over --max-frame)"),
+        "{stdout}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

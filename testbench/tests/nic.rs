@@ -710,8 +710,14 @@ fn forward_app_sends_every_good_frame_back_out() {
             rig.soc.describe_state()
         );
         rig.snapshot();
-        let fs =
-            driver::nic::forward_once(&mut rig.nic, &mut rig.soc, &mut rig.mm, &mut rig.dma, 64);
+        let fs = driver::nic::forward_once(
+            &mut rig.nic,
+            &mut rig.soc,
+            &mut rig.mm,
+            &mut rig.dma,
+            64,
+            regs::nic::MAX_FRAME as usize,
+        );
         rig.snapshot();
         assert!(fs.errors.is_empty(), "{:?}", fs.errors);
         forwarded += fs.forwarded;

@@ -27,6 +27,7 @@ use driver::dma::{Dma, DmaConfig, DmaDirection, IommuPolicy};
 use driver::iommu::DeviceId;
 use driver::{arb, ArbCounters, ArbMode, Completion, Device, Dmac, DmacError, PageAllocator};
 use regs::PAGE_BYTES;
+use sim::pcap::FcsChoice;
 use sim::{CpuWorkload, Observed, Soc};
 
 /// Run the default DMA scenario on the Verilated SoC and write a waveform.
@@ -55,16 +56,45 @@ struct Args {
     #[arg(long, value_name = "CYCLES")]
     watchdog: Option<u64>,
 
-    /// Run the io-forward application instead of the default scenario: the frames of this
-    /// pcap file (Ethernet; an FCS is added if they have none) go onto the NIC's PHY RX pins
-    /// and every good frame received is sent back out.
+    /// Run the io-forward application instead of the default scenario: the Ethernet frames of
+    /// this libpcap or pcapng file go onto the NIC's PHY RX pins (see --fcs, --no-pad) and
+    /// every good frame received is sent back out. Exit status 1 when a frame the NIC should
+    /// have accepted did not come back out.
     #[arg(long, value_name = "IN.pcap")]
     rx_pcap: Option<PathBuf>,
+
+    /// With --rx-pcap: whether the capture's frames end in their FCS. `auto`: what the file
+    /// declares (libpcap's link-type FCS bits, pcapng's if_fcslen), else present when at least
+    /// half the frames end in a good FCS. A frame with a bad FCS goes onto the wire with it.
+    #[arg(long, value_enum, default_value_t = FcsChoice::Auto, requires = "rx_pcap")]
+    fcs: FcsChoice,
+
+    /// With --rx-pcap: send frames without FCS shorter than 60 bytes as they are (runts)
+    /// instead of padding them to 60 bytes before the FCS, as the sending NIC would have.
+    #[arg(long, requires = "rx_pcap")]
+    no_pad: bool,
+
+    /// With --rx-pcap: the longest frame forwarded, FCS included. Above 1518 the NIC runs with
+    /// RCTL.LPE (long packets: the MAC takes frames up to its limit, 16383 bytes) and the app
+    /// drops good frames longer than this itself.
+    #[arg(long, value_name = "BYTES", default_value_t = regs::nic::MAX_FRAME,
+          requires = "rx_pcap", value_parser = parse_max_frame)]
+    max_frame: u32,
 
     /// With --rx-pcap: write every frame seen on the PHY TX pins, FCS included, to this
     /// libpcap file.
     #[arg(long, value_name = "OUT.pcap", requires = "rx_pcap")]
     tx_pcap: Option<PathBuf>,
+}
+
+fn parse_max_frame(s: &str) -> Result<u32, String> {
+    let n: u32 = s.parse().map_err(|e| format!("{e}"))?;
+    let lo = regs::nic::MAX_FRAME;
+    let hi = regs::nic::MAX_LONG_FRAME.min(regs::SocConfig::SIM.nic_fifo_bytes());
+    if !(lo..=hi).contains(&n) {
+        return Err(format!("{n} is not between {lo} and {hi}"));
+    }
+    Ok(n)
 }
 
 fn parse_len(s: &str) -> Result<u32, String> {
@@ -307,7 +337,12 @@ fn forward_scenario(
         span_words: WORKLOAD_BYTES / 4,
     };
     report.starts.push((FORWARD_LABEL, soc.now()));
-    let r = nic::forward(soc, rx, args.tx_pcap.as_deref(), workload)?;
+    let opts = nic::ForwardOptions {
+        fcs: args.fcs,
+        pad: !args.no_pad,
+        max_frame: args.max_frame,
+    };
+    let r = nic::forward(soc, rx, args.tx_pcap.as_deref(), &opts, workload)?;
     report.header.extend(r.lines);
     Ok(())
 }

@@ -7,7 +7,7 @@ use driver::dma::{Dma, DmaConfig, IommuPolicy};
 use driver::iommu::DeviceId;
 use driver::nic::{forward_once, Nic, NicConfig, RxFrame};
 use driver::{Device, PageAllocator};
-use sim::frames::FrameGen;
+use sim::frames::{self, FrameGen};
 use sim::pcap;
 use sim::phy::{self, encode_rx, FcsMode, RxFrameSpec, TxFrameSeen, TxSample};
 use sim::Soc;
@@ -137,27 +137,127 @@ pub struct ForwardReport {
     pub lines: Vec<String>,
 }
 
-/// io-forward: every frame of `rx_pcap` is driven onto the PHY RX pins (with an FCS added if
-/// the file's frames have none), the driver forwards every good frame back out, and every
-/// frame the PHY TX pins carry is written, FCS included, to `tx_pcap`.
+/// How `--rx-pcap` replays a capture.
+#[derive(Clone, Copy, Debug)]
+pub struct ForwardOptions {
+    /// Which frames end in their FCS.
+    pub fcs: pcap::FcsChoice,
+    /// Pad frames without FCS shorter than 60 bytes to 60 before the FCS.
+    pub pad: bool,
+    /// Longest frame forwarded, FCS included; above 1518 RCTL.LPE is on.
+    pub max_frame: u32,
+}
+
+/// Why a frame of the capture is expected not to come back out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum DropKind {
+    /// Bad FCS: the MAC counts it in CRCERRS and drops it.
+    BadFcs,
+    /// Under 64 bytes with the FCS: RUC.
+    Runt,
+    /// Over the MAC's limit (1518, or 16383 with RCTL.LPE): ROC.
+    Oversize,
+    /// Within the MAC's limit but over `--max-frame`: the app drops it.
+    OverMaxFrame,
+}
+
+impl DropKind {
+    const ALL: [DropKind; 4] = [
+        DropKind::BadFcs,
+        DropKind::Runt,
+        DropKind::Oversize,
+        DropKind::OverMaxFrame,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            DropKind::BadFcs => "bad FCS (CRCERRS)",
+            DropKind::Runt => "runt (RUC)",
+            DropKind::Oversize => "oversize (ROC)",
+            DropKind::OverMaxFrame => "over --max-frame (dropped by the app)",
+        }
+    }
+}
+
+/// One capture frame as it goes onto the RX pins, and what should become of it.
+struct Planned {
+    /// The bytes after the SFD, FCS included.
+    wire: Vec<u8>,
+    /// Why it should not come back out (several may apply, as the MAC counts each); empty:
+    /// it should, unchanged.
+    drops: Vec<DropKind>,
+    padded: bool,
+}
+
+/// The frames of a capture on the wire: as captured where they end in their FCS (a bad one
+/// stays bad), else padded (unless `--no-pad`) with a good FCS appended.
+fn plan(input: &[pcap::PcapFrame], fcs: &[bool], opts: &ForwardOptions) -> Vec<Planned> {
+    let mac_limit = if opts.max_frame > regs::nic::MAX_FRAME {
+        regs::nic::MAX_LONG_FRAME.min(regs::SocConfig::SIM.nic_fifo_bytes())
+    } else {
+        regs::nic::MAX_FRAME
+    } as usize;
+    input
+        .iter()
+        .zip(fcs)
+        .map(|(f, &has_fcs)| {
+            let min = regs::nic::MIN_FRAME_NO_FCS as usize;
+            let pad = !has_fcs && opts.pad && f.data.len() < min;
+            let wire = if has_fcs {
+                f.data.clone()
+            } else {
+                let mut body = f.data.clone();
+                if pad {
+                    body.resize(min, 0);
+                }
+                frames::with_fcs(&body)
+            };
+            let mut drops = vec![];
+            if !frames::fcs_ok(&wire) {
+                drops.push(DropKind::BadFcs);
+            }
+            if wire.len() < regs::nic::MIN_FRAME as usize {
+                drops.push(DropKind::Runt);
+            }
+            if wire.len() > mac_limit {
+                drops.push(DropKind::Oversize);
+            }
+            if drops.is_empty() && wire.len() > opts.max_frame as usize {
+                drops.push(DropKind::OverMaxFrame);
+            }
+            Planned {
+                wire,
+                drops,
+                padded: pad,
+            }
+        })
+        .collect()
+}
+
+/// io-forward: every frame of `rx_pcap` (libpcap or pcapng) is driven onto the PHY RX pins as
+/// [`plan`] says, the driver forwards every good frame back out, and every frame the PHY TX
+/// pins carry is written, FCS included, to `tx_pcap`. Fails when a frame that should have come
+/// back out did not (or came out changed), or when the NIC's error counters disagree with the
+/// frames that should have been dropped.
 pub fn forward(
     soc: &mut Soc,
     rx_pcap: &Path,
     tx_pcap: Option<&Path>,
+    opts: &ForwardOptions,
     cpu_workload: sim::CpuWorkload,
 ) -> Result<ForwardReport, Failure> {
-    let input = pcap::read_frames(rx_pcap)?;
+    let capture = pcap::read_capture(rx_pcap)?;
+    let input = &capture.frames;
     if input.is_empty() {
         return Err(Failure(format!("{}: no frames", rx_pcap.display())));
     }
-    let with_fcs_already = input.iter().all(|f| pcap::has_fcs(&f.data));
-    let specs: Vec<RxFrameSpec> = input
+    let decision = pcap::decide_fcs(input, opts.fcs);
+    let planned = plan(input, &decision.present, opts);
+    let specs: Vec<RxFrameSpec> = planned
         .iter()
-        .map(|f| {
-            let mut s = RxFrameSpec::new(f.data.clone());
-            if with_fcs_already {
-                s.fcs = FcsMode::None;
-            }
+        .map(|p| {
+            let mut s = RxFrameSpec::new(p.wire.clone());
+            s.fcs = FcsMode::None;
             s
         })
         .collect();
@@ -175,7 +275,16 @@ pub fn forward(
             ..DmaConfig::default()
         },
     )?;
-    let mut nic = Nic::open(soc, &mut mm, &mut dma, NicConfig::default())?;
+    let long = opts.max_frame > regs::nic::MAX_FRAME;
+    let mut nic = Nic::open(
+        soc,
+        &mut mm,
+        &mut dma,
+        NicConfig {
+            long_packets: long,
+            ..NicConfig::default()
+        },
+    )?;
     soc.set_cpu_workload(cpu_workload);
     soc.set_phy_tx_log(true);
     let symbols: Vec<u16> = encode_rx(&specs)
@@ -196,7 +305,14 @@ pub fn forward(
                 soc.describe_state()
             )));
         }
-        let fs = forward_once(&mut nic, soc, &mut mm, &mut dma, BUDGET);
+        let fs = forward_once(
+            &mut nic,
+            soc,
+            &mut mm,
+            &mut dma,
+            BUDGET,
+            opts.max_frame as usize,
+        );
         if let Some(e) = fs.errors.first() {
             return Err(Failure(format!("forward: {e}")));
         }
@@ -204,6 +320,7 @@ pub fn forward(
         totals.received += fs.received;
         totals.forwarded += fs.forwarded;
         totals.dropped_bad += fs.dropped_bad;
+        totals.dropped_too_long += fs.dropped_too_long;
         totals.dropped_ring_full += fs.dropped_ring_full;
         totals.dropped_other += fs.dropped_other;
         if moved == 0 && soc.phy_rx_pending() == 0 {
@@ -219,23 +336,56 @@ pub fn forward(
     let stats = nic.stats(soc);
     nic.close(soc, &mut mm, &mut dma)?;
     let fcs_good = seen.iter().filter(|s| s.fcs_ok).count();
+    let expected: Vec<&Planned> = planned.iter().filter(|p| p.drops.is_empty()).collect();
+    let count = |d: DropKind| planned.iter().filter(|p| p.drops.contains(&d)).count();
+    let short = input
+        .iter()
+        .zip(&decision.present)
+        .filter(|(f, &fcs)| !fcs && f.data.len() < regs::nic::MIN_FRAME_NO_FCS as usize)
+        .count();
     let mut lines = vec![
         format!(
             "forward: {} frames from {} ({}), IOMMU on, CPU at {} % bus load",
             input.len(),
             rx_pcap.display(),
-            if with_fcs_already {
-                "with FCS"
-            } else {
-                "no FCS: added"
+            match capture.format {
+                pcap::CaptureFormat::Pcap => "libpcap",
+                pcap::CaptureFormat::PcapNg => "pcapng",
             },
             cpu_workload.load_per_65536 * 100 / 65536
         ),
+        format!("  FCS: {}", decision.reason),
         format!(
-            "  received {} good + {} bad, forwarded {}, dropped {} (TX ring full) + {} (other)",
+            "  frames under 60 bytes without FCS: {short}, {}",
+            if opts.pad {
+                format!(
+                    "{} padded to 60 before the FCS (--no-pad sends them as runts)",
+                    planned.iter().filter(|p| p.padded).count()
+                )
+            } else {
+                "sent as they are (--no-pad)".to_owned()
+            }
+        ),
+        format!(
+            "  longest frame forwarded: {} bytes with FCS (RCTL.LPE {})",
+            opts.max_frame,
+            if long { "on" } else { "off" }
+        ),
+        format!(
+            "  expected: {} forwarded; dropped: {}",
+            expected.len(),
+            DropKind::ALL
+                .iter()
+                .map(|&d| format!("{} {}", count(d), d.label()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        format!(
+            "  received {} good + {} bad, forwarded {}, dropped {} (over --max-frame) + {} (TX ring full) + {} (other)",
             totals.received - totals.dropped_bad,
             totals.dropped_bad,
             totals.forwarded,
+            totals.dropped_too_long,
             totals.dropped_ring_full,
             totals.dropped_other
         ),
@@ -268,6 +418,33 @@ pub fn forward(
             seen.len() - fcs_good,
             seen.len()
         )));
+    }
+    // Every frame that should have come back out did, unchanged and in order.
+    let sent: Vec<&[u8]> = seen.iter().map(|s| &s.bytes_after_sfd[..]).collect();
+    let want: Vec<&[u8]> = expected.iter().map(|p| &p.wire[..]).collect();
+    if sent != want {
+        let first = sent.iter().zip(&want).position(|(a, b)| a != b);
+        return Err(Failure(format!(
+            "forward: {} frames should have come back out, {} did{}",
+            want.len(),
+            sent.len(),
+            match first {
+                Some(i) => format!("; frame {i} of the output differs from what was expected"),
+                None => String::new(),
+            }
+        )));
+    }
+    let hw = [
+        ("CRCERRS", stats.hw.crc_errors, count(DropKind::BadFcs)),
+        ("RUC", stats.hw.runts, count(DropKind::Runt)),
+        ("ROC", stats.hw.oversize, count(DropKind::Oversize)),
+    ];
+    for (name, got, want) in hw {
+        if got != want as u64 {
+            return Err(Failure(format!(
+                "forward: {name} counted {got} frames where the capture has {want}"
+            )));
+        }
     }
     Ok(ForwardReport { lines })
 }
