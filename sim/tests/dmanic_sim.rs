@@ -550,3 +550,63 @@ fn forward_replays_pcapng_and_a_jumbo_frame_with_max_frame() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn forward_writes_its_own_waveform_and_leaves_make_sims_alone() {
+    use sim::frames::FrameGen;
+    let dir = scratch("forward-waves");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut gen = FrameGen::new(<rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(6));
+    let input = dir.join("in put.pcap");
+    sim::pcap::write_frames(&input, &[gen.frame(100)], &[0]).unwrap();
+    // What an earlier `make sim` left in the same directory.
+    std::fs::write(dir.join("sim.fst"), "make sim's waveform").unwrap();
+    std::fs::write(dir.join("forward.gtkw"), "a stale save file").unwrap();
+    let out = Command::new(BIN)
+        .arg("--out")
+        .arg(&dir)
+        .arg("--rx-pcap")
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("sim.fst")).unwrap(),
+        "make sim's waveform"
+    );
+    assert!(dir.join("forward.fst").is_file(), "{}", text(&out));
+    let gtkw = std::fs::read_to_string(dir.join("forward.gtkw")).unwrap();
+    let fst = std::path::absolute(dir.join("forward.fst")).unwrap();
+    assert!(
+        gtkw.contains(&format!("[dumpfile] \"{}\"", fst.display())),
+        "{gtkw}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn forward_checks_its_paths_before_the_simulation_starts() {
+    let dir = scratch("forward-paths");
+    std::fs::create_dir_all(&dir).unwrap();
+    let missing = dir.join("missing.pcap");
+    let (_, out) = forward_run(&dir, &missing, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("missing.pcap"), "{}", text(&out));
+    let input = dir.join("in.pcap");
+    sim::pcap::write_frames(&input, &[vec![0; 60]], &[0]).unwrap();
+    let out = Command::new(BIN)
+        .arg("--rx-pcap")
+        .arg(&input)
+        .arg("--tx-pcap")
+        .arg(dir.join("no such dir/out.pcap"))
+        .arg("--no-trace")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--tx-pcap"), "{}", text(&out));
+    // Neither run simulated: no summary.
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("forward:"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -6,9 +6,12 @@
 //! built by the driver's DMA API: the page walks are in the waveform), and finally a copy from
 //! an IOVA nobody mapped: the IOMMU refuses it, writes a fault record (visible as its own bus
 //! writes) and the channel ends with an error. Every copy is checked byte for byte, the fault is
-//! checked against the fault record, and every wait has a cycle budget. Prints a summary table and writes `<out>/sim.fst` (one sample per cycle) with a
-//! GTKWave save file `<out>/sim.gtkw` that groups the interesting signals and puts a named
-//! marker at the start of each copy.
+//! checked against the fault record, and every wait has a cycle budget. Prints a summary table
+//! and writes `<out>/sim.fst` (one sample per cycle) with a GTKWave save file `<out>/sim.gtkw`
+//! that groups the interesting signals and puts a named marker at the start of each copy.
+//! With `--rx-pcap` it runs the io-forward app instead (`dmanic-sim/nic.rs`), whose waveform
+//! is `<out>/forward.fst` with `<out>/forward.gtkw`; its input is read and its output path
+//! created before the simulation starts.
 //!
 //! Exit status: 0 on success, 1 when a copy fails, times out or is wrong, or the waveform
 //! cannot be written or does not contain a signal the save file names (2 for bad arguments).
@@ -34,7 +37,9 @@ use sim::{CpuWorkload, Observed, Soc};
 #[derive(Parser, Debug)]
 #[command(name = "dmanic-sim", version)]
 struct Args {
-    /// Directory for sim.fst, sim.gtkw and the state-name filter (created if missing).
+    /// Directory for the waveform and its save files (created if missing): sim.fst and
+    /// sim.gtkw (with iommu_fault.gtkw and nic.gtkw), or forward.fst and forward.gtkw for a
+    /// --rx-pcap run, and the state-name filters.
     #[arg(long, value_name = "DIR", default_value = "out")]
     out: PathBuf,
 
@@ -192,19 +197,37 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args) -> Result<(), Failure> {
-    let fst = args.out.join("sim.fst");
+    // The forward app's input and output are checked before the simulation starts.
+    let capture = match &args.rx_pcap {
+        Some(rx) => Some(sim::pcap::read_capture(rx)?),
+        None => None,
+    };
+    if let Some(tx) = &args.tx_pcap {
+        std::fs::File::create(tx).map_err(|e| format!("--tx-pcap {}: {e}", tx.display()))?;
+    }
+    // Each kind of run has its own waveform and save files, so a forward run never overwrites
+    // `make sim`'s; a run removes its own old save files first, so none is left pointing into
+    // a waveform it does not match.
+    let stem = if capture.is_some() { "forward" } else { "sim" };
+    let fst = args.out.join(format!("{stem}.fst"));
     let mut soc = if args.no_trace {
         Soc::new()
     } else {
         std::fs::create_dir_all(&args.out)
             .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
+        for old in save_files(stem) {
+            let path = args.out.join(old);
+            if path.exists() {
+                std::fs::remove_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            }
+        }
         Soc::with_trace(&fst)
     };
 
     let mut report = Report::default();
-    let outcome = match &args.rx_pcap {
-        Some(rx) => forward_scenario(&mut soc, args, rx, &mut report),
-        None => scenario(&mut soc, args, &mut report),
+    let outcome = match (&capture, &args.rx_pcap) {
+        (Some(capture), Some(rx)) => forward_scenario(&mut soc, args, rx, capture, &mut report),
+        _ => scenario(&mut soc, args, &mut report),
     };
     let total_cycles = soc.now();
     soc.finish_trace();
@@ -217,10 +240,23 @@ fn run(args: &Args) -> Result<(), Failure> {
         println!("\nno waveform written (--no-trace)");
         Ok(())
     } else {
-        write_waves(&args.out, &fst, &report, total_cycles)
+        write_waves(&args.out, stem, &fst, &report, total_cycles)
     };
     outcome.and(waves)
 }
+
+/// The save files a run of `stem` writes (`sim`: `make sim`'s scenario, `forward`: the
+/// io-forward app).
+fn save_files(stem: &str) -> Vec<String> {
+    let mut v = vec![format!("{stem}.gtkw")];
+    if stem == "sim" {
+        v.extend([FAULT_GTKW.to_owned(), NIC_GTKW.to_owned()]);
+    }
+    v
+}
+
+const FAULT_GTKW: &str = "iommu_fault.gtkw";
+const NIC_GTKW: &str = "nic.gtkw";
 
 fn scenario(soc: &mut Soc, args: &Args, report: &mut Report) -> Result<(), Failure> {
     let info = driver::probe(soc)?;
@@ -326,6 +362,7 @@ fn forward_scenario(
     soc: &mut Soc,
     args: &Args,
     rx: &Path,
+    capture: &sim::pcap::Capture,
     report: &mut Report,
 ) -> Result<(), Failure> {
     let ram = driver::probe(soc)?.ram_bytes;
@@ -342,7 +379,7 @@ fn forward_scenario(
         pad: !args.no_pad,
         max_frame: args.max_frame,
     };
-    let r = nic::forward(soc, rx, args.tx_pcap.as_deref(), &opts, workload)?;
+    let r = nic::forward(soc, rx, capture, args.tx_pcap.as_deref(), &opts, workload)?;
     report.header.extend(r.lines);
     Ok(())
 }
@@ -773,8 +810,14 @@ fn absolute(p: &Path) -> Result<PathBuf, Failure> {
 }
 
 /// Writes the save file and the state-name filter, checks the names, prints where they are.
-fn write_waves(out: &Path, fst: &Path, report: &Report, cycles: u64) -> Result<(), Failure> {
-    let gtkw = out.join("sim.gtkw");
+fn write_waves(
+    out: &Path,
+    stem: &str,
+    fst: &Path,
+    report: &Report,
+    cycles: u64,
+) -> Result<(), Failure> {
+    let gtkw = out.join(format!("{stem}.gtkw"));
     let mut filters = vec![];
     for (_, file, comment, states) in FILTERS {
         let filter = out.join(file);
@@ -800,7 +843,7 @@ fn write_waves(out: &Path, fst: &Path, report: &Report, cycles: u64) -> Result<(
     );
     std::fs::write(&gtkw, text).map_err(|e| format!("{}: {e}", gtkw.display()))?;
     // A second save file that opens where the IOMMU refuses the unmapped access.
-    let fault_gtkw = out.join("iommu_fault.gtkw");
+    let fault_gtkw = out.join(FAULT_GTKW);
     if let Some((_, at)) = report.starts.iter().find(|(l, _)| *l == FAULT_LABEL) {
         let text = gtkw_text(
             &absolute(fst)?,
@@ -812,7 +855,7 @@ fn write_waves(out: &Path, fst: &Path, report: &Report, cycles: u64) -> Result<(
         std::fs::write(&fault_gtkw, text).map_err(|e| format!("{}: {e}", fault_gtkw.display()))?;
     }
     // And one that opens at the NIC's first descriptor fetch.
-    let nic_gtkw = out.join("nic.gtkw");
+    let nic_gtkw = out.join(NIC_GTKW);
     if let Some(at) = &report.nic_view_at {
         let text = gtkw_text(
             &absolute(fst)?,

@@ -234,7 +234,7 @@ fn plan(input: &[pcap::PcapFrame], fcs: &[bool], opts: &ForwardOptions) -> Vec<P
         .collect()
 }
 
-/// io-forward: every frame of `rx_pcap` (libpcap or pcapng) is driven onto the PHY RX pins as
+/// io-forward: every frame of `capture` (read from `rx_pcap`, libpcap or pcapng) is driven onto the PHY RX pins as
 /// [`plan`] says, the driver forwards every good frame back out, and every frame the PHY TX
 /// pins carry is written, FCS included, to `tx_pcap`. Fails when a frame that should have come
 /// back out did not (or came out changed), or when the NIC's error counters disagree with the
@@ -242,11 +242,11 @@ fn plan(input: &[pcap::PcapFrame], fcs: &[bool], opts: &ForwardOptions) -> Vec<P
 pub fn forward(
     soc: &mut Soc,
     rx_pcap: &Path,
+    capture: &pcap::Capture,
     tx_pcap: Option<&Path>,
     opts: &ForwardOptions,
     cpu_workload: sim::CpuWorkload,
 ) -> Result<ForwardReport, Failure> {
-    let capture = pcap::read_capture(rx_pcap)?;
     let input = &capture.frames;
     if input.is_empty() {
         return Err(Failure(format!("{}: no frames", rx_pcap.display())));
