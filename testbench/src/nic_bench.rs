@@ -18,7 +18,7 @@ use crate::frames::FrameGen;
 use crate::phy::{self, TxSample};
 use crate::{cpu_load, soc_with_dma};
 use driver::arb::{self, ArbMode};
-use driver::dma::{DmaConfig, IommuPolicy};
+use driver::dma::DmaConfig;
 use driver::iommu::DeviceId;
 use driver::nic::{Nic, NicConfig};
 use driver::Device;
@@ -91,12 +91,21 @@ fn line_rate_cycles(n: usize, len: usize) -> u64 {
     n * (hw::PREAMBLE_BYTES as u64 + len) + (n - 1) * hw::MIN_IFG_BYTES as u64
 }
 
-/// One run as described in the module documentation.
+/// One run as described in the module documentation, with the IOMMU on (strict).
 pub fn run(mode: ArbMode, load_pct: u32, frame_bytes: usize, n: usize, itr: u32) -> LineRateRun {
-    let (mut soc, mut mm, mut dma) = soc_with_dma(DmaConfig {
-        policy: IommuPolicy::On,
-        ..DmaConfig::default()
-    });
+    run_with(DmaConfig::default(), mode, load_pct, frame_bytes, n, itr)
+}
+
+/// [`run`] with the DMA layer set up as `dma_cfg` says (IOMMU policy, invalidation).
+pub fn run_with(
+    dma_cfg: DmaConfig,
+    mode: ArbMode,
+    load_pct: u32,
+    frame_bytes: usize,
+    n: usize,
+    itr: u32,
+) -> LineRateRun {
+    let (mut soc, mut mm, mut dma) = soc_with_dma(dma_cfg);
     let ring = |k: usize| (k + 1).div_ceil(8) * 8;
     let cfg = NicConfig {
         loopback: true,
@@ -301,13 +310,53 @@ pub const STUDY_MODES: [ArbMode; 2] = [
     ArbMode::CycleSteal { bound: Some(8) },
 ];
 
-pub fn study(loads: &[u32]) -> Vec<StudyRow> {
+/// What the NIC study varies (`study --help`).
+#[derive(Clone, Debug)]
+pub struct NicStudyConfig {
+    pub modes: Vec<ArbMode>,
+    /// Frame lengths with FCS.
+    pub frame_lens: Vec<usize>,
+    pub loads: Vec<u32>,
+    /// ITR (interrupt moderation interval, register units).
+    pub itr: u32,
+    pub dma: DmaConfig,
+}
+
+impl Default for NicStudyConfig {
+    /// `make study`'s: burst and cycle stealing (bound 8), 64 and 1518 bytes, loads 0 to 90 %,
+    /// no ITR, IOMMU on (strict).
+    fn default() -> Self {
+        NicStudyConfig {
+            modes: STUDY_MODES.to_vec(),
+            frame_lens: FRAME_LENS.to_vec(),
+            loads: STUDY_LOADS.to_vec(),
+            itr: 0,
+            dma: DmaConfig::default(),
+        }
+    }
+}
+
+impl NicStudyConfig {
+    /// Line-rate runs [`study`] makes.
+    pub fn runs(&self) -> usize {
+        self.modes.len() * self.frame_lens.len() * self.loads.len()
+    }
+}
+
+/// The highest CPU load at which line rate holds, per mode and frame length of `cfg`; `step`
+/// is called after each run (a progress bar).
+pub fn study(cfg: &NicStudyConfig, step: &mut dyn FnMut()) -> Vec<StudyRow> {
     let mut rows = vec![];
-    for mode in STUDY_MODES {
-        for len in FRAME_LENS {
-            let runs: Vec<LineRateRun> = loads
+    for &mode in &cfg.modes {
+        for &len in &cfg.frame_lens {
+            let runs: Vec<LineRateRun> = cfg
+                .loads
                 .iter()
-                .map(|&l| run(mode, l, len, frames_for(len) / 2, 0))
+                .map(|&l| {
+                    let r = run_with(cfg.dma, mode, l, len, frames_for(len) / 2, cfg.itr);
+                    step();
+                    r
+                })
                 .collect();
             let highest_load_pct = runs
                 .iter()
@@ -325,11 +374,27 @@ pub fn study(loads: &[u32]) -> Vec<StudyRow> {
     rows
 }
 
-pub fn study_markdown(rows: &[StudyRow]) -> String {
-    let mut s = String::from(
+/// The study's table; the heading says how `cfg` set the NIC up.
+pub fn study_markdown(rows: &[StudyRow], cfg: &NicStudyConfig) -> String {
+    let policy = match cfg.dma.policy {
+        driver::dma::IommuPolicy::Off => "IOMMU off",
+        driver::dma::IommuPolicy::Pt => "IOMMU passthrough",
+        driver::dma::IommuPolicy::On => "IOMMU on",
+    };
+    let lazy = match cfg.dma.invalidation {
+        driver::dma::Invalidation::Strict => "",
+        driver::dma::Invalidation::Lazy { .. } => ", lazy",
+    };
+    let itr = if cfg.itr == 0 {
+        String::new()
+    } else {
+        format!(", ITR {}", cfg.itr)
+    };
+    let mut s = format!(
         "NIC under CPU bus load: the highest load at which TX and RX both keep line rate (MAC \
-         loopback, IOMMU on; `cargo run --release -p testbench --bin study`). Each cell: \
-         largest TX gap in bytes (12 = line rate) / missed RX frames.\n\n| mode | frame (bytes) | highest load at line rate |",
+         loopback, {policy}{lazy}{itr}; `cargo run --release -p testbench --bin study`). Each \
+         cell: largest TX gap in bytes (12 = line rate) / missed RX frames.\n\n| mode | frame \
+         (bytes) | highest load at line rate |",
     );
     let loads: Vec<u32> = rows
         .first()

@@ -4,45 +4,82 @@
 //! `make study` runs it and writes `reports/arbitration.json`, `reports/arbitration.md` and
 //! `reports/arbitration.svg`; `make bench` checks the numbered requirements on it.
 
-use crate::{cpu_load, new_soc};
+use crate::cpu_load;
 use driver::arb::{self, ArbMode};
+use driver::dma::{DmaConfig, DmaDirection, Invalidation, IommuPolicy};
 use driver::dmac::{Completion, Dmac};
+use driver::iommu::DeviceId;
 use serde::Serialize;
 use sim::Soc;
 
-/// The arbitration settings the study compares.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub enum Mode {
-    BurstUncapped,
-    BurstCap16,
-    CycleSteal8,
-    Transparent,
-}
+/// An arbitration setting as the study and the bench name it on the command line: `burst`
+/// (uncapped), `burst:N` (at most N beats per grant), `steal:N` (cycle stealing, the CPU waits
+/// at most N cycles) or `transparent` (cycle stealing without a bound).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mode(pub ArbMode);
 
 impl Mode {
+    pub const BURST_UNCAPPED: Mode = Mode(ArbMode::Burst { cap: 0 });
+    pub const BURST_CAP16: Mode = Mode(ArbMode::Burst { cap: 16 });
+    pub const CYCLE_STEAL8: Mode = Mode(ArbMode::CycleSteal { bound: Some(8) });
+    pub const TRANSPARENT: Mode = Mode(ArbMode::CycleSteal { bound: None });
+    /// The modes `make study` compares.
     pub const ALL: [Mode; 4] = [
-        Mode::BurstUncapped,
-        Mode::BurstCap16,
-        Mode::CycleSteal8,
-        Mode::Transparent,
+        Mode::BURST_UNCAPPED,
+        Mode::BURST_CAP16,
+        Mode::CYCLE_STEAL8,
+        Mode::TRANSPARENT,
     ];
 
     pub fn arb(self) -> ArbMode {
-        match self {
-            Mode::BurstUncapped => ArbMode::Burst { cap: 0 },
-            Mode::BurstCap16 => ArbMode::Burst { cap: 16 },
-            Mode::CycleSteal8 => ArbMode::CycleSteal { bound: Some(8) },
-            Mode::Transparent => ArbMode::CycleSteal { bound: None },
-        }
+        self.0
     }
 
-    pub fn label(self) -> &'static str {
-        match self {
-            Mode::BurstUncapped => "burst, uncapped",
-            Mode::BurstCap16 => "burst, cap 16",
-            Mode::CycleSteal8 => "cycle steal, bound 8",
-            Mode::Transparent => "transparent",
+    /// For tables: "burst, cap 16".
+    pub fn label(self) -> String {
+        crate::nic_bench::mode_label(self.0)
+    }
+
+    /// As on the command line: "burst:16".
+    pub fn spec(self) -> String {
+        match self.0 {
+            ArbMode::Burst { cap: 0 } => "burst".into(),
+            ArbMode::Burst { cap } => format!("burst:{cap}"),
+            ArbMode::CycleSteal { bound: Some(b) } => format!("steal:{b}"),
+            ArbMode::CycleSteal { bound: None } => "transparent".into(),
         }
+    }
+}
+
+impl std::str::FromStr for Mode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let number = |n: &str, what: &str| {
+            n.parse::<u32>()
+                .ok()
+                .filter(|&v| v > 0 && v != regs::arb::STEAL_NEVER)
+                .ok_or_else(|| format!("{s}: {what} must be a number from 1 to {}", u32::MAX - 1))
+        };
+        match s.split_once(':') {
+            None if s == "burst" => Ok(Mode(ArbMode::Burst { cap: 0 })),
+            None if s == "transparent" => Ok(Mode(ArbMode::CycleSteal { bound: None })),
+            Some(("burst", n)) => Ok(Mode(ArbMode::Burst {
+                cap: number(n, "the cap")?,
+            })),
+            Some(("steal", n)) => Ok(Mode(ArbMode::CycleSteal {
+                bound: Some(number(n, "the bound")?),
+            })),
+            _ => Err(format!(
+                "{s}: not an arbitration mode (burst, burst:N, steal:N, transparent)"
+            )),
+        }
+    }
+}
+
+impl Serialize for Mode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.spec())
     }
 }
 
@@ -57,7 +94,7 @@ const BUDGET: u64 = 5_000_000;
 #[derive(Clone, Debug, Serialize)]
 pub struct Row {
     pub mode: Mode,
-    pub mode_label: &'static str,
+    pub mode_label: String,
     pub cpu_load_pct: u32,
     pub bytes: u32,
     /// Cycles from the START write to the interrupt.
@@ -76,12 +113,25 @@ pub struct Row {
     pub cpu_work_per_cycle: f64,
 }
 
-/// Runs one transfer on `soc` and measures it.
+/// Runs one transfer on `soc` (without IOMMU, physical addresses) and measures it.
 pub fn measure(soc: &mut Soc, mode: Mode, load_pct: u32, bytes: u32, seed: u32) -> Row {
+    measure_at(soc, mode, load_pct, (SRC, DST), bytes, seed)
+}
+
+/// Runs one transfer from `addrs.0` to `addrs.1` (the channel's DMA addresses) and measures it.
+pub fn measure_at(
+    soc: &mut Soc,
+    mode: Mode,
+    load_pct: u32,
+    addrs: (u32, u32),
+    bytes: u32,
+    seed: u32,
+) -> Row {
     arb::set_mode(soc, mode.arb());
     soc.set_cpu_workload(cpu_load(load_pct, seed));
     let mut dmac = Dmac::new();
-    dmac.start(soc, SRC, DST, bytes, true).expect("start");
+    dmac.start(soc, addrs.0, addrs.1, bytes, true)
+        .expect("start");
     soc.clear_observed();
     assert!(
         soc.run_until_irq(BUDGET),
@@ -127,19 +177,21 @@ pub struct PioVsDma {
     pub dma_cycles: u64,
 }
 
-pub fn pio_vs_dma(soc: &mut Soc, bytes: u32) -> PioVsDma {
+/// PIO from `pa.0` to `pa.1` against a DMA copy from `dma.0` to `dma.1` (the same buffers
+/// as the channel addresses them).
+pub fn pio_vs_dma(soc: &mut Soc, pa: (u32, u32), dma: (u32, u32), bytes: u32) -> PioVsDma {
     let kib = bytes as f64 / 1024.0;
     arb::set_mode(soc, ArbMode::Burst { cap: 0 });
     soc.set_cpu_workload(cpu_load(0, 0));
 
     soc.clear_observed();
-    let pio_cycles = driver::pio::copy(soc, SRC, DST, bytes).expect("pio copy");
+    let pio_cycles = driver::pio::copy(soc, pa.0, pa.1, bytes).expect("pio copy");
     let pio = soc.observed();
 
     let mut dmac = Dmac::new();
     soc.clear_observed();
     let t0 = soc.now();
-    dmac.start(soc, SRC, DST, bytes, true).expect("start");
+    dmac.start(soc, dma.0, dma.1, bytes, true).expect("start");
     let programming = soc.now() - t0;
     assert!(soc.run_until_irq(BUDGET));
     let t1 = soc.now();
@@ -163,26 +215,86 @@ pub struct Study {
     pub pio_vs_dma: Vec<PioVsDma>,
 }
 
-/// The whole study (60 transfers plus the PIO comparison).
-pub fn run(sizes: &[u32], loads: &[u32]) -> Study {
-    let mut soc = new_soc();
-    let mut rows = vec![];
-    for &bytes in sizes {
-        for mode in Mode::ALL {
-            for &load in loads {
-                rows.push(measure(&mut soc, mode, load, bytes, 0x5EED + load));
-            }
+/// What a study run varies (`study --help`).
+#[derive(Clone, Debug)]
+pub struct StudyConfig {
+    pub modes: Vec<Mode>,
+    pub sizes: Vec<u32>,
+    pub loads: Vec<u32>,
+    /// The IOMMU policy for the memcpy channel (`iommu=off|pt|on`).
+    pub policy: IommuPolicy,
+    pub invalidation: Invalidation,
+}
+
+impl Default for StudyConfig {
+    /// `make study`'s: every mode, 256 B to 64 KiB, loads 0 to 90 %, IOMMU off.
+    fn default() -> Self {
+        StudyConfig {
+            modes: Mode::ALL.to_vec(),
+            sizes: SIZES.to_vec(),
+            loads: LOADS_PCT.to_vec(),
+            policy: IommuPolicy::Off,
+            invalidation: Invalidation::Strict,
         }
     }
-    let pio_vs_dma = sizes.iter().map(|&b| pio_vs_dma(&mut soc, b)).collect();
-    Study { rows, pio_vs_dma }
+}
+
+impl StudyConfig {
+    /// Transfers [`run`] measures (the PIO comparison adds one per size).
+    pub fn transfers(&self) -> usize {
+        self.modes.len() * self.sizes.len() * self.loads.len()
+    }
+}
+
+/// The whole study: every (size, mode, load) of `cfg`, then the PIO comparison per size;
+/// `step` is called after each transfer (a progress bar).
+pub fn run(cfg: &StudyConfig, step: &mut dyn FnMut()) -> Study {
+    let (mut soc, mut mm, mut dma) = crate::soc_with_dma(DmaConfig {
+        policy: cfg.policy,
+        invalidation: cfg.invalidation,
+        ..DmaConfig::default()
+    });
+    let dev = DeviceId::MEMCPY0;
+    dma.attach(&mut soc, &mut mm, dev)
+        .expect("attach the memcpy channel");
+    let most = cfg.sizes.iter().copied().max().unwrap_or(4);
+    let src = mm.alloc_bytes(most).expect("source buffer");
+    let dst = mm.alloc_bytes(most).expect("destination buffer");
+    let mut rows = vec![];
+    let mut pio = vec![];
+    for &bytes in &cfg.sizes {
+        let s = dma.map_single(&mut soc, &mut mm, dev, src, bytes, DmaDirection::ToDevice);
+        let d = dma.map_single(&mut soc, &mut mm, dev, dst, bytes, DmaDirection::FromDevice);
+        for &mode in &cfg.modes {
+            for &load in &cfg.loads {
+                rows.push(measure_at(
+                    &mut soc,
+                    mode,
+                    load,
+                    (s.0, d.0),
+                    bytes,
+                    0x5EED + load,
+                ));
+                step();
+            }
+        }
+        pio.push(pio_vs_dma(&mut soc, (src, dst), (s.0, d.0), bytes));
+        dma.unmap_single(&mut soc, dev, s, bytes, DmaDirection::ToDevice)
+            .expect("unmap the source");
+        dma.unmap_single(&mut soc, dev, d, bytes, DmaDirection::FromDevice)
+            .expect("unmap the destination");
+    }
+    Study {
+        rows,
+        pio_vs_dma: pio,
+    }
 }
 
 /// The numbered requirements of the arbitration study; each failure is one message.
 pub fn check_requirements(study: &Study) -> Vec<String> {
     let mut failures = vec![];
     for r in &study.rows {
-        if r.mode == Mode::BurstUncapped
+        if r.mode == Mode::BURST_UNCAPPED
             && r.cpu_load_pct == 0
             && r.bytes >= 1024
             && r.dma_beats_per_cycle < 0.97
@@ -192,17 +304,24 @@ pub fn check_requirements(study: &Study) -> Vec<String> {
                 r.bytes, r.dma_beats_per_cycle
             ));
         }
-        if r.mode == Mode::CycleSteal8 && r.cpu_worst_wait > 8 + 1 {
-            failures.push(format!(
-                "cycle steal bound 8 at {} % load, {} B: CPU waited {} cycles > 9",
-                r.cpu_load_pct, r.bytes, r.cpu_worst_wait
-            ));
+        if let ArbMode::CycleSteal { bound: Some(b) } = r.mode.arb() {
+            if r.cpu_worst_wait > u64::from(b) + 1 {
+                failures.push(format!(
+                    "cycle steal bound {b} at {} % load, {} B: CPU waited {} cycles > {}",
+                    r.cpu_load_pct,
+                    r.bytes,
+                    r.cpu_worst_wait,
+                    b + 1
+                ));
+            }
         }
-        if r.mode == Mode::BurstCap16 && r.dma_longest_hold > 16 {
-            failures.push(format!(
-                "burst cap 16 at {} % load, {} B: DMA held the bus {} beats",
-                r.cpu_load_pct, r.bytes, r.dma_longest_hold
-            ));
+        if let ArbMode::Burst { cap } = r.mode.arb() {
+            if cap > 0 && r.dma_longest_hold > u64::from(cap) {
+                failures.push(format!(
+                    "burst cap {cap} at {} % load, {} B: DMA held the bus {} beats",
+                    r.cpu_load_pct, r.bytes, r.dma_longest_hold
+                ));
+            }
         }
     }
     failures
@@ -284,7 +403,13 @@ pub fn svg(study: &Study, bytes: u32) -> Result<String, String> {
                 .x_desc("CPU bus load (%)")
                 .draw()
                 .map_err(|e| e.to_string())?;
-            for (mode, color) in Mode::ALL.iter().zip(colors) {
+            let mut modes: Vec<Mode> = vec![];
+            for r in &study.rows {
+                if !modes.contains(&r.mode) {
+                    modes.push(r.mode);
+                }
+            }
+            for (mode, color) in modes.iter().zip(colors.iter().cycle()) {
                 let points: Vec<(u32, f64)> = study
                     .rows
                     .iter()
@@ -317,4 +442,37 @@ pub fn svg(study: &Study, bytes: u32) -> Result<String, String> {
         root.present().map_err(|e| e.to_string())?;
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn modes_parse_from_and_print_as_their_command_line_names() {
+        for (spec, mode, label) in [
+            ("burst", Mode::BURST_UNCAPPED, "burst, uncapped"),
+            ("burst:16", Mode::BURST_CAP16, "burst, cap 16"),
+            ("steal:8", Mode::CYCLE_STEAL8, "cycle steal, bound 8"),
+            ("transparent", Mode::TRANSPARENT, "transparent"),
+        ] {
+            assert_eq!(spec.parse::<Mode>(), Ok(mode));
+            assert_eq!(
+                (mode.spec(), mode.label()),
+                (spec.to_owned(), label.to_owned())
+            );
+        }
+        for bad in [
+            "",
+            "burst:0",
+            "steal:",
+            "steal:4294967295",
+            "steal",
+            "burst:x",
+            "fast",
+        ] {
+            assert!(bad.parse::<Mode>().is_err(), "{bad:?}");
+        }
+    }
 }
