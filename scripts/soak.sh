@@ -33,11 +33,17 @@ suites=(
 )
 
 status=0
+k=0
+done_secs=0
 for s in "${suites[@]}"; do
   IFS='|' read -r args share threads <<<"$s"
   t=$(( secs * share / 100 ))
   [ "$t" -ge 1 ] || t=1
-  echo "soak: cargo test $args (${t} s, mix $mix)"
+  k=$(( k + 1 ))
+  # Progress: which suite, and how much of the soak time is behind (each suite runs for its
+  # share, so this is also the time left).
+  echo "soak: [$k/${#suites[@]}, ${done_secs} of ${secs} s done] cargo test $args (${t} s, mix $mix), until $(date -d "+${t} seconds" +%T)"
+  done_secs=$(( done_secs + t ))
   # shellcheck disable=SC2086
   if ! DMANIC_SOAK_SECS=$t DMANIC_SOAK_MIX=$mix DMANIC_SOAK_REPORT="$PWD/$report" \
       cargo test -q $args -- --test-threads="$threads" >"$out/last.log" 2>&1; then

@@ -215,13 +215,14 @@ fn run(args: &Args) -> Result<(), Failure> {
     } else {
         std::fs::create_dir_all(&args.out)
             .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
+        let soc = traced(&fst)?;
         for old in save_files(stem) {
             let path = args.out.join(old);
             if path.exists() {
                 std::fs::remove_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
             }
         }
-        Soc::with_trace(&fst)
+        soc
     };
 
     let mut report = Report::default();
@@ -243,6 +244,21 @@ fn run(args: &Args) -> Result<(), Failure> {
         write_waves(&args.out, stem, &fst, &report, total_cycles)
     };
     outcome.and(waves)
+}
+
+/// A model that writes its waveform to `fst`.
+#[cfg(feature = "trace")]
+fn traced(fst: &Path) -> Result<Soc, Failure> {
+    Ok(Soc::with_trace(fst))
+}
+
+#[cfg(not(feature = "trace"))]
+fn traced(_: &Path) -> Result<Soc, Failure> {
+    Err(Failure(
+        "this dmanic-sim was built without waveform support (cargo feature sim/trace, which \
+         make sim turns on): pass --no-trace, or build it with --features sim/trace"
+            .into(),
+    ))
 }
 
 /// The save files a run of `stem` writes (`sim`: `make sim`'s scenario, `forward`: the
