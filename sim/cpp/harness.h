@@ -33,7 +33,7 @@ struct PhySample;
 
 class Harness {
  public:
-  explicit Harness(const std::string& fst_path);
+  Harness(const std::string& fst_path, uint32_t ns_per_cycle);
   ~Harness();
   Harness(const Harness&) = delete;
   Harness& operator=(const Harness&) = delete;
@@ -119,6 +119,8 @@ class Harness {
   std::unique_ptr<VerilatedFstC> fst_;
 #endif
   uint64_t cycle_ = 0;
+  // Waveform time per clock cycle (ns): the FST is written in nanoseconds.
+  uint64_t ns_per_cycle_;
 
   // Sampled after the low-phase eval of the last cycle.
   bool ready_ = false, rvalid_ = false;
@@ -152,6 +154,6 @@ class Harness {
   std::vector<LoggedPhy> phy_log_;
 };
 
-std::unique_ptr<Harness> new_harness(rust::Str fst_path);
+std::unique_ptr<Harness> new_harness(rust::Str fst_path, uint32_t ns_per_cycle);
 
 }  // namespace dmanic

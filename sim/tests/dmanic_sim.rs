@@ -14,9 +14,17 @@ fn scratch(tag: &str) -> PathBuf {
     dir
 }
 
+/// Whether `tool` is on PATH. Under `make test` (which sets DMANIC_REQUIRE_TOOLS, and whose
+/// setup installs every tool these tests use) a missing tool fails the test instead of
+/// skipping its check.
 fn on_path(tool: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+    let found = std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()));
+    assert!(
+        found || std::env::var_os("DMANIC_REQUIRE_TOOLS").is_none(),
+        "{tool} not found, and DMANIC_REQUIRE_TOOLS is set: `bash scripts/setup.sh test` installs it"
+    );
+    found
 }
 
 fn text(o: &Output) -> String {

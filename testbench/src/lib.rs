@@ -37,11 +37,67 @@ pub fn cpu_load(load_pct: u32, seed: u32) -> CpuWorkload {
 }
 
 /// A fresh model, checked to be the SoC the driver expects.
+///
+/// With `DMANIC_TRACE=dir` it writes its waveform to `dir/<test>.fst` with a GTKWave save file
+/// `dir/<test>.gtkw` beside it, named after the test that made it (the test thread's name;
+/// `-2`, `-3`, ... for a test's further models), so a failing system test can be looked at:
+/// `DMANIC_TRACE=out/waves cargo test --features sim/trace -p testbench --test nic <test>`.
 pub fn new_soc() -> Soc {
-    let mut soc = Soc::new();
+    let mut soc = match std::env::var_os("DMANIC_TRACE") {
+        Some(dir) => traced_soc(std::path::Path::new(&dir)),
+        None => Soc::new(),
+    };
     let info = driver::sys::probe(&mut soc).expect("SoC identification");
     assert_eq!(info.ram_bytes, regs::SocConfig::SIM.bytes());
     soc
+}
+
+/// A model tracing to `dir/<test>.fst`, with its save file (see [`new_soc`]).
+fn traced_soc(dir: &std::path::Path) -> Soc {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    static MODELS: Mutex<Option<HashMap<String, usize>>> = Mutex::new(None);
+    if !sim::TRACE {
+        panic!("DMANIC_TRACE is set but this build cannot write waveforms: add --features sim/trace");
+    }
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("main")
+        .replace("::", ".")
+        .replace(
+            |c: char| !(c.is_ascii_alphanumeric() || "._-".contains(c)),
+            "_",
+        );
+    let n = {
+        let mut models = MODELS.lock().unwrap_or_else(|e| e.into_inner());
+        let k = models
+            .get_or_insert_with(HashMap::new)
+            .entry(test.clone())
+            .or_insert(0);
+        *k += 1;
+        *k
+    };
+    let stem = if n == 1 { test } else { format!("{test}-{n}") };
+    std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("DMANIC_TRACE {}: {e}", dir.display()));
+    let dir = std::path::absolute(dir).expect("absolute trace directory");
+    let fst = dir.join(format!("{stem}.fst"));
+    let gtkw = dir.join(format!("{stem}.gtkw"));
+    let filters = sim::waves::write_filters(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let view = sim::waves::View {
+        first: 0,
+        lead_cycles: 0,
+        zoom: sim::waves::ZOOM,
+        top_group: None,
+        markers: &[],
+    };
+    let text = sim::waves::save_file(&fst, &gtkw, &filters, &view, "testbench::new_soc");
+    std::fs::write(&gtkw, text).unwrap_or_else(|e| panic!("{}: {e}", gtkw.display()));
+    eprintln!(
+        "DMANIC_TRACE: {} (gtkwave {})",
+        fst.display(),
+        gtkw.display()
+    );
+    Soc::with_trace(&fst)
 }
 
 /// Every DMA write beat in `log` lands inside one of `allowed` (byte ranges); returns the
