@@ -20,6 +20,10 @@ BoardSim::BoardSim(uint32_t divisor, const std::string& fst_path)
   if (!fst_path.empty()) {
     fst_ = std::make_unique<VerilatedFstC>();
     top_->trace(fst_.get(), 99);
+    // Time in ns of the board's 100 MHz input clock (10 per cycle; the PLL wrapper passes the
+    // clock through in simulation, so the core runs on it).
+    fst_->set_time_unit("1ns");
+    fst_->set_time_resolution("1ns");
     fst_->open(fst_path.c_str());
     if (!fst_->isOpen()) throw std::runtime_error("cannot open FST trace file " + fst_path);
   }

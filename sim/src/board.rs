@@ -49,7 +49,8 @@ impl Board {
         Self::open("")
     }
 
-    /// The same, dumping every cycle to the FST file `path` (the `trace` feature).
+    /// The same, dumping every cycle to the FST file `path` (the `trace` feature), in ns of
+    /// the board's 100 MHz input clock: rising edges at 10 ns × cycle + 5.
     pub fn with_trace(path: &str) -> Self {
         Self::open(path)
     }
