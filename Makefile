@@ -27,7 +27,9 @@ help:
 	@echo "make fpga-all both boards' bitstreams, then the README's resource/timing table"
 	@echo "make prog     BOARD=...: flash reports/fpga_BOARD.bin with iceprog"
 	@echo "make verilog  regenerate the committed rtl/verilog/*.v from the rust-hdl sources"
-	@echo "make check    cargo fmt --check + clippy -D warnings"
+	@echo "make fmt      cargo fmt on every crate"
+	@echo "make clippy   clippy -D warnings on every crate and target, with and without sim/trace"
+	@echo "make check    cargo fmt --check + make clippy + cargo doc with -D warnings (doc tests run in make test)"
 	@echo "make waves    open the last waveform in GTKWave"
 	@echo "make setup    install every system tool the targets use"
 
@@ -160,10 +162,16 @@ prog:
 verilog:
 	$(CARGO) run -p rtl --bin gen-verilog
 
-check:
-	$(CARGO) fmt --all -- --check
+fmt:
+	$(CARGO) fmt --all
+
+clippy:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
-	$(CARGO) clippy -p sim --all-targets --features trace -- -D warnings
+	$(CARGO) clippy --workspace --all-targets --features sim/trace -- -D warnings
+
+check: clippy
+	$(CARGO) fmt --all -- --check
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps
 
 waves:
 	@bash scripts/setup.sh waves

@@ -153,7 +153,7 @@ pub mod dmac;
 /// Register offsets and field positions follow the RISC-V IOMMU Architecture Specification's
 /// memory-mapped register layout (`ddtp` 0x10, `cqb` 0x18, `cqh` 0x20, `cqt` 0x24, `fqb` 0x28,
 /// `fqh` 0x30, `fqt` 0x34, `cqcsr` 0x48, `fqcsr` 0x4C, `ipsr` 0x54), cut to 32 bits: each
-/// register here is the low word of the spec's 64-bit one (a PPN field holds PPN[21:0], enough
+/// register here is the low word of the spec's 64-bit one (a PPN field holds `PPN[21:0]`, enough
 /// for the 34-bit Sv32 physical space). The counters from 0x100 are this design's own.
 ///
 /// Deviations from the specification, on purpose:
@@ -163,6 +163,8 @@ pub mod dmac;
 /// * Writing `DDTP` flushes the device-context cache and the IOTLB, and abandons a device-context
 ///   fetch or page walk in flight (counted in [`iommu::WALKS_RESTARTED`]): nothing read under an
 ///   older `DDTP` is cached, used or reported. `DDTP` may be written at any time.
+///
+/// [`dc`]: crate::iommu::dc
 pub mod iommu;
 
 /// NIC block (docs/nic.md): the Intel 8254x (e1000) register subset, at the 8254x offsets
@@ -187,6 +189,12 @@ pub mod iommu;
 /// * ICR bits 24..27 carry the DMAC, IOMMU, NIC-DMA and ring-register-error sources of this SoC.
 /// * Ring registers are checked ([`nic::ringerr`]): a head or tail write outside the ring is
 ///   ignored and reported (the 8254x leaves it undefined).
+///
+/// [`ITR_UNIT_CYCLES`]: crate::nic::ITR_UNIT_CYCLES
+/// [`TIMER_UNIT_CYCLES`]: crate::nic::TIMER_UNIT_CYCLES
+/// [`rx_desc::ERR_LEN`]: crate::nic::rx_desc::ERR_LEN
+/// [`rx_desc::ERR_DMA`]: crate::nic::rx_desc::ERR_DMA
+/// [`tx_desc::STA_ERR`]: crate::nic::tx_desc::STA_ERR
 pub mod nic;
 
 /// The UART-to-bus bridge (`rtl::uart::bridge`) that lets the driver reach the host port of a
@@ -243,6 +251,23 @@ pub mod nic;
 /// the inter-byte timeout (so the bridge abandoned any partial frame and finished any reply),
 /// discarding what it receives, sends a NOP with a fresh TAG and waits for that NOP's reply;
 /// then it sends the failed command again with its original TAG.
+///
+/// [`divisor`]: crate::uart_bridge::divisor
+/// [`crc16`]: crate::uart_bridge::crc16
+/// [`CRC_RESIDUE`]: crate::uart_bridge::CRC_RESIDUE
+/// [`CMD_READ32`]: crate::uart_bridge::CMD_READ32
+/// [`CMD_WRITE32`]: crate::uart_bridge::CMD_WRITE32
+/// [`CMD_READ_BURST`]: crate::uart_bridge::CMD_READ_BURST
+/// [`CMD_WRITE_BURST`]: crate::uart_bridge::CMD_WRITE_BURST
+/// [`CMD_IRQ_STATUS`]: crate::uart_bridge::CMD_IRQ_STATUS
+/// [`IRQ_LINE`]: crate::uart_bridge::IRQ_LINE
+/// [`CMD_NOP`]: crate::uart_bridge::CMD_NOP
+/// [`STATUS_OK`]: crate::uart_bridge::STATUS_OK
+/// [`STATUS_BAD_CRC`]: crate::uart_bridge::STATUS_BAD_CRC
+/// [`MAX_BURST_WORDS`]: crate::uart_bridge::MAX_BURST_WORDS
+/// [`STATUS_BAD_COMMAND`]: crate::uart_bridge::STATUS_BAD_COMMAND
+/// [`SYNC`]: crate::uart_bridge::SYNC
+/// [`INTERBYTE_TIMEOUT_BITS`]: crate::uart_bridge::INTERBYTE_TIMEOUT_BITS
 pub mod uart_bridge;
 
 /// Register access types, for documentation.

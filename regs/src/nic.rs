@@ -171,8 +171,8 @@ pub mod dmaerr {
     pub const RX: u32 = 1 << 1;
 }
 
-/// `ENGINE_STATE` fields: each engine's state index in [`TX_STATE_NAMES`](super::TX_STATE_NAMES)
-/// / [`RX_STATE_NAMES`](super::RX_STATE_NAMES).
+/// `ENGINE_STATE` fields: each engine's state index in [`TX_STATE_NAMES`]
+/// / [`RX_STATE_NAMES`].
 pub mod engine_state {
     pub const TX_SHIFT: u32 = 0;
     pub const RX_SHIFT: u32 = 8;

@@ -1,7 +1,7 @@
 /// 4 KiB pages.
 pub const PAGE_SHIFT: u32 = 12;
 pub const PAGE_SIZE: u32 = 1 << PAGE_SHIFT;
-/// Two levels: level 1 (root, indexed by VPN[1]) and level 0 (indexed by VPN[0]).
+/// Two levels: level 1 (root, indexed by `VPN[1]`) and level 0 (indexed by `VPN[0]`).
 pub const LEVELS: u32 = 2;
 /// Bytes per PTE.
 pub const PTE_SIZE: u32 = 4;
@@ -19,17 +19,17 @@ pub const SUPERPAGE_SIZE: u32 = 1 << SUPERPAGE_SHIFT;
 pub const PA_BITS: u32 = 34;
 pub const PPN_BITS: u32 = PA_BITS - PAGE_SHIFT;
 
-/// VPN[1] of a 32-bit IOVA (bits 31:22): the index into the root table.
+/// `VPN[1]` of a 32-bit IOVA (bits 31:22): the index into the root table.
 pub const fn vpn1(iova: u32) -> u32 {
     iova >> VPN1_SHIFT
 }
 
-/// VPN[0] of a 32-bit IOVA (bits 21:12): the index into a level-0 table.
+/// `VPN[0]` of a 32-bit IOVA (bits 21:12): the index into a level-0 table.
 pub const fn vpn0(iova: u32) -> u32 {
     (iova >> VPN0_SHIFT) & VPN_MASK
 }
 
-/// VPN[level] (`level` 1 or 0).
+/// `VPN[level]` (`level` 1 or 0).
 pub const fn vpn(iova: u32, level: u32) -> u32 {
     (iova >> (PAGE_SHIFT + VPN_BITS * level)) & VPN_MASK
 }
@@ -89,10 +89,10 @@ pub mod pte {
     /// The 22-bit PPN, bits 31:10.
     pub const PPN_SHIFT: u32 = 10;
     pub const PPN_MASK: u32 = 0xFFFF_FC00;
-    /// PPN[0], bits 19:10 (10 bits).
+    /// `PPN[0]`, bits 19:10 (10 bits).
     pub const PPN0_SHIFT: u32 = 10;
     pub const PPN0_MASK: u32 = 0x3FF << PPN0_SHIFT;
-    /// PPN[1], bits 31:20 (12 bits).
+    /// `PPN[1]`, bits 31:20 (12 bits).
     pub const PPN1_SHIFT: u32 = 20;
     pub const PPN1_MASK: u32 = 0xFFF << PPN1_SHIFT;
 
@@ -106,12 +106,12 @@ pub mod pte {
         pte >> PPN_SHIFT
     }
 
-    /// PPN[0] (10 bits). In the PPN it is bits 9:0.
+    /// `PPN[0]` (10 bits). In the PPN it is bits 9:0.
     pub const fn ppn0(pte: u32) -> u32 {
         (pte & PPN0_MASK) >> PPN0_SHIFT
     }
 
-    /// PPN[1] (12 bits). In the PPN it is bits 21:10.
+    /// `PPN[1]` (12 bits). In the PPN it is bits 21:10.
     pub const fn ppn1(pte: u32) -> u32 {
         (pte & PPN1_MASK) >> PPN1_SHIFT
     }

@@ -177,7 +177,7 @@ const GROUPS: [(&str, &[Sig]); 8] = [
     ("IRQ", &[("irq", F_BIN)]),
 ];
 
-/// The full names of every trace in [`GROUPS`].
+/// The full names of every trace in `GROUPS`.
 pub fn trace_names() -> impl Iterator<Item = String> {
     GROUPS
         .iter()
@@ -214,7 +214,7 @@ pub struct View<'a> {
 /// address and data.
 pub const ZOOM: f64 = -6.2;
 
-/// Writes the state-name filter files into `dir`; their absolute paths, in [`FILTERS`] order
+/// Writes the state-name filter files into `dir`; their absolute paths, in `FILTERS` order
 /// (what [`save_file`] takes).
 pub fn write_filters(dir: &Path) -> Result<Vec<PathBuf>, String> {
     let mut filters = vec![];

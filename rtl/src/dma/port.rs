@@ -52,6 +52,8 @@
 //! registers (its input buffer and the IOTLB lookup) in front of that; a [`DmaStage`] adds
 //! one. An initiator that wants one beat per cycle keeps as many beats in flight as the
 //! latency is long (docs/dma.md, "The DMA port").
+//!
+//! [`DmaStage`]: super::stage::DmaStage
 
 use rust_hdl::prelude::*;
 

@@ -12,14 +12,14 @@
 //! ```
 //!
 //! A 4 KiB entry matches on device and the whole VPN; a 4 MiB superpage entry on device and
-//! VPN[1], and its effective PPN takes PPN[0] from the VPN. Only successful translations are
+//! `VPN[1]`, and its effective PPN takes `PPN[0]` from the VPN. Only successful translations are
 //! installed; permission bits (R, W, D) are kept so that a later access of another kind is
 //! checked without a walk. An address invalidation removes every entry whose page or superpage
 //! contains the address. If two entries match (a superpage and a page installed without an
 //! invalidation in between), the one with the higher index wins: still one defined answer.
 //!
 //! **PPN width.** An entry keeps the PPN bits of `ppn_mask` (all 22 by default). The IOMMU
-//! installs only translations inside host RAM (a page's PPN, or a superpage's PPN[1] << 10,
+//! installs only translations inside host RAM (a page's PPN, or a superpage's `PPN[1] << 10`,
 //! below the RAM's page count), so it passes the mask that covers the RAM's pages: an 8 KiB
 //! RAM needs one PPN bit per entry, and synthesis removes the other 21 flip-flops.
 
@@ -35,7 +35,7 @@ pub struct Iotlb<const N: usize> {
     pub dev: Signal<In, Bits<2>>,
     pub vpn: Signal<In, Bits<20>>,
     pub hit: Signal<Out, Bit>,
-    /// The page's physical page number (for a superpage: PPN[1] and the VPN's VPN[0]).
+    /// The page's physical page number (for a superpage: `PPN[1]` and the VPN's `VPN[0]`).
     pub ppn: Signal<Out, Bits<22>>,
     pub r: Signal<Out, Bit>,
     pub w: Signal<Out, Bit>,
