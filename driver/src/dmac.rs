@@ -131,6 +131,24 @@ struct Run {
 }
 
 /// The memcpy channel. Holds only what the driver must remember between start and wait.
+/// # Example
+///
+/// A 4 KiB copy in register mode with its completion interrupt, on any [`Device`]: the
+/// Verilator model (`sim::Soc`) or a board over the UART bridge. The addresses are the
+/// channel's DMA addresses: physical in the IOMMU's Bare mode, IOVAs from [`crate::Dma`]
+/// otherwise.
+///
+/// ```no_run
+/// use driver::{Completion, Device, Dmac, DmacError};
+///
+/// fn copy(dev: &mut dyn Device) -> Result<(), DmacError> {
+///     let mut dmac = Dmac::new(); // channel 0
+///     dmac.start(dev, 0x1_0000, 0x4_0000, 4096, true)?;
+///     let done = dmac.wait(dev, Completion::Irq, 100_000)?;
+///     assert_eq!(done.bytes, 4096);
+///     Ok(())
+/// }
+/// ```
 #[derive(Clone, Debug)]
 pub struct Dmac {
     run: Option<Run>,

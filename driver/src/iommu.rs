@@ -261,6 +261,27 @@ struct FaultQueue {
 }
 
 /// The driver's side of the IOMMU: what it configured, and the queues it owns.
+///
+/// Most code reaches it through [`crate::Dma`] ([`Dma::iommu`](crate::Dma::iommu)), which
+/// owns it; used alone it is the register-level interface.
+///
+/// # Example
+///
+/// After a DMA that faulted: the fault records the IOMMU wrote into its queue, and its
+/// counters.
+///
+/// ```no_run
+/// use driver::{Device, Dma, IommuError};
+///
+/// fn report_faults(dev: &mut dyn Device, dma: &mut Dma) -> Result<(), IommuError> {
+///     for f in dma.iommu_mut().read_faults(dev)? {
+///         eprintln!("device {:?}: {:?} at IOVA {:#x}", f.device, f.cause, f.iova);
+///     }
+///     let c = dma.iommu().read_counters(dev);
+///     eprintln!("IOTLB hits {}, misses {}", c.iotlb_hits, c.iotlb_misses);
+///     Ok(())
+/// }
+/// ```
 #[derive(Clone, Debug)]
 pub struct Iommu {
     mode: IommuMode,

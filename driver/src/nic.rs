@@ -420,6 +420,31 @@ struct Rings {
 }
 
 /// The NIC driver's state (Linux's `struct e1000_adapter`).
+///
+/// # Example
+///
+/// Bring the NIC up through the DMA API (IOMMU on), send one frame, receive what arrives
+/// (NAPI-style, a budget of 64 frames per poll), and close it again.
+///
+/// ```no_run
+/// use driver::{Device, Dma, DmaConfig, Nic, NicConfig, PageAllocator};
+///
+/// fn ping(dev: &mut dyn Device) -> Result<(), Box<dyn std::error::Error>> {
+///     let mut mm = PageAllocator::from_device(dev)?;
+///     let mut dma = Dma::init(dev, &mut mm, DmaConfig::default())?;
+///     let mut nic = Nic::open(dev, &mut mm, &mut dma, NicConfig::default())?;
+///     let mut frame = vec![0xFF; 6]; // broadcast
+///     frame.extend([0x02, 0, 0, 0, 0, 1, 0x88, 0xB5]); // source, local EtherType
+///     frame.resize(60, 0); // the NIC appends the FCS
+///     nic.xmit(dev, &mut mm, &mut dma, &frame)?;
+///     let polled = nic.poll(dev, &mut mm, &mut dma, 64);
+///     for f in polled.frames.iter().filter(|f| f.is_good()) {
+///         println!("received {} bytes", nic.payload(f).len());
+///     }
+///     nic.close(dev, &mut mm, &mut dma)?;
+///     Ok(())
+/// }
+/// ```
 #[derive(Debug)]
 pub struct Nic {
     cfg: NicConfig,

@@ -1,12 +1,19 @@
-//! Hardware of the DMA NIC SoC, written with `rust-hdl`, one block per file.
+//! Hardware of the DMA NIC SoC, written with `rust-hdl`, one block per file (docs/ has a page
+//! per block).
 //!
 //! ```text
-//!  host port ──► address decode ──► csr ──► (arbiter, dma::memcpy config) ──► irq
-//!      │ RAM                                                       
-//!      ▼                                                             
-//!  arbiter ◄── dma::memcpy (bus master)                              
-//!      ▼                                                             
-//!  ram (single port, 32-bit, byte enables)                           
+//!  host port ─► address decode (soc) ─┬─► RAM window ─────────────────────► arbiter.cpu ─┐
+//!  (UART bridge on a board)           └─► register windows: csr (SYS), arb_regs,         │
+//!                                         dma::regs (DMAC n), iommu, nic::regs           │
+//!                                                                                         ▼
+//!  dma::memcpy 0 ─┐                                                        arbiter (burst │
+//!  dma::memcpy 1 ─┼─► dma::mux ─► iommu (pipeline: request stage, IOTLB, ─► or cycle      ├─► ram
+//!  nic TX engine ─┤   (round      checks; page walker and queues in host    stealing)    │   (one port,
+//!  nic RX engine ─┘    robin)     RAM) ─── one DmaPort (dma::port) on every arrow ───────┘   byte enables)
+//!        ▲ │
+//!        │ ▼
+//!  nic FIFOs ◄─► mac (TX: preamble, pad, FCS; RX: FCS check, runt/oversize) ◄─► PHY pins
+//!  irq ◄── DMAC channels | IOMMU | NIC (csr's IRQ_STATUS)
 //! ```
 //!
 //! [`soc::Soc`] wires the blocks; [`generate_verilog_for`] turns it into the Verilog that the

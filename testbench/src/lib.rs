@@ -58,7 +58,9 @@ fn traced_soc(dir: &std::path::Path) -> Soc {
     use std::sync::Mutex;
     static MODELS: Mutex<Option<HashMap<String, usize>>> = Mutex::new(None);
     if !sim::TRACE {
-        panic!("DMANIC_TRACE is set but this build cannot write waveforms: add --features sim/trace");
+        panic!(
+            "DMANIC_TRACE is set but this build cannot write waveforms: add --features sim/trace"
+        );
     }
     let test = std::thread::current()
         .name()
