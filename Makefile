@@ -38,7 +38,7 @@ setup:
 
 sim:
 	@bash scripts/setup.sh sim
-	$(CARGO) run --release -p sim --features trace --bin dmanic-sim -- --out $(OUT)
+	$(CARGO) run --release -p testbench --features sim/trace --bin dmanic-sim -- --out $(OUT)
 
 RX_PCAP ?=
 TX_PCAP ?= $(OUT)/forward.pcap
@@ -46,7 +46,7 @@ FORWARD_ARGS ?=
 forward:
 	@test -n "$(RX_PCAP)" || { echo "usage: make forward RX_PCAP=in.pcap [TX_PCAP=out.pcap] [FORWARD_ARGS=...]" >&2; exit 2; }
 	@bash scripts/setup.sh sim
-	$(CARGO) run --release -p sim --features trace --bin dmanic-sim -- --out "$(OUT)" --rx-pcap "$(RX_PCAP)" --tx-pcap "$(TX_PCAP)" $(FORWARD_ARGS)
+	$(CARGO) run --release -p testbench --features sim/trace --bin dmanic-sim -- --out "$(OUT)" --rx-pcap "$(RX_PCAP)" --tx-pcap "$(TX_PCAP)" $(FORWARD_ARGS)
 
 # How the targets run the rtl crate's generators (gen-verilog, gen-formal, gen-board): `cargo
 # run -p rtl` by default. `make test` passes RTL_GEN=<target dir>/debug/ (the directory cargo

@@ -52,7 +52,11 @@ fn transmit_descriptor_matches_the_8254x_manual() {
     ] {
         let mut w = [0u32; 4];
         *word(&mut w, tx_desc::LEN_CMD) = tx_desc::len_cmd(0, cmd);
-        assert_eq!(ones(bytes(w).view_bits::<Lsb0>()), vec![bit], "CMD {cmd:#x}");
+        assert_eq!(
+            ones(bytes(w).view_bits::<Lsb0>()),
+            vec![bit],
+            "CMD {cmd:#x}"
+        );
     }
     let mut w = [0u32; 4];
     *word(&mut w, tx_desc::STA_WORD) = tx_desc::STA_DD;
@@ -77,7 +81,11 @@ fn receive_descriptor_matches_the_8254x_manual() {
     for (status, bit) in [(rx_desc::STA_DD, 96), (rx_desc::STA_EOP, 97)] {
         let mut w = [0u32; 4];
         *word(&mut w, rx_desc::STATUS_WORD) = status;
-        assert_eq!(ones(bytes(w).view_bits::<Lsb0>()), vec![bit], "STATUS {status:#x}");
+        assert_eq!(
+            ones(bytes(w).view_bits::<Lsb0>()),
+            vec![bit],
+            "STATUS {status:#x}"
+        );
     }
     // ERR_DMA uses SEQ's bit (106) and ERR_LEN reserved bit 107: the design's own errors.
     for (err, bit) in [
@@ -88,7 +96,11 @@ fn receive_descriptor_matches_the_8254x_manual() {
     ] {
         let mut w = [0u32; 4];
         *word(&mut w, rx_desc::STATUS_WORD) = err << rx_desc::ERRORS_SHIFT;
-        assert_eq!(ones(bytes(w).view_bits::<Lsb0>()), vec![bit], "ERRORS {err:#x}");
+        assert_eq!(
+            ones(bytes(w).view_bits::<Lsb0>()),
+            vec![bit],
+            "ERRORS {err:#x}"
+        );
     }
 }
 

@@ -15,10 +15,6 @@
 //! Every cycle the harness watches the `obs_*` pins and keeps [`Observed`] counters.
 
 pub mod board;
-pub mod frames;
-pub mod pcap;
-pub mod phy;
-pub mod waves;
 
 pub use ffi::{BusWrite, CpuWorkload, DmaBeat, DmacRegs, Observed, PhySample};
 

@@ -6,13 +6,16 @@
 //! write log), never at the hardware's own idea of what happened.
 
 // The wire-level models live in the `sim` crate so that `dmanic-sim` can use them too.
-pub use sim::{frames, pcap, phy};
+pub mod frames;
 pub mod iommu_bench;
 pub mod iommu_check;
 pub mod iommu_model;
 pub mod nic_bench;
+pub mod pcap;
+pub mod phy;
 pub mod speed;
 pub mod study;
+pub mod waves;
 
 use driver::arb::ArbCounters;
 use sim::{BusWrite, CpuWorkload, Observed, Soc};
@@ -84,15 +87,15 @@ fn traced_soc(dir: &std::path::Path) -> Soc {
     let dir = std::path::absolute(dir).expect("absolute trace directory");
     let fst = dir.join(format!("{stem}.fst"));
     let gtkw = dir.join(format!("{stem}.gtkw"));
-    let filters = sim::waves::write_filters(&dir).unwrap_or_else(|e| panic!("{e}"));
-    let view = sim::waves::View {
+    let filters = crate::waves::write_filters(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let view = crate::waves::View {
         first: 0,
         lead_cycles: 0,
-        zoom: sim::waves::ZOOM,
+        zoom: crate::waves::ZOOM,
         top_group: None,
         markers: &[],
     };
-    let text = sim::waves::save_file(&fst, &gtkw, &filters, &view, "testbench::new_soc");
+    let text = crate::waves::save_file(&fst, &gtkw, &filters, &view, "testbench::new_soc");
     std::fs::write(&gtkw, text).unwrap_or_else(|e| panic!("{}: {e}", gtkw.display()));
     eprintln!(
         "DMANIC_TRACE: {} (gtkwave {})",

@@ -47,7 +47,7 @@ fn dmanic_trace_writes_a_waveform_and_save_file_per_test() {
     );
     // Every signal of the save file is a variable of the FST (fst2vcd; required under make
     // test, which installs it).
-    match sim::waves::check_names(&fst).unwrap() {
+    match testbench::waves::check_names(&fst).unwrap() {
         Some(n) => assert!(n > 20, "{n} signals"),
         None => assert!(
             std::env::var_os("DMANIC_REQUIRE_TOOLS").is_none(),

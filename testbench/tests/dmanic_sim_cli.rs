@@ -22,9 +22,11 @@ fn help_lists_the_options() {
     }
 }
 
-#[cfg(not(feature = "trace"))]
 #[test]
 fn without_the_trace_feature_a_waveform_is_refused_with_a_hint() {
+    if sim::TRACE {
+        return; // this build writes waveforms: dmanic_sim.rs checks them
+    }
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("sim.gtkw"), "make sim's").unwrap();
     let out = Command::new(BIN)

@@ -21,7 +21,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use crate::CYCLE_NS;
+pub use sim::CYCLE_NS;
 /// Snapshot length of the files written.
 pub const SNAPLEN: u32 = 65535;
 

@@ -1,7 +1,7 @@
 //! `dmanic-sim` (the `make sim` program) end to end: a short traced run whose GTKWave save file
 //! is checked against the FST's variables (with `fst2vcd`) and, where `xvfb-run` is installed,
-//! against the signals GTKWave itself shows when it opens the file. Feature `trace` only.
-#![cfg(feature = "trace")]
+//! against the signals GTKWave itself shows when it opens the file (those need the
+//! `sim/trace` feature, which `make test` turns on), and the io-forward app on captures.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -25,6 +25,19 @@ fn on_path(tool: &str) -> bool {
         "{tool} not found, and DMANIC_REQUIRE_TOOLS is set: `bash scripts/setup.sh test` installs it"
     );
     found
+}
+
+/// Whether this build writes waveforms (`sim/trace`); under `make test`
+/// (DMANIC_REQUIRE_TOOLS) it must.
+fn tracing() -> bool {
+    assert!(
+        sim::TRACE || std::env::var_os("DMANIC_REQUIRE_TOOLS").is_none(),
+        "built without sim/trace, and DMANIC_REQUIRE_TOOLS is set"
+    );
+    if !sim::TRACE {
+        eprintln!("note: built without sim/trace; the waveform is not checked");
+    }
+    sim::TRACE
 }
 
 fn text(o: &Output) -> String {
@@ -118,6 +131,9 @@ fn gtkwave_shows(gtkw: &Path, dir: &Path) -> Option<Vec<String>> {
 
 #[test]
 fn traced_run_writes_a_save_file_whose_signals_are_in_the_fst() {
+    if !tracing() {
+        return;
+    }
     let dir = scratch("trace");
     let out = Command::new(BIN)
         .arg("--out")
@@ -241,7 +257,7 @@ fn tshark_fcs_status(pcap: &Path) -> Option<Vec<String>> {
 
 #[test]
 fn forward_app_sends_the_good_frames_of_a_pcap_back_out_with_good_fcs() {
-    use sim::frames::{with_fcs, FrameGen};
+    use testbench::frames::{with_fcs, FrameGen};
     let dir = scratch("forward");
     std::fs::create_dir_all(&dir).unwrap();
     let mut gen = FrameGen::new(<rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(3));
@@ -253,7 +269,7 @@ fn forward_app_sends_the_good_frames_of_a_pcap_back_out_with_good_fcs() {
     let input = dir.join("in.pcap");
     let output = dir.join("out.pcap");
     let at: Vec<u64> = (0..frames.len() as u64).map(|i| i * 2000).collect();
-    sim::pcap::write_frames(&input, &frames, &at).unwrap();
+    testbench::pcap::write_frames(&input, &frames, &at).unwrap();
     let out = Command::new(BIN)
         .arg("--rx-pcap")
         .arg(&input)
@@ -268,7 +284,7 @@ fn forward_app_sends_the_good_frames_of_a_pcap_back_out_with_good_fcs() {
         stdout.contains("received 5 good + 0 bad, forwarded 5"),
         "{stdout}"
     );
-    let sent = sim::pcap::read_frames(&output).unwrap();
+    let sent = testbench::pcap::read_frames(&output).unwrap();
     let sent: Vec<Vec<u8>> = sent.into_iter().map(|f| f.data).collect();
     let want: Vec<Vec<u8>> = frames.iter().map(|f| with_fcs(f)).collect();
     assert_eq!(sent, want, "the frames on the TX pins, FCS included");
@@ -346,7 +362,7 @@ fn tshark_fields(pcap: &Path, fields: &[&str]) -> Option<Vec<String>> {
 
 #[test]
 fn forward_keeps_a_bad_fcs_bad_in_a_capture_with_fcs() {
-    use sim::frames::{with_fcs, FrameGen};
+    use testbench::frames::{with_fcs, FrameGen};
     let dir = scratch("forward-fcs");
     std::fs::create_dir_all(&dir).unwrap();
     let mut gen = FrameGen::new(<rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(4));
@@ -359,7 +375,7 @@ fn forward_keeps_a_bad_fcs_bad_in_a_capture_with_fcs() {
     frames[2][40] ^= 0x10;
     let input = dir.join("wire.pcap");
     let at: Vec<u64> = (0..frames.len() as u64).map(|i| i * 3000).collect();
-    sim::pcap::write_frames(&input, &frames, &at).unwrap();
+    testbench::pcap::write_frames(&input, &frames, &at).unwrap();
     let (output, out) = forward_run(&dir, &input, &[]);
     assert!(out.status.success(), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -370,7 +386,7 @@ fn forward_keeps_a_bad_fcs_bad_in_a_capture_with_fcs() {
     ] {
         assert!(stdout.contains(want), "{want:?} not in\n{stdout}");
     }
-    let sent: Vec<Vec<u8>> = sim::pcap::read_frames(&output)
+    let sent: Vec<Vec<u8>> = testbench::pcap::read_frames(&output)
         .unwrap()
         .into_iter()
         .map(|f| f.data)
@@ -422,12 +438,12 @@ fn host_capture_frames() -> Vec<Vec<u8>> {
 
 #[test]
 fn forward_pads_short_frames_from_a_host_capture_unless_told_not_to() {
-    use sim::frames::with_fcs;
+    use testbench::frames::with_fcs;
     let dir = scratch("forward-pad");
     std::fs::create_dir_all(&dir).unwrap();
     let frames = host_capture_frames();
     let input = dir.join("host.pcap");
-    sim::pcap::write_frames(&input, &frames, &[0, 5000]).unwrap();
+    testbench::pcap::write_frames(&input, &frames, &[0, 5000]).unwrap();
     let (output, out) = forward_run(&dir, &input, &[]);
     assert!(out.status.success(), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -436,7 +452,7 @@ fn forward_pads_short_frames_from_a_host_capture_unless_told_not_to() {
             && stdout.contains("frames under 60 bytes without FCS: 2, 2 padded to 60"),
         "{stdout}"
     );
-    let sent: Vec<Vec<u8>> = sim::pcap::read_frames(&output)
+    let sent: Vec<Vec<u8>> = testbench::pcap::read_frames(&output)
         .unwrap()
         .into_iter()
         .map(|f| f.data)
@@ -473,7 +489,7 @@ fn forward_pads_short_frames_from_a_host_capture_unless_told_not_to() {
         stdout.contains("0 bad FCS (CRCERRS), 2 runt (RUC)") && stdout.contains("RUC 2"),
         "{stdout}"
     );
-    assert_eq!(sim::pcap::read_frames(&output).unwrap(), vec![]);
+    assert_eq!(testbench::pcap::read_frames(&output).unwrap(), vec![]);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -484,9 +500,9 @@ fn forward_replays_pcapng_and_a_jumbo_frame_with_max_frame() {
         InterfaceDescriptionBlock, InterfaceDescriptionOption,
     };
     use pcap_file::pcapng::PcapNgWriter;
-    use sim::frames::{with_fcs, FrameGen};
     use std::borrow::Cow;
     use std::time::Duration;
+    use testbench::frames::{with_fcs, FrameGen};
     let dir = scratch("forward-ng");
     std::fs::create_dir_all(&dir).unwrap();
     let mut gen = FrameGen::new(<rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(5));
@@ -524,7 +540,7 @@ fn forward_replays_pcapng_and_a_jumbo_frame_with_max_frame() {
             && stdout.contains("RCTL.LPE on"),
         "{stdout}"
     );
-    let sent: Vec<Vec<u8>> = sim::pcap::read_frames(&output)
+    let sent: Vec<Vec<u8>> = testbench::pcap::read_frames(&output)
         .unwrap()
         .into_iter()
         .map(|f| f.data)
@@ -547,7 +563,7 @@ fn forward_replays_pcapng_and_a_jumbo_frame_with_max_frame() {
         stdout.contains("1 oversize (ROC)") && stdout.contains("ROC 1"),
         "{stdout}"
     );
-    assert_eq!(sim::pcap::read_frames(&output).unwrap().len(), 2);
+    assert_eq!(testbench::pcap::read_frames(&output).unwrap().len(), 2);
     // --max-frame below the jumbo, with LPE on: the MAC takes it, the app drops it.
     let (_, out) = forward_run(&dir, &input, &["--max-frame", "2000"]);
     assert!(out.status.success(), "{}", text(&out));
@@ -561,12 +577,15 @@ fn forward_replays_pcapng_and_a_jumbo_frame_with_max_frame() {
 
 #[test]
 fn forward_writes_its_own_waveform_and_leaves_make_sims_alone() {
-    use sim::frames::FrameGen;
+    if !tracing() {
+        return;
+    }
+    use testbench::frames::FrameGen;
     let dir = scratch("forward-waves");
     std::fs::create_dir_all(&dir).unwrap();
     let mut gen = FrameGen::new(<rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(6));
     let input = dir.join("in put.pcap");
-    sim::pcap::write_frames(&input, &[gen.frame(100)], &[0]).unwrap();
+    testbench::pcap::write_frames(&input, &[gen.frame(100)], &[0]).unwrap();
     // What an earlier `make sim` left in the same directory.
     std::fs::write(dir.join("sim.fst"), "make sim's waveform").unwrap();
     std::fs::write(dir.join("forward.gtkw"), "a stale save file").unwrap();
@@ -602,7 +621,7 @@ fn forward_checks_its_paths_before_the_simulation_starts() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("missing.pcap"), "{}", text(&out));
     let input = dir.join("in.pcap");
-    sim::pcap::write_frames(&input, &[vec![0; 60]], &[0]).unwrap();
+    testbench::pcap::write_frames(&input, &[vec![0; 60]], &[0]).unwrap();
     let out = Command::new(BIN)
         .arg("--rx-pcap")
         .arg(&input)

@@ -7,11 +7,11 @@ use driver::dma::{Dma, DmaConfig, IommuPolicy};
 use driver::iommu::DeviceId;
 use driver::nic::{forward_once, Nic, NicConfig, RxFrame};
 use driver::{Device, PageAllocator};
-use sim::frames::{self, FrameGen};
-use sim::pcap;
-use sim::phy::{self, encode_rx, FcsMode, RxFrameSpec, TxFrameSeen, TxSample};
 use sim::Soc;
 use std::path::Path;
+use testbench::frames::{self, FrameGen};
+use testbench::pcap;
+use testbench::phy::{self, encode_rx, FcsMode, RxFrameSpec, TxFrameSeen, TxSample};
 
 pub const NIC_LABEL: &str = "NIC loopback";
 /// Frame lengths (without FCS) of the loopback scenario: the shortest, one that needs padding

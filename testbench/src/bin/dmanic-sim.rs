@@ -29,9 +29,9 @@ use driver::dma::{Dma, DmaConfig, DmaDirection, IommuPolicy};
 use driver::iommu::DeviceId;
 use driver::{arb, ArbCounters, ArbMode, Completion, Device, Dmac, DmacError, PageAllocator};
 use regs::PAGE_BYTES;
-use sim::pcap::FcsChoice;
-use sim::waves;
 use sim::{CpuWorkload, Observed, Soc};
+use testbench::pcap::FcsChoice;
+use testbench::waves;
 
 /// Run the default DMA scenario on the Verilated SoC and write a waveform.
 #[derive(Parser, Debug)]
@@ -199,7 +199,7 @@ fn main() -> ExitCode {
 fn run(args: &Args) -> Result<(), Failure> {
     // The forward app's input and output are checked before the simulation starts.
     let capture = match &args.rx_pcap {
-        Some(rx) => Some(sim::pcap::read_capture(rx)?),
+        Some(rx) => Some(testbench::pcap::read_capture(rx)?),
         None => None,
     };
     if let Some(tx) = &args.tx_pcap {
@@ -247,18 +247,15 @@ fn run(args: &Args) -> Result<(), Failure> {
 }
 
 /// A model that writes its waveform to `fst`.
-#[cfg(feature = "trace")]
 fn traced(fst: &Path) -> Result<Soc, Failure> {
+    if !sim::TRACE {
+        return Err(Failure(
+            "this dmanic-sim was built without waveform support (cargo feature sim/trace, \
+             which make sim turns on): pass --no-trace, or build it with --features sim/trace"
+                .into(),
+        ));
+    }
     Ok(Soc::with_trace(fst))
-}
-
-#[cfg(not(feature = "trace"))]
-fn traced(_: &Path) -> Result<Soc, Failure> {
-    Err(Failure(
-        "this dmanic-sim was built without waveform support (cargo feature sim/trace, which \
-         make sim turns on): pass --no-trace, or build it with --features sim/trace"
-            .into(),
-    ))
 }
 
 /// The save files a run of `stem` writes (`sim`: `make sim`'s scenario, `forward`: the
@@ -378,7 +375,7 @@ fn forward_scenario(
     soc: &mut Soc,
     args: &Args,
     rx: &Path,
-    capture: &sim::pcap::Capture,
+    capture: &testbench::pcap::Capture,
     report: &mut Report,
 ) -> Result<(), Failure> {
     let ram = driver::probe(soc)?.ram_bytes;
@@ -622,7 +619,7 @@ fn print_summary(report: &Report, args: &Args) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Waveform: the GTKWave save files (sim::waves), and the check that every signal they show is in
+// Waveform: the GTKWave save files (testbench::waves), and the check that every signal they show is in
 // the FST.
 
 /// The NIC view: about 300 cycles across: the first frame's descriptor fetch and buffer read,
@@ -630,7 +627,7 @@ fn print_summary(report: &Report, args: &Args) {
 const NIC_ZOOM: f64 = -9.2;
 /// Cycles shown before the first copy's start when the file opens.
 const LEAD_CYCLES: u64 = 20;
-const WRITTEN_BY: &str = "dmanic-sim (sim/src/bin/dmanic-sim.rs)";
+const WRITTEN_BY: &str = "dmanic-sim (testbench/src/bin/dmanic-sim.rs)";
 
 fn absolute(p: &Path) -> Result<PathBuf, Failure> {
     std::path::absolute(p).map_err(|e| Failure(format!("{}: {e}", p.display())))

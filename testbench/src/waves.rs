@@ -18,7 +18,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::CYCLE_NS;
+use sim::CYCLE_NS;
 
 /// Hierarchy prefix of the SoC's signals in the FST (Verilator's `TOP`, then module `top`).
 pub const TOP: &str = "TOP.top";
@@ -253,7 +253,7 @@ pub fn save_file(
     );
     let _ = writeln!(
         w,
-        "[*] does not find many plain names of this design (see sim/src/waves.rs)"
+        "[*] does not find many plain names of this design (see testbench/src/waves.rs)"
     );
     let _ = writeln!(w, "[dumpfile] \"{}\"", fst.display());
     let _ = writeln!(w, "[savefile] \"{}\"", gtkw.display());
@@ -314,7 +314,7 @@ pub fn check_names(fst: &Path) -> Result<Option<usize>, String> {
     if !bad.is_empty() {
         return Err(format!(
             "the save file's signals do not each match one variable of {}: {} \
-             (has the Verilog changed? update GROUPS in sim/src/waves.rs)",
+             (has the Verilog changed? update GROUPS in testbench/src/waves.rs)",
             fst.display(),
             bad.join(", ")
         ));
