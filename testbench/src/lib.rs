@@ -225,19 +225,56 @@ pub fn read_counters(soc: &mut Soc) -> (ArbCounters, Observed, Observed) {
     (hw, before, after)
 }
 
-/// Replaces the text between `<!-- NAME:begin -->` and `<!-- NAME:end -->` in the README with
-/// `body`, so the README's numbers are always the last command's output, never edited by hand.
-pub fn update_readme_block(name: &str, body: &str) -> Result<(), String> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+/// The Markdown file (README.md or a page of docs/) holding the generated block `NAME`
+/// (`<!-- NAME:begin -->` ... `<!-- NAME:end -->`), and the block's text between the markers.
+/// Exactly one file may hold it.
+pub fn generated_block(name: &str) -> Result<(std::path::PathBuf, String), String> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = vec![root.join("README.md")];
+    let mut pages: Vec<_> = std::fs::read_dir(root.join("docs"))
+        .map_err(|e| format!("docs/: {e}"))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "md"))
+        .collect();
+    pages.sort();
+    files.extend(pages);
     let (begin, end) = (
-        format!("<!-- {name}:begin -->"),
+        format!("<!-- {name}:begin -->\n"),
         format!("<!-- {name}:end -->"),
     );
-    let (Some(b), Some(e)) = (text.find(&begin), text.find(&end)) else {
-        return Err(format!("README.md has no {begin} ... {end} block"));
-    };
-    let new = format!("{}{begin}\n{}\n{}", &text[..b], body.trim(), &text[e..]);
+    let mut found = vec![];
+    for path in files {
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        if let Some(b) = text.find(&begin) {
+            let rest = &text[b + begin.len()..];
+            let e = rest
+                .find(&end)
+                .ok_or_else(|| format!("{}: {begin} without {end}", path.display()))?;
+            found.push((path.clone(), rest[..e].to_owned()));
+        }
+    }
+    match found.len() {
+        1 => Ok(found.pop().expect("one")),
+        0 => Err(format!("no README.md or docs/ page has a {name} block")),
+        _ => Err(format!("more than one file has a {name} block")),
+    }
+}
+
+/// Replaces the generated block `NAME` (in the README or the docs page that holds it, see
+/// [`generated_block`]) with `body`, so the documents' numbers are always the last command's
+/// output, never edited by hand.
+pub fn update_doc_block(name: &str, body: &str) -> Result<(), String> {
+    let (path, old) = generated_block(name)?;
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let begin = format!("<!-- {name}:begin -->\n");
+    let at = text.find(&begin).expect("found before") + begin.len();
+    let new = format!(
+        "{}{}\n{}",
+        &text[..at],
+        body.trim(),
+        &text[at + old.len()..]
+    );
     std::fs::write(&path, new).map_err(|e| format!("{}: {e}", path.display()))
 }
 

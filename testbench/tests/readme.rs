@@ -1,51 +1,35 @@
-//! The README's generated blocks that need no simulation are current.
+//! The generated blocks of the README and the docs pages that need no simulation are current.
+
+fn block(name: &str) -> String {
+    testbench::generated_block(name)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .1
+}
 
 #[test]
-fn readme_register_map_is_current() {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
-    let block = readme
-        .split("<!-- regmap:begin -->\n")
-        .nth(1)
-        .and_then(|s| s.split("<!-- regmap:end -->").next())
-        .expect("README.md has a regmap block");
+fn register_map_is_current() {
     assert!(
-        block.trim() == testbench::register_map_markdown().trim(),
-        "README register map is stale: run `cargo run -p testbench --bin regmap`"
+        block("regmap").trim() == testbench::register_map_markdown().trim(),
+        "the register map is stale: run `cargo run -p testbench --bin regmap`"
     );
 }
 
 #[test]
-fn readme_board_pin_tables_are_current() {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+fn board_pin_tables_are_current() {
     for board in regs::board::BOARDS {
-        let begin = format!("<!-- pins-{}:begin -->\n", board.name);
-        let block = readme
-            .split(begin.as_str())
-            .nth(1)
-            .and_then(|s| s.split(&format!("<!-- pins-{}:end -->", board.name)).next())
-            .unwrap_or_else(|| panic!("README.md has no pins-{} block", board.name));
         let want = rtl::board::pcf::markdown(rtl::board::board_pins(*board));
         assert!(
-            block.trim() == want.trim(),
-            "README pin table of {} is stale: run `cargo run -p testbench --bin regmap`",
+            block(&format!("pins-{}", board.name)).trim() == want.trim(),
+            "the pin table of {} is stale: run `cargo run -p testbench --bin regmap`",
             board.name
         );
     }
 }
 
 #[test]
-fn readme_uart_protocol_table_is_current() {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
-    let block = readme
-        .split("<!-- uart-protocol:begin -->\n")
-        .nth(1)
-        .and_then(|s| s.split("<!-- uart-protocol:end -->").next())
-        .expect("README.md has a uart-protocol block");
+fn uart_protocol_table_is_current() {
     assert!(
-        block.trim() == testbench::uart_protocol_markdown().trim(),
-        "README UART protocol table is stale: run `cargo run -p testbench --bin regmap`"
+        block("uart-protocol").trim() == testbench::uart_protocol_markdown().trim(),
+        "the UART protocol table is stale: run `cargo run -p testbench --bin regmap`"
     );
 }

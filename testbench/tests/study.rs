@@ -43,7 +43,7 @@ fn reduced_study_meets_the_requirements_and_shows_the_trade_off() {
     assert!(study::svg(&result, 4096).unwrap().contains("<svg"));
 }
 
-/// The study binary takes its settings from the command line and, without `--update-readme`,
+/// The study binary takes its settings from the command line and, without `--update-docs`,
 /// writes nothing.
 #[test]
 fn study_binary_runs_what_the_command_line_asks_and_writes_nothing() {

@@ -7,7 +7,7 @@ pub struct Pin {
     /// The Verilog port, with `[i]` for one bit of a vector.
     pub port: &'static str,
     pub pin: &'static str,
-    /// What is wired to it (goes into the file as a comment and into the README).
+    /// What is wired to it (goes into the file as a comment and into docs/fpga.md).
     pub what: &'static str,
 }
 
@@ -30,7 +30,7 @@ pub fn pcf(board: &str, pins: &[Pin]) -> String {
     out
 }
 
-/// The pin table as Markdown (port, pin, what), for the README.
+/// The pin table as Markdown (port, pin, what), for docs/fpga.md.
 pub fn markdown(pins: &[Pin]) -> String {
     let mut out = String::from("| port | FPGA pin | wired to |\n|---|---|---|\n");
     for p in pins {

@@ -2,8 +2,8 @@
 //! here (not in a timed test), written to reports/bench.{json,md} and the README's bench block,
 //! and the program exits non-zero if one is missed.
 //!
-//! `bench --help` lists what can be varied; reports/ and the README are written only with
-//! `--update-readme` (what `make bench` passes).
+//! `bench --help` lists what can be varied; reports/ and the README's bench block are written only with
+//! `--update-docs` (what `make bench` passes).
 //!
 //! - burst mode, uncapped, CPU idle, ≥ 1 KiB: ≥ 0.97 bus beats per cycle;
 //! - cycle-steal mode: CPU worst-case wait ≤ steal bound + 1 at every load;
@@ -47,7 +47,7 @@ struct Args {
 
     /// Write reports/bench.{json,md} and the README's bench block (make bench passes it).
     #[arg(long)]
-    update_readme: bool,
+    update_docs: bool,
 }
 
 fn parse_size(s: &str) -> Result<u32, String> {
@@ -253,7 +253,7 @@ fn main() {
         failures,
     };
     println!("{md}");
-    if args.update_readme {
+    if args.update_docs {
         let dir = testbench::reports_dir();
         std::fs::write(
             dir.join("bench.json"),
@@ -261,11 +261,10 @@ fn main() {
         )
         .unwrap();
         std::fs::write(dir.join("bench.md"), &md).unwrap();
-        testbench::update_readme_block("bench", &md)
-            .unwrap_or_else(|e| eprintln!("README not updated: {e}"));
+        testbench::update_doc_block("bench", &md).unwrap_or_else(|e| eprintln!("not updated: {e}"));
         println!("wrote reports/bench.json, reports/bench.md");
     } else {
-        println!("(nothing written: --update-readme writes reports/ and the README)");
+        println!("(nothing written: --update-docs writes reports/ and the docs pages)");
     }
     if !report.failures.is_empty() {
         std::process::exit(1);

@@ -1,5 +1,5 @@
 //! `make bench` (second part): what the IOMMU costs the memcpy channel. Prints its table; with
-//! `--update-readme` writes reports/iommu.{json,md} and the README's iommu block; exits non-zero if IOMMU on with 4 KiB
+//! `--update-docs` writes reports/iommu.{json,md} and the iommu block of docs/iommu-usage.md; exits non-zero if IOMMU on with 4 KiB
 //! pages costs more than 3 % of burst throughput for a transfer of 4 KiB or more.
 
 use testbench::iommu_bench;
@@ -9,9 +9,9 @@ use testbench::iommu_bench;
 #[derive(clap::Parser, Debug)]
 #[command(name = "iommu-bench", version)]
 struct Args {
-    /// Write reports/ and the README's block (make bench passes it).
+    /// Write reports/ and the docs page's block (make bench passes it).
     #[arg(long)]
-    update_readme: bool,
+    update_docs: bool,
 }
 
 fn main() {
@@ -19,7 +19,7 @@ fn main() {
     let report = iommu_bench::run();
     let md = iommu_bench::markdown(&report);
     println!("{md}");
-    if args.update_readme {
+    if args.update_docs {
         let dir = testbench::reports_dir();
         std::fs::write(
             dir.join("iommu.json"),
@@ -27,11 +27,10 @@ fn main() {
         )
         .expect("write reports/iommu.json");
         std::fs::write(dir.join("iommu.md"), &md).expect("write reports/iommu.md");
-        testbench::update_readme_block("iommu", &md)
-            .unwrap_or_else(|e| eprintln!("README not updated: {e}"));
+        testbench::update_doc_block("iommu", &md).unwrap_or_else(|e| eprintln!("not updated: {e}"));
         println!("wrote reports/iommu.json, reports/iommu.md");
     } else {
-        println!("(nothing written: --update-readme writes reports/ and the README)");
+        println!("(nothing written: --update-docs writes reports/ and the docs pages)");
     }
     if !report.failures.is_empty() {
         std::process::exit(1);

@@ -1,5 +1,5 @@
-//! `make bench` (third part): the NIC at line rate. Prints its table; with `--update-readme` writes reports/nic.{json,md} and the
-//! README's nic block; exits non-zero if line rate is not held for 64- or 1518-byte frames.
+//! `make bench` (third part): the NIC at line rate. Prints its table; with `--update-docs` writes reports/nic.{json,md} and the
+//! nic block of docs/nic-usage.md; exits non-zero if line rate is not held for 64- or 1518-byte frames.
 
 use testbench::nic_bench;
 
@@ -7,9 +7,9 @@ use testbench::nic_bench;
 #[derive(clap::Parser, Debug)]
 #[command(name = "nic-bench", version)]
 struct Args {
-    /// Write reports/ and the README's block (make bench passes it).
+    /// Write reports/ and the docs page's block (make bench passes it).
     #[arg(long)]
-    update_readme: bool,
+    update_docs: bool,
 }
 
 fn main() {
@@ -17,7 +17,7 @@ fn main() {
     let report = nic_bench::bench();
     let md = nic_bench::bench_markdown(&report);
     println!("{md}");
-    if args.update_readme {
+    if args.update_docs {
         let dir = testbench::reports_dir();
         std::fs::write(
             dir.join("nic.json"),
@@ -25,11 +25,10 @@ fn main() {
         )
         .expect("write reports/nic.json");
         std::fs::write(dir.join("nic.md"), &md).expect("write reports/nic.md");
-        testbench::update_readme_block("nic", &md)
-            .unwrap_or_else(|e| eprintln!("README not updated: {e}"));
+        testbench::update_doc_block("nic", &md).unwrap_or_else(|e| eprintln!("not updated: {e}"));
         println!("wrote reports/nic.json, reports/nic.md");
     } else {
-        println!("(nothing written: --update-readme writes reports/ and the README)");
+        println!("(nothing written: --update-docs writes reports/ and the docs pages)");
     }
     for f in &report.failures {
         eprintln!("FAIL: {f}");

@@ -1,4 +1,4 @@
-//! Writes the register map (generated from the `regs` crate) into README.md between
+//! Writes the register map (generated from the `regs` crate) into docs/register-map.md between
 //! `<!-- regmap:begin -->` and `<!-- regmap:end -->`, and each board's pin table (from
 //! `rtl::board`) between `<!-- pins-BOARD:begin -->` and `<!-- pins-BOARD:end -->`, and the
 //! UART bridge's protocol table between `<!-- uart-protocol:begin -->` and its end marker.
@@ -21,8 +21,8 @@ fn main() {
         ));
     }
     for (name, body) in blocks {
-        if let Err(e) = testbench::update_readme_block(&name, &body) {
-            eprintln!("README not updated: {e}");
+        if let Err(e) = testbench::update_doc_block(&name, &body) {
+            eprintln!("not updated: {e}");
             std::process::exit(1);
         }
     }

@@ -5,7 +5,7 @@
 //! reproduces it. Exit status 1 if any seed failed.
 //!
 //! `soak-report REPORT [--secs N] [--markdown FILE]`: with `--markdown` the same table goes
-//! to FILE (for the README block `soak`).
+//! to FILE (for the `soak` block of docs/soaks.md).
 
 use serde::Deserialize;
 use std::collections::BTreeMap;

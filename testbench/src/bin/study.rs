@@ -1,10 +1,11 @@
 //! `make study`: the arbitration study (a memcpy per arbitration mode, CPU bus load and
 //! transfer size), then the NIC run (the highest CPU bus load at which the NIC keeps line rate,
 //! per arbitration mode and frame size). Prints the tables and fails if a numbered requirement
-//! is missed. With `--update-readme` (what `make study` passes) it also writes
-//! reports/arbitration.{json,md,svg}, reports/nic_study.{json,md} and the README's study and
-//! nic-study blocks; without it nothing is written, so a run with other settings leaves the
-//! published figures alone. `study --help` lists what can be varied.
+//! is missed. With `--update-docs` (what `make study` passes) it also writes
+//! reports/arbitration.{json,md,svg}, reports/nic_study.{json,md} and the study and nic-study
+//! blocks of docs/arbitration-study.md and docs/nic-usage.md; without it nothing is written,
+//! so a run with other settings leaves the published figures alone. `study --help` lists what
+//! can be varied.
 
 use clap::Parser;
 use driver::arb::ArbMode;
@@ -98,9 +99,9 @@ struct Args {
     #[arg(long, value_enum, default_value = "on")]
     nic_iommu: Policy,
 
-    /// Write reports/ and the README's study blocks (make study passes it).
+    /// Write reports/ and the study blocks of the docs pages (make study passes it).
     #[arg(long)]
-    update_readme: bool,
+    update_docs: bool,
 }
 
 fn parse_size(s: &str) -> Result<u32, String> {
@@ -151,7 +152,7 @@ fn main() {
         if args.lazy { ", lazy" } else { "" }
     );
     let dir = testbench::reports_dir();
-    if args.update_readme {
+    if args.update_docs {
         std::fs::write(
             dir.join("arbitration.json"),
             serde_json::to_string_pretty(&result).unwrap(),
@@ -180,8 +181,8 @@ fn main() {
                 &[plotted]
             )
         );
-        testbench::update_readme_block("study", &readme)
-            .unwrap_or_else(|e| eprintln!("README not updated: {e}"));
+        testbench::update_doc_block("study", &readme)
+            .unwrap_or_else(|e| eprintln!("not updated: {e}"));
         println!("wrote reports/arbitration.json, reports/arbitration.md, reports/arbitration.svg");
     }
 
@@ -206,20 +207,20 @@ fn main() {
         pb.finish_and_clear();
         let nic_md = nic_bench::study_markdown(&nic, &nic_cfg);
         println!("{nic_md}");
-        if args.update_readme {
+        if args.update_docs {
             std::fs::write(
                 dir.join("nic_study.json"),
                 serde_json::to_string_pretty(&nic).unwrap(),
             )
             .unwrap();
             std::fs::write(dir.join("nic_study.md"), &nic_md).unwrap();
-            testbench::update_readme_block("nic-study", &nic_md)
-                .unwrap_or_else(|e| eprintln!("README not updated: {e}"));
+            testbench::update_doc_block("nic-study", &nic_md)
+                .unwrap_or_else(|e| eprintln!("not updated: {e}"));
             println!("wrote reports/nic_study.json, reports/nic_study.md");
         }
     }
-    if !args.update_readme {
-        println!("(nothing written: --update-readme writes reports/ and the README)");
+    if !args.update_docs {
+        println!("(nothing written: --update-docs writes reports/ and the docs pages)");
     }
     let failures = study::check_requirements(&result);
     for f in &failures {
