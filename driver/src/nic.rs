@@ -430,18 +430,18 @@ struct Rings {
 /// use driver::{Device, Dma, DmaConfig, Nic, NicConfig, PageAllocator};
 ///
 /// fn ping(dev: &mut dyn Device) -> Result<(), Box<dyn std::error::Error>> {
-///     let mut mm = PageAllocator::from_device(dev)?;
-///     let mut dma = Dma::init(dev, &mut mm, DmaConfig::default())?;
-///     let mut nic = Nic::open(dev, &mut mm, &mut dma, NicConfig::default())?;
+///     let mm = PageAllocator::from_device(dev)?;
+///     let mut dma = Dma::init(dev, mm, DmaConfig::default())?;
+///     let mut nic = Nic::open(dev, &mut dma, NicConfig::default())?;
 ///     let mut frame = vec![0xFF; 6]; // broadcast
 ///     frame.extend([0x02, 0, 0, 0, 0, 1, 0x88, 0xB5]); // source, local EtherType
 ///     frame.resize(60, 0); // the NIC appends the FCS
-///     nic.xmit(dev, &mut mm, &mut dma, &frame)?;
-///     let polled = nic.poll(dev, &mut mm, &mut dma, 64);
+///     nic.xmit(dev, &mut dma, &frame)?;
+///     let polled = nic.poll(dev, &mut dma, 64);
 ///     for f in polled.frames.iter().filter(|f| f.is_good()) {
 ///         println!("received {} bytes", nic.payload(f).len());
 ///     }
-///     nic.close(dev, &mut mm, &mut dma)?;
+///     nic.close(dev, &mut dma)?;
 ///     Ok(())
 /// }
 /// ```
@@ -462,12 +462,7 @@ impl Nic {
     /// then RX registers, fills the RX ring (`RDT = count - 1`), unmasks
     /// [`IMS_ENABLE_MASK`], and enables RX, then TX. The NIC is attached to `dma` by its
     /// policy unless already attached. On error everything taken is given back.
-    pub fn open(
-        dev: &mut dyn Device,
-        mm: &mut PageAllocator,
-        dma: &mut Dma,
-        cfg: NicConfig,
-    ) -> Result<Nic, NicError> {
+    pub fn open(dev: &mut dyn Device, dma: &mut Dma, cfg: NicConfig) -> Result<Nic, NicError> {
         cfg.validate()?;
         let st = dev.read32(reg(nic::STATUS));
         if st == u32::MAX || st & status::FD == 0 {
@@ -496,7 +491,7 @@ impl Nic {
 
         let attached_here = dma.domain_type(NIC).is_none();
         if attached_here {
-            dma.attach(dev, mm, NIC)?;
+            dma.attach(dev, NIC)?;
         }
         let mut nic = Nic {
             cfg,
@@ -505,8 +500,8 @@ impl Nic {
             stats: NicStats::default(),
             attached_here,
         };
-        let up = match nic.alloc_rings(dev, mm, dma) {
-            Ok(()) => nic.configure(dev, mm, dma),
+        let up = match nic.alloc_rings(dev, dma) {
+            Ok(()) => nic.configure(dev, dma),
             Err(e) => Err(e),
         };
         match up {
@@ -515,33 +510,28 @@ impl Nic {
                 dev.write32(reg(nic::RCTL), 0);
                 dev.write32(reg(nic::TCTL), 0);
                 // Best effort: the original error is the one worth reporting.
-                let _ = nic.release(dev, mm, dma);
+                let _ = nic.release(dev, dma);
                 Err(e)
             }
         }
     }
 
     /// Both rings and the RX buffer pool (`e1000_setup_all_{tx,rx}_resources`).
-    fn alloc_rings(
-        &mut self,
-        dev: &mut dyn Device,
-        mm: &mut PageAllocator,
-        dma: &mut Dma,
-    ) -> Result<(), NicError> {
-        let tx = DescRing::new(dev, mm, dma, NIC, self.cfg.tx_descriptors)?;
-        let rx = match DescRing::new(dev, mm, dma, NIC, self.cfg.rx_descriptors) {
+    fn alloc_rings(&mut self, dev: &mut dyn Device, dma: &mut Dma) -> Result<(), NicError> {
+        let tx = DescRing::new(dev, dma, NIC, self.cfg.tx_descriptors)?;
+        let rx = match DescRing::new(dev, dma, NIC, self.cfg.rx_descriptors) {
             Ok(rx) => rx,
             Err(e) => {
-                let _ = tx.free(dev, mm, dma);
+                let _ = tx.free(dev, dma);
                 return Err(e.into());
             }
         };
         let buffers = self.cfg.rx_descriptors - 1;
-        let pool = match RxBufferPool::new(mm, self.cfg.rx_buffer_bytes, buffers) {
+        let pool = match RxBufferPool::new(dma.mm_mut(), self.cfg.rx_buffer_bytes, buffers) {
             Ok(p) => p,
             Err(e) => {
-                let _ = rx.free(dev, mm, dma);
-                let _ = tx.free(dev, mm, dma);
+                let _ = rx.free(dev, dma);
+                let _ = tx.free(dev, dma);
                 return Err(e.into());
             }
         };
@@ -555,12 +545,7 @@ impl Nic {
     }
 
     /// `e1000_configure` + `e1000_irq_enable`: every register, the RX fill, then enable.
-    fn configure(
-        &mut self,
-        dev: &mut dyn Device,
-        mm: &mut PageAllocator,
-        dma: &mut Dma,
-    ) -> Result<(), NicError> {
+    fn configure(&mut self, dev: &mut dyn Device, dma: &mut Dma) -> Result<(), NicError> {
         let cfg = self.cfg;
         let rings = self.rings.as_mut().ok_or(NicError::Closed)?;
         // TX (e1000_configure_tx).
@@ -583,7 +568,7 @@ impl Nic {
         dev.write32(reg(nic::RDLEN), rings.rx.bytes());
         dev.write32(reg(nic::RDH), 0);
         dev.write32(reg(nic::RDT), 0);
-        alloc_rx_buffers(rings, dev, mm, dma, &mut self.stats).map_err(|(_, e)| e)?;
+        alloc_rx_buffers(rings, dev, dma, &mut self.stats).map_err(|(_, e)| e)?;
         dev.write32(reg(nic::IMS), IMS_ENABLE_MASK);
         dev.write32(reg(nic::RCTL), cfg.rctl());
         dev.write32(reg(nic::TCTL), cfg.tctl());
@@ -626,11 +611,10 @@ impl Nic {
     pub fn xmit(
         &mut self,
         dev: &mut dyn Device,
-        mm: &mut PageAllocator,
         dma: &mut Dma,
         frame: &[u8],
     ) -> Result<(), NicError> {
-        self.xmit_sg(dev, mm, dma, &[frame])
+        self.xmit_sg(dev, dma, &[frame])
     }
 
     /// Sends one frame made of `segments`, one descriptor each: the data is copied into one
@@ -642,7 +626,6 @@ impl Nic {
     pub fn xmit_sg(
         &mut self,
         dev: &mut dyn Device,
-        mm: &mut PageAllocator,
         dma: &mut Dma,
         segments: &[&[u8]],
     ) -> Result<(), NicError> {
@@ -676,14 +659,13 @@ impl Nic {
         // Copy every segment into host RAM, each at a word-aligned offset.
         let padded = |s: &[u8]| (s.len() as u32).next_multiple_of(4);
         let total: u32 = segments.iter().map(|s| padded(s)).sum();
-        let pages = mm.alloc_bytes(total)?;
+        let pages = dma.mm_mut().alloc_bytes(total)?;
         let mut maps = Vec::with_capacity(needed);
         let mut off = 0;
         for s in segments {
             write_bytes(dev, pages + off, s);
             match Mapped::map(
                 dev,
-                mm,
                 dma,
                 NIC,
                 pages + off,
@@ -696,7 +678,7 @@ impl Nic {
                     for m in maps {
                         let _ = m.unmap(dev, dma, NIC);
                     }
-                    let _ = mm.free(pages);
+                    let _ = dma.mm_mut().free(pages);
                     return Err(e.into());
                 }
             }
@@ -741,13 +723,7 @@ impl Nic {
     /// cleans RX up to `budget` frames in ring order (gathering frames across descriptors,
     /// keeping a frame whose EOP has not come yet for the next poll), refills the RX ring
     /// and writes `RDT`, and unmasks.
-    pub fn poll(
-        &mut self,
-        dev: &mut dyn Device,
-        mm: &mut PageAllocator,
-        dma: &mut Dma,
-        budget: usize,
-    ) -> PollResult {
+    pub fn poll(&mut self, dev: &mut dyn Device, dma: &mut Dma, budget: usize) -> PollResult {
         let mut res = PollResult::default();
         let Some(rings) = self.rings.as_mut() else {
             res.errors.push(NicError::Closed);
@@ -768,9 +744,9 @@ impl Nic {
             dev.write32(reg(nic::RINGERR), bits);
             res.errors.push(NicError::RingRegister { bits });
         }
-        clean_tx_irq(rings, dev, mm, dma, stats, &mut res);
+        clean_tx_irq(rings, dev, dma, stats, &mut res);
         clean_rx_irq(rings, dev, dma, &self.cfg, stats, budget, &mut res);
-        match alloc_rx_buffers(rings, dev, mm, dma, stats) {
+        match alloc_rx_buffers(rings, dev, dma, stats) {
             Ok(n) => res.rx_refilled = n,
             Err((n, e)) => {
                 res.rx_refilled = n;
@@ -850,15 +826,10 @@ impl Nic {
     /// resets the NIC (`CTRL.RST`: both engines idle, the FIFOs empty), then unmaps and frees
     /// every buffer and both rings, flushes lazy unmaps, and detaches the NIC if `open`
     /// attached it. Afterwards `dma.live_mappings(DeviceId::NIC)` is empty and the pages are
-    /// back in `mm`. If the engines do not stop, nothing is freed (the NIC may still be
-    /// using it) and the timeout is returned; `close` may be called again. Closing a closed
-    /// NIC does nothing.
-    pub fn close(
-        &mut self,
-        dev: &mut dyn Device,
-        mm: &mut PageAllocator,
-        dma: &mut Dma,
-    ) -> Result<(), NicError> {
+    /// back in `dma`'s allocator ([`Dma::mm`]). If the engines do not stop, nothing is freed
+    /// (the NIC may still be using it) and the timeout is returned; `close` may be called
+    /// again. Closing a closed NIC does nothing.
+    pub fn close(&mut self, dev: &mut dyn Device, dma: &mut Dma) -> Result<(), NicError> {
         let Some(rings) = self.rings.as_mut() else {
             return Ok(());
         };
@@ -881,7 +852,7 @@ impl Nic {
             });
         }
         let mut last = PollResult::default();
-        clean_tx_irq(rings, dev, mm, dma, &mut self.stats, &mut last);
+        clean_tx_irq(rings, dev, dma, &mut self.stats, &mut last);
         self.stats(dev);
         // e1000_reset: an engine parked in a wait would otherwise wake up later and use
         // memory that is about to be unmapped (the reset also clears the statistics).
@@ -893,7 +864,7 @@ impl Nic {
             |d| d.read32(reg(nic::CTRL)) & ctrl::RST == 0,
         )?;
         let first = last.errors.into_iter().next();
-        let released = self.release(dev, mm, dma);
+        let released = self.release(dev, dma);
         match first {
             Some(e) => Err(e),
             None => released,
@@ -902,12 +873,7 @@ impl Nic {
 
     /// Unmaps and frees everything the NIC owns, carrying on past errors (the first is
     /// returned). The caller has made sure the NIC no longer uses any of it.
-    fn release(
-        &mut self,
-        dev: &mut dyn Device,
-        mm: &mut PageAllocator,
-        dma: &mut Dma,
-    ) -> Result<(), NicError> {
+    fn release(&mut self, dev: &mut dyn Device, dma: &mut Dma) -> Result<(), NicError> {
         let mut result: Result<(), NicError> = Ok(());
         let mut keep = |r: Result<(), NicError>| {
             if result.is_ok() {
@@ -924,7 +890,7 @@ impl Nic {
                     keep(m.unmap(dev, dma, NIC).map_err(NicError::from));
                 }
                 if let Some(pa) = info.pages {
-                    keep(mm.free(pa).map(drop).map_err(NicError::from));
+                    keep(dma.mm_mut().free(pa).map(drop).map_err(NicError::from));
                 }
             }
             for i in 0..rings.rx.count() {
@@ -932,14 +898,14 @@ impl Nic {
                     keep(m.unmap(dev, dma, NIC).map_err(NicError::from));
                 }
             }
-            keep(rings.pool.release(mm).map_err(NicError::from));
-            keep(rings.rx.free(dev, mm, dma).map_err(NicError::from));
-            keep(rings.tx.free(dev, mm, dma).map_err(NicError::from));
+            keep(rings.pool.release(dma.mm_mut()).map_err(NicError::from));
+            keep(rings.rx.free(dev, dma).map_err(NicError::from));
+            keep(rings.tx.free(dev, dma).map_err(NicError::from));
         }
         if dma.domain_type(NIC).is_some() {
             keep(dma.flush(dev, NIC).map_err(NicError::from));
             if self.attached_here {
-                keep(dma.detach(dev, mm, NIC).map_err(NicError::from));
+                keep(dma.detach(dev, NIC).map_err(NicError::from));
                 self.attached_here = false;
             }
         }
@@ -953,7 +919,6 @@ impl Nic {
 fn alloc_rx_buffers(
     rings: &mut Rings,
     dev: &mut dyn Device,
-    mm: &mut PageAllocator,
     dma: &mut Dma,
     stats: &mut NicStats,
 ) -> Result<usize, (usize, NicError)> {
@@ -966,7 +931,7 @@ fn alloc_rx_buffers(
             break;
         };
         let bytes = rings.pool.bytes;
-        match Mapped::map(dev, mm, dma, NIC, pa, bytes, DmaDirection::FromDevice) {
+        match Mapped::map(dev, dma, NIC, pa, bytes, DmaDirection::FromDevice) {
             Ok(m) => {
                 rings.rx.write_rx(dev, i, &RxDesc::for_buffer(m.addr));
                 *rings.rx.buffer_mut(i) = BufferInfo {
@@ -1067,7 +1032,6 @@ fn count_rx(stats: &mut NicStats, cfg: &NicConfig, f: &RxFrame) {
 fn clean_tx_irq(
     rings: &mut Rings,
     dev: &mut dyn Device,
-    mm: &mut PageAllocator,
     dma: &mut Dma,
     stats: &mut NicStats,
     res: &mut PollResult,
@@ -1093,7 +1057,7 @@ fn clean_tx_irq(
                 }
             }
             if let Some(pa) = info.pages {
-                if let Err(e) = mm.free(pa) {
+                if let Err(e) = dma.mm_mut().free(pa) {
                     res.errors.push(e.into());
                 }
             }
@@ -1239,12 +1203,11 @@ pub struct ForwardStats {
 pub fn forward_once(
     nic: &mut Nic,
     dev: &mut dyn Device,
-    mm: &mut PageAllocator,
     dma: &mut Dma,
     budget: usize,
     max_frame: usize,
 ) -> ForwardStats {
-    let polled = nic.poll(dev, mm, dma, budget);
+    let polled = nic.poll(dev, dma, budget);
     let mut fs = ForwardStats {
         received: polled.frames.len(),
         tx_completed: polled.tx_completed,
@@ -1262,7 +1225,7 @@ pub fn forward_once(
             fs.dropped_too_long += 1;
             continue;
         }
-        match nic.xmit(dev, mm, dma, &data) {
+        match nic.xmit(dev, dma, &data) {
             Ok(()) => fs.forwarded += 1,
             Err(NicError::RingFull { .. }) => fs.dropped_ring_full += 1,
             Err(e) => {
@@ -1315,7 +1278,7 @@ mod tests {
         dev
     }
 
-    fn dma_on(dev: &mut MockDevice, mm: &mut PageAllocator, policy: IommuPolicy) -> Dma {
+    fn dma_on(dev: &mut MockDevice, mm: PageAllocator, policy: IommuPolicy) -> Dma {
         let cfg = DmaConfig {
             policy,
             invalidation: Invalidation::Strict,
@@ -1340,29 +1303,25 @@ mod tests {
 
     struct Sys {
         dev: MockDevice,
-        mm: PageAllocator,
         dma: Dma,
         nic: Nic,
     }
 
     impl Sys {
         fn poll(&mut self, budget: usize) -> PollResult {
-            self.nic
-                .poll(&mut self.dev, &mut self.mm, &mut self.dma, budget)
+            self.nic.poll(&mut self.dev, &mut self.dma, budget)
         }
 
         fn xmit(&mut self, frame: &[u8]) -> Result<(), NicError> {
-            self.nic
-                .xmit(&mut self.dev, &mut self.mm, &mut self.dma, frame)
+            self.nic.xmit(&mut self.dev, &mut self.dma, frame)
         }
 
         fn xmit_sg(&mut self, segs: &[&[u8]]) -> Result<(), NicError> {
-            self.nic
-                .xmit_sg(&mut self.dev, &mut self.mm, &mut self.dma, segs)
+            self.nic.xmit_sg(&mut self.dev, &mut self.dma, segs)
         }
 
         fn close(&mut self) -> Result<(), NicError> {
-            self.nic.close(&mut self.dev, &mut self.mm, &mut self.dma)
+            self.nic.close(&mut self.dev, &mut self.dma)
         }
 
         fn tx(&self) -> &DescRing {
@@ -1441,10 +1400,10 @@ mod tests {
 
     fn up_with(policy: IommuPolicy, cfg: NicConfig) -> Sys {
         let mut dev = hardware();
-        let mut mm = PageAllocator::new(RAM).unwrap();
-        let mut dma = dma_on(&mut dev, &mut mm, policy);
-        let nic = Nic::open(&mut dev, &mut mm, &mut dma, cfg).unwrap();
-        Sys { dev, mm, dma, nic }
+        let mm = PageAllocator::new(RAM).unwrap();
+        let mut dma = dma_on(&mut dev, mm, policy);
+        let nic = Nic::open(&mut dev, &mut dma, cfg).unwrap();
+        Sys { dev, dma, nic }
     }
 
     fn up(cfg: NicConfig) -> Sys {
@@ -1531,14 +1490,14 @@ mod tests {
     fn open_refuses_a_missing_nic_and_takes_nothing() {
         let mut dev = hardware();
         dev.set_reg(reg(nic::STATUS), 0);
-        let mut mm = PageAllocator::new(RAM).unwrap();
-        let mut dma = dma_on(&mut dev, &mut mm, IommuPolicy::On);
-        let free = mm.free_pages();
+        let mm = PageAllocator::new(RAM).unwrap();
+        let mut dma = dma_on(&mut dev, mm, IommuPolicy::On);
+        let free = dma.mm().free_pages();
         assert_eq!(
-            Nic::open(&mut dev, &mut mm, &mut dma, small()).unwrap_err(),
+            Nic::open(&mut dev, &mut dma, small()).unwrap_err(),
             NicError::NoDevice { status: 0 }
         );
-        assert_eq!(mm.free_pages(), free);
+        assert_eq!(dma.mm().free_pages(), free);
         assert_eq!(dma.domain_type(NIC), None);
     }
 
@@ -1546,25 +1505,25 @@ mod tests {
     fn open_without_link_up_is_no_link() {
         let mut dev = hardware();
         dev.set_reg(reg(nic::STATUS), status::FD | status::SPEED_1000);
-        let mut mm = PageAllocator::new(RAM).unwrap();
-        let mut dma = dma_on(&mut dev, &mut mm, IommuPolicy::On);
-        let free = mm.free_pages();
+        let mm = PageAllocator::new(RAM).unwrap();
+        let mut dma = dma_on(&mut dev, mm, IommuPolicy::On);
+        let free = dma.mm().free_pages();
         assert_eq!(
-            Nic::open(&mut dev, &mut mm, &mut dma, small()).unwrap_err(),
+            Nic::open(&mut dev, &mut dma, small()).unwrap_err(),
             NicError::NoLink {
                 status: status::FD | status::SPEED_1000
             }
         );
-        assert_eq!(mm.free_pages(), free);
+        assert_eq!(dma.mm().free_pages(), free);
     }
 
     #[test]
     fn a_reset_that_never_clears_times_out() {
         let mut dev = MockDevice::new(RAM);
         dev.set_reg(reg(nic::STATUS), status::FD | status::LU);
-        let mut mm = PageAllocator::new(RAM).unwrap();
-        let mut dma = dma_on(&mut dev, &mut mm, IommuPolicy::On);
-        let err = Nic::open(&mut dev, &mut mm, &mut dma, small()).unwrap_err();
+        let mm = PageAllocator::new(RAM).unwrap();
+        let mut dma = dma_on(&mut dev, mm, IommuPolicy::On);
+        let err = Nic::open(&mut dev, &mut dma, small()).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -1581,8 +1540,8 @@ mod tests {
     #[test]
     fn a_bad_configuration_is_refused_before_touching_the_nic() {
         let mut dev = hardware();
-        let mut mm = PageAllocator::new(RAM).unwrap();
-        let mut dma = dma_on(&mut dev, &mut mm, IommuPolicy::On);
+        let mm = PageAllocator::new(RAM).unwrap();
+        let mut dma = dma_on(&mut dev, mm, IommuPolicy::On);
         let n = dev.writes().len();
         for (cfg, what, value) in [
             (
@@ -1635,7 +1594,7 @@ mod tests {
             ),
         ] {
             assert_eq!(
-                Nic::open(&mut dev, &mut mm, &mut dma, cfg).unwrap_err(),
+                Nic::open(&mut dev, &mut dma, cfg).unwrap_err(),
                 NicError::BadConfig { what, value }
             );
         }
@@ -1723,7 +1682,7 @@ mod tests {
         let (writes, ram, free) = (
             s.dev.writes().len(),
             s.dev.ram_writes().len(),
-            s.mm.free_pages(),
+            s.dma.mm().free_pages(),
         );
         let live = s.dma.live_mappings(NIC);
         assert_eq!(
@@ -1737,7 +1696,7 @@ mod tests {
             (
                 s.dev.writes().len(),
                 s.dev.ram_writes().len(),
-                s.mm.free_pages()
+                s.dma.mm().free_pages()
             ),
             (writes, ram, free)
         );
@@ -1778,7 +1737,7 @@ mod tests {
     #[test]
     fn poll_cleans_a_frame_once_its_eop_descriptor_shows_dd() {
         let mut s = up(small());
-        let free = s.mm.free_pages();
+        let free = s.dma.mm().free_pages();
         s.xmit_sg(&[&frame(30, 1), &frame(34, 2)]).unwrap();
         s.xmit(&frame(100, 3)).unwrap();
         // DD on the first descriptor only says nothing: the EOP one is watched.
@@ -1796,7 +1755,7 @@ mod tests {
         let r = s.poll(16);
         assert_eq!((r.tx_completed, r.tx_dropped), (1, 1));
         assert_eq!(s.singles(DmaDirection::ToDevice), 0);
-        assert_eq!(s.mm.free_pages(), free, "frame pages freed");
+        assert_eq!(s.dma.mm().free_pages(), free, "frame pages freed");
         let st = s.nic.stats(&mut s.dev);
         assert_eq!((st.tx_packets, st.tx_bytes, st.tx_dropped), (1, 64, 1));
         assert_eq!(s.tx().unused(), 7);
@@ -2057,11 +2016,11 @@ mod tests {
     #[test]
     fn close_unmaps_everything_and_gives_every_page_back() {
         let mut dev = hardware();
-        let mut mm = PageAllocator::new(RAM).unwrap();
-        let mut dma = dma_on(&mut dev, &mut mm, IommuPolicy::On);
-        let free = mm.free_pages();
-        let nic = Nic::open(&mut dev, &mut mm, &mut dma, small()).unwrap();
-        let mut s = Sys { dev, mm, dma, nic };
+        let mm = PageAllocator::new(RAM).unwrap();
+        let mut dma = dma_on(&mut dev, mm, IommuPolicy::On);
+        let free = dma.mm().free_pages();
+        let nic = Nic::open(&mut dev, &mut dma, small()).unwrap();
+        let mut s = Sys { dev, dma, nic };
         s.xmit(&frame(64, 1)).unwrap();
         s.xmit_sg(&[&frame(64, 2), &frame(8, 3)]).unwrap();
         s.hw_tx_done(0, tx_desc::STA_DD);
@@ -2074,7 +2033,7 @@ mod tests {
             None,
             "open attached, close detached"
         );
-        assert_eq!(s.mm.free_pages(), free);
+        assert_eq!(s.dma.mm().free_pages(), free);
         let rctl = small().rctl();
         assert_eq!(s.written(nic::RCTL).last(), Some(&(rctl & !rctl::EN)));
         assert_eq!(s.written(nic::TCTL).last(), Some(&tctl::PSP));
@@ -2089,11 +2048,11 @@ mod tests {
     #[test]
     fn close_keeps_a_device_it_did_not_attach() {
         let mut dev = hardware();
-        let mut mm = PageAllocator::new(RAM).unwrap();
-        let mut dma = dma_on(&mut dev, &mut mm, IommuPolicy::On);
-        dma.attach(&mut dev, &mut mm, NIC).unwrap();
-        let nic = Nic::open(&mut dev, &mut mm, &mut dma, small()).unwrap();
-        let mut s = Sys { dev, mm, dma, nic };
+        let mm = PageAllocator::new(RAM).unwrap();
+        let mut dma = dma_on(&mut dev, mm, IommuPolicy::On);
+        dma.attach(&mut dev, NIC).unwrap();
+        let nic = Nic::open(&mut dev, &mut dma, small()).unwrap();
+        let mut s = Sys { dev, dma, nic };
         s.close().unwrap();
         assert_eq!(s.dma.live_mappings(NIC), vec![]);
         assert!(s.dma.domain_type(NIC).is_some());
@@ -2168,7 +2127,7 @@ mod tests {
         let good = frame(68, 1);
         s.hw_receive(0, &good, DD | EOP, 0);
         s.hw_receive(1, &frame(68, 2), DD | EOP, rx_desc::ERR_CE);
-        let fs = forward_once(&mut s.nic, &mut s.dev, &mut s.mm, &mut s.dma, 8, MAX);
+        let fs = forward_once(&mut s.nic, &mut s.dev, &mut s.dma, 8, MAX);
         assert_eq!(
             (
                 fs.received,
@@ -2191,7 +2150,7 @@ mod tests {
         // 68 and 69 bytes with FCS (the NIC strips it: SECRC).
         s.hw_receive(0, &frame(64, 1), DD | EOP, 0);
         s.hw_receive(1, &frame(65, 2), DD | EOP, 0);
-        let fs = forward_once(&mut s.nic, &mut s.dev, &mut s.mm, &mut s.dma, 8, 68);
+        let fs = forward_once(&mut s.nic, &mut s.dev, &mut s.dma, 8, 68);
         assert_eq!((fs.received, fs.forwarded, fs.dropped_too_long), (2, 1, 1));
         let w = s.desc_words(s.tx().desc_pa(0));
         assert_eq!(w[2] & tx_desc::LEN_MASK, 64);
@@ -2204,7 +2163,7 @@ mod tests {
             s.xmit(&frame(60, k)).unwrap();
         }
         s.hw_receive(0, &frame(60, 9), DD | EOP, 0);
-        let fs = forward_once(&mut s.nic, &mut s.dev, &mut s.mm, &mut s.dma, 8, MAX);
+        let fs = forward_once(&mut s.nic, &mut s.dev, &mut s.dma, 8, MAX);
         assert_eq!((fs.received, fs.forwarded, fs.dropped_ring_full), (1, 0, 1));
         assert_eq!(fs.errors, vec![]);
     }

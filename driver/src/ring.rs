@@ -23,7 +23,6 @@ use thiserror::Error;
 
 use crate::dma::{Dma, DmaAddr, DmaDirection, DmaError};
 use crate::iommu::DeviceId;
-use crate::mm::PageAllocator;
 use crate::Device;
 
 /// Words per descriptor.
@@ -266,14 +265,13 @@ impl Mapped {
     /// `map_single` of `len` bytes at `pa` for `id`.
     pub fn map(
         dev: &mut dyn Device,
-        mm: &mut PageAllocator,
         dma: &mut Dma,
         id: DeviceId,
         pa: u32,
         len: u32,
         dir: DmaDirection,
     ) -> Result<Self, DmaError> {
-        let addr = dma.try_map_single(dev, mm, id, pa, len, dir)?;
+        let addr = dma.try_map_single(dev, id, pa, len, dir)?;
         Ok(Mapped { pa, addr, len, dir })
     }
 
@@ -320,7 +318,6 @@ impl DescRing {
     /// Allocates zeroed coherent memory for `count` descriptors for device `id`.
     pub fn new(
         dev: &mut dyn Device,
-        mm: &mut PageAllocator,
         dma: &mut Dma,
         id: DeviceId,
         count: usize,
@@ -328,7 +325,7 @@ impl DescRing {
         if !valid_count(count) {
             return Err(RingError::BadCount { count });
         }
-        let (pa, addr) = dma.alloc_coherent(dev, mm, id, Self::bytes_for(count))?;
+        let (pa, addr) = dma.alloc_coherent(dev, id, Self::bytes_for(count))?;
         Ok(DescRing {
             id,
             pa,
@@ -340,13 +337,8 @@ impl DescRing {
 
     /// Gives the descriptor memory back. Buffers still recorded in the slots are the
     /// caller's to release first; this only frees the ring itself.
-    pub fn free(
-        self,
-        dev: &mut dyn Device,
-        mm: &mut PageAllocator,
-        dma: &mut Dma,
-    ) -> Result<(), DmaError> {
-        dma.free_coherent(dev, mm, self.id, self.bytes(), self.pa, self.dma)
+    pub fn free(self, dev: &mut dyn Device, dma: &mut Dma) -> Result<(), DmaError> {
+        dma.free_coherent(dev, self.id, self.bytes(), self.pa, self.dma)
     }
 
     const fn bytes_for(count: usize) -> u32 {
@@ -480,6 +472,7 @@ impl DescRing {
 mod tests {
     use super::*;
     use crate::dma::{DmaConfig, IommuPolicy};
+    use crate::mm::PageAllocator;
     use crate::mock::MockDevice;
     use pretty_assertions::assert_eq;
     use regs::PAGE_BYTES;
@@ -622,20 +615,20 @@ mod tests {
     #[test]
     fn a_ring_lives_in_coherent_memory_and_is_given_back() {
         let mut dev = MockDevice::new(16 * PAGE_BYTES);
-        let mut mm = PageAllocator::new(16 * PAGE_BYTES).unwrap();
+        let mm = PageAllocator::new(16 * PAGE_BYTES).unwrap();
         let cfg = DmaConfig {
             policy: IommuPolicy::Off,
             ..DmaConfig::default()
         };
-        let mut dma = Dma::init(&mut dev, &mut mm, cfg).unwrap();
+        let mut dma = Dma::init(&mut dev, mm, cfg).unwrap();
         let id = DeviceId::NIC;
-        dma.attach(&mut dev, &mut mm, id).unwrap();
+        dma.attach(&mut dev, id).unwrap();
         assert_eq!(
-            DescRing::new(&mut dev, &mut mm, &mut dma, id, 12).unwrap_err(),
+            DescRing::new(&mut dev, &mut dma, id, 12).unwrap_err(),
             RingError::BadCount { count: 12 }
         );
-        let free = mm.free_pages();
-        let ring = DescRing::new(&mut dev, &mut mm, &mut dma, id, 16).unwrap();
+        let free = dma.mm().free_pages();
+        let ring = DescRing::new(&mut dev, &mut dma, id, 16).unwrap();
         assert_eq!(ring.bytes(), 256);
         assert_eq!(
             ring.dma_addr(),
@@ -654,8 +647,8 @@ mod tests {
         assert_eq!(ring.tx_status(&mut dev, 15), 0);
         assert_eq!(ring.rx_writeback(&mut dev, 15), None, "no DD");
         assert_eq!(dma.live_mappings(id).len(), 1);
-        ring.free(&mut dev, &mut mm, &mut dma).unwrap();
+        ring.free(&mut dev, &mut dma).unwrap();
         assert_eq!(dma.live_mappings(id), vec![]);
-        assert_eq!(mm.free_pages(), free);
+        assert_eq!(dma.mm().free_pages(), free);
     }
 }

@@ -105,18 +105,16 @@ fn traced_soc(dir: &std::path::Path) -> Soc {
     Soc::with_trace(&fst)
 }
 
-/// Every DMA write beat in `log` lands inside one of `allowed` (byte ranges); returns the
-/// offending beats otherwise. The log comes from the bus pins, so this is the testbench's own
-/// observation of "no stray write".
-/// A SoC with the page allocator (the CPU workload's region reserved) and the DMA layer up,
-/// ready for a driver: what every system test that goes through the DMA API starts from.
-pub fn soc_with_dma(cfg: driver::dma::DmaConfig) -> (Soc, driver::PageAllocator, driver::dma::Dma) {
+/// A SoC with the DMA layer up, owning the page allocator (the CPU workload's region
+/// reserved; reach it through [`Dma::mm_mut`](driver::dma::Dma::mm_mut)), ready for a driver:
+/// what every system test that goes through the DMA API starts from.
+pub fn soc_with_dma(cfg: driver::dma::DmaConfig) -> (Soc, driver::dma::Dma) {
     let mut soc = new_soc();
     let mut mm = driver::PageAllocator::from_device(&mut soc).expect("allocator");
     mm.reserve(WORKLOAD_BASE, 0x1_0000 / regs::PAGE_BYTES)
         .expect("workload region");
-    let dma = driver::dma::Dma::init(&mut soc, &mut mm, cfg).expect("DMA layer");
-    (soc, mm, dma)
+    let dma = driver::dma::Dma::init(&mut soc, mm, cfg).expect("DMA layer");
+    (soc, dma)
 }
 
 /// Where the IOMMU itself may write, as the driver set it up: the fault-queue ring (its
@@ -134,6 +132,9 @@ pub fn iommu_writable(soc: &mut Soc) -> Vec<Range<u32>> {
     ]
 }
 
+/// Every DMA write beat in `log` lands inside one of `allowed` (byte ranges); returns the
+/// offending beats otherwise. The log comes from the bus pins, so this is the testbench's own
+/// observation of "no stray write".
 pub fn stray_dma_writes(log: &[BusWrite], allowed: &[Range<u32>]) -> Vec<BusWrite> {
     log.iter()
         .filter(|w| w.dma && !allowed.iter().any(|r| r.contains(&w.addr)))

@@ -105,7 +105,7 @@ pub fn run_with(
     n: usize,
     itr: u32,
 ) -> LineRateRun {
-    let (mut soc, mut mm, mut dma) = soc_with_dma(dma_cfg);
+    let (mut soc, mut dma) = soc_with_dma(dma_cfg);
     let ring = |k: usize| (k + 1).div_ceil(8) * 8;
     let cfg = NicConfig {
         loopback: true,
@@ -115,7 +115,7 @@ pub fn run_with(
         itr,
         ..NicConfig::default()
     };
-    let mut nic = Nic::open(&mut soc, &mut mm, &mut dma, cfg).expect("open");
+    let mut nic = Nic::open(&mut soc, &mut dma, cfg).expect("open");
     let tctl = csr(block::NIC, hw::TCTL);
     let tx_on = soc.read32(tctl);
     soc.write32(tctl, tx_on & !hw::tctl::EN);
@@ -124,8 +124,7 @@ pub fn run_with(
         .map(|_| gen.frame(frame_bytes - hw::FCS_BYTES as usize))
         .collect();
     for f in &frames {
-        nic.xmit(&mut soc, &mut mm, &mut dma, f)
-            .expect("queue a frame");
+        nic.xmit(&mut soc, &mut dma, f).expect("queue a frame");
     }
     // Start from clean counters, with the CPU loading the bus.
     let _ = nic.stats(&mut soc);
@@ -173,7 +172,7 @@ pub fn run_with(
     soc.set_cpu_workload(cpu_load(0, 0));
     let mut got = vec![];
     for _ in 0..8 {
-        let r = nic.poll(&mut soc, &mut mm, &mut dma, n);
+        let r = nic.poll(&mut soc, &mut dma, n);
         got.extend(r.frames);
         if got.len() >= n {
             break;
@@ -185,7 +184,7 @@ pub fn run_with(
         .zip(&frames)
         .filter(|(g, f)| g.is_good() && g.data == **f)
         .count();
-    nic.close(&mut soc, &mut mm, &mut dma).expect("close");
+    nic.close(&mut soc, &mut dma).expect("close");
     assert!(dma.live_mappings(DeviceId::NIC).is_empty());
 
     let cycles = match (seen.first(), seen.last()) {

@@ -249,22 +249,22 @@ impl StudyConfig {
 /// The whole study: every (size, mode, load) of `cfg`, then the PIO comparison per size;
 /// `step` is called after each transfer (a progress bar).
 pub fn run(cfg: &StudyConfig, step: &mut dyn FnMut()) -> Study {
-    let (mut soc, mut mm, mut dma) = crate::soc_with_dma(DmaConfig {
+    let (mut soc, mut dma) = crate::soc_with_dma(DmaConfig {
         policy: cfg.policy,
         invalidation: cfg.invalidation,
         ..DmaConfig::default()
     });
     let dev = DeviceId::MEMCPY0;
-    dma.attach(&mut soc, &mut mm, dev)
+    dma.attach(&mut soc, dev)
         .expect("attach the memcpy channel");
     let most = cfg.sizes.iter().copied().max().unwrap_or(4);
-    let src = mm.alloc_bytes(most).expect("source buffer");
-    let dst = mm.alloc_bytes(most).expect("destination buffer");
+    let src = dma.mm_mut().alloc_bytes(most).expect("source buffer");
+    let dst = dma.mm_mut().alloc_bytes(most).expect("destination buffer");
     let mut rows = vec![];
     let mut pio = vec![];
     for &bytes in &cfg.sizes {
-        let s = dma.map_single(&mut soc, &mut mm, dev, src, bytes, DmaDirection::ToDevice);
-        let d = dma.map_single(&mut soc, &mut mm, dev, dst, bytes, DmaDirection::FromDevice);
+        let s = dma.map_single(&mut soc, dev, src, bytes, DmaDirection::ToDevice);
+        let d = dma.map_single(&mut soc, dev, dst, bytes, DmaDirection::FromDevice);
         for &mode in &cfg.modes {
             for &load in &cfg.loads {
                 rows.push(measure_at(

@@ -44,18 +44,17 @@ fn powered_up() -> (Board, UartDevice<BoardPort>) {
     (board, dev)
 }
 
-fn small_ram(dev: &mut dyn Device) -> (PageAllocator, Dma) {
-    let mut mm = PageAllocator::from_device_with_unit(dev, 256).expect("allocator");
-    let dma = Dma::init(
+fn small_ram(dev: &mut dyn Device) -> Dma {
+    let mm = PageAllocator::from_device_with_unit(dev, 256).expect("allocator");
+    Dma::init(
         dev,
-        &mut mm,
+        mm,
         DmaConfig {
             policy: IommuPolicy::Off,
             ..DmaConfig::default()
         },
     )
-    .expect("DMA layer");
-    (mm, dma)
+    .expect("DMA layer")
 }
 
 #[test]
@@ -437,13 +436,13 @@ fn a_cut_line_is_an_error_and_all_ones_not_a_panic() {
 #[test]
 fn memcpy_through_the_bridge_copies_exactly_and_touches_nothing_else() {
     let (_board, mut dev) = powered_up();
-    let (mut mm, _dma) = small_ram(&mut dev);
+    let mut dma = small_ram(&mut dev);
     let mut rng = rand::rngs::StdRng::seed_from_u64(2);
     let ram_words = (ALCHITRY_CU.soc.bytes() / 4) as usize;
     let before: Vec<u32> = (0..ram_words).map(|_| rng.gen()).collect();
     dev.write_words(0, &before);
-    let src = mm.alloc_bytes(2048).unwrap();
-    let dst = mm.alloc_bytes(2048).unwrap();
+    let src = dma.mm_mut().alloc_bytes(2048).unwrap();
+    let dst = dma.mm_mut().alloc_bytes(2048).unwrap();
     // The whole RAM is compared once at the end against a model that applied every copy.
     let mut want = before.clone();
     let mut dmac = Dmac::new().with_timeout(2_000_000);
@@ -476,7 +475,7 @@ fn memcpy_through_the_bridge_copies_exactly_and_touches_nothing_else() {
 fn nic_loopback(rmii: bool) {
     let (board, mut dev) = powered_up();
     board.set_rmii_loopback(rmii);
-    let (mut mm, mut dma) = small_ram(&mut dev);
+    let mut dma = small_ram(&mut dev);
     let cfg = NicConfig {
         tx_descriptors: 8,
         rx_descriptors: 8,
@@ -485,7 +484,7 @@ fn nic_loopback(rmii: bool) {
         timeout_cycles: 5_000_000,
         ..NicConfig::default()
     };
-    let mut nic = Nic::open(&mut dev, &mut mm, &mut dma, cfg).expect("open");
+    let mut nic = Nic::open(&mut dev, &mut dma, cfg).expect("open");
     let mut rng = rand::rngs::StdRng::seed_from_u64(3);
     let tx0 = board.rmii_tx_cycles();
     let mut sent = vec![];
@@ -493,14 +492,14 @@ fn nic_loopback(rmii: bool) {
     for len in [60usize, 64, 333, 1514, 100] {
         let mut f: Vec<u8> = (0..len).map(|_| rng.gen()).collect();
         f[..6].copy_from_slice(&[0x02, 0, 0, 0, 0, 1]);
-        nic.xmit(&mut dev, &mut mm, &mut dma, &f).expect("xmit");
+        nic.xmit(&mut dev, &mut dma, &f).expect("xmit");
         sent.push(f);
         for _ in 0..200 {
             if got.len() == sent.len() {
                 break;
             }
             dev.wait_irq(200_000);
-            let res = nic.poll(&mut dev, &mut mm, &mut dma, 16);
+            let res = nic.poll(&mut dev, &mut dma, 16);
             assert!(res.errors.is_empty(), "{:?}", res.errors);
             got.extend(res.frames.iter().map(|fr| {
                 assert!(fr.is_good(), "errors {:#x}", fr.errors);
@@ -517,7 +516,7 @@ fn nic_loopback(rmii: bool) {
     // MAC drives the pins in MAC loopback too, as the 8254x does).
     let wire_bytes: u64 = sent.iter().map(|f| 8 + f.len() as u64 + 4).sum();
     assert_eq!(board.rmii_tx_cycles() - tx0, 4 * wire_bytes);
-    nic.close(&mut dev, &mut mm, &mut dma).expect("close");
+    nic.close(&mut dev, &mut dma).expect("close");
 }
 
 #[test]

@@ -6,7 +6,7 @@
 
 use driver::dma::{Dma, DmaAddr, DmaConfig, DmaDirection, DomainType, Invalidation, IommuPolicy};
 use driver::dmac::{Completion, Dmac, DmacError, Outcome};
-use driver::iommu::{DeviceId, FaultAccess, FaultCode, FaultRecord, IommuMode};
+use driver::iommu::{DeviceId, FaultAccess, FaultCode, FaultRecord, Iommu, IommuMode};
 use driver::pgtable::{PageTable, Perm};
 use driver::{Device, PageAllocator};
 use pretty_assertions::assert_eq;
@@ -22,7 +22,6 @@ const DEV: DeviceId = DeviceId::MEMCPY0;
 
 struct Rig {
     soc: Soc,
-    mm: PageAllocator,
     dma: Dma,
     dmac: Dmac,
     /// Devices whose accesses the shadow check does not restrict (Bare: the attack demo).
@@ -44,12 +43,11 @@ impl Rig {
         let mut mm = PageAllocator::from_device(&mut soc).expect("allocator");
         mm.reserve(WORKLOAD_BASE, 0x1_0000 / PAGE_BYTES)
             .expect("workload region");
-        let mut dma = Dma::init(&mut soc, &mut mm, cfg).expect("DMA layer");
-        dma.attach(&mut soc, &mut mm, DEV).expect("attach");
+        let mut dma = Dma::init(&mut soc, mm, cfg).expect("DMA layer");
+        dma.attach(&mut soc, DEV).expect("attach");
         soc.set_dma_log(true);
         Rig {
             soc,
-            mm,
             dma,
             dmac: Dmac::new().with_timeout(200_000),
             unprotected: vec![],
@@ -60,9 +58,19 @@ impl Rig {
         Rig::new(config(IommuPolicy::On, Invalidation::Strict, 64))
     }
 
+    /// Runs `f` on the IOMMU behind the DMA layer's back, with the page allocator the layer
+    /// owns.
+    fn iommu_with_mm<R>(
+        &mut self,
+        f: impl FnOnce(&mut Iommu, &mut Soc, &mut PageAllocator) -> R,
+    ) -> R {
+        let (iommu, mm) = self.dma.iommu_and_mm();
+        f(iommu, &mut self.soc, mm)
+    }
+
     /// A buffer of `bytes` (whole pages) filled with a pattern from `seed`.
     fn buffer(&mut self, bytes: u32, seed: u64) -> (u32, Vec<u32>) {
-        let pa = self.mm.alloc_bytes(bytes).expect("buffer");
+        let pa = self.dma.mm_mut().alloc_bytes(bytes).expect("buffer");
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
         let words: Vec<u32> = (0..bytes / 4).map(|_| rng.gen()).collect();
         self.soc.write_words(pa, &words);
@@ -77,7 +85,7 @@ impl Rig {
 
     fn map(&mut self, pa: u32, len: u32, dir: DmaDirection) -> DmaAddr {
         self.dma
-            .try_map_single(&mut self.soc, &mut self.mm, DEV, pa, len, dir)
+            .try_map_single(&mut self.soc, DEV, pa, len, dir)
             .expect("map_single")
     }
 
@@ -196,8 +204,8 @@ fn memcpy_through_the_dma_api_is_exact_and_every_beat_matches_the_reference_walk
         assert!(seen.iommu_reads > 0, "cold IOTLB: the walker read PTEs");
         rig.unmap(s, len, DmaDirection::ToDevice);
         rig.unmap(d, len, DmaDirection::FromDevice);
-        rig.mm.free(src_pa).unwrap();
-        rig.mm.free(dst_pa).unwrap();
+        rig.dma.mm_mut().free(src_pa).unwrap();
+        rig.dma.mm_mut().free(dst_pa).unwrap();
     }
     assert_eq!(rig.dma.live_mappings(DEV), vec![]);
     let c = rig.counters();
@@ -210,7 +218,7 @@ fn chain_mode_descriptors_in_coherent_memory_are_translated_too() {
     let mut rig = Rig::on();
     let (ring_pa, ring) = rig
         .dma
-        .alloc_coherent(&mut rig.soc, &mut rig.mm, DEV, PAGE_BYTES)
+        .alloc_coherent(&mut rig.soc, DEV, PAGE_BYTES)
         .expect("coherent");
     let (src_pa, data) = rig.buffer(8192, 1);
     let (dst_pa, _) = rig.buffer(8192, 2);
@@ -348,7 +356,7 @@ fn a_page_outside_ram_is_an_access_fault() {
         // Behind the DMA layer's back, a level-0 table of its own in the device's tables.
         let root = rig.dma.page_table(DEV).unwrap().root_pa();
         assert_eq!(rig.soc.read32(root + 4 * regs::sv32::vpn1(iova)), 0);
-        let l0 = rig.mm.alloc(1).unwrap();
+        let l0 = rig.dma.mm_mut().alloc(1).unwrap();
         driver::mm::zero_pages(&mut rig.soc, l0, 1);
         rig.soc.write32(
             root + 4 * regs::sv32::vpn1(iova),
@@ -381,9 +389,7 @@ fn device_context_invalid_and_global_off_refuse_everything_and_say_so() {
         .disable_device(&mut rig.soc, DEV)
         .unwrap();
     expect_iommu_fault(rig.copy(s, d, 64), s.0);
-    rig.dma
-        .iommu_mut()
-        .set_mode(&mut rig.soc, &mut rig.mm, IommuMode::Off)
+    rig.iommu_with_mm(|iommu, soc, mm| iommu.set_mode(soc, mm, IommuMode::Off))
         .unwrap();
     expect_iommu_fault(rig.copy(s, d, 64), s.0);
     assert_eq!(rig.read(dst_pa, 4096), old);
@@ -469,9 +475,7 @@ fn fault_queue_overflow_drops_new_records_and_never_overwrites() {
     for &iova in &iovas[..4] {
         expect_iommu_fault(rig.copy(DmaAddr(iova), d, 4), iova);
     }
-    rig.dma
-        .iommu_mut()
-        .enable_fault_queue(&mut rig.soc, &mut rig.mm, 4, false)
+    rig.iommu_with_mm(|iommu, soc, mm| iommu.enable_fault_queue(soc, mm, 4, false))
         .unwrap();
     assert!(!rig.dma.iommu().fault_status(&mut rig.soc, false).overflow);
     expect_iommu_fault(rig.copy(DmaAddr(0x5200_0000), d, 4), 0x5200_0000);
@@ -525,7 +529,7 @@ fn passthrough_and_translated_devices_side_by_side() {
     let mut rig = Rig::on();
     let dev1 = DeviceId::MEMCPY1;
     rig.dma
-        .attach_as(&mut rig.soc, &mut rig.mm, dev1, DomainType::Identity)
+        .attach_as(&mut rig.soc, dev1, DomainType::Identity)
         .unwrap();
     rig.unprotected.push(dev1.0 as u8);
     let (src0, data0) = rig.buffer(8192, 1);
@@ -536,25 +540,11 @@ fn passthrough_and_translated_devices_side_by_side() {
     let d0 = rig.map(dst0, 8192, DmaDirection::FromDevice);
     let s1 = rig
         .dma
-        .try_map_single(
-            &mut rig.soc,
-            &mut rig.mm,
-            dev1,
-            src1,
-            8192,
-            DmaDirection::ToDevice,
-        )
+        .try_map_single(&mut rig.soc, dev1, src1, 8192, DmaDirection::ToDevice)
         .unwrap();
     let d1 = rig
         .dma
-        .try_map_single(
-            &mut rig.soc,
-            &mut rig.mm,
-            dev1,
-            dst1,
-            8192,
-            DmaDirection::FromDevice,
-        )
+        .try_map_single(&mut rig.soc, dev1, dst1, 8192, DmaDirection::FromDevice)
         .unwrap();
     assert_eq!((s1.0, d1.0), (src1, dst1), "identity: DMA address = PA");
     assert_ne!(s0.0, src0, "translated: an IOVA");
@@ -717,7 +707,7 @@ fn a_fault_on_one_channel_leaves_the_other_copying() {
     // copies 16 KiB. The fault (walk, record) must reach channel 1 only.
     let mut rig = Rig::on();
     let dev1 = DeviceId::MEMCPY1;
-    rig.dma.attach(&mut rig.soc, &mut rig.mm, dev1).unwrap();
+    rig.dma.attach(&mut rig.soc, dev1).unwrap();
     const LEN: u32 = 65536;
     let (src_pa, data) = rig.buffer(LEN, 1);
     let (dst_pa, _) = rig.buffer(LEN, 2);
@@ -726,14 +716,7 @@ fn a_fault_on_one_channel_leaves_the_other_copying() {
     let d = rig.map(dst_pa, LEN, DmaDirection::FromDevice);
     let d1 = rig
         .dma
-        .try_map_single(
-            &mut rig.soc,
-            &mut rig.mm,
-            dev1,
-            dst1_pa,
-            4096,
-            DmaDirection::FromDevice,
-        )
+        .try_map_single(&mut rig.soc, dev1, dst1_pa, 4096, DmaDirection::FromDevice)
         .unwrap();
     let mut ch1 = Dmac::channel(1).unwrap();
     rig.dmac.start(&mut rig.soc, s.0, d.0, LEN, true).unwrap();

@@ -8,7 +8,7 @@
 use driver::dma::{Dma, DmaConfig, IommuPolicy, PhysRange};
 use driver::iommu::DeviceId;
 use driver::nic::{Nic, NicConfig, NicError, RxFrame};
-use driver::{Device, PageAllocator};
+use driver::Device;
 use pretty_assertions::assert_eq;
 use rand::{Rng, SeedableRng};
 use regs::nic::{self as hw, icr, rx_desc};
@@ -20,7 +20,6 @@ use testbench::{cpu_load, iommu_writable, soc_with_dma};
 
 struct Rig {
     soc: Soc,
-    mm: PageAllocator,
     dma: Dma,
     nic: Nic,
     /// Every range the driver had mapped for the NIC at some point (shadow memory).
@@ -30,16 +29,15 @@ struct Rig {
 
 impl Rig {
     fn new(policy: IommuPolicy, cfg: NicConfig) -> Rig {
-        let (mut soc, mut mm, mut dma) = soc_with_dma(DmaConfig {
+        let (mut soc, mut dma) = soc_with_dma(DmaConfig {
             policy,
             ..DmaConfig::default()
         });
         soc.set_dma_log(true);
         soc.set_phy_tx_log(true);
-        let nic = Nic::open(&mut soc, &mut mm, &mut dma, cfg).expect("open");
+        let nic = Nic::open(&mut soc, &mut dma, cfg).expect("open");
         let mut rig = Rig {
             soc,
-            mm,
             dma,
             nic,
             allowed: vec![],
@@ -68,26 +66,20 @@ impl Rig {
     }
 
     fn xmit(&mut self, frame: &[u8]) -> Result<(), NicError> {
-        let r = self
-            .nic
-            .xmit(&mut self.soc, &mut self.mm, &mut self.dma, frame);
+        let r = self.nic.xmit(&mut self.soc, &mut self.dma, frame);
         self.snapshot();
         r
     }
 
     fn xmit_sg(&mut self, segs: &[&[u8]]) -> Result<(), NicError> {
-        let r = self
-            .nic
-            .xmit_sg(&mut self.soc, &mut self.mm, &mut self.dma, segs);
+        let r = self.nic.xmit_sg(&mut self.soc, &mut self.dma, segs);
         self.snapshot();
         r
     }
 
     fn poll(&mut self, budget: usize) -> Vec<RxFrame> {
         self.snapshot();
-        let r = self
-            .nic
-            .poll(&mut self.soc, &mut self.mm, &mut self.dma, budget);
+        let r = self.nic.poll(&mut self.soc, &mut self.dma, budget);
         self.snapshot();
         assert!(r.errors.is_empty(), "poll errors: {:?}", r.errors);
         r.frames
@@ -184,9 +176,7 @@ impl Rig {
     }
 
     fn close(&mut self) {
-        self.nic
-            .close(&mut self.soc, &mut self.mm, &mut self.dma)
-            .expect("close");
+        self.nic.close(&mut self.soc, &mut self.dma).expect("close");
         assert_eq!(self.dma.live_mappings(DeviceId::NIC), vec![]);
         self.check_shadow();
     }
@@ -194,7 +184,7 @@ impl Rig {
     /// `close`, then `open` again with `cfg` on the same SoC (the driver reloaded).
     fn reopen(&mut self, cfg: NicConfig) {
         self.close();
-        self.nic = Nic::open(&mut self.soc, &mut self.mm, &mut self.dma, cfg).expect("reopen");
+        self.nic = Nic::open(&mut self.soc, &mut self.dma, cfg).expect("reopen");
         self.snapshot();
     }
 }
@@ -713,7 +703,6 @@ fn forward_app_sends_every_good_frame_back_out() {
         let fs = driver::nic::forward_once(
             &mut rig.nic,
             &mut rig.soc,
-            &mut rig.mm,
             &mut rig.dma,
             64,
             regs::nic::MAX_FRAME as usize,
@@ -798,7 +787,7 @@ fn reopening_while_a_frame_arrives_drops_it_and_the_next_frames_arrive_intact() 
     rig.close();
     // The resets of close and open come while the MAC is still receiving the jumbo frame.
     assert!(rig.soc.phy_rx_pending() > 1_000, "still inside the frame");
-    rig.nic = Nic::open(&mut rig.soc, &mut rig.mm, &mut rig.dma, cfg).expect("reopen");
+    rig.nic = Nic::open(&mut rig.soc, &mut rig.dma, cfg).expect("reopen");
     rig.snapshot();
     rig.drain();
     let frames: Vec<Vec<u8>> = (0..3).map(|_| g.frame(300)).collect();

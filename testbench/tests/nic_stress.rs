@@ -39,7 +39,7 @@ use driver::arb::{self, ArbMode};
 use driver::dma::{Dma, DmaConfig, Invalidation, IommuPolicy, PhysRange};
 use driver::iommu::DeviceId;
 use driver::nic::{HwStats, Nic, NicConfig, NicError, RxFrame};
-use driver::{Device, PageAllocator};
+use driver::Device;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use regs::nic::{self as hw, rx_desc};
@@ -68,7 +68,6 @@ struct Window {
 
 struct Rig {
     soc: Soc,
-    mm: PageAllocator,
     dma: Dma,
     nic: Option<Nic>,
     /// Ranges live at the last snapshot.
@@ -91,7 +90,7 @@ impl Rig {
         load: u32,
         seed: u64,
     ) -> Rig {
-        let (mut soc, mm, dma) = soc_with_dma(DmaConfig {
+        let (mut soc, dma) = soc_with_dma(DmaConfig {
             policy,
             invalidation,
             ..DmaConfig::default()
@@ -104,7 +103,6 @@ impl Rig {
         soc.set_phy_tx_log(true);
         Rig {
             soc,
-            mm,
             dma,
             nic: None,
             live: vec![],
@@ -155,7 +153,7 @@ impl Rig {
 
     fn open(&mut self, cfg: NicConfig) {
         self.begin();
-        let nic = Nic::open(&mut self.soc, &mut self.mm, &mut self.dma, cfg).expect("open");
+        let nic = Nic::open(&mut self.soc, &mut self.dma, cfg).expect("open");
         self.nic = Some(nic);
         self.closed_at = None;
         self.end();
@@ -164,7 +162,7 @@ impl Rig {
     fn xmit_sg(&mut self, segs: &[&[u8]]) -> Result<(), NicError> {
         self.begin();
         let nic = self.nic.as_mut().expect("open NIC");
-        let r = nic.xmit_sg(&mut self.soc, &mut self.mm, &mut self.dma, segs);
+        let r = nic.xmit_sg(&mut self.soc, &mut self.dma, segs);
         self.end();
         r
     }
@@ -172,7 +170,7 @@ impl Rig {
     fn poll(&mut self, budget: usize) -> Vec<RxFrame> {
         self.begin();
         let nic = self.nic.as_mut().expect("open NIC");
-        let r = nic.poll(&mut self.soc, &mut self.mm, &mut self.dma, budget);
+        let r = nic.poll(&mut self.soc, &mut self.dma, budget);
         self.end();
         let mut errors = r.errors;
         if self.ring_errors_due != 0 {
@@ -198,7 +196,7 @@ impl Rig {
     fn close(&mut self) {
         self.begin();
         let mut nic = self.nic.take().expect("open NIC");
-        let r = nic.close(&mut self.soc, &mut self.mm, &mut self.dma);
+        let r = nic.close(&mut self.soc, &mut self.dma);
         self.end();
         r.unwrap_or_else(|e| panic!("close: {e}"));
         assert_eq!(self.dma.live_mappings(DeviceId::NIC), vec![]);

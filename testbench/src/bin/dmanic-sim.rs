@@ -362,9 +362,9 @@ fn scenario(soc: &mut Soc, args: &Args, report: &mut Report) -> Result<(), Failu
             observed,
         });
     }
-    let mut dma = iommu_scenario(soc, &mut mm, &layout, &source, &poison, report)?;
+    let mut dma = iommu_scenario(soc, mm, &layout, &source, &poison, report)?;
     soc.run(GAP_CYCLES);
-    nic::loopback_scenario(soc, &mut mm, &mut dma, report)?;
+    nic::loopback_scenario(soc, &mut dma, report)?;
     soc.run(GAP_CYCLES);
     Ok(())
 }
@@ -408,7 +408,7 @@ const FAULT_LABEL: &str = "IOMMU fault";
 /// that was never mapped.
 fn iommu_scenario(
     soc: &mut Soc,
-    mm: &mut PageAllocator,
+    mm: PageAllocator,
     layout: &Layout,
     source: &[u32],
     poison: &[u32],
@@ -424,16 +424,9 @@ fn iommu_scenario(
             ..DmaConfig::default()
         },
     )?;
-    dma.attach(soc, mm, dev)?;
-    let src = dma.try_map_single(soc, mm, dev, layout.src, layout.len, DmaDirection::ToDevice)?;
-    let dst = dma.try_map_single(
-        soc,
-        mm,
-        dev,
-        layout.dst,
-        layout.len,
-        DmaDirection::FromDevice,
-    )?;
+    dma.attach(soc, dev)?;
+    let src = dma.try_map_single(soc, dev, layout.src, layout.len, DmaDirection::ToDevice)?;
+    let dst = dma.try_map_single(soc, dev, layout.dst, layout.len, DmaDirection::FromDevice)?;
     report.header.push(format!(
         "IOMMU on: source IOVA {src} -> PA {:#010x}, destination IOVA {dst} -> PA {:#010x}",
         layout.src, layout.dst

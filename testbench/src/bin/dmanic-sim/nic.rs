@@ -37,19 +37,14 @@ fn tx_pins(soc: &mut Soc, log: &mut Vec<TxSample>) -> Result<Vec<TxFrameSeen>, F
 
 /// Four frames through the MAC loopback with the IOMMU translating the NIC: descriptor fetches,
 /// the frames on the PHY TX pins and the write-backs are all in the waveform.
-pub fn loopback_scenario(
-    soc: &mut Soc,
-    mm: &mut PageAllocator,
-    dma: &mut Dma,
-    report: &mut Report,
-) -> Result<(), Failure> {
+pub fn loopback_scenario(soc: &mut Soc, dma: &mut Dma, report: &mut Report) -> Result<(), Failure> {
     let cfg = NicConfig {
         loopback: true,
         tx_descriptors: 16,
         rx_descriptors: 16,
         ..NicConfig::default()
     };
-    let mut nic = Nic::open(soc, mm, dma, cfg)?;
+    let mut nic = Nic::open(soc, dma, cfg)?;
     let mut gen = FrameGen::new(<rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(4));
     let frames: Vec<Vec<u8>> = LOOPBACK_LENGTHS.iter().map(|&l| gen.frame(l)).collect();
     soc.set_phy_tx_log(true);
@@ -57,7 +52,7 @@ pub fn loopback_scenario(
     report.starts.push((NIC_LABEL, soc.now()));
     let start = soc.now();
     for f in &frames {
-        nic.xmit(soc, mm, dma, f)?;
+        nic.xmit(soc, dma, f)?;
     }
     let mut got: Vec<RxFrame> = vec![];
     while got.len() < frames.len() {
@@ -69,7 +64,7 @@ pub fn loopback_scenario(
                 soc.describe_state()
             )));
         }
-        let r = nic.poll(soc, mm, dma, BUDGET);
+        let r = nic.poll(soc, dma, BUDGET);
         if let Some(e) = r.errors.first() {
             return Err(Failure(format!("{NIC_LABEL}: poll: {e}")));
         }
@@ -107,7 +102,7 @@ pub fn loopback_scenario(
     report.nic_view_at = Some(seen[0].start_cycle.saturating_sub(NIC_VIEW_LEAD));
     let stats = nic.stats(soc);
     let io = dma.iommu().read_counters(soc);
-    nic.close(soc, mm, dma)?;
+    nic.close(soc, dma)?;
     let left = dma.live_mappings(DeviceId::NIC).len();
     if left != 0 {
         return Err(Failure(format!(
@@ -268,7 +263,7 @@ pub fn forward(
     mm.reserve(cpu_workload.base, workload_bytes.div_ceil(regs::PAGE_BYTES))?;
     let mut dma = Dma::init(
         soc,
-        &mut mm,
+        mm,
         DmaConfig {
             policy: IommuPolicy::On,
             fault_queue_entries: 16,
@@ -278,7 +273,6 @@ pub fn forward(
     let long = opts.max_frame > regs::nic::MAX_FRAME;
     let mut nic = Nic::open(
         soc,
-        &mut mm,
         &mut dma,
         NicConfig {
             long_packets: long,
@@ -305,14 +299,7 @@ pub fn forward(
                 soc.describe_state()
             )));
         }
-        let fs = forward_once(
-            &mut nic,
-            soc,
-            &mut mm,
-            &mut dma,
-            BUDGET,
-            opts.max_frame as usize,
-        );
+        let fs = forward_once(&mut nic, soc, &mut dma, BUDGET, opts.max_frame as usize);
         if let Some(e) = fs.errors.first() {
             return Err(Failure(format!("forward: {e}")));
         }
@@ -334,7 +321,7 @@ pub fn forward(
     // From the first RX symbol to the end of the last frame sent (not the quiet polls after).
     let cycles = seen.last().map_or(0, |s| s.end_cycle + 1 - start);
     let stats = nic.stats(soc);
-    nic.close(soc, &mut mm, &mut dma)?;
+    nic.close(soc, &mut dma)?;
     let fcs_good = seen.iter().filter(|s| s.fcs_ok).count();
     let expected: Vec<&Planned> = planned.iter().filter(|p| p.drops.is_empty()).collect();
     let count = |d: DropKind| planned.iter().filter(|p| p.drops.contains(&d)).count();
