@@ -635,5 +635,20 @@ fn forward_checks_its_paths_before_the_simulation_starts() {
     assert!(stderr.contains("--tx-pcap"), "{}", text(&out));
     // Neither run simulated: no summary.
     assert!(!String::from_utf8_lossy(&out.stdout).contains("forward:"));
+    // `make forward`'s default: --tx-pcap inside an --out that does not exist yet, both with
+    // spaces in their names.
+    let out_dir = dir.join("out dir");
+    let out = Command::new(BIN)
+        .arg("--out")
+        .arg(&out_dir)
+        .arg("--rx-pcap")
+        .arg(&input)
+        .arg("--tx-pcap")
+        .arg(out_dir.join("for ward.pcap"))
+        .arg("--no-trace")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(out_dir.join("for ward.pcap").is_file());
     let _ = std::fs::remove_dir_all(&dir);
 }

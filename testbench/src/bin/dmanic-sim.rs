@@ -202,6 +202,9 @@ fn run(args: &Args) -> Result<(), Failure> {
         Some(rx) => Some(testbench::pcap::read_capture(rx)?),
         None => None,
     };
+    // --out first: make forward puts --tx-pcap inside it.
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
     if let Some(tx) = &args.tx_pcap {
         std::fs::File::create(tx).map_err(|e| format!("--tx-pcap {}: {e}", tx.display()))?;
     }
@@ -213,8 +216,6 @@ fn run(args: &Args) -> Result<(), Failure> {
     let mut soc = if args.no_trace {
         Soc::new()
     } else {
-        std::fs::create_dir_all(&args.out)
-            .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
         let soc = traced(&fst)?;
         for old in save_files(stem) {
             let path = args.out.join(old);
@@ -685,7 +686,7 @@ fn write_waves(
         .collect();
     if !markers.is_empty() {
         println!(
-            "           named markers at each copy's start: {}",
+            "           named markers where each run starts: {}",
             markers.join("; ")
         );
     }
@@ -696,7 +697,11 @@ fn write_waves(
         Ok(None) => println!("           (signal names not checked: fst2vcd not found)"),
         Err(_) => {}
     }
-    println!("open with: gtkwave {}   (or: make waves)", gtkw.display());
+    if stem == "sim" {
+        println!("open with: gtkwave {}   (or: make waves)", gtkw.display());
+    } else {
+        println!("open with: gtkwave {}", gtkw.display());
+    }
     if report.starts.iter().any(|(l, _)| *l == FAULT_LABEL) {
         println!(
             "           gtkwave {} opens at the IOMMU fault (walk, fault record, error)",
