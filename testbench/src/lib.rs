@@ -321,6 +321,55 @@ pub fn uart_protocol_markdown() -> String {
     s
 }
 
+/// The register blocks and the docs page that carries each one's table
+/// ([`register_block_markdown`], block `regs-<block>` of `docs/<page>.md`).
+pub const REGISTER_PAGES: [(&str, &str); 5] = [
+    ("SYS", "soc"),
+    ("ARB", "arbiter"),
+    ("DMAC", "dma"),
+    ("IOMMU", "iommu"),
+    ("NIC", "nic"),
+];
+
+/// One register block's table for its docs page, generated from [`regs::REGISTERS`]: offset
+/// in the block, name, access, reset value and description (fields and their bits).
+pub fn register_block_markdown(block: &str) -> String {
+    use regs::{CSR_BASE, REGISTERS};
+    let regs: Vec<_> = REGISTERS.iter().filter(|r| r.block == block).collect();
+    let base = regs.first().map_or(0, |r| r.block_offset);
+    let mut s = format!(
+        "Generated from `regs::REGISTERS` (`cargo run -p testbench --bin regmap`; a test fails \
+         when it is stale). The {block} block is at `{:#010x}` (`CSR_BASE` + `{base:#x}`){}; \
+         access kinds as in [register-map.md](register-map.md).\n\n",
+        CSR_BASE + base,
+        if block == "DMAC" {
+            format!(
+                ", channel n at + n × `{:#x}`",
+                regs::dmac::channel_block(1) - regs::dmac::channel_block(0)
+            )
+        } else {
+            String::new()
+        }
+    );
+    s += "| offset | register | access | reset | description |\n|---|---|---|---|---|\n";
+    for r in regs {
+        let reset = if (r.block, r.name) == ("SYS", "RAM_BYTES") {
+            "RAM size".to_string()
+        } else {
+            format!("`{:#x}`", r.reset)
+        };
+        s += &format!(
+            "| `{:#06x}` | {} | {} | {} | {} |\n",
+            r.offset,
+            r.name,
+            r.access.name(),
+            reset,
+            r.doc
+        );
+    }
+    s
+}
+
 /// The register map as Markdown, generated from [`regs::REGISTERS`] (the README's table).
 pub fn register_map_markdown() -> String {
     use regs::{SocConfig, CSR_BASE, REGISTERS};

@@ -27,6 +27,23 @@ fn board_pin_tables_are_current() {
 }
 
 #[test]
+fn each_block_pages_register_table_is_current() {
+    for (b, page) in testbench::REGISTER_PAGES {
+        let name = format!("regs-{}", b.to_lowercase());
+        let (path, text) = testbench::generated_block(&name).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            path.ends_with(format!("docs/{page}.md")),
+            "{name} is in {}",
+            path.display()
+        );
+        assert!(
+            text.trim() == testbench::register_block_markdown(b).trim(),
+            "the {b} register table in docs/{page}.md is stale: run `cargo run -p testbench --bin regmap`"
+        );
+    }
+}
+
+#[test]
 fn uart_protocol_table_is_current() {
     assert!(
         block("uart-protocol").trim() == testbench::uart_protocol_markdown().trim(),

@@ -1,7 +1,8 @@
 //! Writes the register map (generated from the `regs` crate) into docs/register-map.md between
 //! `<!-- regmap:begin -->` and `<!-- regmap:end -->`, and each board's pin table (from
 //! `rtl::board`) between `<!-- pins-BOARD:begin -->` and `<!-- pins-BOARD:end -->`, and the
-//! UART bridge's protocol table between `<!-- uart-protocol:begin -->` and its end marker.
+//! UART bridge's protocol table between `<!-- uart-protocol:begin -->` and its end marker, and
+//! each register block's table into its docs page (`<!-- regs-BLOCK:begin -->`).
 //! `cargo run -p testbench --bin regmap`
 
 fn main() {
@@ -14,6 +15,12 @@ fn main() {
             testbench::uart_protocol_markdown(),
         ),
     ];
+    for (block, _) in testbench::REGISTER_PAGES {
+        blocks.push((
+            format!("regs-{}", block.to_lowercase()),
+            testbench::register_block_markdown(block),
+        ));
+    }
     for board in regs::board::BOARDS {
         blocks.push((
             format!("pins-{}", board.name),
