@@ -90,6 +90,15 @@ fn main() {
     let mut failures = vec![];
     let mut soc = new_soc();
 
+    // Progress on stderr (hidden when it is not a terminal): the speed runs, the callgrind
+    // count and yosys take minutes.
+    let pb = indicatif::ProgressBar::new(5);
+    pb.set_style(
+        indicatif::ProgressStyle::with_template("bench: {msg} [{bar:20}] {pos}/{len} ({elapsed})")
+            .expect("template")
+            .progress_chars("=> "),
+    );
+    pb.set_message("DMA efficiency");
     let efficiency: Vec<Efficiency> = args
         .sizes
         .iter()
@@ -115,6 +124,8 @@ fn main() {
 
     let bound = args.steal_bound;
     let steal = Mode(ArbMode::CycleSteal { bound: Some(bound) });
+    pb.inc(1);
+    pb.set_message("cycle stealing");
     let cycle_steal: Vec<StealWait> = args
         .loads
         .iter()
@@ -139,10 +150,14 @@ fn main() {
         }
     }
 
+    pb.inc(1);
+    pb.set_message("simulation speed (timed runs)");
     let mut speed = speed::measure(false).unwrap_or_else(|e| {
         eprintln!("simulator speed: {e}");
         std::process::exit(1);
     });
+    pb.inc(1);
+    pb.set_message("host instructions per cycle (callgrind)");
     match speed::count_instructions() {
         Ok(counts) => {
             // Issue 12's requirement: 4 times fewer than the same-cycle SoC needed on the same
@@ -170,6 +185,8 @@ fn main() {
         ));
     }
 
+    pb.inc(1);
+    pb.set_message("iCE40 synthesis (yosys)");
     let synth_ok = std::process::Command::new("bash")
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/synth.sh"))
         .status()
@@ -182,6 +199,8 @@ fn main() {
 
     // The ECP5 timing of the whole SoC: `make bench` runs `make synth-ecp5` first (it takes
     // minutes, so this binary reads its report rather than running it).
+    pb.inc(1);
+    pb.finish_and_clear();
     let ecp5 = read_report("synth_ecp5.json");
     let ecp5_line = match ecp5["fmax"]["rmii_ref_clk"]["achieved_mhz"].as_f64() {
         Some(mhz) => {
