@@ -279,6 +279,18 @@ pub fn update_doc_block(name: &str, body: &str) -> Result<(), String> {
     std::fs::write(&path, new).map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// A transfer size from the command line (`study --sizes`, `bench --sizes`): a non-zero
+/// multiple of 4 bytes, at most a quarter of the simulation's RAM (source and destination
+/// buffers and the CPU workload's region must fit).
+pub fn parse_transfer_size(s: &str) -> Result<u32, String> {
+    let n: u32 = s.parse().map_err(|e| format!("{e}"))?;
+    let most = regs::SocConfig::SIM.bytes() / 4;
+    if n == 0 || !n.is_multiple_of(4) || n > most {
+        return Err(format!("{n} is not a non-zero multiple of 4 up to {most}"));
+    }
+    Ok(n)
+}
+
 /// `reports/` at the workspace root.
 pub fn reports_dir() -> std::path::PathBuf {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../reports");
@@ -321,6 +333,15 @@ pub fn uart_protocol_markdown() -> String {
     s
 }
 
+/// A register's reset value for the tables (SYS.RAM_BYTES depends on the build).
+fn reset_cell(r: &regs::Register) -> String {
+    if (r.block, r.name) == ("SYS", "RAM_BYTES") {
+        "RAM size".to_string()
+    } else {
+        format!("`{:#x}`", r.reset)
+    }
+}
+
 /// The register blocks and the docs page that carries each one's table
 /// ([`register_block_markdown`], block `regs-<block>` of `docs/<page>.md`).
 pub const REGISTER_PAGES: [(&str, &str); 5] = [
@@ -353,11 +374,7 @@ pub fn register_block_markdown(block: &str) -> String {
     );
     s += "| offset | register | access | reset | description |\n|---|---|---|---|---|\n";
     for r in regs {
-        let reset = if (r.block, r.name) == ("SYS", "RAM_BYTES") {
-            "RAM size".to_string()
-        } else {
-            format!("`{:#x}`", r.reset)
-        };
+        let reset = reset_cell(r);
         s += &format!(
             "| `{:#06x}` | {} | {} | {} | {} |\n",
             r.offset,
@@ -386,11 +403,7 @@ pub fn register_map_markdown() -> String {
     s += &format!("Access: {}.\n\n", legend.join("; "));
     s += "| address | register | access | reset | description |\n|---|---|---|---|---|\n";
     for r in REGISTERS {
-        let reset = if (r.block, r.name) == ("SYS", "RAM_BYTES") {
-            "RAM size".to_string()
-        } else {
-            format!("`{:#x}`", r.reset)
-        };
+        let reset = reset_cell(r);
         s += &format!(
             "| `{:#010x}` | {}.{} | {} | {} | {} |\n",
             r.address(),

@@ -284,8 +284,7 @@ fn forward_app_sends_the_good_frames_of_a_pcap_back_out_with_good_fcs() {
         stdout.contains("received 5 good + 0 bad, forwarded 5"),
         "{stdout}"
     );
-    let sent = testbench::pcap::read_frames(&output).unwrap();
-    let sent: Vec<Vec<u8>> = sent.into_iter().map(|f| f.data).collect();
+    let sent = sent_frames(&output);
     let want: Vec<Vec<u8>> = frames.iter().map(|f| with_fcs(f)).collect();
     assert_eq!(sent, want, "the frames on the TX pins, FCS included");
     match tshark_fcs_status(&output) {
@@ -318,6 +317,15 @@ fn bad_arguments_are_refused() {
             .unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
     }
+}
+
+/// The frames of a capture the forward app wrote.
+fn sent_frames(pcap: &Path) -> Vec<Vec<u8>> {
+    testbench::pcap::read_frames(pcap)
+        .unwrap()
+        .into_iter()
+        .map(|f| f.data)
+        .collect()
 }
 
 /// Runs the forward app on `input` with `args`; its output capture and the process output.
@@ -386,11 +394,7 @@ fn forward_keeps_a_bad_fcs_bad_in_a_capture_with_fcs() {
     ] {
         assert!(stdout.contains(want), "{want:?} not in\n{stdout}");
     }
-    let sent: Vec<Vec<u8>> = testbench::pcap::read_frames(&output)
-        .unwrap()
-        .into_iter()
-        .map(|f| f.data)
-        .collect();
+    let sent = sent_frames(&output);
     let want: Vec<Vec<u8>> = [0, 1, 3, 4].iter().map(|&i| frames[i].clone()).collect();
     assert_eq!(sent, want, "the good frames, unchanged, FCS included");
     if let Some(status) = tshark_fields(&input, &["eth.fcs.status"]) {
@@ -452,11 +456,7 @@ fn forward_pads_short_frames_from_a_host_capture_unless_told_not_to() {
             && stdout.contains("frames under 60 bytes without FCS: 2, 2 padded to 60"),
         "{stdout}"
     );
-    let sent: Vec<Vec<u8>> = testbench::pcap::read_frames(&output)
-        .unwrap()
-        .into_iter()
-        .map(|f| f.data)
-        .collect();
+    let sent = sent_frames(&output);
     let padded: Vec<Vec<u8>> = frames
         .iter()
         .map(|f| {
@@ -540,11 +540,7 @@ fn forward_replays_pcapng_and_a_jumbo_frame_with_max_frame() {
             && stdout.contains("RCTL.LPE on"),
         "{stdout}"
     );
-    let sent: Vec<Vec<u8>> = testbench::pcap::read_frames(&output)
-        .unwrap()
-        .into_iter()
-        .map(|f| f.data)
-        .collect();
+    let sent = sent_frames(&output);
     let want: Vec<Vec<u8>> = frames.iter().map(|f| with_fcs(f)).collect();
     assert_eq!(sent.len(), 3);
     assert_eq!(sent, want, "all three, the jumbo included");

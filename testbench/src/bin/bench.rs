@@ -32,7 +32,7 @@ use testbench::{new_soc, speed};
 struct Args {
     /// Transfer sizes of the DMA efficiency table in bytes (burst mode, uncapped, CPU idle).
     #[arg(long, value_delimiter = ',', value_name = "BYTES,...", default_value = "1024,4096,65536",
-          value_parser = parse_size)]
+          value_parser = testbench::parse_transfer_size)]
     sizes: Vec<u32>,
 
     /// Steal bound of the cycle-stealing table (the CPU must never wait longer than this + 1).
@@ -48,15 +48,6 @@ struct Args {
     /// Write reports/bench.{json,md} and the README's bench block (make bench passes it).
     #[arg(long)]
     update_docs: bool,
-}
-
-fn parse_size(s: &str) -> Result<u32, String> {
-    let n: u32 = s.parse().map_err(|e| format!("{e}"))?;
-    let most = regs::SocConfig::SIM.bytes() / 4;
-    if n == 0 || !n.is_multiple_of(4) || n > most {
-        return Err(format!("{n} is not a non-zero multiple of 4 up to {most}"));
-    }
-    Ok(n)
 }
 
 #[derive(Serialize)]

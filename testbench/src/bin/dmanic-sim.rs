@@ -400,6 +400,16 @@ fn forward_scenario(
 
 const FORWARD_LABEL: &str = "io-forward";
 
+/// The DMA layer of the IOMMU and NIC scenarios and the forward app: IOMMU on (strict), a
+/// 16-entry fault queue.
+fn scenario_dma() -> DmaConfig {
+    DmaConfig {
+        policy: IommuPolicy::On,
+        fault_queue_entries: 16,
+        ..DmaConfig::default()
+    }
+}
+
 /// An IOVA no mapping covers: the fault scenario's source.
 const UNMAPPED_IOVA: u32 = 0x7000_0000;
 const IOMMU_LABEL: &str = "burst, IOMMU on (Sv32)";
@@ -416,15 +426,7 @@ fn iommu_scenario(
     report: &mut Report,
 ) -> Result<Dma, Failure> {
     let dev = DeviceId::MEMCPY0;
-    let mut dma = Dma::init(
-        soc,
-        mm,
-        DmaConfig {
-            policy: IommuPolicy::On,
-            fault_queue_entries: 16,
-            ..DmaConfig::default()
-        },
-    )?;
+    let mut dma = Dma::init(soc, mm, scenario_dma())?;
     dma.attach(soc, dev)?;
     let src = dma.try_map_single(soc, dev, layout.src, layout.len, DmaDirection::ToDevice)?;
     let dst = dma.try_map_single(soc, dev, layout.dst, layout.len, DmaDirection::FromDevice)?;

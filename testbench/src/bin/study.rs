@@ -56,7 +56,7 @@ struct Args {
 
     /// Transfer sizes of the memcpy study in bytes (non-zero multiples of 4).
     #[arg(long, value_delimiter = ',', value_name = "BYTES,...", default_value = "256,4096,65536",
-          value_parser = parse_size)]
+          value_parser = testbench::parse_transfer_size)]
     sizes: Vec<u32>,
 
     /// IOMMU policy for the memcpy channel (the NIC study uses --nic-iommu).
@@ -102,15 +102,6 @@ struct Args {
     /// Write reports/ and the study blocks of the docs pages (make study passes it).
     #[arg(long)]
     update_docs: bool,
-}
-
-fn parse_size(s: &str) -> Result<u32, String> {
-    let n: u32 = s.parse().map_err(|e| format!("{e}"))?;
-    let ram = regs::SocConfig::SIM.bytes() / 4;
-    if n == 0 || !n.is_multiple_of(4) || n > ram {
-        return Err(format!("{n} is not a non-zero multiple of 4 up to {ram}"));
-    }
-    Ok(n)
 }
 
 fn bar(len: usize, what: &str) -> ProgressBar {

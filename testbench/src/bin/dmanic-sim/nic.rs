@@ -3,7 +3,7 @@
 //! the PHY TX pins written back to a pcap file.
 
 use super::{Failure, Report};
-use driver::dma::{Dma, DmaConfig, IommuPolicy};
+use driver::dma::Dma;
 use driver::iommu::DeviceId;
 use driver::nic::{forward_once, Nic, NicConfig, RxFrame};
 use driver::{Device, PageAllocator};
@@ -261,15 +261,7 @@ pub fn forward(
     mm.reserve(0, 1)?;
     let workload_bytes = cpu_workload.span_words * 4;
     mm.reserve(cpu_workload.base, workload_bytes.div_ceil(regs::PAGE_BYTES))?;
-    let mut dma = Dma::init(
-        soc,
-        mm,
-        DmaConfig {
-            policy: IommuPolicy::On,
-            fault_queue_entries: 16,
-            ..DmaConfig::default()
-        },
-    )?;
+    let mut dma = Dma::init(soc, mm, super::scenario_dma())?;
     let long = opts.max_frame > regs::nic::MAX_FRAME;
     let mut nic = Nic::open(
         soc,
