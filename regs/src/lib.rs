@@ -3,7 +3,8 @@
 //!
 //! * the rtl crate decodes from these constants (they become `Constant<_>` fields of the blocks),
 //! * the driver encodes from them,
-//! * the README's register table is generated from [`REGISTERS`] (`cargo run -p testbench --bin regmap`).
+//! * the register map (docs/register-map.md) and each block page's register table are
+//!   generated from [`REGISTERS`] (`cargo run -p testbench --bin regmap`).
 //!
 //! Addresses are byte addresses on the 32-bit host port. Every register is 32 bits wide and
 //! word aligned; byte enables are ignored for register writes (the whole word is written).

@@ -30,7 +30,7 @@ pub const STATUS_BAD_CRC: u8 = 0x01;
 pub const STATUS_BAD_COMMAND: u8 = 0x02;
 
 /// Every command: code, name, fields after TAG, OK reply payload (for documentation: the
-/// README's protocol table is generated from this and the constants).
+/// protocol table in docs/fpga.md is generated from this and the constants).
 pub const COMMANDS: [(u8, &str, &str, &str); 6] = [
     (CMD_READ32, "READ32", "addr (4)", "data (4)"),
     (

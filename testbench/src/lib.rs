@@ -5,7 +5,8 @@
 //! checks look at the observation pins (through the harness's [`sim::Observed`] counters and
 //! write log), never at the hardware's own idea of what happened.
 
-// The wire-level models live in the `sim` crate so that `dmanic-sim` can use them too.
+// The wire-level models (frames, pcap, phy) and the save-file writer (waves), used by the
+// system tests and by `dmanic-sim`.
 pub mod frames;
 pub mod iommu_bench;
 pub mod iommu_check;
@@ -47,7 +48,11 @@ pub fn cpu_load(load_pct: u32, seed: u32) -> CpuWorkload {
 /// `DMANIC_TRACE=out/waves cargo test --features sim/trace -p testbench --test nic <test>`.
 pub fn new_soc() -> Soc {
     let mut soc = match std::env::var_os("DMANIC_TRACE") {
-        Some(dir) => traced_soc(std::path::Path::new(&dir)),
+        Some(dir) => {
+            // Relative to the workspace root (cargo runs tests in the package's directory).
+            let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+            traced_soc(&root.join(dir))
+        }
         None => Soc::new(),
     };
     let info = driver::sys::probe(&mut soc).expect("SoC identification");
@@ -299,7 +304,7 @@ pub fn reports_dir() -> std::path::PathBuf {
 }
 
 /// The UART bridge's wire protocol as Markdown, generated from `regs::uart_bridge` (the
-/// README's protocol table).
+/// protocol table in docs/fpga.md).
 pub fn uart_protocol_markdown() -> String {
     use regs::uart_bridge::*;
     let mut s = format!(
@@ -387,7 +392,7 @@ pub fn register_block_markdown(block: &str) -> String {
     s
 }
 
-/// The register map as Markdown, generated from [`regs::REGISTERS`] (the README's table).
+/// The register map as Markdown, generated from [`regs::REGISTERS`] (docs/register-map.md).
 pub fn register_map_markdown() -> String {
     use regs::{SocConfig, CSR_BASE, REGISTERS};
     let mut s = format!(

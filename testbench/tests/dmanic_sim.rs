@@ -648,3 +648,41 @@ fn forward_checks_its_paths_before_the_simulation_starts() {
     assert!(out_dir.join("for ward.pcap").is_file());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn forward_replays_the_capture_times_and_reports_overload_as_a_loss() {
+    use testbench::frames::FrameGen;
+    let dir = scratch("forward-pace");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut gen = FrameGen::new(<rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(8));
+    // 300 minimum-size frames captured 2 µs apart (250 cycles): slower than the wire, and
+    // slow enough for the driver.
+    let frames: Vec<Vec<u8>> = (0..300).map(|_| gen.frame(60)).collect();
+    let input = dir.join("spaced.pcap");
+    let at: Vec<u64> = (0..300u64).map(|i| 1000 + i * 250).collect();
+    testbench::pcap::write_frames(&input, &frames, &at).unwrap();
+    let (output, out) = forward_run(&dir, &input, &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("replayed at the capture's times"),
+        "{stdout}"
+    );
+    assert_eq!(sent_frames(&output).len(), 300);
+    // Back to back at line rate (84 cycles a frame) the driver cannot keep up: frames are
+    // lost, the exit status says so, and the summary is printed all the same.
+    let (_, out) = forward_run(&dir, &input, &["--line-rate"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("300 frames should have come back out") && stderr.contains("overload"),
+        "{}",
+        text(&out)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("forward: 300 frames") && stdout.contains("--line-rate"),
+        "{stdout}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -86,6 +86,11 @@ struct Args {
           requires = "rx_pcap", value_parser = parse_max_frame)]
     max_frame: u32,
 
+    /// With --rx-pcap: send the frames back to back at line rate (the minimum gap) instead of
+    /// at the times the capture recorded (idle gaps longer than 1 ms are shortened to 1 ms).
+    #[arg(long, requires = "rx_pcap")]
+    line_rate: bool,
+
     /// With --rx-pcap: write every frame seen on the PHY TX pins, FCS included, to this
     /// libpcap file.
     #[arg(long, value_name = "OUT.pcap", requires = "rx_pcap")]
@@ -168,7 +173,7 @@ struct Report {
     header: Vec<String>,
     baseline: Option<Observed>,
     /// Each copy attempted, with the cycle just before its first register access (the
-    /// waveform's time is 10 × cycle): the save file's markers.
+    /// waveform's time is `sim::CYCLE_NS` × cycle): the save file's markers.
     starts: Vec<(&'static str, u64)>,
     runs: Vec<RunResult>,
     /// Lines printed after the table (the IOMMU fault).
@@ -206,7 +211,17 @@ fn run(args: &Args) -> Result<(), Failure> {
     std::fs::create_dir_all(&args.out)
         .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
     if let Some(tx) = &args.tx_pcap {
-        std::fs::File::create(tx).map_err(|e| format!("--tx-pcap {}: {e}", tx.display()))?;
+        let dir = tx
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if !dir.is_dir() {
+            return Err(Failure(format!(
+                "--tx-pcap {}: no directory {}",
+                tx.display(),
+                dir.display()
+            )));
+        }
     }
     // Each kind of run has its own waveform and save files, so a forward run never overwrites
     // `make sim`'s; a run removes its own old save files first, so none is left pointing into
@@ -392,10 +407,17 @@ fn forward_scenario(
         fcs: args.fcs,
         pad: !args.no_pad,
         max_frame: args.max_frame,
+        line_rate: args.line_rate,
     };
-    let r = nic::forward(soc, rx, capture, args.tx_pcap.as_deref(), &opts, workload)?;
-    report.header.extend(r.lines);
-    Ok(())
+    nic::forward(
+        soc,
+        rx,
+        capture,
+        args.tx_pcap.as_deref(),
+        &opts,
+        workload,
+        &mut report.header,
+    )
 }
 
 const FORWARD_LABEL: &str = "io-forward";

@@ -127,11 +127,6 @@ pub fn loopback_scenario(soc: &mut Soc, dma: &mut Dma, report: &mut Report) -> R
     Ok(())
 }
 
-/// What the forward run did, for the summary.
-pub struct ForwardReport {
-    pub lines: Vec<String>,
-}
-
 /// How `--rx-pcap` replays a capture.
 #[derive(Clone, Copy, Debug)]
 pub struct ForwardOptions {
@@ -141,6 +136,44 @@ pub struct ForwardOptions {
     pub pad: bool,
     /// Longest frame forwarded, FCS included; above 1518 RCTL.LPE is on.
     pub max_frame: u32,
+    /// Send the frames back to back at line rate instead of at their capture times.
+    pub line_rate: bool,
+}
+
+/// The longest idle time between two replayed frames: a longer gap in the capture is
+/// shortened to this (the NIC is long idle by then; one 16-bit pin symbol is held per cycle).
+pub const MAX_GAP_CYCLES: u64 = 125_000;
+
+/// Idle cycles after each frame so that frame i+1 starts at its capture time (relative to the
+/// first frame's, at 8 ns per cycle), at least the minimum gap after frame i and at most
+/// [`MAX_GAP_CYCLES`]; with `line_rate`, the minimum gap. Also returns how many gaps were
+/// shortened.
+fn replay_gaps(frames: &[pcap::PcapFrame], wire: &[usize], line_rate: bool) -> (Vec<usize>, usize) {
+    let min = regs::nic::MIN_IFG_BYTES as u64;
+    let mut gaps = vec![];
+    let mut shortened = 0;
+    // Cycle at which the replayed frame i starts, and the capture's.
+    let mut at = 0u64;
+    let t0 = frames.first().map_or(0, |f| f.cycle());
+    for (i, &len) in wire.iter().enumerate() {
+        // Preamble and SFD, then the frame.
+        let end = at + regs::nic::PREAMBLE_BYTES as u64 + len as u64;
+        let gap = match frames.get(i + 1) {
+            Some(next) if !line_rate => {
+                let want = next.cycle().saturating_sub(t0);
+                // The capture's gap after this frame, from the replay's own position.
+                let g = want.saturating_sub(end).max(min);
+                if g > MAX_GAP_CYCLES {
+                    shortened += 1;
+                }
+                g.min(MAX_GAP_CYCLES)
+            }
+            _ => min,
+        };
+        gaps.push(gap as usize);
+        at = end + gap;
+    }
+    (gaps, shortened)
 }
 
 /// Why a frame of the capture is expected not to come back out.
@@ -234,6 +267,7 @@ fn plan(input: &[pcap::PcapFrame], fcs: &[bool], opts: &ForwardOptions) -> Vec<P
 /// pins carry is written, FCS included, to `tx_pcap`. Fails when a frame that should have come
 /// back out did not (or came out changed), or when the NIC's error counters disagree with the
 /// frames that should have been dropped.
+/// The summary goes into `lines` as far as the run got, also when it fails.
 pub fn forward(
     soc: &mut Soc,
     rx_pcap: &Path,
@@ -241,18 +275,23 @@ pub fn forward(
     tx_pcap: Option<&Path>,
     opts: &ForwardOptions,
     cpu_workload: sim::CpuWorkload,
-) -> Result<ForwardReport, Failure> {
+    lines: &mut Vec<String>,
+) -> Result<(), Failure> {
     let input = &capture.frames;
     if input.is_empty() {
         return Err(Failure(format!("{}: no frames", rx_pcap.display())));
     }
     let decision = pcap::decide_fcs(input, opts.fcs);
     let planned = plan(input, &decision.present, opts);
+    let wire: Vec<usize> = planned.iter().map(|p| p.wire.len()).collect();
+    let (gaps, shortened) = replay_gaps(input, &wire, opts.line_rate);
     let specs: Vec<RxFrameSpec> = planned
         .iter()
-        .map(|p| {
+        .zip(&gaps)
+        .map(|(p, &gap)| {
             let mut s = RxFrameSpec::new(p.wire.clone());
             s.fcs = FcsMode::None;
+            s.gap_after = gap;
             s
         })
         .collect();
@@ -322,7 +361,7 @@ pub fn forward(
         .zip(&decision.present)
         .filter(|(f, &fcs)| !fcs && f.data.len() < regs::nic::MIN_FRAME_NO_FCS as usize)
         .count();
-    let mut lines = vec![
+    lines.extend([
         format!(
             "forward: {} frames from {} ({}), IOMMU on, CPU at {} % bus load",
             input.len(),
@@ -334,6 +373,14 @@ pub fn forward(
             cpu_workload.load_per_65536 * 100 / 65536
         ),
         format!("  FCS: {}", decision.reason),
+        if opts.line_rate {
+            "  replayed back to back at line rate (--line-rate)".to_owned()
+        } else {
+            format!(
+                "  replayed at the capture's times (8 ns per cycle; {shortened} idle gaps over \
+                 {MAX_GAP_CYCLES} cycles shortened to it)"
+            )
+        },
         format!(
             "  frames under 60 bytes without FCS: {short}, {}",
             if opts.pad {
@@ -379,7 +426,7 @@ pub fn forward(
             stats.hw.rx_errors,
             stats.hw.missed
         ),
-    ];
+    ]);
     phy::check_tx_timing(&seen, regs::nic::MIN_IFG_BYTES as u64)?;
     if let Some(out) = tx_pcap {
         let frames: Vec<Vec<u8>> = seen.iter().map(|s| s.bytes_after_sfd.clone()).collect();
@@ -403,8 +450,21 @@ pub fn forward(
     let want: Vec<&[u8]> = expected.iter().map(|p| &p.wire[..]).collect();
     if sent != want {
         let first = sent.iter().zip(&want).position(|(a, b)| a != b);
+        // Frames the NIC had no room for (RX FIFO full: MPC; no RX descriptor: RNBC) or the
+        // driver had no TX descriptor for: the replay outran the driver.
+        let overload =
+            if stats.hw.missed + stats.hw.rx_no_buffer + totals.dropped_ring_full as u64 > 0 {
+                format!(
+                    " (overload: MPC {}, RNBC {}, TX ring full {}: the frames came faster than \
+                 the driver forwarded them; the capture's own timing is replayed unless \
+                 --line-rate)",
+                    stats.hw.missed, stats.hw.rx_no_buffer, totals.dropped_ring_full
+                )
+            } else {
+                String::new()
+            };
         return Err(Failure(format!(
-            "forward: {} frames should have come back out, {} did{}",
+            "forward: {} frames should have come back out, {} did{}{overload}",
             want.len(),
             sent.len(),
             match first {
@@ -425,5 +485,36 @@ pub fn forward(
             )));
         }
     }
-    Ok(ForwardReport { lines })
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+    use std::time::Duration;
+
+    fn at(cycle: u64) -> pcap::PcapFrame {
+        pcap::PcapFrame {
+            data: vec![],
+            ts: Duration::from_nanos(cycle * sim::CYCLE_NS),
+            fcs_len: None,
+        }
+    }
+
+    #[test]
+    fn replay_keeps_the_capture_times_within_the_minimum_and_maximum_gap() {
+        // Frames of 64 bytes on the wire (72 cycles with preamble and SFD), captured at
+        // cycles 1000, 2000 (so 1000 cycles apart), 2050 (closer than the frame itself) and a
+        // second later.
+        let frames = [at(1000), at(2000), at(2050), at(2000 + 125_000_000)];
+        let (gaps, shortened) = replay_gaps(&frames, &[64; 4], false);
+        let min = regs::nic::MIN_IFG_BYTES as usize;
+        // Frame 1 starts at 1000 - 1000 = 1000 after frame 0's start: gap 1000 - 72.
+        // Frame 2 wanted at 1050 but frame 1 ends at 1072: the minimum gap.
+        assert_eq!(gaps, vec![1000 - 72, min, MAX_GAP_CYCLES as usize, min]);
+        assert_eq!(shortened, 1);
+        let (gaps, shortened) = replay_gaps(&frames, &[64; 4], true);
+        assert_eq!((gaps, shortened), (vec![min; 4], 0));
+    }
 }
