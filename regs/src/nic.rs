@@ -344,3 +344,39 @@ pub mod rx_desc {
     /// RX data error: rx_er was asserted during the frame.
     pub const ERR_RXE: u32 = 1 << 7;
 }
+
+/// MDIC (8254x offset `0x0020`): the host's access to the PHY's management registers over
+/// MDIO (IEEE 802.3 clause 22), one read or write at a time. The layout is the 8254x's; the
+/// MDIO master that carries it out is `rtl::nic::mdio` (docs/mdio.md). The NIC does not
+/// decode MDIC yet: issue 14 wires the master to it and to the board's MDC/MDIO pins.
+pub mod mdic {
+    /// Offset in the NIC window.
+    pub const OFFSET: u32 = 0x0020;
+    /// DATA: the value to write, or the value read.
+    pub const DATA_MASK: u32 = 0xFFFF;
+    /// REGADD: the PHY register (0..31).
+    pub const REGADD_SHIFT: u32 = 16;
+    pub const REGADD_MASK: u32 = 0x1F << REGADD_SHIFT;
+    /// PHYADD: the PHY's address on the bus (0..31).
+    pub const PHYADD_SHIFT: u32 = 21;
+    pub const PHYADD_MASK: u32 = 0x1F << PHYADD_SHIFT;
+    /// OP: 01 = write, 10 = read (the clause 22 op codes).
+    pub const OP_SHIFT: u32 = 26;
+    pub const OP_MASK: u32 = 0x3 << OP_SHIFT;
+    pub const OP_WRITE: u32 = 0b01;
+    pub const OP_READ: u32 = 0b10;
+    /// R: the access is done (cleared by the write that starts one).
+    pub const READY: u32 = 1 << 28;
+    /// I: raise ICR.MDAC when the access is done.
+    pub const INT_EN: u32 = 1 << 29;
+    /// E: a read found no PHY (nobody drove the turnaround's second bit low).
+    pub const ERROR: u32 = 1 << 30;
+
+    /// An MDIC value that starts an access.
+    pub const fn command(op: u32, phy: u32, reg: u32, data: u32) -> u32 {
+        ((op << OP_SHIFT) & OP_MASK)
+            | ((phy << PHYADD_SHIFT) & PHYADD_MASK)
+            | ((reg << REGADD_SHIFT) & REGADD_MASK)
+            | (data & DATA_MASK)
+    }
+}

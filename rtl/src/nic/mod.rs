@@ -4,6 +4,7 @@
 
 pub mod frame_queue;
 pub mod lane_buffer;
+pub mod mdio;
 pub mod regs;
 pub mod rx_dma;
 pub mod top;
