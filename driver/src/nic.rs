@@ -48,7 +48,7 @@ use nic::engine_state::{
 };
 
 /// Host-port address of NIC register `offset`.
-const fn reg(offset: u32) -> u32 {
+pub(crate) const fn reg(offset: u32) -> u32 {
     csr(block::NIC, offset)
 }
 

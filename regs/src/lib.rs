@@ -56,6 +56,9 @@ pub struct SocConfig {
     /// CTRL/RCTL/TCTL their defined fields, RDBAH/TDBAH read 0. The other bits read 0 and
     /// ignore writes. Off (simulation): every register bit reads back as written.
     pub narrow_registers: bool,
+    /// Core clock cycles per half period of the NIC's MDIO clock MDC (`rtl::nic::mdio`): MDC
+    /// runs at the core clock / (2 × this), at most 2.5 MHz as IEEE 802.3 clause 22 allows.
+    pub mdc_half_cycles: u32,
 }
 
 impl SocConfig {
@@ -71,6 +74,8 @@ impl SocConfig {
         nic: true,
         iommu: true,
         narrow_registers: false,
+        // 125 MHz (the simulation's 8 ns cycle) / 50 = 2.5 MHz.
+        mdc_half_cycles: 25,
     };
     /// The whole SoC at FPGA sizes: 8 KiB of RAM (16 of the HX8K's 32 block RAMs), 2 KiB NIC
     /// FIFOs (4 block RAMs each: one 1518-byte frame at a time) of at most 4 frames, 16-bit
@@ -87,6 +92,8 @@ impl SocConfig {
         nic: true,
         iommu: true,
         narrow_registers: true,
+        // 50 MHz / 20 = 2.5 MHz (slower on a board with a slower core clock).
+        mdc_half_cycles: 10,
     };
     /// The Alchitry Cu's bitstream (HX8K): [`SocConfig::FPGA`] without the NIC, which alone
     /// needs about three quarters of the device's logic cells.
@@ -197,6 +204,9 @@ pub mod iommu;
 /// [`rx_desc::ERR_DMA`]: crate::nic::rx_desc::ERR_DMA
 /// [`tx_desc::STA_ERR`]: crate::nic::tx_desc::STA_ERR
 pub mod nic;
+
+/// The PHY's management registers (IEEE 802.3 clause 22) and the PHY the simulation models.
+pub mod phy;
 
 /// The UART-to-bus bridge (`rtl::uart::bridge`) that lets the driver reach the host port of a
 /// board over a serial line, and its wire protocol, version 2 (`driver::uart` speaks it).
@@ -355,9 +365,10 @@ macro_rules! reg {
 
 /// Every implemented register, in address order.
 pub const REGISTERS: &[Register] = &[
-    reg!(NIC, nic, CTRL, Rw, nic::ctrl::FD, "Bit 0 FD (reads 1), bit 6 SLU (set link up), bit 26 RST (self-clearing NIC reset). On the FPGA this and the other configuration registers keep only their documented fields; other bits read 0."),
+    reg!(NIC, nic, CTRL, Rw, nic::ctrl::FD, "Bit 0 FD (reads 1), bit 6 SLU (set link up), bit 26 RST (self-clearing NIC reset), bit 31 PHY_RST (holds the PHY's reset pin while 1). On the FPGA this and the other configuration registers keep only their documented fields; other bits read 0."),
     reg!(NIC, nic, STATUS, Ro, nic::status::FD | nic::status::SPEED_1000, "Bit 0 FD, bit 1 LU (= CTRL.SLU), bits 7:6 speed (10 = 1000 Mb/s)."),
-    reg!(NIC, nic, ICR, Rc, 0, "Interrupt causes, read to clear: 0 TXDW, 1 TXQE, 4 RXDMT0, 6 RXO, 7 RXT0, 24 DMAC, 25 IOMMU, 26 NIC_DMA, 27 RING."),
+    reg!(NIC, nic, MDIC, Rw, nic::mdic::READY, "MDI control (8254x layout): 15:0 DATA (to write, or read), 20:16 REGADD, 25:21 PHYADD, 27:26 OP (01 write, 10 read), 28 R (done), 29 I (ICR.MDAC when done), 30 E (a read found no PHY). A write with OP 01/10 starts one clause 22 access on MDC/MDIO (MDC at most 2.5 MHz; about 1.3k cycles on the FPGA); writes while one runs are ignored; OP 00/11 reads back with R and E set."),
+    reg!(NIC, nic, ICR, Rc, 0, "Interrupt causes, read to clear: 0 TXDW, 1 TXQE, 4 RXDMT0, 6 RXO, 7 RXT0, 9 MDAC, 24 DMAC, 25 IOMMU, 26 NIC_DMA, 27 RING."),
     reg!(NIC, nic, ITR, Rw, 0, "Bits 15:0: minimum interval between interrupts in units of 32 cycles (256 ns at 125 MHz); 0 = no moderation."),
     reg!(NIC, nic, ICS, Wo, 0, "Write 1s to set ICR causes (software-raised interrupt)."),
     reg!(NIC, nic, IMS, Rw, 0, "Interrupt mask: write 1s to enable causes; read gives the mask."),

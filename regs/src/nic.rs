@@ -1,5 +1,7 @@
 pub const CTRL: u32 = 0x0000;
 pub const STATUS: u32 = 0x0008;
+/// MDI control: the PHY's management registers over MDIO (fields in [`mdic`]).
+pub const MDIC: u32 = 0x0020;
 pub const ICR: u32 = 0x00C0;
 pub const ITR: u32 = 0x00C4;
 pub const ICS: u32 = 0x00C8;
@@ -191,6 +193,9 @@ pub mod ctrl {
     pub const SLU: u32 = 1 << 6;
     /// Software reset: self-clearing; resets rings, FIFOs, ICR and statistics.
     pub const RST: u32 = 1 << 26;
+    /// PHY reset: while 1 the NIC holds the PHY's reset pin asserted (the 8254x's bit 31;
+    /// software writes 1, waits, writes 0). The NIC's own reset (RST) clears it.
+    pub const PHY_RST: u32 = 1 << 31;
 }
 
 pub mod status {
@@ -219,10 +224,12 @@ pub mod icr {
     pub const IOMMU: u32 = 1 << 25;
     /// A NIC descriptor ring halted on a refused access (`DMAERR`).
     pub const NIC_DMA: u32 = 1 << 26;
+    /// MDI/O access complete: an MDIC access with MDIC.I set finished (`mdic`).
+    pub const MDAC: u32 = 1 << 9;
     /// A ring register write was refused or left a ring inconsistent (`RINGERR`).
     pub const RING: u32 = 1 << 27;
     /// Every cause bit this design implements.
-    pub const ALL: u32 = TXDW | TXQE | RXDMT0 | RXO | RXT0 | DMAC | IOMMU | NIC_DMA | RING;
+    pub const ALL: u32 = TXDW | TXQE | RXDMT0 | RXO | RXT0 | MDAC | DMAC | IOMMU | NIC_DMA | RING;
 }
 
 pub mod rctl {
@@ -347,11 +354,17 @@ pub mod rx_desc {
 
 /// MDIC (8254x offset `0x0020`): the host's access to the PHY's management registers over
 /// MDIO (IEEE 802.3 clause 22), one read or write at a time. The layout is the 8254x's; the
-/// MDIO master that carries it out is `rtl::nic::mdio` (docs/mdio.md). The NIC does not
-/// decode MDIC yet: issue 14 wires the master to it and to the board's MDC/MDIO pins.
+/// MDIO master that carries it out is `rtl::nic::mdio` (docs/mdio.md), on the NIC's MDC and
+/// MDIO pins.
+///
+/// A write with OP read or write while no access is in flight starts one: R and E read 0 until
+/// it is done, then R reads 1, E tells whether a read found no PHY, and DATA holds what was
+/// read (a write's DATA stays as written). A write while an access is in flight is ignored
+/// (software polls R first). A write with OP 00 or 11 starts nothing and reads back with R and
+/// E set. The NIC's reset (CTRL.RST) abandons an access in flight and reads R.
 pub mod mdic {
     /// Offset in the NIC window.
-    pub const OFFSET: u32 = 0x0020;
+    pub const OFFSET: u32 = super::MDIC;
     /// DATA: the value to write, or the value read.
     pub const DATA_MASK: u32 = 0xFFFF;
     /// REGADD: the PHY register (0..31).

@@ -110,6 +110,14 @@ pub struct Soc<const A: usize, const W: usize, const Q: usize> {
     /// MAC RX clock enable: the RX pins are sampled in the cycles with it high (see
     /// `mac::rx`); MAC loopback uses `phy_tx_ce` instead. Tie high in simulation.
     pub phy_rx_ce: Signal<In, Bit>,
+    /// The NIC's PHY management pins (MDIC): MDC, MDIO as open drain (driven with `mdio_out`
+    /// while `mdio_oe`; `mdio_in` is the pin), and the PHY's reset (CTRL.PHY_RST, active
+    /// high). Without a NIC: MDC low, MDIO released, reset off.
+    pub mdc: Signal<Out, Bit>,
+    pub mdio_out: Signal<Out, Bit>,
+    pub mdio_oe: Signal<Out, Bit>,
+    pub mdio_in: Signal<In, Bit>,
+    pub phy_reset: Signal<Out, Bit>,
     pub obs_nic_tx_state: Signal<Out, TxState>,
     pub obs_nic_rx_state: Signal<Out, RxState>,
     // ==== blocks ====
@@ -245,6 +253,11 @@ impl<const A: usize, const W: usize, const Q: usize> Soc<A, W, Q> {
             phy_rx_er: Default::default(),
             phy_tx_ce: Default::default(),
             phy_rx_ce: Default::default(),
+            mdc: Default::default(),
+            mdio_out: Default::default(),
+            mdio_oe: Default::default(),
+            mdio_in: Default::default(),
+            phy_reset: Default::default(),
             obs_nic_tx_state: Default::default(),
             obs_nic_rx_state: Default::default(),
             ram: Default::default(),
@@ -255,7 +268,7 @@ impl<const A: usize, const W: usize, const Q: usize> Soc<A, W, Q> {
             dmac_regs: std::array::from_fn(|_| Default::default()),
             mux: ChannelMux::new(),
             stage: Default::default(),
-            nic: Nic::new(counter_max, config.narrow_registers),
+            nic: Nic::new(counter_max, config.narrow_registers, config.mdc_half_cycles),
             iommu: Iommu::new(ram_bytes, counter_max),
             csr: Csr::new(ram_bytes),
             host_is_ram: Default::default(),
@@ -500,6 +513,10 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
             self.phy_txd.next = self.nic.phy_txd.val();
             self.phy_tx_en.next = self.nic.phy_tx_en.val();
             self.phy_tx_er.next = self.nic.phy_tx_er.val();
+            self.mdc.next = self.nic.mdc.val();
+            self.mdio_out.next = self.nic.mdio_out.val();
+            self.mdio_oe.next = self.nic.mdio_oe.val();
+            self.phy_reset.next = self.nic.phy_reset.val();
             self.obs_nic_tx_state.next = self.nic.tx_state.val();
             self.obs_nic_rx_state.next = self.nic.rx_state.val();
         } else {
@@ -520,6 +537,10 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
             self.phy_txd.next = 0.into();
             self.phy_tx_en.next = false;
             self.phy_tx_er.next = false;
+            self.mdc.next = false;
+            self.mdio_out.next = false;
+            self.mdio_oe.next = false;
+            self.phy_reset.next = false;
             self.obs_nic_tx_state.next = TxState::Idle;
             self.obs_nic_rx_state.next = RxState::Idle;
         }
@@ -610,6 +631,7 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
         self.nic.phy_rx_er.next = self.phy_rx_er.val();
         self.nic.phy_tx_ce.next = self.phy_tx_ce.val();
         self.nic.phy_rx_ce.next = self.phy_rx_ce.val();
+        self.nic.mdio_in.next = self.mdio_in.val();
 
         // ---- IOMMU registers ----
         self.iommu.host.sel.next =

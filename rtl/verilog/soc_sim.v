@@ -3,7 +3,7 @@
 // Configuration: host RAM 1048576 bytes, NIC FIFOs 16384 bytes and 32 frames each, 32-bit counters, 2 memcpy channel(s), NIC built, IOMMU built, full-width registers.
 
 
-module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_rvalid,host_rdata,irq,obs_cpu_req,obs_cpu_grant,obs_dma_req,obs_dma_grant,obs_bus_we,obs_bus_addr,obs_bus_wdata,obs_bus_be,obs_dma_state,obs_dma1_state,obs_dma_owner,obs_iommu_beat,obs_dev_beat,obs_dma_iova,obs_dma_dev,obs_iommu_state,obs_iotlb_occupancy,phy_txd,phy_tx_en,phy_tx_er,phy_rxd,phy_rx_dv,phy_rx_er,phy_tx_ce,phy_rx_ce,obs_nic_tx_state,obs_nic_rx_state);
+module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_rvalid,host_rdata,irq,obs_cpu_req,obs_cpu_grant,obs_dma_req,obs_dma_grant,obs_bus_we,obs_bus_addr,obs_bus_wdata,obs_bus_be,obs_dma_state,obs_dma1_state,obs_dma_owner,obs_iommu_beat,obs_dev_beat,obs_dma_iova,obs_dma_dev,obs_iommu_state,obs_iotlb_occupancy,phy_txd,phy_tx_en,phy_tx_er,phy_rxd,phy_rx_dv,phy_rx_er,phy_tx_ce,phy_rx_ce,mdc,mdio_out,mdio_oe,mdio_in,phy_reset,obs_nic_tx_state,obs_nic_rx_state);
     
     // Module arguments
     input wire  clock;
@@ -41,6 +41,11 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     input wire  phy_rx_er;
     input wire  phy_tx_ce;
     input wire  phy_rx_ce;
+    output reg  mdc;
+    output reg  mdio_out;
+    output reg  mdio_oe;
+    input wire  mdio_in;
+    output reg  phy_reset;
     output reg  [2:0] obs_nic_tx_state;
     output reg  [3:0] obs_nic_rx_state;
     
@@ -387,6 +392,11 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     reg  nic$phy_rx_er;
     reg  nic$phy_tx_ce;
     reg  nic$phy_rx_ce;
+    wire  nic$mdc;
+    wire  nic$mdio_out;
+    wire  nic$mdio_oe;
+    reg  nic$mdio_in;
+    wire  nic$phy_reset;
     wire  [2:0] nic$tx_state;
     wire  [3:0] nic$rx_state;
     reg  iommu$clock;
@@ -795,6 +805,11 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         .phy_rx_er(nic$phy_rx_er),
         .phy_tx_ce(nic$phy_tx_ce),
         .phy_rx_ce(nic$phy_rx_ce),
+        .mdc(nic$mdc),
+        .mdio_out(nic$mdio_out),
+        .mdio_oe(nic$mdio_oe),
+        .mdio_in(nic$mdio_in),
+        .phy_reset(nic$phy_reset),
         .tx_state(nic$tx_state),
         .rx_state(nic$rx_state)
     );
@@ -1105,6 +1120,10 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
             phy_txd = nic$phy_txd;
             phy_tx_en = nic$phy_tx_en;
             phy_tx_er = nic$phy_tx_er;
+            mdc = nic$mdc;
+            mdio_out = nic$mdio_out;
+            mdio_oe = nic$mdio_oe;
+            phy_reset = nic$phy_reset;
             obs_nic_tx_state = nic$tx_state;
             obs_nic_rx_state = nic$rx_state;
         end
@@ -1126,6 +1145,10 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
             phy_txd = 32'h0;
             phy_tx_en = 1'b0;
             phy_tx_er = 1'b0;
+            mdc = 1'b0;
+            mdio_out = 1'b0;
+            mdio_oe = 1'b0;
+            phy_reset = 1'b0;
             obs_nic_tx_state = TxState$Idle;
             obs_nic_rx_state = RxState$Idle;
         end
@@ -1210,6 +1233,7 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         nic$phy_rx_er = phy_rx_er;
         nic$phy_tx_ce = phy_tx_ce;
         nic$phy_rx_ce = phy_rx_ce;
+        nic$mdio_in = mdio_in;
         iommu$host$sel = host_req & host_is_iommu & iommu_built;
         iommu$host$offset = host_addr[(32'h0)+:(12)];
         iommu$host$we = host_we;
@@ -13917,7 +13941,7 @@ module top$mux$outstanding(d,q,clock);
 endmodule // top$mux$outstanding
 
 
-module top$nic(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,dmac_irq,iommu_irq,tx_bus$valid,tx_bus$addr,tx_bus$we,tx_bus$wdata,tx_bus$last,tx_bus$dev,tx_bus$ready,tx_bus$resp,tx_bus$fault,tx_bus$rdata,rx_bus$valid,rx_bus$addr,rx_bus$we,rx_bus$wdata,rx_bus$last,rx_bus$dev,rx_bus$ready,rx_bus$resp,rx_bus$fault,rx_bus$rdata,phy_txd,phy_tx_en,phy_tx_er,phy_rxd,phy_rx_dv,phy_rx_er,phy_tx_ce,phy_rx_ce,tx_state,rx_state);
+module top$nic(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,dmac_irq,iommu_irq,tx_bus$valid,tx_bus$addr,tx_bus$we,tx_bus$wdata,tx_bus$last,tx_bus$dev,tx_bus$ready,tx_bus$resp,tx_bus$fault,tx_bus$rdata,rx_bus$valid,rx_bus$addr,rx_bus$we,rx_bus$wdata,rx_bus$last,rx_bus$dev,rx_bus$ready,rx_bus$resp,rx_bus$fault,rx_bus$rdata,phy_txd,phy_tx_en,phy_tx_er,phy_rxd,phy_rx_dv,phy_rx_er,phy_tx_ce,phy_rx_ce,mdc,mdio_out,mdio_oe,mdio_in,phy_reset,tx_state,rx_state);
     
     // Module arguments
     input wire  clock;
@@ -13957,6 +13981,11 @@ module top$nic(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,dmac
     input wire  phy_rx_er;
     input wire  phy_tx_ce;
     input wire  phy_rx_ce;
+    output reg  mdc;
+    output reg  mdio_out;
+    output reg  mdio_oe;
+    input wire  mdio_in;
+    output reg  phy_reset;
     output reg  [2:0] tx_state;
     output reg  [3:0] rx_state;
     
@@ -14071,6 +14100,15 @@ module top$nic(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,dmac
     reg  regs$c_dmac;
     reg  regs$c_iommu;
     wire  regs$irq;
+    wire  regs$mdio_start;
+    wire  regs$mdio_read;
+    wire  [4:0] regs$mdio_phy;
+    wire  [4:0] regs$mdio_reg;
+    wire  [15:0] regs$mdio_wdata;
+    reg  regs$mdio_done;
+    reg  regs$mdio_error;
+    reg  [15:0] regs$mdio_rdata;
+    wire  regs$phy_reset;
     reg  tx_dma$clock;
     reg  tx_dma$soft_reset;
     reg  tx_dma$enable;
@@ -14193,6 +14231,27 @@ module top$nic(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,dmac
     wire  mac_rx$err_long;
     wire  mac_rx$err_rxer;
     wire  [1:0] mac_rx$state;
+    reg  mdio$clock;
+    reg  mdio$reset;
+    reg  mdio$start;
+    reg  mdio$read;
+    reg  [4:0] mdio$phy_addr;
+    reg  [4:0] mdio$reg_addr;
+    reg  [15:0] mdio$wdata;
+    wire  mdio$busy;
+    wire  mdio$done;
+    wire  mdio$error;
+    wire  [15:0] mdio$rdata;
+    wire  mdio$mdc;
+    wire  mdio$mdio_out;
+    wire  mdio$mdio_oe;
+    reg  mdio$mdio_in;
+    reg  mdio_meta$d;
+    wire  mdio_meta$q;
+    reg  mdio_meta$clock;
+    reg  mdio_sync$d;
+    wire  mdio_sync$q;
+    reg  mdio_sync$clock;
     reg  datapath_reset$d;
     wire  datapath_reset$q;
     reg  datapath_reset$clock;
@@ -14273,7 +14332,16 @@ module top$nic(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,dmac
         .c_nic_dma(regs$c_nic_dma),
         .c_dmac(regs$c_dmac),
         .c_iommu(regs$c_iommu),
-        .irq(regs$irq)
+        .irq(regs$irq),
+        .mdio_start(regs$mdio_start),
+        .mdio_read(regs$mdio_read),
+        .mdio_phy(regs$mdio_phy),
+        .mdio_reg(regs$mdio_reg),
+        .mdio_wdata(regs$mdio_wdata),
+        .mdio_done(regs$mdio_done),
+        .mdio_error(regs$mdio_error),
+        .mdio_rdata(regs$mdio_rdata),
+        .phy_reset(regs$phy_reset)
     );
     top$nic$tx_dma tx_dma(
         .clock(tx_dma$clock),
@@ -14433,6 +14501,33 @@ module top$nic(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,dmac
         .err_rxer(mac_rx$err_rxer),
         .state(mac_rx$state)
     );
+    top$nic$mdio mdio(
+        .clock(mdio$clock),
+        .reset(mdio$reset),
+        .start(mdio$start),
+        .read(mdio$read),
+        .phy_addr(mdio$phy_addr),
+        .reg_addr(mdio$reg_addr),
+        .wdata(mdio$wdata),
+        .busy(mdio$busy),
+        .done(mdio$done),
+        .error(mdio$error),
+        .rdata(mdio$rdata),
+        .mdc(mdio$mdc),
+        .mdio_out(mdio$mdio_out),
+        .mdio_oe(mdio$mdio_oe),
+        .mdio_in(mdio$mdio_in)
+    );
+    top$nic$mdio_meta mdio_meta(
+        .d(mdio_meta$d),
+        .q(mdio_meta$q),
+        .clock(mdio_meta$clock)
+    );
+    top$nic$mdio_sync mdio_sync(
+        .d(mdio_sync$d),
+        .q(mdio_sync$q),
+        .clock(mdio_sync$clock)
+    );
     top$nic$datapath_reset datapath_reset(
         .d(datapath_reset$d),
         .q(datapath_reset$q),
@@ -14466,11 +14561,15 @@ module top$nic(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,dmac
         rx_commit$clock = clock;
         rx_overflow$clock = clock;
         datapath_reset$clock = clock;
+        mdio_meta$clock = clock;
+        mdio_sync$clock = clock;
         tx_rd_ptr$d = tx_rd_ptr$q;
         rx_wr_ptr$d = rx_wr_ptr$q;
         rx_commit$d = rx_commit$q;
         rx_overflow$d = rx_overflow$q;
         datapath_reset$d = datapath_reset$q;
+        mdio_meta$d = mdio_meta$q;
+        mdio_sync$d = mdio_sync$q;
         regs$clock = clock;
         tx_dma$clock = clock;
         rx_dma$clock = clock;
@@ -14480,6 +14579,7 @@ module top$nic(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,dmac
         rx_q$clock = clock;
         mac_tx$clock = clock;
         mac_rx$clock = clock;
+        mdio$clock = clock;
         regs$host$sel = host$sel;
         regs$host$offset = host$offset;
         regs$host$we = host$we;
@@ -14501,6 +14601,22 @@ module top$nic(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,dmac
             regs$dmaerr_addr = tx_dma$err_addr;
         end
         loopback = (regs$rctl & k_rctl_lbm_mask) == k_rctl_lbm_mac;
+        mdio$reset = regs$nic_reset;
+        mdio$start = regs$mdio_start;
+        mdio$read = regs$mdio_read;
+        mdio$phy_addr = regs$mdio_phy;
+        mdio$reg_addr = regs$mdio_reg;
+        mdio$wdata = regs$mdio_wdata;
+        regs$mdio_done = mdio$done;
+        regs$mdio_error = mdio$error;
+        regs$mdio_rdata = mdio$rdata;
+        mdio_meta$d = mdio_in;
+        mdio_sync$d = mdio_meta$q;
+        mdio$mdio_in = mdio_sync$q;
+        mdc = mdio$mdc;
+        mdio_out = mdio$mdio_out;
+        mdio_oe = mdio$mdio_oe;
+        phy_reset = regs$phy_reset;
         tx_dma$soft_reset = datapath_reset$q;
         tx_dma$enable = (regs$tctl & k_tctl_en) != 32'h0;
         tx_dma$tdbal = regs$tdbal;
@@ -15904,7 +16020,446 @@ module top$nic$mac_tx$wire_count(d,q,clock);
 endmodule // top$nic$mac_tx$wire_count
 
 
-module top$nic$regs(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,nic_reset,ctrl_slu,rctl,tctl,ipg,rdbal,rdbah,rdlen,rdt,tdbal,tdbah,tdlen,tdt,rdh,tdh,rdh_write,tdh_write,head_wdata,tx_state,rx_state,tx_halted,rx_halted,dmaerr_addr,restart_tx,restart_rx,ev_crc_err,ev_rx_er,ev_missed,ev_rx_good,ev_rx_good_bytes,ev_tx_good,ev_tx_good_bytes,ev_rx_frame,ev_rx_frame_bytes,ev_no_buffer,ev_runt,ev_oversize,ev_tx_drop,ev_rx_dma_drop,c_txdw,c_txdw_delayed,c_rx_frame,c_txqe,c_rxdmt0,c_rxo,c_nic_dma,c_dmac,c_iommu,irq);
+module top$nic$mdio(clock,reset,start,read,phy_addr,reg_addr,wdata,busy,done,error,rdata,mdc,mdio_out,mdio_oe,mdio_in);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  reset;
+    input wire  start;
+    input wire  read;
+    input wire  [4:0] phy_addr;
+    input wire  [4:0] reg_addr;
+    input wire  [15:0] wdata;
+    output reg  busy;
+    output reg  done;
+    output reg  error;
+    output reg  [15:0] rdata;
+    output reg  mdc;
+    output reg  mdio_out;
+    output reg  mdio_oe;
+    input wire  mdio_in;
+    
+    // Constant declarations
+    localparam  half_minus_1 = 8'h18;
+    localparam  k_preamble_st = 64'hffffffff40000000;
+    localparam  k_op_read = 64'h20000000;
+    localparam  k_op_write_ta = 64'h10020000;
+    localparam  k_drive_read = 64'hfffffffffffc0000;
+    localparam  k_drive_write = 64'hffffffffffffffff;
+    localparam  k_ta_low_bit = 7'b101111;
+    localparam  k_data_bit = 7'b110000;
+    localparam  k_last_bit = 7'b111111;
+    localparam  k_phy_shift = 7'b10111;
+    localparam  k_reg_shift = 7'b10010;
+    
+    // Stub signals
+    reg  [63:0] frame$d;
+    wire  [63:0] frame$q;
+    reg  frame$clock;
+    reg  [63:0] drive$d;
+    wire  [63:0] drive$q;
+    reg  drive$clock;
+    reg  active$d;
+    wire  active$q;
+    reg  active$clock;
+    reg  high$d;
+    wire  high$q;
+    reg  high$clock;
+    reg  [7:0] count$d;
+    wire  [7:0] count$q;
+    reg  count$clock;
+    reg  [6:0] bit_no$d;
+    wire  [6:0] bit_no$q;
+    reg  bit_no$clock;
+    reg  [15:0] shift_in$d;
+    wire  [15:0] shift_in$q;
+    reg  shift_in$clock;
+    reg  r_done$d;
+    wire  r_done$q;
+    reg  r_done$clock;
+    reg  r_error$d;
+    wire  r_error$q;
+    reg  r_error$clock;
+    reg  [15:0] r_rdata$d;
+    wire  [15:0] r_rdata$q;
+    reg  r_rdata$clock;
+    
+    // Local signals
+    reg  [63:0] next_frame;
+    
+    // Sub module instances
+    top$nic$mdio$frame frame(
+        .d(frame$d),
+        .q(frame$q),
+        .clock(frame$clock)
+    );
+    top$nic$mdio$drive drive(
+        .d(drive$d),
+        .q(drive$q),
+        .clock(drive$clock)
+    );
+    top$nic$mdio$active active(
+        .d(active$d),
+        .q(active$q),
+        .clock(active$clock)
+    );
+    top$nic$mdio$high high(
+        .d(high$d),
+        .q(high$q),
+        .clock(high$clock)
+    );
+    top$nic$mdio$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    top$nic$mdio$bit_no bit_no(
+        .d(bit_no$d),
+        .q(bit_no$q),
+        .clock(bit_no$clock)
+    );
+    top$nic$mdio$shift_in shift_in(
+        .d(shift_in$d),
+        .q(shift_in$q),
+        .clock(shift_in$clock)
+    );
+    top$nic$mdio$r_done r_done(
+        .d(r_done$d),
+        .q(r_done$q),
+        .clock(r_done$clock)
+    );
+    top$nic$mdio$r_error r_error(
+        .d(r_error$d),
+        .q(r_error$q),
+        .clock(r_error$clock)
+    );
+    top$nic$mdio$r_rdata r_rdata(
+        .d(r_rdata$d),
+        .q(r_rdata$q),
+        .clock(r_rdata$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        frame$clock = clock;
+        drive$clock = clock;
+        active$clock = clock;
+        high$clock = clock;
+        count$clock = clock;
+        bit_no$clock = clock;
+        shift_in$clock = clock;
+        r_done$clock = clock;
+        r_error$clock = clock;
+        r_rdata$clock = clock;
+        frame$d = frame$q;
+        drive$d = drive$q;
+        active$d = active$q;
+        high$d = high$q;
+        count$d = count$q;
+        bit_no$d = bit_no$q;
+        shift_in$d = shift_in$q;
+        r_done$d = r_done$q;
+        r_error$d = r_error$q;
+        r_rdata$d = r_rdata$q;
+        next_frame = k_preamble_st | (((phy_addr) & 64'hffffffffffffffff) << k_phy_shift) | (((reg_addr) & 64'hffffffffffffffff) << k_reg_shift);
+        if (read) begin
+            next_frame = next_frame | k_op_read;
+        end
+        else begin
+            next_frame = next_frame | k_op_write_ta | ((wdata) & 64'hffffffffffffffff);
+        end
+        r_done$d = 1'b0;
+        if (reset) begin
+            active$d = 1'b0;
+            high$d = 1'b0;
+            drive$d = 32'h0;
+        end
+        else if (~active$q) begin
+            if (start) begin
+                active$d = 1'b1;
+                high$d = 1'b0;
+                count$d = half_minus_1;
+                bit_no$d = 32'h0;
+                frame$d = next_frame;
+                r_error$d = 1'b0;
+                if (read) begin
+                    drive$d = k_drive_read;
+                end
+                else begin
+                    drive$d = k_drive_write;
+                end
+            end
+        end
+        else if (count$q != 32'h0) begin
+            count$d = count$q - 32'h1;
+        end
+        else if (~high$q) begin
+            if (bit_no$q == k_ta_low_bit) begin
+                r_error$d = ~drive$q[32'h3f] & mdio_in;
+            end
+            if (bit_no$q >= k_data_bit) begin
+                shift_in$d = (shift_in$q << 32'h1) | ((mdio_in) & 16'hffff);
+            end
+            high$d = 1'b1;
+            count$d = half_minus_1;
+        end
+        else begin
+            high$d = 1'b0;
+            count$d = half_minus_1;
+            frame$d = frame$q << 32'h1;
+            drive$d = drive$q << 32'h1;
+            if (bit_no$q == k_last_bit) begin
+                active$d = 1'b0;
+                r_done$d = 1'b1;
+                if (~drive$q[32'h3f]) begin
+                    r_rdata$d = shift_in$q;
+                end
+            end
+            else begin
+                bit_no$d = bit_no$q + 32'h1;
+            end
+        end
+        busy = active$q;
+        done = r_done$q;
+        error = r_error$q;
+        rdata = r_rdata$q;
+        mdc = active$q & high$q;
+        mdio_oe = active$q & drive$q[32'h3f];
+        mdio_out = active$q & frame$q[32'h3f];
+    end
+    
+endmodule // top$nic$mdio
+
+
+module top$nic$mdio$active(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$mdio$active
+
+
+module top$nic$mdio$bit_no(d,q,clock);
+    
+    // Module arguments
+    input wire  [6:0] d;
+    output reg  [6:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 7'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$mdio$bit_no
+
+
+module top$nic$mdio$count(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$mdio$count
+
+
+module top$nic$mdio$drive(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$mdio$drive
+
+
+module top$nic$mdio$frame(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$mdio$frame
+
+
+module top$nic$mdio$high(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$mdio$high
+
+
+module top$nic$mdio$r_done(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$mdio$r_done
+
+
+module top$nic$mdio$r_error(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$mdio$r_error
+
+
+module top$nic$mdio$r_rdata(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$mdio$r_rdata
+
+
+module top$nic$mdio$shift_in(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$mdio$shift_in
+
+
+module top$nic$mdio_meta(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$mdio_meta
+
+
+module top$nic$mdio_sync(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$mdio_sync
+
+
+module top$nic$regs(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,nic_reset,ctrl_slu,rctl,tctl,ipg,rdbal,rdbah,rdlen,rdt,tdbal,tdbah,tdlen,tdt,rdh,tdh,rdh_write,tdh_write,head_wdata,tx_state,rx_state,tx_halted,rx_halted,dmaerr_addr,restart_tx,restart_rx,ev_crc_err,ev_rx_er,ev_missed,ev_rx_good,ev_rx_good_bytes,ev_tx_good,ev_tx_good_bytes,ev_rx_frame,ev_rx_frame_bytes,ev_no_buffer,ev_runt,ev_oversize,ev_tx_drop,ev_rx_dma_drop,c_txdw,c_txdw_delayed,c_rx_frame,c_txqe,c_rxdmt0,c_rxo,c_nic_dma,c_dmac,c_iommu,irq,mdio_start,mdio_read,mdio_phy,mdio_reg,mdio_wdata,mdio_done,mdio_error,mdio_rdata,phy_reset);
     
     // Module arguments
     input wire  clock;
@@ -15962,6 +16517,15 @@ module top$nic$regs(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,nic
     input wire  c_dmac;
     input wire  c_iommu;
     output reg  irq;
+    output reg  mdio_start;
+    output reg  mdio_read;
+    output reg  [4:0] mdio_phy;
+    output reg  [4:0] mdio_reg;
+    output reg  [15:0] mdio_wdata;
+    input wire  mdio_done;
+    input wire  mdio_error;
+    input wire  [15:0] mdio_rdata;
+    output reg  phy_reset;
     
     // Constant declarations
     localparam  a_ctrl = 16'h0;
@@ -15978,6 +16542,7 @@ module top$nic$regs(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,nic
     localparam  a_rxfifo_bytes = 16'h4f18;
     localparam  a_engine_state = 16'h4f1c;
     localparam  a_ringerr = 16'h4f20;
+    localparam  a_mdic = 16'h20;
     localparam  a_tdt = 16'h3818;
     localparam  a_tdlen = 16'h3808;
     localparam  a_rdt = 16'h2818;
@@ -15992,6 +16557,15 @@ module top$nic$regs(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,nic
     localparam  k_ringerr_rdlen = 32'h20;
     localparam  k_ringerr_all = 32'h3f;
     localparam  k_icr_ring = 32'h8000000;
+    localparam  k_icr_mdac = 32'h200;
+    localparam  k_ctrl_phy_rst = 32'h80000000;
+    localparam  k_mdic_fields = 32'h2fffffff;
+    localparam  k_mdic_ready = 32'h10000000;
+    localparam  k_mdic_error = 32'h40000000;
+    localparam  k_mdic_int_en = 32'h20000000;
+    localparam  k_mdic_data = 32'hffff;
+    localparam  k_mdic_op_write = 2'b1;
+    localparam  k_mdic_op_read = 2'b10;
     localparam  k_ctrl_rst = 32'h4000000;
     localparam  k_ctrl_slu = 32'h40;
     localparam  k_status_fixed = 32'h81;
@@ -16004,7 +16578,7 @@ module top$nic$regs(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,nic
     localparam  k_icr_dmac = 32'h1000000;
     localparam  k_icr_iommu = 32'h2000000;
     localparam  k_icr_nic_dma = 32'h4000000;
-    localparam  k_icr_all = 32'hf0000d3;
+    localparam  k_icr_all = 32'hf0002d3;
     localparam  k_dmaerr_tx = 32'h1;
     localparam  k_dmaerr_rx = 32'h2;
     localparam  k_engine_tx_shift = 5'b0;
@@ -16313,6 +16887,12 @@ module top$nic$regs(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,nic
     reg  [31:0] r_rdata$d;
     wire  [31:0] r_rdata$q;
     reg  r_rdata$clock;
+    reg  [31:0] mdic$d;
+    wire  [31:0] mdic$q;
+    reg  mdic$clock;
+    reg  mdic_busy$d;
+    wire  mdic_busy$q;
+    reg  mdic_busy$clock;
     
     // Local signals
     reg  [31:0] tx_count;
@@ -16326,6 +16906,10 @@ module top$nic$regs(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,nic
     reg  bad_rdh;
     reg  bad_rdlen;
     reg  [31:0] ring_errors;
+    reg  mdic_write;
+    reg  mdic_idle;
+    reg  [1:0] mdic_op;
+    reg  [31:0] mdic_done_word;
     reg  write;
     reg  read;
     reg  [31:0] read_value;
@@ -16728,6 +17312,16 @@ module top$nic$regs(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,nic
         .q(r_rdata$q),
         .clock(r_rdata$clock)
     );
+    top$nic$regs$mdic mdic(
+        .d(mdic$d),
+        .q(mdic$q),
+        .clock(mdic$clock)
+    );
+    top$nic$regs$mdic_busy mdic_busy(
+        .d(mdic_busy$d),
+        .q(mdic_busy$q),
+        .clock(mdic_busy$clock)
+    );
     
     // Update code
     always @(*) begin
@@ -16739,6 +17333,8 @@ module top$nic$regs(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,nic
         iommu_level$clock = clock;
         ringerr$clock = clock;
         r_rdata$clock = clock;
+        mdic$clock = clock;
+        mdic_busy$clock = clock;
         icr_causes$d = icr_causes$q;
         ims_mask$d = ims_mask$q;
         irq_line$d = irq_line$q;
@@ -16747,6 +17343,8 @@ module top$nic$regs(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,nic
         iommu_level$d = iommu_level$q;
         ringerr$d = ringerr$q;
         r_rdata$d = r_rdata$q;
+        mdic$d = mdic$q;
+        mdic_busy$d = mdic_busy$q;
         write = host$sel & host$we;
         read = host$sel & ~host$we;
         nic_reset = write & (host$offset == a_ctrl) & ((host$wdata & k_ctrl_rst) != 32'h0);
@@ -17013,6 +17611,41 @@ module top$nic$regs(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,nic
         rx_delay$start = c_rx_frame;
         rx_delay$packet = cfg$9$value;
         rx_delay$absolute = cfg$10$value;
+        phy_reset = (cfg$0$value & k_ctrl_phy_rst) != 32'h0;
+        mdic_write = write & (host$offset == a_mdic);
+        mdic_idle = ~mdic_busy$q;
+        mdic_op = host$wdata[(32'h1a)+:(2)];
+        mdio_read = mdic_op == k_mdic_op_read;
+        mdio_phy = host$wdata[(32'h15)+:(5)];
+        mdio_reg = host$wdata[(32'h10)+:(5)];
+        mdio_wdata = host$wdata[(32'h0)+:(16)];
+        mdio_start = mdic_write & mdic_idle & ((mdic_op == k_mdic_op_read) | (mdic_op == k_mdic_op_write));
+        if (mdic_write & mdic_idle) begin
+            if (mdio_start) begin
+                mdic$d = host$wdata & k_mdic_fields;
+            end
+            else begin
+                mdic$d = (host$wdata & k_mdic_fields) | k_mdic_error;
+            end
+        end
+        mdic_done_word = mdic$q;
+        if (mdio_error) begin
+            mdic_done_word = mdic_done_word | k_mdic_error;
+        end
+        if (mdic$q[(32'h1a)+:(2)] == k_mdic_op_read) begin
+            mdic_done_word = (mdic_done_word & ~k_mdic_data) | ((mdio_rdata) & 32'hffffffff);
+        end
+        if (mdio_start) begin
+            mdic_busy$d = 1'b1;
+        end
+        if (mdio_done) begin
+            mdic$d = mdic_done_word;
+            mdic_busy$d = 1'b0;
+        end
+        if (nic_reset) begin
+            mdic$d = 32'h0;
+            mdic_busy$d = 1'b0;
+        end
         dmac_level$d = c_dmac;
         iommu_level$d = c_iommu;
         new_causes = 32'h0;
@@ -17042,6 +17675,9 @@ module top$nic$regs(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,nic
         end
         if (ring_errors != 32'h0) begin
             new_causes = new_causes | k_icr_ring;
+        end
+        if (mdio_done & ((mdic$q & k_mdic_int_en) != 32'h0)) begin
+            new_causes = new_causes | k_icr_mdac;
         end
         if (write & (host$offset == a_ics)) begin
             new_causes = new_causes | (host$wdata & k_icr_all);
@@ -17145,6 +17781,12 @@ module top$nic$regs(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,nic
         end
         if (host$offset == a_dmaerr_addr) begin
             read_value = dmaerr_addr;
+        end
+        if (host$offset == a_mdic) begin
+            read_value = mdic$q;
+            if (~mdic_busy$q) begin
+                read_value = mdic$q | k_mdic_ready;
+            end
         end
         if (host$offset == a_ringerr) begin
             read_value = ringerr$q & k_ringerr_all;
@@ -19030,6 +19672,44 @@ module top$nic$regs$itr_timer(d,q,clock);
     end
           
 endmodule // top$nic$regs$itr_timer
+
+
+module top$nic$regs$mdic(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$mdic
+
+
+module top$nic$regs$mdic_busy(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$nic$regs$mdic_busy
 
 
 module top$nic$regs$r_rdata(d,q,clock);

@@ -96,6 +96,7 @@ void Harness::step() {
     t.phy_rx_dv = 0;
     t.phy_rx_er = 0;
   }
+  t.mdio_in = mdio_line_;
   t.clock = 0;
   t.eval();
   if (phy_log_on_ && (t.phy_tx_en || t.phy_tx_er))
@@ -156,6 +157,7 @@ void Harness::step() {
   t.clock = 1;
   t.eval();
   cycle_++;
+  mdio_line_ = mdio_phy_.cycle(t.mdc, t.mdio_oe, t.mdio_out, t.phy_reset);
 #ifdef SIM_TRACE
   if (fst_) fst_->dump(ns_per_cycle_ * cycle_);
 #endif
@@ -361,6 +363,15 @@ void Harness::phy_rx_push(rust::Slice<const uint16_t> symbols) {
 uint64_t Harness::phy_rx_pending() const { return phy_rx_.size() - phy_rx_next_; }
 
 void Harness::set_phy_tx_log(bool on) { phy_log_on_ = on; }
+
+void Harness::set_mdio_phy(bool present, uint8_t address, rust::Slice<const uint16_t> power_up) {
+  if (power_up.size() != 32) throw std::invalid_argument("a PHY has 32 registers");
+  mdio_phy_.configure(present, address, power_up.data());
+}
+
+uint16_t Harness::mdio_phy_reg(uint8_t reg) const { return mdio_phy_.reg(reg); }
+uint64_t Harness::mdio_phy_frames() const { return mdio_phy_.frames(); }
+bool Harness::phy_reset_pin() const { return top_->phy_reset; }
 
 rust::Vec<PhySample> Harness::take_phy_tx_log() {
   rust::Vec<PhySample> v;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "Vtop.h"
+#include "sim/cpp/mdio_phy.h"
 #include "rust/cxx.h"
 
 #ifdef SIM_TRACE
@@ -66,6 +67,13 @@ class Harness {
   void set_phy_tx_log(bool on);
   rust::Vec<PhySample> take_phy_tx_log();
   uint16_t nic_states() const;
+
+  // The PHY on the NIC's MDC/MDIO pins (mdio_phy.h): present or not, its address and its
+  // power-up registers; a register's value now, frames it answered, the PHY reset pin.
+  void set_mdio_phy(bool present, uint8_t address, rust::Slice<const uint16_t> power_up);
+  uint16_t mdio_phy_reg(uint8_t reg) const;
+  uint64_t mdio_phy_frames() const;
+  bool phy_reset_pin() const;
 
   bool irq() const;
   uint8_t dma_state() const;
@@ -152,6 +160,8 @@ class Harness {
   size_t phy_rx_next_ = 0;
   bool phy_log_on_ = false;
   std::vector<LoggedPhy> phy_log_;
+  MdioPhy mdio_phy_;
+  bool mdio_line_ = true;  // the MDIO pin as both sides leave it, the NIC's input next cycle
 };
 
 std::unique_ptr<Harness> new_harness(rust::Str fst_path, uint32_t ns_per_cycle);

@@ -157,6 +157,15 @@ mod ffi {
         fn set_phy_tx_log(self: Pin<&mut Harness>, on: bool);
         fn take_phy_tx_log(self: Pin<&mut Harness>) -> Vec<PhySample>;
         fn nic_states(self: &Harness) -> u16;
+        fn set_mdio_phy(
+            self: Pin<&mut Harness>,
+            present: bool,
+            address: u8,
+            power_up: &[u16],
+        ) -> Result<()>;
+        fn mdio_phy_reg(self: &Harness, reg: u8) -> u16;
+        fn mdio_phy_frames(self: &Harness) -> u64;
+        fn phy_reset_pin(self: &Harness) -> bool;
 
         fn irq(self: &Harness) -> bool;
         fn dma_state(self: &Harness) -> u8;
@@ -228,7 +237,38 @@ impl Soc {
 
     fn open(fst_path: &str) -> Soc {
         let h = check(ffi::new_harness(fst_path, CYCLE_NS as u32));
-        Soc { h }
+        let mut soc = Soc { h };
+        // The board's PHY on the MDIO pins, at its address (regs::phy).
+        soc.set_mdio_phy(
+            Some(regs::phy::COLORLIGHT_PHY_ADDR),
+            &regs::phy::model_power_up(),
+        );
+        soc
+    }
+
+    /// Puts a PHY model (`sim/cpp/mdio_phy.h`) on the NIC's MDC/MDIO pins at `address` with
+    /// these power-up register values, or (`None`) none: MDIO then floats high. A new SoC has
+    /// the one [`regs::phy::model_power_up`] describes at [`regs::phy::COLORLIGHT_PHY_ADDR`].
+    pub fn set_mdio_phy(&mut self, address: Option<u8>, power_up: &[u16; 32]) {
+        check(
+            self.pin()
+                .set_mdio_phy(address.is_some(), address.unwrap_or(0), power_up),
+        )
+    }
+
+    /// A register of the PHY model as it is now (what the driver's writes did to it).
+    pub fn mdio_phy_reg(&self, reg: u8) -> u16 {
+        self.h.mdio_phy_reg(reg)
+    }
+
+    /// Management frames the PHY model answered (reads and writes addressed to it).
+    pub fn mdio_phy_frames(&self) -> u64 {
+        self.h.mdio_phy_frames()
+    }
+
+    /// The NIC's PHY reset pin (CTRL.PHY_RST), active high.
+    pub fn phy_reset_pin(&self) -> bool {
+        self.h.phy_reset_pin()
     }
 
     fn pin(&mut self) -> std::pin::Pin<&mut ffi::Harness> {

@@ -76,6 +76,8 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for AlchitryCuTop<A, 
         self.core.pll_locked.next = self.pll.locked.val();
         self.core.button_n.next = self.reset_n.val();
         self.core.uart_rx.next = self.uart_rx.val();
+        // No MDIO on this board's PHY wiring: the pin floats high (pull-up).
+        self.core.mdio_in.next = true;
         self.uart_tx.next = self.core.uart_tx.val();
         self.led.next = self.core.led.val();
         self.rmii_txd.next = self.core.rmii_txd.val();

@@ -56,6 +56,14 @@ pub struct BoardCore<const A: usize, const W: usize, const Q: usize> {
     pub rmii_rxd: Signal<In, Bits<2>>,
     pub rmii_crs_dv: Signal<In, Bit>,
     pub rmii_rx_er: Signal<In, Bit>,
+    /// The PHY's management pins (the NIC's MDIC and CTRL.PHY_RST): MDC; MDIO as open drain,
+    /// driven with `mdio_out` while `mdio_oe` (a board top puts them on a tristate pin), read
+    /// on `mdio_in` (tie high where the board has no MDIO); the PHY's reset, active low.
+    pub mdc: Signal<Out, Bit>,
+    pub mdio_out: Signal<Out, Bit>,
+    pub mdio_oe: Signal<Out, Bit>,
+    pub mdio_in: Signal<In, Bit>,
+    pub phy_reset_n: Signal<Out, Bit>,
     // ==== blocks ====
     reset_sync: ResetSync,
     soc: Soc<A, W, Q>,
@@ -99,6 +107,11 @@ impl<const A: usize, const W: usize, const Q: usize> BoardCore<A, W, Q> {
             rmii_rxd: Default::default(),
             rmii_crs_dv: Default::default(),
             rmii_rx_er: Default::default(),
+            mdc: Default::default(),
+            mdio_out: Default::default(),
+            mdio_oe: Default::default(),
+            mdio_in: Default::default(),
+            phy_reset_n: Default::default(),
             reset_sync: Default::default(),
             soc: Soc::new(board.soc),
             bridge: Default::default(),
@@ -166,6 +179,13 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for BoardCore<A, W, Q
         self.rmii.rmii_rxd.next = self.rmii_rxd.val();
         self.rmii.rmii_crs_dv.next = self.rmii_crs_dv.val();
         self.rmii.rmii_rx_er.next = self.rmii_rx_er.val();
+
+        // ---- PHY management ----
+        self.mdc.next = self.soc.mdc.val();
+        self.mdio_out.next = self.soc.mdio_out.val();
+        self.mdio_oe.next = self.soc.mdio_oe.val();
+        self.soc.mdio_in.next = self.mdio_in.val();
+        self.phy_reset_n.next = !self.soc.phy_reset.val();
 
         // ---- LEDs ----
         self.ticks.d.next = self.ticks.q.val() + 1;

@@ -50,6 +50,8 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for IcebreakerTop<A, 
         self.core.pll_locked.next = true;
         self.core.button_n.next = self.button_n.val();
         self.core.uart_rx.next = self.uart_rx.val();
+        // No MDIO on this board's PHY wiring: the pin floats high (pull-up).
+        self.core.mdio_in.next = true;
         self.uart_tx.next = self.core.uart_tx.val();
         self.led_red_n.next = !(self.core.led.val().get_bit(4) | self.core.led.val().get_bit(6));
         self.led_green_n.next = !(self.core.led.val().get_bit(0) | self.core.led.val().get_bit(3));

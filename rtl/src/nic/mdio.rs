@@ -57,7 +57,7 @@ pub struct MdioMaster {
     active: DFF<Bit>,
     high: DFF<Bit>,
     count: DFF<Bits<8>>,
-    bit: DFF<Bits<7>>,
+    bit_no: DFF<Bits<7>>,
     shift_in: DFF<Bits<16>>,
     r_done: DFF<Bit>,
     r_error: DFF<Bit>,
@@ -107,7 +107,7 @@ impl MdioMaster {
             active: Default::default(),
             high: Default::default(),
             count: Default::default(),
-            bit: Default::default(),
+            bit_no: Default::default(),
             shift_in: Default::default(),
             r_done: Default::default(),
             r_error: Default::default(),
@@ -136,7 +136,8 @@ impl Logic for MdioMaster {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, frame, drive, active, high, count, bit, shift_in, r_done, r_error, r_rdata
+            self, clock, frame, drive, active, high, count, bit_no, shift_in, r_done, r_error,
+            r_rdata
         );
         self.next_frame.next = self.k_preamble_st.val()
             | (bit_cast::<64, 5>(self.phy_addr.val()) << self.k_phy_shift.val())
@@ -158,7 +159,7 @@ impl Logic for MdioMaster {
                 self.active.d.next = true;
                 self.high.d.next = false;
                 self.count.d.next = self.half_minus_1.val();
-                self.bit.d.next = 0.into();
+                self.bit_no.d.next = 0.into();
                 self.frame.d.next = self.next_frame.val();
                 self.r_error.d.next = false;
                 if self.read.val() {
@@ -172,10 +173,10 @@ impl Logic for MdioMaster {
         } else if !self.high.q.val() {
             // The low phase is over: MDC rises. The PHY samples the master's bit; in a read the
             // master samples the PHY's, which it drove after the previous rising edge.
-            if self.bit.q.val() == self.k_ta_low_bit.val() {
+            if self.bit_no.q.val() == self.k_ta_low_bit.val() {
                 self.r_error.d.next = !self.drive.q.val().get_bit(63) & self.mdio_in.val();
             }
-            if self.bit.q.val() >= self.k_data_bit.val() {
+            if self.bit_no.q.val() >= self.k_data_bit.val() {
                 self.shift_in.d.next =
                     (self.shift_in.q.val() << 1) | bit_cast::<16, 1>(self.mdio_in.val().into());
             }
@@ -187,14 +188,14 @@ impl Logic for MdioMaster {
             self.count.d.next = self.half_minus_1.val();
             self.frame.d.next = self.frame.q.val() << 1;
             self.drive.d.next = self.drive.q.val() << 1;
-            if self.bit.q.val() == self.k_last_bit.val() {
+            if self.bit_no.q.val() == self.k_last_bit.val() {
                 self.active.d.next = false;
                 self.r_done.d.next = true;
                 if !self.drive.q.val().get_bit(63) {
                     self.r_rdata.d.next = self.shift_in.q.val();
                 }
             } else {
-                self.bit.d.next = self.bit.q.val() + 1;
+                self.bit_no.d.next = self.bit_no.q.val() + 1;
             }
         }
         self.busy.next = self.active.q.val();
@@ -434,7 +435,9 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("mdio.v");
         std::fs::write(&file, &v).unwrap();
+        // -g2012: SystemVerilog's keywords too (`bit`, `logic`), which Verilator rejects.
         match std::process::Command::new("iverilog")
+            .arg("-g2012")
             .arg("-o")
             .arg(dir.join("a.out"))
             .arg(&file)

@@ -60,13 +60,19 @@
 //! in the cycle of a new pulse stops both timers anyway: the cause it sets covers that
 //! descriptor too.
 //!
+//! **MDIC** (`regs::nic::mdic`, docs/mdio.md). A write with OP read or write while no access
+//! runs pulses `mdio_start` with the fields for the MDIO master (`rtl::nic::mdio`); MDIC's R
+//! reads 0 until the master's `done`, which sets R, E from `mdio_error` and, in a read, DATA
+//! from `mdio_rdata`, and raises ICR.MDAC if I was set. Writes while an access runs are
+//! ignored; OP 00 or 11 reads back with R and E at once. CTRL.PHY_RST drives `phy_reset`.
+//!
 //! **Moderation.** `irq` rises at the edge where ICR & IMS becomes non-zero, provided the ITR
 //! interval timer is 0; it then loads ITR × [`nic::ITR_UNIT_CYCLES`] and counts down every
 //! cycle, so rising edges are more than ITR × 32 cycles apart. `irq` falls at the edge where
 //! ICR & IMS becomes 0 (ICR read, IMC). IRQC counts the rising edges.
 
 use crate::regfile::RegPort;
-use regs::nic::{self, ctrl, icr, rctl, tctl, tipg};
+use regs::nic::{self, ctrl, icr, mdic, rctl, tctl, tipg};
 use rust_hdl::prelude::*;
 
 /// Byte offsets inside the NIC window (the 8254x offsets).
@@ -473,6 +479,20 @@ pub struct NicRegs {
     /// Level (the IOMMU's irq): its rising edge sets ICR.IOMMU.
     pub c_iommu: Signal<In, Bit>,
     pub irq: Signal<Out, Bit>,
+    // ---- MDIC and the MDIO master (`rtl::nic::mdio`) ----
+    /// Pulse: a write of MDIC with OP read or write while no access is in flight starts one.
+    pub mdio_start: Signal<Out, Bit>,
+    /// The access `mdio_start` starts is a read.
+    pub mdio_read: Signal<Out, Bit>,
+    pub mdio_phy: Signal<Out, Bits<5>>,
+    pub mdio_reg: Signal<Out, Bits<5>>,
+    pub mdio_wdata: Signal<Out, Bits<16>>,
+    /// The master's `done` pulse, with its `error` and `rdata`.
+    pub mdio_done: Signal<In, Bit>,
+    pub mdio_error: Signal<In, Bit>,
+    pub mdio_rdata: Signal<In, Bits<16>>,
+    /// CTRL.PHY_RST: hold the PHY in reset (active high).
+    pub phy_reset: Signal<Out, Bit>,
     // ==== configuration registers ====
     /// `cfg[i]` holds `regs::nic::CONFIG[i]`.
     cfg: [ConfigReg; 17],
@@ -508,6 +528,15 @@ pub struct NicRegs {
     dmac_level: DFF<Bit>,
     iommu_level: DFF<Bit>,
     r_rdata: DFF<Bits<32>>,
+    /// MDIC: the fields of the last access and E (error); R is `!mdic_busy` (so that the
+    /// register reads R from power-up).
+    mdic: DFF<Bits<32>>,
+    mdic_busy: DFF<Bit>,
+    mdic_write: Signal<Local, Bit>,
+    mdic_idle: Signal<Local, Bit>,
+    mdic_op: Signal<Local, Bits<2>>,
+    /// MDIC as the access in flight leaves it when the master is done.
+    mdic_done_word: Signal<Local, Bits<32>>,
     // ==== combinational ====
     write: Signal<Local, Bit>,
     read: Signal<Local, Bit>,
@@ -535,6 +564,7 @@ pub struct NicRegs {
     a_rxfifo_bytes: Constant<NicOffset>,
     a_engine_state: Constant<NicOffset>,
     a_ringerr: Constant<NicOffset>,
+    a_mdic: Constant<NicOffset>,
     a_tdt: Constant<NicOffset>,
     a_tdlen: Constant<NicOffset>,
     a_rdt: Constant<NicOffset>,
@@ -551,6 +581,16 @@ pub struct NicRegs {
     k_ringerr_rdlen: Constant<Bits<32>>,
     k_ringerr_all: Constant<Bits<32>>,
     k_icr_ring: Constant<Bits<32>>,
+    k_icr_mdac: Constant<Bits<32>>,
+    k_ctrl_phy_rst: Constant<Bits<32>>,
+    /// MDIC's DATA, REGADD, PHYADD, OP and I (what a write keeps), R, E, I and DATA.
+    k_mdic_fields: Constant<Bits<32>>,
+    k_mdic_ready: Constant<Bits<32>>,
+    k_mdic_error: Constant<Bits<32>>,
+    k_mdic_int_en: Constant<Bits<32>>,
+    k_mdic_data: Constant<Bits<32>>,
+    k_mdic_op_write: Constant<Bits<2>>,
+    k_mdic_op_read: Constant<Bits<2>>,
     k_ctrl_rst: Constant<Bits<32>>,
     k_ctrl_slu: Constant<Bits<32>>,
     k_status_fixed: Constant<Bits<32>>,
@@ -592,7 +632,7 @@ impl NicRegs {
         // The bits of each configuration register that keep their reset value.
         let fixed = |offset: u32| match offset {
             // FD reads 1 and RST reads 0 whatever is written (RST acts through nic_reset).
-            nic::CTRL => ctrl::FD | ctrl::RST | unused(ctrl::SLU),
+            nic::CTRL => ctrl::FD | ctrl::RST | unused(ctrl::SLU | ctrl::PHY_RST),
             nic::RCTL => unused(RCTL_FIELDS),
             nic::TCTL => unused(tctl::EN | tctl::PSP),
             nic::TIPG => unused(tipg::IPGT_MASK),
@@ -655,6 +695,15 @@ impl NicRegs {
             c_dmac: Default::default(),
             c_iommu: Default::default(),
             irq: Default::default(),
+            mdio_start: Default::default(),
+            mdio_read: Default::default(),
+            mdio_phy: Default::default(),
+            mdio_reg: Default::default(),
+            mdio_wdata: Default::default(),
+            mdio_done: Default::default(),
+            mdio_error: Default::default(),
+            mdio_rdata: Default::default(),
+            phy_reset: Default::default(),
             cfg: nic::CONFIG.map(|offset| ConfigReg::new(offset, fixed(offset))),
             stats: nic::STATS.map(|offset| StatCounter::new(offset, counter_max)),
             ringerr: Default::default(),
@@ -678,6 +727,12 @@ impl NicRegs {
             dmac_level: Default::default(),
             iommu_level: Default::default(),
             r_rdata: Default::default(),
+            mdic: Default::default(),
+            mdic_busy: Default::default(),
+            mdic_write: Default::default(),
+            mdic_idle: Default::default(),
+            mdic_op: Default::default(),
+            mdic_done_word: Default::default(),
             write: Default::default(),
             read: Default::default(),
             read_value: Default::default(),
@@ -703,6 +758,7 @@ impl NicRegs {
             a_rxfifo_bytes: at(nic::RXFIFO_BYTES),
             a_engine_state: at(nic::ENGINE_STATE),
             a_ringerr: at(nic::RINGERR),
+            a_mdic: at(nic::MDIC),
             a_tdt: at(nic::TDT),
             a_tdlen: at(nic::TDLEN),
             a_rdt: at(nic::RDT),
@@ -717,6 +773,19 @@ impl NicRegs {
             k_ringerr_rdlen: k(nic::ringerr::RDLEN),
             k_ringerr_all: k(nic::ringerr::ALL),
             k_icr_ring: k(icr::RING),
+            k_icr_mdac: k(icr::MDAC),
+            k_ctrl_phy_rst: k(ctrl::PHY_RST),
+            k_mdic_fields: k(mdic::DATA_MASK
+                | mdic::REGADD_MASK
+                | mdic::PHYADD_MASK
+                | mdic::OP_MASK
+                | mdic::INT_EN),
+            k_mdic_ready: k(mdic::READY),
+            k_mdic_error: k(mdic::ERROR),
+            k_mdic_int_en: k(mdic::INT_EN),
+            k_mdic_data: k(mdic::DATA_MASK),
+            k_mdic_op_write: Constant::new((mdic::OP_WRITE as u64).into()),
+            k_mdic_op_read: Constant::new((mdic::OP_READ as u64).into()),
             k_ctrl_rst: k(ctrl::RST),
             k_ctrl_slu: k(ctrl::SLU),
             // STATUS reads its reset value (FD, 1000 Mb/s) plus LU = CTRL.SLU.
@@ -755,7 +824,9 @@ impl Logic for NicRegs {
             dmac_level,
             iommu_level,
             ringerr,
-            r_rdata
+            r_rdata,
+            mdic,
+            mdic_busy
         );
 
         // ---- host access, reset and the pulses of writes ----
@@ -909,6 +980,48 @@ impl Logic for NicRegs {
         self.rx_delay.packet.next = self.cfg[9].value.val(); // RDTR
         self.rx_delay.absolute.next = self.cfg[10].value.val(); // RADV
 
+        // ---- MDIC (regs::nic::mdic): one access at a time on the MDIO master ----
+        self.phy_reset.next = (self.cfg[0].value.val() & self.k_ctrl_phy_rst.val()) != 0; // CTRL
+        self.mdic_write.next = self.write.val() & (self.host.offset.val() == self.a_mdic.val());
+        self.mdic_idle.next = !self.mdic_busy.q.val();
+        self.mdic_op.next = self.host.wdata.val().get_bits::<2>(26);
+        self.mdio_read.next = self.mdic_op.val() == self.k_mdic_op_read.val();
+        self.mdio_phy.next = self.host.wdata.val().get_bits::<5>(21);
+        self.mdio_reg.next = self.host.wdata.val().get_bits::<5>(16);
+        self.mdio_wdata.next = self.host.wdata.val().get_bits::<16>(0);
+        self.mdio_start.next = self.mdic_write.val()
+            & self.mdic_idle.val()
+            & ((self.mdic_op.val() == self.k_mdic_op_read.val())
+                | (self.mdic_op.val() == self.k_mdic_op_write.val()));
+        if self.mdic_write.val() & self.mdic_idle.val() {
+            if self.mdio_start.val() {
+                self.mdic.d.next = self.host.wdata.val() & self.k_mdic_fields.val();
+            } else {
+                // OP 00 or 11: nothing to do, done at once with an error.
+                self.mdic.d.next =
+                    (self.host.wdata.val() & self.k_mdic_fields.val()) | self.k_mdic_error.val();
+            }
+        }
+        self.mdic_done_word.next = self.mdic.q.val();
+        if self.mdio_error.val() {
+            self.mdic_done_word.next = self.mdic_done_word.val() | self.k_mdic_error.val();
+        }
+        if self.mdic.q.val().get_bits::<2>(26) == self.k_mdic_op_read.val() {
+            self.mdic_done_word.next = (self.mdic_done_word.val() & !self.k_mdic_data.val())
+                | bit_cast::<32, 16>(self.mdio_rdata.val());
+        }
+        if self.mdio_start.val() {
+            self.mdic_busy.d.next = true;
+        }
+        if self.mdio_done.val() {
+            self.mdic.d.next = self.mdic_done_word.val();
+            self.mdic_busy.d.next = false;
+        }
+        if self.nic_reset.val() {
+            self.mdic.d.next = 0.into();
+            self.mdic_busy.d.next = false;
+        }
+
         // ---- interrupt causes (ICR), ICS, mask (IMS/IMC) ----
         self.dmac_level.d.next = self.c_dmac.val();
         self.iommu_level.d.next = self.c_iommu.val();
@@ -939,6 +1052,9 @@ impl Logic for NicRegs {
         }
         if self.ring_errors.val() != 0 {
             self.new_causes.next = self.new_causes.val() | self.k_icr_ring.val();
+        }
+        if self.mdio_done.val() & ((self.mdic.q.val() & self.k_mdic_int_en.val()) != 0) {
+            self.new_causes.next = self.new_causes.val() | self.k_icr_mdac.val();
         }
         if self.write.val() & (self.host.offset.val() == self.a_ics.val()) {
             self.new_causes.next =
@@ -1026,6 +1142,12 @@ impl Logic for NicRegs {
         if self.host.offset.val() == self.a_dmaerr_addr.val() {
             self.read_value.next = self.dmaerr_addr.val();
         }
+        if self.host.offset.val() == self.a_mdic.val() {
+            self.read_value.next = self.mdic.q.val();
+            if !self.mdic_busy.q.val() {
+                self.read_value.next = self.mdic.q.val() | self.k_mdic_ready.val();
+            }
+        }
         if self.host.offset.val() == self.a_ringerr.val() {
             self.read_value.next = self.ringerr.q.val() & self.k_ringerr_all.val();
         }
@@ -1055,10 +1177,10 @@ mod tests {
     use nic::{ringerr, RINGERR, RINGERRC};
     use nic::{
         CRCERRS, CTRL, DMAERR, DMAERR_ADDR, ENGINE_STATE, GORCH, GORCL, GOTCH, GOTCL, GPRC, GPTC,
-        ICR, ICS, IMC, IMS, IRQC, ITR, ITR_UNIT_CYCLES, MPC, RADV, RCTL, RDBAH, RDBAL, RDFC, RDH,
-        RDLEN, RDT, RDTR, RNBC, ROC, RUC, RXERRC, RXFIFO_BYTES, STATUS, TADV, TCTL, TDBAH, TDBAL,
-        TDEC, TDH, TDLEN, TDT, TIDV, TIMER_UNIT_CYCLES, TIPG, TORH, TORL, TOTH, TOTL, TPR, TPT,
-        TXFIFO_BYTES,
+        ICR, ICS, IMC, IMS, IRQC, ITR, ITR_UNIT_CYCLES, MDIC, MPC, RADV, RCTL, RDBAH, RDBAL, RDFC,
+        RDH, RDLEN, RDT, RDTR, RNBC, ROC, RUC, RXERRC, RXFIFO_BYTES, STATUS, TADV, TCTL, TDBAH,
+        TDBAL, TDEC, TDH, TDLEN, TDT, TIDV, TIMER_UNIT_CYCLES, TIPG, TORH, TORL, TOTH, TOTL, TPR,
+        TPT, TXFIFO_BYTES,
     };
     use pretty_assertions::assert_eq;
     use rand::rngs::StdRng;
@@ -1090,9 +1212,10 @@ mod tests {
             .map_or("(unimplemented)", |r| r.name)
     }
 
-    /// The NIC registers software writes and reads back (RDH/TDH read the engines' heads).
+    /// The NIC registers software writes and reads back (RDH/TDH read the engines' heads;
+    /// MDIC starts an access).
     fn is_config_register(r: &Register) -> bool {
-        r.access == Access::Rw && ![CTRL, IMS, RDH, TDH].contains(&r.offset)
+        r.access == Access::Rw && ![CTRL, IMS, RDH, TDH, MDIC].contains(&r.offset)
     }
 
     struct Bench {
@@ -1381,7 +1504,76 @@ mod tests {
         }
         assert_eq!(b.read(RINGERR), 0);
         b.write(CTRL, !ctrl::RST);
-        assert_eq!(b.read(CTRL), ctrl::FD | ctrl::SLU);
+        assert_eq!(b.read(CTRL), ctrl::FD | ctrl::SLU | ctrl::PHY_RST);
+        assert!(b.uut.phy_reset.val());
+    }
+
+    #[test]
+    fn mdic_starts_one_access_at_a_time_and_takes_the_masters_result() {
+        use nic::mdic;
+        let mut b = Bench::new();
+        assert_eq!(b.read(MDIC), mdic::READY, "done from power-up");
+        // A read: one start pulse with the fields, in the cycle of the write.
+        let cmd = mdic::command(mdic::OP_READ, 5, 17, 0xBEEF) | mdic::INT_EN;
+        b.cycle_checked(
+            |u| host(u, MDIC, Some(cmd)),
+            |u| {
+                assert!(u.mdio_start.val() && u.mdio_read.val());
+                assert_eq!(u.mdio_phy.val().index(), 5);
+                assert_eq!(u.mdio_reg.val().index(), 17);
+                assert_eq!(u.mdio_wdata.val().index(), 0xBEEF);
+            },
+        );
+        assert_eq!(b.read(MDIC), cmd, "in flight: R and E read 0");
+        // A second command while it runs: no pulse, MDIC unchanged.
+        b.cycle_checked(
+            |u| host(u, MDIC, Some(mdic::command(mdic::OP_WRITE, 1, 1, 1))),
+            |u| assert!(!u.mdio_start.val()),
+        );
+        assert_eq!(b.read(MDIC), cmd);
+        // Done with an error and data: R, E, DATA replaced (a read), ICR.MDAC (I was set).
+        b.cycle(|u| {
+            u.mdio_done.next = true;
+            u.mdio_error.next = true;
+            u.mdio_rdata.next = 0x1234.into();
+        });
+        b.cycle(|u| u.mdio_done.next = false);
+        assert_eq!(
+            b.read(MDIC),
+            (cmd & !mdic::DATA_MASK) | 0x1234 | mdic::READY | mdic::ERROR
+        );
+        assert_eq!(b.read(ICR), icr::MDAC);
+        // A write without I: DATA stays as written, no cause.
+        let write = mdic::command(mdic::OP_WRITE, 0, 4, 0x01E1);
+        b.cycle_checked(
+            |u| host(u, MDIC, Some(write)),
+            |u| assert!(u.mdio_start.val() && !u.mdio_read.val()),
+        );
+        b.cycle(|u| {
+            u.mdio_done.next = true;
+            u.mdio_error.next = false;
+            u.mdio_rdata.next = 0xFFFF.into();
+        });
+        b.cycle(|u| u.mdio_done.next = false);
+        assert_eq!(b.read(MDIC), write | mdic::READY);
+        assert_eq!(b.read(ICR), 0);
+        // OP 00 and 11: no pulse, done at once with E.
+        for op in [0b00, 0b11] {
+            let bad = mdic::command(op, 2, 3, 4);
+            b.cycle_checked(
+                |u| host(u, MDIC, Some(bad)),
+                |u| assert!(!u.mdio_start.val()),
+            );
+            assert_eq!(b.read(MDIC), bad | mdic::READY | mdic::ERROR);
+        }
+        // CTRL.RST while an access runs: MDIC reads R again, and takes a new command.
+        b.write(MDIC, cmd);
+        b.write(CTRL, ctrl::RST);
+        assert_eq!(b.read(MDIC), mdic::READY);
+        b.cycle_checked(
+            |u| host(u, MDIC, Some(cmd)),
+            |u| assert!(u.mdio_start.val()),
+        );
     }
 
     #[test]

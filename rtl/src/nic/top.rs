@@ -25,6 +25,7 @@
 
 use super::frame_queue::FrameQueue;
 use super::lane_buffer::LaneBuffer;
+use super::mdio::MdioMaster;
 use super::regs::NicRegs;
 use super::rx_dma::{RxDma, RxState, RX_Q_DELIVER_SHIFT, RX_Q_ERRORS_SHIFT};
 use super::tx_dma::{TxDma, TxState, TX_Q_IFCS_BIT};
@@ -66,6 +67,15 @@ pub struct Nic<const W: usize, const Q: usize> {
     /// cycles with `phy_rx_ce` high (`MacRx`'s `ce`). In MAC loopback the receiver sees the
     /// transmitter's pins and uses `phy_tx_ce` instead.
     pub phy_rx_ce: Signal<In, Bit>,
+    // ---- PHY management (MDIC, CTRL.PHY_RST) ----
+    /// The MDIO clock, and MDIO as an open-drain pin: driven with `mdio_out` while `mdio_oe`,
+    /// else released (a pull-up makes it 1). `mdio_in` is the pin, synchronized here.
+    pub mdc: Signal<Out, Bit>,
+    pub mdio_out: Signal<Out, Bit>,
+    pub mdio_oe: Signal<Out, Bit>,
+    pub mdio_in: Signal<In, Bit>,
+    /// CTRL.PHY_RST: the PHY's reset, active high (a board inverts it for an active-low pin).
+    pub phy_reset: Signal<Out, Bit>,
     // ---- observation ----
     pub tx_state: Signal<Out, TxState>,
     pub rx_state: Signal<Out, RxState>,
@@ -79,6 +89,10 @@ pub struct Nic<const W: usize, const Q: usize> {
     rx_q: FrameQueue<Q>,
     mac_tx: MacTx,
     mac_rx: MacRx,
+    mdio: MdioMaster,
+    /// `mdio_in` through two flip-flops (the pin is asynchronous to the core clock).
+    mdio_meta: DFF<Bit>,
+    mdio_sync: DFF<Bit>,
     // ==== FIFO pointers ====
     /// CTRL.RST for the datapath (ring engines, FIFOs, frame queues, MACs), one cycle after
     /// the write (the registers reset in the cycle of the write): the path from the host port
@@ -119,8 +133,9 @@ impl<const W: usize, const Q: usize> Nic<W, Q> {
 
     /// A NIC whose statistics saturate at `counter_max` (`2^counter_bits - 1`); with
     /// `narrow_registers` its registers keep only the bits it uses, its rings 16 bits
-    /// (`regs::SocConfig::narrow_registers`).
-    pub fn new(counter_max: u32, narrow_registers: bool) -> Self {
+    /// (`regs::SocConfig::narrow_registers`); its MDC's half period is `mdc_half_cycles`
+    /// clock cycles.
+    pub fn new(counter_max: u32, narrow_registers: bool, mdc_half_cycles: u32) -> Self {
         assert!(
             (4u32 << W) <= 1 << 15,
             "FIFO pointers are 16 bits: at most 32 KiB"
@@ -156,6 +171,11 @@ impl<const W: usize, const Q: usize> Nic<W, Q> {
             phy_rx_er: Default::default(),
             phy_tx_ce: Default::default(),
             phy_rx_ce: Default::default(),
+            mdc: Default::default(),
+            mdio_out: Default::default(),
+            mdio_oe: Default::default(),
+            mdio_in: Default::default(),
+            phy_reset: Default::default(),
             tx_state: Default::default(),
             rx_state: Default::default(),
             regs: NicRegs::new(fifo, fifo, counter_max, narrow_registers),
@@ -167,6 +187,9 @@ impl<const W: usize, const Q: usize> Nic<W, Q> {
             rx_q: Default::default(),
             mac_tx: Default::default(),
             mac_rx: Default::default(),
+            mdio: MdioMaster::new(mdc_half_cycles),
+            mdio_meta: Default::default(),
+            mdio_sync: Default::default(),
             datapath_reset: Default::default(),
             tx_rd_ptr: Default::default(),
             rx_wr_ptr: Default::default(),
@@ -208,7 +231,7 @@ impl<const W: usize, const Q: usize> Nic<W, Q> {
 impl<const W: usize, const Q: usize> Default for Nic<W, Q> {
     /// The simulation build: 32-bit statistics, full registers.
     fn default() -> Self {
-        Self::new(u32::MAX, false)
+        Self::new(u32::MAX, false, regs::SocConfig::SIM.mdc_half_cycles)
     }
 }
 
@@ -222,9 +245,11 @@ impl<const W: usize, const Q: usize> Logic for Nic<W, Q> {
             rx_wr_ptr,
             rx_commit,
             rx_overflow,
-            datapath_reset
+            datapath_reset,
+            mdio_meta,
+            mdio_sync
         );
-        clock!(self, clock, regs, tx_dma, rx_dma, tx_buf, rx_buf, tx_q, rx_q, mac_tx, mac_rx);
+        clock!(self, clock, regs, tx_dma, rx_dma, tx_buf, rx_buf, tx_q, rx_q, mac_tx, mac_rx, mdio);
 
         // ---- registers ----
         self.regs.host.sel.next = self.host.sel.val();
@@ -248,6 +273,25 @@ impl<const W: usize, const Q: usize> Logic for Nic<W, Q> {
         }
         self.loopback.next =
             (self.regs.rctl.val() & self.k_rctl_lbm_mask.val()) == self.k_rctl_lbm_mac.val();
+
+        // ---- PHY management: MDIC → MDIO master → pins ----
+        // CTRL.RST abandons an access at the edge where MDIC reads R again.
+        self.mdio.reset.next = self.regs.nic_reset.val();
+        self.mdio.start.next = self.regs.mdio_start.val();
+        self.mdio.read.next = self.regs.mdio_read.val();
+        self.mdio.phy_addr.next = self.regs.mdio_phy.val();
+        self.mdio.reg_addr.next = self.regs.mdio_reg.val();
+        self.mdio.wdata.next = self.regs.mdio_wdata.val();
+        self.regs.mdio_done.next = self.mdio.done.val();
+        self.regs.mdio_error.next = self.mdio.error.val();
+        self.regs.mdio_rdata.next = self.mdio.rdata.val();
+        self.mdio_meta.d.next = self.mdio_in.val();
+        self.mdio_sync.d.next = self.mdio_meta.q.val();
+        self.mdio.mdio_in.next = self.mdio_sync.q.val();
+        self.mdc.next = self.mdio.mdc.val();
+        self.mdio_out.next = self.mdio.mdio_out.val();
+        self.mdio_oe.next = self.mdio.mdio_oe.val();
+        self.phy_reset.next = self.regs.phy_reset.val();
 
         // ---- TX: ring engine → FIFO → MAC ----
         self.tx_dma.soft_reset.next = self.datapath_reset.q.val();
