@@ -9,9 +9,11 @@ pub mod alchitry_cu;
 pub mod clocking;
 pub mod core;
 pub mod ecp5;
+pub mod ecp5_io;
 pub mod icebreaker;
 pub mod pcf;
 pub mod reset;
+pub mod rgmii;
 pub mod rmii;
 
 use regs::board::{Board, ALCHITRY_CU, ICEBREAKER};

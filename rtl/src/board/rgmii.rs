@@ -1,0 +1,1132 @@
+//! The RGMII PHY adapter: the MAC's GMII-like byte pins (one byte per clock enable) to an
+//! RGMII PHY (e.g. the Broadcom B50612D of the Colorlight i5) at 100 Mb/s full duplex, one
+//! nibble per 40 ns period of the 25 MHz TXC/RXC. The RMII adapter's sibling
+//! ([`RmiiAdapter`]): the same MAC side, the same contract.
+//!
+//! ```text
+//!                 ┌───────────────────────────────────────────────────────┐
+//!  mac_txd[8]   ─►│ TX: nibble by tx_phase (low first) ─► Oddr<4> ─────────├─► rgmii_txd[4]
+//!  mac_tx_en    ─►│     TX_EN / TX_EN^TX_ER by half   ──► Oddr<1> ─────────├─► rgmii_tx_ctl
+//!  mac_tx_er    ─►│     TXC pattern 0,1 / 1,0 (90°)   ──► Oddr<1> ─────────├─► rgmii_txc
+//!  tx_ce        ◄─│ tx_phase == 3                       (core clock)       │
+//!                 │                                                       │
+//!  mac_rxd[8]   ◄─│ byte    ◄─ async FIFO ◄─ Idle ─5─► Preamble ─D─► Data  │◄─ rgmii_rxd[4]
+//!  mac_rx_dv    ◄─│ time       8 × (byte,    │ ▲        │ other     │     │◄─ rgmii_rx_ctl
+//!  mac_rx_er    ◄─│ flops      er, end),     │ └─ Drop ◄┘  DV low   │     │   (Iddr<4>, Iddr<1>
+//!  rx_ce        ◄─│ (core)     Gray pointers └────◄──────────────────┘     │    on RXC)
+//!  clock        ─►│ 50 MHz core clock               RXC domain            │◄─ rgmii_rxc
+//!                 └───────────────────────────────────────────────────────┘
+//! ```
+//!
+//! `clock` is the core clock, exactly 50 MHz: the transmitter runs on it with no clock-domain
+//! crossing. `rgmii_rxc` is the PHY's receive clock (25 MHz ± 100 ppm, unrelated to the core
+//! clock); the receiver runs on it and hands its bytes to the core through an asynchronous
+//! FIFO. **Only 100 Mb/s full duplex is supported**: at 10 Mb/s TXC would have to be 2.5 MHz
+//! (this block always sends 25 MHz) and at 1000 Mb/s RGMII carries a byte per 8 ns period on
+//! both edges (the core clock is too slow). The driver must restrict the PHY's advertisement
+//! to 100BASE-TX full duplex over MDIO (clear the 10 Mb/s and half-duplex bits of register 4
+//! and the 1000BASE-T bits of register 9, then restart autonegotiation). There is no reset
+//! input: the registers start from their bitstream values (TX phase 0, RX `Idle`, FIFO
+//! pointers all 0, i.e. empty), and the receiver finds its alignment again at every SFD.
+//!
+//! The pins go through the ECP5 I/O cells' DDR registers ([`Oddr`], [`Iddr`]; their latency is
+//! documented there: `Oddr` 2 cycles from sampling to pin, `Iddr` 1 cycle).
+//!
+//! ## Transmit
+//!
+//! `tx_phase` counts the core cycles 0, 1, 2, 3 forever; `tx_ce` (the [`MacTx`] clock enable)
+//! is high in phase 3. MacTx decides a byte in that cycle *n* and holds it on `mac_txd` in
+//! cycles *n*+1 ..= *n*+4 (phases 0..=3). A byte time is 80 ns: the low nibble is on TXD for
+//! the first 40 ns (2 core cycles), the high nibble for the next 40 ns. Each 40 ns nibble
+//! window is one TXC period, 4 core half cycles, which the `Oddr` inputs set as
+//!
+//! ```text
+//!  core clock   _|‾‾‾‾‾|_____|‾‾‾‾‾|_____|‾‾‾‾‾|_____|‾‾‾‾‾|_____|
+//!  half cycle     A.d0  A.d1  B.d0  B.d1  A.d0  A.d1  B.d0  B.d1
+//!  rgmii_txd    X low nibble            X high nibble           X
+//!  rgmii_txc    ______|‾‾‾‾‾‾‾‾‾‾‾|___________|‾‾‾‾‾‾‾‾‾‾‾|_____
+//!  rgmii_tx_ctl X TX_EN     X TX_EN^TX_ER X TX_EN     X EN^ER    X
+//!                  0   10    20   30    40
+//! ```
+//!
+//! **TXC at 90°**: TXC rises 10 ns after the data change and falls 30 ns after it (in the
+//! middle of the second core cycle). The PHY samples TXD and TX_EN at the rising edge and TX_EN
+//! xor TX_ER at the falling edge; TX_CTL changes in the middle of the window (20 ns), so both
+//! edges are 10 ns from the nearest change of what they sample: the most margin a 10 ns grid
+//! allows, the same on both edges. It holds whether or not the PHY delays TXC internally (the
+//! B50612D can add about 2 ns, RGMII-ID): with the delay the edges are 8 ns and 12 ns from a
+//! change, against the PHY's 1 ns setup and hold. The data and TX_CTL are driven from the I/O
+//! cells' registers (`d0 = d1` within a core cycle), so the pins change only at core rising
+//! edges, and TXC has the same clock-to-out path.
+//!
+//! **TX latency: 3 core cycles** from the byte on `mac_txd` (cycle *n*+1, phase 0) to its low
+//! nibble on the pins (from the rising edge that starts cycle *n*+4; the `Oddr` samples at the
+//! end of cycle *n*+1 and drives the pin 2 cycles later); the high nibble follows at *n*+6.
+//! TX_CTL is TX_EN in the first half of each nibble window and TX_EN xor TX_ER in the second,
+//! so `mac_tx_er` is passed on (MacTx never raises it).
+//!
+//! ## Receive
+//!
+//! The RXC domain sees, per RXC period, `rgmii_rxd` and `rgmii_rx_ctl` at the rising edge (the
+//! nibble and RX_DV) and `rgmii_rx_ctl` at the falling edge after it (RX_DV xor RX_ER), from
+//! the `Iddr`s one period later. Sampling at the rising edge needs RXC delayed against the data
+//! (the PHY's RGMII-ID receive delay, or board delay), as RGMII 2.0 expects. In RX_DV the
+//! receiver aligns on the SFD: preamble nibbles 0x5 (any number from one: a PHY may drop some,
+//! an odd number included), then 0xD after a 0x5 ends the SFD (0xD5 = 5, D). The SFD becomes an
+//! entry 0xD5 with dv; then every two nibbles (low first) one byte entry, with `er` if RX_ER
+//! was high in either nibble; RX_DV low ends the frame with an *end* entry (a half byte is
+//! dropped, and MacRx sees a bad FCS). A nibble other than 0x5 before the SFD, or 0x5 .. then
+//! something other than 0x5/0xD, puts the receiver in `Drop` until RX_DV falls: no entries.
+//! A false carrier (RX_DV low, RX_ER high, RXD 0xE) or carrier extension is not RX_DV, so it
+//! gives nothing.
+//!
+//! *Clock-domain crossing.* The entries (byte, er, end: 10 bits) go through an 8-entry FIFO: a
+//! [`LutRam`] written on RXC and read combinationally from the core, with 4-bit Gray-coded
+//! pointers, each passed through two flops into the other domain (the write pointer moves
+//! at the RXC edge that writes the entry, so the entry is stable long before the core sees
+//! the pointer). Both pointers start at 0: the FIFO starts empty. **It cannot overflow**: the
+//! receiver writes at most one entry per two RXC periods (≥ 79.99 ns at 25 MHz + 100 ppm), and
+//! the core takes an entry in every cycle one is visible (20 ns), so the write side sees at
+//! most the entries of the pointer round trip (≤ 2 core + 3 RXC cycles, < 180 ns): 3 entries.
+//! The write side still checks for full and would drop an entry rather than overwrite one.
+//!
+//! ## Byte times to the MAC (`rx_ce`)
+//!
+//! Each FIFO entry becomes one byte time: `rx_ce` high for a cycle with `mac_rxd`, `mac_rx_dv`
+//! (low for an end entry) and `mac_rx_er`, registered, held in between. Entries are taken as
+//! they arrive, so inside a frame the byte times come every 4 core cycles on average (3 to 5,
+//! as the pointer crosses clocks; consecutive cycles if entries queued up — MacRx takes a byte
+//! time per `ce` cycle, with no spacing needed). While no frame is in progress (after an end
+//! entry, and from the start) the adapter adds a byte time with `mac_rx_dv` low whenever 4
+//! cycles passed without one, so a MacRx that waits for `rx_dv` low is released within 4
+//! cycles. Inside a frame an empty FIFO gives no byte time: MacRx never sees `rx_dv` drop
+//! before the frame's end. So MacRx sees the SFD (0xD5 with dv), each frame byte once, then a
+//! byte time with dv low, exactly as from [`RmiiAdapter`]. **RX latency: 2 RXC periods + 40 to
+//! 60 ns** (120–140 ns at 25 MHz) from the rising RXC edge that samples a byte's high nibble
+//! (or the SFD's 0xD) at the pins to the start of its `rx_ce` cycle: the `Iddr` 1 period, the
+//! receiver's FIFO write (with the write pointer's Gray register) 1 period, then on the core
+//! side the next core edge, a second synchroniser flop and the byte time flop.
+//! If RXC stopped inside a frame, MacRx would stay in that frame until RXC came back with its
+//! end (RGMII PHYs keep RXC running without link).
+//!
+//! [`MacTx`]: crate::mac::tx::MacTx
+//! [`MacRx`]: crate::mac::rx::MacRx
+//! [`RmiiAdapter`]: super::rmii::RmiiAdapter
+//! [`Oddr`]: super::ecp5_io::Oddr
+//! [`Iddr`]: super::ecp5_io::Iddr
+//! [`LutRam`]: crate::lutram::LutRam
+
+use super::ecp5_io::{Iddr, Oddr};
+use crate::lutram::LutRam;
+use regs::nic::SFD_BYTE;
+use rust_hdl::prelude::*;
+
+/// States of the receiver, for the nibble in the `Iddr` outputs.
+#[derive(Copy, Clone, PartialEq, Eq, Debug, LogicState)]
+pub enum RgmiiRxState {
+    /// No RX_DV.
+    Idle,
+    /// Preamble nibbles 0x5 seen: waiting for the 0xD that ends the SFD.
+    Preamble,
+    /// After the SFD: two nibbles per byte until RX_DV falls.
+    Data,
+    /// Not a frame: waiting for RX_DV to fall.
+    Drop,
+}
+
+/// Entries of the receive FIFO: bits 7:0 the byte, bit 8 rx_er, bit 9 end of frame.
+pub const RX_ENTRY_BITS: usize = 10;
+/// Receive FIFO depth (entries); its pointers have one bit more than its address.
+pub const RX_FIFO_DEPTH: usize = 8;
+
+#[derive(LogicBlock)]
+pub struct RgmiiAdapter {
+    /// The 50 MHz core clock.
+    pub clock: Signal<In, Clock>,
+    // ---- MAC TX side (outputs of MacTx) ----
+    pub mac_txd: Signal<In, Bits<8>>,
+    pub mac_tx_en: Signal<In, Bit>,
+    pub mac_tx_er: Signal<In, Bit>,
+    /// The MAC TX's clock enable: high one cycle in four.
+    pub tx_ce: Signal<Out, Bit>,
+    // ---- MAC RX side (inputs of MacRx) ----
+    pub mac_rxd: Signal<Out, Bits<8>>,
+    pub mac_rx_dv: Signal<Out, Bit>,
+    pub mac_rx_er: Signal<Out, Bit>,
+    /// The MAC RX's clock enable: high in the cycles where mac_rxd/mac_rx_dv/mac_rx_er hold a
+    /// byte time.
+    pub rx_ce: Signal<Out, Bit>,
+    // ---- RGMII pins (PHY side) ----
+    pub rgmii_txc: Signal<Out, Bit>,
+    pub rgmii_txd: Signal<Out, Bits<4>>,
+    pub rgmii_tx_ctl: Signal<Out, Bit>,
+    /// The PHY's receive clock (25 MHz at 100 Mb/s).
+    pub rgmii_rxc: Signal<In, Clock>,
+    pub rgmii_rxd: Signal<In, Bits<4>>,
+    pub rgmii_rx_ctl: Signal<In, Bit>,
+    // ==== implementation ====
+    // ---- transmit (core clock) ----
+    /// The core cycle of the MAC's byte: 0, 1 the low nibble, 2, 3 the high one; `tx_ce` in 3.
+    tx_phase: DFF<Bits<2>>,
+    txc_out: Oddr<1>,
+    txd_out: Oddr<4>,
+    tx_ctl_out: Oddr<1>,
+    // ---- receive (RXC) ----
+    rxd_in: Iddr<4>,
+    rx_ctl_in: Iddr<1>,
+    rx_fsm: DFF<RgmiiRxState>,
+    /// The next data nibble is a byte's high nibble.
+    rx_high: DFF<Bit>,
+    rx_low: DFF<Bits<4>>,
+    rx_low_er: DFF<Bit>,
+    /// RX_DV, RX_ER and the nibble of the RXC period being decided.
+    rx_dv: Signal<Local, Bit>,
+    rx_er: Signal<Local, Bit>,
+    rx_nibble: Signal<Local, Bits<4>>,
+    // ---- receive FIFO ----
+    fifo: LutRam<Bits<RX_ENTRY_BITS>, 3>,
+    push: Signal<Local, Bit>,
+    push_entry: Signal<Local, Bits<RX_ENTRY_BITS>>,
+    fifo_full: Signal<Local, Bit>,
+    wr_bin: DFF<Bits<4>>,
+    wr_bin_next: Signal<Local, Bits<4>>,
+    wr_gray: DFF<Bits<4>>,
+    /// The read pointer (Gray) in the RXC domain: first flop, then the one used.
+    rd_gray_meta: DFF<Bits<4>>,
+    rd_gray_sync: DFF<Bits<4>>,
+    /// The write pointer (Gray) in the core domain.
+    wr_gray_meta: DFF<Bits<4>>,
+    wr_gray_sync: DFF<Bits<4>>,
+    rd_bin: DFF<Bits<4>>,
+    rd_bin_next: Signal<Local, Bits<4>>,
+    rd_gray: DFF<Bits<4>>,
+    fifo_empty: Signal<Local, Bit>,
+    // ---- byte times to the MAC (core clock) ----
+    /// Between an SFD entry and an end entry.
+    in_frame: DFF<Bit>,
+    /// Cycles since the last byte time (wraps).
+    quiet_cycles: DFF<Bits<2>>,
+    byte_time: DFF<Bit>,
+    byte_data: DFF<Bits<8>>,
+    byte_dv: DFF<Bit>,
+    byte_er: DFF<Bit>,
+    sfd_entry: Constant<Bits<RX_ENTRY_BITS>>,
+    end_entry: Constant<Bits<RX_ENTRY_BITS>>,
+    er_flag: Constant<Bits<RX_ENTRY_BITS>>,
+    preamble_nibble: Constant<Bits<4>>,
+    /// The high nibble of the SFD.
+    sfd_nibble: Constant<Bits<4>>,
+    /// A Gray pointer 8 entries ahead of another differs from it in exactly these bits.
+    gray_full: Constant<Bits<4>>,
+}
+
+impl Default for RgmiiAdapter {
+    fn default() -> Self {
+        Self {
+            clock: Default::default(),
+            mac_txd: Default::default(),
+            mac_tx_en: Default::default(),
+            mac_tx_er: Default::default(),
+            tx_ce: Default::default(),
+            mac_rxd: Default::default(),
+            mac_rx_dv: Default::default(),
+            mac_rx_er: Default::default(),
+            rx_ce: Default::default(),
+            rgmii_txc: Default::default(),
+            rgmii_txd: Default::default(),
+            rgmii_tx_ctl: Default::default(),
+            rgmii_rxc: Default::default(),
+            rgmii_rxd: Default::default(),
+            rgmii_rx_ctl: Default::default(),
+            tx_phase: Default::default(),
+            txc_out: Default::default(),
+            txd_out: Default::default(),
+            tx_ctl_out: Default::default(),
+            rxd_in: Default::default(),
+            rx_ctl_in: Default::default(),
+            rx_fsm: Default::default(),
+            rx_high: Default::default(),
+            rx_low: Default::default(),
+            rx_low_er: Default::default(),
+            rx_dv: Default::default(),
+            rx_er: Default::default(),
+            rx_nibble: Default::default(),
+            fifo: LutRam::new(RX_FIFO_DEPTH),
+            push: Default::default(),
+            push_entry: Default::default(),
+            fifo_full: Default::default(),
+            wr_bin: Default::default(),
+            wr_bin_next: Default::default(),
+            wr_gray: Default::default(),
+            rd_gray_meta: Default::default(),
+            rd_gray_sync: Default::default(),
+            wr_gray_meta: Default::default(),
+            wr_gray_sync: Default::default(),
+            rd_bin: Default::default(),
+            rd_bin_next: Default::default(),
+            rd_gray: Default::default(),
+            fifo_empty: Default::default(),
+            in_frame: Default::default(),
+            quiet_cycles: Default::default(),
+            byte_time: Default::default(),
+            byte_data: Default::default(),
+            byte_dv: Default::default(),
+            byte_er: Default::default(),
+            sfd_entry: Constant::new((SFD_BYTE as u64).into()),
+            end_entry: Constant::new((1u64 << 9).into()),
+            er_flag: Constant::new((1u64 << 8).into()),
+            preamble_nibble: Constant::new(0x5.into()),
+            sfd_nibble: Constant::new(0xD.into()),
+            gray_full: Constant::new(0b1100.into()),
+        }
+    }
+}
+
+impl Logic for RgmiiAdapter {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self,
+            clock,
+            tx_phase,
+            wr_gray_meta,
+            wr_gray_sync,
+            rd_bin,
+            rd_gray,
+            in_frame,
+            quiet_cycles,
+            byte_time,
+            byte_data,
+            byte_dv,
+            byte_er
+        );
+        dff_setup!(
+            self,
+            rgmii_rxc,
+            rx_fsm,
+            rx_high,
+            rx_low,
+            rx_low_er,
+            wr_bin,
+            wr_gray,
+            rd_gray_meta,
+            rd_gray_sync
+        );
+        // ---- outputs ----
+        self.tx_ce.next = self.tx_phase.q.val() == 3;
+        self.rgmii_txc.next = self.txc_out.pin.val().into();
+        self.rgmii_txd.next = self.txd_out.pin.val();
+        self.rgmii_tx_ctl.next = self.tx_ctl_out.pin.val().into();
+        self.rx_ce.next = self.byte_time.q.val();
+        self.mac_rxd.next = self.byte_data.q.val();
+        self.mac_rx_dv.next = self.byte_dv.q.val();
+        self.mac_rx_er.next = self.byte_er.q.val();
+
+        // ---- transmit: the byte MacTx decided in phase 3 is stable in phases 0..=3 ----
+        self.tx_phase.d.next = self.tx_phase.q.val() + 1;
+        self.txc_out.clock.next = self.clock.val();
+        self.txd_out.clock.next = self.clock.val();
+        self.tx_ctl_out.clock.next = self.clock.val();
+        if self.tx_phase.q.val().get_bit(1) {
+            self.txd_out.d0.next = self.mac_txd.val().get_bits::<4>(4);
+            self.txd_out.d1.next = self.mac_txd.val().get_bits::<4>(4);
+        } else {
+            self.txd_out.d0.next = self.mac_txd.val().get_bits::<4>(0);
+            self.txd_out.d1.next = self.mac_txd.val().get_bits::<4>(0);
+        }
+        if self.tx_phase.q.val().get_bit(0) {
+            // Second core cycle of the nibble window: TXC falls in its middle.
+            self.txc_out.d0.next = 1.into();
+            self.txc_out.d1.next = 0.into();
+            self.tx_ctl_out.d0.next = (self.mac_tx_en.val() ^ self.mac_tx_er.val()).into();
+            self.tx_ctl_out.d1.next = (self.mac_tx_en.val() ^ self.mac_tx_er.val()).into();
+        } else {
+            // First core cycle: TXC rises in its middle.
+            self.txc_out.d0.next = 0.into();
+            self.txc_out.d1.next = 1.into();
+            self.tx_ctl_out.d0.next = self.mac_tx_en.val().into();
+            self.tx_ctl_out.d1.next = self.mac_tx_en.val().into();
+        }
+
+        // ---- receive: the pins through the I/O cells, on RXC ----
+        self.rxd_in.clock.next = self.rgmii_rxc.val();
+        self.rx_ctl_in.clock.next = self.rgmii_rxc.val();
+        self.rxd_in.pin.next = self.rgmii_rxd.val();
+        self.rx_ctl_in.pin.next = self.rgmii_rx_ctl.val().into();
+        self.rx_nibble.next = self.rxd_in.q0.val();
+        self.rx_dv.next = self.rx_ctl_in.q0.val().into();
+        self.rx_er.next = (self.rx_ctl_in.q0.val() ^ self.rx_ctl_in.q1.val()).into();
+
+        // ---- receive: nibbles to FIFO entries ----
+        self.push.next = false;
+        self.push_entry.next = self.end_entry.val();
+        match self.rx_fsm.q.val() {
+            RgmiiRxState::Idle => {
+                if self.rx_dv.val() {
+                    if self.rx_nibble.val() == self.preamble_nibble.val() {
+                        self.rx_fsm.d.next = RgmiiRxState::Preamble;
+                    } else {
+                        self.rx_fsm.d.next = RgmiiRxState::Drop;
+                    }
+                }
+            }
+            RgmiiRxState::Preamble => {
+                if !self.rx_dv.val() {
+                    self.rx_fsm.d.next = RgmiiRxState::Idle;
+                } else if self.rx_nibble.val() == self.sfd_nibble.val() {
+                    self.push.next = true;
+                    self.push_entry.next = self.sfd_entry.val();
+                    self.rx_high.d.next = false;
+                    self.rx_fsm.d.next = RgmiiRxState::Data;
+                } else if self.rx_nibble.val() != self.preamble_nibble.val() {
+                    self.rx_fsm.d.next = RgmiiRxState::Drop;
+                }
+            }
+            RgmiiRxState::Data => {
+                if self.rx_dv.val() {
+                    if self.rx_high.q.val() {
+                        self.push.next = true;
+                        self.push_entry.next = bit_cast::<RX_ENTRY_BITS, 4>(self.rx_low.q.val())
+                            | (bit_cast::<RX_ENTRY_BITS, 4>(self.rx_nibble.val()) << 4);
+                        if self.rx_low_er.q.val() | self.rx_er.val() {
+                            self.push_entry.next = self.push_entry.val() | self.er_flag.val();
+                        }
+                        self.rx_high.d.next = false;
+                    } else {
+                        self.rx_low.d.next = self.rx_nibble.val();
+                        self.rx_low_er.d.next = self.rx_er.val();
+                        self.rx_high.d.next = true;
+                    }
+                } else {
+                    // RX_DV fell: the end of the frame; a half byte is dropped.
+                    self.push.next = true;
+                    self.push_entry.next = self.end_entry.val();
+                    self.rx_fsm.d.next = RgmiiRxState::Idle;
+                }
+            }
+            RgmiiRxState::Drop => {
+                if !self.rx_dv.val() {
+                    self.rx_fsm.d.next = RgmiiRxState::Idle;
+                }
+            }
+        }
+
+        // ---- receive FIFO: write side (RXC) ----
+        self.rd_gray_meta.d.next = self.rd_gray.q.val();
+        self.rd_gray_sync.d.next = self.rd_gray_meta.q.val();
+        self.fifo_full.next =
+            self.wr_gray.q.val() == (self.rd_gray_sync.q.val() ^ self.gray_full.val());
+        self.wr_bin_next.next = self.wr_bin.q.val() + 1;
+        self.fifo.clock.next = self.rgmii_rxc.val();
+        self.fifo.write_address.next = self.wr_bin.q.val().get_bits::<3>(0);
+        self.fifo.write_data.next = self.push_entry.val();
+        self.fifo.write_enable.next = self.push.val() & !self.fifo_full.val();
+        if self.push.val() & !self.fifo_full.val() {
+            self.wr_bin.d.next = self.wr_bin_next.val();
+            self.wr_gray.d.next = self.wr_bin_next.val() ^ (self.wr_bin_next.val() >> 1);
+        }
+
+        // ---- receive FIFO: read side (core) ----
+        self.wr_gray_meta.d.next = self.wr_gray.q.val();
+        self.wr_gray_sync.d.next = self.wr_gray_meta.q.val();
+        self.fifo_empty.next = self.rd_gray.q.val() == self.wr_gray_sync.q.val();
+        self.rd_bin_next.next = self.rd_bin.q.val() + 1;
+        self.fifo.read_address.next = self.rd_bin.q.val().get_bits::<3>(0);
+
+        // ---- byte times: each entry, and one with dv low every 4 quiet cycles between frames
+        self.byte_time.d.next = false;
+        self.quiet_cycles.d.next = self.quiet_cycles.q.val() + 1;
+        if !self.fifo_empty.val() {
+            self.rd_bin.d.next = self.rd_bin_next.val();
+            self.rd_gray.d.next = self.rd_bin_next.val() ^ (self.rd_bin_next.val() >> 1);
+            self.byte_time.d.next = true;
+            self.quiet_cycles.d.next = 0.into();
+            self.byte_data.d.next = self.fifo.read_data.val().get_bits::<8>(0);
+            self.byte_er.d.next = self.fifo.read_data.val().get_bit(8);
+            self.byte_dv.d.next = !self.fifo.read_data.val().get_bit(9);
+            self.in_frame.d.next = !self.fifo.read_data.val().get_bit(9);
+        } else if !self.in_frame.q.val() & (self.quiet_cycles.q.val() == 3) {
+            self.byte_time.d.next = true;
+            self.quiet_cycles.d.next = 0.into();
+            self.byte_data.d.next = 0.into();
+            self.byte_er.d.next = false;
+            self.byte_dv.d.next = false;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mac::crc::tests::reference_fcs;
+    use crate::mac::rx::MacRx;
+    use crate::mac::tx::tests::{bursts, TxBench, TxFrame};
+    use crate::testing::{clock_edge, settle};
+    use rand::{rngs::StdRng, Rng, SeedableRng};
+    use regs::nic::{MIN_FRAME_NO_FCS, PREAMBLE_BYTE, PREAMBLE_BYTES};
+    use std::collections::VecDeque;
+
+    /// One receive nibble period as the PHY drives it: (rx_dv, rx_er, rxd).
+    type Nibble = (bool, bool, u8);
+
+    /// Core clock half period (ps).
+    const CORE_HALF_PS: u64 = 10_000;
+
+    fn with_fcs(data: &[u8]) -> Vec<u8> {
+        let mut f = data.to_vec();
+        f.extend_from_slice(&reference_fcs(data));
+        f
+    }
+
+    fn random_frame(rng: &mut StdRng, len: usize) -> Vec<u8> {
+        let data: Vec<u8> = (0..len).map(|_| rng.gen()).collect();
+        with_fcs(&data)
+    }
+
+    /// The nibbles of a frame: `preamble` nibbles 0x5 (15 for a full preamble), the SFD's
+    /// 0xD, then the bytes low nibble first, all with RX_DV.
+    fn frame_nibbles(preamble: usize, bytes: &[u8]) -> Vec<Nibble> {
+        let mut out = vec![(true, false, 0x5); preamble];
+        out.push((true, false, 0xD));
+        for &b in bytes {
+            out.push((true, false, b & 15));
+            out.push((true, false, b >> 4));
+        }
+        out
+    }
+
+    fn idle(n: usize) -> Vec<Nibble> {
+        vec![(false, false, 0); n]
+    }
+
+    /// What the MAC RX side shows in one cycle with `rx_ce`.
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    struct ByteTime {
+        cycle: usize,
+        dv: bool,
+        er: bool,
+        data: u8,
+    }
+
+    /// A frame as handed to the MAC: the bytes after the SFD, each with rx_er.
+    type Handed = Vec<(u8, bool)>;
+
+    fn handed_good(bytes: &[u8]) -> Handed {
+        bytes.iter().map(|&b| (b, false)).collect()
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    struct MacFrame {
+        bytes: Vec<u8>,
+        err_crc: bool,
+        err_rxer: bool,
+    }
+
+    fn mac_good(bytes: &[u8]) -> MacFrame {
+        MacFrame {
+            bytes: bytes.to_vec(),
+            err_crc: false,
+            err_rxer: false,
+        }
+    }
+
+    /// The adapter between a PHY model (or its own TX pins, looped back) and MacTx/MacRx, on
+    /// two clocks: the 50 MHz core clock and RXC with its own period and phase (ps).
+    struct Bench {
+        uut: RgmiiAdapter,
+        loopback: bool,
+        t: u64,
+        next_core: u64,
+        core_high: bool,
+        rxc_half: u64,
+        next_rxc: u64,
+        rxc_high: bool,
+        /// The PHY's nibbles still to send, and the one on the pins.
+        phy: VecDeque<Nibble>,
+        current: Nibble,
+        /// Times (ps) of the RXC rising edges that sampled a nibble with RX_DV, per nibble.
+        rx_sample_ps: Vec<u64>,
+        cycle: usize,
+        tx: TxBench,
+        /// (txc, txd, tx_ctl) in each core half cycle, from the start.
+        pins: Vec<(bool, u8, bool)>,
+        /// (tx_en, txd) on the MAC TX side in each core cycle, and the `tx_ce` cycles.
+        mac_tx: Vec<(bool, u8)>,
+        ce_cycles: Vec<usize>,
+        byte_times: Vec<ByteTime>,
+        mac: MacRx,
+        open: Option<Vec<u8>>,
+        mac_frames: Vec<MacFrame>,
+    }
+
+    impl Bench {
+        fn new(rxc_period_ps: u64, rxc_phase_ps: u64, loopback: bool) -> Self {
+            let mut uut = RgmiiAdapter::default();
+            uut.connect_all();
+            settle(&mut uut);
+            let mut mac = MacRx::default();
+            mac.connect_all();
+            mac.enable.next = true;
+            mac.max_len.next = 2000.into();
+            Self {
+                uut,
+                loopback,
+                t: 0,
+                next_core: CORE_HALF_PS,
+                core_high: false,
+                rxc_half: rxc_period_ps / 2,
+                next_rxc: rxc_period_ps / 2 + rxc_phase_ps,
+                rxc_high: false,
+                phy: VecDeque::new(),
+                current: (false, false, 0),
+                rx_sample_ps: Vec::new(),
+                cycle: 0,
+                tx: TxBench::new(7, 1.0, 12),
+                pins: Vec::new(),
+                mac_tx: Vec::new(),
+                ce_cycles: Vec::new(),
+                byte_times: Vec::new(),
+                mac,
+                open: None,
+                mac_frames: Vec::new(),
+            }
+        }
+
+        fn loop_pins_back(&mut self) {
+            if self.loopback {
+                let u = &mut self.uut;
+                u.rgmii_rxd.next = u.rgmii_txd.val();
+                u.rgmii_rx_ctl.next = u.rgmii_tx_ctl.val();
+                settle(u);
+                u.rgmii_rxc.next = Clock {
+                    clk: u.rgmii_txc.val(),
+                };
+                settle(u);
+            }
+        }
+
+        /// The MAC side of one core cycle (before its rising edge).
+        fn mac_cycle(&mut self) {
+            let u = &mut self.uut;
+            // ---- RX: record the byte time and feed MacRx ----
+            if u.rx_ce.val() {
+                self.byte_times.push(ByteTime {
+                    cycle: self.cycle,
+                    dv: u.mac_rx_dv.val(),
+                    er: u.mac_rx_er.val(),
+                    data: u.mac_rxd.val().to_u8(),
+                });
+            }
+            let m = &mut self.mac;
+            m.ce.next = u.rx_ce.val();
+            m.rxd.next = u.mac_rxd.val();
+            m.rx_dv.next = u.mac_rx_dv.val();
+            m.rx_er.next = u.mac_rx_er.val();
+            settle(m);
+            if m.frame_start.val() {
+                assert!(self.open.is_none(), "MacRx frame_start inside a frame");
+                self.open = Some(Vec::new());
+            }
+            if m.byte_valid.val() {
+                let byte = m.byte_data.val().to_u8();
+                self.open.as_mut().expect("byte outside a frame").push(byte);
+            }
+            if m.frame_end.val() {
+                let bytes = self.open.take().expect("frame_end without frame_start");
+                self.mac_frames.push(MacFrame {
+                    bytes,
+                    err_crc: m.err_crc.val(),
+                    err_rxer: m.err_rxer.val(),
+                });
+            }
+            clock_edge(m, |m| &mut m.clock);
+            // ---- TX: MacTx paced by tx_ce ----
+            self.tx.set_inputs();
+            let ce = u.tx_ce.val();
+            if ce {
+                self.ce_cycles.push(self.cycle);
+            }
+            self.tx.ce_now = ce;
+            self.tx.uut.ce.next = ce;
+            settle(&mut self.tx.uut);
+            u.mac_txd.next = self.tx.uut.txd.val();
+            u.mac_tx_en.next = self.tx.uut.tx_en.val();
+            u.mac_tx_er.next = self.tx.uut.tx_er.val();
+            settle(u);
+            self.mac_tx
+                .push((u.mac_tx_en.val(), u.mac_txd.val().to_u8()));
+            self.tx.finish_cycle();
+        }
+
+        fn record_pins(&mut self) {
+            let u = &self.uut;
+            self.pins.push((
+                u.rgmii_txc.val(),
+                u.rgmii_txd.val().to_u8(),
+                u.rgmii_tx_ctl.val(),
+            ));
+        }
+
+        /// Process the next event: a PHY pin change (a quarter RXC period before each RXC
+        /// edge), an RXC edge, or a core clock edge.
+        fn step(&mut self) {
+            let next_pin = self.next_rxc - self.rxc_half / 2;
+            let phy_pin = !self.loopback && next_pin > self.t && next_pin < self.next_core;
+            let phy_rxc = !self.loopback && self.next_rxc < self.next_core;
+            if phy_pin {
+                self.t = next_pin;
+                let u = &mut self.uut;
+                if !self.rxc_high {
+                    // Before a rising edge: the next nibble and RX_DV.
+                    self.current = self.phy.pop_front().unwrap_or((false, false, 0));
+                    u.rgmii_rxd.next = (self.current.2 as u64).into();
+                    u.rgmii_rx_ctl.next = self.current.0;
+                } else {
+                    u.rgmii_rx_ctl.next = self.current.0 ^ self.current.1;
+                }
+                settle(u);
+            } else if phy_rxc {
+                self.t = self.next_rxc;
+                self.rxc_high = !self.rxc_high;
+                if self.rxc_high && self.current.0 {
+                    self.rx_sample_ps.push(self.t);
+                }
+                self.uut.rgmii_rxc.next = Clock { clk: self.rxc_high };
+                settle(&mut self.uut);
+                self.next_rxc += self.rxc_half;
+            } else {
+                self.t = self.next_core;
+                if !self.core_high {
+                    self.mac_cycle();
+                    self.cycle += 1;
+                }
+                self.core_high = !self.core_high;
+                self.uut.clock.next = Clock {
+                    clk: self.core_high,
+                };
+                settle(&mut self.uut);
+                self.loop_pins_back();
+                self.record_pins();
+                self.next_core += CORE_HALF_PS;
+            }
+        }
+
+        fn run_cycles(&mut self, n: usize) {
+            let end = self.cycle + n;
+            while self.cycle < end {
+                self.step();
+            }
+        }
+
+        /// Send `nibbles` from the PHY and wait until they are out and everything has come
+        /// through.
+        fn receive(&mut self, nibbles: &[Nibble]) {
+            self.phy.extend(nibbles.iter().copied());
+            while !self.phy.is_empty() {
+                self.step();
+            }
+            self.run_cycles(40);
+        }
+
+        /// Send the frames through MacTx and wait until the pins are idle again.
+        fn transmit(&mut self, frames: &[TxFrame]) {
+            for f in frames {
+                self.tx.queue(f.clone());
+            }
+            while self.tx.queued_frames() > 0 || self.tx.uut.busy.val() {
+                self.step();
+                assert!(self.cycle < 10_000_000, "frames never went out");
+            }
+            self.run_cycles(60);
+        }
+
+        /// Cut the byte times into frames, checking the contract MacRx relies on: a frame is
+        /// the SFD, then its bytes, then a byte time with rx_dv low; between frames a byte
+        /// time with rx_dv low at least every 4 cycles.
+        fn handed_frames(&self) -> Vec<Handed> {
+            let mut frames = Vec::new();
+            let mut open: Option<Handed> = None;
+            let mut last_cycle = 0;
+            for t in &self.byte_times {
+                if open.is_none() {
+                    assert!(t.cycle - last_cycle <= 4, "idle rx_ce gap before {t:?}");
+                }
+                last_cycle = t.cycle;
+                match (&mut open, t.dv) {
+                    (None, false) => assert!(!t.er),
+                    (None, true) => {
+                        assert_eq!(t.data, SFD_BYTE, "a frame starts with the SFD: {t:?}");
+                        assert!(!t.er, "rx_er with the SFD: {t:?}");
+                        open = Some(Vec::new());
+                    }
+                    (Some(bytes), true) => bytes.push((t.data, t.er)),
+                    (Some(_), false) => frames.push(open.take().unwrap()),
+                }
+            }
+            assert!(open.is_none(), "a frame never ended");
+            frames
+        }
+    }
+
+    /// Receive `frames` (bytes after the SFD, preamble nibbles, idle nibbles after) and check
+    /// each comes out whole, at the byte-time level and through MacRx.
+    fn receive_and_check(b: &mut Bench, frames: &[(Vec<u8>, usize, usize)]) {
+        let mut nibbles = idle(3);
+        for (bytes, preamble, gap) in frames {
+            nibbles.extend(frame_nibbles(*preamble, bytes));
+            nibbles.extend(idle(*gap));
+        }
+        b.receive(&nibbles);
+        let handed = b.handed_frames();
+        let expect: Vec<Handed> = frames.iter().map(|(f, _, _)| handed_good(f)).collect();
+        assert_eq!(handed, expect);
+        let expect: Vec<MacFrame> = frames.iter().map(|(f, _, _)| mac_good(f)).collect();
+        assert_eq!(b.mac_frames, expect);
+    }
+
+    /// RXC periods: exactly 25 MHz, 100 ppm slow, 100 ppm fast; with phases unaligned to the
+    /// core clock.
+    const RXC: [(u64, u64); 3] = [(40_000, 7_300), (40_004, 13_100), (39_996, 2_900)];
+
+    // ---- transmit ----
+
+    #[test]
+    fn tx_ce_is_high_one_cycle_in_four() {
+        let mut b = Bench::new(40_000, 0, true);
+        b.run_cycles(64);
+        let expect: Vec<usize> = (0..64).filter(|c| c % 4 == 3).collect();
+        assert_eq!(b.ce_cycles, expect);
+    }
+
+    /// The nibble windows a PHY samples: at each rising TXC edge (TXD, TX_CTL) and at the
+    /// falling edge after it (TX_CTL). Checks that TXC has a 40 ns period, rises one half
+    /// cycle (10 ns) after TXD and TX_CTL change and falls one half cycle after TX_CTL's
+    /// mid-window change, with TXD stable over the whole window.
+    fn phy_samples(pins: &[(bool, u8, bool)]) -> Vec<(u8, bool, bool)> {
+        let rises: Vec<usize> = (1..pins.len())
+            .filter(|&i| pins[i].0 && !pins[i - 1].0)
+            .collect();
+        assert!(rises.len() > 10);
+        let mut out = Vec::new();
+        for w in rises.windows(2) {
+            assert_eq!(w[1] - w[0], 4, "TXC period is 4 half cycles (40 ns)");
+            let r = w[0];
+            // The window: half cycles r-1 ..= r+2; TXC high in r, r+1.
+            assert!(!pins[r - 1].0 && pins[r].0 && pins[r + 1].0 && !pins[r + 2].0);
+            let txd = pins[r].1;
+            assert!(
+                (r - 1..=r + 2).all(|i| pins[i].1 == txd),
+                "TXD stable in the window"
+            );
+            assert_eq!(
+                pins[r - 1].2,
+                pins[r].2,
+                "TX_CTL stable around the rising edge"
+            );
+            assert_eq!(
+                pins[r + 1].2,
+                pins[r + 2].2,
+                "TX_CTL stable around the falling edge"
+            );
+            out.push((txd, pins[r].2, pins[r + 2].2));
+        }
+        out
+    }
+
+    fn random_tx_frames(rng: &mut StdRng, n: usize) -> Vec<TxFrame> {
+        (0..n)
+            .map(|_| {
+                let len = rng.gen_range(1..=300);
+                TxFrame {
+                    ifcs: true,
+                    ..TxFrame::random(rng, len)
+                }
+            })
+            .collect()
+    }
+
+    fn preamble_sfd_and(wire: &[u8]) -> Vec<u8> {
+        let mut p = vec![PREAMBLE_BYTE; PREAMBLE_BYTES as usize - 1];
+        p.push(SFD_BYTE);
+        p.extend_from_slice(wire);
+        p
+    }
+
+    #[test]
+    fn tx_each_mac_byte_leaves_as_two_nibbles_low_first_with_tx_ctl_on_both_edges() {
+        let mut rng = StdRng::seed_from_u64(401);
+        let frames = random_tx_frames(&mut rng, 8);
+        let mut b = Bench::new(40_000, 0, false);
+        b.transmit(&frames);
+        let samples = phy_samples(&b.pins);
+        // TX_CTL: TX_EN at the rising edge, TX_EN xor TX_ER (MacTx: TX_ER low) at the falling.
+        assert!(samples.iter().all(|&(_, en, en_xor_er)| en == en_xor_er));
+        // Nibble pairs, low first, with TX_EN, are the frames with preamble and SFD.
+        let nibbles: Vec<(bool, u8)> = samples.iter().map(|&(d, en, _)| (en, d)).collect();
+        let got = bursts(&nibbles);
+        assert_eq!(got.len(), frames.len());
+        for (k, (f, (_, nib))) in frames.iter().zip(&got).enumerate() {
+            assert_eq!(nib.len() % 2, 0, "frame {k}: whole bytes");
+            let bytes: Vec<u8> = nib.chunks(2).map(|p| p[0] | (p[1] << 4)).collect();
+            assert_eq!(bytes, preamble_sfd_and(&f.on_the_wire()), "frame {k}");
+        }
+    }
+
+    #[test]
+    fn tx_latency_is_three_cycles_from_mac_txd_to_the_low_nibble() {
+        let mut rng = StdRng::seed_from_u64(402);
+        let frames = random_tx_frames(&mut rng, 2);
+        let mut b = Bench::new(40_000, 0, false);
+        b.transmit(&frames);
+        // The first cycle with mac_tx_en (phase 0 of the first preamble byte).
+        let first = b.mac_tx.iter().position(|&(en, _)| en).unwrap();
+        assert_eq!(first % 4, 0, "a byte starts in phase 0");
+        // pins[2c] is the first half of core cycle c + 1 (recorded after the rising edge
+        // that ends cycle c).
+        let pin_first = (0..b.pins.len()).find(|&i| b.pins[i].2).unwrap();
+        assert_eq!(pin_first % 2, 0, "TX_CTL rises at a core rising edge");
+        assert_eq!(
+            pin_first / 2 + 1,
+            first + 3,
+            "3 cycles from mac_txd to the pins"
+        );
+        // The first nibble (low nibble of 0x55) for two cycles, TXC rising in its middle.
+        let p = &b.pins[pin_first..pin_first + 4];
+        assert!(p.iter().all(|&(_, d, en)| d == 5 && en));
+        assert_eq!(
+            p.iter().map(|x| x.0).collect::<Vec<_>>(),
+            [false, true, true, false]
+        );
+    }
+
+    #[test]
+    fn tx_er_goes_out_as_tx_ctl_low_at_the_falling_edge() {
+        // Straight at the MAC pins: a byte with tx_en and tx_er, one with tx_er only.
+        let mut u = RgmiiAdapter::default();
+        u.connect_all();
+        let mut pins = Vec::new();
+        let bytes = [
+            (false, false),
+            (true, true),
+            (false, true),
+            (true, false),
+            (false, false),
+        ];
+        for _ in 0..2 {
+            for &(en, er) in &bytes {
+                for _ in 0..4 {
+                    u.mac_txd.next = 0xA3.into();
+                    u.mac_tx_en.next = en;
+                    u.mac_tx_er.next = er;
+                    u.clock.next = Clock { clk: true };
+                    settle(&mut u);
+                    pins.push((
+                        u.rgmii_txc.val(),
+                        u.rgmii_txd.val().to_u8(),
+                        u.rgmii_tx_ctl.val(),
+                    ));
+                    u.clock.next = Clock { clk: false };
+                    settle(&mut u);
+                    pins.push((
+                        u.rgmii_txc.val(),
+                        u.rgmii_txd.val().to_u8(),
+                        u.rgmii_tx_ctl.val(),
+                    ));
+                }
+            }
+        }
+        let s = phy_samples(&pins);
+        let ctl: Vec<(bool, bool)> = s.iter().map(|&(_, a, b)| (a, b)).collect();
+        // Per byte two nibble windows, each (TX_EN, TX_EN xor TX_ER).
+        let want: Vec<(bool, bool)> = bytes
+            .iter()
+            .flat_map(|&(en, er)| [(en, en ^ er), (en, en ^ er)])
+            .collect();
+        assert!(ctl.windows(want.len()).any(|w| w == want), "{ctl:?}");
+    }
+
+    // ---- receive ----
+
+    #[test]
+    fn rx_random_frames_come_out_as_the_sfd_then_every_byte_once() {
+        for (k, &(period, phase)) in RXC.iter().enumerate() {
+            let mut rng = StdRng::seed_from_u64(500 + k as u64);
+            let frames: Vec<(Vec<u8>, usize, usize)> = (0..10)
+                .map(|_| {
+                    let len = if rng.gen_bool(0.5) {
+                        rng.gen_range(0..=80)
+                    } else {
+                        rng.gen_range(MIN_FRAME_NO_FCS as usize..=1514)
+                    };
+                    (
+                        random_frame(&mut rng, len),
+                        rng.gen_range(1..=15),
+                        rng.gen_range(24..=80),
+                    )
+                })
+                .collect();
+            let mut b = Bench::new(period, phase, false);
+            receive_and_check(&mut b, &frames);
+        }
+    }
+
+    #[test]
+    fn rx_back_to_back_frames_with_the_minimum_gap() {
+        for (k, &(period, phase)) in RXC.iter().enumerate() {
+            let mut rng = StdRng::seed_from_u64(510 + k as u64);
+            // 12 bytes of inter-frame gap = 24 nibbles; odd and short preambles.
+            let frames: Vec<(Vec<u8>, usize, usize)> = (0..12)
+                .map(|i| {
+                    let len = MIN_FRAME_NO_FCS as usize;
+                    (random_frame(&mut rng, len), [15, 1, 6, 3][i % 4], 24)
+                })
+                .collect();
+            let mut b = Bench::new(period, phase, false);
+            receive_and_check(&mut b, &frames);
+        }
+    }
+
+    #[test]
+    fn rx_er_marks_the_byte_it_falls_in() {
+        let mut rng = StdRng::seed_from_u64(520);
+        let (period, phase) = RXC[1];
+        let mut b = Bench::new(period, phase, false);
+        let mut nibbles = idle(4);
+        let mut expect = Vec::new();
+        for _ in 0..6 {
+            let len = rng.gen_range(60..=120);
+            let bytes = random_frame(&mut rng, len);
+            let mut n = frame_nibbles(15, &bytes);
+            let mut handed = handed_good(&bytes);
+            for _ in 0..rng.gen_range(1..=3) {
+                let i = rng.gen_range(0..2 * bytes.len());
+                n[16 + i].1 = true;
+                handed[i / 2].1 = true;
+            }
+            // RX_ER in the preamble is not a frame byte's; nor without RX_DV after the frame.
+            n[3].1 = true;
+            nibbles.extend(n);
+            nibbles.extend([(false, true, 0xF), (false, false, 0)]);
+            nibbles.extend(idle(24));
+            expect.push(handed);
+        }
+        b.receive(&nibbles);
+        assert_eq!(b.handed_frames(), expect);
+        assert_eq!(b.mac_frames.len(), 6);
+        assert!(b.mac_frames.iter().all(|f| f.err_rxer && !f.err_crc));
+    }
+
+    #[test]
+    fn rx_false_carrier_and_bad_preambles_give_no_byte_times_with_rx_dv() {
+        let mut rng = StdRng::seed_from_u64(530);
+        let (period, phase) = RXC[2];
+        let mut b = Bench::new(period, phase, false);
+        let good = random_frame(&mut rng, 60);
+        let events: Vec<Vec<Nibble>> = vec![
+            // False carrier: RX_DV low, RX_ER high, RXD 0xE.
+            vec![(false, true, 0xE); 40],
+            // Preamble only: RX_DV falls before the SFD.
+            vec![(true, false, 0x5); 15],
+            // Not a preamble: the first nibble is not 0x5; then 0x5 then garbage.
+            [vec![(true, false, 0x0)], frame_nibbles(15, &good)].concat(),
+            [
+                vec![(true, false, 0x5), (true, false, 0x7)],
+                frame_nibbles(15, &good),
+            ]
+            .concat(),
+            // 0xD with no 0x5 before it.
+            [
+                vec![(true, false, 0xD)],
+                frame_nibbles(15, &good)[16..].to_vec(),
+            ]
+            .concat(),
+        ];
+        let mut nibbles = Vec::new();
+        for e in &events {
+            nibbles.extend(idle(24));
+            nibbles.extend(e.iter().copied());
+        }
+        nibbles.extend(idle(24));
+        b.receive(&nibbles);
+        assert!(b.byte_times.iter().all(|t| !t.dv), "a byte time with rx_dv");
+        assert!(b.mac_frames.is_empty());
+        assert!(b.byte_times.len() > 100);
+        // The next good frame is taken.
+        let mut n = frame_nibbles(15, &good);
+        n.extend(idle(8));
+        b.receive(&n);
+        assert_eq!(b.handed_frames(), vec![handed_good(&good)]);
+        assert_eq!(b.mac_frames, vec![mac_good(&good)]);
+    }
+
+    #[test]
+    fn rx_frame_ending_mid_byte_drops_the_half_byte() {
+        let mut rng = StdRng::seed_from_u64(540);
+        let mut b = Bench::new(RXC[0].0, RXC[0].1, false);
+        let bytes = random_frame(&mut rng, 70);
+        let mut n = frame_nibbles(15, &bytes);
+        n.pop();
+        n.extend(idle(24));
+        b.receive(&n);
+        let kept = &bytes[..bytes.len() - 1];
+        assert_eq!(b.handed_frames(), vec![handed_good(kept)]);
+        assert!(b.mac_frames[0].err_crc);
+    }
+
+    #[test]
+    fn rx_ce_strobes_every_4_cycles_with_rx_dv_low_while_idle() {
+        let mut b = Bench::new(RXC[1].0, RXC[1].1, false);
+        b.run_cycles(200);
+        let cycles: Vec<usize> = b.byte_times.iter().map(|t| t.cycle).collect();
+        assert_eq!(cycles, (1..50).map(|k| 4 * k).collect::<Vec<_>>());
+        assert!(b.byte_times.iter().all(|t| !t.dv && !t.er));
+    }
+
+    #[test]
+    fn rx_latency_is_within_the_documented_range() {
+        let mut rng = StdRng::seed_from_u64(550);
+        for &(period, phase) in &RXC {
+            let mut b = Bench::new(period, phase, false);
+            let bytes = random_frame(&mut rng, 200);
+            let mut n = idle(5);
+            n.extend(frame_nibbles(15, &bytes));
+            n.extend(idle(24));
+            b.receive(&n);
+            // Rising RXC edges that sampled the nibbles with RX_DV: 16 preamble/SFD, then two
+            // per byte; a byte's high nibble is sample 16 + 2i + 1; the SFD is sample 15.
+            let frame: Vec<&ByteTime> = b.byte_times.iter().filter(|t| t.dv).collect();
+            assert_eq!(frame.len(), 1 + bytes.len());
+            let mut lat = Vec::new();
+            for (i, t) in frame.iter().enumerate() {
+                let sample = if i == 0 { 15 } else { 16 + 2 * (i - 1) + 1 };
+                // The byte time of cycle c is seen just before the core rising edge at 2c + 1
+                // half periods; it started at the edge before.
+                let seen = (2 * t.cycle as u64 - 1) * CORE_HALF_PS;
+                lat.push(seen - b.rx_sample_ps[sample]);
+            }
+            let (lo, hi) = (*lat.iter().min().unwrap(), *lat.iter().max().unwrap());
+            // 2 RXC periods to the FIFO write, then 2 to 3 core cycles (the write pointer's
+            // two synchroniser flops, the byte time flop), from the next core edge.
+            assert!(lo > 2 * period + 40_000, "{period}: {lo}");
+            assert!(hi <= 2 * period + 60_000, "{period}: {hi}");
+            eprintln!("RX latency with RXC {period} ps: {lo}..={hi} ps");
+        }
+    }
+
+    // ---- both ----
+
+    #[test]
+    fn loopback_returns_the_mac_tx_byte_stream() {
+        let mut rng = StdRng::seed_from_u64(601);
+        let frames = random_tx_frames(&mut rng, 8);
+        let mut b = Bench::new(40_000, 0, true);
+        b.transmit(&frames);
+        let expect: Vec<Handed> = frames
+            .iter()
+            .map(|f| handed_good(&f.on_the_wire()))
+            .collect();
+        assert_eq!(b.handed_frames(), expect);
+        let expect: Vec<MacFrame> = frames.iter().map(|f| mac_good(&f.on_the_wire())).collect();
+        assert_eq!(b.mac_frames, expect);
+    }
+}
