@@ -112,20 +112,26 @@ impl<const N: usize> Logic for Oddr<N> {
 `ifdef SYNTHESIS
 {cells}`else
     // The DDR output's latency (Lattice's simulation model): {{D0, D1}} sampled at a rising edge
-    // are on the pin from the second rising edge after it.
-    reg [{msb}:0] sampled_d0, sampled_d1, held_d0, held_d1, out_d0, out_d1;
+    // are on the pin from the second rising edge after it. The pin is the xor of a register
+    // written at rising edges and one written at falling edges, so that it changes only after
+    // an edge (a mux on the clock would glitch at the rising edge as its input changes).
+    reg [{msb}:0] sampled_d0, sampled_d1, held_d0, held_d1, out_d1, rise_q, fall_q;
     initial begin
-        sampled_d0 = 0; sampled_d1 = 0; held_d0 = 0; held_d1 = 0; out_d0 = 0; out_d1 = 0;
+        sampled_d0 = 0; sampled_d1 = 0; held_d0 = 0; held_d1 = 0; out_d1 = 0;
+        rise_q = 0; fall_q = 0;
     end
     always @(posedge clock) begin
         sampled_d0 <= d0;
         sampled_d1 <= d1;
         held_d0 <= sampled_d0;
         held_d1 <= sampled_d1;
-        out_d0 <= held_d0;
+        rise_q <= held_d0 ^ fall_q;
         out_d1 <= held_d1;
     end
-    assign pin = clock ? out_d0 : out_d1;
+    always @(negedge clock) begin
+        fall_q <= out_d1 ^ rise_q;
+    end
+    assign pin = rise_q ^ fall_q;
 `endif
 "#
             ),
