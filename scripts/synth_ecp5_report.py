@@ -28,6 +28,15 @@ env = dict(
     if "=" in line and not line.startswith("#")
 )
 freq = float(e["ECP5_FREQ"])
+report_name = e.get("ECP5_REPORT_NAME", "synth_ecp5")
+board_mode = report_name != "synth_ecp5"
+if board_mode:
+    design = ("the whole SoC (`SocConfig::FPGA`: UART bridge, memcpy, IOMMU with an 8-entry IOTLB, "
+              "NIC), the RGMII adapter with its DDR cells and the PLL, "
+              "rtl/src/board/colorlight_i5.rs, pins from its LPF")
+else:
+    design = ("the whole SoC (`SocConfig::FPGA`: UART bridge, memcpy, IOMMU with an 8-entry IOTLB, "
+              "NIC) and the RMII adapter, out of context")
 size = env["DEVICE"].rstrip("k").upper()
 part = (f"LFE5U-{size}F-{env['SPEED']}BG381C" if env["PACKAGE"] == "CABGA381"
         else f"LFE5U-{size}F, speed {env['SPEED']}, {env['PACKAGE']}")
@@ -155,13 +164,17 @@ def short(clock):
 
 clocks = {}
 for clock, f in sorted(r["fmax"].items()):
-    clocks[short(clock)] = {
+    label = short(clock)
+    if board_mode and label not in ("eth_rxc", "clk25"):
+        # The PLL's output: nextpnr names its net after a register it clocks.
+        label = "core clock (PLL CLKOP)"
+    clocks[label] = {
         "net": clock, "achieved_mhz": round(f["achieved"], 2), "constraint_mhz": f["constraint"],
         "met": f["achieved"] >= f["constraint"],
     }
 if not clocks:
     sys.exit("synth-ecp5: nextpnr's report has no clock")
-if env["CLOCK_PORT"] not in clocks:
+if not board_mode and env["CLOCK_PORT"] not in clocks:
     print(f"synth-ecp5: warning: nextpnr timed the clocks {', '.join(clocks)}, not the top's "
           f"{env['CLOCK_PORT']}", file=sys.stderr)
 timing_met = all(c["met"] for c in clocks.values())
@@ -267,8 +280,7 @@ tools = {"yosys": re.sub(r", .*\)$", ")", e["ECP5_YOSYS"]), "nextpnr-ecp5": next
          "pypi": e.get("ECP5_PKGS", "").split()}
 data = {
     "target": env["BOARD"], "part": part, "nextpnr_options": options,
-    "design": "SocConfig::FPGA (UART bridge, 1 memcpy channel, IOMMU with 8-entry IOTLB, NIC) "
-              "+ RMII adapter, rtl/src/board/ecp5.rs, out of context",
+    "design": design, "bitstream": f"reports/{report_name}.bit" if board_mode else None,
     "target_mhz": freq, "seed": int(e["ECP5_SEED"]), "require": e["ECP5_REQUIRE"] == "1",
     "tools": tools, "yosys_warnings": int(e.get("ECP5_WARNINGS", "0")),
     "lut4": lut4, "ff": ff, "ebr": ebr, "distributed_ram_lut_pairs": ramw, "io": io,
@@ -276,7 +288,7 @@ data = {
     "fmax": clocks, "timing_met": timing_met, "elapsed_s": elapsed,
 }
 reports.mkdir(parents=True, exist_ok=True)
-with open(reports / "synth_ecp5.json", "w") as fh:
+with open(reports / f"{report_name}.json", "w") as fh:
     json.dump(data, fh, indent=2)
     fh.write("\n")
 
@@ -320,9 +332,8 @@ for name, c in clocks.items():
         print(f"    to   {p['end']['register']}, input {p['end']['port']}  ({p['end']['cell']})")
         print("    through " + " → ".join(f"{v['block']} ({v['ns']:.1f})" for v in p["visits"]) + " ns")
 
-md = [f"**{env['BOARD']}** ({part}, nextpnr `{options}`): the whole SoC "
-      f"(`SocConfig::FPGA`: UART bridge, memcpy, IOMMU with an 8-entry IOTLB, NIC) and the RMII "
-      f"adapter, out of context; target {freq:g} MHz; {yosys_version}, nextpnr-ecp5 "
+md = [f"**{env['BOARD']}** ({part}, nextpnr `{options}`): {design}; "
+      f"core clock {freq:g} MHz; {yosys_version}, nextpnr-ecp5 "
       f"{nextpnr_version} (YoWASP, seed {data['seed']})", "",
       "| resource | used | available | use | target |", "|---|---:|---:|---:|---|"]
 md += [f"| {n} | {u['used']} | {u['available']} | {pct(u)} | {t} |" for n, u, t in rows]
@@ -348,6 +359,6 @@ md.append("")
 md.append("Took " + ", ".join(f"{k} {v:.0f} s" for k, v in elapsed.items()) +
           f" on {os.cpu_count()} cores (YoWASP cache warm: scripts/setup.sh ecp5 compiles the "
           "tools on their first run, before this).")
-with open(reports / "synth_ecp5.md", "w") as fh:
+with open(reports / f"{report_name}.md", "w") as fh:
     fh.write("\n".join(md) + "\n")
 sys.exit(0 if timing_met else 3)

@@ -1,5 +1,5 @@
-//! Verilates `rtl/verilog/soc_sim.v` (prefix `Vtop`) and the Alchitry Cu board top
-//! `rtl/verilog/board_alchitry_cu.v` (prefix `Vboard`), archives the SoC model with the Verilator
+//! Verilates `rtl/verilog/soc_sim.v` (prefix `Vtop`) and the Colorlight i5 board top
+//! `rtl/verilog/board_colorlight_i5.v` (prefix `Vboard`), archives the SoC model with the Verilator
 //! runtime both need into `libvtop.a` and the board model into `libvboard.a`, and compiles the
 //! C++ harnesses with their cxx bridges.
 //!
@@ -32,7 +32,7 @@ fn main() {
     let out_dir = PathBuf::from(env::var("OUT_DIR").unwrap());
     let trace = env::var_os("CARGO_FEATURE_TRACE").is_some();
     let verilog = manifest_dir.join("../rtl/verilog/soc_sim.v");
-    let board_verilog = manifest_dir.join("../rtl/verilog/board_alchitry_cu.v");
+    let board_verilog = manifest_dir.join("../rtl/verilog/board_colorlight_i5.v");
 
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed={}", verilog.display());
@@ -195,6 +195,8 @@ fn verilate(
         .args(["-CFLAGS", "-fPIC"])
         // rust-hdl's output assigns narrower/wider expressions without casts.
         .arg("-Wno-WIDTH")
+        // The board top's MDIO is a tristate pin: its value in, `__en`/`__out` out.
+        .arg("--pins-inout-enables")
         .args(["--top-module", TOP, "--prefix", prefix, "--Mdir"])
         .arg(dir);
     if !pinned {

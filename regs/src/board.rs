@@ -108,8 +108,46 @@ pub const ECP5_25K: Board = Board {
     fmax_target_hz: 50_000_000,
 };
 
+/// Colorlight i5 (v7.0): a Lattice LFE5U-25F-6BG381C module on its extension board, a 25 MHz
+/// oscillator, two Broadcom B50612D gigabit PHYs over RGMII (the top uses `eth 0`, MDIO address
+/// 0), the on-board DAPLink's CDC serial port for the UART bridge. The whole SoC with the NIC
+/// ([`SocConfig::FPGA`]). The core clock comes from the ECP5 PLL (EHXPLLL, 25 → 50 MHz, its
+/// setting computed in `rtl::board::ecp5_io`; `pll` is the iCE40 kind, so `None`); the RGMII
+/// adapter runs the PHY at 100 Mb/s from it. `device`/`package` are nextpnr-ecp5's;
+/// `lc_budget` counts LUT4s (75 % of 24288). Built by the ECP5 flow (`make fpga
+/// BOARD=colorlight-i5`, scripts/synth_ecp5.sh), not the iCE40 one.
+pub const COLORLIGHT_I5: Board = Board {
+    name: "colorlight-i5",
+    device: "25k",
+    package: "CABGA381",
+    osc_hz: 25_000_000,
+    pll: None,
+    core_hz: 50_000_000,
+    baud: 1_000_000,
+    rmii: false,
+    soc: SocConfig::FPGA,
+    lc_budget: 24288 * 3 / 4,
+    fmax_target_hz: 50_000_000,
+};
+
+/// Colorlight i9 (v7.2): the i5's board with an LFE5U-45F (43848 LUT4s) and its user LED on
+/// another pin; the same top and flow.
+pub const COLORLIGHT_I9: Board = Board {
+    name: "colorlight-i9",
+    device: "45k",
+    lc_budget: 43848 * 3 / 4,
+    ..COLORLIGHT_I5
+};
+
+/// The ECP5 boards `make fpga` builds with the ECP5 flow.
+pub const ECP5_BOARDS: &[Board] = &[COLORLIGHT_I5, COLORLIGHT_I9];
+
 pub fn by_name(name: &str) -> Option<Board> {
-    BOARDS.iter().copied().find(|b| b.name == name)
+    BOARDS
+        .iter()
+        .chain(ECP5_BOARDS)
+        .copied()
+        .find(|b| b.name == name)
 }
 
 /// The UART bridge's divisor (core clocks per bit) on this board.

@@ -549,7 +549,7 @@ mod tests {
             v
         };
         let mut rw = nic_regs(Access::Rw);
-        rw.retain(|&o| ![nic::RDH, nic::TDH, nic::IMS].contains(&o));
+        rw.retain(|&o| ![nic::RDH, nic::TDH, nic::IMS, nic::MDIC].contains(&o));
         assert_eq!(sorted(&nic::CONFIG), rw);
         let mut rc = nic_regs(Access::Rc);
         rc.retain(|&o| o != nic::ICR);

@@ -72,12 +72,12 @@ pub fn generate_verilog_for(config: SocConfig) -> String {
 }
 
 /// The committed board tops (path relative to the rtl crate, board, SoC configuration): the
-/// one the `sim` crate simulates, the Alchitry Cu top around the whole FPGA-size SoC (NIC
-/// included, which the Cu's bitstream leaves out). `make fpga` generates every board's own top
-/// afresh (`rtl::board::generate`).
+/// one the `sim` crate simulates through its pins, the Colorlight i5's (the whole FPGA-size SoC
+/// with the RGMII adapter, as its bitstream has it). `make fpga` generates every board's own
+/// top afresh (`rtl::board::generate`).
 pub const BOARD_VERILOG_FILES: &[(&str, regs::board::Board, SocConfig)] = &[(
-    "verilog/board_alchitry_cu.v",
-    regs::board::ALCHITRY_CU,
+    "verilog/board_colorlight_i5.v",
+    regs::board::COLORLIGHT_I5,
     SocConfig::FPGA,
 )];
 

@@ -20,19 +20,20 @@ BoardSim::BoardSim(uint32_t divisor, const std::string& fst_path)
   if (!fst_path.empty()) {
     fst_ = std::make_unique<VerilatedFstC>();
     top_->trace(fst_.get(), 99);
-    // Time in ns of the board's 100 MHz input clock (10 per cycle; the PLL wrapper passes the
-    // clock through in simulation, so the core runs on it).
+    // Time in ns: 20 per core cycle (50 MHz), the PHY's RXC edges between (board.h).
     fst_->set_time_unit("1ns");
     fst_->set_time_resolution("1ns");
     fst_->open(fst_path.c_str());
     if (!fst_->isOpen()) throw std::runtime_error("cannot open FST trace file " + fst_path);
   }
 #endif
-  top_->clock_100mhz = 0;
+  top_->clk25 = 0;
+  top_->eth_rxc = 0;
   top_->reset_n = 1;
   top_->uart_rx = 1;
-  top_->rmii_rxd = 0;
-  top_->rmii_crs_dv = 0;
+  top_->eth_rxd = 0;
+  top_->eth_rx_ctl = 0;
+  top_->eth_mdio = 1;
   top_->eval();
 }
 
@@ -91,31 +92,98 @@ void BoardSim::sample_board_line(bool level) {
   rx_bit_ = -1;
 }
 
+// Core cycle c: the core clock falls at 20c + 10 ns, RXC has an edge at 20c + 13 ns, the core
+// clock rises at 20c + 20 ns.
 void BoardSim::step() {
+  const uint64_t t0 = 20 * cycle_;
   top_->uart_rx = host_line() ? 1 : 0;
   top_->reset_n = button_ ? 0 : 1;
-  if (loopback_) {
-    top_->rmii_rxd = prev_txd_;
-    top_->rmii_crs_dv = prev_tx_en_ ? 1 : 0;
-  } else {
-    top_->rmii_rxd = 0;
-    top_->rmii_crs_dv = 0;
-  }
-  top_->clock_100mhz = 0;
-  top_->eval();
+  top_->eth_mdio = mdio_line_ ? 1 : 0;
+  // The PHY's outputs change 7 ns after RXC's last edge, 13 ns before its next.
+  phy_rx_drive(!rxc_);
+  top_->clk25 = 0;
+  eval_at(t0 + 10);
   sample_board_line(top_->uart_tx != 0);
-  prev_txd_ = top_->rmii_txd;
-  prev_tx_en_ = top_->rmii_tx_en != 0;
-  if (prev_tx_en_) ++rmii_tx_cycles_;
-#ifdef SIM_TRACE
-  if (fst_) fst_->dump(10 * cycle_);
-#endif
-  top_->clock_100mhz = 1;
-  top_->eval();
-#ifdef SIM_TRACE
-  if (fst_) fst_->dump(10 * cycle_ + 5);
-#endif
+  rxc_ = !rxc_;
+  top_->eth_rxc = rxc_ ? 1 : 0;
+  eval_at(t0 + 13);
+  top_->clk25 = 1;
+  eval_at(t0 + 20);
   ++cycle_;
+  mdio_line_ = mdio_phy_.cycle(top_->eth_mdc, top_->eth_mdio__en, top_->eth_mdio__out,
+                               top_->eth_rst_n == 0);
+}
+
+void BoardSim::eval_at(uint64_t ns) {
+  top_->eval();
+  watch_tx();
+#ifdef SIM_TRACE
+  if (fst_) fst_->dump(ns);
+#else
+  (void)ns;
+#endif
+}
+
+// The PHY's transmit side: TX_EN and the nibble at TXC's rising edge, TX_EN xor TX_ER at its
+// falling edge; nibbles low first make the bytes, TX_EN low ends a frame.
+void BoardSim::watch_tx() {
+  const bool txc = top_->eth_txc != 0;
+  if (txc == txc_) return;
+  txc_ = txc;
+  if (txc) {
+    tx_en_ = top_->eth_tx_ctl != 0;
+    tx_nibble_ = top_->eth_txd & 0xF;
+    return;
+  }
+  const bool er = tx_en_ != (top_->eth_tx_ctl != 0);
+  if (loopback_) loop_.push_back(static_cast<uint8_t>(tx_nibble_ | (tx_en_ << 4) | (er << 5)));
+  if (!tx_en_) {
+    if (!tx_frame_.empty()) {
+      tx_frames_.insert(tx_frames_.end(), tx_frame_.begin(), tx_frame_.end());
+      tx_frames_.push_back(0xFFFF);
+      tx_frame_.clear();
+    }
+    tx_half_ = 0;
+    return;
+  }
+  ++tx_nibbles_;
+  if (tx_half_ == 0) {
+    tx_byte_ = static_cast<uint16_t>(tx_nibble_ | (er << 8));
+    tx_half_ = 1;
+  } else {
+    tx_byte_ = static_cast<uint16_t>(tx_byte_ | (tx_nibble_ << 4) | (er << 8));
+    tx_frame_.push_back(tx_byte_);
+    tx_half_ = 0;
+  }
+}
+
+// The PHY's receive side, between RXC's edges (centred, as with a PHY's RGMII-ID receive
+// delay): before a rising edge the next nibble with RX_DV, before a falling edge RX_DV xor
+// RX_ER.
+void BoardSim::phy_rx_drive(bool next_edge_rising) {
+  if (!next_edge_rising) {
+    top_->eth_rx_ctl = (rx_cur_ >> 4 & 1) ^ (rx_cur_ >> 5 & 1);
+    return;
+  }
+  rx_cur_ = 0;
+  if (loopback_ && !loop_.empty()) {
+    rx_cur_ = loop_.front();
+    loop_.pop_front();
+  }
+  top_->eth_rxd = rx_cur_ & 0xF;
+  top_->eth_rx_ctl = rx_cur_ >> 4 & 1;
+}
+
+rust::Vec<uint16_t> BoardSim::take_tx_frames() {
+  rust::Vec<uint16_t> out;
+  for (uint16_t w : tx_frames_) out.push_back(w);
+  tx_frames_.clear();
+  return out;
+}
+
+void BoardSim::set_mdio_phy(bool present, uint8_t address, rust::Slice<const uint16_t> power_up) {
+  if (power_up.size() != 32) throw std::runtime_error("a PHY has 32 registers");
+  mdio_phy_.configure(present, address, power_up.data());
 }
 
 rust::Vec<uint8_t> BoardSim::receive(uint64_t max_cycles, uint64_t want) {

@@ -1,17 +1,20 @@
-//! The Alchitry Cu board top (`rtl/verilog/board_alchitry_cu.v`) compiled by Verilator
-//! (prefix `Vboard`), driven through its pins: the host's UART line and, optionally, the RMII
-//! pins looped back. [`Board::device`] is the driver's [`UartDevice`] over that line, so the
-//! driver reaches the SoC exactly as on the board: bytes through the UART bridge.
+//! The Colorlight i5 board top (`rtl/verilog/board_colorlight_i5.v`) compiled by Verilator
+//! (prefix `Vboard`), driven through its pins: the host's UART line, the RGMII pins to a PHY
+//! model (TX frames captured at TXC, optionally looped back to RX at the PHY's own RXC), and
+//! MDC/MDIO/reset to the clause 22 PHY model. [`Board::device`] is the driver's [`UartDevice`]
+//! over that line, so the driver reaches the SoC exactly as on the board: bytes through the
+//! UART bridge.
 //!
 //! The cycle loop is C++ (`cpp/board.cpp`): Rust crosses into it once per burst of line
-//! traffic. A cycle is a core cycle (the PLL wrapper passes the clock through in simulation).
+//! traffic. A cycle is a 20 ns core cycle (the PLL wrapper passes the clock through in
+//! simulation); `cpp/board.h` says where RXC's edges fall.
 
 use std::cell::RefCell;
 use std::io::{self, Read, Write};
 use std::rc::Rc;
 
 use driver::uart::{BoardClock, UartDevice};
-use regs::board::{uart_divisor, ALCHITRY_CU};
+use regs::board::{uart_divisor, COLORLIGHT_I5};
 
 #[cxx::bridge(namespace = "dmanic")]
 mod ffi {
@@ -25,10 +28,19 @@ mod ffi {
         fn receive(self: Pin<&mut BoardSim>, max_cycles: u64, want: u64) -> Vec<u8>;
         fn idle(self: Pin<&mut BoardSim>, cycles: u64);
         fn cycles(self: &BoardSim) -> u64;
-        fn set_rmii_loopback(self: Pin<&mut BoardSim>, on: bool);
+        fn set_phy_loopback(self: Pin<&mut BoardSim>, on: bool);
         fn set_button(self: Pin<&mut BoardSim>, pressed: bool);
-        fn led(self: &BoardSim) -> u8;
-        fn rmii_tx_cycles(self: &BoardSim) -> u64;
+        fn led(self: &BoardSim) -> bool;
+        fn tx_nibbles(self: &BoardSim) -> u64;
+        fn take_tx_frames(self: Pin<&mut BoardSim>) -> Vec<u16>;
+        fn set_mdio_phy(
+            self: Pin<&mut BoardSim>,
+            present: bool,
+            address: u8,
+            power_up: &[u16],
+        ) -> Result<()>;
+        fn mdio_phy_reg(self: &BoardSim, reg: u8) -> u16;
+        fn phy_reset_pin(self: &BoardSim) -> bool;
         fn host_framing_errors(self: &BoardSim) -> u64;
         fn unsent(self: &BoardSim) -> u64;
     }
@@ -44,20 +56,27 @@ pub struct Board {
 }
 
 impl Board {
-    /// The Alchitry Cu top, no waveform.
+    /// The Colorlight i5 top, no waveform.
     pub fn new() -> Self {
         Self::open("")
     }
 
-    /// The same, dumping every cycle to the FST file `path` (the `trace` feature), in ns of
-    /// the board's 100 MHz input clock: rising edges at 10 ns × cycle + 5.
+    /// The same, dumping every clock edge to the FST file `path` (the `trace` feature), in ns:
+    /// the core clock's rising edges at 20 ns × cycle, RXC's edges 13 ns after them.
     pub fn with_trace(path: &str) -> Self {
         Self::open(path)
     }
 
     fn open(fst_path: &str) -> Self {
-        let board = ALCHITRY_CU;
-        let sim = ffi::new_board_sim(uart_divisor(board), fst_path)
+        let board = COLORLIGHT_I5;
+        let mut sim = ffi::new_board_sim(uart_divisor(board), fst_path)
+            .unwrap_or_else(|e| panic!("{}", e.what()));
+        sim.pin_mut()
+            .set_mdio_phy(
+                true,
+                regs::phy::COLORLIGHT_PHY_ADDR,
+                &regs::phy::model_power_up(),
+            )
             .unwrap_or_else(|e| panic!("{}", e.what()));
         Board {
             sim: Rc::new(RefCell::new(sim)),
@@ -90,9 +109,31 @@ impl Board {
         }
     }
 
-    /// RMII TX pins fed back to the RX pins, as a PHY in loopback mode would.
-    pub fn set_rmii_loopback(&self, on: bool) {
-        self.sim.borrow_mut().pin_mut().set_rmii_loopback(on);
+    /// The RGMII TX nibbles come back on the RX pins at the PHY's RXC, as a PHY in loopback
+    /// mode would.
+    pub fn set_phy_loopback(&self, on: bool) {
+        self.sim.borrow_mut().pin_mut().set_phy_loopback(on);
+    }
+
+    /// The frames the RGMII TX pins carried since the last call, each from its preamble on,
+    /// as (byte, TX_ER during it).
+    pub fn take_tx_frames(&self) -> Vec<Vec<(u8, bool)>> {
+        let words = self.sim.borrow_mut().pin_mut().take_tx_frames();
+        words
+            .split(|&w| w == 0xFFFF)
+            .filter(|f| !f.is_empty())
+            .map(|f| f.iter().map(|&w| (w as u8, w & 0x100 != 0)).collect())
+            .collect()
+    }
+
+    /// A register of the PHY model on MDC/MDIO, as it is now.
+    pub fn mdio_phy_reg(&self, reg: u8) -> u16 {
+        self.sim.borrow().mdio_phy_reg(reg)
+    }
+
+    /// The PHY's reset pin is asserted (`eth_rst_n` low).
+    pub fn phy_reset_pin(&self) -> bool {
+        self.sim.borrow().phy_reset_pin()
     }
 
     /// Holds the reset button for `cycles` cycles, then lets it go and waits as long again.
@@ -104,8 +145,9 @@ impl Board {
         s.pin_mut().idle(cycles);
     }
 
-    /// The LED pins (bit meanings in `rtl::board::core`).
-    pub fn led(&self) -> u8 {
+    /// The user LED is lit (its pin is active low; `rtl::board::colorlight_i5` says what it
+    /// shows).
+    pub fn led(&self) -> bool {
         self.sim.borrow().led()
     }
 
@@ -113,9 +155,9 @@ impl Board {
         self.sim.borrow().cycles()
     }
 
-    /// Cycles with RMII TX_EN high so far.
-    pub fn rmii_tx_cycles(&self) -> u64 {
-        self.sim.borrow().rmii_tx_cycles()
+    /// Nibbles sent on the RGMII TX pins (TXC periods with TX_CTL high) so far.
+    pub fn tx_nibbles(&self) -> u64 {
+        self.sim.borrow().tx_nibbles()
     }
 
     /// Bytes from the board whose stop bit was 0.

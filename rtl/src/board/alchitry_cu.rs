@@ -4,7 +4,7 @@
 //! high); the reset button (active low).
 
 use super::clocking::{ClockForward, CorePll};
-use super::core::BoardCore;
+use super::core::RmiiBoardCore;
 use super::pcf::Pin;
 use regs::board::ALCHITRY_CU;
 use rust_hdl::prelude::*;
@@ -23,7 +23,7 @@ pub struct AlchitryCuTop<const A: usize, const W: usize, const Q: usize> {
     pub rmii_crs_dv: Signal<In, Bit>,
     pll: CorePll,
     ref_clk: ClockForward,
-    core: BoardCore<A, W, Q>,
+    core: RmiiBoardCore<A, W, Q>,
     rmii_on: Constant<Bit>,
 }
 
@@ -53,7 +53,7 @@ impl<const A: usize, const W: usize, const Q: usize> AlchitryCuTop<A, W, Q> {
             rmii_crs_dv: Default::default(),
             pll: CorePll::new(pll),
             ref_clk: Default::default(),
-            core: BoardCore::new(board),
+            core: RmiiBoardCore::new(board),
             rmii_on: Constant::new(board.rmii),
         }
     }

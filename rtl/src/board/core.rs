@@ -1,12 +1,13 @@
-//! What every board top shares: the SoC, the UART bridge as its host port, the RMII PHY
-//! adapter, the reset and the LEDs. The board tops ([`super::alchitry_cu`],
-//! [`super::icebreaker`]) add their clocking and pins.
+//! What every board top shares: the SoC, the UART bridge as its host port, the reset and the
+//! LEDs. The board tops ([`super::alchitry_cu`], [`super::icebreaker`], [`super::ecp5`],
+//! [`super::colorlight_i5`]) add their clocking, their PHY adapter (RMII or RGMII, on the MAC
+//! pins here) and their pins.
 //!
 //! ```text
 //!  uart_rx ─► UartBridge ─host port─► Soc ◄─bus─► RAM, memcpy, IOMMU, NIC
-//!  uart_tx ◄─     ▲ irq ◄──────────── irq        │ MAC pins (bytes, ce)
+//!  uart_tx ◄─     ▲ irq ◄──────────── irq        │ MAC pins (bytes, ce), MDC/MDIO, PHY reset
 //!                                                ▼
-//!  rmii_* ◄──────────────────────────────► RmiiAdapter
+//!  mac_* ◄────────────────────────────► the top's PHY adapter (RmiiAdapter, RgmiiAdapter)
 //!  pll_locked, button_n ─► ResetSync ─► reset: holds the host port idle, clears the LEDs
 //!  led[7:0] ◄─ alive, RX carrier, TX, irq, IOMMU fault, UART, bridge error, reset
 //! ```
@@ -23,7 +24,7 @@
 //! | bit | meaning |
 //! |---|---|
 //! | 0 | alive: toggles every 2^23 cycles (0.17 s at 50 MHz) |
-//! | 1 | RX carrier: the PHY's CRS_DV was high (this top has no MDIO; the module's own LED shows link) |
+//! | 1 | RX carrier: `rx_carrier` (the PHY's CRS_DV or RX_DV, from the top) was high |
 //! | 2 | TX: the MAC drove TX_EN |
 //! | 3 | the SoC's interrupt line is high |
 //! | 4 | fault: the IOMMU reported a fault since the last reset (sticky) |
@@ -51,11 +52,17 @@ pub struct BoardCore<const A: usize, const W: usize, const Q: usize> {
     pub uart_rx: Signal<In, Bit>,
     pub uart_tx: Signal<Out, Bit>,
     pub led: Signal<Out, Bits<8>>,
-    pub rmii_txd: Signal<Out, Bits<2>>,
-    pub rmii_tx_en: Signal<Out, Bit>,
-    pub rmii_rxd: Signal<In, Bits<2>>,
-    pub rmii_crs_dv: Signal<In, Bit>,
-    pub rmii_rx_er: Signal<In, Bit>,
+    /// The NIC's MAC pins (GMII-like bytes with clock enables), for the top's PHY adapter.
+    pub mac_txd: Signal<Out, Bits<8>>,
+    pub mac_tx_en: Signal<Out, Bit>,
+    pub mac_tx_er: Signal<Out, Bit>,
+    pub mac_tx_ce: Signal<In, Bit>,
+    pub mac_rxd: Signal<In, Bits<8>>,
+    pub mac_rx_dv: Signal<In, Bit>,
+    pub mac_rx_er: Signal<In, Bit>,
+    pub mac_rx_ce: Signal<In, Bit>,
+    /// The PHY sees a carrier (for the RX LED): RMII CRS_DV, RGMII RX_CTL.
+    pub rx_carrier: Signal<In, Bit>,
     /// The PHY's management pins (the NIC's MDIC and CTRL.PHY_RST): MDC; MDIO as open drain,
     /// driven with `mdio_out` while `mdio_oe` (a board top puts them on a tristate pin), read
     /// on `mdio_in` (tie high where the board has no MDIO); the PHY's reset, active low.
@@ -68,7 +75,6 @@ pub struct BoardCore<const A: usize, const W: usize, const Q: usize> {
     reset_sync: ResetSync,
     soc: Soc<A, W, Q>,
     bridge: UartBridge,
-    rmii: RmiiAdapter,
     divisor: Constant<Bits<16>>,
     // ==== LEDs ====
     /// Free-running: bit 23 is the alive LED; its low bits end the event periods.
@@ -102,11 +108,15 @@ impl<const A: usize, const W: usize, const Q: usize> BoardCore<A, W, Q> {
             uart_rx: Default::default(),
             uart_tx: Default::default(),
             led: Default::default(),
-            rmii_txd: Default::default(),
-            rmii_tx_en: Default::default(),
-            rmii_rxd: Default::default(),
-            rmii_crs_dv: Default::default(),
-            rmii_rx_er: Default::default(),
+            mac_txd: Default::default(),
+            mac_tx_en: Default::default(),
+            mac_tx_er: Default::default(),
+            mac_tx_ce: Default::default(),
+            mac_rxd: Default::default(),
+            mac_rx_dv: Default::default(),
+            mac_rx_er: Default::default(),
+            mac_rx_ce: Default::default(),
+            rx_carrier: Default::default(),
             mdc: Default::default(),
             mdio_out: Default::default(),
             mdio_oe: Default::default(),
@@ -115,7 +125,6 @@ impl<const A: usize, const W: usize, const Q: usize> BoardCore<A, W, Q> {
             reset_sync: Default::default(),
             soc: Soc::new(board.soc),
             bridge: Default::default(),
-            rmii: Default::default(),
             divisor: Constant::new((divisor as u64).into()),
             ticks: Default::default(),
             period_end: Default::default(),
@@ -147,7 +156,6 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for BoardCore<A, W, Q
         self.reset_sync.clock.next = self.clock.val();
         self.soc.clock.next = self.clock.val();
         self.bridge.clock.next = self.clock.val();
-        self.rmii.clock.next = self.clock.val();
         self.reset_sync.locked.next = self.pll_locked.val();
         self.reset_sync.button_n.next = self.button_n.val();
 
@@ -165,20 +173,15 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for BoardCore<A, W, Q
         self.bridge.host_rvalid.next = self.soc.host_rvalid.val();
         self.bridge.host_rdata.next = self.soc.host_rdata.val();
 
-        // ---- MAC ↔ RMII ----
-        self.rmii.mac_txd.next = self.soc.phy_txd.val();
-        self.rmii.mac_tx_en.next = self.soc.phy_tx_en.val();
-        self.rmii.mac_tx_er.next = self.soc.phy_tx_er.val();
-        self.soc.phy_tx_ce.next = self.rmii.tx_ce.val();
-        self.soc.phy_rxd.next = self.rmii.mac_rxd.val();
-        self.soc.phy_rx_dv.next = self.rmii.mac_rx_dv.val();
-        self.soc.phy_rx_er.next = self.rmii.mac_rx_er.val();
-        self.soc.phy_rx_ce.next = self.rmii.rx_ce.val();
-        self.rmii_txd.next = self.rmii.rmii_txd.val();
-        self.rmii_tx_en.next = self.rmii.rmii_tx_en.val();
-        self.rmii.rmii_rxd.next = self.rmii_rxd.val();
-        self.rmii.rmii_crs_dv.next = self.rmii_crs_dv.val();
-        self.rmii.rmii_rx_er.next = self.rmii_rx_er.val();
+        // ---- MAC pins (to the top's PHY adapter) ----
+        self.mac_txd.next = self.soc.phy_txd.val();
+        self.mac_tx_en.next = self.soc.phy_tx_en.val();
+        self.mac_tx_er.next = self.soc.phy_tx_er.val();
+        self.soc.phy_tx_ce.next = self.mac_tx_ce.val();
+        self.soc.phy_rxd.next = self.mac_rxd.val();
+        self.soc.phy_rx_dv.next = self.mac_rx_dv.val();
+        self.soc.phy_rx_er.next = self.mac_rx_er.val();
+        self.soc.phy_rx_ce.next = self.mac_rx_ce.val();
 
         // ---- PHY management ----
         self.mdc.next = self.soc.mdc.val();
@@ -206,7 +209,7 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for BoardCore<A, W, Q
             self.error_base.d.next = self.error_sum.val();
         }
         self.events.next = 0.into();
-        if self.rmii_crs_dv.val() {
+        if self.rx_carrier.val() {
             self.events.next = self.events.val() | 2;
         }
         if self.soc.phy_tx_en.val() {
@@ -237,5 +240,88 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for BoardCore<A, W, Q
         if self.reset_sync.reset.val() {
             self.led.next = self.led.val() | 128;
         }
+    }
+}
+
+/// [`BoardCore`] with the RMII PHY adapter on its MAC pins: the core of the RMII boards (the
+/// Alchitry Cu, the iCEBreaker with its RMII pins tied off, the ECP5 synthesis top).
+#[derive(LogicBlock)]
+pub struct RmiiBoardCore<const A: usize, const W: usize, const Q: usize> {
+    pub clock: Signal<In, Clock>,
+    pub pll_locked: Signal<In, Bit>,
+    pub button_n: Signal<In, Bit>,
+    pub uart_rx: Signal<In, Bit>,
+    pub uart_tx: Signal<Out, Bit>,
+    pub led: Signal<Out, Bits<8>>,
+    pub rmii_txd: Signal<Out, Bits<2>>,
+    pub rmii_tx_en: Signal<Out, Bit>,
+    pub rmii_rxd: Signal<In, Bits<2>>,
+    pub rmii_crs_dv: Signal<In, Bit>,
+    pub rmii_rx_er: Signal<In, Bit>,
+    /// As [`BoardCore`]'s (tie `mdio_in` high where the board has no MDIO).
+    pub mdc: Signal<Out, Bit>,
+    pub mdio_out: Signal<Out, Bit>,
+    pub mdio_oe: Signal<Out, Bit>,
+    pub mdio_in: Signal<In, Bit>,
+    pub phy_reset_n: Signal<Out, Bit>,
+    core: BoardCore<A, W, Q>,
+    rmii: RmiiAdapter,
+}
+
+impl<const A: usize, const W: usize, const Q: usize> RmiiBoardCore<A, W, Q> {
+    pub fn new(board: Board) -> Self {
+        Self {
+            clock: Default::default(),
+            pll_locked: Default::default(),
+            button_n: Default::default(),
+            uart_rx: Default::default(),
+            uart_tx: Default::default(),
+            led: Default::default(),
+            rmii_txd: Default::default(),
+            rmii_tx_en: Default::default(),
+            rmii_rxd: Default::default(),
+            rmii_crs_dv: Default::default(),
+            rmii_rx_er: Default::default(),
+            mdc: Default::default(),
+            mdio_out: Default::default(),
+            mdio_oe: Default::default(),
+            mdio_in: Default::default(),
+            phy_reset_n: Default::default(),
+            core: BoardCore::new(board),
+            rmii: Default::default(),
+        }
+    }
+}
+
+impl<const A: usize, const W: usize, const Q: usize> Logic for RmiiBoardCore<A, W, Q> {
+    #[hdl_gen]
+    fn update(&mut self) {
+        self.core.clock.next = self.clock.val();
+        self.rmii.clock.next = self.clock.val();
+        self.core.pll_locked.next = self.pll_locked.val();
+        self.core.button_n.next = self.button_n.val();
+        self.core.uart_rx.next = self.uart_rx.val();
+        self.uart_tx.next = self.core.uart_tx.val();
+        self.led.next = self.core.led.val();
+        self.mdc.next = self.core.mdc.val();
+        self.mdio_out.next = self.core.mdio_out.val();
+        self.mdio_oe.next = self.core.mdio_oe.val();
+        self.core.mdio_in.next = self.mdio_in.val();
+        self.phy_reset_n.next = self.core.phy_reset_n.val();
+        // ---- MAC ↔ RMII ----
+        self.rmii.mac_txd.next = self.core.mac_txd.val();
+        self.rmii.mac_tx_en.next = self.core.mac_tx_en.val();
+        self.rmii.mac_tx_er.next = self.core.mac_tx_er.val();
+        self.core.mac_tx_ce.next = self.rmii.tx_ce.val();
+        self.core.mac_rxd.next = self.rmii.mac_rxd.val();
+        self.core.mac_rx_dv.next = self.rmii.mac_rx_dv.val();
+        self.core.mac_rx_er.next = self.rmii.mac_rx_er.val();
+        self.core.mac_rx_ce.next = self.rmii.rx_ce.val();
+        self.core.rx_carrier.next = self.rmii_crs_dv.val();
+        self.rmii_txd.next = self.rmii.rmii_txd.val();
+        self.rmii_tx_en.next = self.rmii.rmii_tx_en.val();
+        self.rmii.rmii_rxd.next = self.rmii_rxd.val();
+        self.rmii.rmii_crs_dv.next = self.rmii_crs_dv.val();
+        self.rmii.rmii_rx_er.next = self.rmii_rx_er.val();
     }
 }

@@ -1,6 +1,6 @@
 //! The ECP5 synthesis top (`make synth-ecp5`, `regs::board::ECP5_25K`): the whole SoC
 //! (`SocConfig::FPGA`: UART bridge, one memcpy channel, the IOMMU with its 8-entry IOTLB, the
-//! NIC) in the same [`BoardCore`] as the iCE40 boards, with the RMII adapter, on a Lattice
+//! NIC) in the same [`RmiiBoardCore`] as the iCE40 boards, with the RMII adapter, on a Lattice
 //! LFE5U-25F-6BG381C.
 //!
 //! It is a thin top, out of context: it brings out only what a board would wire (the UART, the
@@ -11,7 +11,7 @@
 //! no clock-forwarding cell, and the Verilog has no vendor primitive (the Cu top's
 //! `SB_PLL40_CORE` and `SB_IO` are iCE40 cells that `synth_ecp5` cannot map).
 
-use super::core::BoardCore;
+use super::core::RmiiBoardCore;
 use regs::board::ECP5_25K;
 use rust_hdl::prelude::*;
 
@@ -35,7 +35,7 @@ pub struct Ecp5Top<const A: usize, const W: usize, const Q: usize> {
     pub rmii_tx_en: Signal<Out, Bit>,
     pub rmii_rxd: Signal<In, Bits<2>>,
     pub rmii_crs_dv: Signal<In, Bit>,
-    core: BoardCore<A, W, Q>,
+    core: RmiiBoardCore<A, W, Q>,
 }
 
 impl<const A: usize, const W: usize, const Q: usize> Ecp5Top<A, W, Q> {
@@ -56,7 +56,7 @@ impl<const A: usize, const W: usize, const Q: usize> Ecp5Top<A, W, Q> {
             rmii_tx_en: Default::default(),
             rmii_rxd: Default::default(),
             rmii_crs_dv: Default::default(),
-            core: BoardCore::new(board),
+            core: RmiiBoardCore::new(board),
         }
     }
 }
@@ -119,7 +119,11 @@ mod tests {
             "an iCE40 primitive in the ECP5 top (synth_ecp5 cannot map it)"
         );
         // The NIC and the IOMMU are in (their modules are generated only when instantiated).
-        for block in ["top$core$soc$nic", "top$core$soc$iommu", "top$core$rmii"] {
+        for block in [
+            "top$core$core$soc$nic",
+            "top$core$core$soc$iommu",
+            "top$core$rmii",
+        ] {
             assert!(v.contains(&format!("module {block}(")), "{block} missing");
         }
         // The UART divisor is the 50 MHz one: 50 core clocks a bit at 1 Mbaud.

@@ -3,7 +3,7 @@
 //! the iCE40 PLL cannot make RMII's 50 MHz from 12 MHz, and the board's configuration has no
 //! NIC (`regs::SocConfig::FPGA_SMALL`).
 
-use super::core::BoardCore;
+use super::core::RmiiBoardCore;
 use super::pcf::Pin;
 use regs::board::ICEBREAKER;
 use rust_hdl::prelude::*;
@@ -18,7 +18,7 @@ pub struct IcebreakerTop<const A: usize, const W: usize, const Q: usize> {
     pub led_red_n: Signal<Out, Bit>,
     /// Green LED, active low: alive, lit solid while the interrupt line is high.
     pub led_green_n: Signal<Out, Bit>,
-    core: BoardCore<A, W, Q>,
+    core: RmiiBoardCore<A, W, Q>,
 }
 
 impl<const A: usize, const W: usize, const Q: usize> IcebreakerTop<A, W, Q> {
@@ -32,7 +32,7 @@ impl<const A: usize, const W: usize, const Q: usize> IcebreakerTop<A, W, Q> {
             uart_tx: Default::default(),
             led_red_n: Default::default(),
             led_green_n: Default::default(),
-            core: BoardCore::new(board),
+            core: RmiiBoardCore::new(board),
         }
     }
 }

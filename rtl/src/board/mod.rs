@@ -7,6 +7,7 @@
 
 pub mod alchitry_cu;
 pub mod clocking;
+pub mod colorlight_i5;
 pub mod core;
 pub mod ecp5;
 pub mod ecp5_io;
@@ -23,6 +24,8 @@ use rust_hdl::prelude::*;
 pub struct BoardFiles {
     pub verilog: String,
     pub pcf: String,
+    /// The ECP5 boards' pin file (nextpnr-ecp5's LPF) instead of a PCF.
+    pub lpf: String,
     /// `KEY=value` lines for scripts/fpga.sh.
     pub env: String,
 }
@@ -54,6 +57,12 @@ pub fn board_verilog_with(board: Board, soc: regs::SocConfig) -> String {
         ("ecp5-25k", (11, 9, 4)) if soc == regs::board::ECP5_25K.soc => {
             verilog_of(ecp5::Ecp5Top::<11, 9, 4>::new())
         }
+        ("colorlight-i5" | "colorlight-i9", (11, 9, 4)) => {
+            verilog_of(colorlight_i5::ColorlightTop::<11, 9, 4>::new(Board {
+                soc,
+                ..board
+            }))
+        }
         (name, (a, w, q)) => panic!(
             "no top for board {name} with RAM 2^{a} words, NIC FIFOs 2^{w} words, {q} frames; \
              add it to rtl::board::board_verilog"
@@ -77,6 +86,14 @@ pub fn board_pins(board: Board) -> &'static [pcf::Pin] {
 
 /// Every file `make fpga` needs for `board`.
 pub fn generate(board: Board) -> BoardFiles {
+    if regs::board::ECP5_BOARDS.contains(&board) {
+        return BoardFiles {
+            verilog: board_verilog(board),
+            pcf: String::new(),
+            lpf: colorlight_i5::lpf(board),
+            env: colorlight_i5::env(board),
+        };
+    }
     let lc_device = match board.device {
         "hx8k" => 7680,
         "up5k" => 5280,
@@ -95,6 +112,7 @@ pub fn generate(board: Board) -> BoardFiles {
     BoardFiles {
         verilog: board_verilog(board),
         pcf: pcf::pcf(board.name, board_pins(board)),
+        lpf: String::new(),
         env,
     }
 }
@@ -106,6 +124,7 @@ pub fn generate_ecp5() -> BoardFiles {
     BoardFiles {
         verilog: board_verilog(board),
         pcf: String::new(),
+        lpf: String::new(),
         env: ecp5::env(),
     }
 }
