@@ -4,7 +4,7 @@
 CARGO ?= cargo
 OUT   ?= out
 
-.PHONY: help setup sim forward test test-fpga soak soak-readme bench study lint formal formal-readme synth synth-ecp5 synth-ecp5-readme fpga fpga-all prog verilog fmt clippy check waves clean
+.PHONY: help setup sim forward test test-fpga soak soak-readme bench study lint formal formal-readme synth synth-ecp5 synth-ecp5-readme fpga fpga-all fpga-table prog verilog fmt clippy check waves clean
 
 help:
 	@echo "make sim      run the default scenario, write $(OUT)/sim.fst + $(OUT)/sim.gtkw, print a summary"
@@ -149,14 +149,21 @@ synth-ecp5-readme: synth-ecp5
 BOARD ?= alchitry-cu
 fpga:
 	bash scripts/fpga.sh $(BOARD)
+	@$(MAKE) --no-print-directory fpga-table
+
+# The README's board table from every board report there is (scripts/fpga_table.py).
+fpga-table:
+	python3 scripts/fpga_table.py $$(ls reports/fpga_*.json) > reports/fpga_boards.md
+	python3 scripts/readme_block.py fpga-boards reports/fpga_boards.md
 
 fpga-all:
 	bash scripts/fpga.sh alchitry-cu
 	bash scripts/fpga.sh icebreaker
 	bash scripts/fpga.sh colorlight-i5
 	bash scripts/fpga.sh colorlight-i9
-	python3 scripts/readme_block.py fpga reports/fpga_alchitry-cu.md reports/fpga_icebreaker.md \
-	  reports/fpga_colorlight-i5.md reports/fpga_colorlight-i9.md
+	python3 scripts/readme_block.py fpga reports/fpga_colorlight-i5.md reports/fpga_colorlight-i9.md \
+	  reports/fpga_alchitry-cu.md reports/fpga_icebreaker.md
+	@$(MAKE) --no-print-directory fpga-table
 
 # iCE40 boards: iceprog (fpga-icestorm) writes the board's SPI flash through its FT2232H;
 # `make prog BOARD=... PROG_FLAGS=-S` loads the FPGA's SRAM instead (lost at power-off).

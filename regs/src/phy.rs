@@ -138,3 +138,51 @@ pub fn resolve(anar: u16, ctrl1000: u16, anlpar: u16, stat1000: u16) -> Resolved
         Resolved::None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn autonegotiation_resolves_the_best_common_mode() {
+        let all = anar::SELECTOR_8023 | anar::ALL_SPEEDS;
+        let g = ctrl1000::ADV_1000_FD | ctrl1000::ADV_1000_HD;
+        let pg = ctrl1000::PARTNER_1000_FD | ctrl1000::PARTNER_1000_HD;
+        assert_eq!(resolve(all, g, all, pg), Resolved::Mbps1000Full);
+        assert_eq!(
+            resolve(all, ctrl1000::ADV_1000_HD, all, pg),
+            Resolved::Mbps1000Half
+        );
+        // Gigabit on one side only: 100 full.
+        assert_eq!(resolve(all, g, all, 0), Resolved::Mbps100Full);
+        assert_eq!(resolve(all, 0, all, pg), Resolved::Mbps100Full);
+        let hd100 = anar::SELECTOR_8023 | anar::ADV_100_HD | anar::ADV_10_FD;
+        assert_eq!(resolve(all, 0, hd100, 0), Resolved::Mbps100Half);
+        assert_eq!(
+            resolve(anar::ADV_10_FD | anar::ADV_10_HD, 0, all, 0),
+            Resolved::Mbps10Full
+        );
+        assert_eq!(
+            resolve(anar::ADV_10_HD, 0, anar::ADV_100_FD, 0),
+            Resolved::None
+        );
+        // The model's power-up: gigabit; restricted to 100 full: 100 full.
+        let m = model_power_up();
+        let r = |i: u8| m[i as usize];
+        assert_eq!(
+            resolve(r(ANAR), r(CTRL1000), r(ANLPAR), r(STAT1000)),
+            Resolved::Mbps1000Full
+        );
+        assert_eq!(
+            resolve(
+                anar::SELECTOR_8023 | anar::ADV_100_FD,
+                0,
+                r(ANLPAR),
+                r(STAT1000)
+            ),
+            Resolved::Mbps100Full
+        );
+        assert_eq!(r(PHYID1), 0x0362);
+        assert_eq!((r(PHYID1) as u32) << 16 | r(PHYID2) as u32, BCM54612E_ID);
+    }
+}

@@ -38,9 +38,6 @@ fn main() {
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
     let (files, pins) = if board == ecp5 {
         (rtl::board::generate_ecp5(), 0)
-    } else if regs::board::ECP5_BOARDS.contains(&board) {
-        let pins = rtl::board::colorlight_i5::pins(board).len();
-        (rtl::board::generate(board), pins)
     } else {
         let pins = rtl::board::board_pins(board).len();
         (rtl::board::generate(board), pins)

@@ -76,10 +76,11 @@ pub fn board_verilog_with(board: Board, soc: regs::SocConfig) -> String {
 }
 
 /// A board's pin table.
-pub fn board_pins(board: Board) -> &'static [pcf::Pin] {
+pub fn board_pins(board: Board) -> Vec<pcf::Pin> {
     match board.name {
-        "alchitry-cu" => alchitry_cu::PINS,
-        "icebreaker" => icebreaker::PINS,
+        "alchitry-cu" => alchitry_cu::PINS.to_vec(),
+        "icebreaker" => icebreaker::PINS.to_vec(),
+        "colorlight-i5" | "colorlight-i9" => colorlight_i5::pins(board),
         name => panic!("no pin table for board {name}"),
     }
 }
@@ -111,7 +112,7 @@ pub fn generate(board: Board) -> BoardFiles {
     );
     BoardFiles {
         verilog: board_verilog(board),
-        pcf: pcf::pcf(board.name, board_pins(board)),
+        pcf: pcf::pcf(board.name, &board_pins(board)),
         lpf: String::new(),
         env,
     }
@@ -129,5 +130,8 @@ pub fn generate_ecp5() -> BoardFiles {
     }
 }
 
-/// Both boards, for tests and the generator's `--all`.
+/// The boards whose pin tables docs/fpga.md shows (the i9's differs from the i5's in its LED).
+pub const PIN_TABLE_BOARDS: &[Board] = &[ALCHITRY_CU, ICEBREAKER, regs::board::COLORLIGHT_I5];
+
+/// Both iCE40 boards, for tests and the generator's `--all`.
 pub const BOARDS: &[Board] = &[ALCHITRY_CU, ICEBREAKER];

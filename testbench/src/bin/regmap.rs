@@ -21,10 +21,10 @@ fn main() {
             testbench::register_block_markdown(block),
         ));
     }
-    for board in regs::board::BOARDS {
+    for board in rtl::board::PIN_TABLE_BOARDS {
         blocks.push((
             format!("pins-{}", board.name),
-            rtl::board::pcf::markdown(rtl::board::board_pins(*board)),
+            rtl::board::pcf::markdown(&rtl::board::board_pins(*board)),
         ));
     }
     for (name, body) in blocks {
