@@ -27,6 +27,7 @@ help:
 	@echo "make fpga     BOARD=colorlight-i5|colorlight-i9: the whole SoC with the NIC on RGMII (YoWASP Yosys, nextpnr-ecp5, ecppack):"
 	@echo "              reports/fpga_BOARD.{bit,json,md}; fails on a timing miss"
 	@echo "make fpga-all every board's bitstream, then the resource/timing table of docs/fpga.md"
+	@echo "              (make fpga and make fpga-all also rewrite README.md's board table from every reports/fpga_*.json)"
 	@echo "make prog     BOARD=...: iceprog reports/fpga_BOARD.bin (iCE40), openFPGALoader reports/fpga_BOARD.bit (Colorlight)"
 	@echo "make verilog  regenerate the committed rtl/verilog/*.v from the rust-hdl sources"
 	@echo "make fmt      cargo fmt on every crate"

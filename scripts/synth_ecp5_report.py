@@ -168,6 +168,9 @@ for clock, f in sorted(r["fmax"].items()):
     if board_mode and label not in ("eth_rxc", "clk25"):
         # The PLL's output: nextpnr names its net after a register it clocks.
         label = "core clock (PLL CLKOP)"
+    if label in clocks:
+        # Two clocks under one name would hide one of them from the verdict.
+        sys.exit(f"synth-ecp5: two clocks named {label}: {clocks[label]['net']} and {clock}")
     clocks[label] = {
         "net": clock, "achieved_mhz": round(f["achieved"], 2), "constraint_mhz": f["constraint"],
         "met": f["achieved"] >= f["constraint"],

@@ -4,9 +4,10 @@
 //! Only the registers and bits this project uses are named. The Colorlight i5's PHYs are
 //! Broadcom B50612D (a BCM54612E variant): Linux's `include/linux/brcmphy.h` gives
 //! `PHY_ID_BCM54612E` = 0x03625e60 with mask 0xfffffff0 (the low 4 bits are the revision). On
-//! that board the PHY wired to the `eth 0` pins has MDIO address 0 (its PHYA\[0\] strapped low;
-//! LiteX's colorlight_i5 target talked to it at address 0), and both PHYs share MDC, MDIO and
-//! the reset pin.
+//! that board the PHY wired to the `eth 0` pins has MDIO address 0: LiteX's platform file orders
+//! the two PHYs "to match with the configuration of their PHYA\[0\] pins", and the 5A-75B notes
+//! (chubby75) strap one PHYA\[0\] low and the other high; not checked on a board. Both PHYs
+//! share MDC, MDIO and the reset pin.
 
 /// Basic mode control.
 pub const BMCR: u8 = 0;

@@ -1,5 +1,6 @@
 #include "sim/cpp/board.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "sim/src/board.rs.h"
@@ -20,9 +21,9 @@ BoardSim::BoardSim(uint32_t divisor, const std::string& fst_path)
   if (!fst_path.empty()) {
     fst_ = std::make_unique<VerilatedFstC>();
     top_->trace(fst_.get(), 99);
-    // Time in ns: 20 per core cycle (50 MHz), the PHY's RXC edges between (board.h).
-    fst_->set_time_unit("1ns");
-    fst_->set_time_resolution("1ns");
+    // Time in ps: 20000 per core cycle (50 MHz), the PHY's RXC edges between (board.h).
+    fst_->set_time_unit("1ps");
+    fst_->set_time_resolution("1ps");
     fst_->open(fst_path.c_str());
     if (!fst_->isOpen()) throw std::runtime_error("cannot open FST trace file " + fst_path);
   }
@@ -92,44 +93,88 @@ void BoardSim::sample_board_line(bool level) {
   rx_bit_ = -1;
 }
 
-// Core cycle c: the core clock falls at 20c + 10 ns, RXC has an edge at 20c + 13 ns, the core
-// clock rises at 20c + 20 ns.
+// Core cycle c runs from 20000c ps to 20000(c+1) ps: the core clock falls at its middle and
+// rises at its end. The PHY's RXC and its RX outputs have their own timeline (board.h), so the
+// events of a cycle are taken in time order, one eval each.
 void BoardSim::step() {
-  const uint64_t t0 = 20 * cycle_;
+  const uint64_t t0 = kCorePs * cycle_;
+  const uint64_t fall = t0 + kCorePs / 2, rise = t0 + kCorePs;
   top_->uart_rx = host_line() ? 1 : 0;
   top_->reset_n = button_ ? 0 : 1;
   top_->eth_mdio = mdio_line_ ? 1 : 0;
-  // The PHY's outputs change 7 ns after RXC's last edge, 13 ns before its next.
-  phy_rx_drive(!rxc_);
-  top_->clk25 = 0;
-  eval_at(t0 + 10);
-  sample_board_line(top_->uart_tx != 0);
-  rxc_ = !rxc_;
-  top_->eth_rxc = rxc_ ? 1 : 0;
-  eval_at(t0 + 13);
-  top_->clk25 = 1;
-  eval_at(t0 + 20);
+  bool fell = false;
+  for (;;) {
+    const uint64_t core = fell ? rise : fall;
+    const uint64_t t = std::min({core, rxc_next_ps_, drive_next_ps_});
+    if (t == drive_next_ps_ && t <= rise) {
+      // The PHY launches: before (or after) RXC's edge by its offset.
+      phy_rx_drive(drive_rising_);
+      drive_rising_ = !drive_rising_;
+      drive_next_ps_ += kRxcHalfPs;
+      continue;  // the pins change with the next eval
+    }
+    if (t == rxc_next_ps_ && t <= rise) {
+      rxc_ = !rxc_;
+      top_->eth_rxc = rxc_ ? 1 : 0;
+      rxc_next_ps_ += kRxcHalfPs;
+      eval_at(t);
+      continue;
+    }
+    if (!fell) {
+      top_->clk25 = 0;
+      eval_at(fall);
+      sample_board_line(top_->uart_tx != 0);
+      fell = true;
+      continue;
+    }
+    top_->clk25 = 1;
+    eval_at(rise);
+    break;
+  }
   ++cycle_;
   mdio_line_ = mdio_phy_.cycle(top_->eth_mdc, top_->eth_mdio__en, top_->eth_mdio__out,
                                top_->eth_rst_n == 0);
 }
 
-void BoardSim::eval_at(uint64_t ns) {
+void BoardSim::set_phy_rx_launch_ps(int32_t offset_ps) {
+  if (offset_ps <= -static_cast<int32_t>(kRxcHalfPs) || offset_ps >= static_cast<int32_t>(kRxcHalfPs))
+    throw std::runtime_error("the PHY's launch offset must be within half an RXC period");
+  rx_launch_ps_ = offset_ps;
+  // The next launch: for the next rising edge of RXC at or after now.
+  uint64_t edge = rxc_next_ps_;
+  bool rising = !rxc_;
+  if (!rising) edge += kRxcHalfPs;
+  const int64_t when = static_cast<int64_t>(edge) + offset_ps;
+  drive_next_ps_ = static_cast<uint64_t>(std::max<int64_t>(when, kCorePs * cycle_));
+  drive_rising_ = true;
+}
+
+void BoardSim::eval_at(uint64_t ps) {
   top_->eval();
-  watch_tx();
+  watch_tx(ps);
 #ifdef SIM_TRACE
-  if (fst_) fst_->dump(ns);
+  if (fst_) fst_->dump(ps);
 #else
-  (void)ns;
+  (void)ps;
 #endif
 }
 
 // The PHY's transmit side: TX_EN and the nibble at TXC's rising edge, TX_EN xor TX_ER at its
 // falling edge; nibbles low first make the bytes, TX_EN low ends a frame.
-void BoardSim::watch_tx() {
+void BoardSim::watch_tx(uint64_t ps) {
+  const uint8_t data = static_cast<uint8_t>((top_->eth_txd & 0xF) | (top_->eth_tx_ctl << 4));
+  if (data != tx_pins_) {
+    tx_pins_ = data;
+    tx_change_ps_ = ps;
+    // A change right after the edge that sampled: hold.
+    if (ps - txc_edge_ps_ < kTxMarginPs) ++tx_timing_violations_;
+  }
   const bool txc = top_->eth_txc != 0;
   if (txc == txc_) return;
   txc_ = txc;
+  txc_edge_ps_ = ps;
+  // The PHY samples at both edges: TXD/TX_CTL must have been still for the setup time.
+  if (ps - tx_change_ps_ < kTxMarginPs) ++tx_timing_violations_;
   if (txc) {
     tx_en_ = top_->eth_tx_ctl != 0;
     tx_nibble_ = top_->eth_txd & 0xF;
@@ -157,11 +202,10 @@ void BoardSim::watch_tx() {
   }
 }
 
-// The PHY's receive side, between RXC's edges (centred, as with a PHY's RGMII-ID receive
-// delay): before a rising edge the next nibble with RX_DV, before a falling edge RX_DV xor
-// RX_ER.
-void BoardSim::phy_rx_drive(bool next_edge_rising) {
-  if (!next_edge_rising) {
+// The PHY's receive side, launched at its offset from RXC's edges: for a rising edge the next
+// nibble with RX_DV, for a falling edge RX_DV xor RX_ER.
+void BoardSim::phy_rx_drive(bool for_rising_edge) {
+  if (!for_rising_edge) {
     top_->eth_rx_ctl = (rx_cur_ >> 4 & 1) ^ (rx_cur_ >> 5 & 1);
     return;
   }
@@ -182,8 +226,7 @@ rust::Vec<uint16_t> BoardSim::take_tx_frames() {
 }
 
 void BoardSim::set_mdio_phy(bool present, uint8_t address, rust::Slice<const uint16_t> power_up) {
-  if (power_up.size() != 32) throw std::runtime_error("a PHY has 32 registers");
-  mdio_phy_.configure(present, address, power_up.data());
+  mdio_phy_.configure(present, address, power_up.data(), power_up.size());
 }
 
 rust::Vec<uint8_t> BoardSim::receive(uint64_t max_cycles, uint64_t want) {

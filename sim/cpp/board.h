@@ -4,12 +4,16 @@
 // into frames; RX nibbles driven at the PHY's own RXC, from the TX pins in PHY loopback); the
 // PHY's MDC/MDIO/reset pins to the clause 22 model (mdio_phy.h).
 //
-// Time: a cycle is a core cycle of 20 ns (50 MHz; the PLL wrapper passes `clk25` through in
-// simulation, so the harness drives it at the core rate). Within cycle c: inputs set, the core
-// clock falls at 20c + 10 ns, the PHY's RXC (25 MHz, an edge every 20 ns) has its edge at
-// 20c + 13 ns (not aligned to the core clock: the adapter's FIFO crosses between them), the
-// core clock rises at 20c + 20 ns. The PHY drives RXD/RX_CTL at RXC's falling edge, so they are
-// stable at the rising edge where the FPGA samples (as with a PHY's RGMII-ID receive delay).
+// Time, in ps: a cycle is a core cycle of 20 ns (50 MHz; the PLL wrapper passes `clk25`
+// through in simulation, so the harness drives it at the core rate): the core clock falls at
+// 20c + 10 ns and rises at 20c + 20 ns. The PHY's RXC runs on its own timeline: 25 MHz, 100 ppm
+// slow (an edge every 20.002 ns), its first edge 13 ns in, so its phase to the core clock
+// drifts through every value (a full turn every 200 µs) and the adapter's FIFO really crosses
+// clocks. The PHY launches each RX nibble (with RX_DV) at a fixed offset from RXC's rising
+// edge, and RX_DV xor RX_ER from its falling edge: `set_phy_rx_launch_ps` sets it, e.g. -2000
+// (2 ns before: a PHY with its RGMII-ID receive delay on) or +1000 (1 ns after: no delay,
+// data changing just after the edge). The TX pins are checked against TXC: every change of
+// TXD/TX_CTL must be at least 8 ns from each TXC edge (`tx_timing_violations`).
 #pragma once
 
 #include <cstdint>
@@ -57,15 +61,19 @@ class BoardSim {
   void set_mdio_phy(bool present, uint8_t address, rust::Slice<const uint16_t> power_up);
   uint16_t mdio_phy_reg(uint8_t reg) const { return mdio_phy_.reg(reg); }
   bool phy_reset_pin() const { return top_->eth_rst_n == 0; }
+  // The PHY's RX launch time relative to RXC's edges, in ps (see above).
+  void set_phy_rx_launch_ps(int32_t offset_ps);
+  // TXD/TX_CTL changes closer than 8 ns to a TXC edge, since power-up.
+  uint64_t tx_timing_violations() const { return tx_timing_violations_; }
   uint64_t host_framing_errors() const { return framing_errors_; }
   // Bytes queued by send() and not yet completely on the line.
   uint64_t unsent() const { return tx_queue_.size(); }
 
  private:
   void step();
-  void eval_at(uint64_t ns);
-  void phy_rx_drive(bool next_edge_rising);
-  void watch_tx();
+  void eval_at(uint64_t ps);
+  void phy_rx_drive(bool for_rising_edge);
+  void watch_tx(uint64_t ps);
   bool host_line();
   void sample_board_line(bool level);
 
@@ -78,8 +86,17 @@ class BoardSim {
   uint64_t cycle_ = 0;
   bool loopback_ = false;
   bool button_ = false;
+  static constexpr uint64_t kCorePs = 20000;
+  static constexpr uint64_t kRxcHalfPs = 20002;
+  static constexpr uint64_t kTxMarginPs = 8000;
   bool rxc_ = false;
+  uint64_t rxc_next_ps_ = 13000;
+  uint64_t drive_next_ps_ = 13000 - 2000;  // launches for the rising edge at 13 ns
+  bool drive_rising_ = true;
+  int32_t rx_launch_ps_ = -2000;
   bool txc_ = false;
+  uint8_t tx_pins_ = 0;
+  uint64_t tx_change_ps_ = 0, txc_edge_ps_ = 0, tx_timing_violations_ = 0;
   bool tx_en_ = false;             // TX_CTL at TXC's last rising edge
   uint8_t tx_nibble_ = 0;
   int tx_half_ = 0;                // nibbles of the current byte so far

@@ -365,8 +365,7 @@ uint64_t Harness::phy_rx_pending() const { return phy_rx_.size() - phy_rx_next_;
 void Harness::set_phy_tx_log(bool on) { phy_log_on_ = on; }
 
 void Harness::set_mdio_phy(bool present, uint8_t address, rust::Slice<const uint16_t> power_up) {
-  if (power_up.size() != 32) throw std::invalid_argument("a PHY has 32 registers");
-  mdio_phy_.configure(present, address, power_up.data());
+  mdio_phy_.configure(present, address, power_up.data(), power_up.size());
 }
 
 uint16_t Harness::mdio_phy_reg(uint8_t reg) const { return mdio_phy_.reg(reg); }

@@ -17,7 +17,9 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
+#include <stdexcept>
 
 namespace dmanic {
 
@@ -28,9 +30,10 @@ class MdioPhy {
   static constexpr uint16_t kBmsrLink = 1u << 2;
   static constexpr uint16_t kBmsrAnComplete = 1u << 5;
 
-  // A PHY at `address` (0..31) with these power-up register values; `present` false leaves
-  // the bus to the pull-up (a board without a PHY there).
-  void configure(bool present, uint8_t address, const uint16_t* power_up) {
+  // A PHY at `address` (0..31) with these power-up register values (`n` must be 32);
+  // `present` false leaves the bus to the pull-up (a board without a PHY there).
+  void configure(bool present, uint8_t address, const uint16_t* power_up, size_t n) {
+    if (n != 32) throw std::invalid_argument("a PHY has 32 registers");
     present_ = present;
     address_ = address & 31;
     for (size_t i = 0; i < 32; i++) power_up_[i] = power_up[i];

@@ -41,6 +41,8 @@ mod ffi {
         ) -> Result<()>;
         fn mdio_phy_reg(self: &BoardSim, reg: u8) -> u16;
         fn phy_reset_pin(self: &BoardSim) -> bool;
+        fn set_phy_rx_launch_ps(self: Pin<&mut BoardSim>, offset_ps: i32) -> Result<()>;
+        fn tx_timing_violations(self: &BoardSim) -> u64;
         fn host_framing_errors(self: &BoardSim) -> u64;
         fn unsent(self: &BoardSim) -> u64;
     }
@@ -61,8 +63,9 @@ impl Board {
         Self::open("")
     }
 
-    /// The same, dumping every clock edge to the FST file `path` (the `trace` feature), in ns:
-    /// the core clock's rising edges at 20 ns × cycle, RXC's edges 13 ns after them.
+    /// The same, dumping every clock edge to the FST file `path` (the `trace` feature), in ps:
+    /// the core clock's rising edges at 20000 ps × cycle, RXC's on their own timeline
+    /// (`cpp/board.h`).
     pub fn with_trace(path: &str) -> Self {
         Self::open(path)
     }
@@ -129,6 +132,23 @@ impl Board {
     /// A register of the PHY model on MDC/MDIO, as it is now.
     pub fn mdio_phy_reg(&self, reg: u8) -> u16 {
         self.sim.borrow().mdio_phy_reg(reg)
+    }
+
+    /// When the PHY model launches each RX nibble relative to RXC's rising edge, in ps:
+    /// negative before it (a PHY with its RGMII-ID receive delay on, the default -2000),
+    /// positive after it (no delay: +1000 has the data change 1 ns after the edge).
+    pub fn set_phy_rx_launch_ps(&self, offset_ps: i32) {
+        self.sim
+            .borrow_mut()
+            .pin_mut()
+            .set_phy_rx_launch_ps(offset_ps)
+            .unwrap_or_else(|e| panic!("{}", e.what()));
+    }
+
+    /// Changes of TXD/TX_CTL closer than 8 ns to an edge of TXC, since power-up: the PHY would
+    /// sample them in their transition.
+    pub fn tx_timing_violations(&self) -> u64 {
+        self.sim.borrow().tx_timing_violations()
     }
 
     /// The PHY's reset pin is asserted (`eth_rst_n` low).

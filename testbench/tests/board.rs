@@ -477,15 +477,20 @@ fn memcpy_through_the_bridge_copies_exactly_and_touches_nothing_else() {
     assert_eq!(poll.bytes, 256);
 }
 
-fn nic_loopback(phy_loopback: bool) {
+/// NIC frames through the bridge, in PHY loopback (the PHY launching its RX nibbles
+/// `rx_launch_ps` from RXC's rising edge) or MAC loopback (`None`).
+fn nic_loopback(phy_loopback: Option<i32>) {
     let (board, mut dev) = powered_up();
-    board.set_phy_loopback(phy_loopback);
+    board.set_phy_loopback(phy_loopback.is_some());
+    if let Some(ps) = phy_loopback {
+        board.set_phy_rx_launch_ps(ps);
+    }
     let mut dma = small_ram(&mut dev);
     let cfg = NicConfig {
         tx_descriptors: 8,
         rx_descriptors: 8,
         rx_buffer_bytes: 256,
-        loopback: !phy_loopback,
+        loopback: phy_loopback.is_none(),
         timeout_cycles: 5_000_000,
         ..NicConfig::default()
     };
@@ -533,17 +538,27 @@ fn nic_loopback(phy_loopback: bool) {
     assert_eq!(on_pins, expected, "the RGMII TX pins, byte for byte");
     let wire_bytes: u64 = sent.iter().map(|f| 8 + f.len() as u64 + 4).sum();
     assert_eq!(board.tx_nibbles() - tx0, 2 * wire_bytes);
+    assert_eq!(
+        board.tx_timing_violations(),
+        0,
+        "TXD/TX_CTL changed within 8 ns of a TXC edge"
+    );
     nic.close(&mut dev, &mut dma).expect("close");
 }
 
 #[test]
-fn nic_frames_go_out_and_back_through_the_rgmii_pins() {
-    nic_loopback(true);
+fn nic_frames_go_out_and_back_through_the_rgmii_pins_phy_with_rx_delay() {
+    nic_loopback(Some(-2000));
+}
+
+#[test]
+fn nic_frames_go_out_and_back_through_the_rgmii_pins_phy_without_rx_delay() {
+    nic_loopback(Some(1000));
 }
 
 #[test]
 fn nic_mac_loopback_through_the_bridge() {
-    nic_loopback(false);
+    nic_loopback(None);
 }
 
 #[test]

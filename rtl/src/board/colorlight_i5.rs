@@ -23,6 +23,8 @@
 //!
 //! **LED.** The board has one user LED (active low): it shows the core's alive bit (a blink
 //! every 0.17 s), inverted while the RX carrier or TX LED event is on, and lit while reset.
+//! The core's other LED bits (interrupt, IOMMU fault, UART activity, bridge error) have no pin
+//! here: read the blocks' registers and the bridge's error counters instead.
 //!
 //! In simulation the PLL passes the oscillator through (a simulated cycle is a core cycle) and
 //! the DDR cells are their behavioural models (`ecp5_io`).
@@ -219,21 +221,7 @@ pub fn lpf(board: Board) -> String {
 
 /// `board.env` for scripts/synth_ecp5.sh in board mode.
 pub fn env(board: Board) -> String {
-    let (lut4, ff, ebr) = match board.device {
-        "25k" => (24288, 24288, 56),
-        "45k" => (43848, 43848, 108),
-        d => panic!("unknown ECP5 device {d}"),
-    };
-    format!(
-        "BOARD={}\nDEVICE={}\nPACKAGE={}\nSPEED={}\nFREQ_MHZ={}\nLUT4_DEVICE={lut4}\nFF_DEVICE={ff}\n\
-         EBR_DEVICE={ebr}\nLUT4_BUDGET={}\nCLOCK_PORT=clk25\n",
-        board.name,
-        board.device,
-        board.package,
-        super::ecp5::SPEED,
-        board.core_hz / 1_000_000,
-        board.lc_budget,
-    )
+    super::ecp5::board_env(board, "clk25")
 }
 
 #[cfg(test)]

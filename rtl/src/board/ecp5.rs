@@ -17,11 +17,15 @@ use rust_hdl::prelude::*;
 
 /// The part's speed grade (`nextpnr-ecp5 --speed`): the `-6` of LFE5U-25F-6BG381C.
 pub const SPEED: u8 = 6;
-/// The part's LUT4s, flip-flops and 18 Kbit block RAMs (DP16KD): nextpnr-ecp5's totals for the
-/// 25k, which the report checks its own against.
-pub const LUT4: u32 = 24288;
-pub const FF: u32 = 24288;
-pub const EBR: u32 = 56;
+/// An ECP5 part's LUT4s, flip-flops and 18 Kbit block RAMs (DP16KD), nextpnr-ecp5's totals,
+/// which the report checks its own against: by `--25k`, `--45k`.
+pub fn device_totals(device: &str) -> (u32, u32, u32) {
+    match device {
+        "25k" => (24288, 24288, 56),
+        "45k" => (43848, 43848, 108),
+        d => panic!("unknown ECP5 device {d}"),
+    }
+}
 
 #[derive(LogicBlock)]
 pub struct Ecp5Top<const A: usize, const W: usize, const Q: usize> {
@@ -88,22 +92,24 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Ecp5Top<A, W, Q> 
     }
 }
 
-/// `board.env` for scripts/synth_ecp5.sh: the part and the clock, `KEY=value` lines.
-pub fn env() -> String {
-    let b = ECP5_25K;
+/// `board.env` for scripts/synth_ecp5.sh: the part, the core clock and the clock port,
+/// `KEY=value` lines. The synthesis top's ([`env`]) and the ECP5 boards' (`colorlight_i5`).
+pub fn board_env(board: regs::board::Board, clock_port: &str) -> String {
+    let (lut4, ff, ebr) = device_totals(board.device);
     format!(
-        "BOARD={}\nDEVICE={}\nPACKAGE={}\nSPEED={}\nFREQ_MHZ={}\nLUT4_DEVICE={}\nFF_DEVICE={}\n\
-         EBR_DEVICE={}\nLUT4_BUDGET={}\nCLOCK_PORT=rmii_ref_clk\n",
-        b.name,
-        b.device,
-        b.package,
-        SPEED,
-        b.fmax_target_hz / 1_000_000,
-        LUT4,
-        FF,
-        EBR,
-        b.lc_budget,
+        "BOARD={}\nDEVICE={}\nPACKAGE={}\nSPEED={SPEED}\nFREQ_MHZ={}\nLUT4_DEVICE={lut4}\n\
+         FF_DEVICE={ff}\nEBR_DEVICE={ebr}\nLUT4_BUDGET={}\nCLOCK_PORT={clock_port}\n",
+        board.name,
+        board.device,
+        board.package,
+        board.fmax_target_hz / 1_000_000,
+        board.lc_budget,
     )
+}
+
+/// `board.env` of the synthesis top (`make synth-ecp5`).
+pub fn env() -> String {
+    board_env(ECP5_25K, "rmii_ref_clk")
 }
 
 #[cfg(test)]

@@ -17,7 +17,8 @@
 //! the data; the PHY drives each bit after a rising edge (within 300 ns, says the standard), and
 //! the master samples `mdio_in` in the last cycle of the next low phase, as MDC rises again: a
 //! whole MDC period less one clock after the PHY's edge (at 50 MHz with `half` = 10, MDC runs at
-//! 2.5 MHz and the PHY has 380 ns). `done` pulses for one cycle, `1 + 128 × half` cycles after
+//! 2.5 MHz and the PHY has 380 ns, 340 ns behind the NIC's two-flop synchronizer, which needs
+//! `half` ≥ 2). `done` pulses for one cycle, `1 + 128 × half` cycles after
 //! the cycle of `start`, with `rdata` (a read's data, held until the next read) and `error` (a
 //! read whose turnaround's second bit was not driven low: no PHY at that address; `rdata` is
 //! then what floated on the pin, all ones with a pull-up). `start` while `busy` is ignored;
