@@ -67,27 +67,74 @@
 //!
 //! ## Receive
 //!
-//! The RXC domain sees, per RXC period, `rgmii_rxd` and `rgmii_rx_ctl` at the rising edge (the
-//! nibble and RX_DV) and `rgmii_rx_ctl` at the falling edge after it (RX_DV xor RX_ER), from
-//! the `Iddr`s one period later. Sampling at the rising edge needs RXC delayed against the data
-//! (the PHY's RGMII-ID receive delay, or board delay), as RGMII 2.0 expects. In RX_DV the
-//! receiver aligns on the SFD: preamble nibbles 0x5 (any number from one: a PHY may drop some,
-//! an odd number included), then 0xD after a 0x5 ends the SFD (0xD5 = 5, D). The SFD becomes an
-//! entry 0xD5 with dv; then every two nibbles (low first) one byte entry, with `er` if RX_ER
-//! was high in either nibble; RX_DV low ends the frame with an *end* entry (a half byte is
-//! dropped, and MacRx sees a bad FCS). A nibble other than 0x5 before the SFD, or 0x5 .. then
-//! something other than 0x5/0xD, puts the receiver in `Drop` until RX_DV falls: no entries.
-//! A false carrier (RX_DV low, RX_ER high, RXD 0xE) or carrier extension is not RX_DV, so it
-//! gives nothing.
+//! **The falling edge samples.** At 100 Mb/s the PHY changes RXD once per RXC period, with
+//! RX_DV on RX_CTL, and RX_CTL again half a period later to RX_DV xor RX_ER. It does so at
+//! RXC's edges (±0.5 ns, RGMII's TskewT) when it does not delay RXC, or about 2 ns before them
+//! (≥ 1.2 ns, TsetupT) with its RGMII-ID receive delay on; whether the board's B50612D has it on
+//! at power-up is not known, and nothing here sets it. The receiver therefore takes the nibble
+//! and RX_CTL at the **falling** RXC edge in the middle of each period (the `Iddr`s' `q1`),
+//! which is far from every RXD change either way. With the period starting at a rising edge
+//! at 0 ns and the falling edge at 20 ns (16–24 ns: RGMII allows a 40–60 % duty cycle at
+//! 10/100):
+//!
+//! ```text
+//!  sample                                   PHY delay off            PHY delay on (2 ns)
+//!  RXD, RX_CTL w/o RX_ER at falling (used)  20 set-up, 20 hold ns    22 set-up, 18 hold ns
+//!  RXD, RX_DV at rising (the old sampler)   0 ± 0.5 ns: a race       2 set-up, 38 hold ns
+//!  RX_CTL's 2nd half (RX_ER) at falling     0 ± 0.5 ns: a race       2 set-up, 18 hold ns
+//! ```
+//!
+//! (at the duty cycle's limits the used samples keep ≥ 15.5 ns without the delay, ≥ 14 ns with
+//! it). Without RX_ER, RX_CTL is RX_DV for the whole period, so its falling sample is RX_DV in
+//! both cases. RX_ER in a frame is RX_CTL low for the second half of a period (a 20 ns pulse
+//! from a falling edge to the next rising edge), and where that pulse lands depends on the
+//! delay: with it, the falling sample sees it and the next rising one does not; without it, the
+//! two edges sit on the pulse's ends (a PHY 1 ns late puts it in the next rising sample only).
+//! So each period is decided one RXC period late, from three RX_CTL samples: `mid` (its
+//! falling edge, `rx_ctl_mid`), `rise'` and `mid'` (the next rising edge and the falling edge
+//! after it):
+//!
+//! * a carrier starts (`Idle`) when `mid` is high and goes on (`Preamble`, `Data`, `Drop`)
+//!   while `mid | rise'` (`rx_carrier`); it ends at the first period where both are low, so
+//!   carriers need two idle periods between them (the inter-frame gap gives 24);
+//! * the nibble has RX_ER (`rx_er`) when `!mid & rise'` (low in the middle, RX_DV again at the
+//!   next edge: a delayed PHY's pulse, or an edge-aligned one caught early) or
+//!   `mid & !rise' & mid'` (low only at the rising edge between two high falling samples: an
+//!   edge-aligned pulse caught late).
+//!
+//! *What RX_ER detection covers.* With the PHY's delay: every RX_ER in a frame after the SFD,
+//! exactly (the byte it falls in), except in the frame's last nibble. Without it: every pulse
+//! whose two ends the samples see on the same side (both early or both late, as the PHY's
+//! output delay makes them), exactly too. A pulse seen late at its start and early at its end
+//! (possible only through a duty-cycle difference between the PHY's launch and RXC at the
+//! pins) is missed; one seen early at its start and late at its end is low at `mid` and
+//! `rise'`, so the frame ends there: MacRx gets it cut, with a bad FCS, and the rest of the
+//! carrier goes to `Drop` (a 0x5 .. 0xD in it would start a frame whose FCS fails). RX_ER in
+//! the last nibble cannot be told from the frame's end: without the delay the frame is taken
+//! as it is (only its FCS checks it), with the delay it ends a nibble early (the last byte is
+//! lost: a bad FCS). RX_ER in the preamble and on the SFD is ignored; their nibbles are checked.
+//!
+//! *Alignment.* In a carrier the receiver aligns on the SFD: preamble nibbles 0x5 (any number
+//! from one: a PHY may drop some, an odd number included), then 0xD after a 0x5 ends the SFD
+//! (0xD5 = 5, D). The SFD becomes an entry 0xD5 with dv; then every two nibbles (low first) one
+//! byte entry, with `er` if RX_ER was decided in either nibble; the carrier's end ends the
+//! frame with an *end* entry (a half byte is dropped, and MacRx sees a bad FCS). A nibble other
+//! than 0x5 before the SFD, or 0x5 .. then something other than 0x5/0xD, puts the receiver in
+//! `Drop` until the carrier ends: no entries. A false carrier (RX_DV low, RX_ER high, RXD 0xE)
+//! is a carrier with a bad first nibble when its falling samples are high (PHY delay on) and
+//! nothing otherwise: no entries either way. At 100 Mb/s it only comes at a carrier's start;
+//! directly after a frame's last nibble one such nibble would be dropped as a half byte, more
+//! would be added to the frame (its FCS then fails).
 //!
 //! *Clock-domain crossing.* The entries (byte, er, end: 10 bits) go through an 8-entry FIFO: a
 //! [`LutRam`] written on RXC and read combinationally from the core, with 4-bit Gray-coded
 //! pointers, each passed through two flops into the other domain (the write pointer moves
 //! at the RXC edge that writes the entry, so the entry is stable long before the core sees
 //! the pointer). Both pointers start at 0: the FIFO starts empty. **It cannot overflow**: the
-//! receiver writes at most one entry per two RXC periods (≥ 79.99 ns at 25 MHz + 100 ppm), and
-//! the core takes an entry in every cycle one is visible (20 ns), so the write side sees at
-//! most the entries of the pointer round trip (≤ 2 core + 3 RXC cycles, < 180 ns): 3 entries.
+//! receiver writes at most one byte entry per two RXC periods (≥ 79.99 ns at 25 MHz + 100 ppm;
+//! the end entry can follow the last byte in the next period), and the core takes an entry in
+//! every cycle one is visible (20 ns), so the write side sees at most the entries of the
+//! pointer round trip (≤ 2 core + 3 RXC cycles, < 180 ns): 4 entries.
 //! The write side still checks for full and would drop an entry rather than overwrite one.
 //!
 //! ## Byte times to the MAC (`rx_ce`)
@@ -101,11 +148,15 @@
 //! cycles passed without one, so a MacRx that waits for `rx_dv` low is released within 4
 //! cycles. Inside a frame an empty FIFO gives no byte time: MacRx never sees `rx_dv` drop
 //! before the frame's end. So MacRx sees the SFD (0xD5 with dv), each frame byte once, then a
-//! byte time with dv low, exactly as from [`RmiiAdapter`]. **RX latency: 2 RXC periods + 40 to
-//! 60 ns** (120–140 ns at 25 MHz) from the rising RXC edge that samples a byte's high nibble
-//! (or the SFD's 0xD) at the pins to the start of its `rx_ce` cycle: the `Iddr` 1 period, the
-//! receiver's FIFO write (with the write pointer's Gray register) 1 period, then on the core
-//! side the next core edge, a second synchroniser flop and the byte time flop.
+//! byte time with dv low, exactly as from [`RmiiAdapter`]. **RX latency: 2½ RXC periods + 40
+//! to 60 ns** (140–160 ns at 25 MHz) from the falling RXC edge that samples a byte's high nibble
+//! (or the SFD's 0xD) at the pins to the start of its `rx_ce` cycle: the `Iddr` to the next
+//! rising edge ½ period, `rx_nibble`/`rx_ctl_mid` 1 period (waiting for the next period's
+//! RX_CTL samples), the receiver's FIFO write (with the write pointer's Gray register) 1
+//! period, then on the core side the next core edge, a second synchroniser flop and the byte
+//! time flop. Counted from the rising edge that starts the nibble's period that is 3 periods +
+//! 40 to 60 ns (160–180 ns), one RXC period (40 ns) more than the rising-edge receiver before
+//! it.
 //! If RXC stopped inside a frame, MacRx would stay in that frame until RXC came back with its
 //! end (RGMII PHYs keep RXC running without link).
 //!
