@@ -175,13 +175,13 @@ use rust_hdl::prelude::*;
 /// States of the receiver, for the nibble being decided (the previous RXC period's).
 #[derive(Copy, Clone, PartialEq, Eq, Debug, LogicState)]
 pub enum RgmiiRxState {
-    /// No RX_DV.
+    /// No carrier: waiting for RX_DV at a falling-edge sample.
     Idle,
     /// Preamble nibbles 0x5 seen: waiting for the 0xD that ends the SFD.
     Preamble,
-    /// After the SFD: two nibbles per byte until RX_DV falls.
+    /// After the SFD: two nibbles per byte until the carrier ends.
     Data,
-    /// Not a frame: waiting for RX_DV to fall.
+    /// Not a frame: waiting for the carrier to end.
     Drop,
 }
 
@@ -470,7 +470,7 @@ impl Logic for RgmiiAdapter {
                         self.rx_high.d.next = true;
                     }
                 } else {
-                    // RX_DV fell: the end of the frame; a half byte is dropped.
+                    // The carrier ended: the end of the frame; a half byte is dropped.
                     self.push.next = true;
                     self.push_entry.next = self.end_entry.val();
                     self.rx_fsm.d.next = RgmiiRxState::Idle;
