@@ -28643,6 +28643,12 @@ module top$rgmii(clock,mac_txd,mac_tx_en,mac_tx_er,tx_ce,mac_rxd,mac_rx_dv,mac_r
     reg  rx_ctl_in$pin;
     wire  rx_ctl_in$q0;
     wire  rx_ctl_in$q1;
+    reg  [3:0] rx_nibble$d;
+    wire  [3:0] rx_nibble$q;
+    reg  rx_nibble$clock;
+    reg  rx_ctl_mid$d;
+    wire  rx_ctl_mid$q;
+    reg  rx_ctl_mid$clock;
     reg  [1:0] rx_fsm$d;
     wire  [1:0] rx_fsm$q;
     reg  rx_fsm$clock;
@@ -28705,9 +28711,11 @@ module top$rgmii(clock,mac_txd,mac_tx_en,mac_tx_er,tx_ce,mac_rxd,mac_rx_dv,mac_r
     reg  byte_er$clock;
     
     // Local signals
+    reg  rx_ctl_next_rise;
+    reg  rx_ctl_next_mid;
     reg  rx_dv;
+    reg  rx_carrier;
     reg  rx_er;
-    reg  [3:0] rx_nibble;
     reg  push;
     reg  [9:0] push_entry;
     reg  fifo_full;
@@ -28750,6 +28758,16 @@ module top$rgmii(clock,mac_txd,mac_tx_en,mac_tx_er,tx_ce,mac_rxd,mac_rx_dv,mac_r
         .pin(rx_ctl_in$pin),
         .q0(rx_ctl_in$q0),
         .q1(rx_ctl_in$q1)
+    );
+    top$rgmii$rx_nibble rx_nibble(
+        .d(rx_nibble$d),
+        .q(rx_nibble$q),
+        .clock(rx_nibble$clock)
+    );
+    top$rgmii$rx_ctl_mid rx_ctl_mid(
+        .d(rx_ctl_mid$d),
+        .q(rx_ctl_mid$q),
+        .clock(rx_ctl_mid$clock)
     );
     top$rgmii$rx_fsm rx_fsm(
         .d(rx_fsm$d),
@@ -28874,6 +28892,8 @@ module top$rgmii(clock,mac_txd,mac_tx_en,mac_tx_er,tx_ce,mac_rxd,mac_rx_dv,mac_r
         byte_data$d = byte_data$q;
         byte_dv$d = byte_dv$q;
         byte_er$d = byte_er$q;
+        rx_nibble$clock = rgmii_rxc;
+        rx_ctl_mid$clock = rgmii_rxc;
         rx_fsm$clock = rgmii_rxc;
         rx_high$clock = rgmii_rxc;
         rx_low$clock = rgmii_rxc;
@@ -28882,6 +28902,8 @@ module top$rgmii(clock,mac_txd,mac_tx_en,mac_tx_er,tx_ce,mac_rxd,mac_rx_dv,mac_r
         wr_gray$clock = rgmii_rxc;
         rd_gray_meta$clock = rgmii_rxc;
         rd_gray_sync$clock = rgmii_rxc;
+        rx_nibble$d = rx_nibble$q;
+        rx_ctl_mid$d = rx_ctl_mid$q;
         rx_fsm$d = rx_fsm$q;
         rx_high$d = rx_high$q;
         rx_low$d = rx_low$q;
@@ -28926,16 +28948,20 @@ module top$rgmii(clock,mac_txd,mac_tx_en,mac_tx_er,tx_ce,mac_rxd,mac_rx_dv,mac_r
         rx_ctl_in$clock = rgmii_rxc;
         rxd_in$pin = rgmii_rxd;
         rx_ctl_in$pin = rgmii_rx_ctl;
-        rx_nibble = rxd_in$q0;
-        rx_dv = rx_ctl_in$q0;
-        rx_er = (rx_ctl_in$q0 ^ rx_ctl_in$q1);
+        rx_nibble$d = rxd_in$q1;
+        rx_ctl_mid$d = rx_ctl_in$q1;
+        rx_ctl_next_rise = rx_ctl_in$q0;
+        rx_ctl_next_mid = rx_ctl_in$q1;
+        rx_dv = rx_ctl_mid$q;
+        rx_carrier = rx_ctl_mid$q | rx_ctl_next_rise;
+        rx_er = (~rx_ctl_mid$q & rx_ctl_next_rise) | (rx_ctl_mid$q & ~rx_ctl_next_rise & rx_ctl_next_mid);
         push = 1'b0;
         push_entry = end_entry;
         case (rx_fsm$q)
             RgmiiRxState$Idle:
                 begin
                     if (rx_dv) begin
-                        if (rx_nibble == preamble_nibble) begin
+                        if (rx_nibble$q == preamble_nibble) begin
                             rx_fsm$d = RgmiiRxState$Preamble;
                         end
                         else begin
@@ -28945,32 +28971,32 @@ module top$rgmii(clock,mac_txd,mac_tx_en,mac_tx_er,tx_ce,mac_rxd,mac_rx_dv,mac_r
                 end
             RgmiiRxState$Preamble:
                 begin
-                    if (~rx_dv) begin
+                    if (~rx_carrier) begin
                         rx_fsm$d = RgmiiRxState$Idle;
                     end
-                    else if (rx_nibble == sfd_nibble) begin
+                    else if (rx_nibble$q == sfd_nibble) begin
                         push = 1'b1;
                         push_entry = sfd_entry;
                         rx_high$d = 1'b0;
                         rx_fsm$d = RgmiiRxState$Data;
                     end
-                    else if (rx_nibble != preamble_nibble) begin
+                    else if (rx_nibble$q != preamble_nibble) begin
                         rx_fsm$d = RgmiiRxState$Drop;
                     end
                 end
             RgmiiRxState$Data:
                 begin
-                    if (rx_dv) begin
+                    if (rx_carrier) begin
                         if (rx_high$q) begin
                             push = 1'b1;
-                            push_entry = ((rx_low$q) & 10'h3ff) | (((rx_nibble) & 10'h3ff) << 32'h4);
+                            push_entry = ((rx_low$q) & 10'h3ff) | (((rx_nibble$q) & 10'h3ff) << 32'h4);
                             if (rx_low_er$q | rx_er) begin
                                 push_entry = push_entry | er_flag;
                             end
                             rx_high$d = 1'b0;
                         end
                         else begin
-                            rx_low$d = rx_nibble;
+                            rx_low$d = rx_nibble$q;
                             rx_low_er$d = rx_er;
                             rx_high$d = 1'b1;
                         end
@@ -28983,7 +29009,7 @@ module top$rgmii(clock,mac_txd,mac_tx_en,mac_tx_er,tx_ce,mac_rxd,mac_rx_dv,mac_r
                 end
             RgmiiRxState$Drop:
                 begin
-                    if (~rx_dv) begin
+                    if (~rx_carrier) begin
                         rx_fsm$d = RgmiiRxState$Idle;
                     end
                 end
@@ -29281,6 +29307,25 @@ module top$rgmii$rx_ctl_in(clock,pin,q0,q1);
 endmodule // top$rgmii$rx_ctl_in
 
 
+module top$rgmii$rx_ctl_mid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rgmii$rx_ctl_mid
+
+
 module top$rgmii$rx_fsm(d,q,clock);
     
     // Module arguments
@@ -29361,6 +29406,25 @@ module top$rgmii$rx_low_er(d,q,clock);
     end
           
 endmodule // top$rgmii$rx_low_er
+
+
+module top$rgmii$rx_nibble(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rgmii$rx_nibble
 
 // v-- Setting output parameters to net type for wrapped code.
 
