@@ -5,6 +5,8 @@
 //! its PCF, and `board.env` (the board's parameters for scripts/fpga.sh). [`generate_ecp5`]
 //! writes the ECP5 synthesis top's (`make synth-ecp5`, [`ecp5`]).
 
+#[cfg(test)]
+pub(crate) mod adapter_testing;
 pub mod alchitry_cu;
 pub mod clocking;
 pub mod colorlight_i5;

@@ -530,7 +530,7 @@ impl Logic for RgmiiAdapter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mac::crc::tests::reference_fcs;
+    use crate::board::adapter_testing::*;
     use crate::mac::rx::MacRx;
     use crate::mac::tx::tests::{bursts, TxBench, TxFrame};
     use crate::testing::{clock_edge, settle};
@@ -543,17 +543,6 @@ mod tests {
 
     /// Core clock half period (ps).
     const CORE_HALF_PS: u64 = 10_000;
-
-    fn with_fcs(data: &[u8]) -> Vec<u8> {
-        let mut f = data.to_vec();
-        f.extend_from_slice(&reference_fcs(data));
-        f
-    }
-
-    fn random_frame(rng: &mut StdRng, len: usize) -> Vec<u8> {
-        let data: Vec<u8> = (0..len).map(|_| rng.gen()).collect();
-        with_fcs(&data)
-    }
 
     /// The nibbles of a frame: `preamble` nibbles 0x5 (15 for a full preamble), the SFD's
     /// 0xD, then the bytes low nibble first, all with RX_DV.
@@ -569,37 +558,6 @@ mod tests {
 
     fn idle(n: usize) -> Vec<Nibble> {
         vec![(false, false, 0); n]
-    }
-
-    /// What the MAC RX side shows in one cycle with `rx_ce`.
-    #[derive(Clone, Copy, Debug, PartialEq)]
-    struct ByteTime {
-        cycle: usize,
-        dv: bool,
-        er: bool,
-        data: u8,
-    }
-
-    /// A frame as handed to the MAC: the bytes after the SFD, each with rx_er.
-    type Handed = Vec<(u8, bool)>;
-
-    fn handed_good(bytes: &[u8]) -> Handed {
-        bytes.iter().map(|&b| (b, false)).collect()
-    }
-
-    #[derive(Clone, Debug, PartialEq)]
-    struct MacFrame {
-        bytes: Vec<u8>,
-        err_crc: bool,
-        err_rxer: bool,
-    }
-
-    fn mac_good(bytes: &[u8]) -> MacFrame {
-        MacFrame {
-            bytes: bytes.to_vec(),
-            err_crc: false,
-            err_rxer: false,
-        }
     }
 
     /// Where the PHY's receive outputs change relative to RXC (at 100 Mb/s the nibble changes

@@ -333,7 +333,7 @@ impl Logic for RmiiAdapter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mac::crc::tests::reference_fcs;
+    use crate::board::adapter_testing::*;
     use crate::mac::rx::MacRx;
     use crate::mac::tx::tests::{bursts, TxBench, TxFrame};
     use crate::testing::{clock_edge, settle};
@@ -356,17 +356,6 @@ mod tests {
             .chunks(4)
             .map(|d| d[0] | (d[1] << 2) | (d[2] << 4) | (d[3] << 6))
             .collect()
-    }
-
-    fn with_fcs(data: &[u8]) -> Vec<u8> {
-        let mut f = data.to_vec();
-        f.extend_from_slice(&reference_fcs(data));
-        f
-    }
-
-    fn random_frame(rng: &mut StdRng, len: usize) -> Vec<u8> {
-        let data: Vec<u8> = (0..len).map(|_| rng.gen()).collect();
-        with_fcs(&data)
     }
 
     /// How a PHY puts one received frame on the RMII pins.
@@ -417,30 +406,6 @@ mod tests {
 
     fn idle_dibits(n: usize) -> Vec<Dibit> {
         vec![(false, false, 0b00); n]
-    }
-
-    /// What the MAC RX side shows in one cycle with `rx_ce`.
-    #[derive(Clone, Copy, Debug, PartialEq)]
-    struct ByteTime {
-        cycle: usize,
-        dv: bool,
-        er: bool,
-        data: u8,
-    }
-
-    /// A frame as the adapter handed it to the MAC: the bytes after the SFD, each with rx_er.
-    type Handed = Vec<(u8, bool)>;
-
-    fn handed_good(bytes: &[u8]) -> Handed {
-        bytes.iter().map(|&b| (b, false)).collect()
-    }
-
-    /// A frame as a real MacRx took it.
-    #[derive(Clone, Debug, PartialEq)]
-    struct MacFrame {
-        bytes: Vec<u8>,
-        err_crc: bool,
-        err_rxer: bool,
     }
 
     /// The MAC RX side: records every byte time, checks the `rx_ce` rhythm, and feeds a real
@@ -581,14 +546,6 @@ mod tests {
             self.idle(16);
             assert!(self.mac.open.is_none(), "MacRx is still in a frame");
             (self.mac.handed_frames(), self.mac.mac_frames.clone())
-        }
-    }
-
-    fn mac_good(bytes: &[u8]) -> MacFrame {
-        MacFrame {
-            bytes: bytes.to_vec(),
-            err_crc: false,
-            err_rxer: false,
         }
     }
 
