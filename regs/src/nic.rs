@@ -1,5 +1,7 @@
 pub const CTRL: u32 = 0x0000;
 pub const STATUS: u32 = 0x0008;
+/// EEPROM/flash control: the pins of the card's microwire EEPROM (fields in [`eecd`]).
+pub const EECD: u32 = 0x0010;
 /// MDI control: the PHY's management registers over MDIO (fields in [`mdic`]).
 pub const MDIC: u32 = 0x0020;
 pub const ICR: u32 = 0x00C0;
@@ -212,6 +214,12 @@ pub mod icr {
     pub const TXDW: u32 = 1 << 0;
     /// Transmit queue empty (TDH reached TDT).
     pub const TXQE: u32 = 1 << 1;
+    /// Link status change: STATUS.LU changed (here: CTRL.SLU was set or cleared). Linux's
+    /// e1000 writes ICS.LSC in `e1000_open` to start its link watchdog.
+    pub const LSC: u32 = 1 << 2;
+    /// Receive sequence error (an 8254x's ordered-set error): never raised by this MAC, but
+    /// ICS can set it and IMS can enable it, as the 8254x's drivers expect.
+    pub const RXSEQ: u32 = 1 << 3;
     /// Receive descriptor minimum threshold reached (free descriptors ≤ the RDMTS share).
     pub const RXDMT0: u32 = 1 << 4;
     /// Receiver overrun: a frame was dropped because the RX FIFO was full.
@@ -229,7 +237,8 @@ pub mod icr {
     /// A ring register write was refused or left a ring inconsistent (`RINGERR`).
     pub const RING: u32 = 1 << 27;
     /// Every cause bit this design implements.
-    pub const ALL: u32 = TXDW | TXQE | RXDMT0 | RXO | RXT0 | MDAC | DMAC | IOMMU | NIC_DMA | RING;
+    pub const ALL: u32 =
+        TXDW | TXQE | LSC | RXSEQ | RXDMT0 | RXO | RXT0 | MDAC | DMAC | IOMMU | NIC_DMA | RING;
 }
 
 pub mod rctl {
@@ -350,6 +359,33 @@ pub mod rx_desc {
     pub const ERR_LEN: u32 = 1 << 3;
     /// RX data error: rx_er was asserted during the frame.
     pub const ERR_RXE: u32 = 1 << 7;
+}
+
+/// EECD (8254x offset `0x0010`): software's pins to the card's serial EEPROM (a 93C46-style
+/// microwire part on the 82540: `crate::eeprom`), bit-banged as Linux's e1000 does. SK, CS, DI,
+/// FWE and EE_REQ read back as written; DO is the EEPROM's data out (through a synchronizer);
+/// EE_GNT follows EE_REQ (nothing else owns the EEPROM here); EE_PRES says whether the board
+/// has an EEPROM (the SoC's `eeprom_present` strap); EE_SIZE reads 0 (64 words). The pins follow
+/// the register whether or not EE_REQ is set.
+pub mod eecd {
+    /// Clock to the EEPROM.
+    pub const SK: u32 = 1 << 0;
+    /// Chip select.
+    pub const CS: u32 = 1 << 1;
+    /// Data to the EEPROM.
+    pub const DI: u32 = 1 << 2;
+    /// Data from the EEPROM (read only).
+    pub const DO: u32 = 1 << 3;
+    /// Flash write enable (kept for read-back; there is no flash).
+    pub const FWE_MASK: u32 = 0b11 << 4;
+    /// Software requests the EEPROM.
+    pub const REQ: u32 = 1 << 6;
+    /// The EEPROM is granted to software (read only: follows REQ).
+    pub const GNT: u32 = 1 << 7;
+    /// An EEPROM is present (read only).
+    pub const PRES: u32 = 1 << 8;
+    /// The bits a write keeps.
+    pub const WRITABLE: u32 = SK | CS | DI | FWE_MASK | REQ;
 }
 
 /// MDIC (8254x offset `0x0020`): the host's access to the PHY's management registers over

@@ -118,6 +118,13 @@ pub struct Soc<const A: usize, const W: usize, const Q: usize> {
     pub mdio_oe: Signal<Out, Bit>,
     pub mdio_in: Signal<In, Bit>,
     pub phy_reset: Signal<Out, Bit>,
+    /// The card's serial EEPROM on the NIC's EECD (regs::eeprom): SK, CS, DI out, DO in, and
+    /// whether the board has one (a strap: EECD.EE_PRES). Without a NIC: all low.
+    pub ee_sk: Signal<Out, Bit>,
+    pub ee_cs: Signal<Out, Bit>,
+    pub ee_di: Signal<Out, Bit>,
+    pub ee_do: Signal<In, Bit>,
+    pub eeprom_present: Signal<In, Bit>,
     pub obs_nic_tx_state: Signal<Out, TxState>,
     pub obs_nic_rx_state: Signal<Out, RxState>,
     // ==== blocks ====
@@ -258,6 +265,11 @@ impl<const A: usize, const W: usize, const Q: usize> Soc<A, W, Q> {
             mdio_oe: Default::default(),
             mdio_in: Default::default(),
             phy_reset: Default::default(),
+            ee_sk: Default::default(),
+            ee_cs: Default::default(),
+            ee_di: Default::default(),
+            ee_do: Default::default(),
+            eeprom_present: Default::default(),
             obs_nic_tx_state: Default::default(),
             obs_nic_rx_state: Default::default(),
             ram: Default::default(),
@@ -517,6 +529,9 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
             self.mdio_out.next = self.nic.mdio_out.val();
             self.mdio_oe.next = self.nic.mdio_oe.val();
             self.phy_reset.next = self.nic.phy_reset.val();
+            self.ee_sk.next = self.nic.ee_sk.val();
+            self.ee_cs.next = self.nic.ee_cs.val();
+            self.ee_di.next = self.nic.ee_di.val();
             self.obs_nic_tx_state.next = self.nic.tx_state.val();
             self.obs_nic_rx_state.next = self.nic.rx_state.val();
         } else {
@@ -541,6 +556,9 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
             self.mdio_out.next = false;
             self.mdio_oe.next = false;
             self.phy_reset.next = false;
+            self.ee_sk.next = false;
+            self.ee_cs.next = false;
+            self.ee_di.next = false;
             self.obs_nic_tx_state.next = TxState::Idle;
             self.obs_nic_rx_state.next = RxState::Idle;
         }
@@ -632,6 +650,8 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
         self.nic.phy_tx_ce.next = self.phy_tx_ce.val();
         self.nic.phy_rx_ce.next = self.phy_rx_ce.val();
         self.nic.mdio_in.next = self.mdio_in.val();
+        self.nic.ee_do.next = self.ee_do.val();
+        self.nic.ee_present.next = self.eeprom_present.val();
 
         // ---- IOMMU registers ----
         self.iommu.host.sel.next =

@@ -283,6 +283,11 @@ module top$core(clock,pll_locked,button_n,uart_rx,uart_tx,led,mac_txd,mac_tx_en,
     wire  soc$mdio_oe;
     reg  soc$mdio_in;
     wire  soc$phy_reset;
+    wire  soc$ee_sk;
+    wire  soc$ee_cs;
+    wire  soc$ee_di;
+    reg  soc$ee_do;
+    reg  soc$eeprom_present;
     wire  [2:0] soc$obs_nic_tx_state;
     wire  [3:0] soc$obs_nic_rx_state;
     reg  bridge$clock;
@@ -378,6 +383,11 @@ module top$core(clock,pll_locked,button_n,uart_rx,uart_tx,led,mac_txd,mac_tx_en,
         .mdio_oe(soc$mdio_oe),
         .mdio_in(soc$mdio_in),
         .phy_reset(soc$phy_reset),
+        .ee_sk(soc$ee_sk),
+        .ee_cs(soc$ee_cs),
+        .ee_di(soc$ee_di),
+        .ee_do(soc$ee_do),
+        .eeprom_present(soc$eeprom_present),
         .obs_nic_tx_state(soc$obs_nic_tx_state),
         .obs_nic_rx_state(soc$obs_nic_rx_state)
     );
@@ -479,6 +489,8 @@ module top$core(clock,pll_locked,button_n,uart_rx,uart_tx,led,mac_txd,mac_tx_en,
         mdio_oe = soc$mdio_oe;
         soc$mdio_in = mdio_in;
         phy_reset_n = ~soc$phy_reset;
+        soc$ee_do = 1'b1;
+        soc$eeprom_present = 1'b0;
         ticks$d = ticks$q + 32'h1;
         period_end = (ticks$q & period_mask) == 32'h0;
         if (soc$obs_iommu_state == IommuState$FaultStart) begin
@@ -2784,7 +2796,7 @@ module top$core$shown(d,q,clock);
 endmodule // top$core$shown
 
 
-module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_rvalid,host_rdata,irq,obs_cpu_req,obs_cpu_grant,obs_dma_req,obs_dma_grant,obs_bus_we,obs_bus_addr,obs_bus_wdata,obs_bus_be,obs_dma_state,obs_dma1_state,obs_dma_owner,obs_iommu_beat,obs_dev_beat,obs_dma_iova,obs_dma_dev,obs_iommu_state,obs_iotlb_occupancy,phy_txd,phy_tx_en,phy_tx_er,phy_rxd,phy_rx_dv,phy_rx_er,phy_tx_ce,phy_rx_ce,mdc,mdio_out,mdio_oe,mdio_in,phy_reset,obs_nic_tx_state,obs_nic_rx_state);
+module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_rvalid,host_rdata,irq,obs_cpu_req,obs_cpu_grant,obs_dma_req,obs_dma_grant,obs_bus_we,obs_bus_addr,obs_bus_wdata,obs_bus_be,obs_dma_state,obs_dma1_state,obs_dma_owner,obs_iommu_beat,obs_dev_beat,obs_dma_iova,obs_dma_dev,obs_iommu_state,obs_iotlb_occupancy,phy_txd,phy_tx_en,phy_tx_er,phy_rxd,phy_rx_dv,phy_rx_er,phy_tx_ce,phy_rx_ce,mdc,mdio_out,mdio_oe,mdio_in,phy_reset,ee_sk,ee_cs,ee_di,ee_do,eeprom_present,obs_nic_tx_state,obs_nic_rx_state);
     
     // Module arguments
     input wire  clock;
@@ -2827,6 +2839,11 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
     output reg  mdio_oe;
     input wire  mdio_in;
     output reg  phy_reset;
+    output reg  ee_sk;
+    output reg  ee_cs;
+    output reg  ee_di;
+    input wire  ee_do;
+    input wire  eeprom_present;
     output reg  [2:0] obs_nic_tx_state;
     output reg  [3:0] obs_nic_rx_state;
     
@@ -3178,6 +3195,11 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
     wire  nic$mdio_oe;
     reg  nic$mdio_in;
     wire  nic$phy_reset;
+    wire  nic$ee_sk;
+    wire  nic$ee_cs;
+    wire  nic$ee_di;
+    reg  nic$ee_do;
+    reg  nic$ee_present;
     wire  [2:0] nic$tx_state;
     wire  [3:0] nic$rx_state;
     reg  iommu$clock;
@@ -3591,6 +3613,11 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
         .mdio_oe(nic$mdio_oe),
         .mdio_in(nic$mdio_in),
         .phy_reset(nic$phy_reset),
+        .ee_sk(nic$ee_sk),
+        .ee_cs(nic$ee_cs),
+        .ee_di(nic$ee_di),
+        .ee_do(nic$ee_do),
+        .ee_present(nic$ee_present),
         .tx_state(nic$tx_state),
         .rx_state(nic$rx_state)
     );
@@ -3905,6 +3932,9 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
             mdio_out = nic$mdio_out;
             mdio_oe = nic$mdio_oe;
             phy_reset = nic$phy_reset;
+            ee_sk = nic$ee_sk;
+            ee_cs = nic$ee_cs;
+            ee_di = nic$ee_di;
             obs_nic_tx_state = nic$tx_state;
             obs_nic_rx_state = nic$rx_state;
         end
@@ -3930,6 +3960,9 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
             mdio_out = 1'b0;
             mdio_oe = 1'b0;
             phy_reset = 1'b0;
+            ee_sk = 1'b0;
+            ee_cs = 1'b0;
+            ee_di = 1'b0;
             obs_nic_tx_state = TxState$Idle;
             obs_nic_rx_state = RxState$Idle;
         end
@@ -4015,6 +4048,8 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
         nic$phy_tx_ce = phy_tx_ce;
         nic$phy_rx_ce = phy_rx_ce;
         nic$mdio_in = mdio_in;
+        nic$ee_do = ee_do;
+        nic$ee_present = eeprom_present;
         iommu$host$sel = host_req & host_is_iommu & iommu_built;
         iommu$host$offset = host_addr[(32'h0)+:(12)];
         iommu$host$we = host_we;
@@ -16722,7 +16757,7 @@ module top$core$soc$mux$outstanding(d,q,clock);
 endmodule // top$core$soc$mux$outstanding
 
 
-module top$core$soc$nic(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,dmac_irq,iommu_irq,tx_bus$valid,tx_bus$addr,tx_bus$we,tx_bus$wdata,tx_bus$last,tx_bus$dev,tx_bus$ready,tx_bus$resp,tx_bus$fault,tx_bus$rdata,rx_bus$valid,rx_bus$addr,rx_bus$we,rx_bus$wdata,rx_bus$last,rx_bus$dev,rx_bus$ready,rx_bus$resp,rx_bus$fault,rx_bus$rdata,phy_txd,phy_tx_en,phy_tx_er,phy_rxd,phy_rx_dv,phy_rx_er,phy_tx_ce,phy_rx_ce,mdc,mdio_out,mdio_oe,mdio_in,phy_reset,tx_state,rx_state);
+module top$core$soc$nic(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,dmac_irq,iommu_irq,tx_bus$valid,tx_bus$addr,tx_bus$we,tx_bus$wdata,tx_bus$last,tx_bus$dev,tx_bus$ready,tx_bus$resp,tx_bus$fault,tx_bus$rdata,rx_bus$valid,rx_bus$addr,rx_bus$we,rx_bus$wdata,rx_bus$last,rx_bus$dev,rx_bus$ready,rx_bus$resp,rx_bus$fault,rx_bus$rdata,phy_txd,phy_tx_en,phy_tx_er,phy_rxd,phy_rx_dv,phy_rx_er,phy_tx_ce,phy_rx_ce,mdc,mdio_out,mdio_oe,mdio_in,phy_reset,ee_sk,ee_cs,ee_di,ee_do,ee_present,tx_state,rx_state);
     
     // Module arguments
     input wire  clock;
@@ -16767,6 +16802,11 @@ module top$core$soc$nic(clock,host$sel,host$offset,host$we,host$wdata,host$rdata
     output reg  mdio_oe;
     input wire  mdio_in;
     output reg  phy_reset;
+    output reg  ee_sk;
+    output reg  ee_cs;
+    output reg  ee_di;
+    input wire  ee_do;
+    input wire  ee_present;
     output reg  [2:0] tx_state;
     output reg  [3:0] rx_state;
     
@@ -16890,6 +16930,11 @@ module top$core$soc$nic(clock,host$sel,host$offset,host$we,host$wdata,host$rdata
     reg  regs$mdio_error;
     reg  [15:0] regs$mdio_rdata;
     wire  regs$phy_reset;
+    wire  regs$ee_sk;
+    wire  regs$ee_cs;
+    wire  regs$ee_di;
+    reg  regs$ee_do;
+    reg  regs$ee_present;
     reg  tx_dma$clock;
     reg  tx_dma$soft_reset;
     reg  tx_dma$enable;
@@ -17033,6 +17078,12 @@ module top$core$soc$nic(clock,host$sel,host$offset,host$we,host$wdata,host$rdata
     reg  mdio_sync$d;
     wire  mdio_sync$q;
     reg  mdio_sync$clock;
+    reg  ee_do_meta$d;
+    wire  ee_do_meta$q;
+    reg  ee_do_meta$clock;
+    reg  ee_do_sync$d;
+    wire  ee_do_sync$q;
+    reg  ee_do_sync$clock;
     reg  datapath_reset$d;
     wire  datapath_reset$q;
     reg  datapath_reset$clock;
@@ -17122,7 +17173,12 @@ module top$core$soc$nic(clock,host$sel,host$offset,host$we,host$wdata,host$rdata
         .mdio_done(regs$mdio_done),
         .mdio_error(regs$mdio_error),
         .mdio_rdata(regs$mdio_rdata),
-        .phy_reset(regs$phy_reset)
+        .phy_reset(regs$phy_reset),
+        .ee_sk(regs$ee_sk),
+        .ee_cs(regs$ee_cs),
+        .ee_di(regs$ee_di),
+        .ee_do(regs$ee_do),
+        .ee_present(regs$ee_present)
     );
     top$core$soc$nic$tx_dma tx_dma(
         .clock(tx_dma$clock),
@@ -17309,6 +17365,16 @@ module top$core$soc$nic(clock,host$sel,host$offset,host$we,host$wdata,host$rdata
         .q(mdio_sync$q),
         .clock(mdio_sync$clock)
     );
+    top$core$soc$nic$ee_do_meta ee_do_meta(
+        .d(ee_do_meta$d),
+        .q(ee_do_meta$q),
+        .clock(ee_do_meta$clock)
+    );
+    top$core$soc$nic$ee_do_sync ee_do_sync(
+        .d(ee_do_sync$d),
+        .q(ee_do_sync$q),
+        .clock(ee_do_sync$clock)
+    );
     top$core$soc$nic$datapath_reset datapath_reset(
         .d(datapath_reset$d),
         .q(datapath_reset$q),
@@ -17344,6 +17410,8 @@ module top$core$soc$nic(clock,host$sel,host$offset,host$we,host$wdata,host$rdata
         datapath_reset$clock = clock;
         mdio_meta$clock = clock;
         mdio_sync$clock = clock;
+        ee_do_meta$clock = clock;
+        ee_do_sync$clock = clock;
         tx_rd_ptr$d = tx_rd_ptr$q;
         rx_wr_ptr$d = rx_wr_ptr$q;
         rx_commit$d = rx_commit$q;
@@ -17351,6 +17419,8 @@ module top$core$soc$nic(clock,host$sel,host$offset,host$we,host$wdata,host$rdata
         datapath_reset$d = datapath_reset$q;
         mdio_meta$d = mdio_meta$q;
         mdio_sync$d = mdio_sync$q;
+        ee_do_meta$d = ee_do_meta$q;
+        ee_do_sync$d = ee_do_sync$q;
         regs$clock = clock;
         tx_dma$clock = clock;
         rx_dma$clock = clock;
@@ -17398,6 +17468,13 @@ module top$core$soc$nic(clock,host$sel,host$offset,host$we,host$wdata,host$rdata
         mdio_out = mdio$mdio_out;
         mdio_oe = mdio$mdio_oe;
         phy_reset = regs$phy_reset;
+        ee_sk = regs$ee_sk;
+        ee_cs = regs$ee_cs;
+        ee_di = regs$ee_di;
+        ee_do_meta$d = ee_do;
+        ee_do_sync$d = ee_do_meta$q;
+        regs$ee_do = ee_do_sync$q;
+        regs$ee_present = ee_present;
         tx_dma$soft_reset = datapath_reset$q;
         tx_dma$enable = (regs$tctl & k_tctl_en) != 32'h0;
         tx_dma$tdbal = regs$tdbal;
@@ -17600,6 +17677,44 @@ module top$core$soc$nic$datapath_reset(d,q,clock);
     end
           
 endmodule // top$core$soc$nic$datapath_reset
+
+
+module top$core$soc$nic$ee_do_meta(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$nic$ee_do_meta
+
+
+module top$core$soc$nic$ee_do_sync(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$nic$ee_do_sync
 
 
 module top$core$soc$nic$mac_rx(clock,ce,enable,reset,max_len,rxd,rx_dv,rx_er,frame_start,byte_valid,byte_data,frame_end,frame_len,err_crc,err_runt,err_long,err_rxer,state);
@@ -19240,7 +19355,7 @@ module top$core$soc$nic$mdio_sync(d,q,clock);
 endmodule // top$core$soc$nic$mdio_sync
 
 
-module top$core$soc$nic$regs(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,nic_reset,ctrl_slu,rctl,tctl,ipg,rdbal,rdbah,rdlen,rdt,tdbal,tdbah,tdlen,tdt,rdh,tdh,rdh_write,tdh_write,head_wdata,tx_state,rx_state,tx_halted,rx_halted,dmaerr_addr,restart_tx,restart_rx,ev_crc_err,ev_rx_er,ev_missed,ev_rx_good,ev_rx_good_bytes,ev_tx_good,ev_tx_good_bytes,ev_rx_frame,ev_rx_frame_bytes,ev_no_buffer,ev_runt,ev_oversize,ev_tx_drop,ev_rx_dma_drop,c_txdw,c_txdw_delayed,c_rx_frame,c_txqe,c_rxdmt0,c_rxo,c_nic_dma,c_dmac,c_iommu,irq,mdio_start,mdio_read,mdio_phy,mdio_reg,mdio_wdata,mdio_done,mdio_error,mdio_rdata,phy_reset);
+module top$core$soc$nic$regs(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,nic_reset,ctrl_slu,rctl,tctl,ipg,rdbal,rdbah,rdlen,rdt,tdbal,tdbah,tdlen,tdt,rdh,tdh,rdh_write,tdh_write,head_wdata,tx_state,rx_state,tx_halted,rx_halted,dmaerr_addr,restart_tx,restart_rx,ev_crc_err,ev_rx_er,ev_missed,ev_rx_good,ev_rx_good_bytes,ev_tx_good,ev_tx_good_bytes,ev_rx_frame,ev_rx_frame_bytes,ev_no_buffer,ev_runt,ev_oversize,ev_tx_drop,ev_rx_dma_drop,c_txdw,c_txdw_delayed,c_rx_frame,c_txqe,c_rxdmt0,c_rxo,c_nic_dma,c_dmac,c_iommu,irq,mdio_start,mdio_read,mdio_phy,mdio_reg,mdio_wdata,mdio_done,mdio_error,mdio_rdata,phy_reset,ee_sk,ee_cs,ee_di,ee_do,ee_present);
     
     // Module arguments
     input wire  clock;
@@ -19307,6 +19422,11 @@ module top$core$soc$nic$regs(clock,host$sel,host$offset,host$we,host$wdata,host$
     input wire  mdio_error;
     input wire  [15:0] mdio_rdata;
     output reg  phy_reset;
+    output reg  ee_sk;
+    output reg  ee_cs;
+    output reg  ee_di;
+    input wire  ee_do;
+    input wire  ee_present;
     
     // Constant declarations
     localparam  a_ctrl = 16'h0;
@@ -19324,6 +19444,7 @@ module top$core$soc$nic$regs(clock,host$sel,host$offset,host$we,host$wdata,host$
     localparam  a_engine_state = 16'h4f1c;
     localparam  a_ringerr = 16'h4f20;
     localparam  a_mdic = 16'h20;
+    localparam  a_eecd = 16'h10;
     localparam  a_tdt = 16'h3818;
     localparam  a_tdlen = 16'h3808;
     localparam  a_rdt = 16'h2818;
@@ -19339,6 +19460,11 @@ module top$core$soc$nic$regs(clock,host$sel,host$offset,host$we,host$wdata,host$
     localparam  k_ringerr_all = 32'h3f;
     localparam  k_icr_ring = 32'h8000000;
     localparam  k_icr_mdac = 32'h200;
+    localparam  k_icr_lsc = 32'h4;
+    localparam  k_eecd_writable = 32'h77;
+    localparam  k_eecd_do = 32'h8;
+    localparam  k_eecd_gnt = 32'h80;
+    localparam  k_eecd_pres = 32'h100;
     localparam  k_ctrl_phy_rst = 32'h80000000;
     localparam  k_mdic_fields = 32'h2fffffff;
     localparam  k_mdic_ready = 32'h10000000;
@@ -19359,7 +19485,7 @@ module top$core$soc$nic$regs(clock,host$sel,host$offset,host$we,host$wdata,host$
     localparam  k_icr_dmac = 32'h1000000;
     localparam  k_icr_iommu = 32'h2000000;
     localparam  k_icr_nic_dma = 32'h4000000;
-    localparam  k_icr_all = 32'hf0002d3;
+    localparam  k_icr_all = 32'hf0002df;
     localparam  k_dmaerr_tx = 32'h1;
     localparam  k_dmaerr_rx = 32'h2;
     localparam  k_engine_tx_shift = 5'b0;
@@ -19662,6 +19788,9 @@ module top$core$soc$nic$regs(clock,host$sel,host$offset,host$we,host$wdata,host$
     reg  dmac_level$d;
     wire  dmac_level$q;
     reg  dmac_level$clock;
+    reg  slu_level$d;
+    wire  slu_level$q;
+    reg  slu_level$clock;
     reg  iommu_level$d;
     wire  iommu_level$q;
     reg  iommu_level$clock;
@@ -19674,6 +19803,9 @@ module top$core$soc$nic$regs(clock,host$sel,host$offset,host$we,host$wdata,host$
     reg  mdic_busy$d;
     wire  mdic_busy$q;
     reg  mdic_busy$clock;
+    reg  [31:0] eecd$d;
+    wire  [31:0] eecd$q;
+    reg  eecd$clock;
     
     // Local signals
     reg  [31:0] tx_count;
@@ -19687,6 +19819,7 @@ module top$core$soc$nic$regs(clock,host$sel,host$offset,host$we,host$wdata,host$
     reg  bad_rdh;
     reg  bad_rdlen;
     reg  [31:0] ring_errors;
+    reg  [31:0] eecd_word;
     reg  mdic_write;
     reg  mdic_idle;
     reg  [1:0] mdic_op;
@@ -20083,6 +20216,11 @@ module top$core$soc$nic$regs(clock,host$sel,host$offset,host$we,host$wdata,host$
         .q(dmac_level$q),
         .clock(dmac_level$clock)
     );
+    top$core$soc$nic$regs$slu_level slu_level(
+        .d(slu_level$d),
+        .q(slu_level$q),
+        .clock(slu_level$clock)
+    );
     top$core$soc$nic$regs$iommu_level iommu_level(
         .d(iommu_level$d),
         .q(iommu_level$q),
@@ -20103,6 +20241,11 @@ module top$core$soc$nic$regs(clock,host$sel,host$offset,host$we,host$wdata,host$
         .q(mdic_busy$q),
         .clock(mdic_busy$clock)
     );
+    top$core$soc$nic$regs$eecd eecd(
+        .d(eecd$d),
+        .q(eecd$q),
+        .clock(eecd$clock)
+    );
     
     // Update code
     always @(*) begin
@@ -20111,21 +20254,25 @@ module top$core$soc$nic$regs(clock,host$sel,host$offset,host$we,host$wdata,host$
         irq_line$clock = clock;
         itr_timer$clock = clock;
         dmac_level$clock = clock;
+        slu_level$clock = clock;
         iommu_level$clock = clock;
         ringerr$clock = clock;
         r_rdata$clock = clock;
         mdic$clock = clock;
         mdic_busy$clock = clock;
+        eecd$clock = clock;
         icr_causes$d = icr_causes$q;
         ims_mask$d = ims_mask$q;
         irq_line$d = irq_line$q;
         itr_timer$d = itr_timer$q;
         dmac_level$d = dmac_level$q;
+        slu_level$d = slu_level$q;
         iommu_level$d = iommu_level$q;
         ringerr$d = ringerr$q;
         r_rdata$d = r_rdata$q;
         mdic$d = mdic$q;
         mdic_busy$d = mdic_busy$q;
+        eecd$d = eecd$q;
         write = host$sel & host$we;
         read = host$sel & ~host$we;
         nic_reset = write & (host$offset == a_ctrl) & ((host$wdata & k_ctrl_rst) != 32'h0);
@@ -20427,6 +20574,25 @@ module top$core$soc$nic$regs(clock,host$sel,host$offset,host$we,host$wdata,host$
             mdic$d = 32'h0;
             mdic_busy$d = 1'b0;
         end
+        if (write & (host$offset == a_eecd)) begin
+            eecd$d = host$wdata & k_eecd_writable;
+        end
+        if (nic_reset) begin
+            eecd$d = 32'h0;
+        end
+        ee_sk = eecd$q[32'h0];
+        ee_cs = eecd$q[32'h1];
+        ee_di = eecd$q[32'h2];
+        eecd_word = eecd$q;
+        if (ee_do) begin
+            eecd_word = eecd_word | k_eecd_do;
+        end
+        if (eecd$q[32'h6]) begin
+            eecd_word = eecd_word | k_eecd_gnt;
+        end
+        if (ee_present) begin
+            eecd_word = eecd_word | k_eecd_pres;
+        end
         dmac_level$d = c_dmac;
         iommu_level$d = c_iommu;
         new_causes = 32'h0;
@@ -20459,6 +20625,10 @@ module top$core$soc$nic$regs(clock,host$sel,host$offset,host$we,host$wdata,host$
         end
         if (mdio_done & ((mdic$q & k_mdic_int_en) != 32'h0)) begin
             new_causes = new_causes | k_icr_mdac;
+        end
+        slu_level$d = ctrl_slu & ~nic_reset;
+        if (ctrl_slu != slu_level$q) begin
+            new_causes = new_causes | k_icr_lsc;
         end
         if (write & (host$offset == a_ics)) begin
             new_causes = new_causes | (host$wdata & k_icr_all);
@@ -20562,6 +20732,9 @@ module top$core$soc$nic$regs(clock,host$sel,host$offset,host$we,host$wdata,host$
         end
         if (host$offset == a_dmaerr_addr) begin
             read_value = dmaerr_addr;
+        end
+        if (host$offset == a_eecd) begin
+            read_value = eecd_word;
         end
         if (host$offset == a_mdic) begin
             read_value = mdic$q;
@@ -22360,6 +22533,25 @@ module top$core$soc$nic$regs$dmac_level(d,q,clock);
 endmodule // top$core$soc$nic$regs$dmac_level
 
 
+module top$core$soc$nic$regs$eecd(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$nic$regs$eecd
+
+
 module top$core$soc$nic$regs$icr_causes(d,q,clock);
     
     // Module arguments
@@ -22634,6 +22826,25 @@ module top$core$soc$nic$regs$rx_delay$packet_timer(d,q,clock);
     end
           
 endmodule // top$core$soc$nic$regs$rx_delay$packet_timer
+
+
+module top$core$soc$nic$regs$slu_level(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$soc$nic$regs$slu_level
 
 
 module top$core$soc$nic$regs$stats$0(clock,reset,read,offset,inc,amount,count,rdata);

@@ -97,6 +97,8 @@ void Harness::step() {
     t.phy_rx_er = 0;
   }
   t.mdio_in = mdio_line_;
+  t.ee_do = ee_do_;
+  t.eeprom_present = eeprom_present_;
   t.clock = 0;
   t.eval();
   if (phy_log_on_ && (t.phy_tx_en || t.phy_tx_er))
@@ -158,6 +160,7 @@ void Harness::step() {
   t.eval();
   cycle_++;
   mdio_line_ = mdio_phy_.cycle(t.mdc, t.mdio_oe, t.mdio_out, t.phy_reset);
+  ee_do_ = eeprom_present_ ? eeprom_.cycle(t.ee_cs, t.ee_sk, t.ee_di) : true;
 #ifdef SIM_TRACE
   if (fst_) fst_->dump(ns_per_cycle_ * cycle_);
 #endif
@@ -371,6 +374,14 @@ void Harness::set_mdio_phy(bool present, uint8_t address, rust::Slice<const uint
 uint16_t Harness::mdio_phy_reg(uint8_t reg) const { return mdio_phy_.reg(reg); }
 uint64_t Harness::mdio_phy_frames() const { return mdio_phy_.frames(); }
 bool Harness::phy_reset_pin() const { return top_->phy_reset; }
+
+void Harness::set_eeprom(bool present, rust::Slice<const uint16_t> words) {
+  eeprom_.load(words.data(), words.size());
+  eeprom_present_ = present;
+}
+
+uint16_t Harness::eeprom_word(uint8_t i) const { return eeprom_.word(i); }
+uint64_t Harness::eeprom_reads() const { return eeprom_.reads(); }
 
 rust::Vec<PhySample> Harness::take_phy_tx_log() {
   rust::Vec<PhySample> v;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "Vtop.h"
+#include "sim/cpp/eeprom_93c46.h"
 #include "sim/cpp/mdio_phy.h"
 #include "rust/cxx.h"
 
@@ -74,6 +75,11 @@ class Harness {
   uint16_t mdio_phy_reg(uint8_t reg) const;
   uint64_t mdio_phy_frames() const;
   bool phy_reset_pin() const;
+
+  // The card's EEPROM on EECD's pins (eeprom_93c46.h): its 64 words, or none (EE_PRES 0).
+  void set_eeprom(bool present, rust::Slice<const uint16_t> words);
+  uint16_t eeprom_word(uint8_t i) const;
+  uint64_t eeprom_reads() const;
 
   bool irq() const;
   uint8_t dma_state() const;
@@ -162,6 +168,9 @@ class Harness {
   std::vector<LoggedPhy> phy_log_;
   MdioPhy mdio_phy_;
   bool mdio_line_ = true;  // the MDIO pin as both sides leave it, the NIC's input next cycle
+  Eeprom93c46 eeprom_;
+  bool eeprom_present_ = false;
+  bool ee_do_ = true;
 };
 
 std::unique_ptr<Harness> new_harness(rust::Str fst_path, uint32_t ns_per_cycle);

@@ -166,6 +166,9 @@ mod ffi {
         fn mdio_phy_reg(self: &Harness, reg: u8) -> u16;
         fn mdio_phy_frames(self: &Harness) -> u64;
         fn phy_reset_pin(self: &Harness) -> bool;
+        fn set_eeprom(self: Pin<&mut Harness>, present: bool, words: &[u16]) -> Result<()>;
+        fn eeprom_word(self: &Harness, i: u8) -> u16;
+        fn eeprom_reads(self: &Harness) -> u64;
 
         fn irq(self: &Harness) -> bool;
         fn dma_state(self: &Harness) -> u8;
@@ -243,7 +246,29 @@ impl Soc {
             Some(regs::phy::COLORLIGHT_PHY_ADDR),
             &regs::phy::model_power_up(),
         );
+        // The card's EEPROM, with the simulation's MAC address (regs::eeprom).
+        soc.set_eeprom(Some(&regs::eeprom::image(regs::eeprom::SIM_MAC)));
         soc
+    }
+
+    /// Puts a 93C46-style EEPROM (`sim/cpp/eeprom_93c46.h`) with these 64 words on the NIC's
+    /// EECD pins, or (`None`) none: EECD.EE_PRES then reads 0 and DO floats high.
+    pub fn set_eeprom(&mut self, words: Option<&[u16; regs::eeprom::WORDS]>) {
+        let blank = [0xFFFFu16; regs::eeprom::WORDS];
+        check(
+            self.pin()
+                .set_eeprom(words.is_some(), words.unwrap_or(&blank)),
+        )
+    }
+
+    /// A word of the EEPROM model as it is now.
+    pub fn eeprom_word(&self, i: u8) -> u16 {
+        self.h.eeprom_word(i)
+    }
+
+    /// Words the EEPROM model has shifted out whole.
+    pub fn eeprom_reads(&self) -> u64 {
+        self.h.eeprom_reads()
     }
 
     /// Puts a PHY model (`sim/cpp/mdio_phy.h`) on the NIC's MDC/MDIO pins at `address` with

@@ -189,6 +189,10 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for BoardCore<A, W, Q
         self.mdio_oe.next = self.soc.mdio_oe.val();
         self.soc.mdio_in.next = self.mdio_in.val();
         self.phy_reset_n.next = !self.soc.phy_reset.val();
+        // No EEPROM on the boards: EECD.EE_PRES reads 0 (the driver then takes the MAC address
+        // from elsewhere).
+        self.soc.ee_do.next = true;
+        self.soc.eeprom_present.next = false;
 
         // ---- LEDs ----
         self.ticks.d.next = self.ticks.q.val() + 1;

@@ -72,7 +72,7 @@
 //! ICR & IMS becomes 0 (ICR read, IMC). IRQC counts the rising edges.
 
 use crate::regfile::RegPort;
-use regs::nic::{self, ctrl, icr, mdic, rctl, tctl, tipg};
+use regs::nic::{self, ctrl, eecd, icr, mdic, rctl, tctl, tipg};
 use rust_hdl::prelude::*;
 
 /// Byte offsets inside the NIC window (the 8254x offsets).
@@ -113,6 +113,10 @@ const DELAY_TIMER_BITS: usize = INTERVAL_BITS + TIMER_SHIFT as usize;
 const _: () = assert!(nic::ITR_UNIT_CYCLES.is_power_of_two());
 const _: () = assert!(nic::TIMER_UNIT_CYCLES.is_power_of_two());
 const _: () = assert!(tipg::IPGT_MASK.trailing_zeros() == 0);
+// MDIC's fields and EECD's pins are sliced at these literal positions in `update`.
+const _: () = assert!(mdic::OP_SHIFT == 26 && mdic::PHYADD_SHIFT == 21 && mdic::REGADD_SHIFT == 16);
+const _: () =
+    assert!(eecd::SK == 1 << 0 && eecd::CS == 1 << 1 && eecd::DI == 1 << 2 && eecd::REQ == 1 << 6);
 
 /// Which literal index in `cfg` and `stats` is which register. `update` must write numbers
 /// (hdl_gen takes no named constants as indices) and names the register beside each in a
@@ -493,6 +497,14 @@ pub struct NicRegs {
     pub mdio_rdata: Signal<In, Bits<16>>,
     /// CTRL.PHY_RST: hold the PHY in reset (active high).
     pub phy_reset: Signal<Out, Bit>,
+    // ---- EECD: the EEPROM's pins ----
+    pub ee_sk: Signal<Out, Bit>,
+    pub ee_cs: Signal<Out, Bit>,
+    pub ee_di: Signal<Out, Bit>,
+    /// The EEPROM's DO, synchronized.
+    pub ee_do: Signal<In, Bit>,
+    /// The board has an EEPROM (EECD.EE_PRES).
+    pub ee_present: Signal<In, Bit>,
     // ==== configuration registers ====
     /// `cfg[i]` holds `regs::nic::CONFIG[i]`.
     cfg: [ConfigReg; 17],
@@ -526,12 +538,17 @@ pub struct NicRegs {
     tx_delay: DelayTimer,
     rx_delay: DelayTimer,
     dmac_level: DFF<Bit>,
+    /// CTRL.SLU in the previous cycle: a change raises ICR.LSC.
+    slu_level: DFF<Bit>,
     iommu_level: DFF<Bit>,
     r_rdata: DFF<Bits<32>>,
     /// MDIC: the fields of the last access and E (error); R is `!mdic_busy` (so that the
     /// register reads R from power-up).
     mdic: DFF<Bits<32>>,
     mdic_busy: DFF<Bit>,
+    /// EECD's writable bits (`regs::nic::eecd::WRITABLE`).
+    eecd: DFF<Bits<32>>,
+    eecd_word: Signal<Local, Bits<32>>,
     mdic_write: Signal<Local, Bit>,
     mdic_idle: Signal<Local, Bit>,
     mdic_op: Signal<Local, Bits<2>>,
@@ -565,6 +582,7 @@ pub struct NicRegs {
     a_engine_state: Constant<NicOffset>,
     a_ringerr: Constant<NicOffset>,
     a_mdic: Constant<NicOffset>,
+    a_eecd: Constant<NicOffset>,
     a_tdt: Constant<NicOffset>,
     a_tdlen: Constant<NicOffset>,
     a_rdt: Constant<NicOffset>,
@@ -582,6 +600,11 @@ pub struct NicRegs {
     k_ringerr_all: Constant<Bits<32>>,
     k_icr_ring: Constant<Bits<32>>,
     k_icr_mdac: Constant<Bits<32>>,
+    k_icr_lsc: Constant<Bits<32>>,
+    k_eecd_writable: Constant<Bits<32>>,
+    k_eecd_do: Constant<Bits<32>>,
+    k_eecd_gnt: Constant<Bits<32>>,
+    k_eecd_pres: Constant<Bits<32>>,
     k_ctrl_phy_rst: Constant<Bits<32>>,
     /// MDIC's DATA, REGADD, PHYADD, OP and I (what a write keeps), R, E, I and DATA.
     k_mdic_fields: Constant<Bits<32>>,
@@ -704,6 +727,11 @@ impl NicRegs {
             mdio_error: Default::default(),
             mdio_rdata: Default::default(),
             phy_reset: Default::default(),
+            ee_sk: Default::default(),
+            ee_cs: Default::default(),
+            ee_di: Default::default(),
+            ee_do: Default::default(),
+            ee_present: Default::default(),
             cfg: nic::CONFIG.map(|offset| ConfigReg::new(offset, fixed(offset))),
             stats: nic::STATS.map(|offset| StatCounter::new(offset, counter_max)),
             ringerr: Default::default(),
@@ -725,10 +753,13 @@ impl NicRegs {
             tx_delay: Default::default(),
             rx_delay: Default::default(),
             dmac_level: Default::default(),
+            slu_level: Default::default(),
             iommu_level: Default::default(),
             r_rdata: Default::default(),
             mdic: Default::default(),
             mdic_busy: Default::default(),
+            eecd: Default::default(),
+            eecd_word: Default::default(),
             mdic_write: Default::default(),
             mdic_idle: Default::default(),
             mdic_op: Default::default(),
@@ -759,6 +790,7 @@ impl NicRegs {
             a_engine_state: at(nic::ENGINE_STATE),
             a_ringerr: at(nic::RINGERR),
             a_mdic: at(nic::MDIC),
+            a_eecd: at(nic::EECD),
             a_tdt: at(nic::TDT),
             a_tdlen: at(nic::TDLEN),
             a_rdt: at(nic::RDT),
@@ -774,6 +806,11 @@ impl NicRegs {
             k_ringerr_all: k(nic::ringerr::ALL),
             k_icr_ring: k(icr::RING),
             k_icr_mdac: k(icr::MDAC),
+            k_icr_lsc: k(icr::LSC),
+            k_eecd_writable: k(eecd::WRITABLE),
+            k_eecd_do: k(eecd::DO),
+            k_eecd_gnt: k(eecd::GNT),
+            k_eecd_pres: k(eecd::PRES),
             k_ctrl_phy_rst: k(ctrl::PHY_RST),
             k_mdic_fields: k(mdic::DATA_MASK
                 | mdic::REGADD_MASK
@@ -822,11 +859,13 @@ impl Logic for NicRegs {
             irq_line,
             itr_timer,
             dmac_level,
+            slu_level,
             iommu_level,
             ringerr,
             r_rdata,
             mdic,
-            mdic_busy
+            mdic_busy,
+            eecd
         );
 
         // ---- host access, reset and the pulses of writes ----
@@ -1022,6 +1061,27 @@ impl Logic for NicRegs {
             self.mdic_busy.d.next = false;
         }
 
+        // ---- EECD (regs::nic::eecd): the EEPROM's pins, bit-banged by software ----
+        if self.write.val() & (self.host.offset.val() == self.a_eecd.val()) {
+            self.eecd.d.next = self.host.wdata.val() & self.k_eecd_writable.val();
+        }
+        if self.nic_reset.val() {
+            self.eecd.d.next = 0.into();
+        }
+        self.ee_sk.next = self.eecd.q.val().get_bit(0);
+        self.ee_cs.next = self.eecd.q.val().get_bit(1);
+        self.ee_di.next = self.eecd.q.val().get_bit(2);
+        self.eecd_word.next = self.eecd.q.val();
+        if self.ee_do.val() {
+            self.eecd_word.next = self.eecd_word.val() | self.k_eecd_do.val();
+        }
+        if self.eecd.q.val().get_bit(6) {
+            self.eecd_word.next = self.eecd_word.val() | self.k_eecd_gnt.val();
+        }
+        if self.ee_present.val() {
+            self.eecd_word.next = self.eecd_word.val() | self.k_eecd_pres.val();
+        }
+
         // ---- interrupt causes (ICR), ICS, mask (IMS/IMC) ----
         self.dmac_level.d.next = self.c_dmac.val();
         self.iommu_level.d.next = self.c_iommu.val();
@@ -1055,6 +1115,11 @@ impl Logic for NicRegs {
         }
         if self.mdio_done.val() & ((self.mdic.q.val() & self.k_mdic_int_en.val()) != 0) {
             self.new_causes.next = self.new_causes.val() | self.k_icr_mdac.val();
+        }
+        // The link (STATUS.LU = CTRL.SLU) changed. The NIC's reset clears SLU without an event.
+        self.slu_level.d.next = self.ctrl_slu.val() & !self.nic_reset.val();
+        if self.ctrl_slu.val() != self.slu_level.q.val() {
+            self.new_causes.next = self.new_causes.val() | self.k_icr_lsc.val();
         }
         if self.write.val() & (self.host.offset.val() == self.a_ics.val()) {
             self.new_causes.next =
@@ -1142,6 +1207,9 @@ impl Logic for NicRegs {
         if self.host.offset.val() == self.a_dmaerr_addr.val() {
             self.read_value.next = self.dmaerr_addr.val();
         }
+        if self.host.offset.val() == self.a_eecd.val() {
+            self.read_value.next = self.eecd_word.val();
+        }
         if self.host.offset.val() == self.a_mdic.val() {
             self.read_value.next = self.mdic.q.val();
             if !self.mdic_busy.q.val() {
@@ -1176,11 +1244,11 @@ mod tests {
     use crate::testing::{clock_edge, settle};
     use nic::{ringerr, RINGERR, RINGERRC};
     use nic::{
-        CRCERRS, CTRL, DMAERR, DMAERR_ADDR, ENGINE_STATE, GORCH, GORCL, GOTCH, GOTCL, GPRC, GPTC,
-        ICR, ICS, IMC, IMS, IRQC, ITR, ITR_UNIT_CYCLES, MDIC, MPC, RADV, RCTL, RDBAH, RDBAL, RDFC,
-        RDH, RDLEN, RDT, RDTR, RNBC, ROC, RUC, RXERRC, RXFIFO_BYTES, STATUS, TADV, TCTL, TDBAH,
-        TDBAL, TDEC, TDH, TDLEN, TDT, TIDV, TIMER_UNIT_CYCLES, TIPG, TORH, TORL, TOTH, TOTL, TPR,
-        TPT, TXFIFO_BYTES,
+        CRCERRS, CTRL, DMAERR, DMAERR_ADDR, EECD, ENGINE_STATE, GORCH, GORCL, GOTCH, GOTCL, GPRC,
+        GPTC, ICR, ICS, IMC, IMS, IRQC, ITR, ITR_UNIT_CYCLES, MDIC, MPC, RADV, RCTL, RDBAH, RDBAL,
+        RDFC, RDH, RDLEN, RDT, RDTR, RNBC, ROC, RUC, RXERRC, RXFIFO_BYTES, STATUS, TADV, TCTL,
+        TDBAH, TDBAL, TDEC, TDH, TDLEN, TDT, TIDV, TIMER_UNIT_CYCLES, TIPG, TORH, TORL, TOTH, TOTL,
+        TPR, TPT, TXFIFO_BYTES,
     };
     use pretty_assertions::assert_eq;
     use rand::rngs::StdRng;
@@ -1215,7 +1283,7 @@ mod tests {
     /// The NIC registers software writes and reads back (RDH/TDH read the engines' heads;
     /// MDIC starts an access).
     fn is_config_register(r: &Register) -> bool {
-        r.access == Access::Rw && ![CTRL, IMS, RDH, TDH, MDIC].contains(&r.offset)
+        r.access == Access::Rw && ![CTRL, IMS, RDH, TDH, MDIC, EECD].contains(&r.offset)
     }
 
     struct Bench {
@@ -1509,6 +1577,36 @@ mod tests {
     }
 
     #[test]
+    fn eecd_drives_the_eeprom_pins_and_reads_do_gnt_and_pres() {
+        use nic::eecd;
+        let mut b = Bench::new();
+        assert_eq!(b.read(EECD), 0, "no EEPROM, DO low, nothing requested");
+        b.write(EECD, eecd::SK | eecd::DI);
+        assert!(b.uut.ee_sk.val() && b.uut.ee_di.val() && !b.uut.ee_cs.val());
+        b.write(EECD, eecd::CS | eecd::REQ);
+        assert!(!b.uut.ee_sk.val() && b.uut.ee_cs.val() && !b.uut.ee_di.val());
+        assert_eq!(
+            b.read(EECD),
+            eecd::CS | eecd::REQ | eecd::GNT,
+            "GNT follows REQ"
+        );
+        b.uut.ee_do.next = true;
+        b.uut.ee_present.next = true;
+        assert_eq!(
+            b.read(EECD),
+            eecd::CS | eecd::REQ | eecd::GNT | eecd::DO | eecd::PRES
+        );
+        // Only the writable bits are kept; the NIC's reset clears them.
+        b.write(EECD, u32::MAX);
+        assert_eq!(
+            b.read(EECD),
+            eecd::WRITABLE | eecd::GNT | eecd::DO | eecd::PRES
+        );
+        b.write(CTRL, ctrl::RST);
+        assert_eq!(b.read(EECD), eecd::DO | eecd::PRES);
+    }
+
+    #[test]
     fn mdic_starts_one_access_at_a_time_and_takes_the_masters_result() {
         use nic::mdic;
         let mut b = Bench::new();
@@ -1586,11 +1684,21 @@ mod tests {
         assert!(b.uut.ctrl_slu.val());
         assert_eq!(b.read(STATUS), fixed | nic::status::LU);
         assert_eq!(b.read(CTRL), ctrl::FD | ctrl::SLU);
+        assert_eq!(b.read(ICR), icr::LSC, "the link came up: LSC");
+        b.write(CTRL, ctrl::SLU);
+        assert_eq!(b.read(ICR), 0, "no change, no LSC");
         // FD reads 1 whatever is written.
         b.write(CTRL, 0);
         assert!(!b.uut.ctrl_slu.val());
         assert_eq!(b.read(STATUS), fixed);
         assert_eq!(b.read(CTRL), ctrl::FD);
+        assert_eq!(b.read(ICR), icr::LSC, "the link went down: LSC");
+        // The NIC's reset clears SLU without a link event.
+        b.write(CTRL, ctrl::SLU);
+        b.read(ICR);
+        b.write(CTRL, ctrl::RST);
+        b.idle(2);
+        assert_eq!(b.read(ICR), 0, "CTRL.RST: no LSC");
     }
 
     #[test]

@@ -76,6 +76,13 @@ pub struct Nic<const W: usize, const Q: usize> {
     pub mdio_in: Signal<In, Bit>,
     /// CTRL.PHY_RST: the PHY's reset, active high (a board inverts it for an active-low pin).
     pub phy_reset: Signal<Out, Bit>,
+    // ---- the card's EEPROM (EECD) ----
+    /// SK, CS, DI to the EEPROM; its DO (synchronized here); whether there is one.
+    pub ee_sk: Signal<Out, Bit>,
+    pub ee_cs: Signal<Out, Bit>,
+    pub ee_di: Signal<Out, Bit>,
+    pub ee_do: Signal<In, Bit>,
+    pub ee_present: Signal<In, Bit>,
     // ---- observation ----
     pub tx_state: Signal<Out, TxState>,
     pub rx_state: Signal<Out, RxState>,
@@ -93,6 +100,9 @@ pub struct Nic<const W: usize, const Q: usize> {
     /// `mdio_in` through two flip-flops (the pin is asynchronous to the core clock).
     mdio_meta: DFF<Bit>,
     mdio_sync: DFF<Bit>,
+    /// `ee_do` through two flip-flops.
+    ee_do_meta: DFF<Bit>,
+    ee_do_sync: DFF<Bit>,
     // ==== FIFO pointers ====
     /// CTRL.RST for the datapath (ring engines, FIFOs, frame queues, MACs), one cycle after
     /// the write (the registers reset in the cycle of the write): the path from the host port
@@ -176,6 +186,11 @@ impl<const W: usize, const Q: usize> Nic<W, Q> {
             mdio_oe: Default::default(),
             mdio_in: Default::default(),
             phy_reset: Default::default(),
+            ee_sk: Default::default(),
+            ee_cs: Default::default(),
+            ee_di: Default::default(),
+            ee_do: Default::default(),
+            ee_present: Default::default(),
             tx_state: Default::default(),
             rx_state: Default::default(),
             regs: NicRegs::new(fifo, fifo, counter_max, narrow_registers),
@@ -190,6 +205,8 @@ impl<const W: usize, const Q: usize> Nic<W, Q> {
             mdio: MdioMaster::new(mdc_half_cycles),
             mdio_meta: Default::default(),
             mdio_sync: Default::default(),
+            ee_do_meta: Default::default(),
+            ee_do_sync: Default::default(),
             datapath_reset: Default::default(),
             tx_rd_ptr: Default::default(),
             rx_wr_ptr: Default::default(),
@@ -247,7 +264,9 @@ impl<const W: usize, const Q: usize> Logic for Nic<W, Q> {
             rx_overflow,
             datapath_reset,
             mdio_meta,
-            mdio_sync
+            mdio_sync,
+            ee_do_meta,
+            ee_do_sync
         );
         clock!(self, clock, regs, tx_dma, rx_dma, tx_buf, rx_buf, tx_q, rx_q, mac_tx, mac_rx, mdio);
 
@@ -292,6 +311,15 @@ impl<const W: usize, const Q: usize> Logic for Nic<W, Q> {
         self.mdio_out.next = self.mdio.mdio_out.val();
         self.mdio_oe.next = self.mdio.mdio_oe.val();
         self.phy_reset.next = self.regs.phy_reset.val();
+
+        // ---- the card's EEPROM: EECD's pins ----
+        self.ee_sk.next = self.regs.ee_sk.val();
+        self.ee_cs.next = self.regs.ee_cs.val();
+        self.ee_di.next = self.regs.ee_di.val();
+        self.ee_do_meta.d.next = self.ee_do.val();
+        self.ee_do_sync.d.next = self.ee_do_meta.q.val();
+        self.regs.ee_do.next = self.ee_do_sync.q.val();
+        self.regs.ee_present.next = self.ee_present.val();
 
         // ---- TX: ring engine → FIFO → MAC ----
         self.tx_dma.soft_reset.next = self.datapath_reset.q.val();
