@@ -1306,6 +1306,9 @@ mod tests {
 
         fn build(counter_max: u32, narrow_registers: bool) -> Self {
             let mut uut = NicRegs::new(TX_FIFO, RX_FIFO, counter_max, narrow_registers);
+            // The simulation's board: an EEPROM whose DO idles high (EECD's documented reset).
+            uut.ee_present.next = true;
+            uut.ee_do.next = true;
             uut.connect_all();
             settle(&mut uut);
             Self {
@@ -1580,6 +1583,8 @@ mod tests {
     fn eecd_drives_the_eeprom_pins_and_reads_do_gnt_and_pres() {
         use nic::eecd;
         let mut b = Bench::new();
+        b.uut.ee_present.next = false;
+        b.uut.ee_do.next = false;
         assert_eq!(b.read(EECD), 0, "no EEPROM, DO low, nothing requested");
         b.write(EECD, eecd::SK | eecd::DI);
         assert!(b.uut.ee_sk.val() && b.uut.ee_di.val() && !b.uut.ee_cs.val());
