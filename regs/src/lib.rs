@@ -208,7 +208,6 @@ pub mod nic;
 /// The PHY's management registers (IEEE 802.3 clause 22) and the PHY the simulation models.
 pub mod phy;
 
-/// The card's serial EEPROM behind EECD: its protocol and the image the simulation loads.
 pub mod eeprom;
 
 /// The UART-to-bus bridge (`rtl::uart::bridge`) that lets the driver reach the host port of a

@@ -93,7 +93,7 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Ecp5Top<A, W, Q> 
 }
 
 /// `board.env` for scripts/synth_ecp5.sh: the part, the core clock and the clock port,
-/// `KEY=value` lines. The synthesis top's ([`env`]) and the ECP5 boards' (`colorlight_i5`).
+/// `KEY=value` lines. The synthesis top's ([`env()`]) and the ECP5 boards' (`colorlight_i5`).
 pub fn board_env(board: regs::board::Board, clock_port: &str) -> String {
     let (lut4, ff, ebr) = device_totals(board.device);
     format!(
