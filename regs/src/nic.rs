@@ -318,6 +318,10 @@ pub mod tx_desc {
     pub const CMD_IFCS: u32 = 1 << 1;
     /// Interrupt delay enable: TXDW for this descriptor waits for TIDV/TADV.
     pub const CMD_IDE: u32 = 1 << 7;
+    /// Descriptor extension: a context or extended data descriptor (the 8254x's checksum and
+    /// TSO offloads). Not supported: the NIC drops the frame as malformed (STA_ERR, TDEC)
+    /// rather than send its bytes as a legacy frame.
+    pub const CMD_DEXT: u32 = 1 << 5;
     pub const CMD_RS: u32 = 1 << 3;
     /// STA bits (bits 3:0 of word 3).
     pub const STA_DD: u32 = 1 << 0;

@@ -23711,6 +23711,7 @@ module top$nic$tx_dma(clock,soft_reset,enable,tdbal,tdlen,tdt,head_write,head_wd
     localparam  dev_id = 2'b10;
     localparam  k_max_in_flight = 4'hf;
     localparam  k_eop = 8'h1;
+    localparam  k_dext = 8'h20;
     localparam  k_ifcs = 8'h2;
     localparam  k_rs = 8'h8;
     localparam  k_ide = 8'h80;
@@ -24035,7 +24036,7 @@ module top$nic$tx_dma(clock,soft_reset,enable,tdbal,tdlen,tdt,head_write,head_wd
         nwords = (len + ((d_addr$q[(32'h0)+:(2)]) & 32'hffffffff) + 32'h3) >> 32'h2;
         fifo_used = wr_ptr$q - fifo_rd_ptr;
         fifo_free = capacity - ((fifo_used) & 32'hffffffff);
-        malformed = d_hi$q | (end_addr[32'h20] & (end_addr[(32'h0)+:(32)] != 32'h0)) | ((frame_bytes$q + len) > capacity) | (((cmd & k_eop) != 32'h0) & ((frame_bytes$q + len) == 32'h0));
+        malformed = d_hi$q | (end_addr[32'h20] & (end_addr[(32'h0)+:(32)] != 32'h0)) | ((frame_bytes$q + len) > capacity) | (((cmd & k_eop) != 32'h0) & ((frame_bytes$q + len) == 32'h0)) | ((cmd & k_dext) != 32'h0);
         end_lane = d_addr$q[(32'h0)+:(2)] + len[(32'h0)+:(2)];
         mask_lo = all_lanes;
         if (rcv_first$q) begin

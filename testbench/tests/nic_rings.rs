@@ -368,3 +368,47 @@ fn unaligned_ring_bases_ignore_bits_3_0_so_write_backs_stay_in_the_ring() {
     assert_eq!(s.tpt, SLOTS - 1);
     check_memory(&s, TX_RING, RX_RING, SLOTS - 1, SLOTS - 1).unwrap();
 }
+
+#[test]
+fn context_and_extended_descriptors_are_dropped_as_malformed_never_sent() {
+    // Linux's e1000 with checksum offload on: a context descriptor (DEXT, no EOP) and an
+    // extended data descriptor (DEXT, EOP) for one frame. This NIC does not do the offload:
+    // the frame is dropped (STA_ERR, TDEC) and the legacy frame after it goes out alone.
+    let mut soc = rig(TX_RING, RX_RING, false);
+    let ext = tx_desc::CMD_DEXT | tx_desc::CMD_RS;
+    soc.host_write_block(
+        TX_RING,
+        &[0, 0, tx_desc::len_cmd(0, ext), 0], // context: no buffer
+    );
+    soc.host_write_block(
+        TX_RING + 16,
+        &[
+            TX_BUFS + BUF_BYTES,
+            0,
+            tx_desc::len_cmd(FRAME_BYTES, ext | tx_desc::CMD_EOP | tx_desc::CMD_IFCS),
+            0,
+        ],
+    );
+    soc.host_write(reg(hw::TDT), 3, 0xF);
+    soc.run(RUN);
+    let status = |soc: &mut Soc, slot: u32| soc.host_read(TX_RING + 16 * slot + 12) & 0xF;
+    let dropped = tx_desc::STA_DD | tx_desc::STA_ERR;
+    assert_eq!(status(&mut soc, 0), dropped, "context descriptor");
+    assert_eq!(status(&mut soc, 1), dropped, "extended data descriptor");
+    assert_eq!(
+        status(&mut soc, 2),
+        tx_desc::STA_DD,
+        "the legacy frame after them"
+    );
+    assert_eq!(soc.host_read(reg(hw::TDEC)), 1, "one frame dropped");
+    assert_eq!(
+        soc.host_read(reg(hw::TPT)),
+        1,
+        "only the legacy frame was sent"
+    );
+    assert_eq!(
+        soc.host_read(reg(hw::GPRC)),
+        1,
+        "and came back through the loopback"
+    );
+}

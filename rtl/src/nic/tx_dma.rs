@@ -59,7 +59,8 @@
 //!   response is left for the next run.
 //!
 //! Malformed descriptors (buffer address high half non-zero, a buffer that wraps the 32-bit
-//! space, a frame longer than the FIFO, an EOP frame of zero bytes) and refused buffer reads
+//! space, a frame longer than the FIFO, an EOP frame of zero bytes, CMD.DEXT: a context or
+//! extended data descriptor, whose offloads this NIC does not do) and refused buffer reads
 //! drop the frame: its bytes are discarded from the FIFO, every descriptor of it with RS from
 //! the bad one on is written back with DD and STA_ERR (those before it already got DD without
 //! ERR), and `ev_drop` pulses once. A refused descriptor fetch or write-back halts the
@@ -204,6 +205,7 @@ pub struct TxDma {
     dev_id: Constant<Bits<2>>,
     k_max_in_flight: Constant<Bits<4>>,
     k_eop: Constant<Bits<8>>,
+    k_dext: Constant<Bits<8>>,
     k_ifcs: Constant<Bits<8>>,
     k_rs: Constant<Bits<8>>,
     k_ide: Constant<Bits<8>>,
@@ -302,6 +304,7 @@ impl TxDma {
             dev_id: Constant::new((regs::iommu::DEVICE_NIC as u64).into()),
             k_max_in_flight: Constant::new((MAX_IN_FLIGHT as u64).into()),
             k_eop: k8(tx_desc::CMD_EOP),
+            k_dext: k8(tx_desc::CMD_DEXT),
             k_ifcs: k8(tx_desc::CMD_IFCS),
             k_rs: k8(tx_desc::CMD_RS),
             k_ide: k8(tx_desc::CMD_IDE),
@@ -380,7 +383,8 @@ impl Logic for TxDma {
             | (self.end_addr.val().get_bit(32) & (self.end_addr.val().get_bits::<32>(0) != 0))
             | ((self.frame_bytes.q.val() + self.len.val()) > self.capacity.val())
             | (((self.cmd.val() & self.k_eop.val()) != 0)
-                & ((self.frame_bytes.q.val() + self.len.val()) == 0));
+                & ((self.frame_bytes.q.val() + self.len.val()) == 0))
+            | ((self.cmd.val() & self.k_dext.val()) != 0);
         self.end_lane.next = self.d_addr.q.val().get_bits::<2>(0) + self.len.val().get_bits::<2>(0);
         self.mask_lo.next = self.all_lanes.val();
         if self.rcv_first.q.val() {

@@ -32,7 +32,7 @@ use crate::testing::{clock_edge, settle};
 use pretty_assertions::assert_eq;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use regs::nic::tx_desc::{len_cmd, CMD_EOP, CMD_IDE, CMD_IFCS, CMD_RS, STA_DD, STA_ERR};
+use regs::nic::tx_desc::{len_cmd, CMD_DEXT, CMD_EOP, CMD_IDE, CMD_IFCS, CMD_RS, STA_DD, STA_ERR};
 use std::collections::{HashMap, VecDeque};
 use std::ops::Range;
 
@@ -847,6 +847,26 @@ fn tx_malformed_descriptor_drops_the_whole_frame_with_sta_err() {
             "buffer wrapping the 32-bit space",
             vec![Desc::new(0xFFFF_FFF0, 0x11, CMD_RS | CMD_EOP)],
             0,
+        ),
+        (
+            // Linux's e1000 queues a context descriptor (DEXT, DTYP 0) and then extended data
+            // descriptors (DEXT, DTYP 1) for UDP and TCP with checksum offload. DEXT alone
+            // rejects them (DTYP, in the length word's bits 23:20, is not looked at).
+            "context descriptor, then an extended data descriptor",
+            vec![
+                Desc::new(BUFS, 0, CMD_RS | CMD_DEXT),
+                Desc::new(BUFS + 0x100, 60, CMD_RS | CMD_EOP | CMD_DEXT),
+            ],
+            0,
+        ),
+        (
+            "extended data descriptor in the middle of a legacy frame",
+            vec![
+                Desc::new(BUFS, 20, CMD_RS),
+                Desc::new(BUFS + 0x100, 20, CMD_RS | CMD_DEXT),
+                Desc::new(BUFS + 0x200, 20, CMD_RS | CMD_EOP),
+            ],
+            1,
         ),
         (
             "EOP frame of zero bytes",
