@@ -104,6 +104,37 @@ pub const fn model_power_up() -> [u16; 32] {
     r
 }
 
+/// The PHY an 82540 card has and Linux's e1000 looks for (`M88E1011_I_PHY_ID` in its
+/// e1000_hw.h, matched with the revision bits masked off), at MDIO address 1.
+pub const M88E1011_ID: u32 = 0x0141_0C20;
+pub const M88E1011_ADDR: u8 = 1;
+/// The Marvell PHY's specific status register, and its bits e1000 reads.
+pub const M88_SPEC_STATUS: u8 = 0x11;
+pub mod m88_spec_status {
+    /// Speed, bits 15:14: 10 = 1000 Mb/s.
+    pub const SPEED_1000: u16 = 0b10 << 14;
+    pub const FULL_DUPLEX: u16 = 1 << 13;
+    /// Speed and duplex resolved.
+    pub const RESOLVED: u16 = 1 << 11;
+    /// Real-time link status.
+    pub const LINK: u16 = 1 << 10;
+}
+
+/// The register values of the simulation's M88E1011-like PHY model: the same clause 22 values
+/// as [`model_power_up`] (link up at 1000 Mb/s full duplex after autonegotiation), its ID, and
+/// its specific status register saying so. The model's, written from the register layout; a
+/// real M88E1011 has more (cable diagnostics, LED control) that this project does not use.
+pub const fn m88e1011_power_up() -> [u16; 32] {
+    let mut r = model_power_up();
+    r[PHYID1 as usize] = (M88E1011_ID >> 16) as u16;
+    r[PHYID2 as usize] = M88E1011_ID as u16;
+    r[M88_SPEC_STATUS as usize] = m88_spec_status::SPEED_1000
+        | m88_spec_status::FULL_DUPLEX
+        | m88_spec_status::RESOLVED
+        | m88_spec_status::LINK;
+    r
+}
+
 /// The speed and duplex autonegotiation resolves to from what both sides advertise (IEEE
 /// 802.3 annex 28B priority: 1000 FD, 1000 HD, 100 FD, 100 HD, 10 FD, 10 HD).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -367,11 +367,14 @@ uint64_t Harness::phy_rx_pending() const { return phy_rx_.size() - phy_rx_next_;
 
 void Harness::set_phy_tx_log(bool on) { phy_log_on_ = on; }
 
-void Harness::set_mdio_phy(bool present, uint8_t address, rust::Slice<const uint16_t> power_up) {
-  mdio_phy_.configure(present, address, power_up.data(), power_up.size());
+void Harness::set_mdio_phy(uint8_t slot, bool present, uint8_t address,
+                           rust::Slice<const uint16_t> power_up) {
+  mdio_phy_.phy(slot).configure(present, address, power_up.data(), power_up.size());
 }
 
-uint16_t Harness::mdio_phy_reg(uint8_t reg) const { return mdio_phy_.reg(reg); }
+uint16_t Harness::mdio_phy_reg(uint8_t slot, uint8_t reg) const {
+  return mdio_phy_.phy(slot).reg(reg);
+}
 uint64_t Harness::mdio_phy_frames() const { return mdio_phy_.frames(); }
 bool Harness::phy_reset_pin() const { return top_->phy_reset; }
 

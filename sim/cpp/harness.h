@@ -71,8 +71,9 @@ class Harness {
 
   // The PHY on the NIC's MDC/MDIO pins (mdio_phy.h): present or not, its address and its
   // power-up registers; a register's value now, frames it answered, the PHY reset pin.
-  void set_mdio_phy(bool present, uint8_t address, rust::Slice<const uint16_t> power_up);
-  uint16_t mdio_phy_reg(uint8_t reg) const;
+  void set_mdio_phy(uint8_t slot, bool present, uint8_t address,
+                    rust::Slice<const uint16_t> power_up);
+  uint16_t mdio_phy_reg(uint8_t slot, uint8_t reg) const;
   uint64_t mdio_phy_frames() const;
   bool phy_reset_pin() const;
 
@@ -166,7 +167,7 @@ class Harness {
   size_t phy_rx_next_ = 0;
   bool phy_log_on_ = false;
   std::vector<LoggedPhy> phy_log_;
-  MdioPhy mdio_phy_;
+  MdioBus mdio_phy_;
   bool mdio_line_ = true;  // the MDIO pin as both sides leave it, the NIC's input next cycle
   Eeprom93c46 eeprom_;
   bool eeprom_present_ = false;

@@ -43,22 +43,28 @@ class MdioPhy {
   // One core cycle, after the model's outputs settled: the master's MDC, its MDIO drive and
   // the PHY's reset pin (active high). Returns the MDIO line as both sides leave it.
   bool cycle(bool mdc, bool master_oe, bool master_out, bool reset) {
+    step(mdc, line(master_oe, master_out), reset);
+    return line(master_oe, master_out);
+  }
+
+  // The same on a bus shared with other PHYs: `line` is the MDIO line as everyone leaves it
+  // now (sampled at MDC's rising edge); `released` says whether this PHY lets it float.
+  void step(bool mdc, bool line, bool reset) {
     if (reset) {
       power_on();
       last_mdc_ = mdc;
-      return line(master_oe, master_out);
+      return;
     }
     const bool rising = mdc && !last_mdc_;
     last_mdc_ = mdc;
-    if (present_ && rising) on_rising(line(master_oe, master_out));
-    return line(master_oe, master_out);
+    if (present_ && rising) on_rising(line);
   }
+  bool released() const { return !drive_ || drive_value_; }
 
   // The line the master sees now.
   bool line(bool master_oe, bool master_out) const {
     const bool master = master_oe ? master_out : true;
-    const bool phy = drive_ ? drive_value_ : true;
-    return master && phy;
+    return master && released();
   }
 
   uint16_t reg(uint8_t r) const { return regs_[r & 31]; }
@@ -216,6 +222,29 @@ class MdioPhy {
   uint16_t data_ = 0;
   bool drive_ = false, drive_value_ = true, last_mdc_ = false;
   uint64_t frames_ = 0;
+};
+
+// Two PHYs on one MDIO bus (open drain: the line is 0 if anyone drives 0), sharing MDC and
+// the reset pin, as on the Colorlight i5 or a board with an 8254x's PHY beside another.
+class MdioBus {
+ public:
+  MdioPhy& phy(size_t i) {
+    if (i >= phys_.size()) throw std::invalid_argument("the bus has two PHY slots");
+    return phys_[i];
+  }
+  const MdioPhy& phy(size_t i) const { return phys_.at(i); }
+
+  bool cycle(bool mdc, bool master_oe, bool master_out, bool reset) {
+    const bool master = master_oe ? master_out : true;
+    const bool now = master && phys_[0].released() && phys_[1].released();
+    for (MdioPhy& p : phys_) p.step(mdc, now, reset);
+    return master && phys_[0].released() && phys_[1].released();
+  }
+
+  uint64_t frames() const { return phys_[0].frames() + phys_[1].frames(); }
+
+ private:
+  std::array<MdioPhy, 2> phys_{};
 };
 
 }  // namespace dmanic

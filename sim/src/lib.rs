@@ -159,11 +159,12 @@ mod ffi {
         fn nic_states(self: &Harness) -> u16;
         fn set_mdio_phy(
             self: Pin<&mut Harness>,
+            slot: u8,
             present: bool,
             address: u8,
             power_up: &[u16],
         ) -> Result<()>;
-        fn mdio_phy_reg(self: &Harness, reg: u8) -> u16;
+        fn mdio_phy_reg(self: &Harness, slot: u8, reg: u8) -> Result<u16>;
         fn mdio_phy_frames(self: &Harness) -> u64;
         fn phy_reset_pin(self: &Harness) -> bool;
         fn set_eeprom(self: Pin<&mut Harness>, present: bool, words: &[u16]) -> Result<()>;
@@ -272,18 +273,31 @@ impl Soc {
     }
 
     /// Puts a PHY model (`sim/cpp/mdio_phy.h`) on the NIC's MDC/MDIO pins at `address` with
-    /// these power-up register values, or (`None`) none: MDIO then floats high. A new SoC has
-    /// the one [`regs::phy::model_power_up`] describes at [`regs::phy::COLORLIGHT_PHY_ADDR`].
+    /// these power-up register values, or (`None`) none, and takes any second PHY off the bus:
+    /// with none, MDIO floats high. A new SoC has the one [`regs::phy::model_power_up`]
+    /// describes at [`regs::phy::COLORLIGHT_PHY_ADDR`].
     pub fn set_mdio_phy(&mut self, address: Option<u8>, power_up: &[u16; 32]) {
         check(
             self.pin()
-                .set_mdio_phy(address.is_some(), address.unwrap_or(0), power_up),
-        )
+                .set_mdio_phy(0, address.is_some(), address.unwrap_or(0), power_up),
+        );
+        check(self.pin().set_mdio_phy(1, false, 0, &[0; 32]));
     }
 
-    /// A register of the PHY model as it is now (what the driver's writes did to it).
+    /// Adds a second PHY model to the MDIO bus (open drain, shared MDC and reset), e.g. the
+    /// M88E1011-like one Linux's e1000 expects at address 1 ([`regs::phy::m88e1011_power_up`]).
+    pub fn add_mdio_phy(&mut self, address: u8, power_up: &[u16; 32]) {
+        check(self.pin().set_mdio_phy(1, true, address, power_up));
+    }
+
+    /// A register of the first PHY model as it is now (what the driver's writes did to it).
     pub fn mdio_phy_reg(&self, reg: u8) -> u16 {
-        self.h.mdio_phy_reg(reg)
+        check(self.h.mdio_phy_reg(0, reg))
+    }
+
+    /// The same of the second PHY ([`Soc::add_mdio_phy`]).
+    pub fn second_mdio_phy_reg(&self, reg: u8) -> u16 {
+        check(self.h.mdio_phy_reg(1, reg))
     }
 
     /// Management frames the PHY model answered (reads and writes addressed to it).

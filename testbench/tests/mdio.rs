@@ -229,3 +229,35 @@ fn ctrl_rst_abandons_an_access_and_mdic_is_usable_again() {
     );
     assert_eq!(phy::read(&mut soc, PHY, c22::PHYID1), want);
 }
+
+#[test]
+fn two_phys_share_the_bus_and_each_answers_at_its_address() {
+    // The board's PHY at 0 and the M88E1011-like one Linux's e1000 looks for at 1.
+    let mut soc = new_soc();
+    soc.add_mdio_phy(c22::M88E1011_ADDR, &c22::m88e1011_power_up());
+    assert_eq!(
+        phy::read_id(&mut soc, PHY).expect("PHY 0") & c22::BCM54612E_ID_MASK,
+        c22::BCM54612E_ID
+    );
+    assert_eq!(
+        phy::read_id(&mut soc, c22::M88E1011_ADDR).expect("PHY 1"),
+        c22::M88E1011_ID
+    );
+    let status = phy::read(&mut soc, c22::M88E1011_ADDR, c22::M88_SPEC_STATUS).expect("0x11");
+    use c22::m88_spec_status as s;
+    assert_eq!(
+        status,
+        s::SPEED_1000 | s::FULL_DUPLEX | s::RESOLVED | s::LINK
+    );
+    // A write reaches only the PHY it addresses.
+    phy::write(&mut soc, c22::M88E1011_ADDR, c22::ANAR, 0x0061).expect("write");
+    assert_eq!(soc.second_mdio_phy_reg(c22::ANAR), 0x0061);
+    assert_eq!(
+        soc.mdio_phy_reg(c22::ANAR),
+        c22::model_power_up()[c22::ANAR as usize]
+    );
+    assert_eq!(
+        phy::read(&mut soc, 2, c22::PHYID1),
+        Err(MdioError::NoPhy { phy: 2, reg: 2 })
+    );
+}
