@@ -23,8 +23,10 @@ use std::fmt;
 pub const GRANT_POLLS: u32 = 1000;
 
 /// Cycles between raising SK and reading DO: the part drives DO after SK's rising edge, and
-/// the NIC takes DO through two flip-flops (Linux waits 50 µs there; 8 cycles are enough for
-/// the synchronizer and a 93C46's clock-to-output at a 50 MHz or slower core clock).
+/// the NIC takes DO through two flip-flops. 8 cycles suit the simulation's model (no delay of
+/// its own). A real 93C46 needs about 250 ns to 1 µs from SK to DO and hundreds of ns of SK
+/// high and low: Linux waits 50 µs at each step, and a driver for a board with a real part
+/// must too (none of this project's boards has one).
 pub const SETTLE_CYCLES: u64 = 8;
 
 /// Why the EEPROM could not be read.

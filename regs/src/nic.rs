@@ -214,8 +214,9 @@ pub mod icr {
     pub const TXDW: u32 = 1 << 0;
     /// Transmit queue empty (TDH reached TDT).
     pub const TXQE: u32 = 1 << 1;
-    /// Link status change: STATUS.LU changed (here: CTRL.SLU was set or cleared). Linux's
-    /// e1000 writes ICS.LSC in `e1000_open` to start its link watchdog.
+    /// Link status change: STATUS.LU changed (here: CTRL.SLU was set or cleared by a write;
+    /// CTRL.RST clears SLU without it). Linux's e1000 writes ICS.LSC in `e1000_open` to start
+    /// its link watchdog.
     pub const LSC: u32 = 1 << 2;
     /// Receive sequence error (an 8254x's ordered-set error): never raised by this MAC, but
     /// ICS can set it and IMS can enable it, as the 8254x's drivers expect.
@@ -318,9 +319,10 @@ pub mod tx_desc {
     pub const CMD_IFCS: u32 = 1 << 1;
     /// Interrupt delay enable: TXDW for this descriptor waits for TIDV/TADV.
     pub const CMD_IDE: u32 = 1 << 7;
-    /// Descriptor extension: a context or extended data descriptor (the 8254x's checksum and
-    /// TSO offloads). Not supported: the NIC drops the frame as malformed (STA_ERR, TDEC)
-    /// rather than send its bytes as a legacy frame.
+    /// Descriptor extension: a context descriptor (DTYP 0 in bits 23:20 of the length word) or
+    /// an extended data descriptor (DTYP 1): the 8254x's checksum and TSO offloads. Not carried
+    /// out: a context descriptor is skipped (DD if RS), an extended data descriptor is
+    /// malformed (its frame dropped with STA_ERR and TDEC), never sent as a legacy frame.
     pub const CMD_DEXT: u32 = 1 << 5;
     pub const CMD_RS: u32 = 1 << 3;
     /// STA bits (bits 3:0 of word 3).

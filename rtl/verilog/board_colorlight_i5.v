@@ -26615,6 +26615,8 @@ module top$core$soc$nic$tx_dma(clock,soft_reset,enable,tdbal,tdlen,tdt,head_writ
     reg  ring_ok;
     reg  [31:0] len;
     reg  [7:0] cmd;
+    reg  ctx;
+    reg  eop;
     reg  rs;
     reg  [32:0] end_addr;
     reg  [31:0] nwords;
@@ -26822,14 +26824,19 @@ module top$core$soc$nic$tx_dma(clock,soft_reset,enable,tdbal,tdlen,tdt,head_writ
         else begin
             next_head = head$q + 32'h1;
         end
-        len = d_len_cmd$q & k_len_mask;
         cmd = d_len_cmd$q[(32'h18)+:(8)];
+        ctx = ((cmd & k_dext) != 32'h0) & (d_len_cmd$q[(32'h14)+:(4)] == 32'h0);
+        eop = ((cmd & k_eop) != 32'h0) & ~ctx;
+        len = d_len_cmd$q & k_len_mask;
+        if (ctx) begin
+            len = 32'h0;
+        end
         rs = (cmd & k_rs) != 32'h0;
         end_addr = ((d_addr$q) & 33'h1ffffffff) + ((len) & 33'h1ffffffff);
         nwords = (len + ((d_addr$q[(32'h0)+:(2)]) & 32'hffffffff) + 32'h3) >> 32'h2;
         fifo_used = wr_ptr$q - fifo_rd_ptr;
         fifo_free = capacity - ((fifo_used) & 32'hffffffff);
-        malformed = d_hi$q | (end_addr[32'h20] & (end_addr[(32'h0)+:(32)] != 32'h0)) | ((frame_bytes$q + len) > capacity) | (((cmd & k_eop) != 32'h0) & ((frame_bytes$q + len) == 32'h0)) | ((cmd & k_dext) != 32'h0);
+        malformed = ~ctx & (d_hi$q | (end_addr[32'h20] & (end_addr[(32'h0)+:(32)] != 32'h0)) | ((frame_bytes$q + len) > capacity) | (eop & ((frame_bytes$q + len) == 32'h0)) | ((cmd & k_dext) != 32'h0));
         end_lane = d_addr$q[(32'h0)+:(2)] + len[(32'h0)+:(2)];
         mask_lo = all_lanes;
         if (rcv_first$q) begin
@@ -27067,7 +27074,7 @@ module top$core$soc$nic$tx_dma(clock,soft_reset,enable,tdbal,tdlen,tdt,head_writ
                             if (next_head == tdt) begin
                                 c_txqe = 1'b1;
                             end
-                            if ((cmd & k_eop) != 32'h0) begin
+                            if (eop) begin
                                 fsm$d = TxState$Commit;
                             end
                             else begin

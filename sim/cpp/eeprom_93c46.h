@@ -84,7 +84,7 @@ class Eeprom93c46 {
             if (write_enabled_) mem_[addr_] = 0xFFFF;
             state_ = State::Done;
             return;
-          default:  // 00: EWEN, EWDS, ERAL, WRAL by the address's top two bits
+          default:  // 00: EWEN (11xxxx) and EWDS (00xxxx); ERAL and WRAL are not modelled
             if ((addr_ >> 4) == 0b11) write_enabled_ = true;
             if ((addr_ >> 4) == 0b00) write_enabled_ = false;
             state_ = State::Done;

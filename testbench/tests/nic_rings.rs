@@ -371,30 +371,45 @@ fn unaligned_ring_bases_ignore_bits_3_0_so_write_backs_stay_in_the_ring() {
 
 #[test]
 fn context_and_extended_descriptors_are_dropped_as_malformed_never_sent() {
-    // Linux's e1000 with checksum offload on: a context descriptor (DEXT, no EOP) and an
-    // extended data descriptor (DEXT, EOP) for one frame. This NIC does not do the offload:
-    // the frame is dropped (STA_ERR, TDEC) and the legacy frame after it goes out alone.
+    // Linux's e1000 with TCP checksum offload on: a context descriptor (DEXT, DTYP 0, TUCMD
+    // TCP|IP: TCP where a legacy EOP is; offload fields in its first words) and an extended
+    // data descriptor (DEXT, DTYP 1, EOP) for one frame. This NIC does not do the offload:
+    // the context is skipped, the frame dropped once (STA_ERR, TDEC), and the legacy frame
+    // after it goes out alone.
     let mut soc = rig(TX_RING, RX_RING, false);
     let ext = tx_desc::CMD_DEXT | tx_desc::CMD_RS;
+    let (tcp, ip) = (1 << 0, 1 << 1);
     soc.host_write_block(
         TX_RING,
-        &[0, 0, tx_desc::len_cmd(0, ext), 0], // context: no buffer
+        &[
+            0x0022_0E0E,
+            0x0036_0022,
+            tx_desc::len_cmd(0, ext | tcp | ip),
+            0,
+        ],
     );
     soc.host_write_block(
         TX_RING + 16,
         &[
             TX_BUFS + BUF_BYTES,
             0,
-            tx_desc::len_cmd(FRAME_BYTES, ext | tx_desc::CMD_EOP | tx_desc::CMD_IFCS),
+            tx_desc::len_cmd(FRAME_BYTES, ext | tx_desc::CMD_EOP | tx_desc::CMD_IFCS) | 1 << 20,
             0,
         ],
     );
     soc.host_write(reg(hw::TDT), 3, 0xF);
     soc.run(RUN);
     let status = |soc: &mut Soc, slot: u32| soc.host_read(TX_RING + 16 * slot + 12) & 0xF;
-    let dropped = tx_desc::STA_DD | tx_desc::STA_ERR;
-    assert_eq!(status(&mut soc, 0), dropped, "context descriptor");
-    assert_eq!(status(&mut soc, 1), dropped, "extended data descriptor");
+    assert_eq!(
+        status(&mut soc, 0),
+        tx_desc::STA_DD,
+        "context descriptor: skipped"
+    );
+    assert_eq!(
+        status(&mut soc, 1),
+        tx_desc::STA_DD | tx_desc::STA_ERR,
+        "extended data descriptor: its frame dropped"
+    );
     assert_eq!(
         status(&mut soc, 2),
         tx_desc::STA_DD,

@@ -60,6 +60,12 @@
 //! in the cycle of a new pulse stops both timers anyway: the cause it sets covers that
 //! descriptor too.
 //!
+//! **EECD** (`regs::nic::eecd`): SK, CS, DI, FWE and EE_REQ are kept as written and drive the
+//! EEPROM's pins (`ee_sk`, `ee_cs`, `ee_di`); a read adds DO (`ee_do`), EE_GNT (= EE_REQ) and
+//! EE_PRES (`ee_present`). CTRL.RST clears it.
+//!
+//! **LSC.** A change of CTRL.SLU raises ICR.LSC, except the one CTRL.RST makes.
+//!
 //! **MDIC** (`regs::nic::mdic`, docs/mdio.md). A write with OP read or write while no access
 //! runs pulses `mdio_start` with the fields for the MDIO master (`rtl::nic::mdio`); MDIC's R
 //! reads 0 until the master's `done`, which sets R, E from `mdio_error` and, in a read, DATA

@@ -59,13 +59,18 @@
 //!   response is left for the next run.
 //!
 //! Malformed descriptors (buffer address high half non-zero, a buffer that wraps the 32-bit
-//! space, a frame longer than the FIFO, an EOP frame of zero bytes, CMD.DEXT: a context or
-//! extended data descriptor, whose offloads this NIC does not do) and refused buffer reads
+//! space, a frame longer than the FIFO, an EOP frame of zero bytes, an extended data
+//! descriptor: CMD.DEXT with DTYP (bits 23:20 of the length word) not 0, whose checksum and
+//! TSO offloads this NIC does not do) and refused buffer reads
 //! drop the frame: its bytes are discarded from the FIFO, every descriptor of it with RS from
 //! the bad one on is written back with DD and STA_ERR (those before it already got DD without
 //! ERR), and `ev_drop` pulses once. A refused descriptor fetch or write-back halts the
 //! engine (`halted`, `c_dma_err`) until `restart`; the head stays on that descriptor, and the
 //! restart fetches and reads it again (its bytes count once in the frame).
+//! A context descriptor (CMD.DEXT with DTYP 0, which sets up those offloads) moves no bytes
+//! and is skipped: written back with DD if RS, its first words and its TUCMD bits (TCP sits
+//! where a legacy EOP does) ignored, so Linux's context + extended data pair is one dropped
+//! frame.
 //!
 //! **Changes with the pipelined port.** `enable` low used to let the current descriptor
 //! finish; now it aborts it (above). Errors are reported after the beats in flight drained
@@ -183,6 +188,11 @@ pub struct TxDma {
     ring_ok: Signal<Local, Bit>,
     len: Signal<Local, Bits<32>>,
     cmd: Signal<Local, Bits<8>>,
+    /// A context descriptor (CMD.DEXT with DTYP 0): skipped. Its CMD byte is TUCMD, whose TCP
+    /// bit sits where a legacy EOP does, and its first words are offload fields.
+    ctx: Signal<Local, Bit>,
+    /// CMD.EOP of a descriptor that is not a context descriptor.
+    eop: Signal<Local, Bit>,
     rs: Signal<Local, Bit>,
     end_addr: Signal<Local, Bits<33>>,
     /// Words of the buffer: from the word of its first byte to that of its last.
@@ -288,6 +298,8 @@ impl TxDma {
             ring_ok: Default::default(),
             len: Default::default(),
             cmd: Default::default(),
+            ctx: Default::default(),
+            eop: Default::default(),
             rs: Default::default(),
             end_addr: Default::default(),
             nwords: Default::default(),
@@ -365,8 +377,15 @@ impl Logic for TxDma {
         } else {
             self.next_head.next = self.head.q.val() + 1;
         }
-        self.len.next = self.d_len_cmd.q.val() & self.k_len_mask.val();
         self.cmd.next = self.d_len_cmd.q.val().get_bits::<8>(24);
+        self.ctx.next = ((self.cmd.val() & self.k_dext.val()) != 0)
+            & (self.d_len_cmd.q.val().get_bits::<4>(20) == 0);
+        self.eop.next = ((self.cmd.val() & self.k_eop.val()) != 0) & !self.ctx.val();
+        self.len.next = self.d_len_cmd.q.val() & self.k_len_mask.val();
+        if self.ctx.val() {
+            // A context descriptor moves no bytes (its bits 19:0 are TSO's PAYLEN).
+            self.len.next = 0.into();
+        }
         self.rs.next = (self.cmd.val() & self.k_rs.val()) != 0;
         self.end_addr.next =
             bit_cast::<33, 32>(self.d_addr.q.val()) + bit_cast::<33, 32>(self.len.val());
@@ -379,12 +398,12 @@ impl Logic for TxDma {
         // is why only the Verilator model showed it).
         self.fifo_used.next = self.wr_ptr.q.val() - self.fifo_rd_ptr.val();
         self.fifo_free.next = self.capacity.val() - bit_cast::<32, 16>(self.fifo_used.val());
-        self.malformed.next = self.d_hi.q.val()
-            | (self.end_addr.val().get_bit(32) & (self.end_addr.val().get_bits::<32>(0) != 0))
-            | ((self.frame_bytes.q.val() + self.len.val()) > self.capacity.val())
-            | (((self.cmd.val() & self.k_eop.val()) != 0)
-                & ((self.frame_bytes.q.val() + self.len.val()) == 0))
-            | ((self.cmd.val() & self.k_dext.val()) != 0);
+        self.malformed.next = !self.ctx.val()
+            & (self.d_hi.q.val()
+                | (self.end_addr.val().get_bit(32) & (self.end_addr.val().get_bits::<32>(0) != 0))
+                | ((self.frame_bytes.q.val() + self.len.val()) > self.capacity.val())
+                | (self.eop.val() & ((self.frame_bytes.q.val() + self.len.val()) == 0))
+                | ((self.cmd.val() & self.k_dext.val()) != 0));
         self.end_lane.next = self.d_addr.q.val().get_bits::<2>(0) + self.len.val().get_bits::<2>(0);
         self.mask_lo.next = self.all_lanes.val();
         if self.rcv_first.q.val() {
@@ -647,7 +666,7 @@ impl Logic for TxDma {
                         if self.next_head.val() == self.tdt.val() {
                             self.c_txqe.next = true;
                         }
-                        if (self.cmd.val() & self.k_eop.val()) != 0 {
+                        if self.eop.val() {
                             self.fsm.d.next = TxState::Commit;
                         } else {
                             self.fsm.d.next = TxState::Idle;

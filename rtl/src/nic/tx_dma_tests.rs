@@ -57,6 +57,8 @@ struct Desc {
     len: u32,
     cmd: u32,
     sta: u32,
+    /// DTYP (bits 23:20 of the length word) of an extended descriptor: 0 context, 1 data.
+    dtyp: u32,
 }
 
 impl Desc {
@@ -67,6 +69,7 @@ impl Desc {
             len,
             cmd,
             sta: 0,
+            dtyp: 0,
         }
     }
 
@@ -264,7 +267,7 @@ impl Bench {
         let a = desc_addr(slot);
         self.write_word(a, d.addr);
         self.write_word(a + 4, d.hi);
-        self.write_word(a + 8, len_cmd(d.len, d.cmd));
+        self.write_word(a + 8, len_cmd(d.len, d.cmd) | d.dtyp << 20);
         self.write_word(a + 12, d.sta);
     }
 
@@ -849,21 +852,13 @@ fn tx_malformed_descriptor_drops_the_whole_frame_with_sta_err() {
             0,
         ),
         (
-            // Linux's e1000 queues a context descriptor (DEXT, DTYP 0) and then extended data
-            // descriptors (DEXT, DTYP 1) for UDP and TCP with checksum offload. DEXT alone
-            // rejects them (DTYP, in the length word's bits 23:20, is not looked at).
-            "context descriptor, then an extended data descriptor",
-            vec![
-                Desc::new(BUFS, 0, CMD_RS | CMD_DEXT),
-                Desc::new(BUFS + 0x100, 60, CMD_RS | CMD_EOP | CMD_DEXT),
-            ],
-            0,
-        ),
-        (
             "extended data descriptor in the middle of a legacy frame",
             vec![
                 Desc::new(BUFS, 20, CMD_RS),
-                Desc::new(BUFS + 0x100, 20, CMD_RS | CMD_DEXT),
+                Desc {
+                    dtyp: 1,
+                    ..Desc::new(BUFS + 0x100, 20, CMD_RS | CMD_DEXT)
+                },
                 Desc::new(BUFS + 0x200, 20, CMD_RS | CMD_EOP),
             ],
             1,
@@ -903,6 +898,76 @@ fn tx_malformed_descriptor_drops_the_whole_frame_with_sta_err() {
         let reads = b.reads();
         for d in &descs[bad..] {
             for w in d.words() {
+                assert!(!reads.contains(&w), "{what}: read {w:#x}");
+            }
+        }
+        assert!(!b.uut.halted.val(), "{what}");
+    }
+}
+
+#[test]
+fn tx_context_descriptors_are_skipped_and_extended_data_descriptors_drop_their_frame_once() {
+    // Linux's e1000 with checksum offload or TSO on: a context descriptor (DEXT, DTYP 0; its
+    // TUCMD has TCP where a legacy EOP is, IP, and TSE for TSO; PAYLEN in bits 19:0; offload
+    // fields in its first qword), then extended data descriptors (DEXT, DTYP 1), RS on the last.
+    let ctx = |tucmd: u32, paylen: u32| Desc {
+        hi: 0x0036_0022,
+        ..Desc::new(BUFS + 0x3000, paylen, CMD_DEXT | tucmd)
+    };
+    let data = |addr: u32, len: u32, cmd: u32| Desc {
+        dtyp: 1,
+        ..Desc::new(addr, len, CMD_DEXT | cmd)
+    };
+    const TCP: u32 = 1 << 0; // TUCMD.TCP, the legacy EOP position
+    const IP: u32 = 1 << 1;
+    const TSE: u32 = 1 << 2;
+    let cases: Vec<(&str, Vec<Desc>)> = vec![
+        (
+            "UDP checksum offload",
+            vec![ctx(0, 0), data(BUFS, 42, CMD_EOP | CMD_RS)],
+        ),
+        (
+            "TCP checksum offload",
+            vec![
+                ctx(TCP | IP, 0),
+                data(BUFS, 20, 0),
+                data(BUFS + 0x100, 40, CMD_EOP | CMD_RS),
+            ],
+        ),
+        (
+            "TSO",
+            vec![
+                ctx(TCP | IP | TSE, 4000),
+                data(BUFS, 54, 0),
+                data(BUFS + 0x100, 1448, CMD_EOP | CMD_RS),
+            ],
+        ),
+    ];
+    for (what, descs) in cases {
+        let mut b = Bench::new(11);
+        b.ready_p = 0.7;
+        for d in &descs[1..] {
+            b.fill(d);
+        }
+        let slots = b.post(&descs);
+        // A legacy frame after it goes out alone.
+        let good = Desc::new(BUFS + 0x4000, 33, CMD_EOP | CMD_RS);
+        let good_data = b.fill(&good);
+        let good_slot = b.post(&[good])[0];
+        b.run_to_rest();
+        assert_eq!(b.count(Event::Drop), 1, "{what}: one frame dropped");
+        assert_eq!(b.sent, vec![(good_data, false)], "{what}");
+        let last = *slots.last().unwrap();
+        assert_eq!(
+            b.word(desc_addr(last) + 12) & 0xF,
+            STA_DD | STA_ERR,
+            "{what}: the frame's RS descriptor"
+        );
+        assert_eq!(b.word(desc_addr(good_slot) + 12) & 0xF, STA_DD, "{what}");
+        // Nothing is read at the context descriptor's "address", or from the data buffers.
+        let reads = b.reads();
+        for d in &descs {
+            for w in (d.addr & !3..d.addr + d.len.max(4)).step_by(4) {
                 assert!(!reads.contains(&w), "{what}: read {w:#x}");
             }
         }
