@@ -139,7 +139,6 @@ void BoardSim::step() {
 void BoardSim::set_phy_rx_launch_ps(int32_t offset_ps) {
   if (offset_ps <= -static_cast<int32_t>(kRxcHalfPs) || offset_ps >= static_cast<int32_t>(kRxcHalfPs))
     throw std::runtime_error("the PHY's launch offset must be within half an RXC period");
-  rx_launch_ps_ = offset_ps;
   // The next launch: for the next rising edge of RXC at or after now.
   uint64_t edge = rxc_next_ps_;
   bool rising = !rxc_;
@@ -226,7 +225,7 @@ rust::Vec<uint16_t> BoardSim::take_tx_frames() {
 }
 
 void BoardSim::set_mdio_phy(bool present, uint8_t address, rust::Slice<const uint16_t> power_up) {
-  mdio_phy_.configure(present, address, power_up.data(), power_up.size());
+  mdio_phy_.phy(0).configure(present, address, power_up.data(), power_up.size());
 }
 
 rust::Vec<uint8_t> BoardSim::receive(uint64_t max_cycles, uint64_t want) {

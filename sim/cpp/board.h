@@ -59,7 +59,7 @@ class BoardSim {
   rust::Vec<uint16_t> take_tx_frames();
   // The PHY model on MDC/MDIO (see Harness::set_mdio_phy).
   void set_mdio_phy(bool present, uint8_t address, rust::Slice<const uint16_t> power_up);
-  uint16_t mdio_phy_reg(uint8_t reg) const { return mdio_phy_.reg(reg); }
+  uint16_t mdio_phy_reg(uint8_t reg) const { return mdio_phy_.phy(0).reg(reg); }
   bool phy_reset_pin() const { return top_->eth_rst_n == 0; }
   // The PHY's RX launch time relative to RXC's edges, in ps (see above).
   void set_phy_rx_launch_ps(int32_t offset_ps);
@@ -93,7 +93,6 @@ class BoardSim {
   uint64_t rxc_next_ps_ = 13000;
   uint64_t drive_next_ps_ = 13000 - 2000;  // launches for the rising edge at 13 ns
   bool drive_rising_ = true;
-  int32_t rx_launch_ps_ = -2000;
   bool txc_ = false;
   uint8_t tx_pins_ = 0;
   uint64_t tx_change_ps_ = 0, txc_edge_ps_ = 0, tx_timing_violations_ = 0;
@@ -106,7 +105,7 @@ class BoardSim {
   std::deque<uint8_t> loop_;        // nibbles for RX: data | dv << 4 | er << 5
   uint8_t rx_cur_ = 0;              // the nibble on the RX pins
   uint64_t tx_nibbles_ = 0;
-  MdioPhy mdio_phy_;
+  MdioBus mdio_phy_;  // the board's PHY in slot 0
   bool mdio_line_ = true;
   // host -> board serializer: bit 0 start, 1..8 data, 9 stop.
   std::deque<uint8_t> tx_queue_;

@@ -40,15 +40,9 @@ class MdioPhy {
     power_on();
   }
 
-  // One core cycle, after the model's outputs settled: the master's MDC, its MDIO drive and
-  // the PHY's reset pin (active high). Returns the MDIO line as both sides leave it.
-  bool cycle(bool mdc, bool master_oe, bool master_out, bool reset) {
-    step(mdc, line(master_oe, master_out), reset);
-    return line(master_oe, master_out);
-  }
-
-  // The same on a bus shared with other PHYs: `line` is the MDIO line as everyone leaves it
-  // now (sampled at MDC's rising edge); `released` says whether this PHY lets it float.
+  // One core cycle, after the models' outputs settled: MDC, the MDIO line as everyone on the
+  // bus leaves it now (sampled at MDC's rising edge; MdioBus works it out) and the PHY's reset
+  // pin (active high). `released` says whether this PHY lets the line float.
   void step(bool mdc, bool line, bool reset) {
     if (reset) {
       power_on();
@@ -60,12 +54,6 @@ class MdioPhy {
     if (present_ && rising) on_rising(line);
   }
   bool released() const { return !drive_ || drive_value_; }
-
-  // The line the master sees now.
-  bool line(bool master_oe, bool master_out) const {
-    const bool master = master_oe ? master_out : true;
-    return master && released();
-  }
 
   uint16_t reg(uint8_t r) const { return regs_[r & 31]; }
   uint64_t frames() const { return frames_; }

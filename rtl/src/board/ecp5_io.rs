@@ -66,6 +66,25 @@ fn bit(port: &str, n: usize, i: usize) -> String {
     }
 }
 
+/// The Verilog of a DDR wrapper: under `SYNTHESIS` one `cell` per bit of the `N`-bit ports,
+/// named `{name}_{i}`, on `clock` with RST low and the ports `(cell port, wrapper port)` in
+/// `ports`; otherwise `model`, the behavioural model.
+fn ddr_wrapper(cell: &str, name: &str, n: usize, ports: &[(&str, &str)], model: &str) -> Verilog {
+    let cells: String = (0..n)
+        .map(|i| {
+            let pins: String = ports
+                .iter()
+                .map(|(p, w)| format!(", .{p}({})", bit(w, n, i)))
+                .collect();
+            format!("    {cell} {name}_{i} (.SCLK(clock), .RST(1'b0){pins});\n")
+        })
+        .collect();
+    Verilog::Wrapper(Wrapper {
+        code: format!("\n`ifdef SYNTHESIS\n{cells}`else\n{model}`endif\n"),
+        cores: String::new(),
+    })
+}
+
 /// DDR output: `pin` carries `d0` for the half period after a rising edge of `clock` and `d1`
 /// for the half after the next falling edge, 2 cycles after the rising edge that sampled them.
 #[derive(LogicBlock, Default)]
@@ -95,23 +114,14 @@ impl<const N: usize> Logic for Oddr<N> {
     }
 
     fn hdl(&self) -> Verilog {
-        let cells: String = (0..N)
-            .map(|i| {
-                format!(
-                    "    ODDRX1F oddr_{i} (.SCLK(clock), .RST(1'b0), .D0({}), .D1({}), .Q({}));\n",
-                    bit("d0", N, i),
-                    bit("d1", N, i),
-                    bit("pin", N, i)
-                )
-            })
-            .collect();
         let msb = N - 1;
-        Verilog::Wrapper(Wrapper {
-            code: format!(
-                r#"
-`ifdef SYNTHESIS
-{cells}`else
-    // The DDR output's latency (Lattice's simulation model): {{D0, D1}} sampled at a rising edge
+        ddr_wrapper(
+            "ODDRX1F",
+            "oddr",
+            N,
+            &[("D0", "d0"), ("D1", "d1"), ("Q", "pin")],
+            &format!(
+                r#"    // The DDR output's latency (Lattice's simulation model): {{D0, D1}} sampled at a rising edge
     // are on the pin from the second rising edge after it. The pin is the xor of a register
     // written at rising edges and one written at falling edges, so that it changes only after
     // an edge (a mux on the clock would glitch at the rising edge as its input changes).
@@ -132,11 +142,9 @@ impl<const N: usize> Logic for Oddr<N> {
         fall_q <= out_d1 ^ rise_q;
     end
     assign pin = rise_q ^ fall_q;
-`endif
 "#
             ),
-            cores: String::new(),
-        })
+        )
     }
 }
 
@@ -174,23 +182,14 @@ impl<const N: usize> Logic for Iddr<N> {
     }
 
     fn hdl(&self) -> Verilog {
-        let cells: String = (0..N)
-            .map(|i| {
-                format!(
-                    "    IDDRX1F iddr_{i} (.SCLK(clock), .RST(1'b0), .D({}), .Q0({}), .Q1({}));\n",
-                    bit("pin", N, i),
-                    bit("q0", N, i),
-                    bit("q1", N, i)
-                )
-            })
-            .collect();
         let msb = N - 1;
-        Verilog::Wrapper(Wrapper {
-            code: format!(
-                r#"
-`ifdef SYNTHESIS
-{cells}`else
-    // The DDR input's latency (Lattice's simulation model): the samples of a rising edge and of
+        ddr_wrapper(
+            "IDDRX1F",
+            "iddr",
+            N,
+            &[("D", "pin"), ("Q0", "q0"), ("Q1", "q1")],
+            &format!(
+                r#"    // The DDR input's latency (Lattice's simulation model): the samples of a rising edge and of
     // the falling edge after it come out together at the next rising edge.
     reg [{msb}:0] at_rise, at_fall, out_q0, out_q1;
     initial begin
@@ -206,11 +205,9 @@ impl<const N: usize> Logic for Iddr<N> {
     end
     assign q0 = out_q0;
     assign q1 = out_q1;
-`endif
 "#
             ),
-            cores: String::new(),
-        })
+        )
     }
 }
 
