@@ -10,6 +10,7 @@
 //!  memcpy 0, memcpy 1, NIC TX, NIC RX ──► channel mux ──► IOMMU ──► arbiter.dma ┘   to CPU or DMA
 //!  irq ◄── DMAC channels | IOMMU | NIC
 //!  phy_* ◄──► NIC MAC (GMII-like pins)
+//!  mdc, mdio_*, phy_reset ◄──► NIC MDIC / CTRL.PHY_RST;  ee_*, eeprom_present ◄──► NIC EECD
 //!  obs_* ◄── this cycle's bus beat, requests and grants (for the testbench)
 //! ```
 //!

@@ -17,6 +17,10 @@
 //!                  │  on read, saturating)           │
 //!  c_*          ──►│ TIDV/TADV, RDTR/RADV timers     │
 //!                  │  → ICR; ICR & IMS → ITR ────────├──► irq (registered)
+//!  mdio_done,   ──►│ MDIC (one access at a time)     ├──► mdio_start + fields
+//!  error, rdata    │ CTRL.PHY_RST                    ├──► phy_reset
+//!  ee_do,       ──►│ EECD (the EEPROM's pins)        ├──► ee_sk, ee_cs, ee_di
+//!  ee_present      │                                 │
 //!                  └─────────────────────────────────┘
 //! ```
 //!

@@ -9,6 +9,9 @@
 //!     RX bus ◄─► RxDma ◄─ rx_buf (LaneBuffer) ◄─ MacRx ◄─┴── phy_rxd/rx_dv/rx_er
 //!                  └───◄ rx_q (lengths, errors) ◄──┘ ▲
 //!                           phy_rx_ce (phy_tx_ce in loopback)
+//!
+//!  NicRegs MDIC ─► MdioMaster ─► mdc, mdio_out/oe ◄─ mdio_in (2 flops)
+//!  NicRegs CTRL.PHY_RST ─► phy_reset       NicRegs EECD ─► ee_sk/cs/di ◄─ ee_do (2 flops)
 //! ```
 //!
 //! **PHY clock enables.** The MACs move one byte per cycle with their clock enable high (see
