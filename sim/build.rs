@@ -1,7 +1,8 @@
-//! Verilates `rtl/verilog/soc_sim.v` (prefix `Vtop`) and the Colorlight i5 board top
-//! `rtl/verilog/board_colorlight_i5.v` (prefix `Vboard`), archives the SoC model with the Verilator
-//! runtime both need into `libvtop.a` and the board model into `libvboard.a`, and compiles the
-//! C++ harnesses with their cxx bridges.
+//! Verilates `rtl/verilog/soc_sim.v` (prefix `Vtop`), the Colorlight i5 board top
+//! `rtl/verilog/board_colorlight_i5.v` (prefix `Vboard`) and the NIC alone
+//! `rtl/verilog/nic_sim.v` (prefix `Vnic`), archives the SoC model with the Verilator runtime
+//! all need into `libvtop.a`, the board model into `libvboard.a` and the NIC into `libvnic.a`,
+//! and compiles the C++ harnesses with their cxx bridges.
 //!
 //! Verilator 5.006 with `--cc --build` (no `--exe`) builds only `Vtop__ALL.a` and no runtime, so
 //! the runtime objects are asked from the generated makefile (`debug-make`), built through it,
@@ -26,6 +27,8 @@ const MIN_VERILATOR: (u32, u32) = (5, 6);
 const TOP: &str = "top";
 /// The Verilog top module of both files (rust-hdl names it `top`); the C++ class prefixes differ.
 const BOARD_PREFIX: &str = "Vboard";
+/// The NIC-only model's class prefix (`rtl/verilog/nic_sim.v`, the QEMU bridge's model).
+const NIC_PREFIX: &str = "Vnic";
 
 fn main() {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
@@ -33,10 +36,15 @@ fn main() {
     let trace = env::var_os("CARGO_FEATURE_TRACE").is_some();
     let verilog = manifest_dir.join("../rtl/verilog/soc_sim.v");
     let board_verilog = manifest_dir.join("../rtl/verilog/board_colorlight_i5.v");
+    let nic_verilog = manifest_dir.join("../rtl/verilog/nic_sim.v");
 
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed={}", verilog.display());
     println!("cargo:rerun-if-changed={}", board_verilog.display());
+    println!("cargo:rerun-if-changed={}", nic_verilog.display());
+    println!("cargo:rerun-if-changed=src/nic.rs");
+    println!("cargo:rerun-if-changed=cpp/nic_model.h");
+    println!("cargo:rerun-if-changed=cpp/nic_model.cpp");
     println!("cargo:rerun-if-changed=src/board.rs");
     println!("cargo:rerun-if-changed=cpp/board.h");
     println!("cargo:rerun-if-changed=cpp/board.cpp");
@@ -55,7 +63,7 @@ fn main() {
         .to_owned();
     let verilator = choose_verilator(&workspace);
     let root = verilator.root();
-    for v in [&verilog, &board_verilog] {
+    for v in [&verilog, &board_verilog, &nic_verilog] {
         if !v.exists() {
             panic!(
                 "{} does not exist: generate the Verilog first (cargo run -p rtl --bin gen-verilog)",
@@ -84,6 +92,9 @@ fn main() {
         &jobs,
         trace,
     );
+
+    let nic_dir = out_dir.join("vnic");
+    verilate(&verilator, &nic_verilog, NIC_PREFIX, &nic_dir, &jobs, trace);
 
     // --- Runtime objects, as the generated makefile lists them ------------------------------
     let mk = format!("V{TOP}.mk");
@@ -123,16 +134,28 @@ fn main() {
         "ar (board)",
     );
 
+    let nic_listing = debug_make(&nic_dir, &format!("{NIC_PREFIX}.mk"));
+    run(
+        Command::new(env::var("AR").unwrap_or_else(|_| "ar".into()))
+            .current_dir(&nic_dir)
+            .arg("crs")
+            .arg(nic_dir.join("libvnic.a"))
+            .args(make_field(&nic_listing, "VK_OBJS")),
+        "ar (NIC)",
+    );
+
     // --- Harnesses and bridges --------------------------------------------------------------
     let include = root.join("include");
-    let mut build = cxx_build::bridges(["src/lib.rs", "src/board.rs"]);
+    let mut build = cxx_build::bridges(["src/lib.rs", "src/board.rs", "src/nic.rs"]);
     build
         .file("cpp/harness.cpp")
         .file("cpp/board.cpp")
+        .file("cpp/nic_model.cpp")
         .std("c++17")
         .opt_level(2)
         .include(&model_dir)
         .include(&board_dir)
+        .include(&nic_dir)
         // Verilator's headers as system headers: their warnings are not ours.
         .flag("-isystem")
         .flag(include.to_str().unwrap())
@@ -154,6 +177,8 @@ fn main() {
     // lz4 from Verilator 5.052's new FST writer on).
     println!("cargo:rustc-link-search=native={}", board_dir.display());
     println!("cargo:rustc-link-lib=static=vboard");
+    println!("cargo:rustc-link-search=native={}", nic_dir.display());
+    println!("cargo:rustc-link-lib=static=vnic");
     println!("cargo:rustc-link-search=native={}", model_dir.display());
     println!("cargo:rustc-link-lib=static=vtop");
     for lib in make_value(&model_dir, &mk, "LDLIBS")

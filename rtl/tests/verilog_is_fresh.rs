@@ -28,3 +28,16 @@ fn committed_board_verilog_matches_generated() {
         );
     }
 }
+
+#[test]
+fn committed_nic_verilog_matches_generated() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (file, config) in rtl::NIC_VERILOG_FILES {
+        let committed = std::fs::read_to_string(root.join(file))
+            .unwrap_or_else(|e| panic!("{file}: {e}; run `cargo run -p rtl --bin gen-verilog`"));
+        assert!(
+            committed == rtl::generate_nic_verilog_for(*config),
+            "{file} is stale: run `cargo run -p rtl --bin gen-verilog` and commit the result"
+        );
+    }
+}

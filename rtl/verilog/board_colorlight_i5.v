@@ -3202,6 +3202,7 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
     reg  nic$ee_present;
     wire  [2:0] nic$tx_state;
     wire  [3:0] nic$rx_state;
+    wire  nic$mdio_busy;
     reg  iommu$clock;
     reg  iommu$up$valid;
     reg  [31:0] iommu$up$addr;
@@ -3619,7 +3620,8 @@ module top$core$soc(clock,host_addr,host_wdata,host_be,host_we,host_req,host_rea
         .ee_do(nic$ee_do),
         .ee_present(nic$ee_present),
         .tx_state(nic$tx_state),
-        .rx_state(nic$rx_state)
+        .rx_state(nic$rx_state),
+        .mdio_busy(nic$mdio_busy)
     );
     top$core$soc$iommu iommu(
         .clock(iommu$clock),
@@ -16757,7 +16759,7 @@ module top$core$soc$mux$outstanding(d,q,clock);
 endmodule // top$core$soc$mux$outstanding
 
 
-module top$core$soc$nic(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,dmac_irq,iommu_irq,tx_bus$valid,tx_bus$addr,tx_bus$we,tx_bus$wdata,tx_bus$last,tx_bus$dev,tx_bus$ready,tx_bus$resp,tx_bus$fault,tx_bus$rdata,rx_bus$valid,rx_bus$addr,rx_bus$we,rx_bus$wdata,rx_bus$last,rx_bus$dev,rx_bus$ready,rx_bus$resp,rx_bus$fault,rx_bus$rdata,phy_txd,phy_tx_en,phy_tx_er,phy_rxd,phy_rx_dv,phy_rx_er,phy_tx_ce,phy_rx_ce,mdc,mdio_out,mdio_oe,mdio_in,phy_reset,ee_sk,ee_cs,ee_di,ee_do,ee_present,tx_state,rx_state);
+module top$core$soc$nic(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,dmac_irq,iommu_irq,tx_bus$valid,tx_bus$addr,tx_bus$we,tx_bus$wdata,tx_bus$last,tx_bus$dev,tx_bus$ready,tx_bus$resp,tx_bus$fault,tx_bus$rdata,rx_bus$valid,rx_bus$addr,rx_bus$we,rx_bus$wdata,rx_bus$last,rx_bus$dev,rx_bus$ready,rx_bus$resp,rx_bus$fault,rx_bus$rdata,phy_txd,phy_tx_en,phy_tx_er,phy_rxd,phy_rx_dv,phy_rx_er,phy_tx_ce,phy_rx_ce,mdc,mdio_out,mdio_oe,mdio_in,phy_reset,ee_sk,ee_cs,ee_di,ee_do,ee_present,tx_state,rx_state,mdio_busy);
     
     // Module arguments
     input wire  clock;
@@ -16809,6 +16811,7 @@ module top$core$soc$nic(clock,host$sel,host$offset,host$we,host$wdata,host$rdata
     input wire  ee_present;
     output reg  [2:0] tx_state;
     output reg  [3:0] rx_state;
+    output reg  mdio_busy;
     
     // Constant declarations
     localparam  k_buf$0 = 16'h800;
@@ -17465,6 +17468,7 @@ module top$core$soc$nic(clock,host$sel,host$offset,host$we,host$wdata,host$rdata
         mdio_sync$d = mdio_meta$q;
         mdio$mdio_in = mdio_sync$q;
         mdc = mdio$mdc;
+        mdio_busy = mdio$busy;
         mdio_out = mdio$mdio_out;
         mdio_oe = mdio$mdio_oe;
         phy_reset = regs$phy_reset;

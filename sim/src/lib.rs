@@ -15,6 +15,7 @@
 //! Every cycle the harness watches the `obs_*` pins and keeps [`Observed`] counters.
 
 pub mod board;
+pub mod nic;
 
 pub use ffi::{BusWrite, CpuWorkload, DmaBeat, DmacRegs, Observed, PhySample};
 

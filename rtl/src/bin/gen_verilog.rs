@@ -45,6 +45,10 @@ fn main() {
             format!("RAM {} bytes", config.bytes()),
         );
     }
+    for (file, config) in rtl::NIC_VERILOG_FILES {
+        let text = rtl::generate_nic_verilog_for(*config);
+        write(&root.join(file), &text, "the NIC alone".into());
+    }
     for (file, board, soc) in rtl::BOARD_VERILOG_FILES {
         let text = rtl::board::board_verilog_with(*board, *soc);
         write(&root.join(file), &text, format!("board {}", board.name));

@@ -89,6 +89,9 @@ pub struct Nic<const W: usize, const Q: usize> {
     // ---- observation ----
     pub tx_state: Signal<Out, TxState>,
     pub rx_state: Signal<Out, RxState>,
+    /// An MDIO frame is on the pins (the MDIO master's `busy`): a host that clocks the NIC only
+    /// while it has work (the QEMU bridge) keeps clocking until MDIC's access ends.
+    pub mdio_busy: Signal<Out, Bit>,
     // ==== blocks ====
     regs: NicRegs,
     tx_dma: TxDma,
@@ -196,6 +199,7 @@ impl<const W: usize, const Q: usize> Nic<W, Q> {
             ee_present: Default::default(),
             tx_state: Default::default(),
             rx_state: Default::default(),
+            mdio_busy: Default::default(),
             regs: NicRegs::new(fifo, fifo, counter_max, narrow_registers),
             tx_dma: TxDma::new(fifo, ring_mask),
             rx_dma: RxDma::new(ring_mask),
@@ -311,6 +315,7 @@ impl<const W: usize, const Q: usize> Logic for Nic<W, Q> {
         self.mdio_sync.d.next = self.mdio_meta.q.val();
         self.mdio.mdio_in.next = self.mdio_sync.q.val();
         self.mdc.next = self.mdio.mdc.val();
+        self.mdio_busy.next = self.mdio.busy.val();
         self.mdio_out.next = self.mdio.mdio_out.val();
         self.mdio_oe.next = self.mdio.mdio_oe.val();
         self.phy_reset.next = self.regs.phy_reset.val();
@@ -499,4 +504,17 @@ impl<const W: usize, const Q: usize> Logic for Nic<W, Q> {
         self.tx_state.next = self.tx_dma.state.val();
         self.rx_state.next = self.rx_dma.state.val();
     }
+}
+
+/// Verilog of the NIC alone as the top module `top`, at `config`'s sizes: every port of
+/// [`Nic`] is a port of the top (the `sim` crate's NIC-only model, which serves both DMA
+/// ports from memory outside the model; docs/linux.md).
+pub fn verilog<const W: usize, const Q: usize>(config: regs::SocConfig) -> String {
+    let mut nic = Nic::<W, Q>::new(
+        config.counter_max(),
+        config.narrow_registers,
+        config.mdc_half_cycles,
+    );
+    nic.connect_all();
+    generate_verilog(&nic)
 }
