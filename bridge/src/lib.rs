@@ -142,9 +142,11 @@
 #[cfg(not(all(target_os = "linux", target_pointer_width = "64")))]
 compile_error!("dmanic-qemu speaks the x-pci-proxy-dev protocol of a 64-bit Linux host only");
 
+pub mod card;
 pub mod guest_ram;
 pub mod pci;
 pub mod proto;
+pub mod report;
 
 #[cfg(test)]
 mod testutil;

@@ -83,6 +83,7 @@ void NicModel::serve(Port& p, bool valid, uint32_t addr, bool we, uint32_t wdata
   p.resp_due = false;
   if (!(valid && ready)) return;
   active_ = true;
+  last_dma_cycle_ = cycle_;
   p.resp_due = true;
   uint8_t* w = word_at(addr);
   if (!w) {
@@ -148,12 +149,19 @@ void NicModel::step() {
     tx_cur_er_ |= bool(t.phy_tx_er);
     active_ = true;
   } else if (!tx_cur_.empty()) {
-    tx_done_.emplace_back(std::move(tx_cur_), tx_cur_er_);
+    tx_done_.push_back(TxDone{std::move(tx_cur_), tx_cur_er_, cycle_});
     tx_cur_.clear();
     tx_cur_er_ = false;
     tx_frames_++;
   }
-  active_ |= t.tx_state != 0 || t.rx_state != 0 || t.mdio_busy;
+  // A ring engine in a state that waits for software is not work: TxState Idle (0) and
+  // Halted (7), RxState Idle (0), WaitDesc (1: a frame waits for RDT) and Halted (8), in the
+  // order rtl/src/nic/tx_dma.rs and rx_dma.rs declare them.
+  const bool tx_waits = t.tx_state == 0 || t.tx_state == 7;
+  const bool rx_waits = t.rx_state == 0 || t.rx_state == 1 || t.rx_state == 8;
+  active_ |= !tx_waits || !rx_waits || t.mdio_busy;
+
+  quiet_ = active_ ? 0 : quiet_ + 1;
 
 #ifdef SIM_TRACE
   if (fst_) fst_->dump(8 * cycle_ + 4);
@@ -173,11 +181,10 @@ void NicModel::run(uint64_t n) {
 }
 
 uint64_t NicModel::run_until_quiet(uint64_t idle_tail, uint64_t max) {
-  uint64_t quiet = 0, n = 0;
-  while (n < max && quiet < idle_tail) {
+  uint64_t n = 0;
+  while (n < max && quiet_ < idle_tail) {
     step();
     n++;
-    quiet = active_ ? 0 : quiet + 1;
   }
   return n;
 }
@@ -194,6 +201,7 @@ void NicModel::reg_write(uint32_t offset, uint32_t data) {
   t.host__024offset = offset & 0xFFFF;
   t.host__024wdata = data;
   step();
+  quiet_ = 0;  // a write may start work that shows a cycle later
   t.host__024sel = 0;
   t.host__024we = 0;
 }
@@ -216,12 +224,13 @@ uint32_t NicModel::reg_read(uint32_t offset) {
 void NicModel::phy_rx_push(rust::Slice<const uint8_t> frame) {
   for (uint8_t b : frame) rx_.push_back(uint16_t(b) | 0x100);
   for (int i = 0; i < kInterFrameGap; i++) rx_.push_back(0);
+  quiet_ = 0;
   rx_frames_++;
 }
 
 uint64_t NicModel::phy_rx_pending() const { return rx_.size() - rx_next_; }
 
-bool NicModel::take_tx_frame(rust::Vec<uint8_t>& out, bool& er) {
+bool NicModel::take_tx_frame(rust::Vec<uint8_t>& out, bool& er, uint64_t& end_cycle) {
   if (tx_taken_ == tx_done_.size()) {
     tx_done_.clear();
     tx_taken_ = 0;
@@ -229,9 +238,10 @@ bool NicModel::take_tx_frame(rust::Vec<uint8_t>& out, bool& er) {
   }
   const auto& f = tx_done_[tx_taken_++];
   out.clear();
-  out.reserve(f.first.size());
-  for (uint8_t b : f.first) out.push_back(b);
-  er = f.second;
+  out.reserve(f.bytes.size());
+  for (uint8_t b : f.bytes) out.push_back(b);
+  er = f.er;
+  end_cycle = f.end_cycle;
   return true;
 }
 
@@ -260,6 +270,7 @@ NicActivity NicModel::activity() const {
   a.dma_faults = dma_faults_;
   a.tx_frames = tx_frames_;
   a.rx_frames = rx_frames_;
+  a.last_dma_cycle = last_dma_cycle_;
   return a;
 }
 

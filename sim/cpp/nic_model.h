@@ -54,8 +54,9 @@ class NicModel {
 
   // Runs `n` cycles.
   void run(uint64_t n);
-  // Runs until `idle_tail` cycles in a row without activity (see `active`) or `max` cycles;
-  // returns the cycles run.
+  // Runs until `idle_tail` cycles in a row without activity (see `active`; counted across
+  // calls, and from 0 again after a register write or an RX frame) or `max` cycles; returns
+  // the cycles run.
   uint64_t run_until_quiet(uint64_t idle_tail, uint64_t max);
   // Work in this cycle: a DMA request or response, a ring engine not idle, TX pins busy, RX
   // symbols still to play, an MDIO frame on the pins.
@@ -64,8 +65,8 @@ class NicModel {
   void phy_rx_push(rust::Slice<const uint8_t> frame_with_preamble);
   uint64_t phy_rx_pending() const;
   // The next frame the MAC sent, as on its pins from the preamble to the FCS; false if none.
-  // `er` says TX_ER was high in it.
-  bool take_tx_frame(rust::Vec<uint8_t>& out, bool& er);
+  // `er` says TX_ER was high in it; `end_cycle` is the cycle after its last byte.
+  bool take_tx_frame(rust::Vec<uint8_t>& out, bool& er, uint64_t& end_cycle);
 
   void set_mdio_phy(uint8_t slot, bool present, uint8_t address,
                     rust::Slice<const uint16_t> power_up);
@@ -100,13 +101,19 @@ class NicModel {
   std::vector<Region> mem_;
   Port tx_port_, rx_port_;
   bool active_ = false;
-  uint64_t dma_reads_ = 0, dma_writes_ = 0, dma_faults_ = 0;
+  uint64_t quiet_ = 0;  // cycles in a row without activity
+  uint64_t dma_reads_ = 0, dma_writes_ = 0, dma_faults_ = 0, last_dma_cycle_ = 0;
 
   std::vector<uint16_t> rx_;  // symbols still to play: byte | dv << 8
   size_t rx_next_ = 0;
   std::vector<uint8_t> tx_cur_;
   bool tx_cur_er_ = false;
-  std::vector<std::pair<std::vector<uint8_t>, bool>> tx_done_;
+  struct TxDone {
+    std::vector<uint8_t> bytes;
+    bool er;
+    uint64_t end_cycle;
+  };
+  std::vector<TxDone> tx_done_;
   size_t tx_taken_ = 0;
   uint64_t tx_frames_ = 0, rx_frames_ = 0;
 

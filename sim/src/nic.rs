@@ -40,6 +40,8 @@ mod ffi {
         dma_faults: u64,
         tx_frames: u64,
         rx_frames: u64,
+        /// The cycle of the last DMA beat accepted.
+        last_dma_cycle: u64,
     }
 
     unsafe extern "C++" {
@@ -56,7 +58,12 @@ mod ffi {
         fn active(self: &NicModel) -> bool;
         fn phy_rx_push(self: Pin<&mut NicModel>, frame_with_preamble: &[u8]);
         fn phy_rx_pending(self: &NicModel) -> u64;
-        fn take_tx_frame(self: Pin<&mut NicModel>, out: &mut Vec<u8>, er: &mut bool) -> bool;
+        fn take_tx_frame(
+            self: Pin<&mut NicModel>,
+            out: &mut Vec<u8>,
+            er: &mut bool,
+            end_cycle: &mut u64,
+        ) -> bool;
         fn set_mdio_phy(
             self: Pin<&mut NicModel>,
             slot: u8,
@@ -87,6 +94,8 @@ pub struct TxFrame {
     pub bytes: Vec<u8>,
     /// TX_ER was high in it.
     pub er: bool,
+    /// The cycle after its last byte (the model's cycle count, [`NicModel::now`]).
+    pub end_cycle: u64,
 }
 
 /// The Verilated NIC and its surroundings (see the module docs). A new model has the
@@ -156,7 +165,8 @@ impl NicModel {
     }
 
     /// Runs until `idle_tail` cycles in a row without work, or `max` cycles; returns the
-    /// cycles run.
+    /// cycles run. The quiet cycles count across calls (a run cut by `max` goes on where it
+    /// stopped) and from 0 again after a register write or an RX frame.
     pub fn run_until_quiet(&mut self, idle_tail: u64, max: u64) -> u64 {
         self.pin().run_until_quiet(idle_tail, max)
     }
@@ -184,10 +194,14 @@ impl NicModel {
     /// The next frame the MAC has finished sending, if any.
     pub fn take_tx_frame(&mut self) -> Option<TxFrame> {
         let mut bytes = Vec::new();
-        let mut er = false;
+        let (mut er, mut end_cycle) = (false, 0);
         self.pin()
-            .take_tx_frame(&mut bytes, &mut er)
-            .then_some(TxFrame { bytes, er })
+            .take_tx_frame(&mut bytes, &mut er, &mut end_cycle)
+            .then_some(TxFrame {
+                bytes,
+                er,
+                end_cycle,
+            })
     }
 
     /// Puts a PHY model in MDIO bus slot `slot` (0 or 1) at `address` with these power-up

@@ -86,7 +86,7 @@ fn transmits_a_frame_from_outside_memory_with_its_fcs() {
         &[0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0xD5]
     );
     assert_eq!(sent.bytes[8..], with_fcs(&frame)[..]);
-    assert_eq!(c.nic.take_tx_frame(), None);
+    assert!(c.nic.take_tx_frame().is_none());
     assert_ne!(c.word(TX_RING + tx_desc::STA_WORD) & tx_desc::STA_DD, 0);
     assert_eq!(c.nic.reg_read(nic::TDH), 1);
     assert_eq!(c.nic.reg_read(nic::STATUS) & status::LU, status::LU);

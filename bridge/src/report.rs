@@ -1,0 +1,271 @@
+//! What a guest run showed: the guest's console lines that matter, the frames, the cycles the
+//! NIC was clocked, and the registers Linux touched that the NIC does not implement; printed
+//! by `dmanic-qemu` and written as JSON (`out/linux.json`), which `make linux` turns into the
+//! README's table.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The prefix of the guest init's report lines (scripts/linux-guest-init.sh).
+pub const MARKER: &str = "DMANIC-LINUX:";
+/// Linux's e1000 prints this when it binds to the card.
+pub const BOUND: &str = "Intel(R) PRO/1000 Network Connection";
+/// Pings the guest sends to QEMU's gateway.
+pub const PINGS: u32 = 5;
+
+pub const ICMP_ECHO_REQUEST: u8 = 8;
+pub const ICMP_ECHO_REPLY: u8 = 0;
+
+/// Reads and writes of one register.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Count {
+    pub reads: u64,
+    pub writes: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Report {
+    pub outcome: String,
+    pub wall_secs: f64,
+    /// The guest's console lines that matter, with the seconds since QEMU started.
+    pub console: Vec<(f64, String)>,
+    pub driver_bound: bool,
+    pub carrier_up: bool,
+    pub pings_sent: u32,
+    pub pings_received: u32,
+    /// Seconds from QEMU's start to the end of the pings (the console line's time).
+    pub boot_to_ping_secs: Option<f64>,
+    pub guest_done: bool,
+    pub guest_errors: Vec<String>,
+    /// Cycles the NIC was clocked in all.
+    pub cycles: u64,
+    /// Cycles the bridge ran (register accesses, work, idle tails).
+    pub cycles_run: u64,
+    pub reg_reads: u64,
+    pub reg_writes: u64,
+    pub eeprom_words: u64,
+    pub dma_reads: u64,
+    pub dma_writes: u64,
+    pub dma_faults: u64,
+    pub tx_frames: u64,
+    pub tx_bad_frames: u64,
+    pub rx_frames: u64,
+    pub irq_edges: u64,
+    /// Per echo request: cycles from its TDT write to its last byte on the TX pins.
+    pub ping_tx_cycles: Vec<u64>,
+    /// Per echo reply: cycles from its first byte on the RX pins to the NIC's last DMA beat
+    /// for it (the descriptor's write-back).
+    pub ping_rx_cycles: Vec<u64>,
+    /// Guest RAM as QEMU handed it over: (guest-physical address, bytes).
+    pub ram_regions: Vec<(u64, u64)>,
+    /// Registers Linux touched that the NIC does not implement, by 8254x name.
+    pub unimplemented: BTreeMap<String, Count>,
+    /// Protocol or bridge errors.
+    pub errors: Vec<String>,
+}
+
+impl Report {
+    /// The guest bound the driver, got a carrier and every ping came back, the guest finished,
+    /// and every frame the NIC sent was good.
+    pub fn passed(&self) -> bool {
+        self.driver_bound
+            && self.carrier_up
+            && self.pings_sent == PINGS
+            && self.pings_received == PINGS
+            && self.guest_done
+            && self.guest_errors.is_empty()
+            && self.tx_bad_frames == 0
+            && self.dma_faults == 0
+    }
+
+    /// Takes one console line that matters (see [`console_matters`]).
+    pub fn console(&mut self, line: &str, secs: f64) {
+        self.console.push((secs, line.to_owned()));
+        if line.contains(BOUND) {
+            self.driver_bound = true;
+        }
+        let Some(rest) = line.split_once(MARKER).map(|(_, r)| r.trim()) else {
+            return;
+        };
+        if rest.starts_with("carrier up") {
+            self.carrier_up = true;
+        } else if let Some(p) = rest.strip_prefix("ping ") {
+            for kv in p.split_whitespace() {
+                match kv.split_once('=') {
+                    Some(("sent", v)) => self.pings_sent = v.parse().unwrap_or(0),
+                    Some(("received", v)) => self.pings_received = v.parse().unwrap_or(0),
+                    _ => {}
+                }
+            }
+            self.boot_to_ping_secs = Some(secs);
+        } else if rest == "done" || rest.starts_with("done ") {
+            self.guest_done = true;
+        } else if let Some(e) = rest.strip_prefix("error") {
+            self.guest_errors.push(e.trim().to_owned());
+        }
+    }
+}
+
+/// A console line worth showing: the init's report lines and the kernel's e1000 lines.
+pub fn console_matters(line: &str) -> bool {
+    line.contains(MARKER) || line.contains("e1000") || line.contains("PRO/1000")
+}
+
+/// Prints the report: the ping, the figures, the registers the NIC lacks.
+pub fn print(r: &Report) {
+    println!();
+    println!("== dmanic-qemu: Linux e1000 on the RTL NIC ==");
+    println!("outcome            {}", r.outcome);
+    println!("driver bound       {}", r.driver_bound);
+    println!("carrier up         {}", r.carrier_up);
+    println!(
+        "pings              {}/{} received",
+        r.pings_received, r.pings_sent
+    );
+    if let Some(t) = r.boot_to_ping_secs {
+        println!("boot to ping end   {t:.1} s (wall time from QEMU's start)");
+    }
+    println!("wall time          {:.1} s", r.wall_secs);
+    println!(
+        "NIC cycles         {} clocked; {} register reads, {} writes; {} EEPROM words",
+        r.cycles, r.reg_reads, r.reg_writes, r.eeprom_words
+    );
+    println!(
+        "DMA                {} reads, {} writes, {} refused",
+        r.dma_reads, r.dma_writes, r.dma_faults
+    );
+    println!(
+        "frames             {} sent ({} bad), {} received; {} interrupt edges",
+        r.tx_frames, r.tx_bad_frames, r.rx_frames, r.irq_edges
+    );
+    if let (Some(tx), Some(rx)) = (median(&r.ping_tx_cycles), median(&r.ping_rx_cycles)) {
+        println!(
+            "cycles per ping    {} (median: TDT write to the request's last TX byte {tx}, \
+             the reply's first RX byte to its write-back {rx})",
+            tx + rx
+        );
+    }
+    if !r.unimplemented.is_empty() {
+        println!(
+            "registers Linux touched that the NIC does not implement (read 0, writes ignored):"
+        );
+        for (name, c) in &r.unimplemented {
+            println!("  {name:<16} {:>6} reads {:>6} writes", c.reads, c.writes);
+        }
+    }
+    for e in &r.guest_errors {
+        println!("guest error: {e}");
+    }
+    for e in &r.errors {
+        println!("bridge error: {e}");
+    }
+    println!(
+        "result             {}",
+        if r.passed() { "PASS" } else { "FAIL" }
+    );
+}
+
+pub fn median(v: &[u64]) -> Option<u64> {
+    let mut s = v.to_vec();
+    s.sort_unstable();
+    s.get(s.len() / 2).copied()
+}
+
+/// The Ethernet FCS (CRC-32) of `frame`.
+pub fn fcs(frame: &[u8]) -> u32 {
+    crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC).checksum(frame)
+}
+
+/// The last four bytes of `frame` are the FCS of the rest.
+pub fn fcs_ok(frame: &[u8]) -> bool {
+    frame.len() >= 4 && {
+        let (body, tail) = frame.split_at(frame.len() - 4);
+        tail == fcs(body).to_le_bytes()
+    }
+}
+
+/// An IPv4 ICMP message of `icmp_type` (no VLAN tag, any IP header length).
+pub fn is_icmp(frame: &[u8], icmp_type: u8) -> bool {
+    if frame.len() < 14 + 20 + 8 || frame[12..14] != [0x08, 0x00] {
+        return false;
+    }
+    let ihl = (frame[14] & 0x0F) as usize * 4;
+    frame[14 + 9] == 1 && frame.get(14 + ihl) == Some(&icmp_type)
+}
+
+/// The 8254x name of a register offset Linux's e1000 uses (Intel's 8254x manual, table 13-2),
+/// or the offset in hex.
+pub fn e1000_name(off: u32) -> String {
+    let named: &[(u32, u32, &str)] = &[
+        (0x0018, 4, "CTRL_EXT"),
+        (0x0028, 4, "FCAL"),
+        (0x002C, 4, "FCAH"),
+        (0x0030, 4, "FCT"),
+        (0x0038, 4, "VET"),
+        (0x0170, 4, "FCTTV"),
+        (0x0178, 4, "TXCW"),
+        (0x0180, 4, "RXCW"),
+        (0x0E00, 4, "LEDCTL"),
+        (0x1000, 4, "PBA"),
+        (0x2160, 4, "FCRTL"),
+        (0x2168, 4, "FCRTH"),
+        (0x2828, 4, "RXDCTL"),
+        (0x3828, 4, "TXDCTL"),
+        (0x0458, 4, "AIT"),
+        (0x5000, 4, "RXCSUM"),
+        (0x5200, 0x200, "MTA[]"),
+        (0x5400, 0x80, "RAL/RAH[]"),
+        (0x5600, 0x200, "VFTA[]"),
+        (0x5800, 4, "WUC"),
+        (0x5808, 4, "WUFC"),
+        (0x5820, 4, "MANC"),
+        (0x4000, 0x100, "statistics"),
+    ];
+    named
+        .iter()
+        .find(|(base, len, _)| off >= *base && off < base + len)
+        .map(|(_, _, n)| (*n).to_owned())
+        .unwrap_or_else(|| format!("{off:#06x}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_are_parsed() {
+        let mut r = Report::default();
+        r.console(
+            "[    1.0] e1000 0000:00:03.0 eth0: Intel(R) PRO/1000 Network Connection",
+            3.0,
+        );
+        r.console("DMANIC-LINUX: carrier up after 2100 ms", 9.0);
+        r.console("DMANIC-LINUX: ping sent=5 received=5", 15.5);
+        r.console("DMANIC-LINUX: done", 16.0);
+        assert!(r.driver_bound && r.carrier_up && r.guest_done);
+        assert_eq!((r.pings_sent, r.pings_received), (5, 5));
+        assert_eq!(r.boot_to_ping_secs, Some(15.5));
+        assert!(r.passed());
+        r.console("DMANIC-LINUX: error no carrier", 17.0);
+        assert!(!r.passed());
+    }
+
+    #[test]
+    fn names_and_frames() {
+        assert_eq!(e1000_name(0x5204), "MTA[]");
+        assert_eq!(e1000_name(0x4010), "statistics");
+        assert_eq!(e1000_name(0x1234), "0x1234");
+        let mut f = vec![0u8; 60];
+        f[12] = 8;
+        f[14] = 0x45;
+        f[23] = 1;
+        f[34] = ICMP_ECHO_REQUEST;
+        assert!(is_icmp(&f, ICMP_ECHO_REQUEST) && !is_icmp(&f, ICMP_ECHO_REPLY));
+        let fcs = fcs(&f).to_le_bytes();
+        f.extend_from_slice(&fcs);
+        assert!(fcs_ok(&f));
+        f[0] ^= 1;
+        assert!(!fcs_ok(&f));
+    }
+}
