@@ -4,12 +4,15 @@
 CARGO ?= cargo
 OUT   ?= out
 
-.PHONY: help setup sim forward test test-fpga soak soak-readme bench study lint formal formal-readme synth synth-ecp5 synth-ecp5-readme fpga fpga-all fpga-table prog verilog fmt clippy check waves clean
+.PHONY: help setup sim forward linux linux-readme test test-fpga soak soak-readme bench study lint formal formal-readme synth synth-ecp5 synth-ecp5-readme fpga fpga-all fpga-table prog verilog fmt clippy check waves clean
 
 help:
 	@echo "make sim      run the default scenario, write $(OUT)/sim.fst + $(OUT)/sim.gtkw, print a summary"
 	@echo "make forward  RX_PCAP=in.pcap [TX_PCAP=out.pcap] [FORWARD_ARGS='--fcs present --no-pad --max-frame 9018']:"
 	@echo "              the NIC's io-forward app on frames from a libpcap or pcapng file"
+	@echo "make linux    the unmodified Linux e1000 driver in a QEMU guest drives the Verilated NIC and pings QEMU's gateway:"
+	@echo "              the guest's console lines that matter, the pings, the NIC's figures; $(OUT)/linux.pcap, $(OUT)/linux.json"
+	@echo "make linux-readme  make linux, then its figures and register table into README.md"
 	@echo "make test     the whole test suite (cargo test, Verilator lint, formal proofs, the Alchitry Cu bitstream)"
 	@echo "make soak     SOAK_SECS=600 [SOAK_MIX=hostile|default]: every randomized suite with new seeds for that long, then what it checked"
 	@echo "make bench    performance report: DMA efficiency, IOMMU cost, NIC line rate, co-simulation speed vs C++/Icarus/rust-hdl,"
@@ -50,6 +53,22 @@ forward:
 	@test -n "$(RX_PCAP)" || { echo "usage: make forward RX_PCAP=in.pcap [TX_PCAP=out.pcap] [FORWARD_ARGS=...]" >&2; exit 2; }
 	@bash scripts/setup.sh sim
 	$(CARGO) run --release -p testbench --features sim/trace --bin dmanic-sim -- --out "$(OUT)" --rx-pcap "$(RX_PCAP)" --tx-pcap "$(TX_PCAP)" $(FORWARD_ARGS)
+
+# The unmodified Linux e1000 driver against the Verilated NIC (docs/linux.md): the guest from
+# Debian packages (cached in $(OUT)/linux-guest), QEMU 7.2's x-pci-proxy-dev and the bridge,
+# then tshark's view of every frame on the NIC's pins.
+linux:
+	@bash scripts/setup.sh linux
+	bash scripts/linux-guest.sh "$(OUT)/linux-guest"
+	$(CARGO) run --release -p dmanic-qemu -- --guest "$(OUT)/linux-guest" --pcap "$(OUT)/linux.pcap" \
+		--json "$(OUT)/linux.json" --markdown "$(OUT)/linux.md"
+	@echo "tshark on $(OUT)/linux.pcap (every frame with its FCS checked):"
+	@tshark -r "$(OUT)/linux.pcap" -o eth.fcs:Always -o eth.check_fcs:TRUE -T fields \
+		-e frame.number -e eth.fcs.status -e _ws.col.Protocol -e _ws.col.Info 2>/dev/null | \
+		awk -F'\t' '{ printf "%4s  FCS %s  %-7s %s\n", $$1, ($$2 == 1 ? "good" : "BAD "), $$3, $$4 }'
+
+linux-readme: linux
+	python3 scripts/readme_block.py linux "$(OUT)/linux.md"
 
 # How the targets run the rtl crate's generators (gen-verilog, gen-formal, gen-board): `cargo
 # run -p rtl` by default. `make test` passes RTL_GEN=<target dir>/debug/ (the directory cargo

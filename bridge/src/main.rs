@@ -42,6 +42,9 @@ struct Args {
     /// The run's figures as JSON.
     #[arg(long, default_value = "out/linux.json")]
     json: PathBuf,
+    /// The run's figures and the registers the NIC lacks as Markdown (the README's block).
+    #[arg(long)]
+    markdown: Option<PathBuf>,
     /// The QEMU binary.
     #[arg(long, default_value = "qemu-system-x86_64")]
     qemu: String,
@@ -128,6 +131,11 @@ fn run(args: &Args) -> Result<bool, String> {
     std::fs::write(&args.json, serde_json::to_string_pretty(&report).unwrap())
         .map_err(|e| format!("writing {}: {e}", args.json.display()))?;
     println!("wrote {} and {}", args.pcap.display(), args.json.display());
+    if let Some(md) = &args.markdown {
+        std::fs::write(md, report::markdown(&report, "make linux"))
+            .map_err(|e| format!("writing {}: {e}", md.display()))?;
+        println!("wrote {}", md.display());
+    }
     Ok(report.passed())
 }
 

@@ -194,39 +194,87 @@ pub fn is_icmp(frame: &[u8], icmp_type: u8) -> bool {
     frame[14 + 9] == 1 && frame.get(14 + ihl) == Some(&icmp_type)
 }
 
-/// The 8254x name of a register offset Linux's e1000 uses (Intel's 8254x manual, table 13-2),
-/// or the offset in hex.
-pub fn e1000_name(off: u32) -> String {
-    let named: &[(u32, u32, &str)] = &[
-        (0x0018, 4, "CTRL_EXT"),
-        (0x0028, 4, "FCAL"),
-        (0x002C, 4, "FCAH"),
-        (0x0030, 4, "FCT"),
-        (0x0038, 4, "VET"),
-        (0x0170, 4, "FCTTV"),
-        (0x0178, 4, "TXCW"),
-        (0x0180, 4, "RXCW"),
-        (0x0E00, 4, "LEDCTL"),
-        (0x1000, 4, "PBA"),
-        (0x2160, 4, "FCRTL"),
-        (0x2168, 4, "FCRTH"),
-        (0x2828, 4, "RXDCTL"),
-        (0x3828, 4, "TXDCTL"),
-        (0x0458, 4, "AIT"),
-        (0x5000, 4, "RXCSUM"),
-        (0x5200, 0x200, "MTA[]"),
-        (0x5400, 0x80, "RAL/RAH[]"),
-        (0x5600, 0x200, "VFTA[]"),
-        (0x5800, 4, "WUC"),
-        (0x5808, 4, "WUFC"),
-        (0x5820, 4, "MANC"),
-        (0x4000, 0x100, "statistics"),
-    ];
-    named
+/// A register (range) of the 8254x that the NIC does not implement, as Linux's e1000 uses it:
+/// (first offset, bytes, name, what the driver does with it, what the NIC does). Names and
+/// offsets from Intel's 8254x manual (table 13-2), uses from Linux 6.1's e1000_hw.c and
+/// e1000_main.c.
+pub const UNIMPLEMENTED: &[(u32, u32, &str, &str, &str)] = &[
+    (0x0018, 4, "CTRL_EXT", "not used on an 82540", "reads 0"),
+    (0x0028, 4, "FCAL", "writes the PAUSE frame's address (link setup)", "ignored: no flow control"),
+    (0x002C, 4, "FCAH", "the same, high half", "ignored: no flow control"),
+    (0x0030, 4, "FCT", "writes the PAUSE frame's EtherType", "ignored: no flow control"),
+    (0x0038, 4, "VET", "writes the VLAN EtherType (0x8100)", "ignored: no VLAN tagging"),
+    (0x0170, 4, "FCTTV", "writes the PAUSE time", "ignored: no flow control"),
+    (0x0178, 4, "TXCW", "fiber autonegotiation only", "reads 0"),
+    (0x0180, 4, "RXCW", "fiber autonegotiation only", "reads 0"),
+    (0x0458, 4, "AIT", "clears the adaptive IFS throttle", "ignored: the gap is TIPG's"),
+    (0x0E00, 4, "LEDCTL", "saves and restores the LED mode (ethtool -p)", "reads 0: no LEDs"),
+    (0x1000, 4, "PBA", "splits the packet buffer between RX and TX", "ignored: fixed FIFOs"),
+    (0x2160, 4, "FCRTL", "writes the XON threshold", "ignored: no flow control"),
+    (0x2168, 4, "FCRTH", "writes the XOFF threshold", "ignored: no flow control"),
+    (0x2828, 4, "RXDCTL", "descriptor thresholds (not on an 82540)", "reads 0"),
+    (0x3828, 4, "TXDCTL", "reads, sets the write-back threshold", "ignored: write-back per RS"),
+    (0x4000, 0x100, "statistics", "reads every counter each 2 s (read to clear)", "those it lacks read 0"),
+    (0x5000, 4, "RXCSUM", "RX checksum offload on or off", "ignored: no RX checksum offload"),
+    (0x5200, 0x200, "MTA[]", "clears, then writes the multicast hash table", "ignored: receives every frame"),
+    (0x5400, 0x80, "RAL/RAH[]", "writes its MAC address and clears the other 15 filters", "ignored: receives every frame"),
+    (0x5600, 0x200, "VFTA[]", "clears the VLAN filter table", "ignored: no VLAN filter"),
+    (0x5800, 4, "WUC", "clears wake-up control", "ignored: no wake-on-LAN"),
+    (0x5808, 4, "WUFC", "clears the wake-up filters", "ignored: no wake-on-LAN"),
+    (0x5820, 4, "MANC", "turns off the manageability ARP offload", "reads 0: no manageability"),
+];
+
+fn unimplemented_entry(off: u32) -> Option<&'static (u32, u32, &'static str, &'static str, &'static str)> {
+    UNIMPLEMENTED
         .iter()
-        .find(|(base, len, _)| off >= *base && off < base + len)
-        .map(|(_, _, n)| (*n).to_owned())
+        .find(|(base, len, ..)| off >= *base && off < base + len)
+}
+
+/// The 8254x name of a register offset the NIC does not implement ([`UNIMPLEMENTED`]), or
+/// the offset in hex.
+pub fn e1000_name(off: u32) -> String {
+    unimplemented_entry(off)
+        .map(|e| e.2.to_owned())
         .unwrap_or_else(|| format!("{off:#06x}"))
+}
+
+/// The report as Markdown: the run's figures, then the registers Linux touched that the NIC
+/// does not implement (the README's `linux` block, `make linux-readme`).
+pub fn markdown(r: &Report, command: &str) -> String {
+    let mut m = String::new();
+    let ok = |b: bool| if b { "yes" } else { "**no**" };
+    m += &format!("Printed by `{command}` ({}):\n\n", if r.passed() { "passed" } else { "**failed**" });
+    m += "| | |\n|---|---|\n";
+    m += &format!("| e1000 bound (\"{BOUND}\") | {} |\n", ok(r.driver_bound));
+    m += &format!("| carrier up | {} |\n", ok(r.carrier_up));
+    m += &format!("| pings to 10.0.2.2 | {}/{} |\n", r.pings_received, r.pings_sent);
+    if let Some(t) = r.boot_to_ping_secs {
+        m += &format!("| boot to the end of the pings (wall, from QEMU's start) | {t:.1} s |\n");
+    }
+    if let (Some(tx), Some(rx)) = (median(&r.ping_tx_cycles), median(&r.ping_rx_cycles)) {
+        m += &format!(
+            "| RTL cycles per ping (median) | {} = {tx} (TDT write to the request's last byte on the pins) + {rx} (the reply's first byte to its descriptor's write-back) |\n",
+            tx + rx
+        );
+    }
+    m += &format!(
+        "| NIC cycles clocked for the whole run | {} ({} register reads, {} writes; {} EEPROM words read) |\n",
+        r.cycles, r.reg_reads, r.reg_writes, r.eeprom_words
+    );
+    m += &format!(
+        "| frames | {} sent, {} bad; {} received; DMA {} reads, {} writes, {} refused |\n",
+        r.tx_frames, r.tx_bad_frames, r.rx_frames, r.dma_reads, r.dma_writes, r.dma_faults
+    );
+    m += "\nRegisters the driver touched that the NIC does not implement (it reads them as 0 and ignores writes):\n\n";
+    m += "| register | reads | writes | what Linux's e1000 does with it | what the NIC does |\n|---|---:|---:|---|---|\n";
+    for (name, c) in &r.unimplemented {
+        let (linux, nic) = UNIMPLEMENTED
+            .iter()
+            .find(|e| e.2 == name)
+            .map_or(("?", "reads 0, ignores writes"), |e| (e.3, e.4));
+        m += &format!("| {name} | {} | {} | {linux} | {nic} |\n", c.reads, c.writes);
+    }
+    m
 }
 
 #[cfg(test)]
