@@ -95,9 +95,17 @@ finish() {
 }
 
 watchdog=85
+tftp_file=
+http_port=
 read -r cmdline </proc/cmdline
 for arg in $cmdline; do
-	case $arg in dmanic.watchdog=*[!0-9]* | dmanic.watchdog=) ;; dmanic.watchdog=*) watchdog=${arg#*=} ;; esac
+	case $arg in
+	dmanic.watchdog=*[!0-9]* | dmanic.watchdog=) ;;
+	dmanic.watchdog=*) watchdog=${arg#*=} ;;
+	dmanic.tftp=*) tftp_file=${arg#*=} ;;
+	dmanic.http=*[!0-9]* | dmanic.http=) ;;
+	dmanic.http=*) http_port=${arg#*=} ;;
+	esac
 done
 (
 	sleep "$watchdog"
@@ -191,6 +199,27 @@ steps() {
 	elif [ "$2" -ne "$1" ]; then
 		error "ping lost $(($1 - $2)) of $1"
 	fi
+
+	# UDP and TCP, with the checksums the kernel computes (TX offload is off): a file from
+	# QEMU's TFTP server (dmanic.tftp=NAME) and one over HTTP from the launcher, on the host
+	# behind the gateway (dmanic.http=PORT).
+	if [ -n "$tftp_file" ]; then
+		out=$(timeout 20 tftp -g -r "$tftp_file" -l /tmp/tftp.bin $GW 2>&1)
+		transfer udp $? /tmp/tftp.bin "$out"
+	fi
+	if [ -n "$http_port" ]; then
+		out=$(timeout 20 wget -q -O /tmp/http.bin "http://$GW:$http_port/dmanic" 2>&1)
+		transfer tcp $? /tmp/http.bin "$out"
+	fi
+}
+
+# transfer PROTO STATUS FILE OUTPUT: one "udp"/"tcp" line with the file's size and SHA-256.
+transfer() {
+	[ -n "$4" ] && echo "$4"
+	bytes=$(wc -c <"$3" 2>/dev/null || echo 0)
+	sha=$(sha256sum "$3" 2>/dev/null | cut -d' ' -f1)
+	echo "$M $1 status=$2 bytes=$bytes sha256=${sha:-none}"
+	[ "$2" -eq 0 ] || error "$1 transfer failed (status $2)"
 }
 
 steps

@@ -49,6 +49,12 @@
 #   DMANIC-LINUX: uptime-at-ping-end S
 #   DMANIC-LINUX: ping sent=N received=N loss=N% status=N     (status: ping's exit status)
 #   DMANIC-LINUX: ping-rtt-ms min=F avg=F max=F       (only if a reply came; F: decimal)
+#   DMANIC-LINUX: udp status=N bytes=N sha256=HEX     (with dmanic.tftp=NAME on the kernel
+#                                                      command line: NAME from QEMU's TFTP
+#                                                      server at the gateway, busybox tftp)
+#   DMANIC-LINUX: tcp status=N bytes=N sha256=HEX     (with dmanic.http=PORT: busybox wget of
+#                                                      http://10.0.2.2:PORT/dmanic; QEMU's
+#                                                      user network takes it to the host)
 #   DMANIC-LINUX: begin interrupts ... DMANIC-LINUX: end interrupts     (/proc/interrupts)
 #   DMANIC-LINUX: irq eth0 line=N count=N             (eth0's line, summed over the CPUs;
 #                                                      line=none count=0 if it has none)

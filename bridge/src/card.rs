@@ -62,11 +62,14 @@ pub struct Card {
     dma_enabled: bool,
     ioaddr: u32,
     irqfd: Option<OwnedFd>,
+    /// INTA as last seen (the NIC's line while INTx is enabled), and the NIC's line itself.
     irq_level: bool,
+    nic_line: bool,
     /// The interrupt timers' settings the driver wrote (ITR, TIDV, TADV, RDTR, RADV).
     timers: BTreeMap<u32, u32>,
     busy: bool,
-    implemented: BTreeMap<u32, &'static str>,
+    /// The NIC's registers (`regs::REGISTERS`): offset → how software may access it.
+    implemented: BTreeMap<u32, regs::Access>,
     trace_regs: bool,
     r: Report,
     /// The cycle of the last TDT write; of the echo reply being received (ping timing).
@@ -79,7 +82,7 @@ impl Card {
         let implemented = regs::REGISTERS
             .iter()
             .filter(|r| r.block == "NIC")
-            .map(|r| (r.offset, r.name))
+            .map(|r| (r.offset, r.access))
             .collect();
         Card {
             nic,
@@ -90,6 +93,7 @@ impl Card {
             ioaddr: 0,
             irqfd: None,
             irq_level: false,
+            nic_line: false,
             timers: BTreeMap::new(),
             busy: false,
             implemented,
@@ -169,10 +173,14 @@ impl Card {
             Request::CfgWrite { addr, val, len } => {
                 self.cfg.write(addr, val, len);
                 self.apply_memory();
+                // INTx disable cleared with the line up asserts the interrupt.
+                self.update_irq();
                 Reply::Ret(0)
             }
             Request::BarRead { addr, size, memory } => {
-                Reply::Ret(self.bar_read(addr, size, memory))
+                let v = self.bar_read(addr, size, memory);
+                self.update_irq();
+                Reply::Ret(v)
             }
             Request::BarWrite {
                 addr,
@@ -181,6 +189,7 @@ impl Card {
                 memory,
             } => {
                 self.bar_write(addr, val, size, memory);
+                self.update_irq();
                 Reply::Ret(0)
             }
             Request::SetIrqfd { irqfd, .. } => {
@@ -192,6 +201,7 @@ impl Card {
                 self.apply_memory();
                 self.ioaddr = 0;
                 self.reg_write(regs::nic::CTRL as u64, regs::nic::ctrl::RST);
+                self.update_irq();
                 Reply::RetEmpty
             }
             other @ Request::Malformed { .. } => {
@@ -226,6 +236,11 @@ impl Card {
 
     fn bar_read(&mut self, addr: u64, size: u32, memory: bool) -> u64 {
         match self.cfg.decode_access(addr, size, memory) {
+            // An 8-byte access is two registers' (QEMU's e1000 splits it the same way).
+            Some((Bar::Mmio, off)) if size == 8 && off & 7 == 0 => {
+                let lo = self.reg_read(off) as u64;
+                lo | (self.reg_read(off + 4) as u64) << 32
+            }
             Some((Bar::Mmio, off)) => sub_word(self.reg_read(off & !3), off, size),
             Some((Bar::Io, IOADDR)) => self.ioaddr as u64,
             Some((Bar::Io, IODATA)) => self.reg_read(self.ioaddr as u64) as u64,
@@ -242,19 +257,12 @@ impl Card {
 
     fn bar_write(&mut self, addr: u64, val: u64, size: u32, memory: bool) {
         match self.cfg.decode_access(addr, size, memory) {
-            Some((Bar::Mmio, off)) => {
-                let word = if size >= 4 && off & 3 == 0 {
-                    val as u32
-                } else {
-                    // A narrow write: read-modify-write of its word (Linux's e1000 writes
-                    // 32 bits; nothing else is expected here).
-                    let old = self.reg_read(off & !3);
-                    let shift = 8 * (off & 3) as u32;
-                    let mask = (u32::MAX >> (32 - 8 * size.clamp(1, 4))) << shift;
-                    (old & !mask) | ((val as u32) << shift & mask)
-                };
-                self.reg_write(off & !3, word);
+            Some((Bar::Mmio, off)) if size == 8 && off & 7 == 0 => {
+                self.reg_write(off, val as u32);
+                self.reg_write(off + 4, (val >> 32) as u32);
             }
+            Some((Bar::Mmio, off)) if size == 4 && off & 3 == 0 => self.reg_write(off, val as u32),
+            Some((Bar::Mmio, off)) => self.narrow_write(off, val as u32, size),
             Some((Bar::Io, IOADDR)) => self.ioaddr = val as u32,
             Some((Bar::Io, IODATA)) => self.reg_write(self.ioaddr as u64, val as u32),
             Some((Bar::Io, _)) => {}
@@ -262,6 +270,34 @@ impl Card {
                 "write of {val:#x} to {} {addr:#x} outside the BARs",
                 if memory { "memory" } else { "I/O port" }
             )),
+        }
+    }
+
+    /// A write of fewer than 4 bytes (or a misaligned one). The NIC's register port takes
+    /// whole words, so it becomes a read-modify-write of its word: right for a plain
+    /// read/write register, wrong for any other (W1C, read to clear, write only), where it is
+    /// refused and logged, as is one that crosses its word. Linux's e1000 writes 32 bits.
+    fn narrow_write(&mut self, off: u64, val: u32, size: u32) {
+        let word = off & !3;
+        let plain = word >= WINDOW
+            || self
+                .implemented
+                .get(&(word as u32))
+                .is_none_or(|a| *a == regs::Access::Rw);
+        if (off & 3) + size as u64 > 4 {
+            self.error(format!(
+                "a {size}-byte write at BAR0 {off:#x} crosses its register"
+            ));
+        } else if !plain {
+            self.error(format!(
+                "a {size}-byte write at BAR0 {off:#x}: register {word:#x} is not plain \
+                 read/write, so a partial write is refused"
+            ));
+        } else {
+            let old = self.reg_read(word);
+            let shift = 8 * (off & 3) as u32;
+            let mask = (u32::MAX >> (32 - 8 * size)) << shift;
+            self.reg_write(word, (old & !mask) | (val << shift & mask));
         }
     }
 
@@ -281,7 +317,7 @@ impl Card {
     }
 
     fn reg_write(&mut self, off: u64, v: u32) {
-        use regs::nic::{EECD, ITR, RADV, RDTR, TADV, TDT, TIDV};
+        use regs::nic::{CTRL, EECD, ITR, RADV, RDTR, TADV, TDT, TIDV};
         self.r.reg_writes += 1;
         if self.trace_regs {
             eprintln!("[{}] write {off:#07x} = {v:#010x}", self.nic.now());
@@ -294,6 +330,11 @@ impl Card {
         self.nic.reg_write(off, v);
         self.r.cycles_run += 1;
         match off {
+            // CTRL.RST puts the NIC's timers (and everything else) back to 0.
+            CTRL if v & regs::nic::ctrl::RST != 0 => {
+                self.timers.clear();
+                self.busy = true;
+            }
             EECD => {
                 self.nic.run(EECD_SETTLE);
                 self.r.cycles_run += EECD_SETTLE;
@@ -394,19 +435,27 @@ impl Card {
         out
     }
 
-    /// On a rising edge of the NIC's interrupt line, with INTx enabled: an 8-byte 1 to the
-    /// irqfd (QEMU wires it to KVM; under TCG nothing reads it, and the guest polls).
+    /// Follows the NIC's interrupt line after every access and run: config status bit 3
+    /// shows it; INTA is the line while INTx is enabled, and each time INTA goes up an 8-byte
+    /// 1 goes to the irqfd (QEMU wires it to KVM; under TCG nothing reads it, and the guest
+    /// polls). The resample fd is not watched: a level still high after the guest's EOI is
+    /// not raised again (KVM only; not tested here).
     fn update_irq(&mut self) {
-        let irq = self.nic.irq();
-        if irq && !self.irq_level {
+        let line = self.nic.irq();
+        if line && !self.nic_line {
             self.r.irq_edges += 1;
-            if let (Some(fd), false) = (&self.irqfd, self.cfg.intx_disabled()) {
+        }
+        self.nic_line = line;
+        self.cfg.set_interrupt_status(line);
+        let inta = line && !self.cfg.intx_disabled();
+        if inta && !self.irq_level {
+            if let Some(fd) = &self.irqfd {
                 let one = 1u64.to_ne_bytes();
                 // SAFETY: an 8-byte write from a live buffer to the eventfd QEMU gave us.
                 let _ = unsafe { libc::write(fd.as_raw_fd(), one.as_ptr().cast(), one.len()) };
             }
         }
-        self.irq_level = irq;
+        self.irq_level = inta;
     }
 
     /// The NIC's cycle count.
@@ -435,3 +484,7 @@ fn sub_word(word: u32, off: u64, size: u32) -> u64 {
     let shift = 8 * (off & 3) as u32;
     ((word >> shift) & (u32::MAX >> (32 - 8 * size.max(1)))) as u64
 }
+
+#[cfg(test)]
+#[path = "card_tests.rs"]
+mod tests;

@@ -92,8 +92,39 @@ fn run(args: &Args) -> Result<bool, String> {
     udp.connect(("127.0.0.1", qemu_udp))
         .map_err(|e| format!("UDP connect: {e}"))?;
     let (ours, theirs) = UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
+
+    // The UDP and TCP transfers: a file in QEMU's TFTP directory, an HTTP server on loopback
+    // (which QEMU's user network reaches as the gateway).
+    let tftp_dir = args.json.with_extension("tftp");
+    std::fs::create_dir_all(&tftp_dir).map_err(|e| format!("{}: {e}", tftp_dir.display()))?;
+    let tftp_body = test_file(TFTP_BYTES, 0x5EED_0001);
+    std::fs::write(tftp_dir.join(TFTP_FILE), &tftp_body)
+        .map_err(|e| format!("{}: {e}", tftp_dir.display()))?;
+    let http_body = test_file(HTTP_BYTES, 0x5EED_0002);
+    let http = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| format!("TCP: {e}"))?;
+    let http_port = http.local_addr().unwrap().port();
+    let expected = [("udp", &tftp_body), ("tcp", &http_body)].map(|(p, body)| {
+        (
+            p.to_owned(),
+            report::Transfer {
+                status: 0,
+                bytes: body.len() as u64,
+                sha256: report::sha256_hex(body),
+            },
+        )
+    });
+    let served = http_body.clone();
+    std::thread::spawn(move || serve_http(http, served));
+
     let started = Instant::now();
-    let mut qemu = launch_qemu(args, theirs, udp.local_addr().unwrap().port(), qemu_udp)?;
+    let mut qemu = launch_qemu(
+        args,
+        theirs,
+        udp.local_addr().unwrap().port(),
+        qemu_udp,
+        &tftp_dir,
+        http_port,
+    )?;
     let (lines_tx, lines) = mpsc::channel();
     let stdout = qemu.stdout.take().unwrap();
     std::thread::spawn(move || {
@@ -124,6 +155,7 @@ fn run(args: &Args) -> Result<bool, String> {
         p.into_writer().flush().map_err(|e| e.to_string())?;
     }
     let mut report = bridge.card.report();
+    report.transfers_expected = expected.into_iter().collect();
     bridge.console.into_report(&mut report);
     report.outcome = format!("{outcome:?}");
     report.wall_secs = started.elapsed().as_secs_f64();
@@ -144,7 +176,14 @@ fn free_udp_port() -> Result<u16, String> {
     Ok(s.local_addr().unwrap().port())
 }
 
-fn launch_qemu(args: &Args, sock: UnixStream, ours: u16, theirs: u16) -> Result<Child, String> {
+fn launch_qemu(
+    args: &Args,
+    sock: UnixStream,
+    ours: u16,
+    theirs: u16,
+    tftp_dir: &std::path::Path,
+    http_port: u16,
+) -> Result<Child, String> {
     // QEMU inherits its end of the socketpair: no close-on-exec on it.
     let fd = sock.as_raw_fd();
     // SAFETY: fcntl on a descriptor this function owns (through `sock`).
@@ -169,7 +208,8 @@ fn launch_qemu(args: &Args, sock: UnixStream, ours: u16, theirs: u16) -> Result<
         "pc,memory-backend=mem",
     ])
     .args(["-device", &format!("x-pci-proxy-dev,id=nic,fd={fd}")])
-    .args(["-netdev", "user,id=user"])
+    .arg("-netdev")
+    .arg(format!("user,id=user,tftp={}", tftp_dir.display()))
     .args([
         "-netdev",
         &format!("socket,id=wire,udp=127.0.0.1:{ours},localaddr=127.0.0.1:{theirs}"),
@@ -180,7 +220,10 @@ fn launch_qemu(args: &Args, sock: UnixStream, ours: u16, theirs: u16) -> Result<
     .arg(args.guest.join("bzImage"))
     .arg("-initrd")
     .arg(args.guest.join("initramfs.cpio.gz"))
-    .args(["-append", KERNEL_CMDLINE])
+    .arg("-append")
+    .arg(format!(
+        "{KERNEL_CMDLINE} dmanic.tftp={TFTP_FILE} dmanic.http={http_port}"
+    ))
     .stdin(Stdio::null())
     .stdout(Stdio::piped());
     let child = cmd.spawn().map_err(|e| {
@@ -194,8 +237,54 @@ fn launch_qemu(args: &Args, sock: UnixStream, ours: u16, theirs: u16) -> Result<
 }
 
 /// `irqpoll nolapic_timer`: under TCG the proxy delivers no interrupts, so the timer tick
-/// calls every shared handler (e1000's too) at HZ.
+/// calls every shared handler (e1000's too) at HZ. The guest's init (scripts/linux-guest-init.sh)
+/// also reads `dmanic.tftp=` and `dmanic.http=` (added per run).
 const KERNEL_CMDLINE: &str = "console=ttyS0 irqpoll nolapic_timer quiet panic=-1";
+
+/// The file the guest fetches over UDP from QEMU's TFTP server (five 512-byte blocks and a
+/// short one), and the one it fetches over TCP from this process's HTTP server (five
+/// full-size segments and a short one at the guest's MSS of 1460).
+const TFTP_FILE: &str = "dmanic.bin";
+const TFTP_BYTES: usize = 3000;
+const HTTP_BYTES: usize = 7500;
+
+/// `len` bytes of xorshift32 output from `seed`: content that any corruption shows in.
+fn test_file(len: usize, seed: u32) -> Vec<u8> {
+    let mut x = seed;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
+/// Serves `body` to every HTTP request on `listener`, until the process ends.
+fn serve_http(listener: std::net::TcpListener, body: Vec<u8>) {
+    use std::io::Read;
+    for stream in listener.incoming() {
+        let Ok(mut s) = stream else { continue };
+        let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+        // The request: read up to its blank line (or give up), then answer.
+        let mut req = Vec::new();
+        let mut byte = [0u8; 1];
+        while !req.ends_with(b"\r\n\r\n") && req.len() < 4096 {
+            match s.read(&mut byte) {
+                Ok(1) => req.push(byte[0]),
+                _ => break,
+            }
+        }
+        let head = format!(
+            "HTTP/1.0 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        let _ = s
+            .write_all(head.as_bytes())
+            .and_then(|_| s.write_all(&body));
+    }
+}
 
 /// What the run ended with.
 #[derive(Debug, Clone, PartialEq, Eq)]

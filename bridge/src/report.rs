@@ -63,6 +63,28 @@ pub struct Report {
     pub unimplemented: BTreeMap<String, Count>,
     /// Protocol or bridge errors.
     pub errors: Vec<String>,
+    /// The files the guest is to fetch over UDP and TCP ("udp", "tcp"): bytes and SHA-256.
+    pub transfers_expected: BTreeMap<String, Transfer>,
+    /// What the guest got ("DMANIC-LINUX: udp status=N bytes=N sha256=HEX").
+    pub transfers: BTreeMap<String, Transfer>,
+}
+
+/// A file the guest fetched (or is to fetch).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Transfer {
+    /// The fetching program's exit status (0 for an expected transfer).
+    pub status: i32,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+/// SHA-256 in lower-case hex, as `sha256sum` prints it.
+pub fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 impl Report {
@@ -77,6 +99,10 @@ impl Report {
             && self.guest_errors.is_empty()
             && self.tx_bad_frames == 0
             && self.dma_faults == 0
+            && self
+                .transfers_expected
+                .iter()
+                .all(|(k, t)| self.transfers.get(k) == Some(t))
     }
 
     /// Takes one console line that matters (see [`console_matters`]).
@@ -99,6 +125,20 @@ impl Report {
                 }
             }
             self.boot_to_ping_secs = Some(secs);
+        } else if let Some((proto, kvs)) = ["udp ", "tcp "]
+            .iter()
+            .find_map(|p| rest.strip_prefix(p).map(|kv| (p.trim(), kv)))
+        {
+            let mut t = Transfer::default();
+            for kv in kvs.split_whitespace() {
+                match kv.split_once('=') {
+                    Some(("status", v)) => t.status = v.parse().unwrap_or(-1),
+                    Some(("bytes", v)) => t.bytes = v.parse().unwrap_or(0),
+                    Some(("sha256", v)) => t.sha256 = v.to_owned(),
+                    _ => {}
+                }
+            }
+            self.transfers.insert(proto.to_owned(), t);
         } else if rest == "done" || rest.starts_with("done ") {
             self.guest_done = true;
         } else if let Some(e) = rest.strip_prefix("error") {
@@ -160,6 +200,23 @@ pub fn print(r: &Report) {
     for e in &r.errors {
         println!("bridge error: {e}");
     }
+    for (proto, want) in &r.transfers_expected {
+        let how = if proto == "udp" {
+            "TFTP from QEMU's server"
+        } else {
+            "HTTP from the bridge"
+        };
+        match r.transfers.get(proto) {
+            Some(got) if got == want => {
+                println!("{proto:<18} {} bytes by {how}, SHA-256 as sent", got.bytes)
+            }
+            Some(got) => println!(
+                "{proto:<18} FAILED ({how}): status {}, {} bytes, SHA-256 {} (sent {} bytes, {})",
+                got.status, got.bytes, got.sha256, want.bytes, want.sha256
+            ),
+            None => println!("{proto:<18} FAILED ({how}): the guest did not report it"),
+        }
+    }
     println!(
         "result             {}",
         if r.passed() { "PASS" } else { "FAIL" }
@@ -200,31 +257,153 @@ pub fn is_icmp(frame: &[u8], icmp_type: u8) -> bool {
 /// e1000_main.c.
 pub const UNIMPLEMENTED: &[(u32, u32, &str, &str, &str)] = &[
     (0x0018, 4, "CTRL_EXT", "not used on an 82540", "reads 0"),
-    (0x0028, 4, "FCAL", "writes the PAUSE frame's address (link setup)", "ignored: no flow control"),
-    (0x002C, 4, "FCAH", "the same, high half", "ignored: no flow control"),
-    (0x0030, 4, "FCT", "writes the PAUSE frame's EtherType", "ignored: no flow control"),
-    (0x0038, 4, "VET", "writes the VLAN EtherType (0x8100)", "ignored: no VLAN tagging"),
-    (0x0170, 4, "FCTTV", "writes the PAUSE time", "ignored: no flow control"),
+    (
+        0x0028,
+        4,
+        "FCAL",
+        "writes the PAUSE frame's address (link setup)",
+        "ignored: no flow control",
+    ),
+    (
+        0x002C,
+        4,
+        "FCAH",
+        "the same, high half",
+        "ignored: no flow control",
+    ),
+    (
+        0x0030,
+        4,
+        "FCT",
+        "writes the PAUSE frame's EtherType",
+        "ignored: no flow control",
+    ),
+    (
+        0x0038,
+        4,
+        "VET",
+        "writes the VLAN EtherType (0x8100)",
+        "ignored: no VLAN tagging",
+    ),
+    (
+        0x0170,
+        4,
+        "FCTTV",
+        "writes the PAUSE time",
+        "ignored: no flow control",
+    ),
     (0x0178, 4, "TXCW", "fiber autonegotiation only", "reads 0"),
     (0x0180, 4, "RXCW", "fiber autonegotiation only", "reads 0"),
-    (0x0458, 4, "AIT", "clears the adaptive IFS throttle", "ignored: the gap is TIPG's"),
-    (0x0E00, 4, "LEDCTL", "saves and restores the LED mode (ethtool -p)", "reads 0: no LEDs"),
-    (0x1000, 4, "PBA", "splits the packet buffer between RX and TX", "ignored: fixed FIFOs"),
-    (0x2160, 4, "FCRTL", "writes the XON threshold", "ignored: no flow control"),
-    (0x2168, 4, "FCRTH", "writes the XOFF threshold", "ignored: no flow control"),
-    (0x2828, 4, "RXDCTL", "descriptor thresholds (not on an 82540)", "reads 0"),
-    (0x3828, 4, "TXDCTL", "reads, sets the write-back threshold", "ignored: write-back per RS"),
-    (0x4000, 0x100, "statistics", "reads every counter each 2 s (read to clear)", "those it lacks read 0"),
-    (0x5000, 4, "RXCSUM", "RX checksum offload on or off", "ignored: no RX checksum offload"),
-    (0x5200, 0x200, "MTA[]", "clears, then writes the multicast hash table", "ignored: receives every frame"),
-    (0x5400, 0x80, "RAL/RAH[]", "writes its MAC address and clears the other 15 filters", "ignored: receives every frame"),
-    (0x5600, 0x200, "VFTA[]", "clears the VLAN filter table", "ignored: no VLAN filter"),
-    (0x5800, 4, "WUC", "clears wake-up control", "ignored: no wake-on-LAN"),
-    (0x5808, 4, "WUFC", "clears the wake-up filters", "ignored: no wake-on-LAN"),
-    (0x5820, 4, "MANC", "turns off the manageability ARP offload", "reads 0: no manageability"),
+    (
+        0x0458,
+        4,
+        "AIT",
+        "clears the adaptive IFS throttle",
+        "ignored: the gap is TIPG's",
+    ),
+    (
+        0x0E00,
+        4,
+        "LEDCTL",
+        "saves and restores the LED mode (ethtool -p)",
+        "reads 0: no LEDs",
+    ),
+    (
+        0x1000,
+        4,
+        "PBA",
+        "splits the packet buffer between RX and TX",
+        "ignored: fixed FIFOs",
+    ),
+    (
+        0x2160,
+        4,
+        "FCRTL",
+        "writes the XON threshold",
+        "ignored: no flow control",
+    ),
+    (
+        0x2168,
+        4,
+        "FCRTH",
+        "writes the XOFF threshold",
+        "ignored: no flow control",
+    ),
+    (
+        0x2828,
+        4,
+        "RXDCTL",
+        "descriptor thresholds (not on an 82540)",
+        "reads 0",
+    ),
+    (
+        0x3828,
+        4,
+        "TXDCTL",
+        "reads, sets the write-back threshold",
+        "ignored: write-back per RS",
+    ),
+    (
+        0x4000,
+        0x100,
+        "statistics",
+        "reads every counter each 2 s (read to clear)",
+        "those it lacks read 0",
+    ),
+    (
+        0x5000,
+        4,
+        "RXCSUM",
+        "RX checksum offload on or off",
+        "ignored: no RX checksum offload",
+    ),
+    (
+        0x5200,
+        0x200,
+        "MTA[]",
+        "clears, then writes the multicast hash table",
+        "ignored: receives every frame",
+    ),
+    (
+        0x5400,
+        0x80,
+        "RAL/RAH[]",
+        "writes its MAC address and clears the other 15 filters",
+        "ignored: receives every frame",
+    ),
+    (
+        0x5600,
+        0x200,
+        "VFTA[]",
+        "clears the VLAN filter table",
+        "ignored: no VLAN filter",
+    ),
+    (
+        0x5800,
+        4,
+        "WUC",
+        "clears wake-up control",
+        "ignored: no wake-on-LAN",
+    ),
+    (
+        0x5808,
+        4,
+        "WUFC",
+        "clears the wake-up filters",
+        "ignored: no wake-on-LAN",
+    ),
+    (
+        0x5820,
+        4,
+        "MANC",
+        "turns off the manageability ARP offload",
+        "reads 0: no manageability",
+    ),
 ];
 
-fn unimplemented_entry(off: u32) -> Option<&'static (u32, u32, &'static str, &'static str, &'static str)> {
+fn unimplemented_entry(
+    off: u32,
+) -> Option<&'static (u32, u32, &'static str, &'static str, &'static str)> {
     UNIMPLEMENTED
         .iter()
         .find(|(base, len, ..)| off >= *base && off < base + len)
@@ -243,11 +422,31 @@ pub fn e1000_name(off: u32) -> String {
 pub fn markdown(r: &Report, command: &str) -> String {
     let mut m = String::new();
     let ok = |b: bool| if b { "yes" } else { "**no**" };
-    m += &format!("Printed by `{command}` ({}):\n\n", if r.passed() { "passed" } else { "**failed**" });
+    m += &format!(
+        "Printed by `{command}` ({}):\n\n",
+        if r.passed() { "passed" } else { "**failed**" }
+    );
     m += "| | |\n|---|---|\n";
     m += &format!("| e1000 bound (\"{BOUND}\") | {} |\n", ok(r.driver_bound));
     m += &format!("| carrier up | {} |\n", ok(r.carrier_up));
-    m += &format!("| pings to 10.0.2.2 | {}/{} |\n", r.pings_received, r.pings_sent);
+    m += &format!(
+        "| pings to 10.0.2.2 | {}/{} |\n",
+        r.pings_received, r.pings_sent
+    );
+    for (proto, want) in &r.transfers_expected {
+        let how = if proto == "udp" {
+            "TFTP from QEMU's server"
+        } else {
+            "HTTP from the bridge, through QEMU's user network"
+        };
+        let got = r.transfers.get(proto) == Some(want);
+        m += &format!(
+            "| {} ({how}) | {} bytes, {} |\n",
+            proto.to_uppercase(),
+            want.bytes,
+            if got { "SHA-256 as sent" } else { "**failed**" }
+        );
+    }
     if let Some(t) = r.boot_to_ping_secs {
         m += &format!("| boot to the end of the pings (wall, from QEMU's start) | {t:.1} s |\n");
     }
@@ -272,7 +471,10 @@ pub fn markdown(r: &Report, command: &str) -> String {
             .iter()
             .find(|e| e.2 == name)
             .map_or(("?", "reads 0, ignores writes"), |e| (e.3, e.4));
-        m += &format!("| {name} | {} | {} | {linux} | {nic} |\n", c.reads, c.writes);
+        m += &format!(
+            "| {name} | {} | {} | {linux} | {nic} |\n",
+            c.reads, c.writes
+        );
     }
     m
 }

@@ -1,7 +1,8 @@
 //! One guest boot (docs/linux.md): the unmodified Linux 6.1 e1000 driver in a QEMU guest
 //! drives the Verilated NIC through `dmanic-qemu`. The driver must bind, the link come up, ARP
-//! resolve and 5 of 5 pings to QEMU's gateway come back; tshark then checks every frame of the
-//! run's pcap (the FCS of each, and that its dissectors find ARP and ICMP well formed).
+//! resolve, 5 of 5 pings to QEMU's gateway come back, and a file come whole over UDP (TFTP)
+//! and one over TCP (HTTP); tshark then checks every frame of the run's pcap (the FCS of each,
+//! the IPv4/UDP/TCP checksums, and that its dissectors find every frame well formed).
 //!
 //! Needs QEMU 7.2 (x-pci-proxy-dev), tshark, and the guest image built from Debian packages
 //! (scripts/linux-guest.sh, cached under out/linux-guest). Under `make test`
@@ -84,16 +85,32 @@ fn linux_e1000_pings_through_the_rtl_nic() {
         "pings"
     );
     assert!(report.guest_done, "the guest did not finish");
+    for proto in ["udp", "tcp"] {
+        assert_eq!(
+            report.transfers.get(proto),
+            report.transfers_expected.get(proto),
+            "{proto} transfer"
+        );
+    }
     assert_eq!(report.guest_errors, Vec::<String>::new());
     assert_eq!(report.errors, Vec::<String>::new(), "the bridge's errors");
     assert_eq!((report.tx_bad_frames, report.dma_faults), (0, 0));
     assert!(out.status.success(), "dmanic-qemu: {}", out.status);
 
-    // tshark on every frame: FCS good; the protocols it finds; nothing malformed.
+    // tshark on every frame: FCS good; IPv4, UDP and TCP checksums good where there are
+    // any (the guest's are computed by its kernel: TX offload is off); the protocols it
+    // finds; nothing malformed.
     let fields = Command::new("tshark")
         .arg("-r")
         .arg(&pcap)
         .args(["-o", "eth.fcs:Always", "-o", "eth.check_fcs:TRUE"])
+        .args([
+            "-o",
+            "ip.check_checksum:TRUE",
+            "-o",
+            "udp.check_checksum:TRUE",
+        ])
+        .args(["-o", "tcp.check_checksum:TRUE"])
         .args(["-T", "fields", "-E", "separator=/t"])
         .args([
             "-e",
@@ -103,7 +120,15 @@ fn linux_e1000_pings_through_the_rtl_nic() {
             "-e",
             "_ws.malformed",
         ])
-        .args(["-e", "icmp.type", "-e", "arp.opcode"])
+        .args([
+            "-e",
+            "icmp.type",
+            "-e",
+            "arp.opcode",
+            "-e",
+            "ip.checksum.status",
+        ])
+        .args(["-e", "udp.checksum.status", "-e", "tcp.checksum.status"])
         .output()
         .expect("tshark");
     assert!(
@@ -117,20 +142,30 @@ fn linux_e1000_pings_through_the_rtl_nic() {
         rows.len() as u64 == report.tx_frames + report.rx_frames,
         "{text}"
     );
-    let (mut requests, mut replies, mut arp) = (0, 0, 0);
+    let (mut requests, mut replies, mut arp, mut tftp, mut tcp) = (0, 0, 0, 0, 0);
     for (i, r) in rows.iter().enumerate() {
-        assert_eq!(r[0], "1", "frame {}: FCS status (1 = good):\n{text}", i + 1);
-        assert!(r[2].is_empty(), "frame {} is malformed:\n{text}", i + 1);
+        let n = i + 1;
+        assert_eq!(r[0], "1", "frame {n}: FCS status (1 = good):\n{text}");
+        assert!(r[2].is_empty(), "frame {n} is malformed:\n{text}");
+        for (what, status) in [("IPv4", r[5]), ("UDP", r[6]), ("TCP", r[7])] {
+            assert!(
+                status.is_empty() || status == "1",
+                "frame {n}: {what} checksum status {status} (1 = good):\n{text}"
+            );
+        }
+        // ARP, ICMP (the pings), UDP (TFTP), TCP (HTTP) and ICMPv6 (the guest's IPv6
+        // autoconfiguration, MLD reports with a hop-by-hop header among them).
         let protocols = r[1];
-        // ARP, ICMP (the pings) and ICMPv6 (the guest's IPv6 autoconfiguration, MLD reports
-        // with a hop-by-hop header among them): nothing else is sent.
         assert!(
             protocols == "eth:ethertype:arp"
                 || protocols.starts_with("eth:ethertype:ip:icmp")
+                || protocols.starts_with("eth:ethertype:ip:udp:tftp")
+                || protocols.starts_with("eth:ethertype:ip:tcp")
                 || (protocols.starts_with("eth:ethertype:ipv6:") && protocols.ends_with(":icmpv6")),
-            "frame {}: {protocols}:\n{text}",
-            i + 1
+            "frame {n}: {protocols}:\n{text}"
         );
+        tftp += protocols.contains(":tftp") as u32;
+        tcp += protocols.contains(":tcp") as u32;
         match r[3] {
             "8" => requests += 1,
             "0" => replies += 1,
@@ -143,4 +178,10 @@ fn linux_e1000_pings_through_the_rtl_nic() {
         "{requests} echo requests, {replies} replies"
     );
     assert!(arp >= 2, "ARP request and reply");
+    // TFTP: the request, 6 data blocks and their acknowledgements at least; TCP: the
+    // handshake, the request, 6 data segments, acknowledgements and the close.
+    assert!(
+        tftp >= 13 && tcp >= 12,
+        "{tftp} TFTP frames, {tcp} TCP frames:\n{text}"
+    );
 }
