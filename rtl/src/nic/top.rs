@@ -10,7 +10,7 @@
 //!                  └───◄ rx_q (lengths, errors) ◄──┘ ▲
 //!                           phy_rx_ce (phy_tx_ce in loopback)
 //!
-//!  NicRegs MDIC ─► MdioMaster ─► mdc, mdio_out/oe ◄─ mdio_in (2 flops)
+//!  NicRegs MDIC ─► MdioMaster ─► mdc, mdio_out/oe ◄─ mdio_in (2 flops); mdio_busy
 //!  NicRegs CTRL.PHY_RST ─► phy_reset       NicRegs EECD ─► ee_sk/cs/di ◄─ ee_do (2 flops)
 //! ```
 //!
