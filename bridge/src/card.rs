@@ -9,9 +9,9 @@
 //! 2 for a read), an EECD write for [`EECD_SETTLE`] more (the EEPROM's DO then reads back), and
 //! a write to any other register the NIC implements, a TDT write, or a frame from the network
 //! makes it *busy*: [`Card::run`] then clocks it until it has been quiet (no DMA, no ring
-//! engine at work, no frame on the pins, no MDIO frame) for [`Card::idle_tail`] cycles, longer
-//! than the longest interrupt timer (ITR, TIDV, TADV, RDTR, RADV) the driver set. Otherwise it
-//! is not clocked at all: its cycle count is the work the guest gave it.
+//! engine at work, no frame on the pins, no MDIO frame) for [`Card::idle_tail`] cycles, long
+//! enough for any interrupt timer the driver set (ITR, TIDV, TADV, RDTR, RADV) to fire.
+//! Otherwise it is not clocked at all: its cycle count is the work the guest gave it.
 
 use std::collections::BTreeMap;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -26,8 +26,9 @@ use crate::report::{self, Report};
 /// BAR0 offsets at and above this are not the NIC's register window (it decodes 16 bits);
 /// they read 0 and ignore writes.
 pub const WINDOW: u64 = 0x1_0000;
-/// Cycles run after an EECD write: the EEPROM model's DO settles 8 cycles after SK, then
-/// passes the NIC's two synchronizer flip-flops.
+/// Cycles run after an EECD write, so that a read of EECD sees the EEPROM's answer: the pins
+/// change at the write's clock edge, the EEPROM model answers in that cycle, and DO passes
+/// the NIC's two synchronizer flip-flops (about 4 cycles; 16 is the margin).
 pub const EECD_SETTLE: u64 = 16;
 /// BAR1 (I/O): the register address and the data window (8254x IOADDR and IODATA).
 pub const IOADDR: u64 = 0;
@@ -109,11 +110,16 @@ impl Card {
         self.busy
     }
 
-    /// Quiet cycles after which no interrupt timer the driver set can still fire: the longest
-    /// of ITR's interval and the four delay timers, plus a margin.
+    /// Quiet cycles after which no interrupt timer the driver set can still fire. A delay
+    /// timer (TIDV, TADV, RDTR, RADV) started by the last work sets its cause at most `delay`
+    /// cycles later; ITR then holds the interrupt until its interval, which may have started
+    /// (at the line's last rising edge) up to `max(itr, delay)` before, has run out: so the
+    /// interval, plus the longer of the two, plus a margin.
     pub fn idle_tail(&self) -> u64 {
-        use regs::nic::{ITR, ITR_UNIT_CYCLES, RADV, RDTR, TADV, TIDV, TIMER_UNIT_CYCLES};
-        let t = |o| (*self.timers.get(&o).unwrap_or(&0) & 0xFFFF) as u64;
+        use regs::nic::{
+            INTERVAL_MASK, ITR, ITR_UNIT_CYCLES, RADV, RDTR, TADV, TIDV, TIMER_UNIT_CYCLES,
+        };
+        let t = |o| (*self.timers.get(&o).unwrap_or(&0) & INTERVAL_MASK) as u64;
         let itr = t(ITR) * ITR_UNIT_CYCLES as u64;
         let delay = [TIDV, TADV, RDTR, RADV]
             .map(t)
@@ -121,7 +127,7 @@ impl Card {
             .max()
             .unwrap_or(0)
             * TIMER_UNIT_CYCLES as u64;
-        itr.max(delay) + 64
+        itr + itr.max(delay) + 64
     }
 
     /// Clocks the NIC while it is busy, at most `max` cycles; returns the cycles run. Then
@@ -134,9 +140,9 @@ impl Card {
         self.r.cycles_run += ran;
         if ran < max {
             self.busy = false;
-            if let Some(pushed) = self.open_ping.take() {
+            if let Some(first_byte) = self.open_ping.take() {
                 let done = self.nic.activity().last_dma_cycle;
-                self.r.ping_rx_cycles.push(done.saturating_sub(pushed));
+                self.r.ping_rx_cycles.push(done.saturating_sub(first_byte));
             }
         }
         self.update_irq();
@@ -193,13 +199,17 @@ impl Card {
                 Reply::Ret(0)
             }
             Request::SetIrqfd { irqfd, .. } => {
+                // A new irqfd starts low: if INTA is up now, it is raised on this one too.
                 self.irqfd = Some(irqfd);
+                self.irq_level = false;
+                self.update_irq();
                 Reply::None
             }
             Request::DeviceReset => {
                 self.cfg.reset();
                 self.apply_memory();
                 self.ioaddr = 0;
+                self.open_ping = None;
                 self.reg_write(regs::nic::CTRL as u64, regs::nic::ctrl::RST);
                 self.update_irq();
                 Reply::RetEmpty
@@ -279,11 +289,14 @@ impl Card {
     /// refused and logged, as is one that crosses its word. Linux's e1000 writes 32 bits.
     fn narrow_write(&mut self, off: u64, val: u32, size: u32) {
         let word = off & !3;
+        // Plain read/write: the configuration registers and the ring heads (regs::nic::CONFIG);
+        // not IMS, MDIC or EECD, whose writes act, nor W1C or read-to-clear ones.
         let plain = word >= WINDOW
-            || self
-                .implemented
-                .get(&(word as u32))
-                .is_none_or(|a| *a == regs::Access::Rw);
+            || !self.implemented.contains_key(&(word as u32))
+            || regs::nic::CONFIG
+                .iter()
+                .chain(&[regs::nic::RDH, regs::nic::TDH])
+                .any(|&o| o as u64 == word);
         if (off & 3) + size as u64 > 4 {
             self.error(format!(
                 "a {size}-byte write at BAR0 {off:#x} crosses its register"
@@ -390,8 +403,10 @@ impl Card {
         let mut wire = frame.to_vec();
         wire.resize(wire.len().max(regs::nic::MIN_FRAME_NO_FCS as usize), 0);
         wire.extend_from_slice(&report::fcs(&wire).to_le_bytes());
-        if report::is_icmp(&wire, report::ICMP_ECHO_REPLY) {
-            self.open_ping = Some(self.nic.now());
+        // Ping timing: from the reply's first byte on the pins (after the symbols still queued),
+        // for one reply at a time.
+        if report::is_icmp(&wire, report::ICMP_ECHO_REPLY) && self.open_ping.is_none() {
+            self.open_ping = Some(self.nic.now() + self.nic.rx_pending());
         }
         self.r.rx_frames += 1;
         self.nic.receive(&wire);
@@ -403,17 +418,15 @@ impl Card {
     pub fn frames_to_network(&mut self) -> Vec<SentFrame> {
         let mut out = Vec::new();
         while let Some(f) = self.nic.take_tx_frame() {
-            let Some(wire) = f
-                .bytes
-                .strip_prefix(&[0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0xD5][..])
-            else {
+            self.r.tx_frames += 1;
+            let Some(wire) = f.bytes.strip_prefix(&NicModel::preamble()[..]) else {
+                self.r.tx_bad_frames += 1;
                 self.error(format!(
                     "a TX frame without preamble and SFD ({} bytes)",
                     f.bytes.len()
                 ));
                 continue;
             };
-            self.r.tx_frames += 1;
             let good = !f.er && wire.len() >= regs::nic::MIN_FRAME as usize && report::fcs_ok(wire);
             if !good {
                 self.r.tx_bad_frames += 1;

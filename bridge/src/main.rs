@@ -4,21 +4,23 @@
 //! ```text
 //!  guest: Linux e1000.ko ── MMIO/PIO ──► QEMU (x-pci-proxy-dev) ══ UNIX socket ══► this bridge
 //!        ▲ RAM (memfd, shared) ◄───────────────── DMA: the NIC's two DMA ports ◄──┤
-//!        │                                                                         ├─ NicModel
-//!  QEMU's user network (slirp, 10.0.2.2) ◄─ hub ─► -netdev socket (UDP frames) ◄──┘  PHY pins
+//!        │                                                                         ├─ Card, NicModel
+//!  QEMU's user network (slirp, 10.0.2.2) ◄─ hub ─► -netdev dgram ◄═ datagrams ════┘  PHY pins
 //! ```
 //!
-//! It launches QEMU itself (a socketpair: QEMU gets its end as `fd=N`), or with `--fd N`
-//! serves a socket it was given. It answers the protocol (config space with BAR sizing,
-//! BAR0 MMIO, BAR1 I/O with IOADDR/IODATA, guest RAM from SYNC_SYSMEM, reset), clocks the
-//! model only while it has work or an interrupt timer may still fire, moves frames between
-//! the model's PHY pins and UDP datagrams, and writes every frame to a pcap (with its FCS).
+//! It launches QEMU with one end of a socket pair as the proxy's `fd=N` and one end of a
+//! datagram socket pair as the network (`-netdev dgram,local.type=fd`: one frame per
+//! datagram, no FCS). The card ([`dmanic_qemu::card`]) answers the protocol (config space with
+//! BAR sizing, BAR0 MMIO, BAR1 I/O with IOADDR/IODATA, guest RAM from SYNC_SYSMEM, reset) and
+//! clocks the NIC only while it has work or an interrupt timer may still fire; this binary
+//! moves frames between the NIC's PHY pins and the datagrams, writes every frame to a pcap
+//! (with its FCS), serves the file the guest fetches over HTTP, and reads the guest's console.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
-use std::net::UdpSocket;
-use std::os::fd::AsRawFd;
-use std::os::unix::net::UnixStream;
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::net::{UnixDatagram, UnixStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -86,12 +88,11 @@ fn run(args: &Args) -> Result<bool, String> {
             ));
         }
     }
-    let udp = UdpSocket::bind("127.0.0.1:0").map_err(|e| format!("UDP socket: {e}"))?;
-    udp.set_nonblocking(true).map_err(|e| e.to_string())?;
-    let qemu_udp = free_udp_port()?;
-    udp.connect(("127.0.0.1", qemu_udp))
-        .map_err(|e| format!("UDP connect: {e}"))?;
+    // QEMU's protocol socket, and the wire: a datagram socket pair, one frame per datagram
+    // (QEMU's `-netdev dgram` on its end), so no port is chosen or raced for.
     let (ours, theirs) = UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
+    let (wire, qemu_wire) = UnixDatagram::pair().map_err(|e| format!("socketpair: {e}"))?;
+    wire.set_nonblocking(true).map_err(|e| e.to_string())?;
 
     // The UDP and TCP transfers: a file in QEMU's TFTP directory, an HTTP server on loopback
     // (which QEMU's user network reaches as the gateway).
@@ -117,21 +118,26 @@ fn run(args: &Args) -> Result<bool, String> {
     std::thread::spawn(move || serve_http(http, served));
 
     let started = Instant::now();
-    let mut qemu = launch_qemu(
-        args,
-        theirs,
-        udp.local_addr().unwrap().port(),
-        qemu_udp,
-        &tftp_dir,
-        http_port,
-    )?;
+    let mut qemu = launch_qemu(args, theirs.into(), qemu_wire.into(), &tftp_dir, http_port)?;
+    // The console, line by line until QEMU closes it (bytes that are not UTF-8 replaced, so
+    // that they cannot end the reading).
     let (lines_tx, lines) = mpsc::channel();
     let stdout = qemu.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if lines_tx.send(line).is_err() {
-                break;
+    let reader = std::thread::spawn(move || {
+        let mut out = BufReader::new(stdout);
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            match out.read_until(b'\n', &mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    let line = String::from_utf8_lossy(&buf)
+                        .trim_end_matches(['\n', '\r'])
+                        .to_owned();
+                    if lines_tx.send(line).is_err() {
+                        break;
+                    }
+                }
             }
         }
     });
@@ -145,9 +151,11 @@ fn run(args: &Args) -> Result<bool, String> {
         pcap: Some(open_pcap(&args.pcap)?),
         console: Console::default(),
     };
-    let outcome = bridge.serve(Channel::new(ours), &udp, &lines, &mut qemu, started, args);
+    let outcome = bridge.serve(Channel::new(ours), &wire, &lines, &mut qemu, started, args);
     let _ = qemu.kill();
     let _ = qemu.wait();
+    // Every console line: the reader ends at the pipe's end, once QEMU is gone.
+    let _ = reader.join();
     while let Ok(line) = lines.try_recv() {
         bridge.console.line(&line, started, args.console);
     }
@@ -171,25 +179,24 @@ fn run(args: &Args) -> Result<bool, String> {
     Ok(report.passed())
 }
 
-fn free_udp_port() -> Result<u16, String> {
-    let s = UdpSocket::bind("127.0.0.1:0").map_err(|e| format!("UDP socket: {e}"))?;
-    Ok(s.local_addr().unwrap().port())
-}
-
+/// Starts QEMU with `proxy` (its end of the protocol's socket pair) as the proxy device's
+/// socket and `wire` (its end of the datagram pair) as the network's.
 fn launch_qemu(
     args: &Args,
-    sock: UnixStream,
-    ours: u16,
-    theirs: u16,
+    proxy: OwnedFd,
+    wire: OwnedFd,
     tftp_dir: &std::path::Path,
     http_port: u16,
 ) -> Result<Child, String> {
-    // QEMU inherits its end of the socketpair: no close-on-exec on it.
-    let fd = sock.as_raw_fd();
-    // SAFETY: fcntl on a descriptor this function owns (through `sock`).
-    if unsafe { libc::fcntl(fd, libc::F_SETFD, 0) } != 0 {
-        return Err(format!("fcntl: {}", std::io::Error::last_os_error()));
+    // QEMU inherits both descriptors: no close-on-exec on them (the bridge starts nothing
+    // else while they are open, and closes its copies once QEMU runs).
+    for fd in [&proxy, &wire] {
+        // SAFETY: fcntl on a descriptor this function owns.
+        if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, 0) } != 0 {
+            return Err(format!("fcntl: {}", std::io::Error::last_os_error()));
+        }
     }
+    let (fd, wire_fd) = (proxy.as_raw_fd(), wire.as_raw_fd());
     let mib = args.memory_mib;
     let mut cmd = Command::new(&args.qemu);
     cmd.args([
@@ -212,7 +219,7 @@ fn launch_qemu(
     .arg(format!("user,id=user,tftp={}", tftp_dir.display()))
     .args([
         "-netdev",
-        &format!("socket,id=wire,udp=127.0.0.1:{ours},localaddr=127.0.0.1:{theirs}"),
+        &format!("dgram,id=wire,local.type=fd,local.str={wire_fd}"),
     ])
     .args(["-netdev", "hubport,id=hub-user,hubid=0,netdev=user"])
     .args(["-netdev", "hubport,id=hub-wire,hubid=0,netdev=wire"])
@@ -232,7 +239,7 @@ fn launch_qemu(
             args.qemu
         )
     })?;
-    drop(sock);
+    drop((proxy, wire));
     Ok(child)
 }
 
@@ -369,7 +376,7 @@ impl Bridge {
     fn serve(
         &mut self,
         mut chan: Channel,
-        udp: &UdpSocket,
+        wire: &UnixDatagram,
         lines: &mpsc::Receiver<String>,
         qemu: &mut Child,
         started: Instant,
@@ -390,7 +397,7 @@ impl Bridge {
             // Block (briefly, to watch QEMU and the clock) only when the NIC has nothing to do.
             let wait_ms = if self.card.busy() { 0 } else { 50 };
             let (from_qemu, from_network) =
-                match wait_readable([chan.as_raw_fd(), udp.as_raw_fd()], wait_ms) {
+                match wait_readable([chan.as_raw_fd(), wire.as_raw_fd()], wait_ms) {
                     Ok(r) => (r[0], r[1]),
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                     Err(e) => return Outcome::Failed(format!("poll: {e}")),
@@ -411,7 +418,7 @@ impl Bridge {
                 }
             }
             if from_network {
-                while let Ok(n) = udp.recv(&mut buf) {
+                while let Ok(n) = wire.recv(&mut buf) {
                     if let Some(wire) = self.card.frame_from_network(&buf[..n]) {
                         self.write_pcap(&wire);
                     }
@@ -421,7 +428,7 @@ impl Bridge {
             for f in self.card.frames_to_network() {
                 self.write_pcap(&f.wire);
                 if let Some(p) = f.payload {
-                    if let Err(e) = udp.send(&p) {
+                    if let Err(e) = wire.send(&p) {
                         self.card.error(format!("sending a frame to QEMU: {e}"));
                     }
                 }

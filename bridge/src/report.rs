@@ -38,6 +38,9 @@ pub struct Report {
     pub boot_to_ping_secs: Option<f64>,
     pub guest_done: bool,
     pub guest_errors: Vec<String>,
+    /// The guest's count of its error lines ("done errors=N"): a line lost on the console
+    /// shows as a difference.
+    pub guest_errors_counted: Option<u64>,
     /// Cycles the NIC was clocked in all.
     pub cycles: u64,
     /// Cycles the bridge ran (register accesses, work, idle tails).
@@ -54,8 +57,9 @@ pub struct Report {
     pub irq_edges: u64,
     /// Per echo request: cycles from its TDT write to its last byte on the TX pins.
     pub ping_tx_cycles: Vec<u64>,
-    /// Per echo reply: cycles from its first byte on the RX pins to the NIC's last DMA beat
-    /// for it (the descriptor's write-back).
+    /// Per echo reply (one at a time): cycles from its first byte on the RX pins to the NIC's
+    /// last DMA beat before it goes quiet (the reply's descriptor write-back when nothing else
+    /// is in flight, as during a ping).
     pub ping_rx_cycles: Vec<u64>,
     /// Guest RAM as QEMU handed it over: (guest-physical address, bytes).
     pub ram_regions: Vec<(u64, u64)>,
@@ -88,8 +92,10 @@ pub fn sha256_hex(data: &[u8]) -> String {
 }
 
 impl Report {
-    /// The guest bound the driver, got a carrier and every ping came back, the guest finished,
-    /// and every frame the NIC sent was good.
+    /// The guest bound the driver, got a carrier, every ping came back and both files came
+    /// whole; the guest finished with no error line (and the bridge saw as many as it counted);
+    /// the bridge logged no error, and every frame the NIC sent was good and every DMA beat in
+    /// guest RAM.
     pub fn passed(&self) -> bool {
         self.driver_bound
             && self.carrier_up
@@ -97,8 +103,11 @@ impl Report {
             && self.pings_received == PINGS
             && self.guest_done
             && self.guest_errors.is_empty()
+            && self.guest_errors_counted == Some(self.guest_errors.len() as u64)
+            && self.errors.is_empty()
             && self.tx_bad_frames == 0
             && self.dma_faults == 0
+            && self.transfers_expected.len() == 2
             && self
                 .transfers_expected
                 .iter()
@@ -141,6 +150,11 @@ impl Report {
             self.transfers.insert(proto.to_owned(), t);
         } else if rest == "done" || rest.starts_with("done ") {
             self.guest_done = true;
+            // "done errors=N": the guest's own count of its error lines.
+            self.guest_errors_counted = rest
+                .split_whitespace()
+                .find_map(|kv| kv.strip_prefix("errors="))
+                .and_then(|n| n.parse().ok());
         } else if let Some(e) = rest.strip_prefix("error") {
             self.guest_errors.push(e.trim().to_owned());
         }
@@ -491,12 +505,51 @@ mod tests {
             3.0,
         );
         r.console("DMANIC-LINUX: carrier up after 2100 ms", 9.0);
-        r.console("DMANIC-LINUX: ping sent=5 received=5", 15.5);
-        r.console("DMANIC-LINUX: done", 16.0);
+        r.console(
+            "DMANIC-LINUX: ping sent=5 received=5 loss=0% status=0",
+            15.5,
+        );
+        let file = |n: u64| Transfer {
+            status: 0,
+            bytes: n,
+            sha256: "ab".repeat(32),
+        };
+        r.transfers_expected = [
+            ("udp".to_owned(), file(3000)),
+            ("tcp".to_owned(), file(7500)),
+        ]
+        .into_iter()
+        .collect();
+        r.console(
+            &format!(
+                "DMANIC-LINUX: udp status=0 bytes=3000 sha256={}",
+                "ab".repeat(32)
+            ),
+            15.6,
+        );
+        assert!(!r.passed(), "the TCP transfer is missing");
+        r.console(
+            &format!(
+                "DMANIC-LINUX: tcp status=0 bytes=7500 sha256={}",
+                "ab".repeat(32)
+            ),
+            15.7,
+        );
+        assert!(!r.passed(), "the guest has not finished");
+        r.console("DMANIC-LINUX: done errors=0", 16.0);
         assert!(r.driver_bound && r.carrier_up && r.guest_done);
         assert_eq!((r.pings_sent, r.pings_received), (5, 5));
         assert_eq!(r.boot_to_ping_secs, Some(15.5));
         assert!(r.passed());
+
+        // An error line the bridge did not see: the guest's count differs.
+        let mut lost = r.clone();
+        lost.console("DMANIC-LINUX: done errors=1", 16.0);
+        assert!(!lost.passed());
+        // A bridge error fails the run too.
+        let mut bridge = r.clone();
+        bridge.errors.push("bad message from QEMU".into());
+        assert!(!bridge.passed());
         r.console("DMANIC-LINUX: error no carrier", 17.0);
         assert!(!r.passed());
     }

@@ -54,7 +54,10 @@ fn linux_e1000_pings_through_the_rtl_nic() {
         .arg(&guest)
         .status()
         .expect("bash");
-    assert!(built.success(), "scripts/linux-guest.sh failed");
+    if !built.success() {
+        // It needs Debian's package lists and mirror (and root to refresh the lists).
+        return missing("scripts/linux-guest.sh could not build the guest");
+    }
 
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("linux-boot");
     std::fs::create_dir_all(&dir).unwrap();
@@ -86,11 +89,9 @@ fn linux_e1000_pings_through_the_rtl_nic() {
     );
     assert!(report.guest_done, "the guest did not finish");
     for proto in ["udp", "tcp"] {
-        assert_eq!(
-            report.transfers.get(proto),
-            report.transfers_expected.get(proto),
-            "{proto} transfer"
-        );
+        let want = report.transfers_expected.get(proto);
+        assert!(want.is_some(), "no {proto} transfer expected");
+        assert_eq!(report.transfers.get(proto), want, "{proto} transfer");
     }
     assert_eq!(report.guest_errors, Vec::<String>::new());
     assert_eq!(report.errors, Vec::<String>::new(), "the bridge's errors");
@@ -98,7 +99,8 @@ fn linux_e1000_pings_through_the_rtl_nic() {
     assert!(out.status.success(), "dmanic-qemu: {}", out.status);
 
     // tshark on every frame: FCS good; IPv4, UDP and TCP checksums good where there are
-    // any (the guest's are computed by its kernel: TX offload is off); the protocols it
+    // any (the guest's are computed by its kernel: TX offload is off; of each field the first
+    // occurrence, the outer header's, as an ICMP error quotes another); the protocols it
     // finds; nothing malformed.
     let fields = Command::new("tshark")
         .arg("-r")
@@ -111,7 +113,7 @@ fn linux_e1000_pings_through_the_rtl_nic() {
             "udp.check_checksum:TRUE",
         ])
         .args(["-o", "tcp.check_checksum:TRUE"])
-        .args(["-T", "fields", "-E", "separator=/t"])
+        .args(["-T", "fields", "-E", "separator=/t", "-E", "occurrence=f"])
         .args([
             "-e",
             "eth.fcs.status",

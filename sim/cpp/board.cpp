@@ -10,23 +10,11 @@ namespace dmanic {
 BoardSim::BoardSim(uint32_t divisor, const std::string& fst_path)
     : ctx_(std::make_unique<VerilatedContext>()), divisor_(divisor) {
   if (divisor < 4) throw std::runtime_error("UART divisor below 4");
-#ifdef SIM_TRACE
-  if (!fst_path.empty()) ctx_->traceEverOn(true);
-#else
-  if (!fst_path.empty())
-    throw std::runtime_error("sim was built without the `trace` feature; cannot write " + fst_path);
-#endif
+  prepare_trace(*ctx_, fst_path);
   top_ = std::make_unique<Vboard>(ctx_.get(), "TOP");
 #ifdef SIM_TRACE
-  if (!fst_path.empty()) {
-    fst_ = std::make_unique<VerilatedFstC>();
-    top_->trace(fst_.get(), 99);
-    // Time in ps: 20000 per core cycle (50 MHz), the PHY's RXC edges between (board.h).
-    fst_->set_time_unit("1ps");
-    fst_->set_time_resolution("1ps");
-    fst_->open(fst_path.c_str());
-    if (!fst_->isOpen()) throw std::runtime_error("cannot open FST trace file " + fst_path);
-  }
+  // Time in ps: 20000 per core cycle (50 MHz), the PHY's RXC edges between (board.h).
+  if (!fst_path.empty()) fst_ = open_fst(*top_, fst_path, "1ps");
 #endif
   top_->clk25 = 0;
   top_->eth_rxc = 0;

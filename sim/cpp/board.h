@@ -25,10 +25,8 @@
 #include "Vboard.h"
 #include "sim/cpp/mdio_phy.h"
 #include "rust/cxx.h"
+#include "sim/cpp/fst_trace.h"
 
-#ifdef SIM_TRACE
-#include "verilated_fst_c.h"
-#endif
 
 namespace dmanic {
 

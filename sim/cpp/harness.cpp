@@ -22,24 +22,11 @@ Harness::Harness(const std::string& fst_path, uint32_t ns_per_cycle)
     : ctx_(std::make_unique<VerilatedContext>()), ns_per_cycle_(ns_per_cycle) {
   if (ns_per_cycle < 2 || ns_per_cycle % 2 != 0)
     throw std::invalid_argument("ns_per_cycle must be even and at least 2");
-#ifdef SIM_TRACE
-  // Must precede the model's construction, or the model is built without trace hooks.
-  if (!fst_path.empty()) ctx_->traceEverOn(true);
-#else
-  if (!fst_path.empty())
-    throw std::runtime_error("sim was built without the `trace` feature; cannot write " + fst_path);
-#endif
+  prepare_trace(*ctx_, fst_path);
   top_ = std::make_unique<Vtop>(ctx_.get(), "TOP");
 #ifdef SIM_TRACE
-  if (!fst_path.empty()) {
-    fst_ = std::make_unique<VerilatedFstC>();
-    top_->trace(fst_.get(), 99);
-    // Real time: the clock's edges at their nanoseconds, so cursors read like the pcaps.
-    fst_->set_time_unit("1ns");
-    fst_->set_time_resolution("1ns");
-    fst_->open(fst_path.c_str());
-    if (!fst_->isOpen()) throw std::runtime_error("cannot open FST trace file " + fst_path);
-  }
+  // Real time: the clock's edges at their nanoseconds, so cursors read like the pcaps.
+  if (!fst_path.empty()) fst_ = open_fst(*top_, fst_path, "1ns");
 #endif
   drive_idle();
   // The MACs' clock enables: one byte per clock (GMII-like), as the simulation always ran.

@@ -19,10 +19,8 @@
 #include "sim/cpp/eeprom_93c46.h"
 #include "sim/cpp/mdio_phy.h"
 #include "rust/cxx.h"
+#include "sim/cpp/fst_trace.h"
 
-#ifdef SIM_TRACE
-#include "verilated_fst_c.h"
-#endif
 
 namespace dmanic {
 

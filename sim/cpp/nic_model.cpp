@@ -7,29 +7,13 @@
 
 namespace dmanic {
 
-namespace {
-// Idle symbols after each RX frame: the 12-byte inter-frame gap.
-constexpr int kInterFrameGap = 12;
-}  // namespace
-
 NicModel::NicModel(const std::string& fst_path)
     : ctx_(std::make_unique<VerilatedContext>()) {
-#ifdef SIM_TRACE
-  if (!fst_path.empty()) ctx_->traceEverOn(true);
-#else
-  if (!fst_path.empty())
-    throw std::runtime_error("sim was built without the `trace` feature; cannot write " + fst_path);
-#endif
+  prepare_trace(*ctx_, fst_path);
   top_ = std::make_unique<Vnic>(ctx_.get(), "TOP");
 #ifdef SIM_TRACE
-  if (!fst_path.empty()) {
-    fst_ = std::make_unique<VerilatedFstC>();
-    top_->trace(fst_.get(), 99);
-    fst_->set_time_unit("1ns");
-    fst_->set_time_resolution("1ns");
-    fst_->open(fst_path.c_str());
-    if (!fst_->isOpen()) throw std::runtime_error("cannot open FST trace file " + fst_path);
-  }
+  // 8 ns per cycle, as the SoC's waveform.
+  if (!fst_path.empty()) fst_ = open_fst(*top_, fst_path, "1ns");
 #endif
   Vnic& t = *top_;
   t.host__024sel = 0;
@@ -63,12 +47,19 @@ std::unique_ptr<NicModel> new_nic_model(rust::Str fst_path) {
 // Memory
 
 void NicModel::set_memory(rust::Slice<const MemRegion> regions) {
-  mem_.clear();
+  // All or nothing: a bad region leaves the old table in place.
+  std::vector<Region> table;
   for (const MemRegion& r : regions) {
     if (r.size == 0) continue;
     if (r.host == 0) throw std::invalid_argument("memory region without host memory");
-    mem_.push_back(Region{r.base, r.size, reinterpret_cast<uint8_t*>(r.host)});
+    table.push_back(Region{r.base, r.size, reinterpret_cast<uint8_t*>(r.host)});
   }
+  mem_.swap(table);
+}
+
+void NicModel::set_waiting_states(uint32_t tx_mask, uint32_t rx_mask) {
+  tx_waiting_ = tx_mask;
+  rx_waiting_ = rx_mask;
 }
 
 uint8_t* NicModel::word_at(uint32_t addr) {
@@ -154,11 +145,9 @@ void NicModel::step() {
     tx_cur_er_ = false;
     tx_frames_++;
   }
-  // A ring engine in a state that waits for software is not work: TxState Idle (0) and
-  // Halted (7), RxState Idle (0), WaitDesc (1: a frame waits for RDT) and Halted (8), in the
-  // order rtl/src/nic/tx_dma.rs and rx_dma.rs declare them.
-  const bool tx_waits = t.tx_state == 0 || t.tx_state == 7;
-  const bool rx_waits = t.rx_state == 0 || t.rx_state == 1 || t.rx_state == 8;
+  // A ring engine in a state that waits for software is not work (set_waiting_states).
+  const bool tx_waits = (tx_waiting_ >> (t.tx_state & 31)) & 1;
+  const bool rx_waits = (rx_waiting_ >> (t.rx_state & 31)) & 1;
   active_ |= !tx_waits || !rx_waits || t.mdio_busy;
 
   quiet_ = active_ ? 0 : quiet_ + 1;
@@ -221,9 +210,9 @@ uint32_t NicModel::reg_read(uint32_t offset) {
 // ---------------------------------------------------------------------------------------------
 // PHY, MDIO, EEPROM
 
-void NicModel::phy_rx_push(rust::Slice<const uint8_t> frame) {
+void NicModel::phy_rx_push(rust::Slice<const uint8_t> frame, uint32_t gap) {
   for (uint8_t b : frame) rx_.push_back(uint16_t(b) | 0x100);
-  for (int i = 0; i < kInterFrameGap; i++) rx_.push_back(0);
+  for (uint32_t i = 0; i < gap; i++) rx_.push_back(0);
   quiet_ = 0;
   rx_frames_++;
 }

@@ -25,12 +25,10 @@
 
 #include "Vnic.h"
 #include "rust/cxx.h"
+#include "sim/cpp/fst_trace.h"
 #include "sim/cpp/eeprom_93c46.h"
 #include "sim/cpp/mdio_phy.h"
 
-#ifdef SIM_TRACE
-#include "verilated_fst_c.h"
-#endif
 
 namespace dmanic {
 
@@ -52,17 +50,24 @@ class NicModel {
   // The memory both DMA ports see: byte-addressed regions of this process's memory.
   void set_memory(rust::Slice<const MemRegion> regions);
 
+  // Which ring-engine states wait for software rather than work (bit n: state code n; the
+  // codes are regs::nic's TX_STATE_NAMES / RX_STATE_NAMES). Until set, none.
+  void set_waiting_states(uint32_t tx_mask, uint32_t rx_mask);
+
   // Runs `n` cycles.
   void run(uint64_t n);
   // Runs until `idle_tail` cycles in a row without activity (see `active`; counted across
   // calls, and from 0 again after a register write or an RX frame) or `max` cycles; returns
   // the cycles run.
   uint64_t run_until_quiet(uint64_t idle_tail, uint64_t max);
-  // Work in this cycle: a DMA request or response, a ring engine not idle, TX pins busy, RX
-  // symbols still to play, an MDIO frame on the pins.
+  // Work in the last cycle run: a DMA request or response, a ring engine not waiting for
+  // software, TX pins busy, RX symbols to play, an MDIO frame on the pins; or RX symbols
+  // still queued.
   bool active() const;
 
-  void phy_rx_push(rust::Slice<const uint8_t> frame_with_preamble);
+  // A frame from its preamble to its FCS, one byte per cycle after those queued, then `gap`
+  // idle cycles.
+  void phy_rx_push(rust::Slice<const uint8_t> frame_with_preamble, uint32_t gap);
   uint64_t phy_rx_pending() const;
   // The next frame the MAC sent, as on its pins from the preamble to the FCS; false if none.
   // `er` says TX_ER was high in it; `end_cycle` is the cycle after its last byte.
@@ -101,6 +106,7 @@ class NicModel {
   std::vector<Region> mem_;
   Port tx_port_, rx_port_;
   bool active_ = false;
+  uint32_t tx_waiting_ = 0, rx_waiting_ = 0;
   uint64_t quiet_ = 0;  // cycles in a row without activity
   uint64_t dma_reads_ = 0, dma_writes_ = 0, dma_faults_ = 0, last_dma_cycle_ = 0;
 

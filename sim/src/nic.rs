@@ -56,7 +56,8 @@ mod ffi {
         fn run(self: Pin<&mut NicModel>, n: u64);
         fn run_until_quiet(self: Pin<&mut NicModel>, idle_tail: u64, max: u64) -> u64;
         fn active(self: &NicModel) -> bool;
-        fn phy_rx_push(self: Pin<&mut NicModel>, frame_with_preamble: &[u8]);
+        fn phy_rx_push(self: Pin<&mut NicModel>, frame_with_preamble: &[u8], gap: u32);
+        fn set_waiting_states(self: Pin<&mut NicModel>, tx_mask: u32, rx_mask: u32);
         fn phy_rx_pending(self: &NicModel) -> u64;
         fn take_tx_frame(
             self: Pin<&mut NicModel>,
@@ -103,8 +104,6 @@ pub struct TxFrame {
 /// ([`regs::phy::m88e1011_power_up`]) and an EEPROM with [`regs::eeprom::SIM_MAC`].
 pub struct NicModel {
     m: cxx::UniquePtr<ffi::NicModel>,
-    /// Memory the caller keeps alive for as long as the model may use it.
-    memory: Vec<MemRegion>,
 }
 
 impl Default for NicModel {
@@ -128,8 +127,20 @@ impl NicModel {
     fn open(fst: &str) -> Self {
         let mut n = NicModel {
             m: check(ffi::new_nic_model(fst)),
-            memory: Vec::new(),
         };
+        // The ring engines' states that wait for software, not work: Idle and Halted, and
+        // RX's WaitDesc (a frame waits for RDT).
+        let mask = |names: &[&str], waiting: &[&str]| {
+            waiting.iter().fold(0u32, |m, w| {
+                let i = names.iter().position(|n| n == w);
+                m | 1 << i.unwrap_or_else(|| panic!("no engine state {w} in regs::nic"))
+            })
+        };
+        use regs::nic::{RX_STATE_NAMES, TX_STATE_NAMES};
+        n.pin().set_waiting_states(
+            mask(&TX_STATE_NAMES, &["Idle", "Halted"]),
+            mask(&RX_STATE_NAMES, &["Idle", "WaitDesc", "Halted"]),
+        );
         n.set_eeprom(Some(&regs::eeprom::image(regs::eeprom::SIM_MAC)));
         n.set_mdio_phy(0, Some(1), &regs::phy::m88e1011_power_up());
         n.set_mdio_phy(1, None, &[0; 32]);
@@ -155,7 +166,6 @@ impl NicModel {
     /// frees while this model may still run (the next `set_memory` or the model's drop): the
     /// NIC's DMA reads and writes it.
     pub unsafe fn set_memory(&mut self, regions: &[MemRegion]) {
-        self.memory = regions.to_vec();
         check(self.pin().set_memory(regions))
     }
 
@@ -176,14 +186,22 @@ impl NicModel {
         self.m.active()
     }
 
-    /// Plays a frame into the MAC's RX pins: `frame` is the frame from the destination address
-    /// to the end of the FCS; the preamble and SFD are added here.
+    /// Plays a frame into the MAC's RX pins after those queued: `frame` is the frame from the
+    /// destination address to the end of the FCS; the preamble, the SFD and the inter-frame
+    /// gap ([`regs::nic::MIN_IFG_BYTES`] idle cycles after it) are added here.
     pub fn receive(&mut self, frame: &[u8]) {
-        let mut wire = Vec::with_capacity(frame.len() + 8);
-        wire.extend_from_slice(&[0x55; 7]);
-        wire.push(0xD5);
+        use regs::nic::{MIN_IFG_BYTES, PREAMBLE_BYTE, PREAMBLE_BYTES, SFD_BYTE};
+        let mut wire = vec![PREAMBLE_BYTE; PREAMBLE_BYTES as usize - 1];
+        wire.push(SFD_BYTE);
         wire.extend_from_slice(frame);
-        self.pin().phy_rx_push(&wire)
+        self.pin().phy_rx_push(&wire, MIN_IFG_BYTES)
+    }
+
+    /// The preamble and SFD, as a TX frame starts with them on the pins.
+    pub fn preamble() -> [u8; regs::nic::PREAMBLE_BYTES as usize] {
+        let mut p = [regs::nic::PREAMBLE_BYTE; regs::nic::PREAMBLE_BYTES as usize];
+        p[p.len() - 1] = regs::nic::SFD_BYTE;
+        p
     }
 
     /// RX symbols still to play.

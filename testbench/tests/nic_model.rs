@@ -170,3 +170,45 @@ fn the_phy_answers_mdic_at_address_1() {
     assert_ne!(v & mdic::READY, 0);
     assert_eq!(v & mdic::DATA_MASK, 0x0141);
 }
+
+/// An RX buffer whose last words lie past the end of memory: the words inside are written,
+/// the first word outside is refused with `fault` and nothing after it is attempted
+/// (rtl/src/dma/port.rs: memory holds every word before the first fault and none after); the
+/// NIC drops the frame as for a refused buffer write (docs/nic.md, "The RX engine": the
+/// descriptor written back with ERRORS bit 2, RDFC), and no other byte changes.
+#[test]
+fn an_rx_buffer_across_the_end_of_memory_is_written_up_to_the_end() {
+    let mut c = Card::new();
+    let end = BASE + MEM_BYTES as u32;
+    let buf = end - 32; // 32 bytes inside, the rest outside
+    c.set_word(RX_RING + rx_desc::ADDR_LO, buf);
+    let before = c.mem.clone();
+    let n = &mut c.nic;
+    n.reg_write(nic::RDBAL, RX_RING);
+    n.reg_write(nic::RDLEN, RING_DESCS * nic::DESC_BYTES);
+    n.reg_write(nic::RDT, 1);
+    n.reg_write(nic::RCTL, rctl::EN);
+    let frame = with_fcs(&random_frame(&mut rand::thread_rng(), 11, 96));
+    c.nic.receive(&frame);
+    c.settle();
+
+    let i = c.at(buf);
+    assert_eq!(&c.mem[i..], &frame[..32], "the words inside memory");
+    let desc = c.at(RX_RING);
+    assert!(
+        c.mem[..desc] == before[..desc] && c.mem[desc + 16..i] == before[desc + 16..i],
+        "nothing but the buffer and its descriptor changed"
+    );
+    let sta = c.word(RX_RING + rx_desc::STATUS_WORD);
+    assert_eq!(sta & 0xFF, rx_desc::STA_DD | rx_desc::STA_EOP);
+    assert_eq!(
+        (sta >> rx_desc::ERRORS_SHIFT) & 0xFF & rx_desc::ERR_DMA,
+        rx_desc::ERR_DMA
+    );
+    assert_eq!(c.nic.reg_read(nic::RDFC), 1);
+    assert_eq!(
+        c.nic.activity().dma_faults,
+        1,
+        "one beat refused, none after it"
+    );
+}
