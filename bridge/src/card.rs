@@ -63,6 +63,8 @@ pub struct Card {
     dma_enabled: bool,
     ioaddr: u32,
     irqfd: Option<OwnedFd>,
+    /// KVM signals it at the guest's EOI of INTA (and lowers INTA): [`Card::resample`].
+    resamplefd: Option<OwnedFd>,
     /// INTA as last seen (the NIC's line while INTx is enabled), and the NIC's line itself.
     irq_level: bool,
     nic_line: bool,
@@ -93,6 +95,7 @@ impl Card {
             dma_enabled: false,
             ioaddr: 0,
             irqfd: None,
+            resamplefd: None,
             irq_level: false,
             nic_line: false,
             timers: BTreeMap::new(),
@@ -198,9 +201,10 @@ impl Card {
                 self.update_irq();
                 Reply::Ret(0)
             }
-            Request::SetIrqfd { irqfd, .. } => {
+            Request::SetIrqfd { irqfd, resamplefd } => {
                 // A new irqfd starts low: if INTA is up now, it is raised on this one too.
                 self.irqfd = Some(irqfd);
+                self.resamplefd = resamplefd;
                 self.irq_level = false;
                 self.update_irq();
                 Reply::None
@@ -451,8 +455,8 @@ impl Card {
     /// Follows the NIC's interrupt line after every access and run: config status bit 3
     /// shows it; INTA is the line while INTx is enabled, and each time INTA goes up an 8-byte
     /// 1 goes to the irqfd (QEMU wires it to KVM; under TCG nothing reads it, and the guest
-    /// polls). The resample fd is not watched: a level still high after the guest's EOI is
-    /// not raised again (KVM only; not tested here).
+    /// polls). At the guest's EOI KVM lowers INTA and signals the resample fd:
+    /// [`Card::resample`] raises it again if the line is still up (a level interrupt).
     fn update_irq(&mut self) {
         let line = self.nic.irq();
         if line && !self.nic_line {
@@ -469,6 +473,33 @@ impl Card {
             }
         }
         self.irq_level = inta;
+    }
+
+    /// The resample fd, for the caller's `poll` (readable after the guest's EOI, under KVM).
+    pub fn resample_fd(&self) -> Option<std::os::fd::RawFd> {
+        self.resamplefd.as_ref().map(|fd| fd.as_raw_fd())
+    }
+
+    /// The guest has acknowledged INTA (the resample fd was readable): KVM has lowered it, so
+    /// it is raised again if the NIC's line is still up.
+    pub fn resample(&mut self) {
+        if let Some(fd) = &self.resamplefd {
+            let mut p = libc::pollfd {
+                fd: fd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            let mut count = [0u8; 8];
+            // SAFETY: a poll of one live pollfd that does not wait, then (only if readable, so
+            // that it cannot block) an 8-byte read into a live buffer from the eventfd QEMU
+            // gave us; a failed read changes nothing.
+            if unsafe { libc::poll(&mut p, 1, 0) } == 1 {
+                let _ =
+                    unsafe { libc::read(fd.as_raw_fd(), count.as_mut_ptr().cast(), count.len()) };
+            }
+        }
+        self.irq_level = false;
+        self.update_irq();
     }
 
     /// The NIC's cycle count.

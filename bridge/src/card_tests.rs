@@ -297,14 +297,51 @@ fn take_events(fd: &OwnedFd) -> u64 {
 
 /// Gives the card an irqfd (and a resamplefd, as QEMU does); returns our end of the irqfd.
 fn give_irqfd(card: &mut Card) -> OwnedFd {
-    let irqfd = testutil::eventfd();
-    let ours = irqfd.try_clone().unwrap();
+    give_irqfds(card).0
+}
+
+/// Gives the card an irqfd and a resample fd; returns our copies of both.
+fn give_irqfds(card: &mut Card) -> (OwnedFd, OwnedFd) {
+    let (irqfd, resamplefd) = (testutil::eventfd(), testutil::eventfd());
+    let ours = (irqfd.try_clone().unwrap(), resamplefd.try_clone().unwrap());
     let reply = card.handle(Request::SetIrqfd {
         irqfd,
-        resamplefd: Some(testutil::eventfd()),
+        resamplefd: Some(resamplefd),
     });
     assert_eq!(reply, Reply::None);
     ours
+}
+
+/// A level interrupt under KVM: at the guest's EOI KVM lowers INTA and signals the resample
+/// fd; the card raises INTA again while the NIC's line is still up, and not once it is down.
+#[test]
+fn an_eoi_with_the_line_still_up_raises_it_again() {
+    let mut card = enumerated();
+    let (irqfd, resamplefd) = give_irqfds(&mut card);
+    raise_lsc(&mut card);
+    assert_eq!(take_events(&irqfd), 1);
+    // The guest acknowledges without reading ICR: the line is still up.
+    let one = 1u64.to_ne_bytes();
+    // SAFETY: an 8-byte write to our eventfd.
+    assert_eq!(
+        unsafe { libc::write(resamplefd.as_raw_fd(), one.as_ptr().cast(), 8) },
+        8
+    );
+    assert!(card.resample_fd().is_some());
+    card.resample();
+    assert_eq!(take_events(&irqfd), 1, "raised again");
+    assert_eq!(take_events(&resamplefd), 0, "the resample fd was read");
+    // Now ICR read: the line drops; an EOI then raises nothing.
+    mmio_read(&mut card, nic::ICR);
+    // SAFETY: as above.
+    assert_eq!(
+        unsafe { libc::write(resamplefd.as_raw_fd(), one.as_ptr().cast(), 8) },
+        8
+    );
+    card.resample();
+    assert_eq!(take_events(&irqfd), 0);
+    // A resample without an EOI (nothing to read) does not block.
+    card.resample();
 }
 
 /// Raises ICR.LSC through ICS with LSC enabled in IMS, and runs the NIC.

@@ -396,12 +396,18 @@ impl Bridge {
             }
             // Block (briefly, to watch QEMU and the clock) only when the NIC has nothing to do.
             let wait_ms = if self.card.busy() { 0 } else { 50 };
-            let (from_qemu, from_network) =
-                match wait_readable([chan.as_raw_fd(), wire.as_raw_fd()], wait_ms) {
-                    Ok(r) => (r[0], r[1]),
+            // The resample fd (after the guest's EOI under KVM), if QEMU gave one; else the
+            // protocol socket again, to keep the array's shape.
+            let resample = self.card.resample_fd().unwrap_or(chan.as_raw_fd());
+            let (from_qemu, from_network, eoi) =
+                match wait_readable([chan.as_raw_fd(), wire.as_raw_fd(), resample], wait_ms) {
+                    Ok(r) => (r[0], r[1], r[2] && self.card.resample_fd().is_some()),
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                     Err(e) => return Outcome::Failed(format!("poll: {e}")),
                 };
+            if eoi {
+                self.card.resample();
+            }
             if from_qemu {
                 let reply = match chan.recv() {
                     Ok(Some(req)) => self.card.handle(req),
