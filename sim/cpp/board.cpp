@@ -28,7 +28,7 @@ BoardSim::BoardSim(uint32_t divisor, const std::string& fst_path)
 
 BoardSim::~BoardSim() {
 #ifdef SIM_TRACE
-  if (fst_) fst_->close();
+  close_fst(fst_);
 #endif
   top_->final();
 }

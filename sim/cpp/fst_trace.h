@@ -40,6 +40,14 @@ std::unique_ptr<VerilatedFstC> open_fst(Model& top, const std::string& fst_path,
   if (!fst->isOpen()) throw std::runtime_error("cannot open FST trace file " + fst_path);
   return fst;
 }
+
+// Closes the waveform if one is open (its end is written then), and forgets the writer.
+inline void close_fst(std::unique_ptr<VerilatedFstC>& fst) {
+  if (fst) {
+    fst->close();
+    fst.reset();
+  }
+}
 #endif
 
 }  // namespace dmanic

@@ -42,10 +42,7 @@ Harness::~Harness() {
 
 void Harness::finish_trace() {
 #ifdef SIM_TRACE
-  if (fst_) {
-    fst_->close();
-    fst_.reset();
-  }
+  close_fst(fst_);
 #endif
 }
 

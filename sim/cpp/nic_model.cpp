@@ -32,10 +32,7 @@ NicModel::~NicModel() {
 
 void NicModel::finish_trace() {
 #ifdef SIM_TRACE
-  if (fst_) {
-    fst_->close();
-    fst_.reset();
-  }
+  close_fst(fst_);
 #endif
 }
 
