@@ -59,6 +59,11 @@ pub struct SocConfig {
     /// Core clock cycles per half period of the NIC's MDIO clock MDC (`rtl::nic::mdio`): MDC
     /// runs at the core clock / (2 × this), at most 2.5 MHz as IEEE 802.3 clause 22 allows.
     pub mdc_half_cycles: u32,
+    /// Whether the NIC and the memcpy channels are on gated clocks that stop while they are
+    /// idle (`rtl::clock_gate`; the SoC's `clock_gating` pin turns it off at run time). On in
+    /// simulation, where Verilator then skips an idle block's logic; off on the FPGA, where a
+    /// gated clock would be a timing hazard: the Verilog there is the plain clock.
+    pub gate_idle_clocks: bool,
 }
 
 impl SocConfig {
@@ -76,6 +81,7 @@ impl SocConfig {
         narrow_registers: false,
         // 125 MHz (the simulation's 8 ns cycle) / 50 = 2.5 MHz.
         mdc_half_cycles: 25,
+        gate_idle_clocks: true,
     };
     /// The whole SoC at FPGA sizes: 8 KiB of RAM (16 of the HX8K's 32 block RAMs), 2 KiB NIC
     /// FIFOs (4 block RAMs each: one 1518-byte frame at a time) of at most 4 frames, 16-bit
@@ -94,6 +100,7 @@ impl SocConfig {
         narrow_registers: true,
         // 50 MHz / 20 = 2.5 MHz (slower on a board with a slower core clock).
         mdc_half_cycles: 10,
+        gate_idle_clocks: false,
     };
     /// The Alchitry Cu's bitstream (HX8K): [`SocConfig::FPGA`] without the NIC, which alone
     /// needs about three quarters of the device's logic cells.

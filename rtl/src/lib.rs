@@ -22,6 +22,7 @@
 pub mod arb_regs;
 pub mod arbiter;
 pub mod board;
+pub mod clock_gate;
 pub mod csr;
 pub mod dma;
 pub mod iommu;

@@ -40,6 +40,7 @@
 
 use crate::arb_regs::ArbRegs;
 use crate::arbiter::Arbiter;
+use crate::clock_gate::ClockGate;
 use crate::csr::Csr;
 use crate::dma::memcpy::{Memcpy, MemcpyState};
 use crate::dma::mux::ChannelMux;
@@ -126,6 +127,14 @@ pub struct Soc<const A: usize, const W: usize, const Q: usize> {
     pub ee_di: Signal<Out, Bit>,
     pub ee_do: Signal<In, Bit>,
     pub eeprom_present: Signal<In, Bit>,
+    /// Stop the NIC's and each memcpy channel's clock while the block is idle
+    /// (`crate::clock_gate`; only in builds with `SocConfig::gate_idle_clocks`, else
+    /// ignored). The simulation drives it high; low gives the same cycles and the same results
+    /// with every block clocked in every cycle.
+    pub clock_gating: Signal<In, Bit>,
+    /// The gated clocks that run in this cycle (`crate::clock_gate`): bit 0 the NIC's, bit
+    /// 1 + n memcpy channel n's; all ones without gating.
+    pub obs_gates: Signal<Out, Bits<3>>,
     pub obs_nic_tx_state: Signal<Out, TxState>,
     pub obs_nic_rx_state: Signal<Out, RxState>,
     // ==== blocks ====
@@ -139,6 +148,10 @@ pub struct Soc<const A: usize, const W: usize, const Q: usize> {
     /// addresses outside RAM as the IOMMU's Bare mode does.
     stage: DmaStage,
     nic: Nic<W, Q>,
+    /// The NIC's clock and each channel's (its memcpy engine and its registers): stopped while
+    /// the block is quiet and the host does not access it.
+    nic_gate: ClockGate,
+    dmac_gate: [ClockGate; CHANNELS],
     iommu: Iommu<DEFAULT_ENTRIES>,
     csr: Csr,
     // ==== decode and routing ====
@@ -197,11 +210,16 @@ pub struct Soc<const A: usize, const W: usize, const Q: usize> {
     /// Channel n is built (n < `dma_channels`).
     dmac_built: [Constant<Bit>; CHANNELS],
     nic_built: Constant<Bit>,
+    /// `SocConfig::gate_idle_clocks`: without it the blocks take `clock` itself, and the gates
+    /// (wires then) are left unread.
+    gating_built: Constant<Bit>,
     iommu_built: Constant<Bit>,
 }
 
 impl<const A: usize, const W: usize, const Q: usize> Soc<A, W, Q> {
     pub fn new(config: SocConfig) -> Self {
+        // `obs_gates` has one bit per channel, written out for two.
+        assert_eq!(CHANNELS, 2, "obs_gates: one bit per memcpy channel");
         assert_eq!(
             (
                 config.word_addr_bits,
@@ -271,6 +289,8 @@ impl<const A: usize, const W: usize, const Q: usize> Soc<A, W, Q> {
             ee_di: Default::default(),
             ee_do: Default::default(),
             eeprom_present: Default::default(),
+            clock_gating: Default::default(),
+            obs_gates: Default::default(),
             obs_nic_tx_state: Default::default(),
             obs_nic_rx_state: Default::default(),
             ram: Default::default(),
@@ -282,6 +302,8 @@ impl<const A: usize, const W: usize, const Q: usize> Soc<A, W, Q> {
             mux: ChannelMux::new(),
             stage: Default::default(),
             nic: Nic::new(counter_max, config.narrow_registers, config.mdc_half_cycles),
+            nic_gate: ClockGate::new(config.gate_idle_clocks),
+            dmac_gate: std::array::from_fn(|_| ClockGate::new(config.gate_idle_clocks)),
             iommu: Iommu::new(ram_bytes, counter_max),
             csr: Csr::new(ram_bytes),
             host_is_ram: Default::default(),
@@ -333,6 +355,7 @@ impl<const A: usize, const W: usize, const Q: usize> Soc<A, W, Q> {
             iova_limit: Constant::new((1u64 << 32).into()),
             dmac_built: std::array::from_fn(|n| Constant::new(n < config.dma_channels)),
             nic_built: Constant::new(config.nic),
+            gating_built: Constant::new(config.gate_idle_clocks),
             iommu_built: Constant::new(config.iommu),
         }
     }
@@ -352,12 +375,30 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
             other_read_pending,
             dma_resp
         );
-        clock!(self, clock, ram, arbiter, arb_regs, mux, stage, iommu, csr, nic);
+        clock!(self, clock, ram, arbiter, arb_regs, mux, stage, iommu, csr, nic_gate);
+        // The NIC and the channels run on gated clocks (crate::clock_gate; their `wake` is set
+        // at the end, after the host selects), in the builds that have them; the others take
+        // `clock` itself, so that their netlist has no trace of the gates.
+        if self.gating_built.val() {
+            self.nic.clock.next = self.nic_gate.gclk.val();
+        } else {
+            self.nic.clock.next = self.clock.val();
+        }
         for i in 0..CHANNELS {
-            self.memcpy[i].clock.next = self.clock.val();
-            self.dmac_regs[i].clock.next = self.clock.val();
+            self.dmac_gate[i].clock.next = self.clock.val();
+            // dmac_abort is on the channel's clock: the channel's logic then reads no
+            // flip-flop of the always-clocked domain (Verilator would evaluate it in every
+            // cycle); a delayed ABORT keeps the channel awake until it has gone.
+            if self.gating_built.val() {
+                self.memcpy[i].clock.next = self.dmac_gate[i].gclk.val();
+                self.dmac_regs[i].clock.next = self.dmac_gate[i].gclk.val();
+                self.dmac_abort[i].clock.next = self.dmac_gate[i].gclk.val();
+            } else {
+                self.memcpy[i].clock.next = self.clock.val();
+                self.dmac_regs[i].clock.next = self.clock.val();
+                self.dmac_abort[i].clock.next = self.clock.val();
+            }
             self.dmac_read_pending[i].clock.next = self.clock.val();
-            self.dmac_abort[i].clock.next = self.clock.val();
         }
 
         // ---- address decode ----
@@ -726,6 +767,20 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for Soc<A, W, Q> {
             self.obs_iotlb_occupancy.next = 0.into();
             self.obs_dma_iova.next = self.stage.dn.addr.val();
             self.obs_dma_dev.next = self.stage.dn.dev.val();
+        }
+
+        // ---- clock gates: a block is clocked in a cycle in which it is not quiet or the host
+        // accesses its registers ----
+        self.nic_gate.gate.next = self.clock_gating.val();
+        self.nic_gate.wake.next = !self.nic.quiet.val() | self.nic.host.sel.val();
+        self.obs_gates.next = bit_cast::<3, 1>(self.nic_gate.enabled.val().into())
+            | (bit_cast::<3, 1>(self.dmac_gate[0].enabled.val().into()) << 1)
+            | (bit_cast::<3, 1>(self.dmac_gate[1].enabled.val().into()) << 2);
+        for i in 0..CHANNELS {
+            self.dmac_gate[i].gate.next = self.clock_gating.val();
+            self.dmac_gate[i].wake.next = !self.memcpy[i].quiet.val()
+                | self.dmac_regs[i].host.sel.val()
+                | self.dmac_abort[i].q.val();
         }
     }
 }

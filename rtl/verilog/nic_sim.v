@@ -3,7 +3,7 @@
 // The NIC alone: FIFOs 16384 bytes and 32 frames each, 32-bit counters, full-width registers.
 
 
-module top(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,dmac_irq,iommu_irq,tx_bus$valid,tx_bus$addr,tx_bus$we,tx_bus$wdata,tx_bus$last,tx_bus$dev,tx_bus$ready,tx_bus$resp,tx_bus$fault,tx_bus$rdata,rx_bus$valid,rx_bus$addr,rx_bus$we,rx_bus$wdata,rx_bus$last,rx_bus$dev,rx_bus$ready,rx_bus$resp,rx_bus$fault,rx_bus$rdata,phy_txd,phy_tx_en,phy_tx_er,phy_rxd,phy_rx_dv,phy_rx_er,phy_tx_ce,phy_rx_ce,mdc,mdio_out,mdio_oe,mdio_in,phy_reset,ee_sk,ee_cs,ee_di,ee_do,ee_present,tx_state,rx_state,mdio_busy);
+module top(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,dmac_irq,iommu_irq,tx_bus$valid,tx_bus$addr,tx_bus$we,tx_bus$wdata,tx_bus$last,tx_bus$dev,tx_bus$ready,tx_bus$resp,tx_bus$fault,tx_bus$rdata,rx_bus$valid,rx_bus$addr,rx_bus$we,rx_bus$wdata,rx_bus$last,rx_bus$dev,rx_bus$ready,rx_bus$resp,rx_bus$fault,rx_bus$rdata,phy_txd,phy_tx_en,phy_tx_er,phy_rxd,phy_rx_dv,phy_rx_er,phy_tx_ce,phy_rx_ce,mdc,mdio_out,mdio_oe,mdio_in,phy_reset,ee_sk,ee_cs,ee_di,ee_do,ee_present,tx_state,rx_state,mdio_busy,quiet);
     
     // Module arguments
     input wire  clock;
@@ -56,6 +56,7 @@ module top(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,dmac_irq
     output reg  [2:0] tx_state;
     output reg  [3:0] rx_state;
     output reg  mdio_busy;
+    output reg  quiet;
     
     // Constant declarations
     localparam  k_buf$0 = 16'h800;
@@ -168,6 +169,7 @@ module top(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,dmac_irq
     reg  regs$c_dmac;
     reg  regs$c_iommu;
     wire  regs$irq;
+    wire  regs$quiet;
     wire  regs$mdio_start;
     wire  regs$mdio_read;
     wire  [4:0] regs$mdio_phy;
@@ -200,6 +202,7 @@ module top(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,dmac_irq
     reg  tx_dma$q_full;
     wire  [31:0] tx_dma$tdh;
     wire  [2:0] tx_dma$state;
+    wire  tx_dma$quiet;
     wire  [3:0] tx_dma$state_code;
     wire  tx_dma$halted;
     wire  [31:0] tx_dma$err_addr;
@@ -227,6 +230,7 @@ module top(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,dmac_irq
     reg  [31:0] rx_dma$fifo_rd_data;
     wire  [31:0] rx_dma$rdh;
     wire  [3:0] rx_dma$state;
+    wire  rx_dma$quiet;
     wire  [3:0] rx_dma$state_code;
     wire  rx_dma$halted;
     wire  [31:0] rx_dma$err_addr;
@@ -286,6 +290,7 @@ module top(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,dmac_irq
     wire  mac_tx$tx_en;
     wire  mac_tx$tx_er;
     wire  [2:0] mac_tx$state;
+    wire  mac_tx$quiet;
     reg  mac_rx$clock;
     reg  mac_rx$ce;
     reg  mac_rx$enable;
@@ -304,6 +309,7 @@ module top(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,dmac_irq
     wire  mac_rx$err_long;
     wire  mac_rx$err_rxer;
     wire  [1:0] mac_rx$state;
+    wire  mac_rx$quiet;
     reg  mdio$clock;
     reg  mdio$reset;
     reg  mdio$start;
@@ -312,6 +318,7 @@ module top(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,dmac_irq
     reg  [4:0] mdio$reg_addr;
     reg  [15:0] mdio$wdata;
     wire  mdio$busy;
+    wire  mdio$quiet;
     wire  mdio$done;
     wire  mdio$error;
     wire  [15:0] mdio$rdata;
@@ -412,6 +419,7 @@ module top(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,dmac_irq
         .c_dmac(regs$c_dmac),
         .c_iommu(regs$c_iommu),
         .irq(regs$irq),
+        .quiet(regs$quiet),
         .mdio_start(regs$mdio_start),
         .mdio_read(regs$mdio_read),
         .mdio_phy(regs$mdio_phy),
@@ -456,6 +464,7 @@ module top(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,dmac_irq
         .dma$rdata(tx_bus$rdata),
         .tdh(tx_dma$tdh),
         .state(tx_dma$state),
+        .quiet(tx_dma$quiet),
         .state_code(tx_dma$state_code),
         .halted(tx_dma$halted),
         .err_addr(tx_dma$err_addr),
@@ -495,6 +504,7 @@ module top(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,dmac_irq
         .dma$rdata(rx_bus$rdata),
         .rdh(rx_dma$rdh),
         .state(rx_dma$state),
+        .quiet(rx_dma$quiet),
         .state_code(rx_dma$state_code),
         .halted(rx_dma$halted),
         .err_addr(rx_dma$err_addr),
@@ -563,7 +573,8 @@ module top(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,dmac_irq
         .txd(mac_tx$txd),
         .tx_en(mac_tx$tx_en),
         .tx_er(mac_tx$tx_er),
-        .state(mac_tx$state)
+        .state(mac_tx$state),
+        .quiet(mac_tx$quiet)
     );
     top$mac_rx mac_rx(
         .clock(mac_rx$clock),
@@ -583,7 +594,8 @@ module top(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,dmac_irq
         .err_runt(mac_rx$err_runt),
         .err_long(mac_rx$err_long),
         .err_rxer(mac_rx$err_rxer),
-        .state(mac_rx$state)
+        .state(mac_rx$state),
+        .quiet(mac_rx$quiet)
     );
     top$mdio mdio(
         .clock(mdio$clock),
@@ -594,6 +606,7 @@ module top(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,dmac_irq
         .reg_addr(mdio$reg_addr),
         .wdata(mdio$wdata),
         .busy(mdio$busy),
+        .quiet(mdio$quiet),
         .done(mdio$done),
         .error(mdio$error),
         .rdata(mdio$rdata),
@@ -903,6 +916,7 @@ module top(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,dmac_irq
         end
         tx_state = tx_dma$state;
         rx_state = rx_dma$state;
+        quiet = regs$quiet & tx_dma$quiet & rx_dma$quiet & mac_tx$quiet & mac_rx$quiet & mdio$quiet & ~regs$nic_reset & ~datapath_reset$q & (mdio_in == mdio_meta$q) & (mdio_meta$q == mdio_sync$q) & (ee_do == ee_do_meta$q) & (ee_do_meta$q == ee_do_sync$q);
     end
     
 endmodule // top
@@ -965,7 +979,7 @@ module top$ee_do_sync(d,q,clock);
 endmodule // top$ee_do_sync
 
 
-module top$mac_rx(clock,ce,enable,reset,max_len,rxd,rx_dv,rx_er,frame_start,byte_valid,byte_data,frame_end,frame_len,err_crc,err_runt,err_long,err_rxer,state);
+module top$mac_rx(clock,ce,enable,reset,max_len,rxd,rx_dv,rx_er,frame_start,byte_valid,byte_data,frame_end,frame_len,err_crc,err_runt,err_long,err_rxer,state,quiet);
     
     // Module arguments
     input wire  clock;
@@ -986,6 +1000,7 @@ module top$mac_rx(clock,ce,enable,reset,max_len,rxd,rx_dv,rx_er,frame_start,byte
     output reg  err_long;
     output reg  err_rxer;
     output reg  [1:0] state;
+    output reg  quiet;
     
     // Constant declarations
     localparam  preamble_byte = 8'h55;
@@ -1160,6 +1175,7 @@ module top$mac_rx(clock,ce,enable,reset,max_len,rxd,rx_dv,rx_er,frame_start,byte
         err_long = status_long$q;
         err_rxer = status_rxer$q;
         state = fsm$q;
+        quiet = (fsm$q == MacRxState$Idle) & ~rx_dv & ~start_pulse$q & ~valid_pulse$q & ~end_pulse$q & ~reset;
         crc_step$crc_in = crc$q;
         crc_step$data = rxd;
         received_next = received$q + 32'h1;
@@ -1559,7 +1575,7 @@ module top$mac_rx$valid_pulse(d,q,clock);
 endmodule // top$mac_rx$valid_pulse
 
 
-module top$mac_tx(clock,ce,enable,reset,frame_ready,frame_len,frame_ifcs,pad,ipg,byte_in,byte_pop,frame_start,frame_done,wire_bytes,busy,txd,tx_en,tx_er,state);
+module top$mac_tx(clock,ce,enable,reset,frame_ready,frame_len,frame_ifcs,pad,ipg,byte_in,byte_pop,frame_start,frame_done,wire_bytes,busy,txd,tx_en,tx_er,state,quiet);
     
     // Module arguments
     input wire  clock;
@@ -1581,6 +1597,7 @@ module top$mac_tx(clock,ce,enable,reset,frame_ready,frame_len,frame_ifcs,pad,ipg
     output reg  tx_en;
     output reg  tx_er;
     output reg  [2:0] state;
+    output reg  quiet;
     
     // Constant declarations
     localparam  preamble_byte = 8'h55;
@@ -1749,6 +1766,7 @@ module top$mac_tx(clock,ce,enable,reset,frame_ready,frame_len,frame_ifcs,pad,ipg
         wire_bytes = wire_count$q;
         state = fsm$q;
         busy = fsm$q != MacTxState$Idle;
+        quiet = (fsm$q == MacTxState$Idle) & ~(enable & frame_ready) & ~start_pulse$q & ~done_pulse$q & ~pin_tx_en$q & (pin_txd$q == 32'h0) & ~reset;
         step_next = step$q + 32'h1;
         sent_next = sent$q + 32'h1;
         gap_bytes = ipg;
@@ -2164,7 +2182,7 @@ module top$mac_tx$wire_count(d,q,clock);
 endmodule // top$mac_tx$wire_count
 
 
-module top$mdio(clock,reset,start,read,phy_addr,reg_addr,wdata,busy,done,error,rdata,mdc,mdio_out,mdio_oe,mdio_in);
+module top$mdio(clock,reset,start,read,phy_addr,reg_addr,wdata,busy,quiet,done,error,rdata,mdc,mdio_out,mdio_oe,mdio_in);
     
     // Module arguments
     input wire  clock;
@@ -2175,6 +2193,7 @@ module top$mdio(clock,reset,start,read,phy_addr,reg_addr,wdata,busy,done,error,r
     input wire  [4:0] reg_addr;
     input wire  [15:0] wdata;
     output reg  busy;
+    output reg  quiet;
     output reg  done;
     output reg  error;
     output reg  [15:0] rdata;
@@ -2364,6 +2383,7 @@ module top$mdio(clock,reset,start,read,phy_addr,reg_addr,wdata,busy,done,error,r
             end
         end
         busy = active$q;
+        quiet = ~active$q & ~r_done$q;
         done = r_done$q;
         error = r_error$q;
         rdata = r_rdata$q;
@@ -2603,7 +2623,7 @@ module top$mdio_sync(d,q,clock);
 endmodule // top$mdio_sync
 
 
-module top$regs(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,nic_reset,ctrl_slu,rctl,tctl,ipg,rdbal,rdbah,rdlen,rdt,tdbal,tdbah,tdlen,tdt,rdh,tdh,rdh_write,tdh_write,head_wdata,tx_state,rx_state,tx_halted,rx_halted,dmaerr_addr,restart_tx,restart_rx,ev_crc_err,ev_rx_er,ev_missed,ev_rx_good,ev_rx_good_bytes,ev_tx_good,ev_tx_good_bytes,ev_rx_frame,ev_rx_frame_bytes,ev_no_buffer,ev_runt,ev_oversize,ev_tx_drop,ev_rx_dma_drop,c_txdw,c_txdw_delayed,c_rx_frame,c_txqe,c_rxdmt0,c_rxo,c_nic_dma,c_dmac,c_iommu,irq,mdio_start,mdio_read,mdio_phy,mdio_reg,mdio_wdata,mdio_done,mdio_error,mdio_rdata,phy_reset,ee_sk,ee_cs,ee_di,ee_do,ee_present);
+module top$regs(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,nic_reset,ctrl_slu,rctl,tctl,ipg,rdbal,rdbah,rdlen,rdt,tdbal,tdbah,tdlen,tdt,rdh,tdh,rdh_write,tdh_write,head_wdata,tx_state,rx_state,tx_halted,rx_halted,dmaerr_addr,restart_tx,restart_rx,ev_crc_err,ev_rx_er,ev_missed,ev_rx_good,ev_rx_good_bytes,ev_tx_good,ev_tx_good_bytes,ev_rx_frame,ev_rx_frame_bytes,ev_no_buffer,ev_runt,ev_oversize,ev_tx_drop,ev_rx_dma_drop,c_txdw,c_txdw_delayed,c_rx_frame,c_txqe,c_rxdmt0,c_rxo,c_nic_dma,c_dmac,c_iommu,irq,quiet,mdio_start,mdio_read,mdio_phy,mdio_reg,mdio_wdata,mdio_done,mdio_error,mdio_rdata,phy_reset,ee_sk,ee_cs,ee_di,ee_do,ee_present);
     
     // Module arguments
     input wire  clock;
@@ -2661,6 +2681,7 @@ module top$regs(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,nic_res
     input wire  c_dmac;
     input wire  c_iommu;
     output reg  irq;
+    output reg  quiet;
     output reg  mdio_start;
     output reg  mdio_read;
     output reg  [4:0] mdio_phy;
@@ -3027,12 +3048,14 @@ module top$regs(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,nic_res
     reg  [31:0] tx_delay$packet;
     reg  [31:0] tx_delay$absolute;
     wire  tx_delay$expires;
+    wire  tx_delay$quiet;
     reg  rx_delay$clock;
     reg  rx_delay$reset;
     reg  rx_delay$start;
     reg  [31:0] rx_delay$packet;
     reg  [31:0] rx_delay$absolute;
     wire  rx_delay$expires;
+    wire  rx_delay$quiet;
     reg  dmac_level$d;
     wire  dmac_level$q;
     reg  dmac_level$clock;
@@ -3449,7 +3472,8 @@ module top$regs(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,nic_res
         .start(tx_delay$start),
         .packet(tx_delay$packet),
         .absolute(tx_delay$absolute),
-        .expires(tx_delay$expires)
+        .expires(tx_delay$expires),
+        .quiet(tx_delay$quiet)
     );
     top$regs$rx_delay rx_delay(
         .clock(rx_delay$clock),
@@ -3457,7 +3481,8 @@ module top$regs(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,nic_res
         .start(rx_delay$start),
         .packet(rx_delay$packet),
         .absolute(rx_delay$absolute),
-        .expires(rx_delay$expires)
+        .expires(rx_delay$expires),
+        .quiet(rx_delay$quiet)
     );
     top$regs$dmac_level dmac_level(
         .d(dmac_level$d),
@@ -3912,6 +3937,7 @@ module top$regs(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,nic_res
         end
         irq_line$d = irq_pending & (irq_line$q | irq_rises);
         irq = irq_line$q;
+        quiet = ~host$sel & (itr_timer$q == 32'h0) & (irq_line$q == ((icr_causes$q & ims_mask$q) != 32'h0)) & (dmac_level$q == c_dmac) & (iommu_level$q == c_iommu) & (slu_level$q == ctrl_slu) & ~mdic_busy$q & tx_delay$quiet & rx_delay$quiet;
         stats$16$inc = irq_rises;
         status_word = k_status_fixed;
         if (ctrl_slu) begin
@@ -5971,7 +5997,7 @@ module top$regs$ringerr(d,q,clock);
 endmodule // top$regs$ringerr
 
 
-module top$regs$rx_delay(clock,reset,start,packet,absolute,expires);
+module top$regs$rx_delay(clock,reset,start,packet,absolute,expires,quiet);
     
     // Module arguments
     input wire  clock;
@@ -5980,6 +6006,7 @@ module top$regs$rx_delay(clock,reset,start,packet,absolute,expires);
     input wire  [31:0] packet;
     input wire  [31:0] absolute;
     output reg  expires;
+    output reg  quiet;
     
     // Constant declarations
     localparam  k_timer_shift = 5'b111;
@@ -6017,6 +6044,7 @@ module top$regs$rx_delay(clock,reset,start,packet,absolute,expires);
         packet_cycles = ((packet[(32'h0)+:(16)]) & 23'h7fffff) << k_timer_shift;
         absolute_cycles = ((absolute[(32'h0)+:(16)]) & 23'h7fffff) << k_timer_shift;
         expires = (packet_timer$q == 32'h1) | (absolute_timer$q == 32'h1) | (start & (packet_cycles == 32'h0));
+        quiet = (packet_timer$q == 32'h0) & (absolute_timer$q == 32'h0);
         if (packet_timer$q != 32'h0) begin
             packet_timer$d = packet_timer$q - 32'h1;
         end
@@ -7589,7 +7617,7 @@ module top$regs$stats$9$r_count(d,q,clock);
 endmodule // top$regs$stats$9$r_count
 
 
-module top$regs$tx_delay(clock,reset,start,packet,absolute,expires);
+module top$regs$tx_delay(clock,reset,start,packet,absolute,expires,quiet);
     
     // Module arguments
     input wire  clock;
@@ -7598,6 +7626,7 @@ module top$regs$tx_delay(clock,reset,start,packet,absolute,expires);
     input wire  [31:0] packet;
     input wire  [31:0] absolute;
     output reg  expires;
+    output reg  quiet;
     
     // Constant declarations
     localparam  k_timer_shift = 5'b111;
@@ -7635,6 +7664,7 @@ module top$regs$tx_delay(clock,reset,start,packet,absolute,expires);
         packet_cycles = ((packet[(32'h0)+:(16)]) & 23'h7fffff) << k_timer_shift;
         absolute_cycles = ((absolute[(32'h0)+:(16)]) & 23'h7fffff) << k_timer_shift;
         expires = (packet_timer$q == 32'h1) | (absolute_timer$q == 32'h1) | (start & (packet_cycles == 32'h0));
+        quiet = (packet_timer$q == 32'h0) & (absolute_timer$q == 32'h0);
         if (packet_timer$q != 32'h0) begin
             packet_timer$d = packet_timer$q - 32'h1;
         end
@@ -8044,7 +8074,7 @@ module top$rx_commit(d,q,clock);
 endmodule // top$rx_commit
 
 
-module top$rx_dma(clock,soft_reset,enable,rdbal,rdlen,rdt,head_write,head_wdata,restart,buf_bytes,rdmts,q_valid,q_head,q_pop,fifo_rd_ptr,fifo_rd_pos,fifo_rd_data,dma$valid,dma$addr,dma$we,dma$wdata,dma$last,dma$dev,dma$ready,dma$resp,dma$fault,dma$rdata,rdh,state,state_code,halted,err_addr,ev_good,ev_good_bytes,ev_dma_drop,ev_no_buffer,c_rx_frame,c_rxdmt0,c_dma_err);
+module top$rx_dma(clock,soft_reset,enable,rdbal,rdlen,rdt,head_write,head_wdata,restart,buf_bytes,rdmts,q_valid,q_head,q_pop,fifo_rd_ptr,fifo_rd_pos,fifo_rd_data,dma$valid,dma$addr,dma$we,dma$wdata,dma$last,dma$dev,dma$ready,dma$resp,dma$fault,dma$rdata,rdh,state,quiet,state_code,halted,err_addr,ev_good,ev_good_bytes,ev_dma_drop,ev_no_buffer,c_rx_frame,c_rxdmt0,c_dma_err);
     
     // Module arguments
     input wire  clock;
@@ -8076,6 +8106,7 @@ module top$rx_dma(clock,soft_reset,enable,rdbal,rdlen,rdt,head_write,head_wdata,
     input wire  [31:0] dma$rdata;
     output reg  [31:0] rdh;
     output reg  [3:0] state;
+    output reg  quiet;
     output reg  [3:0] state_code;
     output reg  halted;
     output reg  [31:0] err_addr;
@@ -8665,6 +8696,7 @@ module top$rx_dma(clock,soft_reset,enable,rdbal,rdlen,rdt,head_write,head_wdata,
         fifo_rd_ptr = rd_ptr$q;
         rdh = head$q;
         state = fsm$q;
+        quiet = (outstanding$q == 32'h0) & ~soft_reset & ~head_write & ~restart & (((fsm$q == RxState$Idle) & ~r_halted$q & ~(enable & q_valid)) | ((fsm$q == RxState$WaitDesc) & ~(enable & (head$q != rdt))) | (fsm$q == RxState$Halted));
         state_code = 32'h0;
         case (fsm$q)
             RxState$Idle:
@@ -9707,7 +9739,7 @@ module top$tx_buf$rd_off(d,q,clock);
 endmodule // top$tx_buf$rd_off
 
 
-module top$tx_dma(clock,soft_reset,enable,tdbal,tdlen,tdt,head_write,head_wdata,restart,fifo_rd_ptr,fifo_wr_pos,fifo_wr_data,fifo_wr_mask,q_push,q_push_data,q_full,dma$valid,dma$addr,dma$we,dma$wdata,dma$last,dma$dev,dma$ready,dma$resp,dma$fault,dma$rdata,tdh,state,state_code,halted,err_addr,ev_drop,c_txdw,c_txdw_delayed,c_txqe,c_dma_err);
+module top$tx_dma(clock,soft_reset,enable,tdbal,tdlen,tdt,head_write,head_wdata,restart,fifo_rd_ptr,fifo_wr_pos,fifo_wr_data,fifo_wr_mask,q_push,q_push_data,q_full,dma$valid,dma$addr,dma$we,dma$wdata,dma$last,dma$dev,dma$ready,dma$resp,dma$fault,dma$rdata,tdh,state,quiet,state_code,halted,err_addr,ev_drop,c_txdw,c_txdw_delayed,c_txqe,c_dma_err);
     
     // Module arguments
     input wire  clock;
@@ -9738,6 +9770,7 @@ module top$tx_dma(clock,soft_reset,enable,tdbal,tdlen,tdt,head_write,head_wdata,
     input wire  [31:0] dma$rdata;
     output reg  [31:0] tdh;
     output reg  [2:0] state;
+    output reg  quiet;
     output reg  [3:0] state_code;
     output reg  halted;
     output reg  [31:0] err_addr;
@@ -10372,6 +10405,7 @@ module top$tx_dma(clock,soft_reset,enable,tdbal,tdlen,tdt,head_write,head_wdata,
         end
         tdh = head$q;
         state = fsm$q;
+        quiet = (outstanding$q == 32'h0) & ~iss_more$q & ~soft_reset & ~head_write & ~restart & (((fsm$q == TxState$Idle) & ~r_halted$q & ~(enable & (head$q != tdt))) | (fsm$q == TxState$Halted));
         case (fsm$q)
             TxState$Idle:
                 begin

@@ -3,7 +3,7 @@
 // Configuration: host RAM 1048576 bytes, NIC FIFOs 16384 bytes and 32 frames each, 32-bit counters, 2 memcpy channel(s), NIC built, IOMMU built, full-width registers.
 
 
-module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_rvalid,host_rdata,irq,obs_cpu_req,obs_cpu_grant,obs_dma_req,obs_dma_grant,obs_bus_we,obs_bus_addr,obs_bus_wdata,obs_bus_be,obs_dma_state,obs_dma1_state,obs_dma_owner,obs_iommu_beat,obs_dev_beat,obs_dma_iova,obs_dma_dev,obs_iommu_state,obs_iotlb_occupancy,phy_txd,phy_tx_en,phy_tx_er,phy_rxd,phy_rx_dv,phy_rx_er,phy_tx_ce,phy_rx_ce,mdc,mdio_out,mdio_oe,mdio_in,phy_reset,ee_sk,ee_cs,ee_di,ee_do,eeprom_present,obs_nic_tx_state,obs_nic_rx_state);
+module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_rvalid,host_rdata,irq,obs_cpu_req,obs_cpu_grant,obs_dma_req,obs_dma_grant,obs_bus_we,obs_bus_addr,obs_bus_wdata,obs_bus_be,obs_dma_state,obs_dma1_state,obs_dma_owner,obs_iommu_beat,obs_dev_beat,obs_dma_iova,obs_dma_dev,obs_iommu_state,obs_iotlb_occupancy,phy_txd,phy_tx_en,phy_tx_er,phy_rxd,phy_rx_dv,phy_rx_er,phy_tx_ce,phy_rx_ce,mdc,mdio_out,mdio_oe,mdio_in,phy_reset,ee_sk,ee_cs,ee_di,ee_do,eeprom_present,clock_gating,obs_gates,obs_nic_tx_state,obs_nic_rx_state);
     
     // Module arguments
     input wire  clock;
@@ -51,6 +51,8 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     output reg  ee_di;
     input wire  ee_do;
     input wire  eeprom_present;
+    input wire  clock_gating;
+    output reg  [2:0] obs_gates;
     output reg  [2:0] obs_nic_tx_state;
     output reg  [3:0] obs_nic_rx_state;
     
@@ -72,6 +74,7 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     localparam  dmac_built$0 = 1'b1;
     localparam  dmac_built$1 = 1'b1;
     localparam  nic_built = 1'b1;
+    localparam  gating_built = 1'b1;
     localparam  iommu_built = 1'b1;
     
     // Enums
@@ -182,6 +185,7 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     wire  [31:0] memcpy$0$err_count;
     wire  [31:0] memcpy$0$rejected_starts;
     wire  [2:0] memcpy$0$state;
+    wire  memcpy$0$quiet;
     wire  memcpy$0$dma$valid;
     wire  [31:0] memcpy$0$dma$addr;
     wire  memcpy$0$dma$we;
@@ -217,6 +221,7 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     wire  [31:0] memcpy$1$err_count;
     wire  [31:0] memcpy$1$rejected_starts;
     wire  [2:0] memcpy$1$state;
+    wire  memcpy$1$quiet;
     wire  memcpy$1$dma$valid;
     wire  [31:0] memcpy$1$dma$addr;
     wire  memcpy$1$dma$we;
@@ -410,6 +415,22 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
     wire  [2:0] nic$tx_state;
     wire  [3:0] nic$rx_state;
     wire  nic$mdio_busy;
+    wire  nic$quiet;
+    reg  nic_gate$clock;
+    reg  nic_gate$wake;
+    reg  nic_gate$gate;
+    wire  nic_gate$gclk;
+    wire  nic_gate$enabled;
+    reg  dmac_gate$0$clock;
+    reg  dmac_gate$0$wake;
+    reg  dmac_gate$0$gate;
+    wire  dmac_gate$0$gclk;
+    wire  dmac_gate$0$enabled;
+    reg  dmac_gate$1$clock;
+    reg  dmac_gate$1$wake;
+    reg  dmac_gate$1$gate;
+    wire  dmac_gate$1$gclk;
+    wire  dmac_gate$1$enabled;
     reg  iommu$clock;
     reg  iommu$up$valid;
     reg  [31:0] iommu$up$addr;
@@ -589,6 +610,7 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         .err_count(memcpy$0$err_count),
         .rejected_starts(memcpy$0$rejected_starts),
         .state(memcpy$0$state),
+        .quiet(memcpy$0$quiet),
         .dma$valid(memcpy$0$dma$valid),
         .dma$addr(memcpy$0$dma$addr),
         .dma$we(memcpy$0$dma$we),
@@ -626,6 +648,7 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         .err_count(memcpy$1$err_count),
         .rejected_starts(memcpy$1$rejected_starts),
         .state(memcpy$1$state),
+        .quiet(memcpy$1$quiet),
         .dma$valid(memcpy$1$dma$valid),
         .dma$addr(memcpy$1$dma$addr),
         .dma$we(memcpy$1$dma$we),
@@ -828,7 +851,29 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         .ee_present(nic$ee_present),
         .tx_state(nic$tx_state),
         .rx_state(nic$rx_state),
-        .mdio_busy(nic$mdio_busy)
+        .mdio_busy(nic$mdio_busy),
+        .quiet(nic$quiet)
+    );
+    top$nic_gate nic_gate(
+        .clock(nic_gate$clock),
+        .wake(nic_gate$wake),
+        .gate(nic_gate$gate),
+        .gclk(nic_gate$gclk),
+        .enabled(nic_gate$enabled)
+    );
+    top$dmac_gate$0 dmac_gate$0(
+        .clock(dmac_gate$0$clock),
+        .wake(dmac_gate$0$wake),
+        .gate(dmac_gate$0$gate),
+        .gclk(dmac_gate$0$gclk),
+        .enabled(dmac_gate$0$enabled)
+    );
+    top$dmac_gate$1 dmac_gate$1(
+        .clock(dmac_gate$1$clock),
+        .wake(dmac_gate$1$wake),
+        .gate(dmac_gate$1$gate),
+        .gclk(dmac_gate$1$gclk),
+        .enabled(dmac_gate$1$enabled)
     );
     top$iommu iommu(
         .clock(iommu$clock),
@@ -962,15 +1007,37 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
         stage$clock = clock;
         iommu$clock = clock;
         csr$clock = clock;
-        nic$clock = clock;
-        memcpy$0$clock = clock;
-        dmac_regs$0$clock = clock;
+        nic_gate$clock = clock;
+        if (gating_built) begin
+            nic$clock = nic_gate$gclk;
+        end
+        else begin
+            nic$clock = clock;
+        end
+        dmac_gate$0$clock = clock;
+        if (gating_built) begin
+            memcpy$0$clock = dmac_gate$0$gclk;
+            dmac_regs$0$clock = dmac_gate$0$gclk;
+            dmac_abort$0$clock = dmac_gate$0$gclk;
+        end
+        else begin
+            memcpy$0$clock = clock;
+            dmac_regs$0$clock = clock;
+            dmac_abort$0$clock = clock;
+        end
         dmac_read_pending$0$clock = clock;
-        dmac_abort$0$clock = clock;
-        memcpy$1$clock = clock;
-        dmac_regs$1$clock = clock;
+        dmac_gate$1$clock = clock;
+        if (gating_built) begin
+            memcpy$1$clock = dmac_gate$1$gclk;
+            dmac_regs$1$clock = dmac_gate$1$gclk;
+            dmac_abort$1$clock = dmac_gate$1$gclk;
+        end
+        else begin
+            memcpy$1$clock = clock;
+            dmac_regs$1$clock = clock;
+            dmac_abort$1$clock = clock;
+        end
         dmac_read_pending$1$clock = clock;
-        dmac_abort$1$clock = clock;
         host_is_ram = host_addr < ram_bytes;
         host_is_csr = (host_addr & csr_mask) == csr_base;
         host_is_iommu = host_is_csr & (host_addr[(32'hc)+:(6)] == iommu_window);
@@ -1349,6 +1416,13 @@ module top(clock,host_addr,host_wdata,host_be,host_we,host_req,host_ready,host_r
             obs_dma_iova = stage$dn$addr;
             obs_dma_dev = stage$dn$dev;
         end
+        nic_gate$gate = clock_gating;
+        nic_gate$wake = ~nic$quiet | nic$host$sel;
+        obs_gates = ((nic_gate$enabled) & 3'h7) | (((dmac_gate$0$enabled) & 3'h7) << 32'h1) | (((dmac_gate$1$enabled) & 3'h7) << 32'h2);
+        dmac_gate$0$gate = clock_gating;
+        dmac_gate$0$wake = ~memcpy$0$quiet | dmac_regs$0$host$sel | dmac_abort$0$q;
+        dmac_gate$1$gate = clock_gating;
+        dmac_gate$1$wake = ~memcpy$1$quiet | dmac_regs$1$host$sel | dmac_abort$1$q;
     end
     
 endmodule // top
@@ -2701,6 +2775,54 @@ module top$dmac_abort$1(d,q,clock);
     end
           
 endmodule // top$dmac_abort$1
+
+
+module top$dmac_gate$0(clock,wake,gate,gclk,enabled);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  wake;
+    input wire  gate;
+    output reg  gclk;
+    output reg  enabled;
+    
+    // Update code (custom)
+    reg en;
+    initial en = 1'b1;
+    
+    always @(negedge clock) begin
+       en <= wake | !gate;
+    end
+    
+    always @(*) begin
+       gclk = clock & en;
+       enabled = en;
+    end
+endmodule // top$dmac_gate$0
+
+
+module top$dmac_gate$1(clock,wake,gate,gclk,enabled);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  wake;
+    input wire  gate;
+    output reg  gclk;
+    output reg  enabled;
+    
+    // Update code (custom)
+    reg en;
+    initial en = 1'b1;
+    
+    always @(negedge clock) begin
+       en <= wake | !gate;
+    end
+    
+    always @(*) begin
+       gclk = clock & en;
+       enabled = en;
+    end
+endmodule // top$dmac_gate$1
 
 
 module top$dmac_read_pending$0(d,q,clock);
@@ -9530,7 +9652,7 @@ module top$iommu_read_pending(d,q,clock);
 endmodule // top$iommu_read_pending
 
 
-module top$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,clear_done,clear_err,clear_rejected,busy,done,err,rejected_start,cause,cur_desc,desc_done,bytes_done,err_addr,err_count,rejected_starts,state,dma$valid,dma$addr,dma$we,dma$wdata,dma$last,dma$dev,dma$ready,dma$resp,dma$fault,dma$rdata,addr_limit);
+module top$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,clear_done,clear_err,clear_rejected,busy,done,err,rejected_start,cause,cur_desc,desc_done,bytes_done,err_addr,err_count,rejected_starts,state,quiet,dma$valid,dma$addr,dma$we,dma$wdata,dma$last,dma$dev,dma$ready,dma$resp,dma$fault,dma$rdata,addr_limit);
     
     // Module arguments
     input wire  clock;
@@ -9557,6 +9679,7 @@ module top$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
     output reg  [31:0] err_count;
     output reg  [31:0] rejected_starts;
     output reg  [2:0] state;
+    output reg  quiet;
     output reg  dma$valid;
     output reg  [31:0] dma$addr;
     output reg  dma$we;
@@ -10098,6 +10221,7 @@ module top$memcpy$0(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
         kind_read$7$d = kind_read$7$q;
         state = fsm$q;
         busy = fsm$q != MemcpyState$Idle;
+        quiet = (fsm$q == MemcpyState$Idle) & (outstanding$q == 32'h0) & ~start & ~abort & ~clear_done & ~clear_err & ~clear_rejected;
         done = r_done$q;
         err = r_err$q;
         rejected_start = r_rejected$q;
@@ -11534,7 +11658,7 @@ module top$memcpy$0$wr_remaining(d,q,clock);
 endmodule // top$memcpy$0$wr_remaining
 
 
-module top$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,clear_done,clear_err,clear_rejected,busy,done,err,rejected_start,cause,cur_desc,desc_done,bytes_done,err_addr,err_count,rejected_starts,state,dma$valid,dma$addr,dma$we,dma$wdata,dma$last,dma$dev,dma$ready,dma$resp,dma$fault,dma$rdata,addr_limit);
+module top$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,clear_done,clear_err,clear_rejected,busy,done,err,rejected_start,cause,cur_desc,desc_done,bytes_done,err_addr,err_count,rejected_starts,state,quiet,dma$valid,dma$addr,dma$we,dma$wdata,dma$last,dma$dev,dma$ready,dma$resp,dma$fault,dma$rdata,addr_limit);
     
     // Module arguments
     input wire  clock;
@@ -11561,6 +11685,7 @@ module top$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
     output reg  [31:0] err_count;
     output reg  [31:0] rejected_starts;
     output reg  [2:0] state;
+    output reg  quiet;
     output reg  dma$valid;
     output reg  [31:0] dma$addr;
     output reg  dma$we;
@@ -12102,6 +12227,7 @@ module top$memcpy$1(clock,start,abort,chain,src,dst,len,desc_head,chain_limit,cl
         kind_read$7$d = kind_read$7$q;
         state = fsm$q;
         busy = fsm$q != MemcpyState$Idle;
+        quiet = (fsm$q == MemcpyState$Idle) & (outstanding$q == 32'h0) & ~start & ~abort & ~clear_done & ~clear_err & ~clear_rejected;
         done = r_done$q;
         err = r_err$q;
         rejected_start = r_rejected$q;
@@ -13966,7 +14092,7 @@ module top$mux$outstanding(d,q,clock);
 endmodule // top$mux$outstanding
 
 
-module top$nic(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,dmac_irq,iommu_irq,tx_bus$valid,tx_bus$addr,tx_bus$we,tx_bus$wdata,tx_bus$last,tx_bus$dev,tx_bus$ready,tx_bus$resp,tx_bus$fault,tx_bus$rdata,rx_bus$valid,rx_bus$addr,rx_bus$we,rx_bus$wdata,rx_bus$last,rx_bus$dev,rx_bus$ready,rx_bus$resp,rx_bus$fault,rx_bus$rdata,phy_txd,phy_tx_en,phy_tx_er,phy_rxd,phy_rx_dv,phy_rx_er,phy_tx_ce,phy_rx_ce,mdc,mdio_out,mdio_oe,mdio_in,phy_reset,ee_sk,ee_cs,ee_di,ee_do,ee_present,tx_state,rx_state,mdio_busy);
+module top$nic(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,dmac_irq,iommu_irq,tx_bus$valid,tx_bus$addr,tx_bus$we,tx_bus$wdata,tx_bus$last,tx_bus$dev,tx_bus$ready,tx_bus$resp,tx_bus$fault,tx_bus$rdata,rx_bus$valid,rx_bus$addr,rx_bus$we,rx_bus$wdata,rx_bus$last,rx_bus$dev,rx_bus$ready,rx_bus$resp,rx_bus$fault,rx_bus$rdata,phy_txd,phy_tx_en,phy_tx_er,phy_rxd,phy_rx_dv,phy_rx_er,phy_tx_ce,phy_rx_ce,mdc,mdio_out,mdio_oe,mdio_in,phy_reset,ee_sk,ee_cs,ee_di,ee_do,ee_present,tx_state,rx_state,mdio_busy,quiet);
     
     // Module arguments
     input wire  clock;
@@ -14019,6 +14145,7 @@ module top$nic(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,dmac
     output reg  [2:0] tx_state;
     output reg  [3:0] rx_state;
     output reg  mdio_busy;
+    output reg  quiet;
     
     // Constant declarations
     localparam  k_buf$0 = 16'h800;
@@ -14131,6 +14258,7 @@ module top$nic(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,dmac
     reg  regs$c_dmac;
     reg  regs$c_iommu;
     wire  regs$irq;
+    wire  regs$quiet;
     wire  regs$mdio_start;
     wire  regs$mdio_read;
     wire  [4:0] regs$mdio_phy;
@@ -14163,6 +14291,7 @@ module top$nic(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,dmac
     reg  tx_dma$q_full;
     wire  [31:0] tx_dma$tdh;
     wire  [2:0] tx_dma$state;
+    wire  tx_dma$quiet;
     wire  [3:0] tx_dma$state_code;
     wire  tx_dma$halted;
     wire  [31:0] tx_dma$err_addr;
@@ -14190,6 +14319,7 @@ module top$nic(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,dmac
     reg  [31:0] rx_dma$fifo_rd_data;
     wire  [31:0] rx_dma$rdh;
     wire  [3:0] rx_dma$state;
+    wire  rx_dma$quiet;
     wire  [3:0] rx_dma$state_code;
     wire  rx_dma$halted;
     wire  [31:0] rx_dma$err_addr;
@@ -14249,6 +14379,7 @@ module top$nic(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,dmac
     wire  mac_tx$tx_en;
     wire  mac_tx$tx_er;
     wire  [2:0] mac_tx$state;
+    wire  mac_tx$quiet;
     reg  mac_rx$clock;
     reg  mac_rx$ce;
     reg  mac_rx$enable;
@@ -14267,6 +14398,7 @@ module top$nic(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,dmac
     wire  mac_rx$err_long;
     wire  mac_rx$err_rxer;
     wire  [1:0] mac_rx$state;
+    wire  mac_rx$quiet;
     reg  mdio$clock;
     reg  mdio$reset;
     reg  mdio$start;
@@ -14275,6 +14407,7 @@ module top$nic(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,dmac
     reg  [4:0] mdio$reg_addr;
     reg  [15:0] mdio$wdata;
     wire  mdio$busy;
+    wire  mdio$quiet;
     wire  mdio$done;
     wire  mdio$error;
     wire  [15:0] mdio$rdata;
@@ -14375,6 +14508,7 @@ module top$nic(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,dmac
         .c_dmac(regs$c_dmac),
         .c_iommu(regs$c_iommu),
         .irq(regs$irq),
+        .quiet(regs$quiet),
         .mdio_start(regs$mdio_start),
         .mdio_read(regs$mdio_read),
         .mdio_phy(regs$mdio_phy),
@@ -14419,6 +14553,7 @@ module top$nic(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,dmac
         .dma$rdata(tx_bus$rdata),
         .tdh(tx_dma$tdh),
         .state(tx_dma$state),
+        .quiet(tx_dma$quiet),
         .state_code(tx_dma$state_code),
         .halted(tx_dma$halted),
         .err_addr(tx_dma$err_addr),
@@ -14458,6 +14593,7 @@ module top$nic(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,dmac
         .dma$rdata(rx_bus$rdata),
         .rdh(rx_dma$rdh),
         .state(rx_dma$state),
+        .quiet(rx_dma$quiet),
         .state_code(rx_dma$state_code),
         .halted(rx_dma$halted),
         .err_addr(rx_dma$err_addr),
@@ -14526,7 +14662,8 @@ module top$nic(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,dmac
         .txd(mac_tx$txd),
         .tx_en(mac_tx$tx_en),
         .tx_er(mac_tx$tx_er),
-        .state(mac_tx$state)
+        .state(mac_tx$state),
+        .quiet(mac_tx$quiet)
     );
     top$nic$mac_rx mac_rx(
         .clock(mac_rx$clock),
@@ -14546,7 +14683,8 @@ module top$nic(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,dmac
         .err_runt(mac_rx$err_runt),
         .err_long(mac_rx$err_long),
         .err_rxer(mac_rx$err_rxer),
-        .state(mac_rx$state)
+        .state(mac_rx$state),
+        .quiet(mac_rx$quiet)
     );
     top$nic$mdio mdio(
         .clock(mdio$clock),
@@ -14557,6 +14695,7 @@ module top$nic(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,dmac
         .reg_addr(mdio$reg_addr),
         .wdata(mdio$wdata),
         .busy(mdio$busy),
+        .quiet(mdio$quiet),
         .done(mdio$done),
         .error(mdio$error),
         .rdata(mdio$rdata),
@@ -14866,6 +15005,7 @@ module top$nic(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,irq,dmac
         end
         tx_state = tx_dma$state;
         rx_state = rx_dma$state;
+        quiet = regs$quiet & tx_dma$quiet & rx_dma$quiet & mac_tx$quiet & mac_rx$quiet & mdio$quiet & ~regs$nic_reset & ~datapath_reset$q & (mdio_in == mdio_meta$q) & (mdio_meta$q == mdio_sync$q) & (ee_do == ee_do_meta$q) & (ee_do_meta$q == ee_do_sync$q);
     end
     
 endmodule // top$nic
@@ -14928,7 +15068,7 @@ module top$nic$ee_do_sync(d,q,clock);
 endmodule // top$nic$ee_do_sync
 
 
-module top$nic$mac_rx(clock,ce,enable,reset,max_len,rxd,rx_dv,rx_er,frame_start,byte_valid,byte_data,frame_end,frame_len,err_crc,err_runt,err_long,err_rxer,state);
+module top$nic$mac_rx(clock,ce,enable,reset,max_len,rxd,rx_dv,rx_er,frame_start,byte_valid,byte_data,frame_end,frame_len,err_crc,err_runt,err_long,err_rxer,state,quiet);
     
     // Module arguments
     input wire  clock;
@@ -14949,6 +15089,7 @@ module top$nic$mac_rx(clock,ce,enable,reset,max_len,rxd,rx_dv,rx_er,frame_start,
     output reg  err_long;
     output reg  err_rxer;
     output reg  [1:0] state;
+    output reg  quiet;
     
     // Constant declarations
     localparam  preamble_byte = 8'h55;
@@ -15123,6 +15264,7 @@ module top$nic$mac_rx(clock,ce,enable,reset,max_len,rxd,rx_dv,rx_er,frame_start,
         err_long = status_long$q;
         err_rxer = status_rxer$q;
         state = fsm$q;
+        quiet = (fsm$q == MacRxState$Idle) & ~rx_dv & ~start_pulse$q & ~valid_pulse$q & ~end_pulse$q & ~reset;
         crc_step$crc_in = crc$q;
         crc_step$data = rxd;
         received_next = received$q + 32'h1;
@@ -15522,7 +15664,7 @@ module top$nic$mac_rx$valid_pulse(d,q,clock);
 endmodule // top$nic$mac_rx$valid_pulse
 
 
-module top$nic$mac_tx(clock,ce,enable,reset,frame_ready,frame_len,frame_ifcs,pad,ipg,byte_in,byte_pop,frame_start,frame_done,wire_bytes,busy,txd,tx_en,tx_er,state);
+module top$nic$mac_tx(clock,ce,enable,reset,frame_ready,frame_len,frame_ifcs,pad,ipg,byte_in,byte_pop,frame_start,frame_done,wire_bytes,busy,txd,tx_en,tx_er,state,quiet);
     
     // Module arguments
     input wire  clock;
@@ -15544,6 +15686,7 @@ module top$nic$mac_tx(clock,ce,enable,reset,frame_ready,frame_len,frame_ifcs,pad
     output reg  tx_en;
     output reg  tx_er;
     output reg  [2:0] state;
+    output reg  quiet;
     
     // Constant declarations
     localparam  preamble_byte = 8'h55;
@@ -15712,6 +15855,7 @@ module top$nic$mac_tx(clock,ce,enable,reset,frame_ready,frame_len,frame_ifcs,pad
         wire_bytes = wire_count$q;
         state = fsm$q;
         busy = fsm$q != MacTxState$Idle;
+        quiet = (fsm$q == MacTxState$Idle) & ~(enable & frame_ready) & ~start_pulse$q & ~done_pulse$q & ~pin_tx_en$q & (pin_txd$q == 32'h0) & ~reset;
         step_next = step$q + 32'h1;
         sent_next = sent$q + 32'h1;
         gap_bytes = ipg;
@@ -16127,7 +16271,7 @@ module top$nic$mac_tx$wire_count(d,q,clock);
 endmodule // top$nic$mac_tx$wire_count
 
 
-module top$nic$mdio(clock,reset,start,read,phy_addr,reg_addr,wdata,busy,done,error,rdata,mdc,mdio_out,mdio_oe,mdio_in);
+module top$nic$mdio(clock,reset,start,read,phy_addr,reg_addr,wdata,busy,quiet,done,error,rdata,mdc,mdio_out,mdio_oe,mdio_in);
     
     // Module arguments
     input wire  clock;
@@ -16138,6 +16282,7 @@ module top$nic$mdio(clock,reset,start,read,phy_addr,reg_addr,wdata,busy,done,err
     input wire  [4:0] reg_addr;
     input wire  [15:0] wdata;
     output reg  busy;
+    output reg  quiet;
     output reg  done;
     output reg  error;
     output reg  [15:0] rdata;
@@ -16327,6 +16472,7 @@ module top$nic$mdio(clock,reset,start,read,phy_addr,reg_addr,wdata,busy,done,err
             end
         end
         busy = active$q;
+        quiet = ~active$q & ~r_done$q;
         done = r_done$q;
         error = r_error$q;
         rdata = r_rdata$q;
@@ -16566,7 +16712,7 @@ module top$nic$mdio_sync(d,q,clock);
 endmodule // top$nic$mdio_sync
 
 
-module top$nic$regs(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,nic_reset,ctrl_slu,rctl,tctl,ipg,rdbal,rdbah,rdlen,rdt,tdbal,tdbah,tdlen,tdt,rdh,tdh,rdh_write,tdh_write,head_wdata,tx_state,rx_state,tx_halted,rx_halted,dmaerr_addr,restart_tx,restart_rx,ev_crc_err,ev_rx_er,ev_missed,ev_rx_good,ev_rx_good_bytes,ev_tx_good,ev_tx_good_bytes,ev_rx_frame,ev_rx_frame_bytes,ev_no_buffer,ev_runt,ev_oversize,ev_tx_drop,ev_rx_dma_drop,c_txdw,c_txdw_delayed,c_rx_frame,c_txqe,c_rxdmt0,c_rxo,c_nic_dma,c_dmac,c_iommu,irq,mdio_start,mdio_read,mdio_phy,mdio_reg,mdio_wdata,mdio_done,mdio_error,mdio_rdata,phy_reset,ee_sk,ee_cs,ee_di,ee_do,ee_present);
+module top$nic$regs(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,nic_reset,ctrl_slu,rctl,tctl,ipg,rdbal,rdbah,rdlen,rdt,tdbal,tdbah,tdlen,tdt,rdh,tdh,rdh_write,tdh_write,head_wdata,tx_state,rx_state,tx_halted,rx_halted,dmaerr_addr,restart_tx,restart_rx,ev_crc_err,ev_rx_er,ev_missed,ev_rx_good,ev_rx_good_bytes,ev_tx_good,ev_tx_good_bytes,ev_rx_frame,ev_rx_frame_bytes,ev_no_buffer,ev_runt,ev_oversize,ev_tx_drop,ev_rx_dma_drop,c_txdw,c_txdw_delayed,c_rx_frame,c_txqe,c_rxdmt0,c_rxo,c_nic_dma,c_dmac,c_iommu,irq,quiet,mdio_start,mdio_read,mdio_phy,mdio_reg,mdio_wdata,mdio_done,mdio_error,mdio_rdata,phy_reset,ee_sk,ee_cs,ee_di,ee_do,ee_present);
     
     // Module arguments
     input wire  clock;
@@ -16624,6 +16770,7 @@ module top$nic$regs(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,nic
     input wire  c_dmac;
     input wire  c_iommu;
     output reg  irq;
+    output reg  quiet;
     output reg  mdio_start;
     output reg  mdio_read;
     output reg  [4:0] mdio_phy;
@@ -16990,12 +17137,14 @@ module top$nic$regs(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,nic
     reg  [31:0] tx_delay$packet;
     reg  [31:0] tx_delay$absolute;
     wire  tx_delay$expires;
+    wire  tx_delay$quiet;
     reg  rx_delay$clock;
     reg  rx_delay$reset;
     reg  rx_delay$start;
     reg  [31:0] rx_delay$packet;
     reg  [31:0] rx_delay$absolute;
     wire  rx_delay$expires;
+    wire  rx_delay$quiet;
     reg  dmac_level$d;
     wire  dmac_level$q;
     reg  dmac_level$clock;
@@ -17412,7 +17561,8 @@ module top$nic$regs(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,nic
         .start(tx_delay$start),
         .packet(tx_delay$packet),
         .absolute(tx_delay$absolute),
-        .expires(tx_delay$expires)
+        .expires(tx_delay$expires),
+        .quiet(tx_delay$quiet)
     );
     top$nic$regs$rx_delay rx_delay(
         .clock(rx_delay$clock),
@@ -17420,7 +17570,8 @@ module top$nic$regs(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,nic
         .start(rx_delay$start),
         .packet(rx_delay$packet),
         .absolute(rx_delay$absolute),
-        .expires(rx_delay$expires)
+        .expires(rx_delay$expires),
+        .quiet(rx_delay$quiet)
     );
     top$nic$regs$dmac_level dmac_level(
         .d(dmac_level$d),
@@ -17875,6 +18026,7 @@ module top$nic$regs(clock,host$sel,host$offset,host$we,host$wdata,host$rdata,nic
         end
         irq_line$d = irq_pending & (irq_line$q | irq_rises);
         irq = irq_line$q;
+        quiet = ~host$sel & (itr_timer$q == 32'h0) & (irq_line$q == ((icr_causes$q & ims_mask$q) != 32'h0)) & (dmac_level$q == c_dmac) & (iommu_level$q == c_iommu) & (slu_level$q == ctrl_slu) & ~mdic_busy$q & tx_delay$quiet & rx_delay$quiet;
         stats$16$inc = irq_rises;
         status_word = k_status_fixed;
         if (ctrl_slu) begin
@@ -19934,7 +20086,7 @@ module top$nic$regs$ringerr(d,q,clock);
 endmodule // top$nic$regs$ringerr
 
 
-module top$nic$regs$rx_delay(clock,reset,start,packet,absolute,expires);
+module top$nic$regs$rx_delay(clock,reset,start,packet,absolute,expires,quiet);
     
     // Module arguments
     input wire  clock;
@@ -19943,6 +20095,7 @@ module top$nic$regs$rx_delay(clock,reset,start,packet,absolute,expires);
     input wire  [31:0] packet;
     input wire  [31:0] absolute;
     output reg  expires;
+    output reg  quiet;
     
     // Constant declarations
     localparam  k_timer_shift = 5'b111;
@@ -19980,6 +20133,7 @@ module top$nic$regs$rx_delay(clock,reset,start,packet,absolute,expires);
         packet_cycles = ((packet[(32'h0)+:(16)]) & 23'h7fffff) << k_timer_shift;
         absolute_cycles = ((absolute[(32'h0)+:(16)]) & 23'h7fffff) << k_timer_shift;
         expires = (packet_timer$q == 32'h1) | (absolute_timer$q == 32'h1) | (start & (packet_cycles == 32'h0));
+        quiet = (packet_timer$q == 32'h0) & (absolute_timer$q == 32'h0);
         if (packet_timer$q != 32'h0) begin
             packet_timer$d = packet_timer$q - 32'h1;
         end
@@ -21552,7 +21706,7 @@ module top$nic$regs$stats$9$r_count(d,q,clock);
 endmodule // top$nic$regs$stats$9$r_count
 
 
-module top$nic$regs$tx_delay(clock,reset,start,packet,absolute,expires);
+module top$nic$regs$tx_delay(clock,reset,start,packet,absolute,expires,quiet);
     
     // Module arguments
     input wire  clock;
@@ -21561,6 +21715,7 @@ module top$nic$regs$tx_delay(clock,reset,start,packet,absolute,expires);
     input wire  [31:0] packet;
     input wire  [31:0] absolute;
     output reg  expires;
+    output reg  quiet;
     
     // Constant declarations
     localparam  k_timer_shift = 5'b111;
@@ -21598,6 +21753,7 @@ module top$nic$regs$tx_delay(clock,reset,start,packet,absolute,expires);
         packet_cycles = ((packet[(32'h0)+:(16)]) & 23'h7fffff) << k_timer_shift;
         absolute_cycles = ((absolute[(32'h0)+:(16)]) & 23'h7fffff) << k_timer_shift;
         expires = (packet_timer$q == 32'h1) | (absolute_timer$q == 32'h1) | (start & (packet_cycles == 32'h0));
+        quiet = (packet_timer$q == 32'h0) & (absolute_timer$q == 32'h0);
         if (packet_timer$q != 32'h0) begin
             packet_timer$d = packet_timer$q - 32'h1;
         end
@@ -22007,7 +22163,7 @@ module top$nic$rx_commit(d,q,clock);
 endmodule // top$nic$rx_commit
 
 
-module top$nic$rx_dma(clock,soft_reset,enable,rdbal,rdlen,rdt,head_write,head_wdata,restart,buf_bytes,rdmts,q_valid,q_head,q_pop,fifo_rd_ptr,fifo_rd_pos,fifo_rd_data,dma$valid,dma$addr,dma$we,dma$wdata,dma$last,dma$dev,dma$ready,dma$resp,dma$fault,dma$rdata,rdh,state,state_code,halted,err_addr,ev_good,ev_good_bytes,ev_dma_drop,ev_no_buffer,c_rx_frame,c_rxdmt0,c_dma_err);
+module top$nic$rx_dma(clock,soft_reset,enable,rdbal,rdlen,rdt,head_write,head_wdata,restart,buf_bytes,rdmts,q_valid,q_head,q_pop,fifo_rd_ptr,fifo_rd_pos,fifo_rd_data,dma$valid,dma$addr,dma$we,dma$wdata,dma$last,dma$dev,dma$ready,dma$resp,dma$fault,dma$rdata,rdh,state,quiet,state_code,halted,err_addr,ev_good,ev_good_bytes,ev_dma_drop,ev_no_buffer,c_rx_frame,c_rxdmt0,c_dma_err);
     
     // Module arguments
     input wire  clock;
@@ -22039,6 +22195,7 @@ module top$nic$rx_dma(clock,soft_reset,enable,rdbal,rdlen,rdt,head_write,head_wd
     input wire  [31:0] dma$rdata;
     output reg  [31:0] rdh;
     output reg  [3:0] state;
+    output reg  quiet;
     output reg  [3:0] state_code;
     output reg  halted;
     output reg  [31:0] err_addr;
@@ -22628,6 +22785,7 @@ module top$nic$rx_dma(clock,soft_reset,enable,rdbal,rdlen,rdt,head_write,head_wd
         fifo_rd_ptr = rd_ptr$q;
         rdh = head$q;
         state = fsm$q;
+        quiet = (outstanding$q == 32'h0) & ~soft_reset & ~head_write & ~restart & (((fsm$q == RxState$Idle) & ~r_halted$q & ~(enable & q_valid)) | ((fsm$q == RxState$WaitDesc) & ~(enable & (head$q != rdt))) | (fsm$q == RxState$Halted));
         state_code = 32'h0;
         case (fsm$q)
             RxState$Idle:
@@ -23670,7 +23828,7 @@ module top$nic$tx_buf$rd_off(d,q,clock);
 endmodule // top$nic$tx_buf$rd_off
 
 
-module top$nic$tx_dma(clock,soft_reset,enable,tdbal,tdlen,tdt,head_write,head_wdata,restart,fifo_rd_ptr,fifo_wr_pos,fifo_wr_data,fifo_wr_mask,q_push,q_push_data,q_full,dma$valid,dma$addr,dma$we,dma$wdata,dma$last,dma$dev,dma$ready,dma$resp,dma$fault,dma$rdata,tdh,state,state_code,halted,err_addr,ev_drop,c_txdw,c_txdw_delayed,c_txqe,c_dma_err);
+module top$nic$tx_dma(clock,soft_reset,enable,tdbal,tdlen,tdt,head_write,head_wdata,restart,fifo_rd_ptr,fifo_wr_pos,fifo_wr_data,fifo_wr_mask,q_push,q_push_data,q_full,dma$valid,dma$addr,dma$we,dma$wdata,dma$last,dma$dev,dma$ready,dma$resp,dma$fault,dma$rdata,tdh,state,quiet,state_code,halted,err_addr,ev_drop,c_txdw,c_txdw_delayed,c_txqe,c_dma_err);
     
     // Module arguments
     input wire  clock;
@@ -23701,6 +23859,7 @@ module top$nic$tx_dma(clock,soft_reset,enable,tdbal,tdlen,tdt,head_write,head_wd
     input wire  [31:0] dma$rdata;
     output reg  [31:0] tdh;
     output reg  [2:0] state;
+    output reg  quiet;
     output reg  [3:0] state_code;
     output reg  halted;
     output reg  [31:0] err_addr;
@@ -24335,6 +24494,7 @@ module top$nic$tx_dma(clock,soft_reset,enable,tdbal,tdlen,tdt,head_write,head_wd
         end
         tdh = head$q;
         state = fsm$q;
+        quiet = (outstanding$q == 32'h0) & ~iss_more$q & ~soft_reset & ~head_write & ~restart & (((fsm$q == TxState$Idle) & ~r_halted$q & ~(enable & (head$q != tdt))) | (fsm$q == TxState$Halted));
         case (fsm$q)
             TxState$Idle:
                 begin
@@ -25095,6 +25255,30 @@ module top$nic$tx_rd_ptr(d,q,clock);
     end
           
 endmodule // top$nic$tx_rd_ptr
+
+
+module top$nic_gate(clock,wake,gate,gclk,enabled);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  wake;
+    input wire  gate;
+    output reg  gclk;
+    output reg  enabled;
+    
+    // Update code (custom)
+    reg en;
+    initial en = 1'b1;
+    
+    always @(negedge clock) begin
+       en <= wake | !gate;
+    end
+    
+    always @(*) begin
+       gclk = clock & en;
+       enabled = en;
+    end
+endmodule // top$nic_gate
 
 
 module top$nic_read_pending(d,q,clock);

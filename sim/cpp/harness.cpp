@@ -32,6 +32,8 @@ Harness::Harness(const std::string& fst_path, uint32_t ns_per_cycle)
   // The MACs' clock enables: one byte per clock (GMII-like), as the simulation always ran.
   top_->phy_tx_ce = 1;
   top_->phy_rx_ce = 1;
+  // Idle blocks on stopped clocks (rtl::clock_gate), unless set_clock_gating(false).
+  top_->clock_gating = 1;
   top_->clock = 0;
 }
 
@@ -143,6 +145,10 @@ void Harness::step() {
   t.clock = 1;
   t.eval();
   cycle_++;
+  if (irq_log_on_ && bool(t.irq) != irq_level_) {
+    irq_level_ = t.irq;
+    irq_log_.push_back(cycle_);
+  }
   mdio_line_ = mdio_phy_.cycle(t.mdc, t.mdio_oe, t.mdio_out, t.phy_reset);
   ee_do_ = eeprom_present_ ? eeprom_.cycle(t.ee_cs, t.ee_sk, t.ee_di) : true;
 #ifdef SIM_TRACE
@@ -361,6 +367,23 @@ uint16_t Harness::mdio_phy_reg(uint8_t slot, uint8_t reg) const {
 }
 uint64_t Harness::mdio_phy_frames() const { return mdio_phy_.frames(); }
 bool Harness::phy_reset_pin() const { return top_->phy_reset; }
+
+void Harness::set_clock_gating(bool on) { top_->clock_gating = on; }
+
+uint8_t Harness::clock_gates() const { return top_->obs_gates; }
+
+void Harness::set_irq_log(bool on) {
+  irq_log_on_ = on;
+  irq_level_ = top_->irq;
+}
+
+rust::Vec<uint64_t> Harness::take_irq_log() {
+  rust::Vec<uint64_t> v;
+  v.reserve(irq_log_.size());
+  for (uint64_t c : irq_log_) v.push_back(c);
+  irq_log_.clear();
+  return v;
+}
 
 void Harness::set_eeprom(bool present, rust::Slice<const uint16_t> words) {
   eeprom_.load(words.data(), words.size());

@@ -77,6 +77,14 @@ class Harness {
 
   // The card's EEPROM on EECD's pins (eeprom_93c46.h): its 64 words, or none (EE_PRES 0).
   void set_eeprom(bool present, rust::Slice<const uint16_t> words);
+  // The SoC's clock_gating pin (rtl::clock_gate): on from the start.
+  void set_clock_gating(bool on);
+  // The SoC's obs_gates: the gated clocks that run in this cycle (bit 0 the NIC's, bit 1 + n
+  // memcpy channel n's).
+  uint8_t clock_gates() const;
+  // The cycles at which irq changed (from low, alternating), while the log is on.
+  void set_irq_log(bool on);
+  rust::Vec<uint64_t> take_irq_log();
   uint16_t eeprom_word(uint8_t i) const;
   uint64_t eeprom_reads() const;
 
@@ -164,6 +172,9 @@ class Harness {
   std::vector<uint16_t> phy_rx_;   // symbols still to play: data | dv << 8 | er << 9
   size_t phy_rx_next_ = 0;
   bool phy_log_on_ = false;
+  bool irq_log_on_ = false;
+  bool irq_level_ = false;
+  std::vector<uint64_t> irq_log_;
   std::vector<LoggedPhy> phy_log_;
   MdioBus mdio_phy_;
   bool mdio_line_ = true;  // the MDIO pin as both sides leave it, the NIC's input next cycle

@@ -174,6 +174,10 @@ mod ffi {
         fn mdio_phy_frames(self: &Harness) -> u64;
         fn phy_reset_pin(self: &Harness) -> bool;
         fn set_eeprom(self: Pin<&mut Harness>, present: bool, words: &[u16]) -> Result<()>;
+        fn set_clock_gating(self: Pin<&mut Harness>, on: bool);
+        fn clock_gates(self: &Harness) -> u8;
+        fn set_irq_log(self: Pin<&mut Harness>, on: bool);
+        fn take_irq_log(self: Pin<&mut Harness>) -> Vec<u64>;
         fn eeprom_word(self: &Harness, i: u8) -> u16;
         fn eeprom_reads(self: &Harness) -> u64;
 
@@ -256,6 +260,31 @@ impl Soc {
         // The card's EEPROM, with the simulation's MAC address (regs::eeprom).
         soc.set_eeprom(Some(&regs::eeprom::image(regs::eeprom::SIM_MAC)));
         soc
+    }
+
+    /// Whether the NIC and the memcpy channels stop their clocks while idle (`rtl::clock_gate`;
+    /// on from the start). Off, every block is clocked in every cycle: the same cycles, the
+    /// same results, more host instructions per cycle (docs/performance.md). Either way at any
+    /// cycle: a gate only ever skips a cycle in which its block would not change.
+    pub fn set_clock_gating(&mut self, on: bool) {
+        self.h.pin_mut().set_clock_gating(on);
+    }
+
+    /// The gated clocks that run in this cycle (the SoC's `obs_gates`): bit 0 the NIC's, bit
+    /// 1 + n memcpy channel n's; all ones with the gates off.
+    pub fn clock_gates(&self) -> u8 {
+        self.h.clock_gates()
+    }
+
+    /// Logs every change of the interrupt line (off at the start).
+    pub fn set_irq_log(&mut self, on: bool) {
+        self.h.pin_mut().set_irq_log(on);
+    }
+
+    /// The cycles at which the interrupt line changed since the last call, the first from the
+    /// level it had when the log was turned on (low for a new SoC), then alternating.
+    pub fn take_irq_log(&mut self) -> Vec<u64> {
+        self.h.pin_mut().take_irq_log()
     }
 
     /// Puts a 93C46-style EEPROM (`sim/cpp/eeprom_93c46.h`) with these 64 words on the NIC's

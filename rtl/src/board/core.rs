@@ -193,6 +193,8 @@ impl<const A: usize, const W: usize, const Q: usize> Logic for BoardCore<A, W, Q
         // from elsewhere).
         self.soc.ee_do.next = true;
         self.soc.eeprom_present.next = false;
+        // The FPGA builds have no clock gates (SocConfig::gate_idle_clocks).
+        self.soc.clock_gating.next = false;
 
         // ---- LEDs ----
         self.ticks.d.next = self.ticks.q.val() + 1;

@@ -145,6 +145,9 @@ pub struct Memcpy {
     pub err_count: Signal<Out, Bits<32>>,
     pub rejected_starts: Signal<Out, Bits<32>>,
     pub state: Signal<Out, MemcpyState>,
+    /// Nothing would change at the next edge: idle, no beat in flight (the SoC's clock gate,
+    /// `crate::clock_gate`; a start comes with a host write, which wakes the channel).
+    pub quiet: Signal<Out, Bit>,
     // ---- DMA master side ----
     /// The pipelined DMA port (`dma.dev` = the constructor's `device_id`).
     pub dma: DmaPort,
@@ -291,6 +294,7 @@ impl Memcpy {
             err_count: Default::default(),
             rejected_starts: Default::default(),
             state: Default::default(),
+            quiet: Default::default(),
             dma: Default::default(),
             addr_limit: Default::default(),
             fsm: Default::default(),
@@ -437,6 +441,13 @@ impl Logic for Memcpy {
         // ---- status outputs ----
         self.state.next = self.fsm.q.val();
         self.busy.next = self.fsm.q.val() != MemcpyState::Idle;
+        self.quiet.next = (self.fsm.q.val() == MemcpyState::Idle)
+            & (self.outstanding.q.val() == 0)
+            & !self.start.val()
+            & !self.abort.val()
+            & !self.clear_done.val()
+            & !self.clear_err.val()
+            & !self.clear_rejected.val();
         self.done.next = self.r_done.q.val();
         self.err.next = self.r_err.q.val();
         self.rejected_start.next = self.r_rejected.q.val();

@@ -77,6 +77,9 @@ pub struct MacRx {
     pub err_long: Signal<Out, Bit>,
     pub err_rxer: Signal<Out, Bit>,
     pub state: Signal<Out, MacRxState>,
+    /// Nothing would change at the next edge: idle, no pulse to end, `rx_dv` low (the SoC's
+    /// clock gate, `crate::clock_gate`).
+    pub quiet: Signal<Out, Bit>,
     // ==== implementation ====
     fsm: DFF<MacRxState>,
     crc: DFF<Bits<32>>,
@@ -126,6 +129,7 @@ impl Default for MacRx {
             err_long: Default::default(),
             err_rxer: Default::default(),
             state: Default::default(),
+            quiet: Default::default(),
             fsm: Default::default(),
             crc: Default::default(),
             crc_step: Default::default(),
@@ -184,6 +188,12 @@ impl Logic for MacRx {
         self.err_long.next = self.status_long.q.val();
         self.err_rxer.next = self.status_rxer.q.val();
         self.state.next = self.fsm.q.val();
+        self.quiet.next = (self.fsm.q.val() == MacRxState::Idle)
+            & !self.rx_dv.val()
+            & !self.start_pulse.q.val()
+            & !self.valid_pulse.q.val()
+            & !self.end_pulse.q.val()
+            & !self.reset.val();
 
         // ---- working values ----
         self.crc_step.crc_in.next = self.crc.q.val();

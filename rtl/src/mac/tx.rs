@@ -84,6 +84,9 @@ pub struct MacTx {
     pub tx_en: Signal<Out, Bit>,
     pub tx_er: Signal<Out, Bit>,
     pub state: Signal<Out, MacTxState>,
+    /// Nothing would change at the next edge: idle, no frame to start, no pulse to end
+    /// (the SoC's clock gate, `crate::clock_gate`).
+    pub quiet: Signal<Out, Bit>,
     // ==== implementation ====
     fsm: DFF<MacTxState>,
     /// Position in the preamble (bytes sent), the FCS (bytes sent) or the gap (byte times).
@@ -139,6 +142,7 @@ impl Default for MacTx {
             tx_en: Default::default(),
             tx_er: Default::default(),
             state: Default::default(),
+            quiet: Default::default(),
             fsm: Default::default(),
             step: Default::default(),
             sent: Default::default(),
@@ -197,6 +201,13 @@ impl Logic for MacTx {
         self.wire_bytes.next = self.wire_count.q.val();
         self.state.next = self.fsm.q.val();
         self.busy.next = self.fsm.q.val() != MacTxState::Idle;
+        self.quiet.next = (self.fsm.q.val() == MacTxState::Idle)
+            & !(self.enable.val() & self.frame_ready.val())
+            & !self.start_pulse.q.val()
+            & !self.done_pulse.q.val()
+            & !self.pin_tx_en.q.val()
+            & (self.pin_txd.q.val() == 0)
+            & !self.reset.val();
 
         // ---- working values ----
         self.step_next.next = self.step.q.val() + 1;

@@ -45,6 +45,9 @@ pub struct MdioMaster {
     pub reg_addr: Signal<In, Bits<5>>,
     pub wdata: Signal<In, Bits<16>>,
     pub busy: Signal<Out, Bit>,
+    /// Nothing would change at the next edge: no frame on the pins, no `done` pulse to end
+    /// (the SoC's clock gate, `crate::clock_gate`; a start comes with a host write).
+    pub quiet: Signal<Out, Bit>,
     pub done: Signal<Out, Bit>,
     pub error: Signal<Out, Bit>,
     pub rdata: Signal<Out, Bits<16>>,
@@ -96,6 +99,7 @@ impl MdioMaster {
             reg_addr: Default::default(),
             wdata: Default::default(),
             busy: Default::default(),
+            quiet: Default::default(),
             done: Default::default(),
             error: Default::default(),
             rdata: Default::default(),
@@ -200,6 +204,7 @@ impl Logic for MdioMaster {
             }
         }
         self.busy.next = self.active.q.val();
+        self.quiet.next = !self.active.q.val() & !self.r_done.q.val();
         self.done.next = self.r_done.q.val();
         self.error.next = self.r_error.q.val();
         self.rdata.next = self.r_rdata.q.val();

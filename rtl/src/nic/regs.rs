@@ -364,6 +364,8 @@ pub struct DelayTimer {
     pub packet: Signal<In, Bits<32>>,
     pub absolute: Signal<In, Bits<32>>,
     pub expires: Signal<Out, Bit>,
+    /// Neither timer is counting.
+    pub quiet: Signal<Out, Bit>,
     packet_timer: DFF<Bits<DELAY_TIMER_BITS>>,
     absolute_timer: DFF<Bits<DELAY_TIMER_BITS>>,
     packet_cycles: Signal<Local, Bits<DELAY_TIMER_BITS>>,
@@ -380,6 +382,7 @@ impl Default for DelayTimer {
             packet: Default::default(),
             absolute: Default::default(),
             expires: Default::default(),
+            quiet: Default::default(),
             packet_timer: Default::default(),
             absolute_timer: Default::default(),
             packet_cycles: Default::default(),
@@ -402,6 +405,7 @@ impl Logic for DelayTimer {
         self.expires.next = (self.packet_timer.q.val() == 1)
             | (self.absolute_timer.q.val() == 1)
             | (self.start.val() & (self.packet_cycles.val() == 0));
+        self.quiet.next = (self.packet_timer.q.val() == 0) & (self.absolute_timer.q.val() == 0);
         if self.packet_timer.q.val() != 0 {
             self.packet_timer.d.next = self.packet_timer.q.val() - 1;
         }
@@ -493,6 +497,11 @@ pub struct NicRegs {
     /// Level (the IOMMU's irq): its rising edge sets ICR.IOMMU.
     pub c_iommu: Signal<In, Bit>,
     pub irq: Signal<Out, Bit>,
+    /// Nothing here would change at the next edge, given no event from the engines, the MACs
+    /// or the MDIO master: no host access, no timer counting (ITR, TIDV/TADV, RDTR/RADV), the
+    /// interrupt line where the causes and the mask put it, the DMAC, IOMMU and link levels
+    /// as last seen, no MDIC access (the SoC's clock gate, `crate::clock_gate`).
+    pub quiet: Signal<Out, Bit>,
     // ---- MDIC and the MDIO master (`rtl::nic::mdio`) ----
     /// Pulse: a write of MDIC with OP read or write while no access is in flight starts one.
     pub mdio_start: Signal<Out, Bit>,
@@ -728,6 +737,7 @@ impl NicRegs {
             c_dmac: Default::default(),
             c_iommu: Default::default(),
             irq: Default::default(),
+            quiet: Default::default(),
             mdio_start: Default::default(),
             mdio_read: Default::default(),
             mdio_phy: Default::default(),
@@ -1173,6 +1183,15 @@ impl Logic for NicRegs {
         self.irq_line.d.next =
             self.irq_pending.val() & (self.irq_line.q.val() | self.irq_rises.val());
         self.irq.next = self.irq_line.q.val();
+        self.quiet.next = !self.host.sel.val()
+            & (self.itr_timer.q.val() == 0)
+            & (self.irq_line.q.val() == ((self.icr_causes.q.val() & self.ims_mask.q.val()) != 0))
+            & (self.dmac_level.q.val() == self.c_dmac.val())
+            & (self.iommu_level.q.val() == self.c_iommu.val())
+            & (self.slu_level.q.val() == self.ctrl_slu.val())
+            & !self.mdic_busy.q.val()
+            & self.tx_delay.quiet.val()
+            & self.rx_delay.quiet.val();
         // IRQC counts the rising edges (written here: a local is written before it is read).
         self.stats[16].inc.next = self.irq_rises.val(); // IRQC
 

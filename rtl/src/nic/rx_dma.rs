@@ -127,6 +127,10 @@ pub struct RxDma {
     // ---- status and events ----
     pub rdh: Signal<Out, Bits<32>>,
     pub state: Signal<Out, RxState>,
+    /// Nothing would change at the next edge: idle with no frame to take, waiting for a
+    /// descriptor that is not there, or halted; no beat in flight (the SoC's clock gate,
+    /// `crate::clock_gate`).
+    pub quiet: Signal<Out, Bit>,
     /// The state's index in `regs::nic::RX_STATE_NAMES` (for ENGINE_STATE).
     pub state_code: Signal<Out, Bits<4>>,
     pub halted: Signal<Out, Bit>,
@@ -251,6 +255,7 @@ impl RxDma {
             dma: Default::default(),
             rdh: Default::default(),
             state: Default::default(),
+            quiet: Default::default(),
             state_code: Default::default(),
             halted: Default::default(),
             err_addr: Default::default(),
@@ -655,6 +660,16 @@ impl Logic for RxDma {
         self.fifo_rd_ptr.next = self.rd_ptr.q.val();
         self.rdh.next = self.head.q.val();
         self.state.next = self.fsm.q.val();
+        self.quiet.next = (self.outstanding.q.val() == 0)
+            & !self.soft_reset.val()
+            & !self.head_write.val()
+            & !self.restart.val()
+            & (((self.fsm.q.val() == RxState::Idle)
+                & !self.r_halted.q.val()
+                & !(self.enable.val() & self.q_valid.val()))
+                | ((self.fsm.q.val() == RxState::WaitDesc)
+                    & !(self.enable.val() & (self.head.q.val() != self.rdt.val())))
+                | (self.fsm.q.val() == RxState::Halted));
         // A default first: the 4-bit state register has encodings no state uses, and a case
         // without it infers a latch (a combinational loop that nextpnr refuses).
         self.state_code.next = 0.into();

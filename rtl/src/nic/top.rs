@@ -92,6 +92,11 @@ pub struct Nic<const W: usize, const Q: usize> {
     /// An MDIO frame is on the pins (the MDIO master's `busy`): a host that clocks the NIC only
     /// while it has work (the QEMU bridge) keeps clocking until MDIC's access ends.
     pub mdio_busy: Signal<Out, Bit>,
+    /// Nothing in the NIC would change at the next edge: no host access, every block quiet
+    /// (registers, ring engines, MACs, MDIO master), no CTRL.RST in flight, the MDIO and EEPROM
+    /// synchronizers settled. The SoC clocks the NIC only when this is low
+    /// (`crate::clock_gate`).
+    pub quiet: Signal<Out, Bit>,
     // ==== blocks ====
     regs: NicRegs,
     tx_dma: TxDma,
@@ -200,6 +205,7 @@ impl<const W: usize, const Q: usize> Nic<W, Q> {
             tx_state: Default::default(),
             rx_state: Default::default(),
             mdio_busy: Default::default(),
+            quiet: Default::default(),
             regs: NicRegs::new(fifo, fifo, counter_max, narrow_registers),
             tx_dma: TxDma::new(fifo, ring_mask),
             rx_dma: RxDma::new(ring_mask),
@@ -503,6 +509,18 @@ impl<const W: usize, const Q: usize> Logic for Nic<W, Q> {
         }
         self.tx_state.next = self.tx_dma.state.val();
         self.rx_state.next = self.rx_dma.state.val();
+        self.quiet.next = self.regs.quiet.val()
+            & self.tx_dma.quiet.val()
+            & self.rx_dma.quiet.val()
+            & self.mac_tx.quiet.val()
+            & self.mac_rx.quiet.val()
+            & self.mdio.quiet.val()
+            & !self.regs.nic_reset.val()
+            & !self.datapath_reset.q.val()
+            & (self.mdio_in.val() == self.mdio_meta.q.val())
+            & (self.mdio_meta.q.val() == self.mdio_sync.q.val())
+            & (self.ee_do.val() == self.ee_do_meta.q.val())
+            & (self.ee_do_meta.q.val() == self.ee_do_sync.q.val());
     }
 }
 

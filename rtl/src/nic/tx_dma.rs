@@ -130,6 +130,9 @@ pub struct TxDma {
     // ---- status and events ----
     pub tdh: Signal<Out, Bits<32>>,
     pub state: Signal<Out, TxState>,
+    /// Nothing would change at the next edge: idle with nothing to fetch, or halted; no beat
+    /// in flight (the SoC's clock gate, `crate::clock_gate`).
+    pub quiet: Signal<Out, Bit>,
     /// The state's index in `regs::nic::TX_STATE_NAMES` (for ENGINE_STATE).
     pub state_code: Signal<Out, Bits<4>>,
     pub halted: Signal<Out, Bit>,
@@ -259,6 +262,7 @@ impl TxDma {
             dma: Default::default(),
             tdh: Default::default(),
             state: Default::default(),
+            quiet: Default::default(),
             state_code: Default::default(),
             halted: Default::default(),
             err_addr: Default::default(),
@@ -711,6 +715,15 @@ impl Logic for TxDma {
         }
         self.tdh.next = self.head.q.val();
         self.state.next = self.fsm.q.val();
+        self.quiet.next = (self.outstanding.q.val() == 0)
+            & !self.iss_more.q.val()
+            & !self.soft_reset.val()
+            & !self.head_write.val()
+            & !self.restart.val()
+            & (((self.fsm.q.val() == TxState::Idle)
+                & !self.r_halted.q.val()
+                & !(self.enable.val() & (self.head.q.val() != self.tdt.val())))
+                | (self.fsm.q.val() == TxState::Halted));
         match self.fsm.q.val() {
             TxState::Idle => {
                 self.state_code.next = 0.into();
