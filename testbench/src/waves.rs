@@ -98,6 +98,8 @@ const GROUPS: [(&str, &[Sig]); 8] = [
         &[
             ("obs_dma_state[2:0]", F_DEC | F_TRANSLATED),
             ("obs_dma_owner[3:0]", F_DEC),
+            // Channel 0's gated clock (rtl::clock_gate): pulses only while it works.
+            ("memcpy$0.clock", F_BIN),
             ("memcpy$0.dma$valid", F_BIN),
             ("memcpy$0.dma$ready", F_BIN),
             ("memcpy$0.dma$addr[31:0]", F_HEX),
@@ -156,6 +158,8 @@ const GROUPS: [(&str, &[Sig]); 8] = [
         "NIC",
         &[
             ("obs_nic_tx_state[2:0]", F_DEC | F_TRANSLATED),
+            // The NIC's gated clock (rtl::clock_gate): pulses only while it works.
+            ("nic.clock", F_BIN),
             ("nic.tx_dma.tdh[31:0]", F_DEC),
             ("nic.tx_bus$valid", F_BIN),
             ("nic.tx_bus$ready", F_BIN),

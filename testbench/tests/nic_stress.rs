@@ -80,6 +80,17 @@ struct Rig {
     /// `RINGERR` bits a refused register write raised that the next poll must report.
     ring_errors_due: u32,
     tally: Tally,
+    /// Everything the run showed outside the SoC, for the clock-gating comparison.
+    seen: Seen,
+}
+
+/// What a run showed outside the SoC: every bus beat of the DMA side (cycle, physical
+/// address, write data, IOVA, write, IOMMU's own, device) and every TX pin sample, in order.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Seen {
+    beats: Vec<(u64, u32, u32, u32, bool, bool, u8)>,
+    pins: Vec<(u64, u8, bool, bool)>,
+    cycles: u64,
 }
 
 impl Rig {
@@ -89,12 +100,16 @@ impl Rig {
         mode: ArbMode,
         load: u32,
         seed: u64,
+        clock_gating: bool,
     ) -> Rig {
         let (mut soc, dma) = soc_with_dma(DmaConfig {
             policy,
             invalidation,
             ..DmaConfig::default()
         });
+        // Before the first cycle that matters: soc_with_dma has only set up memory and the
+        // IOMMU, which gating or not does the same.
+        soc.set_clock_gating(clock_gating);
         arb::set_mode(&mut soc, mode);
         if load > 0 {
             soc.set_cpu_workload(cpu_load(load, seed as u32 + 1));
@@ -112,6 +127,7 @@ impl Rig {
             closed_at: None,
             ring_errors_due: 0,
             tally: Tally::default(),
+            seen: Seen::default(),
         }
     }
 
@@ -222,13 +238,16 @@ impl Rig {
     }
 
     fn collect_pins(&mut self) {
-        self.tx_pins
-            .extend(self.soc.take_phy_tx_log().into_iter().map(|s| TxSample {
-                cycle: s.cycle,
-                data: s.data,
-                en: s.en,
-                er: s.er,
-            }));
+        let log = self.soc.take_phy_tx_log();
+        self.seen
+            .pins
+            .extend(log.iter().map(|s| (s.cycle, s.data, s.en, s.er)));
+        self.tx_pins.extend(log.into_iter().map(|s| TxSample {
+            cycle: s.cycle,
+            data: s.data,
+            en: s.en,
+            er: s.er,
+        }));
     }
 
     /// Runs until the TX pins have been quiet for a frame's time.
@@ -252,6 +271,11 @@ impl Rig {
     /// beat since the last call, against the windows.
     fn check_shadow(&mut self) {
         let beats = self.soc.take_dma_log();
+        self.seen.beats.extend(
+            beats
+                .iter()
+                .map(|b| (b.cycle, b.pa, b.wdata, b.iova, b.we, b.iommu, b.dev)),
+        );
         let iommu_writable = iommu_writable(&mut self.soc);
         let mut errors = vec![];
         for b in &beats {
@@ -1014,6 +1038,11 @@ fn receive_leftovers(rig: &mut Rig, cfg: &NicConfig, left: &[Vec<u8>]) {
 }
 
 fn run_seed(seed: u64, tally: &mut Tally, hostile: bool) {
+    run_seed_gated(seed, tally, hostile, true);
+}
+
+/// One seed with the SoC's clock gates on or off (`rtl::clock_gate`); what it showed.
+fn run_seed_gated(seed: u64, tally: &mut Tally, hostile: bool, clock_gating: bool) -> Seen {
     let mut rng = StdRng::seed_from_u64(0x5EED_0000 + seed);
     let mut g = FrameGen::new(StdRng::seed_from_u64(seed));
     let policy = if rng.gen_bool(0.5) {
@@ -1030,7 +1059,7 @@ fn run_seed(seed: u64, tally: &mut Tally, hostile: bool) {
     };
     let mode = draw_mode(&mut rng);
     let load = rng.gen_range(0..=70);
-    let mut rig = Rig::new(policy, invalidation, mode, load, seed);
+    let mut rig = Rig::new(policy, invalidation, mode, load, seed, clock_gating);
     let mut left = vec![];
     for session in 0..2 {
         let loopback = rng.gen_bool(0.5);
@@ -1055,8 +1084,62 @@ fn run_seed(seed: u64, tally: &mut Tally, hostile: bool) {
             rig.soc.now()
         );
     }
+    rig.collect_pins();
+    rig.check_shadow();
     rig.tally.add("cycles", rig.soc.now());
     tally.merge(&rig.tally);
+    rig.seen.cycles = rig.soc.now();
+    rig.seen
+}
+
+/// The first index at which `a` and `b` differ.
+fn first_difference<T: PartialEq>(a: &[T], b: &[T]) -> Option<usize> {
+    a.iter().zip(b).position(|(x, y)| x != y)
+}
+
+/// The clock gates (`rtl::clock_gate`) stop the NIC's and the channels' clocks only in
+/// cycles in which nothing in them would change: the same seeds with the gates off give the
+/// same bus beats (each at the same cycle, with the same data), the same TX pins and the same
+/// cycle count, through everything the suite does (interrupt moderation and delay timers,
+/// MAC loopback, bad frames on the pins, register abuse, the IOMMU's walks, a CPU load, a
+/// close with frames in flight and a reopen). Seed 1 draws passthrough, MAC loopback with ITR,
+/// then the PHY pins with RDTR and TADV; seed 2 the IOMMU on, RADV, TIDV and ITR in the hostile
+/// mix; all four a CPU load.
+#[test]
+fn clock_gating_changes_no_beat_no_pin_and_no_cycle() {
+    for (seed, hostile) in [(0, false), (1, false), (2, true), (3, true)] {
+        let runs: Vec<(Seen, Tally)> = [false, true]
+            .into_iter()
+            .map(|gating| {
+                let mut tally = Tally::default();
+                let seen = run_seed_gated(seed, &mut tally, hostile, gating);
+                (seen, tally)
+            })
+            .collect();
+        let ((off, off_tally), (on, on_tally)) = (&runs[0], &runs[1]);
+        assert!(
+            off.beats.len() > 1000 && off.pins.len() > 1000,
+            "seed {seed}: too little traffic"
+        );
+        if let Some(i) = first_difference(&off.beats, &on.beats) {
+            panic!(
+                "seed {seed}: beat {i} differs: gating off {:?}, on {:?}",
+                off.beats[i], on.beats[i]
+            );
+        }
+        if let Some(i) = first_difference(&off.pins, &on.pins) {
+            panic!(
+                "seed {seed}: TX pin sample {i} differs: gating off {:?}, on {:?}",
+                off.pins[i], on.pins[i]
+            );
+        }
+        assert_eq!(
+            (off.beats.len(), off.pins.len(), off.cycles),
+            (on.beats.len(), on.pins.len(), on.cycles),
+            "seed {seed}: beats, pin samples, cycles"
+        );
+        assert_eq!(off_tally, on_tally, "seed {seed}");
+    }
 }
 
 /// The seeds of shard `shard` of 4 (the default plan is seeds 0..16, four per test, so that
