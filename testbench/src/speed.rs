@@ -256,10 +256,14 @@ pub fn markdown(report: &SpeedReport) -> String {
             "\nHost instructions/cycle: every instruction the host executed inside the loop \
              ({} iterations, {} cycles, model and harness and, for (b), the Rust driver), \
              counted by {} `--tool=callgrind` and divided by the cycles; the same for every run \
-             of the same build, unlike the wall times.\n",
+             of the same build, unlike the wall times. With the clock gates off \
+             (`sim::Soc::set_clock_gating(false)`: the NIC and the memcpy channels clocked in \
+             every cycle, idle or not; docs/soc.md), (a) needs {:.0} per cycle, in the same \
+             cycles.\n",
             i.iterations,
             i.rows.first().map_or(0, |r| r.cycles),
-            i.tool
+            i.tool,
+            i.ungated.per_cycle
         );
     }
     let paired = &report.paired_ratios_rust_vs_cpp;
@@ -458,7 +462,13 @@ pub struct InstructionReport {
     pub tool: String,
     pub iterations: u32,
     pub rows: Vec<InstructionCount>,
+    /// (a) again with the SoC's clock gates off (`sim::Soc::set_clock_gating(false)`: every
+    /// block clocked in every cycle), in the same number of cycles.
+    pub ungated: InstructionCount,
 }
+
+/// The name of the ungated count of (a).
+const NAME_A_UNGATED: &str = "(a) with the clock gates off";
 
 /// (a)'s loop, the function callgrind counts in (named for its `--toggle-collect`).
 #[no_mangle]
@@ -475,8 +485,9 @@ pub fn dmanic_counted_loop_b(soc: &mut Soc, iterations: u32) -> Result<u64, Stri
 }
 
 /// In a program started by [`count_instructions`] (first argument [`COUNTED_LOOP_ARG`], then
-/// `a` or `b` and the iterations): runs that loop on a new model, prints `cycles N`, checks the
-/// copy and exits. Otherwise returns at once.
+/// `a`, `b` or `a-ungated` (loop (a) with the clock gates off) and the iterations): runs that
+/// loop on a new model, prints `cycles N`, checks the copy and exits. Otherwise returns at
+/// once.
 pub fn counted_loop_main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [flag, which, iterations] = args.as_slice() else {
@@ -493,6 +504,10 @@ pub fn counted_loop_main() {
         let cycles = match which.as_str() {
             "a" => dmanic_counted_loop_a(&mut soc, iterations),
             "b" => dmanic_counted_loop_b(&mut soc, iterations)?,
+            "a-ungated" => {
+                soc.set_clock_gating(false);
+                dmanic_counted_loop_a(&mut soc, iterations)
+            }
             _ => return Err(format!("no loop {which:?}")),
         };
         let (dst, want) = (read_back(&mut soc), pattern());
@@ -515,8 +530,8 @@ pub fn counted_loop_main() {
 
 /// Counts (a)'s and (b)'s host instructions per cycle: this program (which must call
 /// [`counted_loop_main`]) again, once per loop, under `valgrind --tool=callgrind`, collecting
-/// only inside the loop's function. Fails if valgrind is missing or the two loops simulated a
-/// different number of cycles.
+/// only inside the loop's function; then (a) once more with the clock gates off. Fails if
+/// valgrind is missing or the loops simulated different numbers of cycles.
 pub fn count_instructions() -> Result<InstructionReport, String> {
     let version = Command::new("valgrind")
         .arg("--version")
@@ -526,13 +541,14 @@ pub fn count_instructions() -> Result<InstructionReport, String> {
     let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
     let dir = TempDir::new()?;
     let mut rows = vec![];
-    for (which, name) in [("a", NAME_A), ("b", NAME_B)] {
+    for (which, name) in [("a", NAME_A), ("b", NAME_B), ("a-ungated", NAME_A_UNGATED)] {
+        let function = &which[..1];
         let out_file = dir.0.join(format!("callgrind.{which}"));
         let out = Command::new("valgrind")
             .arg("--tool=callgrind")
             .arg(format!("--callgrind-out-file={}", out_file.display()))
             .arg("--collect-atstart=no")
-            .arg(format!("--toggle-collect=dmanic_counted_loop_{which}"))
+            .arg(format!("--toggle-collect=dmanic_counted_loop_{function}"))
             .arg(&exe)
             .args([COUNTED_LOOP_ARG, which, &COUNTED_ITERATIONS.to_string()])
             .output()
@@ -564,16 +580,22 @@ pub fn count_instructions() -> Result<InstructionReport, String> {
             per_cycle: instructions as f64 / cycles as f64,
         });
     }
-    if rows[0].cycles != rows[1].cycles {
+    if rows.iter().any(|r| r.cycles != rows[0].cycles) {
+        let cycles: Vec<String> = rows
+            .iter()
+            .map(|r| format!("{} {}", r.simulator, r.cycles))
+            .collect();
         return Err(format!(
-            "counted loops: (a) took {} cycles, (b) {}",
-            rows[0].cycles, rows[1].cycles
+            "counted loops took different cycles: {}",
+            cycles.join(", ")
         ));
     }
+    let ungated = rows.pop().expect("three counted loops");
     Ok(InstructionReport {
         tool,
         iterations: COUNTED_ITERATIONS,
         rows,
+        ungated,
     })
 }
 
