@@ -134,6 +134,14 @@ fn settle(card: &mut Card) -> u64 {
     panic!("the card is still busy after {ran} cycles");
 }
 
+/// Settles the card and returns the payload of the one frame it sent to the network.
+fn settle_and_take_one_frame(card: &mut Card) -> Option<Vec<u8>> {
+    settle(card);
+    let mut sent = card.frames_to_network();
+    assert_eq!(sent.len(), 1, "frames sent");
+    sent.remove(0).payload
+}
+
 // ---- guest RAM -----------------------------------------------------------------------------
 
 /// The memfd behind the guest's RAM, written and read through the file.
@@ -838,10 +846,7 @@ fn device_reset_takes_guest_ram_away_until_bus_master_is_set_again() {
     // Bus master on, the DMA error cleared: the same descriptor goes out.
     set_command(&mut card, ENABLED);
     mmio_write(&mut card, nic::DMAERR, dmaerr::TX);
-    settle(&mut card);
-    let sent = card.frames_to_network();
-    assert_eq!(sent.len(), 1);
-    assert_eq!(sent[0].payload, Some(frame(80, 8)));
+    assert_eq!(settle_and_take_one_frame(&mut card), Some(frame(80, 8)));
 }
 
 // =============================================================================================
@@ -905,11 +910,7 @@ fn a_second_sync_sysmem_replaces_the_first() {
     card.handle(new.sync());
     new.queue_tx(&frame(90, 10));
     start_tx(&mut card);
-    settle(&mut card);
-
-    let sent = card.frames_to_network();
-    assert_eq!(sent.len(), 1);
-    assert_eq!(sent[0].payload, Some(frame(90, 10)));
+    assert_eq!(settle_and_take_one_frame(&mut card), Some(frame(90, 10)));
     let sta = new.word(TX_RING + tx_desc::STA_WORD as u64);
     assert_eq!(sta & tx_desc::STA_DD, tx_desc::STA_DD);
     assert!(old.snapshot() == old_before, "the old memory changed");
@@ -933,10 +934,7 @@ fn a_sync_sysmem_that_cannot_be_mapped_keeps_the_old_memory() {
     assert_eq!(card.report().errors.len(), 1);
     ram.queue_tx(&frame(60, 11));
     start_tx(&mut card);
-    settle(&mut card);
-    let sent = card.frames_to_network();
-    assert_eq!(sent.len(), 1);
-    assert_eq!(sent[0].payload, Some(frame(60, 11)));
+    assert_eq!(settle_and_take_one_frame(&mut card), Some(frame(60, 11)));
 }
 
 // =============================================================================================

@@ -15,7 +15,7 @@ use pretty_assertions::assert_eq;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use regs::{dmac, iommu, nic, Register, REGISTERS};
-use sim::Soc;
+use sim::{BusWrite, DmaBeat, PhySample, Soc};
 use testbench::new_soc;
 
 /// What a run showed outside the SoC.
@@ -25,12 +25,10 @@ struct Seen {
     reads: Vec<(u64, u32, u32)>,
     /// The cycles at which the interrupt line changed (the harness's log: every cycle).
     irq: Vec<u64>,
-    /// Bus writes: (cycle, address, data, byte enables, DMA).
-    writes: Vec<(u64, u32, u32, u8, bool)>,
-    /// DMA-side beats: (cycle, physical address, write data, write, IOMMU's own, device).
-    beats: Vec<(u64, u32, u32, bool, bool, u8)>,
-    /// TX pins: (cycle, data, enable, error).
-    pins: Vec<(u64, u8, bool, bool)>,
+    /// Bus writes, DMA-side beats and TX pin samples, as the harness logged them.
+    writes: Vec<BusWrite>,
+    beats: Vec<DmaBeat>,
+    pins: Vec<PhySample>,
     /// EEPROM words read through EECD (or why not).
     eeprom: Vec<Result<Vec<u16>, String>>,
 }
@@ -70,24 +68,9 @@ impl Run {
     fn finish(mut self) -> Seen {
         let s = &mut self.seen;
         s.irq = self.soc.take_irq_log();
-        s.writes.extend(
-            self.soc
-                .take_write_log()
-                .iter()
-                .map(|w| (w.cycle, w.addr, w.data, w.be, w.dma)),
-        );
-        s.beats.extend(
-            self.soc
-                .take_dma_log()
-                .iter()
-                .map(|b| (b.cycle, b.pa, b.wdata, b.we, b.iommu, b.dev)),
-        );
-        s.pins.extend(
-            self.soc
-                .take_phy_tx_log()
-                .iter()
-                .map(|p| (p.cycle, p.data, p.en, p.er)),
-        );
+        s.writes = self.soc.take_write_log();
+        s.beats = self.soc.take_dma_log();
+        s.pins = self.soc.take_phy_tx_log();
         self.seen
     }
 }

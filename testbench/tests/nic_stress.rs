@@ -43,7 +43,7 @@ use driver::Device;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use regs::nic::{self as hw, rx_desc};
-use sim::Soc;
+use sim::{DmaBeat, PhySample, Soc};
 use soak::{Suite, Tally};
 use std::collections::VecDeque;
 use testbench::frames::{with_fcs, FrameGen, FrameScoreboard};
@@ -84,12 +84,12 @@ struct Rig {
     seen: Seen,
 }
 
-/// What a run showed outside the SoC: every bus beat of the DMA side (cycle, physical
-/// address, write data, IOVA, write, IOMMU's own, device) and every TX pin sample, in order.
+/// What a run showed outside the SoC: every bus beat of the DMA side and every TX pin sample,
+/// in order, as the harness logged them.
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Seen {
-    beats: Vec<(u64, u32, u32, u32, bool, bool, u8)>,
-    pins: Vec<(u64, u8, bool, bool)>,
+    beats: Vec<DmaBeat>,
+    pins: Vec<PhySample>,
     cycles: u64,
 }
 
@@ -239,9 +239,7 @@ impl Rig {
 
     fn collect_pins(&mut self) {
         let log = self.soc.take_phy_tx_log();
-        self.seen
-            .pins
-            .extend(log.iter().map(|s| (s.cycle, s.data, s.en, s.er)));
+        self.seen.pins.extend_from_slice(&log);
         self.tx_pins.extend(log.into_iter().map(|s| TxSample {
             cycle: s.cycle,
             data: s.data,
@@ -271,11 +269,7 @@ impl Rig {
     /// beat since the last call, against the windows.
     fn check_shadow(&mut self) {
         let beats = self.soc.take_dma_log();
-        self.seen.beats.extend(
-            beats
-                .iter()
-                .map(|b| (b.cycle, b.pa, b.wdata, b.iova, b.we, b.iommu, b.dev)),
-        );
+        self.seen.beats.extend_from_slice(&beats);
         let iommu_writable = iommu_writable(&mut self.soc);
         let mut errors = vec![];
         for b in &beats {
